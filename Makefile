@@ -1,0 +1,149 @@
+# om - top-level build. `make setup` installs and fetches everything the build
+# needs (idempotent); `make` builds; `make test` and `make demo` run setup
+# first. Nothing third-party is committed: it lands in build/third_party/.
+
+SHELL := /bin/bash
+B := build
+TP := $(B)/third_party
+NEWLIB := $(TP)/newlib-install/x86_64-elf
+LWIP := $(TP)/lwip
+
+APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
+	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
+	newlib-source musl-tools busybox-static libncurses-dev \
+	dnsmasq-base iproute2
+DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
+
+.PHONY: all setup test unit-test qemu-test demo clean distclean help
+all: $(B)/om-node.elf $(B)/om-agent $(B)/om-mon
+
+help:
+	@echo "make setup   install Debian packages, fetch lwIP, build newlib (idempotent)"
+	@echo "make         build the node image and the server tools"
+	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
+	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
+	@echo "make clean   remove build outputs (keeps build/third_party)"
+
+# ---------------------------------------------------------------- setup
+setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a
+
+# Re-checked on every setup: installs only what is missing.
+$(TP)/.apt-ok: FORCE
+	@mkdir -p $(TP)
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing$$(echo $$missing | sed 's/^/ /')"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@touch $@
+
+# lwIP comes as Debian's source package, which needs a deb-src entry.
+$(LWIP)/.ok: | $(TP)/.apt-ok
+	@if ! grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/; then \
+		echo "setup: adding deb-src entries ($(DEB_SRC_LIST))"; \
+		sed -n 's/^Types: deb$$/Types: deb-src/p; /^Types:/!p' /etc/apt/sources.list.d/debian.sources \
+			> $(DEB_SRC_LIST) 2>/dev/null || true; \
+		if [ ! -s $(DEB_SRC_LIST) ]; then \
+			printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > $(DEB_SRC_LIST); \
+		fi; \
+		apt-get update -qq || exit 1; \
+	fi
+	@rm -rf $(TP)/lwip-src && mkdir -p $(TP)/lwip-src
+	@echo "setup: apt-get source lwip"
+	@cd $(TP)/lwip-src && apt-get source -qq lwip >/dev/null 2>&1 || \
+		{ echo "setup: apt-get source lwip failed"; exit 1; }
+	@d=$$(find $(TP)/lwip-src -maxdepth 1 -mindepth 1 -type d -name 'lwip-*' | head -1); \
+		test -f $$d/src/core/tcp.c || { echo "setup: lwip source tree not found"; exit 1; }; \
+		rm -rf $(LWIP) && mv $$d $(LWIP)
+	@rm -rf $(TP)/lwip-src
+	@touch $@
+
+# newlib 3.3.0 from newlib-source, built for x86_64-elf with the host gcc.
+NEWLIB_CFLAGS := -O2 -g -ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic -fno-stack-protector
+$(NEWLIB)/lib/libc.a: | $(TP)/.apt-ok
+	@echo "setup: building newlib for x86_64-elf (about a minute)"
+	@rm -rf $(TP)/newlib-src $(TP)/newlib-build $(TP)/newlib-install
+	@mkdir -p $(TP)/newlib-src $(TP)/newlib-build
+	@tar -C $(TP)/newlib-src --strip-components=1 -xf /usr/src/newlib/newlib-*.tar.xz
+	@cd $(TP)/newlib-build && ../newlib-src/configure --target=x86_64-elf \
+		--prefix=$(CURDIR)/$(TP)/newlib-install --disable-multilib \
+		--disable-newlib-supplied-syscalls --enable-newlib-reent-small \
+		--disable-newlib-fvwrite-in-streamio --disable-newlib-wide-orient \
+		--enable-newlib-nano-malloc --disable-newlib-unbuf-stream-opt \
+		CC_FOR_TARGET=gcc AR_FOR_TARGET=ar RANLIB_FOR_TARGET=ranlib \
+		AS_FOR_TARGET=as LD_FOR_TARGET=ld NM_FOR_TARGET=nm \
+		OBJDUMP_FOR_TARGET=objdump STRIP_FOR_TARGET=strip \
+		CFLAGS_FOR_TARGET="$(NEWLIB_CFLAGS)" > ../newlib-configure.log 2>&1 || \
+		{ echo "setup: newlib configure failed, see $(TP)/newlib-configure.log"; exit 1; }
+	@$(MAKE) -C $(TP)/newlib-build -j$$(nproc) all-target-newlib > $(TP)/newlib-build.log 2>&1 && \
+		$(MAKE) -C $(TP)/newlib-build install-target-newlib >> $(TP)/newlib-build.log 2>&1 || \
+		{ echo "setup: newlib build failed, see $(TP)/newlib-build.log"; exit 1; }
+	@rm -rf $(TP)/newlib-src $(TP)/newlib-build
+	@test -f $@
+
+# ---------------------------------------------------------------- node image
+# Node code is freestanding: higher-half kernel model, no red zone (interrupts
+# push onto the same stack), newlib's headers instead of the host's.
+NODE_CC := gcc
+NODE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-nostdinc -isystem $(NEWLIB)/include -isystem $(shell gcc -print-file-name=include) \
+	-Ikernel -Idrivers -Inet -Imigrate -I$(LWIP)/src/include -DOM_NODE
+NODE_ASFLAGS := -g -Ikernel -Iboot
+NODE_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -T linker/node.ld
+
+LWIP_SRCS := $(addprefix $(LWIP)/src/core/, init.c def.c inet_chksum.c ip.c \
+	mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c \
+	timeouts.c udp.c ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4_frag.c \
+	ipv4/ip4.c ipv4/ip4_addr.c ) $(LWIP)/src/netif/ethernet.c
+NODE_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*.c net/*.c) \
+	$(filter-out %_host.c,$(wildcard migrate/*.c))
+NODE_OBJS := $(patsubst %,$(B)/node/%.o,$(NODE_SRCS)) \
+	$(patsubst $(LWIP)/%,$(B)/node/lwip/%.o,$(filter $(wildcard $(LWIP_SRCS)),$(LWIP_SRCS)))
+
+$(B)/node/%.c.o: %.c | setup-done
+	@mkdir -p $(dir $@)
+	$(NODE_CC) $(NODE_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/node/%.S.o: %.S | setup-done
+	@mkdir -p $(dir $@)
+	$(NODE_CC) $(NODE_ASFLAGS) -MMD -MP -c $< -o $@
+$(B)/node/lwip/%.c.o: $(LWIP)/%.c | setup-done
+	@mkdir -p $(dir $@)
+	$(NODE_CC) $(NODE_CFLAGS) -w -c $< -o $@
+
+$(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
+	$(NODE_CC) $(NODE_LDFLAGS) -o $@ $(NODE_OBJS) \
+		$(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
+
+# ---------------------------------------------------------------- server tools
+HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
+MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(wildcard migrate/*.c))
+AGENT_SRCS := $(filter-out server-agent/om-%.c,$(wildcard server-agent/*.c))
+AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
+
+$(B)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	gcc $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_HOST_OBJS)
+	gcc -o $@ $^
+$(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
+	gcc -o $@ $^
+
+# setup-done: the build needs setup's outputs but must not re-run apt each time.
+.PHONY: setup-done
+setup-done:
+	@test -f $(NEWLIB)/lib/libc.a -a -f $(LWIP)/.ok || { echo "run 'make setup' first"; exit 1; }
+
+-include $(shell find $(B)/node $(B)/host -name '*.d' 2>/dev/null)
+
+FORCE:
+
+clean:
+	rm -rf $(B)/node $(B)/host $(B)/om-* $(B)/tests
+
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,160 @@
+/* proto.h - the om wire protocol: frames and the messages they carry.
+ *
+ * Portable C99, no allocation, no I/O: the node kernel and the server tools
+ * both compile it. The full specification is docs/protocol.md.
+ *
+ * A frame is a 16-byte header followed by 'length' payload bytes. All integers
+ * are little-endian.
+ *
+ *   off size field
+ *   0   2    magic    0x6d6f ("om" on the wire)
+ *   2   1    version  OM_PROTO_VERSION
+ *   3   1    type     enum om_type
+ *   4   4    length   payload bytes, at most OM_MAX_PAYLOAD
+ *   8   4    job      job id, 0 for node-level messages
+ *   12  4    seq      per-job sequence number, 0 when unused
+ *
+ * Decoders take (buf, len) of exactly one payload and fail on a short payload,
+ * an out-of-range field, or trailing bytes. */
+#ifndef OM_PROTO_H
+#define OM_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OM_MAGIC 0x6d6fu
+#define OM_PROTO_VERSION 1
+#define OM_HDR_SIZE 16
+#define OM_MAX_PAYLOAD (1u << 20)
+#define OM_DEFAULT_PORT 7707
+
+enum om_type {
+	OM_T_ERROR = 1,      /* either way: om_error */
+	OM_T_HELLO = 2,      /* node -> agent: om_hello, first frame */
+	OM_T_WELCOME = 3,    /* agent -> node: om_welcome */
+	OM_T_HEARTBEAT = 4,  /* node -> agent: om_heartbeat */
+	OM_T_ECHO = 5,       /* either way: opaque payload, answered by ECHO_REPLY */
+	OM_T_ECHO_REPLY = 6, /* the same payload back */
+	OM_T_BYE = 7,        /* either way: empty payload, orderly close */
+	/* control socket (tools <-> agent) */
+	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
+	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */
+	OM_T_MAX_KNOWN = 65
+};
+
+/* Result codes of every decoder and of om_frame_check. */
+enum om_err {
+	OM_OK = 0,
+	OM_E_SHORT = -1,     /* more bytes needed (a stream may wait for them) */
+	OM_E_MAGIC = -2,     /* not an om frame */
+	OM_E_VERSION = -3,   /* a version this build does not speak */
+	OM_E_TOOBIG = -4,    /* length above OM_MAX_PAYLOAD */
+	OM_E_TYPE = -5,      /* unknown frame type */
+	OM_E_TRUNC = -6,     /* payload ends inside a field */
+	OM_E_TRAILING = -7,  /* payload has bytes after the last field */
+	OM_E_RANGE = -8,     /* a field holds a value it may not */
+	OM_E_NOSPACE = -9    /* encoder: output buffer too small */
+};
+
+const char *om_strerror(int err);
+const char *om_type_name(int type); /* "HELLO", ..., "?" when unknown */
+
+struct om_hdr {
+	uint8_t version;
+	uint8_t type;
+	uint32_t length;
+	uint32_t job;
+	uint32_t seq;
+};
+
+/* Checks the header at buf. Returns OM_OK and fills *h when a header is
+ * present and valid (the payload may still be incomplete: the caller waits
+ * for OM_HDR_SIZE + h->length bytes); OM_E_SHORT when fewer than OM_HDR_SIZE
+ * bytes are there; otherwise the error that makes the stream unusable. */
+int om_frame_check(const void *buf, size_t len, struct om_hdr *h);
+/* Writes a header for a payload of 'length' bytes into out[OM_HDR_SIZE]. */
+void om_hdr_encode(void *out, uint8_t type, uint32_t length, uint32_t job, uint32_t seq);
+
+#define OM_STR_MAX 64 /* longest string field, without the NUL */
+
+struct om_error {
+	uint32_t code;              /* enum om_err or a protocol-level reason */
+	char msg[OM_STR_MAX + 1];
+};
+
+struct om_cpu {
+	char vendor[13];            /* CPUID leaf 0, e.g. "GenuineIntel" */
+	char model[49];             /* brand string, leaves 0x80000002-4 */
+	uint32_t family, model_id, stepping;
+	uint32_t leaf1_ecx, leaf1_edx;
+	uint32_t leaf7_ebx, leaf7_ecx, leaf7_edx;
+	uint64_t xcr0;              /* 0 when XSAVE is unsupported */
+	uint16_t cores;
+};
+
+struct om_hello {
+	uint8_t mac[6];
+	char nic[OM_STR_MAX + 1];   /* driver name, e.g. "virtio-net" */
+	struct om_cpu cpu;
+	uint64_t mem_bytes;         /* usable RAM */
+	uint32_t speed;             /* boot-time benchmark score, higher is faster */
+	uint32_t boot_ms;           /* node uptime when HELLO was sent */
+	char version[OM_STR_MAX + 1]; /* node build, e.g. "om 0.1" */
+};
+
+struct om_welcome {
+	uint32_t node_id;
+	uint32_t heartbeat_ms;      /* the node sends a heartbeat this often */
+	uint64_t time_ns;           /* home's CLOCK_REALTIME at send time */
+};
+
+struct om_heartbeat {
+	uint32_t uptime_ms;
+	uint32_t load_milli;        /* runnable jobs x 1000, averaged */
+	uint64_t mem_free;
+	uint32_t jobs;
+};
+
+enum om_node_state { OM_NODE_UP = 1, OM_NODE_DOWN = 2 };
+
+struct om_node_info {
+	uint32_t id;
+	uint8_t mac[6];
+	char ip[OM_STR_MAX + 1];    /* dotted quad as the agent saw the peer */
+	char nic[OM_STR_MAX + 1];
+	struct om_cpu cpu;
+	uint32_t speed;
+	uint64_t mem_bytes;
+	uint64_t mem_free;
+	uint32_t load_milli;
+	uint32_t jobs;
+	uint8_t state;              /* enum om_node_state */
+	uint32_t uptime_ms;         /* node's own uptime at its last heartbeat */
+	uint32_t registered_s;      /* seconds since it registered */
+	uint32_t last_seen_ms;      /* milliseconds since its last frame */
+};
+
+#define OM_NODES_MAX 4096
+
+/* Encoders write the payload only (no header) and return its length, or
+ * OM_E_NOSPACE. Decoders return OM_OK or a negative enum om_err. */
+int om_error_encode(const struct om_error *m, void *out, size_t cap);
+int om_error_decode(const void *buf, size_t len, struct om_error *m);
+int om_hello_encode(const struct om_hello *m, void *out, size_t cap);
+int om_hello_decode(const void *buf, size_t len, struct om_hello *m);
+int om_welcome_encode(const struct om_welcome *m, void *out, size_t cap);
+int om_welcome_decode(const void *buf, size_t len, struct om_welcome *m);
+int om_heartbeat_encode(const struct om_heartbeat *m, void *out, size_t cap);
+int om_heartbeat_decode(const void *buf, size_t len, struct om_heartbeat *m);
+
+/* A node list is a u32 count followed by that many node records. Decoding is
+ * one record at a time so callers need no large buffers. */
+int om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, size_t cap);
+/* Reads the count; *pos is set to the offset of the first record. */
+int om_node_list_count(const void *buf, size_t len, uint32_t *count, size_t *pos);
+/* Decodes the record at *pos and advances *pos. After the last record the
+ * caller checks *pos == len (om_node_list_end) to reject trailing bytes. */
+int om_node_list_next(const void *buf, size_t len, size_t *pos, struct om_node_info *out);
+int om_node_list_end(size_t len, size_t pos);
+
+#endif

@@ -1,0 +1,46 @@
+/* net.h - the node's network: lwIP (NO_SYS=1) on one NIC, and the link to
+ * om-agent. Everything here runs in main-loop context only; lwIP is never
+ * entered from an interrupt. */
+#ifndef OM_NET_H
+#define OM_NET_H
+
+#include <stdint.h>
+
+#include "nic.h"
+#include "proto.h"
+
+struct net_config {
+	int use_dhcp;             /* 0: ip/netmask/gw below are set */
+	uint32_t ip, netmask, gw; /* network byte order */
+	uint32_t agent_ip;        /* network byte order; 0 = the DHCP server */
+	uint16_t agent_port;      /* host order; 0 = OM_DEFAULT_PORT */
+};
+
+/* What the node tells the agent; filled by the kernel before net_start. */
+struct node_identity {
+	struct om_hello hello;    /* mac and nic are filled by net_start */
+};
+
+/* Callbacks into the kernel for live values sent with each heartbeat. */
+void node_status(struct om_heartbeat *hb);
+
+/* Brings up lwIP on nic (opening it), starts DHCP or the static address, and
+ * begins connecting to the agent. Returns 0 or a negative error (logged). */
+int net_start(struct nic *nic, const struct net_config *cfg, const struct node_identity *id);
+/* Does all pending network work: NIC receive, lwIP timers, agent link.
+ * Call from the main loop whenever an interrupt or a tick arrived. */
+void net_poll(void);
+
+/* State for the status screen. */
+enum agent_state { AGENT_IDLE, AGENT_WAIT_ADDR, AGENT_CONNECTING, AGENT_HELLO_SENT, AGENT_REGISTERED, AGENT_BACKOFF };
+struct net_status {
+	uint32_t ip;              /* network byte order, 0 until bound */
+	uint32_t agent_ip;
+	uint16_t agent_port;
+	enum agent_state agent;
+	uint32_t node_id;         /* from WELCOME, 0 before */
+	uint32_t reconnects;
+};
+void net_get_status(struct net_status *st);
+
+#endif
