@@ -99,23 +99,27 @@ LWIP_SRCS := $(addprefix $(LWIP)/src/core/, init.c def.c inet_chksum.c ip.c \
 	mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c \
 	timeouts.c udp.c ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4_frag.c \
 	ipv4/ip4.c ipv4/ip4_addr.c ) $(LWIP)/src/netif/ethernet.c
-NODE_SRCS := $(wildcard boot/*.S kernel/*.S kernel/*.c drivers/*.c net/*.c) \
+NODE_SRCS := $(wildcard boot/*.S boot/multiboot*.c kernel/*.S kernel/*.c drivers/*.c net/*.c) \
 	$(filter-out %_host.c,$(wildcard migrate/*.c))
 NODE_OBJS := $(patsubst %,$(B)/node/%.o,$(NODE_SRCS)) \
 	$(patsubst $(LWIP)/%,$(B)/node/lwip/%.o,$(filter $(wildcard $(LWIP_SRCS)),$(LWIP_SRCS)))
 
 $(B)/node/%.c.o: %.c | setup-done
 	@mkdir -p $(dir $@)
-	$(NODE_CC) $(NODE_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(NODE_CC) $(NODE_CFLAGS) -MMD -MP -c $< -o $@
 $(B)/node/%.S.o: %.S | setup-done
 	@mkdir -p $(dir $@)
-	$(NODE_CC) $(NODE_ASFLAGS) -MMD -MP -c $< -o $@
+	@echo "  AS      $<"
+	@$(NODE_CC) $(NODE_ASFLAGS) -MMD -MP -c $< -o $@
 $(B)/node/lwip/%.c.o: $(LWIP)/%.c | setup-done
 	@mkdir -p $(dir $@)
-	$(NODE_CC) $(NODE_CFLAGS) -w -c $< -o $@
+	@echo "  CC      $<"
+	@$(NODE_CC) $(NODE_CFLAGS) -w -c $< -o $@
 
 $(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
-	$(NODE_CC) $(NODE_LDFLAGS) -o $@ $(NODE_OBJS) \
+	@echo "  LD      $@"
+	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -o $@ $(NODE_OBJS) \
 		$(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
 
 # ---------------------------------------------------------------- server tools

@@ -35,7 +35,12 @@ void vm_init(const struct bootinfo *bi);
  * address; the mapping is never removed. Panics if out of page tables. */
 volatile void *vm_map_mmio(uint64_t pa, size_t len);
 
+/* Maps npages fresh zeroed pages at va inside the heap window; 0 or -1. */
+int vm_heap_grow(uint64_t va, size_t npages);
+uint64_t vm_heap_base(void);
+
 /* heap: backs newlib's malloc through sbrk. */
 void heap_init(void);
+uint64_t heap_bytes(void);
 
 #endif

@@ -1,0 +1,19 @@
+/* cmdline.h - the node's kernel command line.
+ *
+ *   om.agent=A.B.C.D[:PORT]   agent address (default: the DHCP server, 7707)
+ *   om.ip=A.B.C.D/PREFIX[,GW] static address, skips DHCP
+ *
+ * The first word may be the image name (iPXE and QEMU put it there). Unknown
+ * om.* options and malformed values are reported on the console and ignored;
+ * the node then falls back to DHCP and the DHCP server's address. */
+#ifndef OM_CMDLINE_H
+#define OM_CMDLINE_H
+
+#include "net.h"
+
+/* Fills cfg from the command line; returns the number of problems reported. */
+int cmdline_parse(const char *cmdline, struct net_config *cfg);
+/* Parses "A.B.C.D" into network byte order; 0 on success, -1 if malformed. */
+int cmdline_parse_ipv4(const char *s, const char *end, uint32_t *out);
+
+#endif

@@ -1,0 +1,102 @@
+/* main.c - kernel_main: brings the node up in dependency order, then runs
+ * the main loop that does all network work outside interrupt context. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bootinfo.h"
+#include "cmdline.h"
+#include "console.h"
+#include "cpu.h"
+#include "cpuinfo.h"
+#include "irq.h"
+#include "mm.h"
+#include "net.h"
+#include "nic.h"
+#include "pci.h"
+#include "timer.h"
+#include "trap.h"
+
+#define OM_VERSION "om 0.1"
+#define SPEED_BENCH_MS 50
+
+void node_status(struct om_heartbeat *hb)
+{
+	memset(hb, 0, sizeof *hb);
+	hb->uptime_ms = timer_ms();
+	hb->mem_free = pmm_free_bytes();
+	hb->load_milli = 0; /* no jobs run yet */
+	hb->jobs = 0;
+}
+
+static void print_memory(const struct bootinfo *bi)
+{
+	uint64_t usable = 0;
+	for (uint32_t i = 0; i < bi->nmem; i++)
+		if (bi->mem[i].type == BOOT_MEM_USABLE)
+			usable += bi->mem[i].len;
+	printf("mem: %lu MiB usable in %u ranges, %lu MiB free after the kernel\n",
+	       usable >> 20, bi->nmem, pmm_free_bytes() >> 20);
+}
+
+static void __attribute__((noreturn)) main_loop(void)
+{
+	for (;;) {
+		irq_work_pending = 0;
+		net_poll();
+		/* Sleep until the next interrupt (the timer ticks at TIMER_HZ), unless
+		 * one arrived while we were polling. */
+		cpu_cli();
+		if (irq_work_pending)
+			cpu_sti();
+		else
+			cpu_sti_hlt();
+	}
+}
+
+void kernel_main(struct bootinfo *bi)
+{
+	static struct node_identity id;
+	struct net_config cfg;
+
+	console_init();
+	kprintf("\n%s node kernel (%s boot)\n", OM_VERSION, bi->loader);
+	gdt_init();
+	idt_init();
+	pmm_init(bi);
+	vm_init(bi);
+	heap_init();
+	cpu_features_init();
+	pic_init();
+	timer_init();
+	cpu_sti();
+	printf("cpu: TSC %lu MHz, XSAVE area %u bytes\n", timer_tsc_hz() / 1000000, cpu_xsave_size());
+	print_memory(bi);
+
+	cmdline_parse(bi->cmdline, &cfg);
+	if (!cfg.use_dhcp && !cfg.agent_ip) {
+		printf("cmdline: om.ip given without om.agent; trying the gateway as the agent\n");
+		cfg.agent_ip = cfg.gw;
+	}
+
+	cpuinfo_fill(&id.hello.cpu);
+	id.hello.mem_bytes = pmm_total_bytes();
+	id.hello.speed = cpu_speed_score(SPEED_BENCH_MS);
+	strncpy(id.hello.version, OM_VERSION, sizeof id.hello.version - 1);
+	printf("cpu: %s (%s), speed %u\n", id.hello.cpu.model[0] ? id.hello.cpu.model : "unknown model",
+	       id.hello.cpu.vendor, id.hello.speed);
+
+	pci_scan();
+	struct nic *nic = nic_find();
+	while (!nic) {
+		/* Nothing to do without a network; say so where someone can see it. */
+		printf("nic: no supported network card found (virtio-net, e1000, e1000e); "
+		       "this node cannot join the cluster\n");
+		for (uint32_t t = timer_ms(); timer_ms() - t < 10000;)
+			cpu_sti_hlt();
+	}
+	if (net_start(nic, &cfg, &id) < 0)
+		panic("net: could not start the network on %s", nic->name);
+	printf("boot: network starting %lu ms after kernel entry\n",
+	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
+	main_loop();
+}

@@ -1,0 +1,78 @@
+/* trap.c - the IDT, exception reports and interrupt dispatch. */
+#include <stdint.h>
+
+#include "console.h"
+#include "cpu.h"
+#include "trap.h"
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type_attr;
+	uint16_t off_mid;
+	uint32_t off_hi, reserved;
+} __attribute__((packed));
+
+#define GATE_INTR 0x8e /* present, DPL 0, 64-bit interrupt gate (IF cleared) */
+#define T_NMI 2
+#define T_DF 8
+#define T_MC 18
+
+extern const uint64_t trap_vectors[T_NVEC];
+static struct idt_gate idt[256];
+
+static const char *const trap_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 FP error", "alignment check", "machine check",
+	"SIMD FP error", "virtualization", "control protection", "reserved", "reserved",
+	"reserved", "reserved", "reserved", "reserved", "hypervisor injection",
+	"VMM communication", "security", "reserved",
+};
+
+void idt_init(void)
+{
+	for (int v = 0; v < T_NVEC; v++) {
+		uint64_t off = trap_vectors[v];
+		idt[v] = (struct idt_gate){
+			.off_lo = off & 0xffff,
+			.sel = SEL_KCODE,
+			.ist = (v == T_DF || v == T_NMI || v == T_MC) ? 1 : 0,
+			.type_attr = GATE_INTR,
+			.off_mid = (off >> 16) & 0xffff,
+			.off_hi = off >> 32,
+		};
+	}
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) ptr = { sizeof idt - 1, (uint64_t)idt };
+	__asm__ volatile("lidt %0" ::"m"(ptr));
+}
+
+void trap_dump(const struct trap_frame *tf)
+{
+	kprintf("  rip %016lx  cs %04lx  rflags %016lx\n", tf->rip, tf->cs, tf->rflags);
+	kprintf("  rsp %016lx  ss %04lx  error %016lx\n", tf->rsp, tf->ss, tf->error);
+	kprintf("  rax %016lx  rbx %016lx  rcx %016lx\n", tf->rax, tf->rbx, tf->rcx);
+	kprintf("  rdx %016lx  rsi %016lx  rdi %016lx\n", tf->rdx, tf->rsi, tf->rdi);
+	kprintf("  rbp %016lx  r8  %016lx  r9  %016lx\n", tf->rbp, tf->r8, tf->r9);
+	kprintf("  r10 %016lx  r11 %016lx  r12 %016lx\n", tf->r10, tf->r11, tf->r12);
+	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", tf->r13, tf->r14, tf->r15);
+	kprintf("  cr0 %016lx  cr2 %016lx  cr3 %016lx  cr4 %016lx\n",
+		read_cr0(), read_cr2(), read_cr3(), read_cr4());
+}
+
+void trap_dispatch(struct trap_frame *tf)
+{
+	if (tf->vector >= T_PIC_BASE && tf->vector < T_PIC_BASE + 16) {
+		pic_dispatch((int)(tf->vector - T_PIC_BASE));
+		return;
+	}
+	/* Every CPU exception in the kernel is a bug: report it and stop. User
+	 * faults will be routed to the job's signal handling once jobs exist. */
+	kprintf("\nexception %lu (%s) in %s mode\n", tf->vector,
+		tf->vector < 32 ? trap_names[tf->vector] : "?", (tf->cs & 3) ? "user" : "kernel");
+	trap_dump(tf);
+	panic("unhandled exception %lu", tf->vector);
+}

@@ -1,0 +1,105 @@
+/* trap_entry.S - one small stub per vector, then a common path that builds
+ * struct trap_frame (kernel/trap.h) and calls trap_dispatch. The CPU pushes
+ * an error code only for some exceptions (SDM vol. 3, 6.13); the others get a
+ * zero so every frame has the same shape. */
+
+.macro TRAP_NOERR vec
+	.globl trap_vec\vec
+trap_vec\vec:
+	pushq $0
+	pushq $\vec
+	jmp trap_common
+.endm
+
+.macro TRAP_ERR vec
+	.globl trap_vec\vec
+trap_vec\vec:
+	pushq $\vec
+	jmp trap_common
+.endm
+
+	.text
+	.align 16
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_NOERR 9
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+TRAP_ERR 14
+TRAP_NOERR 15
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+.irp v, 22,23,24,25,26,27,28
+TRAP_NOERR \v
+.endr
+TRAP_ERR 29
+TRAP_ERR 30
+TRAP_NOERR 31
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+TRAP_NOERR \v
+.endr
+
+trap_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	cld
+	movq %rsp, %rdi
+	/* The SysV ABI wants a 16-byte aligned stack at the call. */
+	movq %rsp, %rbx
+	andq $~15, %rsp
+	call trap_dispatch
+	movq %rbx, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp /* vector, error */
+	iretq
+
+	.section .rodata
+	.align 8
+	.globl trap_vectors
+trap_vectors:
+.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad trap_vec\v
+.endr
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.quad trap_vec\v
+.endr
