@@ -144,6 +144,18 @@ setup-done:
 
 -include $(shell find $(B)/node $(B)/host -name '*.d' 2>/dev/null)
 
+# ---------------------------------------------------------------- test, demo
+test: setup
+	@$(MAKE) --no-print-directory all
+	@python3 qemu-tests/suite.py
+
+qemu-test: all
+	@python3 qemu-tests/suite.py --qemu-only
+
+demo: setup
+	@$(MAKE) --no-print-directory all
+	@python3 qemu-tests/demo.py
+
 FORCE:
 
 clean:

@@ -1,0 +1,67 @@
+"""A node boots with -kernel on each supported NIC and registers."""
+
+import os
+import time
+
+from omtest import BUILD, check, cluster
+
+
+def boot_and_register(nic_device, nic_name):
+    with cluster() as c:
+        t0 = time.monotonic()
+        n = c.boot(nic_device)
+        info = c.wait_registered(n)
+        t_reg = time.monotonic() - t0
+        check(info["nic"] == nic_name, "nic is %r, expected %r" % (info["nic"], nic_name))
+        check(info["mac"] == n.mac, "mac is %r" % info["mac"])
+        check(info["ip"] == "127.0.0.1", "agent saw the node at %r" % info["ip"])
+        check(info["cpus"] == 1, "cpus %r" % info["cpus"])
+        check(info["speed"] > 0, "speed %r" % info["speed"])
+        check(info["mem_bytes"] > 100 << 20, "mem_bytes %r" % info["mem_bytes"])
+        check(info["cpu_vendor"] in ("AuthenticAMD", "GenuineIntel"), "vendor %r" % info["cpu_vendor"])
+        con = n.serial()
+        check("nic: %s %s" % (nic_name, n.mac) in con, "console does not name the NIC and MAC")
+        check("agent: registered" in con, "console does not say it registered")
+        # The node's table row must also render in the plain view.
+        table = c.mon()
+        check(table.returncode == 0 and n.mac in table.stdout, "om-mon table lacks the node")
+        print("INFO %s: registered %.1f s after QEMU start" % (nic_name, t_reg))
+
+
+def test_virtio_net():
+    boot_and_register("virtio-net-pci", "virtio-net")
+
+
+def test_e1000():
+    boot_and_register("e1000", "e1000")
+
+
+def test_e1000e():
+    boot_and_register("e1000e", "e1000e")
+
+
+def test_two_nodes():
+    with cluster() as c:
+        a = c.boot("virtio-net-pci")
+        b = c.boot("e1000")
+        ia = c.wait_registered(a)
+        ib = c.wait_registered(b)
+        check(ia["id"] != ib["id"], "both nodes got id %r" % ia["id"])
+        check(len(c.nodes_json()) == 2, "expected exactly two nodes")
+
+
+def test_static_ip_and_bad_option():
+    """om.ip skips DHCP; an unknown option is reported, not fatal."""
+    with cluster() as c:
+        n = c.boot("virtio-net-pci",
+                   append="om-node.elf om.ip=10.0.2.15/24,10.0.2.2 om.agent=10.0.2.2:%d om.frobnicate=1" % c.port)
+        c.wait_registered(n)
+        con = n.serial()
+        check("cmdline: unknown option 'om.frobnicate=1' ignored" in con, "no message for the bad option")
+        check("dhcp" not in con.lower() or "static" in con.lower(), "node ran DHCP despite om.ip")
+
+
+def test_image_size():
+    size = os.path.getsize(os.path.join(BUILD, "om-node.elf"))
+    check(size < 4 << 20, "node image is %d bytes" % size)
+    print("INFO om-node.elf is %d bytes (%.0f KiB)" % (size, size / 1024))
