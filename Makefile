@@ -119,7 +119,7 @@ $(B)/node/lwip/%.c.o: $(LWIP)/%.c | setup-done
 
 $(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
 	@echo "  LD      $@"
-	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -o $@ $(NODE_OBJS) \
+	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -Wl,--build-id=none -o $@ $(NODE_OBJS) \
 		$(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
 
 # ---------------------------------------------------------------- server tools
