@@ -99,7 +99,7 @@ LWIP_SRCS := $(addprefix $(LWIP)/src/core/, init.c def.c inet_chksum.c ip.c \
 	mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c \
 	timeouts.c udp.c ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4_frag.c \
 	ipv4/ip4.c ipv4/ip4_addr.c ) $(LWIP)/src/netif/ethernet.c
-NODE_SRCS := $(wildcard boot/*.S boot/multiboot*.c kernel/*.S kernel/*.c drivers/*.c net/*.c) \
+NODE_SRCS := $(wildcard boot/*.S boot/multiboot.c boot/handoff.c kernel/*.S kernel/*.c drivers/*.c net/*.c) \
 	$(filter-out %_host.c,$(wildcard migrate/*.c))
 NODE_OBJS := $(patsubst %,$(B)/node/%.o,$(NODE_SRCS)) \
 	$(patsubst $(LWIP)/%,$(B)/node/lwip/%.o,$(filter $(wildcard $(LWIP_SRCS)),$(LWIP_SRCS)))

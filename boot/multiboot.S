@@ -29,6 +29,14 @@ mb_header:
 	.long V2P(__image_end)    /* bss_end_addr */
 	.long V2P(mb_entry32)     /* entry_addr */
 
+	/* struct om_handoff (kernel/bootinfo.h) for the UEFI loader. */
+	.align 8
+	.ascii "OMNODE64"
+	.quad handoff_entry64
+	.quad __image_start
+	.quad __load_end
+	.quad __image_end
+
 	.section .boot.text, "ax"
 	.code32
 	.globl mb_entry32
@@ -153,6 +161,18 @@ mb_entry_high:
 	call multiboot_main
 4:	hlt
 	jmp 4b
+
+/* Entered by the UEFI loader (see struct om_handoff): already in long mode
+ * on its page tables, RDI = physical address of the struct bootinfo. */
+	.globl handoff_entry64
+handoff_entry64:
+	cli
+	cld
+	movabsq $boot_stack_top, %rsp
+	xorl %ebp, %ebp
+	call handoff_main
+5:	hlt
+	jmp 5b
 
 	.section .rodata
 no_lm_msg:

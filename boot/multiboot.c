@@ -29,6 +29,7 @@ struct mb_mmap {
 	uint32_t type;
 } __attribute__((packed));
 
+extern char __image_start[];
 static struct bootinfo boot_info;
 
 void multiboot_main(uint32_t magic, uint32_t info_pa, uint64_t tsc) __attribute__((noreturn));
@@ -44,6 +45,8 @@ void multiboot_main(uint32_t magic, uint32_t info_pa, uint64_t tsc)
 	const struct mb_info *mb = phys_to_virt(info_pa);
 	bi->loader = "multiboot";
 	bi->tsc_at_entry = tsc;
+	bi->vga_text = 1; /* BIOS machines boot in text mode; we asked for no other */
+	bi->kernel_phys = (uint64_t)__image_start - OM_KERNEL_BASE; /* the a.out kludge put it there */
 	if (mb->flags & MB_INFO_CMDLINE) {
 		strncpy(bi->cmdline, phys_to_virt(mb->cmdline), sizeof bi->cmdline - 1);
 		bi->cmdline[sizeof bi->cmdline - 1] = '\0';

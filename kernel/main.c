@@ -58,6 +58,7 @@ void kernel_main(struct bootinfo *bi)
 	static struct node_identity id;
 	struct net_config cfg;
 
+	kernel_phys_base = bi->kernel_phys;
 	console_init();
 	kprintf("\n%s node kernel (%s boot)\n", OM_VERSION, bi->loader);
 	gdt_init();

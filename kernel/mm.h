@@ -16,6 +16,10 @@
 
 struct bootinfo;
 
+/* Where the boot path put the image's first byte (__image_start): 1 MiB on
+ * multiboot, wherever firmware had room on UEFI. Set once by kernel_main. */
+extern uint64_t kernel_phys_base;
+
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(pa + OM_DIRECT_MAP); }
 /* Valid for direct-map and kernel-image addresses only. */
 uint64_t virt_to_phys(const void *va);

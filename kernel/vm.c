@@ -27,15 +27,16 @@
 #define VGA_WINDOW_LO 0xa0000
 #define VGA_WINDOW_HI 0xc0000
 
-extern char __image_start[];
+extern char __image_start[], __image_end[];
+uint64_t kernel_phys_base;
 static uint64_t *kernel_pml4;
 static uint64_t vm_mmio_next = VM_MMIO_BASE;
 
 uint64_t virt_to_phys(const void *va)
 {
 	uint64_t a = (uint64_t)va;
-	if (a >= OM_KERNEL_BASE)
-		return a - OM_KERNEL_BASE;
+	if (a >= (uint64_t)__image_start && a <= (uint64_t)__image_end) /* end: one past */
+		return a - (uint64_t)__image_start + kernel_phys_base;
 	if (a >= OM_DIRECT_MAP && a < VM_HEAP_BASE)
 		return a - OM_DIRECT_MAP;
 	/* The heap and device windows are mapped page by page. */
@@ -103,9 +104,10 @@ void vm_init(const struct bootinfo *bi)
 		}
 		*vm_entry(OM_DIRECT_MAP + pa, 21) = pa | PTE_P | PTE_W | PTE_PS | PTE_G | PTE_NX;
 	}
-	/* Kernel image: the first 1 GiB at -2 GiB, as the linker placed it. */
-	for (uint64_t pa = 0; pa < (1ULL << 30); pa += 1ULL << 21)
-		*vm_entry(OM_KERNEL_BASE + pa, 21) = pa | PTE_P | PTE_W | PTE_PS | PTE_G;
+	/* The kernel image where the linker placed it, backed by wherever the
+	 * boot path loaded it. */
+	for (uint64_t va = (uint64_t)__image_start; va < (uint64_t)__image_end; va += PAGE_SIZE)
+		*vm_entry(va, 12) = virt_to_phys((void *)va) | PTE_P | PTE_W | PTE_G;
 
 	write_cr3(virt_to_phys(kernel_pml4));
 	write_cr4(read_cr4() | (1 << 7)); /* PGE: global pages survive CR3 loads */
