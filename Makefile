@@ -124,7 +124,8 @@ $(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
 
 # ---------------------------------------------------------------- server tools
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
-MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(wildcard migrate/*.c))
+MIGRATE_SRCS := $(wildcard migrate/*.c)
+MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(MIGRATE_SRCS))
 AGENT_SRCS := $(filter-out server-agent/om-%.c,$(wildcard server-agent/*.c))
 AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
 
@@ -136,6 +137,31 @@ $(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_H
 	gcc -o $@ $^
 $(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
+
+# Unit tests: C tests and sanitizer builds of the tools go to build/tests/.
+# test_agent.py runs against the real binaries, then again against the
+# sanitized ones so hostile input that corrupts memory fails loudly.
+TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx
+HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
+
+$(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS)
+$(B)/tests/om-agent: $(AGENT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -o $@ $(AGENT_SRCS) $(MIGRATE_SRCS)
+$(B)/tests/om-mon: server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -o $@ server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS)
+
+unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/tests/om-agent $(B)/tests/om-mon
+	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
+	python3 tests/test_agent.py || rc=1; \
+	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
+		python3 tests/test_agent.py || rc=1; \
+	exit $$rc
 
 # setup-done: the build needs setup's outputs but must not re-run apt each time.
 .PHONY: setup-done

@@ -29,6 +29,8 @@ om_strerror(int err)
 	case OM_E_TRAILING: return "trailing bytes after payload";
 	case OM_E_RANGE: return "field value out of range";
 	case OM_E_NOSPACE: return "output buffer too small";
+	case OM_E_STATE: return "frame not allowed in this state";
+	case OM_E_BUSY: return "agent cannot take more nodes";
 	}
 	return "unknown error";
 }

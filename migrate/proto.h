@@ -53,7 +53,10 @@ enum om_err {
 	OM_E_TRUNC = -6,     /* payload ends inside a field */
 	OM_E_TRAILING = -7,  /* payload has bytes after the last field */
 	OM_E_RANGE = -8,     /* a field holds a value it may not */
-	OM_E_NOSPACE = -9    /* encoder: output buffer too small */
+	OM_E_NOSPACE = -9,   /* encoder: output buffer too small */
+	/* Protocol-level reasons, carried in ERROR frames: */
+	OM_E_STATE = -10,    /* a valid frame that is not allowed now */
+	OM_E_BUSY = -11      /* the agent cannot take this node now */
 };
 
 const char *om_strerror(int err);

@@ -1,0 +1,180 @@
+/* agent_main.c - om-agent: registers compute nodes and serves the tools.
+ *
+ * One process, one epoll loop (ev.c), no threads. Nodes connect over TCP
+ * (node_conn.c), tools over a Unix socket (ctl.c); both share the node
+ * table (nodes.c). SIGINT/SIGTERM arrive through a signalfd so shutdown is
+ * an ordinary event: nodes get BYE, the socket file is removed. */
+#define _GNU_SOURCE
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctl_client.h"
+#include "ev.h"
+#include "log.h"
+#include "node_conn.h"
+#include "sock.h"
+
+#define AGENT_DEFAULT_LISTEN "0.0.0.0:7707"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: om-agent [-v] [--listen ADDR:PORT] [--control PATH]\n"
+	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS]\n"
+	    "  --listen ADDR:PORT   TCP address for nodes (default %s; port 0 = any)\n"
+	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
+	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
+	    "  --down-after MS      silence before a node is marked down (default 5000)\n"
+	    "  --drop-after MS      silence before a node is dropped (default 60000)\n"
+	    "  -v, --verbose        log connections and control requests too\n"
+	    "  -h, --help           show this help\n",
+	    AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
+}
+
+static void
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "om-agent: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(2);
+}
+
+static uint32_t
+parse_ms(const char *opt, const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > 86400000UL) {
+		fprintf(stderr, "om-agent: %s: invalid value '%s' (1..86400000 ms)\n", opt, s);
+		exit(2);
+	}
+	return (uint32_t)v;
+}
+
+/* Raises the descriptor limit to its hard maximum: each node holds one. */
+static int
+agent_maxfds(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+}
+
+static void
+agent_signal(struct ev_loop *ev, int fd, int mask, void *arg)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	(void)mask;
+	(void)arg;
+	n = read(fd, &si, sizeof si);
+	if (n != (ssize_t)sizeof si)
+		return;
+	log_info("%s: shutting down", strsignal((int)si.ssi_signo));
+	ev_stop(ev);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "heartbeat-ms", required_argument, NULL, 'H' },
+		{ "down-after", required_argument, NULL, 'D' },
+		{ "drop-after", required_argument, NULL, 'X' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct node_conn_cfg cfg = { 1000, 5000, 60000 };
+	const char *listen_arg = AGENT_DEFAULT_LISTEN, *control = NULL;
+	struct sockaddr_in sin;
+	struct ev_loop *ev;
+	char addr[64];
+	sigset_t sigs;
+	int ch, verbose = 0, sfd, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': listen_arg = optarg; break;
+		case 'c': control = optarg; break;
+		case 'H': cfg.heartbeat_ms = parse_ms("--heartbeat-ms", optarg); break;
+		case 'D': cfg.down_after_ms = parse_ms("--down-after", optarg); break;
+		case 'X': cfg.drop_after_ms = parse_ms("--drop-after", optarg); break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (sock_parse_addr(listen_arg, &sin) == -1)
+		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
+	if (cfg.drop_after_ms < cfg.down_after_ms)
+		usage_error("%s", "--drop-after must be at least --down-after");
+	control = ctl_path(control);
+	log_init("om-agent", verbose);
+
+	/* A peer that vanishes mid-send must cost an EPIPE, not the agent. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1)
+		fatal("sigprocmask");
+	if ((sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	if ((ev = ev_create(agent_maxfds())) == NULL)
+		fatal("event loop");
+	if (ev_add(ev, sfd, EV_READ, agent_signal, NULL) == -1)
+		fatal("event loop: signalfd");
+	if (ctl_start(ev, control) == -1)
+		fatalx("cannot open the control socket %s", control);
+	if (node_conn_start(ev, &sin, &cfg) == -1) {
+		int saved = errno;
+
+		ctl_stop();
+		errno = saved;
+		fatal("listen %s", listen_arg);
+	}
+	sock_addr_str(&sin, addr, sizeof addr);
+	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, "
+	    "drop after %u ms", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,
+	    cfg.drop_after_ms);
+
+	if (ev_run(ev) == -1) {
+		log_warn("epoll_wait");
+		rc = 1;
+	}
+	node_conn_stop();
+	ctl_stop();
+	ev_del(ev, sfd, EV_READ);
+	close(sfd);
+	ev_free(ev);
+	log_info("exiting");
+	return rc;
+}

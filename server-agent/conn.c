@@ -1,0 +1,318 @@
+/* conn.c - framed non-blocking connections (see conn.h). */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "sock.h"
+
+enum {
+	CONN_OPEN,     /* normal operation */
+	CONN_CLOSING,  /* close requested; freed when the handler returns */
+	CONN_FAILING,  /* as CLOSING, then linger */
+	CONN_LINGER    /* detached from its owner, draining input until EOF */
+};
+
+#define CONN_LINGER_MS 1000
+#define CONN_LINGER_MAX (256 * 1024)
+
+static int conn_alive;
+
+static void conn_event(struct ev_loop *ev, int fd, int mask, void *arg);
+
+int
+conn_count(void)
+{
+	return conn_alive;
+}
+
+struct conn *
+conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
+    size_t out_max, const struct conn_ops *ops, void *owner)
+{
+	struct conn *c;
+	int saved;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto fail;
+	if ((c->rxbuf = malloc(rx_cap)) == NULL)
+		goto fail_rxbuf;
+	if (sock_set_nonblock(fd) == -1)
+		goto fail_setup;
+	c->fd = fd;
+	c->st.ops = &sock_stream_ops;
+	c->st.ctx = &c->fd;
+	c->ev = ev;
+	c->ops = ops;
+	c->owner = owner;
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	frame_rx_init(&c->rx, c->rxbuf, rx_cap);
+	c->out_max = out_max;
+	c->state = CONN_OPEN;
+	if (ev_add(ev, fd, EV_READ, conn_event, c) == -1)
+		goto fail_setup;
+	conn_alive++;
+	return c;
+
+fail_setup:
+	free(c->rxbuf);
+fail_rxbuf:
+	free(c);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+	ev_del(c->ev, c->fd, EV_READ | EV_WRITE);
+	if (c->linger_timer > 0)
+		ev_timer_del(c->ev, c->linger_timer);
+	close(c->fd);
+	free(c->rxbuf);
+	free(c->out);
+	free(c);
+	conn_alive--;
+}
+
+static long
+conn_linger_expired(struct ev_loop *ev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ev;
+	c->linger_timer = 0; /* this timer is deleted by our -1 */
+	conn_destroy(c);
+	return -1;
+}
+
+/* Tries to send what is queued. Returns 0 when something may still be
+ * pending (write interest is on), -1 after a send error. */
+static int
+conn_flush(struct conn *c)
+{
+	long n;
+
+	while (c->out_off < c->out_len) {
+		n = c->st.ops->send(c->st.ctx, c->out + c->out_off, c->out_len - c->out_off);
+		if (n == OM_STREAM_AGAIN) {
+			if (ev_add(c->ev, c->fd, EV_WRITE, conn_event, c) == -1)
+				return -1;
+			return 0;
+		}
+		if (n < 0)
+			return -1;
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	ev_del(c->ev, c->fd, EV_WRITE);
+	return 0;
+}
+
+/* Ends a conn whose close was requested: one last non-blocking flush (for
+ * an ERROR frame), the owner is told, then free or linger. */
+static void
+conn_end(struct conn *c)
+{
+	int failing = c->state == CONN_FAILING;
+
+	(void)conn_flush(c);
+	c->ops->closed(c, c->why);
+	c->ops = NULL;
+	c->owner = NULL;
+	if (!failing || shutdown(c->fd, SHUT_WR) == -1) {
+		conn_destroy(c);
+		return;
+	}
+	/* Closing a socket with unread input makes the kernel send a reset,
+	 * which can discard our ERROR before the peer reads it. So shut the
+	 * write side (FIN after the ERROR) and read until the peer closes,
+	 * bounded in time and bytes. */
+	c->state = CONN_LINGER;
+	ev_del(c->ev, c->fd, EV_WRITE);
+	c->linger_timer = ev_timer_add(c->ev, CONN_LINGER_MS, conn_linger_expired, c);
+	if (c->linger_timer < 0)
+		conn_destroy(c);
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	snprintf(c->why, sizeof c->why, "%s", why);
+	c->state = CONN_CLOSING;
+	if (!c->busy)
+		conn_end(c);
+}
+
+void
+conn_fail(struct conn *c, int code, const char *fmt, ...)
+{
+	struct om_error e;
+	uint8_t buf[2 + 4 + OM_STR_MAX];
+	va_list ap;
+	size_t i;
+	int n;
+
+	if (c->state != CONN_OPEN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof c->why, fmt, ap);
+	va_end(ap);
+	/* The message may quote peer data; the wire wants printable ASCII. */
+	e.code = (uint32_t)code;
+	for (i = 0; i < OM_STR_MAX && c->why[i] != '\0'; i++)
+		e.msg[i] = c->why[i] < 0x20 || c->why[i] > 0x7e ? '?' : c->why[i];
+	e.msg[i] = '\0';
+	if ((n = om_error_encode(&e, buf, sizeof buf)) > 0)
+		(void)conn_send(c, OM_T_ERROR, 0, 0, buf, (size_t)n);
+	if (c->state != CONN_OPEN)
+		return; /* the send itself failed and closed it */
+	c->state = CONN_FAILING;
+	if (!c->busy)
+		conn_end(c);
+}
+
+int
+conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
+    const void *payload, size_t len)
+{
+	size_t queued = c->out_len - c->out_off, need = OM_HDR_SIZE + len, cap;
+	uint8_t *p;
+
+	if (c->state != CONN_OPEN)
+		return -1;
+	if (len > OM_MAX_PAYLOAD || need > c->out_max - queued) {
+		conn_close(c, "output queue full (peer is not reading)");
+		return -1;
+	}
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, queued);
+		c->out_off = 0;
+		c->out_len = queued;
+	}
+	if (c->out_len + need > c->out_cap) {
+		for (cap = c->out_cap ? c->out_cap : 4096; cap < c->out_len + need; cap *= 2)
+			;
+		if ((p = realloc(c->out, cap)) == NULL) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	om_hdr_encode(c->out + c->out_len, type, (uint32_t)len, job, seq);
+	if (len > 0)
+		memcpy(c->out + c->out_len + OM_HDR_SIZE, payload, len);
+	c->out_len += need;
+	if (conn_flush(c) == -1) {
+		char why[96];
+
+		snprintf(why, sizeof why, "send: %s", strerror(errno));
+		conn_close(c, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* One receive, then every complete frame in the buffer. One receive per
+ * event keeps a fast peer from starving the others (epoll is
+ * level-triggered, so leftover input is reported again). */
+static void
+conn_read(struct conn *c)
+{
+	const uint8_t *payload;
+	struct om_hdr h;
+	uint8_t *where;
+	size_t room;
+	long n;
+	int rc;
+
+	room = frame_rx_room(&c->rx, &where);
+	if (room == 0) {
+		conn_fail(c, OM_E_TOOBIG, "receive buffer full");
+		return;
+	}
+	n = c->st.ops->recv(c->st.ctx, where, room);
+	if (n == OM_STREAM_AGAIN)
+		return;
+	if (n == 0) {
+		size_t left = frame_rx_pending(&c->rx);
+		char why[96];
+
+		if (left == 0)
+			conn_close(c, "connection closed by peer");
+		else {
+			snprintf(why, sizeof why, "connection closed by peer inside a frame "
+			    "(%zu bytes discarded)", left);
+			conn_close(c, why);
+		}
+		return;
+	}
+	if (n < 0) {
+		char why[96];
+
+		snprintf(why, sizeof why, "recv: %s", strerror(errno));
+		conn_close(c, why);
+		return;
+	}
+	frame_rx_commit(&c->rx, (size_t)n);
+	while (c->state == CONN_OPEN) {
+		rc = frame_rx_next(&c->rx, &h, &payload);
+		if (rc == OM_E_SHORT)
+			break;
+		if (rc != OM_OK) {
+			conn_fail(c, rc, "bad frame: %s", om_strerror(rc));
+			break;
+		}
+		c->ops->frame(c, &h, payload);
+	}
+}
+
+static void
+conn_linger_read(struct conn *c)
+{
+	char scratch[4096];
+	long n;
+
+	n = c->st.ops->recv(c->st.ctx, scratch, sizeof scratch);
+	if (n == OM_STREAM_AGAIN)
+		return;
+	if (n > 0 && (c->linger_bytes += (size_t)n) <= CONN_LINGER_MAX)
+		return;
+	conn_destroy(c);
+}
+
+static void
+conn_event(struct ev_loop *ev, int fd, int mask, void *arg)
+{
+	struct conn *c = arg;
+	char why[96];
+
+	(void)ev;
+	(void)fd;
+	if (c->state == CONN_LINGER) {
+		if (mask & EV_READ)
+			conn_linger_read(c);
+		return;
+	}
+	c->busy = 1;
+	if ((mask & EV_WRITE) && conn_flush(c) == -1) {
+		snprintf(why, sizeof why, "send: %s", strerror(errno));
+		conn_close(c, why);
+	}
+	if ((mask & EV_READ) && c->state == CONN_OPEN)
+		conn_read(c);
+	c->busy = 0;
+	if (c->state != CONN_OPEN)
+		conn_end(c);
+}

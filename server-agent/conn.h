@@ -1,0 +1,73 @@
+/* conn.h - one framed, non-blocking connection on the event loop: bounded
+ * input reassembly (frame_rx), a bounded output queue, and orderly teardown.
+ * Node connections and control connections are both built on it.
+ *
+ * Teardown rules. conn_close and conn_fail may be called at any time,
+ * including from inside the conn's own callbacks; the conn is then freed
+ * when its event handler returns, so callers never see it vanish under
+ * them. ops->closed runs exactly once, just before the owner must forget
+ * the conn. After conn_fail the socket lingers for a moment (write side
+ * shut, input discarded) so the ERROR frame reaches the peer instead of
+ * being destroyed by a TCP reset. */
+#ifndef OM_CONN_H
+#define OM_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "frame_rx.h"
+#include "stream.h"
+
+struct conn;
+
+struct conn_ops {
+	/* A complete, header-checked frame; payload holds h->length bytes and
+	 * is valid only during the call. The payload is not decoded yet. */
+	void (*frame)(struct conn *c, const struct om_hdr *h, const uint8_t *payload);
+	/* The conn is going away for the reason 'why'; drop every pointer to it. */
+	void (*closed)(struct conn *c, const char *why);
+};
+
+struct conn {
+	int fd;
+	struct om_stream st;       /* all I/O goes through here */
+	struct ev_loop *ev;
+	const struct conn_ops *ops;
+	void *owner;               /* the owner's per-connection state */
+	char peer[64];             /* for log lines: "10.0.2.15:40000" */
+	struct frame_rx rx;
+	uint8_t *rxbuf;
+	uint8_t *out;              /* queued output is out[out_off, out_len) */
+	size_t out_off, out_len, out_cap, out_max;
+	int busy;                  /* inside our event handler: defer frees */
+	int state;                 /* CONN_* in conn.c */
+	char why[128];             /* close reason once closing */
+	long long linger_timer;
+	size_t linger_bytes;       /* input discarded while lingering */
+};
+
+/* Takes ownership of the connected socket fd (made non-blocking here) and
+ * starts reading. rx_cap bounds one incoming frame (header included);
+ * out_max bounds the output queue. Returns NULL (fd closed, errno set) on
+ * failure. */
+struct conn *conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
+    size_t out_max, const struct conn_ops *ops, void *owner);
+
+/* Queues a frame and starts sending it. Returns 0, or -1 when the conn is
+ * closing or the queue would exceed out_max (then the conn is closed: a
+ * peer that does not read its replies is dropped, never waited for). */
+int conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
+    const void *payload, size_t len);
+
+/* Closes without a word to the peer; why goes to ops->closed. */
+void conn_close(struct conn *c, const char *why);
+/* Sends ERROR {code, msg} if it can, then closes; msg is also the reason
+ * given to ops->closed. */
+void conn_fail(struct conn *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Connections alive, including lingering ones (they still hold an fd). */
+int conn_count(void);
+
+#endif

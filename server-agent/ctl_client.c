@@ -1,0 +1,176 @@
+/* ctl_client.c - control socket client for the om tools (see ctl_client.h). */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_client.h"
+
+const char *
+ctl_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path != NULL)
+		return explicit_path;
+	if ((env = getenv("OM_CONTROL")) != NULL && env[0] != '\0')
+		return env;
+	return CTL_DEFAULT_PATH;
+}
+
+int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, saved;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Moves exactly len bytes, waiting at most CTL_TIMEOUT_MS for each step.
+ * Returns 0, or -1 with errno (ETIMEDOUT; ECONNRESET for an early EOF). */
+static int
+ctl_io(int fd, void *buf, size_t len, int writing)
+{
+	struct pollfd pfd = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+	uint8_t *p = buf;
+	ssize_t n;
+	int rc;
+
+	while (len > 0) {
+		rc = poll(&pfd, 1, CTL_TIMEOUT_MS);
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc == -1)
+			return -1;
+		if (rc == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ctl_call(int fd, uint8_t type, const void *req, size_t reqlen, uint8_t want,
+    uint8_t **reply, size_t *len, char *err, size_t errlen)
+{
+	uint8_t hdr[OM_HDR_SIZE], *p = NULL;
+	struct om_error e;
+	struct om_hdr h;
+	int rc;
+
+	*reply = NULL;
+	*len = 0;
+	om_hdr_encode(hdr, type, (uint32_t)reqlen, 0, 0);
+	if (ctl_io(fd, hdr, sizeof hdr, 1) == -1 ||
+	    (reqlen > 0 && ctl_io(fd, (void *)req, reqlen, 1) == -1)) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		return -1;
+	}
+	if (ctl_io(fd, hdr, sizeof hdr, 0) == -1) {
+		snprintf(err, errlen, "receive: %s", strerror(errno));
+		return -1;
+	}
+	/* om_frame_check bounds the length by OM_MAX_PAYLOAD before we
+	 * allocate anything for it. */
+	if ((rc = om_frame_check(hdr, sizeof hdr, &h)) != OM_OK) {
+		snprintf(err, errlen, "malformed reply: %s", om_strerror(rc));
+		return -1;
+	}
+	if (h.length > 0) {
+		if ((p = malloc(h.length)) == NULL) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		if (ctl_io(fd, p, h.length, 0) == -1) {
+			snprintf(err, errlen, "receive: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (h.type == OM_T_ERROR && want != OM_T_ERROR) {
+		if ((rc = om_error_decode(p, h.length, &e)) != OM_OK)
+			snprintf(err, errlen, "malformed ERROR reply: %s", om_strerror(rc));
+		else
+			snprintf(err, errlen, "agent: %s", e.msg);
+		goto fail;
+	}
+	if (h.type != want) {
+		snprintf(err, errlen, "malformed reply: got %s, expected %s",
+		    om_type_name(h.type), om_type_name(want));
+		goto fail;
+	}
+	*reply = p;
+	*len = h.length;
+	return 0;
+
+fail:
+	free(p);
+	return -1;
+}
+
+int
+ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, size_t errlen)
+{
+	struct om_node_info *v = NULL;
+	uint8_t *p;
+	uint32_t i, count;
+	size_t len, pos;
+	int rc;
+
+	*nodes = NULL;
+	*n = 0;
+	if (ctl_call(fd, OM_T_CTL_NODES, NULL, 0, OM_T_CTL_NODES_REPLY, &p, &len, err, errlen) == -1)
+		return -1;
+	if ((rc = om_node_list_count(p, len, &count, &pos)) != OM_OK)
+		goto bad;
+	if ((v = calloc(count ? count : 1, sizeof *v)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(p);
+		return -1;
+	}
+	for (i = 0; i < count; i++)
+		if ((rc = om_node_list_next(p, len, &pos, &v[i])) != OM_OK)
+			goto bad;
+	if ((rc = om_node_list_end(len, pos)) != OM_OK)
+		goto bad;
+	free(p);
+	*nodes = v;
+	*n = count;
+	return 0;
+
+bad:
+	snprintf(err, errlen, "malformed reply: %s", om_strerror(rc));
+	free(v);
+	free(p);
+	return -1;
+}

@@ -1,0 +1,33 @@
+/* ctl_client.h - the tools' side of the agent's control socket: blocking
+ * request/reply with a timeout, using the same frames as the node protocol. */
+#ifndef OM_CTL_CLIENT_H
+#define OM_CTL_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define CTL_DEFAULT_PATH "/run/om/agent.sock"
+#define CTL_TIMEOUT_MS 5000
+
+/* The control socket path: explicit if not NULL, else $OM_CONTROL if set
+ * and non-empty, else CTL_DEFAULT_PATH. */
+const char *ctl_path(const char *explicit_path);
+
+/* Connects to the agent. Returns the fd, or -1 with errno (ENAMETOOLONG
+ * for a path that does not fit a sockaddr_un). */
+int ctl_connect(const char *path);
+
+/* Sends one request frame and reads one reply frame of type 'want'. On
+ * success returns 0 with *reply (malloc'd, free it; NULL when empty) and
+ * *len. On failure returns -1 and puts a message in err: an I/O error, a
+ * timeout, a malformed or unexpected reply, or the agent's own ERROR. */
+int ctl_call(int fd, uint8_t type, const void *req, size_t reqlen, uint8_t want,
+    uint8_t **reply, size_t *len, char *err, size_t errlen);
+
+/* Fetches the node table: *nodes (malloc'd) and *n. Same errors as
+ * ctl_call, plus a malformed node list. */
+int ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, size_t errlen);
+
+#endif

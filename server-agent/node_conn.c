@@ -1,0 +1,337 @@
+/* node_conn.c - node connections and the node protocol (see node_conn.h). */
+#define _GNU_SOURCE /* accept4, struct ucred */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "node_conn.h"
+#include "nodes.h"
+#include "sock.h"
+
+struct nconn {
+	struct conn *c;
+	struct node *node;         /* NULL until HELLO */
+	long long hello_timer;     /* > 0 while waiting for HELLO */
+	char ip[INET_ADDRSTRLEN];
+	struct nconn *prev, *next;
+};
+
+static struct ev_loop *nc_ev;
+static struct node_conn_cfg nc_cfg;
+static int nc_listen_fd = -1;
+static long long nc_sweep_timer, nc_accept_timer;
+static struct nconn *nc_all;
+
+static void nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p);
+static void nc_closed(struct conn *c, const char *why);
+
+static const struct conn_ops nc_ops = {
+	.frame = nc_frame,
+	.closed = nc_closed,
+};
+
+/* The name used in log lines: the node id once known, else the peer. */
+static const char *
+nc_name(const struct nconn *nc, char *buf, size_t len)
+{
+	if (nc->node != NULL)
+		snprintf(buf, len, "node %u (%s)", nc->node->id, nc->c->peer);
+	else
+		snprintf(buf, len, "%s", nc->c->peer);
+	return buf;
+}
+
+static void
+nc_closed(struct conn *c, const char *why)
+{
+	struct nconn *nc = c->owner;
+	char name[96];
+
+	nc_name(nc, name, sizeof name);
+	if (nc->node != NULL) {
+		log_info("%s: %s; node down", name, why);
+		nodes_disconnected(nc->node);
+	} else
+		log_info("%s: %s; connection closed", name, why);
+	if (nc->hello_timer > 0)
+		ev_timer_del(nc_ev, nc->hello_timer);
+	if (nc->prev != NULL)
+		nc->prev->next = nc->next;
+	else
+		nc_all = nc->next;
+	if (nc->next != NULL)
+		nc->next->prev = nc->prev;
+	free(nc);
+}
+
+static long
+nc_hello_expired(struct ev_loop *ev, void *arg)
+{
+	struct nconn *nc = arg;
+
+	(void)ev;
+	nc->hello_timer = 0;
+	conn_fail(nc->c, OM_E_STATE, "no HELLO within %u ms", nc_cfg.down_after_ms);
+	return -1;
+}
+
+static uint64_t
+nc_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_welcome w;
+	struct om_hello hello;
+	struct node *n;
+	uint8_t buf[32];
+	char mac[18];
+	int rc, isnew;
+
+	if ((rc = om_hello_decode(p, h->length, &hello)) != OM_OK) {
+		conn_fail(nc->c, rc, "bad HELLO: %s", om_strerror(rc));
+		return;
+	}
+	if (h->job != 0) {
+		conn_fail(nc->c, OM_E_RANGE, "HELLO with job id %u", h->job);
+		return;
+	}
+	nodes_mac_str(hello.mac, mac);
+	if ((n = nodes_hello(&hello, nc->ip, ev_now_ms(), &isnew)) == NULL) {
+		conn_fail(nc->c, OM_E_BUSY, "node table full, refusing %s", mac);
+		return;
+	}
+	/* Same MAC, new connection: the node rebooted or its old connection
+	 * is half dead. The newest one wins; detach the old one first so its
+	 * close does not mark the node down. */
+	if (n->link != NULL) {
+		struct nconn *old = n->link;
+
+		log_info("node %u: new connection from %s replaces %s", n->id,
+		    nc->c->peer, old->c->peer);
+		old->node = NULL;
+		n->link = NULL;
+		conn_close(old->c, "replaced by a newer connection of the same node");
+	}
+	n->link = nc;
+	nc->node = n;
+	ev_timer_del(nc_ev, nc->hello_timer);
+	nc->hello_timer = 0;
+
+	w.node_id = n->id;
+	w.heartbeat_ms = nc_cfg.heartbeat_ms;
+	w.time_ns = nc_realtime_ns();
+	if ((rc = om_welcome_encode(&w, buf, sizeof buf)) < 0) {
+		conn_fail(nc->c, rc, "cannot encode WELCOME: %s", om_strerror(rc));
+		return;
+	}
+	log_info("node %u %s mac %s ip %s nic %s cpus %u mem %llu MiB speed %u version \"%s\"",
+	    n->id, isnew ? "registered" : "re-registered", mac, nc->ip, hello.nic,
+	    hello.cpu.cores, (unsigned long long)(hello.mem_bytes >> 20), hello.speed,
+	    hello.version);
+	(void)conn_send(nc->c, OM_T_WELCOME, 0, 0, buf, (size_t)rc);
+}
+
+static void
+nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
+{
+	struct nconn *nc = c->owner;
+	struct om_heartbeat hb;
+	struct om_error e;
+	char name[96];
+	int rc;
+
+	if (nc->node == NULL) {
+		if (h->type == OM_T_HELLO)
+			nc_hello(nc, h, p);
+		else
+			conn_fail(c, OM_E_STATE, "expected HELLO, got %s", om_type_name(h->type));
+		return;
+	}
+	switch (h->type) {
+	case OM_T_HEARTBEAT:
+		if ((rc = om_heartbeat_decode(p, h->length, &hb)) != OM_OK)
+			conn_fail(c, rc, "bad HEARTBEAT: %s", om_strerror(rc));
+		else if (h->job != 0)
+			conn_fail(c, OM_E_RANGE, "HEARTBEAT with job id %u", h->job);
+		else
+			nodes_heartbeat(nc->node, &hb, ev_now_ms());
+		break;
+	case OM_T_ECHO:
+		nodes_seen(nc->node, ev_now_ms());
+		(void)conn_send(c, OM_T_ECHO_REPLY, h->job, h->seq, p, h->length);
+		break;
+	case OM_T_BYE:
+		if (h->length != 0)
+			conn_fail(c, OM_E_TRAILING, "bad BYE: %s", om_strerror(OM_E_TRAILING));
+		else
+			conn_close(c, "said BYE");
+		break;
+	case OM_T_ERROR:
+		/* The peer is closing; report its reason and close our side. */
+		if ((rc = om_error_decode(p, h->length, &e)) != OM_OK)
+			conn_close(c, "sent a malformed ERROR");
+		else {
+			log_warnx("%s reports error %d: %s", nc_name(nc, name, sizeof name),
+			    (int)e.code, e.msg);
+			conn_close(c, "closed after its ERROR");
+		}
+		break;
+	default:
+		conn_fail(c, OM_E_STATE, "unexpected %s from a node", om_type_name(h->type));
+		break;
+	}
+}
+
+static long
+nc_accept_resume(struct ev_loop *ev, void *arg);
+
+static void
+nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
+{
+	struct sockaddr_in sin;
+	socklen_t slen;
+	struct nconn *nc;
+	char peer[64];
+	int cfd, i;
+
+	(void)mask;
+	(void)arg;
+	for (i = 0; i < 16; i++) {
+		slen = sizeof sin;
+		cfd = accept4(fd, (struct sockaddr *)&sin, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of descriptors (or worse): pause accepting for a
+			 * second instead of spinning on a readable listener. */
+			log_warn("accept");
+			ev_del(ev, fd, EV_READ);
+			nc_accept_timer = ev_timer_add(ev, 1000, nc_accept_resume, NULL);
+			return;
+		}
+		sock_addr_str(&sin, peer, sizeof peer);
+		if (conn_count() >= AGENT_MAX_CONNS) {
+			log_warnx("%s: too many connections (%d); refused", peer, conn_count());
+			close(cfd);
+			continue;
+		}
+		if ((nc = calloc(1, sizeof *nc)) == NULL) {
+			log_warn("%s: refused", peer);
+			close(cfd);
+			continue;
+		}
+		inet_ntop(AF_INET, &sin.sin_addr, nc->ip, sizeof nc->ip);
+		if ((nc->c = conn_new(ev, cfd, peer, NODE_RX_CAP, NODE_OUT_MAX, &nc_ops, nc)) == NULL) {
+			log_warn("%s: refused", peer);
+			free(nc);
+			continue;
+		}
+		nc->hello_timer = ev_timer_add(ev, nc_cfg.down_after_ms, nc_hello_expired, nc);
+		if (nc->hello_timer < 0) {
+			nc->hello_timer = 0;
+			conn_close(nc->c, "out of memory");
+			continue;
+		}
+		nc->next = nc_all;
+		if (nc_all != NULL)
+			nc_all->prev = nc;
+		nc_all = nc;
+		log_debug("%s: connected", peer);
+	}
+}
+
+static long
+nc_accept_resume(struct ev_loop *ev, void *arg)
+{
+	(void)arg;
+	nc_accept_timer = 0;
+	if (ev_add(ev, nc_listen_fd, EV_READ, nc_accept, NULL) == -1)
+		fatal("cannot watch the node listener");
+	return -1;
+}
+
+static void
+nc_unlink(struct node *n)
+{
+	struct nconn *nc = n->link;
+
+	nc->node = NULL;
+	n->link = NULL;
+	conn_close(nc->c, "dropped: silent too long");
+}
+
+static long
+nc_sweep(struct ev_loop *ev, void *arg)
+{
+	uint32_t tick = nc_cfg.down_after_ms < nc_cfg.drop_after_ms ?
+	    nc_cfg.down_after_ms : nc_cfg.drop_after_ms;
+
+	(void)ev;
+	(void)arg;
+	nodes_sweep(ev_now_ms(), nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink);
+	/* A quarter of the shortest timeout keeps state changes within 25%
+	 * of their deadline without waking an idle agent too often. */
+	tick /= 4;
+	return tick < 10 ? 10 : tick > 1000 ? 1000 : (long)tick;
+}
+
+int
+node_conn_start(struct ev_loop *ev, struct sockaddr_in *sin, const struct node_conn_cfg *cfg)
+{
+	int saved;
+
+	nc_ev = ev;
+	nc_cfg = *cfg;
+	if ((nc_listen_fd = sock_listen_tcp(sin)) == -1)
+		return -1;
+	if (ev_add(ev, nc_listen_fd, EV_READ, nc_accept, NULL) == -1 ||
+	    (nc_sweep_timer = ev_timer_add(ev, 10, nc_sweep, NULL)) < 0)
+		goto fail;
+	return 0;
+
+fail:
+	saved = errno;
+	ev_del(ev, nc_listen_fd, EV_READ);
+	close(nc_listen_fd);
+	nc_listen_fd = -1;
+	errno = saved;
+	return -1;
+}
+
+void
+node_conn_stop(void)
+{
+	struct nconn *nc;
+
+	if (nc_listen_fd == -1)
+		return;
+	while ((nc = nc_all) != NULL) {
+		/* Outside any handler, so a close frees nc at once (and unlinks
+		 * it); a failed send has already closed it. */
+		if (nc->node == NULL || conn_send(nc->c, OM_T_BYE, 0, 0, NULL, 0) == 0)
+			conn_close(nc->c, "agent shutting down");
+	}
+	if (nc_accept_timer > 0)
+		ev_timer_del(nc_ev, nc_accept_timer);
+	ev_timer_del(nc_ev, nc_sweep_timer);
+	ev_del(nc_ev, nc_listen_fd, EV_READ);
+	close(nc_listen_fd);
+	nc_listen_fd = -1;
+}

@@ -1,0 +1,183 @@
+/* nodes.c - the node table (see nodes.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nodes.h"
+
+/* Entries are never freed: retired ones keep a MAC's id. A linear scan on
+ * HELLO and per sweep is cheap at OM_NODES_MAX entries. */
+static struct node *nodes_tab[OM_NODES_MAX];
+static int nodes_n;
+static uint32_t nodes_next_id = 1;
+
+void
+nodes_mac_str(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+static struct node *
+nodes_find(const uint8_t mac[6])
+{
+	int i;
+
+	for (i = 0; i < nodes_n; i++)
+		if (memcmp(nodes_tab[i]->mac, mac, 6) == 0)
+			return nodes_tab[i];
+	return NULL;
+}
+
+/* A fresh entry: a new slot, else the entry retired longest ago. */
+static struct node *
+nodes_alloc(void)
+{
+	struct node *n, *old = NULL;
+	int i;
+
+	if (nodes_n < OM_NODES_MAX) {
+		if ((n = calloc(1, sizeof *n)) == NULL)
+			return NULL;
+		nodes_tab[nodes_n++] = n;
+		return n;
+	}
+	for (i = 0; i < nodes_n; i++) {
+		n = nodes_tab[i];
+		if (n->state == NODE_RETIRED && (old == NULL || n->last_seen_ms < old->last_seen_ms))
+			old = n;
+	}
+	if (old != NULL) {
+		char mac[18];
+
+		nodes_mac_str(old->mac, mac);
+		log_info("node table full: forgetting id %u of retired node %s", old->id, mac);
+		memset(old, 0, sizeof *old);
+	}
+	return old;
+}
+
+struct node *
+nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew)
+{
+	struct node *n = nodes_find(h->mac);
+
+	*isnew = n == NULL;
+	if (n == NULL) {
+		if ((n = nodes_alloc()) == NULL)
+			return NULL;
+		memcpy(n->mac, h->mac, 6);
+		n->id = nodes_next_id++;
+	}
+	n->state = OM_NODE_UP;
+	snprintf(n->ip, sizeof n->ip, "%s", ip);
+	n->hello = *h;
+	memset(&n->hb, 0, sizeof n->hb);
+	n->hb.uptime_ms = h->boot_ms;
+	n->hb.mem_free = h->mem_bytes;
+	n->registered_ms = n->last_seen_ms = now;
+	return n;
+}
+
+void
+nodes_seen(struct node *n, uint64_t now)
+{
+	n->last_seen_ms = now;
+	if (n->state == OM_NODE_DOWN && n->link != NULL) {
+		n->state = OM_NODE_UP;
+		log_info("node %u up again", n->id);
+	}
+}
+
+void
+nodes_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now)
+{
+	n->hb = *hb;
+	nodes_seen(n, now);
+}
+
+void
+nodes_disconnected(struct node *n)
+{
+	n->link = NULL;
+	if (n->state == OM_NODE_UP)
+		n->state = OM_NODE_DOWN;
+}
+
+void
+nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
+    nodes_unlink_fn *unlink)
+{
+	struct node *n;
+	uint64_t quiet;
+	int i;
+
+	for (i = 0; i < nodes_n; i++) {
+		n = nodes_tab[i];
+		if (n->state == NODE_RETIRED)
+			continue;
+		quiet = now - n->last_seen_ms;
+		if (quiet >= drop_after_ms) {
+			log_info("node %u dropped: nothing heard for %llu ms", n->id,
+			    (unsigned long long)quiet);
+			if (n->link != NULL)
+				unlink(n);
+			n->link = NULL;
+			n->state = NODE_RETIRED;
+		} else if (quiet >= down_after_ms && n->state == OM_NODE_UP) {
+			log_info("node %u down: nothing heard for %llu ms", n->id,
+			    (unsigned long long)quiet);
+			n->state = OM_NODE_DOWN;
+		}
+	}
+}
+
+static int
+nodes_cmp(const void *a, const void *b)
+{
+	const struct om_node_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static uint32_t
+clamp32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int
+nodes_list(struct om_node_info **out, uint64_t now)
+{
+	struct om_node_info *v, *ni;
+	struct node *n;
+	int i, k = 0;
+
+	if ((v = calloc(nodes_n ? (size_t)nodes_n : 1, sizeof *v)) == NULL)
+		return -1;
+	for (i = 0; i < nodes_n; i++) {
+		n = nodes_tab[i];
+		if (n->state == NODE_RETIRED)
+			continue;
+		ni = &v[k++];
+		ni->id = n->id;
+		memcpy(ni->mac, n->mac, 6);
+		memcpy(ni->ip, n->ip, sizeof ni->ip);
+		memcpy(ni->nic, n->hello.nic, sizeof ni->nic);
+		ni->cpu = n->hello.cpu;
+		ni->speed = n->hello.speed;
+		ni->mem_bytes = n->hello.mem_bytes;
+		ni->mem_free = n->hb.mem_free;
+		ni->load_milli = n->hb.load_milli;
+		ni->jobs = n->hb.jobs;
+		ni->state = (uint8_t)n->state;
+		ni->uptime_ms = n->hb.uptime_ms;
+		ni->registered_s = clamp32((now - n->registered_ms) / 1000);
+		ni->last_seen_ms = clamp32(now - n->last_seen_ms);
+	}
+	qsort(v, (size_t)k, sizeof *v, nodes_cmp);
+	*out = v;
+	return k;
+}

@@ -1,0 +1,57 @@
+/* nodes.h - the agent's node table.
+ *
+ * A node is known by its MAC. Its id is handed out the first time the MAC
+ * says HELLO and stays the same for the agent's lifetime: reconnects and
+ * even a drop keep it, because a dropped node's entry is retired, not
+ * forgotten. Only when the table is full (OM_NODES_MAX entries) is the
+ * longest-retired entry recycled, and that MAC would get a fresh id later.
+ *
+ * State: UP while connected and heard from within down_after; DOWN when
+ * its connection closed or it went silent; retired (not listed) once
+ * silent for drop_after. Times are ev_now_ms() milliseconds. */
+#ifndef OM_NODES_H
+#define OM_NODES_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+#define NODE_RETIRED 0 /* state of an entry kept only for its id */
+
+struct node {
+	uint32_t id;
+	uint8_t mac[6];
+	int state;                 /* OM_NODE_UP, OM_NODE_DOWN or NODE_RETIRED */
+	char ip[OM_STR_MAX + 1];   /* peer address of the last HELLO */
+	struct om_hello hello;     /* as the node sent it: untrusted values */
+	struct om_heartbeat hb;    /* the last heartbeat (uptime from HELLO at first) */
+	uint64_t registered_ms;    /* last HELLO */
+	uint64_t last_seen_ms;     /* last valid frame */
+	void *link;                /* the node's connection, NULL when none */
+};
+
+/* Called by nodes_sweep for a node being retired while link is set; the
+ * callee must close that connection and clear link. */
+typedef void nodes_unlink_fn(struct node *n);
+
+/* Finds or creates the node for h->mac and records the HELLO (state UP,
+ * link untouched). *isnew tells whether the MAC was never seen. NULL when
+ * the table is full. */
+struct node *nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew);
+/* A valid frame arrived from n: refreshes last_seen and revives a node
+ * that went DOWN by silence while still connected. */
+void nodes_seen(struct node *n, uint64_t now);
+void nodes_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now);
+/* n's connection is gone: state DOWN, link cleared. */
+void nodes_disconnected(struct node *n);
+/* Applies the down and drop timeouts. */
+void nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
+    nodes_unlink_fn *unlink);
+
+/* Fills a snapshot of the listed (not retired) nodes, in id order, into a
+ * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */
+int nodes_list(struct om_node_info **out, uint64_t now);
+/* Human-readable "52:54:00:12:34:56" into buf[18]. */
+void nodes_mac_str(const uint8_t mac[6], char buf[18]);
+
+#endif

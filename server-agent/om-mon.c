@@ -1,0 +1,257 @@
+/* om-mon - shows om-agent's node table: once, as JSON, or refreshed.
+ *
+ * Exit status: 0 success, 1 the agent could not be asked or answered
+ * nonsense, 2 usage error. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_client.h"
+#include "proto.h"
+
+static volatile sig_atomic_t mon_stop;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: om-mon [--control PATH] [--json | --watch [SECS]]\n"
+	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
+	    "  --json           print the node table as one JSON document\n"
+	    "  --watch [SECS]   redraw the table every SECS seconds (default 2) until Ctrl-C\n"
+	    "  -h, --help       show this help\n",
+	    CTL_DEFAULT_PATH);
+}
+
+static void
+mon_on_sigint(int sig)
+{
+	(void)sig;
+	mon_stop = 1;
+}
+
+static void
+mac_str(const uint8_t m[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* "1d02h03m" for a day or more, else "h:mm:ss". */
+static void
+uptime_str(uint32_t ms, char *buf, size_t len)
+{
+	uint32_t s = ms / 1000;
+
+	if (s >= 86400)
+		snprintf(buf, len, "%ud%02uh%02um", s / 86400, s / 3600 % 24, s / 60 % 60);
+	else
+		snprintf(buf, len, "%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
+}
+
+static const char *
+state_str(uint8_t state)
+{
+	return state == OM_NODE_UP ? "up" : "down";
+}
+
+static void
+print_table(const struct om_node_info *v, uint32_t n)
+{
+	char mac[18], up[24];
+	uint32_t i;
+
+	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %-5s  %s\n",
+	    "ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE", "LOAD", "STATE", "UPTIME");
+	for (i = 0; i < n; i++) {
+		mac_str(v[i].mac, mac);
+		uptime_str(v[i].uptime_ms, up, sizeof up);
+		printf("%4u  %-17s  %-15.15s  %-12.12s  %4u  %6u  %8llu  %8llu  %6.2f  %-5s  %s\n",
+		    v[i].id, mac, v[i].ip, v[i].nic, v[i].cpu.cores, v[i].speed,
+		    (unsigned long long)(v[i].mem_bytes >> 20),
+		    (unsigned long long)(v[i].mem_free >> 20),
+		    v[i].load_milli / 1000.0, state_str(v[i].state), up);
+	}
+}
+
+/* A JSON string (RFC 8259 section 7). The decoder already admits only
+ * printable ASCII; escaping everything else anyway keeps this function
+ * correct on its own. */
+static void
+json_str(const char *s)
+{
+	const unsigned char *p;
+
+	putchar('"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p > 0x7e)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void
+print_json(const struct om_node_info *v, uint32_t n)
+{
+	const struct om_node_info *ni;
+	char mac[18];
+	uint32_t i;
+
+	printf("{\"nodes\":[");
+	for (i = 0; i < n; i++) {
+		ni = &v[i];
+		mac_str(ni->mac, mac);
+		printf("%s{\"id\":%u,\"mac\":\"%s\",\"ip\":", i ? "," : "", ni->id, mac);
+		json_str(ni->ip);
+		printf(",\"nic\":");
+		json_str(ni->nic);
+		printf(",\"cpus\":%u,\"cpu_vendor\":", ni->cpu.cores);
+		json_str(ni->cpu.vendor);
+		printf(",\"cpu_model\":");
+		json_str(ni->cpu.model);
+		printf(",\"cpu_family\":%u,\"cpu_model_id\":%u,\"cpu_stepping\":%u",
+		    ni->cpu.family, ni->cpu.model_id, ni->cpu.stepping);
+		printf(",\"speed\":%u,\"mem_bytes\":%llu,\"mem_free\":%llu,\"load\":%u.%03u,"
+		    "\"jobs\":%u,\"state\":\"%s\",\"uptime_ms\":%u,\"registered_s\":%u,"
+		    "\"last_seen_ms\":%u",
+		    ni->speed, (unsigned long long)ni->mem_bytes,
+		    (unsigned long long)ni->mem_free, ni->load_milli / 1000,
+		    ni->load_milli % 1000, ni->jobs, state_str(ni->state), ni->uptime_ms,
+		    ni->registered_s, ni->last_seen_ms);
+		printf(",\"features\":{\"leaf1_ecx\":%u,\"leaf1_edx\":%u,\"leaf7_ebx\":%u,"
+		    "\"leaf7_ecx\":%u,\"leaf7_edx\":%u,\"xcr0\":%llu}}",
+		    ni->cpu.leaf1_ecx, ni->cpu.leaf1_edx, ni->cpu.leaf7_ebx,
+		    ni->cpu.leaf7_ecx, ni->cpu.leaf7_edx, (unsigned long long)ni->cpu.xcr0);
+	}
+	printf("]}\n");
+}
+
+/* One round trip. Returns 0, or -1 with the message in err. *fd is opened
+ * on demand and closed on failure, so --watch reconnects by itself. */
+static int
+fetch(const char *path, int *fd, struct om_node_info **v, uint32_t *n, char *err, size_t errlen)
+{
+	if (*fd == -1 && (*fd = ctl_connect(path)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (ctl_get_nodes(*fd, v, n, err, errlen) == -1) {
+		close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+watch(const char *path, double secs)
+{
+	struct om_node_info *v;
+	struct timespec ts;
+	char err[256], when[32];
+	uint32_t n;
+	time_t now;
+	int fd = -1;
+
+	signal(SIGINT, mon_on_sigint);
+	signal(SIGTERM, mon_on_sigint);
+	while (!mon_stop) {
+		now = time(NULL);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
+		printf("\033[H\033[2J"); /* cursor home, clear screen (ECMA-48) */
+		if (fetch(path, &fd, &v, &n, err, sizeof err) == -1)
+			printf("om-mon  %s  %s\n\n%s: %s\n", when, path, path, err);
+		else {
+			printf("om-mon  %s  %s  %u node%s\n\n", when, path, n, n == 1 ? "" : "s");
+			print_table(v, n);
+			free(v);
+		}
+		fflush(stdout);
+		ts.tv_sec = (time_t)secs;
+		ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+		while (!mon_stop && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "control", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", optional_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *control = NULL, *path, *secs_arg = NULL;
+	struct om_node_info *v;
+	double secs = 2;
+	char err[256], *end;
+	int ch, json = 0, watching = 0, fd = -1;
+	uint32_t n;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': control = optarg; break;
+		case 'j': json = 1; break;
+		case 'w':
+			watching = 1;
+			secs_arg = optarg;
+			/* "--watch 5" as well as "--watch=5". */
+			if (secs_arg == NULL && optind < argc && argv[optind][0] >= '0' &&
+			    argv[optind][0] <= '9')
+				secs_arg = argv[optind++];
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "om-mon: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (json && watching) {
+		fprintf(stderr, "om-mon: --json and --watch cannot be combined\n");
+		usage(stderr);
+		return 2;
+	}
+	if (secs_arg != NULL) {
+		errno = 0;
+		secs = strtod(secs_arg, &end);
+		if (errno != 0 || *end != '\0' || end == secs_arg || !(secs >= 0.1 && secs <= 3600)) {
+			fprintf(stderr, "om-mon: --watch: invalid interval '%s' (0.1..3600 s)\n", secs_arg);
+			return 2;
+		}
+	}
+	path = ctl_path(control);
+	if (watching)
+		return watch(path, secs);
+	if (fetch(path, &fd, &v, &n, err, sizeof err) == -1) {
+		fprintf(stderr, "om-mon: %s: %s\n", path, err);
+		return 1;
+	}
+	close(fd);
+	if (json)
+		print_json(v, n);
+	else
+		print_table(v, n);
+	free(v);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "om-mon: stdout: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
