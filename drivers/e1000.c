@@ -326,6 +326,19 @@ static void e1000_tx_init(struct e1000 *e)
 				       E1000_TCTL_COLD_FD << E1000_TCTL_COLD_SHIFT);
 }
 
+static void e1000_link_report(struct e1000 *e)
+{
+	static const int speeds[] = { 10, 100, 1000, 1000 };
+	uint32_t status = e1000_read(e, E1000_STATUS);
+
+	if (status & E1000_STATUS_LU)
+		printf("%s: link up, %d Mb/s %s duplex\n", e->chip->name,
+		       speeds[(status >> E1000_STATUS_SPEED_SHIFT) & E1000_STATUS_SPEED_MASK],
+		       status & E1000_STATUS_FD ? "full" : "half");
+	else
+		printf("%s: link down\n", e->chip->name);
+}
+
 static int e1000_open(struct nic *nic)
 {
 	struct e1000 *e = nic->priv;
@@ -353,6 +366,10 @@ static int e1000_open(struct nic *nic)
 	e1000_write(e, E1000_IMS, E1000_IMS_ENABLE);
 	e1000_flush(e);
 	e->opened = 1;
+	/* On real hardware auto-negotiation takes seconds: the link usually
+	 * comes up later and is reported on LSC. */
+	if (e1000_read(e, E1000_STATUS) & E1000_STATUS_LU)
+		e1000_link_report(e);
 	return 0;
 
 err_rings:
@@ -413,19 +430,6 @@ static int e1000_transmit(struct nic *nic, const void *buf, size_t len)
 	e1000_write(e, E1000_TDT, e->tx_tail);
 	nic->tx_frames++;
 	return 0;
-}
-
-static void e1000_link_report(struct e1000 *e)
-{
-	static const int speeds[] = { 10, 100, 1000, 1000 };
-	uint32_t status = e1000_read(e, E1000_STATUS);
-
-	if (status & E1000_STATUS_LU)
-		printf("%s: link up, %d Mb/s %s duplex\n", e->chip->name,
-		       speeds[(status >> E1000_STATUS_SPEED_SHIFT) & E1000_STATUS_SPEED_MASK],
-		       status & E1000_STATUS_FD ? "full" : "half");
-	else
-		printf("%s: link down\n", e->chip->name);
 }
 
 static int e1000_poll(struct nic *nic)

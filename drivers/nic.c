@@ -41,6 +41,5 @@ struct nic *nic_find(void)
 			return nic;
 		}
 	}
-	printf("nic: no supported network device found\n");
 	return NULL;
 }

@@ -119,15 +119,18 @@ static volatile uint8_t *virtio_net_find_cap(const struct pci_dev *d, uint8_t cf
  * must wait until a read returns 0 before reinitialising it. */
 static int virtio_net_reset(struct virtio_net *vn)
 {
-	uint32_t start = timer_ms();
+	uint32_t i;
 
 	vn_common_write8(vn, VIRTIO_PCI_COMMON_STATUS, 0);
-	while (vn_common_read8(vn, VIRTIO_PCI_COMMON_STATUS) != 0) {
-		if (timer_ms() - start > VIRTIO_NET_RESET_TIMEOUT_MS)
-			return -ETIMEDOUT;
-		cpu_pause();
+	/* Busy-wait with timer_udelay: this also runs before interrupts
+	 * are enabled. */
+	for (i = 0; i < VIRTIO_NET_RESET_TIMEOUT_MS * 10; i++) {
+		if (vn_common_read8(vn, VIRTIO_PCI_COMMON_STATUS) == 0)
+			return 0;
+		timer_udelay(100);
 	}
-	return 0;
+	printf("virtio-net: device did not complete its reset\n");
+	return -ETIMEDOUT;
 }
 
 static void virtio_net_set_status(struct virtio_net *vn, uint8_t bits)
