@@ -1,0 +1,892 @@
+/* test_proto.c - codec tests for migrate/proto.c: round trips, golden bytes,
+ * every truncation, trailing bytes, field limits, header checks, and a
+ * deterministic mutation fuzz. Built with ASan/UBSan; every decode reads
+ * from an exact-size heap copy so a one-byte overread is caught. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "proto.h"
+
+#define BUF_MAX (OM_MAX_PAYLOAD + 64)
+
+static uint8_t buf[BUF_MAX], buf2[BUF_MAX];
+
+/* ---- sample messages */
+
+static void
+fill_cpu(struct om_cpu *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->vendor, "GenuineIntel");
+	strcpy(c->model, "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz");
+	c->family = 6;
+	c->model_id = 79;
+	c->stepping = 1;
+	c->leaf1_ecx = 0xfffa3203;
+	c->leaf1_edx = 0x178bfbff;
+	c->leaf7_ebx = 0x0021c3ab;
+	c->leaf7_ecx = 0x00000004;
+	c->leaf7_edx = 0x8c000400;
+	c->xcr0 = 0x00000000000002e7ull;
+	c->cores = 4;
+}
+
+static void
+fill_hello(struct om_hello *h)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+	memset(h, 0, sizeof *h);
+	memcpy(h->mac, mac, 6);
+	strcpy(h->nic, "virtio-net");
+	fill_cpu(&h->cpu);
+	h->mem_bytes = (512ull << 20) + 12345;
+	h->speed = 4321;
+	h->boot_ms = 789;
+	strcpy(h->version, "om 0.1");
+}
+
+static void
+fill_node(struct om_node_info *n, uint32_t id)
+{
+	memset(n, 0, sizeof *n);
+	n->id = id;
+	n->mac[0] = 0x52;
+	n->mac[1] = 0x54;
+	n->mac[2] = (uint8_t)(id >> 16);
+	n->mac[3] = (uint8_t)(id >> 8);
+	n->mac[4] = (uint8_t)id;
+	n->mac[5] = 0x01;
+	strcpy(n->ip, "10.0.2.15");
+	strcpy(n->nic, "e1000");
+	fill_cpu(&n->cpu);
+	n->speed = 1000 + id;
+	n->mem_bytes = 1ull << 33;
+	n->mem_free = (1ull << 32) + id;
+	n->load_milli = 1500;
+	n->jobs = 2;
+	n->state = id % 2 ? OM_NODE_UP : OM_NODE_DOWN;
+	n->uptime_ms = 0xfedcba98u;
+	n->registered_s = 3600;
+	n->last_seen_ms = 250;
+}
+
+static int
+cpu_eq(const struct om_cpu *a, const struct om_cpu *b)
+{
+	return strcmp(a->vendor, b->vendor) == 0 && strcmp(a->model, b->model) == 0 &&
+	    a->family == b->family && a->model_id == b->model_id &&
+	    a->stepping == b->stepping && a->leaf1_ecx == b->leaf1_ecx &&
+	    a->leaf1_edx == b->leaf1_edx && a->leaf7_ebx == b->leaf7_ebx &&
+	    a->leaf7_ecx == b->leaf7_ecx && a->leaf7_edx == b->leaf7_edx &&
+	    a->xcr0 == b->xcr0 && a->cores == b->cores;
+}
+
+static int
+hello_eq(const struct om_hello *a, const struct om_hello *b)
+{
+	return memcmp(a->mac, b->mac, 6) == 0 && strcmp(a->nic, b->nic) == 0 &&
+	    cpu_eq(&a->cpu, &b->cpu) && a->mem_bytes == b->mem_bytes &&
+	    a->speed == b->speed && a->boot_ms == b->boot_ms &&
+	    strcmp(a->version, b->version) == 0;
+}
+
+static int
+node_eq(const struct om_node_info *a, const struct om_node_info *b)
+{
+	return a->id == b->id && memcmp(a->mac, b->mac, 6) == 0 &&
+	    strcmp(a->ip, b->ip) == 0 && strcmp(a->nic, b->nic) == 0 &&
+	    cpu_eq(&a->cpu, &b->cpu) && a->speed == b->speed &&
+	    a->mem_bytes == b->mem_bytes && a->mem_free == b->mem_free &&
+	    a->load_milli == b->load_milli && a->jobs == b->jobs &&
+	    a->state == b->state && a->uptime_ms == b->uptime_ms &&
+	    a->registered_s == b->registered_s && a->last_seen_ms == b->last_seen_ms;
+}
+
+/* ---- a uniform view of every codec, for the generic tests and the fuzz */
+
+#define LIST_MAX 8 /* fuzz and generic tests use short lists */
+
+struct nlist {
+	uint32_t n;
+	struct om_node_info v[OM_NODES_MAX];
+};
+
+static int e_error(const void *m, void *o, size_t c) { return om_error_encode(m, o, c); }
+static int d_error(const void *b, size_t l, void *m) { return om_error_decode(b, l, m); }
+static int e_hello(const void *m, void *o, size_t c) { return om_hello_encode(m, o, c); }
+static int d_hello(const void *b, size_t l, void *m) { return om_hello_decode(b, l, m); }
+static int e_welcome(const void *m, void *o, size_t c) { return om_welcome_encode(m, o, c); }
+static int d_welcome(const void *b, size_t l, void *m) { return om_welcome_decode(b, l, m); }
+static int e_hb(const void *m, void *o, size_t c) { return om_heartbeat_encode(m, o, c); }
+static int d_hb(const void *b, size_t l, void *m) { return om_heartbeat_decode(b, l, m); }
+
+static int
+e_list(const void *m, void *o, size_t c)
+{
+	const struct nlist *l = m;
+
+	return om_node_list_encode(l->v, l->n, o, c);
+}
+
+static int
+d_list(const void *b, size_t len, void *m)
+{
+	struct nlist *l = m;
+	size_t pos;
+	uint32_t i;
+	int rc;
+
+	if ((rc = om_node_list_count(b, len, &l->n, &pos)) != OM_OK)
+		return rc;
+	for (i = 0; i < l->n; i++)
+		if ((rc = om_node_list_next(b, len, &pos, &l->v[i])) != OM_OK)
+			return rc;
+	return om_node_list_end(len, pos);
+}
+
+struct codec {
+	const char *name;
+	int (*enc)(const void *m, void *out, size_t cap);
+	int (*dec)(const void *buf, size_t len, void *m);
+};
+
+static const struct codec codecs[] = {
+	{ "error", e_error, d_error },
+	{ "hello", e_hello, d_hello },
+	{ "welcome", e_welcome, d_welcome },
+	{ "heartbeat", e_hb, d_hb },
+	{ "node_list", e_list, d_list },
+};
+#define NCODECS (sizeof codecs / sizeof codecs[0])
+
+static struct nlist list_a, list_b; /* large: keep them off the stack */
+
+/* A sample message for codec i, stored in a static object. */
+static const void *
+sample(size_t i)
+{
+	static struct om_error e = { 0xfffffff8u, "field value out of range" };
+	static struct om_hello h;
+	static struct om_welcome w = { 7, 1000, 1764059020123456789ull };
+	static struct om_heartbeat hb = { 123456, 2500, 1ull << 30, 3 };
+	uint32_t k;
+
+	switch (i) {
+	case 0: return &e;
+	case 1: fill_hello(&h); return &h;
+	case 2: return &w;
+	case 3: return &hb;
+	}
+	list_a.n = 3;
+	for (k = 0; k < list_a.n; k++)
+		fill_node(&list_a.v[k], k + 1);
+	return &list_a;
+}
+
+/* Decodes from an exact-size heap copy, so ASan sees any overread. */
+static int
+dec_exact(const struct codec *c, const uint8_t *b, size_t len, void *m)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(p, b, len);
+	rc = c->dec(p, len, m);
+	free(p);
+	return rc;
+}
+
+static void *
+scratch(void)
+{
+	return &list_b; /* big enough for any message struct */
+}
+
+/* ---- header */
+
+static void
+hdr_golden(void)
+{
+	static const uint8_t want[OM_HDR_SIZE] = {
+		0x6f, 0x6d, 0x01, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
+	struct om_hdr h;
+
+	om_hdr_encode(buf, OM_T_WELCOME, 16, 0x12345678, 0x80000001u);
+	CHECK(memcmp(buf, want, OM_HDR_SIZE) == 0);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_OK);
+	CHECK_EQ(h.version, OM_PROTO_VERSION);
+	CHECK_EQ(h.type, OM_T_WELCOME);
+	CHECK_EQ(h.length, 16);
+	CHECK_EQ(h.job, 0x12345678);
+	CHECK_EQ(h.seq, 0x80000001u);
+}
+
+static void
+hdr_short(void)
+{
+	struct om_hdr h;
+	size_t len;
+
+	om_hdr_encode(buf, OM_T_HELLO, 0, 0, 0);
+	for (len = 0; len < OM_HDR_SIZE; len++)
+		CHECK_EQ(om_frame_check(buf, len, &h), OM_E_SHORT);
+	/* Even garbage is only judged once a whole header is there. */
+	memset(buf, 0xff, OM_HDR_SIZE);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE - 1, &h), OM_E_SHORT);
+}
+
+static void
+hdr_bad_magic(void)
+{
+	struct om_hdr h;
+
+	om_hdr_encode(buf, OM_T_HELLO, 0, 0, 0);
+	buf[0] ^= 1;
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_MAGIC);
+	om_hdr_encode(buf, OM_T_HELLO, 0, 0, 0);
+	buf[0] = 0x6d, buf[1] = 0x6f; /* byte-swapped magic: a big-endian peer */
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_MAGIC);
+	memcpy(buf, "GET / HTTP/1.1\r\n", OM_HDR_SIZE);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_MAGIC);
+}
+
+static void
+hdr_bad_version(void)
+{
+	static const uint8_t bad[] = { 0, 2, 0x7f, 0xff };
+	struct om_hdr h;
+	size_t i;
+
+	for (i = 0; i < sizeof bad; i++) {
+		om_hdr_encode(buf, OM_T_HELLO, 0, 0, 0);
+		buf[2] = bad[i];
+		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_VERSION);
+	}
+}
+
+static void
+hdr_types(void)
+{
+	struct om_hdr h;
+	int t, known;
+
+	for (t = 0; t < 256; t++) {
+		known = (t >= OM_T_ERROR && t <= OM_T_BYE) || t == OM_T_CTL_NODES ||
+		    t == OM_T_CTL_NODES_REPLY;
+		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
+		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
+		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);
+	}
+	CHECK(strcmp(om_type_name(-1), "?") == 0);
+	CHECK(strcmp(om_type_name(OM_T_HELLO), "HELLO") == 0);
+}
+
+static void
+hdr_oversize(void)
+{
+	struct om_hdr h;
+
+	om_hdr_encode(buf, OM_T_ECHO, OM_MAX_PAYLOAD, 0, 0);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_OK);
+	CHECK_EQ(h.length, OM_MAX_PAYLOAD);
+	om_hdr_encode(buf, OM_T_ECHO, OM_MAX_PAYLOAD + 1, 0, 0);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_TOOBIG);
+	om_hdr_encode(buf, OM_T_ECHO, 0xffffffffu, 0, 0);
+	CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), OM_E_TOOBIG);
+}
+
+static void
+strerror_all(void)
+{
+	int e;
+
+	for (e = OM_E_BUSY; e <= OM_OK; e++)
+		CHECK(strcmp(om_strerror(e), "unknown error") != 0);
+	CHECK(strcmp(om_strerror(OM_E_BUSY - 1), "unknown error") == 0);
+	CHECK(strcmp(om_strerror(1), "unknown error") == 0);
+}
+
+/* ---- round trips */
+
+static void
+roundtrip_error(void)
+{
+	struct om_error a = { 42, "" }, b;
+	int n;
+
+	strcpy(a.msg, "something broke: 100%");
+	n = om_error_encode(&a, buf, sizeof buf);
+	CHECK_EQ(n, 4 + 2 + (int)strlen(a.msg));
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
+	CHECK_EQ(b.code, 42);
+	CHECK(strcmp(b.msg, a.msg) == 0);
+	a.msg[0] = '\0';
+	n = om_error_encode(&a, buf, sizeof buf);
+	CHECK_EQ(n, 6);
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
+	CHECK(b.msg[0] == '\0');
+}
+
+static void
+roundtrip_hello(void)
+{
+	struct om_hello a, b;
+	int n;
+
+	fill_hello(&a);
+	n = om_hello_encode(&a, buf, sizeof buf);
+	CHECK(n > 0);
+	/* mac, nic, cpu (2 strings, 8 u32, u64, u16), mem, speed, boot, version */
+	CHECK_EQ(n, 6 + 2 + 10 + (2 + 12 + 2 + 41 + 32 + 8 + 2) + 8 + 4 + 4 + 2 + 6);
+	CHECK_EQ(dec_exact(&codecs[1], buf, (size_t)n, &b), OM_OK);
+	CHECK(hello_eq(&a, &b));
+}
+
+static void
+roundtrip_welcome(void)
+{
+	static const uint8_t want[16] = { 7, 0, 0, 0, 0xe8, 0x03, 0, 0,
+		0x15, 0xcd, 0x5b, 0x07, 0, 0, 0, 0 };
+	struct om_welcome a = { 7, 1000, 123456789 }, b;
+	int n;
+
+	n = om_welcome_encode(&a, buf, sizeof buf);
+	CHECK_EQ(n, 16);
+	CHECK(memcmp(buf, want, 16) == 0);
+	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &b), OM_OK);
+	CHECK(b.node_id == 7 && b.heartbeat_ms == 1000 && b.time_ns == 123456789);
+}
+
+static void
+roundtrip_heartbeat(void)
+{
+	struct om_heartbeat a = { 0xffffffffu, 1234, 0xfedcba9876543210ull, 9 }, b;
+	int n;
+
+	n = om_heartbeat_encode(&a, buf, sizeof buf);
+	CHECK_EQ(n, 20);
+	CHECK_EQ(dec_exact(&codecs[3], buf, 20, &b), OM_OK);
+	CHECK(b.uptime_ms == a.uptime_ms && b.load_milli == a.load_milli &&
+	    b.mem_free == a.mem_free && b.jobs == a.jobs);
+}
+
+/* Generic: every codec's sample survives encode -> decode -> encode
+ * byte for byte (the encoding is canonical). */
+static void
+roundtrip_all_canonical(void)
+{
+	size_t i;
+	int n, m;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n, scratch()), OM_OK);
+		m = codecs[i].enc(scratch(), buf2, sizeof buf2);
+		CHECK_EQ(m, n);
+		CHECK(memcmp(buf, buf2, (size_t)n) == 0);
+	}
+}
+
+/* ---- malformed payloads */
+
+static void
+truncated_every_length(void)
+{
+	size_t i, len;
+	int n;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (len = 0; len < (size_t)n; len++) {
+			int rc = dec_exact(&codecs[i], buf, len, scratch());
+
+			if (rc != OM_E_TRUNC) {
+				check_fail("%s cut to %zu of %d bytes: %s", codecs[i].name, len, n,
+				    om_strerror(rc));
+				return;
+			}
+		}
+	}
+}
+
+static void
+trailing_bytes(void)
+{
+	size_t i, extra;
+	int n;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (extra = 1; extra <= 3; extra++) {
+			memset(buf + n, 0, extra);
+			CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n + extra, scratch()), OM_E_TRAILING);
+		}
+	}
+}
+
+static void
+encode_nospace(void)
+{
+	size_t i, cap;
+	int n, rc;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		/* exact-size heap buffers: ASan catches a write past cap */
+		for (cap = 0; cap <= (size_t)n; cap++) {
+			uint8_t *p = malloc(cap ? cap : 1);
+
+			rc = codecs[i].enc(sample(i), p, cap);
+			free(p);
+			CHECK_EQ(rc, cap < (size_t)n ? OM_E_NOSPACE : n);
+		}
+	}
+}
+
+/* Replaces del bytes at off with ins[inslen] in buf[*len]. */
+static void
+splice(uint8_t *b, size_t *len, size_t off, size_t del, const void *ins, size_t inslen)
+{
+	memmove(b + off + inslen, b + off + del, *len - off - del);
+	memcpy(b + off, ins, inslen);
+	*len = *len - del + inslen;
+}
+
+/* Offsets in the sample HELLO: mac 0, nic 6, vendor 18, model 32. */
+#define H_NIC 6
+#define H_VENDOR (H_NIC + 2 + 10)
+#define H_MODEL (H_VENDOR + 2 + 12)
+
+static void
+string_limits_decode(void)
+{
+	struct om_hello h, out;
+	uint8_t s[80];
+	size_t len;
+	int n;
+
+	fill_hello(&h);
+	n = om_hello_encode(&h, buf, sizeof buf);
+	CHECK(n > 0);
+	CHECK(buf[H_NIC] == 10 && buf[H_VENDOR] == 12 && buf[H_MODEL] == 41);
+
+	/* nic of exactly OM_STR_MAX bytes: fine; one more: range. */
+	s[0] = OM_STR_MAX, s[1] = 0;
+	memset(s + 2, 'n', OM_STR_MAX + 1);
+	memcpy(buf2, buf, (size_t)n);
+	len = (size_t)n;
+	splice(buf2, &len, H_NIC, 12, s, 2 + OM_STR_MAX);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_OK);
+	CHECK_EQ(strlen(out.nic), OM_STR_MAX);
+	s[0] = OM_STR_MAX + 1;
+	memcpy(buf2, buf, (size_t)n);
+	len = (size_t)n;
+	splice(buf2, &len, H_NIC, 12, s, 2 + OM_STR_MAX + 1);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	/* a length far beyond the payload is range, not an overread */
+	memcpy(buf2, buf, (size_t)n);
+	buf2[H_NIC] = 0xff, buf2[H_NIC + 1] = 0xff;
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+
+	/* vendor is limited to 12 bytes, model to 48 */
+	memcpy(buf2, buf, (size_t)n);
+	len = (size_t)n;
+	splice(buf2, &len, H_VENDOR, 14, "\x0d\x00GenuineIntelX", 15);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	s[0] = 49, s[1] = 0;
+	memset(s + 2, 'm', 49);
+	memcpy(buf2, buf, (size_t)n);
+	len = (size_t)n;
+	splice(buf2, &len, H_MODEL, 43, s, 51);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	s[0] = 48;
+	memcpy(buf2, buf, (size_t)n);
+	len = (size_t)n;
+	splice(buf2, &len, H_MODEL, 43, s, 50);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_OK);
+	CHECK_EQ(strlen(out.cpu.model), 48);
+}
+
+static void
+string_bad_bytes(void)
+{
+	static const uint8_t bad[] = { 0x00, 0x01, 0x0a, 0x1b, 0x1f, 0x7f, 0x80, 0xff };
+	static const uint8_t good[] = { 0x20, 0x7e };
+	struct om_hello h, out;
+	size_t i;
+	int n;
+
+	fill_hello(&h);
+	n = om_hello_encode(&h, buf, sizeof buf);
+	for (i = 0; i < sizeof bad; i++) {
+		memcpy(buf2, buf, (size_t)n);
+		buf2[H_NIC + 2 + 3] = bad[i]; /* inside "virtio-net" */
+		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+		memcpy(buf2, buf, (size_t)n);
+		buf2[(size_t)n - 1] = bad[i]; /* last byte of version */
+		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	}
+	for (i = 0; i < sizeof good; i++) {
+		memcpy(buf2, buf, (size_t)n);
+		buf2[H_NIC + 2 + 3] = good[i];
+		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_OK);
+	}
+}
+
+static void
+string_limits_encode(void)
+{
+	struct om_hello h;
+	struct om_error e = { 1, "" };
+
+	fill_hello(&h);
+	memset(h.nic, 'a', sizeof h.nic); /* no NUL in the field */
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	fill_hello(&h);
+	memset(h.cpu.vendor, 'v', sizeof h.cpu.vendor);
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	fill_hello(&h);
+	memset(h.nic, 'a', OM_STR_MAX);
+	h.nic[OM_STR_MAX] = '\0';
+	CHECK(om_hello_encode(&h, buf, sizeof buf) > 0);
+	fill_hello(&h);
+	h.version[1] = '\n';
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	strcpy(e.msg, "tab\there");
+	CHECK_EQ(om_error_encode(&e, buf, sizeof buf), OM_E_RANGE);
+}
+
+static void
+hello_field_ranges(void)
+{
+	struct om_hello h, out;
+	int n;
+
+	fill_hello(&h);
+	memset(h.mac, 0, 6);
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	fill_hello(&h);
+	h.mac[0] = 0x01; /* multicast */
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	fill_hello(&h);
+	h.cpu.cores = 0;
+	CHECK_EQ(om_hello_encode(&h, buf, sizeof buf), OM_E_RANGE);
+
+	fill_hello(&h);
+	n = om_hello_encode(&h, buf, sizeof buf);
+	memcpy(buf2, buf, (size_t)n);
+	memset(buf2, 0, 6);
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	memcpy(buf2, buf, (size_t)n);
+	buf2[0] |= 1;
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	memcpy(buf2, buf, (size_t)n);
+	buf2[n - 2 - 6 - 16 - 2] = 0; /* cores, just before mem/speed/boot/version */
+	buf2[n - 2 - 6 - 16 - 1] = 0;
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+}
+
+static void
+welcome_field_ranges(void)
+{
+	struct om_welcome w = { 0, 1000, 1 }, out;
+
+	CHECK_EQ(om_welcome_encode(&w, buf, sizeof buf), OM_E_RANGE);
+	w.node_id = 1, w.heartbeat_ms = 0;
+	CHECK_EQ(om_welcome_encode(&w, buf, sizeof buf), OM_E_RANGE);
+	memset(buf, 0, 16);
+	buf[4] = 1; /* node id 0 */
+	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
+	memset(buf, 0, 16);
+	buf[0] = 1; /* heartbeat 0 */
+	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
+}
+
+/* ---- node lists */
+
+static void
+list_empty(void)
+{
+	uint32_t count = 99;
+	size_t pos = 99;
+	int n;
+
+	n = om_node_list_encode(NULL, 0, buf, sizeof buf);
+	CHECK_EQ(n, 4);
+	CHECK_EQ(om_node_list_count(buf, 4, &count, &pos), OM_OK);
+	CHECK_EQ(count, 0);
+	CHECK_EQ(pos, 4);
+	CHECK_EQ(om_node_list_end(4, pos), OM_OK);
+	CHECK_EQ(om_node_list_count(buf, 3, &count, &pos), OM_E_TRUNC);
+	CHECK_EQ(om_node_list_end(5, 4), OM_E_TRAILING);
+	CHECK_EQ(om_node_list_end(4, 5), OM_E_RANGE);
+}
+
+static void
+list_one(void)
+{
+	struct om_node_info a, b;
+	uint32_t count;
+	size_t pos;
+	int n;
+
+	fill_node(&a, 77);
+	n = om_node_list_encode(&a, 1, buf, sizeof buf);
+	CHECK(n > 4);
+	CHECK_EQ(om_node_list_count(buf, (size_t)n, &count, &pos), OM_OK);
+	CHECK_EQ(count, 1);
+	CHECK_EQ(om_node_list_next(buf, (size_t)n, &pos, &b), OM_OK);
+	CHECK(node_eq(&a, &b));
+	CHECK_EQ(pos, (size_t)n);
+	CHECK_EQ(om_node_list_end((size_t)n, pos), OM_OK);
+	/* reading past the last record is a truncation, not an overread */
+	CHECK_EQ(om_node_list_next(buf, (size_t)n, &pos, &b), OM_E_TRUNC);
+	pos = (size_t)n + 1;
+	CHECK_EQ(om_node_list_next(buf, (size_t)n, &pos, &b), OM_E_RANGE);
+}
+
+/* The largest table the agent can hold, every string at its limit (the IP
+ * as a dotted quad), fits one frame and decodes back. */
+static void
+list_many_max(void)
+{
+	static struct nlist l;
+	uint32_t i, count;
+	size_t pos;
+	int n;
+
+	l.n = OM_NODES_MAX;
+	for (i = 0; i < l.n; i++) {
+		fill_node(&l.v[i], i + 1);
+		strcpy(l.v[i].ip, "255.255.255.255");
+		memset(l.v[i].nic, 'n', OM_STR_MAX);
+		l.v[i].nic[OM_STR_MAX] = '\0';
+		memset(l.v[i].cpu.model, 'm', 48);
+		l.v[i].cpu.model[48] = '\0';
+	}
+	n = om_node_list_encode(l.v, l.n, buf, OM_MAX_PAYLOAD);
+	CHECK(n > 0);
+	CHECK_EQ(om_node_list_count(buf, (size_t)n, &count, &pos), OM_OK);
+	CHECK_EQ(count, OM_NODES_MAX);
+	for (i = 0; i < count; i++) {
+		CHECK_EQ(om_node_list_next(buf, (size_t)n, &pos, &list_b.v[0]), OM_OK);
+		CHECK(node_eq(&l.v[i], &list_b.v[0]));
+	}
+	CHECK_EQ(om_node_list_end((size_t)n, pos), OM_OK);
+	CHECK_EQ(om_node_list_encode(l.v, OM_NODES_MAX + 1, buf, sizeof buf), OM_E_RANGE);
+}
+
+static void
+list_bad_counts(void)
+{
+	struct om_node_info a;
+	uint32_t count;
+	size_t pos;
+	int n;
+
+	buf[0] = 0x01, buf[1] = 0x10, buf[2] = 0, buf[3] = 0; /* 4097 */
+	CHECK_EQ(om_node_list_count(buf, 4, &count, &pos), OM_E_RANGE);
+	memset(buf, 0xff, 4);
+	CHECK_EQ(om_node_list_count(buf, 4, &count, &pos), OM_E_RANGE);
+	/* count 2 with one record: cannot fit, rejected before walking */
+	fill_node(&a, 1);
+	n = om_node_list_encode(&a, 1, buf, sizeof buf);
+	buf[0] = 2;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_TRUNC);
+	/* count 0 with a record behind it: trailing */
+	buf[0] = 0;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_TRAILING);
+}
+
+static void
+list_bad_records(void)
+{
+	struct om_node_info a;
+	int n;
+
+	fill_node(&a, 1);
+	a.state = 3;
+	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_node(&a, 1);
+	a.id = 0;
+	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_node(&a, 1);
+	n = om_node_list_encode(&a, 1, buf, sizeof buf);
+	buf[n - 13] = 0; /* state, before uptime/registered/seen */
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+	buf[n - 13] = 9;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+	buf[n - 13] = OM_NODE_UP;
+	memset(buf + 4, 0, 4); /* id 0 */
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+}
+
+/* ---- fuzz */
+
+static void
+mutate(uint8_t *b, size_t *len, size_t cap)
+{
+	static const uint8_t edge[] = { 0, 1, 0x1f, 0x20, 0x40, 0x41, 0x7e, 0x7f, 0x80, 0xff };
+	size_t off, n;
+	unsigned k, rounds = 1 + (unsigned)(check_rand() % 4);
+
+	while (rounds-- > 0) {
+		off = *len ? (size_t)(check_rand() % *len) : 0;
+		switch (check_rand() % 7) {
+		case 0: /* flip a bit */
+			if (*len)
+				b[off] ^= (uint8_t)(1u << (check_rand() % 8));
+			break;
+		case 1: /* an interesting byte */
+			if (*len)
+				b[off] = edge[check_rand() % sizeof edge];
+			break;
+		case 2: /* truncate */
+			*len = *len ? (size_t)(check_rand() % *len) : 0;
+			break;
+		case 3: /* append random bytes */
+			for (n = 1 + check_rand() % 8; n > 0 && *len < cap; n--)
+				b[(*len)++] = (uint8_t)check_rand();
+			break;
+		case 4: /* a length-like u16 */
+			if (*len >= 2) {
+				k = (unsigned)(check_rand() % 4);
+				n = k == 0 ? 0 : k == 1 ? OM_STR_MAX : k == 2 ? OM_STR_MAX + 1 : 0xffff;
+				off = (size_t)(check_rand() % (*len - 1));
+				b[off] = (uint8_t)n, b[off + 1] = (uint8_t)(n >> 8);
+			}
+			break;
+		case 5: /* delete a range */
+			if (*len) {
+				n = 1 + (size_t)(check_rand() % 8);
+				if (n > *len - off)
+					n = *len - off;
+				memmove(b + off, b + off + n, *len - off - n);
+				*len -= n;
+			}
+			break;
+		case 6: /* insert random bytes */
+			n = 1 + (size_t)(check_rand() % 8);
+			if (*len + n <= cap) {
+				memmove(b + off + n, b + off, *len - off);
+				for (k = 0; k < n; k++)
+					b[off + k] = (uint8_t)check_rand();
+				*len += n;
+			}
+			break;
+		}
+	}
+}
+
+/* Random mutations of every sample, decoded by every decoder. Whatever a
+ * decoder accepts must re-encode to exactly the same bytes: a decoder
+ * that accepts more than the encoder can produce is a parser bug. */
+static void
+fuzz_decoders(void)
+{
+	static const int ok_codes[] = { OM_OK, OM_E_TRUNC, OM_E_TRAILING, OM_E_RANGE };
+	size_t i, j, len, c;
+	int iter, rc, n, okc;
+
+	check_seed(0x0123456789abcdefull);
+	for (iter = 0; iter < 200000; iter++) {
+		i = (size_t)iter % NCODECS;
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		len = (size_t)n;
+		mutate(buf, &len, 4096);
+		for (j = 0; j < NCODECS; j++) {
+			rc = dec_exact(&codecs[j], buf, len, scratch());
+			for (okc = 0, c = 0; c < sizeof ok_codes / sizeof ok_codes[0]; c++)
+				okc |= rc == ok_codes[c];
+			if (!okc) {
+				check_fail("iteration %d: %s decoder returned %d", iter, codecs[j].name, rc);
+				return;
+			}
+			if (rc != OM_OK)
+				continue;
+			n = codecs[j].enc(scratch(), buf2, sizeof buf2);
+			if (n != (int)len || memcmp(buf, buf2, len) != 0) {
+				check_fail("iteration %d: %s accepted %zu bytes that re-encode to %d",
+				    iter, codecs[j].name, len, n);
+				return;
+			}
+		}
+	}
+}
+
+/* Random headers: om_frame_check returns only its documented results and
+ * accepts only what it promises to. */
+static void
+fuzz_headers(void)
+{
+	struct om_hdr h;
+	size_t len;
+	int iter, rc;
+
+	check_seed(42);
+	for (iter = 0; iter < 100000; iter++) {
+		om_hdr_encode(buf, (uint8_t)(1 + check_rand() % 7), (uint32_t)(check_rand() % 64), 0, 0);
+		len = OM_HDR_SIZE;
+		if (iter % 2)
+			mutate(buf, &len, OM_HDR_SIZE);
+		else
+			for (len = 0; len < OM_HDR_SIZE; len++)
+				buf[len] = (uint8_t)check_rand();
+		{
+			uint8_t *p = malloc(len ? len : 1);
+
+			memcpy(p, buf, len);
+			rc = om_frame_check(p, len, &h);
+			free(p);
+		}
+		if (len < OM_HDR_SIZE)
+			CHECK_EQ(rc, OM_E_SHORT);
+		else if (rc == OM_OK)
+			CHECK(h.version == OM_PROTO_VERSION && h.length <= OM_MAX_PAYLOAD &&
+			    strcmp(om_type_name(h.type), "?") != 0);
+		else
+			CHECK(rc == OM_E_MAGIC || rc == OM_E_VERSION || rc == OM_E_TYPE ||
+			    rc == OM_E_TOOBIG);
+	}
+}
+
+int
+main(void)
+{
+	RUN(hdr_golden);
+	RUN(hdr_short);
+	RUN(hdr_bad_magic);
+	RUN(hdr_bad_version);
+	RUN(hdr_types);
+	RUN(hdr_oversize);
+	RUN(strerror_all);
+	RUN(roundtrip_error);
+	RUN(roundtrip_hello);
+	RUN(roundtrip_welcome);
+	RUN(roundtrip_heartbeat);
+	RUN(roundtrip_all_canonical);
+	RUN(truncated_every_length);
+	RUN(trailing_bytes);
+	RUN(encode_nospace);
+	RUN(string_limits_decode);
+	RUN(string_bad_bytes);
+	RUN(string_limits_encode);
+	RUN(hello_field_ranges);
+	RUN(welcome_field_ranges);
+	RUN(list_empty);
+	RUN(list_one);
+	RUN(list_many_max);
+	RUN(list_bad_counts);
+	RUN(list_bad_records);
+	RUN(fuzz_decoders);
+	RUN(fuzz_headers);
+	return check_exit();
+}
