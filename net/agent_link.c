@@ -134,11 +134,22 @@ static void agent_reset_buffers(void)
 	ag.out_head = ag.out_len = 0;
 }
 
+/* Whether tcp_close will leave the pcb allocated for now. In SYN_SENT it
+ * frees the pcb at once, and with unread data it sends RST and frees it too,
+ * yet returns ERR_OK either way, so a callback could not tell that the pcb
+ * it runs on is gone. We abort instead in those cases (a RST either way). */
+static int agent_close_is_orderly(const struct tcp_pcb *pcb)
+{
+	return (pcb->state == ESTABLISHED || pcb->state == CLOSE_WAIT) && pcb->refused_data == NULL &&
+	       pcb->rcv_wnd == TCP_WND_MAX(pcb);
+}
+
 /* Drops the connection for 'reason' and schedules the next attempt.
  * graceful: tcp_close (what we queued still goes out, then FIN), falling back
- * to tcp_abort when lwIP lacks memory to close; otherwise tcp_abort (RST, pcb
- * freed at once). Returns ERR_ABRT if the pcb was aborted, which a raw-API
- * callback running on that pcb must pass back to lwIP. */
+ * to tcp_abort when that cannot be orderly or lwIP lacks memory to close;
+ * otherwise tcp_abort (RST, pcb freed at once). Returns ERR_ABRT if the pcb
+ * was aborted, which a raw-API callback running on that pcb must pass back
+ * to lwIP. */
 static err_t agent_lost(const char *reason, int graceful)
 {
 	struct tcp_pcb *pcb = ag.pcb;
@@ -152,8 +163,8 @@ static err_t agent_lost(const char *reason, int graceful)
 		tcp_sent(pcb, NULL);
 		tcp_err(pcb, NULL);
 		tcp_poll(pcb, NULL, 0);
-		pcb_stream_detach(&ag.ps);
-		if (!graceful || tcp_close(pcb) != ERR_OK) {
+		pcb_stream_detach(&ag.ps); /* recveds unread data: see above */
+		if (!graceful || !agent_close_is_orderly(pcb) || tcp_close(pcb) != ERR_OK) {
 			tcp_abort(pcb);
 			ret = ERR_ABRT;
 		}
