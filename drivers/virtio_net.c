@@ -422,15 +422,30 @@ static void virtio_net_close(struct nic *nic)
 	virtio_net_queue_free(&vn->rxq);
 }
 
+/* Reads the device's used index. 2.6.8: the device can have returned at
+ * most the queue size beyond what we consumed; a larger step means a broken
+ * device, whose ring is then left alone (the caller sees nothing new). */
+static uint16_t virtio_net_used_idx(struct virtio_net_queue *q)
+{
+	uint16_t idx = q->used->idx;
+
+	rmb();
+	if ((uint16_t)(idx - q->used_idx) > q->size) {
+		printf("virtio-net: queue %u used index jumped from %u to %u, ignored\n",
+		       q->index, q->used_idx, idx);
+		return q->used_idx;
+	}
+	return idx;
+}
+
 /* 2.6.14 Receiving Used Buffers: collect finished transmit descriptors. An
  * id that is out of range or not in flight is ignored. */
 static void virtio_net_tx_reap(struct virtio_net *vn)
 {
 	struct virtio_net_queue *q = &vn->txq;
-	uint16_t used_idx = q->used->idx;
+	uint16_t used_idx = virtio_net_used_idx(q);
 	uint32_t id;
 
-	rmb();
 	while (q->used_idx != used_idx) {
 		id = q->used->ring[q->used_idx & (q->size - 1)].id;
 		q->used_idx++;
@@ -492,8 +507,9 @@ static int virtio_net_poll(struct nic *nic)
 
 	virtio_net_tx_reap(vn);
 
-	used_idx = q->used->idx;
-	rmb();
+	/* Frames that arrive while we work wait for the next poll, so one
+	 * poll handles at most a ring's worth. */
+	used_idx = virtio_net_used_idx(q);
 	while (q->used_idx != used_idx) {
 		id = q->used->ring[q->used_idx & (q->size - 1)].id;
 		len = q->used->ring[q->used_idx & (q->size - 1)].len;
@@ -518,8 +534,6 @@ static int virtio_net_poll(struct nic *nic)
 		q->desc[id].flags = VIRTQ_DESC_F_WRITE;
 		virtio_net_queue_add(q, (uint16_t)id);
 		reposted++;
-		/* Frames that arrived while we worked wait for the next poll,
-		 * so one poll is bounded by the ring size. */
 	}
 	if (reposted)
 		virtio_net_kick(q);
