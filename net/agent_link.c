@@ -65,6 +65,8 @@ static struct {
 	uint32_t next_hb;           /* REGISTERED: next heartbeat */
 	uint32_t ack_at;            /* last time the agent acked our data */
 	uint32_t attempts, reconnects;
+	uint64_t welcome_time_ns;   /* home's clock in the last WELCOME */
+	uint32_t welcome_at_ms;
 	struct pcb_stream ps;       /* the transport under ag.stream */
 	struct om_stream stream;
 	struct frame_rx rx;
@@ -248,6 +250,8 @@ static err_t agent_on_welcome(const uint8_t *p, size_t len)
 	if (rc != OM_OK)
 		return agent_bad_frame(rc, "WELCOME does not decode");
 	ag.node_id = w.node_id;
+	ag.welcome_time_ns = w.time_ns;
+	ag.welcome_at_ms = timer_ms();
 	ag.heartbeat_ms = w.heartbeat_ms == 0 ? AGENT_HB_DEFAULT_MS : w.heartbeat_ms;
 	if (ag.heartbeat_ms < AGENT_HB_MIN_MS)
 		ag.heartbeat_ms = AGENT_HB_MIN_MS;
@@ -540,4 +544,6 @@ void agent_get_status(struct net_status *st)
 	st->agent = ag.state;
 	st->node_id = ag.state == AGENT_REGISTERED ? ag.node_id : 0;
 	st->reconnects = ag.reconnects;
+	st->welcome_time_ns = ag.welcome_time_ns;
+	st->welcome_at_ms = ag.welcome_at_ms;
 }

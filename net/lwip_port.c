@@ -1,10 +1,10 @@
 /* lwip_port.c - the few services lwIP needs from the node with NO_SYS=1:
  * sys_now() for its timers, random numbers, and the assert handler. */
 #include <stdint.h>
-#include <stdio.h>
 
 #include "lwip/sys.h"
 
+#include "console.h"
 #include "cpu.h"
 #include "timer.h"
 
@@ -32,14 +32,9 @@ uint32_t lwip_port_rand(void)
 	return (uint32_t)((s * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-/* A failed lwIP assert means its pools or lists are corrupt: say where, then
- * stop this CPU for good rather than run on with a broken stack. */
+/* A failed lwIP assert means its pools or lists are corrupt: say where and
+ * stop (panic never allocates, so it works even with the heap in doubt). */
 void lwip_port_assert(const char *msg, const char *file, int line)
 {
-	printf("\nlwip: assertion \"%s\" failed at %s:%d\nlwip: node halted\n", msg, file, line);
-	fflush(stdout);
-	for (;;) {
-		cpu_cli();
-		cpu_hlt();
-	}
+	panic("lwip: assertion \"%s\" failed at %s:%d", msg, file, line);
 }

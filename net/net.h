@@ -40,6 +40,10 @@ struct net_status {
 	enum agent_state agent;
 	uint32_t node_id;         /* from WELCOME, 0 before */
 	uint32_t reconnects;
+	/* Home's CLOCK_REALTIME from the last WELCOME and timer_ms() when that
+	 * WELCOME arrived, for setting the node clock; both 0 before. */
+	uint64_t welcome_time_ns;
+	uint32_t welcome_at_ms;
 };
 void net_get_status(struct net_status *st);
 
