@@ -118,6 +118,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int ch, verbose = 0, sfd, rc = 0;
 
+	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': listen_arg = optarg; break;
@@ -127,7 +128,10 @@ main(int argc, char **argv)
 		case 'X': cfg.drop_after_ms = parse_ms("--drop-after", optarg); break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "om-agent: unknown option or missing value: '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc)

@@ -202,6 +202,7 @@ main(int argc, char **argv)
 	int ch, json = 0, watching = 0, fd = -1;
 	uint32_t n;
 
+	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': control = optarg; break;
@@ -215,7 +216,10 @@ main(int argc, char **argv)
 				secs_arg = argv[optind++];
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "om-mon: unknown option or missing value: '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {

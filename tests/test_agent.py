@@ -1,0 +1,672 @@
+#!/usr/bin/env python3
+"""test_agent.py - runs the real om-agent and om-mon against fake nodes.
+
+Each test starts its own agent on 127.0.0.1 with an ephemeral port and a
+control socket in a temporary directory, and plays nodes over plain sockets.
+Output is one line per test, "PASS name" or "FAIL name: reason"; the exit
+status is 0 iff all passed. Every process started is killed by its pid when
+its test ends, and each test is bounded by an alarm.
+
+Environment: OM_AGENT, OM_MON pick the binaries (default build/om-agent,
+build/om-mon); OM_TEST_PREFIX is prepended to test names; a test name given
+on the command line runs only that test.
+"""
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AGENT = os.environ.get("OM_AGENT", os.path.join(ROOT, "build", "om-agent"))
+MON = os.environ.get("OM_MON", os.path.join(ROOT, "build", "om-mon"))
+PREFIX = os.environ.get("OM_TEST_PREFIX", "")
+TEST_TIMEOUT = 20
+
+# ---- protocol (docs/protocol.md)
+
+MAGIC, VERSION = 0x6D6F, 1
+HDR = struct.Struct("<HBBIII")
+T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
+T_CTL_NODES, T_CTL_NODES_REPLY = 64, 65
+E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
+E_STATE = -10
+MAX_PAYLOAD = 1 << 20
+
+
+def frame(ftype, payload=b"", job=0, seq=0, version=VERSION, magic=MAGIC, length=None):
+    n = len(payload) if length is None else length
+    return HDR.pack(magic, version, ftype, n, job, seq) + payload
+
+
+def wstr(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<H", len(b)) + b
+
+
+def mac_bytes(mac):
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+CPU = dict(vendor="GenuineIntel", model="Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz",
+           family=6, model_id=158, stepping=10, leaf1_ecx=0x7FFAFBFF,
+           leaf1_edx=0xBFEBFBFF, leaf7_ebx=0x029C67AF, leaf7_ecx=0x40000000,
+           leaf7_edx=0xBC000400, xcr0=0x1F, cores=6)
+
+
+def hello(mac, nic="virtio-net", mem=512 << 20, speed=1234, boot_ms=4321,
+          version="om 0.1", **cpu_over):
+    c = dict(CPU, **cpu_over)
+    return (mac_bytes(mac) + wstr(nic) + wstr(c["vendor"]) + wstr(c["model"])
+            + struct.pack("<8IQH", c["family"], c["model_id"], c["stepping"],
+                          c["leaf1_ecx"], c["leaf1_edx"], c["leaf7_ebx"],
+                          c["leaf7_ecx"], c["leaf7_edx"], c["xcr0"], c["cores"])
+            + struct.pack("<QII", mem, speed, boot_ms) + wstr(version))
+
+
+def heartbeat(uptime_ms, load_milli, mem_free, jobs):
+    return struct.pack("<IIQI", uptime_ms, load_milli, mem_free, jobs)
+
+
+def error_code(payload):
+    return struct.unpack_from("<i", payload)[0]
+
+# ---- harness
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise Fail("timed out waiting for " + what)
+
+
+PROCS = []  # every process a test started, killed in its finally
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    PROCS.append(p)
+    return p
+
+
+class Agent:
+    def __init__(self, tmp, *args, control=None):
+        self.control = control or os.path.join(tmp, "run", "agent.sock")
+        self.logpath = os.path.join(tmp, "agent.log")
+        self.logf = open(self.logpath, "ab")
+        self.proc = spawn([AGENT, "--listen", "127.0.0.1:0", "--control", self.control]
+                          + list(args), stdout=self.logf, stderr=self.logf)
+        m = wait_for(lambda: self.proc.poll() is None and
+                     re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log()), 5,
+                     "the agent to listen (log: %r)" % self.log()[-300:])
+        self.port = int(m.group(1))
+        self.keep = []  # registered fake nodes stay connected for the test
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM and wait; returns the exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            raise Fail("agent did not exit on SIGTERM")
+
+    def node(self, mac=None, **kw):
+        n = Node(self.port)
+        if mac is not None:
+            n.register(mac, **kw)
+        self.keep.append(n)
+        return n
+
+    def mon(self, *args, env=None):
+        p = spawn([MON, "--control", self.control] + list(args), stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, env=env)
+        out, err = p.communicate(timeout=10)
+        return p.returncode, out.decode(), err.decode()
+
+    def nodes(self):
+        rc, out, err = self.mon("--json")
+        check(rc == 0, "om-mon --json exit %d: %s" % (rc, err.strip()))
+        try:
+            doc = json.loads(out)
+        except ValueError as e:
+            raise Fail("om-mon --json output is not JSON (%s): %r" % (e, out[:200]))
+        return {n["mac"]: n for n in doc["nodes"]}
+
+    def check_up(self, mac):
+        n = self.nodes().get(mac)
+        check(n is not None and n["state"] == "up", "node %s not up: %r" % (mac, n))
+        check(self.alive(), "agent died")
+
+
+class Node:
+    def __init__(self, port, rcvbuf=None):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(5)
+        self.s.connect(("127.0.0.1", port))
+        self.buf = b""
+        self.id = None
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def send_frame(self, *a, **kw):
+        self.send(frame(*a, **kw))
+
+    def _fill(self, n, timeout):
+        self.s.settimeout(timeout)
+        while len(self.buf) < n:
+            try:
+                d = self.s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                return False
+            self.buf += d
+        return True
+
+    def recv_frame(self, timeout=5):
+        """(type, job, seq, payload), or None at end of stream."""
+        if not self._fill(HDR.size, timeout):
+            return None
+        magic, ver, ftype, length, job, seq = HDR.unpack_from(self.buf)
+        check(magic == MAGIC and ver == VERSION, "bad frame from agent")
+        if not self._fill(HDR.size + length, timeout):
+            return None
+        payload = self.buf[HDR.size:HDR.size + length]
+        self.buf = self.buf[HDR.size + length:]
+        return ftype, job, seq, payload
+
+    def register(self, mac, **kw):
+        self.send_frame(T_HELLO, hello(mac, **kw))
+        f = self.recv_frame()
+        check(f is not None, "no WELCOME for %s (closed)" % mac)
+        check(f[0] == T_WELCOME, "expected WELCOME, got type %d %r" % (f[0], f[3][:80]))
+        check(len(f[3]) == 16, "WELCOME payload is %d bytes" % len(f[3]))
+        self.id, self.hb_ms, self.time_ns = struct.unpack("<IIQ", f[3])
+        return self.id
+
+    def expect_closed(self, timeout=3):
+        """Reads to end of stream; returns the frames that came first."""
+        frames, end = [], time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Fail("connection not closed by the agent")
+            try:
+                f = self.recv_frame(left)
+            except socket.timeout:
+                raise Fail("connection not closed by the agent")
+            if f is None:
+                return frames
+            frames.append(f)
+
+    def expect_error(self, code, timeout=3):
+        frames = self.expect_closed(timeout)
+        errs = [error_code(f[3]) for f in frames if f[0] == T_ERROR]
+        check(errs == [code], "expected ERROR %d then close, got %r" %
+              (code, [(f[0], f[3][:60]) for f in frames]))
+
+    def close(self):
+        self.s.close()
+
+# ---- tests
+
+MAC1, MAC2, MAC3 = "52:54:00:12:34:56", "52:54:00:ab:cd:ef", "02:00:00:00:00:07"
+
+
+def t_agent_usage(tmp):
+    p = subprocess.run([AGENT, "--help"], capture_output=True, timeout=5)
+    check(p.returncode == 0 and p.stdout.startswith(b"usage: om-agent"), "--help: %r" % p.stdout)
+    for bad in (["--bogus"], ["--listen", "nonsense"], ["--listen", "1.2.3.4:99999"],
+                ["--down-after", "0"], ["--heartbeat-ms", "x"],
+                ["--down-after", "500", "--drop-after", "400"], ["extra"]):
+        p = subprocess.run([AGENT] + bad, capture_output=True, timeout=5)
+        check(p.returncode == 2 and p.stderr.startswith(b"om-agent: "),
+              "%s: exit %d %r" % (bad, p.returncode, p.stderr))
+
+
+def t_mon_usage(tmp):
+    p = subprocess.run([MON, "--help"], capture_output=True, timeout=5)
+    check(p.returncode == 0 and p.stdout.startswith(b"usage: om-mon"), "--help: %r" % p.stdout)
+    for bad in (["--bogus"], ["--json", "--watch"], ["--watch", "0"], ["extra"]):
+        p = subprocess.run([MON] + bad, capture_output=True, timeout=5)
+        check(p.returncode == 2, "%s: exit %d" % (bad, p.returncode))
+
+
+def t_register_json(tmp):
+    a = Agent(tmp, "--heartbeat-ms", "250")
+    before = time.time_ns()
+    n = a.node(MAC1, nic="virtio-net", mem=(512 << 20) + 7, speed=987, boot_ms=4321)
+    check(n.id == 1, "first node id %d" % n.id)
+    check(n.hb_ms == 250, "WELCOME heartbeat_ms %d" % n.hb_ms)
+    check(abs(n.time_ns - before) < 5 * 10**9, "WELCOME time_ns %d vs %d" % (n.time_ns, before))
+    got = a.nodes()[MAC1]
+    want = {"id": 1, "mac": MAC1, "ip": "127.0.0.1", "nic": "virtio-net", "cpus": 6,
+            "cpu_vendor": CPU["vendor"], "cpu_model": CPU["model"], "speed": 987,
+            "mem_bytes": (512 << 20) + 7, "mem_free": (512 << 20) + 7, "load": 0,
+            "jobs": 0, "state": "up", "uptime_ms": 4321,
+            "features": {"leaf1_ecx": CPU["leaf1_ecx"], "leaf1_edx": CPU["leaf1_edx"],
+                         "leaf7_ebx": CPU["leaf7_ebx"], "leaf7_ecx": CPU["leaf7_ecx"],
+                         "leaf7_edx": CPU["leaf7_edx"], "xcr0": CPU["xcr0"]}}
+    for k, v in want.items():
+        check(got.get(k) == v, "%s: got %r, want %r" % (k, got.get(k), v))
+    check(0 <= got["registered_s"] <= 2 and 0 <= got["last_seen_ms"] < 2000,
+          "times: %r" % got)
+    n.send_frame(T_HEARTBEAT, heartbeat(99000, 1500, 300 << 20, 2))
+    got = wait_for(lambda: (lambda g: g if g["jobs"] == 2 else None)(a.nodes()[MAC1]), 3,
+                   "the heartbeat to show")
+    check(got["load"] == 1.5 and got["mem_free"] == 300 << 20 and got["uptime_ms"] == 99000,
+          "after heartbeat: %r" % got)
+    check(re.search(r"om-agent: node 1 registered mac 52:54:00:12:34:56 ip 127\.0\.0\.1 "
+                    r"nic virtio-net", a.log()), "log: %r" % a.log())
+    check(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} om-agent: ", a.log()),
+          "log lines carry no timestamp")
+
+
+def t_mon_table(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    rc, out, err = a.mon()
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 2, "om-mon: %d %r %r" % (rc, out, err))
+    check(lines[0].split() == ["ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE",
+                               "LOAD", "STATE", "UPTIME"], "header: %r" % lines[0])
+    check(lines[1].split() == ["1", MAC1, "127.0.0.1", "virtio-net", "6", "1234", "512",
+                               "512", "0.00", "up", "0:00:04"], "row: %r" % lines[1])
+    env = dict(os.environ, OM_CONTROL=a.control)
+    p = subprocess.run([MON, "--json"], env=env, capture_output=True, timeout=10)
+    check(p.returncode == 0 and MAC1 in p.stdout.decode(), "OM_CONTROL ignored: %r" % p.stderr)
+
+
+def t_mon_watch(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    p = spawn([MON, "--control", a.control, "--watch", "0.2"], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    time.sleep(0.7)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=5)
+    check(p.returncode == 0, "--watch exit %d %r" % (p.returncode, err))
+    check(out.count(b"\033[H\033[2J") >= 2 and out.count(MAC1.encode()) >= 2,
+          "--watch did not redraw: %r" % out[:300])
+
+
+def t_echo(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    for payload in (b"", b"ping", bytes(range(256)) * 100):
+        n.send_frame(T_ECHO, payload, job=7, seq=0xFFFFFFFF)
+        f = n.recv_frame()
+        check(f == (T_ECHO_REPLY, 7, 0xFFFFFFFF, payload), "echo of %d bytes: %r" %
+              (len(payload), f and f[:3]))
+
+
+def t_garbage_closed(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    g = a.node()
+    g.send(b"GET / HTTP/1.0\r\n\r\n")
+    g.expect_error(E_MAGIC)
+    check(re.search(r"127\.0\.0\.1:\d+: bad frame: bad magic", a.log()), "log: %r" % a.log())
+    g = a.node()
+    g.send(os.urandom(3) + b"\x00" * 13)  # random magic, then zeros
+    g.expect_closed()
+    a.check_up(MAC1)
+
+
+def t_oversized_closed(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    big = a.node()
+    big.send(frame(T_ECHO, length=MAX_PAYLOAD + 1))
+    big.expect_error(E_TOOBIG)
+    # below the protocol limit but above the 64 KiB node buffer
+    big = a.node(MAC2)
+    big.send(frame(T_ECHO, b"x" * 1000, length=100000))
+    big.expect_error(E_TOOBIG)
+    a.check_up(MAC1)
+    check(a.nodes()[MAC2]["state"] == "down", "oversized sender still up")
+
+
+def t_malformed_closed(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    good = hello(MAC2)
+    cases = [
+        ("bad version", frame(T_HELLO, good, version=2), E_VERSION),
+        ("unknown type", frame(9, b""), E_TYPE),
+        ("unknown type 66", frame(66, b""), E_TYPE),
+        ("heartbeat first", frame(T_HEARTBEAT, heartbeat(1, 1, 1, 1)), E_STATE),
+        ("truncated hello", frame(T_HELLO, good[:-1]), E_TRUNC),
+        ("hello + trailing", frame(T_HELLO, good + b"\0"), E_TRAILING),
+        ("nic with NUL", frame(T_HELLO, hello(MAC2, nic="virtio\0net")), E_RANGE),
+        ("nic with ESC", frame(T_HELLO, hello(MAC2, nic="\x1b[2Jx")), E_RANGE),
+        ("nic too long", frame(T_HELLO, hello(MAC2, nic="n" * 65)), E_RANGE),
+        ("zero cores", frame(T_HELLO, hello(MAC2, cores=0)), E_RANGE),
+        ("multicast mac", frame(T_HELLO, hello("01:00:5e:00:00:01")), E_RANGE),
+        ("hello with job", frame(T_HELLO, good, job=5), E_RANGE),
+        ("welcome from node", frame(T_WELCOME, struct.pack("<IIQ", 1, 1, 1)), E_STATE),
+    ]
+    for name, data, code in cases:
+        n = a.node()
+        n.send(data)
+        try:
+            n.expect_error(code)
+        except Fail as e:
+            raise Fail("%s: %s" % (name, e))
+    # errors after registration: the node goes down, others stay up
+    n = a.node(MAC3)
+    n.send_frame(T_HEARTBEAT, heartbeat(1, 2, 3, 4)[:-1])
+    n.expect_error(E_TRUNC)
+    n = a.node(MAC3)
+    n.send_frame(T_HELLO, hello(MAC3))
+    n.expect_error(E_STATE)
+    n = a.node(MAC3)
+    n.send_frame(T_BYE, b"x")
+    n.expect_error(E_TRAILING)
+    check(a.nodes()[MAC3]["state"] == "down", "MAC3 not down")
+    a.check_up(MAC1)
+    check(MAC2 not in a.nodes(), "a rejected HELLO created a node")
+
+
+def t_slow_peer(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+    slow = Node(a.port, rcvbuf=4096)
+    slow.register(MAC2)
+    slow.s.settimeout(10)
+    payload = b"z" * 60000
+    try:
+        for _ in range(2000):  # far beyond the agent's queue and socket buffers
+            slow.send_frame(T_ECHO, payload)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    wait_for(lambda: "output queue full" in a.log(), 10, "the slow peer to be dropped")
+    a.check_up(MAC1)
+
+
+def t_hello_timeout(tmp):
+    a = Agent(tmp, "--down-after", "300", "--drop-after", "1000")
+    n = a.node()
+    t0 = time.monotonic()
+    n.expect_error(E_STATE, timeout=3)
+    check(time.monotonic() - t0 < 2, "HELLO deadline not enforced in time")
+
+
+def t_down_and_drop(tmp):
+    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "400", "--drop-after", "1200")
+    n = a.node(MAC1)
+    for i in range(6):  # 600 ms of heartbeats: stays up
+        n.send_frame(T_HEARTBEAT, heartbeat(i, 0, 1, 0))
+        time.sleep(0.1)
+    check(a.nodes()[MAC1]["state"] == "up", "down while heartbeating")
+    t0 = time.monotonic()
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "down", 2, "silence to mark it down")
+    check(time.monotonic() - t0 >= 0.25, "marked down too early")
+    n.send_frame(T_HEARTBEAT, heartbeat(9, 0, 1, 0))  # still connected: revives
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "up", 2, "a heartbeat to revive it")
+    wait_for(lambda: MAC1 not in a.nodes(), 4, "the node to be dropped")
+    n.expect_closed()  # a dropped node's connection is closed
+    n = a.node(MAC1)
+    check(n.id == 1, "id after drop: %d" % n.id)
+    # a closed connection is down at once, and dropped later
+    n.close()
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "down", 1, "close to mark it down")
+    wait_for(lambda: MAC1 not in a.nodes(), 4, "the closed node to be dropped")
+
+
+def t_bye(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    n.send_frame(T_BYE)
+    frames = n.expect_closed()
+    check(frames == [], "frames after BYE: %r" % frames)
+    check(a.nodes()[MAC1]["state"] == "down", "not down after BYE")
+
+
+def t_reconnect_same_mac(tmp):
+    a = Agent(tmp)
+    n1 = a.node(MAC1)
+    n2 = a.node(MAC2)
+    check((n1.id, n2.id) == (1, 2), "ids %d %d" % (n1.id, n2.id))
+    n3 = a.node(MAC1, nic="e1000")
+    check(n3.id == 1, "reconnect got id %d" % n3.id)
+    n1.expect_closed()  # the old connection is replaced
+    nodes = a.nodes()
+    check(len(nodes) == 2 and nodes[MAC1]["state"] == "up" and nodes[MAC1]["nic"] == "e1000",
+          "after reconnect: %r" % nodes)
+    n3.send_frame(T_ECHO, b"still here")
+    check(n3.recv_frame()[3] == b"still here", "new connection dead")
+
+
+def t_many_nodes(tmp):
+    a = Agent(tmp)
+    ns = [a.node("02:00:00:00:%02x:%02x" % (i >> 8, i & 255)) for i in range(100)]
+    check(sorted(n.id for n in ns) == list(range(1, 101)), "ids not 1..100")
+    nodes = a.nodes()
+    check(len(nodes) == 100 and all(v["state"] == "up" for v in nodes.values()),
+          "%d nodes listed" % len(nodes))
+    rc, out, _ = a.mon()
+    check(rc == 0 and len(out.splitlines()) == 101, "table rows")
+
+
+def t_sigterm_clean(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    check(os.path.exists(a.control), "no control socket")
+    rc = a.stop()
+    check(rc == 0, "exit status %d" % rc)
+    check(not os.path.exists(a.control), "control socket left behind")
+    frames = n.expect_closed()
+    check([f[0] for f in frames] == [T_BYE], "node got %r, not BYE" % frames)
+
+
+def t_stale_socket(tmp):
+    path = os.path.join(tmp, "agent.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.close()  # a socket file nobody listens on
+    a = Agent(tmp, control=path)
+    a.node(MAC1)
+    a.check_up(MAC1)
+    check("removing stale socket" in a.log(), "stale socket not reported")
+    # a live agent's socket is never taken over
+    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", path],
+                       capture_output=True, timeout=5)
+    check(p.returncode == 1 and b"another agent" in p.stderr, "second agent: %r" % p.stderr)
+    a.check_up(MAC1)
+    # nor is a regular file
+    reg = os.path.join(tmp, "file")
+    open(reg, "w").close()
+    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", reg],
+                       capture_output=True, timeout=5)
+    check(p.returncode == 1 and os.path.isfile(reg), "regular file replaced")
+
+
+def t_control_protocol(tmp):
+    a = Agent(tmp)
+    a.node(MAC1)
+
+    def ctl():
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(a.control)
+        return s
+
+    def read_frame(s):
+        data = b""
+        while len(data) < HDR.size:
+            d = s.recv(65536)
+            if not d:
+                return None
+            data += d
+        length = HDR.unpack_from(data)[3]
+        while len(data) < HDR.size + length:
+            data += s.recv(65536)
+        return HDR.unpack_from(data)[2], data[HDR.size:HDR.size + length]
+
+    s = ctl()
+    for _ in range(3):  # several requests on one connection
+        s.sendall(frame(T_CTL_NODES))
+        t, p = read_frame(s)
+        check(t == T_CTL_NODES_REPLY and struct.unpack_from("<I", p)[0] == 1, "reply %d" % t)
+    s.sendall(frame(T_HELLO, hello(MAC2)))
+    t, p = read_frame(s)
+    check(t == T_ERROR and error_code(p) == E_STATE, "HELLO on control: %d" % t)
+    check(read_frame(s) is None, "control conn not closed")
+    s = ctl()
+    s.sendall(frame(T_CTL_NODES, b"x"))
+    t, p = read_frame(s)
+    check(t == T_ERROR and error_code(p) == E_TRAILING, "CTL_NODES with payload")
+    s = ctl()
+    s.sendall(b"\xff" * 32)
+    t, p = read_frame(s)
+    check(t == T_ERROR and error_code(p) == E_MAGIC, "garbage on control")
+    a.check_up(MAC1)
+
+
+def fake_control(tmp, reply):
+    """Serves one om-mon request with the raw bytes 'reply'; returns om-mon's
+    (status, stdout, stderr)."""
+    path = os.path.join(tmp, "fake.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(5)
+    p = spawn([MON, "--control", path, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    c, _ = srv.accept()
+    c.settimeout(5)
+    c.recv(64)
+    c.sendall(reply)
+    c.close()
+    srv.close()
+    os.unlink(path)
+    out, err = p.communicate(timeout=10)
+    return p.returncode, out.decode(), err.decode()
+
+
+def t_mon_errors(tmp):
+    missing = os.path.join(tmp, "missing.sock")
+    p = subprocess.run([MON, "--control", missing], capture_output=True, timeout=5)
+    check(p.returncode == 1 and p.stderr.decode() ==
+          "om-mon: %s: No such file or directory\n" % missing, "missing: %r" % p.stderr)
+    one = struct.pack("<I", 0)
+    cases = [
+        (b"HTTP/1.0 200 OK\r\n\r\n", "malformed reply: bad magic"),
+        (frame(T_CTL_NODES_REPLY, one + b"\0"), "malformed reply: trailing bytes"),
+        (frame(T_CTL_NODES_REPLY, struct.pack("<I", 5)), "malformed reply: payload ends"),
+        (frame(T_CTL_NODES_REPLY, b"", length=100), "receive:"),
+        (frame(T_WELCOME, struct.pack("<IIQ", 1, 1, 1)), "malformed reply: got WELCOME"),
+        (frame(T_ERROR, struct.pack("<i", -5) + wstr("nope")), "agent: nope"),
+        (b"", "receive:"),
+    ]
+    for reply, want in cases:
+        rc, out, err = fake_control(tmp, reply)
+        check(rc == 1 and err.startswith("om-mon: ") and want in err and out == "",
+              "reply %r: exit %d, %r" % (reply[:20], rc, err))
+    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one))
+    check(rc == 0 and json.loads(out) == {"nodes": []}, "empty list: %r" % out)
+
+
+def t_fuzz_agent(tmp):
+    """Mutated frame streams on many connections: the agent survives, the
+    honest node stays registered, and every hostile connection ends."""
+    a = Agent(tmp)
+    a.node(MAC1)
+    rng = random.Random(1234)
+    base = (frame(T_HELLO, hello(MAC2)) + frame(T_HEARTBEAT, heartbeat(1, 2, 3, 4))
+            + frame(T_ECHO, b"abc", job=1, seq=2) + frame(T_BYE))
+    for i in range(150):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 6)):
+            op = rng.randrange(4)
+            pos = rng.randrange(len(data))
+            if op == 0:
+                data[pos] ^= 1 << rng.randrange(8)
+            elif op == 1:
+                data[pos] = rng.choice([0, 0x7F, 0x80, 0xFF, 0x40, 0x41])
+            elif op == 2:
+                del data[pos:pos + rng.randint(1, 8)]
+            else:
+                data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        n = a.node()
+        try:
+            n.send(bytes(data))
+            n.s.shutdown(socket.SHUT_WR)
+            n.expect_closed(timeout=5)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        n.close()
+        check(a.alive(), "agent died at case %d" % i)
+    a.check_up(MAC1)
+    check(a.stop() == 0, "agent did not exit cleanly after the fuzz")
+
+
+TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
+
+
+def on_alarm(sig, frm):
+    raise Fail("test took longer than %d s" % TEST_TIMEOUT)
+
+
+def main():
+    only = set(sys.argv[1:])
+    for exe in (AGENT, MON):
+        if not os.access(exe, os.X_OK):
+            print("FAIL %ssetup: %s is not built" % (PREFIX, exe))
+            return 1
+    signal.signal(signal.SIGALRM, on_alarm)
+    failed = 0
+    for name, fn in TESTS:
+        if only and name not in only:
+            continue
+        with tempfile.TemporaryDirectory(prefix="om-test-") as tmp:
+            signal.alarm(TEST_TIMEOUT)
+            try:
+                fn(tmp)
+                print("PASS %s%s" % (PREFIX, name))
+            except Exception as e:  # a test's own bug is a failure too
+                failed += 1
+                reason = str(e) if isinstance(e, Fail) else "%s: %s" % (type(e).__name__, e)
+                print("FAIL %s%s: %s" % (PREFIX, name, reason.replace("\n", " ")))
+            finally:
+                signal.alarm(0)
+                while PROCS:
+                    p = PROCS.pop()
+                    if p.poll() is None:
+                        os.kill(p.pid, signal.SIGKILL)
+                    p.wait()
+            sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
