@@ -91,12 +91,16 @@ static volatile uint8_t *virtio_net_find_cap(const struct pci_dev *d, uint8_t cf
 					     uint32_t min_len, uint32_t *len_out,
 					     uint8_t *cap_out)
 {
-	uint8_t cap, bar;
+	uint8_t cap, next, bar;
 	uint32_t off, len;
 	volatile uint8_t *va;
+	int guard = 0;
 
-	for (cap = pci_find_cap(d, PCI_CAP_ID_VNDR, 0); cap;
-	     cap = pci_find_cap(d, PCI_CAP_ID_VNDR, pci_read8(d, cap + PCI_CAP_NEXT))) {
+	/* pci_find_cap(from = 0) means "from the start", so the walk stops
+	 * itself when a capability's next pointer is 0. */
+	for (cap = pci_find_cap(d, PCI_CAP_ID_VNDR, 0); cap && guard < PCI_CAP_MAX;
+	     cap = next ? pci_find_cap(d, PCI_CAP_ID_VNDR, next) : 0, guard++) {
+		next = pci_read8(d, cap + PCI_CAP_NEXT);
 		if (pci_read8(d, cap + VIRTIO_PCI_CAP_CFG_TYPE) != cfg_type)
 			continue;
 		bar = pci_read8(d, cap + VIRTIO_PCI_CAP_BAR);
@@ -575,9 +579,11 @@ static int virtio_net_probe(struct pci_dev *d, struct nic **out)
 	vn->device = virtio_net_find_cap(d, VIRTIO_PCI_CAP_DEVICE_CFG, 6,
 					 &vn->device_len, NULL);
 	if (!vn->common || !vn->notify_base || !vn->isr || !vn->device) {
-		printf("virtio-net: pci %02x:%02x.%x has no usable virtio 1.x "
-		       "capabilities (legacy-only device?), not supported\n",
-		       d->bus, d->dev, d->fn);
+		printf("virtio-net: pci %02x:%02x.%x lacks the virtio 1.x%s%s%s%s "
+		       "structure (legacy-only device?), not supported\n",
+		       d->bus, d->dev, d->fn, vn->common ? "" : " common",
+		       vn->notify_base ? "" : " notify", vn->isr ? "" : " isr",
+		       vn->device ? "" : " device");
 		rc = -ENODEV;
 		goto err_caps;
 	}
