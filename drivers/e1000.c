@@ -4,8 +4,9 @@
  * Section numbers without a prefix refer to the 8254x Software Developer's
  * Manual (317453); "82574 x.y" to the 82574 GbE Controller Family datasheet.
  * Initialisation follows 8254x SDM chapter 14 (General Configuration 14.3,
- * Receive 14.4, Transmit 14.5), which the 82574 keeps for legacy
- * descriptors (82574 4.6). */
+ * Receive 14.4, Transmit 14.5), which the 82574 datasheet repeats for
+ * legacy descriptors. Where a section number is not given below, the
+ * register named is described under that name in both documents. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +28,15 @@ static const struct e1000_chip e1000_chips[] = {
 		.name = "e1000",
 		.model = "Intel 82540EM",
 		.flags = E1000_CHIP_ASDE,
-		/* 13.4.34: IEEE 802.3 IPG for copper: IPGT 10, IPGR1 8, IPGR2 6 */
+		/* TIPG: IEEE 802.3 IPG for copper: IPGT 10, IPGR1 8, IPGR2 6 */
 		.tipg = 10 | 8 << E1000_TIPG_IPGR1_SHIFT | 6 << E1000_TIPG_IPGR2_SHIFT,
 	},
 	{
 		.device = 0x10d3,
 		.name = "e1000e",
 		.model = "Intel 82574L",
-		/* 82574 10.2.2.1: speed is resolved by the PHY; ASDE is not
-		 * used. 82574 10.2.2.4: EERD moved its DONE and ADDR fields. */
+		/* 82574 CTRL: speed and duplex come from the PHY, ASDE is
+		 * not used. 82574 EERD: DONE and ADDR moved (see e1000.h). */
 		.flags = E1000_CHIP_PCIE | E1000_CHIP_EERD_82574,
 		/* 82574 TIPG: the datasheet's recommended IPGT is 8 */
 		.tipg = 8 | 8 << E1000_TIPG_IPGR1_SHIFT | 6 << E1000_TIPG_IPGR2_SHIFT,
@@ -98,9 +99,10 @@ static int e1000_wait(struct e1000 *e, uint32_t reg, uint32_t mask, uint32_t wan
 	return -ETIMEDOUT;
 }
 
-/* Global reset (14.9 / 82574 4.6.1.2): quiesce the device first: mask all
+/* Software reset through CTRL.RST: quiesce the device first: mask all
  * interrupts, stop receive and transmit, let in-flight DMA finish, and on
- * PCIe parts disable bus mastering (82574 5.2.5.3.2 "GIO master disable")
+ * PCIe parts disable bus mastering (82574 CTRL.GIO Master Disable, then STATUS.GIO Master Enable
+ * reads 0)
  * so no request is outstanding when the reset hits. */
 static void e1000_reset(struct e1000 *e)
 {
@@ -119,19 +121,20 @@ static void e1000_reset(struct e1000 *e)
 
 	/* CTRL.RST resets everything but the PCI configuration and reloads
 	 * the EEPROM; it clears itself. Registers must not be touched for a
-	 * while afterwards (13.4.1: at least 1 us; we give it 1 ms). */
+	 * while afterwards (13.4.1 CTRL.RST; we give it 1 ms). */
 	e1000_write(e, E1000_CTRL, e1000_read(e, E1000_CTRL) | E1000_CTRL_RST);
 	timer_udelay(E1000_RESET_DELAY_US);
 	if (e1000_wait(e, E1000_CTRL, E1000_CTRL_RST, 0, E1000_AUTO_RD_TIMEOUT_MS))
 		printf("%s: reset did not complete\n", e->chip->name);
 	if (e->chip->flags & E1000_CHIP_PCIE) {
-		/* 82574 10.2.2.2: EECD.AUTO_RD is set once the NVM has been
+		/* 82574 EEC.Auto_RD is set once the NVM has been
 		 * read after the reset. */
 		if (e1000_wait(e, E1000_EECD, E1000_EECD_AUTO_RD, E1000_EECD_AUTO_RD,
 			       E1000_AUTO_RD_TIMEOUT_MS))
 			printf("%s: NVM auto-read not done\n", e->chip->name);
 	} else {
-		/* 14.9: the 8254x reloads its EEPROM in under 5 ms. */
+		/* The 8254x has no completion bit here; its EEPROM
+		 * reload is done well within 5 ms. */
 		e1000_mdelay(5);
 	}
 
@@ -164,8 +167,8 @@ static int e1000_read_eeprom(struct e1000 *e, uint8_t word, uint16_t *out)
 	return -ETIMEDOUT;
 }
 
-/* After a reset the hardware loads RAL0/RAH0 from the EEPROM (13.4.62,
- * 5.6.1); fall back to reading EEPROM words 0-2 if it did not. */
+/* After a reset the hardware loads RAL0/RAH0 from the EEPROM (RAL/RAH,
+ * "Receive Address"); fall back to reading EEPROM words 0-2 if it did not. */
 static int e1000_read_mac(struct e1000 *e, uint8_t mac[6])
 {
 	uint32_t ral = e1000_read(e, E1000_RAL0), rah = e1000_read(e, E1000_RAH0);
@@ -507,7 +510,7 @@ static int e1000_probe(struct pci_dev *d, struct nic **out)
 
 	if (!chip)
 		return -ENODEV;
-	/* 13.1: BAR 0 is the 128 KiB memory-mapped register space. */
+	/* PCI BAR 0 is the 128 KiB memory-mapped register space. */
 	if (d->bar_is_io[0] || !d->bar[0] || d->bar_size[0] < 0x20000) {
 		printf("%s: pci %02x:%02x.%x has no register BAR\n", chip->name,
 		       d->bus, d->dev, d->fn);

@@ -70,7 +70,7 @@
 /* EECD (13.4.3) */
 #define E1000_EECD_AUTO_RD (1u << 9) /**< EEPROM auto-read done */
 
-/* EERD (13.4.4; 82574 10.2.2.4): the fields move on the 82574. */
+/* EERD (13.4.4; 82574 EERD): the fields move on the 82574. */
 #define E1000_EERD_START (1u << 0)
 #define E1000_EERD_DONE_8254X (1u << 4)
 #define E1000_EERD_ADDR_SHIFT_8254X 8
@@ -90,7 +90,7 @@
 #define E1000_IMS_ENABLE (E1000_ICR_TXDW | E1000_ICR_LSC | E1000_ICR_RXSEQ | \
 			  E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_RXT0)
 
-/* RCTL (13.4.22) */
+/* RCTL, Receive Control */
 #define E1000_RCTL_EN (1u << 1)    /**< Receiver enable */
 #define E1000_RCTL_SBP (1u << 2)   /**< Store bad packets */
 #define E1000_RCTL_UPE (1u << 3)   /**< Unicast promiscuous */
@@ -101,7 +101,7 @@
 #define E1000_RCTL_BSIZE_2048 (0u << 16) /**< with BSEX = 0 */
 #define E1000_RCTL_SECRC (1u << 26) /**< Strip Ethernet CRC */
 
-/* TCTL (13.4.33) */
+/* TCTL, Transmit Control */
 #define E1000_TCTL_EN (1u << 1)    /**< Transmit enable */
 #define E1000_TCTL_PSP (1u << 3)   /**< Pad short packets */
 #define E1000_TCTL_CT_SHIFT 4      /**< Collision threshold */
@@ -109,7 +109,7 @@
 #define E1000_TCTL_COLD_SHIFT 12   /**< Collision distance */
 #define E1000_TCTL_COLD_FD 0x40    /**< 14.5: 64 byte times, full duplex */
 
-/* TIPG (13.4.34): IPGT | IPGR1 << 10 | IPGR2 << 20 */
+/* TIPG, Transmit IPG: IPGT | IPGR1 << 10 | IPGR2 << 20 */
 #define E1000_TIPG_IPGR1_SHIFT 10
 #define E1000_TIPG_IPGR2_SHIFT 20
 
@@ -149,12 +149,12 @@ struct e1000_tx_desc {
 #define E1000_TXD_CMD_RS (1u << 3)   /**< Report status */
 #define E1000_TXD_STAT_DD (1u << 0)  /**< Descriptor done */
 
-/* Rings: lengths are multiples of 128 bytes (13.4.27), i.e. of 8 descriptors. */
+/* Rings: lengths are multiples of 128 bytes (RDLEN/TDLEN), i.e. of 8 descriptors. */
 #define E1000_RX_RING 128
 #define E1000_TX_RING 64
 #define E1000_BUF_SIZE 2048 /**< RCTL.BSIZE 2048: one buffer holds a frame */
 
-/* Delays (8254x SDM 14.9 / 82574 4.6): let DMA finish before a reset; the
+/* Delays around CTRL.RST: let DMA finish before a reset; the
  * reset itself completes within microseconds, then the EEPROM reloads. */
 #define E1000_DISABLE_DMA_DELAY_MS 10
 #define E1000_RESET_DELAY_US 1000
