@@ -80,6 +80,13 @@ void om_hdr_encode(void *out, uint8_t type, uint32_t length, uint32_t job, uint3
 
 #define OM_STR_MAX 64 /* longest string field, without the NUL */
 
+/* Field rules every decoder enforces (and every encoder, so a sender finds
+ * its own bug instead of the peer): strings are u16 length + bytes, at most
+ * the field's size - 1 bytes, printable ASCII 0x20-0x7e only (OM_E_RANGE);
+ * a MAC is a unicast, non-zero station address; cpu.cores >= 1; a WELCOME
+ * has node_id >= 1 and heartbeat_ms >= 1; a node record has id >= 1 and a
+ * state from enum om_node_state. */
+
 struct om_error {
 	uint32_t code;              /* enum om_err or a protocol-level reason */
 	char msg[OM_STR_MAX + 1];

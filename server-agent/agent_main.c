@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +42,15 @@ usage(FILE *f)
 	    AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
 }
 
-static void
-usage_error(const char *fmt, const char *arg)
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "om-agent: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n");
 	usage(stderr);
 	exit(2);
@@ -139,7 +144,7 @@ main(int argc, char **argv)
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
-		usage_error("%s", "--drop-after must be at least --down-after");
+		usage_error("--drop-after must be at least --down-after");
 	control = ctl_path(control);
 	log_init("om-agent", verbose);
 

@@ -45,13 +45,16 @@ ctl_connect(const char *path)
 	return fd;
 }
 
-/* Moves exactly len bytes, waiting at most CTL_TIMEOUT_MS for each step.
- * Returns 0, or -1 with errno (ETIMEDOUT; ECONNRESET for an early EOF). */
+/* Sends wbuf, or receives into rbuf (the other is NULL): exactly len
+ * bytes, waiting at most CTL_TIMEOUT_MS for each step. Returns 0, or -1
+ * with errno (ETIMEDOUT; ECONNRESET for an early EOF). */
 static int
-ctl_io(int fd, void *buf, size_t len, int writing)
+ctl_io(int fd, const void *wbuf, void *rbuf, size_t len)
 {
+	int writing = wbuf != NULL;
 	struct pollfd pfd = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
-	uint8_t *p = buf;
+	const uint8_t *wp = wbuf;
+	uint8_t *rp = rbuf;
 	ssize_t n;
 	int rc;
 
@@ -65,7 +68,7 @@ ctl_io(int fd, void *buf, size_t len, int writing)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		n = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		n = writing ? send(fd, wp, len, MSG_NOSIGNAL) : recv(fd, rp, len, 0);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1)
@@ -74,7 +77,10 @@ ctl_io(int fd, void *buf, size_t len, int writing)
 			errno = ECONNRESET;
 			return -1;
 		}
-		p += n;
+		if (writing)
+			wp += n;
+		else
+			rp += n;
 		len -= (size_t)n;
 	}
 	return 0;
@@ -92,12 +98,12 @@ ctl_call(int fd, uint8_t type, const void *req, size_t reqlen, uint8_t want,
 	*reply = NULL;
 	*len = 0;
 	om_hdr_encode(hdr, type, (uint32_t)reqlen, 0, 0);
-	if (ctl_io(fd, hdr, sizeof hdr, 1) == -1 ||
-	    (reqlen > 0 && ctl_io(fd, (void *)req, reqlen, 1) == -1)) {
+	if (ctl_io(fd, hdr, NULL, sizeof hdr) == -1 ||
+	    (reqlen > 0 && ctl_io(fd, req, NULL, reqlen) == -1)) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return -1;
 	}
-	if (ctl_io(fd, hdr, sizeof hdr, 0) == -1) {
+	if (ctl_io(fd, NULL, hdr, sizeof hdr) == -1) {
 		snprintf(err, errlen, "receive: %s", strerror(errno));
 		return -1;
 	}
@@ -112,7 +118,7 @@ ctl_call(int fd, uint8_t type, const void *req, size_t reqlen, uint8_t want,
 			snprintf(err, errlen, "%s", strerror(errno));
 			return -1;
 		}
-		if (ctl_io(fd, p, h.length, 0) == -1) {
+		if (ctl_io(fd, NULL, p, h.length) == -1) {
 			snprintf(err, errlen, "receive: %s", strerror(errno));
 			goto fail;
 		}
