@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "ctl.h"
 #include "ctl_client.h"
 #include "ev.h"
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 	}
 	node_conn_stop();
 	ctl_stop();
+	conn_reap_all();
 	ev_del(ev, sfd, EV_READ);
 	close(sfd);
 	ev_free(ev);

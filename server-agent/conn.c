@@ -22,8 +22,10 @@ enum {
 #define CONN_LINGER_MAX (256 * 1024)
 
 static int conn_alive;
+static struct conn *conn_all;
 
 static void conn_event(struct ev_loop *ev, int fd, int mask, void *arg);
+static void conn_end(struct conn *c);
 
 int
 conn_count(void)
@@ -56,6 +58,10 @@ conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
 	c->state = CONN_OPEN;
 	if (ev_add(ev, fd, EV_READ, conn_event, c) == -1)
 		goto fail_setup;
+	c->next = conn_all;
+	if (conn_all != NULL)
+		conn_all->prev = c;
+	conn_all = c;
 	conn_alive++;
 	return c;
 
@@ -77,10 +83,29 @@ conn_destroy(struct conn *c)
 	if (c->linger_timer > 0)
 		ev_timer_del(c->ev, c->linger_timer);
 	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		conn_all = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	free(c->rxbuf);
 	free(c->out);
 	free(c);
 	conn_alive--;
+}
+
+void
+conn_reap_all(void)
+{
+	while (conn_all != NULL) {
+		if (conn_all->state == CONN_LINGER)
+			conn_destroy(conn_all);
+		else if (conn_all->state == CONN_OPEN)
+			conn_close(conn_all, "agent shutting down");
+		else
+			conn_end(conn_all); /* a close still pending: finish it */
+	}
 }
 
 static long

@@ -45,6 +45,7 @@ struct conn {
 	char why[128];             /* close reason once closing */
 	long long linger_timer;
 	size_t linger_bytes;       /* input discarded while lingering */
+	struct conn *prev, *next;  /* every live conn, for conn_reap_all */
 };
 
 /* Takes ownership of the connected socket fd (made non-blocking here) and
@@ -69,5 +70,7 @@ void conn_fail(struct conn *c, int code, const char *fmt, ...)
 
 /* Connections alive, including lingering ones (they still hold an fd). */
 int conn_count(void);
+/* At exit, after the owners closed theirs: frees the lingering rest. */
+void conn_reap_all(void);
 
 #endif

@@ -482,6 +482,10 @@ def t_sigterm_clean(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)
     check(os.path.exists(a.control), "no control socket")
+    g = a.node()  # a rejected peer that never closes: still lingering at exit
+    g.send(b"\xff" * 16)
+    check(g.recv_frame()[0] == T_ERROR, "no ERROR for garbage")
+    a.node()  # and one that never said anything
     rc = a.stop()
     check(rc == 0, "exit status %d" % rc)
     check(not os.path.exists(a.control), "control socket left behind")
