@@ -11,11 +11,11 @@ LWIP := $(TP)/lwip
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
 	newlib-source musl-tools busybox-static libncurses-dev \
-	dnsmasq-base iproute2
+	dnsmasq-base iproute2 psf-unifont
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo clean distclean help
-all: $(B)/om-node.elf $(B)/om-agent $(B)/om-mon
+all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon
 
 help:
 	@echo "make setup   install Debian packages, fetch lwIP, build newlib (idempotent)"
@@ -104,6 +104,25 @@ NODE_SRCS := $(wildcard boot/*.S boot/multiboot.c boot/handoff.c kernel/*.S kern
 NODE_OBJS := $(patsubst %,$(B)/node/%.o,$(NODE_SRCS)) \
 	$(patsubst $(LWIP)/%,$(B)/node/lwip/%.o,$(filter $(wildcard $(LWIP_SRCS)),$(LWIP_SRCS)))
 
+# The framebuffer console's font: a PSF file from Debian's psf-unifont,
+# unpacked and linked in as data (kernel/fbcon.c parses it). Not committed.
+FONT_PSF_GZ := /usr/share/consolefonts/Unifont-APL8x16.psf.gz
+FONT_SYM := _binary_$(subst /,_,$(subst .,_,$(B)/font/console.psf))
+NODE_OBJS += $(B)/node/font.o
+
+$(B)/font/console.psf:
+	@test -f $(FONT_PSF_GZ) || { echo "$(FONT_PSF_GZ) missing: run 'make setup' (package psf-unifont)"; exit 1; }
+	@mkdir -p $(dir $@)
+	@echo "  FONT    $@"
+	@gunzip -c $(FONT_PSF_GZ) > $@.tmp && mv $@.tmp $@
+$(B)/node/font.o: $(B)/font/console.psf
+	@mkdir -p $(dir $@)
+	@objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+		--rename-section .data=.rodata.font,alloc,load,readonly,data,contents \
+		--redefine-sym $(FONT_SYM)_start=fbcon_font_psf \
+		--redefine-sym $(FONT_SYM)_end=fbcon_font_psf_end \
+		--strip-symbol $(FONT_SYM)_size $< $@
+
 $(B)/node/%.c.o: %.c | setup-done
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
@@ -121,6 +140,51 @@ $(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
 	@echo "  LD      $@"
 	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -Wl,--build-id=none -o $@ $(NODE_OBJS) \
 		$(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
+
+# ---------------------------------------------------------------- UEFI loader
+# build/om-node.efi: a GNU-EFI application (boot/efi/, docs/uefi.md) that
+# carries the node image inside it. gnu-efi's recipe: position-independent
+# code linked as a shared object with its crt0 and linker script, then
+# objcopy'd into a PE32+ EFI application. Firmware calls use the MS ABI
+# directly (GNU_EFI_USE_MS_ABI), no call wrapper.
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-fpic -fshort-wchar -mno-red-zone -ffreestanding -fno-stack-protector \
+	-fno-strict-aliasing -maccumulate-outgoing-args -mno-mmx -mno-sse \
+	-DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol -Ikernel
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
+	-T $(EFI_LIB)/elf_x86_64_efi.lds
+EFI_SRCS := $(wildcard boot/efi/*.c)
+EFI_OBJS := $(patsubst %.c,$(B)/efi/%.o,$(EFI_SRCS)) $(B)/efi/boot/efi/payload.o
+
+$(B)/efi/%.o: %.c | efi-check
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@gcc $(EFI_CFLAGS) -MMD -MP -c $< -o $@
+# The kernel travels without its debug sections (they stay in om-node.elf).
+$(B)/efi/om-node.payload: $(B)/om-node.elf
+	@mkdir -p $(dir $@)
+	@objcopy --strip-debug $< $@
+$(B)/efi/boot/efi/payload.o: boot/efi/payload.S $(B)/efi/om-node.payload
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@gcc -c -DOM_PAYLOAD='"$(B)/efi/om-node.payload"' $< -o $@
+$(B)/efi/om-node.so: $(EFI_OBJS)
+	@echo "  LD      $@"
+	@ld $(EFI_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) -o $@ \
+		-L$(EFI_LIB) -lefi -lgnuefi $$(gcc -print-libgcc-file-name)
+$(B)/om-node.efi: $(B)/efi/om-node.so
+	@echo "  EFI     $@"
+	@objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+		-j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+.PHONY: efi-check
+efi-check:
+	@test -f $(EFI_LIB)/crt0-efi-x86_64.o -a -f $(EFI_INC)/efi.h || \
+		{ echo "gnu-efi is not installed: run 'make setup'"; exit 1; }
+
+-include $(shell find $(B)/efi -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- server tools
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
@@ -185,7 +249,7 @@ demo: setup
 FORCE:
 
 clean:
-	rm -rf $(B)/node $(B)/host $(B)/om-* $(B)/tests
+	rm -rf $(B)/node $(B)/host $(B)/om-* $(B)/tests $(B)/efi $(B)/font
 
 distclean:
 	rm -rf $(B)

@@ -65,6 +65,7 @@ void kernel_main(struct bootinfo *bi)
 	idt_init();
 	pmm_init(bi);
 	vm_init(bi);
+	console_attach(bi);
 	heap_init();
 	cpu_features_init();
 	pic_init();
