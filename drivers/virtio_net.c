@@ -193,13 +193,15 @@ err:
 static void virtio_net_read_mac(struct virtio_net *vn, uint8_t mac[6])
 {
 	uint8_t gen;
-	int i;
+	int i, tries = 0;
 
+	/* Bounded: a device whose generation never settles gets the last
+	 * read rather than hanging the boot. */
 	do {
 		gen = vn_common_read8(vn, VIRTIO_PCI_COMMON_CFGGEN);
 		for (i = 0; i < 6; i++)
 			mac[i] = mmio_read8(vn->device + VIRTIO_NET_CONFIG_MAC + i);
-	} while (gen != vn_common_read8(vn, VIRTIO_PCI_COMMON_CFGGEN));
+	} while (gen != vn_common_read8(vn, VIRTIO_PCI_COMMON_CFGGEN) && ++tries < 100);
 }
 
 /* 5.1.5: without VIRTIO_NET_F_MAC the driver makes up a random address;
