@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#ifndef CHECK_PREFIX
+#define CHECK_PREFIX "" /* names the test program in every line */
+#endif
+
 static char check_reason[512];
 static int check_failures;
 
@@ -43,10 +47,10 @@ check_run(const char *name, void (*fn)(void))
 	check_reason[0] = '\0';
 	fn();
 	if (check_reason[0] != '\0') {
-		printf("FAIL %s: %s\n", name, check_reason);
+		printf("FAIL " CHECK_PREFIX "%s: %s\n", name, check_reason);
 		check_failures++;
 	} else
-		printf("PASS %s\n", name);
+		printf("PASS " CHECK_PREFIX "%s\n", name);
 	fflush(stdout);
 }
 

@@ -26,7 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENT = os.environ.get("OM_AGENT", os.path.join(ROOT, "build", "om-agent"))
 MON = os.environ.get("OM_MON", os.path.join(ROOT, "build", "om-mon"))
-PREFIX = os.environ.get("OM_TEST_PREFIX", "")
+PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "agent/"
 TEST_TIMEOUT = 20
 
 # ---- protocol (docs/protocol.md)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CHECK_PREFIX "frame_rx/"
 #include "check.h"
 #include "frame_rx.h"
 

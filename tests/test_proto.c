@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CHECK_PREFIX "proto/"
 #include "check.h"
 #include "proto.h"
 
