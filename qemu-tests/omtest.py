@@ -45,15 +45,16 @@ def wait_for(pred, timeout, what, interval=0.2):
 
 
 class Node:
-    """One QEMU guest booting build/om-node.elf with -kernel."""
+    """One QEMU guest booting build/om-node.elf (or another image) with
+    -kernel; extra QEMU arguments (e.g. -bios for OVMF) go last."""
 
-    def __init__(self, cluster, name, nic, mac, append, mem, extra):
+    def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf"):
         self.cluster, self.name, self.nic, self.mac = cluster, name, nic, mac
         self.log = os.path.join(cluster.dir, name + ".serial")
         args = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
                 "-accel", ACCEL, "-m", str(mem), "-nographic", "-no-reboot",
                 "-monitor", "none", "-serial", "file:" + self.log,
-                "-kernel", os.path.join(BUILD, "om-node.elf"), "-append", append,
+                "-kernel", os.path.join(BUILD, kernel), "-append", append,
                 "-netdev", "user,id=n0,restrict=off",
                 "-device", "%s,netdev=n0,mac=%s" % (nic, mac)] + extra
         self.started = time.monotonic()
@@ -115,12 +116,13 @@ class Cluster:
         with open(os.path.join(self.dir, "agent.log"), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=()):
+    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf"):
+        """kernel: the image in build/ that QEMU loads with -kernel."""
         i = len(self.nodes) + 1
         mac = "52:54:00:00:00:%02x" % i
         if append is None:
             append = "om.agent=10.0.2.2:%d" % self.port
-        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra))
+        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel)
         self.nodes.append(n)
         return n
 

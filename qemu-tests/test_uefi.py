@@ -1,0 +1,55 @@
+"""The UEFI path: OVMF runs build/om-node.efi (-kernel/-append reach it as
+LoadOptions), the loader enters the same kernel core, the node registers."""
+
+import os
+import re
+import time
+
+from omtest import check, cluster
+
+OVMF = "/usr/share/ovmf/OVMF.fd"  # Debian's ovmf package
+ANSI = re.compile(r"\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9])")
+
+
+def uefi_boot(c, append=None, nic="virtio-net-pci"):
+    check(os.path.exists(OVMF), "%s missing: run 'make setup' (package ovmf)" % OVMF)
+    return c.boot(nic, append=append, kernel="om-node.efi", extra=["-bios", OVMF])
+
+
+def console(node):
+    """The serial log without the firmware's terminal escape sequences."""
+    return ANSI.sub("", node.serial())
+
+
+def test_uefi_virtio_net():
+    with cluster() as c:
+        t0 = time.monotonic()
+        n = uefi_boot(c)
+        info = c.wait_registered(n, timeout=150)
+        t_reg = time.monotonic() - t0
+        check(info["nic"] == "virtio-net", "nic is %r" % info["nic"])
+        check(info["mac"] == n.mac, "mac is %r" % info["mac"])
+        check(info["mem_bytes"] > 64 << 20, "mem_bytes %r" % info["mem_bytes"])
+        n.wait_serial("agent: registered", timeout=10)
+        con = console(n)
+        for line in ("om: UEFI loader for the om node kernel",
+                     'om: command line "om.agent=10.0.2.2:%d"' % c.port,
+                     "node kernel (uefi boot)",
+                     "console: framebuffer ",
+                     "nic: virtio-net %s" % n.mac,
+                     "agent: registered"):
+            check(line in con, "console lacks %r" % line)
+        check("panic" not in con, "the kernel panicked")
+        print("INFO uefi virtio-net: registered %.1f s after QEMU start (OVMF, TCG)" % t_reg)
+
+
+def test_uefi_bad_cmdline():
+    """Non-ASCII and over-long command lines are refused by the loader with a
+    message, before it touches anything; the kernel is never entered."""
+    with cluster() as c:
+        bad = uefi_boot(c, append="om.agent=10.0.2.2:%d caf\u00e9" % c.port)
+        long_ = uefi_boot(c, append="om.agent=10.0.2.2:%d " % c.port + "x" * 600)
+        bad.wait_serial("non-ASCII character", timeout=120)
+        long_.wait_serial("command line is longer than 511 characters", timeout=120)
+        for n in (bad, long_):
+            check("node kernel (uefi boot)" not in console(n), "%s entered the kernel" % n.name)
