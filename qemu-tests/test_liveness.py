@@ -1,5 +1,6 @@
 """The agent notices dead nodes, survives restarts and hostile peers."""
 
+import signal
 import socket
 import struct
 import time
@@ -19,6 +20,24 @@ def test_killed_node_marked_down_then_dropped():
         c.wait_registered(n, timeout=3 + 5, state="down")
         print("INFO killed node marked down after %.1f s (down-after 3 s)" % (time.monotonic() - t0))
         wait_for(lambda: c.node_by_mac(n.mac) is None, 15, "the dead node to be dropped")
+
+
+def test_silent_node_marked_down_then_back():
+    """A frozen node keeps its TCP connection but sends no heartbeats: the
+    agent must notice by the heartbeat timeout alone."""
+    with cluster("--down-after", "3000", "--drop-after", "60000") as c:
+        n = c.boot("virtio-net-pci")
+        c.wait_registered(n)
+        n.proc.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            c.wait_registered(n, timeout=3 + 5, state="down")
+            waited = time.monotonic() - t0
+            check(waited > 1.5, "marked down after %.1f s, before the 3 s timeout" % waited)
+            print("INFO silent node marked down after %.1f s (down-after 3 s)" % waited)
+        finally:
+            n.proc.send_signal(signal.SIGCONT)
+        c.wait_registered(n, timeout=15)
 
 
 def test_agent_restart_nodes_reregister():
