@@ -46,17 +46,20 @@ def wait_for(pred, timeout, what, interval=0.2):
 
 class Node:
     """One QEMU guest booting build/om-node.elf (or another image) with
-    -kernel; extra QEMU arguments (e.g. -bios for OVMF) go last."""
+    -kernel, or with no -kernel at all when kernel is None (firmware boots
+    from the network: netdev takes extra user-net options such as tftp= and
+    bootfile=); extra QEMU arguments (e.g. -bios for OVMF) go last."""
 
-    def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf"):
+    def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf", netdev=""):
         self.cluster, self.name, self.nic, self.mac = cluster, name, nic, mac
         self.log = os.path.join(cluster.dir, name + ".serial")
         args = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
                 "-accel", ACCEL, "-m", str(mem), "-nographic", "-no-reboot",
                 "-monitor", "none", "-serial", "file:" + self.log,
-                "-kernel", os.path.join(BUILD, kernel), "-append", append,
-                "-netdev", "user,id=n0,restrict=off",
+                "-netdev", "user,id=n0,restrict=off" + ("," + netdev if netdev else ""),
                 "-device", "%s,netdev=n0,mac=%s" % (nic, mac)] + extra
+        if kernel is not None:
+            args += ["-kernel", os.path.join(BUILD, kernel), "-append", append]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
@@ -116,13 +119,14 @@ class Cluster:
         with open(os.path.join(self.dir, "agent.log"), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf"):
-        """kernel: the image in build/ that QEMU loads with -kernel."""
+    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf", netdev=""):
+        """kernel: the image in build/ that QEMU loads with -kernel (None: no
+        -kernel); netdev: extra options for the user-net backend."""
         i = len(self.nodes) + 1
         mac = "52:54:00:00:00:%02x" % i
         if append is None:
             append = "om.agent=10.0.2.2:%d" % self.port
-        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel)
+        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev)
         self.nodes.append(n)
         return n
 

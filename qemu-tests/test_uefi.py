@@ -3,17 +3,19 @@ LoadOptions), the loader enters the same kernel core, the node registers."""
 
 import os
 import re
+import shutil
 import time
 
-from omtest import check, cluster
+from omtest import BUILD, check, cluster
 
 OVMF = "/usr/share/ovmf/OVMF.fd"  # Debian's ovmf package
 ANSI = re.compile(r"\x1b(\[[0-9;?=]*[A-Za-z]|[()][A-Z0-9])")
 
 
-def uefi_boot(c, append=None, nic="virtio-net-pci"):
+def uefi_boot(c, append=None, nic="virtio-net-pci", **kw):
     check(os.path.exists(OVMF), "%s missing: run 'make setup' (package ovmf)" % OVMF)
-    return c.boot(nic, append=append, kernel="om-node.efi", extra=["-bios", OVMF])
+    kw.setdefault("kernel", "om-node.efi")
+    return c.boot(nic, append=append, extra=["-bios", OVMF], **kw)
 
 
 def console(node):
@@ -53,3 +55,26 @@ def test_uefi_bad_cmdline():
         long_.wait_serial("command line is longer than 511 characters", timeout=120)
         for n in (bad, long_):
             check("node kernel (uefi boot)" not in console(n), "%s entered the kernel" % n.name)
+
+
+def test_uefi_ipxe_chain():
+    """The lab path: OVMF's network boot runs iPXE (the NIC's option ROM from
+    ipxe-qemu), which fetches a script by TFTP from QEMU's user network and
+    runs `chain om-node.efi om.agent=...`. iPXE puts the image name first in
+    LoadOptions. An e1000 this time, so a second driver sees a UEFI boot."""
+    with cluster() as c:
+        tftp = os.path.join(c.dir, "tftp")
+        os.mkdir(tftp)
+        shutil.copy(os.path.join(BUILD, "om-node.efi"), tftp)
+        with open(os.path.join(tftp, "boot.ipxe"), "w") as f:
+            f.write("#!ipxe\nchain om-node.efi om.agent=10.0.2.2:%d\n" % c.port)
+        t0 = time.monotonic()
+        n = uefi_boot(c, nic="e1000", kernel=None, netdev="tftp=%s,bootfile=boot.ipxe" % tftp)
+        info = c.wait_registered(n, timeout=150)
+        t_reg = time.monotonic() - t0
+        check(info["nic"] == "e1000", "nic is %r" % info["nic"])
+        con = console(n)
+        check('om: command line "om-node.efi om.agent=10.0.2.2:%d"' % c.port in con,
+              "the loader did not get iPXE's command line")
+        check("node kernel (uefi boot)" in con, "the kernel did not start")
+        print("INFO uefi iPXE chain (e1000): registered %.1f s after QEMU start (OVMF, TCG)" % t_reg)
