@@ -24,8 +24,9 @@ struct bootinfo {
 	uint64_t rsdp;                /* physical address of the ACPI RSDP, 0 if unknown */
 	uint64_t tsc_at_entry;        /* TSC when the boot path first ran */
 	uint64_t kernel_phys;         /* physical address of __image_start */
-	/* Linear framebuffer (UEFI GOP), fb_base 0 when there is none; then the
-	 * console uses the VGA text screen. 32 bits per pixel only. */
+	/* Linear framebuffer (UEFI GOP), fb_base 0 when there is none. 32 bits
+	 * per pixel only. The console draws on it when fb_base is set and on the
+	 * VGA text screen only when vga_text is set (kernel/console.c). */
 	uint64_t fb_base;
 	uint32_t fb_width, fb_height, fb_pitch; /* pitch in bytes per scanline */
 	uint32_t fb_bgr;              /* 1: blue in the low byte (GOP BGRReserved) */

@@ -125,7 +125,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	int nx = loader_has_nx();
 	if ((rc = loader_exit_boot_services(image, &mm, bi)) != EFI_SUCCESS) {
 		/* The console may already be gone; try anyway. */
-		Print(L"om: ExitBootServices failed: %r\r\n", rc);
+		Print(L"om: could not leave boot services (GetMemoryMap or ExitBootServices): %r\r\n", rc);
 		return rc;
 	}
 	loader_enter(cr3, k.entry64, bi_pa, nx);
