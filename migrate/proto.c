@@ -46,8 +46,27 @@ om_type_name(int type)
 	case OM_T_ECHO: return "ECHO";
 	case OM_T_ECHO_REPLY: return "ECHO_REPLY";
 	case OM_T_BYE: return "BYE";
+	case OM_T_IMAGE_BEGIN: return "IMAGE_BEGIN";
+	case OM_T_IMAGE_REGION: return "IMAGE_REGION";
+	case OM_T_IMAGE_PAGES: return "IMAGE_PAGES";
+	case OM_T_IMAGE_END: return "IMAGE_END";
+	case OM_T_JOB_STARTED: return "JOB_STARTED";
+	case OM_T_JOB_ERROR: return "JOB_ERROR";
+	case OM_T_SYSCALL_REQ: return "SYSCALL_REQ";
+	case OM_T_SYSCALL_REP: return "SYSCALL_REP";
+	case OM_T_SIGNAL: return "SIGNAL";
+	case OM_T_JOB_EXIT: return "JOB_EXIT";
+	case OM_T_JOB_HOME: return "JOB_HOME";
+	case OM_T_MIGRATE_HOME: return "MIGRATE_HOME";
+	case OM_T_JOB_KILL: return "JOB_KILL";
+	case OM_T_NODE_LOST: return "NODE_LOST";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
+	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";
+	case OM_T_CTL_JOB_PLACED: return "CTL_JOB_PLACED";
+	case OM_T_CTL_JOBS: return "CTL_JOBS";
+	case OM_T_CTL_JOBS_REPLY: return "CTL_JOBS_REPLY";
+	case OM_T_CTL_MIGRATE: return "CTL_MIGRATE";
 	}
 	return "?";
 }

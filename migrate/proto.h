@@ -36,10 +36,30 @@ enum om_type {
 	OM_T_ECHO = 5,       /* either way: opaque payload, answered by ECHO_REPLY */
 	OM_T_ECHO_REPLY = 6, /* the same payload back */
 	OM_T_BYE = 7,        /* either way: empty payload, orderly close */
+	/* jobs (docs/migration.md): relayed by the agent by job id */
+	OM_T_IMAGE_BEGIN = 16,  /* home <-> node: om_image_hdr (migrate/image.h) */
+	OM_T_IMAGE_REGION = 17, /* home <-> node: one om_image_region */
+	OM_T_IMAGE_PAGES = 18,  /* home <-> node: region, page offset, count, pages */
+	OM_T_IMAGE_END = 19,    /* home <-> node: totals (regions, pages) */
+	OM_T_JOB_STARTED = 20,  /* node -> home: empty, the job runs */
+	OM_T_JOB_ERROR = 21,    /* node/agent -> home: om_error, job did not start */
+	OM_T_SYSCALL_REQ = 22,  /* node -> home: a forwarded call (syscall_codec.h) */
+	OM_T_SYSCALL_REP = 23,  /* home -> node: its result (syscall_codec.h) */
+	OM_T_SIGNAL = 24,       /* home -> node: signo, si_code, si_pid, si_uid */
+	OM_T_JOB_EXIT = 25,     /* node -> home: exited / killed by signal, code, core */
+	OM_T_JOB_HOME = 26,     /* node -> home: reason, text, pending syscall nr */
+	OM_T_MIGRATE_HOME = 27, /* home -> node: empty, send the job home */
+	OM_T_JOB_KILL = 28,     /* agent -> node: empty, the deputy is gone */
+	OM_T_NODE_LOST = 29,    /* agent -> home: node id, reason text */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */
-	OM_T_MAX_KNOWN = 65
+	OM_T_CTL_JOB_SUBMIT = 66,  /* om-run -> agent: pid, command, cpu, memory, node */
+	OM_T_CTL_JOB_PLACED = 67,  /* agent -> om-run: job id, node id (0 = home), ... */
+	OM_T_CTL_JOBS = 68,        /* tool -> agent: empty payload */
+	OM_T_CTL_JOBS_REPLY = 69,  /* agent -> tool: count + job records */
+	OM_T_CTL_MIGRATE = 70,     /* om-migrate -> agent -> om-run: pid, target */
+	OM_T_MAX_KNOWN = 70
 };
 
 /* Result codes of every decoder and of om_frame_check. */

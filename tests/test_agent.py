@@ -363,7 +363,7 @@ def t_malformed_closed(tmp):
     cases = [
         ("bad version", frame(T_HELLO, good, version=2), E_VERSION),
         ("unknown type", frame(9, b""), E_TYPE),
-        ("unknown type 66", frame(66, b""), E_TYPE),
+        ("unknown type 71", frame(71, b""), E_TYPE),
         ("heartbeat first", frame(T_HEARTBEAT, heartbeat(1, 1, 1, 1)), E_STATE),
         ("truncated hello", frame(T_HELLO, good[:-1]), E_TRUNC),
         ("hello + trailing", frame(T_HELLO, good + b"\0"), E_TRAILING),

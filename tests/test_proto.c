@@ -275,8 +275,9 @@ hdr_types(void)
 	int t, known;
 
 	for (t = 0; t < 256; t++) {
-		known = (t >= OM_T_ERROR && t <= OM_T_BYE) || t == OM_T_CTL_NODES ||
-		    t == OM_T_CTL_NODES_REPLY;
+		known = (t >= OM_T_ERROR && t <= OM_T_BYE) ||
+		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_NODE_LOST) ||
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_MIGRATE);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);
