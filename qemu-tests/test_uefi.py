@@ -78,3 +78,13 @@ def test_uefi_ipxe_chain():
               "the loader did not get iPXE's command line")
         check("node kernel (uefi boot)" in con, "the kernel did not start")
         print("INFO uefi iPXE chain (e1000): registered %.1f s after QEMU start (OVMF, TCG)" % t_reg)
+
+
+def test_uefi_above_4g():
+    """5 GiB of RAM: the handoff maps and the kernel's memory map reach past
+    4 GiB (firmware places RAM above the PCI hole there). e1000e this time."""
+    with cluster() as c:
+        n = uefi_boot(c, nic="e1000e", mem=5120)
+        info = c.wait_registered(n, timeout=150)
+        check(info["nic"] == "e1000e", "nic is %r" % info["nic"])
+        check(info["mem_bytes"] > (9 << 29), "mem_bytes %r: memory above 4 GiB is missing" % info["mem_bytes"])
