@@ -1,0 +1,385 @@
+/* job_msg.c - job and job-control payload codecs (contract in job_msg.h,
+ * layouts in docs/protocol.md). No allocation, no I/O: also built into the
+ * node kernel. */
+#include <string.h>
+
+#include "job_msg.h"
+#include "wire.h"
+
+#define VENDOR_MAX (sizeof(((struct om_cpu *)0)->vendor) - 1)
+#define MODEL_MAX (sizeof(((struct om_cpu *)0)->model) - 1)
+
+/* Smallest job record (empty command), to reject an impossible count. */
+#define JOB_RECORD_MIN (4 + 4 + 4 + 4 + 2 + 8 + 1)
+
+static void
+wr_fail(struct wire_wr *w, int err)
+{
+	if (w->err == OM_OK)
+		w->err = err;
+}
+
+/* The cpu layout of docs/protocol.md section 3, byte for byte as proto.c
+ * writes it in HELLO (tests/test_job_msg.c compares the two). */
+static void
+cpu_put(struct wire_wr *w, const struct om_cpu *c)
+{
+	wire_wr_str(w, c->vendor, sizeof c->vendor);
+	wire_wr_str(w, c->model, sizeof c->model);
+	wire_wr_u32(w, c->family);
+	wire_wr_u32(w, c->model_id);
+	wire_wr_u32(w, c->stepping);
+	wire_wr_u32(w, c->leaf1_ecx);
+	wire_wr_u32(w, c->leaf1_edx);
+	wire_wr_u32(w, c->leaf7_ebx);
+	wire_wr_u32(w, c->leaf7_ecx);
+	wire_wr_u32(w, c->leaf7_edx);
+	wire_wr_u64(w, c->xcr0);
+	wire_wr_u16(w, c->cores);
+	if (c->cores == 0)
+		wr_fail(w, OM_E_RANGE);
+}
+
+static void
+cpu_get(struct wire_rd *r, struct om_cpu *c)
+{
+	wire_rd_str(r, c->vendor, VENDOR_MAX);
+	wire_rd_str(r, c->model, MODEL_MAX);
+	c->family = wire_rd_u32(r);
+	c->model_id = wire_rd_u32(r);
+	c->stepping = wire_rd_u32(r);
+	c->leaf1_ecx = wire_rd_u32(r);
+	c->leaf1_edx = wire_rd_u32(r);
+	c->leaf7_ebx = wire_rd_u32(r);
+	c->leaf7_ecx = wire_rd_u32(r);
+	c->leaf7_edx = wire_rd_u32(r);
+	c->xcr0 = wire_rd_u64(r);
+	c->cores = wire_rd_u16(r);
+	if (r->err == OM_OK && c->cores == 0)
+		wire_rd_fail(r, OM_E_RANGE);
+}
+
+/* ---- CTL_JOB_SUBMIT */
+
+int
+om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->pid);
+	wire_wr_str(&w, m->cmd, sizeof m->cmd);
+	cpu_put(&w, &m->cpu);
+	wire_wr_u64(&w, m->mem_bytes);
+	wire_wr_u32(&w, m->node);
+	wire_wr_u32(&w, m->flags);
+	if (m->flags & ~OM_JOB_F_ALL)
+		wr_fail(&w, OM_E_RANGE);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m)
+{
+	struct wire_rd r;
+
+	memset(m, 0, sizeof *m);
+	wire_rd_init(&r, buf, len);
+	m->pid = wire_rd_u32(&r);
+	wire_rd_str(&r, m->cmd, OM_CMD_MAX);
+	cpu_get(&r, &m->cpu);
+	m->mem_bytes = wire_rd_u64(&r);
+	m->node = wire_rd_u32(&r);
+	m->flags = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->flags & ~OM_JOB_F_ALL))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+/* ---- CTL_JOB_PLACED */
+
+int
+om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if ((m->node == 0) != (m->job == 0))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->job);
+	wire_wr_u32(&w, m->node);
+	if (m->node != 0) {
+		cpu_put(&w, &m->cpu);
+		wire_wr_str(&w, m->addr, sizeof m->addr);
+	}
+	wire_wr_str(&w, m->reason, sizeof m->reason);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m)
+{
+	struct wire_rd r;
+
+	memset(m, 0, sizeof *m);
+	wire_rd_init(&r, buf, len);
+	m->job = wire_rd_u32(&r);
+	m->node = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->node == 0) != (m->job == 0))
+		wire_rd_fail(&r, OM_E_RANGE);
+	if (m->node != 0) {
+		cpu_get(&r, &m->cpu);
+		wire_rd_str(&r, m->addr, OM_STR_MAX);
+	}
+	wire_rd_str(&r, m->reason, OM_STR_MAX);
+	return wire_rd_end(&r);
+}
+
+/* ---- CTL_MIGRATE */
+
+int
+om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->pid);
+	wire_wr_u32(&w, m->target);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->pid = wire_rd_u32(&r);
+	m->target = wire_rd_u32(&r);
+	return wire_rd_end(&r);
+}
+
+/* ---- SIGNAL */
+
+int
+om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->signo == 0 || m->signo > OM_SIG_MAX)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->signo);
+	wire_wr_u32(&w, (uint32_t)m->code);
+	wire_wr_u32(&w, m->pid);
+	wire_wr_u32(&w, m->uid);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->signo = wire_rd_u32(&r);
+	m->code = (int32_t)wire_rd_u32(&r);
+	m->pid = wire_rd_u32(&r);
+	m->uid = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->signo == 0 || m->signo > OM_SIG_MAX))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+/* ---- JOB_EXIT */
+
+static int
+exit_ok(const struct om_job_exit *m)
+{
+	if (m->kind == OM_EXIT_EXITED)
+		return m->status <= 255 && m->core == 0;
+	if (m->kind == OM_EXIT_SIGNALED)
+		return m->status >= 1 && m->status <= OM_SIG_MAX && m->core <= 1;
+	return 0;
+}
+
+int
+om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (!exit_ok(m))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u8(&w, m->kind);
+	wire_wr_u32(&w, m->status);
+	wire_wr_u8(&w, m->core);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->kind = wire_rd_u8(&r);
+	m->status = wire_rd_u32(&r);
+	m->core = wire_rd_u8(&r);
+	if (r.err == OM_OK && !exit_ok(m))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+/* ---- JOB_HOME */
+
+static int
+home_ok(const struct om_job_home *m)
+{
+	return m->reason >= OM_HOME_SYSCALL && m->reason <= OM_HOME_RESOURCE &&
+	    m->pending >= -1;
+}
+
+int
+om_job_home_encode(const struct om_job_home *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (!home_ok(m))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->reason);
+	wire_wr_str(&w, m->text, sizeof m->text);
+	wire_wr_u32(&w, (uint32_t)m->pending);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_home_decode(const void *buf, size_t len, struct om_job_home *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->reason = wire_rd_u32(&r);
+	wire_rd_str(&r, m->text, OM_STR_MAX);
+	m->pending = (int32_t)wire_rd_u32(&r);
+	if (r.err == OM_OK && !home_ok(m))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+/* ---- NODE_LOST */
+
+int
+om_node_lost_encode(const struct om_node_lost *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->node == 0)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->node);
+	wire_wr_str(&w, m->reason, sizeof m->reason);
+	return wire_wr_end(&w);
+}
+
+int
+om_node_lost_decode(const void *buf, size_t len, struct om_node_lost *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->node = wire_rd_u32(&r);
+	wire_rd_str(&r, m->reason, OM_STR_MAX);
+	if (r.err == OM_OK && m->node == 0)
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+/* ---- CTL_JOBS_REPLY */
+
+static int
+job_info_ok(const struct om_job_info *j)
+{
+	return j->job != 0 && j->node != 0 && j->state >= OM_JOB_PLACED &&
+	    j->state <= OM_JOB_HOMING;
+}
+
+int
+om_job_list_encode(const struct om_job_info *jobs, uint32_t n, void *out, size_t cap)
+{
+	struct wire_wr w;
+	uint32_t i;
+
+	if (n > OM_JOBS_MAX)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, n);
+	for (i = 0; i < n && w.err == OM_OK; i++) {
+		const struct om_job_info *j = &jobs[i];
+
+		if (!job_info_ok(j))
+			return OM_E_RANGE;
+		wire_wr_u32(&w, j->job);
+		wire_wr_u32(&w, j->node);
+		wire_wr_u32(&w, j->uid);
+		wire_wr_u32(&w, j->pid);
+		wire_wr_str(&w, j->cmd, sizeof j->cmd);
+		wire_wr_u64(&w, j->runtime_ms);
+		wire_wr_u8(&w, j->state);
+	}
+	return wire_wr_end(&w);
+}
+
+int
+om_job_list_count(const void *buf, size_t len, uint32_t *count, size_t *pos)
+{
+	struct wire_rd r;
+	uint32_t n;
+
+	*count = 0;
+	*pos = 0;
+	wire_rd_init(&r, buf, len);
+	n = wire_rd_u32(&r);
+	if (r.err != OM_OK)
+		return r.err;
+	if (n > OM_JOBS_MAX)
+		return OM_E_RANGE;
+	if ((uint64_t)n * JOB_RECORD_MIN > len - r.pos)
+		return OM_E_TRUNC;
+	*count = n;
+	*pos = r.pos;
+	return OM_OK;
+}
+
+int
+om_job_list_next(const void *buf, size_t len, size_t *pos, struct om_job_info *j)
+{
+	struct wire_rd r;
+
+	memset(j, 0, sizeof *j);
+	if (*pos > len)
+		return OM_E_RANGE;
+	wire_rd_init(&r, (const uint8_t *)buf + *pos, len - *pos);
+	j->job = wire_rd_u32(&r);
+	j->node = wire_rd_u32(&r);
+	j->uid = wire_rd_u32(&r);
+	j->pid = wire_rd_u32(&r);
+	wire_rd_str(&r, j->cmd, OM_CMD_MAX);
+	j->runtime_ms = wire_rd_u64(&r);
+	j->state = wire_rd_u8(&r);
+	if (r.err != OM_OK)
+		return r.err;
+	if (!job_info_ok(j))
+		return OM_E_RANGE;
+	*pos += r.pos;
+	return OM_OK;
+}
+
+int
+om_job_list_end(size_t len, size_t pos)
+{
+	if (pos > len)
+		return OM_E_RANGE;
+	return pos == len ? OM_OK : OM_E_TRAILING;
+}

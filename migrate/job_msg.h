@@ -1,0 +1,143 @@
+/* job_msg.h - payloads of the job and job-control frames (docs/migration.md,
+ * layouts in docs/protocol.md section 4).
+ *
+ * Portable C99 like proto.c: no allocation, no I/O; compiled into the node
+ * kernel and the server tools. Encoders write the payload only (no header)
+ * and return its length, OM_E_NOSPACE, or OM_E_RANGE for a field the
+ * decoder would reject (a sender finds its own bug). Decoders take exactly
+ * one payload and return OM_OK or OM_E_TRUNC / OM_E_TRAILING / OM_E_RANGE;
+ * the encoding is canonical (what decodes re-encodes to the same bytes).
+ *
+ * Payloads not defined here: IMAGE_* (migrate/image.h), SYSCALL_REQ/REP
+ * (migrate/syscall_codec.h), JOB_ERROR (struct om_error, proto.h), and the
+ * empty ones: JOB_STARTED, MIGRATE_HOME, JOB_KILL, CTL_JOBS. */
+#ifndef OM_JOB_MSG_H
+#define OM_JOB_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define OM_CMD_MAX 200   /* command line bytes in SUBMIT and job records */
+#define OM_JOBS_MAX 4096 /* jobs an agent holds; records in one JOBS_REPLY */
+#define OM_SIG_MAX 64    /* signal numbers are 1..OM_SIG_MAX */
+
+/* CTL_JOB_SUBMIT flags */
+#define OM_JOB_F_HOME 1u /* record only: the job runs at home */
+#define OM_JOB_F_ALL OM_JOB_F_HOME
+
+/* CTL_JOB_SUBMIT (66), om-run -> agent. The command line is printable
+ * ASCII (om-run replaces anything else with '?' and cuts it at OM_CMD_MAX);
+ * it is for display only. cpu holds the features the program may use: the
+ * chosen node must have every bit of leaf1_ecx/edx, leaf7_ebx/ecx/edx and
+ * xcr0 set that cpu has. cpu.cores is the cores the job needs (1). */
+struct om_job_submit {
+	uint32_t pid;              /* the deputy's (and the program's) pid */
+	char cmd[OM_CMD_MAX + 1];
+	struct om_cpu cpu;
+	uint64_t mem_bytes;        /* memory estimate, 0 = unknown */
+	uint32_t node;             /* preferred node id, 0 = any */
+	uint32_t flags;            /* OM_JOB_F_*; other bits are OM_E_RANGE */
+};
+
+/* CTL_JOB_PLACED (67), agent -> om-run. node == 0: not placed, run at
+ * home, reason says why; then job is 0 and cpu/addr are not on the wire.
+ * node != 0: job >= 1, cpu and addr describe the node; reason may be "". */
+struct om_job_placed {
+	uint32_t job;
+	uint32_t node;
+	struct om_cpu cpu;
+	char addr[OM_STR_MAX + 1]; /* the node's address, dotted quad */
+	char reason[OM_STR_MAX + 1];
+};
+
+enum om_job_state {
+	OM_JOB_PLACED = 1,   /* placed; the image is on its way */
+	OM_JOB_RUNNING = 2,  /* JOB_STARTED seen */
+	OM_JOB_HOMING = 3    /* JOB_HOME seen; the image is on its way home */
+};
+
+/* A CTL_JOBS_REPLY (69) record. */
+struct om_job_info {
+	uint32_t job;              /* >= 1 */
+	uint32_t node;             /* >= 1 */
+	uint32_t uid;
+	uint32_t pid;
+	char cmd[OM_CMD_MAX + 1];
+	uint64_t runtime_ms;       /* since placement */
+	uint8_t state;             /* enum om_job_state */
+};
+
+/* CTL_MIGRATE (70), om-migrate -> agent, answered with the same frame. */
+struct om_job_migrate {
+	uint32_t pid;
+	uint32_t target;           /* node id, 0 = home */
+};
+
+/* SIGNAL (24), home -> node: a signal for the program. */
+struct om_job_signal {
+	uint32_t signo;            /* 1..OM_SIG_MAX */
+	int32_t code;              /* si_code */
+	uint32_t pid;              /* si_pid */
+	uint32_t uid;              /* si_uid */
+};
+
+enum om_exit_kind { OM_EXIT_EXITED = 1, OM_EXIT_SIGNALED = 2 };
+
+/* JOB_EXIT (25), node -> home. EXITED: status 0..255, core 0. SIGNALED:
+ * status is the signal 1..OM_SIG_MAX, core 0 or 1. */
+struct om_job_exit {
+	uint8_t kind;
+	uint32_t status;
+	uint8_t core;
+};
+
+enum om_home_reason {
+	OM_HOME_SYSCALL = 1,   /* a call the node cannot run (fork, execve, ...) */
+	OM_HOME_REQUESTED = 2, /* MIGRATE_HOME (om-migrate PID home) */
+	OM_HOME_FEATURE = 3,   /* the program needs something the node lacks */
+	OM_HOME_RESOURCE = 4   /* the node ran out of memory or another resource */
+};
+
+/* JOB_HOME (26), node -> home; the image follows. */
+struct om_job_home {
+	uint32_t reason;           /* enum om_home_reason */
+	char text[OM_STR_MAX + 1];
+	int32_t pending;           /* syscall nr to re-execute at home, or -1 */
+};
+
+/* NODE_LOST (29), agent -> home. */
+struct om_node_lost {
+	uint32_t node;             /* >= 1 */
+	char reason[OM_STR_MAX + 1];
+};
+
+int om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap);
+int om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m);
+int om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap);
+int om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m);
+int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);
+int om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m);
+int om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap);
+int om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m);
+int om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap);
+int om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m);
+int om_job_home_encode(const struct om_job_home *m, void *out, size_t cap);
+int om_job_home_decode(const void *buf, size_t len, struct om_job_home *m);
+int om_node_lost_encode(const struct om_node_lost *m, void *out, size_t cap);
+int om_node_lost_decode(const void *buf, size_t len, struct om_node_lost *m);
+
+/* CTL_JOBS_REPLY: u32 count (<= OM_JOBS_MAX) then count records, decoded
+ * one at a time like the node list (proto.h). */
+int om_job_list_encode(const struct om_job_info *jobs, uint32_t n, void *out, size_t cap);
+int om_job_list_count(const void *buf, size_t len, uint32_t *count, size_t *pos);
+int om_job_list_next(const void *buf, size_t len, size_t *pos, struct om_job_info *out);
+int om_job_list_end(size_t len, size_t pos);
+
+/* The worst-case encoded sizes, for buffers. */
+#define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4)
+#define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 2 + OM_STR_MAX)
+#define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 2 + OM_CMD_MAX + 8 + 1)
+
+#endif

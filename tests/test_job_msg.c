@@ -1,0 +1,615 @@
+/* test_job_msg.c - codec tests for migrate/job_msg.c: round trips, golden
+ * bytes, every truncation, trailing bytes, field ranges, the job list, and
+ * a deterministic mutation fuzz (whatever decodes must re-encode to the
+ * same bytes). Built with ASan/UBSan; decodes read exact-size heap copies. */
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_PREFIX "job_msg/"
+#include "check.h"
+#include "job_msg.h"
+
+#define BUF_MAX (OM_MAX_PAYLOAD + 64)
+
+static uint8_t buf[BUF_MAX], buf2[BUF_MAX];
+
+/* ---- samples */
+
+static void
+fill_cpu(struct om_cpu *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->vendor, "AuthenticAMD");
+	strcpy(c->model, "AMD EPYC 7763 64-Core Processor");
+	c->family = 25;
+	c->model_id = 1;
+	c->stepping = 1;
+	c->leaf1_ecx = 0x7ed8320b;
+	c->leaf1_edx = 0x178bfbff;
+	c->leaf7_ebx = 0x219c97a9;
+	c->leaf7_ecx = 0x0040069c;
+	c->leaf7_edx = 0x00000010;
+	c->xcr0 = 0x207;
+	c->cores = 1;
+}
+
+static void
+fill_submit(struct om_job_submit *m)
+{
+	memset(m, 0, sizeof *m);
+	m->pid = 31337;
+	strcpy(m->cmd, "./matmul --size 4096 input.dat");
+	fill_cpu(&m->cpu);
+	m->mem_bytes = 3ull << 30;
+	m->node = 5;
+	m->flags = 0;
+}
+
+static void
+fill_placed(struct om_job_placed *m)
+{
+	memset(m, 0, sizeof *m);
+	m->job = 12;
+	m->node = 5;
+	fill_cpu(&m->cpu);
+	m->cpu.cores = 8;
+	strcpy(m->addr, "10.0.2.15");
+	strcpy(m->reason, "fastest free node");
+}
+
+static void
+fill_info(struct om_job_info *j, uint32_t k)
+{
+	memset(j, 0, sizeof *j);
+	j->job = k;
+	j->node = 1 + k % 7;
+	j->uid = 1000 + k % 3;
+	j->pid = 4000 + k;
+	snprintf(j->cmd, sizeof j->cmd, "prog-%u arg", k);
+	j->runtime_ms = 123456789012ull + k;
+	j->state = (uint8_t)(OM_JOB_PLACED + k % 3);
+}
+
+/* ---- a uniform view of every codec */
+
+struct jlist {
+	uint32_t n;
+	struct om_job_info v[OM_JOBS_MAX];
+};
+
+static int e_sub(const void *m, void *o, size_t c) { return om_job_submit_encode(m, o, c); }
+static int d_sub(const void *b, size_t l, void *m) { return om_job_submit_decode(b, l, m); }
+static int e_pl(const void *m, void *o, size_t c) { return om_job_placed_encode(m, o, c); }
+static int d_pl(const void *b, size_t l, void *m) { return om_job_placed_decode(b, l, m); }
+static int e_mig(const void *m, void *o, size_t c) { return om_job_migrate_encode(m, o, c); }
+static int d_mig(const void *b, size_t l, void *m) { return om_job_migrate_decode(b, l, m); }
+static int e_sig(const void *m, void *o, size_t c) { return om_job_signal_encode(m, o, c); }
+static int d_sig(const void *b, size_t l, void *m) { return om_job_signal_decode(b, l, m); }
+static int e_exit(const void *m, void *o, size_t c) { return om_job_exit_encode(m, o, c); }
+static int d_exit(const void *b, size_t l, void *m) { return om_job_exit_decode(b, l, m); }
+static int e_home(const void *m, void *o, size_t c) { return om_job_home_encode(m, o, c); }
+static int d_home(const void *b, size_t l, void *m) { return om_job_home_decode(b, l, m); }
+static int e_lost(const void *m, void *o, size_t c) { return om_node_lost_encode(m, o, c); }
+static int d_lost(const void *b, size_t l, void *m) { return om_node_lost_decode(b, l, m); }
+static int e_err(const void *m, void *o, size_t c) { return om_error_encode(m, o, c); }
+static int d_err(const void *b, size_t l, void *m) { return om_error_decode(b, l, m); }
+
+static int
+e_list(const void *m, void *o, size_t c)
+{
+	const struct jlist *l = m;
+
+	return om_job_list_encode(l->v, l->n, o, c);
+}
+
+static int
+d_list(const void *b, size_t len, void *m)
+{
+	struct jlist *l = m;
+	size_t pos;
+	uint32_t i;
+	int rc;
+
+	if ((rc = om_job_list_count(b, len, &l->n, &pos)) != OM_OK)
+		return rc;
+	for (i = 0; i < l->n; i++)
+		if ((rc = om_job_list_next(b, len, &pos, &l->v[i])) != OM_OK)
+			return rc;
+	return om_job_list_end(len, pos);
+}
+
+struct codec {
+	const char *name;
+	int (*enc)(const void *m, void *out, size_t cap);
+	int (*dec)(const void *buf, size_t len, void *m);
+};
+
+static const struct codec codecs[] = {
+	{ "submit", e_sub, d_sub },
+	{ "placed", e_pl, d_pl },
+	{ "placed_none", e_pl, d_pl },
+	{ "migrate", e_mig, d_mig },
+	{ "signal", e_sig, d_sig },
+	{ "exit", e_exit, d_exit },
+	{ "exit_signaled", e_exit, d_exit },
+	{ "home", e_home, d_home },
+	{ "node_lost", e_lost, d_lost },
+	{ "job_error", e_err, d_err },
+	{ "job_list", e_list, d_list },
+};
+#define NCODECS (sizeof codecs / sizeof codecs[0])
+
+static struct jlist list_a, list_b;
+
+static const void *
+sample(size_t i)
+{
+	static struct om_job_submit sub;
+	static struct om_job_placed pl, none;
+	static struct om_job_migrate mig = { 4242, 0 };
+	static struct om_job_signal sig = { 2, -6, 777, 1000 };
+	static struct om_job_exit ex = { OM_EXIT_EXITED, 255, 0 };
+	static struct om_job_exit ks = { OM_EXIT_SIGNALED, 11, 1 };
+	static struct om_job_home home = { OM_HOME_SYSCALL, "fork", 57 };
+	static struct om_node_lost lost = { 3, "connection closed by peer" };
+	static struct om_error err = { (uint32_t)OM_E_STATE, "no memory for the image" };
+	uint32_t k;
+
+	switch (i) {
+	case 0: fill_submit(&sub); return &sub;
+	case 1: fill_placed(&pl); return &pl;
+	case 2:
+		memset(&none, 0, sizeof none);
+		strcpy(none.reason, "no node has AVX2");
+		return &none;
+	case 3: return &mig;
+	case 4: return &sig;
+	case 5: return &ex;
+	case 6: return &ks;
+	case 7: return &home;
+	case 8: return &lost;
+	case 9: return &err;
+	}
+	list_a.n = 3;
+	for (k = 0; k < list_a.n; k++)
+		fill_info(&list_a.v[k], k + 1);
+	return &list_a;
+}
+
+static int
+dec_exact(const struct codec *c, const uint8_t *b, size_t len, void *m)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(p, b, len);
+	rc = c->dec(p, len, m);
+	free(p);
+	return rc;
+}
+
+static void *
+scratch(void)
+{
+	return &list_b;
+}
+
+/* ---- generic properties */
+
+static void
+roundtrip_all_canonical(void)
+{
+	size_t i;
+	int n, m;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		if (n <= 0) {
+			check_fail("%s: encode %d", codecs[i].name, n);
+			return;
+		}
+		CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n, scratch()), OM_OK);
+		m = codecs[i].enc(scratch(), buf2, sizeof buf2);
+		CHECK_EQ(m, n);
+		CHECK(memcmp(buf, buf2, (size_t)n) == 0);
+	}
+}
+
+static void
+truncated_every_length(void)
+{
+	size_t i, len;
+	int n, rc;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (len = 0; len < (size_t)n; len++) {
+			rc = dec_exact(&codecs[i], buf, len, scratch());
+			if (rc != OM_E_TRUNC) {
+				check_fail("%s cut to %zu of %d bytes: %s", codecs[i].name, len, n,
+				    om_strerror(rc));
+				return;
+			}
+		}
+	}
+}
+
+static void
+trailing_bytes(void)
+{
+	size_t i, extra;
+	int n;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (extra = 1; extra <= 3; extra++) {
+			memset(buf + n, 0, extra);
+			CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n + extra, scratch()), OM_E_TRAILING);
+		}
+	}
+}
+
+static void
+encode_nospace(void)
+{
+	size_t i, cap;
+	int n, rc;
+
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (cap = 0; cap <= (size_t)n; cap++) {
+			uint8_t *p = malloc(cap ? cap : 1);
+
+			rc = codecs[i].enc(sample(i), p, cap);
+			free(p);
+			CHECK_EQ(rc, cap < (size_t)n ? OM_E_NOSPACE : n);
+		}
+	}
+}
+
+/* ---- layouts */
+
+/* The cpu inside SUBMIT is byte for byte the cpu of a HELLO (proto.c). */
+static void
+cpu_same_as_hello(void)
+{
+	struct om_hello h;
+	struct om_job_submit s;
+	int hn, sn;
+
+	memset(&h, 0, sizeof h);
+	h.mac[0] = 0x52, h.mac[5] = 1;
+	fill_cpu(&h.cpu);
+	hn = om_hello_encode(&h, buf, sizeof buf);
+	fill_submit(&s);
+	s.cmd[0] = '\0';
+	sn = om_job_submit_encode(&s, buf2, sizeof buf2);
+	CHECK(hn > 0 && sn > 0);
+	/* HELLO: mac(6) nic(2+0) cpu; SUBMIT: pid(4) cmd(2+0) cpu */
+	CHECK(memcmp(buf + 8, buf2 + 6, (size_t)sn - 6 - 16) == 0);
+}
+
+static void
+golden_small(void)
+{
+	static const uint8_t sig[16] = { 2, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff,
+		0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0 };
+	static const uint8_t ex[6] = { 2, 11, 0, 0, 0, 1 };
+	static const uint8_t mig[8] = { 0x92, 0x10, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t home[12] = { 1, 0, 0, 0, 4, 0, 'f', 'o', 'r', 'k', 57, 0 };
+	static const uint8_t none[10] = { 0, 0, 0, 0, 0, 0, 0, 0, 2, 0 };
+	struct om_job_placed p;
+	int n;
+
+	CHECK_EQ(om_job_signal_encode(sample(4), buf, sizeof buf), 16);
+	CHECK(memcmp(buf, sig, 16) == 0);
+	CHECK_EQ(om_job_exit_encode(sample(6), buf, sizeof buf), 6);
+	CHECK(memcmp(buf, ex, 6) == 0);
+	CHECK_EQ(om_job_migrate_encode(sample(3), buf, sizeof buf), 8);
+	CHECK(memcmp(buf, mig, 8) == 0);
+	n = om_job_home_encode(sample(7), buf, sizeof buf);
+	CHECK_EQ(n, 14);
+	CHECK(memcmp(buf, home, 12) == 0 && buf[12] == 0 && buf[13] == 0);
+	memset(&p, 0, sizeof p);
+	strcpy(p.reason, "no");
+	n = om_job_placed_encode(&p, buf, sizeof buf);
+	CHECK_EQ(n, 12);
+	CHECK(memcmp(buf, none, 10) == 0 && buf[10] == 'n' && buf[11] == 'o');
+}
+
+static void
+max_sizes(void)
+{
+	struct om_job_submit s;
+	struct om_job_placed p;
+	struct om_job_info j;
+
+	fill_submit(&s);
+	memset(s.cmd, 'c', OM_CMD_MAX);
+	s.cmd[OM_CMD_MAX] = '\0';
+	memset(s.cpu.vendor, 'v', 12);
+	memset(s.cpu.model, 'm', 48);
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_JOB_SUBMIT_MAX);
+	CHECK_EQ(om_job_submit_encode(&s, buf, OM_JOB_SUBMIT_MAX - 1), OM_E_NOSPACE);
+	fill_placed(&p);
+	memset(p.cpu.vendor, 'v', 12);
+	memset(p.cpu.model, 'm', 48);
+	memset(p.addr, 'a', OM_STR_MAX);
+	memset(p.reason, 'r', OM_STR_MAX);
+	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_JOB_PLACED_MAX);
+	fill_info(&j, 1);
+	memset(j.cmd, 'c', OM_CMD_MAX);
+	j.cmd[OM_CMD_MAX] = '\0';
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), 4 + OM_JOB_RECORD_MAX);
+	/* a full table fits one frame */
+	CHECK(4 + (uint64_t)OM_JOBS_MAX * OM_JOB_RECORD_MAX <= OM_MAX_PAYLOAD);
+}
+
+/* ---- field ranges */
+
+static void
+submit_ranges(void)
+{
+	struct om_job_submit s, out;
+	int n;
+
+	fill_submit(&s);
+	s.flags = 2;
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.flags = OM_JOB_F_HOME;
+	n = om_job_submit_encode(&s, buf, sizeof buf);
+	CHECK(n > 0);
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(out.flags, OM_JOB_F_HOME);
+	buf[n - 4] = 3; /* flags: unknown bit */
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+	fill_submit(&s);
+	s.cpu.cores = 0;
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	fill_submit(&s);
+	s.cmd[3] = '\033';
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	fill_submit(&s);
+	memset(s.cmd, 'x', sizeof s.cmd); /* unterminated */
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	/* a command one byte over the limit on the wire */
+	fill_submit(&s);
+	memset(s.cmd, 'x', OM_CMD_MAX);
+	s.cmd[OM_CMD_MAX] = '\0';
+	n = om_job_submit_encode(&s, buf, sizeof buf);
+	CHECK(n > 0);
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
+	buf[4] = OM_CMD_MAX + 1;
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+	/* a NUL inside the command */
+	n = om_job_submit_encode(&s, buf, sizeof buf);
+	buf[10] = 0;
+	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+}
+
+static void
+placed_ranges(void)
+{
+	struct om_job_placed p, out;
+	int n;
+
+	fill_placed(&p);
+	p.job = 0;
+	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
+	fill_placed(&p);
+	p.node = 0;
+	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
+	fill_placed(&p);
+	p.cpu.cores = 0;
+	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
+	fill_placed(&p);
+	n = om_job_placed_encode(&p, buf, sizeof buf);
+	CHECK(n > 0);
+	memcpy(buf2, buf, (size_t)n);
+	memset(buf2, 0, 4); /* job 0 with a node */
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	memcpy(buf2, buf, (size_t)n);
+	memset(buf2 + 4, 0, 4); /* node 0 with a job */
+	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(dec_exact(&codecs[1], buf, (size_t)n, &out), OM_OK);
+	CHECK(out.job == 12 && out.node == 5 && out.cpu.cores == 8 &&
+	    strcmp(out.addr, "10.0.2.15") == 0 && strcmp(out.reason, p.reason) == 0);
+}
+
+static void
+small_ranges(void)
+{
+	struct om_job_signal s = { 0, 0, 0, 0 };
+	struct om_job_exit e;
+	struct om_job_home h = { OM_HOME_REQUESTED, "", -1 };
+	struct om_node_lost l = { 0, "x" };
+	union {
+		struct om_job_signal s;
+		struct om_job_exit e;
+		struct om_job_home h;
+		struct om_node_lost l;
+	} out;
+	int n;
+
+	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.signo = OM_SIG_MAX + 1;
+	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.signo = OM_SIG_MAX;
+	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), 16);
+	buf[0] = 0;
+	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+	buf[0] = OM_SIG_MAX + 1;
+	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+
+	e = (struct om_job_exit){ OM_EXIT_EXITED, 256, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 1 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_SIGNALED, 0, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_SIGNALED, 9, 2 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ 3, 0, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 6);
+	buf[0] = 0;
+	CHECK_EQ(dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+	buf[0] = 1, buf[5] = 1; /* core dump on a normal exit */
+	CHECK_EQ(dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+
+	n = om_job_home_encode(&h, buf, sizeof buf);
+	CHECK_EQ(n, 10);
+	CHECK_EQ(dec_exact(&codecs[7], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(out.h.pending, -1);
+	buf[6] = 0xfe; /* pending -2 */
+	CHECK_EQ(dec_exact(&codecs[7], buf, (size_t)n, &out), OM_E_RANGE);
+	h.pending = -2;
+	CHECK_EQ(om_job_home_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	h.pending = 0, h.reason = 0;
+	CHECK_EQ(om_job_home_encode(&h, buf, sizeof buf), OM_E_RANGE);
+	h.reason = OM_HOME_RESOURCE + 1;
+	CHECK_EQ(om_job_home_encode(&h, buf, sizeof buf), OM_E_RANGE);
+
+	CHECK_EQ(om_node_lost_encode(&l, buf, sizeof buf), OM_E_RANGE);
+	l.node = 1;
+	n = om_node_lost_encode(&l, buf, sizeof buf);
+	CHECK_EQ(n, 7);
+	buf[0] = 0;
+	CHECK_EQ(dec_exact(&codecs[8], buf, (size_t)n, &out), OM_E_RANGE);
+}
+
+/* ---- job lists */
+
+static void
+list_edges(void)
+{
+	struct om_job_info j;
+	uint32_t count;
+	size_t pos;
+	int n;
+
+	n = om_job_list_encode(NULL, 0, buf, sizeof buf);
+	CHECK_EQ(n, 4);
+	CHECK_EQ(om_job_list_count(buf, 4, &count, &pos), OM_OK);
+	CHECK(count == 0 && pos == 4);
+	CHECK_EQ(om_job_list_end(4, pos), OM_OK);
+	CHECK_EQ(om_job_list_end(5, 4), OM_E_TRAILING);
+	CHECK_EQ(om_job_list_end(4, 5), OM_E_RANGE);
+	buf[0] = 0x01, buf[1] = 0x10, buf[2] = 0, buf[3] = 0; /* 4097 */
+	CHECK_EQ(om_job_list_count(buf, 4, &count, &pos), OM_E_RANGE);
+	buf[0] = 2, buf[1] = 0;
+	CHECK_EQ(om_job_list_count(buf, 4 + 30, &count, &pos), OM_E_TRUNC);
+	fill_info(&j, 1);
+	j.state = 0;
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	j.state = OM_JOB_HOMING + 1;
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_info(&j, 1);
+	j.job = 0;
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_info(&j, 1);
+	j.node = 0;
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_info(&j, 1);
+	n = om_job_list_encode(&j, 1, buf, sizeof buf);
+	CHECK(n > 0);
+	buf[n - 1] = 9; /* state */
+	CHECK_EQ(dec_exact(&codecs[10], buf, (size_t)n, scratch()), OM_E_RANGE);
+	pos = (size_t)n + 1;
+	CHECK_EQ(om_job_list_next(buf, (size_t)n, &pos, &j), OM_E_RANGE);
+	CHECK_EQ(om_job_list_encode(list_a.v, OM_JOBS_MAX + 1, buf, sizeof buf), OM_E_RANGE);
+}
+
+static void
+list_full(void)
+{
+	static struct jlist l;
+	uint32_t i, count;
+	size_t pos;
+	int n;
+
+	l.n = OM_JOBS_MAX;
+	for (i = 0; i < l.n; i++) {
+		fill_info(&l.v[i], i + 1);
+		memset(l.v[i].cmd, 'c', OM_CMD_MAX);
+		l.v[i].cmd[OM_CMD_MAX] = '\0';
+	}
+	n = om_job_list_encode(l.v, l.n, buf, OM_MAX_PAYLOAD);
+	CHECK(n > 0);
+	CHECK_EQ(om_job_list_count(buf, (size_t)n, &count, &pos), OM_OK);
+	CHECK_EQ(count, OM_JOBS_MAX);
+	for (i = 0; i < count; i++) {
+		CHECK_EQ(om_job_list_next(buf, (size_t)n, &pos, &list_b.v[0]), OM_OK);
+		CHECK(list_b.v[0].job == i + 1 && list_b.v[0].pid == l.v[i].pid &&
+		    list_b.v[0].runtime_ms == l.v[i].runtime_ms &&
+		    strcmp(list_b.v[0].cmd, l.v[i].cmd) == 0);
+	}
+	CHECK_EQ(om_job_list_end((size_t)n, pos), OM_OK);
+}
+
+/* ---- fuzz: random mutations never crash a decoder, and whatever is
+ * accepted re-encodes to exactly the accepted bytes. */
+static void
+fuzz_mutations(void)
+{
+	size_t i, len, pos;
+	int n, rc, m, round;
+
+	check_seed(0x6a6f62);
+	for (i = 0; i < NCODECS; i++) {
+		n = codecs[i].enc(sample(i), buf, sizeof buf);
+		CHECK(n > 0);
+		for (round = 0; round < 20000; round++) {
+			int k, edits = 1 + (int)(check_rand() % 4);
+
+			memcpy(buf2, buf, (size_t)n);
+			len = (size_t)n;
+			for (k = 0; k < edits && len > 0; k++) {
+				pos = check_rand() % len;
+				switch (check_rand() % 4) {
+				case 0: buf2[pos] ^= (uint8_t)(1u << (check_rand() % 8)); break;
+				case 1: buf2[pos] = (uint8_t)check_rand(); break;
+				case 2: len = pos; break;
+				default: if (len < sizeof buf2 - 1) buf2[len++] = (uint8_t)check_rand(); break;
+				}
+			}
+			rc = dec_exact(&codecs[i], buf2, len, scratch());
+			if (rc != OM_OK) {
+				if (rc != OM_E_TRUNC && rc != OM_E_TRAILING && rc != OM_E_RANGE) {
+					check_fail("%s: unexpected result %d", codecs[i].name, rc);
+					return;
+				}
+				continue;
+			}
+			m = codecs[i].enc(scratch(), buf + BUF_MAX / 2, BUF_MAX / 2);
+			if (m != (int)len || memcmp(buf + BUF_MAX / 2, buf2, len) != 0) {
+				check_fail("%s: accepted input is not canonical (round %d)",
+				    codecs[i].name, round);
+				return;
+			}
+		}
+	}
+}
+
+int
+main(void)
+{
+	RUN(roundtrip_all_canonical);
+	RUN(truncated_every_length);
+	RUN(trailing_bytes);
+	RUN(encode_nospace);
+	RUN(cpu_same_as_hello);
+	RUN(golden_small);
+	RUN(max_sizes);
+	RUN(submit_ranges);
+	RUN(placed_ranges);
+	RUN(small_ranges);
+	RUN(list_edges);
+	RUN(list_full);
+	RUN(fuzz_mutations);
+	return check_exit();
+}
