@@ -22,6 +22,7 @@ help:
 	@echo "make         build the node image and the server tools"
 	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
 	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
+	@echo "make install tools, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
@@ -233,6 +234,83 @@ setup-done:
 	@test -f $(NEWLIB)/lib/libc.a -a -f $(LWIP)/.ok || { echo "run 'make setup' first"; exit 1; }
 
 -include $(shell find $(B)/node $(B)/host -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- install
+# `make install` puts the server tools, the node images and the boot menu in
+# place (docs/pxe.md). Everything lands under $(DESTDIR) when it is set.
+#   PREFIX          tools, docs, examples          (default /usr/local)
+#   TFTPDIR         om.ipxe, node images, iPXE      (default /srv/tftp)
+#   OM_SERVER       agent address for the menu      (default: the TFTP server)
+#   OM_AGENT_PORT   agent TCP port                  (default 7707)
+#   OM_MENU_DEFAULT om | disk | lab | shell | exit  (default om)
+#   OM_MENU_TIMEOUT menu timeout in ms, 0 = wait    (default 5000)
+#   OM_LAB_MENU     the lab's usual iPXE script     (default none)
+#   OM_LAB_SUBNET, OM_LAB_NETMASK  for the dnsmasq example (192.168.1.0/24)
+# The filled dnsmasq and LTSP files are examples in $(PREFIX)/share/om: they
+# change how the lab boots, so an admin enables them (docs/pxe.md, ltsp.md).
+DESTDIR ?=
+PREFIX ?= /usr/local
+TFTPDIR ?= /srv/tftp
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+OM_SERVER ?=
+OM_AGENT_PORT ?= 7707
+OM_MENU_DEFAULT ?= om
+OM_MENU_TIMEOUT ?= 5000
+OM_LAB_MENU ?=
+OM_LAB_SUBNET ?= 192.168.1.0
+OM_LAB_NETMASK ?= 255.255.255.0
+IPXE_DIR ?= /usr/lib/ipxe
+
+BINDIR := $(PREFIX)/bin
+SBINDIR := $(PREFIX)/sbin
+SHAREDIR := $(PREFIX)/share/om
+DOCDIR := $(PREFIX)/share/doc/om
+# Later tools are installed once they are built.
+INSTALL_TOOLS := $(wildcard $(addprefix $(B)/,om-run om-ctl om-migrate))
+INSTALL_EFI := $(wildcard $(B)/om-node.efi)
+IPXE_BINS := $(wildcard $(addprefix $(IPXE_DIR)/,undionly.kpxe snponly.efi ipxe.efi))
+# One sed script fills every template; '|' delimits, so values may hold '/'.
+FILL := sed -e 's|@OM_SERVER@|$(OM_SERVER)|g' -e 's|@OM_AGENT_PORT@|$(OM_AGENT_PORT)|g' \
+	-e 's|@OM_MENU_DEFAULT@|$(OM_MENU_DEFAULT)|g' -e 's|@OM_MENU_TIMEOUT@|$(OM_MENU_TIMEOUT)|g' \
+	-e 's|@OM_LAB_MENU@|$(OM_LAB_MENU)|g' -e 's|@OM_TFTPDIR@|$(TFTPDIR)|g' \
+	-e 's|@OM_LAB_SUBNET@|$(OM_LAB_SUBNET)|g' -e 's|@OM_LAB_NETMASK@|$(OM_LAB_NETMASK)|g' \
+	-e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SHAREDIR@|$(SHAREDIR)|g'
+
+.PHONY: install install-check
+install-check:
+	@case "$(OM_MENU_DEFAULT)" in om|disk|lab|shell|exit) ;; \
+		*) echo "install: OM_MENU_DEFAULT must be om, disk, lab, shell or exit, not '$(OM_MENU_DEFAULT)'"; exit 1;; esac
+	@case "$(OM_MENU_DEFAULT)" in lab) test -n "$(OM_LAB_MENU)" || \
+		{ echo "install: OM_MENU_DEFAULT=lab needs OM_LAB_MENU"; exit 1; };; esac
+	@echo "$(OM_MENU_TIMEOUT)" | grep -qE '^[0-9]+$$' || \
+		{ echo "install: OM_MENU_TIMEOUT is milliseconds, not '$(OM_MENU_TIMEOUT)'"; exit 1; }
+	@echo "$(OM_AGENT_PORT)" | grep -qE '^[0-9]+$$' || \
+		{ echo "install: OM_AGENT_PORT is a port number, not '$(OM_AGENT_PORT)'"; exit 1; }
+	@test -z "$(OM_SERVER)" || echo "$(OM_SERVER)" | grep -qE '^[0-9]+(\.[0-9]+){3}$$' || \
+		{ echo "install: OM_SERVER is an IPv4 address (the node has no DNS), not '$(OM_SERVER)'"; exit 1; }
+
+install: install-check $(B)/om-agent $(B)/om-mon $(B)/om-node.elf $(INSTALL_EFI) $(INSTALL_TOOLS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(TFTPDIR) \
+		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/om
+	install -m 755 $(B)/om-agent $(DESTDIR)$(SBINDIR)/om-agent
+	install -m 755 $(B)/om-mon $(INSTALL_TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(B)/om-node.elf $(INSTALL_EFI) $(DESTDIR)$(TFTPDIR)/
+	$(FILL) boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
+	chmod 644 $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp && mv $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp $(DESTDIR)$(TFTPDIR)/om.ipxe
+	$(if $(IPXE_BINS),install -m 644 $(IPXE_BINS) $(DESTDIR)$(TFTPDIR)/,@echo "install: no iPXE binaries in $(IPXE_DIR) (package ipxe); dnsmasq's PXE chain needs them")
+	$(FILL) server-agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/om-agent.service
+	@# The admin's settings survive a reinstall; the example is always current.
+	test -e $(DESTDIR)$(SYSCONFDIR)/om/agent.conf || \
+		install -m 644 server-agent/agent.conf $(DESTDIR)$(SYSCONFDIR)/om/agent.conf
+	install -m 644 server-agent/agent.conf $(DESTDIR)$(SHAREDIR)/agent.conf.example
+	$(FILL) boot/dnsmasq/om.conf > $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf
+	install -m 755 boot/ltsp/om-ltsp-ipxe $(DESTDIR)$(SHAREDIR)/om-ltsp-ipxe
+	chmod 644 $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf
+	install -m 644 $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	@echo "install: done. Menu: $(TFTPDIR)/om.ipxe (agent $(if $(OM_SERVER),$(OM_SERVER),<TFTP server>):$(OM_AGENT_PORT)," \
+		"default $(OM_MENU_DEFAULT), $(OM_MENU_TIMEOUT) ms); next: docs/pxe.md"
 
 # ---------------------------------------------------------------- test, demo
 test: setup

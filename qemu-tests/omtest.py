@@ -50,13 +50,17 @@ class Node:
     from the network: netdev takes extra user-net options such as tftp= and
     bootfile=); extra QEMU arguments (e.g. -bios for OVMF) go last."""
 
-    def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf", netdev=""):
+    def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf", netdev="",
+                 backend=None, wrap=()):
         self.cluster, self.name, self.nic, self.mac = cluster, name, nic, mac
         self.log = os.path.join(cluster.dir, name + ".serial")
-        args = [shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
+        if backend is None:
+            backend = "user,restrict=off" + ("," + netdev if netdev else "")
+        args = list(wrap) + [
+                shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
                 "-accel", ACCEL, "-m", str(mem), "-nographic", "-no-reboot",
                 "-monitor", "none", "-serial", "file:" + self.log,
-                "-netdev", "user,id=n0,restrict=off" + ("," + netdev if netdev else ""),
+                "-netdev", backend + ",id=n0",
                 "-device", "%s,netdev=n0,mac=%s" % (nic, mac)] + extra
         if kernel is not None:
             args += ["-kernel", os.path.join(BUILD, kernel), "-append", append]
@@ -84,11 +88,14 @@ class Node:
 
 
 class Cluster:
-    """A temp dir, an agent on a free loopback port, and the nodes."""
+    """A temp dir, an agent on a free loopback port, and the nodes.
+    listen_host, port and wrap (a command prefix such as ["ip", "netns",
+    "exec", NS]) put the agent elsewhere, e.g. on a bridge in a namespace."""
 
-    def __init__(self, agent_args=()):
+    def __init__(self, agent_args=(), listen_host="127.0.0.1", port=None, wrap=()):
         self.dir = tempfile.mkdtemp(prefix="om-qt-")
-        self.port = free_port()
+        self.listen_host, self.wrap = listen_host, list(wrap)
+        self.port = port if port is not None else free_port()
         self.control = os.path.join(self.dir, "agent.sock")
         self.procs = []
         self.nodes = []
@@ -99,7 +106,7 @@ class Cluster:
     def start_agent(self):
         self.agent_log = open(os.path.join(self.dir, "agent.log"), "ab")
         self.agent = subprocess.Popen(
-            [os.path.join(BUILD, "om-agent"), "--listen", "127.0.0.1:%d" % self.port,
+            self.wrap + [os.path.join(BUILD, "om-agent"), "--listen", "%s:%d" % (self.listen_host, self.port),
              "--control", self.control] + self.agent_args,
             stdin=subprocess.DEVNULL, stdout=self.agent_log, stderr=self.agent_log)
         self.procs.append(self.agent)
@@ -119,14 +126,17 @@ class Cluster:
         with open(os.path.join(self.dir, "agent.log"), "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf", netdev=""):
+    def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf", netdev="",
+             backend=None, wrap=(), mac=None):
         """kernel: the image in build/ that QEMU loads with -kernel (None: no
-        -kernel); netdev: extra options for the user-net backend."""
+        -kernel); netdev: extra options for the user-net backend; backend: a
+        whole -netdev backend instead (e.g. "tap,ifname=tap1,script=no,
+        downscript=no"); wrap: a command prefix for QEMU (e.g. ip netns exec)."""
         i = len(self.nodes) + 1
-        mac = "52:54:00:00:00:%02x" % i
+        mac = mac or "52:54:00:00:00:%02x" % i
         if append is None:
             append = "om.agent=10.0.2.2:%d" % self.port
-        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev)
+        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev, backend, wrap)
         self.nodes.append(n)
         return n
 
