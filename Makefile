@@ -209,6 +209,7 @@ $(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o
 TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
+UNIT_TESTS += $(B)/tests/test_image
 HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)

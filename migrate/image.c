@@ -1,0 +1,489 @@
+/* image.c - image payload codecs and the streaming validator (contract in
+ * image.h and docs/migration.md). No allocation, no I/O: also built into the
+ * node kernel. */
+#include <string.h>
+
+#include "image.h"
+#include "proto.h"
+#include "wire.h"
+
+enum { CK_BEGIN, CK_BODY, CK_DONE, CK_FAILED };
+
+#define PAGE_MASK ((uint64_t)OM_PAGE_SIZE - 1)
+#define VENDOR_MAX (sizeof(((struct om_cpu *)0)->vendor) - 1)
+#define MODEL_MAX (sizeof(((struct om_cpu *)0)->model) - 1)
+#define XCR0_X87_SSE 3u
+
+const char *
+om_region_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case OM_RK_ANON: return "anon";
+	case OM_RK_FILE: return "file";
+	case OM_RK_HEAP: return "heap";
+	case OM_RK_STACK: return "stack";
+	case OM_RK_VDSO: return "vdso";
+	case OM_RK_RESERVED: return "reserved";
+	}
+	return "?";
+}
+
+/* ---- IMAGE_BEGIN */
+
+/* The cpu description in the layout of docs/protocol.md ("cpu"); proto.c
+ * keeps its copy private, so the image carries its own. */
+static void
+cpu_put(struct wire_wr *w, const struct om_cpu *c)
+{
+	wire_wr_str(w, c->vendor, sizeof c->vendor);
+	wire_wr_str(w, c->model, sizeof c->model);
+	wire_wr_u32(w, c->family);
+	wire_wr_u32(w, c->model_id);
+	wire_wr_u32(w, c->stepping);
+	wire_wr_u32(w, c->leaf1_ecx);
+	wire_wr_u32(w, c->leaf1_edx);
+	wire_wr_u32(w, c->leaf7_ebx);
+	wire_wr_u32(w, c->leaf7_ecx);
+	wire_wr_u32(w, c->leaf7_edx);
+	wire_wr_u64(w, c->xcr0);
+	wire_wr_u16(w, c->cores);
+}
+
+static void
+cpu_get(struct wire_rd *r, struct om_cpu *c)
+{
+	wire_rd_str(r, c->vendor, VENDOR_MAX);
+	wire_rd_str(r, c->model, MODEL_MAX);
+	c->family = wire_rd_u32(r);
+	c->model_id = wire_rd_u32(r);
+	c->stepping = wire_rd_u32(r);
+	c->leaf1_ecx = wire_rd_u32(r);
+	c->leaf1_edx = wire_rd_u32(r);
+	c->leaf7_ebx = wire_rd_u32(r);
+	c->leaf7_ecx = wire_rd_u32(r);
+	c->leaf7_edx = wire_rd_u32(r);
+	c->xcr0 = wire_rd_u64(r);
+	c->cores = wire_rd_u16(r);
+}
+
+static int
+user_range_ok(uint64_t start, uint64_t len)
+{
+	return (start & PAGE_MASK) == 0 && (len & PAGE_MASK) == 0 &&
+	    start <= OM_USER_TOP && len <= OM_USER_TOP - start;
+}
+
+int
+om_image_hdr_valid(const struct om_image_hdr *h)
+{
+	if (h->xsave_size != 0 &&
+	    (h->xsave_size < OM_XSAVE_MIN || h->xsave_size > OM_XSAVE_MAX ||
+	    (h->xcr0 & XCR0_X87_SSE) != XCR0_X87_SSE))
+		return OM_E_RANGE;
+	if (h->umask > 0777 || h->cpu.cores == 0 ||
+	    h->region_count > OM_IMAGE_REGIONS_MAX)
+		return OM_E_RANGE;
+	if (!user_range_ok(h->scratch_start, h->scratch_len) ||
+	    (h->vdso_base & PAGE_MASK) != 0 || h->vdso_base >= OM_USER_TOP)
+		return OM_E_RANGE;
+	return OM_OK;
+}
+
+static void
+uts_put(struct wire_wr *w, const struct om_image_hdr *h)
+{
+	wire_wr_str(w, h->sysname, sizeof h->sysname);
+	wire_wr_str(w, h->nodename, sizeof h->nodename);
+	wire_wr_str(w, h->release, sizeof h->release);
+	wire_wr_str(w, h->version, sizeof h->version);
+	wire_wr_str(w, h->machine, sizeof h->machine);
+	wire_wr_str(w, h->domainname, sizeof h->domainname);
+}
+
+static void
+uts_get(struct wire_rd *r, struct om_image_hdr *h)
+{
+	wire_rd_str(r, h->sysname, OM_UTS_MAX);
+	wire_rd_str(r, h->nodename, OM_UTS_MAX);
+	wire_rd_str(r, h->release, OM_UTS_MAX);
+	wire_rd_str(r, h->version, OM_UTS_MAX);
+	wire_rd_str(r, h->machine, OM_UTS_MAX);
+	wire_rd_str(r, h->domainname, OM_UTS_MAX);
+}
+
+int
+om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
+{
+	struct wire_wr w;
+	int i, rc;
+
+	if ((rc = om_image_hdr_valid(h)) != OM_OK)
+		return rc;
+	wire_wr_init(&w, out, cap);
+	for (i = 0; i < OM_REG_COUNT; i++)
+		wire_wr_u64(&w, h->regs[i]);
+	wire_wr_u64(&w, h->xcr0);
+	wire_wr_u32(&w, h->xsave_size);
+	wire_wr_bytes(&w, h->xsave, h->xsave_size);
+	cpu_put(&w, &h->cpu);
+	wire_wr_u64(&w, h->start_brk);
+	wire_wr_u64(&w, h->brk);
+	wire_wr_u64(&w, h->mmap_base);
+	wire_wr_u64(&w, h->sig_blocked);
+	wire_wr_u64(&w, h->sig_pending);
+	for (i = 0; i < OM_NSIG; i++) {
+		wire_wr_u64(&w, h->sigact[i].handler);
+		wire_wr_u64(&w, h->sigact[i].flags);
+		wire_wr_u64(&w, h->sigact[i].restorer);
+		wire_wr_u64(&w, h->sigact[i].mask);
+	}
+	wire_wr_u64(&w, h->ss_sp);
+	wire_wr_u32(&w, h->ss_flags);
+	wire_wr_u64(&w, h->ss_size);
+	wire_wr_u64(&w, h->rseq_addr);
+	wire_wr_u32(&w, h->rseq_len);
+	wire_wr_u32(&w, h->rseq_sig);
+	wire_wr_u64(&w, h->tid_address);
+	wire_wr_u64(&w, h->robust_list);
+	wire_wr_u64(&w, h->robust_len);
+	wire_wr_u32(&w, h->pid);
+	wire_wr_u32(&w, h->ppid);
+	wire_wr_u32(&w, h->tid);
+	wire_wr_u32(&w, h->pgid);
+	wire_wr_u32(&w, h->sid);
+	wire_wr_u32(&w, h->uid);
+	wire_wr_u32(&w, h->euid);
+	wire_wr_u32(&w, h->suid);
+	wire_wr_u32(&w, h->gid);
+	wire_wr_u32(&w, h->egid);
+	wire_wr_u32(&w, h->sgid);
+	uts_put(&w, h);
+	wire_wr_u32(&w, h->umask);
+	wire_wr_u64(&w, h->clock_realtime);
+	wire_wr_u64(&w, h->clock_monotonic);
+	wire_wr_u64(&w, h->clock_boottime);
+	wire_wr_u64(&w, h->scratch_start);
+	wire_wr_u64(&w, h->scratch_len);
+	wire_wr_u64(&w, h->vdso_base);
+	wire_wr_u32(&w, h->region_count);
+	return wire_wr_end(&w);
+}
+
+int
+om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
+{
+	struct wire_rd r;
+	int i, rc;
+
+	memset(h, 0, sizeof *h);
+	wire_rd_init(&r, buf, len);
+	for (i = 0; i < OM_REG_COUNT; i++)
+		h->regs[i] = wire_rd_u64(&r);
+	h->xcr0 = wire_rd_u64(&r);
+	h->xsave_size = wire_rd_u32(&r);
+	/* The size is judged before it is used to copy anything. */
+	if (r.err == OM_OK && h->xsave_size > OM_XSAVE_MAX)
+		wire_rd_fail(&r, OM_E_RANGE);
+	wire_rd_bytes(&r, h->xsave, r.err == OM_OK ? h->xsave_size : 0);
+	cpu_get(&r, &h->cpu);
+	h->start_brk = wire_rd_u64(&r);
+	h->brk = wire_rd_u64(&r);
+	h->mmap_base = wire_rd_u64(&r);
+	h->sig_blocked = wire_rd_u64(&r);
+	h->sig_pending = wire_rd_u64(&r);
+	for (i = 0; i < OM_NSIG; i++) {
+		h->sigact[i].handler = wire_rd_u64(&r);
+		h->sigact[i].flags = wire_rd_u64(&r);
+		h->sigact[i].restorer = wire_rd_u64(&r);
+		h->sigact[i].mask = wire_rd_u64(&r);
+	}
+	h->ss_sp = wire_rd_u64(&r);
+	h->ss_flags = wire_rd_u32(&r);
+	h->ss_size = wire_rd_u64(&r);
+	h->rseq_addr = wire_rd_u64(&r);
+	h->rseq_len = wire_rd_u32(&r);
+	h->rseq_sig = wire_rd_u32(&r);
+	h->tid_address = wire_rd_u64(&r);
+	h->robust_list = wire_rd_u64(&r);
+	h->robust_len = wire_rd_u64(&r);
+	h->pid = wire_rd_u32(&r);
+	h->ppid = wire_rd_u32(&r);
+	h->tid = wire_rd_u32(&r);
+	h->pgid = wire_rd_u32(&r);
+	h->sid = wire_rd_u32(&r);
+	h->uid = wire_rd_u32(&r);
+	h->euid = wire_rd_u32(&r);
+	h->suid = wire_rd_u32(&r);
+	h->gid = wire_rd_u32(&r);
+	h->egid = wire_rd_u32(&r);
+	h->sgid = wire_rd_u32(&r);
+	uts_get(&r, h);
+	h->umask = wire_rd_u32(&r);
+	h->clock_realtime = wire_rd_u64(&r);
+	h->clock_monotonic = wire_rd_u64(&r);
+	h->clock_boottime = wire_rd_u64(&r);
+	h->scratch_start = wire_rd_u64(&r);
+	h->scratch_len = wire_rd_u64(&r);
+	h->vdso_base = wire_rd_u64(&r);
+	h->region_count = wire_rd_u32(&r);
+	if ((rc = wire_rd_end(&r)) != OM_OK)
+		return rc;
+	return om_image_hdr_valid(h);
+}
+
+/* ---- IMAGE_REGION */
+
+static int
+region_valid(const struct om_image_region *r)
+{
+	uint64_t npages;
+
+	if ((r->start & PAGE_MASK) != 0 || (r->end & PAGE_MASK) != 0 ||
+	    r->start >= r->end || r->end > OM_USER_TOP)
+		return OM_E_RANGE;
+	if ((r->prot & ~(OM_PROT_R | OM_PROT_W | OM_PROT_X)) != 0 ||
+	    (r->flags & ~OM_RF_SHARED) != 0 ||
+	    strcmp(om_region_kind_name(r->kind), "?") == 0)
+		return OM_E_RANGE;
+	npages = (r->end - r->start) / OM_PAGE_SIZE;
+	if (r->pages_sent > npages || r->pages_home > npages - r->pages_sent)
+		return OM_E_RANGE;
+	if (r->kind == OM_RK_RESERVED && (r->pages_sent != 0 || r->pages_home != 0))
+		return OM_E_RANGE;
+	return OM_OK;
+}
+
+int
+om_image_region_encode(const struct om_image_region *r, void *out, size_t cap)
+{
+	struct wire_wr w;
+	int rc;
+
+	if ((rc = region_valid(r)) != OM_OK)
+		return rc;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u64(&w, r->start);
+	wire_wr_u64(&w, r->end);
+	wire_wr_u32(&w, r->prot);
+	wire_wr_u32(&w, r->kind);
+	wire_wr_u32(&w, r->flags);
+	wire_wr_u64(&w, r->pages_sent);
+	wire_wr_u64(&w, r->pages_home);
+	wire_wr_u64(&w, r->file_offset);
+	wire_wr_str(&w, r->name, sizeof r->name);
+	return wire_wr_end(&w);
+}
+
+int
+om_image_region_decode(const void *buf, size_t len, struct om_image_region *r)
+{
+	struct wire_rd rd;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	wire_rd_init(&rd, buf, len);
+	r->start = wire_rd_u64(&rd);
+	r->end = wire_rd_u64(&rd);
+	r->prot = wire_rd_u32(&rd);
+	r->kind = wire_rd_u32(&rd);
+	r->flags = wire_rd_u32(&rd);
+	r->pages_sent = wire_rd_u64(&rd);
+	r->pages_home = wire_rd_u64(&rd);
+	r->file_offset = wire_rd_u64(&rd);
+	wire_rd_str(&rd, r->name, OM_IMAGE_NAME_MAX);
+	if ((rc = wire_rd_end(&rd)) != OM_OK)
+		return rc;
+	return region_valid(r);
+}
+
+/* ---- IMAGE_PAGES */
+
+int
+om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
+    const void *data, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (count == 0 || count > OM_IMAGE_PAGES_MAX ||
+	    first > OM_USER_TOP / OM_PAGE_SIZE)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, region);
+	wire_wr_u64(&w, first);
+	wire_wr_u32(&w, count);
+	wire_wr_bytes(&w, data, (size_t)count * OM_PAGE_SIZE);
+	return wire_wr_end(&w);
+}
+
+int
+om_image_pages_decode(const void *buf, size_t len, struct om_image_pages *p)
+{
+	struct wire_rd r;
+
+	memset(p, 0, sizeof *p);
+	wire_rd_init(&r, buf, len);
+	p->region = wire_rd_u32(&r);
+	p->first = wire_rd_u64(&r);
+	p->count = wire_rd_u32(&r);
+	if (r.err != OM_OK)
+		return r.err;
+	if (p->count == 0 || p->count > OM_IMAGE_PAGES_MAX ||
+	    p->first > OM_USER_TOP / OM_PAGE_SIZE)
+		return OM_E_RANGE;
+	if ((size_t)p->count * OM_PAGE_SIZE > len - r.pos)
+		return OM_E_TRUNC;
+	if ((size_t)p->count * OM_PAGE_SIZE < len - r.pos)
+		return OM_E_TRAILING;
+	p->data = (const uint8_t *)buf + r.pos;
+	return OM_OK;
+}
+
+/* ---- IMAGE_END */
+
+int
+om_image_end_encode(const struct om_image_end *e, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, e->regions);
+	wire_wr_u64(&w, e->pages);
+	return wire_wr_end(&w);
+}
+
+int
+om_image_end_decode(const void *buf, size_t len, struct om_image_end *e)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	e->regions = wire_rd_u32(&r);
+	e->pages = wire_rd_u64(&r);
+	return wire_rd_end(&r);
+}
+
+/* ---- the streaming validator */
+
+static int
+ck_fail(struct om_image_check *c, int err, const char *why)
+{
+	if (c->state != CK_FAILED) {
+		c->state = CK_FAILED;
+		c->err = err;
+		c->why = why;
+	}
+	return c->err;
+}
+
+/* The current region, if any, must have received all the pages it announced
+ * before the next REGION or the END. */
+static int
+ck_close_region(struct om_image_check *c)
+{
+	if (c->regions > 0 && c->cur_sent != c->cur_expected)
+		return ck_fail(c, OM_E_RANGE, "a region got fewer pages than it announced");
+	return OM_OK;
+}
+
+void
+om_image_check_init(struct om_image_check *c)
+{
+	memset(c, 0, sizeof *c);
+	c->state = CK_BEGIN;
+	c->err = OM_OK;
+	c->why = "";
+}
+
+int
+om_image_check_begin(struct om_image_check *c, const struct om_image_hdr *h)
+{
+	if (c->state == CK_FAILED)
+		return c->err;
+	if (c->state != CK_BEGIN)
+		return ck_fail(c, OM_E_STATE, "a second IMAGE_BEGIN");
+	if (om_image_hdr_valid(h) != OM_OK)
+		return ck_fail(c, OM_E_RANGE, "invalid image header");
+	c->regions_expected = h->region_count;
+	c->vdso_base = h->vdso_base;
+	c->state = CK_BODY;
+	return OM_OK;
+}
+
+int
+om_image_check_region(struct om_image_check *c, const struct om_image_region *r)
+{
+	if (c->state == CK_FAILED)
+		return c->err;
+	if (c->state != CK_BODY)
+		return ck_fail(c, OM_E_STATE, "IMAGE_REGION outside an image");
+	if (ck_close_region(c) != OM_OK)
+		return c->err;
+	if (c->regions >= c->regions_expected)
+		return ck_fail(c, OM_E_RANGE, "more regions than the header announced");
+	if (region_valid(r) != OM_OK)
+		return ck_fail(c, OM_E_RANGE,
+		    "region not page aligned, empty, above the lower half or with bad fields");
+	if (r->start < c->prev_end)
+		return ck_fail(c, OM_E_RANGE, "region overlaps or precedes the previous one");
+	if (r->kind == OM_RK_VDSO) {
+		if (r->start != c->vdso_base || c->vdso_seen)
+			return ck_fail(c, OM_E_RANGE, "vdso region does not match vdso_base");
+		c->vdso_seen = 1;
+	}
+	c->prev_end = r->end;
+	c->cur_pages = (r->end - r->start) / OM_PAGE_SIZE;
+	c->cur_sent = 0;
+	c->cur_expected = r->pages_sent;
+	c->cur_next = 0;
+	c->cur_kind = r->kind;
+	c->regions++;
+	return OM_OK;
+}
+
+int
+om_image_check_pages(struct om_image_check *c, const struct om_image_pages *p)
+{
+	if (c->state == CK_FAILED)
+		return c->err;
+	if (c->state != CK_BODY || c->regions == 0)
+		return ck_fail(c, OM_E_STATE, "IMAGE_PAGES before any IMAGE_REGION");
+	if (p->region != c->regions - 1)
+		return ck_fail(c, OM_E_RANGE, "IMAGE_PAGES for a region other than the current one");
+	if (p->count == 0 || p->count > OM_IMAGE_PAGES_MAX)
+		return ck_fail(c, OM_E_RANGE, "bad page count");
+	if (p->first < c->cur_next)
+		return ck_fail(c, OM_E_RANGE, "IMAGE_PAGES overlap or go backwards");
+	if (p->first > c->cur_pages || p->count > c->cur_pages - p->first)
+		return ck_fail(c, OM_E_RANGE, "IMAGE_PAGES outside their region");
+	if (p->count > c->cur_expected - c->cur_sent)
+		return ck_fail(c, OM_E_RANGE, "more pages than the region announced");
+	c->cur_next = p->first + p->count;
+	c->cur_sent += p->count;
+	c->pages += p->count;
+	return OM_OK;
+}
+
+int
+om_image_check_end(struct om_image_check *c, const struct om_image_end *e)
+{
+	if (c->state == CK_FAILED)
+		return c->err;
+	if (c->state != CK_BODY)
+		return ck_fail(c, OM_E_STATE, "IMAGE_END outside an image");
+	if (ck_close_region(c) != OM_OK)
+		return c->err;
+	if (c->regions != c->regions_expected)
+		return ck_fail(c, OM_E_RANGE, "fewer regions than the header announced");
+	if (e->regions != c->regions || e->pages != c->pages)
+		return ck_fail(c, OM_E_RANGE, "IMAGE_END totals do not match the image");
+	if (c->vdso_base != 0 && !c->vdso_seen)
+		return ck_fail(c, OM_E_RANGE, "vdso_base set but no vdso region");
+	c->state = CK_DONE;
+	return OM_OK;
+}
+
+int
+om_image_check_done(const struct om_image_check *c)
+{
+	return c->state == CK_DONE;
+}

@@ -1,0 +1,181 @@
+/* image.h - the process image: IMAGE_BEGIN / REGION / PAGES / END payloads
+ * and a validator for an image as it streams (contract: docs/migration.md).
+ *
+ * Portable C99, no allocation, no I/O: the node kernel and the home side
+ * both compile it. A checkpoint file is the same frames concatenated.
+ *
+ * Frame order (checked by struct om_image_check):
+ *
+ *   IMAGE_BEGIN                      one om_image_hdr
+ *   IMAGE_REGION, IMAGE_PAGES*       per region, in ascending address order;
+ *                                    the PAGES of a region follow its REGION,
+ *                                    at ascending, non-overlapping offsets
+ *   IMAGE_END                        totals, checked against what came
+ *
+ * Decoders take exactly one payload and fail on a short payload (OM_E_TRUNC),
+ * trailing bytes (OM_E_TRAILING) or a field out of range (OM_E_RANGE), as in
+ * proto.h. Encoders refuse what a decoder would refuse. */
+#ifndef OM_IMAGE_H
+#define OM_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define OM_PAGE_SIZE 4096u
+#define OM_USER_TOP 0x0000800000000000ull /* regions lie below (lower half) */
+#define OM_XSAVE_MAX 16384u       /* largest XSAVE area accepted */
+#define OM_XSAVE_MIN 576u         /* legacy area (512) + XSAVE header (64) */
+#define OM_IMAGE_PAGES_MAX 255u   /* pages in one IMAGE_PAGES frame: 256 would
+                                     * exceed OM_MAX_PAYLOAD by the 16-byte
+                                     * PAGES header */
+#define OM_IMAGE_REGIONS_MAX 65536u /* above Linux's default vm.max_map_count */
+#define OM_IMAGE_NAME_MAX 255u    /* region name, for diagnostics only */
+#define OM_UTS_MAX 64u            /* Linux's __NEW_UTS_LEN */
+#define OM_NSIG 64                /* signals 1..64 */
+
+/* General registers in the order they travel (user_regs_struct names). */
+enum om_reg {
+	OM_REG_RAX, OM_REG_RBX, OM_REG_RCX, OM_REG_RDX, OM_REG_RSI, OM_REG_RDI,
+	OM_REG_RBP, OM_REG_RSP, OM_REG_R8, OM_REG_R9, OM_REG_R10, OM_REG_R11,
+	OM_REG_R12, OM_REG_R13, OM_REG_R14, OM_REG_R15, OM_REG_RIP,
+	OM_REG_RFLAGS, OM_REG_ORIG_RAX, OM_REG_FS_BASE, OM_REG_GS_BASE,
+	OM_REG_COUNT
+};
+
+/* One signal's action as the kernel keeps it (struct kernel_sigaction). */
+struct om_sigaction {
+	uint64_t handler;  /* 0 = SIG_DFL, 1 = SIG_IGN, else an address */
+	uint64_t flags;    /* SA_* */
+	uint64_t restorer;
+	uint64_t mask;     /* bit n-1 = signal n */
+};
+
+/* IMAGE_BEGIN. About 19 KiB with the XSAVE area: keep it off small stacks. */
+struct om_image_hdr {
+	uint64_t regs[OM_REG_COUNT];
+	uint64_t xcr0;               /* XCR0 the area was saved under */
+	uint32_t xsave_size;         /* 0 (no XSAVE) or OM_XSAVE_MIN..OM_XSAVE_MAX */
+	uint8_t xsave[OM_XSAVE_MAX]; /* standard format (NT_X86_XSTATE layout) */
+	struct om_cpu cpu;           /* features the image requires */
+	uint64_t start_brk, brk;
+	uint64_t mmap_base;          /* top of the top-down mmap area */
+	uint64_t sig_blocked;
+	uint64_t sig_pending;        /* thread and process pending, merged */
+	struct om_sigaction sigact[OM_NSIG]; /* [n-1] = signal n */
+	uint64_t ss_sp;              /* sigaltstack */
+	uint32_t ss_flags;
+	uint64_t ss_size;
+	uint64_t rseq_addr;          /* 0 = not registered */
+	uint32_t rseq_len, rseq_sig;
+	uint64_t tid_address;        /* set_tid_address value */
+	uint64_t robust_list, robust_len;
+	uint32_t pid, ppid, tid, pgid, sid;
+	uint32_t uid, euid, suid, gid, egid, sgid;
+	char sysname[OM_UTS_MAX + 1], nodename[OM_UTS_MAX + 1];
+	char release[OM_UTS_MAX + 1], version[OM_UTS_MAX + 1];
+	char machine[OM_UTS_MAX + 1], domainname[OM_UTS_MAX + 1];
+	uint32_t umask;              /* 0..0777 */
+	uint64_t clock_realtime, clock_monotonic, clock_boottime; /* ns */
+	uint64_t scratch_start, scratch_len; /* deputy's region, never mapped */
+	uint64_t vdso_base;          /* 0 = none */
+	uint32_t region_count;       /* <= OM_IMAGE_REGIONS_MAX */
+};
+
+enum om_region_kind {
+	OM_RK_ANON = 1,     /* private or shared anonymous memory */
+	OM_RK_FILE = 2,     /* file-backed; name is the path */
+	OM_RK_HEAP = 3,     /* [heap]: start_brk .. brk */
+	OM_RK_STACK = 4,    /* [stack] */
+	OM_RK_VDSO = 5,     /* [vdso], patched (see docs/migration.md) */
+	OM_RK_RESERVED = 6  /* taken but not part of the job (the scratch) */
+};
+
+#define OM_PROT_R 1u
+#define OM_PROT_W 2u
+#define OM_PROT_X 4u
+#define OM_RF_SHARED 1u /* MAP_SHARED at home */
+
+/* IMAGE_REGION. */
+struct om_image_region {
+	uint64_t start, end;  /* page aligned, start < end <= OM_USER_TOP */
+	uint32_t prot;        /* OM_PROT_* */
+	uint32_t kind;        /* enum om_region_kind */
+	uint32_t flags;       /* OM_RF_* */
+	uint64_t pages_sent;  /* pages that travel in this image's PAGES frames */
+	uint64_t pages_home;  /* pages that stay at home (lazy; 0 for now) */
+	uint64_t file_offset;
+	char name[OM_IMAGE_NAME_MAX + 1]; /* printable ASCII, may be "" */
+};
+
+/* IMAGE_PAGES: count pages of region 'region' from page 'first' on. The data
+ * points into the decoded payload (no copy). */
+struct om_image_pages {
+	uint32_t region;      /* index, 0 = first REGION of the image */
+	uint64_t first;       /* page offset from the region's start */
+	uint32_t count;       /* 1..OM_IMAGE_PAGES_MAX */
+	const uint8_t *data;  /* count * OM_PAGE_SIZE bytes */
+};
+
+/* IMAGE_END. */
+struct om_image_end {
+	uint32_t regions;
+	uint64_t pages;       /* sum of all PAGES counts */
+};
+
+/* Largest encoded payloads, for sizing buffers. */
+#define OM_IMAGE_HDR_MAX 24576u
+#define OM_IMAGE_REGION_MAX (8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + OM_IMAGE_NAME_MAX)
+#define OM_IMAGE_PAGES_HDR 16u /* region u32, first u64, count u32 */
+
+/* Encoders return the payload length or a negative enum om_err. */
+int om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap);
+int om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h);
+int om_image_region_encode(const struct om_image_region *r, void *out, size_t cap);
+int om_image_region_decode(const void *buf, size_t len, struct om_image_region *r);
+/* Copies count pages from data into the payload. */
+int om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
+    const void *data, void *out, size_t cap);
+int om_image_pages_decode(const void *buf, size_t len, struct om_image_pages *p);
+int om_image_end_encode(const struct om_image_end *e, void *out, size_t cap);
+int om_image_end_decode(const void *buf, size_t len, struct om_image_end *e);
+
+/* The streaming validator. Feed it every decoded frame in order; each call
+ * returns OM_OK, or OM_E_STATE (a frame out of order) / OM_E_RANGE (a field
+ * that contradicts the rest of the image) and sets 'why' to a short
+ * reason. After a failure every further call fails the same way. State is
+ * O(1): the regions themselves are not kept. */
+struct om_image_check {
+	int state;            /* private: what may come next */
+	int err;              /* first failure, OM_OK before */
+	const char *why;      /* static text describing it, "" before */
+	uint32_t regions;     /* REGION frames seen */
+	uint32_t regions_expected; /* hdr.region_count */
+	uint64_t pages;       /* pages seen in PAGES frames */
+	uint64_t prev_end;    /* end of the previous region */
+	uint64_t cur_pages;   /* size of the current region in pages */
+	uint64_t cur_sent;    /* pages of the current region seen so far */
+	uint64_t cur_expected; /* its pages_sent */
+	uint64_t cur_next;    /* first page offset a next PAGES may use */
+	uint32_t cur_kind;
+	uint64_t vdso_base;   /* hdr.vdso_base, to find its region */
+	int vdso_seen;
+};
+
+void om_image_check_init(struct om_image_check *c);
+int om_image_check_begin(struct om_image_check *c, const struct om_image_hdr *h);
+int om_image_check_region(struct om_image_check *c, const struct om_image_region *r);
+int om_image_check_pages(struct om_image_check *c, const struct om_image_pages *p);
+int om_image_check_end(struct om_image_check *c, const struct om_image_end *e);
+/* 1 once IMAGE_END was accepted: the image is complete and consistent. */
+int om_image_check_done(const struct om_image_check *c);
+
+/* Checks a header on its own (also done by om_image_hdr_decode/_encode):
+ * XSAVE size bounds, XCR0 has x87|SSE when XSAVE is present, umask, scratch
+ * range, cpu.cores >= 1, region count bound. */
+int om_image_hdr_valid(const struct om_image_hdr *h);
+
+const char *om_region_kind_name(uint32_t kind); /* "anon", ..., "?" */
+
+#endif
