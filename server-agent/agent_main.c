@@ -17,10 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "conn.h"
 #include "ctl.h"
 #include "ctl_client.h"
 #include "ev.h"
+#include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
 #include "sock.h"
@@ -31,8 +33,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-agent [-v] [--listen ADDR:PORT] [--control PATH]\n"
+	    "usage: om-agent [-v] [--config PATH] [--listen ADDR:PORT] [--control PATH]\n"
 	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS]\n"
+	    "  --config PATH        settings file (default %s; a missing default is fine)\n"
 	    "  --listen ADDR:PORT   TCP address for nodes (default %s; port 0 = any)\n"
 	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
 	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
@@ -40,7 +43,7 @@ usage(FILE *f)
 	    "  --drop-after MS      silence before a node is dropped (default 60000)\n"
 	    "  -v, --verbose        log connections and control requests too\n"
 	    "  -h, --help           show this help\n",
-	    AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
+	    CONF_DEFAULT_PATH, AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -60,16 +63,13 @@ usage_error(const char *fmt, ...)
 static uint32_t
 parse_ms(const char *opt, const char *s)
 {
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > 86400000UL) {
+	if (conf_parse_ms(s, &v) == -1) {
 		fprintf(stderr, "om-agent: %s: invalid value '%s' (1..86400000 ms)\n", opt, s);
 		exit(2);
 	}
-	return (uint32_t)v;
+	return v;
 }
 
 /* Raises the descriptor limit to its hard maximum: each node holds one. */
@@ -107,6 +107,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'f' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
@@ -116,8 +117,10 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct node_conn_cfg cfg = { 1000, 5000, 60000 };
-	const char *listen_arg = AGENT_DEFAULT_LISTEN, *control = NULL;
+	struct node_conn_cfg cfg = { 0, 0, 0 };
+	const char *listen_arg = NULL, *control = NULL, *config = NULL;
+	struct agent_conf cf;
+	char err[512];
 	struct sockaddr_in sin;
 	struct ev_loop *ev;
 	char addr[64];
@@ -127,6 +130,7 @@ main(int argc, char **argv)
 	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'f': config = optarg; break;
 		case 'l': listen_arg = optarg; break;
 		case 'c': control = optarg; break;
 		case 'H': cfg.heartbeat_ms = parse_ms("--heartbeat-ms", optarg); break;
@@ -142,6 +146,21 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	/* The file fills in what the command line left out, then defaults. */
+	if (conf_load(config ? config : CONF_DEFAULT_PATH, config != NULL, &cf, err, sizeof err) == -1) {
+		fprintf(stderr, "om-agent: %s\n", err);
+		return 2;
+	}
+	if (listen_arg == NULL)
+		listen_arg = cf.listen[0] ? cf.listen : AGENT_DEFAULT_LISTEN;
+	if (control == NULL && cf.control[0] != '\0')
+		control = cf.control;
+	if (cfg.heartbeat_ms == 0)
+		cfg.heartbeat_ms = cf.heartbeat_ms ? cf.heartbeat_ms : 1000;
+	if (cfg.down_after_ms == 0)
+		cfg.down_after_ms = cf.down_after_ms ? cf.down_after_ms : 5000;
+	if (cfg.drop_after_ms == 0)
+		cfg.drop_after_ms = cf.drop_after_ms ? cf.drop_after_ms : 60000;
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
@@ -182,6 +201,7 @@ main(int argc, char **argv)
 	}
 	node_conn_stop();
 	ctl_stop();
+	jobs_free_all();
 	conn_reap_all();
 	ev_del(ev, sfd, EV_READ);
 	close(sfd);

@@ -139,6 +139,8 @@ conn_flush(struct conn *c)
 	}
 	c->out_off = c->out_len = 0;
 	ev_del(c->ev, c->fd, EV_WRITE);
+	if (c->state == CONN_OPEN && c->ops->drained != NULL)
+		c->ops->drained(c);
 	return 0;
 }
 
@@ -163,9 +165,58 @@ conn_end(struct conn *c)
 	 * bounded in time and bytes. */
 	c->state = CONN_LINGER;
 	ev_del(c->ev, c->fd, EV_WRITE);
+	if (c->paused && ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1) {
+		conn_destroy(c);
+		return;
+	}
+	c->paused = 0;
 	c->linger_timer = ev_timer_add(c->ev, CONN_LINGER_MS, conn_linger_expired, c);
 	if (c->linger_timer < 0)
 		conn_destroy(c);
+}
+
+int
+conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max)
+{
+	uint8_t *p;
+
+	if (rx_cap > c->rx.cap) {
+		/* frame_rx keeps offsets into its buffer, so a grown copy of
+		 * the same bytes continues exactly where the old one was. */
+		if ((p = realloc(c->rxbuf, rx_cap)) == NULL)
+			return -1;
+		c->rxbuf = p;
+		c->rx.buf = p;
+		c->rx.cap = rx_cap;
+	}
+	c->out_max = out_max;
+	return 0;
+}
+
+size_t
+conn_queued(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+void
+conn_pause(struct conn *c)
+{
+	if (c->state != CONN_OPEN || c->paused)
+		return;
+	c->paused = 1;
+	ev_del(c->ev, c->fd, EV_READ);
+}
+
+void
+conn_resume(struct conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = 0;
+	c->blocked_by = NULL;
+	if (c->state == CONN_OPEN && ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1)
+		conn_close(c, "cannot watch the socket");
 }
 
 void

@@ -27,6 +27,8 @@ struct conn_ops {
 	void (*frame)(struct conn *c, const struct om_hdr *h, const uint8_t *payload);
 	/* The conn is going away for the reason 'why'; drop every pointer to it. */
 	void (*closed)(struct conn *c, const char *why);
+	/* Optional: the output queue just became empty (back-pressure). */
+	void (*drained)(struct conn *c);
 };
 
 struct conn {
@@ -41,6 +43,8 @@ struct conn {
 	uint8_t *out;              /* queued output is out[out_off, out_len) */
 	size_t out_off, out_len, out_cap, out_max;
 	int busy;                  /* inside our event handler: defer frees */
+	int paused;                /* reading stopped by conn_pause */
+	struct conn *blocked_by;   /* paused until this conn drains (relay.c) */
 	int state;                 /* CONN_* in conn.c */
 	char why[128];             /* close reason once closing */
 	long long linger_timer;
@@ -60,6 +64,18 @@ struct conn *conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_ca
  * peer that does not read its replies is dropped, never waited for). */
 int conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
     const void *payload, size_t len);
+
+/* Raises the limits of a conn: rx_cap (one incoming frame, header
+ * included) only grows; out_max is replaced. Safe inside the conn's own
+ * frame callback (the payload handed to it must not be used afterwards).
+ * Returns 0, or -1 when memory is short (limits unchanged). */
+int conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max);
+/* Bytes queued for sending. */
+size_t conn_queued(const struct conn *c);
+/* Stops / restarts reading from the peer (back-pressure). Frames already
+ * received are still delivered. Output keeps flowing while paused. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
 
 /* Closes without a word to the peer; why goes to ops->closed. */
 void conn_close(struct conn *c, const char *why);

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "ctl.h"
 #include "ctl_client.h"
+#include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
 #include "nodes.h"
@@ -30,6 +31,7 @@ _Static_assert(4 + (uint64_t)OM_NODES_MAX * CTL_RECORD_MAX <= OM_MAX_PAYLOAD,
 
 struct cconn {
 	struct conn *c;
+	struct job_home jh;        /* caller's uid/pid and the jobs it was given */
 	struct cconn *prev, *next;
 };
 
@@ -46,6 +48,7 @@ static void ctl_closed(struct conn *c, const char *why);
 static const struct conn_ops ctl_ops = {
 	.frame = ctl_frame,
 	.closed = ctl_closed,
+	.drained = jobs_drained,
 };
 
 static void
@@ -54,6 +57,7 @@ ctl_closed(struct conn *c, const char *why)
 	struct cconn *cc = c->owner;
 
 	log_debug("control %s: %s", c->peer, why);
+	jobs_home_gone(c);
 	if (cc->prev != NULL)
 		cc->prev->next = cc->next;
 	else
@@ -91,8 +95,25 @@ ctl_nodes(struct conn *c)
 static void
 ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 {
-	(void)p;
+	struct cconn *cc = c->owner;
+
+	if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_NODE_LOST) {
+		jobs_from_home(c, &cc->jh, h, p);
+		return;
+	}
 	switch (h->type) {
+	case OM_T_CTL_JOB_SUBMIT:
+		jobs_submit(c, &cc->jh, p, h->length);
+		break;
+	case OM_T_CTL_JOBS:
+		if (h->length != 0)
+			conn_fail(c, OM_E_TRAILING, "bad CTL_JOBS: %s", om_strerror(OM_E_TRAILING));
+		else
+			jobs_list(c, &cc->jh);
+		break;
+	case OM_T_CTL_MIGRATE:
+		jobs_migrate(c, &cc->jh, p, h->length);
+		break;
 	case OM_T_CTL_NODES:
 		if (h->length != 0)
 			conn_fail(c, OM_E_TRAILING, "bad CTL_NODES: %s", om_strerror(OM_E_TRAILING));
@@ -148,6 +169,8 @@ ctl_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 		free(cc);
 		return;
 	}
+	cc->jh.uid = cred.uid;
+	cc->jh.pid = (uint32_t)cred.pid;
 	cc->next = ctl_all;
 	if (ctl_all != NULL)
 		ctl_all->prev = cc;

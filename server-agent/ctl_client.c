@@ -180,3 +180,40 @@ bad:
 	free(p);
 	return -1;
 }
+
+int
+ctl_get_jobs(int fd, struct om_job_info **jobs, uint32_t *n, char *err, size_t errlen)
+{
+	struct om_job_info *v = NULL;
+	uint8_t *p;
+	uint32_t i, count;
+	size_t len, pos;
+	int rc;
+
+	*jobs = NULL;
+	*n = 0;
+	if (ctl_call(fd, OM_T_CTL_JOBS, NULL, 0, OM_T_CTL_JOBS_REPLY, &p, &len, err, errlen) == -1)
+		return -1;
+	if ((rc = om_job_list_count(p, len, &count, &pos)) != OM_OK)
+		goto bad;
+	if ((v = calloc(count ? count : 1, sizeof *v)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(p);
+		return -1;
+	}
+	for (i = 0; i < count; i++)
+		if ((rc = om_job_list_next(p, len, &pos, &v[i])) != OM_OK)
+			goto bad;
+	if ((rc = om_job_list_end(len, pos)) != OM_OK)
+		goto bad;
+	free(p);
+	*jobs = v;
+	*n = count;
+	return 0;
+
+bad:
+	snprintf(err, errlen, "malformed reply: %s", om_strerror(rc));
+	free(v);
+	free(p);
+	return -1;
+}

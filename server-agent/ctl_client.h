@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "job_msg.h"
 #include "proto.h"
 
 #define CTL_DEFAULT_PATH "/run/om/agent.sock"
@@ -29,5 +30,9 @@ int ctl_call(int fd, uint8_t type, const void *req, size_t reqlen, uint8_t want,
 /* Fetches the node table: *nodes (malloc'd) and *n. Same errors as
  * ctl_call, plus a malformed node list. */
 int ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, size_t errlen);
+
+/* Fetches the jobs the caller may see: *jobs (malloc'd) and *n. Same
+ * errors as ctl_call, plus a malformed job list. */
+int ctl_get_jobs(int fd, struct om_job_info **jobs, uint32_t *n, char *err, size_t errlen);
 
 #endif

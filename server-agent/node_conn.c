@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
 #include "nodes.h"
@@ -36,7 +37,16 @@ static void nc_closed(struct conn *c, const char *why);
 static const struct conn_ops nc_ops = {
 	.frame = nc_frame,
 	.closed = nc_closed,
+	.drained = jobs_drained,
 };
+
+struct conn *
+node_conn_get(struct node *n)
+{
+	struct nconn *nc = n->link;
+
+	return nc != NULL ? nc->c : NULL;
+}
 
 /* The name used in log lines: the node id once known, else the peer. */
 static const char *
@@ -58,9 +68,11 @@ nc_closed(struct conn *c, const char *why)
 	nc_name(nc, name, sizeof name);
 	if (nc->node != NULL) {
 		log_info("%s: %s; node down", name, why);
+		jobs_node_lost(nc->node, why);
 		nodes_disconnected(nc->node);
 	} else
 		log_info("%s: %s; connection closed", name, why);
+	jobs_conn_gone(c);
 	if (nc->hello_timer > 0)
 		ev_timer_del(nc_ev, nc->hello_timer);
 	if (nc->prev != NULL)
@@ -123,6 +135,7 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 
 		log_info("node %u: new connection from %s replaces %s", n->id,
 		    nc->c->peer, old->c->peer);
+		jobs_node_lost(n, "the node connected again (rebooted?)");
 		old->node = NULL;
 		n->link = NULL;
 		conn_close(old->c, "replaced by a newer connection of the same node");
@@ -192,7 +205,11 @@ nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 		}
 		break;
 	default:
-		conn_fail(c, OM_E_STATE, "unexpected %s from a node", om_type_name(h->type));
+		if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_NODE_LOST) {
+			nodes_seen(nc->node, ev_now_ms());
+			jobs_from_node(nc->node, c, h, p);
+		} else
+			conn_fail(c, OM_E_STATE, "unexpected %s from a node", om_type_name(h->type));
 		break;
 	}
 }
@@ -277,15 +294,28 @@ nc_unlink(struct node *n)
 	conn_close(nc->c, "dropped: silent too long");
 }
 
+static void
+nc_down(struct node *n, const char *why)
+{
+	jobs_node_lost(n, why);
+}
+
 static long
 nc_sweep(struct ev_loop *ev, void *arg)
 {
 	uint32_t tick = nc_cfg.down_after_ms < nc_cfg.drop_after_ms ?
 	    nc_cfg.down_after_ms : nc_cfg.drop_after_ms;
 
+	uint64_t now = ev_now_ms();
+	struct nconn *nc;
+
 	(void)ev;
 	(void)arg;
-	nodes_sweep(ev_now_ms(), nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink);
+	/* A node we stopped reading (back-pressure) is silent by our doing. */
+	for (nc = nc_all; nc != NULL; nc = nc->next)
+		if (nc->node != NULL && nc->c->paused)
+			nodes_seen(nc->node, now);
+	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
 	/* A quarter of the shortest timeout keeps state changes within 25%
 	 * of their deadline without waking an idle agent too often. */
 	tick /= 4;

@@ -107,9 +107,38 @@ nodes_disconnected(struct node *n)
 }
 
 void
-nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
-    nodes_unlink_fn *unlink)
+nodes_each(void (*fn)(struct node *n, void *arg), void *arg)
 {
+	int i;
+
+	for (i = 0; i < nodes_n; i++)
+		if (nodes_tab[i]->state != NODE_RETIRED)
+			fn(nodes_tab[i], arg);
+}
+
+struct node *
+nodes_by_id(uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < nodes_n; i++)
+		if (nodes_tab[i]->id == id && nodes_tab[i]->state != NODE_RETIRED)
+			return nodes_tab[i];
+	return NULL;
+}
+
+uint32_t
+nodes_jobs(const struct node *n)
+{
+	return n->hb.jobs > n->jobs ? n->hb.jobs : n->jobs;
+}
+
+void
+nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
+    nodes_unlink_fn *unlink, nodes_down_fn *down)
+{
+	char why[64];
+
 	struct node *n;
 	uint64_t quiet;
 	int i;
@@ -122,6 +151,8 @@ nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
 		if (quiet >= drop_after_ms) {
 			log_info("node %u dropped: nothing heard for %llu ms", n->id,
 			    (unsigned long long)quiet);
+			if (n->state == OM_NODE_UP)
+				down(n, "dropped: silent too long");
 			if (n->link != NULL)
 				unlink(n);
 			n->link = NULL;
@@ -130,6 +161,9 @@ nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
 			log_info("node %u down: nothing heard for %llu ms", n->id,
 			    (unsigned long long)quiet);
 			n->state = OM_NODE_DOWN;
+			snprintf(why, sizeof why, "nothing heard for %llu ms",
+			    (unsigned long long)quiet);
+			down(n, why);
 		}
 	}
 }
@@ -171,7 +205,7 @@ nodes_list(struct om_node_info **out, uint64_t now)
 		ni->mem_bytes = n->hello.mem_bytes;
 		ni->mem_free = n->hb.mem_free;
 		ni->load_milli = n->hb.load_milli;
-		ni->jobs = n->hb.jobs;
+		ni->jobs = nodes_jobs(n);
 		ni->state = (uint8_t)n->state;
 		ni->uptime_ms = n->hb.uptime_ms;
 		ni->registered_s = clamp32((now - n->registered_ms) / 1000);

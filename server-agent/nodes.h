@@ -28,11 +28,14 @@ struct node {
 	uint64_t registered_ms;    /* last HELLO */
 	uint64_t last_seen_ms;     /* last valid frame */
 	void *link;                /* the node's connection, NULL when none */
+	uint32_t jobs;             /* jobs the agent placed here and not ended */
 };
 
 /* Called by nodes_sweep for a node being retired while link is set; the
  * callee must close that connection and clear link. */
 typedef void nodes_unlink_fn(struct node *n);
+/* Called by nodes_sweep when n goes DOWN by silence (connected or not). */
+typedef void nodes_down_fn(struct node *n, const char *why);
 
 /* Finds or creates the node for h->mac and records the HELLO (state UP,
  * link untouched). *isnew tells whether the MAC was never seen. NULL when
@@ -46,7 +49,14 @@ void nodes_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now
 void nodes_disconnected(struct node *n);
 /* Applies the down and drop timeouts. */
 void nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
-    nodes_unlink_fn *unlink);
+    nodes_unlink_fn *unlink, nodes_down_fn *down);
+/* Calls fn for every listed (not retired) node. */
+void nodes_each(void (*fn)(struct node *n, void *arg), void *arg);
+/* The node with this id, or NULL (retired nodes are not found). */
+struct node *nodes_by_id(uint32_t id);
+/* Jobs on n as the table shows them: the agent's count, or the node's own
+ * from its last HEARTBEAT when that is higher. */
+uint32_t nodes_jobs(const struct node *n);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
  * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */

@@ -1,9 +1,11 @@
-/* om-mon - shows om-agent's node table: once, as JSON, or refreshed.
+/* om-mon - shows om-agent's node table and jobs: once, as JSON, or
+ * refreshed.
  *
  * Exit status: 0 success, 1 the agent could not be asked or answered
  * nonsense, 2 usage error. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-mon [--control PATH] [--json | --watch [SECS]]\n"
+	    "usage: om-mon [--control PATH] [--jobs | --json | --watch [SECS]]\n"
 	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
-	    "  --json           print the node table as one JSON document\n"
+	    "  --jobs           list the jobs you may see (root: all) instead of the nodes\n"
+	    "  --json           print the nodes and jobs as one JSON document\n"
 	    "  --watch [SECS]   redraw the table every SECS seconds (default 2) until Ctrl-C\n"
 	    "  -h, --help       show this help\n",
 	    CTL_DEFAULT_PATH);
@@ -65,16 +68,53 @@ print_table(const struct om_node_info *v, uint32_t n)
 	char mac[18], up[24];
 	uint32_t i;
 
-	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %-5s  %s\n",
-	    "ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE", "LOAD", "STATE", "UPTIME");
+	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %4s  %-5s  %s\n",
+	    "ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE", "LOAD", "JOBS",
+	    "STATE", "UPTIME");
 	for (i = 0; i < n; i++) {
 		mac_str(v[i].mac, mac);
 		uptime_str(v[i].uptime_ms, up, sizeof up);
-		printf("%4u  %-17s  %-15.15s  %-12.12s  %4u  %6u  %8llu  %8llu  %6.2f  %-5s  %s\n",
+		printf("%4u  %-17s  %-15.15s  %-12.12s  %4u  %6u  %8llu  %8llu  %6.2f  %4u  %-5s  %s\n",
 		    v[i].id, mac, v[i].ip, v[i].nic, v[i].cpu.cores, v[i].speed,
 		    (unsigned long long)(v[i].mem_bytes >> 20),
 		    (unsigned long long)(v[i].mem_free >> 20),
-		    v[i].load_milli / 1000.0, state_str(v[i].state), up);
+		    v[i].load_milli / 1000.0, v[i].jobs, state_str(v[i].state), up);
+	}
+}
+
+static const char *
+job_state_str(uint8_t state)
+{
+	return state == OM_JOB_RUNNING ? "running" : state == OM_JOB_HOMING ? "homing" : "placed";
+}
+
+/* The user name for uid, else the number. */
+static const char *
+user_str(uint32_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", uid);
+	return buf;
+}
+
+static void
+print_jobs(const struct om_job_info *v, uint32_t n)
+{
+	char up[24], user[64];
+	uint32_t i;
+
+	printf("%6s  %4s  %-10s  %7s  %-8s  %-7s  %s\n", "JOB", "NODE", "USER", "PID",
+	    "RUNTIME", "STATE", "COMMAND");
+	for (i = 0; i < n; i++) {
+		uptime_str(v[i].runtime_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)v[i].runtime_ms,
+		    up, sizeof up);
+		printf("%6u  %4u  %-10.10s  %7u  %-8s  %-7s  %s\n", v[i].job, v[i].node,
+		    user_str(v[i].uid, user, sizeof user), v[i].pid, up,
+		    job_state_str(v[i].state), v[i].cmd);
 	}
 }
 
@@ -99,7 +139,40 @@ json_str(const char *s)
 }
 
 static void
-print_json(const struct om_node_info *v, uint32_t n)
+json_job(const struct om_job_info *j)
+{
+	char user[64];
+
+	printf("{\"id\":%u,\"node\":%u,\"uid\":%u,\"user\":", j->job, j->node, j->uid);
+	json_str(user_str(j->uid, user, sizeof user));
+	printf(",\"pid\":%u,\"command\":", j->pid);
+	json_str(j->cmd);
+	printf(",\"runtime_ms\":%llu,\"state\":\"%s\"}", (unsigned long long)j->runtime_ms,
+	    job_state_str(j->state));
+}
+
+/* Jobs on node id, as a JSON array. */
+static void
+json_node_jobs(uint32_t id, const struct om_job_info *jobs, uint32_t njobs)
+{
+	uint32_t k;
+	int first = 1;
+
+	putchar('[');
+	for (k = 0; k < njobs; k++) {
+		if (jobs[k].node != id)
+			continue;
+		if (!first)
+			putchar(',');
+		first = 0;
+		json_job(&jobs[k]);
+	}
+	putchar(']');
+}
+
+static void
+print_json(const struct om_node_info *v, uint32_t n, const struct om_job_info *jobs,
+    uint32_t njobs)
 {
 	const struct om_node_info *ni;
 	char mac[18];
@@ -127,9 +200,19 @@ print_json(const struct om_node_info *v, uint32_t n)
 		    ni->load_milli % 1000, ni->jobs, state_str(ni->state), ni->uptime_ms,
 		    ni->registered_s, ni->last_seen_ms);
 		printf(",\"features\":{\"leaf1_ecx\":%u,\"leaf1_edx\":%u,\"leaf7_ebx\":%u,"
-		    "\"leaf7_ecx\":%u,\"leaf7_edx\":%u,\"xcr0\":%llu}}",
+		    "\"leaf7_ecx\":%u,\"leaf7_edx\":%u,\"xcr0\":%llu}",
 		    ni->cpu.leaf1_ecx, ni->cpu.leaf1_edx, ni->cpu.leaf7_ebx,
 		    ni->cpu.leaf7_ecx, ni->cpu.leaf7_edx, (unsigned long long)ni->cpu.xcr0);
+		/* "jobs" already holds the count; the records are "job_list". */
+		printf(",\"job_list\":");
+		json_node_jobs(ni->id, jobs, njobs);
+		putchar('}');
+	}
+	printf("],\"jobs\":[");
+	for (i = 0; i < njobs; i++) {
+		if (i)
+			putchar(',');
+		json_job(&jobs[i]);
 	}
 	printf("]}\n");
 }
@@ -191,22 +274,25 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "control", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "jobs", no_argument, NULL, 'J' },
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *control = NULL, *path, *secs_arg = NULL;
 	struct om_node_info *v;
+	struct om_job_info *jobs = NULL;
 	double secs = 2;
 	char err[256], *end;
-	int ch, json = 0, watching = 0, fd = -1;
-	uint32_t n;
+	int ch, json = 0, watching = 0, list_jobs = 0, fd = -1;
+	uint32_t n, njobs = 0;
 
 	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': control = optarg; break;
 		case 'j': json = 1; break;
+		case 'J': list_jobs = 1; break;
 		case 'w':
 			watching = 1;
 			secs_arg = optarg;
@@ -227,8 +313,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (json && watching) {
-		fprintf(stderr, "om-mon: --json and --watch cannot be combined\n");
+	if (json + watching + list_jobs > 1) {
+		fprintf(stderr, "om-mon: --jobs, --json and --watch cannot be combined\n");
 		usage(stderr);
 		return 2;
 	}
@@ -243,16 +329,39 @@ main(int argc, char **argv)
 	path = ctl_path(control);
 	if (watching)
 		return watch(path, secs);
+	if (list_jobs) {
+		if ((fd = ctl_connect(path)) == -1) {
+			fprintf(stderr, "om-mon: %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		if (ctl_get_jobs(fd, &jobs, &njobs, err, sizeof err) == -1) {
+			fprintf(stderr, "om-mon: %s: %s\n", path, err);
+			close(fd);
+			return 1;
+		}
+		close(fd);
+		print_jobs(jobs, njobs);
+		free(jobs);
+		goto out;
+	}
 	if (fetch(path, &fd, &v, &n, err, sizeof err) == -1) {
 		fprintf(stderr, "om-mon: %s: %s\n", path, err);
 		return 1;
 	}
+	if (json && ctl_get_jobs(fd, &jobs, &njobs, err, sizeof err) == -1) {
+		fprintf(stderr, "om-mon: %s: %s\n", path, err);
+		close(fd);
+		free(v);
+		return 1;
+	}
 	close(fd);
 	if (json)
-		print_json(v, n);
+		print_json(v, n, jobs, njobs);
 	else
 		print_table(v, n);
+	free(jobs);
 	free(v);
+out:
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "om-mon: stdout: %s\n", strerror(errno));
 		return 1;

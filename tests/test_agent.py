@@ -35,6 +35,10 @@ MAGIC, VERSION = 0x6D6F, 1
 HDR = struct.Struct("<HBBIII")
 T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
 T_CTL_NODES, T_CTL_NODES_REPLY = 64, 65
+(T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
+ T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
+ T_JOB_KILL, T_NODE_LOST) = range(16, 30)
+T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS, T_CTL_JOBS_REPLY, T_CTL_MIGRATE = range(66, 71)
 E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
 E_STATE = -10
 MAX_PAYLOAD = 1 << 20
@@ -58,6 +62,59 @@ CPU = dict(vendor="GenuineIntel", model="Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz
            family=6, model_id=158, stepping=10, leaf1_ecx=0x7FFAFBFF,
            leaf1_edx=0xBFEBFBFF, leaf7_ebx=0x029C67AF, leaf7_ecx=0x40000000,
            leaf7_edx=0xBC000400, xcr0=0x1F, cores=6)
+
+
+def cpu_bytes(**cpu_over):
+    c = dict(CPU, **cpu_over)
+    return (wstr(c["vendor"]) + wstr(c["model"])
+            + struct.pack("<8IQH", c["family"], c["model_id"], c["stepping"],
+                          c["leaf1_ecx"], c["leaf1_edx"], c["leaf7_ebx"],
+                          c["leaf7_ecx"], c["leaf7_edx"], c["xcr0"], c["cores"]))
+
+
+# What a job may use: SSE2 and AVX2 (leaf 7 EBX bit 5), x87/SSE/AVX state.
+JOB_CPU = dict(leaf1_ecx=0, leaf1_edx=1 << 26, leaf7_ebx=1 << 5, leaf7_ecx=0,
+               leaf7_edx=0, xcr0=0x7, cores=1)
+
+
+def submit(pid=None, cmd="./prog arg", mem=1 << 20, node=0, flags=0, **cpu_over):
+    pid = os.getpid() if pid is None else pid
+    return (struct.pack("<I", pid) + wstr(cmd) + cpu_bytes(**dict(JOB_CPU, **cpu_over))
+            + struct.pack("<QII", mem, node, flags))
+
+
+def rd_str(p, off):
+    n = struct.unpack_from("<H", p, off)[0]
+    return p[off + 2:off + 2 + n].decode(), off + 2 + n
+
+
+def placed(p):
+    """(job, node, addr, reason) from a CTL_JOB_PLACED payload."""
+    job, node = struct.unpack_from("<II", p)
+    off, addr = 8, ""
+    if node:
+        _, off = rd_str(p, off)
+        _, off = rd_str(p, off)
+        off += struct.calcsize("<8IQH")
+        addr, off = rd_str(p, off)
+    reason, off = rd_str(p, off)
+    assert off == len(p), "PLACED has trailing bytes"
+    return job, node, addr, reason
+
+
+def jobs_reply(p):
+    """[dict] from a CTL_JOBS_REPLY payload."""
+    n = struct.unpack_from("<I", p)[0]
+    off, out = 4, []
+    for _ in range(n):
+        job, node, uid, pid = struct.unpack_from("<IIII", p, off)
+        cmd, off = rd_str(p, off + 16)
+        runtime, state = struct.unpack_from("<QB", p, off)
+        off += 9
+        out.append(dict(job=job, node=node, uid=uid, pid=pid, cmd=cmd, runtime_ms=runtime,
+                        state=state))
+    assert off == len(p), "JOBS_REPLY has trailing bytes"
+    return out
 
 
 def hello(mac, nic="virtio-net", mem=512 << 20, speed=1234, boot_ms=4321,
@@ -113,8 +170,9 @@ class Agent:
         self.control = control or os.path.join(tmp, "run", "agent.sock")
         self.logpath = os.path.join(tmp, "agent.log")
         self.logf = open(self.logpath, "ab")
-        self.proc = spawn([AGENT, "--listen", "127.0.0.1:0", "--control", self.control]
-                          + list(args), stdout=self.logf, stderr=self.logf)
+        self.proc = spawn([AGENT, "--config", "/dev/null", "--listen", "127.0.0.1:0",
+                           "--control", self.control] + list(args),
+                          stdout=self.logf, stderr=self.logf)
         m = wait_for(lambda: self.proc.poll() is None and
                      re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log()), 5,
                      "the agent to listen (log: %r)" % self.log()[-300:])
@@ -157,6 +215,17 @@ class Agent:
         except ValueError as e:
             raise Fail("om-mon --json output is not JSON (%s): %r" % (e, out[:200]))
         return {n["mac"]: n for n in doc["nodes"]}
+
+    def ctl(self):
+        return Ctl(self.control)
+
+    def jobs(self):
+        c = self.ctl()
+        c.send_frame(T_CTL_JOBS)
+        f = c.recv_frame()
+        check(f is not None and f[0] == T_CTL_JOBS_REPLY, "CTL_JOBS: %r" % (f,))
+        c.close()
+        return jobs_reply(f[3])
 
     def check_up(self, mac):
         n = self.nodes().get(mac)
@@ -237,6 +306,24 @@ class Node:
     def close(self):
         self.s.close()
 
+
+class Ctl(Node):
+    """A raw control connection, speaking frames like om-run does."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(5)
+        self.s.connect(path)
+        self.buf = b""
+        self.id = None
+
+    def submit(self, **kw):
+        """Sends CTL_JOB_SUBMIT; returns (job, node, addr, reason)."""
+        self.send_frame(T_CTL_JOB_SUBMIT, submit(**kw))
+        f = self.recv_frame()
+        check(f is not None and f[0] == T_CTL_JOB_PLACED, "submit answered %r" % (f,))
+        return placed(f[3])
+
 # ---- tests
 
 MAC1, MAC2, MAC3 = "52:54:00:12:34:56", "52:54:00:ab:cd:ef", "02:00:00:00:00:07"
@@ -256,7 +343,8 @@ def t_agent_usage(tmp):
 def t_mon_usage(tmp):
     p = subprocess.run([MON, "--help"], capture_output=True, timeout=5)
     check(p.returncode == 0 and p.stdout.startswith(b"usage: om-mon"), "--help: %r" % p.stdout)
-    for bad in (["--bogus"], ["--json", "--watch"], ["--watch", "0"], ["extra"]):
+    for bad in (["--bogus"], ["--json", "--watch"], ["--jobs", "--json"], ["--jobs", "--watch"],
+                ["--watch", "0"], ["extra"]):
         p = subprocess.run([MON] + bad, capture_output=True, timeout=5)
         check(p.returncode == 2, "%s: exit %d" % (bad, p.returncode))
 
@@ -298,9 +386,9 @@ def t_mon_table(tmp):
     lines = out.splitlines()
     check(rc == 0 and len(lines) == 2, "om-mon: %d %r %r" % (rc, out, err))
     check(lines[0].split() == ["ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE",
-                               "LOAD", "STATE", "UPTIME"], "header: %r" % lines[0])
+                               "LOAD", "JOBS", "STATE", "UPTIME"], "header: %r" % lines[0])
     check(lines[1].split() == ["1", MAC1, "127.0.0.1", "virtio-net", "6", "1234", "512",
-                               "512", "0.00", "up", "0:00:04"], "row: %r" % lines[1])
+                               "512", "0.00", "0", "up", "0:00:04"], "row: %r" % lines[1])
     env = dict(os.environ, OM_CONTROL=a.control)
     p = subprocess.run([MON, "--json"], env=env, capture_output=True, timeout=10)
     check(p.returncode == 0 and MAC1 in p.stdout.decode(), "OM_CONTROL ignored: %r" % p.stderr)
@@ -557,9 +645,9 @@ def t_control_protocol(tmp):
     a.check_up(MAC1)
 
 
-def fake_control(tmp, reply):
-    """Serves one om-mon request with the raw bytes 'reply'; returns om-mon's
-    (status, stdout, stderr)."""
+def fake_control(tmp, reply, then=None):
+    """Serves om-mon's first request with the raw bytes 'reply' (and its
+    second, if any, with 'then'); returns om-mon's (status, stdout, stderr)."""
     path = os.path.join(tmp, "fake.sock")
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(path)
@@ -570,6 +658,9 @@ def fake_control(tmp, reply):
     c.settimeout(5)
     c.recv(64)
     c.sendall(reply)
+    if then is not None:
+        c.recv(64)
+        c.sendall(then)
     c.close()
     srv.close()
     os.unlink(path)
@@ -596,8 +687,11 @@ def t_mon_errors(tmp):
         rc, out, err = fake_control(tmp, reply)
         check(rc == 1 and err.startswith("om-mon: ") and want in err and out == "",
               "reply %r: exit %d, %r" % (reply[:20], rc, err))
-    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one))
-    check(rc == 0 and json.loads(out) == {"nodes": []}, "empty list: %r" % out)
+    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one), frame(T_CTL_JOBS_REPLY, one))
+    check(rc == 0 and json.loads(out) == {"nodes": [], "jobs": []}, "empty list: %r" % out)
+    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one),
+                                frame(T_CTL_JOBS_REPLY, struct.pack("<I", 1)))
+    check(rc == 1 and "malformed reply: payload ends" in err, "bad job list: %r" % err)
 
 
 def t_fuzz_agent(tmp):

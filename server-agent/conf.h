@@ -1,0 +1,30 @@
+/* conf.h - /etc/om/agent.conf: om-agent's settings file.
+ *
+ * One "key = value" per line; '#' starts a comment (to the end of the
+ * line); blank lines are ignored; spaces around key and value are not
+ * part of them. Keys: listen (ADDR:PORT), control (a path), heartbeat_ms,
+ * down_after_ms, drop_after_ms (1..86400000). A key may appear once.
+ * Command-line options override the file. */
+#ifndef OM_CONF_H
+#define OM_CONF_H
+
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH "/etc/om/agent.conf"
+#define CONF_PATH_MAX 108 /* a Unix socket path: sizeof sun_path */
+
+struct agent_conf {
+	char listen[64];           /* "" when not set */
+	char control[CONF_PATH_MAX];
+	uint32_t heartbeat_ms, down_after_ms, drop_after_ms; /* 0 when not set */
+};
+
+/* Reads path into *cf (zeroed first). A missing file is fine (returns 0,
+ * nothing set) when 'required' is 0, an error otherwise. Returns 0, or -1
+ * with "PATH:LINE: reason" (or "PATH: reason") in err[errlen]. */
+int conf_load(const char *path, int required, struct agent_conf *cf, char *err, size_t errlen);
+
+/* Parses a millisecond count, 1..86400000. Returns 0 or -1. */
+int conf_parse_ms(const char *s, uint32_t *out);
+
+#endif

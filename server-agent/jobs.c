@@ -1,0 +1,368 @@
+/* jobs.c - the job table: submit, list, migrate, and how jobs end (see
+ * jobs.h). Frame relaying is in relay.c, node choice in placement.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ev.h"
+#include "jobs.h"
+#include "log.h"
+#include "placement.h"
+
+#define JOBS_HASH 1024 /* power of two */
+
+static struct job *jobs_all;
+static struct job *jobs_hash[JOBS_HASH];
+static int jobs_live;
+static uint32_t jobs_next_id = 1;
+
+struct job *
+jobs_find(uint32_t id)
+{
+	struct job *j;
+
+	for (j = jobs_hash[id & (JOBS_HASH - 1)]; j != NULL; j = j->hnext)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+static uint32_t
+jobs_new_id(void)
+{
+	uint32_t id;
+
+	/* At most OM_JOBS_MAX ids are live, so this ends quickly. */
+	do {
+		id = jobs_next_id++;
+		if (jobs_next_id == 0)
+			jobs_next_id = 1;
+	} while (id == 0 || jobs_find(id) != NULL);
+	return id;
+}
+
+static void
+jobs_link(struct job *j)
+{
+	struct job **hp = &jobs_hash[j->id & (JOBS_HASH - 1)];
+
+	j->hnext = *hp;
+	*hp = j;
+	j->next = jobs_all;
+	if (jobs_all != NULL)
+		jobs_all->prev = j;
+	jobs_all = j;
+	jobs_live++;
+}
+
+static void
+jobs_unlink(struct job *j)
+{
+	struct job **hp;
+
+	for (hp = &jobs_hash[j->id & (JOBS_HASH - 1)]; *hp != j; hp = &(*hp)->hnext)
+		;
+	*hp = j->hnext;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		jobs_all = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	jobs_live--;
+}
+
+void
+jobs_end(struct job *j, const char *what)
+{
+	log_info("job %u (uid %u pid %u) on node %u ended: %s", j->id, j->uid, j->pid,
+	    j->node->id, what);
+	if (j->node->jobs > 0)
+		j->node->jobs--;
+	jobs_unlink(j);
+	free(j);
+}
+
+void
+jobs_free_all(void)
+{
+	while (jobs_all != NULL)
+		jobs_end(jobs_all, "agent shutting down");
+}
+
+/* Ids of the live jobs matching; the caller re-finds each one by id, so a
+ * job ended by a callback on the way is simply skipped. */
+static int
+jobs_collect(uint32_t *ids, int max, struct node *n, struct conn *home)
+{
+	struct job *j;
+	int k = 0;
+
+	for (j = jobs_all; j != NULL && k < max; j = j->next)
+		if ((n != NULL && j->node == n) || (home != NULL && j->home == home))
+			ids[k++] = j->id;
+	return k;
+}
+
+/* ---- submit */
+
+/* The pid in a SUBMIT must be the caller itself or its child: om-run
+ * forks the program, then submits. Read from /proc/PID/stat, field 4. */
+static int
+jobs_pid_ok(uint32_t pid, uint32_t caller)
+{
+	char path[64], buf[512], *rp;
+	unsigned long ppid;
+	FILE *f;
+	size_t n;
+
+	if (pid == caller)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%u/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	if ((rp = strrchr(buf, ')')) == NULL || sscanf(rp + 1, " %*c %lu", &ppid) != 1)
+		return 0;
+	return ppid == caller;
+}
+
+static void
+jobs_reply_placed(struct conn *c, const struct om_job_placed *pl)
+{
+	uint8_t buf[OM_JOB_PLACED_MAX];
+	int n;
+
+	if ((n = om_job_placed_encode(pl, buf, sizeof buf)) < 0)
+		conn_fail(c, n, "cannot encode CTL_JOB_PLACED: %s", om_strerror(n));
+	else
+		(void)conn_send(c, OM_T_CTL_JOB_PLACED, pl->job, 0, buf, (size_t)n);
+}
+
+static void
+jobs_not_placed(struct conn *c, const struct om_job_submit *s, const struct job_home *jh,
+    const char *reason)
+{
+	struct om_job_placed pl;
+
+	memset(&pl, 0, sizeof pl);
+	snprintf(pl.reason, sizeof pl.reason, "%s", reason);
+	log_info("job not placed (uid %u pid %u \"%s\"): %s", jh->uid, s->pid, s->cmd, reason);
+	jobs_reply_placed(c, &pl);
+}
+
+void
+jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
+{
+	struct om_job_submit s;
+	struct om_job_placed pl;
+	struct conn *nc;
+	struct node *n;
+	struct job *j;
+	char reason[OM_STR_MAX + 1];
+	int rc;
+
+	if ((rc = om_job_submit_decode(p, len, &s)) != OM_OK) {
+		conn_fail(c, rc, "bad CTL_JOB_SUBMIT: %s", om_strerror(rc));
+		return;
+	}
+	if (!jobs_pid_ok(s.pid, jh->pid)) {
+		conn_fail(c, OM_E_RANGE, "pid %u is neither the caller nor its child", s.pid);
+		return;
+	}
+	if (s.flags & OM_JOB_F_HOME) {
+		jobs_not_placed(c, &s, jh, "runs at home (asked for)");
+		return;
+	}
+	if (jh->nids >= JOBS_PER_HOME) {
+		jobs_not_placed(c, &s, jh, "too many jobs on one connection");
+		return;
+	}
+	if (jobs_live >= OM_JOBS_MAX) {
+		jobs_not_placed(c, &s, jh, "the agent holds too many jobs");
+		return;
+	}
+	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
+		jobs_not_placed(c, &s, jh, reason);
+		return;
+	}
+	/* Both sides of the relay now carry IMAGE frames of up to 1 MiB. */
+	nc = node_conn_get(n);
+	if ((j = calloc(1, sizeof *j)) == NULL ||
+	    conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == -1 ||
+	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1) {
+		free(j);
+		jobs_not_placed(c, &s, jh, "agent out of memory");
+		return;
+	}
+	j->id = jobs_new_id();
+	j->uid = jh->uid;
+	j->pid = s.pid;
+	j->home_pid = jh->pid;
+	memcpy(j->cmd, s.cmd, sizeof j->cmd);
+	j->state = OM_JOB_PLACED;
+	j->start_ms = ev_now_ms();
+	j->node = n;
+	j->home = c;
+	jobs_link(j);
+	n->jobs++;
+	jh->ids[jh->nids++] = j->id;
+	log_info("job %u placed on node %u (%s) for uid %u pid %u: %s", j->id, n->id, n->ip,
+	    j->uid, j->pid, j->cmd);
+
+	memset(&pl, 0, sizeof pl);
+	pl.job = j->id;
+	pl.node = n->id;
+	pl.cpu = n->hello.cpu;
+	snprintf(pl.addr, sizeof pl.addr, "%s", n->ip);
+	jobs_reply_placed(c, &pl);
+}
+
+/* ---- list */
+
+static int
+jobs_visible(const struct job *j, uint32_t uid)
+{
+	return uid == 0 || j->uid == uid;
+}
+
+void
+jobs_list(struct conn *c, const struct job_home *jh)
+{
+	struct om_job_info *v;
+	struct job *j;
+	uint64_t now = ev_now_ms();
+	uint8_t *buf;
+	uint32_t k = 0;
+	int len;
+
+	v = calloc(jobs_live ? (size_t)jobs_live : 1, sizeof *v);
+	buf = malloc(OM_MAX_PAYLOAD);
+	if (v == NULL || buf == NULL) {
+		free(v);
+		free(buf);
+		conn_fail(c, OM_E_NOSPACE, "out of memory");
+		return;
+	}
+	for (j = jobs_all; j != NULL; j = j->next) {
+		if (!jobs_visible(j, jh->uid))
+			continue;
+		v[k].job = j->id;
+		v[k].node = j->node->id;
+		v[k].uid = j->uid;
+		v[k].pid = j->pid;
+		memcpy(v[k].cmd, j->cmd, sizeof v[k].cmd);
+		v[k].runtime_ms = now - j->start_ms;
+		v[k].state = j->state;
+		k++;
+	}
+	/* Newest first from the list; show them in id order. */
+	for (uint32_t a = 0; a < k / 2; a++) {
+		struct om_job_info t = v[a];
+
+		v[a] = v[k - 1 - a];
+		v[k - 1 - a] = t;
+	}
+	len = om_job_list_encode(v, k, buf, OM_MAX_PAYLOAD);
+	if (len < 0)
+		conn_fail(c, len, "cannot encode job list: %s", om_strerror(len));
+	else
+		(void)conn_send(c, OM_T_CTL_JOBS_REPLY, 0, 0, buf, (size_t)len);
+	free(buf);
+	free(v);
+}
+
+/* ---- migrate */
+
+void
+jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len)
+{
+	struct om_job_migrate m;
+	struct conn *nc;
+	struct job *j;
+	uint8_t buf[8];
+	int rc;
+
+	if ((rc = om_job_migrate_decode(p, len, &m)) != OM_OK) {
+		conn_fail(c, rc, "bad CTL_MIGRATE: %s", om_strerror(rc));
+		return;
+	}
+	for (j = jobs_all; j != NULL; j = j->next)
+		if ((j->pid == m.pid || j->home_pid == m.pid) && jobs_visible(j, jh->uid))
+			break;
+	if (j == NULL) {
+		conn_fail(c, OM_E_STATE, "pid %u: no such job", m.pid);
+		return;
+	}
+	if (m.target != 0) {
+		conn_fail(c, OM_E_RANGE, "job %u: only migration home is supported", j->id);
+		return;
+	}
+	log_info("job %u: uid %u asks for it to come home from node %u", j->id, jh->uid,
+	    j->node->id);
+	if (j->state != OM_JOB_HOMING && (nc = node_conn_get(j->node)) != NULL)
+		(void)conn_send(nc, OM_T_MIGRATE_HOME, j->id, 0, NULL, 0);
+	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0)
+		(void)conn_send(c, OM_T_CTL_MIGRATE, 0, 0, buf, (size_t)rc);
+}
+
+/* ---- endings */
+
+void
+jobs_home_gone(struct conn *c)
+{
+	static uint32_t ids[OM_JOBS_MAX];
+	struct conn *nc;
+	struct job *j;
+	int i, k;
+
+	k = jobs_collect(ids, OM_JOBS_MAX, NULL, c);
+	for (i = 0; i < k; i++) {
+		if ((j = jobs_find(ids[i])) == NULL || j->home != c)
+			continue;
+		if ((nc = node_conn_get(j->node)) != NULL)
+			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
+		if ((j = jobs_find(ids[i])) != NULL)
+			jobs_end(j, "om-run went away; JOB_KILL sent to the node");
+	}
+	jobs_conn_gone(c);
+}
+
+void
+jobs_node_lost(struct node *n, const char *why)
+{
+	static uint32_t ids[OM_JOBS_MAX];
+	struct om_node_lost nl;
+	struct conn *nc;
+	struct job *j;
+	uint8_t buf[8 + OM_STR_MAX];
+	char what[160];
+	int i, k, len;
+
+	nl.node = n->id;
+	snprintf(nl.reason, sizeof nl.reason, "%s", why);
+	for (i = 0; nl.reason[i] != '\0'; i++)
+		if (nl.reason[i] < 0x20 || nl.reason[i] > 0x7e)
+			nl.reason[i] = '?';
+	if ((len = om_node_lost_encode(&nl, buf, sizeof buf)) < 0)
+		len = 0;
+	k = jobs_collect(ids, OM_JOBS_MAX, n, NULL);
+	for (i = 0; i < k; i++) {
+		if ((j = jobs_find(ids[i])) == NULL || j->node != n)
+			continue;
+		(void)conn_send(j->home, OM_T_NODE_LOST, j->id, 0, buf, (size_t)len);
+		if ((j = jobs_find(ids[i])) == NULL)
+			continue;
+		/* Still connected (silent, or replaced): make it drop the job. */
+		if ((nc = node_conn_get(n)) != NULL)
+			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
+		if ((j = jobs_find(ids[i])) != NULL) {
+			snprintf(what, sizeof what, "node lost (%s); NODE_LOST sent to om-run", why);
+			jobs_end(j, what);
+		}
+	}
+}

@@ -1,0 +1,97 @@
+/* jobs.h - the agent's job table and the job side of both connections.
+ *
+ * A job exists from its placement (CTL_JOB_SUBMIT answered by CTL_JOB_PLACED
+ * with a node) until the node is done with it: JOB_EXIT, JOB_ERROR, the
+ * last IMAGE frame after JOB_HOME, the node lost (NODE_LOST to om-run), or
+ * the om-run connection gone (JOB_KILL to the node). While it lives, the
+ * node's jobs count includes it. The om-run connection that submitted a
+ * job is its home; only that connection may send frames for it, and it
+ * remembers the ids it was given (so frames that cross an ending in flight
+ * are dropped quietly, not taken for an attack).
+ *
+ * Visibility: a caller sees and controls only jobs of its own uid (from
+ * SO_PEERCRED); uid 0 sees all. Every job event is logged. */
+#ifndef OM_JOBS_H
+#define OM_JOBS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conn.h"
+#include "job_msg.h"
+#include "nodes.h"
+
+#define JOBS_PER_HOME 8 /* submits one control connection may make */
+
+/* Limits of a connection that carries job frames: one IMAGE frame of
+ * OM_MAX_PAYLOAD, and room to queue a few of them. The relay stops reading
+ * a side while the other side has more than RELAY_HIGH bytes queued, so
+ * the queue stays below RELAY_HIGH plus one receive buffer of frames. */
+#define RELAY_RX_CAP (OM_HDR_SIZE + OM_MAX_PAYLOAD)
+#define RELAY_HIGH (2 * RELAY_RX_CAP)
+#define RELAY_OUT_MAX (4 * RELAY_RX_CAP + 64 * 1024)
+
+struct job {
+	uint32_t id;
+	uint32_t uid;              /* SO_PEERCRED of the home connection */
+	uint32_t pid;              /* the program's pid (from SUBMIT) */
+	uint32_t home_pid;         /* om-run's pid (SO_PEERCRED) */
+	char cmd[OM_CMD_MAX + 1];
+	uint8_t state;             /* enum om_job_state */
+	uint64_t start_ms;
+	struct node *node;
+	struct conn *home;
+	struct job *prev, *next;   /* every live job */
+	struct job *hnext;         /* id hash chain */
+};
+
+/* The control connection's identity and the job ids it was given. */
+struct job_home {
+	uint32_t uid;
+	uint32_t pid;
+	uint32_t ids[JOBS_PER_HOME];
+	int nids;
+};
+
+/* ---- control side (ctl.c) */
+
+/* CTL_JOB_SUBMIT: places the job and answers CTL_JOB_PLACED. */
+void jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len);
+/* CTL_JOBS: answers CTL_JOBS_REPLY with the jobs jh may see. */
+void jobs_list(struct conn *c, const struct job_home *jh);
+/* CTL_MIGRATE: asks the job's node to send it home; answers CTL_MIGRATE. */
+void jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len);
+/* A job frame (types 16-29) from om-run: checked and relayed to the node. */
+void jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h,
+    const uint8_t *p);
+/* The control connection is closing: its jobs' nodes get JOB_KILL. */
+void jobs_home_gone(struct conn *c);
+
+/* ---- node side (node_conn.c) */
+
+/* A job frame from node n on connection c: checked and relayed home. */
+void jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h,
+    const uint8_t *p);
+/* n is down or gone: every job on it ends with NODE_LOST to its om-run;
+ * if n is still connected it gets JOB_KILL for each. */
+void jobs_node_lost(struct node *n, const char *why);
+/* A node connection is closing (after jobs_node_lost). */
+void jobs_conn_gone(struct conn *c);
+
+/* ---- both: back-pressure (conn_ops.drained) */
+void jobs_drained(struct conn *c);
+
+/* ---- the table (jobs.c, used by relay.c) */
+struct job *jobs_find(uint32_t id);
+/* Ends a live job: the node's count drops, the entry is freed. */
+void jobs_end(struct job *j, const char *what);
+/* Sends a frame to c; if c's queue is then above RELAY_HIGH, stops
+ * reading from 'from' until c drains. */
+void jobs_relay_send(struct conn *from, struct conn *to, const struct om_hdr *h,
+    const uint8_t *p);
+/* The connection of a node (NULL when it has none); node_conn.c. */
+struct conn *node_conn_get(struct node *n);
+/* Frees every job at agent exit (connections are being closed anyway). */
+void jobs_free_all(void);
+
+#endif

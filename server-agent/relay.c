@@ -1,0 +1,228 @@
+/* relay.c - job frames between om-run and the node, by job id, with
+ * back-pressure (see jobs.h). The agent checks who may send what and reads
+ * the small control payloads it must act on (JOB_EXIT, JOB_ERROR, JOB_HOME,
+ * SIGNAL); IMAGE and SYSCALL payloads pass through undecoded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "log.h"
+
+/* Connections not being read because a peer's queue is full. */
+static struct conn **relay_paused;
+static int relay_npaused, relay_cap;
+
+static void
+relay_unpause_at(int i)
+{
+	struct conn *c = relay_paused[i];
+
+	relay_paused[i] = relay_paused[--relay_npaused];
+	conn_resume(c);
+}
+
+void
+jobs_relay_send(struct conn *from, struct conn *to, const struct om_hdr *h, const uint8_t *p)
+{
+	struct conn **v;
+
+	if (conn_send(to, h->type, h->job, h->seq, p, h->length) == -1)
+		return; /* 'to' is closed; its owner ends the jobs */
+	if (conn_queued(to) <= RELAY_HIGH || from->paused)
+		return;
+	if (relay_npaused == relay_cap) {
+		int cap = relay_cap ? relay_cap * 2 : 16;
+
+		/* Without memory to remember it, do not pause: the queue
+		 * limit still bounds the output. */
+		if ((v = realloc(relay_paused, (size_t)cap * sizeof *v)) == NULL)
+			return;
+		relay_paused = v;
+		relay_cap = cap;
+	}
+	conn_pause(from);
+	from->blocked_by = to;
+	relay_paused[relay_npaused++] = from;
+	log_debug("%s: paused while %s has %zu bytes queued", from->peer, to->peer,
+	    conn_queued(to));
+}
+
+void
+jobs_drained(struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < relay_npaused; )
+		if (relay_paused[i]->blocked_by == c)
+			relay_unpause_at(i);
+		else
+			i++;
+}
+
+void
+jobs_conn_gone(struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < relay_npaused; ) {
+		if (relay_paused[i] == c)
+			relay_paused[i] = relay_paused[--relay_npaused];
+		else if (relay_paused[i]->blocked_by == c)
+			relay_unpause_at(i);
+		else
+			i++;
+	}
+	if (relay_npaused == 0) {
+		free(relay_paused);
+		relay_paused = NULL;
+		relay_cap = 0;
+	}
+}
+
+static int
+is_image(uint8_t type)
+{
+	return type >= OM_T_IMAGE_BEGIN && type <= OM_T_IMAGE_END;
+}
+
+static int
+home_owned(const struct job_home *jh, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < jh->nids; i++)
+		if (jh->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+void
+jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h,
+    const uint8_t *p)
+{
+	struct om_job_signal sig;
+	struct conn *nc;
+	struct job *j;
+	int rc;
+
+	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
+	    h->type != OM_T_MIGRATE_HOME) {
+		conn_fail(c, OM_E_STATE, "unexpected %s from om-run", om_type_name(h->type));
+		return;
+	}
+	if ((j = jobs_find(h->job)) == NULL || j->home != c) {
+		/* A job of ours that just ended (exit or node lost crossed
+		 * this frame on the way): nothing to deliver it to. */
+		if (home_owned(jh, h->job) && (j == NULL || j->home != c)) {
+			log_debug("control %s: %s for ended job %u dropped", c->peer,
+			    om_type_name(h->type), h->job);
+			return;
+		}
+		conn_fail(c, OM_E_STATE, "%s for job %u, which is not yours",
+		    om_type_name(h->type), h->job);
+		return;
+	}
+	if (h->type == OM_T_SIGNAL) {
+		if ((rc = om_job_signal_decode(p, h->length, &sig)) != OM_OK) {
+			conn_fail(c, rc, "bad SIGNAL: %s", om_strerror(rc));
+			return;
+		}
+		log_info("job %u: signal %u for the program on node %u", j->id, sig.signo,
+		    j->node->id);
+	} else if (h->type == OM_T_MIGRATE_HOME) {
+		if (h->length != 0) {
+			conn_fail(c, OM_E_TRAILING, "bad MIGRATE_HOME: %s", om_strerror(OM_E_TRAILING));
+			return;
+		}
+		log_info("job %u: om-run asks node %u to send it home", j->id, j->node->id);
+	}
+	if ((nc = node_conn_get(j->node)) != NULL)
+		jobs_relay_send(c, nc, h, p);
+}
+
+/* Decodes what the agent must understand of a node's frame; fails the
+ * node's connection on a malformed one. Returns 0 to relay, -1 not. */
+static int
+node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t *p,
+    char *what, size_t len)
+{
+	struct om_job_exit ex;
+	struct om_job_home home;
+	struct om_error e;
+	int rc = OM_OK;
+
+	what[0] = '\0';
+	switch (h->type) {
+	case OM_T_JOB_STARTED:
+		if (h->length != 0)
+			rc = OM_E_TRAILING;
+		break;
+	case OM_T_JOB_ERROR:
+		if ((rc = om_error_decode(p, h->length, &e)) == OM_OK)
+			snprintf(what, len, "did not start: %s", e.msg);
+		break;
+	case OM_T_JOB_EXIT:
+		if ((rc = om_job_exit_decode(p, h->length, &ex)) != OM_OK)
+			break;
+		if (ex.kind == OM_EXIT_EXITED)
+			snprintf(what, len, "exited with status %u", ex.status);
+		else
+			snprintf(what, len, "killed by signal %u%s", ex.status,
+			    ex.core ? " (core dumped)" : "");
+		break;
+	case OM_T_JOB_HOME:
+		if ((rc = om_job_home_decode(p, h->length, &home)) == OM_OK)
+			snprintf(what, len, "coming home (reason %u: %s, pending syscall %d)",
+			    home.reason, home.text, (int)home.pending);
+		break;
+	case OM_T_SYSCALL_REQ:
+		break;
+	default:
+		if (is_image(h->type) && j->state == OM_JOB_HOMING)
+			break;
+		conn_fail(c, OM_E_STATE, "unexpected %s from a node for job %u",
+		    om_type_name(h->type), j->id);
+		return -1;
+	}
+	if (rc != OM_OK) {
+		conn_fail(c, rc, "bad %s for job %u: %s", om_type_name(h->type), j->id,
+		    om_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void
+jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uint8_t *p)
+{
+	struct job *j = jobs_find(h->job);
+	uint32_t id = h->job;
+	char what[128];
+
+	if (j == NULL || j->node != n) {
+		/* Ended here already (om-run gone, node declared lost): a
+		 * race, not an attack; tell the node to drop it. */
+		log_info("node %u: %s for unknown job %u; sending JOB_KILL", n->id,
+		    om_type_name(h->type), id);
+		(void)conn_send(c, OM_T_JOB_KILL, id, 0, NULL, 0);
+		return;
+	}
+	if (node_check(c, j, h, p, what, sizeof what) == -1)
+		return;
+	if (h->type == OM_T_JOB_STARTED) {
+		j->state = OM_JOB_RUNNING;
+		log_info("job %u started on node %u", id, n->id);
+	} else if (h->type == OM_T_JOB_HOME) {
+		j->state = OM_JOB_HOMING;
+		log_info("job %u: %s", id, what);
+	}
+	jobs_relay_send(c, j->home, h, p);
+	/* The relay may have ended the job (om-run gone): re-fetch it. */
+	if ((j = jobs_find(id)) == NULL || j->node != n)
+		return;
+	if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR)
+		jobs_end(j, what);
+	else if (h->type == OM_T_IMAGE_END && j->state == OM_JOB_HOMING)
+		jobs_end(j, "the image went home; it runs there now");
+}
