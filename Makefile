@@ -137,6 +137,13 @@ $(B)/node/lwip/%.c.o: $(LWIP)/%.c | setup-done
 	@echo "  CC      $<"
 	@$(NODE_CC) $(NODE_CFLAGS) -w -c $< -o $@
 
+# The ring-3 self-test program (om.selftest) is built into the image.
+$(B)/selftest-user.elf: qemu-tests/selftest/user.c
+	@echo "  CC      $<"
+	@gcc -std=gnu11 -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -Wl,-Ttext-segment=0x400000 -o $@ $<
+$(B)/node/kernel/selftest_blob.S.o: $(B)/selftest-user.elf
+
 $(B)/om-node.elf: $(NODE_OBJS) linker/node.ld
 	@echo "  LD      $@"
 	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -Wl,--build-id=none -o $@ $(NODE_OBJS) \

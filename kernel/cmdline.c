@@ -78,10 +78,11 @@ static int parse_ip(const char *v, const char *end, struct net_config *cfg)
 	return 0;
 }
 
-int cmdline_parse(const char *cmdline, struct net_config *cfg)
+int cmdline_parse(const char *cmdline, struct node_options *opt)
 {
+	struct net_config *cfg = &opt->net;
 	int problems = 0;
-	memset(cfg, 0, sizeof *cfg);
+	memset(opt, 0, sizeof *opt);
 	cfg->use_dhcp = 1;
 
 	for (const char *p = cmdline; *p;) {
@@ -99,6 +100,8 @@ int cmdline_parse(const char *cmdline, struct net_config *cfg)
 			rc = parse_agent(eq + 1, p, cfg);
 		else if (len > 6 && !strncmp(w, "om.ip=", 6))
 			rc = parse_ip(eq + 1, p, cfg);
+		else if (len == 11 && !strncmp(w, "om.selftest", 11))
+			opt->selftest = 1;
 		else if (len > 3 && !strncmp(w, "om.", 3)) {
 			kprintf("cmdline: unknown option '%.*s' ignored\n", len, w);
 			problems++;

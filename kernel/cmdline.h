@@ -2,6 +2,7 @@
  *
  *   om.agent=A.B.C.D[:PORT]   agent address (default: the DHCP server, 7707)
  *   om.ip=A.B.C.D/PREFIX[,GW] static address, skips DHCP
+ *   om.selftest               run the built-in ring-3 check instead of jobs
  *
  * The first word may be the image name (iPXE and QEMU put it there). Unknown
  * om.* options and malformed values are reported on the console and ignored;
@@ -11,8 +12,13 @@
 
 #include "net.h"
 
-/* Fills cfg from the command line; returns the number of problems reported. */
-int cmdline_parse(const char *cmdline, struct net_config *cfg);
+struct node_options {
+	struct net_config net;
+	int selftest;
+};
+
+/* Fills opt from the command line; returns the number of problems reported. */
+int cmdline_parse(const char *cmdline, struct node_options *opt);
 /* Parses "A.B.C.D" into network byte order; 0 on success, -1 if malformed. */
 int cmdline_parse_ipv4(const char *s, const char *end, uint32_t *out);
 

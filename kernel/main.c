@@ -13,6 +13,9 @@
 #include "net.h"
 #include "nic.h"
 #include "pci.h"
+#include "sched.h"
+#include "selftest.h"
+#include "job.h"
 #include "timer.h"
 #include "trap.h"
 
@@ -43,6 +46,10 @@ static void __attribute__((noreturn)) main_loop(void)
 	for (;;) {
 		irq_work_pending = 0;
 		net_poll();
+		/* The job runs until its next trap (a timer tick at the latest),
+		 * then the network gets its turn again. */
+		if (sched_step())
+			continue;
 		/* Sleep until the next interrupt (the timer ticks at TIMER_HZ), unless
 		 * one arrived while we were polling. */
 		cpu_cli();
@@ -56,7 +63,8 @@ static void __attribute__((noreturn)) main_loop(void)
 void kernel_main(struct bootinfo *bi)
 {
 	static struct node_identity id;
-	struct net_config cfg;
+	struct node_options opt;
+	struct net_config *cfg = &opt.net;
 
 	kernel_phys_base = bi->kernel_phys;
 	console_init();
@@ -70,14 +78,15 @@ void kernel_main(struct bootinfo *bi)
 	cpu_features_init();
 	pic_init();
 	timer_init();
+	user_init();
 	cpu_sti();
 	printf("cpu: TSC %lu MHz, XSAVE area %u bytes\n", timer_tsc_hz() / 1000000, cpu_xsave_size());
 	print_memory(bi);
 
-	cmdline_parse(bi->cmdline, &cfg);
-	if (!cfg.use_dhcp && !cfg.agent_ip) {
+	cmdline_parse(bi->cmdline, &opt);
+	if (!cfg->use_dhcp && !cfg->agent_ip) {
 		printf("cmdline: om.ip given without om.agent; trying the gateway as the agent\n");
-		cfg.agent_ip = cfg.gw;
+		cfg->agent_ip = cfg->gw;
 	}
 
 	cpuinfo_fill(&id.hello.cpu);
@@ -96,9 +105,11 @@ void kernel_main(struct bootinfo *bi)
 		for (uint32_t t = timer_ms(); timer_ms() - t < 10000;)
 			cpu_sti_hlt();
 	}
-	if (net_start(nic, &cfg, &id) < 0)
+	if (net_start(nic, cfg, &id) < 0)
 		panic("net: could not start the network on %s", nic->name);
 	printf("boot: network starting %lu ms after kernel entry\n",
 	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
+	if (opt.selftest)
+		selftest_start();
 	main_loop();
 }

@@ -3,6 +3,7 @@
 
 #include "console.h"
 #include "cpu.h"
+#include "job.h"
 #include "trap.h"
 
 struct idt_gate {
@@ -65,10 +66,15 @@ void trap_dump(const struct trap_frame *tf)
 
 void trap_dispatch(struct trap_frame *tf)
 {
+	int from_user = (tf->cs & 3) == 3;
 	if (tf->vector >= T_PIC_BASE && tf->vector < T_PIC_BASE + 16) {
 		pic_dispatch((int)(tf->vector - T_PIC_BASE));
+		if (from_user)
+			user_trap(tf); /* back to the main loop, which polls and resumes */
 		return;
 	}
+	if (from_user)
+		user_trap(tf); /* syscalls and the job's own faults */
 	/* Every CPU exception in the kernel is a bug: report it and stop. User
 	 * faults will be routed to the job's signal handling once jobs exist. */
 	kprintf("\nexception %lu (%s) in %s mode\n", tf->vector,

@@ -52,6 +52,7 @@ TRAP_NOERR 31
 TRAP_NOERR \v
 .endr
 
+	.globl trap_common
 trap_common:
 	pushq %rax
 	pushq %rbx
@@ -69,12 +70,23 @@ trap_common:
 	pushq %r14
 	pushq %r15
 	cld
+	/* C code may use SSE registers (the compiler copies structs with them),
+	 * so the vector state is saved before any C runs: into the job's area
+	 * for a trap from ring 3 (that path never returns here), into a static
+	 * area for an interrupt of the kernel (interrupt gates do not nest). */
+	leaq kernel_trap_fpu(%rip), %rdi
+	testb $3, 144(%rsp)                 /* CS in struct trap_frame */
+	jz 1f
+	movq user_fpu_area(%rip), %rdi
+1:	call fpu_save_to
 	movq %rsp, %rdi
 	/* The SysV ABI wants a 16-byte aligned stack at the call. */
 	movq %rsp, %rbx
 	andq $~15, %rsp
 	call trap_dispatch
 	movq %rbx, %rsp
+	leaq kernel_trap_fpu(%rip), %rdi
+	call fpu_restore_from
 	popq %r15
 	popq %r14
 	popq %r13
@@ -92,6 +104,37 @@ trap_common:
 	popq %rax
 	addq $16, %rsp /* vector, error */
 	iretq
+
+/* fpu_save_to(area) / fpu_restore_from(area): XSAVE of every enabled
+ * component, or FXSAVE where the CPU has no XSAVE. Clobber RAX and RDX only. */
+	.globl fpu_save_to, fpu_restore_from
+fpu_save_to:
+	movl $-1, %eax
+	movl $-1, %edx
+	cmpb $0, fpu_use_xsave(%rip)
+	je 2f
+	xsave64 (%rdi)
+	ret
+2:	fxsave64 (%rdi)
+	ret
+fpu_restore_from:
+	movl $-1, %eax
+	movl $-1, %edx
+	cmpb $0, fpu_use_xsave(%rip)
+	je 3f
+	xrstor64 (%rdi)
+	ret
+3:	fxrstor64 (%rdi)
+	ret
+
+	.bss
+	.align 64
+kernel_trap_fpu:
+	.skip 16384
+	.data
+	.globl user_fpu_area, fpu_use_xsave
+user_fpu_area:	.quad 0
+fpu_use_xsave:	.byte 0
 
 	.section .rodata
 	.align 8

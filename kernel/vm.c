@@ -109,6 +109,11 @@ void vm_init(const struct bootinfo *bi)
 	for (uint64_t va = (uint64_t)__image_start; va < (uint64_t)__image_end; va += PAGE_SIZE)
 		*vm_entry(va, 12) = virt_to_phys((void *)va) | PTE_P | PTE_W | PTE_G;
 
+	/* Jobs copy the kernel's top-level entries once, so every upper-half
+	 * slot the kernel will ever use must exist before the first job. */
+	for (int i = 256; i < 512; i++)
+		if (!(kernel_pml4[i] & PTE_P))
+			kernel_pml4[i] = virt_to_phys(vm_table_alloc()) | PTE_P | PTE_W;
 	write_cr3(virt_to_phys(kernel_pml4));
 	write_cr4(read_cr4() | (1 << 7)); /* PGE: global pages survive CR3 loads */
 }
@@ -142,3 +147,5 @@ int vm_heap_grow(uint64_t va, size_t npages)
 }
 
 uint64_t vm_heap_base(void) { return VM_HEAP_BASE; }
+
+uint64_t *vm_kernel_pml4(void) { return kernel_pml4; }

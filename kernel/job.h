@@ -1,0 +1,92 @@
+/* job.h - the one program a node runs (one per core; one core for now).
+ *
+ * A job is its registers, its FPU/vector state, its address space, its
+ * signal state and the identity and clocks captured at home. The main loop
+ * runs it with job_run until it needs the kernel. Main-loop context only. */
+#ifndef OM_JOB_H
+#define OM_JOB_H
+
+#include <stdint.h>
+
+#include "trap.h"
+#include "uvm.h"
+
+#define JOB_NSIG 64
+
+struct job_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+/* What the program's handler gets in its siginfo_t. */
+struct job_siginfo {
+	int32_t code;
+	int32_t pid;
+	uint32_t uid;
+	uint64_t addr;
+};
+
+struct job_identity {
+	int64_t pid, ppid, tid, pgid, sid;
+	int64_t uid, euid, suid, gid, egid, sgid;
+	uint32_t umask;
+	char uts[6][65]; /* sysname nodename release version machine domainname */
+};
+
+enum job_state {
+	JOB_RUNNABLE,
+	JOB_SLEEPING,  /* until wake_ns, or a signal */
+	JOB_WAIT_HOME, /* a forwarded call is out */
+	JOB_EXITED
+};
+
+/* Why job_run returned. */
+enum job_event { JOB_EV_SYSCALL, JOB_EV_IRQ, JOB_EV_FAULT };
+
+struct job {
+	uint32_t id;               /* the agent's job id */
+	enum job_state state;
+	struct trap_frame regs;    /* user registers while not running */
+	uint64_t fs_base, gs_base;
+	uint8_t *xsave;            /* cpu_xsave_size() bytes, 64-byte aligned */
+	struct uvm uvm;
+	uint64_t start_brk, brk, mmap_base;
+
+	/* signals */
+	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
+	uint64_t blocked, pending; /* bit sig - 1 */
+	struct job_siginfo info[JOB_NSIG];
+	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
+	int suspended;
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
+
+	/* thread-ish state kept for the program's libc */
+	uint64_t clear_child_tid, robust_list, robust_len;
+	uint64_t rseq, rseq_len;
+	uint32_t rseq_sig;
+
+	struct job_identity ident;
+	/* home clocks at the moment node_ns_base was taken */
+	int64_t home_realtime_ns, home_monotonic_ns, home_boottime_ns;
+	uint64_t node_ns_base;
+
+	uint64_t fault_addr;       /* CR2 of the last page fault */
+	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
+	uint64_t cpu_ns;           /* time spent in ring 3 */
+	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
+	uint32_t exit_code;        /* valid in JOB_EXITED: wait(2) status */
+	uint32_t seq;              /* next forwarded-call sequence number */
+	uint64_t syscalls_local, syscalls_forwarded, faults;
+};
+
+/* Creates an empty job (address space, FPU state in its initial form). */
+struct job *job_create(uint32_t id);
+void job_destroy(struct job *j);
+/* Runs j in ring 3 until it traps back; returns why. */
+enum job_event job_run(struct job *j);
+/* Prepares ring-3 entry: IA32_STAR/LSTAR/FMASK, EFER.SCE, FSGSBASE. */
+void user_init(void);
+/* Called by trap_dispatch for every trap taken in ring 3; never returns. */
+void user_trap(struct trap_frame *tf) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,112 @@
+/* sched.c - the job's run loop: run, handle the trap, repeat. */
+#include <stdint.h>
+
+#include "console.h"
+#include "job.h"
+#include "linux_abi.h"
+#include "sched.h"
+#include "signal.h"
+#include "syscall.h"
+#include "timer.h"
+
+#define PF_WRITE 0x2 /* page-fault error code bits (SDM vol. 3, 4.7) */
+#define PF_INSTR 0x10
+
+static struct job *cur;
+static const struct job_host *cur_host;
+
+struct job *sched_current(void) { return cur; }
+
+int sched_start(struct job *j, const struct job_host *host)
+{
+	if (cur)
+		return -1;
+	cur = j;
+	cur_host = host;
+	j->state = JOB_RUNNABLE;
+	return 0;
+}
+
+void sched_reply(struct job *j, int64_t ret)
+{
+	if (j != cur || j->state != JOB_WAIT_HOME)
+		return;
+	syscall_return(j, ret);
+	j->state = JOB_RUNNABLE;
+}
+
+/* A CPU exception in ring 3 becomes what Linux makes of it. */
+static void sched_fault(struct job *j)
+{
+	const struct trap_frame *r = &j->regs;
+	j->faults++;
+	switch (r->vector) {
+	case 14: {
+		int rc = uvm_fault(&j->uvm, j->fault_addr, (r->error & PF_WRITE) != 0, (r->error & PF_INSTR) != 0);
+		if (rc == 0)
+			return;
+		if (rc == -LX_ENOMEM)
+			kprintf("job %u: out of memory at %#lx\n", j->id, j->fault_addr);
+		signal_force(j, LX_SIGSEGV, rc == -LX_EACCES ? LX_SEGV_ACCERR : LX_SEGV_MAPERR, j->fault_addr);
+		return;
+	}
+	case 0: signal_force(j, LX_SIGFPE, LX_FPE_INTDIV, r->rip); return;
+	case 1:
+	case 3: signal_force(j, LX_SIGTRAP, LX_TRAP_BRKPT, r->rip); return;
+	case 6: signal_force(j, LX_SIGILL, LX_ILL_ILLOPN, r->rip); return;
+	case 16:
+	case 19: signal_force(j, LX_SIGFPE, 0, r->rip); return;
+	case 17: signal_force(j, LX_SIGBUS, LX_BUS_ADRALN, 0); return;
+	default: signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0); return;
+	}
+}
+
+static void sched_syscall(struct job *j)
+{
+	struct sys_call sc;
+	syscall_handle(j, &sc);
+	switch (sc.outcome) {
+	case SYS_RETURN: syscall_return(j, sc.ret); break;
+	case SYS_KEEP_REGS:
+	case SYS_BLOCK:
+	case SYS_EXITED: break;
+	case SYS_FORWARD:
+		j->state = JOB_WAIT_HOME;
+		j->syscalls_forwarded++;
+		cur_host->forward(j, &sc);
+		break;
+	case SYS_HOME:
+		j->state = JOB_WAIT_HOME;
+		cur_host->go_home(j, &sc);
+		break;
+	}
+}
+
+int sched_step(void)
+{
+	struct job *j = cur;
+	if (!j)
+		return 0;
+	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
+		j->state = JOB_RUNNABLE;
+		syscall_return(j, 0);
+	}
+	if (j->state != JOB_WAIT_HOME)
+		signal_deliver(j);
+	if (j->state == JOB_EXITED) {
+		cur = NULL;
+		cur_host->exited(j);
+		job_destroy(j);
+		return 0;
+	}
+	if (j->state != JOB_RUNNABLE)
+		return 0;
+	uint64_t t0 = timer_ns();
+	enum job_event ev = job_run(j);
+	j->cpu_ns += timer_ns() - t0;
+	if (ev == JOB_EV_SYSCALL)
+		sched_syscall(j);
+	else if (ev == JOB_EV_FAULT)
+		sched_fault(j);
+	return 1;
+}

@@ -1,0 +1,31 @@
+/* sched.h - runs the node's job between rounds of network work.
+ *
+ * One job per node for now (one core). The job runs until it traps; the
+ * scheduler answers local system calls and faults itself and hands the rest
+ * to the job's host: the link to its deputy at home, or the self-test's
+ * console. Main-loop context only. */
+#ifndef OM_SCHED_H
+#define OM_SCHED_H
+
+#include "job.h"
+#include "syscall.h"
+
+struct job_host {
+	/* Sends a call home; the job waits (JOB_WAIT_HOME) for sched_reply. */
+	void (*forward)(struct job *j, const struct sys_call *sc);
+	/* The job needs something only home has (fork, execve, ...). */
+	void (*go_home)(struct job *j, const struct sys_call *sc);
+	/* The job ended; j->exit_code is its wait(2) status. The host must not
+	 * keep j: the scheduler frees it after this returns. */
+	void (*exited)(struct job *j);
+};
+
+/* Takes ownership of j and starts running it. Returns -1 if a job runs. */
+int sched_start(struct job *j, const struct job_host *host);
+/* Completes the forwarded call j waits for. */
+void sched_reply(struct job *j, int64_t ret);
+/* Runs the job until its next trap, if it can run. Returns 1 if it ran. */
+int sched_step(void);
+struct job *sched_current(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* selftest.c - om.selftest: runs a small ring-3 program built into the image
+ * (qemu-tests/selftest/user.c) with nobody at home, to check the node's own
+ * half of running jobs: entry and exit of ring 3, local system calls,
+ * faults, signal frames, clocks. Its writes to fd 1 and 2 go to the console;
+ * any other forwarded call fails with ENOSYS. */
+#include <stdint.h>
+#include <string.h>
+
+#include "console.h"
+#include "job.h"
+#include "linux_abi.h"
+#include "mm.h"
+#include "sched.h"
+#include "selftest.h"
+#include "timer.h"
+
+#define ET_EXEC 2
+#define PT_LOAD 1
+#define PF_X 1
+#define PF_W 2
+#define PF_R 4
+#define SELFTEST_STACK_TOP 0x7ffffff00000UL
+#define SELFTEST_STACK_SIZE (128 * 1024)
+
+extern const uint8_t selftest_elf[], selftest_elf_end[];
+
+struct elf64_ehdr {
+	uint8_t ident[16];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct elf64_phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+static void selftest_forward(struct job *j, const struct sys_call *sc)
+{
+	int64_t ret = -LX_ENOSYS;
+	if (sc->nr == 1 && (sc->a[0] == 1 || sc->a[0] == 2)) {
+		char buf[256];
+		uint64_t len = sc->a[2] < sizeof buf ? sc->a[2] : sizeof buf;
+		ret = uvm_read(&j->uvm, sc->a[1], buf, len) < 0 ? -LX_EFAULT : (int64_t)len;
+		if (ret > 0)
+			console_write(buf, len);
+	} else {
+		kprintf("selftest: system call %lu has no home to go to\n", sc->nr);
+	}
+	sched_reply(j, ret);
+}
+
+static void selftest_home(struct job *j, const struct sys_call *sc)
+{
+	kprintf("selftest: system call %lu would bring the job home\n", sc->nr);
+	sched_reply(j, -LX_ENOSYS);
+}
+
+static void selftest_exited(struct job *j)
+{
+	if ((j->exit_code & 0x7f) == 0)
+		kprintf("selftest: job exited with status %u (%lu local calls, %lu forwarded, %lu faults)\n",
+			(j->exit_code >> 8) & 0xff, j->syscalls_local, j->syscalls_forwarded, j->faults);
+	else
+		kprintf("selftest: job killed by signal %u\n", j->exit_code & 0x7f);
+}
+
+static const struct job_host selftest_host = {
+	.forward = selftest_forward,
+	.go_home = selftest_home,
+	.exited = selftest_exited,
+};
+
+static int selftest_load(struct job *j)
+{
+	size_t size = (size_t)(selftest_elf_end - selftest_elf);
+	struct elf64_ehdr eh;
+	if (size < sizeof eh)
+		return -1;
+	memcpy(&eh, selftest_elf, sizeof eh);
+	if (memcmp(eh.ident, "\177ELF\2\1", 6) || eh.type != ET_EXEC || eh.phentsize != sizeof(struct elf64_phdr) ||
+	    eh.phoff > size || eh.phnum > (size - eh.phoff) / sizeof(struct elf64_phdr))
+		return -1;
+	for (uint16_t i = 0; i < eh.phnum; i++) {
+		struct elf64_phdr ph;
+		memcpy(&ph, selftest_elf + eh.phoff + i * sizeof ph, sizeof ph);
+		if (ph.type != PT_LOAD)
+			continue;
+		if (ph.offset > size || ph.filesz > size - ph.offset || ph.filesz > ph.memsz ||
+		    ph.vaddr >= UVM_TOP || ph.memsz > UVM_TOP - ph.vaddr)
+			return -1;
+		uint64_t start = ph.vaddr & ~(PAGE_SIZE - 1);
+		uint64_t end = (ph.vaddr + ph.memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		uint32_t prot = ((ph.flags & PF_R) ? UVM_PROT_R : 0) | ((ph.flags & PF_W) ? UVM_PROT_W : 0) |
+				((ph.flags & PF_X) ? UVM_PROT_X : 0);
+		if (uvm_map(&j->uvm, start, end, prot, UVM_FILE, 0) < 0 ||
+		    uvm_write(&j->uvm, ph.vaddr, selftest_elf + ph.offset, ph.filesz, 1) < 0)
+			return -1;
+		if (end > j->start_brk)
+			j->start_brk = j->brk = end;
+	}
+	if (uvm_map(&j->uvm, SELFTEST_STACK_TOP - SELFTEST_STACK_SIZE, SELFTEST_STACK_TOP,
+		    UVM_PROT_R | UVM_PROT_W, UVM_STACK, 0) < 0)
+		return -1;
+	j->uvm.stack_limit = SELFTEST_STACK_TOP - (8UL << 20);
+	/* argc 0, argv NULL, envp NULL, auxv AT_NULL: the smallest execve stack */
+	uint64_t sp = SELFTEST_STACK_TOP - 64, zero[4] = { 0, 0, 0, 0 };
+	if (uvm_write(&j->uvm, sp, zero, sizeof zero, 0) < 0)
+		return -1;
+	j->regs.rsp = sp;
+	j->regs.rip = eh.entry;
+	j->mmap_base = SELFTEST_STACK_TOP - (64UL << 20);
+	return 0;
+}
+
+int selftest_start(void)
+{
+	struct job *j = job_create(0);
+	if (!j)
+		return -1;
+	j->ident = (struct job_identity){ .pid = 1, .ppid = 0, .tid = 1, .pgid = 1, .sid = 1 };
+	j->node_ns_base = timer_ns();
+	if (selftest_load(j) < 0) {
+		kprintf("selftest: the built-in program is malformed\n");
+		job_destroy(j);
+		return -1;
+	}
+	kprintf("selftest: starting the built-in ring-3 program\n");
+	return sched_start(j, &selftest_host);
+}

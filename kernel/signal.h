@@ -1,0 +1,19 @@
+/* signal.h - signals on the node, with Linux's semantics and frame layout
+ * (so the program's libc handles them as at home). Main-loop context. */
+#ifndef OM_SIGNAL_H
+#define OM_SIGNAL_H
+
+#include "job.h"
+
+/* Makes sig pending for j with this info. Waking a sleeping job ends its
+ * sleep with -EINTR. */
+void signal_raise(struct job *j, int sig, const struct job_siginfo *info);
+/* A fault the job caused: delivered even if blocked or ignored, as Linux's
+ * force_sig does (it kills the job then). */
+void signal_force(struct job *j, int sig, int code, uint64_t addr);
+/* Delivers the first deliverable pending signal, if any: runs its default
+ * action (the job may end: state JOB_EXITED) or builds a handler frame.
+ * Call before resuming the job. Returns 1 if something was delivered. */
+int signal_deliver(struct job *j);
+
+#endif

@@ -1,0 +1,126 @@
+/* sys_mm.c - memory system calls answered on the node: brk and anonymous
+ * mmap, munmap, mprotect, mremap, madvise. File mappings need the file, so
+ * they send the job home. */
+#include "job.h"
+#include "linux_abi.h"
+#include "mm.h"
+#include "syscall.h"
+#include "sysnr.h"
+
+#define MMAP_MIN 0x10000UL /* vm.mmap_min_addr's default */
+
+static uint64_t page_up(uint64_t a) { return (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
+
+static uint32_t prot_from_linux(uint64_t prot)
+{
+	return (uint32_t)(((prot & LX_PROT_READ) ? UVM_PROT_R : 0) | ((prot & LX_PROT_WRITE) ? UVM_PROT_W : 0) |
+			  ((prot & LX_PROT_EXEC) ? UVM_PROT_X : 0));
+}
+
+static void sys_brk(struct job *j, struct sys_call *sc)
+{
+	uint64_t want = sc->a[0];
+	sc->ret = (int64_t)j->brk;
+	if (want < j->start_brk)
+		return;
+	uint64_t heap = page_up(j->start_brk), old_end = page_up(j->brk), new_end = page_up(want);
+	if (new_end > old_end) {
+		int rc = old_end > heap ? uvm_map(&j->uvm, old_end, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0)
+					: uvm_map(&j->uvm, heap, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0);
+		if (rc < 0)
+			return; /* brk(2): failure is the old break */
+	} else if (new_end < old_end) {
+		uvm_unmap(&j->uvm, new_end, old_end);
+	}
+	j->brk = want;
+	sc->ret = (int64_t)want;
+}
+
+static void sys_mmap(struct job *j, struct sys_call *sc)
+{
+	uint64_t addr = sc->a[0], len = page_up(sc->a[1]), prot = sc->a[2], flags = sc->a[3];
+	if (!(flags & LX_MAP_ANONYMOUS)) {
+		sc->outcome = SYS_HOME; /* a file mapping needs the file */
+		return;
+	}
+	if (!sc->a[1] || len < sc->a[1] || len >= UVM_TOP || !(flags & (LX_MAP_SHARED | LX_MAP_PRIVATE))) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	uint32_t kind = (flags & LX_MAP_SHARED) ? UVM_SHARED_ANON : UVM_ANON;
+	uint32_t uprot = prot_from_linux(prot);
+	if (flags & (LX_MAP_FIXED | LX_MAP_FIXED_NOREPLACE)) {
+		if (addr & (PAGE_SIZE - 1)) {
+			sc->ret = -LX_EINVAL;
+			return;
+		}
+		int rc = uvm_map(&j->uvm, addr, addr + len, uprot, kind, !(flags & LX_MAP_FIXED_NOREPLACE));
+		sc->ret = rc < 0 ? rc : (int64_t)addr;
+		return;
+	}
+	/* A hint is taken when the range is free, as on Linux. */
+	addr = page_up(addr);
+	if (addr >= MMAP_MIN && addr + len <= UVM_TOP && uvm_map(&j->uvm, addr, addr + len, uprot, kind, 0) == 0) {
+		sc->ret = (int64_t)addr;
+		return;
+	}
+	addr = uvm_find_gap(&j->uvm, len, MMAP_MIN, j->mmap_base);
+	if (!addr)
+		addr = uvm_find_gap(&j->uvm, len, MMAP_MIN, UVM_TOP);
+	if (!addr) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	int rc = uvm_map(&j->uvm, addr, addr + len, uprot, kind, 0);
+	sc->ret = rc < 0 ? rc : (int64_t)addr;
+}
+
+static void sys_munmap(struct job *j, struct sys_call *sc)
+{
+	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
+	if ((addr & (PAGE_SIZE - 1)) || !sc->a[1] || addr + len > UVM_TOP || addr + len < addr) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	sc->ret = uvm_unmap(&j->uvm, addr, addr + len);
+}
+
+static void sys_mprotect(struct job *j, struct sys_call *sc)
+{
+	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
+	if ((addr & (PAGE_SIZE - 1)) || addr + len > UVM_TOP || addr + len < addr) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	sc->ret = uvm_protect(&j->uvm, addr, addr + len, prot_from_linux(sc->a[2]));
+}
+
+static void sys_mremap(struct job *j, struct sys_call *sc)
+{
+	sc->ret = uvm_remap(&j->uvm, sc->a[0], sc->a[1], sc->a[2], (int)sc->a[3], sc->a[4]);
+}
+
+static void sys_madvise(struct job *j, struct sys_call *sc)
+{
+	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
+	if (addr & (PAGE_SIZE - 1)) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	sc->ret = 0;
+	if (len && (sc->a[2] == LX_MADV_DONTNEED || sc->a[2] == LX_MADV_FREE))
+		sc->ret = uvm_discard(&j->uvm, addr, addr + len);
+}
+
+sys_fn sys_mm_lookup(uint64_t nr)
+{
+	switch (nr) {
+	case NR_brk: return sys_brk;
+	case NR_mmap: return sys_mmap;
+	case NR_munmap: return sys_munmap;
+	case NR_mprotect: return sys_mprotect;
+	case NR_mremap: return sys_mremap;
+	case NR_madvise: return sys_madvise;
+	default: return NULL;
+	}
+}

@@ -1,0 +1,147 @@
+/* sys_time.c - clocks and sleeps. The node keeps the home's time: each clock
+ * is its home value at capture plus the node time elapsed since. */
+#include <stdint.h>
+
+#include "job.h"
+#include "linux_abi.h"
+#include "syscall.h"
+#include "sysnr.h"
+#include "timer.h"
+
+#define NS 1000000000LL
+
+int64_t job_clock_ns(const struct job *j, int clock)
+{
+	int64_t delta = (int64_t)(timer_ns() - j->node_ns_base);
+	switch (clock) {
+	case LX_CLOCK_REALTIME:
+	case LX_CLOCK_REALTIME_COARSE:
+		return j->home_realtime_ns + delta;
+	case LX_CLOCK_MONOTONIC:
+	case LX_CLOCK_MONOTONIC_RAW:
+	case LX_CLOCK_MONOTONIC_COARSE:
+		return j->home_monotonic_ns + delta;
+	case LX_CLOCK_BOOTTIME:
+		return j->home_boottime_ns + delta;
+	case LX_CLOCK_PROCESS_CPUTIME_ID:
+	case LX_CLOCK_THREAD_CPUTIME_ID:
+		return (int64_t)j->cpu_ns;
+	default:
+		return -1;
+	}
+}
+
+static int clock_known(uint64_t c) { return c <= LX_CLOCK_BOOTTIME; }
+
+static void put_timespec(struct job *j, struct sys_call *sc, uint64_t uaddr, int64_t ns)
+{
+	struct lx_timespec ts = { ns / NS, ns % NS };
+	sc->ret = uvm_write(&j->uvm, uaddr, &ts, sizeof ts, 0) < 0 ? -LX_EFAULT : 0;
+}
+
+static void sys_clock_gettime(struct job *j, struct sys_call *sc)
+{
+	if (!clock_known(sc->a[0])) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	put_timespec(j, sc, sc->a[1], job_clock_ns(j, (int)sc->a[0]));
+}
+
+static void sys_clock_getres(struct job *j, struct sys_call *sc)
+{
+	if (!clock_known(sc->a[0])) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	sc->ret = 0;
+	if (sc->a[1])
+		put_timespec(j, sc, sc->a[1], 1);
+}
+
+static void sys_gettimeofday(struct job *j, struct sys_call *sc)
+{
+	int64_t ns = job_clock_ns(j, LX_CLOCK_REALTIME);
+	struct { int64_t sec, usec; } tv = { ns / NS, ns % NS / 1000 };
+	sc->ret = 0;
+	if (sc->a[0] && uvm_write(&j->uvm, sc->a[0], &tv, sizeof tv, 0) < 0)
+		sc->ret = -LX_EFAULT;
+	/* The timezone argument is obsolete; Linux fills zeros. */
+	static const int32_t tz[2];
+	if (sc->a[1] && uvm_write(&j->uvm, sc->a[1], tz, sizeof tz, 0) < 0)
+		sc->ret = -LX_EFAULT;
+}
+
+static void sys_time(struct job *j, struct sys_call *sc)
+{
+	int64_t sec = job_clock_ns(j, LX_CLOCK_REALTIME) / NS;
+	sc->ret = sec;
+	if (sc->a[0] && uvm_write(&j->uvm, sc->a[0], &sec, sizeof sec, 0) < 0)
+		sc->ret = -LX_EFAULT;
+}
+
+/* Puts the job to sleep until node time wake; a signal ends it early. */
+static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake)
+{
+	j->wake_ns = wake;
+	j->state = JOB_SLEEPING;
+	j->sleep_restart = 0;
+	sc->ret = 0;
+	sc->outcome = SYS_BLOCK;
+}
+
+static int read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
+{
+	struct lx_timespec ts;
+	if (uvm_read(&j->uvm, uaddr, &ts, sizeof ts) < 0)
+		return -LX_EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS)
+		return -LX_EINVAL;
+	*ns = ts.tv_sec > INT64_MAX / NS - 1 ? INT64_MAX : ts.tv_sec * NS + ts.tv_nsec;
+	return 0;
+}
+
+static void sys_nanosleep(struct job *j, struct sys_call *sc)
+{
+	int64_t ns;
+	int rc = read_timespec(j, sc->a[0], &ns);
+	if (rc < 0) {
+		sc->ret = rc;
+		return;
+	}
+	uint64_t now = timer_ns();
+	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns);
+}
+
+static void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
+{
+	int64_t ns;
+	if (!clock_known(sc->a[0]) || sc->a[0] == LX_CLOCK_THREAD_CPUTIME_ID) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	int rc = read_timespec(j, sc->a[2], &ns);
+	if (rc < 0) {
+		sc->ret = rc;
+		return;
+	}
+	if (sc->a[1] & LX_TIMER_ABSTIME) {
+		int64_t left = ns - job_clock_ns(j, (int)sc->a[0]);
+		ns = left > 0 ? left : 0;
+	}
+	uint64_t now = timer_ns();
+	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns);
+}
+
+sys_fn sys_time_lookup(uint64_t nr)
+{
+	switch (nr) {
+	case NR_clock_gettime: return sys_clock_gettime;
+	case NR_clock_getres: return sys_clock_getres;
+	case NR_gettimeofday: return sys_gettimeofday;
+	case NR_time: return sys_time;
+	case NR_nanosleep: return sys_nanosleep;
+	case NR_clock_nanosleep: return sys_clock_nanosleep;
+	default: return NULL;
+	}
+}

@@ -1,0 +1,143 @@
+/* user.c - running a job in ring 3: MSR set-up, FPU state switching, and the
+ * C side of user_entry.S. */
+#include <malloc.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console.h"
+#include "cpu.h"
+#include "cpuinfo.h"
+#include "job.h"
+#include "mm.h"
+#include "trap.h"
+#include "user_asm.h"
+
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_FMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define EFER_SCE (1ULL << 0)
+#define CR4_FSGSBASE (1ULL << 16)
+#define RFLAGS_IF 0x200ULL
+/* What a program may hold in RFLAGS: CF PF AF ZF SF TF DF OF AC ID (plus
+ * the always-one bit 1); IOPL, NT, RF, VM, VIF/VIP stay the kernel's. */
+#define RFLAGS_USER 0x254dd5ULL
+
+_Static_assert(offsetof(struct trap_frame, r11) == UA_R11, "trap_frame layout");
+_Static_assert(offsetof(struct trap_frame, rax) == UA_RAX, "trap_frame layout");
+_Static_assert(offsetof(struct trap_frame, vector) == UA_VECTOR, "trap_frame layout");
+_Static_assert(offsetof(struct trap_frame, rip) == UA_RIP, "trap_frame layout");
+_Static_assert(offsetof(struct trap_frame, ss) == UA_SS, "trap_frame layout");
+_Static_assert(UA_SEL_UDATA3 == (SEL_UDATA | 3) && UA_SEL_UCODE3 == (SEL_UCODE | 3), "selectors");
+
+extern void syscall_entry(void);
+extern int user_enter(struct trap_frame *tf);
+extern void user_leave(int event) __attribute__((noreturn));
+extern uint64_t user_trap_stack_top;
+/* In kernel/trap_entry.S: they run before any C code can touch SSE. */
+extern void fpu_save_to(uint8_t *area);
+extern void fpu_restore_from(uint8_t *area);
+extern uint8_t *user_fpu_area;
+extern uint8_t fpu_use_xsave;
+
+
+static struct job *running;
+static int have_xsave, have_fsgsbase;
+static uint8_t user_trap_stack[16384] __attribute__((aligned(16)));
+
+void user_init(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	have_xsave = (read_cr4() >> 18) & 1;
+	fpu_use_xsave = (uint8_t)have_xsave;
+	if (cpu_xsave_size() > 16384)
+		panic("cpu: XSAVE area of %u bytes is larger than the trap path's", cpu_xsave_size());
+	cpuid(7, 0, r);
+	if (r[1] & 1) { /* FSGSBASE: home may have told the program it can use it */
+		write_cr4(read_cr4() | CR4_FSGSBASE);
+		have_fsgsbase = 1;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	/* SYSRET would load CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8. */
+	wrmsr(MSR_STAR, ((uint64_t)SEL_UCODE32 << 48) | ((uint64_t)SEL_KCODE << 32));
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	wrmsr(MSR_FMASK, 0x40700); /* IF, TF, DF, AC cleared on entry */
+	user_trap_stack_top = (uint64_t)(user_trap_stack + sizeof user_trap_stack);
+	tss_set_rsp0(user_trap_stack_top);
+}
+
+struct job *job_create(uint32_t id)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->xsave = memalign(64, (cpu_xsave_size() + 63) & ~63u);
+	if (!j->xsave || uvm_create(&j->uvm) < 0) {
+		free(j->xsave);
+		free(j);
+		return NULL;
+	}
+	memset(j->xsave, 0, cpu_xsave_size());
+	/* The initial x87/SSE control words, as after execve: FCW 0x37f,
+	 * MXCSR 0x1f80 (legacy area offsets 0 and 24, SDM vol. 1, 10.5.1). */
+	*(uint16_t *)(j->xsave + 0) = 0x37f;
+	*(uint32_t *)(j->xsave + 24) = 0x1f80;
+	if (have_xsave)
+		*(uint64_t *)(j->xsave + 512) = 3; /* XSTATE_BV: x87 and SSE present */
+	j->id = id;
+	j->regs.cs = SEL_UCODE | 3;
+	j->regs.ss = SEL_UDATA | 3;
+	j->regs.rflags = RFLAGS_IF | 2;
+	return j;
+}
+
+void job_destroy(struct job *j)
+{
+	if (!j)
+		return;
+	uvm_destroy(&j->uvm);
+	free(j->xsave);
+	free(j);
+}
+
+enum job_event job_run(struct job *j)
+{
+	j->regs.rflags = (j->regs.rflags & RFLAGS_USER) | RFLAGS_IF | 2;
+	j->regs.cs = SEL_UCODE | 3;
+	j->regs.ss = SEL_UDATA | 3;
+	uvm_activate(&j->uvm);
+	wrmsr(MSR_FS_BASE, j->fs_base);
+	wrmsr(MSR_GS_BASE, j->gs_base);
+	fpu_restore_from(j->xsave);
+	user_fpu_area = j->xsave;
+	running = j;
+	cpu_cli(); /* the IRET turns interrupts back on in ring 3 */
+	enum job_event ev = (enum job_event)user_enter(&j->regs);
+	cpu_sti();
+	return ev;
+}
+
+void user_trap(struct trap_frame *tf)
+{
+	struct job *j = running;
+	if (!j)
+		panic("trap from ring 3 with no job");
+	j->regs = *tf;
+	if (tf->vector == 14)
+		j->fault_addr = read_cr2();
+	/* The vector state is already in j->xsave (trap_entry.S). */
+	if (have_fsgsbase) { /* the program may have changed them itself */
+		j->fs_base = rdmsr(MSR_FS_BASE);
+		j->gs_base = rdmsr(MSR_GS_BASE);
+	}
+	running = NULL;
+	if (tf->vector == UA_T_SYSCALL)
+		user_leave(JOB_EV_SYSCALL);
+	if (tf->vector >= T_PIC_BASE && tf->vector < T_PIC_BASE + 16)
+		user_leave(JOB_EV_IRQ);
+	user_leave(JOB_EV_FAULT);
+}

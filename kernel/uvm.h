@@ -1,0 +1,73 @@
+/* uvm.h - a job's address space: the lower half of its own page tables
+ * (the upper half is the kernel's, shared), described by a sorted list of
+ * regions (VMAs). Pages are allocated on first touch; a page never touched
+ * reads as zero, as on Linux.
+ *
+ * Main-loop context only. Addresses are user virtual addresses; every call
+ * checks they lie in the lower half and are page aligned where it says so.
+ * Errors are negative Linux errno values (kernel/linux_abi.h), ready to
+ * return to a program. */
+#ifndef OM_UVM_H
+#define OM_UVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UVM_TOP 0x0000800000000000UL /* first non-canonical address */
+#define UVM_PROT_R 1
+#define UVM_PROT_W 2
+#define UVM_PROT_X 4
+
+enum uvm_kind { UVM_ANON, UVM_SHARED_ANON, UVM_FILE, UVM_HEAP, UVM_STACK, UVM_VDSO, UVM_RESERVED };
+
+struct uvm_region {
+	uint64_t start, end; /* [start, end), page aligned */
+	uint32_t prot;       /* UVM_PROT_* */
+	uint32_t kind;       /* enum uvm_kind */
+};
+
+struct uvm {
+	uint64_t *pml4;          /* kernel virtual address of the top table */
+	struct uvm_region *regions;
+	uint32_t nregions, cap;
+	uint64_t pages;          /* frames mapped for the job */
+	uint64_t stack_limit;    /* lowest address the stack may grow down to */
+};
+
+int uvm_create(struct uvm *u);
+/* Frees every frame and table of the lower half, and the region list. */
+void uvm_destroy(struct uvm *u);
+/* Makes u the current address space (CR3). */
+void uvm_activate(const struct uvm *u);
+
+/* Adds a region; it must not overlap another unless fixed is set, in which
+ * case what it covers is unmapped first (MAP_FIXED). */
+int uvm_map(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot, uint32_t kind, int fixed);
+int uvm_unmap(struct uvm *u, uint64_t start, uint64_t end);
+int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot);
+/* Moves or resizes [old, old+old_len) per mremap(2) semantics (flags are
+ * MREMAP_MAYMOVE / MREMAP_FIXED); returns the new address or -errno. */
+int64_t uvm_remap(struct uvm *u, uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
+/* Drops the pages of [start, end) so they read as zero again (MADV_DONTNEED). */
+int uvm_discard(struct uvm *u, uint64_t start, uint64_t end);
+/* Highest free gap of len bytes below 'below' and above 'above', or 0. */
+uint64_t uvm_find_gap(const struct uvm *u, uint64_t len, uint64_t above, uint64_t below);
+const struct uvm_region *uvm_find(const struct uvm *u, uint64_t addr);
+
+/* Handles a page fault at addr: demand-zero inside a region whose
+ * protection allows the access, growing the stack region if addr is just
+ * below it. Returns 0 when the job can retry, -LX_EFAULT (SEGV_MAPERR) or
+ * -LX_EACCES (SEGV_ACCERR) when it must get SIGSEGV. */
+int uvm_fault(struct uvm *u, uint64_t addr, int write, int exec);
+
+/* Copies between the job's memory and the kernel, page by page through the
+ * direct map, faulting pages in as the job itself would. write_user ignores
+ * write protection only when force is set (loading an image).
+ * Return 0 or -EFAULT. */
+int uvm_read(struct uvm *u, uint64_t uaddr, void *dst, size_t len);
+int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int force);
+/* Reads a NUL-terminated string of at most max bytes (with the NUL);
+ * returns its length, -EFAULT, or -ENAMETOOLONG. */
+int64_t uvm_read_str(struct uvm *u, uint64_t uaddr, char *dst, size_t max);
+
+#endif

@@ -1,0 +1,211 @@
+/* user.c - a ring-3 program the node kernel runs with om.selftest: it checks
+ * the node's own answers (memory, faults, signals, clocks, FPU state) with
+ * raw system calls, no libc. Each check prints "user: NAME ok"; the program
+ * exits with status 42 when all passed, 1 at the first failure. */
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYS_write 1
+#define SYS_mmap 9
+#define SYS_mprotect 10
+#define SYS_munmap 11
+#define SYS_brk 12
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigreturn 15
+#define SYS_nanosleep 35
+#define SYS_getpid 39
+#define SYS_kill 62
+#define SYS_arch_prctl 158
+#define SYS_clock_gettime 228
+#define SYS_exit_group 231
+
+static long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#define sys(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+static void say(const char *s) { sys(SYS_write, 1, s, slen(s)); }
+
+static void fail(const char *what)
+{
+	say("user: FAIL ");
+	say(what);
+	say("\n");
+	sys(SYS_exit_group, 1, 0, 0);
+}
+
+static void ok(const char *what)
+{
+	say("user: ");
+	say(what);
+	say(" ok\n");
+}
+
+/* ---- signals with a restorer, as libc sets them up */
+struct ksigaction { void *handler; unsigned long flags; void (*restorer)(void); unsigned long mask; };
+#define SA_SIGINFO 4
+#define SA_RESTORER 0x04000000
+
+__asm__(".text\n.globl restorer\nrestorer:\n\tmov $15, %eax\n\tsyscall\n");
+void restorer(void);
+
+static void on(int sig, void *handler)
+{
+	struct ksigaction a = { handler, SA_SIGINFO | SA_RESTORER, restorer, 0 };
+	if (sys6(SYS_rt_sigaction, sig, (long)&a, 0, 8, 0, 0) != 0)
+		fail("rt_sigaction");
+}
+
+struct siginfo { int signo, err, code, pad; uint64_t addr; };
+/* offsets into the kernel ucontext: uc_mcontext starts at 40; rip at +128 */
+#define UC_RIP(uc) (*(uint64_t *)((char *)(uc) + 40 + 128))
+
+static volatile int segv_count, segv_code, fpe_count, usr1_count;
+static volatile uint64_t segv_addr;
+static char *volatile prot_page; /* volatile: stored before the faulting write */
+
+static void segv_handler(int sig, struct siginfo *si, void *uc)
+{
+	(void)sig, (void)uc;
+	segv_count++;
+	segv_code = si->code;
+	segv_addr = si->addr;
+	/* make the page writable again, so the faulting store succeeds on return */
+	sys(SYS_mprotect, prot_page, 4096, 3);
+}
+
+static void fpe_handler(int sig, struct siginfo *si, void *uc)
+{
+	(void)sig, (void)si;
+	fpe_count++;
+	extern char after_div[];
+	UC_RIP(uc) = (uint64_t)after_div;
+}
+
+static void usr1_handler(int sig, struct siginfo *si, void *uc)
+{
+	(void)si, (void)uc;
+	if (sig == 10)
+		usr1_count++;
+	/* clobber vector registers: sigreturn must bring the program's back */
+	__asm__ volatile("pcmpeqd %%xmm0, %%xmm0\n\tpcmpeqd %%xmm7, %%xmm7" ::: "xmm0", "xmm7");
+}
+
+static unsigned long recurse(unsigned long n)
+{
+	volatile char pad[1024];
+	pad[0] = (char)n;
+	if (n == 0)
+		return pad[0];
+	return recurse(n - 1) + pad[0];
+}
+
+struct ts { long sec, nsec; };
+
+void start_c(void)
+{
+	say("user: hello from ring 3\n");
+
+	/* brk grows and the new pages read as zero */
+	uint64_t b0 = (uint64_t)sys(SYS_brk, 0, 0, 0);
+	uint64_t b1 = (uint64_t)sys(SYS_brk, b0 + (1 << 20), 0, 0);
+	if (b1 != b0 + (1 << 20))
+		fail("brk grow");
+	for (uint64_t p = b0; p < b1; p += 4096) {
+		if (*(volatile char *)p != 0)
+			fail("brk zero");
+		*(volatile char *)p = 1;
+	}
+	if ((uint64_t)sys(SYS_brk, b0, 0, 0) != b0)
+		fail("brk shrink");
+	ok("brk");
+
+	/* 64 MiB of anonymous memory, every page touched */
+	size_t big = 64 << 20;
+	char *m = (char *)sys6(SYS_mmap, 0, (long)big, 3, 0x22, -1, 0);
+	if ((long)m < 0)
+		fail("mmap");
+	for (size_t i = 0; i < big; i += 4096)
+		m[i] = (char)(i >> 12);
+	for (size_t i = 0; i < big; i += 4096)
+		if (m[i] != (char)(i >> 12))
+			fail("mmap pattern");
+	if (sys(SYS_munmap, m, big, 0) != 0)
+		fail("munmap");
+	ok("mmap 64 MiB");
+
+	/* a write to a read-only page: SIGSEGV with SEGV_ACCERR, the handler
+	 * fixes the protection, the store is retried and lands */
+	on(11, segv_handler);
+	prot_page = (char *)sys6(SYS_mmap, 0, 4096, 1, 0x22, -1, 0);
+	*(volatile char *)prot_page = 7;
+	if (segv_count != 1 || segv_code != 2 || segv_addr != (uint64_t)prot_page || prot_page[0] != 7)
+		fail("SIGSEGV handler");
+	ok("SIGSEGV handler");
+
+	/* divide by zero: SIGFPE, the handler moves rip past the division */
+	on(8, fpe_handler);
+	volatile int zero = 0, q = 0;
+	__asm__ volatile("movl $1, %%eax\n\tcltd\n\tidivl %1\n\t.globl after_div\nafter_div:" : "=a"(q) : "m"(zero) : "rdx");
+	if (fpe_count != 1)
+		fail("SIGFPE");
+	ok("SIGFPE handler");
+
+	/* kill(self): a handler runs, and the vector registers survive it */
+	on(10, usr1_handler);
+	/* One asm block, so the compiler cannot use xmm0 in between. */
+	uint64_t x0;
+	long pid = sys(SYS_getpid, 0, 0, 0);
+	__asm__ volatile("movq $0x1234567890abcdef, %%rax\n\t"
+			 "movq %%rax, %%xmm0\n\t"
+			 "movl $62, %%eax\n\t"
+			 "syscall\n\t"
+			 "movq %%xmm0, %0"
+			 : "=r"(x0)
+			 : "D"(pid), "S"(10L)
+			 : "rax", "rcx", "r11", "xmm0", "memory");
+	if (usr1_count != 1)
+		fail("signal to self: handler did not run");
+	if (x0 != 0x1234567890abcdefULL)
+		fail("signal to self: xmm0 changed");
+	ok("signal to self, xmm preserved");
+
+	/* arch_prctl(ARCH_SET_FS) and an %fs-relative load */
+	static uint64_t tls[2] = { 0, 0xfeedface };
+	tls[0] = (uint64_t)tls;
+	if (sys(SYS_arch_prctl, 0x1002, tls, 0) != 0)
+		fail("arch_prctl");
+	uint64_t v;
+	__asm__ volatile("movq %%fs:8, %0" : "=r"(v));
+	if (v != 0xfeedface)
+		fail("fs base");
+	ok("arch_prctl");
+
+	/* the stack grows on demand */
+	if (recurse(1000) == 12345)
+		fail("recurse");
+	ok("stack growth");
+
+	/* a 50 ms sleep takes at least 50 ms of CLOCK_MONOTONIC */
+	struct ts t0, t1, nap = { 0, 50000000 };
+	sys(SYS_clock_gettime, 1, &t0, 0);
+	if (sys(SYS_nanosleep, &nap, 0, 0) != 0)
+		fail("nanosleep");
+	sys(SYS_clock_gettime, 1, &t1, 0);
+	long ms = (t1.sec - t0.sec) * 1000 + (t1.nsec - t0.nsec) / 1000000;
+	if (ms < 50 || ms > 5000)
+		fail("sleep length");
+	ok("nanosleep");
+
+	say("user: all ok\n");
+	sys(SYS_exit_group, 42, 0, 0);
+}
+
+/* The kernel enters with the stack as execve leaves it; align and go. */
+__asm__(".text\n.globl _start\n_start:\n\tandq $-16, %rsp\n\tcall start_c\n\thlt\n");

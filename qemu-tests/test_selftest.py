@@ -1,0 +1,37 @@
+"""om.selftest: the node runs its built-in ring-3 program (memory, faults,
+signal frames, FPU state across signals, clocks) with no home attached."""
+
+from omtest import check, cluster
+
+EXPECTED = """user: hello from ring 3
+user: brk ok
+user: mmap 64 MiB ok
+user: SIGSEGV handler ok
+user: SIGFPE handler ok
+user: signal to self, xmm preserved ok
+user: arch_prctl ok
+user: stack growth ok
+user: nanosleep ok
+user: all ok
+"""
+
+
+def run_selftest(cpu):
+    with cluster() as c:
+        n = c.boot("virtio-net-pci", append="om.selftest om.agent=10.0.2.2:%d" % c.port,
+                   mem=256, extra=["-cpu", cpu])
+        n.wait_serial("selftest: job exited", timeout=60)
+        con = n.serial()
+        lines = "".join(l + "\n" for l in con.splitlines() if l.startswith("user: "))
+        check(lines == EXPECTED, "self-test output differs:\n" + lines)
+        check("selftest: job exited with status 42" in con, "wrong exit status")
+
+
+def test_selftest_xsave():
+    """-cpu max: XSAVE with AVX state, FSGSBASE."""
+    run_selftest("max")
+
+
+def test_selftest_fxsave():
+    """The default qemu64 CPU has no XSAVE: FXSAVE path."""
+    run_selftest("qemu64")
