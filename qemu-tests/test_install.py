@@ -1,0 +1,155 @@
+"""`make install` (no QEMU): the tree it writes under DESTDIR, the filled
+templates, and that nothing is written outside DESTDIR, checked by running
+it in a private mount namespace where everything but DESTDIR is read-only."""
+
+import filecmp
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+from omtest import BUILD, ROOT, check
+from pxeboot import PLACEHOLDER, ipxe_problems, item_labels, make_install
+
+IPXE_DIR = "/usr/lib/ipxe"
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def read(p):
+    with open(p) as f:
+        return f.read()
+
+
+def tree(dest):
+    out = set()
+    for top, dirs, files in os.walk(dest):
+        for n in files:
+            out.add(os.path.relpath(os.path.join(top, n), dest))
+    return out
+
+
+def expected_tree(prefix, tftp):
+    p, t = prefix.lstrip("/"), tftp.lstrip("/")
+    want = {p + "/sbin/om-agent", p + "/bin/om-mon",
+            t + "/om-node.elf", t + "/om.ipxe",
+            "lib/systemd/system/om-agent.service", "etc/om/agent.conf",
+            p + "/share/om/agent.conf.example", p + "/share/om/dnsmasq-om.conf",
+            p + "/share/om/om-ltsp-ipxe"}
+    want |= {p + "/share/doc/om/" + d for d in os.listdir(os.path.join(ROOT, "docs")) if d.endswith(".md")}
+    want |= {p + "/bin/" + f for f in ("om-run", "om-ctl", "om-migrate") if os.path.exists(os.path.join(BUILD, f))}
+    if os.path.exists(os.path.join(BUILD, "om-node.efi")):
+        want.add(t + "/om-node.efi")
+    want |= {t + "/" + b for b in ("undionly.kpxe", "snponly.efi", "ipxe.efi")
+             if os.path.exists(os.path.join(IPXE_DIR, b))}
+    return want
+
+
+def test_install_default_tree():
+    dest = tempfile.mkdtemp(prefix="om-inst-")
+    try:
+        r = make_install(dest)
+        check(r.returncode == 0, "make install failed: %s%s" % (r.stdout, r.stderr))
+        got, want = tree(dest), expected_tree("/usr/local", "/srv/tftp")
+        check(got == want, "tree differs: missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
+        check(mode(dest + "/usr/local/sbin/om-agent") == 0o755, "om-agent is not 0755")
+        check(mode(dest + "/usr/local/bin/om-mon") == 0o755, "om-mon is not 0755")
+        for f in ("srv/tftp/om.ipxe", "srv/tftp/om-node.elf", "lib/systemd/system/om-agent.service",
+                  "etc/om/agent.conf", "usr/local/share/om/dnsmasq-om.conf"):
+            check(mode(os.path.join(dest, f)) == 0o644, "%s is not 0644" % f)
+        check(filecmp.cmp(dest + "/srv/tftp/om-node.elf", BUILD + "/om-node.elf", shallow=False),
+              "the installed om-node.elf differs from build/")
+
+        menu = read(dest + "/srv/tftp/om.ipxe")
+        check(not PLACEHOLDER.search(menu), "om.ipxe keeps a placeholder")
+        for line in ("set om-server \n", "set om-port 7707\n", "set om-default om\n", "set om-timeout 5000\n"):
+            check(line in menu, "om.ipxe lacks %r" % line.strip())
+        check(ipxe_problems(menu) == [], "om.ipxe: %s" % ipxe_problems(menu))
+        check(item_labels(menu) == ["om", "disk", "lab", "shell", "exit"], "items %r" % item_labels(menu))
+
+        unit = read(dest + "/lib/systemd/system/om-agent.service").splitlines()
+        for line in ("Type=simple", "ExecStart=/usr/local/sbin/om-agent", "RuntimeDirectory=om",
+                     "Restart=on-failure", "WantedBy=multi-user.target"):
+            check(line in unit, "om-agent.service lacks %r" % line)
+        check(not PLACEHOLDER.search("\n".join(unit)), "the unit keeps a placeholder")
+
+        conf = read(dest + "/etc/om/agent.conf")
+        for key in ("listen", "control", "heartbeat_ms", "down_after_ms", "drop_after_ms"):
+            check(("#%s = " % key) in conf, "agent.conf lacks the key %s" % key)
+
+        dm = dest + "/usr/local/share/om/dnsmasq-om.conf"
+        check(not PLACEHOLDER.search(read(dm)), "dnsmasq-om.conf keeps a placeholder")
+        check("tftp-root=/srv/tftp\n" in read(dm), "dnsmasq-om.conf: wrong tftp-root")
+        r = subprocess.run(["dnsmasq", "--test", "--conf-file=" + dm], capture_output=True, text=True, timeout=20)
+        check(r.returncode == 0, "dnsmasq rejects dnsmasq-om.conf: %s" % r.stderr)
+        check(mode(dest + "/usr/local/share/om/om-ltsp-ipxe") == 0o755, "the LTSP hook is not executable")
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_install_variables_and_reinstall():
+    dest = tempfile.mkdtemp(prefix="om-inst-")
+    try:
+        args = ["PREFIX=/opt/om", "TFTPDIR=/var/lib/tftpboot", "OM_SERVER=192.0.2.10",
+                "OM_AGENT_PORT=7800", "OM_MENU_DEFAULT=lab", "OM_MENU_TIMEOUT=3000",
+                "OM_LAB_MENU=http://192.0.2.10/lab/menu.ipxe"]
+        r = make_install(dest, *args)
+        check(r.returncode == 0, "make install failed: %s%s" % (r.stdout, r.stderr))
+        got, want = tree(dest), expected_tree("/opt/om", "/var/lib/tftpboot")
+        check(got == want, "tree differs: missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
+        menu = read(dest + "/var/lib/tftpboot/om.ipxe")
+        for line in ("set om-server 192.0.2.10", "set om-port 7800", "set om-default lab",
+                     "set om-timeout 3000", "set om-lab-menu http://192.0.2.10/lab/menu.ipxe"):
+            check(line + "\n" in menu, "om.ipxe lacks %r" % line)
+        check("ExecStart=/opt/om/sbin/om-agent\n" in read(dest + "/lib/systemd/system/om-agent.service"),
+              "the unit does not start /opt/om/sbin/om-agent")
+        check("tftp-root=/var/lib/tftpboot\n" in read(dest + "/opt/om/share/om/dnsmasq-om.conf"),
+              "dnsmasq-om.conf does not serve TFTPDIR")
+
+        # The admin's agent.conf survives a reinstall.
+        with open(dest + "/etc/om/agent.conf", "a") as f:
+            f.write("listen = 192.0.2.10:7800\n")
+        r = make_install(dest, *args)
+        check(r.returncode == 0, "second make install failed: %s" % r.stderr)
+        check(read(dest + "/etc/om/agent.conf").endswith("listen = 192.0.2.10:7800\n"),
+              "reinstall overwrote /etc/om/agent.conf")
+
+        for bad, msg in (("OM_MENU_DEFAULT=memtest", "OM_MENU_DEFAULT must be"),
+                         ("OM_MENU_TIMEOUT=5s", "OM_MENU_TIMEOUT is milliseconds"),
+                         ("OM_SERVER=server.lab", "OM_SERVER is an IPv4 address")):
+            r = make_install(tempfile.mkdtemp(prefix="om-inst-bad-", dir=dest), bad)
+            check(r.returncode != 0 and msg in r.stdout + r.stderr, "%s accepted: %s" % (bad, r.stdout))
+        r = make_install(dest, "OM_MENU_DEFAULT=lab")
+        check(r.returncode != 0 and "needs OM_LAB_MENU" in r.stdout + r.stderr, "lab default without a lab menu")
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_install_stays_in_destdir():
+    """Every mount but DESTDIR (and /proc, /sys, /dev) read-only in a private
+    mount namespace: a write anywhere else fails make install."""
+    if not shutil.which("unshare"):
+        raise AssertionError("unshare (util-linux) is missing")
+    dest = tempfile.mkdtemp(prefix="om-inst-")
+    try:
+        keep = []
+        for f in ("om-agent", "om-mon", "om-node.elf", "om-node.efi", "om-run", "om-ctl", "om-migrate"):
+            keep += ["-o", os.path.join("build", f)]
+        script = ('set -e; mount --bind "$1" "$1"; '
+                  'for m in $(awk \'{print $2}\' /proc/self/mounts | sort -u); do '
+                  'case "$m" in /proc*|/sys*|/dev*|"$1") ;; *) mount -o remount,bind,ro "$m" 2>/dev/null || true;; esac; '
+                  'done; '
+                  'if touch "%s/.om-rw-probe" 2>/dev/null; then echo "the repository is still writable"; exit 97; fi; '
+                  'shift; exec "$@"' % ROOT)
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dest,
+                            "make", "-s", "--no-print-directory"] + keep + ["install", "DESTDIR=" + dest],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        check(r.returncode != 97, "could not make the rest of the system read-only")
+        check(r.returncode == 0, "make install wrote outside DESTDIR or failed (%d): %s%s"
+              % (r.returncode, r.stdout, r.stderr))
+        check(tree(dest) == expected_tree("/usr/local", "/srv/tftp"), "the tree differs under a read-only system")
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
