@@ -46,6 +46,7 @@ void multiboot_main(uint32_t magic, uint32_t info_pa, uint64_t tsc)
 	bi->loader = "multiboot";
 	bi->tsc_at_entry = tsc;
 	bi->vga_text = 1; /* BIOS machines boot in text mode; we asked for no other */
+	console_attach(bi); /* 0xB8000 is mapped already, so early panics show on screen */
 	bi->kernel_phys = (uint64_t)__image_start - OM_KERNEL_BASE; /* the a.out kludge put it there */
 	if (mb->flags & MB_INFO_CMDLINE) {
 		strncpy(bi->cmdline, phys_to_virt(mb->cmdline), sizeof bi->cmdline - 1);
