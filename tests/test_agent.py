@@ -728,6 +728,342 @@ def t_fuzz_agent(tmp):
     check(a.stop() == 0, "agent did not exit cleanly after the fuzz")
 
 
+# ---- jobs
+
+AVX2_CPU = dict(leaf7_ebx=CPU["leaf7_ebx"])          # the node CPU has AVX2
+NO_AVX2 = CPU["leaf7_ebx"] & ~(1 << 5)
+
+
+def t_job_place_and_list(tmp):
+    a = Agent(tmp)
+    slow = a.node(MAC1, speed=100)
+    fast = a.node(MAC2, speed=5000)
+    c = a.ctl()
+    job, node, addr, reason = c.submit(cmd="./prog --fast x")
+    check(job >= 1 and node == fast.id and addr == "127.0.0.1", "placed: %r" % ((job, node, addr, reason),))
+    jobs = a.jobs()
+    check(len(jobs) == 1 and jobs[0]["job"] == job and jobs[0]["node"] == fast.id and
+          jobs[0]["pid"] == os.getpid() and jobs[0]["cmd"] == "./prog --fast x" and
+          jobs[0]["uid"] == os.getuid() and jobs[0]["state"] == 1, "jobs: %r" % jobs)
+    check(a.nodes()[MAC2]["jobs"] == 1, "node jobs count did not rise")
+    rc, out, err = a.mon("--jobs")
+    lines = out.splitlines()
+    check(rc == 0 and lines[0].split() == ["JOB", "NODE", "USER", "PID", "RUNTIME", "STATE",
+                                          "COMMAND"], "--jobs header: %r %r" % (out, err))
+    row = lines[1].split()
+    check(row[0] == str(job) and row[1] == str(fast.id) and row[3] == str(os.getpid()) and
+          row[5] == "placed" and " ".join(row[6:]) == "./prog --fast x", "--jobs row: %r" % lines[1])
+    rc, out, err = a.mon("--json")
+    doc = json.loads(out)
+    check([j["id"] for j in doc["jobs"]] == [job] and doc["jobs"][0]["command"] == "./prog --fast x",
+          "json jobs: %r" % doc["jobs"])
+    byid = {n["id"]: n for n in doc["nodes"]}
+    check(len(byid[fast.id]["job_list"]) == 1 and byid[slow.id]["job_list"] == [],
+          "per-node job_list: %r" % byid)
+    check(byid[fast.id]["job_list"][0]["pid"] == os.getpid(), "job_list pid")
+    # speed / (jobs + 1): 5000/2 still beats 100/1
+    job2, node2, _, _ = c.submit()
+    check(node2 == fast.id and job2 != job, "second job: node %d" % node2)
+    check(re.search(r"job %d placed on node %d" % (job, fast.id), a.log()), "no log line")
+    # JOB_STARTED and JOB_EXIT end the job; the count drops
+    fast.send_frame(T_JOB_STARTED, job=job)
+    f = c.recv_frame()
+    check(f[:2] == (T_JOB_STARTED, job), "JOB_STARTED not relayed: %r" % (f,))
+    check({j["job"]: j["state"] for j in a.jobs()}[job] == 2, "state not running")
+    fast.send_frame(T_JOB_EXIT, struct.pack("<BIB", 1, 7, 0), job=job, seq=3)
+    f = c.recv_frame()
+    check(f == (T_JOB_EXIT, job, 3, struct.pack("<BIB", 1, 7, 0)), "JOB_EXIT: %r" % (f,))
+    check([j["job"] for j in a.jobs()] == [job2], "exited job still listed")
+    check(a.nodes()[MAC2]["jobs"] == 1, "count after exit")
+    check(re.search(r"job %d .*ended: exited with status 7" % job, a.log()), "exit not logged")
+
+
+def t_job_relay(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "not placed")
+    big = bytes(range(256)) * 4096  # a full 1 MiB IMAGE_PAGES payload
+    for t, payload, seq in ((T_IMAGE_BEGIN, b"hdr", 1), (T_IMAGE_PAGES, big, 2),
+                            (T_IMAGE_END, b"end", 3)):
+        c.send_frame(t, payload, job=job, seq=seq)
+        f = n.recv_frame()
+        check(f == (t, job, seq, payload), "home->node %d: %r" % (t, f and f[:3]))
+    n.send_frame(T_SYSCALL_REQ, b"\x01" * 100, job=job, seq=9)
+    check(c.recv_frame() == (T_SYSCALL_REQ, job, 9, b"\x01" * 100), "node->home SYSCALL_REQ")
+    c.send_frame(T_SYSCALL_REP, b"\x02" * 70000, job=job, seq=9)
+    check(n.recv_frame() == (T_SYSCALL_REP, job, 9, b"\x02" * 70000), "home->node SYSCALL_REP")
+    c.send_frame(T_SIGNAL, struct.pack("<IiII", 2, 0, 1, 0), job=job)
+    check(n.recv_frame()[:2] == (T_SIGNAL, job), "SIGNAL")
+    # coming home: JOB_HOME, then the image home; IMAGE_END ends the job
+    n.send_frame(T_JOB_HOME, struct.pack("<I", 2) + wstr("asked") + struct.pack("<i", -1), job=job)
+    check(c.recv_frame()[:2] == (T_JOB_HOME, job), "JOB_HOME")
+    check(a.jobs()[0]["state"] == 3, "not homing")
+    n.send_frame(T_IMAGE_BEGIN, b"h", job=job)
+    n.send_frame(T_IMAGE_END, b"e", job=job)
+    check(c.recv_frame()[:2] == (T_IMAGE_BEGIN, job), "image home")
+    check(c.recv_frame()[:2] == (T_IMAGE_END, job), "image end home")
+    wait_for(lambda: a.jobs() == [], 2, "the job to end once home")
+    # frames from the node for a job it no longer has: JOB_KILL, node stays
+    n.send_frame(T_SYSCALL_REQ, b"x", job=job)
+    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL for an unknown job")
+    # om-run frames for its own ended job are dropped quietly
+    c.send_frame(T_SYSCALL_REP, b"late", job=job)
+    c.send_frame(T_CTL_JOBS)
+    check(c.recv_frame()[0] == T_CTL_JOBS_REPLY, "control conn closed after a late frame")
+    a.check_up(MAC1)
+
+
+def t_job_rules(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, _, _, _ = c.submit()
+    other = a.ctl()
+    other.send_frame(T_SYSCALL_REP, b"x", job=job)  # not its job
+    other.expect_error(E_STATE)
+    c2 = a.ctl()
+    c2.send_frame(T_JOB_KILL, job=job)  # agent-only type from om-run
+    c2.expect_error(E_STATE)
+    c3 = a.ctl()
+    c3.send_frame(T_SIGNAL, struct.pack("<IiII", 0, 0, 0, 0), job=job)  # not its job either
+    c3.expect_error(E_STATE)
+    c.send_frame(T_SIGNAL, struct.pack("<IiII", 99, 0, 0, 0), job=job)  # bad signal
+    c.expect_error(E_RANGE)
+    # the job ended with its om-run: the node got JOB_KILL
+    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL after a failed om-run")
+    # a node sending a home->node type is refused
+    c = a.ctl()
+    job, _, _, _ = c.submit()
+    n.send_frame(T_SYSCALL_REP, b"x", job=job)
+    n.expect_error(E_STATE)
+    f = c.recv_frame()
+    check(f[:2] == (T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
+    # a pid that is neither the caller nor its child
+    c = a.ctl()
+    c.send_frame(T_CTL_JOB_SUBMIT, submit(pid=1))
+    c.expect_error(E_RANGE)
+    c = a.ctl()
+    c.send_frame(T_CTL_JOB_SUBMIT, submit()[:-1])
+    c.expect_error(E_TRUNC)
+
+
+def t_job_node_lost(tmp):
+    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "500", "--drop-after", "5000")
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit(cmd="sleep 100")
+    n.close()
+    f = c.recv_frame()
+    check(f is not None and f[:2] == (T_NODE_LOST, job), "NODE_LOST: %r" % (f,))
+    nid = struct.unpack_from("<I", f[3])[0]
+    reason, _ = rd_str(f[3], 4)
+    check(nid == node and "closed" in reason, "NODE_LOST payload: %d %r" % (nid, reason))
+    check(a.jobs() == [], "lost job still listed")
+    check(re.search(r"job %d .*ended: node lost" % job, a.log()), "not logged")
+    # silent (but connected) node: down by timeout, NODE_LOST and JOB_KILL
+    n = a.node(MAC2)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "placed on %d" % node)
+    f = c.recv_frame(timeout=3)
+    check(f is not None and f[:2] == (T_NODE_LOST, job), "NODE_LOST on silence: %r" % (f,))
+    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL to the silent node")
+    n.send_frame(T_HEARTBEAT, heartbeat(1, 0, 1 << 29, 0))
+    wait_for(lambda: a.nodes()[MAC2]["state"] == "up", 2, "the node to come back")
+    check(a.nodes()[MAC2]["jobs"] == 0, "lost job still counted")
+
+
+def t_job_home_gone(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=1)
+    c = a.ctl()
+    job, _, _, _ = c.submit()
+    c2 = a.ctl()
+    _, node, _, reason = c2.submit()
+    check(node == 0 and reason == "all cores busy", "second job on a 1-core node: %r" % reason)
+    c.close()
+    f = n.recv_frame()
+    check(f is not None and f[:2] == (T_JOB_KILL, job), "JOB_KILL: %r" % (f,))
+    wait_for(lambda: a.nodes()[MAC1]["jobs"] == 0, 2, "the core to be free")
+    _, node, _, _ = c2.submit()
+    check(node == n.id, "core not reused")
+
+
+def t_job_placement_reasons(tmp):
+    a = Agent(tmp)
+    c = a.ctl()
+    check(c.submit()[1:] == (0, "", "no node is up"), "no node")
+    a.node(MAC1, leaf7_ebx=NO_AVX2)
+    a.node(MAC2, leaf7_ebx=NO_AVX2)
+    job, node, _, reason = c.submit()
+    check((job, node, reason) == (0, 0, "no node has AVX2"), "AVX2: %r" % reason)
+    _, node, _, reason = c.submit(xcr0=0x207)
+    check(node == 0 and reason == "no node has AVX2", "first missing feature: %r" % reason)
+    _, node, _, reason = c.submit(leaf7_ebx=0, xcr0=0x207)  # PKRU state: the node has xcr0 0x1f
+    check(node == 0 and reason == "no node has XCR0 bit 9 (PKRU)", "xcr0: %r" % reason)
+    _, node, _, reason = c.submit(leaf7_ebx=0, mem=1 << 40)
+    check(node == 0 and reason == "no node has 1048576 MiB free", "mem: %r" % reason)
+    _, node, _, reason = c.submit(leaf7_ebx=0, flags=1)
+    check(node == 0 and "home" in reason, "--home flag: %r" % reason)
+    n3 = a.node(MAC3)
+    _, node, _, _ = c.submit()
+    check(node == n3.id, "AVX2 node not chosen")
+    # --node: honoured when it qualifies, else explained
+    _, node, _, _ = c.submit(leaf7_ebx=0, node=1)
+    check(node == 1, "preferred node 1 not used")
+    _, node, _, reason = c.submit(node=1)
+    check(node == 0 and reason == "node 1 has no AVX2", "pref lacks: %r" % reason)
+    _, node, _, reason = c.submit(node=99)
+    check(node == 0 and reason == "no node 99", "pref missing: %r" % reason)
+    check("job not placed" in a.log() and "no node has AVX2" in a.log(), "not logged")
+
+
+def t_job_uid_separation(tmp):
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    os.chmod(tmp, 0o755)
+    os.chmod(os.path.dirname(a.control), 0o755)
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a user's om-run: submits, reports, then waits to be killed
+        try:
+            os.close(rd)
+            os.setgid(65534)
+            os.setuid(65534)
+            c = Ctl(a.control)
+            job = c.submit()[0]
+            c.send_frame(T_CTL_JOBS)
+            seen = len(jobs_reply(c.recv_frame()[3]))
+            os.write(wr, struct.pack("<II", job, seen))
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    try:
+        os.close(wr)
+        job, seen = struct.unpack("<II", os.read(rd, 8))
+        check(job >= 1 and seen == 1, "the user's own view: job %d, sees %d" % (job, seen))
+        c = a.ctl()
+        mine, _, _, _ = c.submit()
+        jobs = {j["job"]: j for j in a.jobs()}
+        check(set(jobs) == {job, mine} and jobs[job]["uid"] == 65534, "root sees: %r" % jobs)
+        rc, out, err = a.mon("--jobs")
+        check(rc == 0 and len(out.splitlines()) == 3, "root om-mon --jobs: %r" % out)
+        p = subprocess.run([MON, "--control", a.control, "--jobs"], capture_output=True,
+                           timeout=10, preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        lines = p.stdout.decode().splitlines()
+        check(p.returncode == 0 and len(lines) == 2 and lines[1].split()[0] == str(job),
+              "user om-mon --jobs: %r" % lines)
+        # a user cannot migrate root's job; root can migrate the user's
+        p = subprocess.run([PY_ANY, "-c", MIGRATE_PY, a.control, str(os.getpid())],
+                           capture_output=True, timeout=10,
+                           preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        check(p.stdout.decode().startswith("ERROR"), "user migrated root's job: %r" % p.stdout)
+        p = subprocess.run([PY_ANY, "-c", MIGRATE_PY, a.control, str(pid)],
+                           capture_output=True, timeout=10)
+        check(p.stdout.decode().strip() == "OK", "root migrate: %r %r" % (p.stdout, p.stderr))
+        check(n.recv_frame()[:2] == (T_MIGRATE_HOME, job), "MIGRATE_HOME not sent to the node")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+# A python every user may run (sys.executable may live under /root).
+PY_ANY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+# om-migrate's request, from a separate process (so its credentials count).
+MIGRATE_PY = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+body = struct.pack("<II", int(sys.argv[2]), 0)
+s.sendall(struct.pack("<HBBIII", 0x6d6f, 1, 70, len(body), 0, 0) + body)
+h = b""
+while len(h) < 16:
+    d = s.recv(16 - len(h))
+    if not d: break
+    h += d
+print("OK" if len(h) == 16 and h[3] == 70 else "ERROR")
+"""
+
+
+def t_job_backpressure(tmp):
+    """A home that does not read: the node is paused, not buffered without
+    bound, and stays up; reading resumes the flow."""
+    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "600", "--drop-after", "5000")
+    n = a.node(MAC1)
+    c = a.ctl()
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    job, _, _, _ = c.submit()
+    chunk = b"p" * (1 << 20)
+    sent = 0
+    n.s.settimeout(0.5)
+    try:
+        while sent < 40:
+            n.send_frame(T_SYSCALL_REQ, chunk, job=job, seq=sent)
+            sent += 1
+    except socket.timeout:
+        pass
+    check(sent < 40, "40 MiB accepted without back-pressure")
+    time.sleep(1.0)  # longer than down-after: a paused node is not silent
+    check(a.nodes()[MAC1]["state"] == "up", "paused node went down")
+    got = 0
+    c.s.settimeout(5)
+    while got < sent:
+        f = c.recv_frame()
+        check(f is not None and f[0] == T_SYSCALL_REQ and len(f[3]) == len(chunk), "relay broke")
+        got += 1
+    check(a.alive() and len(a.jobs()) == 1, "job lost under back-pressure")
+
+
+def t_config_file(tmp):
+    conf = os.path.join(tmp, "agent.conf")
+    ctl = os.path.join(tmp, "conf.sock")
+    with open(conf, "w") as f:
+        f.write("# test\n\nlisten = 127.0.0.1:0   # any port\ncontrol=%s\n"
+                "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n" % ctl)
+    logf = open(os.path.join(tmp, "conf.log"), "wb+")
+    p = spawn([AGENT, "--config", conf, "--heartbeat-ms", "300"], stdout=logf, stderr=logf)
+    wait_for(lambda: os.path.exists(ctl), 5, "the agent from the config file")
+    logf.seek(0)
+    log = logf.read().decode()
+    check("control %s, heartbeat 300 ms, down after 700 ms, drop after 9000 ms" % ctl in log,
+          "settings: %r" % log)
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(5) == 0, "exit")
+    # the colleague's example file is valid as shipped, and with every key set
+    example = os.path.join(ROOT, "server-agent", "agent.conf")
+    if os.path.exists(example):
+        text = open(example).read()
+        filled = os.path.join(tmp, "filled.conf")
+        with open(filled, "w") as f:
+            f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
+                "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
+                "0.0.0.0:7707", "127.0.0.1:0"))
+        p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(5) == 0, "filled example exit")
+    bad = [("bogus = 1\n", ":1: bogus: unknown key"),
+           ("\n\nheartbeat_ms = 0\n", ":3: heartbeat_ms: not a number"),
+           ("listen = nowhere\n", ":1: listen: not ADDR:PORT"),
+           ("just words\n", ":1: expected \"key = value\""),
+           ("control =\n", ":1: control: missing value"),
+           ("down_after_ms = 5\ndown_after_ms = 6\n", ":2: down_after_ms: key given twice"),
+           ("down_after_ms = 9000\ndrop_after_ms = 100\n", "--drop-after must be")]
+    for text, want in bad:
+        with open(conf, "w") as f:
+            f.write(text)
+        p = subprocess.run([AGENT, "--config", conf], capture_output=True, timeout=5)
+        err = p.stderr.decode()
+        check(p.returncode == 2 and err.startswith("om-agent: ") and want in err,
+              "%r: exit %d %r" % (text, p.returncode, err))
+    p = subprocess.run([AGENT, "--config", os.path.join(tmp, "none.conf")], capture_output=True,
+                       timeout=5)
+    check(p.returncode == 2 and b"none.conf: No such file or directory" in p.stderr,
+          "missing explicit file: %r" % p.stderr)
+
+
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 
