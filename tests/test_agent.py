@@ -1024,9 +1024,11 @@ def t_config_file(tmp):
                 "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n" % ctl)
     logf = open(os.path.join(tmp, "conf.log"), "wb+")
     p = spawn([AGENT, "--config", conf, "--heartbeat-ms", "300"], stdout=logf, stderr=logf)
-    wait_for(lambda: os.path.exists(ctl), 5, "the agent from the config file")
-    logf.seek(0)
-    log = logf.read().decode()
+    def logtext():
+        logf.seek(0)
+        return logf.read().decode()
+    wait_for(lambda: "listening on" in logtext(), 5, "the agent from the config file")
+    log = logtext()
     check("control %s, heartbeat 300 ms, down after 700 ms, drop after 9000 ms" % ctl in log,
           "settings: %r" % log)
     p.send_signal(signal.SIGTERM)
