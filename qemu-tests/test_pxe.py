@@ -92,7 +92,7 @@ def test_pxe_missing_image():
     iPXE dying or retrying in a loop."""
     with cluster() as c:
         n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 1000), images=())
-        wait_for(lambda: "om: could not fetch om-node.elf from the boot server (TFTP)" in console(n),
+        wait_for(lambda: "om: could not fetch om-node.elf from the boot server (TFTP root)" in console(n),
                  90, "the fetch failure message")
         wait_for(lambda: menu_shown(n, 2), 30, "the menu to come back")
         time.sleep(4)
