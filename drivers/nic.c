@@ -4,12 +4,14 @@
 #include "e1000.h"
 #include "nic.h"
 #include "pci.h"
+#include "rtl8139.h"
 #include "virtio_net.h"
 
 /* Tried in this order on each device; a device matches at most one. */
 static const struct nic_driver *const nic_drivers[] = {
 	&virtio_net_driver,
 	&e1000_driver,
+	&rtl8139_driver,
 };
 
 #define NIC_NDRIVERS (sizeof(nic_drivers) / sizeof(nic_drivers[0]))

@@ -40,6 +40,10 @@ def test_e1000e():
     boot_and_register("e1000e", "e1000e")
 
 
+def test_rtl8139():
+    boot_and_register("rtl8139", "rtl8139")
+
+
 def test_two_nodes():
     with cluster() as c:
         a = c.boot("virtio-net-pci")
