@@ -70,7 +70,7 @@ def test_pxe_menu_default_disk():
         con = console(n)
         check(con.count("om: booting from the local disk failed") == 1,
               "the disk entry ran again without anyone choosing it")
-        check("om: loading" not in con and "node kernel" not in con, "compute mode started")
+        check("om: loading om-node" not in con and "node kernel" not in con, "compute mode started")
         check(c.nodes_json() == [], "a node registered")
 
 
@@ -82,8 +82,21 @@ def test_pxe_menu_no_timeout_waits():
         wait_for(lambda: menu_shown(n), 90, "the menu")
         time.sleep(8)
         con = console(n)
-        check("om: loading" not in con, "the default ran although the timeout is 0")
+        check("om: loading om-node" not in con, "the default ran although the timeout is 0")
         check(c.nodes_json() == [], "a node registered")
+
+
+def test_pxe_menu_lab_item():
+    """OM_LAB_MENU set and default "lab": the item appears and chains the
+    lab's own script (here one that prints a marker and stops)."""
+    with cluster() as c:
+        tftp_dir(c, {"lab/menu.ipxe": "#!ipxe\necho lab-menu-reached\nprompt --timeout 60000 stop ||\n"}, ())
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "lab", 1000, lab="lab/menu.ipxe"))
+        wait_for(lambda: "lab-menu-reached" in console(n), 90, "the lab menu to run")
+        con = console(n)
+        check("Lab menu (lab/menu.ipxe)" in con, "the lab item was not shown")
+        check("om: loading the lab menu lab/menu.ipxe" in con, "the lab entry did not announce itself")
+        check("om: loading om-node" not in con, "compute mode started")
 
 
 def test_pxe_missing_image():
