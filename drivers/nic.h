@@ -43,6 +43,9 @@ struct nic {
 	/* Set by the stack: called from poll for each received frame. */
 	void (*rx)(struct nic *nic, const void *frame, size_t len);
 	void *rx_arg;
+	/* Counted by the driver, at the device: frames handed to rx, frames
+	 * queued for transmit, and frames it had to drop either way. The stack
+	 * keeps its own statistics (lwIP's). */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
 };
 
