@@ -15,7 +15,7 @@ APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo clean distclean help
-all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon
+all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run
 
 help:
 	@echo "make setup   install Debian packages, fetch lwIP, build newlib (idempotent)"
@@ -198,7 +198,11 @@ efi-check:
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
 MIGRATE_SRCS := $(wildcard migrate/*.c)
 MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(MIGRATE_SRCS))
-AGENT_SRCS := $(filter-out server-agent/om-%.c,$(wildcard server-agent/*.c))
+# The deputy (om-run's migration path) is not part of om-agent.
+DEPUTY_SRCS := $(wildcard $(addprefix server-agent/,run_remote.c capture.c inject.c restore.c ptrace_start.c vdso.c))
+AGENT_SRCS := $(filter-out server-agent/om-%.c $(addprefix server-agent/,run_remote.c capture.c inject.c restore.c ptrace_start.c vdso.c),$(wildcard server-agent/*.c))
+# om-run links the deputy once run_remote.c exists (server-agent/job_ctx.h).
+OMRUN_SRCS := server-agent/om-run.c server-agent/ctl_client.c $(if $(wildcard server-agent/run_remote.c),$(DEPUTY_SRCS))
 AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
 
 $(B)/host/%.o: %.c
@@ -208,6 +212,8 @@ $(B)/host/%.o: %.c
 $(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
 $(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
+	gcc -o $@ $^
+$(B)/om-run: $(patsubst %.c,$(B)/host/%.o,$(OMRUN_SRCS)) $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
 
 # Unit tests: C tests and sanitizer builds of the tools go to build/tests/.
@@ -229,9 +235,10 @@ $(B)/tests/om-mon: server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRC
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS)
 
-unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/tests/om-agent $(B)/tests/om-mon
+unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/tests/om-agent $(B)/tests/om-mon
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
+	python3 tests/test_om_run.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_agent.py || rc=1; \
 	exit $$rc

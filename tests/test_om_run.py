@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""test_om_run.py - runs the real om-run: at home (exit statuses, signals,
+the shell's not-found messages, pipes) and against a real om-agent with
+fake nodes from test_agent.py (placement, reasons, fallback to home).
+
+Output is one line per test, "PASS om_run/name" or "FAIL om_run/name:
+reason"; exit status 0 iff all passed. Environment: OM_RUN (default
+build/om-run), OM_AGENT, OM_MON as for test_agent.py, OM_TEST_PREFIX; a
+test name on the command line runs only that test.
+"""
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_agent as ta  # noqa: E402  (fake nodes, agent harness)
+from test_agent import Fail, check, wait_for  # noqa: E402
+
+RUN = os.environ.get("OM_RUN", os.path.join(ta.ROOT, "build", "om-run"))
+PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "om_run/"
+TEST_TIMEOUT = 30
+ALL_FEATURES = dict(leaf1_ecx=0xFFFFFFFF, leaf1_edx=0xFFFFFFFF, leaf7_ebx=0xFFFFFFFF,
+                    leaf7_ecx=0xFFFFFFFF, leaf7_edx=0xFFFFFFFF, xcr0=0xFFFFFFFFFFFFFFFF)
+
+
+def om_run(*args, input=None, env=None, timeout=10):
+    p = subprocess.run([RUN] + list(args), input=input, capture_output=True, timeout=timeout,
+                       env=env)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def spawn_run(*args, **kw):
+    return ta.spawn([RUN] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+# ---- front end
+
+
+def t_usage(tmp):
+    rc, out, err = om_run("--help")
+    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--home] [-v] [--control PATH] "
+                                     "PROGRAM [ARGS...]"), "--help: %r" % out)
+    for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"],
+                ["--node", "0", "true"], ["--home", "--node", "1", "true"]):
+        rc, out, err = om_run(*bad)
+        check(rc == 2 and err.startswith("om-run: ") and "usage:" in err,
+              "%r: exit %d %r" % (bad, rc, err))
+    # options after PROGRAM belong to it
+    rc, out, err = om_run("--home", "echo", "-v", "--home")
+    check(rc == 0 and out == "-v --home\n", "program options: %r" % out)
+    # the man page's SYNOPSIS is usage()
+    page = open(os.path.join(ta.ROOT, "docs", "om-run.md")).read()
+    first = out_usage = subprocess.run([RUN, "--help"], capture_output=True).stdout.decode()
+    check(first.splitlines()[0] in page and all(l in page for l in out_usage.splitlines()),
+          "docs/om-run.md does not show usage()")
+
+
+def t_exit_codes(tmp):
+    for n in range(256):
+        rc, _, _ = om_run("--home", "sh", "-c", "exit %d" % n)
+        check(rc == n, "exit %d came back as %d" % (n, rc))
+
+
+def t_signals(tmp):
+    for sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGKILL, signal.SIGTERM, signal.SIGUSR1):
+        rc, _, _ = om_run("--home", "sh", "-c", "kill -%d $$" % sig)
+        check(rc == -sig, "child died of %d, om-run returned %d" % (sig, rc))
+    # through a shell: the status it reports
+    p = subprocess.run(["sh", "-c", "%s --home sh -c 'kill -SEGV $$'; echo $?" % RUN],
+                       capture_output=True, timeout=10)
+    check(p.stdout.decode().strip() == "139", "shell saw %r" % p.stdout)
+
+
+def t_signal_forwarding(tmp):
+    prog = ("import signal,sys,time\n"
+            "signal.signal(signal.SIGINT, lambda *a: sys.exit(42))\n"
+            "signal.signal(signal.SIGHUP, lambda *a: sys.exit(43))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(20)\n")
+    for sig, want in ((signal.SIGINT, 42), (signal.SIGHUP, 43)):
+        p = spawn_run("--home", sys.executable, "-c", prog)
+        check(p.stdout.readline() == b"ready\n", "child did not start")
+        p.send_signal(sig)
+        check(p.wait(10) == want, "after %d: %r" % (sig, p.returncode))
+    for sig in (signal.SIGTERM, signal.SIGQUIT):
+        p = spawn_run("--home", "sh", "-c", "echo ready; exec sleep 20")
+        check(p.stdout.readline() == b"ready\n", "sleep did not start")
+        p.send_signal(sig)
+        check(p.wait(10) == -sig, "sleep after %d: om-run %r" % (sig, p.returncode))
+
+
+def t_not_found(tmp):
+    env = dict(os.environ, PATH=tmp + ":/usr/bin:/bin")
+    rc, out, err = om_run("--home", "no-such-prog-xyz", env=env)
+    check(rc == 127 and err == "om-run: no-such-prog-xyz: command not found\n", "%d %r" % (rc, err))
+    rc, out, err = om_run("--home", "./no-such-file")
+    check(rc == 127 and err == "om-run: ./no-such-file: No such file or directory\n", "%r" % err)
+    plain = os.path.join(tmp, "plain")
+    open(plain, "w").write("echo hi\n")
+    os.chmod(plain, 0o644)
+    os.chmod(tmp, 0o755)
+    nobody = lambda: (os.setgid(65534), os.setuid(65534))  # root may execute anything
+    p = subprocess.run([RUN, "--home", plain], capture_output=True, preexec_fn=nobody, timeout=10)
+    check(p.returncode == 126 and p.stderr.decode() == "om-run: %s: Permission denied\n" % plain,
+          "not executable: %d %r" % (p.returncode, p.stderr))
+    p = subprocess.run([RUN, "--home", "plain"], capture_output=True, preexec_fn=nobody,
+                       env=env, timeout=10)
+    check(p.returncode == 126 and p.stderr.decode() == "om-run: plain: Permission denied\n",
+          "not executable in PATH: %d %r" % (p.returncode, p.stderr))
+    rc, out, err = om_run("--home", tmp)
+    check(rc == 126 and err == "om-run: %s: Is a directory\n" % tmp, "directory: %r" % err)
+    # a script without #! runs under sh, as execvp does
+    os.chmod(plain, 0o755)
+    rc, out, err = om_run("--home", plain)
+    check(rc == 0 and out == "hi\n", "script: %d %r %r" % (rc, out, err))
+    # PATH order and an empty entry (the current directory)
+    rc, out, err = om_run("--home", "plain", env=dict(os.environ, PATH="/nonexistent:"),)
+    check(rc == 127, "relative to om-run's cwd, not tmp: %d" % rc)
+    p = subprocess.run([RUN, "--home", "plain"], capture_output=True, cwd=tmp, timeout=10,
+                       env=dict(os.environ, PATH="/nonexistent:"))
+    check(p.returncode == 0 and p.stdout == b"hi\n", "empty PATH entry: %r" % p.stderr)
+
+
+def t_pipes(tmp):
+    rc, out, err = om_run("--home", "tr", "a-z", "A-Z", input=b"hello om\n")
+    check(rc == 0 and out == "HELLO OM\n", "stdin->stdout: %r" % out)
+    data = os.urandom(1 << 20)
+    p = subprocess.run([RUN, "--home", "cat"], input=data, capture_output=True, timeout=10)
+    check(p.returncode == 0 and p.stdout == data, "1 MiB through cat")
+    rc, out, err = om_run("--home", "sh", "-c", "echo out; echo err >&2")
+    check(out == "out\n" and err == "err\n", "stderr: %r %r" % (out, err))
+
+# ---- with an agent
+
+
+def t_no_agent(tmp):
+    sock = os.path.join(tmp, "none.sock")
+    rc, out, err = om_run("-v", "--control", sock, "echo", "hi")
+    check(rc == 0 and out == "hi\n", "no agent: %d %r" % (rc, out))
+    check(err == "om-run: running at home: no agent at %s (No such file or directory)\n" % sock,
+          "-v: %r" % err)
+    rc, out, err = om_run("--control", sock, "echo", "hi")
+    check(rc == 0 and err == "", "quiet without -v: %r" % err)
+
+
+def t_agent_no_nodes(tmp):
+    a = ta.Agent(tmp)
+    rc, out, err = om_run("-v", "--control", a.control, "sh", "-c", "echo at home; exit 3")
+    check(rc == 3 and out == "at home\n", "%d %r" % (rc, out))
+    check(err == "om-run: running at home: no node is up\n", "-v: %r" % err)
+    env = dict(os.environ, OM_CONTROL=a.control)
+    rc, out, err = om_run("-v", "true", env=env)
+    check(rc == 0 and "no node is up" in err, "OM_CONTROL: %r" % err)
+    check("job not placed" in a.log(), "agent did not log the submit")
+
+
+def t_agent_placed_fallback(tmp):
+    """Placed on a fake node: om-run submits the program's own pid and its
+    command line; without the migration path it runs at home and the
+    agent sends JOB_KILL to the node."""
+    a = ta.Agent(tmp)
+    n = a.node(ta.MAC1, **ALL_FEATURES)
+    rc, out, err = om_run("-v", "--control", a.control, "sh", "-c", "echo $$")
+    check(rc == 0, "exit %d %r" % (rc, err))
+    pid = int(out)
+    m = re.search(r"job (\d+) placed on node 1 \(127\.0\.0\.1\) for uid %d pid (\d+): "
+                  r"sh -c echo \$\$" % os.getuid(), a.log())
+    check(m and int(m.group(2)) == pid, "placement log %r, program pid %d" % (a.log()[-400:], pid))
+    job = int(m.group(1))
+    check(re.match(r"om-run: job %d placed on node 1 \(127\.0\.0\.1\)\n" % job, err), "-v: %r" % err)
+    if os.path.exists(os.path.join(ta.ROOT, "server-agent", "run_remote.c")):
+        return  # the migration path exists: fallback is no longer the point
+    check("running at home: migration to node 1 is not available" in err, "-v: %r" % err)
+    f = n.recv_frame()
+    check(f is not None and f[:2] == (ta.T_JOB_KILL, job), "node got %r" % (f,))
+    check(a.jobs() == [] and a.nodes()[ta.MAC1]["jobs"] == 0, "job not ended")
+
+
+def t_agent_reasons(tmp):
+    a = ta.Agent(tmp)
+    a.node(ta.MAC1, leaf1_ecx=0, leaf1_edx=0, leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0, xcr0=0)
+    rc, out, err = om_run("-v", "--control", a.control, "true")
+    check(rc == 0 and re.match(r"om-run: running at home: no node has \S", err),
+          "feature mismatch: %r" % err)
+    rc, out, err = om_run("-v", "--control", a.control, "--node", "7", "true")
+    check(rc == 0 and err == "om-run: running at home: no node 7\n", "--node 7: %r" % err)
+    a.node(ta.MAC2, cores=1, **ALL_FEATURES)
+    rc, out, err = om_run("-v", "--control", a.control, "--node", "2", "true")
+    check(rc == 0 and "job " in err and "placed on node 2" in err, "--node 2: %r" % err)
+
+
+TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
+
+
+def on_alarm(sig, frm):
+    raise Fail("test took longer than %d s" % TEST_TIMEOUT)
+
+
+def main():
+    only = set(sys.argv[1:])
+    for exe in (RUN, ta.AGENT):
+        if not os.access(exe, os.X_OK):
+            print("FAIL %ssetup: %s is not built" % (PREFIX, exe))
+            return 1
+    signal.signal(signal.SIGALRM, on_alarm)
+    failed = 0
+    for name, fn in TESTS:
+        if only and name not in only:
+            continue
+        with tempfile.TemporaryDirectory(prefix="om-run-test-") as tmp:
+            signal.alarm(TEST_TIMEOUT)
+            try:
+                fn(tmp)
+                print("PASS %s%s" % (PREFIX, name))
+            except Exception as e:
+                failed += 1
+                reason = str(e) if isinstance(e, Fail) else "%s: %s" % (type(e).__name__, e)
+                print("FAIL %s%s: %s" % (PREFIX, name, reason.replace("\n", " ")))
+            finally:
+                signal.alarm(0)
+                while ta.PROCS:
+                    p = ta.PROCS.pop()
+                    if p.poll() is None:
+                        os.kill(p.pid, signal.SIGKILL)
+                    p.wait()
+            sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
