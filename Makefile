@@ -223,11 +223,18 @@ TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
+UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS)
+$(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec: migrate/syscalls.def tests/gen_syscalls_md.c
+# docs/syscalls.md is generated from the table; test_syscall_table checks it.
+$(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/syscalls.def
+	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS)
+docs/syscalls.md: $(B)/gen_syscalls_md
+	$(B)/gen_syscalls_md > $@.tmp && mv $@.tmp $@
 $(B)/tests/om-agent: $(AGENT_SRCS) $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ $(AGENT_SRCS) $(MIGRATE_SRCS)

@@ -157,62 +157,62 @@ om_kind_name(int kind)
 /* ---- requests with a special argument: ioctl, fcntl, prctl */
 
 static const struct om_sysreq_kind sc_ioctls[] = {
-	{ 0x5401, OM_K_OUTS, 36 },       /* TCGETS: the kernel's struct termios */
-	{ 0x5402, OM_K_INS, 36 },        /* TCSETS */
-	{ 0x5403, OM_K_INS, 36 },        /* TCSETSW */
-	{ 0x5404, OM_K_INS, 36 },        /* TCSETSF */
-	{ 0x5409, OM_K_VAL, 0 },         /* TCSBRK */
-	{ 0x540a, OM_K_VAL, 0 },         /* TCXONC */
-	{ 0x540b, OM_K_VAL, 0 },         /* TCFLSH */
-	{ 0x540e, OM_K_VAL, 0 },         /* TIOCSCTTY */
-	{ 0x540f, OM_K_OUTS, 4 },        /* TIOCGPGRP */
-	{ 0x5410, OM_K_INS, 4 },         /* TIOCSPGRP */
-	{ 0x5411, OM_K_OUTS, 4 },        /* TIOCOUTQ */
-	{ 0x5413, OM_K_OUTS, 8 },        /* TIOCGWINSZ */
-	{ 0x5414, OM_K_INS, 8 },         /* TIOCSWINSZ */
-	{ 0x541b, OM_K_OUTS, 4 },        /* FIONREAD */
-	{ 0x5421, OM_K_INS, 4 },         /* FIONBIO */
-	{ 0x5422, OM_K_VAL, 0 },         /* TIOCNOTTY */
-	{ 0x5429, OM_K_OUTS, 4 },        /* TIOCGSID */
-	{ 0x5450, OM_K_VAL, 0 },         /* FIONCLEX */
-	{ 0x5451, OM_K_VAL, 0 },         /* FIOCLEX */
-	{ 0x5452, OM_K_INS, 4 },         /* FIOASYNC */
-	{ 0x80045430, OM_K_OUTS, 4 },    /* TIOCGPTN */
-	{ 0x40045431, OM_K_INS, 4 },     /* TIOCSPTLCK */
+	{ 0x5401, OM_K_OUTS, 36, "TCGETS" }, /* the kernel's struct termios */
+	{ 0x5402, OM_K_INS, 36, "TCSETS" },
+	{ 0x5403, OM_K_INS, 36, "TCSETSW" },
+	{ 0x5404, OM_K_INS, 36, "TCSETSF" },
+	{ 0x5409, OM_K_VAL, 0, "TCSBRK" },
+	{ 0x540a, OM_K_VAL, 0, "TCXONC" },
+	{ 0x540b, OM_K_VAL, 0, "TCFLSH" },
+	{ 0x540e, OM_K_VAL, 0, "TIOCSCTTY" },
+	{ 0x540f, OM_K_OUTS, 4, "TIOCGPGRP" },
+	{ 0x5410, OM_K_INS, 4, "TIOCSPGRP" },
+	{ 0x5411, OM_K_OUTS, 4, "TIOCOUTQ" },
+	{ 0x5413, OM_K_OUTS, 8, "TIOCGWINSZ" },
+	{ 0x5414, OM_K_INS, 8, "TIOCSWINSZ" },
+	{ 0x541b, OM_K_OUTS, 4, "FIONREAD" },
+	{ 0x5421, OM_K_INS, 4, "FIONBIO" },
+	{ 0x5422, OM_K_VAL, 0, "TIOCNOTTY" },
+	{ 0x5429, OM_K_OUTS, 4, "TIOCGSID" },
+	{ 0x5450, OM_K_VAL, 0, "FIONCLEX" },
+	{ 0x5451, OM_K_VAL, 0, "FIOCLEX" },
+	{ 0x5452, OM_K_INS, 4, "FIOASYNC" },
+	{ 0x80045430, OM_K_OUTS, 4, "TIOCGPTN" },
+	{ 0x40045431, OM_K_INS, 4, "TIOCSPTLCK" },
 };
 
 static const struct om_sysreq_kind sc_fcntls[] = {
-	{ 0, OM_K_VAL, 0 },              /* F_DUPFD */
-	{ 1, OM_K_VAL, 0 },              /* F_GETFD */
-	{ 2, OM_K_VAL, 0 },              /* F_SETFD */
-	{ 3, OM_K_VAL, 0 },              /* F_GETFL */
-	{ 4, OM_K_VAL, 0 },              /* F_SETFL */
-	{ 5, OM_K_INOUTS, 32 },          /* F_GETLK: struct flock */
-	{ 6, OM_K_INS, 32 },             /* F_SETLK */
-	{ 7, OM_K_INS, 32 },             /* F_SETLKW */
-	{ 36, OM_K_INOUTS, 32 },         /* F_OFD_GETLK */
-	{ 37, OM_K_INS, 32 },            /* F_OFD_SETLK */
-	{ 38, OM_K_INS, 32 },            /* F_OFD_SETLKW */
-	{ 1030, OM_K_VAL, 0 },           /* F_DUPFD_CLOEXEC */
-	{ 1031, OM_K_VAL, 0 },           /* F_SETPIPE_SZ */
-	{ 1032, OM_K_VAL, 0 },           /* F_GETPIPE_SZ */
-	{ 1033, OM_K_VAL, 0 },           /* F_ADD_SEALS */
-	{ 1034, OM_K_VAL, 0 },           /* F_GET_SEALS */
+	{ 0, OM_K_VAL, 0, "F_DUPFD" },
+	{ 1, OM_K_VAL, 0, "F_GETFD" },
+	{ 2, OM_K_VAL, 0, "F_SETFD" },
+	{ 3, OM_K_VAL, 0, "F_GETFL" },
+	{ 4, OM_K_VAL, 0, "F_SETFL" },
+	{ 5, OM_K_INOUTS, 32, "F_GETLK" }, /* struct flock */
+	{ 6, OM_K_INS, 32, "F_SETLK" },
+	{ 7, OM_K_INS, 32, "F_SETLKW" },
+	{ 36, OM_K_INOUTS, 32, "F_OFD_GETLK" },
+	{ 37, OM_K_INS, 32, "F_OFD_SETLK" },
+	{ 38, OM_K_INS, 32, "F_OFD_SETLKW" },
+	{ 1030, OM_K_VAL, 0, "F_DUPFD_CLOEXEC" },
+	{ 1031, OM_K_VAL, 0, "F_SETPIPE_SZ" },
+	{ 1032, OM_K_VAL, 0, "F_GETPIPE_SZ" },
+	{ 1033, OM_K_VAL, 0, "F_ADD_SEALS" },
+	{ 1034, OM_K_VAL, 0, "F_GET_SEALS" },
 };
 
 static const struct om_sysreq_kind sc_prctls[] = {
-	{ 1, OM_K_VAL, 0 },              /* PR_SET_PDEATHSIG */
-	{ 2, OM_K_OUTS, 4 },             /* PR_GET_PDEATHSIG */
-	{ 3, OM_K_VAL, 0 },              /* PR_GET_DUMPABLE */
-	{ 4, OM_K_VAL, 0 },              /* PR_SET_DUMPABLE */
-	{ 15, OM_K_INS, 16 },            /* PR_SET_NAME */
-	{ 16, OM_K_OUTS, 16 },           /* PR_GET_NAME */
-	{ 29, OM_K_VAL, 0 },             /* PR_SET_TIMERSLACK */
-	{ 30, OM_K_VAL, 0 },             /* PR_GET_TIMERSLACK */
-	{ 36, OM_K_VAL, 0 },             /* PR_SET_CHILD_SUBREAPER */
-	{ 37, OM_K_OUTS, 4 },            /* PR_GET_CHILD_SUBREAPER */
-	{ 38, OM_K_VAL, 0 },             /* PR_SET_NO_NEW_PRIVS */
-	{ 39, OM_K_VAL, 0 },             /* PR_GET_NO_NEW_PRIVS */
+	{ 1, OM_K_VAL, 0, "PR_SET_PDEATHSIG" },
+	{ 2, OM_K_OUTS, 4, "PR_GET_PDEATHSIG" },
+	{ 3, OM_K_VAL, 0, "PR_GET_DUMPABLE" },
+	{ 4, OM_K_VAL, 0, "PR_SET_DUMPABLE" },
+	{ 15, OM_K_INS, 16, "PR_SET_NAME" },
+	{ 16, OM_K_OUTS, 16, "PR_GET_NAME" },
+	{ 29, OM_K_VAL, 0, "PR_SET_TIMERSLACK" },
+	{ 30, OM_K_VAL, 0, "PR_GET_TIMERSLACK" },
+	{ 36, OM_K_VAL, 0, "PR_SET_CHILD_SUBREAPER" },
+	{ 37, OM_K_OUTS, 4, "PR_GET_CHILD_SUBREAPER" },
+	{ 38, OM_K_VAL, 0, "PR_SET_NO_NEW_PRIVS" },
+	{ 39, OM_K_VAL, 0, "PR_GET_NO_NEW_PRIVS" },
 };
 
 #define SC_COUNT(a) (sizeof(a) / sizeof((a)[0]))

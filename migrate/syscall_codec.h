@@ -135,6 +135,7 @@ struct om_sysreq_kind {
 	uint32_t req;      /* ioctl request, fcntl command, prctl option */
 	uint8_t kind;
 	uint16_t size;
+	const char *name;  /* "TCGETS", ... */
 };
 const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
 

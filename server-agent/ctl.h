@@ -1,10 +1,12 @@
 /* ctl.h - om-agent's control socket: a Unix stream socket speaking om frames
- * to local tools (om-mon, later om-ctl and om-run).
+ * to local tools (om-mon, om-run, om-migrate).
  *
- * Requests: CTL_NODES (empty payload) -> CTL_NODES_REPLY (om_node_list).
- * Anything else gets ERROR and a closed connection. A client may send any
- * number of requests on one connection. SO_PEERCRED identifies the caller
- * (logged with -v; it will decide job visibility once jobs exist). */
+ * Requests: CTL_NODES -> CTL_NODES_REPLY; CTL_JOB_SUBMIT -> CTL_JOB_PLACED,
+ * then job frames on the same connection (jobs.h); CTL_JOBS ->
+ * CTL_JOBS_REPLY; CTL_MIGRATE -> CTL_MIGRATE. Anything else gets ERROR and
+ * a closed connection. A client may send any number of requests on one
+ * connection. SO_PEERCRED identifies the caller: its uid owns the jobs it
+ * submits and limits what it sees (root sees all). */
 #ifndef OM_CTL_H
 #define OM_CTL_H
 

@@ -27,6 +27,8 @@
 #define CHECK_PREFIX "syscall_table/"
 #include "check.h"
 #include "syscall_codec.h"
+#define GEN_SYSCALLS_MD_NO_MAIN
+#include "gen_syscalls_md.c"
 
 static const char *const unistd_paths[] = {
 	"/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
@@ -456,6 +458,33 @@ nargs_counts(void)
 	CHECK_EQ(om_syscall_nargs(by_name("openat")), 4);
 }
 
+/* docs/syscalls.md is what the generator writes (run from the tree's top,
+ * as make unit-test does). */
+static void
+doc_is_current(void)
+{
+	static char have[1 << 20];
+	char *want = NULL;
+	size_t want_len = 0, have_len;
+	FILE *m, *f;
+
+	m = open_memstream(&want, &want_len);
+	CHECK(m != NULL);
+	gen_syscalls_md(m);
+	fclose(m);
+	f = fopen("docs/syscalls.md", "r");
+	if (f == NULL) {
+		free(want);
+		check_fail("docs/syscalls.md missing: run make docs/syscalls.md");
+		return;
+	}
+	have_len = fread(have, 1, sizeof have, f);
+	fclose(f);
+	if (have_len != want_len || memcmp(have, want, want_len) != 0)
+		check_fail("docs/syscalls.md is stale: run make docs/syscalls.md");
+	free(want);
+}
+
 int
 main(void)
 {
@@ -469,5 +498,6 @@ main(void)
 	RUN(where_at_runtime);
 	RUN(special_lists);
 	RUN(nargs_counts);
+	RUN(doc_is_current);
 	return check_exit();
 }
