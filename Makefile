@@ -213,6 +213,11 @@ $(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_H
 	gcc -o $@ $^
 $(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
+# om-checkpoint: the deputy's capture / inject / restore without om-run.
+CHECKPOINT_SRCS := $(addprefix server-agent/,om-checkpoint.c ptrace_start.c inject.c capture.c \
+	restore.c vdso.c)
+$(B)/om-checkpoint: $(patsubst %.c,$(B)/host/%.o,$(CHECKPOINT_SRCS)) $(MIGRATE_HOST_OBJS)
+	gcc -o $@ $^
 $(B)/om-run: $(patsubst %.c,$(B)/host/%.o,$(OMRUN_SRCS)) $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
 
@@ -241,10 +246,35 @@ $(B)/tests/om-agent: $(AGENT_SRCS) $(MIGRATE_SRCS) $(HDRS)
 $(B)/tests/om-mon: server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS)
+$(B)/tests/om-checkpoint: $(CHECKPOINT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -o $@ $(CHECKPOINT_SRCS) $(MIGRATE_SRCS)
+
+# Programs test_capture.py runs natively and through om-checkpoint --roundtrip.
+CAPTURE_PROGS := $(addprefix $(B)/tests/progs/,hello-static hello-static-pie hello-dynamic \
+	hello-musl xmm_entry)
+PROG_CFLAGS := -O1 -g -Wall
+$(B)/tests/progs/hello-static: tests/progs/hello.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static -o $@ $<
+$(B)/tests/progs/hello-static-pie: tests/progs/hello.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static-pie -o $@ $<
+$(B)/tests/progs/hello-dynamic: tests/progs/hello.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -o $@ $<
+$(B)/tests/progs/hello-musl: tests/progs/hello.c
+	@mkdir -p $(dir $@)
+	musl-gcc $(PROG_CFLAGS) -static -o $@ $<
+$(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
 
 unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/tests/om-agent $(B)/tests/om-mon
+unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
+	python3 tests/test_capture.py || rc=1; \
 	python3 tests/test_om_run.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_agent.py || rc=1; \

@@ -1,0 +1,249 @@
+/* inject.c - system calls run inside the stopped tracee (contract in
+ * inject.h; see ptrace(2), process_vm_readv(2), proc(5) "mem"). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inject.h"
+
+/* syscall (0f 05), int3 (cc): after the stop rip is 3 bytes past the start. */
+static const uint8_t inject_code[3] = { 0x0f, 0x05, 0xcc };
+
+int
+inject_open(struct inject *in, pid_t pid)
+{
+	char path[64];
+
+	memset(in, 0, sizeof *in);
+	in->pid = pid;
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	if ((in->memfd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return -errno;
+	return 0;
+}
+
+void
+inject_close(struct inject *in)
+{
+	if (in->memfd != -1)
+		close(in->memfd);
+	in->memfd = -1;
+}
+
+uint64_t
+inject_take_signals(struct inject *in)
+{
+	uint64_t s = in->signals;
+
+	in->signals = 0;
+	return s;
+}
+
+int
+inject_read(struct inject *in, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec local = { buf, n }, remote = { (void *)addr, n };
+	size_t done = 0;
+	ssize_t k;
+
+	if (n == 0)
+		return 0;
+	if (process_vm_readv(in->pid, &local, 1, &remote, 1, 0) == (ssize_t)n)
+		return 0;
+	while (done < n) {
+		k = pread(in->memfd, (char *)buf + done, n - done, (off_t)(addr + done));
+		if (k <= 0)
+			return k == 0 ? -EIO : -errno;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+int
+inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
+{
+	struct iovec local = { (void *)buf, n }, remote = { (void *)addr, n };
+	size_t done = 0;
+	ssize_t k;
+
+	if (n == 0)
+		return 0;
+	if (process_vm_writev(in->pid, &local, 1, &remote, 1, 0) == (ssize_t)n)
+		return 0;
+	while (done < n) {
+		k = pwrite(in->memfd, (const char *)buf + done, n - done, (off_t)(addr + done));
+		if (k <= 0)
+			return k == 0 ? -EIO : -errno;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+/* Runs the tracee from regs (rip at a `syscall; int3`) until it stops on
+ * that int3, recording other signals. *out gets the registers there. */
+static int
+run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
+    struct user_regs_struct *out)
+{
+	int st;
+
+	if (ptrace(PTRACE_SETREGS, in->pid, NULL, regs) == -1)
+		return -errno;
+	for (;;) {
+		if (ptrace(PTRACE_CONT, in->pid, NULL, NULL) == -1)
+			return -errno;
+		while (waitpid(in->pid, &st, __WALL) == -1)
+			if (errno != EINTR)
+				return -errno;
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			in->dead = 1;
+			in->status = st;
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(st) || (st >> 16) != 0)
+			continue; /* a ptrace event stop: nothing to deliver */
+		if (WSTOPSIG(st) == SIGTRAP) {
+			if (ptrace(PTRACE_GETREGS, in->pid, NULL, out) == -1)
+				return -errno;
+			if (out->rip == code + sizeof inject_code)
+				return 0;
+		}
+		/* Cancelled here, reported to the caller; the interrupted
+		 * call is restarted by the kernel (see inject.h). */
+		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
+			in->signals |= 1ull << (WSTOPSIG(st) - 1);
+	}
+}
+
+/* The common part: save registers, load the call, run the code at 'code',
+ * restore registers. */
+static int
+do_syscall(struct inject *in, uint64_t code, long nr, const uint64_t args[6],
+    int64_t *ret, int use_scratch_stack)
+{
+	struct user_regs_struct saved, regs, after;
+	int rc, rc2;
+
+	if (in->dead)
+		return -ESRCH;
+	if (ptrace(PTRACE_GETREGS, in->pid, NULL, &saved) == -1)
+		return -errno;
+	regs = saved;
+	regs.rax = (uint64_t)nr;
+	regs.rdi = args[0];
+	regs.rsi = args[1];
+	regs.rdx = args[2];
+	regs.r10 = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	regs.rip = code;
+	/* No syscall restart for the stop we resume from: orig_rax = -1. */
+	regs.orig_rax = (uint64_t)-1;
+	/* The stack pointer the kernel judges sigaltstack by is the injected
+	 * one: keep it in the scratch region, off the job's own stacks. */
+	if (use_scratch_stack)
+		regs.rsp = in->data + INJECT_DATA_SIZE - 256;
+	rc = run_stub(in, &regs, code, &after);
+	if (rc == 0)
+		*ret = (int64_t)after.rax;
+	if (in->dead)
+		return rc;
+	rc2 = ptrace(PTRACE_SETREGS, in->pid, NULL, &saved) == -1 ? -errno : 0;
+	return rc != 0 ? rc : rc2;
+}
+
+int
+inject_syscall(struct inject *in, long nr, const uint64_t args[6], int64_t *ret)
+{
+	if (in->stub == 0)
+		return inject_syscall_here(in, nr, args, ret);
+	return do_syscall(in, in->stub, nr, args, ret, 1);
+}
+
+int
+inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int64_t *ret)
+{
+	struct user_regs_struct regs;
+	uint8_t orig[sizeof inject_code];
+	int rc, rc2;
+
+	if (in->dead)
+		return -ESRCH;
+	if (ptrace(PTRACE_GETREGS, in->pid, NULL, &regs) == -1)
+		return -errno;
+	/* /proc/PID/mem writes ignore the page's protection (FOLL_FORCE), so
+	 * read-only text can carry the stub for one call. */
+	if ((rc = inject_read(in, regs.rip, orig, sizeof orig)) != 0)
+		return rc;
+	if (pwrite(in->memfd, inject_code, sizeof inject_code, (off_t)regs.rip) !=
+	    (ssize_t)sizeof inject_code)
+		return -EIO;
+	rc = do_syscall(in, regs.rip, nr, args, ret, 0);
+	if (in->dead)
+		return rc;
+	rc2 = pwrite(in->memfd, orig, sizeof orig, (off_t)regs.rip) ==
+	    (ssize_t)sizeof orig ? 0 : -EIO;
+	return rc != 0 ? rc : rc2;
+}
+
+int
+inject_setup(struct inject *in)
+{
+	uint64_t a[6] = { 0 }, len = INJECT_CODE_SIZE + INJECT_DATA_SIZE;
+	int64_t ret;
+	int rc;
+
+	a[1] = len;
+	a[2] = PROT_READ | PROT_WRITE;
+	a[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+	a[4] = (uint64_t)-1;
+	if ((rc = inject_syscall_here(in, SYS_mmap, a, &ret)) != 0)
+		return rc;
+	if (ret < 0 && ret > -4096)
+		return (int)ret;
+	in->scratch = (uint64_t)ret;
+	in->scratch_len = len;
+	/* The code page becomes R-X; its stub goes in through /proc/PID/mem. */
+	memset(a, 0, sizeof a);
+	a[0] = in->scratch;
+	a[1] = INJECT_CODE_SIZE;
+	a[2] = PROT_READ | PROT_EXEC;
+	if ((rc = inject_syscall_here(in, SYS_mprotect, a, &ret)) != 0)
+		return rc;
+	if (ret != 0)
+		return (int)ret;
+	if (pwrite(in->memfd, inject_code, sizeof inject_code, (off_t)in->scratch) !=
+	    (ssize_t)sizeof inject_code)
+		return -EIO;
+	in->stub = in->scratch;
+	in->data = in->scratch + INJECT_CODE_SIZE;
+	return 0;
+}
+
+int
+inject_teardown(struct inject *in)
+{
+	uint64_t a[6] = { in->scratch, in->scratch_len, 0, 0, 0, 0 };
+	int64_t ret = 0;
+	int rc = 0;
+
+	if (!in->dead && in->scratch != 0) {
+		rc = inject_syscall_here(in, SYS_munmap, a, &ret);
+		if (rc == 0 && ret != 0)
+			rc = (int)ret;
+		in->scratch = in->stub = in->data = 0;
+		in->scratch_len = 0;
+	}
+	inject_close(in);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/* inject.h - run system calls inside a stopped tracee, and copy memory in
+ * and out of it. Home side only (Linux, x86-64).
+ *
+ * The deputy executes a forwarded call by making the original process run
+ * it: registers are saved, rip points at a `syscall; int3` stub, the tracee
+ * runs until the int3, the result is read from rax and every register is put
+ * back. The stub and a data area live in a scratch region the deputy maps
+ * into the tracee once (inject_setup); its address travels in the image so
+ * the node never maps anything there.
+ *
+ * Signals during an injected call: a signal that stops the tracee before the
+ * int3 is recorded in 'signals' (bit n-1 for signal n) and NOT delivered at
+ * home: the job's signals belong to the job, wherever it runs, and the
+ * caller decides (the deputy forwards them to the node). Because no handler
+ * runs, the kernel restarts an interrupted call as if SA_RESTART were set
+ * (ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK); only calls that the
+ * kernel ends with EINTR regardless return -EINTR. SIGKILL ends the tracee:
+ * the call fails with -ESRCH and 'dead' is set.
+ *
+ * All calls require the tracee to be in a ptrace stop and leave it in one.
+ * Functions return 0 or -errno. */
+#ifndef OM_INJECT_H
+#define OM_INJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define INJECT_CODE_SIZE 4096u          /* RX page holding the stub */
+#define INJECT_DATA_SIZE (2u << 20)     /* RW data area after it */
+
+struct inject {
+	pid_t pid;
+	int memfd;          /* /proc/PID/mem, read-write; -1 when closed */
+	uint64_t scratch;   /* region base, 0 before inject_setup */
+	uint64_t scratch_len; /* INJECT_CODE_SIZE + INJECT_DATA_SIZE */
+	uint64_t stub;      /* `syscall; int3` */
+	uint64_t data;      /* data area, INJECT_DATA_SIZE bytes */
+	uint64_t signals;   /* signals that arrived during injected calls */
+	int dead;           /* the tracee is gone; 'status' is its wait status */
+	int status;
+};
+
+/* Opens /proc/PID/mem. No scratch region yet: only memory copies and
+ * inject_syscall_here work. */
+int inject_open(struct inject *in, pid_t pid);
+/* Maps the scratch region: mmap and mprotect run by writing `syscall; int3`
+ * over the bytes at the tracee's rip for the duration of each call (those
+ * bytes and all registers are restored). rip must be in executable memory,
+ * as it is at the entry stop. */
+int inject_setup(struct inject *in);
+/* Runs system call nr with args[0..5] (rdi rsi rdx r10 r8 r9) through the
+ * stub; *ret is the raw result (negative errno on failure of the call). */
+int inject_syscall(struct inject *in, long nr, const uint64_t args[6], int64_t *ret);
+/* The same, with the stub written temporarily at the current rip: works
+ * without (or after removing) the scratch region. */
+int inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int64_t *ret);
+/* Copies n bytes from/to the tracee: process_vm_readv/writev, falling back
+ * to /proc/PID/mem (which ignores page protections) when that fails. */
+int inject_read(struct inject *in, uint64_t addr, void *buf, size_t n);
+int inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n);
+/* Returns the recorded signals and clears them. */
+uint64_t inject_take_signals(struct inject *in);
+/* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
+ * Safe to call on a dead tracee (then it only closes). */
+int inject_teardown(struct inject *in);
+/* Closes memfd without touching the tracee. */
+void inject_close(struct inject *in);
+
+#endif

@@ -1,0 +1,422 @@
+/* restore.c - make the stopped tracee match an image (contract in
+ * restore.h; mmap(2), madvise(2) MADV_DONTNEED, brk(2), rseq(2),
+ * ptrace(2) PTRACE_SETREGSET NT_X86_XSTATE). */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+#define RSEQ_FLAG_UNREGISTER 1
+
+static int __attribute__((format(printf, 3, 4)))
+rs_fail(struct restore *r, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Injects a call and turns a failed call into an error with a message. */
+static int
+rs_call(struct restore *r, const char *what, long nr, uint64_t a0, uint64_t a1,
+    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, int64_t *ret)
+{
+	uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
+	int64_t v;
+	int rc;
+
+	if ((rc = inject_syscall(r->in, nr, a, &v)) != 0)
+		return rs_fail(r, rc, "%s: injection failed: %s", what, strerror(-rc));
+	if (ret != NULL) {
+		*ret = v;
+		return 0;
+	}
+	if (v < 0 && v > -4096)
+		return rs_fail(r, (int)v, "%s: %s", what, strerror((int)-v));
+	return 0;
+}
+
+static int
+protected_kind(uint32_t kind)
+{
+	return kind == 0 || kind == OM_RK_VDSO || kind == OM_RK_RESERVED;
+}
+
+static uint32_t
+home_kind(const struct restore *r, const struct capture_map *m)
+{
+	return capture_map_kind(m, r->in->scratch, r->in->scratch_len);
+}
+
+/* Unmaps the unprotected parts of home mappings inside [lo, hi). */
+static int
+unmap_gap(struct restore *r, uint64_t lo, uint64_t hi)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->nhome; i++) {
+		const struct capture_map *m = &r->home[i];
+		uint64_t s = m->start > lo ? m->start : lo;
+		uint64_t e = m->end < hi ? m->end : hi;
+
+		if (s >= e || protected_kind(home_kind(r, m)))
+			continue;
+		if ((rc = rs_call(r, "munmap", SYS_munmap, s, e - s, 0, 0, 0, 0, NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+prot_bits(uint32_t p)
+{
+	return ((p & OM_PROT_R) ? PROT_READ : 0) | ((p & OM_PROT_W) ? PROT_WRITE : 0) |
+	    ((p & OM_PROT_X) ? PROT_EXEC : 0);
+}
+
+static int
+same_class(const struct restore *r, const struct capture_map *m,
+    const struct om_image_region *reg)
+{
+	if (home_kind(r, m) != reg->kind || m->shared != ((reg->flags & OM_RF_SHARED) != 0))
+		return 0;
+	if (reg->kind == OM_RK_FILE)
+		return strcmp(m->name, reg->name) == 0 && m->offset == reg->file_offset;
+	return 1;
+}
+
+int
+restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h,
+    char *err, size_t errlen)
+{
+	int64_t v;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	r->in = in;
+	r->err = err;
+	r->errlen = errlen;
+	err[0] = '\0';
+	om_image_check_init(&r->check);
+	if ((rc = om_image_check_begin(&r->check, h)) != OM_OK)
+		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if (in->stub == 0)
+		return rs_fail(r, -EINVAL, "no scratch region (inject_setup first)");
+	if ((r->hdr = malloc(sizeof *r->hdr)) == NULL)
+		return rs_fail(r, -ENOMEM, "out of memory");
+	memcpy(r->hdr, h, sizeof *h);
+	/* brk first: the kernel keeps the heap as start_brk..brk, and only
+	 * brk(2) moves mm->brk. */
+	if ((rc = rs_call(r, "brk", SYS_brk, h->brk, 0, 0, 0, 0, 0, &v)) != 0)
+		return rc;
+	if ((uint64_t)v != h->brk)
+		return rs_fail(r, -ENOMEM, "brk: cannot move the break to %#llx (it is %#llx)",
+		    (unsigned long long)h->brk, (unsigned long long)v);
+	if ((rc = capture_read_maps(in->pid, in->scratch, in->scratch_len, &r->home, &r->nhome)) != 0)
+		return rs_fail(r, rc, "/proc/%d/maps: %s", (int)in->pid, strerror(-rc));
+	return 0;
+}
+
+/* The stack grew on the node: the part below the home's [stack] becomes a
+ * MAP_GROWSDOWN mapping, so it can keep growing. */
+static int
+extend_stack(struct restore *r, const struct om_image_region *reg, uint64_t home_start)
+{
+	return rs_call(r, "mmap (stack)", SYS_mmap, reg->start, home_start - reg->start,
+	    (uint64_t)prot_bits(reg->prot),
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, (uint64_t)-1, 0, NULL);
+}
+
+int
+restore_region(struct restore *r, const struct om_image_region *reg)
+{
+	const struct capture_map *keep = NULL;
+	uint64_t len = reg->end - reg->start;
+	size_t i;
+	int rc;
+
+	if ((rc = om_image_check_region(&r->check, reg)) != OM_OK)
+		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if ((rc = unmap_gap(r, r->prev_end, reg->start)) != 0)
+		return rc;
+	r->prev_end = reg->end;
+	r->write_pages = 0;
+	r->cur_start = reg->start;
+
+	/* The vDSO and the scratch region stay as the home has them. */
+	if (reg->kind == OM_RK_VDSO || reg->kind == OM_RK_RESERVED) {
+		for (i = 0; i < r->nhome; i++)
+			if (r->home[i].start == reg->start && r->home[i].end == reg->end &&
+			    home_kind(r, &r->home[i]) == reg->kind)
+				return 0;
+		return rs_fail(r, -EINVAL, "image %s region %#llx-%#llx is not the home's",
+		    om_region_kind_name(reg->kind), (unsigned long long)reg->start,
+		    (unsigned long long)reg->end);
+	}
+	for (i = 0; i < r->nhome; i++) {
+		const struct capture_map *m = &r->home[i];
+
+		if (m->end <= reg->start || m->start >= reg->end)
+			continue;
+		if (protected_kind(home_kind(r, m)))
+			return rs_fail(r, -EINVAL, "image region %#llx-%#llx overlaps the home's %s",
+			    (unsigned long long)reg->start, (unsigned long long)reg->end,
+			    m->name[0] ? m->name : "scratch region");
+		if (same_class(r, m, reg) &&
+		    ((m->start == reg->start && m->end == reg->end) ||
+		    (reg->kind == OM_RK_STACK && m->end == reg->end)))
+			keep = m;
+	}
+	r->write_pages = 1;
+	if (keep == NULL) {
+		/* Anything there goes; the region starts as zero pages. */
+		return rs_call(r, "mmap", SYS_mmap, reg->start, len, (uint64_t)prot_bits(reg->prot),
+		    (uint64_t)((reg->flags & OM_RF_SHARED) ? MAP_SHARED : MAP_PRIVATE) |
+		    MAP_ANONYMOUS | MAP_FIXED, (uint64_t)-1, 0, NULL);
+	}
+	if (reg->kind == OM_RK_STACK && keep->start > reg->start &&
+	    (rc = extend_stack(r, reg, keep->start)) != 0)
+		return rc;
+	/* A home stack larger than the image's was cut by unmap_gap. */
+	if (keep->prot != reg->prot &&
+	    (rc = rs_call(r, "mprotect", SYS_mprotect, reg->start, len,
+	    (uint64_t)prot_bits(reg->prot), 0, 0, 0, NULL)) != 0)
+		return rc;
+	if (!keep->shared)
+		return rs_call(r, "madvise", SYS_madvise, reg->start, len, MADV_DONTNEED,
+		    0, 0, 0, NULL);
+	return 0;
+}
+
+int
+restore_pages(struct restore *r, const struct om_image_pages *p)
+{
+	uint64_t addr;
+	int rc;
+
+	if ((rc = om_image_check_pages(&r->check, p)) != OM_OK)
+		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if (!r->write_pages)
+		return 0;
+	addr = r->cur_start + p->first * OM_PAGE_SIZE;
+	if ((rc = inject_write(r->in, addr, p->data, (size_t)p->count * OM_PAGE_SIZE)) != 0)
+		return rs_fail(r, rc, "writing %u pages at %#llx: %s", p->count,
+		    (unsigned long long)addr, strerror(-rc));
+	r->pages_written += p->count;
+	return 0;
+}
+
+static int
+restore_signals(struct restore *r)
+{
+	const struct om_image_hdr *h = r->hdr;
+	uint64_t d = r->in->data, ss[3];
+	int sig, rc;
+
+	for (sig = 1; sig <= OM_NSIG; sig++) {
+		if (sig == 9 || sig == 19) /* SIGKILL, SIGSTOP: fixed */
+			continue;
+		if ((rc = inject_write(r->in, d, &h->sigact[sig - 1], sizeof h->sigact[0])) != 0)
+			return rs_fail(r, rc, "writing sigaction: %s", strerror(-rc));
+		if ((rc = rs_call(r, "rt_sigaction", SYS_rt_sigaction, (uint64_t)sig, d, 0, 8,
+		    0, 0, NULL)) != 0)
+			return rc;
+	}
+	if ((rc = inject_write(r->in, d, &h->sig_blocked, 8)) != 0)
+		return rs_fail(r, rc, "writing the signal mask: %s", strerror(-rc));
+	if ((rc = rs_call(r, "rt_sigprocmask", SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, d,
+	    0, 8, 0, 0, NULL)) != 0)
+		return rc;
+	ss[0] = h->ss_sp;
+	ss[1] = h->ss_flags & ~1u; /* SS_ONSTACK is reported, not set */
+	ss[2] = h->ss_size;
+	if (h->ss_flags & 2 /* SS_DISABLE */)
+		ss[0] = ss[2] = 0;
+	if ((rc = inject_write(r->in, d, ss, sizeof ss)) != 0)
+		return rs_fail(r, rc, "writing stack_t: %s", strerror(-rc));
+	return rs_call(r, "sigaltstack", SYS_sigaltstack, d, 0, 0, 0, 0, 0, NULL);
+}
+
+static int
+restore_thread(struct restore *r)
+{
+	const struct om_image_hdr *h = r->hdr;
+	struct {
+		uint64_t ptr;
+		uint32_t size, sig, flags, pad;
+	} cur;
+	int rc;
+
+	memset(&cur, 0, sizeof cur);
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, r->in->pid, (void *)sizeof cur, &cur) <= 0)
+		memset(&cur, 0, sizeof cur);
+	if (cur.ptr != h->rseq_addr || cur.size != h->rseq_len || cur.sig != h->rseq_sig) {
+		if (cur.ptr != 0 && (rc = rs_call(r, "rseq (unregister)", SYS_rseq, cur.ptr,
+		    cur.size, RSEQ_FLAG_UNREGISTER, cur.sig, 0, 0, NULL)) != 0)
+			return rc;
+		if (h->rseq_addr != 0 && (rc = rs_call(r, "rseq", SYS_rseq, h->rseq_addr,
+		    h->rseq_len, 0, h->rseq_sig, 0, 0, NULL)) != 0)
+			return rc;
+	}
+	if ((rc = rs_call(r, "set_tid_address", SYS_set_tid_address, h->tid_address, 0, 0, 0,
+	    0, 0, NULL)) != 0)
+		return rc;
+	if (h->robust_len != 0 && (rc = rs_call(r, "set_robust_list", SYS_set_robust_list,
+	    h->robust_list, h->robust_len, 0, 0, 0, 0, NULL)) != 0)
+		return rc;
+	return rs_call(r, "umask", SYS_umask, h->umask, 0, 0, 0, 0, 0, NULL);
+}
+
+static int
+restore_regs(struct restore *r)
+{
+	const struct om_image_hdr *h = r->hdr;
+	struct user_regs_struct regs;
+	struct iovec iov;
+	uint8_t *cur;
+
+	if (h->xsave_size != 0) {
+		/* The kernel takes a whole area of its own size only. */
+		if ((cur = malloc(OM_XSAVE_MAX)) == NULL)
+			return rs_fail(r, -ENOMEM, "out of memory");
+		iov.iov_base = cur;
+		iov.iov_len = OM_XSAVE_MAX;
+		if (ptrace(PTRACE_GETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1 ||
+		    iov.iov_len != h->xsave_size) {
+			free(cur);
+			return rs_fail(r, -EINVAL, "XSAVE area: the image has %u bytes, home %zu",
+			    h->xsave_size, iov.iov_len);
+		}
+		free(cur);
+		iov.iov_base = (void *)h->xsave;
+		iov.iov_len = h->xsave_size;
+		if (ptrace(PTRACE_SETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1)
+			return rs_fail(r, -errno, "PTRACE_SETREGSET NT_X86_XSTATE: %s",
+			    strerror(errno));
+	}
+	if (ptrace(PTRACE_GETREGS, r->in->pid, NULL, &regs) == -1)
+		return rs_fail(r, -errno, "PTRACE_GETREGS: %s", strerror(errno));
+	regs.rax = h->regs[OM_REG_RAX];
+	regs.rbx = h->regs[OM_REG_RBX];
+	regs.rcx = h->regs[OM_REG_RCX];
+	regs.rdx = h->regs[OM_REG_RDX];
+	regs.rsi = h->regs[OM_REG_RSI];
+	regs.rdi = h->regs[OM_REG_RDI];
+	regs.rbp = h->regs[OM_REG_RBP];
+	regs.rsp = h->regs[OM_REG_RSP];
+	regs.r8 = h->regs[OM_REG_R8];
+	regs.r9 = h->regs[OM_REG_R9];
+	regs.r10 = h->regs[OM_REG_R10];
+	regs.r11 = h->regs[OM_REG_R11];
+	regs.r12 = h->regs[OM_REG_R12];
+	regs.r13 = h->regs[OM_REG_R13];
+	regs.r14 = h->regs[OM_REG_R14];
+	regs.r15 = h->regs[OM_REG_R15];
+	regs.rip = h->regs[OM_REG_RIP];
+	regs.eflags = h->regs[OM_REG_RFLAGS];
+	regs.orig_rax = h->regs[OM_REG_ORIG_RAX];
+	regs.fs_base = h->regs[OM_REG_FS_BASE];
+	regs.gs_base = h->regs[OM_REG_GS_BASE];
+	if (ptrace(PTRACE_SETREGS, r->in->pid, NULL, &regs) == -1)
+		return rs_fail(r, -errno, "PTRACE_SETREGS: %s", strerror(errno));
+	return 0;
+}
+
+int
+restore_end(struct restore *r, const struct om_image_end *e)
+{
+	int rc;
+
+	if ((rc = om_image_check_end(&r->check, e)) != OM_OK)
+		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if ((rc = unmap_gap(r, r->prev_end, OM_USER_TOP)) != 0 ||
+	    (rc = restore_signals(r)) != 0 || (rc = restore_thread(r)) != 0 ||
+	    (rc = restore_regs(r)) != 0)
+		return rc;
+	r->pending = r->hdr->sig_pending;
+	return 0;
+}
+
+int
+restore_frame(struct restore *r, struct inject *in, int type, const void *payload,
+    size_t len, char *err, size_t errlen)
+{
+	union {
+		struct om_image_region reg;
+		struct om_image_pages pg;
+		struct om_image_end end;
+	} u;
+	struct om_image_hdr *h;
+	int rc;
+
+	switch (type) {
+	case OM_T_IMAGE_BEGIN:
+		if (r->hdr != NULL) {
+			snprintf(err, errlen, "bad image: a second IMAGE_BEGIN");
+			return OM_E_STATE;
+		}
+		if ((h = malloc(sizeof *h)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if ((rc = om_image_hdr_decode(payload, len, h)) != OM_OK) {
+			snprintf(err, errlen, "bad IMAGE_BEGIN: %s", om_strerror(rc));
+			free(h);
+			return rc;
+		}
+		rc = restore_begin(r, in, h, err, errlen);
+		free(h);
+		return rc;
+	case OM_T_IMAGE_REGION:
+	case OM_T_IMAGE_PAGES:
+	case OM_T_IMAGE_END:
+		if (r->hdr == NULL) {
+			snprintf(err, errlen, "bad image: %s before IMAGE_BEGIN", om_type_name(type));
+			return OM_E_STATE;
+		}
+		break;
+	default:
+		snprintf(err, errlen, "not an image frame: %s", om_type_name(type));
+		return OM_E_TYPE;
+	}
+	if (type == OM_T_IMAGE_REGION) {
+		if ((rc = om_image_region_decode(payload, len, &u.reg)) != OM_OK)
+			return rs_fail(r, rc, "bad IMAGE_REGION: %s", om_strerror(rc));
+		return restore_region(r, &u.reg);
+	}
+	if (type == OM_T_IMAGE_PAGES) {
+		if ((rc = om_image_pages_decode(payload, len, &u.pg)) != OM_OK)
+			return rs_fail(r, rc, "bad IMAGE_PAGES: %s", om_strerror(rc));
+		return restore_pages(r, &u.pg);
+	}
+	if ((rc = om_image_end_decode(payload, len, &u.end)) != OM_OK)
+		return rs_fail(r, rc, "bad IMAGE_END: %s", om_strerror(rc));
+	return restore_end(r, &u.end);
+}
+
+void
+restore_free(struct restore *r)
+{
+	free(r->hdr);
+	free(r->home);
+	r->hdr = NULL;
+	r->home = NULL;
+}

@@ -1,0 +1,75 @@
+/* restore.h - make a stopped tracee match an image ("migrate home").
+ * Home side only (Linux, x86-64).
+ *
+ * The image may differ from the process it came from: the node grew brk,
+ * added or removed anonymous mappings, changed protections, wrote memory.
+ * Restore feeds the frames, in image order, through om_image_check and:
+ *
+ *  - munmaps every home mapping the image does not have;
+ *  - sets brk with an injected brk(2) (first: the heap follows brk);
+ *  - keeps a home mapping that matches an image region (same range, same
+ *    kind; a file mapping also the same file and offset; a stack the same
+ *    top, extended downwards by a MAP_GROWSDOWN mapping when it grew),
+ *    mprotects it when the protection changed and discards its private
+ *    pages (MADV_DONTNEED), so that pages the image does not send read as
+ *    zero (anonymous) or as the file (file-backed);
+ *  - maps any other region afresh (anonymous, MAP_FIXED);
+ *  - writes the pages through /proc/PID/mem, which ignores protections;
+ *  - then signal actions, mask, sigaltstack, rseq, set_tid_address, robust
+ *    list, umask (all injected), the XSAVE area (PTRACE_SETREGSET) and the
+ *    general registers with fs/gs base (PTRACE_SETREGS; the segment
+ *    selectors stay the home's).
+ *
+ * It never touches [vdso], [vvar], [vsyscall] or the scratch region: an
+ * image region there must be the same vdso / the same scratch (its pages,
+ * the node's patched vDSO copy, are ignored), anything else overlapping
+ * them is refused. Shared mappings are kept, not discarded: pages the image
+ * sends are written, the rest stay as the home has them.
+ *
+ * Pending signals of the image are not raised (an injected kill would be
+ * caught by the injection itself): restore_end leaves them in 'pending'
+ * for the caller to deliver when it resumes the tracee.
+ *
+ * Errors are -errno (or a negative enum om_err for a bad image) with a
+ * message in the caller's err buffer. After a failure the tracee is in an
+ * undefined state: kill it. */
+#ifndef OM_RESTORE_H
+#define OM_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "image.h"
+#include "inject.h"
+
+struct restore {
+	struct inject *in;
+	char *err;
+	size_t errlen;
+	struct om_image_check check;
+	struct om_image_hdr *hdr;     /* copy of IMAGE_BEGIN (malloc'd) */
+	struct capture_map *home;     /* home mappings after brk (malloc'd) */
+	size_t nhome;
+	uint64_t prev_end;            /* end of the last image region */
+	int write_pages;              /* the current region takes its pages */
+	uint64_t cur_start;
+	uint64_t pages_written;
+	uint64_t pending;             /* after restore_end: signals to deliver */
+};
+
+/* Starts a restore into the stopped tracee (scratch set up). */
+int restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h,
+    char *err, size_t errlen);
+int restore_region(struct restore *r, const struct om_image_region *reg);
+int restore_pages(struct restore *r, const struct om_image_pages *p);
+/* Finishes: unmaps what is left, then thread state and registers. */
+int restore_end(struct restore *r, const struct om_image_end *e);
+/* Decodes one frame payload and passes it to the functions above; the
+ * first frame must be IMAGE_BEGIN (r is then initialised). */
+int restore_frame(struct restore *r, struct inject *in, int type, const void *payload,
+    size_t len, char *err, size_t errlen);
+/* Frees what restore_begin allocated; safe after any outcome. */
+void restore_free(struct restore *r);
+
+#endif

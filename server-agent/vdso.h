@@ -1,0 +1,31 @@
+/* vdso.h - turn a copy of the vDSO into system-call trampolines.
+ *
+ * The vDSO's functions read the kernel's vvar page, which does not exist on
+ * a node. Before the vDSO travels, every function its dynamic symbol table
+ * exports is overwritten at its entry with
+ *     mov $NR, %eax; syscall; ret          (b8 NR 0f 05 c3)
+ * for the calls it accelerates (clock_gettime, gettimeofday, time,
+ * clock_getres, getcpu, with or without the __vdso_ prefix), and with
+ *     mov $-ENOSYS, %rax; ret              (48 c7 c0 da ff ff ff c3)
+ * for any other export (e.g. __vdso_getrandom, whose callers then fall back
+ * to the system call). The home process's own vDSO is never touched: this
+ * works on a copy. */
+#ifndef OM_VDSO_H
+#define OM_VDSO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VDSO_PATCH_SIZE 8 /* bytes written at each entry point */
+
+/* Patches the vDSO image img[0..len) (the ELF file as mapped, offset 0 at
+ * its base). Every offset and size is checked against len. Returns the
+ * number of entry points patched (>= 0), or -1 when the image is not an
+ * ELF64 x86-64 shared object, a table lies outside it, or an exported
+ * function is too small to hold a trampoline. */
+int vdso_patch(uint8_t *img, size_t len);
+
+/* The system call a vDSO symbol stands for, or -1 for any other name. */
+long vdso_syscall_nr(const char *name);
+
+#endif
