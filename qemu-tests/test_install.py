@@ -4,10 +4,12 @@ it in a private mount namespace where everything but DESTDIR is read-only."""
 
 import filecmp
 import os
+import re
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 from omtest import BUILD, ROOT, check
 from pxeboot import PLACEHOLDER, ipxe_problems, item_labels, make_install
@@ -153,3 +155,40 @@ def test_install_stays_in_destdir():
         check(tree(dest) == expected_tree("/usr/local", "/srv/tftp"), "the tree differs under a read-only system")
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_agent_conf_example_parses():
+    """om-agent reads the installed example, commented and with every key
+    set (the values shown are the defaults)."""
+    agent = os.path.join(BUILD, "om-agent")
+    h = subprocess.run([agent, "--help"], capture_output=True, text=True, timeout=10)
+    check("--config" in h.stdout, "this om-agent has no --config option")
+    d = tempfile.mkdtemp(prefix="om-conf-")
+    procs = []
+    try:
+        text = read(os.path.join(ROOT, "server-agent", "agent.conf"))
+        live = re.sub(r"(?m)^#([a-z_]+ = )", r"\1", text)
+        live = live.replace("control = /run/om/agent.sock", "control = %s/conf.sock" % d)
+        for name, body, sock in (("commented.conf", text, d + "/c.sock"), ("live.conf", live, d + "/conf.sock")):
+            p = os.path.join(d, name)
+            with open(p, "w") as f:
+                f.write(body)
+            args = [agent, "--config", p, "--listen", "127.0.0.1:0"]
+            if name == "commented.conf":
+                args += ["--control", sock]
+            log = open(os.path.join(d, name + ".log"), "wb")
+            pr = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            procs.append(pr)
+            end = time.monotonic() + 10
+            while not os.path.exists(sock) and pr.poll() is None and time.monotonic() < end:
+                time.sleep(0.1)
+            out = read(os.path.join(d, name + ".log"))
+            check(pr.poll() is None and os.path.exists(sock), "om-agent refused %s: %s" % (name, out))
+            check("heartbeat 1000 ms, down after 5000 ms, drop after 60000 ms" in out,
+                  "%s: unexpected settings: %s" % (name, out))
+    finally:
+        for pr in procs:
+            if pr.poll() is None:
+                pr.kill()
+                pr.wait()
+        shutil.rmtree(d, ignore_errors=True)
