@@ -702,6 +702,14 @@ enc_item(struct sc_enc *s, const struct om_syscall *e, const struct om_argkind *
 		enc_in(s, b->addr, b->len);
 		break;
 	case OM_K_OUTRETN:
+		/* the counts (epoll_wait's maxevents, getgroups' size) are ints:
+		 * a negative one is the kernel's EINVAL, not a huge one to cut */
+		i32 = (int32_t)(uint32_t)a[k->x];
+		if (i32 < 0) {
+			enc_uerr(s, SC_EINVAL);
+			break;
+		}
+		a[k->x] = (uint32_t)i32;
 		b->elem = k->size;
 		b->cap = enc_clamp(s, a, k->x, OM_SYSCALL_MAX_BUF / k->size) * k->size;
 		wire_wr_u32(&s->w, b->cap);

@@ -704,6 +704,13 @@ sockets(void)
 	put32(0x1200, (uint32_t)-5);
 	CHECK_EQ(enc(SYS_accept4, 4, A(0x1100), A(0x1200), 0, 0, 0), OM_SC_EUSER);
 	CHECK_EQ(uerr, 22);
+	/* epoll_wait: a negative maxevents is EINVAL, a huge one is cut */
+	CHECK_EQ(enc(SYS_epoll_wait, 5, A(0x9000), 0xffffffffu, 0, 0, 0), OM_SC_EUSER);
+	CHECK_EQ(uerr, 22);
+	CHECK(enc(SYS_epoll_wait, 5, A(0x9000), 1000000, 0, 0, 0) > 0);
+	CHECK_EQ(ctx.args[2], OM_SYSCALL_MAX_BUF / 12);
+	CHECK_EQ(dec(), OM_OK);
+	CHECK_EQ(dreq.buf[0].cap, OM_SYSCALL_MAX_BUF / 12 * 12);
 	/* getsockopt */
 	put32(0x1200, 4);
 	CHECK(enc(SYS_getsockopt, 4, 1, 7, A(0x1300), A(0x1200), 0) > 0);

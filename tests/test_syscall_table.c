@@ -152,9 +152,11 @@ kinds_sane(void)
 			    (k->x >= 6 || k->x == i || e->arg[k->x].kind != OM_K_VAL))
 				check_fail("%s arg %d: %s(%d) must name another VAL argument",
 				    e->name, i, om_kind_name(k->kind), k->x);
+			/* the codec checks a LENP against its buffer, so the
+			 * buffer comes first */
 			if ((k->kind == OM_K_SOCKADDR_OUT || k->kind == OM_K_OPT_OUT) &&
-			    (k->x >= 6 || k->x == i || e->arg[k->x].kind != OM_K_LENP))
-				check_fail("%s arg %d: %s must name a LENP argument",
+			    (k->x >= 6 || k->x <= i || e->arg[k->x].kind != OM_K_LENP))
+				check_fail("%s arg %d: %s must name a later LENP argument",
 				    e->name, i, om_kind_name(k->kind));
 			if ((k->kind == OM_K_INS || k->kind == OM_K_OUTS ||
 			    k->kind == OM_K_INOUTS || k->kind == OM_K_INN ||
