@@ -16,6 +16,7 @@
 #include "sched.h"
 #include "selftest.h"
 #include "job.h"
+#include "homelink.h"
 #include "timer.h"
 #include "trap.h"
 
@@ -27,8 +28,9 @@ void node_status(struct om_heartbeat *hb)
 	memset(hb, 0, sizeof *hb);
 	hb->uptime_ms = timer_ms();
 	hb->mem_free = pmm_free_bytes();
-	hb->load_milli = 0; /* no jobs run yet */
-	hb->jobs = 0;
+	struct job *j = sched_current();
+	hb->jobs = j ? 1 : 0;
+	hb->load_milli = j && j->state == JOB_RUNNABLE ? 1000 : 0;
 }
 
 static void print_memory(const struct bootinfo *bi)
@@ -46,6 +48,7 @@ static void __attribute__((noreturn)) main_loop(void)
 	for (;;) {
 		irq_work_pending = 0;
 		net_poll();
+		homelink_poll();
 		/* The job runs until its next trap (a timer tick at the latest),
 		 * then the network gets its turn again. */
 		if (sched_step())
@@ -107,6 +110,8 @@ void kernel_main(struct bootinfo *bi)
 	}
 	if (net_start(nic, cfg, &id) < 0)
 		panic("net: could not start the network on %s", nic->name);
+	if (homelink_init() < 0)
+		panic("jobs: out of memory for the job link");
 	printf("boot: network starting %lu ms after kernel entry\n",
 	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
 	if (opt.selftest)

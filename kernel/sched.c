@@ -110,3 +110,17 @@ int sched_step(void)
 		sched_fault(j);
 	return 1;
 }
+
+void sched_abort(void)
+{
+	struct job *j = cur;
+	cur = NULL;
+	job_destroy(j);
+}
+
+struct job *sched_take(void)
+{
+	struct job *j = cur;
+	cur = NULL;
+	return j;
+}

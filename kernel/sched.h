@@ -27,5 +27,9 @@ void sched_reply(struct job *j, int64_t ret);
 /* Runs the job until its next trap, if it can run. Returns 1 if it ran. */
 int sched_step(void);
 struct job *sched_current(void);
+/* Drops the current job without calling its host (the deputy is gone). */
+void sched_abort(void);
+/* Hands the current job to the caller, who now owns it (it goes home). */
+struct job *sched_take(void);
 
 #endif

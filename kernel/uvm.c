@@ -492,3 +492,11 @@ int64_t uvm_read_str(struct uvm *u, uint64_t uaddr, char *dst, size_t max)
 	}
 	return -LX_ENAMETOOLONG;
 }
+
+const void *uvm_peek_page(struct uvm *u, uint64_t va)
+{
+	uint64_t *pte = uvm_pte(u, va & ~(PAGE_SIZE - 1), 0);
+	if (!pte || !(*pte & PTE_ADDR))
+		return NULL; /* never touched (PROT_NONE pages keep their frame) */
+	return phys_to_virt(*pte & PTE_ADDR);
+}

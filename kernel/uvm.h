@@ -66,6 +66,9 @@ int uvm_fault(struct uvm *u, uint64_t addr, int write, int exec);
  * Return 0 or -EFAULT. */
 int uvm_read(struct uvm *u, uint64_t uaddr, void *dst, size_t len);
 int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int force);
+/* The kernel address of the page at va if it is present, else NULL; never
+ * faults anything in (for sending an image). */
+const void *uvm_peek_page(struct uvm *u, uint64_t va);
 /* Reads a NUL-terminated string of at most max bytes (with the NUL);
  * returns its length, -EFAULT, or -ENAMETOOLONG. */
 int64_t uvm_read_str(struct uvm *u, uint64_t uaddr, char *dst, size_t max);

@@ -299,20 +299,35 @@ om_image_region_decode(const void *buf, size_t len, struct om_image_region *r)
 /* ---- IMAGE_PAGES */
 
 int
-om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
-    const void *data, void *out, size_t cap)
+om_image_pages_encode_header(uint32_t region, uint64_t first, uint32_t count,
+    void *out, size_t cap)
 {
 	struct wire_wr w;
 
 	if (count == 0 || count > OM_IMAGE_PAGES_MAX ||
 	    first > OM_USER_TOP / OM_PAGE_SIZE)
 		return OM_E_RANGE;
-	wire_wr_init(&w, out, cap);
+	if (cap < OM_IMAGE_PAGES_HDR + (size_t)count * OM_PAGE_SIZE)
+		return OM_E_NOSPACE;
+	wire_wr_init(&w, out, OM_IMAGE_PAGES_HDR);
 	wire_wr_u32(&w, region);
 	wire_wr_u64(&w, first);
 	wire_wr_u32(&w, count);
-	wire_wr_bytes(&w, data, (size_t)count * OM_PAGE_SIZE);
-	return wire_wr_end(&w);
+	if (wire_wr_end(&w) != (int)OM_IMAGE_PAGES_HDR)
+		return OM_E_NOSPACE;
+	return (int)(OM_IMAGE_PAGES_HDR + (size_t)count * OM_PAGE_SIZE);
+}
+
+int
+om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
+    const void *data, void *out, size_t cap)
+{
+	int n = om_image_pages_encode_header(region, first, count, out, cap);
+
+	if (n < 0)
+		return n;
+	memcpy((uint8_t *)out + OM_IMAGE_PAGES_HDR, data, (size_t)count * OM_PAGE_SIZE);
+	return n;
 }
 
 int

@@ -137,6 +137,10 @@ int om_image_region_decode(const void *buf, size_t len, struct om_image_region *
 /* Copies count pages from data into the payload. */
 int om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
     const void *data, void *out, size_t cap);
+/* Writes only the 16-byte header, for a sender that already put the count
+ * pages right after it in out; returns the whole payload's length. */
+int om_image_pages_encode_header(uint32_t region, uint64_t first, uint32_t count,
+    void *out, size_t cap);
 int om_image_pages_decode(const void *buf, size_t len, struct om_image_pages *p);
 int om_image_end_encode(const struct om_image_end *e, void *out, size_t cap);
 int om_image_end_decode(const void *buf, size_t len, struct om_image_end *e);

@@ -17,9 +17,13 @@
  *    outruns us sees the window close instead of our memory fill up.
  *  - Send: frames go whole into ag.out (our bounded queue) and from there into
  *    the stream as lwIP's send buffer allows; the tcp_sent and tcp_poll
- *    callbacks move the rest. Frames that need a reply (ECHO) are only taken
- *    from the receive buffer when the reply fits into ag.out, so a peer that
- *    does not read stalls itself, not us.
+ *    callbacks move the rest. A frame is only taken from the receive buffer
+ *    when the largest immediate answer (an ECHO_REPLY, at most
+ *    AGENT_ECHO_MAX) fits into ag.out, so a peer that does not read stalls
+ *    itself, not us.
+ *  - Job frames (IMAGE_*, SYSCALL_REP, SIGNAL, ...) go to the handler the
+ *    kernel registered; its own frames go out through agent_job_send, which
+ *    says "not now" rather than block when ag.out is full.
  *
  * Timers: backoff and heartbeats need ms precision and run from agent_poll()
  * (net_poll, main loop). The per-connection deadlines (WELCOME within 5 s, no
@@ -45,10 +49,11 @@
 #define AGENT_HB_MIN_MS 100
 #define AGENT_HB_MAX_MS 60000
 #define AGENT_POLL_INTERVAL 1      /* tcp_poll: units of 500 ms */
-#define AGENT_RX_SIZE (64 * 1024)
-/* The largest reply is an ECHO_REPLY as big as the largest frame we accept,
- * so a full receive buffer can always be answered from an empty queue. */
-#define AGENT_OUT_SIZE (AGENT_RX_SIZE + 4096)
+/* Job frames (process images, system call buffers) may be as large as the
+ * protocol allows. */
+#define AGENT_RX_SIZE (OM_HDR_SIZE + OM_MAX_PAYLOAD)
+#define AGENT_OUT_SIZE (OM_HDR_SIZE + OM_MAX_PAYLOAD + 128 * 1024)
+#define AGENT_ECHO_MAX (64 * 1024) /* larger ECHOs are a protocol error */
 #define AGENT_MSG_MAX 1024         /* our own encoded messages (HELLO, ...) */
 
 static struct {
@@ -74,6 +79,8 @@ static struct {
 	uint8_t out[AGENT_OUT_SIZE];
 	size_t out_head, out_len;   /* queued bytes: out[out_head, +out_len) */
 	uint8_t msg[AGENT_MSG_MAX];
+	agent_job_rx_fn job_rx;     /* the kernel's handler for job frames */
+	void (*job_lost)(void);
 } ag;
 
 static void agent_ntoa(const ip4_addr_t *a, char *buf, int len)
@@ -173,6 +180,8 @@ static err_t agent_lost(const char *reason, int graceful)
 	}
 	pcb_stream_detach(&ag.ps); /* also after tcp_err: pbufs are ours to free */
 	agent_reset_buffers();
+	if (ag.job_lost != NULL && ag.state == AGENT_REGISTERED)
+		ag.job_lost(); /* home has been told NODE_LOST; the job is gone */
 	ag.node_id = 0;
 	ag.backoff_ms = delay * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : delay * 2;
 	ag.retry_at = timer_ms() + delay;
@@ -289,6 +298,8 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 		return agent_on_error(p, h->length);
 	case OM_T_ECHO:
 		/* The caller made sure the reply fits (agent_rx_process). */
+		if (h->length > AGENT_ECHO_MAX)
+			return agent_bad_frame(OM_E_TOOBIG, "ECHO larger than 64 KiB");
 		if (agent_queue(OM_T_ECHO_REPLY, h->job, h->seq, p, h->length) != 0)
 			return agent_lost("send queue overflow", 0);
 		return ERR_OK;
@@ -296,6 +307,19 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 		return ERR_OK; /* we send no ECHO yet; harmless */
 	case OM_T_BYE:
 		return agent_lost("agent said goodbye", 1);
+	case OM_T_IMAGE_BEGIN:
+	case OM_T_IMAGE_REGION:
+	case OM_T_IMAGE_PAGES:
+	case OM_T_IMAGE_END:
+	case OM_T_SYSCALL_REP:
+	case OM_T_SIGNAL:
+	case OM_T_MIGRATE_HOME:
+	case OM_T_JOB_KILL:
+		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
+			ag.job_rx(h, p);
+			return ERR_OK;
+		}
+		return agent_bad_frame(OM_E_STATE, "job frame before registration");
 	default:
 		snprintf(what, sizeof(what), "unexpected %s frame", om_type_name(h->type));
 		return agent_bad_frame(OM_E_TYPE, what);
@@ -316,7 +340,7 @@ static err_t agent_rx_process(void)
 	while (ag.pcb != NULL) {
 		/* Worst case reply: as long as the frame itself. Wait for the queue
 		 * to drain (tcp_sent calls us again) rather than drop an answer. */
-		if (agent_out_free() < OM_HDR_SIZE + sizeof(ag.rx_buf))
+		if (agent_out_free() < OM_HDR_SIZE + AGENT_ECHO_MAX)
 			break;
 		rc = frame_rx_next(&ag.rx, &h, &payload);
 		if (rc == OM_E_SHORT)
@@ -546,4 +570,37 @@ void agent_get_status(struct net_status *st)
 	st->reconnects = ag.reconnects;
 	st->welcome_time_ns = ag.welcome_time_ns;
 	st->welcome_at_ms = ag.welcome_at_ms;
+}
+
+/* ------------------------------------------------------------ jobs */
+
+void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void))
+{
+	ag.job_rx = rx;
+	ag.job_lost = lost;
+}
+
+size_t agent_job_room(void)
+{
+	if (ag.pcb == NULL || ag.state != AGENT_REGISTERED)
+		return 0;
+	size_t free = agent_out_free();
+	/* Keep room for the answers agent_rx_process promises (ECHO_REPLY). */
+	size_t keep = OM_HDR_SIZE + AGENT_ECHO_MAX + OM_HDR_SIZE;
+	return free > keep ? free - keep : 0;
+}
+
+int agent_job_send(uint8_t type, uint32_t job, uint32_t seq, const void *payload, size_t len)
+{
+	if (ag.pcb == NULL || ag.state != AGENT_REGISTERED)
+		return -2;
+	if (len > agent_job_room())
+		return -1;
+	if (agent_queue(type, job, seq, payload, len) != 0)
+		return -1;
+	if (agent_flush() != 0) {
+		agent_lost("send failed", 0);
+		return -2;
+	}
+	return 0;
 }

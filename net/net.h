@@ -47,4 +47,16 @@ struct net_status {
 };
 void net_get_status(struct net_status *st);
 
+/* Job traffic (docs/migration.md). Main-loop context. */
+typedef void (*agent_job_rx_fn)(const struct om_hdr *h, const uint8_t *payload);
+/* rx gets every job frame from the agent (IMAGE_*, SYSCALL_REP, SIGNAL,
+ * MIGRATE_HOME, JOB_KILL); lost runs when the link drops while registered
+ * (the agent then tells home its job's node was lost). */
+void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void));
+/* Bytes of payload agent_job_send would take now (0 when not registered). */
+size_t agent_job_room(void);
+/* Queues one frame. 0: queued; -1: no room now (call again after net_poll);
+ * -2: no registered link. */
+int agent_job_send(uint8_t type, uint32_t job, uint32_t seq, const void *payload, size_t len);
+
 #endif

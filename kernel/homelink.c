@@ -1,0 +1,353 @@
+/* homelink.c - jobs from home: the job frames of the agent link on one side,
+ * the scheduler on the other. Outgoing frames wait in a short queue of
+ * small control frames (JOB_STARTED, JOB_ERROR, JOB_EXIT, JOB_HOME) and one
+ * large slot (a forwarded call, or the next frame of an image going home),
+ * refilled only when the link has taken the previous one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console.h"
+#include "homelink.h"
+#include "job.h"
+#include "job_image.h"
+#include "job_msg.h"
+#include "linux_abi.h"
+#include "net.h"
+#include "sched.h"
+#include "signal.h"
+#include "syscall.h"
+#include "syscall_codec.h"
+
+#define CTL_FRAMES 8
+#define CTL_MAX 256
+#define NR_write 1
+#define NR_pwrite64 18
+
+struct ctl_frame {
+	uint8_t type;
+	uint32_t job;
+	uint16_t len;
+	uint8_t data[CTL_MAX];
+};
+
+static struct {
+	struct ctl_frame ctl[CTL_FRAMES];
+	unsigned ctl_head, ctl_count;
+	uint8_t *slot;               /* OM_MAX_PAYLOAD bytes */
+	size_t slot_len;
+	uint8_t slot_type;
+	uint32_t slot_job, slot_seq;
+	int slot_full;
+	struct image_in in;
+	uint32_t in_job;
+	struct image_out out;
+	int out_active;
+	struct om_sysctx *fwd;       /* the call in flight */
+	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
+	uint64_t fwd_done;           /* bytes a continued write has moved so far */
+	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
+} hl;
+
+static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
+{
+	if (len < 0 || len > CTL_MAX || hl.ctl_count == CTL_FRAMES) {
+		kprintf("job %u: cannot queue a %s frame\n", job, om_type_name(type));
+		return;
+	}
+	struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
+	f->type = type;
+	f->job = job;
+	f->len = (uint16_t)len;
+	memcpy(f->data, data, (size_t)len);
+	homelink_poll();
+}
+
+static void send_error(uint32_t job, uint32_t code, const char *why)
+{
+	struct om_error e = { .code = code };
+	uint8_t buf[CTL_MAX];
+	snprintf(e.msg, sizeof e.msg, "%s", why);
+	for (char *c = e.msg; *c; c++) /* the codec takes printable ASCII only */
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	kprintf("job %u: refused: %s\n", job, e.msg);
+	ctl_send(OM_T_JOB_ERROR, job, buf, om_error_encode(&e, buf, sizeof buf));
+}
+
+/* ------------------------------------------------------------ the job's host */
+
+static int read_user(void *ctx, uint64_t addr, uint32_t len, void *dst)
+{
+	return uvm_read(&((struct job *)ctx)->uvm, addr, dst, len) < 0 ? -LX_EFAULT : 0;
+}
+
+static int write_user(void *ctx, uint64_t addr, uint32_t len, const void *src)
+{
+	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 0) < 0 ? -LX_EFAULT : 0;
+}
+
+static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
+
+/* Encodes the call with these arguments into the slot. */
+static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
+{
+	int uerr = 0;
+	int n = om_sysreq_encode(hl.fwd, nr, args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
+	if (n == OM_SC_EUSER) {
+		sched_reply(j, -uerr);
+		return;
+	}
+	if (n == OM_E_RANGE) { /* not forwardable with these arguments */
+		go_home(j, OM_HOME_SYSCALL, om_syscall_name(nr), (int32_t)nr);
+		return;
+	}
+	if (n < 0) {
+		kprintf("job %u: system call %u does not encode (%s)\n", j->id, nr, om_strerror(n));
+		sched_reply(j, -LX_ENOSYS);
+		return;
+	}
+	hl.slot_len = (size_t)n;
+	hl.slot_type = OM_T_SYSCALL_REQ;
+	hl.slot_job = j->id;
+	hl.slot_seq = ++j->seq;
+	hl.slot_full = 1;
+	homelink_poll();
+}
+
+static void host_forward(struct job *j, const struct sys_call *sc)
+{
+	memcpy(hl.fwd_args, sc->a, sizeof hl.fwd_args);
+	hl.fwd_done = 0;
+	forward_send(j, (unsigned)sc->nr, sc->a);
+}
+
+static void host_go_home(struct job *j, const struct sys_call *sc)
+{
+	go_home(j, OM_HOME_SYSCALL, om_syscall_name((unsigned)sc->nr), (int32_t)sc->nr);
+}
+
+static void host_exited(struct job *j)
+{
+	struct om_job_exit e = { 0 };
+	uint8_t buf[CTL_MAX];
+	if ((j->exit_code & 0x7f) == 0) {
+		e.kind = OM_EXIT_EXITED;
+		e.status = (j->exit_code >> 8) & 0xff;
+		kprintf("job %u: exited with status %u\n", j->id, e.status);
+	} else {
+		e.kind = OM_EXIT_SIGNALED;
+		e.status = j->exit_code & 0x7f;
+		e.core = (j->exit_code & 0x80) != 0;
+		kprintf("job %u: killed by signal %u\n", j->id, e.status);
+	}
+	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+}
+
+static const struct job_host home_host = {
+	.forward = host_forward,
+	.go_home = host_go_home,
+	.exited = host_exited,
+};
+
+/* The job leaves: JOB_HOME, then its image, from the main loop. */
+static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending)
+{
+	struct om_job_home m = { .reason = reason, .pending = pending };
+	uint8_t buf[CTL_MAX];
+	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
+	if (sched_current() == j)
+		sched_take();
+	kprintf("job %u: going home (%s)\n", j->id, m.text);
+	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
+	image_out_start(&hl.out, j);
+	hl.out_active = 1;
+	hl.home_after_reply = 0;
+	homelink_poll();
+}
+
+/* ------------------------------------------------------------ frames from home */
+
+static void on_image(const struct om_hdr *h, const uint8_t *p)
+{
+	int rc = 0;
+	if (h->type == OM_T_IMAGE_BEGIN) {
+		if (sched_current() || image_in_busy(&hl.in) || hl.out_active) {
+			send_error(h->job, OM_E_BUSY, "node is busy with another job");
+			return;
+		}
+		hl.in_job = h->job;
+		rc = image_in_begin(&hl.in, h->job, p, h->length);
+	} else if (!image_in_busy(&hl.in) || h->job != hl.in_job) {
+		kprintf("job %u: %s for no image in progress, ignored\n", h->job, om_type_name(h->type));
+		return;
+	} else if (h->type == OM_T_IMAGE_REGION) {
+		rc = image_in_region(&hl.in, p, h->length);
+	} else if (h->type == OM_T_IMAGE_PAGES) {
+		rc = image_in_pages(&hl.in, p, h->length);
+	} else {
+		struct job *j = image_in_end(&hl.in, p, h->length);
+		if (!j) {
+			rc = -1;
+		} else {
+			kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
+				j->uvm.nregions, j->uvm.pages);
+			sched_start(j, &home_host);
+			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
+		}
+	}
+	if (rc < 0)
+		send_error(h->job, OM_E_RANGE, hl.in.why);
+}
+
+static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
+{
+	int64_t ret;
+	if (!j || h->job != j->id || j->state != JOB_WAIT_HOME || h->seq != j->seq || hl.slot_full) {
+		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
+		return;
+	}
+	int rc = om_sysrep_decode(hl.fwd, p, h->length, write_user, j, &ret);
+	if (rc != OM_OK) {
+		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
+		ret = -5; /* EIO */
+	}
+	/* A write cut to OM_SYSCALL_MAX_BUF goes on until done or short. */
+	unsigned nr = hl.fwd->nr;
+	if (rc == OM_OK && hl.fwd->clamped && (nr == NR_write || nr == NR_pwrite64) && ret > 0 &&
+	    (uint64_t)ret == hl.fwd->args[2] && hl.fwd_done + (uint64_t)ret < hl.fwd_args[2]) {
+		hl.fwd_done += (uint64_t)ret;
+		uint64_t args[6];
+		memcpy(args, hl.fwd_args, sizeof args);
+		args[1] += hl.fwd_done;
+		args[2] -= hl.fwd_done;
+		if (nr == NR_pwrite64)
+			args[3] += hl.fwd_done;
+		forward_send(j, nr, args);
+		return;
+	}
+	if (hl.fwd_done)
+		ret = ret < 0 ? (int64_t)hl.fwd_done : (int64_t)hl.fwd_done + ret;
+	sched_reply(j, ret);
+	if (hl.home_after_reply)
+		go_home(j, OM_HOME_REQUESTED, "requested", -1);
+}
+
+static void on_frame(const struct om_hdr *h, const uint8_t *p)
+{
+	struct job *j = sched_current();
+	switch (h->type) {
+	case OM_T_IMAGE_BEGIN:
+	case OM_T_IMAGE_REGION:
+	case OM_T_IMAGE_PAGES:
+	case OM_T_IMAGE_END:
+		on_image(h, p);
+		return;
+	case OM_T_SYSCALL_REP:
+		on_reply(j, h, p);
+		return;
+	case OM_T_SIGNAL: {
+		struct om_job_signal s;
+		if (!j || h->job != j->id || om_job_signal_decode(p, h->length, &s) != OM_OK) {
+			kprintf("job %u: SIGNAL for no job here or malformed, ignored\n", h->job);
+			return;
+		}
+		struct job_siginfo info = { .code = s.code, .pid = (int32_t)s.pid, .uid = s.uid };
+		signal_raise(j, (int)s.signo, &info);
+		return;
+	}
+	case OM_T_MIGRATE_HOME:
+		if (!j || h->job != j->id) {
+			kprintf("job %u: MIGRATE_HOME for no job here, ignored\n", h->job);
+			return;
+		}
+		if (j->state == JOB_WAIT_HOME)
+			hl.home_after_reply = 1; /* after the call in flight */
+		else
+			go_home(j, OM_HOME_REQUESTED, "requested",
+				j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
+		return;
+	case OM_T_JOB_KILL:
+		if (j && h->job == j->id) {
+			kprintf("job %u: killed (its deputy is gone)\n", j->id);
+			sched_abort();
+			hl.slot_full = 0;
+		} else if (image_in_busy(&hl.in) && h->job == hl.in_job) {
+			image_in_abort(&hl.in);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/* The link dropped: home has been told its job's node is lost. */
+static void on_link_lost(void)
+{
+	struct job *j = sched_current();
+	if (j) {
+		kprintf("job %u: dropped, the agent link is gone\n", j->id);
+		sched_abort();
+	}
+	if (image_in_busy(&hl.in))
+		image_in_abort(&hl.in);
+	if (hl.out_active) {
+		job_destroy(hl.out.job);
+		hl.out_active = 0;
+	}
+	hl.ctl_count = 0;
+	hl.slot_full = 0;
+}
+
+/* ------------------------------------------------------------ sending */
+
+void homelink_poll(void)
+{
+	while (hl.ctl_count) {
+		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
+		int rc = agent_job_send(f->type, f->job, 0, f->data, f->len);
+		if (rc == -1)
+			return; /* no room yet */
+		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
+		hl.ctl_count--;
+	}
+	for (;;) {
+		if (!hl.slot_full && hl.out_active) {
+			uint8_t type;
+			int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
+			if (n <= 0) {
+				if (n < 0)
+					kprintf("job %u: image does not encode (%s)\n", hl.slot_job, om_strerror(n));
+				else
+					kprintf("job: image sent home\n");
+				if (n < 0)
+					job_destroy(hl.out.job);
+				hl.out_active = 0;
+				return;
+			}
+			hl.slot_type = type;
+			hl.slot_len = (size_t)n;
+			hl.slot_job = hl.out.job->id;
+			hl.slot_seq = 0;
+			hl.slot_full = 1;
+		}
+		if (!hl.slot_full)
+			return;
+		int rc = agent_job_send(hl.slot_type, hl.slot_job, hl.slot_seq, hl.slot, hl.slot_len);
+		if (rc == -1)
+			return;
+		hl.slot_full = 0; /* sent, or the link is gone (on_link_lost cleans up) */
+		if (!hl.out_active)
+			return;
+	}
+}
+
+int homelink_init(void)
+{
+	hl.slot = malloc(OM_MAX_PAYLOAD);
+	hl.fwd = malloc(sizeof *hl.fwd);
+	if (!hl.slot || !hl.fwd)
+		return -1;
+	agent_set_job_handlers(on_frame, on_link_lost);
+	return 0;
+}

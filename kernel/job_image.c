@@ -1,0 +1,387 @@
+/* job_image.c - building a job from image frames, and the way back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console.h"
+#include "cpuinfo.h"
+#include "job_image.h"
+#include "linux_abi.h"
+#include "mm.h"
+#include "net.h"
+#include "syscall.h"
+#include "timer.h"
+
+#define STACK_RLIMIT (8UL << 20) /* the usual RLIMIT_STACK: how far the stack may grow */
+#define OUT_RUN_PAGES 64         /* pages per IMAGE_PAGES frame going home */
+/* CPUID bits that describe the OS or the machine, not the instruction set. */
+#define LEAF1_ECX_NOT_ISA ((1u << 27) | (1u << 31)) /* OSXSAVE, hypervisor */
+#define LEAF7_ECX_NOT_ISA (1u << 4)                  /* OSPKE */
+
+enum { OUT_HDR, OUT_REGION, OUT_PAGES, OUT_END, OUT_DONE };
+
+static int fail(struct image_in *in, const char *fmt, const char *detail)
+{
+	snprintf(in->why, sizeof in->why, fmt, detail);
+	image_in_abort(in);
+	return -1;
+}
+
+void image_in_abort(struct image_in *in)
+{
+	job_destroy(in->job);
+	in->job = NULL;
+}
+
+int image_in_busy(const struct image_in *in) { return in->job != NULL; }
+
+/* Every feature the image may use must be here (the agent checked too). */
+static const char *missing_feature(const struct om_cpu *need)
+{
+	struct om_cpu have;
+	cpuinfo_fill(&have);
+	if (need->leaf1_ecx & ~LEAF1_ECX_NOT_ISA & ~have.leaf1_ecx)
+		return "CPUID.1:ECX";
+	if (need->leaf1_edx & ~have.leaf1_edx)
+		return "CPUID.1:EDX";
+	if (need->leaf7_ebx & ~have.leaf7_ebx)
+		return "CPUID.7:EBX";
+	if (need->leaf7_ecx & ~LEAF7_ECX_NOT_ISA & ~have.leaf7_ecx)
+		return "CPUID.7:ECX";
+	if (need->leaf7_edx & ~have.leaf7_edx)
+		return "CPUID.7:EDX";
+	if (need->xcr0 & ~have.xcr0)
+		return "XCR0 state components";
+	return NULL;
+}
+
+static uint32_t uvm_kind_of(const struct om_image_region *r)
+{
+	switch (r->kind) {
+	case OM_RK_ANON: return (r->flags & OM_RF_SHARED) ? UVM_SHARED_ANON : UVM_ANON;
+	case OM_RK_FILE: return UVM_FILE;
+	case OM_RK_HEAP: return UVM_HEAP;
+	case OM_RK_STACK: return UVM_STACK;
+	case OM_RK_VDSO: return UVM_VDSO;
+	default: return UVM_RESERVED;
+	}
+}
+
+static void regs_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	struct trap_frame *r = &j->regs;
+	const uint64_t *g = h->regs;
+	r->rax = g[OM_REG_RAX], r->rbx = g[OM_REG_RBX], r->rcx = g[OM_REG_RCX];
+	r->rdx = g[OM_REG_RDX], r->rsi = g[OM_REG_RSI], r->rdi = g[OM_REG_RDI];
+	r->rbp = g[OM_REG_RBP], r->rsp = g[OM_REG_RSP], r->r8 = g[OM_REG_R8];
+	r->r9 = g[OM_REG_R9], r->r10 = g[OM_REG_R10], r->r11 = g[OM_REG_R11];
+	r->r12 = g[OM_REG_R12], r->r13 = g[OM_REG_R13], r->r14 = g[OM_REG_R14];
+	r->r15 = g[OM_REG_R15], r->rip = g[OM_REG_RIP], r->rflags = g[OM_REG_RFLAGS];
+	j->fs_base = g[OM_REG_FS_BASE];
+	j->gs_base = g[OM_REG_GS_BASE];
+}
+
+/* The XSAVE standard format puts each component at the same offset on every
+ * CPU, so the home's area loads here once stripped of what this CPU lacks. */
+static void xsave_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	uint32_t size = cpu_xsave_size();
+	if (!h->xsave_size)
+		return; /* keep the initial state */
+	memcpy(j->xsave, h->xsave, h->xsave_size < size ? h->xsave_size : size);
+	*(uint32_t *)(j->xsave + 24) &= 0xffff; /* MXCSR: no reserved bits */
+	memset(j->xsave + 464, 0, 48);           /* software bytes are not state */
+	if (size > 512) {
+		struct om_cpu have;
+		cpuinfo_fill(&have);
+		*(uint64_t *)(j->xsave + 512) &= have.xcr0; /* XSTATE_BV */
+		memset(j->xsave + 520, 0, 56);               /* XCOMP_BV, reserved */
+	}
+}
+
+/* The job's clocks run on from the home's values at capture: the agent's
+ * WELCOME tells how the home's CLOCK_REALTIME relates to ours. */
+static void clocks_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	struct net_status st;
+	net_get_status(&st);
+	j->node_ns_base = timer_ns();
+	int64_t realtime = (int64_t)h->clock_realtime;
+	if (st.welcome_time_ns)
+		realtime = (int64_t)st.welcome_time_ns + (int64_t)(j->node_ns_base / 1000000 - st.welcome_at_ms) * 1000000;
+	if (realtime < (int64_t)h->clock_realtime)
+		realtime = (int64_t)h->clock_realtime; /* never before the capture */
+	int64_t since_capture = realtime - (int64_t)h->clock_realtime;
+	j->home_realtime_ns = realtime;
+	j->home_monotonic_ns = (int64_t)h->clock_monotonic + since_capture;
+	j->home_boottime_ns = (int64_t)h->clock_boottime + since_capture;
+}
+
+static void state_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	regs_from_image(j, h);
+	xsave_from_image(j, h);
+	j->start_brk = h->start_brk;
+	j->brk = h->brk;
+	j->mmap_base = h->mmap_base;
+	j->blocked = h->sig_blocked & ~((1ULL << (LX_SIGKILL - 1)) | (1ULL << (LX_SIGSTOP - 1)));
+	j->pending = h->sig_pending;
+	for (int i = 0; i < JOB_NSIG; i++) {
+		j->act[i] = (struct job_sigaction){ h->sigact[i].handler, h->sigact[i].flags,
+						    h->sigact[i].restorer, h->sigact[i].mask };
+		j->info[i] = (struct job_siginfo){ .code = LX_SI_USER };
+	}
+	j->altstack_sp = h->ss_sp;
+	j->altstack_size = h->ss_size;
+	j->altstack_flags = h->ss_flags & ~(uint32_t)(LX_SS_ONSTACK | LX_SS_DISABLE);
+	if (h->ss_flags & LX_SS_DISABLE)
+		j->altstack_sp = j->altstack_size = 0;
+	j->rseq = h->rseq_addr;
+	j->rseq_len = h->rseq_len;
+	j->rseq_sig = h->rseq_sig;
+	j->clear_child_tid = h->tid_address;
+	j->robust_list = h->robust_list;
+	j->robust_len = h->robust_len;
+	struct job_identity *id = &j->ident;
+	id->pid = h->pid, id->ppid = h->ppid, id->tid = h->tid, id->pgid = h->pgid, id->sid = h->sid;
+	id->uid = h->uid, id->euid = h->euid, id->suid = h->suid;
+	id->gid = h->gid, id->egid = h->egid, id->sgid = h->sgid;
+	id->umask = h->umask;
+	const char *uts[6] = { h->sysname, h->nodename, h->release, h->version, h->machine, h->domainname };
+	for (int i = 0; i < 6; i++)
+		strncpy(id->uts[i], uts[i], sizeof id->uts[i] - 1);
+	clocks_from_image(j, h);
+}
+
+int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len)
+{
+	int rc;
+	if (in->job)
+		return fail(in, "%s", "an image is already arriving");
+	if (!in->hdr && !(in->hdr = malloc(sizeof *in->hdr)))
+		return fail(in, "%s", "out of memory");
+	om_image_check_init(&in->chk);
+	if ((rc = om_image_hdr_decode(p, len, in->hdr)) != OM_OK)
+		return fail(in, "bad IMAGE_BEGIN: %s", om_strerror(rc));
+	if (om_image_check_begin(&in->chk, in->hdr) != OM_OK)
+		return fail(in, "bad IMAGE_BEGIN: %s", in->chk.why);
+	const char *missing = missing_feature(&in->hdr->cpu);
+	if (missing)
+		return fail(in, "the image needs CPU features this node lacks (%s)", missing);
+	if (!(in->job = job_create(job_id)))
+		return fail(in, "%s", "out of memory for a job");
+	state_from_image(in->job, in->hdr);
+	in->cur_index = UINT32_MAX;
+	return 0;
+}
+
+int image_in_region(struct image_in *in, const void *p, size_t len)
+{
+	struct om_image_region r;
+	int rc;
+	if (!in->job)
+		return fail(in, "%s", "IMAGE_REGION without IMAGE_BEGIN");
+	if ((rc = om_image_region_decode(p, len, &r)) != OM_OK)
+		return fail(in, "bad IMAGE_REGION: %s", om_strerror(rc));
+	if (om_image_check_region(&in->chk, &r) != OM_OK)
+		return fail(in, "bad IMAGE_REGION: %s", in->chk.why);
+	uint32_t kind = uvm_kind_of(&r);
+	uint32_t prot = kind == UVM_RESERVED ? 0 : r.prot & (UVM_PROT_R | UVM_PROT_W | UVM_PROT_X);
+	if ((rc = uvm_map(&in->job->uvm, r.start, r.end, prot, kind, 0)) < 0)
+		return fail(in, "%s", rc == -LX_ENOMEM ? "out of memory for the address space"
+						       : "a region the node cannot map");
+	if (kind == UVM_STACK)
+		in->job->uvm.stack_limit = r.end > STACK_RLIMIT ? r.end - STACK_RLIMIT : 0;
+	in->cur = r;
+	in->cur_index = in->cur_index == UINT32_MAX ? 0 : in->cur_index + 1;
+	return 0;
+}
+
+int image_in_pages(struct image_in *in, const void *p, size_t len)
+{
+	struct om_image_pages pg;
+	int rc;
+	if (!in->job)
+		return fail(in, "%s", "IMAGE_PAGES without IMAGE_BEGIN");
+	if ((rc = om_image_pages_decode(p, len, &pg)) != OM_OK)
+		return fail(in, "bad IMAGE_PAGES: %s", om_strerror(rc));
+	if (om_image_check_pages(&in->chk, &pg) != OM_OK)
+		return fail(in, "bad IMAGE_PAGES: %s", in->chk.why);
+	if (pg.region != in->cur_index)
+		return fail(in, "%s", "IMAGE_PAGES for a region other than the last one");
+	uint64_t at = in->cur.start + pg.first * OM_PAGE_SIZE;
+	if (uvm_write(&in->job->uvm, at, pg.data, (size_t)pg.count * OM_PAGE_SIZE, 1) < 0)
+		return fail(in, "%s", "out of memory for the image's pages");
+	return 0;
+}
+
+struct job *image_in_end(struct image_in *in, const void *p, size_t len)
+{
+	struct om_image_end e;
+	int rc;
+	if (!in->job) {
+		fail(in, "%s", "IMAGE_END without IMAGE_BEGIN");
+		return NULL;
+	}
+	if ((rc = om_image_end_decode(p, len, &e)) != OM_OK) {
+		fail(in, "bad IMAGE_END: %s", om_strerror(rc));
+		return NULL;
+	}
+	if (om_image_check_end(&in->chk, &e) != OM_OK || !om_image_check_done(&in->chk)) {
+		fail(in, "bad IMAGE_END: %s", in->chk.why);
+		return NULL;
+	}
+	struct job *j = in->job;
+	in->job = NULL;
+	return j;
+}
+
+/* ------------------------------------------------------------ going home */
+
+void image_out_start(struct image_out *o, struct job *j)
+{
+	memset(o, 0, sizeof *o);
+	o->job = j;
+	o->phase = OUT_HDR;
+}
+
+static uint32_t image_kind_of(uint32_t kind, uint32_t *flags)
+{
+	*flags = 0;
+	switch (kind) {
+	case UVM_SHARED_ANON: *flags = OM_RF_SHARED; return OM_RK_ANON;
+	case UVM_FILE: return OM_RK_FILE;
+	case UVM_HEAP: return OM_RK_HEAP;
+	case UVM_STACK: return OM_RK_STACK;
+	case UVM_VDSO: return OM_RK_VDSO;
+	case UVM_RESERVED: return OM_RK_RESERVED;
+	default: return OM_RK_ANON;
+	}
+}
+
+static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
+{
+	uint64_t n = 0;
+	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE)
+		n += uvm_peek_page(u, va) != NULL;
+	return n;
+}
+
+static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
+{
+	struct om_image_hdr *h = calloc(1, sizeof *h);
+	if (!h)
+		return OM_E_NOSPACE;
+	const struct trap_frame *r = &j->regs;
+	uint64_t *g = h->regs;
+	g[OM_REG_RAX] = r->rax, g[OM_REG_RBX] = r->rbx, g[OM_REG_RCX] = r->rcx;
+	g[OM_REG_RDX] = r->rdx, g[OM_REG_RSI] = r->rsi, g[OM_REG_RDI] = r->rdi;
+	g[OM_REG_RBP] = r->rbp, g[OM_REG_RSP] = r->rsp, g[OM_REG_R8] = r->r8;
+	g[OM_REG_R9] = r->r9, g[OM_REG_R10] = r->r10, g[OM_REG_R11] = r->r11;
+	g[OM_REG_R12] = r->r12, g[OM_REG_R13] = r->r13, g[OM_REG_R14] = r->r14;
+	g[OM_REG_R15] = r->r15, g[OM_REG_RIP] = r->rip, g[OM_REG_RFLAGS] = r->rflags;
+	g[OM_REG_ORIG_RAX] = (uint64_t)-1;
+	g[OM_REG_FS_BASE] = j->fs_base, g[OM_REG_GS_BASE] = j->gs_base;
+	cpuinfo_fill(&h->cpu);
+	h->xcr0 = h->cpu.xcr0;
+	if (cpu_xsave_size() > 512) {
+		h->xsave_size = cpu_xsave_size();
+		memcpy(h->xsave, j->xsave, h->xsave_size);
+	}
+	h->start_brk = j->start_brk, h->brk = j->brk, h->mmap_base = j->mmap_base;
+	h->sig_blocked = j->blocked, h->sig_pending = j->pending;
+	for (int i = 0; i < JOB_NSIG; i++)
+		h->sigact[i] = (struct om_sigaction){ j->act[i].handler, j->act[i].flags, j->act[i].restorer,
+						      j->act[i].mask };
+	h->ss_sp = j->altstack_sp, h->ss_size = j->altstack_size;
+	h->ss_flags = j->altstack_size ? j->altstack_flags : LX_SS_DISABLE;
+	h->rseq_addr = j->rseq, h->rseq_len = (uint32_t)j->rseq_len, h->rseq_sig = j->rseq_sig;
+	h->tid_address = j->clear_child_tid;
+	h->robust_list = j->robust_list, h->robust_len = j->robust_len;
+	const struct job_identity *id = &j->ident;
+	h->pid = (uint32_t)id->pid, h->ppid = (uint32_t)id->ppid, h->tid = (uint32_t)id->tid;
+	h->pgid = (uint32_t)id->pgid, h->sid = (uint32_t)id->sid;
+	h->uid = (uint32_t)id->uid, h->euid = (uint32_t)id->euid, h->suid = (uint32_t)id->suid;
+	h->gid = (uint32_t)id->gid, h->egid = (uint32_t)id->egid, h->sgid = (uint32_t)id->sgid;
+	char *uts[6] = { h->sysname, h->nodename, h->release, h->version, h->machine, h->domainname };
+	for (int i = 0; i < 6; i++)
+		strncpy(uts[i], id->uts[i], OM_UTS_MAX);
+	h->umask = id->umask;
+	h->clock_realtime = (uint64_t)job_clock_ns(j, LX_CLOCK_REALTIME);
+	h->clock_monotonic = (uint64_t)job_clock_ns(j, LX_CLOCK_MONOTONIC);
+	h->clock_boottime = (uint64_t)job_clock_ns(j, LX_CLOCK_BOOTTIME);
+	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
+		const struct uvm_region *ur = &j->uvm.regions[i];
+		if (ur->kind == UVM_RESERVED && !h->scratch_start)
+			h->scratch_start = ur->start, h->scratch_len = ur->end - ur->start;
+		if (ur->kind == UVM_VDSO)
+			h->vdso_base = ur->start;
+	}
+	h->region_count = j->uvm.nregions;
+	int n = om_image_hdr_encode(h, buf, cap);
+	free(h);
+	return n;
+}
+
+int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
+{
+	struct job *j = o->job;
+	struct uvm *u = &j->uvm;
+	for (;;) {
+		switch (o->phase) {
+		case OUT_HDR:
+			o->phase = u->nregions ? OUT_REGION : OUT_END;
+			*type = OM_T_IMAGE_BEGIN;
+			return hdr_from_job(j, buf, cap);
+		case OUT_REGION: {
+			const struct uvm_region *ur = &u->regions[o->region];
+			struct om_image_region r = { .start = ur->start, .end = ur->end, .prot = ur->prot };
+			r.kind = image_kind_of(ur->kind, &r.flags);
+			r.pages_sent = ur->kind == UVM_RESERVED ? 0 : region_present(u, ur);
+			o->page = 0;
+			o->phase = OUT_PAGES;
+			o->regions_sent++;
+			*type = OM_T_IMAGE_REGION;
+			return om_image_region_encode(&r, buf, cap);
+		}
+		case OUT_PAGES: {
+			const struct uvm_region *ur = &u->regions[o->region];
+			uint64_t npages = (ur->end - ur->start) / PAGE_SIZE;
+			/* The next run of present pages, at most OUT_RUN_PAGES long. */
+			while (ur->kind != UVM_RESERVED && o->page < npages &&
+			       !uvm_peek_page(u, ur->start + o->page * PAGE_SIZE))
+				o->page++;
+			if (ur->kind == UVM_RESERVED || o->page >= npages) {
+				o->region++;
+				o->phase = o->region < u->nregions ? OUT_REGION : OUT_END;
+				continue;
+			}
+			uint64_t first = o->page;
+			uint32_t count = 0;
+			size_t hdr = OM_IMAGE_PAGES_HDR;
+			while (o->page < npages && count < OUT_RUN_PAGES &&
+			       hdr + (size_t)(count + 1) * PAGE_SIZE <= cap) {
+				const void *pg = uvm_peek_page(u, ur->start + o->page * PAGE_SIZE);
+				if (!pg)
+					break;
+				memcpy(buf + hdr + (size_t)count * PAGE_SIZE, pg, PAGE_SIZE);
+				count++;
+				o->page++;
+			}
+			o->pages_sent += count;
+			*type = OM_T_IMAGE_PAGES;
+			return om_image_pages_encode_header(o->region, first, count, buf, cap);
+		}
+		case OUT_END: {
+			struct om_image_end e = { o->regions_sent, o->pages_sent };
+			o->phase = OUT_DONE;
+			*type = OM_T_IMAGE_END;
+			return om_image_end_encode(&e, buf, cap);
+		}
+		default:
+			job_destroy(o->job);
+			o->job = NULL;
+			return 0;
+		}
+	}
+}
