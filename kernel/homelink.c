@@ -122,9 +122,9 @@ static void host_forward(struct job *j, const struct sys_call *sc)
 	forward_send(j, (unsigned)sc->nr, sc->a);
 }
 
-static void host_go_home(struct job *j, const struct sys_call *sc)
+static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
 {
-	go_home(j, OM_HOME_SYSCALL, om_syscall_name((unsigned)sc->nr), (int32_t)sc->nr);
+	go_home(j, feature ? OM_HOME_FEATURE : OM_HOME_SYSCALL, what, pending);
 }
 
 static void host_exited(struct job *j)

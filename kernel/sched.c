@@ -1,5 +1,6 @@
 /* sched.c - the job's run loop: run, handle the trap, repeat. */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "console.h"
 #include "job.h"
@@ -7,6 +8,7 @@
 #include "sched.h"
 #include "signal.h"
 #include "syscall.h"
+#include "syscall_codec.h"
 #include "timer.h"
 
 #define PF_WRITE 0x2 /* page-fault error code bits (SDM vol. 3, 4.7) */
@@ -53,7 +55,18 @@ static void sched_fault(struct job *j)
 	case 0: signal_force(j, LX_SIGFPE, LX_FPE_INTDIV, r->rip); return;
 	case 1:
 	case 3: signal_force(j, LX_SIGTRAP, LX_TRAP_BRKPT, r->rip); return;
-	case 6: signal_force(j, LX_SIGILL, LX_ILL_ILLOPN, r->rip); return;
+	case 6: {
+		/* An instruction this CPU does not have: at home the job runs it,
+		 * or gets its SIGILL there if no CPU has it. */
+		uint8_t op[4] = { 0 };
+		char what[48];
+		uvm_read(&j->uvm, r->rip, op, sizeof op);
+		snprintf(what, sizeof what, "invalid opcode %02x %02x %02x %02x at %#lx", op[0], op[1], op[2],
+			 op[3], r->rip);
+		j->state = JOB_WAIT_HOME;
+		cur_host->go_home(j, 1, -1, what);
+		return;
+	}
 	case 16:
 	case 19: signal_force(j, LX_SIGFPE, 0, r->rip); return;
 	case 17: signal_force(j, LX_SIGBUS, LX_BUS_ADRALN, 0); return;
@@ -77,7 +90,7 @@ static void sched_syscall(struct job *j)
 		break;
 	case SYS_HOME:
 		j->state = JOB_WAIT_HOME;
-		cur_host->go_home(j, &sc);
+		cur_host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));
 		break;
 	}
 }

@@ -13,8 +13,10 @@
 struct job_host {
 	/* Sends a call home; the job waits (JOB_WAIT_HOME) for sched_reply. */
 	void (*forward)(struct job *j, const struct sys_call *sc);
-	/* The job needs something only home has (fork, execve, ...). */
-	void (*go_home)(struct job *j, const struct sys_call *sc);
+	/* The job needs something only home has: a system call (fork, execve,
+	 * ...: pending is its number, to run again at home) or an instruction
+	 * this CPU lacks (pending -1). what says which, for the logs. */
+	void (*go_home)(struct job *j, int feature, int32_t pending, const char *what);
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */
 	void (*exited)(struct job *j);

@@ -11,6 +11,8 @@
 #include "linux_abi.h"
 #include "mm.h"
 #include "sched.h"
+#include "signal.h"
+#include "syscall.h"
 #include "selftest.h"
 #include "timer.h"
 
@@ -53,10 +55,14 @@ static void selftest_forward(struct job *j, const struct sys_call *sc)
 	sched_reply(j, ret);
 }
 
-static void selftest_home(struct job *j, const struct sys_call *sc)
+static void selftest_home(struct job *j, int feature, int32_t pending, const char *what)
 {
-	kprintf("selftest: system call %lu would bring the job home\n", sc->nr);
-	sched_reply(j, -LX_ENOSYS);
+	kprintf("selftest: %s would bring the job home\n", what);
+	if (feature || pending < 0)
+		signal_force(j, LX_SIGILL, LX_ILL_ILLOPN, j->regs.rip);
+	j->state = JOB_RUNNABLE;
+	if (!feature)
+		syscall_return(j, -LX_ENOSYS);
 }
 
 static void selftest_exited(struct job *j)

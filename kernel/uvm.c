@@ -235,9 +235,10 @@ int uvm_map(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot, uint32_t
 		i++;
 	struct uvm_region r = { start, end, prot, kind };
 	/* Grow a neighbour instead of adding a region when nothing differs:
-	 * keeps the list short for programs that mmap in small steps. */
+	 * keeps the list short for programs that mmap in small steps. Only
+	 * anonymous memory: the other kinds must go home as they came. */
 	if (i > 0 && u->regions[i - 1].end == start && u->regions[i - 1].prot == prot &&
-	    u->regions[i - 1].kind == kind) {
+	    u->regions[i - 1].kind == kind && (kind == UVM_ANON || kind == UVM_HEAP)) {
 		u->regions[i - 1].end = end;
 		return 0;
 	}

@@ -36,6 +36,9 @@ struct job_ctx {
  * the exec itself (reported through a close-on-exec pipe; the child is
  * then reaped and gone). Call once. */
 int job_release(struct job_ctx *jc);
+/* The same, with one more environment entry for the program: a glibc
+ * tunable ("glibc.cpu.hwcaps=..."), merged into GLIBC_TUNABLES. NULL: none. */
+int job_release_env(struct job_ctx *jc, const char *tunable);
 
 #define RUN_REMOTE_UNAVAILABLE (-1) /* nothing done: run the child at home */
 

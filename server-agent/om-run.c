@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "cpu_mask.h"
 #include "job_ctx.h"
 #include "job_msg.h"
 
@@ -107,6 +108,41 @@ omrun_resolve(const char *name, char *out, size_t len)
 	return 127;
 }
 
+#define TUNABLE_MSG_MAX 2048
+
+/* The child: GLIBC_TUNABLES for the program, from the release pipe. The
+ * parent wrote the tunable after the 'e' and closed its end. */
+static void
+omrun_add_tunable(struct job_ctx *jc, int fd)
+{
+	static char tun[TUNABLE_MSG_MAX], entry[TUNABLE_MSG_MAX * 2 + 32];
+	size_t len = 0, n, k = 0;
+	ssize_t got;
+	char **env;
+
+	while (len + 1 < sizeof tun && (got = read(fd, tun + len, sizeof tun - 1 - len)) > 0)
+		len += (size_t)got;
+	tun[len] = '\0';
+	if (len == 0)
+		return;
+	for (n = 0; jc->envp[n] != NULL; n++)
+		;
+	if ((env = calloc(n + 2, sizeof *env)) == NULL)
+		return;
+	snprintf(entry, sizeof entry, "GLIBC_TUNABLES=%s", tun);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(jc->envp[i], "GLIBC_TUNABLES=", 15) == 0) {
+			/* The user's own tunables stay; ours join them. */
+			snprintf(entry, sizeof entry, "%s:%s", jc->envp[i], tun);
+			continue;
+		}
+		env[k++] = jc->envp[i];
+	}
+	env[k++] = entry;
+	env[k] = NULL;
+	jc->envp = env;
+}
+
 /* ---- the child, forked early and released to exec */
 
 struct child_pipes {
@@ -134,6 +170,8 @@ omrun_fork(struct job_ctx *jc)
 		/* A parent that died before releasing us: no program. */
 		if (read(rel[0], &b, 1) != 1)
 			_exit(127);
+		if (b == 'e')
+			omrun_add_tunable(jc, rel[0]);
 		execve(jc->path, jc->argv, jc->envp);
 		if (errno == ENOEXEC) {
 			/* As execvp and the shells do: a file without a magic
@@ -167,20 +205,35 @@ omrun_fork(struct job_ctx *jc)
 int
 job_release(struct job_ctx *jc)
 {
+	return job_release_env(jc, NULL);
+}
+
+int
+job_release_env(struct job_ctx *jc, const char *tunable)
+{
 	struct child_pipes *cp = &omrun_pipes;
+	char msg[TUNABLE_MSG_MAX];
+	size_t len = 1;
 	ssize_t n;
 	int e = 0;
 
+	msg[0] = 'x';
+	if (tunable != NULL && strlen(tunable) + 1 < sizeof msg) {
+		msg[0] = 'e';
+		memcpy(msg + 1, tunable, strlen(tunable));
+		len += strlen(tunable);
+	}
 	/* A failed write means the child is already gone (a signal): there
 	 * is no exec to report, and waitpid tells how it ended. */
-	if (write(cp->release_w, "x", 1) == 1) {
+	if (write(cp->release_w, msg, len) == (ssize_t)len && (close(cp->release_w), cp->release_w = -1, 1)) {
 		do
 			n = read(cp->err_r, &e, sizeof e);
 		while (n == -1 && errno == EINTR);
 		if (n != (ssize_t)sizeof e)
 			e = 0; /* EOF: the exec succeeded */
 	}
-	close(cp->release_w);
+	if (cp->release_w != -1)
+		close(cp->release_w);
 	close(cp->err_r);
 	if (e != 0) {
 		while (waitpid(jc->child, NULL, 0) == -1 && errno == EINTR)
@@ -356,7 +409,10 @@ omrun_submit(struct job_ctx *jc, uint32_t node, char *why, size_t whylen)
 	memset(&s, 0, sizeof s);
 	s.pid = (uint32_t)jc->child;
 	omrun_cmdline(jc->argv, s.cmd, sizeof s.cmd);
+	/* The baseline: a static program chooses its code on the node, a dynamic
+	 * one is told to leave out what the node lacks (cpu_mask.h). */
 	omrun_cpu(&s.cpu);
+	cpu_mask_baseline(&s.cpu);
 	s.node = node;
 	if ((n = om_job_submit_encode(&s, buf, sizeof buf)) < 0) {
 		snprintf(why, whylen, "cannot encode the job: %s", om_strerror(n));

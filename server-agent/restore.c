@@ -294,23 +294,28 @@ restore_regs(struct restore *r)
 	uint8_t *cur;
 
 	if (h->xsave_size != 0) {
-		/* The kernel takes a whole area of its own size only. */
+		/* The kernel takes a whole area of its own size only. A node
+		 * with fewer state components sends a smaller one: the standard
+		 * format puts every component at the same offset everywhere, so
+		 * it overlays the start of ours, and XSTATE_BV (which it sets)
+		 * leaves the components it lacks in their initial state. */
 		if ((cur = malloc(OM_XSAVE_MAX)) == NULL)
 			return rs_fail(r, -ENOMEM, "out of memory");
 		iov.iov_base = cur;
 		iov.iov_len = OM_XSAVE_MAX;
 		if (ptrace(PTRACE_GETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1 ||
-		    iov.iov_len != h->xsave_size) {
+		    iov.iov_len < h->xsave_size) {
 			free(cur);
 			return rs_fail(r, -EINVAL, "XSAVE area: the image has %u bytes, home %zu",
 			    h->xsave_size, iov.iov_len);
 		}
-		free(cur);
-		iov.iov_base = (void *)h->xsave;
-		iov.iov_len = h->xsave_size;
-		if (ptrace(PTRACE_SETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1)
+		memcpy(cur, h->xsave, h->xsave_size);
+		if (ptrace(PTRACE_SETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1) {
+			free(cur);
 			return rs_fail(r, -errno, "PTRACE_SETREGSET NT_X86_XSTATE: %s",
 			    strerror(errno));
+		}
+		free(cur);
 	}
 	if (ptrace(PTRACE_GETREGS, r->in->pid, NULL, &regs) == -1)
 		return rs_fail(r, -errno, "PTRACE_GETREGS: %s", strerror(errno));

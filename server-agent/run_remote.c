@@ -1,0 +1,534 @@
+/* run_remote.c - om-run's migration path: the program is started under
+ * ptrace, stopped at its entry point, captured and sent to the node the
+ * agent chose; om-run then stays as its deputy. The original process waits
+ * at home in an injected pause(): signals sent to it (Ctrl-C, kill) stop it,
+ * and om-run passes them to the node; forwarded system calls run inside it,
+ * so descriptors, cwd and credentials are the kernel's own. The job ends on
+ * the node (the process then ends the same way) or comes home (its image is
+ * restored into the process, which goes on natively). */
+#include <errno.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <elf.h>
+
+#include "capture.h"
+#include "cpu_mask.h"
+#include "deputy_call.h"
+#include "frame_rx.h"
+#include "inject.h"
+#include "job_ctx.h"
+#include "job_msg.h"
+#include "ptrace_start.h"
+#include "restore.h"
+#include "syscall_codec.h"
+
+#define NODE_LOST_STATUS (251 << 8)
+#define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
+#define TUNABLE_MAX 1024
+
+struct remote {
+	struct job_ctx *jc;
+	struct inject in;
+	uint32_t job;
+	int sigfd;
+	struct frame_rx rx;
+	uint8_t *rxbuf, *txbuf;
+	struct deputy_out dout;
+	struct om_cpu need;     /* what the image may use: home and node share it */
+	struct restore rs;      /* coming home */
+	int homing;
+	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
+};
+
+static int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say(struct remote *r, const char *fmt, ...)
+{
+	va_list ap;
+	if (!r->jc->verbose)
+		return 0;
+	fputs("om-run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 0;
+}
+
+/* ------------------------------------------------------------ frames */
+
+static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *p, size_t len)
+{
+	uint8_t hdr[OM_HDR_SIZE];
+	om_hdr_encode(hdr, type, (uint32_t)len, r->job, seq);
+	const uint8_t *parts[2] = { hdr, p };
+	size_t lens[2] = { sizeof hdr, len };
+	for (int i = 0; i < 2; i++) {
+		size_t off = 0;
+		while (off < lens[i]) {
+			ssize_t n = write(r->jc->ctl_fd, parts[i] + off, lens[i] - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return -1;
+			off += (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* The next frame from the agent, waiting for it; signals that reach the
+ * tracee meanwhile are handled by on_signal. Returns 1 with a frame, 0 at
+ * end of stream, -1 on a broken stream. */
+static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int (*on_signal)(struct remote *))
+{
+	for (;;) {
+		int rc = frame_rx_next(&r->rx, h, p);
+		if (rc == OM_OK)
+			return 1;
+		if (rc != OM_E_SHORT) {
+			fprintf(stderr, "om-run: bad frame from the agent: %s\n", om_strerror(rc));
+			return -1;
+		}
+		struct pollfd pfd[2] = { { r->jc->ctl_fd, POLLIN, 0 }, { r->sigfd, POLLIN, 0 } };
+		if (poll(pfd, on_signal ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (on_signal && (pfd[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+				;
+			if (on_signal(r) < 0)
+				return -1;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t *where;
+			size_t room = frame_rx_room(&r->rx, &where);
+			ssize_t n = read(r->jc->ctl_fd, where, room);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n == 0 ? 0 : -1;
+			frame_rx_commit(&r->rx, (size_t)n);
+		}
+	}
+}
+
+static void forward_signal(struct remote *r, int sig, int code, uint32_t pid, uint32_t uid)
+{
+	struct om_job_signal s = { .signo = (uint32_t)sig, .code = code, .pid = pid, .uid = uid };
+	uint8_t buf[64];
+	int n = om_job_signal_encode(&s, buf, sizeof buf);
+	say(r, "signal %d (%s) goes to the job on node %u", sig, strsignal(sig), r->jc->placed.node);
+	if (n > 0)
+		send_frame(r, OM_T_SIGNAL, 0, buf, (size_t)n);
+}
+
+static void forward_recorded(struct remote *r)
+{
+	uint64_t sigs = inject_take_signals(&r->in);
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigs & (1ULL << (sig - 1)))
+			forward_signal(r, sig, SI_USER, 0, 0);
+}
+
+/* ------------------------------------------------------------ the idle tracee */
+
+/* Lets the tracee wait in pause() on the scratch stub, where any signal
+ * sent to it shows up as a signal-delivery stop. */
+static int idle(struct remote *r)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == -1)
+		return -errno;
+	regs.rip = r->in.stub;
+	regs.rax = SYS_pause;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rsp = r->in.data + INJECT_DATA_SIZE - 256;
+	if (ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs) == -1 ||
+	    ptrace(PTRACE_CONT, r->in.pid, NULL, NULL) == -1)
+		return -errno;
+	return 0;
+}
+
+/* Handles every stop or exit of the idle tracee (SIGCHLD arrived). */
+static int on_tracee(struct remote *r)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(r->in.pid, &st, WNOHANG | __WALL)) > 0) {
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			r->in.dead = 1;
+			r->in.status = st;
+			return -1;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		int sig = WSTOPSIG(st);
+		if ((st >> 16) == 0 && sig != SIGTRAP) {
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
+			forward_signal(r, sig, si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
+		}
+		/* The signal stays with the job: nothing is delivered at home. */
+		ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
+	}
+	return 0;
+}
+
+/* Stops the idle tracee for the deputy's work. */
+static int wake(struct remote *r)
+{
+	int st;
+	if (ptrace(PTRACE_INTERRUPT, r->in.pid, NULL, NULL) == -1)
+		return -errno;
+	for (;;) {
+		if (waitpid(r->in.pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			r->in.dead = 1;
+			r->in.status = st;
+			return -ESRCH;
+		}
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
+			forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
+		}
+		ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
+	}
+}
+
+/* ------------------------------------------------------------ the job's calls */
+
+static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_sysreq req;
+	int64_t ret;
+	int rc = om_sysreq_decode(p, h->length, &req);
+	if (rc != OM_OK) {
+		fprintf(stderr, "om-run: the node sent a bad system call request (%s)\n", om_strerror(rc));
+		return -1;
+	}
+	if ((rc = wake(r)) != 0)
+		return -1;
+	rc = deputy_call(&r->in, &req, &ret, &r->dout);
+	if (r->in.dead)
+		return -1;
+	int n = rc == 0 ? om_sysrep_encode(&req, ret, r->dout.outs, r->txbuf, OM_MAX_PAYLOAD)
+			: om_sysrep_encode(&req, rc == -E2BIG ? -ENOMEM : rc, NULL, r->txbuf, OM_MAX_PAYLOAD);
+	if (n < 0) {
+		fprintf(stderr, "om-run: the reply to %s does not encode (%s)\n", om_syscall_name(req.nr),
+			om_strerror(n));
+		n = om_sysrep_encode(&req, -EIO, NULL, r->txbuf, OM_MAX_PAYLOAD);
+	}
+	forward_recorded(r);
+	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0 || idle(r) != 0)
+		return -1;
+	return 0;
+}
+
+/* The job ended on the node: the process ends the same way at home. */
+static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
+{
+	struct om_job_exit e;
+	int64_t ret;
+	if (om_job_exit_decode(p, len, &e) != OM_OK || wake(r) != 0)
+		return -1;
+	if (e.kind == OM_EXIT_EXITED) {
+		uint64_t args[6] = { e.status };
+		inject_syscall(&r->in, SYS_exit_group, args, &ret);
+	} else {
+		/* Default action, unblocked, then delivered. */
+		uint64_t act[4] = { 0 /* SIG_DFL */, 0, 0, 0 }, addr, set = 1ULL << (e.status - 1);
+		uint64_t a[6] = { e.status, 0, 0, 8 };
+		if (inject_write(&r->in, r->in.data, act, sizeof act) == 0) {
+			a[1] = r->in.data;
+			inject_syscall(&r->in, SYS_rt_sigaction, a, &ret);
+		}
+		addr = r->in.data + 64;
+		if (inject_write(&r->in, addr, &set, sizeof set) == 0) {
+			uint64_t m[6] = { SIG_UNBLOCK, addr, 0, 8 };
+			inject_syscall(&r->in, SYS_rt_sigprocmask, m, &ret);
+		}
+		if (!r->in.dead)
+			kill(r->in.pid, (int)e.status);
+		while (!r->in.dead && ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)e.status) == 0) {
+			int st;
+			if (waitpid(r->in.pid, &st, __WALL) == -1 && errno != EINTR)
+				break;
+			if (WIFEXITED(st) || WIFSIGNALED(st)) {
+				r->in.dead = 1;
+				r->in.status = st;
+			}
+		}
+	}
+	while (!r->in.dead) { /* exit_group ran: collect it */
+		int st;
+		if (waitpid(r->in.pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			r->in.dead = 1;
+			r->in.status = st;
+		} else {
+			ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ coming home */
+
+static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t *p)
+{
+	char err[256];
+	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
+			r->jc->placed.node, err);
+		return -1;
+	}
+	return h->type == OM_T_IMAGE_END ? 1 : 0;
+}
+
+/* The image is in: let the process go on natively. */
+static int resume_home(struct remote *r)
+{
+	struct user_regs_struct regs;
+	uint64_t pending = r->rs.pending;
+	restore_free(&r->rs);
+	if (r->pending_nr >= 0 && ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
+		regs.rip -= 2; /* back over SYSCALL: the call runs again, here */
+		regs.rax = (uint64_t)r->pending_nr;
+		regs.orig_rax = (uint64_t)-1;
+		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
+	}
+	/* Registers first: teardown injects munmap at the current rip. */
+	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
+		inject_teardown(&r->in);
+		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
+	}
+	close(r->jc->ctl_fd);
+	r->jc->ctl_fd = -1;
+	for (int sig = 1; sig <= 64; sig++)
+		if (pending & (1ULL << (sig - 1)))
+			kill(r->in.pid, sig);
+	if (ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL) == -1)
+		return -1;
+	int st;
+	while (waitpid(r->in.pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	r->in.dead = 1;
+	r->in.status = st;
+	return 0;
+}
+
+/* ------------------------------------------------------------ start */
+
+static int emit(int type, const void *payload, size_t len, void *ctx)
+{
+	struct remote *r = ctx;
+	if (type == OM_T_IMAGE_BEGIN) {
+		/* The image may use what home and node share, no more. */
+		struct om_image_hdr *h = malloc(sizeof *h);
+		int n;
+		if (!h || om_image_hdr_decode(payload, len, h) != OM_OK) {
+			free(h);
+			return -1;
+		}
+		h->cpu = r->need;
+		n = om_image_hdr_encode(h, r->txbuf, OM_MAX_PAYLOAD);
+		free(h);
+		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
+	}
+	return send_frame(r, (uint8_t)type, 0, payload, len);
+}
+
+/* Starts the child under ptrace and runs it to its entry point. */
+static int start_traced(struct remote *r, const char *tunable)
+{
+	struct job_ctx *jc = r->jc;
+	int st, rc;
+	if (ptrace(PTRACE_SEIZE, jc->child, NULL,
+		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == -1)
+		return RUN_REMOTE_UNAVAILABLE;
+	if ((rc = job_release_env(jc, tunable)) != 0) {
+		fprintf(stderr, "om-run: %s: %s\n", jc->argv[0], strerror(-rc));
+		return (rc == -ENOENT ? 127 : 126) << 8;
+	}
+	for (;;) {
+		if (waitpid(jc->child, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return OMRUN_FAIL;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return st;
+		if (WIFSTOPPED(st) && (st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+			break;
+		ptrace(PTRACE_CONT, jc->child, NULL, NULL);
+	}
+	uint64_t entry = ptrace_auxv(jc->child, AT_ENTRY);
+	if (!entry || (rc = ptrace_run_to(jc->child, entry, &st)) != 0)
+		return rc == -ESRCH ? st : OMRUN_FAIL;
+	return 0;
+}
+
+int run_remote(struct job_ctx *jc)
+{
+	static struct remote rr;
+	struct remote *r = &rr;
+	char tunable[TUNABLE_MAX] = "", err[256];
+	struct om_cpu home;
+	int rc, status;
+
+	memset(r, 0, sizeof *r);
+	r->jc = jc;
+	r->job = jc->placed.job;
+	r->pending_nr = -1;
+	capture_cpu(&home);
+	cpu_mask_common(&r->need, &home, &jc->placed.cpu);
+	if (cpu_mask_is_dynamic(jc->path) && cpu_mask_tunable(&home, &jc->placed.cpu, tunable, sizeof tunable) < 0)
+		return RUN_REMOTE_UNAVAILABLE;
+	r->rxbuf = malloc(OM_HDR_SIZE + OM_MAX_PAYLOAD);
+	r->txbuf = malloc(OM_MAX_PAYLOAD);
+	r->dout.mem = malloc(INJECT_DATA_SIZE);
+	if (!r->rxbuf || !r->txbuf || !r->dout.mem)
+		return RUN_REMOTE_UNAVAILABLE;
+	frame_rx_init(&r->rx, r->rxbuf, OM_HDR_SIZE + OM_MAX_PAYLOAD);
+
+	if ((rc = start_traced(r, tunable[0] ? tunable : NULL)) != 0)
+		return rc;
+	if ((rc = inject_open(&r->in, jc->child)) != 0 || (rc = inject_setup(&r->in)) != 0) {
+		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
+		return OMRUN_FAIL;
+	}
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	struct capture_stats cs;
+	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
+		fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
+		return OMRUN_FAIL;
+	}
+	say(r, "image sent to node %u: %u regions, %lu pages", jc->placed.node, cs.regions, (unsigned long)cs.pages);
+
+	/* The node says whether it took the job. */
+	struct om_hdr h;
+	const uint8_t *p;
+	int got = next_frame(r, &h, &p, NULL);
+	if (got > 0 && h.type == OM_T_JOB_ERROR) {
+		struct om_error e;
+		if (om_error_decode(p, h.length, &e) == OM_OK)
+			say(r, "node %u refused the job (%s): running at home", jc->placed.node, e.msg);
+		got = -2;
+	}
+	if (got == -2 || (got > 0 && h.type == OM_T_NODE_LOST)) {
+		/* Nothing ran elsewhere: the process is still at its entry. */
+		struct user_regs_struct regs;
+		ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs);
+		inject_teardown(&r->in);
+		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
+		close(jc->ctl_fd);
+		jc->ctl_fd = -1;
+		ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		while (waitpid(r->in.pid, &status, 0) == -1)
+			if (errno != EINTR)
+				return OMRUN_FAIL;
+		return status;
+	}
+	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
+		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
+			jc->argv[0]);
+		return NODE_LOST_STATUS;
+	}
+	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	if (idle(r) != 0)
+		return OMRUN_FAIL;
+
+	/* The deputy's loop. */
+	for (;;) {
+		got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee);
+		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
+			return r->in.status;
+		if (got <= 0) {
+			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", jc->argv[0],
+				jc->placed.node);
+			if (!r->in.dead)
+				kill(r->in.pid, SIGKILL);
+			return NODE_LOST_STATUS;
+		}
+		switch (h.type) {
+		case OM_T_SYSCALL_REQ:
+			if (on_syscall(r, &h, p) < 0)
+				return r->in.dead ? r->in.status : OMRUN_FAIL;
+			break;
+		case OM_T_JOB_EXIT:
+			if (on_exit_frame(r, p, h.length) < 0)
+				return OMRUN_FAIL;
+			return r->in.status;
+		case OM_T_JOB_HOME: {
+			struct om_job_home m;
+			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
+				return OMRUN_FAIL;
+			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
+			r->homing = 1;
+			r->pending_nr = m.pending;
+			break;
+		}
+		case OM_T_IMAGE_BEGIN:
+		case OM_T_IMAGE_REGION:
+		case OM_T_IMAGE_PAGES:
+		case OM_T_IMAGE_END:
+			if (!r->homing)
+				return OMRUN_FAIL;
+			rc = on_home_frame(r, &h, p);
+			if (rc < 0) {
+				kill(r->in.pid, SIGKILL);
+				return OMRUN_FAIL;
+			}
+			if (rc == 1) {
+				if (resume_home(r) < 0)
+					return OMRUN_FAIL;
+				return r->in.status;
+			}
+			break;
+		case OM_T_NODE_LOST: {
+			struct om_node_lost nl;
+			om_node_lost_decode(p, h.length, &nl);
+			fprintf(stderr, "om-run: node %u (%s) was lost while running %s\n", jc->placed.node,
+				jc->placed.addr, jc->argv[0]);
+			kill(r->in.pid, SIGKILL);
+			return NODE_LOST_STATUS;
+		}
+		default:
+			break; /* nothing else is ours; the agent checked the rest */
+		}
+	}
+}
