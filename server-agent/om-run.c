@@ -130,15 +130,20 @@ omrun_add_tunable(struct job_ctx *jc, int fd)
 	if ((env = calloc(n + 2, sizeof *env)) == NULL)
 		return;
 	snprintf(entry, sizeof entry, "GLIBC_TUNABLES=%s", tun);
+	int merged = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(jc->envp[i], "GLIBC_TUNABLES=", 15) == 0) {
-			/* The user's own tunables stay; ours join them. */
+		if (!merged && strncmp(jc->envp[i], "GLIBC_TUNABLES=", 15) == 0) {
+			/* The user's own tunables stay, in their place; ours join
+			 * them (run_remote cuts the string back at the entry). */
 			snprintf(entry, sizeof entry, "%s:%s", jc->envp[i], tun);
+			env[k++] = entry;
+			merged = 1;
 			continue;
 		}
 		env[k++] = jc->envp[i];
 	}
-	env[k++] = entry;
+	if (!merged)
+		env[k++] = entry;
 	env[k] = NULL;
 	jc->envp = env;
 }

@@ -366,6 +366,39 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 	return send_frame(r, (uint8_t)type, 0, payload, len);
 }
 
+/* The tunable did its work while ld.so ran (at home): the program itself
+ * must not see it. At the entry point envp is the array above argv on the
+ * stack, which environ points at; our entry is dropped from it (a second
+ * NULL then ends it, before auxv, which libc already found), or, if the
+ * user had GLIBC_TUNABLES, the string is cut back to theirs. */
+static int hide_tunable(struct remote *r, const char *user_entry)
+{
+	struct user_regs_struct regs;
+	uint64_t argc, at, ptr, next;
+	char head[16];
+	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == -1 ||
+	    inject_read(&r->in, regs.rsp, &argc, 8) != 0 || argc > (1u << 20))
+		return -1;
+	at = regs.rsp + 8 * (argc + 2); /* first envp slot */
+	for (int i = 0; i < (1 << 20); i++, at += 8) {
+		if (inject_read(&r->in, at, &ptr, 8) != 0)
+			return -1;
+		if (ptr == 0)
+			return 0;
+		if (inject_read(&r->in, ptr, head, 15) != 0 || memcmp(head, "GLIBC_TUNABLES=", 15) != 0)
+			continue;
+		if (user_entry)
+			return inject_write(&r->in, ptr, user_entry, strlen(user_entry) + 1);
+		do { /* shift the rest down, NULL included */
+			if (inject_read(&r->in, at + 8, &next, 8) != 0 || inject_write(&r->in, at, &next, 8) != 0)
+				return -1;
+			at += 8;
+		} while (next != 0);
+		return 0;
+	}
+	return -1;
+}
+
 /* Starts the child under ptrace and runs it to its entry point. */
 static int start_traced(struct remote *r, const char *tunable)
 {
@@ -424,6 +457,14 @@ int run_remote(struct job_ctx *jc)
 	if ((rc = inject_open(&r->in, jc->child)) != 0 || (rc = inject_setup(&r->in)) != 0) {
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		return OMRUN_FAIL;
+	}
+	if (tunable[0]) {
+		const char *user = NULL;
+		for (char *const *e = jc->envp; *e; e++)
+			if (!strncmp(*e, "GLIBC_TUNABLES=", 15))
+				user = *e;
+		if (hide_tunable(r, user) != 0)
+			say(r, "could not hide GLIBC_TUNABLES from the program");
 	}
 	sigset_t chld;
 	sigemptyset(&chld);
