@@ -15,7 +15,7 @@ APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo clean distclean help
-all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run
+all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate
 
 help:
 	@echo "make setup   install Debian packages, fetch lwIP, build newlib (idempotent)"
@@ -218,6 +218,8 @@ $(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o
 CHECKPOINT_SRCS := $(addprefix server-agent/,om-checkpoint.c ptrace_start.c inject.c capture.c \
 	restore.c vdso.c)
 $(B)/om-checkpoint: $(patsubst %.c,$(B)/host/%.o,$(CHECKPOINT_SRCS)) $(MIGRATE_HOST_OBJS)
+	gcc -o $@ $^
+$(B)/om-migrate: $(B)/host/server-agent/om-migrate.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
 $(B)/om-run: $(patsubst %.c,$(B)/host/%.o,$(OMRUN_SRCS)) $(MIGRATE_HOST_OBJS)
 	gcc -o $@ $^
