@@ -290,6 +290,24 @@ setup-done:
 
 -include $(shell find $(B)/node $(B)/host -name '*.d' 2>/dev/null)
 
+# ---- om-run corpus
+# Small programs qemu-tests/test_corpus.py runs natively and through om-run,
+# each built three ways: static glibc, static musl, dynamic glibc.
+CORPUS_NAMES := $(patsubst tests/corpus/%.c,%,$(wildcard tests/corpus/*.c))
+CORPUS_CFLAGS := -O1 -g -Wall
+CORPUS := $(foreach k,static musl dynamic,$(addprefix $(B)/corpus/$(k)/,$(CORPUS_NAMES)))
+.PHONY: corpus
+corpus: $(CORPUS)
+$(B)/corpus/static/%: tests/corpus/%.c
+	@mkdir -p $(dir $@)
+	gcc $(CORPUS_CFLAGS) -static -o $@ $< -lm
+$(B)/corpus/musl/%: tests/corpus/%.c
+	@mkdir -p $(dir $@)
+	musl-gcc $(CORPUS_CFLAGS) -static -o $@ $< -lm
+$(B)/corpus/dynamic/%: tests/corpus/%.c
+	@mkdir -p $(dir $@)
+	gcc $(CORPUS_CFLAGS) -o $@ $< -lm
+
 # ---------------------------------------------------------------- install
 # `make install` puts the server tools, the node images and the boot menu in
 # place (docs/pxe.md). Everything lands under $(DESTDIR) when it is set.
@@ -369,15 +387,18 @@ install: install-check $(B)/om-agent $(B)/om-mon $(B)/om-node.elf $(INSTALL_EFI)
 
 # ---------------------------------------------------------------- test, demo
 test: setup
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all corpus
 	@python3 qemu-tests/suite.py
 
-qemu-test: all
+qemu-test: all corpus
 	@python3 qemu-tests/suite.py --qemu-only
 
 demo: setup
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(B)/demo-primes
 	@python3 qemu-tests/demo.py
+
+$(B)/demo-primes: qemu-tests/demo/primes.c
+	gcc -O2 -static -o $@ $<
 
 FORCE:
 
