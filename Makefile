@@ -14,7 +14,7 @@ APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	dnsmasq-base iproute2 psf-unifont
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
-.PHONY: all setup test unit-test qemu-test demo clean distclean help
+.PHONY: all setup test unit-test qemu-test demo bench clean distclean help
 all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate
 
 help:
@@ -399,6 +399,14 @@ demo: setup
 
 $(B)/demo-primes: qemu-tests/demo/primes.c
 	gcc -O2 -static -o $@ $<
+
+$(B)/bench-syscall-cost: bench/progs/syscall_cost.c
+	gcc -O2 -static -o $@ $<
+
+# Side-by-side measurements (docs/PERFORMANCE.md); not part of make test.
+bench: all $(B)/demo-primes $(B)/bench-syscall-cost
+	@python3 bench/boot_time.py 3
+	@python3 bench/syscall_rtt.py 2000
 
 FORCE:
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""syscall_rtt.py - what a forwarded system call costs against the link it
+crosses, and a CPU-bound job on a node against at home.
+
+1. link: a node registers with a minimal agent written here, which then
+   times ECHO frames (8 bytes) over the same node-to-agent link that
+   forwarded calls use (QEMU user network, TCG unless OM_ACCEL=kvm);
+2. calls: bench/progs/syscall_cost.c through om-run on a node, and natively;
+3. compute: qemu-tests/demo/primes.c through om-run on a node, and natively.
+
+  python3 bench/syscall_rtt.py [ECHOES]
+
+Prints tables and writes bench/results/syscall_rtt.csv."""
+
+import csv
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "qemu-tests"))
+from omtest import ACCEL, BUILD, Cluster, free_port  # noqa: E402
+
+HDR = struct.Struct("<HBBIII")
+T_HELLO, T_WELCOME, T_ECHO, T_ECHO_REPLY = 2, 3, 5, 6
+
+
+def recvn(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError("node closed the link")
+        b += d
+    return b
+
+
+def frame(s):
+    _, _, t, n, job, seq = HDR.unpack(recvn(s, 16))
+    return t, recvn(s, n) if n else b"", seq
+
+
+def echo_rtt(count):
+    """Median and p90 ECHO round trip in microseconds, agent side."""
+    port = free_port()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(1)
+    ls.settimeout(60)
+    c = Cluster.__new__(Cluster)  # a cluster without om-agent: only its node helpers
+    import tempfile
+    c.dir = tempfile.mkdtemp(prefix="om-bench-")
+    c.procs, c.nodes, c.port = [], [], port
+    try:
+        c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d" % port, mem=256)
+        s, _ = ls.accept()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t, _, _ = frame(s)
+        assert t == T_HELLO
+        welcome = struct.pack("<IIQ", 1, 60000, time.time_ns())
+        s.sendall(HDR.pack(0x6D6F, 1, T_WELCOME, len(welcome), 0, 0) + welcome)
+        samples = []
+        for i in range(count):
+            t0 = time.perf_counter()
+            s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, 8, 0, i) + b"x" * 8)
+            while True:
+                t, _, seq = frame(s)
+                if t == T_ECHO_REPLY and seq == i:
+                    break
+            samples.append((time.perf_counter() - t0) * 1e6)
+        s.close()
+        return statistics.median(samples), sorted(samples)[int(len(samples) * 0.9)]
+    finally:
+        c.close()
+        ls.close()
+
+
+def run(cmd, **kw):
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, **kw)
+    return r, time.monotonic() - t0
+
+
+def parse(out):
+    return {k: float(v) for k, v in (l.split() for l in out.splitlines() if l.strip())}
+
+
+def main():
+    echoes = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    cost = os.path.join(BUILD, "bench-syscall-cost")
+    primes = os.path.join(BUILD, "demo-primes")
+    rtt_med, rtt_p90 = echo_rtt(echoes)
+
+    c = Cluster()
+    try:
+        n = c.boot("virtio-net-pci", mem=512, extra=["-cpu", "max"])
+        c.wait_registered(n)
+        omrun = [os.path.join(BUILD, "om-run"), "--control", c.control]
+        native, _ = run([cost, "20000", "/etc/services"])
+        remote, _ = run(omrun + [cost, "2000", "/etc/services"])
+        calls_native, calls_node = parse(native.stdout), parse(remote.stdout)
+        _, t_home = run([primes, "3000000"])
+        r, t_node = run(omrun + [primes, "3000000"])
+        ran_on_node = "exited with status 0" in n.serial()
+    finally:
+        c.close()
+
+    print("Link: ECHO round trip node<->agent (%d x 8 bytes, accel %s): median %.1f us, p90 %.1f us"
+          % (echoes, ACCEL, rtt_med, rtt_p90))
+    print("%-18s %12s %12s %14s" % ("call", "native us", "node us", "node / ECHO"))
+    for k in calls_node:
+        print("%-18s %12.2f %12.2f %14.2f" % (k, calls_native.get(k, 0), calls_node[k], calls_node[k] / rtt_med))
+    print("CPU-bound (primes below 3e6): node %.2f s, home %.2f s, ratio %.2f%s"
+          % (t_node, t_home, t_node / t_home, "" if ran_on_node else " (did NOT run on the node)"))
+
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "syscall_rtt.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["what", "native_us", "node_us", "ratio_to_echo", "accel"])
+        w.writerow(["echo_rtt_median", "", "%.2f" % rtt_med, "1.00", ACCEL])
+        for k in calls_node:
+            w.writerow([k, "%.2f" % calls_native.get(k, 0), "%.2f" % calls_node[k], "%.2f" % (calls_node[k] / rtt_med), ACCEL])
+        w.writerow(["primes_3e6_seconds", "%.3f" % t_home, "%.3f" % t_node, "", ACCEL])
+
+
+if __name__ == "__main__":
+    main()
