@@ -118,6 +118,16 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 			if (out->rip == code + sizeof inject_code)
 				return 0;
 		}
+		/* A fault the injection itself caused (si_code > 0: the
+		 * kernel's, e.g. SIGSEGV because the rseq area is gone) would
+		 * recur forever if cancelled: give up on the call. */
+		if (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS ||
+		    WSTOPSIG(st) == SIGILL || WSTOPSIG(st) == SIGFPE || WSTOPSIG(st) == SIGTRAP) {
+			siginfo_t si;
+
+			if (ptrace(PTRACE_GETSIGINFO, in->pid, NULL, &si) == 0 && si.si_code > 0)
+				return -EFAULT;
+		}
 		/* Cancelled here, reported to the caller; the interrupted
 		 * call is restarted by the kernel (see inject.h). */
 		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)

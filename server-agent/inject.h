@@ -15,7 +15,10 @@
  * runs, the kernel restarts an interrupted call as if SA_RESTART were set
  * (ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK); only calls that the
  * kernel ends with EINTR regardless return -EINTR. SIGKILL ends the tracee:
- * the call fails with -ESRCH and 'dead' is set.
+ * the call fails with -ESRCH and 'dead' is set. A fault the injected call
+ * itself causes (a kernel-generated SIGSEGV, SIGBUS, SIGILL, SIGFPE or
+ * SIGTRAP, e.g. the registered rseq area was unmapped) fails the call with
+ * -EFAULT; the registers are restored and the signal is not delivered.
  *
  * All calls require the tracee to be in a ptrace stop and leave it in one.
  * Functions return 0 or -errno. */

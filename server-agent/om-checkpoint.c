@@ -4,10 +4,14 @@
  *
  *   om-checkpoint --roundtrip PROG [ARG...]
  *       Start PROG under ptrace, stop at its entry point, capture its image
- *       through the codec (encode, decode, validate), zero its anonymous
+ *       through the codec (encode, decode, validate), then change it the
+ *       way a node would (move the break, add a mapping, remove an
+ *       anonymous one, make writable data read-only), zero its anonymous
  *       pages and clobber its registers (general and XSAVE), restore the
- *       image, check the registers came back, let it run. PROG must behave
- *       exactly as when run natively; the exit status is PROG's.
+ *       image, check that registers and address space came back, let it
+ *       run. PROG must behave exactly as when run natively; the exit
+ *       status is PROG's. OM_CHECKPOINT_DEBUG=1 prints both address
+ *       spaces when they differ.
  *   om-checkpoint --save FILE PROG [ARG...]
  *       Capture PROG at its entry point into FILE (the image frames
  *       concatenated), then kill it.
@@ -24,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -372,8 +378,85 @@ cmd_save(const char *path, char **argv)
 
 /* ---- --roundtrip */
 
-/* Makes the restore do the work: every anonymous page the image carries
- * becomes zero, every general register and the SSE/AVX state garbage. */
+/* The address space as a list of ranges with the same protection and
+ * mapping, adjacent lines merged: how the kernel splits or merges vmas is
+ * not part of what restore promises. */
+static size_t
+maps_normalize(struct capture_map *m, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (k > 0 && m[k - 1].end == m[i].start && m[k - 1].prot == m[i].prot &&
+		    m[k - 1].shared == m[i].shared && strcmp(m[k - 1].name, m[i].name) == 0 &&
+		    (m[i].inode == 0 ||
+		    m[k - 1].offset + (m[k - 1].end - m[k - 1].start) == m[i].offset)) {
+			m[k - 1].end = m[i].end;
+			continue;
+		}
+		m[k++] = m[i];
+	}
+	return k;
+}
+
+static int
+maps_equal(pid_t pid, const struct inject *in, const struct capture_map *before, size_t nb,
+    char *err, size_t errlen)
+{
+	struct capture_map *after;
+	size_t na, i;
+
+	if (capture_read_maps(pid, in->scratch, in->scratch_len, &after, &na) != 0)
+		return snprintf(err, errlen, "cannot read the maps again"), -1;
+	na = maps_normalize(after, na);
+	for (i = 0; i < na && i < nb; i++)
+		if (after[i].start != before[i].start || after[i].end != before[i].end ||
+		    after[i].prot != before[i].prot || strcmp(after[i].name, before[i].name) != 0)
+			break;
+	if (i < na || i < nb) {
+		if (getenv("OM_CHECKPOINT_DEBUG") != NULL) {
+			size_t k;
+
+			for (k = 0; k < nb; k++)
+				fprintf(stderr, "before %llx-%llx %x %s\n",
+				    (unsigned long long)before[k].start,
+				    (unsigned long long)before[k].end, before[k].prot, before[k].name);
+			for (k = 0; k < na; k++)
+				fprintf(stderr, "after  %llx-%llx %x %s\n",
+				    (unsigned long long)after[k].start,
+				    (unsigned long long)after[k].end, after[k].prot, after[k].name);
+		}
+		snprintf(err, errlen, "address space differs after restore at %#llx (%s)",
+		    (unsigned long long)(i < na ? after[i].start : before[i].start),
+		    i < na ? after[i].name : before[i].name);
+		free(after);
+		return -1;
+	}
+	free(after);
+	return 0;
+}
+
+static int
+scribble_call(struct inject *in, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+    uint64_t a3, char *err, size_t errlen)
+{
+	uint64_t a[6] = { a0, a1, a2, a3, (uint64_t)-1, 0 };
+	int64_t ret;
+	int rc;
+
+	if ((rc = inject_syscall(in, nr, a, &ret)) != 0 || (ret < 0 && ret > -4096)) {
+		snprintf(err, errlen, "scribbling with system call %ld: %s", nr,
+		    strerror(rc ? -rc : (int)-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the restore do the work, as if the job came back from a node that
+ * changed everything: the break moves, a region appears, an anonymous
+ * region disappears, writable data becomes read-only, every anonymous
+ * page the image carries becomes zero, every general register and the
+ * SSE/AVX state garbage. */
 static int
 scribble(struct inject *in, const struct decoded *d, char *err, size_t errlen)
 {
@@ -383,8 +466,31 @@ scribble(struct inject *in, const struct decoded *d, char *err, size_t errlen)
 	struct iovec iov;
 	size_t i;
 	uint64_t a;
-	int rc;
+	int rc, protected = 0;
+	size_t unmapped = 0; /* index + 1 of the region removed */
 
+	if (scribble_call(in, SYS_brk, d->hdr->brk + (1 << 20), 0, 0, 0, err, errlen) != 0 ||
+	    scribble_call(in, SYS_mmap, 0, 16 * OM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < d->regions.n; i++) {
+		const struct om_image_region *r = &d->regions.r[i];
+
+		/* Not the region holding the rseq area: the kernel writes it on
+		 * every return to user space, injected calls included. */
+		if (!unmapped && r->kind == OM_RK_ANON && !(r->flags & OM_RF_SHARED) &&
+		    !(d->hdr->rseq_addr >= r->start && d->hdr->rseq_addr < r->end)) {
+			if (scribble_call(in, SYS_munmap, r->start, r->end - r->start, 0, 0,
+			    err, errlen) != 0)
+				return -1;
+			unmapped = i + 1;
+		} else if (!protected && r->kind == OM_RK_FILE && r->prot == (OM_PROT_R | OM_PROT_W)) {
+			if (scribble_call(in, SYS_mprotect, r->start, r->end - r->start, PROT_READ, 0,
+			    err, errlen) != 0)
+				return -1;
+			protected = 1;
+		}
+	}
 	for (i = 0; i < d->regions.n; i++) {
 		const struct om_image_region *r = &d->regions.r[i];
 
@@ -392,6 +498,8 @@ scribble(struct inject *in, const struct decoded *d, char *err, size_t errlen)
 			continue;
 		if (r->pages_sent == 0 || (r->flags & OM_RF_SHARED))
 			continue;
+		if (i + 1 == unmapped)
+			continue; /* gone */
 		for (a = r->start; a < r->end; a += OM_PAGE_SIZE)
 			if ((rc = inject_write(in, a, zero, sizeof zero)) != 0) {
 				snprintf(err, errlen, "zeroing %#llx: %s", (unsigned long long)a,
@@ -491,13 +599,18 @@ cmd_roundtrip(char **argv)
 	struct restore_ctx rc;
 	struct decoded d;
 	struct fbuf fb = { 0 };
+	struct capture_map *before;
 	struct inject in;
+	size_t nbefore;
 	char err[512];
 	pid_t pid;
 	int sig, status, r;
 
 	if (start(argv, &pid, &in) != 0)
 		die_kill(pid, argv[0], "cannot set up injection");
+	if (capture_read_maps(pid, in.scratch, in.scratch_len, &before, &nbefore) != 0)
+		die_kill(pid, "maps", "cannot read /proc/PID/maps");
+	nbefore = maps_normalize(before, nbefore);
 	if ((r = capture_image(&in, fbuf_emit, &fb, &st, err, sizeof err)) != 0)
 		die_kill(pid, "capture", err[0] ? err : strerror(-r));
 	memset(&d, 0, sizeof d);
@@ -509,8 +622,10 @@ cmd_roundtrip(char **argv)
 	rc.in = &in;
 	if (walk_frames(fb.p, fb.len, restore_fn, &rc, err, sizeof err) != 0)
 		die_kill(pid, "restore", err);
-	if (verify_regs(&in, d.hdr, err, sizeof err) != 0)
+	if (verify_regs(&in, d.hdr, err, sizeof err) != 0 ||
+	    maps_equal(pid, &in, before, nbefore, err, sizeof err) != 0)
 		die_kill(pid, "restore", err);
+	free(before);
 	sig = rc.r.pending ? __builtin_ctzll(rc.r.pending) + 1 : 0;
 	restore_free(&rc.r);
 	decoded_free(&d);

@@ -99,8 +99,34 @@ same_class(const struct restore *r, const struct capture_map *m,
 	if (home_kind(r, m) != reg->kind || m->shared != ((reg->flags & OM_RF_SHARED) != 0))
 		return 0;
 	if (reg->kind == OM_RK_FILE)
-		return strcmp(m->name, reg->name) == 0 && m->offset == reg->file_offset;
+		return strcmp(m->name, reg->name) == 0 &&
+		    m->offset + (reg->start - m->start) == reg->file_offset;
 	return 1;
+}
+
+struct rseq_config {
+	uint64_t ptr;
+	uint32_t size, sig, flags, pad;
+};
+
+static void
+rseq_current(struct restore *r, struct rseq_config *c)
+{
+	memset(c, 0, sizeof *c);
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, r->in->pid, (void *)sizeof *c, c) <= 0)
+		memset(c, 0, sizeof *c);
+}
+
+static void
+rseq_unregister(struct restore *r)
+{
+	struct rseq_config c;
+	int64_t v;
+
+	rseq_current(r, &c);
+	if (c.ptr != 0)
+		(void)rs_call(r, "rseq (unregister)", SYS_rseq, c.ptr, c.size,
+		    RSEQ_FLAG_UNREGISTER, c.sig, 0, 0, &v);
 }
 
 int
@@ -123,6 +149,10 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	if ((r->hdr = malloc(sizeof *r->hdr)) == NULL)
 		return rs_fail(r, -ENOMEM, "out of memory");
 	memcpy(r->hdr, h, sizeof *h);
+	/* While memory is rebuilt the rseq area may vanish for a while, and
+	 * the kernel writes it on every return to user space: unregister now
+	 * (best effort), register again at the end. */
+	rseq_unregister(r);
 	/* brk first: the kernel keeps the heap as start_brk..brk, and only
 	 * brk(2) moves mm->brk. */
 	if ((rc = rs_call(r, "brk", SYS_brk, h->brk, 0, 0, 0, 0, 0, &v)) != 0)
@@ -180,8 +210,10 @@ restore_region(struct restore *r, const struct om_image_region *reg)
 			return rs_fail(r, -EINVAL, "image region %#llx-%#llx overlaps the home's %s",
 			    (unsigned long long)reg->start, (unsigned long long)reg->end,
 			    m->name[0] ? m->name : "scratch region");
+		/* The home mapping may be larger (the kernel merged what the
+		 * node kept apart): the calls below split it. */
 		if (same_class(r, m, reg) &&
-		    ((m->start == reg->start && m->end == reg->end) ||
+		    ((m->start <= reg->start && m->end >= reg->end) ||
 		    (reg->kind == OM_RK_STACK && m->end == reg->end)))
 			keep = m;
 	}
@@ -259,15 +291,10 @@ static int
 restore_thread(struct restore *r)
 {
 	const struct om_image_hdr *h = r->hdr;
-	struct {
-		uint64_t ptr;
-		uint32_t size, sig, flags, pad;
-	} cur;
+	struct rseq_config cur;
 	int rc;
 
-	memset(&cur, 0, sizeof cur);
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, r->in->pid, (void *)sizeof cur, &cur) <= 0)
-		memset(&cur, 0, sizeof cur);
+	rseq_current(r, &cur);
 	if (cur.ptr != h->rseq_addr || cur.size != h->rseq_len || cur.sig != h->rseq_sig) {
 		if (cur.ptr != 0 && (rc = rs_call(r, "rseq (unregister)", SYS_rseq, cur.ptr,
 		    cur.size, RSEQ_FLAG_UNREGISTER, cur.sig, 0, 0, NULL)) != 0)

@@ -7,9 +7,10 @@
  *
  *  - munmaps every home mapping the image does not have;
  *  - sets brk with an injected brk(2) (first: the heap follows brk);
- *  - keeps a home mapping that matches an image region (same range, same
- *    kind; a file mapping also the same file and offset; a stack the same
- *    top, extended downwards by a MAP_GROWSDOWN mapping when it grew),
+ *  - keeps a home mapping that matches an image region (it covers the
+ *    region, same kind; a file mapping also the same file at the same
+ *    offset; a stack the same top, extended downwards by a MAP_GROWSDOWN
+ *    mapping when it grew),
  *    mprotects it when the protection changed and discards its private
  *    pages (MADV_DONTNEED), so that pages the image does not send read as
  *    zero (anonymous) or as the file (file-backed);
