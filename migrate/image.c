@@ -5,13 +5,12 @@
 
 #include "image.h"
 #include "proto.h"
+#include "cpu_wire.h"
 #include "wire.h"
 
 enum { CK_BEGIN, CK_BODY, CK_DONE, CK_FAILED };
 
 #define PAGE_MASK ((uint64_t)OM_PAGE_SIZE - 1)
-#define VENDOR_MAX (sizeof(((struct om_cpu *)0)->vendor) - 1)
-#define MODEL_MAX (sizeof(((struct om_cpu *)0)->model) - 1)
 #define XCR0_X87_SSE 3u
 
 const char *
@@ -30,41 +29,6 @@ om_region_kind_name(uint32_t kind)
 
 /* ---- IMAGE_BEGIN */
 
-/* The cpu description in the layout of docs/protocol.md ("cpu"); proto.c
- * keeps its copy private, so the image carries its own. */
-static void
-cpu_put(struct wire_wr *w, const struct om_cpu *c)
-{
-	wire_wr_str(w, c->vendor, sizeof c->vendor);
-	wire_wr_str(w, c->model, sizeof c->model);
-	wire_wr_u32(w, c->family);
-	wire_wr_u32(w, c->model_id);
-	wire_wr_u32(w, c->stepping);
-	wire_wr_u32(w, c->leaf1_ecx);
-	wire_wr_u32(w, c->leaf1_edx);
-	wire_wr_u32(w, c->leaf7_ebx);
-	wire_wr_u32(w, c->leaf7_ecx);
-	wire_wr_u32(w, c->leaf7_edx);
-	wire_wr_u64(w, c->xcr0);
-	wire_wr_u16(w, c->cores);
-}
-
-static void
-cpu_get(struct wire_rd *r, struct om_cpu *c)
-{
-	wire_rd_str(r, c->vendor, VENDOR_MAX);
-	wire_rd_str(r, c->model, MODEL_MAX);
-	c->family = wire_rd_u32(r);
-	c->model_id = wire_rd_u32(r);
-	c->stepping = wire_rd_u32(r);
-	c->leaf1_ecx = wire_rd_u32(r);
-	c->leaf1_edx = wire_rd_u32(r);
-	c->leaf7_ebx = wire_rd_u32(r);
-	c->leaf7_ecx = wire_rd_u32(r);
-	c->leaf7_edx = wire_rd_u32(r);
-	c->xcr0 = wire_rd_u64(r);
-	c->cores = wire_rd_u16(r);
-}
 
 static int
 user_range_ok(uint64_t start, uint64_t len)
@@ -125,7 +89,7 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 	wire_wr_u64(&w, h->xcr0);
 	wire_wr_u32(&w, h->xsave_size);
 	wire_wr_bytes(&w, h->xsave, h->xsave_size);
-	cpu_put(&w, &h->cpu);
+	om_cpu_put(&w, &h->cpu);
 	wire_wr_u64(&w, h->start_brk);
 	wire_wr_u64(&w, h->brk);
 	wire_wr_u64(&w, h->mmap_base);
@@ -185,7 +149,7 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 	if (r.err == OM_OK && h->xsave_size > OM_XSAVE_MAX)
 		wire_rd_fail(&r, OM_E_RANGE);
 	wire_rd_bytes(&r, h->xsave, r.err == OM_OK ? h->xsave_size : 0);
-	cpu_get(&r, &h->cpu);
+	om_cpu_get(&r, &h->cpu);
 	h->start_brk = wire_rd_u64(&r);
 	h->brk = wire_rd_u64(&r);
 	h->mmap_base = wire_rd_u64(&r);

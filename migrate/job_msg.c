@@ -5,9 +5,8 @@
 
 #include "job_msg.h"
 #include "wire.h"
+#include "cpu_wire.h"
 
-#define VENDOR_MAX (sizeof(((struct om_cpu *)0)->vendor) - 1)
-#define MODEL_MAX (sizeof(((struct om_cpu *)0)->model) - 1)
 
 /* Smallest job record (empty command), to reject an impossible count. */
 #define JOB_RECORD_MIN (4 + 4 + 4 + 4 + 2 + 8 + 1)
@@ -21,43 +20,6 @@ wr_fail(struct wire_wr *w, int err)
 
 /* The cpu layout of docs/protocol.md section 3, byte for byte as proto.c
  * writes it in HELLO (tests/test_job_msg.c compares the two). */
-static void
-cpu_put(struct wire_wr *w, const struct om_cpu *c)
-{
-	wire_wr_str(w, c->vendor, sizeof c->vendor);
-	wire_wr_str(w, c->model, sizeof c->model);
-	wire_wr_u32(w, c->family);
-	wire_wr_u32(w, c->model_id);
-	wire_wr_u32(w, c->stepping);
-	wire_wr_u32(w, c->leaf1_ecx);
-	wire_wr_u32(w, c->leaf1_edx);
-	wire_wr_u32(w, c->leaf7_ebx);
-	wire_wr_u32(w, c->leaf7_ecx);
-	wire_wr_u32(w, c->leaf7_edx);
-	wire_wr_u64(w, c->xcr0);
-	wire_wr_u16(w, c->cores);
-	if (c->cores == 0)
-		wr_fail(w, OM_E_RANGE);
-}
-
-static void
-cpu_get(struct wire_rd *r, struct om_cpu *c)
-{
-	wire_rd_str(r, c->vendor, VENDOR_MAX);
-	wire_rd_str(r, c->model, MODEL_MAX);
-	c->family = wire_rd_u32(r);
-	c->model_id = wire_rd_u32(r);
-	c->stepping = wire_rd_u32(r);
-	c->leaf1_ecx = wire_rd_u32(r);
-	c->leaf1_edx = wire_rd_u32(r);
-	c->leaf7_ebx = wire_rd_u32(r);
-	c->leaf7_ecx = wire_rd_u32(r);
-	c->leaf7_edx = wire_rd_u32(r);
-	c->xcr0 = wire_rd_u64(r);
-	c->cores = wire_rd_u16(r);
-	if (r->err == OM_OK && c->cores == 0)
-		wire_rd_fail(r, OM_E_RANGE);
-}
 
 /* ---- CTL_JOB_SUBMIT */
 
@@ -69,7 +31,7 @@ om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap)
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->pid);
 	wire_wr_str(&w, m->cmd, sizeof m->cmd);
-	cpu_put(&w, &m->cpu);
+	om_cpu_put(&w, &m->cpu);
 	wire_wr_u64(&w, m->mem_bytes);
 	wire_wr_u32(&w, m->node);
 	wire_wr_u32(&w, m->flags);
@@ -87,7 +49,7 @@ om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m)
 	wire_rd_init(&r, buf, len);
 	m->pid = wire_rd_u32(&r);
 	wire_rd_str(&r, m->cmd, OM_CMD_MAX);
-	cpu_get(&r, &m->cpu);
+	om_cpu_get(&r, &m->cpu);
 	m->mem_bytes = wire_rd_u64(&r);
 	m->node = wire_rd_u32(&r);
 	m->flags = wire_rd_u32(&r);
@@ -109,7 +71,7 @@ om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap)
 	wire_wr_u32(&w, m->job);
 	wire_wr_u32(&w, m->node);
 	if (m->node != 0) {
-		cpu_put(&w, &m->cpu);
+		om_cpu_put(&w, &m->cpu);
 		wire_wr_str(&w, m->addr, sizeof m->addr);
 	}
 	wire_wr_str(&w, m->reason, sizeof m->reason);
@@ -128,7 +90,7 @@ om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m)
 	if (r.err == OM_OK && (m->node == 0) != (m->job == 0))
 		wire_rd_fail(&r, OM_E_RANGE);
 	if (m->node != 0) {
-		cpu_get(&r, &m->cpu);
+		om_cpu_get(&r, &m->cpu);
 		wire_rd_str(&r, m->addr, OM_STR_MAX);
 	}
 	wire_rd_str(&r, m->reason, OM_STR_MAX);

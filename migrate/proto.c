@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "cpu_wire.h"
 #include "wire.h"
 
 /* Field limits narrower than OM_STR_MAX come from the struct sizes. */
@@ -153,10 +154,10 @@ om_error_decode(const void *buf, size_t len, struct om_error *m)
 	return wire_rd_end(&r);
 }
 
-/* ---- CPU description, shared by HELLO and node records */
+/* ---- CPU description: HELLO, node records, job placement, images */
 
-static void
-cpu_put(struct wire_wr *w, const struct om_cpu *c)
+void
+om_cpu_put(struct wire_wr *w, const struct om_cpu *c)
 {
 	wire_wr_str(w, c->vendor, sizeof c->vendor);
 	wire_wr_str(w, c->model, sizeof c->model);
@@ -174,8 +175,8 @@ cpu_put(struct wire_wr *w, const struct om_cpu *c)
 		w->err = OM_E_RANGE;
 }
 
-static void
-cpu_get(struct wire_rd *r, struct om_cpu *c)
+void
+om_cpu_get(struct wire_rd *r, struct om_cpu *c)
 {
 	wire_rd_str(r, c->vendor, VENDOR_MAX);
 	wire_rd_str(r, c->model, MODEL_MAX);
@@ -205,7 +206,7 @@ om_hello_encode(const struct om_hello *m, void *out, size_t cap)
 		return OM_E_RANGE;
 	wire_wr_bytes(&w, m->mac, 6);
 	wire_wr_str(&w, m->nic, sizeof m->nic);
-	cpu_put(&w, &m->cpu);
+	om_cpu_put(&w, &m->cpu);
 	wire_wr_u64(&w, m->mem_bytes);
 	wire_wr_u32(&w, m->speed);
 	wire_wr_u32(&w, m->boot_ms);
@@ -224,7 +225,7 @@ om_hello_decode(const void *buf, size_t len, struct om_hello *m)
 	if (r.err == OM_OK && !mac_ok(m->mac))
 		wire_rd_fail(&r, OM_E_RANGE);
 	wire_rd_str(&r, m->nic, OM_STR_MAX);
-	cpu_get(&r, &m->cpu);
+	om_cpu_get(&r, &m->cpu);
 	m->mem_bytes = wire_rd_u64(&r);
 	m->speed = wire_rd_u32(&r);
 	m->boot_ms = wire_rd_u32(&r);
@@ -312,7 +313,7 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 		wire_wr_bytes(&w, ni->mac, 6);
 		wire_wr_str(&w, ni->ip, sizeof ni->ip);
 		wire_wr_str(&w, ni->nic, sizeof ni->nic);
-		cpu_put(&w, &ni->cpu);
+		om_cpu_put(&w, &ni->cpu);
 		wire_wr_u32(&w, ni->speed);
 		wire_wr_u64(&w, ni->mem_bytes);
 		wire_wr_u64(&w, ni->mem_free);
@@ -361,7 +362,7 @@ om_node_list_next(const void *buf, size_t len, size_t *pos, struct om_node_info 
 	wire_rd_bytes(&r, ni->mac, 6);
 	wire_rd_str(&r, ni->ip, OM_STR_MAX);
 	wire_rd_str(&r, ni->nic, OM_STR_MAX);
-	cpu_get(&r, &ni->cpu);
+	om_cpu_get(&r, &ni->cpu);
 	ni->speed = wire_rd_u32(&r);
 	ni->mem_bytes = wire_rd_u64(&r);
 	ni->mem_free = wire_rd_u64(&r);
