@@ -52,6 +52,16 @@ void console_attach(const struct bootinfo *bi)
 			bi->fb_width, bi->fb_height, (unsigned long)bi->fb_base);
 }
 
+void console_panel(const char *const *lines, int n)
+{
+	if (n > CONSOLE_PANEL_MAX)
+		n = CONSOLE_PANEL_MAX;
+	if (console_vga)
+		vga_panel(lines, n);
+	if (console_fb)
+		fbcon_panel(lines, n);
+}
+
 void console_write(const char *s, size_t n)
 {
 	if (!console_attached) {

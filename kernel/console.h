@@ -23,14 +23,22 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "panic: ..." and halts this CPU with interrupts off. */
 void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* Shows lines (at most CONSOLE_PANEL_MAX, each cut to the screen's width)
+ * as a fixed panel at the top of the screens, above the scrolling log; the
+ * serial console does not get them. Main-loop context. */
+#define CONSOLE_PANEL_MAX 6
+void console_panel(const char *const *lines, int n);
+
 /* Back ends, each a private pair of the console. */
 void serial_init(void);
 void serial_write(const char *s, size_t n);
 void vga_init(void);
 void vga_write(const char *s, size_t n);
+void vga_panel(const char *const *lines, int n);
 /* 0 when attached; -1 (and stays silent) for a framebuffer or font it cannot
  * use. Needs vm_map_mmio. */
 int fbcon_init(const struct bootinfo *bi);
 void fbcon_write(const char *s, size_t n);
+void fbcon_panel(const char *const *lines, int n);
 
 #endif

@@ -17,6 +17,9 @@
 #define FBCON_FG 0x00aaaaaa /* light grey: the same in RGB and BGR order, so
                               * bi->fb_bgr does not matter for these two */
 #define FBCON_BG 0x00000000
+/* The panel: white on a blue that reads the same in RGB and BGR order. */
+#define FBCON_PANEL_FG 0x00ffffff
+#define FBCON_PANEL_BG 0x00300030
 
 /* PSF1 and PSF2 as kbd's font-formats documentation describes them. */
 #define PSF1_MAGIC 0x0436 /* bytes 36 04 */
@@ -48,6 +51,7 @@ static volatile uint8_t *fb;
 static uint32_t fb_pitch;
 static int cols, rows, cur_row, cur_col;
 static char text[FBCON_MAX_ROWS][FBCON_MAX_COLS];
+static int top; /* first row of the log; the panel is above it */
 
 static uint32_t rd16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
 
@@ -146,6 +150,7 @@ static int font_load(void)
 
 static void fbcon_draw(int row, int col, char c)
 {
+	uint32_t fg = row < top ? FBCON_PANEL_FG : FBCON_FG, bg = row < top ? FBCON_PANEL_BG : FBCON_BG;
 	uint32_t g = font.ascii[(uint8_t)c & 0x7f];
 	if ((uint8_t)c >= 0x80 || (c != ' ' && g == 0))
 		g = font.ascii['?'];
@@ -154,7 +159,7 @@ static void fbcon_draw(int row, int col, char c)
 	for (uint32_t y = 0; y < font.height; y++, line += fb_pitch, bits += font.row_bytes) {
 		volatile uint32_t *px = (volatile uint32_t *)line;
 		for (uint32_t x = 0; x < font.width; x++)
-			px[x] = (bits[x / 8] & (0x80 >> (x % 8))) ? FBCON_FG : FBCON_BG;
+			px[x] = (bits[x / 8] & (0x80 >> (x % 8))) ? fg : bg;
 	}
 }
 
@@ -168,7 +173,7 @@ static void fbcon_put(int row, int col, char c)
 
 static void fbcon_scroll(void)
 {
-	for (int r = 0; r < rows - 1; r++)
+	for (int r = top; r < rows - 1; r++)
 		for (int c = 0; c < cols; c++)
 			fbcon_put(r, c, text[r + 1][c]);
 	for (int c = 0; c < cols; c++)
@@ -230,3 +235,24 @@ void fbcon_write(const char *s, size_t n)
 	}
 }
 
+
+void fbcon_panel(const char *const *lines, int n)
+{
+	if (!fb || n < 0 || n + 2 > rows)
+		return;
+	if (top != n) { /* rows change colour: draw them all again */
+		top = n;
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++)
+				fbcon_draw(r, c, text[r][c]);
+	}
+	for (int r = 0; r < n; r++) {
+		size_t len = strlen(lines[r]);
+		for (int c = 0; c < cols; c++)
+			fbcon_put(r, c, (size_t)c < len ? lines[r][c] : ' ');
+	}
+	if (cur_row < top) {
+		cur_row = top;
+		cur_col = 0;
+	}
+}

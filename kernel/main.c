@@ -17,6 +17,7 @@
 #include "selftest.h"
 #include "job.h"
 #include "homelink.h"
+#include "panel.h"
 #include "timer.h"
 #include "trap.h"
 
@@ -49,6 +50,7 @@ static void __attribute__((noreturn)) main_loop(void)
 		irq_work_pending = 0;
 		net_poll();
 		homelink_poll();
+		panel_update();
 		/* The job runs until its next trap (a timer tick at the latest),
 		 * then the network gets its turn again. */
 		if (sched_step())
@@ -112,6 +114,7 @@ void kernel_main(struct bootinfo *bi)
 		panic("net: could not start the network on %s", nic->name);
 	if (homelink_init() < 0)
 		panic("jobs: out of memory for the job link");
+	panel_init(nic, id.hello.speed);
 	printf("boot: network starting %lu ms after kernel entry\n",
 	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
 	if (opt.selftest)
