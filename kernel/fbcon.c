@@ -150,12 +150,14 @@ static int font_load(void)
 
 static void fbcon_draw(int row, int col, char c)
 {
-	uint32_t fg = row < top ? FBCON_PANEL_FG : FBCON_FG, bg = row < top ? FBCON_PANEL_BG : FBCON_BG;
+	uint32_t fg = FBCON_FG, bg = FBCON_BG;
 	uint32_t g = font.ascii[(uint8_t)c & 0x7f];
 	if ((uint8_t)c >= 0x80 || (c != ' ' && g == 0))
 		g = font.ascii['?'];
 	const uint8_t *bits = font.glyphs + (size_t)g * font.charsize;
 	volatile uint8_t *line = fb + (size_t)row * font.height * fb_pitch + (size_t)col * font.width * 4;
+	if (row < top)
+		return; /* the panel's rows */
 	for (uint32_t y = 0; y < font.height; y++, line += fb_pitch, bits += font.row_bytes) {
 		volatile uint32_t *px = (volatile uint32_t *)line;
 		for (uint32_t x = 0; x < font.width; x++)
@@ -236,20 +238,60 @@ void fbcon_write(const char *s, size_t n)
 }
 
 
+/* Panel characters are drawn at twice the font's size where the screen is
+ * wide enough for 80 of them: it is read from across the room. */
+static char ptext[CONSOLE_PANEL_MAX][FBCON_MAX_COLS];
+static int pscale = 1;
+
+static void fbcon_draw_panel(int prow, int pcol, char c)
+{
+	uint32_t g = font.ascii[(uint8_t)c & 0x7f];
+	if ((uint8_t)c >= 0x80 || (c != ' ' && g == 0))
+		g = font.ascii['?'];
+	const uint8_t *bits = font.glyphs + (size_t)g * font.charsize;
+	uint32_t s = (uint32_t)pscale;
+	volatile uint8_t *line = fb + (size_t)prow * font.height * s * fb_pitch + (size_t)pcol * font.width * s * 4;
+	for (uint32_t y = 0; y < font.height * s; y++, line += fb_pitch) {
+		const uint8_t *b = bits + (y / s) * font.row_bytes;
+		volatile uint32_t *px = (volatile uint32_t *)line;
+		for (uint32_t x = 0; x < font.width * s; x++)
+			px[x] = (b[x / s / 8] & (0x80 >> (x / s % 8))) ? FBCON_PANEL_FG : FBCON_PANEL_BG;
+	}
+}
+
 void fbcon_panel(const char *const *lines, int n)
 {
-	if (!fb || n < 0 || n + 2 > rows)
+	int scale = cols >= 160 ? 2 : 1;
+	if (!fb || n < 0 || n > CONSOLE_PANEL_MAX || n * scale + 2 > rows)
 		return;
-	if (top != n) { /* rows change colour: draw them all again */
-		top = n;
-		for (int r = 0; r < rows; r++)
+	if (top != n * scale) {
+		/* The log moves down to make room (its oldest lines drop off the
+		 * bottom only if it was full), then every row is drawn again. */
+		int shift = n * scale - top;
+		if (shift > 0) {
+			int drop = cur_row + shift >= rows ? cur_row + shift - rows + 1 : 0;
+			int keep = cur_row + 1 - top - drop; /* log rows that stay */
+			memmove(text[top + shift], text[top + drop], sizeof text[0] * (size_t)keep);
+			cur_row = top + shift + keep - 1;
+			for (int r = cur_row + 1; r < rows; r++)
+				memset(text[r], ' ', sizeof text[r]);
+		}
+		pscale = scale;
+		top = n * scale;
+		memset(ptext, 0, sizeof ptext);
+		for (int r = top; r < rows; r++)
 			for (int c = 0; c < cols; c++)
 				fbcon_draw(r, c, text[r][c]);
 	}
 	for (int r = 0; r < n; r++) {
 		size_t len = strlen(lines[r]);
-		for (int c = 0; c < cols; c++)
-			fbcon_put(r, c, (size_t)c < len ? lines[r][c] : ' ');
+		for (int c = 0; c < cols / scale; c++) {
+			char ch = (size_t)c < len ? lines[r][c] : ' ';
+			if (ptext[r][c] != ch) {
+				ptext[r][c] = ch;
+				fbcon_draw_panel(r, c, ch);
+			}
+		}
 	}
 	if (cur_row < top) {
 		cur_row = top;

@@ -73,6 +73,19 @@ void vga_panel(const char *const *lines, int n)
 {
 	if (!vga_buf || n < 0 || n + 2 > VGA_ROWS)
 		return;
+	int shift = n + 1 - vga_top;
+	if (shift > 0) {
+		/* Make room: the log moves down before the panel covers its top,
+		 * losing its oldest lines only if the screen is full. */
+		while (vga_row + shift >= VGA_ROWS) {
+			vga_scroll();
+			vga_row--;
+		}
+		for (int r = vga_row; r >= vga_top; r--)
+			for (int c = 0; c < VGA_COLS; c++)
+				vga_buf[(r + shift) * VGA_COLS + c] = vga_buf[r * VGA_COLS + c];
+		vga_row += shift;
+	}
 	for (int r = 0; r < n; r++) {
 		size_t len = strlen(lines[r]);
 		for (int c = 0; c < VGA_COLS; c++)

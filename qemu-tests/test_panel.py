@@ -101,7 +101,8 @@ def test_panel_uefi_framebuffer():
                 row = rgb[y * w * 3:(y + 1) * w * 3]
                 px.update(row[i:i + 3] for i in range(0, len(row), 3))
             return px
-        top, below = band(0, 4 * 16), band(5 * 16, 6 * 16)
+        # four panel lines at twice the font size (16 px font, 1280 px wide)
+        top, below = band(0, 4 * 32), band(4 * 32 + 16, 4 * 32 + 32)
         check(bytes((0x30, 0x00, 0x30)) in top, "no panel background at the top")
         check(bytes((0xff, 0xff, 0xff)) in top, "no panel text at the top")
         check(bytes((0x30, 0x00, 0x30)) not in below, "the panel colour leaks into the log")
