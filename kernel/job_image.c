@@ -233,6 +233,13 @@ struct job *image_in_end(struct image_in *in, const void *p, size_t len)
 	}
 	struct job *j = in->job;
 	in->job = NULL;
+	/* A registered rseq area names the CPU the thread runs on: this one's
+	 * only CPU from now on (cpu_id_start and cpu_id, offsets 0 and 4). */
+	if (j->rseq) {
+		uint32_t cpu[2] = { 0, 0 };
+		if (uvm_write(&j->uvm, j->rseq, cpu, sizeof cpu, 0) < 0)
+			j->rseq = 0;
+	}
 	return j;
 }
 
