@@ -429,12 +429,10 @@ def known_signal_in_forwarded_read():
             r.close()
 
 
-def known_back_to_back_placement():
-    """KNOWN FAILING, not in the suite: an om-run started right after a job
-    that lived through a heartbeat must go to the (free) node; today the agent
-    counts max(its own jobs, the last heartbeat's jobs), so it says "running
-    at home: all cores busy" for up to one heartbeat after the job ended.
-    Run: python3 qemu-tests/suite.py --one test_corpus:known_back_to_back_placement"""
+def test_back_to_back_placement():
+    """An om-run started right after a job that lived through a heartbeat
+    goes to the (free) node: the agent counts its own jobs, not the last
+    heartbeat's, which still shows the finished one."""
     build_corpus()
     with cluster() as c:
         node = c.boot(mem=1024, extra=["-cpu", "max"])

@@ -130,7 +130,7 @@ nodes_by_id(uint32_t id)
 uint32_t
 nodes_jobs(const struct node *n)
 {
-	return n->hb.jobs > n->jobs ? n->hb.jobs : n->jobs;
+	return n->jobs;
 }
 
 void

@@ -54,8 +54,10 @@ void nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
 void nodes_each(void (*fn)(struct node *n, void *arg), void *arg);
 /* The node with this id, or NULL (retired nodes are not found). */
 struct node *nodes_by_id(uint32_t id);
-/* Jobs on n as the table shows them: the agent's count, or the node's own
- * from its last HEARTBEAT when that is higher. */
+/* Jobs on n: the agent's own count. The node's HEARTBEAT count lags (it
+ * still shows a job for up to one interval after it ended), and a node
+ * never runs a job the agent does not know: it drops its job when the link
+ * to the agent drops. */
 uint32_t nodes_jobs(const struct node *n);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
