@@ -74,6 +74,8 @@ struct job {
 	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
 	uint64_t cpu_ns;           /* time spent in ring 3 */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
+	uint64_t last_nr;          /* the forwarded call in flight or just answered */
+	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */
 	uint32_t exit_code;        /* valid in JOB_EXITED: wait(2) status */
 	uint32_t seq;              /* next forwarded-call sequence number */
 	uint64_t syscalls_local, syscalls_forwarded, faults;

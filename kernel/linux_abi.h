@@ -21,6 +21,15 @@
 #define LX_ENAMETOOLONG 36
 #define LX_ENOSYS 38
 #define LX_ETIMEDOUT 110
+/* Kernel-internal "interrupted by a signal" codes (include/linux/errno.h):
+ * the deputy passes them on, and the node decides as Linux's signal code
+ * does whether the call starts again or fails with EINTR. */
+#define LX_ERESTARTSYS (-512)
+#define LX_ERESTARTNOINTR (-513)
+#define LX_ERESTARTNOHAND (-514)
+#define LX_ERESTART_RESTARTBLOCK (-516)
+#define LX_ERESTART_MIN LX_ERESTART_RESTARTBLOCK
+#define LX_ERESTART_MAX LX_ERESTARTSYS
 
 /* signals */
 #define LX_SIGHUP 1

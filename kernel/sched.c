@@ -34,6 +34,7 @@ void sched_reply(struct job *j, int64_t ret)
 	if (j != cur || j->state != JOB_WAIT_HOME)
 		return;
 	syscall_return(j, ret);
+	j->restart_pending = ret >= LX_ERESTART_MIN && ret <= LX_ERESTART_MAX;
 	j->state = JOB_RUNNABLE;
 }
 
@@ -85,6 +86,7 @@ static void sched_syscall(struct job *j)
 	case SYS_EXITED: break;
 	case SYS_FORWARD:
 		j->state = JOB_WAIT_HOME;
+		j->last_nr = sc.nr;
 		j->syscalls_forwarded++;
 		cur_host->forward(j, &sc);
 		break;

@@ -177,9 +177,29 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	return 0;
 }
 
+/* A forwarded call that home interrupted for a signal: starts again or
+ * fails with EINTR, by the rules of Linux's handle_signal (x86). */
+static void signal_restart(struct job *j, int sig)
+{
+	int64_t code = (int64_t)j->regs.rax;
+	const struct job_sigaction *a = sig ? &j->act[sig - 1] : NULL;
+	int handler = a && a->handler > LX_SIG_IGN && sig != LX_SIGKILL;
+	int restart = !handler || code == LX_ERESTARTNOINTR ||
+		      (code == LX_ERESTARTSYS && (a->flags & LX_SA_RESTART));
+	j->restart_pending = 0;
+	if (restart) {
+		j->regs.rip -= 2; /* back over SYSCALL: it goes home again */
+		j->regs.rax = j->last_nr;
+	} else {
+		j->regs.rax = (uint64_t)-LX_EINTR;
+	}
+}
+
 int signal_deliver(struct job *j)
 {
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	if (j->restart_pending && j->state == JOB_RUNNABLE)
+		signal_restart(j, ready ? __builtin_ctzll(ready) + 1 : 0);
 	if (!ready || j->state == JOB_EXITED)
 		return 0;
 	int sig = __builtin_ctzll(ready) + 1;

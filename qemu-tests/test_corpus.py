@@ -386,14 +386,10 @@ def test_corpus_node_lost():
             r.close()
 
 
-def known_signal_in_forwarded_read():
-    """KNOWN FAILING, not in the suite (no test_ prefix): a signal sent while
-    the job waits in a forwarded read() must reach it at once, as natively:
-    without SA_RESTART the handler runs and read() fails with EINTR; with no
-    handler SIGINT ends the program. Today the deputy holds the signal
-    until the injected read returns (server-agent/inject.c run_stub restarts
-    it, run_remote.c forwards recorded signals only after the reply).
-    Run: python3 qemu-tests/suite.py --one test_corpus:known_signal_in_forwarded_read"""
+def test_signal_in_forwarded_read():
+    """A signal sent while the job waits in a forwarded read() reaches it at
+    once, as natively: without SA_RESTART the handler runs and read() fails
+    with EINTR; with no handler SIGINT ends the program (busybox cat)."""
     build_corpus()
     with cluster() as c:
         node = c.boot(mem=1024, extra=["-cpu", "max"])

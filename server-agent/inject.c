@@ -129,9 +129,20 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 				return -EFAULT;
 		}
 		/* Cancelled here, reported to the caller; the interrupted
-		 * call is restarted by the kernel (see inject.h). */
+		 * call is restarted by the kernel unless 'interruptible' says
+		 * to end it: without a system call number to go back to
+		 * (orig_rax -1) the kernel returns the restart code instead. */
 		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
 			in->signals |= 1ull << (WSTOPSIG(st) - 1);
+		if (in->interruptible) {
+			struct user_regs_struct now;
+			if (ptrace(PTRACE_GETREGS, in->pid, NULL, &now) == 0 &&
+			    (int64_t)now.orig_rax == (int64_t)regs->rax &&
+			    (int64_t)now.rax >= INJECT_ERESTART_MIN && (int64_t)now.rax <= INJECT_ERESTART_MAX) {
+				now.orig_rax = (uint64_t)-1;
+				ptrace(PTRACE_SETREGS, in->pid, NULL, &now);
+			}
+		}
 	}
 }
 

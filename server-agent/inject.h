@@ -14,7 +14,10 @@
  * caller decides (the deputy forwards them to the node). Because no handler
  * runs, the kernel restarts an interrupted call as if SA_RESTART were set
  * (ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK); only calls that the
- * kernel ends with EINTR regardless return -EINTR. SIGKILL ends the tracee:
+ * kernel ends with EINTR regardless return -EINTR. With 'interruptible' set
+ * (the deputy of a job: the job's own signal handling decides, on the node)
+ * an interrupted call is not restarted but returns its restart code
+ * (INJECT_ERESTART_MIN..MAX, kernel-internal values user space never sees). SIGKILL ends the tracee:
  * the call fails with -ESRCH and 'dead' is set. A fault the injected call
  * itself causes (a kernel-generated SIGSEGV, SIGBUS, SIGILL, SIGFPE or
  * SIGTRAP, e.g. the registered rseq area was unmapped) fails the call with
@@ -30,6 +33,8 @@
 #include <sys/types.h>
 
 #define INJECT_CODE_SIZE 4096u          /* RX page holding the stub */
+#define INJECT_ERESTART_MIN (-516)      /* ERESTART_RESTARTBLOCK */
+#define INJECT_ERESTART_MAX (-512)      /* ERESTARTSYS */
 #define INJECT_DATA_SIZE (2u << 20)     /* RW data area after it */
 
 struct inject {
@@ -41,6 +46,7 @@ struct inject {
 	uint64_t data;      /* data area, INJECT_DATA_SIZE bytes */
 	uint64_t signals;   /* signals that arrived during injected calls */
 	int dead;           /* the tracee is gone; 'status' is its wait status */
+	int interruptible;  /* a signal ends a blocked injected call (below) */
 	int status;
 };
 

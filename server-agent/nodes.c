@@ -205,7 +205,9 @@ nodes_list(struct om_node_info **out, uint64_t now)
 		ni->mem_bytes = n->hello.mem_bytes;
 		ni->mem_free = n->hb.mem_free;
 		ni->load_milli = n->hb.load_milli;
-		ni->jobs = nodes_jobs(n);
+		/* The table shows what the node itself reports too (placement
+		 * goes by nodes_jobs, the agent's own count). */
+		ni->jobs = n->hb.jobs > n->jobs ? n->hb.jobs : n->jobs;
 		ni->state = (uint8_t)n->state;
 		ni->uptime_ms = n->hb.uptime_ms;
 		ni->registered_s = clamp32((now - n->registered_ms) / 1000);

@@ -510,6 +510,9 @@ int run_remote(struct job_ctx *jc)
 		return NODE_LOST_STATUS;
 	}
 	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	/* A signal for the job ends a forwarded call it is blocked in; the node
+	 * then restarts it or fails it with EINTR as the program's handler says. */
+	r->in.interruptible = 1;
 	if (idle(r) != 0)
 		return OMRUN_FAIL;
 
