@@ -26,7 +26,7 @@ help:
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
-setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a
+setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a $(TP)/linux/.ok
 
 # Re-checked on every setup: installs only what is missing.
 $(TP)/.apt-ok: FORCE
@@ -59,6 +59,21 @@ $(LWIP)/.ok: | $(TP)/.apt-ok
 		test -f $$d/src/core/tcp.c || { echo "setup: lwip source tree not found"; exit 1; }; \
 		rm -rf $(LWIP) && mv $$d $(LWIP)
 	@rm -rf $(TP)/lwip-src
+	@touch $@
+
+# The Linux guest of `make bench` (bench/linux_guest.py): the kernel of
+# Debian's linux-image-amd64, unpacked, never installed on the host. The
+# metapackage names the concrete linux-image-6.1*-amd64 package it depends on.
+$(TP)/linux/.ok: | $(TP)/.apt-ok
+	@pkg=$$(apt-cache depends linux-image-amd64 2>/dev/null | \
+		sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*-amd64\)$$/\1/p' | head -1); \
+	test -n "$$pkg" || { echo "setup: apt-cache depends linux-image-amd64 names no linux-image-6.1*-amd64"; exit 1; }; \
+	echo "setup: apt-get download $$pkg"; \
+	rm -rf $(TP)/linux $(TP)/linux-dl && mkdir -p $(TP)/linux-dl && \
+	(cd $(TP)/linux-dl && apt-get download -qq $$pkg 2>/dev/null) && \
+	dpkg-deb -x $(TP)/linux-dl/$${pkg}_*.deb $(TP)/linux && \
+	ls $(TP)/linux/boot/vmlinuz-* >/dev/null || { echo "setup: no kernel in $$pkg"; exit 1; }
+	@rm -rf $(TP)/linux-dl
 	@touch $@
 
 # newlib 3.3.0 from newlib-source, built for x86_64-elf with the host gcc.
@@ -403,10 +418,27 @@ $(B)/demo-primes: qemu-tests/demo/primes.c
 $(B)/bench-syscall-cost: bench/progs/syscall_cost.c
 	gcc -O2 -static -o $@ $<
 
-# Side-by-side measurements (docs/PERFORMANCE.md); not part of make test.
-bench: all $(B)/demo-primes $(B)/bench-syscall-cost
-	@python3 bench/boot_time.py 3
-	@python3 bench/syscall_rtt.py 2000
+# Side-by-side measurements (bench/bench.py): om against a Linux guest under
+# the same QEMU settings, against the link, against natively; writes
+# bench/results/*.csv and the tables of docs/PERFORMANCE.md. Not part of make
+# test, which runs only its smoke mode (qemu-tests/test_bench_smoke.py).
+# OM_BENCH_RUNS=N: runs per figure (default 3).
+BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1)
+BENCH_BIG := $(addprefix $(B)/bench/bigimage-,16 128 512)
+$(addprefix $(B)/bench/,sieve nbody membw timeit): $(B)/bench/%: bench/progs/%.c bench/progs/bench_clock.h
+	@mkdir -p $(dir $@)
+	gcc -O2 -static -Wall -Wextra -o $@ $< -lm
+# MIB MiB of initialised .data: the 512 MiB one is a 512 MiB file.
+$(B)/bench/bigimage-%: bench/progs/bigimage.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -static -Wall -DMIB=$* -o $@ $<
+$(B)/bench/simnode: bench/simnode.c $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(HOST_CFLAGS) -o $@ bench/simnode.c $(MIGRATE_SRCS)
+.PHONY: bench-progs
+bench-progs: $(B)/bench-syscall-cost $(BENCH_PROGS)
+bench: all bench-progs $(BENCH_BIG)
+	@python3 bench/bench.py
 
 FORCE:
 
