@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "capture.h"
 #include "cpu_mask.h"
 #include "job_ctx.h"
 #include "job_msg.h"
@@ -328,56 +328,6 @@ omrun_run_home(struct job_ctx *jc)
 
 /* ---- the agent */
 
-/* The home CPU's user-visible ISA features (Intel SDM vol. 2A, CPUID):
- * what a program started here may use, so what a node must have. Bits
- * about the platform (APIC, VMX, hypervisor, ...) are left out. */
-#define L1ECX_USER 0x7ed83203u /* SSE3 PCLMUL SSSE3 FMA CX16 SSE4.1/2 MOVBE POPCNT AES XSAVE OSXSAVE AVX F16C RDRAND */
-#define L1EDX_USER 0x07888111u /* FPU TSC CX8 CMOV CLFSH MMX FXSR SSE SSE2 */
-#define L7EBX_USER 0xf1bf0b39u /* FSGSBASE BMI1 HLE AVX2 BMI2 ERMS RTM AVX512* RDSEED ADX CLFLUSHOPT CLWB SHA */
-#define L7ECX_USER 0x00405f4au /* VBMI PKU VBMI2 GFNI VAES VPCLMUL VNNI BITALG VPOPCNTDQ RDPID */
-#define L7EDX_USER 0x03c04110u /* FSRM VP2INTERSECT SERIALIZE AMX-BF16 FP16 AMX-TILE AMX-INT8 */
-
-static void
-omrun_cpu(struct om_cpu *c)
-{
-	unsigned a, b, cx, d, i;
-	char brand[49];
-	uint32_t lo, hi;
-
-	memset(c, 0, sizeof *c);
-	c->cores = 1;
-	if (!__get_cpuid(0, &a, &b, &cx, &d))
-		return;
-	memcpy(c->vendor, &b, 4);
-	memcpy(c->vendor + 4, &d, 4);
-	memcpy(c->vendor + 8, &cx, 4);
-	__get_cpuid(1, &a, &b, &cx, &d);
-	c->family = (a >> 8 & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20 & 0xff) : 0);
-	c->model_id = (a >> 4 & 0xf) | ((a >> 8 & 0xf) >= 6 ? (a >> 12 & 0xf0) : 0);
-	c->stepping = a & 0xf;
-	c->leaf1_ecx = cx & L1ECX_USER;
-	c->leaf1_edx = d & L1EDX_USER;
-	if (__get_cpuid_count(7, 0, &a, &b, &cx, &d)) {
-		c->leaf7_ebx = b & L7EBX_USER;
-		c->leaf7_ecx = cx & L7ECX_USER;
-		c->leaf7_edx = d & L7EDX_USER;
-	}
-	if (c->leaf1_ecx >> 27 & 1) { /* OSXSAVE: XGETBV is allowed */
-		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-		c->xcr0 = (uint64_t)hi << 32 | lo;
-	}
-	memset(brand, 0, sizeof brand);
-	if (__get_cpuid(0x80000000, &a, &b, &cx, &d) && a >= 0x80000004)
-		for (i = 0; i < 3; i++)
-			__get_cpuid(0x80000002 + i, (unsigned *)(brand + 16 * i),
-			    (unsigned *)(brand + 16 * i + 4), (unsigned *)(brand + 16 * i + 8),
-			    (unsigned *)(brand + 16 * i + 12));
-	for (i = 0; brand[i] != '\0' && i < sizeof c->model - 1; i++)
-		c->model[i] = brand[i] >= 0x20 && brand[i] <= 0x7e ? brand[i] : '?';
-	for (i = 0; i < 12; i++)
-		if (c->vendor[i] < 0x20 || c->vendor[i] > 0x7e)
-			c->vendor[i] = '?';
-}
 
 /* "prog arg1 arg2" for om-mon: printable ASCII, cut at OM_CMD_MAX. */
 static void
@@ -416,7 +366,7 @@ omrun_submit(struct job_ctx *jc, uint32_t node, char *why, size_t whylen)
 	omrun_cmdline(jc->argv, s.cmd, sizeof s.cmd);
 	/* The baseline: a static program chooses its code on the node, a dynamic
 	 * one is told to leave out what the node lacks (cpu_mask.h). */
-	omrun_cpu(&s.cpu);
+	capture_cpu(&s.cpu);
 	cpu_mask_baseline(&s.cpu);
 	s.node = node;
 	if ((n = om_job_submit_encode(&s, buf, sizeof buf)) < 0) {
