@@ -21,8 +21,9 @@ MARKS = [("firmware", "SeaBIOS"), ("kernel_main", "node kernel ("),
          ("registered", "agent: registered")]
 
 
-def one_boot(c, nic):
-    n = c.boot(nic)
+def one_boot(c, nic, mem=128, extra=()):
+    """Seconds from QEMU start to each of MARKS on a node's console."""
+    n = c.boot(nic, mem=mem, extra=list(extra))
     seen = {}
     deadline = time.monotonic() + 120
     while len(seen) < len(MARKS) and time.monotonic() < deadline:

@@ -19,6 +19,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,27 +46,45 @@ def frame(s):
     return t, recvn(s, n) if n else b"", seq
 
 
-def echo_rtt(count):
-    """Median and p90 ECHO round trip in microseconds, agent side."""
-    port = free_port()
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(1)
-    ls.settimeout(60)
-    c = Cluster.__new__(Cluster)  # a cluster without om-agent: only its node helpers
-    import tempfile
-    c.dir = tempfile.mkdtemp(prefix="om-bench-")
-    c.procs, c.nodes, c.port = [], [], port
-    try:
-        c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d" % port, mem=256)
-        s, _ = ls.accept()
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        t, _, _ = frame(s)
-        assert t == T_HELLO
-        welcome = struct.pack("<IIQ", 1, 60000, time.time_ns())
-        s.sendall(HDR.pack(0x6D6F, 1, T_WELCOME, len(welcome), 0, 0) + welcome)
-        samples = []
+class MiniAgent:
+    """A node registered with a minimal agent written here instead of
+    om-agent: the raw node-to-agent link (QEMU user network), nothing
+    relayed. extra: QEMU arguments (the callers pass the same -cpu/-smp as
+    for their other nodes). close() kills the node by pid."""
+
+    def __init__(self, extra=(), mem=256):
+        port = free_port()
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", port))
+        self.ls.listen(1)
+        self.ls.settimeout(60)
+        c = Cluster.__new__(Cluster)  # a cluster without om-agent: only its node helpers
+        c.dir = tempfile.mkdtemp(prefix="om-bench-")
+        c.procs, c.nodes, c.port = [], [], port
+        self.cluster, self.s = c, None
+        try:
+            c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d" % port, mem=mem, extra=list(extra))
+            self.s, _ = self.ls.accept()
+            self.s.settimeout(60)
+            self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t, _, _ = frame(self.s)
+            assert t == T_HELLO
+            welcome = struct.pack("<IIQ", 1, 60000, time.time_ns())
+            self.s.sendall(HDR.pack(0x6D6F, 1, T_WELCOME, len(welcome), 0, 0) + welcome)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        if self.s is not None:
+            self.s.close()
+        self.cluster.close()
+        self.ls.close()
+
+    def echo_rtt(self, count):
+        """Median and p90 round trip of an 8-byte ECHO, microseconds."""
+        s, samples = self.s, []
         for i in range(count):
             t0 = time.perf_counter()
             s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, 8, 0, i) + b"x" * 8)
@@ -74,11 +93,62 @@ def echo_rtt(count):
                 if t == T_ECHO_REPLY and seq == i:
                     break
             samples.append((time.perf_counter() - t0) * 1e6)
-        s.close()
-        return statistics.median(samples), sorted(samples)[int(len(samples) * 0.9)]
+        samples.sort()
+        return statistics.median(samples), samples[int(len(samples) * 0.9)]
+
+    def echo_stream(self, total, size=64 * 1024, window=8):
+        """A raw stream: ECHO frames of size bytes (the node's largest),
+        window of them in flight, until total bytes came back. Returns
+        MB/s (10^6 bytes/s) of payload each way (the replies carry the
+        same bytes back, so the link moves twice that)."""
+        import threading
+        s, frames = self.s, max(1, total // size)
+        payload = bytes(range(256)) * (size // 256)
+        room = threading.Semaphore(window)
+        err = []
+
+        def sender():
+            try:
+                for i in range(frames):
+                    room.acquire()
+                    s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, size, 0, i) + payload)
+            except OSError as e:
+                err.append(e)
+        t0 = time.perf_counter()
+        th = threading.Thread(target=sender, daemon=True)
+        th.start()
+        got = 0
+        while got < frames:
+            t, p, _ = frame(s)
+            if t == T_ECHO_REPLY:
+                if len(p) != size:
+                    raise EOFError("ECHO_REPLY of %d bytes, sent %d" % (len(p), size))
+                got += 1
+                room.release()
+        secs = time.perf_counter() - t0
+        th.join(10)
+        if err:
+            raise err[0]
+        return frames * size / secs / 1e6
+
+
+def echo_rtt(count):
+    """Median and p90 ECHO round trip in microseconds, agent side."""
+    m = MiniAgent()
+    try:
+        return m.echo_rtt(count)
     finally:
-        c.close()
-        ls.close()
+        m.close()
+
+
+def syscall_costs(control, n_node, n_native, extra_args=()):
+    """bench/progs/syscall_cost.c natively and through om-run (agent at
+    control). Returns ({call: us} native, {call: us} node, om-run's stderr)."""
+    cost = os.path.join(BUILD, "bench-syscall-cost")
+    omrun = [os.path.join(BUILD, "om-run"), "-v", "--control", control]
+    native, _ = run([cost, str(n_native), "/etc/services"])
+    remote, _ = run(omrun + list(extra_args) + [cost, str(n_node), "/etc/services"])
+    return parse(native.stdout), parse(remote.stdout), remote.stderr
 
 
 def run(cmd, **kw):
@@ -93,7 +163,6 @@ def parse(out):
 
 def main():
     echoes = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    cost = os.path.join(BUILD, "bench-syscall-cost")
     primes = os.path.join(BUILD, "demo-primes")
     rtt_med, rtt_p90 = echo_rtt(echoes)
 
@@ -102,9 +171,7 @@ def main():
         n = c.boot("virtio-net-pci", mem=512, extra=["-cpu", "max"])
         c.wait_registered(n)
         omrun = [os.path.join(BUILD, "om-run"), "--control", c.control]
-        native, _ = run([cost, "20000", "/etc/services"])
-        remote, _ = run(omrun + [cost, "2000", "/etc/services"])
-        calls_native, calls_node = parse(native.stdout), parse(remote.stdout)
+        calls_native, calls_node, _ = syscall_costs(c.control, 2000, 20000)
         _, t_home = run([primes, "3000000"])
         r, t_node = run(omrun + [primes, "3000000"])
         ran_on_node = "exited with status 0" in n.serial()

@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""bench.py - `make bench`: om side by side with what bounds it, in one run.
+
+Sections (each writes bench/results/NAME.csv and its tables in
+docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
+
+  compute    sieve, n-body, memory bandwidth (bench/progs/) and busybox
+             gzip -9 on an om node (om-run), in a Linux guest under the
+             same QEMU settings, and natively. Wall time is taken the same
+             way everywhere: bench/progs/timeit.c, the program's parent, from
+             fork to exit -- inside the guest's /init, and at home around
+             om-run (so om's includes capture, migration, forwarded I/O and
+             the exit coming home). Own programs also time their inner loop
+             themselves (kernel_s), which isolates the CPU.
+  syscalls   bench/syscall_rtt.py: ECHO round trip of the node's link, and
+             calls answered on the node / forwarded home (syscall_cost.c).
+  migration  om-run of programs whose image is 1..512 MiB: from om-run's
+             "placed" to "running on node" (JOB_STARTED), by the arrival
+             time of om-run -v's lines; MB/s against a raw stream of 64 KiB
+             ECHO frames on the same kind of link.
+  boot       QEMU start to a registered node, against QEMU start to /init
+             in the Linux guest (same settings); and the per-NIC table of
+             bench/boot_time.py.
+  agent      bench/simnode.c: relay round trips through a real om-agent with
+             a few jobs alone, then with 1,000 more simulated nodes sending
+             heartbeats; the agent's CPU from /proc/PID/stat.
+
+  bench.py [--smoke] [--runs N] [--out DIR] [--no-doc] [--only SECTION,...]
+
+--smoke: tiny sizes, one run, no documentation; for qemu-tests/
+test_bench_smoke.py (well-formed CSV rows, not speed). OM_BENCH_RUNS sets
+--runs (default 3). Every QEMU, agent and child is killed by pid."""
+
+import argparse
+import csv
+import datetime
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "qemu-tests"))
+sys.path.insert(0, HERE)
+from omtest import ACCEL, BUILD, Cluster, TestFailure, check  # noqa: E402
+import boot_time  # noqa: E402
+import linux_guest  # noqa: E402
+import syscall_rtt  # noqa: E402
+
+SECTIONS = ["compute", "syscalls", "migration", "boot", "agent"]
+# The QEMU settings an om node and the Linux guest share (besides omtest's
+# -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
+SAME = ["-cpu", "max", "-smp", "1"]
+MEM = 1024  # MiB; the 512 MiB image needs room on the node
+BB = linux_guest.BUSYBOX
+PROG = os.path.join(BUILD, "bench")
+
+
+class Sizes:
+    """What each section runs: full (make bench) or smoke (make test)."""
+
+    def __init__(self, smoke):
+        self.smoke = smoke
+        if smoke:
+            self.sieve, self.nbody, self.membw = ["200000", "1"], ["2000"], ["32K", "256K", "1M"]
+            self.gzip_bytes, self.echoes, self.calls = 64 << 10, 100, 100
+            self.stream_bytes, self.images = 2 << 20, [1]
+            self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = ["virtio-net-pci"], 50, 1, False
+        else:
+            self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
+            self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
+            self.stream_bytes, self.images = 64 << 20, [1, 16, 128, 512]
+            self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = \
+                ["virtio-net-pci", "e1000", "e1000e"], 1000, 10, True
+
+
+def kv(text):
+    """{key: float} of every 'key number ...' line."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 2:
+            try:
+                out[f[0]] = float(f[1])
+            except ValueError:
+                pass
+    return out
+
+
+def med(xs):
+    xs = [x for x in xs if x == x]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(x, nd=2):
+    if x is None or x != x:
+        return "—"
+    if abs(x) >= 1000:
+        return "%.0f" % x
+    return "%.*f" % (nd, x)
+
+
+class OmNode:
+    """An om-agent and one node (virtio-net, MEM, SAME) for om-run."""
+
+    def __init__(self):
+        self.c = Cluster()
+        try:
+            self.n = self.c.boot("virtio-net-pci", mem=MEM, extra=SAME)
+            self.c.wait_registered(self.n)
+        except BaseException:
+            self.c.close()
+            raise
+        self.omrun = [os.path.join(BUILD, "om-run"), "-v", "--control", self.c.control]
+
+    def close(self):
+        self.c.close()
+
+
+def timed(cmd, out=None, timeout=900):
+    """Runs cmd under timeit natively; returns (stdout, stderr, wall_s)."""
+    t = [os.path.join(PROG, "timeit")] + (["-o", out] if out else []) + cmd
+    r = subprocess.run(t, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    check(r.returncode == 0, "%s exited %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-2000:]))
+    return r.stdout, r.stderr, kv(r.stderr).get("wall_s", float("nan"))
+
+
+# ------------------------------------------------------------------ compute
+
+def gen_text(path, size):
+    """Deterministic text for gzip: words drawn from a made-up vocabulary."""
+    rnd = random.Random(7)
+    letters = "etaoinshrdlucmfwypvbgkqjxz"
+    vocab = ["".join(rnd.choice(letters[:rnd.randint(6, 26)]) for _ in range(rnd.randint(2, 10)))
+             for _ in range(3000)]
+    out, n = [], 0
+    while n < size:
+        line = " ".join(rnd.choice(vocab) for _ in range(rnd.randint(4, 14))) + "\n"
+        out.append(line)
+        n += len(line)
+    with open(path, "w") as f:
+        f.write("".join(out)[:size])
+
+
+def compute_programs(sz, data):
+    """(name, argv on the host, argv in the guest, stdout to /dev/null)."""
+    p = lambda n: os.path.join(PROG, n)  # noqa: E731
+    return [
+        ("sieve", [p("sieve")] + sz.sieve, ["/bin/sieve"] + sz.sieve, False),
+        ("nbody", [p("nbody")] + sz.nbody, ["/bin/nbody"] + sz.nbody, False),
+        ("membw", [p("membw")] + sz.membw, ["/bin/membw"] + sz.membw, False),
+        ("gzip", [BB, "gzip", "-9", "-c", data], ["/bin/busybox", "gzip", "-9", "-c", "/data/input"], True),
+    ]
+
+
+def guest_round(c, progs, initrd_dir, data):
+    """One Linux guest boot that runs every program once under timeit."""
+    cmds = []
+    for name, _, gargv, devnull in progs:
+        cmds += ["echo BENCH-BEGIN %s" % name,
+                 "/bin/timeit %s%s" % ("-o /dev/null " if devnull else "", " ".join(gargv)),
+                 "echo BENCH-END %s" % name]
+    initrd = os.path.join(initrd_dir, "compute.cpio")
+    linux_guest.build_initramfs(initrd, cmds, [os.path.join(PROG, n) for n in ("timeit", "sieve", "nbody", "membw")],
+                                [(data, "data/input")])
+    con, t_init = linux_guest.run(c, initrd, MEM, SAME, timeout=1800)
+    res = {}
+    for name, _, _, _ in progs:
+        m = re.search(r"BENCH-BEGIN %s\n(.*?)BENCH-END %s\n" % (name, name), con, re.S)
+        check(m is not None, "guest output of %s missing:\n%s" % (name, con[-2000:]))
+        v = kv(m.group(1))
+        check("wall_s" in v and "status 0" in m.group(1), "%s failed in the guest:\n%s" % (name, m.group(1)))
+        res[name] = v
+    return res, t_init
+
+
+def om_round(om, progs):
+    res = {}
+    for name, argv, _, devnull in progs:
+        out, err, wall = timed(om.omrun + argv, "/dev/null" if devnull else None)
+        check("running on node" in err and "comes home" not in err and "at home" not in err,
+              "%s did not run on the node: %s" % (name, err))
+        v = kv(out)
+        v["wall_s"] = wall
+        res[name] = v
+    return res
+
+
+def native_round(progs):
+    res = {}
+    for name, argv, _, devnull in progs:
+        out, _, wall = timed(argv, "/dev/null" if devnull else None)
+        v = kv(out)
+        v["wall_s"] = wall
+        res[name] = v
+    return res
+
+
+def sec_compute(sz, runs, om, tmp):
+    data = os.path.join(tmp, "gzip-input.txt")
+    gen_text(data, sz.gzip_bytes)
+    progs = compute_programs(sz, data)
+    samples = {"native": [], "guest": [], "om": []}
+    for _ in range(runs):
+        g, _ = guest_round(om.c, progs, tmp, data)
+        samples["guest"].append(g)
+        samples["om"].append(om_round(om, progs))
+        samples["native"].append(native_round(progs))
+    rows = []
+    for name, _, _, _ in progs:
+        metrics = ["wall_s"] + (["kernel_s"] if name != "gzip" else [])
+        if name == "membw":
+            metrics += [k for k in samples["guest"][0]["membw"] if k.startswith("bw_")]
+        for m in metrics:
+            v = {side: med(r[name].get(m, float("nan")) for r in samples[side]) for side in samples}
+            unit = "MB/s" if m.startswith("bw_") else "s"
+            rows.append({"program": name, "metric": m, "unit": unit, "native": v["native"],
+                         "guest": v["guest"], "om": v["om"], "om_over_guest": v["om"] / v["guest"],
+                         "runs": runs, "accel": ACCEL})
+    args = {"sieve": "below %s, %s times" % tuple(sz.sieve), "nbody": "%s steps" % sz.nbody[0],
+            "membw": "%s..%s, %s per size" % tuple(sz.membw),
+            "gzip": "busybox gzip -9 of %d KiB of text" % (sz.gzip_bytes >> 10)}
+    md = ["| program | measure | native | Linux guest | om node | om / guest |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        what = {"wall_s": "wall s (fork to exit)", "kernel_s": "inner loop s"}.get(r["metric"], r["metric"][3:] + " MB/s")
+        prog = "%s (%s)" % (r["program"], args[r["program"]]) if r["metric"] == "wall_s" else ""
+        md.append("| %s | %s | %s | %s | %s | %s |" % (prog, what, fmt(r["native"]), fmt(r["guest"]),
+                                                       fmt(r["om"]), fmt(r["om_over_guest"])))
+    return rows, md
+
+
+# ------------------------------------------------------------------ syscalls
+
+def sec_syscalls(sz, runs, om, link):
+    rtt_med, rtt_p90 = link.echo_rtt(sz.echoes)
+    native, node, err = syscall_rtt.syscall_costs(om.c.control, sz.calls, sz.calls * 10)
+    check("running on node" in err, "syscall_cost did not run on the node: %s" % err)
+    rows = [{"what": "echo_rtt_median", "native_us": "", "node_us": rtt_med, "ratio_to_echo": 1.0, "accel": ACCEL},
+            {"what": "echo_rtt_p90", "native_us": "", "node_us": rtt_p90, "ratio_to_echo": rtt_p90 / rtt_med,
+             "accel": ACCEL}]
+    for k in node:
+        rows.append({"what": k, "native_us": native.get(k, float("nan")), "node_us": node[k],
+                     "ratio_to_echo": node[k] / rtt_med, "accel": ACCEL})
+    names = {"getppid": "getppid (answered on the node)", "fcntl_getfd": "fcntl(F_GETFD) (forwarded)",
+             "write_1B_devnull": "write 1 byte to /dev/null (forwarded)", "pread_4KiB": "pread 4 KiB (forwarded)"}
+    md = ["| call | native µs | on the node µs | node / ECHO round trip |", "|---|---|---|---|",
+          "| ECHO round trip (the link), median | — | %s | 1.00 |" % fmt(rtt_med, 1),
+          "| ECHO round trip, p90 | — | %s | %s |" % (fmt(rtt_p90, 1), fmt(rtt_p90 / rtt_med))]
+    for k in node:
+        md.append("| %s | %s | %s | %s |" % (names.get(k, k), fmt(native.get(k)), fmt(node[k], 1),
+                                            fmt(node[k] / rtt_med)))
+    return rows, md
+
+
+# ------------------------------------------------------------------ migration
+
+def migrate_once(om, mib):
+    """om-run -v of bigimage-MIB; times of its -v lines as they arrive."""
+    prog = os.path.join(PROG, "bigimage-%d" % mib)
+    check(os.path.exists(prog), "%s missing: make bench builds it" % prog)
+    t0 = time.monotonic()
+    p = subprocess.Popen(om.omrun + [prog], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+    lines = []
+    try:
+        for line in p.stderr:
+            lines.append((time.monotonic() - t0, line.rstrip("\n")))
+        out = p.stdout.read()
+        p.wait(600)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    wall = time.monotonic() - t0
+
+    def at(text):
+        for t, l in lines:
+            if text in l:
+                return t, l
+        raise TestFailure("om-run -v said no %r: %s" % (text, lines))
+    t_placed, _ = at("placed on node")
+    t_sent, l_sent = at("image sent")
+    t_run, _ = at("running on node")
+    check(p.returncode == 0 and "sum 1" in out, "bigimage-%d failed (%d): %s %s" % (mib, p.returncode, out, lines))
+    pages = int(re.search(r"(\d+) pages", l_sent).group(1))
+    return {"pages": pages, "send_s": t_sent - t_placed, "start_s": t_run - t_placed, "wall_s": wall}
+
+
+def sec_migration(sz, runs, om, link):
+    stream = med(link.echo_stream(sz.stream_bytes, window=4) for _ in range(runs))
+    rows = []
+    for mib in sz.images:
+        s = [migrate_once(om, mib) for _ in range(runs)]
+        pages = s[0]["pages"]
+        start = med(x["start_s"] for x in s)
+        mbps = pages * 4096 / start / 1e6
+        rows.append({"image_mib": mib, "image_pages": pages, "image_mb": pages * 4096 / 1e6,
+                     "sent_s": med(x["send_s"] for x in s), "started_s": start, "om_run_wall_s": med(x["wall_s"] for x in s),
+                     "mb_per_s": mbps, "link_mb_per_s": stream, "ratio": mbps / stream, "runs": runs, "accel": ACCEL})
+    md = ["| program image | pages sent | placed → image sent s | placed → running s | MB/s | raw link MB/s | MB/s / link |",
+          "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append("| %d MiB (%.1f MB) | %d | %s | %s | %s | %s | %s |" % (
+            r["image_mib"], r["image_mb"], r["image_pages"], fmt(r["sent_s"], 3), fmt(r["started_s"], 3),
+            fmt(r["mb_per_s"], 1), fmt(stream, 1), fmt(r["ratio"])))
+    return rows, md
+
+
+# ------------------------------------------------------------------ boot
+
+def sec_boot(sz, runs, tmp):
+    initrd = os.path.join(tmp, "boot.cpio")
+    linux_guest.build_initramfs(initrd, [])
+    om_s, guest_s, per_nic = [], [], []
+    c = Cluster()
+    try:
+        for _ in range(runs):
+            om_s.append(boot_time.one_boot(c, "virtio-net-pci", mem=MEM, extra=SAME).get("registered", float("nan")))
+            guest_s.append(linux_guest.run(c, initrd, MEM, SAME, timeout=300)[1])
+        for nic in sz.nics:
+            s = [boot_time.one_boot(c, nic) for _ in range(runs)]
+            per_nic.append((nic, {name: med(x.get(name, float("nan")) for x in s) for name, _ in boot_time.MARKS}))
+    finally:
+        c.close()
+    o, g = med(om_s), med(guest_s)
+    rows = [{"what": "om_node_registered", "seconds": o, "ratio_to_guest": o / g, "runs": runs, "accel": ACCEL},
+            {"what": "linux_guest_init", "seconds": g, "ratio_to_guest": 1.0, "runs": runs, "accel": ACCEL}]
+    md = ["| QEMU start to … | seconds | / Linux guest |", "|---|---|---|",
+          "| om node registered with the agent (virtio-net, -m %d, %s) | %s | %s |" % (MEM, " ".join(SAME), fmt(o), fmt(o / g)),
+          "| Linux guest's /init runs (same settings, Debian kernel, initramfs) | %s | 1.00 |" % fmt(g)]
+    nic_rows = [dict({"nic": nic, "accel": ACCEL, "runs": runs}, **{name: m[name] for name, _ in boot_time.MARKS})
+                for nic, m in per_nic]
+    nic_md = ["| nic | firmware (SeaBIOS) | kernel_main | NIC up | address (DHCP) | registered |",
+              "|---|---|---|---|---|---|"]
+    for nic, m in per_nic:
+        nic_md.append("| %s | %s |" % (nic.replace("-pci", ""), " | ".join(fmt(m[name]) for name, _ in boot_time.MARKS)))
+    return rows, md, nic_rows, nic_md
+
+
+# ------------------------------------------------------------------ agent
+
+def simnode(c, nodes, seconds, rate):
+    cmd = [os.path.join(PROG, "simnode"), "--agent", "127.0.0.1:%d" % c.port, "--control", c.control,
+           "--agent-pid", str(c.agent.pid), "--nodes", str(nodes), "--seconds", str(seconds), "--rate", str(rate)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        out, err = p.communicate(timeout=seconds * 2 + 60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0, "simnode exited %d: %s" % (p.returncode, err))
+    phases = []
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "phase":
+            d = dict(zip(f[2::2], f[3::2]))
+            d["phase"] = f[1]
+            phases.append(d)
+    reg = kv(out).get("register_s", float("nan"))
+    return phases, reg
+
+
+def sec_agent(sz, runs):
+    rows = []
+    modes = [("paced", 1000)] + ([("saturated", 0)] if sz.sim_saturate else [])
+    for mode, rate in modes:
+        c = Cluster()
+        try:
+            phases, reg = simnode(c, sz.sim_nodes, sz.sim_seconds, rate)
+        finally:
+            c.close()
+        for ph in phases:
+            rows.append({"mode": mode, "phase": ph["phase"], "nodes": int(ph["nodes"]), "jobs": int(ph["jobs"]),
+                         "rate_per_job": rate, "trips": int(ph["trips"]), "trips_per_s": float(ph["trips"]) / float(ph["seconds"]),
+                         "p50_us": float(ph["p50_us"]), "p90_us": float(ph["p90_us"]), "p99_us": float(ph["p99_us"]),
+                         "agent_cpu_pct": float(ph["agent_cpu_pct"]), "heartbeats": int(ph["heartbeats"]),
+                         "register_s": reg if ph["phase"] == "loaded" else "", "seconds": float(ph["seconds"]),
+                         "accel": "host"})
+    md = ["| calls | connected nodes | round trips/s | p50 µs | p90 µs | p99 µs | agent CPU % |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        calls = "%d jobs, %s" % (r["jobs"], "1 call/ms each" if r["rate_per_job"] else "back to back")
+        md.append("| %s | %d | %s | %s | %s | %s | %s |" % (calls, r["nodes"], fmt(r["trips_per_s"]), fmt(r["p50_us"], 1),
+                                                          fmt(r["p90_us"], 1), fmt(r["p99_us"], 1), fmt(r["agent_cpu_pct"], 1)))
+    return rows, md
+
+
+# ------------------------------------------------------------------ output
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (num(v) if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def num(v):
+    """A float for CSV: 4 significant digits, never an exponent."""
+    if v != v or abs(v) >= 1000:
+        return "%.0f" % v
+    return "%.4g" % v if abs(v) >= 1e-3 or v == 0 else "%.6f" % v
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    q = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return model, os.cpu_count(), q.replace("QEMU emulator version ", "")
+
+
+def distro():
+    try:
+        with open("/etc/os-release") as f:
+            return dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l).get("PRETTY_NAME", "?").strip('"')
+    except OSError:
+        return "?"
+
+
+def update_doc(path, blocks):
+    """Replaces the text between <!-- bench:NAME --> and <!-- /bench:NAME -->
+    for each NAME in blocks; a block the file lacks is appended."""
+    with open(path) as f:
+        doc = f.read()
+    for name, text in blocks.items():
+        begin, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
+        body = "%s\n%s\n%s" % (begin, text.rstrip("\n"), end)
+        if begin in doc and end in doc:
+            doc = doc[:doc.index(begin)] + body + doc[doc.index(end) + len(end):]
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + body + "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(doc)
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="om side by side with a Linux guest and the link")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one run, no documentation")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("OM_BENCH_RUNS", "3")))
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--only", default=",".join(SECTIONS))
+    a = ap.parse_args()
+    sz = Sizes(a.smoke)
+    runs = 1 if a.smoke else max(1, a.runs)
+    only = [s for s in a.only.split(",") if s]
+    for s in only:
+        if s not in SECTIONS:
+            ap.error("unknown section %s (%s)" % (s, ", ".join(SECTIONS)))
+    write_doc = not (a.smoke or a.no_doc)
+    os.makedirs(a.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="om-bench-")
+    t_start = time.monotonic()
+    blocks, failed = {}, []
+    om = link = None
+
+    def section(name, fn):
+        t0 = time.monotonic()
+        try:
+            fn()
+            print("bench: %s done in %.0f s" % (name, time.monotonic() - t0), flush=True)
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            traceback.print_exc()
+            print("bench: %s FAILED: %s" % (name, e), flush=True)
+            failed.append(name)
+
+    cmd = "python3 bench/bench.py --smoke" if a.smoke else "OM_BENCH_RUNS=%d make bench" % runs
+    if a.only != ",".join(SECTIONS):
+        cmd = "OM_BENCH_RUNS=%d python3 bench/bench.py --only %s" % (runs, a.only)
+
+    def emit(name, rows, md, csv_name=None):
+        csv_path = os.path.join(a.out, (csv_name or name) + ".csv")
+        write_csv(csv_path, rows)
+        md = md + ["", "`%s`, %s, accelerator %s, median of %d run%s; raw: `%s`." % (
+            cmd, datetime.date.today().isoformat(), ACCEL, runs, "s" if runs > 1 else "",
+            os.path.relpath(csv_path, ROOT))]
+        blocks[name] = "\n".join(md)
+        print("\n".join(md) + "\n", flush=True)
+
+    try:
+        if {"compute", "syscalls", "migration"} & set(only):
+            om = OmNode()
+        if {"syscalls", "migration"} & set(only):
+            link = syscall_rtt.MiniAgent(extra=SAME, mem=MEM)
+        if "compute" in only:
+            section("compute", lambda: emit("compute", *sec_compute(sz, runs, om, tmp)))
+        if "syscalls" in only:
+            section("syscalls", lambda: emit("syscalls", *sec_syscalls(sz, runs, om, link), csv_name="syscall_rtt"))
+        if "migration" in only:
+            section("migration", lambda: emit("migration", *sec_migration(sz, runs, om, link)))
+        if link is not None:
+            link.close()
+            link = None
+        if om is not None:
+            om.close()
+            om = None
+        if "boot" in only:
+            def boot():
+                rows, md, nic_rows, nic_md = sec_boot(sz, runs, tmp)
+                emit("boot", rows, md, csv_name="boot_vs_guest")
+                emit("boot_nics", nic_rows, nic_md, csv_name="boot")
+            section("boot", boot)
+        if "agent" in only:
+            section("agent", lambda: emit("agent", *sec_agent(sz, runs)))
+    finally:
+        if link is not None:
+            link.close()
+        if om is not None:
+            om.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    model, ncpu, qemu = machine()
+    blocks["machine"] = ("Machine of the figures below: %s, %d cores (nproc), %s, QEMU %s, accelerator %s. "
+                         "Last run: `%s`, %s, %.0f s." % (
+                             model, ncpu, distro(), qemu, ACCEL, cmd, datetime.date.today().isoformat(),
+                             time.monotonic() - t_start))
+    if write_doc:
+        update_doc(os.path.join(ROOT, "docs", "PERFORMANCE.md"), blocks)
+    print("bench: %s in %.0f s%s" % ("failed: " + ", ".join(failed) if failed else "all sections done",
+                                    time.monotonic() - t_start, "" if write_doc else " (docs not written)"))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
