@@ -296,22 +296,7 @@ om_job_list_encode(const struct om_job_info *jobs, uint32_t n, void *out, size_t
 int
 om_job_list_count(const void *buf, size_t len, uint32_t *count, size_t *pos)
 {
-	struct wire_rd r;
-	uint32_t n;
-
-	*count = 0;
-	*pos = 0;
-	wire_rd_init(&r, buf, len);
-	n = wire_rd_u32(&r);
-	if (r.err != OM_OK)
-		return r.err;
-	if (n > OM_JOBS_MAX)
-		return OM_E_RANGE;
-	if ((uint64_t)n * JOB_RECORD_MIN > len - r.pos)
-		return OM_E_TRUNC;
-	*count = n;
-	*pos = r.pos;
-	return OM_OK;
+	return wire_list_count(buf, len, OM_JOBS_MAX, JOB_RECORD_MIN, count, pos);
 }
 
 int
@@ -341,7 +326,5 @@ om_job_list_next(const void *buf, size_t len, size_t *pos, struct om_job_info *j
 int
 om_job_list_end(size_t len, size_t pos)
 {
-	if (pos > len)
-		return OM_E_RANGE;
-	return pos == len ? OM_OK : OM_E_TRAILING;
+	return wire_list_end(len, pos);
 }

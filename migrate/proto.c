@@ -330,23 +330,7 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 int
 om_node_list_count(const void *buf, size_t len, uint32_t *count, size_t *pos)
 {
-	struct wire_rd r;
-	uint32_t n;
-
-	*count = 0;
-	*pos = 0;
-	wire_rd_init(&r, buf, len);
-	n = wire_rd_u32(&r);
-	if (r.err != OM_OK)
-		return r.err;
-	if (n > OM_NODES_MAX)
-		return OM_E_RANGE;
-	/* A count the remaining bytes cannot hold is a truncated list. */
-	if ((uint64_t)n * NODE_MIN_SIZE > len - r.pos)
-		return OM_E_TRUNC;
-	*count = n;
-	*pos = r.pos;
-	return OM_OK;
+	return wire_list_count(buf, len, OM_NODES_MAX, NODE_MIN_SIZE, count, pos);
 }
 
 int
@@ -384,7 +368,5 @@ om_node_list_next(const void *buf, size_t len, size_t *pos, struct om_node_info 
 int
 om_node_list_end(size_t len, size_t pos)
 {
-	if (pos > len)
-		return OM_E_RANGE;
-	return pos == len ? OM_OK : OM_E_TRAILING;
+	return wire_list_end(len, pos);
 }

@@ -228,3 +228,34 @@ wire_wr_end(const struct wire_wr *w)
 {
 	return w->err != OM_OK ? w->err : (int)w->pos;
 }
+
+int
+wire_list_count(const void *buf, size_t len, uint32_t max, size_t min_record, uint32_t *count,
+    size_t *pos)
+{
+	struct wire_rd r;
+	uint32_t n;
+
+	*count = 0;
+	*pos = 0;
+	wire_rd_init(&r, buf, len);
+	n = wire_rd_u32(&r);
+	if (r.err != OM_OK)
+		return r.err;
+	if (n > max)
+		return OM_E_RANGE;
+	/* A count the remaining bytes cannot hold is a truncated list. */
+	if ((uint64_t)n * min_record > len - r.pos)
+		return OM_E_TRUNC;
+	*count = n;
+	*pos = r.pos;
+	return OM_OK;
+}
+
+int
+wire_list_end(size_t len, size_t pos)
+{
+	if (pos > len)
+		return OM_E_RANGE;
+	return pos == len ? OM_OK : OM_E_TRAILING;
+}

@@ -54,4 +54,13 @@ void wire_wr_str(struct wire_wr *w, const char *field, size_t fieldsize);
 /* Bytes written, or the sticky error (negative). */
 int wire_wr_end(const struct wire_wr *w);
 
+/* Record lists (a u32 count, then the records, read one at a time):
+ * wire_list_count reads the count, refusing more than max records or more
+ * than the remaining bytes can hold at min_record bytes each, and sets *pos
+ * to the first record; wire_list_end checks the last record ended the
+ * payload. Both return OM_OK or a negative enum om_err. */
+int wire_list_count(const void *buf, size_t len, uint32_t max, size_t min_record, uint32_t *count,
+    size_t *pos);
+int wire_list_end(size_t len, size_t pos);
+
 #endif

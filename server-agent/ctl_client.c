@@ -144,33 +144,38 @@ fail:
 	return -1;
 }
 
-int
-ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, size_t errlen)
+/* A list reply (nodes or jobs): the count, each record, nothing after. */
+typedef int list_count_fn(const void *buf, size_t len, uint32_t *count, size_t *pos);
+typedef int list_next_fn(const void *buf, size_t len, size_t *pos, void *rec);
+
+static int
+ctl_get_list(int fd, uint8_t req, uint8_t want, size_t recsize, list_count_fn *count_fn,
+    list_next_fn *next_fn, int (*end_fn)(size_t, size_t), void **out, uint32_t *n, char *err,
+    size_t errlen)
 {
-	struct om_node_info *v = NULL;
-	uint8_t *p;
+	uint8_t *p, *v = NULL;
 	uint32_t i, count;
 	size_t len, pos;
 	int rc;
 
-	*nodes = NULL;
+	*out = NULL;
 	*n = 0;
-	if (ctl_call(fd, OM_T_CTL_NODES, NULL, 0, OM_T_CTL_NODES_REPLY, &p, &len, err, errlen) == -1)
+	if (ctl_call(fd, req, NULL, 0, want, &p, &len, err, errlen) == -1)
 		return -1;
-	if ((rc = om_node_list_count(p, len, &count, &pos)) != OM_OK)
+	if ((rc = count_fn(p, len, &count, &pos)) != OM_OK)
 		goto bad;
-	if ((v = calloc(count ? count : 1, sizeof *v)) == NULL) {
+	if ((v = calloc(count ? count : 1, recsize)) == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		free(p);
 		return -1;
 	}
 	for (i = 0; i < count; i++)
-		if ((rc = om_node_list_next(p, len, &pos, &v[i])) != OM_OK)
+		if ((rc = next_fn(p, len, &pos, v + (size_t)i * recsize)) != OM_OK)
 			goto bad;
-	if ((rc = om_node_list_end(len, pos)) != OM_OK)
+	if ((rc = end_fn(len, pos)) != OM_OK)
 		goto bad;
 	free(p);
-	*nodes = v;
+	*out = v;
 	*n = count;
 	return 0;
 
@@ -181,39 +186,28 @@ bad:
 	return -1;
 }
 
+static int
+node_next(const void *buf, size_t len, size_t *pos, void *rec)
+{
+	return om_node_list_next(buf, len, pos, rec);
+}
+
+static int
+job_next(const void *buf, size_t len, size_t *pos, void *rec)
+{
+	return om_job_list_next(buf, len, pos, rec);
+}
+
+int
+ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, size_t errlen)
+{
+	return ctl_get_list(fd, OM_T_CTL_NODES, OM_T_CTL_NODES_REPLY, sizeof **nodes,
+	    om_node_list_count, node_next, om_node_list_end, (void **)nodes, n, err, errlen);
+}
+
 int
 ctl_get_jobs(int fd, struct om_job_info **jobs, uint32_t *n, char *err, size_t errlen)
 {
-	struct om_job_info *v = NULL;
-	uint8_t *p;
-	uint32_t i, count;
-	size_t len, pos;
-	int rc;
-
-	*jobs = NULL;
-	*n = 0;
-	if (ctl_call(fd, OM_T_CTL_JOBS, NULL, 0, OM_T_CTL_JOBS_REPLY, &p, &len, err, errlen) == -1)
-		return -1;
-	if ((rc = om_job_list_count(p, len, &count, &pos)) != OM_OK)
-		goto bad;
-	if ((v = calloc(count ? count : 1, sizeof *v)) == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(p);
-		return -1;
-	}
-	for (i = 0; i < count; i++)
-		if ((rc = om_job_list_next(p, len, &pos, &v[i])) != OM_OK)
-			goto bad;
-	if ((rc = om_job_list_end(len, pos)) != OM_OK)
-		goto bad;
-	free(p);
-	*jobs = v;
-	*n = count;
-	return 0;
-
-bad:
-	snprintf(err, errlen, "malformed reply: %s", om_strerror(rc));
-	free(v);
-	free(p);
-	return -1;
+	return ctl_get_list(fd, OM_T_CTL_JOBS, OM_T_CTL_JOBS_REPLY, sizeof **jobs,
+	    om_job_list_count, job_next, om_job_list_end, (void **)jobs, n, err, errlen);
 }
