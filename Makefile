@@ -22,6 +22,7 @@ help:
 	@echo "make         build the node image and the server tools"
 	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
 	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
+	@echo "make bench   side-by-side benchmarks: om vs a Linux guest, the link, natively (docs/PERFORMANCE.md)"
 	@echo "make install tools, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 

@@ -132,6 +132,26 @@ class MiniAgent:
         return frames * size / secs / 1e6
 
 
+    def oneway_stream(self, total, size=255 * 4096 + 16):
+        """A raw one-way stream, as an image travels: ECHO_REPLY frames,
+        which the node reads whole and drops, of the size of a full
+        IMAGE_PAGES frame, back to back, then one ECHO whose reply says the
+        node has taken everything before it. Returns MB/s (10^6 bytes/s)
+        of payload."""
+        s, frames = self.s, max(1, total // size)
+        payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        hdr = HDR.pack(0x6D6F, 1, T_ECHO_REPLY, size, 0, 0)
+        t0 = time.perf_counter()
+        for _ in range(frames):
+            s.sendall(hdr + payload)
+        s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, 8, 0, 0xFFFF) + b"x" * 8)
+        while True:
+            t, _, seq = frame(s)
+            if t == T_ECHO_REPLY and seq == 0xFFFF:
+                break
+        return frames * size / (time.perf_counter() - t0) / 1e6
+
+
 def echo_rtt(count):
     """Median and p90 ECHO round trip in microseconds, agent side."""
     m = MiniAgent()
