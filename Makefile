@@ -66,12 +66,14 @@ $(LWIP)/.ok: | $(TP)/.apt-ok
 # Debian's linux-image-amd64, unpacked, never installed on the host. The
 # metapackage names the concrete linux-image-6.1*-amd64 package it depends on.
 $(TP)/linux/.ok: | $(TP)/.apt-ok
+	@test -n "$$(apt-cache policy linux-image-amd64 2>/dev/null | grep Candidate)" || apt-get update -qq
 	@pkg=$$(apt-cache depends linux-image-amd64 2>/dev/null | \
 		sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*-amd64\)$$/\1/p' | head -1); \
 	test -n "$$pkg" || { echo "setup: apt-cache depends linux-image-amd64 names no linux-image-6.1*-amd64"; exit 1; }; \
 	echo "setup: apt-get download $$pkg"; \
 	rm -rf $(TP)/linux $(TP)/linux-dl && mkdir -p $(TP)/linux-dl && \
-	(cd $(TP)/linux-dl && apt-get download -qq $$pkg 2>/dev/null) && \
+	(cd $(TP)/linux-dl && { apt-get download -qq $$pkg 2>/dev/null || \
+		{ apt-get update -qq && apt-get download -qq $$pkg 2>/dev/null; }; }) && \
 	dpkg-deb -x $(TP)/linux-dl/$${pkg}_*.deb $(TP)/linux && \
 	ls $(TP)/linux/boot/vmlinuz-* >/dev/null || { echo "setup: no kernel in $$pkg"; exit 1; }
 	@rm -rf $(TP)/linux-dl
