@@ -19,7 +19,7 @@
 #include "syscall.h"
 #include "syscall_codec.h"
 
-#define CTL_FRAMES 8
+#define CTL_FRAMES 32 /* one job makes at most a few: STARTED, HOME, EXIT, ERRORs */
 #define CTL_MAX 256
 #define NR_write 1
 #define NR_pwrite64 18
@@ -192,6 +192,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 		} else {
 			kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
 				j->uvm.nregions, j->uvm.pages);
+			hl.home_after_reply = 0;
 			sched_start(j, &home_host);
 			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 		}
@@ -272,6 +273,7 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			kprintf("job %u: killed (its deputy is gone)\n", j->id);
 			sched_abort();
 			hl.slot_full = 0;
+			hl.home_after_reply = 0;
 		} else if (image_in_busy(&hl.in) && h->job == hl.in_job) {
 			image_in_abort(&hl.in);
 		}
@@ -297,6 +299,7 @@ static void on_link_lost(void)
 	}
 	hl.ctl_count = 0;
 	hl.slot_full = 0;
+	hl.home_after_reply = 0;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -306,8 +309,8 @@ void homelink_poll(void)
 	while (hl.ctl_count) {
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
 		int rc = agent_job_send(f->type, f->job, 0, f->data, f->len);
-		if (rc == -1)
-			return; /* no room yet */
+		if (rc != 0)
+			return; /* no room yet, or the link is down (on_link_lost empties the queue) */
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
 		hl.ctl_count--;
 	}
@@ -316,12 +319,19 @@ void homelink_poll(void)
 			uint8_t type;
 			int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
 			if (n <= 0) {
-				if (n < 0)
-					kprintf("job %u: image does not encode (%s)\n", hl.slot_job, om_strerror(n));
-				else
-					kprintf("job: image sent home\n");
-				if (n < 0)
+				if (n < 0) {
+					/* Home waits for the image: say the job is gone,
+					 * killed, so that it does not wait forever. */
+					struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+					uint8_t buf[CTL_MAX];
+					uint32_t id = hl.out.job->id;
+					kprintf("job %u: its image does not encode (%s); it is lost\n", id, om_strerror(n));
 					job_destroy(hl.out.job);
+					hl.out_active = 0;
+					ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+					return;
+				}
+				kprintf("job: image sent home\n");
 				hl.out_active = 0;
 				return;
 			}
@@ -334,9 +344,9 @@ void homelink_poll(void)
 		if (!hl.slot_full)
 			return;
 		int rc = agent_job_send(hl.slot_type, hl.slot_job, hl.slot_seq, hl.slot, hl.slot_len);
-		if (rc == -1)
-			return;
-		hl.slot_full = 0; /* sent, or the link is gone (on_link_lost cleans up) */
+		if (rc != 0)
+			return; /* no room yet, or the link is down (on_link_lost cleans up) */
+		hl.slot_full = 0;
 		if (!hl.out_active)
 			return;
 	}

@@ -40,7 +40,7 @@ enum job_state {
 };
 
 /* Why job_run returned. */
-enum job_event { JOB_EV_SYSCALL, JOB_EV_IRQ, JOB_EV_FAULT };
+enum job_event { JOB_EV_SYSCALL, JOB_EV_IRQ, JOB_EV_FAULT, JOB_EV_BADSTATE };
 
 struct job {
 	uint32_t id;               /* the agent's job id */
@@ -74,6 +74,7 @@ struct job {
 	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
 	uint64_t cpu_ns;           /* time spent in ring 3 */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
+	uint64_t sleep_rem;        /* nanosleep's rem pointer, 0 if none */
 	uint64_t last_nr;          /* the forwarded call in flight or just answered */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */
 	uint32_t exit_code;        /* valid in JOB_EXITED: wait(2) status */

@@ -168,6 +168,9 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 	const char *missing = missing_feature(&in->hdr->cpu);
 	if (missing)
 		return fail(in, "the image needs CPU features this node lacks (%s)", missing);
+	const uint64_t *g = in->hdr->regs;
+	if (g[OM_REG_RIP] >= OM_USER_TOP || g[OM_REG_FS_BASE] >= OM_USER_TOP || g[OM_REG_GS_BASE] >= OM_USER_TOP)
+		return fail(in, "%s", "bad IMAGE_BEGIN: rip or a segment base outside user space");
 	if (!(in->job = job_create(job_id)))
 		return fail(in, "%s", "out of memory for a job");
 	state_from_image(in->job, in->hdr);
@@ -269,8 +272,8 @@ static uint32_t image_kind_of(uint32_t kind, uint32_t *flags)
 static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
 {
 	uint64_t n = 0;
-	for (uint64_t va = r->start; va < r->end; va += PAGE_SIZE)
-		n += uvm_peek_page(u, va) != NULL;
+	for (uint64_t va = uvm_next_page(u, r->start, r->end); va < r->end; va = uvm_next_page(u, va + PAGE_SIZE, r->end))
+		n++;
 	return n;
 }
 
@@ -296,7 +299,10 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 		memcpy(h->xsave, j->xsave, h->xsave_size);
 	}
 	h->start_brk = j->start_brk, h->brk = j->brk, h->mmap_base = j->mmap_base;
-	h->sig_blocked = j->blocked, h->sig_pending = j->pending;
+	/* In sigsuspend the job's real mask is the saved one: home runs the
+	 * call again with its temporary mask. */
+	h->sig_blocked = j->suspended ? j->suspend_mask : j->blocked;
+	h->sig_pending = j->pending;
 	for (int i = 0; i < JOB_NSIG; i++)
 		h->sigact[i] = (struct om_sigaction){ j->act[i].handler, j->act[i].flags, j->act[i].restorer,
 						      j->act[i].mask };
@@ -355,9 +361,8 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			const struct uvm_region *ur = &u->regions[o->region];
 			uint64_t npages = (ur->end - ur->start) / PAGE_SIZE;
 			/* The next run of present pages, at most OUT_RUN_PAGES long. */
-			while (ur->kind != UVM_RESERVED && o->page < npages &&
-			       !uvm_peek_page(u, ur->start + o->page * PAGE_SIZE))
-				o->page++;
+			if (ur->kind != UVM_RESERVED && o->page < npages)
+				o->page = (uvm_next_page(u, ur->start + o->page * PAGE_SIZE, ur->end) - ur->start) / PAGE_SIZE;
 			if (ur->kind == UVM_RESERVED || o->page >= npages) {
 				o->region++;
 				o->phase = o->region < u->nregions ? OUT_REGION : OUT_END;

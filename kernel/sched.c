@@ -123,6 +123,14 @@ int sched_step(void)
 		sched_syscall(j);
 	else if (ev == JOB_EV_FAULT)
 		sched_fault(j);
+	else if (ev == JOB_EV_BADSTATE) {
+		/* Not runnable as it is: the state is unrecoverable, as a
+		 * fault in Linux's sigreturn would be. */
+		j->regs.rip = 0;
+		j->fs_base = j->gs_base = 0;
+		j->act[LX_SIGSEGV - 1].handler = LX_SIG_DFL; /* as force_sigsegv */
+		signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
+	}
 	return 1;
 }
 

@@ -11,6 +11,7 @@
 #include "signal.h"
 #include "syscall.h"
 #include "sysnr.h"
+#include "timer.h"
 
 #define BIT(sig) (1ULL << ((sig) - 1))
 #define UNBLOCKABLE (BIT(LX_SIGKILL) | BIT(LX_SIGSTOP))
@@ -206,29 +207,38 @@ int signal_deliver(struct job *j)
 	j->pending &= ~BIT(sig);
 	struct job_sigaction *a = &j->act[sig - 1];
 
+	/* An ignored signal is dropped without a trace: it wakes nothing. */
+	if (sig != LX_SIGKILL && (a->handler == LX_SIG_IGN ||
+				  (a->handler == LX_SIG_DFL && ((IGNORE_SIGS | STOP_SIGS) & BIT(sig)))))
+		return 1;
+
 	/* A signal ends a sleep (nanosleep, pause, sigsuspend): the call fails
-	 * with EINTR, or starts again when SA_RESTART says so. */
+	 * with EINTR (nanosleep saying how much was left), or starts again
+	 * when SA_RESTART says so. */
 	if (j->state == JOB_SLEEPING) {
 		j->state = JOB_RUNNABLE;
 		if (j->sleep_restart && a->handler > LX_SIG_IGN && (a->flags & LX_SA_RESTART)) {
 			j->regs.rip -= 2; /* back over SYSCALL; RAX still holds its number */
 		} else {
 			syscall_return(j, -LX_EINTR);
+			if (j->sleep_rem) {
+				uint64_t now = timer_ns(), left = j->wake_ns > now ? j->wake_ns - now : 0;
+				struct lx_timespec ts = { (int64_t)(left / 1000000000u), (int64_t)(left % 1000000000u) };
+				if (uvm_write(&j->uvm, j->sleep_rem, &ts, sizeof ts, 0) < 0)
+					syscall_return(j, -LX_EFAULT);
+			}
 		}
+		j->sleep_rem = 0;
 	}
 	uint64_t old_mask = j->suspended ? j->suspend_mask : j->blocked;
+	if (j->suspended && a->handler <= LX_SIG_IGN)
+		j->blocked = j->suspend_mask; /* no frame will carry the mask back */
 	j->suspended = 0;
 
 	if (sig == LX_SIGKILL || a->handler == LX_SIG_DFL) {
-		if ((IGNORE_SIGS | STOP_SIGS) & BIT(sig) && sig != LX_SIGKILL && sig != LX_SIGSTOP)
-			return 1;
-		if (sig == LX_SIGSTOP)
-			return 1;
 		job_die(j, sig);
 		return 1;
 	}
-	if (a->handler == LX_SIG_IGN)
-		return 1;
 	if (!(a->flags & LX_SA_RESTORER) || signal_frame(j, sig, a, old_mask) < 0) {
 		job_die(j, LX_SIGSEGV); /* what Linux's force_sigsegv amounts to here */
 		return 1;
@@ -416,6 +426,7 @@ static void sys_pause(struct job *j, struct sys_call *sc)
 	j->wake_ns = UINT64_MAX;
 	j->state = JOB_SLEEPING;
 	j->sleep_restart = 0;
+	j->sleep_rem = 0;
 	sc->outcome = SYS_BLOCK;
 }
 

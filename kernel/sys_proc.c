@@ -226,6 +226,7 @@ static void sys_futex(struct job *j, struct sys_call *sc)
 	j->wake_ns = UINT64_MAX;
 	j->state = JOB_SLEEPING;
 	j->sleep_restart = 1;
+	j->sleep_rem = 0;
 	sc->outcome = SYS_BLOCK;
 }
 

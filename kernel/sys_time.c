@@ -80,10 +80,12 @@ static void sys_time(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EFAULT;
 }
 
-/* Puts the job to sleep until node time wake; a signal ends it early. */
-static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake)
+/* Puts the job to sleep until node time wake; a signal ends it early and
+ * writes the time left to rem (a user address, 0 for none). */
+static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake, uint64_t rem)
 {
 	j->wake_ns = wake;
+	j->sleep_rem = rem;
 	j->state = JOB_SLEEPING;
 	j->sleep_restart = 0;
 	sc->ret = 0;
@@ -110,7 +112,7 @@ static void sys_nanosleep(struct job *j, struct sys_call *sc)
 		return;
 	}
 	uint64_t now = timer_ns();
-	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns);
+	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, sc->a[1]);
 }
 
 static void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
@@ -125,12 +127,14 @@ static void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
 		sc->ret = rc;
 		return;
 	}
+	uint64_t rem = sc->a[3];
 	if (sc->a[1] & LX_TIMER_ABSTIME) {
 		int64_t left = ns - job_clock_ns(j, (int)sc->a[0]);
 		ns = left > 0 ? left : 0;
+		rem = 0; /* an absolute sleep has no time left to report */
 	}
 	uint64_t now = timer_ns();
-	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns);
+	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, rem);
 }
 
 sys_fn sys_time_lookup(uint64_t nr)

@@ -23,8 +23,9 @@
 #define CR4_FSGSBASE (1ULL << 16)
 #define RFLAGS_IF 0x200ULL
 /* What a program may hold in RFLAGS: CF PF AF ZF SF TF DF OF AC ID (plus
- * the always-one bit 1); IOPL, NT, RF, VM, VIF/VIP stay the kernel's. */
-#define RFLAGS_USER 0x254dd5ULL
+ * the always-one bit 1); IOPL, NT, RF, VM, VIF/VIP stay the kernel's (an
+ * IRET with NT set would fault in the kernel). */
+#define RFLAGS_USER 0x250dd5ULL
 
 _Static_assert(offsetof(struct trap_frame, r11) == UA_R11, "trap_frame layout");
 _Static_assert(offsetof(struct trap_frame, rax) == UA_RAX, "trap_frame layout");
@@ -65,7 +66,7 @@ void user_init(void)
 	/* SYSRET would load CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8. */
 	wrmsr(MSR_STAR, ((uint64_t)SEL_UCODE32 << 48) | ((uint64_t)SEL_KCODE << 32));
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-	wrmsr(MSR_FMASK, 0x40700); /* IF, TF, DF, AC cleared on entry */
+	wrmsr(MSR_FMASK, 0x44700); /* IF, TF, DF, NT, AC cleared on entry */
 	user_trap_stack_top = (uint64_t)(user_trap_stack + sizeof user_trap_stack);
 	tss_set_rsp0(user_trap_stack_top);
 }
@@ -106,6 +107,12 @@ void job_destroy(struct job *j)
 
 enum job_event job_run(struct job *j)
 {
+	/* IRET to a non-canonical RIP and WRMSR of a non-canonical base both
+	 * fault in the kernel: a job asking for that gets SIGSEGV instead. */
+	if (j->regs.rip >= UVM_TOP || j->fs_base >= UVM_TOP || j->gs_base >= UVM_TOP) {
+		j->fault_addr = j->regs.rip;
+		return JOB_EV_BADSTATE;
+	}
 	j->regs.rflags = (j->regs.rflags & RFLAGS_USER) | RFLAGS_IF | 2;
 	j->regs.cs = SEL_UCODE | 3;
 	j->regs.ss = SEL_UDATA | 3;

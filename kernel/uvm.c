@@ -77,7 +77,8 @@ int uvm_create(struct uvm *u)
 static void uvm_free_table(uint64_t *t, int level)
 {
 	for (int i = 0; i < 512; i++) {
-		if (!(t[i] & PTE_P))
+		/* A leaf with P clear may still own a frame (PROT_NONE keeps it). */
+		if (!(t[i] & (level == 1 ? PTE_ADDR : PTE_P)))
 			continue;
 		if (level > 1)
 			uvm_free_table(phys_to_virt(t[i] & PTE_ADDR), level - 1);
@@ -119,7 +120,7 @@ static void uvm_drop_pages(struct uvm *u, uint64_t start, uint64_t end)
 			va = (va | ((1UL << 21) - 1)) + 1 - PAGE_SIZE;
 			continue;
 		}
-		if (*pte & PTE_P) {
+		if (*pte & PTE_ADDR) { /* present, or kept by PROT_NONE */
 			pmm_free(*pte & PTE_ADDR, 1);
 			*pte = 0;
 			invlpg(va);
@@ -266,7 +267,7 @@ int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
 		if (r->start >= start && r->end <= end)
 			r->prot = prot;
 	}
-	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+	for (uint64_t va = uvm_next_page(u, start, end); va < end; va = uvm_next_page(u, va + PAGE_SIZE, end)) {
 		uint64_t *pte = uvm_pte(u, va, 0);
 		if (!pte || !(*pte & PTE_P))
 			continue;
@@ -315,7 +316,7 @@ static int uvm_move_pages(struct uvm *u, uint64_t old, uint64_t new, uint64_t le
 {
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
 		uint64_t *src = uvm_pte(u, old + off, 0);
-		if (!src || !(*src & PTE_P))
+		if (!src || !(*src & PTE_ADDR))
 			continue;
 		uint64_t *dst = uvm_pte(u, new + off, 1);
 		if (!dst)
@@ -334,7 +335,8 @@ int64_t uvm_remap(struct uvm *u, uint64_t old, uint64_t old_len, uint64_t new_le
 	old_len = (old_len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	new_len = (new_len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	if (!page_aligned(old) || !new_len || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
-	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) || old >= UVM_TOP ||
+	    new_len > UVM_TOP || old_len > UVM_TOP) /* sums below stay under 2^48 */
 		return -LX_EINVAL;
 	const struct uvm_region *r = uvm_find(u, old);
 	if (!r || old + old_len > r->end || old_len == 0)
@@ -500,4 +502,27 @@ const void *uvm_peek_page(struct uvm *u, uint64_t va)
 	if (!pte || !(*pte & PTE_ADDR))
 		return NULL; /* never touched (PROT_NONE pages keep their frame) */
 	return phys_to_virt(*pte & PTE_ADDR);
+}
+
+uint64_t uvm_next_page(struct uvm *u, uint64_t va, uint64_t end)
+{
+	va &= ~(PAGE_SIZE - 1);
+	while (va < end) {
+		uint64_t *t = u->pml4;
+		int shift;
+		for (shift = 39; shift > 12; shift -= 9) {
+			uint64_t e = t[(va >> shift) & 511];
+			if (!(e & PTE_P))
+				break;
+			t = phys_to_virt(e & PTE_ADDR);
+		}
+		if (shift > 12) { /* no table here: skip all it would cover */
+			va = (va | ((1ULL << shift) - 1)) + 1;
+			continue;
+		}
+		if (t[(va >> 12) & 511] & PTE_ADDR)
+			return va;
+		va += PAGE_SIZE;
+	}
+	return end;
 }

@@ -66,6 +66,10 @@ int uvm_fault(struct uvm *u, uint64_t addr, int write, int exec);
  * Return 0 or -EFAULT. */
 int uvm_read(struct uvm *u, uint64_t uaddr, void *dst, size_t len);
 int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int force);
+/* The first page at or after va and below end that owns a frame (present,
+ * or kept by PROT_NONE), or end; skips untouched ranges a table at a time,
+ * so huge sparse reservations cost little. */
+uint64_t uvm_next_page(struct uvm *u, uint64_t va, uint64_t end);
 /* The kernel address of the page at va if it is present, else NULL; never
  * faults anything in (for sending an image). */
 const void *uvm_peek_page(struct uvm *u, uint64_t va);

@@ -268,9 +268,15 @@ omrun_forward(int sig, siginfo_t *si, void *uc)
 static void
 omrun_catch_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP };
+	/* Every signal that would end om-run and that another process may send
+	 * it: a program that signals its own process group (kill(0, ...))
+	 * reaches om-run too, which must live on as its deputy. Faults
+	 * (SEGV, BUS, ...) and job control keep their defaults. */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2,
+		SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
 	struct sigaction sa;
 	size_t i;
+	int rt;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = omrun_forward;
@@ -278,6 +284,8 @@ omrun_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+	for (rt = SIGRTMIN; rt <= SIGRTMAX; rt++)
+		sigaction(rt, &sa, NULL);
 }
 
 /* Leaves om-run the way the program left: the same exit status, or the

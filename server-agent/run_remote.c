@@ -35,6 +35,7 @@
 #define NODE_LOST_STATUS (251 << 8)
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
 #define TUNABLE_MAX 1024
+#define HOMING_QUIET_MS 60000
 
 struct remote {
 	struct job_ctx *jc;
@@ -89,7 +90,8 @@ static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *
 /* The next frame from the agent, waiting for it; signals that reach the
  * tracee meanwhile are handled by on_signal. Returns 1 with a frame, 0 at
  * end of stream, -1 on a broken stream. */
-static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int (*on_signal)(struct remote *))
+static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int (*on_signal)(struct remote *),
+		      int timeout_ms)
 {
 	for (;;) {
 		int rc = frame_rx_next(&r->rx, h, p);
@@ -100,11 +102,14 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 			return -1;
 		}
 		struct pollfd pfd[2] = { { r->jc->ctl_fd, POLLIN, 0 }, { r->sigfd, POLLIN, 0 } };
-		if (poll(pfd, on_signal ? 2 : 1, -1) < 0) {
+		int ready = poll(pfd, on_signal ? 2 : 1, timeout_ms);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
+		if (ready == 0)
+			return -2; /* nothing within timeout_ms */
 		if (on_signal && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -251,7 +256,7 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 {
 	struct om_job_exit e;
 	int64_t ret;
-	if (om_job_exit_decode(p, len, &e) != OM_OK || wake(r) != 0)
+	if (om_job_exit_decode(p, len, &e) != OM_OK || (!r->homing && wake(r) != 0))
 		return -1;
 	if (e.kind == OM_EXIT_EXITED) {
 		uint64_t args[6] = { e.status };
@@ -273,8 +278,11 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 			kill(r->in.pid, (int)e.status);
 		while (!r->in.dead && ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)e.status) == 0) {
 			int st;
-			if (waitpid(r->in.pid, &st, __WALL) == -1 && errno != EINTR)
+			if (waitpid(r->in.pid, &st, __WALL) == -1) {
+				if (errno == EINTR)
+					continue;
 				break;
+			}
 			if (WIFEXITED(st) || WIFSIGNALED(st)) {
 				r->in.dead = 1;
 				r->in.status = st;
@@ -482,7 +490,7 @@ int run_remote(struct job_ctx *jc)
 	/* The node says whether it took the job. */
 	struct om_hdr h;
 	const uint8_t *p;
-	int got = next_frame(r, &h, &p, NULL);
+	int got = next_frame(r, &h, &p, NULL, -1);
 	if (got > 0 && h.type == OM_T_JOB_ERROR) {
 		struct om_error e;
 		if (om_error_decode(p, h.length, &e) == OM_OK)
@@ -518,9 +526,17 @@ int run_remote(struct job_ctx *jc)
 
 	/* The deputy's loop. */
 	for (;;) {
-		got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee);
+		/* A node sending the job home streams it without pause: if it
+		 * stops for HOMING_QUIET_MS the job is as good as lost. */
+		got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee, r->homing ? HOMING_QUIET_MS : -1);
 		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
 			return r->in.status;
+		if (got == -2) {
+			fprintf(stderr, "om-run: node %u (%s) stopped sending %s home\n", jc->placed.node,
+				jc->placed.addr, jc->argv[0]);
+			kill(r->in.pid, SIGKILL);
+			return NODE_LOST_STATUS;
+		}
 		if (got <= 0) {
 			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", jc->argv[0],
 				jc->placed.node);
