@@ -48,6 +48,8 @@ struct job {
 	struct trap_frame regs;    /* user registers while not running */
 	uint64_t fs_base, gs_base;
 	uint8_t *xsave;            /* cpu_xsave_size() bytes, 64-byte aligned */
+	uint32_t home_xsave_size;  /* the home's XSAVE area size and XCR0: what */
+	uint64_t home_xcr0;        /* goes home must fit them (0: not known) */
 	struct uvm uvm;
 	uint64_t start_brk, brk, mmap_base;
 

@@ -86,6 +86,8 @@ static void regs_from_image(struct job *j, const struct om_image_hdr *h)
 static void xsave_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	uint32_t size = cpu_xsave_size();
+	j->home_xsave_size = h->xsave_size;
+	j->home_xcr0 = h->xcr0;
 	if (!h->xsave_size)
 		return; /* keep the initial state */
 	memcpy(j->xsave, h->xsave, h->xsave_size < size ? h->xsave_size : size);
@@ -295,8 +297,18 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	cpuinfo_fill(&h->cpu);
 	h->xcr0 = h->cpu.xcr0;
 	if (cpu_xsave_size() > 512) {
+		/* Home's kernel takes an area of its own size at most: the
+		 * standard format puts each component at the same offset, so
+		 * the first home_xsave_size bytes carry every component home
+		 * has, and XSTATE_BV names only those. */
 		h->xsave_size = cpu_xsave_size();
+		if (j->home_xsave_size >= 576 && j->home_xsave_size < h->xsave_size)
+			h->xsave_size = j->home_xsave_size;
 		memcpy(h->xsave, j->xsave, h->xsave_size);
+		if (j->home_xcr0) {
+			h->xcr0 &= j->home_xcr0;
+			*(uint64_t *)(h->xsave + 512) &= j->home_xcr0;
+		}
 	}
 	h->start_brk = j->start_brk, h->brk = j->brk, h->mmap_base = j->mmap_base;
 	/* In sigsuspend the job's real mask is the saved one: home runs the
