@@ -23,6 +23,7 @@ struct job_siginfo {
 	int32_t pid;
 	uint32_t uid;
 	uint64_t addr;
+	uint32_t trapno, err; /* the CPU exception behind a fault, for sigcontext */
 };
 
 struct job_identity {

@@ -39,23 +39,51 @@ void sched_reply(struct job *j, int64_t ret)
 }
 
 /* A CPU exception in ring 3 becomes what Linux makes of it. */
+/* Linux's si_code for an x87 (#MF) or SSE (#XM) exception: the first
+ * unmasked flag in its order (arch/x86/kernel/fpu/core.c). */
+static int fpe_code(struct job *j, int simd)
+{
+	uint32_t flags;
+	if (simd) {
+		uint32_t mxcsr = *(uint32_t *)(j->xsave + 24);
+		flags = mxcsr & ~(mxcsr >> 7) & 0x3f;
+	} else {
+		uint16_t fcw = *(uint16_t *)(j->xsave + 0), fsw = *(uint16_t *)(j->xsave + 2);
+		flags = fsw & ~fcw & 0x3f;
+	}
+	if (flags & 0x01)
+		return 7; /* FPE_FLTINV */
+	if (flags & 0x04)
+		return 3; /* FPE_FLTDIV */
+	if (flags & 0x08)
+		return 4; /* FPE_FLTOVF */
+	if (flags & 0x12)
+		return 5; /* FPE_FLTUND */
+	if (flags & 0x20)
+		return 6; /* FPE_FLTRES */
+	return 0;
+}
+
+/* A CPU exception in ring 3 becomes what Linux makes of it. */
 static void sched_fault(struct job *j)
 {
 	const struct trap_frame *r = &j->regs;
+	uint32_t vec = (uint32_t)r->vector, err = (uint32_t)r->error;
 	j->faults++;
-	switch (r->vector) {
+	switch (vec) {
 	case 14: {
-		int rc = uvm_fault(&j->uvm, j->fault_addr, (r->error & PF_WRITE) != 0, (r->error & PF_INSTR) != 0);
+		int rc = uvm_fault(&j->uvm, j->fault_addr, (err & PF_WRITE) != 0, (err & PF_INSTR) != 0);
 		if (rc == 0)
 			return;
 		if (rc == -LX_ENOMEM)
 			kprintf("job %u: out of memory at %#lx\n", j->id, j->fault_addr);
-		signal_force(j, LX_SIGSEGV, rc == -LX_EACCES ? LX_SEGV_ACCERR : LX_SEGV_MAPERR, j->fault_addr);
+		signal_fault(j, LX_SIGSEGV, rc == -LX_EACCES ? LX_SEGV_ACCERR : LX_SEGV_MAPERR, j->fault_addr, vec,
+			     err | 4 /* user */);
 		return;
 	}
-	case 0: signal_force(j, LX_SIGFPE, LX_FPE_INTDIV, r->rip); return;
-	case 1:
-	case 3: signal_force(j, LX_SIGTRAP, LX_TRAP_BRKPT, r->rip); return;
+	case 0: signal_fault(j, LX_SIGFPE, LX_FPE_INTDIV, r->rip, vec, 0); return;
+	case 1: signal_fault(j, LX_SIGTRAP, LX_TRAP_BRKPT, r->rip, vec, 0); return;
+	case 3: signal_fault(j, LX_SIGTRAP, LX_SI_KERNEL, 0, vec, 0); return;
 	case 6: {
 		/* An instruction this CPU does not have: at home the job runs it,
 		 * or gets its SIGILL there if no CPU has it. */
@@ -68,10 +96,11 @@ static void sched_fault(struct job *j)
 		cur_host->go_home(j, 1, -1, what);
 		return;
 	}
-	case 16:
-	case 19: signal_force(j, LX_SIGFPE, 0, r->rip); return;
-	case 17: signal_force(j, LX_SIGBUS, LX_BUS_ADRALN, 0); return;
-	default: signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0); return;
+	case 16: signal_fault(j, LX_SIGFPE, fpe_code(j, 0), r->rip, vec, 0); return;
+	case 19: signal_fault(j, LX_SIGFPE, fpe_code(j, 1), r->rip, vec, 0); return;
+	case 12: signal_fault(j, LX_SIGBUS, LX_SI_KERNEL, 0, vec, err); return;
+	case 17: signal_fault(j, LX_SIGBUS, LX_BUS_ADRALN, 0, vec, err); return;
+	default: signal_fault(j, LX_SIGSEGV, LX_SI_KERNEL, 0, vec, err); return;
 	}
 }
 

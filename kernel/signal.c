@@ -75,6 +75,13 @@ void signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 	j->info[sig - 1] = *info;
 }
 
+void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err)
+{
+	signal_force(j, sig, code, addr);
+	j->info[sig - 1].trapno = trapno;
+	j->info[sig - 1].err = err;
+}
+
 void signal_force(struct job *j, int sig, int code, uint64_t addr)
 {
 	struct job_sigaction *a = &j->act[sig - 1];
@@ -151,10 +158,10 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	mc->rip = r->rip, mc->eflags = r->rflags;
 	mc->cs = (uint16_t)r->cs, mc->ss = (uint16_t)r->ss;
 	const struct job_siginfo *si = &j->info[sig - 1];
-	if (sig == LX_SIGSEGV || sig == LX_SIGBUS) {
+	mc->trapno = si->trapno;
+	mc->err = si->err;
+	if (si->trapno == 14)
 		mc->cr2 = si->addr;
-		mc->trapno = 14;
-	}
 	mc->oldmask = old_mask;
 	mc->fpstate = fp;
 	f.uc.sigmask = old_mask;

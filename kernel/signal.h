@@ -11,6 +11,8 @@ void signal_raise(struct job *j, int sig, const struct job_siginfo *info);
 /* A fault the job caused: delivered even if blocked or ignored, as Linux's
  * force_sig does (it kills the job then). */
 void signal_force(struct job *j, int sig, int code, uint64_t addr);
+/* The same for a CPU exception: sigcontext gets its vector and error code. */
+void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err);
 /* Delivers the first deliverable pending signal, if any: runs its default
  * action (the job may end: state JOB_EXITED) or builds a handler frame.
  * Call before resuming the job. Returns 1 if something was delivered. */
