@@ -23,6 +23,7 @@
 #define STOP_SIGS (BIT(LX_SIGSTOP) | BIT(LX_SIGTSTP) | BIT(LX_SIGTTIN) | BIT(LX_SIGTTOU))
 
 #define RED_ZONE 128
+#define SS_AUTODISARM (1u << 31)
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define UC_FP_XSTATE 0x1
@@ -120,11 +121,13 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	uint32_t xsize = cpu_xsave_size();
 	int xsave = xsize > 512;
 	uint64_t sp = j->regs.rsp;
-	int was_on = on_altstack(j, sp);
-	if ((a->flags & LX_SA_ONSTACK) && j->altstack_size && !(j->altstack_flags & LX_SS_DISABLE) && !was_on)
+	int was_on = on_altstack(j, sp), frame_on_alt = 0;
+	if ((a->flags & LX_SA_ONSTACK) && j->altstack_size && !(j->altstack_flags & LX_SS_DISABLE) && !was_on) {
 		sp = j->altstack_sp + j->altstack_size;
-	else
+		frame_on_alt = 1;
+	} else {
 		sp -= RED_ZONE;
+	}
 	uint64_t fp = (sp - xsize - (xsave ? 4 : 0)) & ~63ULL;
 	uint64_t frame = ((fp - sizeof(struct lx_rt_sigframe)) & ~15ULL) - 8;
 
@@ -174,6 +177,8 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	if (uvm_write(&j->uvm, frame, &f, sizeof f, 0) < 0)
 		return -1;
 
+	if (frame_on_alt && (j->altstack_flags & SS_AUTODISARM))
+		j->altstack_sp = j->altstack_size = j->altstack_flags = 0; /* uc_stack has it */
 	j->regs.rsp = frame;
 	j->regs.rip = a->handler;
 	j->regs.rdi = (uint64_t)sig;
@@ -325,12 +330,14 @@ static void sys_sigaltstack(struct job *j, struct sys_call *sc)
 			sc->ret = -LX_EFAULT;
 			return;
 		}
-		if (on_altstack(j, j->regs.rsp)) {
+		/* On an autodisarmed stack the handler may set a new one. */
+		if (on_altstack(j, j->regs.rsp) && !(j->altstack_flags & SS_AUTODISARM)) {
 			sc->ret = -LX_EPERM;
 			return;
 		}
-		if (neu.flags & ~(LX_SS_DISABLE | (int32_t)(1u << 31) /* SS_AUTODISARM */)) {
-			sc->ret = -LX_EINVAL;
+		uint32_t mode = (uint32_t)neu.flags & ~SS_AUTODISARM;
+		if (mode != 0 && mode != LX_SS_ONSTACK && mode != LX_SS_DISABLE) {
+			sc->ret = -LX_EINVAL; /* SS_ONSTACK is accepted as 0, as Linux does */
 			return;
 		}
 		if (neu.flags & LX_SS_DISABLE) {
@@ -343,7 +350,7 @@ static void sys_sigaltstack(struct job *j, struct sys_call *sc)
 			j->altstack_sp = neu.sp;
 			j->altstack_size = neu.size;
 		}
-		j->altstack_flags = 0;
+		j->altstack_flags = (neu.flags & LX_SS_DISABLE) ? 0 : (uint32_t)neu.flags & SS_AUTODISARM;
 	}
 	sc->ret = 0;
 	if (sc->a[1] && uvm_write(&j->uvm, sc->a[1], &old, sizeof old, 0) < 0)
@@ -367,6 +374,18 @@ static void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 	r->rdx = mc->rdx, r->rax = mc->rax, r->rcx = mc->rcx, r->rsp = mc->rsp;
 	r->rip = mc->rip, r->rflags = mc->eflags; /* job_run masks the flags */
 	j->blocked = uc.sigmask & ~UNBLOCKABLE;
+	/* restore_altstack: the frame's uc_stack is the stack again (an
+	 * autodisarmed one comes back), unless the job is running on it. */
+	if (!on_altstack(j, r->rsp)) {
+		uint32_t fl = (uint32_t)uc.ss_flags;
+		if ((fl & LX_SS_DISABLE) || uc.ss_size < 2048) {
+			j->altstack_sp = j->altstack_size = j->altstack_flags = 0;
+		} else {
+			j->altstack_sp = uc.ss_sp;
+			j->altstack_size = uc.ss_size;
+			j->altstack_flags = fl & SS_AUTODISARM;
+		}
+	}
 	if (mc->fpstate) {
 		uint32_t xsize = cpu_xsave_size();
 		if (uvm_read(&j->uvm, mc->fpstate, j->xsave, xsize) < 0) {
