@@ -108,8 +108,22 @@ static void sys_madvise(struct job *j, struct sys_call *sc)
 		return;
 	}
 	sc->ret = 0;
-	if (len && (sc->a[2] == LX_MADV_DONTNEED || sc->a[2] == LX_MADV_FREE))
-		sc->ret = uvm_discard(&j->uvm, addr, addr + len);
+	if (!len || (sc->a[2] != LX_MADV_DONTNEED && sc->a[2] != LX_MADV_FREE))
+		return;
+	/* Shared memory keeps its contents (the object behind it does, on
+	 * Linux); private memory reads as zero again. */
+	uint64_t end = addr + len, covered = 0;
+	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
+		const struct uvm_region *r = &j->uvm.regions[i];
+		uint64_t lo = r->start > addr ? r->start : addr, hi = r->end < end ? r->end : end;
+		if (lo >= hi)
+			continue;
+		covered += hi - lo;
+		if (r->kind != UVM_SHARED_ANON && (sc->ret = uvm_discard(&j->uvm, lo, hi)) < 0)
+			return;
+	}
+	if (covered < len)
+		sc->ret = -LX_ENOMEM; /* part of the range is not mapped, as madvise(2) says */
 }
 
 sys_fn sys_mm_lookup(uint64_t nr)

@@ -39,10 +39,12 @@ static void put_timespec(struct job *j, struct sys_call *sc, uint64_t uaddr, int
 	sc->ret = uvm_write(&j->uvm, uaddr, &ts, sizeof ts, 0) < 0 ? -LX_EFAULT : 0;
 }
 
+/* Clocks the node does not keep (TAI, the alarm clocks, another
+ * process's CPU clock): the home's kernel answers, or refuses. */
 static void sys_clock_gettime(struct job *j, struct sys_call *sc)
 {
 	if (!clock_known(sc->a[0])) {
-		sc->ret = -LX_EINVAL;
+		sc->outcome = SYS_FORWARD;
 		return;
 	}
 	put_timespec(j, sc, sc->a[1], job_clock_ns(j, (int)sc->a[0]));
@@ -51,7 +53,7 @@ static void sys_clock_gettime(struct job *j, struct sys_call *sc)
 static void sys_clock_getres(struct job *j, struct sys_call *sc)
 {
 	if (!clock_known(sc->a[0])) {
-		sc->ret = -LX_EINVAL;
+		sc->outcome = SYS_FORWARD;
 		return;
 	}
 	sc->ret = 0;
