@@ -103,7 +103,7 @@ static void sys_mremap(struct job *j, struct sys_call *sc)
 static void sys_madvise(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
-	if (addr & (PAGE_SIZE - 1)) {
+	if ((addr & (PAGE_SIZE - 1)) || len < sc->a[1] || addr >= UVM_TOP || len > UVM_TOP - addr) {
 		sc->ret = -LX_EINVAL;
 		return;
 	}
