@@ -255,11 +255,16 @@ TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
+UNIT_TESTS += $(B)/tests/test_cmdline
 HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS)
+# The node's command-line parser, built for the host.
+$(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -Ikernel -Idrivers -Inet -o $@ tests/test_cmdline.c kernel/cmdline.c
 $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec: migrate/syscalls.def tests/gen_syscalls_md.c
 # docs/syscalls.md is generated from the table; test_syscall_table checks it.
 $(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/syscalls.def

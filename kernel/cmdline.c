@@ -96,9 +96,9 @@ int cmdline_parse(const char *cmdline, struct node_options *opt)
 		int len = (int)(p - w);
 		const char *eq = memchr(w, '=', (size_t)len);
 		int rc = 0;
-		if (len > 9 && !strncmp(w, "om.agent=", 9))
+		if (len >= 9 && !strncmp(w, "om.agent=", 9))
 			rc = parse_agent(eq + 1, p, cfg);
-		else if (len > 6 && !strncmp(w, "om.ip=", 6))
+		else if (len >= 6 && !strncmp(w, "om.ip=", 6))
 			rc = parse_ip(eq + 1, p, cfg);
 		else if (len == 11 && !strncmp(w, "om.selftest", 11))
 			opt->selftest = 1;

@@ -65,7 +65,7 @@ check_exit(void)
 /* Deterministic PRNG (xorshift64*): fuzz runs repeat exactly. */
 static uint64_t check_rng_state = 0x9e3779b97f4a7c15ull;
 
-static uint64_t
+static uint64_t __attribute__((unused))
 check_rand(void)
 {
 	check_rng_state ^= check_rng_state >> 12;
@@ -74,7 +74,7 @@ check_rand(void)
 	return check_rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static void
+static void __attribute__((unused))
 check_seed(uint64_t seed)
 {
 	check_rng_state = seed ? seed : 1;
