@@ -18,11 +18,10 @@
 #include "signal.h"
 #include "syscall.h"
 #include "syscall_codec.h"
+#include "sysnr.h"
 
 #define CTL_FRAMES 32 /* one job makes at most a few: STARTED, HOME, EXIT, ERRORs */
 #define CTL_MAX 256
-#define NR_write 1
-#define NR_pwrite64 18
 
 struct ctl_frame {
 	uint8_t type;
