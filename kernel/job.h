@@ -88,6 +88,9 @@ struct job {
 /* Creates an empty job (address space, FPU state in its initial form). */
 struct job *job_create(uint32_t id);
 void job_destroy(struct job *j);
+/* Puts j's FPU/vector state in its initial form (as after execve; also
+ * what a signal handler starts with). */
+void job_fpu_init(struct job *j);
 /* Runs j in ring 3 until it traps back; returns why. */
 enum job_event job_run(struct job *j);
 /* Prepares ring-3 entry: IA32_STAR/LSTAR/FMASK, EFER.SCE, FSGSBASE. */

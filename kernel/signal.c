@@ -99,15 +99,6 @@ static int on_altstack(const struct job *j, uint64_t sp)
 	return j->altstack_size && sp > j->altstack_sp && sp <= j->altstack_sp + j->altstack_size;
 }
 
-static void fpu_reset(struct job *j)
-{
-	memset(j->xsave, 0, cpu_xsave_size());
-	*(uint16_t *)(j->xsave + 0) = 0x37f;
-	*(uint32_t *)(j->xsave + 24) = 0x1f80;
-	if (cpu_xsave_size() > 512)
-		*(uint64_t *)(j->xsave + 512) = 3;
-}
-
 static void job_die(struct job *j, int sig)
 {
 	j->exit_code = LX_W_SIGNALED((uint32_t)sig, (CORE_SIGS & BIT(sig)) != 0);
@@ -186,7 +177,7 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	j->regs.rdx = frame + offsetof(struct lx_rt_sigframe, uc);
 	j->regs.rax = 0;
 	j->regs.rflags &= ~(uint64_t)(RFLAGS_TF | RFLAGS_DF);
-	fpu_reset(j);
+	job_fpu_init(j);
 	return 0;
 }
 
@@ -389,7 +380,7 @@ static void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 	if (mc->fpstate) {
 		uint32_t xsize = cpu_xsave_size();
 		if (uvm_read(&j->uvm, mc->fpstate, j->xsave, xsize) < 0) {
-			fpu_reset(j);
+			job_fpu_init(j);
 			signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 			return;
 		}
@@ -406,7 +397,7 @@ static void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 			memset(j->xsave + 528, 0, 48);
 		}
 	} else {
-		fpu_reset(j);
+		job_fpu_init(j);
 	}
 }
 

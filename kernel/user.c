@@ -71,6 +71,17 @@ void user_init(void)
 	tss_set_rsp0(user_trap_stack_top);
 }
 
+void job_fpu_init(struct job *j)
+{
+	memset(j->xsave, 0, cpu_xsave_size());
+	/* The initial x87/SSE control words, as after execve: FCW 0x37f,
+	 * MXCSR 0x1f80 (legacy area offsets 0 and 24, SDM vol. 1, 10.5.1). */
+	*(uint16_t *)(j->xsave + 0) = 0x37f;
+	*(uint32_t *)(j->xsave + 24) = 0x1f80;
+	if (have_xsave)
+		*(uint64_t *)(j->xsave + 512) = 3; /* XSTATE_BV: x87 and SSE present */
+}
+
 struct job *job_create(uint32_t id)
 {
 	struct job *j = calloc(1, sizeof *j);
@@ -82,13 +93,7 @@ struct job *job_create(uint32_t id)
 		free(j);
 		return NULL;
 	}
-	memset(j->xsave, 0, cpu_xsave_size());
-	/* The initial x87/SSE control words, as after execve: FCW 0x37f,
-	 * MXCSR 0x1f80 (legacy area offsets 0 and 24, SDM vol. 1, 10.5.1). */
-	*(uint16_t *)(j->xsave + 0) = 0x37f;
-	*(uint32_t *)(j->xsave + 24) = 0x1f80;
-	if (have_xsave)
-		*(uint64_t *)(j->xsave + 512) = 3; /* XSTATE_BV: x87 and SSE present */
+	job_fpu_init(j);
 	j->id = id;
 	j->regs.cs = SEL_UCODE | 3;
 	j->regs.ss = SEL_UDATA | 3;
