@@ -429,7 +429,10 @@ static int start_traced(struct remote *r, const char *tunable)
 			return st;
 		if (WIFSTOPPED(st) && (st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
 			break;
-		ptrace(PTRACE_CONT, jc->child, NULL, NULL);
+		/* A signal before the exec (Ctrl-C at once) is the program's:
+		 * deliver it, as at home. */
+		long sig = WIFSTOPPED(st) && (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+		ptrace(PTRACE_CONT, jc->child, NULL, (void *)sig);
 	}
 	uint64_t entry = ptrace_auxv(jc->child, AT_ENTRY);
 	if (!entry || (rc = ptrace_run_to(jc->child, entry, &st)) != 0)
