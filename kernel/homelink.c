@@ -46,6 +46,7 @@ static struct {
 	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
 	uint64_t fwd_done;           /* bytes a continued write has moved so far */
 	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
+	int filling;                 /* the call out is a pread filling a file mapping */
 } hl;
 
 static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
@@ -86,6 +87,12 @@ static int write_user(void *ctx, uint64_t addr, uint32_t len, const void *src)
 	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 0) < 0 ? -LX_EFAULT : 0;
 }
 
+/* A file mapping's own contents land even where the program may not write. */
+static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
+{
+	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 1) < 0 ? -LX_EFAULT : 0;
+}
+
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
 
 /* Encodes the call with these arguments into the slot. */
@@ -121,6 +128,39 @@ static void host_forward(struct job *j, const struct sys_call *sc)
 	forward_send(j, (unsigned)sc->nr, sc->a);
 }
 
+/* The next pread of a file mapping's contents (OM_SYSCALL_MAX_BUF at most
+ * each; the codec cuts longer ones). */
+static void fill_next(struct job *j)
+{
+	uint64_t args[6] = { (uint64_t)j->fill.fd, j->fill.addr + j->fill.done, j->fill.len - j->fill.done,
+			     j->fill.off + j->fill.done, 0, 0 };
+	hl.filling = 1;
+	forward_send(j, NR_pread64, args);
+}
+
+static void host_fill(struct job *j)
+{
+	fill_next(j);
+}
+
+/* A fill read came back: go on, or finish mmap with the address or the
+ * error (the mapping then goes again). */
+static void fill_reply(struct job *j, int64_t ret)
+{
+	if (ret > 0 && j->fill.done + (uint64_t)ret < j->fill.len) {
+		j->fill.done += (uint64_t)ret;
+		fill_next(j);
+		return;
+	}
+	hl.filling = 0;
+	if (ret < 0) {
+		uvm_unmap(&j->uvm, j->fill.addr, j->fill.addr + j->fill.len);
+		sched_reply(j, ret == -29 /* ESPIPE */ ? -19 /* ENODEV, as mmap of a pipe */ : ret);
+		return;
+	}
+	sched_reply(j, (int64_t)j->fill.addr); /* a short file: the rest reads as zero */
+}
+
 static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
 {
 	go_home(j, feature ? OM_HOME_FEATURE : OM_HOME_SYSCALL, what, pending);
@@ -145,6 +185,7 @@ static void host_exited(struct job *j)
 
 static const struct job_host home_host = {
 	.forward = host_forward,
+	.fill = host_fill,
 	.go_home = host_go_home,
 	.exited = host_exited,
 };
@@ -192,6 +233,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 			kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
 				j->uvm.nregions, j->uvm.pages);
 			hl.home_after_reply = 0;
+			hl.filling = 0;
 			sched_start(j, &home_host);
 			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 		}
@@ -207,10 +249,16 @@ static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
 		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
 		return;
 	}
-	int rc = om_sysrep_decode(hl.fwd, p, h->length, write_user, j, &ret);
+	int rc = om_sysrep_decode(hl.fwd, p, h->length, hl.filling ? write_fill : write_user, j, &ret);
 	if (rc != OM_OK) {
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
+	}
+	if (hl.filling) {
+		fill_reply(j, ret);
+		if (!hl.filling && hl.home_after_reply && j->state == JOB_RUNNABLE)
+			go_home(j, OM_HOME_REQUESTED, "requested", -1);
+		return;
 	}
 	/* A write cut to OM_SYSCALL_MAX_BUF goes on until done or short. */
 	unsigned nr = hl.fwd->nr;
@@ -273,6 +321,7 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			sched_abort();
 			hl.slot_full = 0;
 			hl.home_after_reply = 0;
+			hl.filling = 0;
 		} else if (image_in_busy(&hl.in) && h->job == hl.in_job) {
 			image_in_abort(&hl.in);
 		}
@@ -299,6 +348,7 @@ static void on_link_lost(void)
 	hl.ctl_count = 0;
 	hl.slot_full = 0;
 	hl.home_after_reply = 0;
+	hl.filling = 0;
 }
 
 /* ------------------------------------------------------------ sending */

@@ -78,6 +78,12 @@ struct job {
 	uint64_t cpu_ns;           /* time spent in ring 3 */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
 	uint64_t sleep_rem;        /* nanosleep's rem pointer, 0 if none */
+	/* A private file mapping being filled from home (mmap of a file):
+	 * its pages are read with pread before mmap returns. */
+	struct {
+		uint64_t addr, len, off, done;
+		int64_t fd;
+	} fill;
 	uint64_t last_nr;          /* the forwarded call in flight or just answered */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */
 	uint32_t exit_code;        /* valid in JOB_EXITED: wait(2) status */

@@ -262,7 +262,8 @@ static uint32_t image_kind_of(uint32_t kind, uint32_t *flags)
 	*flags = 0;
 	switch (kind) {
 	case UVM_SHARED_ANON: *flags = OM_RF_SHARED; return OM_RK_ANON;
-	case UVM_FILE: return OM_RK_FILE;
+	case UVM_FILE:
+	case UVM_FILE_SHARED: return OM_RK_FILE; /* a copy at home too */
 	case UVM_HEAP: return OM_RK_HEAP;
 	case UVM_STACK: return OM_RK_STACK;
 	case UVM_VDSO: return OM_RK_VDSO;

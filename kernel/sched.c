@@ -119,6 +119,11 @@ static void sched_syscall(struct job *j)
 		j->syscalls_forwarded++;
 		cur_host->forward(j, &sc);
 		break;
+	case SYS_FILL:
+		j->state = JOB_WAIT_HOME;
+		j->last_nr = sc.nr;
+		cur_host->fill(j);
+		break;
 	case SYS_HOME:
 		j->state = JOB_WAIT_HOME;
 		cur_host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));

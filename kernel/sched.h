@@ -17,6 +17,10 @@ struct job_host {
 	 * ...: pending is its number, to run again at home) or an instruction
 	 * this CPU lacks (pending -1). what says which, for the logs. */
 	void (*go_home)(struct job *j, int feature, int32_t pending, const char *what);
+	/* Fills the private file mapping j->fill describes from home (pread of
+	 * the file into it), then sched_reply's mmap's result: its address, or
+	 * the error with the mapping removed. */
+	void (*fill)(struct job *j);
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */
 	void (*exited)(struct job *j);

@@ -74,8 +74,17 @@ static void selftest_exited(struct job *j)
 		kprintf("selftest: job killed by signal %u\n", j->exit_code & 0x7f);
 }
 
+/* No home, no files: a file mapping fails as on a descriptor that is not
+ * open. */
+static void selftest_fill(struct job *j)
+{
+	uvm_unmap(&j->uvm, j->fill.addr, j->fill.addr + j->fill.len);
+	sched_reply(j, -LX_EBADF);
+}
+
 static const struct job_host selftest_host = {
 	.forward = selftest_forward,
+	.fill = selftest_fill,
 	.go_home = selftest_home,
 	.exited = selftest_exited,
 };

@@ -18,6 +18,7 @@ enum sys_outcome {
 	SYS_BLOCK,    /* the job waits: j->wake_ns or a reply from home */
 	SYS_FORWARD,  /* the deputy at home must run it */
 	SYS_HOME,     /* the job must migrate home to run it */
+	SYS_FILL,     /* a file mapping was made: j->fill says what to read */
 	SYS_EXITED    /* the job is over: j->exit_code */
 };
 

@@ -18,7 +18,12 @@
 #define UVM_PROT_W 2
 #define UVM_PROT_X 4
 
-enum uvm_kind { UVM_ANON, UVM_SHARED_ANON, UVM_FILE, UVM_HEAP, UVM_STACK, UVM_VDSO, UVM_RESERVED };
+enum uvm_kind {
+	UVM_ANON, UVM_SHARED_ANON,
+	UVM_FILE,        /* a private file mapping: a copy of the file */
+	UVM_FILE_SHARED, /* a read-only shared one, also a copy (may not become writable) */
+	UVM_HEAP, UVM_STACK, UVM_VDSO, UVM_RESERVED
+};
 
 struct uvm_region {
 	uint64_t start, end; /* [start, end), page aligned */

@@ -1,0 +1,50 @@
+"""Debian's own dynamic programs (coreutils, gzip, awk, python3) run on a
+node from start to end, with output and status identical to a native run:
+their locale and gconv files are file mappings the node copies from home."""
+
+import os
+import re
+import subprocess
+import tempfile
+
+from omtest import BUILD, check, cluster, wait_for
+
+CASES = [
+    ["/bin/ls", "-l", "{dir}"],
+    ["/usr/bin/sha256sum", "{dir}/a.txt"],
+    ["/usr/bin/sort", "{dir}/a.txt"],
+    ["/usr/bin/gzip", "-9c", "{dir}/a.txt"],
+    ["/usr/bin/awk", "{n += NF} END {print n}", "{dir}/a.txt"],
+    ["/usr/bin/python3", "-c", "import sys, json; print(json.dumps(sorted(sys.argv)), sum(range(10**5)))", "x"],
+    ["/bin/cat", "{dir}/missing"],
+]
+
+
+def test_real_programs_on_node():
+    with cluster() as c, tempfile.TemporaryDirectory(prefix="om-real-") as d:
+        with open(os.path.join(d, "a.txt"), "w") as f:
+            for i in range(3000):
+                f.write("line %d %s\n" % ((i * 7919) % 3001, "x" * (i % 13)))
+        os.utime(os.path.join(d, "a.txt"), (1700000000, 1700000000))
+        n = c.boot("virtio-net-pci", mem=1024, extra=["-cpu", "max"])
+        c.wait_registered(n)
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        ran = 0
+        for case in CASES:
+            argv = [a.replace("{dir}", d) for a in case]
+            if not os.path.exists(argv[0]):
+                continue
+            native = subprocess.run(argv, capture_output=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+            before = n.serial().count("exited with status")
+            om = subprocess.run([os.path.join(BUILD, "om-run"), "--control", c.control] + argv,
+                                capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+            name = os.path.basename(argv[0])
+            check(om.returncode == native.returncode, "%s: status %d, native %d" % (name, om.returncode, native.returncode))
+            check(om.stdout == native.stdout, "%s: stdout differs" % name)
+            check(om.stderr == native.stderr, "%s: stderr differs: %r vs %r" % (name, om.stderr, native.stderr))
+            wait_for(lambda: n.serial().count("exited with status") > before, 10,
+                     "%s to end on the node" % name)
+            ran += 1
+        check(ran >= 5, "only %d programs found" % ran)
+        check(not re.search(r"going home", n.serial()), "a program came home:\n" + n.serial()[-1500:])
+        print("INFO %d Debian programs ran on the node from start to end" % ran)
