@@ -14,6 +14,8 @@
 #define SC_ENOBUFS 105
 
 #define SC_MAP_ANONYMOUS 0x20
+#define SC_MAP_SHARED 0x01
+#define SC_PROT_WRITE 0x2
 #define SC_ITIMER_REAL 0
 #define SC_PR_SET_VMA 0x53564d41u
 #define SC_PAGE 4096u
@@ -292,7 +294,10 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 		return OM_HOME;
 	switch (nr) {
 	case SC_NR_mmap:
-		return (a[3] & SC_MAP_ANONYMOUS) ? OM_LOCAL : OM_HOME;
+		/* A file mapping is a copy the node fills from home, unless it
+		 * is shared and writable: then it must be the file itself. */
+		return (!(a[3] & SC_MAP_ANONYMOUS) && (a[3] & SC_MAP_SHARED) && (a[2] & SC_PROT_WRITE))
+			   ? OM_HOME : OM_LOCAL;
 	case SC_NR_kill:
 	case SC_NR_tkill:
 	case SC_NR_rt_sigqueueinfo:

@@ -323,7 +323,9 @@ static void
 where_at_runtime(void)
 {
 	CHECK_EQ(at("mmap", 0, 4096, 3, MAP_PRIVATE | MAP_ANONYMOUS, 100), OM_LOCAL);
-	CHECK_EQ(at("mmap", 0, 4096, 1, MAP_PRIVATE, 100), OM_HOME);
+	CHECK_EQ(at("mmap", 0, 4096, 1, MAP_PRIVATE, 100), OM_LOCAL);
+	CHECK_EQ(at("mmap", 0, 4096, 1, MAP_SHARED, 100), OM_LOCAL);
+	CHECK_EQ(at("mmap", 0, 4096, 3, MAP_SHARED, 100), OM_HOME);
 	CHECK_EQ(at("kill", 100, 9, 0, 0, 100), OM_LOCAL);
 	CHECK_EQ(at("kill", 101, 9, 0, 0, 100), OM_FORWARD);
 	CHECK_EQ(at("kill", 0, 9, 0, 0, 100), OM_FORWARD);    /* the process group */
