@@ -444,37 +444,7 @@ sc_out_len_ok(int kind, uint32_t cap, uint32_t elem, int64_t ret, uint32_t len)
 	return 0;
 }
 
-static uint8_t *
-sc_wr_take(struct wire_wr *w, size_t n)
-{
-	uint8_t *q;
 
-	if (w->err != OM_OK)
-		return NULL;
-	if (n > w->cap - w->pos) {
-		w->err = OM_E_NOSPACE;
-		return NULL;
-	}
-	q = w->p + w->pos;
-	w->pos += n;
-	return q;
-}
-
-static const uint8_t *
-sc_rd_take(struct wire_rd *r, size_t n)
-{
-	const uint8_t *q;
-
-	if (r->err != OM_OK)
-		return NULL;
-	if (n > r->len - r->pos) {
-		r->err = OM_E_TRUNC;
-		return NULL;
-	}
-	q = r->p + r->pos;
-	r->pos += n;
-	return q;
-}
 
 /* ---- node: encode a request */
 
@@ -526,7 +496,7 @@ enc_copy(struct sc_enc *s, uint64_t addr, uint32_t n)
 
 	if (enc_failed(s))
 		return;
-	if ((q = sc_wr_take(&s->w, n)) != NULL)
+	if ((q = wire_wr_take(&s->w, n)) != NULL)
 		enc_read(s, addr, n, q);
 }
 
@@ -543,7 +513,7 @@ enc_in(struct sc_enc *s, uint64_t addr, uint32_t n)
 static void
 enc_str(struct sc_enc *s, uint64_t addr, uint32_t *lenp)
 {
-	uint8_t *lenq = sc_wr_take(&s->w, 4);
+	uint8_t *lenq = wire_wr_take(&s->w, 4);
 	uint32_t n = 0, chunk, room;
 	const uint8_t *nul;
 	uint8_t *q;
@@ -841,7 +811,7 @@ om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
 	ctx->nbuf = 0;
 	ctx->niov = 0;
 	memcpy(ctx->args, args, sizeof ctx->args);
-	hdr = sc_wr_take(&s.w, 4 + 6 * 8);
+	hdr = wire_wr_take(&s.w, 4 + 6 * 8);
 	for (i = 0; i < 6 && !enc_failed(&s); i++) {
 		struct om_sysctx_buf *b;
 
@@ -882,7 +852,7 @@ dec_in(struct wire_rd *r, uint32_t max, uint32_t *len)
 	*len = wire_rd_u32(r);
 	if (r->err == OM_OK && *len > max)
 		wire_rd_fail(r, OM_E_RANGE);
-	return sc_rd_take(r, *len);
+	return wire_rd_take(r, *len);
 }
 
 static void
@@ -911,7 +881,7 @@ dec_iov(struct wire_rd *r, struct om_sysbuf *b, uint64_t want_cnt)
 	if (r->err == OM_OK && (b->niov > OM_SYSCALL_MAX_IOV ||
 	    (want_cnt != UINT64_MAX && b->niov != want_cnt)))
 		wire_rd_fail(r, OM_E_RANGE);
-	b->iov_lens = sc_rd_take(r, 4 * (size_t)b->niov);
+	b->iov_lens = wire_rd_take(r, 4 * (size_t)b->niov);
 	if (r->err != OM_OK)
 		return 0;
 	for (i = 0; i < b->niov; i++)
@@ -965,7 +935,7 @@ dec_item(struct wire_rd *r, const struct om_argkind *k, const uint64_t *a,
 	case OM_K_IOV_IN:
 		b->iov_total = dec_iov(r, b, a[k->x]);
 		b->len = b->iov_total;
-		b->data = sc_rd_take(r, b->len);
+		b->data = wire_rd_take(r, b->len);
 		break;
 	case OM_K_IOV_OUT:
 		b->cap = dec_iov(r, b, a[k->x]);
@@ -1008,7 +978,7 @@ dec_item(struct wire_rd *r, const struct om_argkind *k, const uint64_t *a,
 		b->msg_flags = wire_rd_u32(r);
 		b->name = dec_in(r, OM_SYSCALL_SOCKADDR_MAX, &b->name_len);
 		b->len = dec_iov(r, b, UINT64_MAX);
-		b->data = sc_rd_take(r, b->len);
+		b->data = wire_rd_take(r, b->len);
 		b->ctl = dec_in(r, OM_SYSCALL_CTL_MAX, &b->ctl_len);
 		break;
 	case OM_K_MSG_OUT:
@@ -1150,16 +1120,16 @@ rep_msg(struct sc_rep *s, const struct om_sysctx_buf *b, int64_t ret)
 	nlen = wire_rd_u32(r);
 	if (r->err == OM_OK && (nlen > b->name_cap || namelen > OM_SYSCALL_SOCKADDR_MAX))
 		wire_rd_fail(r, OM_E_RANGE);
-	name = sc_rd_take(r, nlen);
+	name = wire_rd_take(r, nlen);
 	dlen = wire_rd_u32(r);
 	if (r->err == OM_OK && !sc_out_len_ok(OM_K_MSG_OUT, b->cap, 1, ret, dlen))
 		wire_rd_fail(r, OM_E_RANGE);
-	data = sc_rd_take(r, dlen);
+	data = wire_rd_take(r, dlen);
 	ctllen = wire_rd_u32(r);
 	clen = wire_rd_u32(r);
 	if (r->err == OM_OK && (clen != ctllen || clen > b->ctl_cap))
 		wire_rd_fail(r, OM_E_RANGE);
-	ctl = sc_rd_take(r, clen);
+	ctl = wire_rd_take(r, clen);
 	flags = wire_rd_u32(r);
 	if (r->err != OM_OK)
 		return;
@@ -1200,7 +1170,7 @@ rep_walk(struct sc_rep *s, const void *payload, size_t len, int64_t *ret)
 		if (r->err == OM_OK &&
 		    !sc_out_len_ok(b->kind, b->cap, b->elem ? b->elem : 1, *ret, n))
 			wire_rd_fail(r, OM_E_RANGE);
-		data = sc_rd_take(r, n);
+		data = wire_rd_take(r, n);
 		if (r->err != OM_OK)
 			break;
 		if (b->kind == OM_K_IOV_OUT)

@@ -23,8 +23,8 @@ wire_rd_fail(struct wire_rd *r, int err)
 /* Returns a pointer to the next n bytes and consumes them, or NULL (and
  * fails the reader) when fewer than n remain. pos <= len always holds, so
  * the subtraction cannot wrap. */
-static const uint8_t *
-rd_take(struct wire_rd *r, size_t n)
+const uint8_t *
+wire_rd_take(struct wire_rd *r, size_t n)
 {
 	const uint8_t *q;
 
@@ -42,7 +42,7 @@ rd_take(struct wire_rd *r, size_t n)
 uint8_t
 wire_rd_u8(struct wire_rd *r)
 {
-	const uint8_t *q = rd_take(r, 1);
+	const uint8_t *q = wire_rd_take(r, 1);
 
 	return q ? q[0] : 0;
 }
@@ -50,7 +50,7 @@ wire_rd_u8(struct wire_rd *r)
 uint16_t
 wire_rd_u16(struct wire_rd *r)
 {
-	const uint8_t *q = rd_take(r, 2);
+	const uint8_t *q = wire_rd_take(r, 2);
 
 	return q ? (uint16_t)(q[0] | q[1] << 8) : 0;
 }
@@ -58,7 +58,7 @@ wire_rd_u16(struct wire_rd *r)
 uint32_t
 wire_rd_u32(struct wire_rd *r)
 {
-	const uint8_t *q = rd_take(r, 4);
+	const uint8_t *q = wire_rd_take(r, 4);
 
 	if (q == NULL)
 		return 0;
@@ -78,7 +78,7 @@ wire_rd_u64(struct wire_rd *r)
 void
 wire_rd_bytes(struct wire_rd *r, void *out, size_t n)
 {
-	const uint8_t *q = rd_take(r, n);
+	const uint8_t *q = wire_rd_take(r, n);
 
 	if (q != NULL)
 		memcpy(out, q, n);
@@ -112,7 +112,7 @@ wire_rd_str(struct wire_rd *r, char *out, size_t max)
 		r->err = OM_E_RANGE;
 		return;
 	}
-	if ((q = rd_take(r, n)) == NULL)
+	if ((q = wire_rd_take(r, n)) == NULL)
 		return;
 	if (!str_ok(q, n)) {
 		r->err = OM_E_RANGE;
@@ -139,8 +139,8 @@ wire_wr_init(struct wire_wr *w, void *buf, size_t cap)
 	w->err = OM_OK;
 }
 
-static uint8_t *
-wr_take(struct wire_wr *w, size_t n)
+uint8_t *
+wire_wr_take(struct wire_wr *w, size_t n)
 {
 	uint8_t *q;
 
@@ -158,7 +158,7 @@ wr_take(struct wire_wr *w, size_t n)
 void
 wire_wr_u8(struct wire_wr *w, uint8_t v)
 {
-	uint8_t *q = wr_take(w, 1);
+	uint8_t *q = wire_wr_take(w, 1);
 
 	if (q != NULL)
 		q[0] = v;
@@ -167,7 +167,7 @@ wire_wr_u8(struct wire_wr *w, uint8_t v)
 void
 wire_wr_u16(struct wire_wr *w, uint16_t v)
 {
-	uint8_t *q = wr_take(w, 2);
+	uint8_t *q = wire_wr_take(w, 2);
 
 	if (q != NULL) {
 		q[0] = (uint8_t)v;
@@ -178,7 +178,7 @@ wire_wr_u16(struct wire_wr *w, uint16_t v)
 void
 wire_wr_u32(struct wire_wr *w, uint32_t v)
 {
-	uint8_t *q = wr_take(w, 4);
+	uint8_t *q = wire_wr_take(w, 4);
 
 	if (q != NULL) {
 		q[0] = (uint8_t)v;
@@ -198,7 +198,7 @@ wire_wr_u64(struct wire_wr *w, uint64_t v)
 void
 wire_wr_bytes(struct wire_wr *w, const void *src, size_t n)
 {
-	uint8_t *q = wr_take(w, n);
+	uint8_t *q = wire_wr_take(w, n);
 
 	if (q != NULL)
 		memcpy(q, src, n);

@@ -53,6 +53,11 @@ void wire_wr_bytes(struct wire_wr *w, const void *src, size_t n);
 void wire_wr_str(struct wire_wr *w, const char *field, size_t fieldsize);
 /* Bytes written, or the sticky error (negative). */
 int wire_wr_end(const struct wire_wr *w);
+/* n bytes in place: the next n of the payload (NULL and OM_E_TRUNC when
+ * fewer are left), or room for n more (NULL and OM_E_NOSPACE). Sticky like
+ * the typed calls. */
+const uint8_t *wire_rd_take(struct wire_rd *r, size_t n);
+uint8_t *wire_wr_take(struct wire_wr *w, size_t n);
 
 /* Record lists (a u32 count, then the records, read one at a time):
  * wire_list_count reads the count, refusing more than max records or more
