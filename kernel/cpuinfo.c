@@ -4,6 +4,7 @@
 
 #include "console.h"
 #include "cpu.h"
+#include "cpu_describe.h"
 #include "cpuinfo.h"
 #include "timer.h"
 
@@ -31,50 +32,25 @@ void cpu_features_init(void)
 
 uint32_t cpu_xsave_size(void) { return cpu_xsave_bytes; }
 
+static void cpuinfo_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	cpuid(leaf, sub, r);
+}
+
 void cpuinfo_fill(struct om_cpu *cpu)
 {
-	uint32_t r[4], max, maxext;
-	memset(cpu, 0, sizeof *cpu);
+	om_cpu_describe(cpu, cpuinfo_cpuid, cpu_xcr0);
+}
 
-	cpuid(0, 0, r);
-	max = r[0];
-	memcpy(cpu->vendor, &r[1], 4);
-	memcpy(cpu->vendor + 4, &r[3], 4);
-	memcpy(cpu->vendor + 8, &r[2], 4);
-
-	cpuid(1, 0, r);
-	uint32_t fam = (r[0] >> 8) & 0xf, model = (r[0] >> 4) & 0xf;
-	if (fam == 0xf)
-		fam += (r[0] >> 20) & 0xff;
-	if (fam == 0x6 || fam >= 0xf)
-		model |= ((r[0] >> 16) & 0xf) << 4;
-	cpu->family = fam;
-	cpu->model_id = model;
-	cpu->stepping = r[0] & 0xf;
-	cpu->leaf1_ecx = r[2];
-	cpu->leaf1_edx = r[3];
-	if (max >= 7) {
-		cpuid(7, 0, r);
-		cpu->leaf7_ebx = r[1];
-		cpu->leaf7_ecx = r[2];
-		cpu->leaf7_edx = r[3];
+const struct om_cpu *cpuinfo_node(void)
+{
+	static struct om_cpu node;
+	static int known;
+	if (!known) {
+		cpuinfo_fill(&node);
+		known = 1;
 	}
-	cpu->xcr0 = cpu_xcr0;
-
-	cpuid(0x80000000, 0, r);
-	maxext = r[0];
-	if (maxext >= 0x80000004) {
-		for (uint32_t i = 0; i < 3; i++) {
-			cpuid(0x80000002 + i, 0, r);
-			memcpy(cpu->model + 16 * i, r, 16);
-		}
-		/* Brand strings are padded with leading spaces on some parts. */
-		char *m = cpu->model;
-		while (*m == ' ')
-			m++;
-		memmove(cpu->model, m, strlen(m) + 1);
-	}
-	cpu->cores = 1; /* one job core until SMP bring-up exists */
+	return &node;
 }
 
 /* xorshift plus a multiply and a data-dependent branch: integer ALU and

@@ -11,6 +11,8 @@
 void cpu_features_init(void);
 /* Fills vendor, model, CPUID feature leaves, XCR0 and core count. */
 void cpuinfo_fill(struct om_cpu *cpu);
+/* The same, read once (after cpu_features_init) and kept. */
+const struct om_cpu *cpuinfo_node(void);
 /* Size in bytes of the XSAVE area for the enabled XCR0 (CPUID 0xD.0 EBX),
  * 512 when XSAVE is off. */
 uint32_t cpu_xsave_size(void);

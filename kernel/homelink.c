@@ -242,6 +242,28 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 		send_error(h->job, OM_E_RANGE, hl.in.why);
 }
 
+/* A write cut to OM_SYSCALL_MAX_BUF goes on until done or short: 1 if
+ * the next part was sent, 0 if ret (adjusted) is the call's result. */
+static int write_continues(struct job *j, int64_t *ret)
+{
+	unsigned nr = hl.fwd->nr;
+	if (hl.fwd->clamped && (nr == NR_write || nr == NR_pwrite64) && *ret > 0 &&
+	    (uint64_t)*ret == hl.fwd->args[2] && hl.fwd_done + (uint64_t)*ret < hl.fwd_args[2]) {
+		hl.fwd_done += (uint64_t)*ret;
+		uint64_t args[6];
+		memcpy(args, hl.fwd_args, sizeof args);
+		args[1] += hl.fwd_done;
+		args[2] -= hl.fwd_done;
+		if (nr == NR_pwrite64)
+			args[3] += hl.fwd_done;
+		forward_send(j, nr, args);
+		return 1;
+	}
+	if (hl.fwd_done)
+		*ret = *ret < 0 ? (int64_t)hl.fwd_done : (int64_t)hl.fwd_done + *ret;
+	return 0;
+}
+
 static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
 {
 	int64_t ret;
@@ -254,30 +276,12 @@ static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
 	}
-	if (hl.filling) {
+	if (hl.filling)
 		fill_reply(j, ret);
-		if (!hl.filling && hl.home_after_reply && j->state == JOB_RUNNABLE)
-			go_home(j, OM_HOME_REQUESTED, "requested", -1);
-		return;
-	}
-	/* A write cut to OM_SYSCALL_MAX_BUF goes on until done or short. */
-	unsigned nr = hl.fwd->nr;
-	if (rc == OM_OK && hl.fwd->clamped && (nr == NR_write || nr == NR_pwrite64) && ret > 0 &&
-	    (uint64_t)ret == hl.fwd->args[2] && hl.fwd_done + (uint64_t)ret < hl.fwd_args[2]) {
-		hl.fwd_done += (uint64_t)ret;
-		uint64_t args[6];
-		memcpy(args, hl.fwd_args, sizeof args);
-		args[1] += hl.fwd_done;
-		args[2] -= hl.fwd_done;
-		if (nr == NR_pwrite64)
-			args[3] += hl.fwd_done;
-		forward_send(j, nr, args);
-		return;
-	}
-	if (hl.fwd_done)
-		ret = ret < 0 ? (int64_t)hl.fwd_done : (int64_t)hl.fwd_done + ret;
-	sched_reply(j, ret);
-	if (hl.home_after_reply)
+	else if (!write_continues(j, &ret)) /* an EIO stops a long write too */
+		sched_reply(j, ret);
+	/* A MIGRATE_HOME that came while the call was out can go now. */
+	if (hl.home_after_reply && j->state == JOB_RUNNABLE)
 		go_home(j, OM_HOME_REQUESTED, "requested", -1);
 }
 

@@ -38,19 +38,18 @@ int image_in_busy(const struct image_in *in) { return in->job != NULL; }
 /* Every feature the image may use must be here (the agent checked too). */
 static const char *missing_feature(const struct om_cpu *need)
 {
-	struct om_cpu have;
-	cpuinfo_fill(&have);
-	if (need->leaf1_ecx & ~LEAF1_ECX_NOT_ISA & ~have.leaf1_ecx)
+	const struct om_cpu *have = cpuinfo_node();
+	if (need->leaf1_ecx & ~LEAF1_ECX_NOT_ISA & ~have->leaf1_ecx)
 		return "CPUID.1:ECX";
-	if (need->leaf1_edx & ~have.leaf1_edx)
+	if (need->leaf1_edx & ~have->leaf1_edx)
 		return "CPUID.1:EDX";
-	if (need->leaf7_ebx & ~have.leaf7_ebx)
+	if (need->leaf7_ebx & ~have->leaf7_ebx)
 		return "CPUID.7:EBX";
-	if (need->leaf7_ecx & ~LEAF7_ECX_NOT_ISA & ~have.leaf7_ecx)
+	if (need->leaf7_ecx & ~LEAF7_ECX_NOT_ISA & ~have->leaf7_ecx)
 		return "CPUID.7:ECX";
-	if (need->leaf7_edx & ~have.leaf7_edx)
+	if (need->leaf7_edx & ~have->leaf7_edx)
 		return "CPUID.7:EDX";
-	if (need->xcr0 & ~have.xcr0)
+	if (need->xcr0 & ~have->xcr0)
 		return "XCR0 state components";
 	return NULL;
 }
@@ -94,9 +93,7 @@ static void xsave_from_image(struct job *j, const struct om_image_hdr *h)
 	*(uint32_t *)(j->xsave + 24) &= 0xffff; /* MXCSR: no reserved bits */
 	memset(j->xsave + 464, 0, 48);           /* software bytes are not state */
 	if (size > 512) {
-		struct om_cpu have;
-		cpuinfo_fill(&have);
-		*(uint64_t *)(j->xsave + 512) &= have.xcr0; /* XSTATE_BV */
+		*(uint64_t *)(j->xsave + 512) &= cpuinfo_node()->xcr0; /* XSTATE_BV */
 		memset(j->xsave + 520, 0, 56);               /* XCOMP_BV, reserved */
 	}
 }
@@ -295,7 +292,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	g[OM_REG_R15] = r->r15, g[OM_REG_RIP] = r->rip, g[OM_REG_RFLAGS] = r->rflags;
 	g[OM_REG_ORIG_RAX] = (uint64_t)-1;
 	g[OM_REG_FS_BASE] = j->fs_base, g[OM_REG_GS_BASE] = j->gs_base;
-	cpuinfo_fill(&h->cpu);
+	h->cpu = *cpuinfo_node();
 	h->xcr0 = h->cpu.xcr0;
 	if (cpu_xsave_size() > 512) {
 		/* Home's kernel takes an area of its own size at most: the

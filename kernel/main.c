@@ -94,7 +94,7 @@ void kernel_main(struct bootinfo *bi)
 		cfg->agent_ip = cfg->gw;
 	}
 
-	cpuinfo_fill(&id.hello.cpu);
+	id.hello.cpu = *cpuinfo_node();
 	id.hello.mem_bytes = pmm_total_bytes();
 	id.hello.speed = cpu_speed_score(SPEED_BENCH_MS);
 	strncpy(id.hello.version, OM_VERSION, sizeof id.hello.version - 1);

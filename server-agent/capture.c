@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "cpu_describe.h"
 #include "vdso.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -98,49 +99,19 @@ printable(char *s)
 			*s = '?';
 }
 
+static void
+capture_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+}
+
 void
 capture_cpu(struct om_cpu *cpu)
 {
-	unsigned a, b, c, d, regs[12], i, fam, model;
-	char *p;
+	uint64_t xcr0;
 
-	memset(cpu, 0, sizeof *cpu);
-	__cpuid(0, a, b, c, d);
-	memcpy(cpu->vendor, &b, 4);
-	memcpy(cpu->vendor + 4, &d, 4);
-	memcpy(cpu->vendor + 8, &c, 4);
-	printable(cpu->vendor);
-	if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
-		for (i = 0; i < 3; i++)
-			__cpuid(0x80000002 + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2],
-			    regs[4 * i + 3]);
-		memcpy(cpu->model, regs, 48);
-		cpu->model[48] = '\0';
-		for (p = cpu->model; *p == ' '; p++)
-			;
-		memmove(cpu->model, p, strlen(p) + 1);
-		printable(cpu->model);
-	}
-	__cpuid(1, a, b, c, d);
-	fam = (a >> 8) & 0xf;
-	model = (a >> 4) & 0xf;
-	if (fam == 0xf)
-		fam += (a >> 20) & 0xff;
-	if (fam == 6 || fam >= 0xf)
-		model |= ((a >> 16) & 0xf) << 4;
-	cpu->family = fam;
-	cpu->model_id = model;
-	cpu->stepping = a & 0xf;
-	cpu->leaf1_ecx = c;
-	cpu->leaf1_edx = d;
-	if (__get_cpuid_max(0, NULL) >= 7) {
-		__cpuid_count(7, 0, a, b, c, d);
-		cpu->leaf7_ebx = b;
-		cpu->leaf7_ecx = c;
-		cpu->leaf7_edx = d;
-	}
-	(void)capture_xsave_size(&cpu->xcr0);
-	cpu->cores = 1;
+	(void)capture_xsave_size(&xcr0);
+	om_cpu_describe(cpu, capture_cpuid, xcr0);
 }
 
 /* ---- /proc */

@@ -167,59 +167,57 @@ static int idle(struct remote *r)
 	return 0;
 }
 
+/* What a wait status of the idle tracee means: -1 it is gone (status kept),
+ * 1 it stopped for our PTRACE_INTERRUPT, 0 anything else, which is dealt
+ * with: a signal sent to it goes to the job on the node (never delivered at
+ * home), and it waits on. */
+static int tracee_event(struct remote *r, int st)
+{
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		r->in.dead = 1;
+		r->in.status = st;
+		return -1;
+	}
+	if (!WIFSTOPPED(st))
+		return 0;
+	if ((st >> 16) == PTRACE_EVENT_STOP)
+		return 1;
+	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
+		forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
+	}
+	ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
+	return 0;
+}
+
 /* Handles every stop or exit of the idle tracee (SIGCHLD arrived). */
 static int on_tracee(struct remote *r)
 {
 	int st;
-	pid_t p;
-	while ((p = waitpid(r->in.pid, &st, WNOHANG | __WALL)) > 0) {
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			r->in.dead = 1;
-			r->in.status = st;
+	while (waitpid(r->in.pid, &st, WNOHANG | __WALL) > 0)
+		if (tracee_event(r, st) < 0)
 			return -1;
-		}
-		if (!WIFSTOPPED(st))
-			continue;
-		int sig = WSTOPSIG(st);
-		if ((st >> 16) == 0 && sig != SIGTRAP) {
-			siginfo_t si;
-			memset(&si, 0, sizeof si);
-			ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
-			forward_signal(r, sig, si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
-		}
-		/* The signal stays with the job: nothing is delivered at home. */
-		ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
-	}
 	return 0;
 }
 
 /* Stops the idle tracee for the deputy's work. */
 static int wake(struct remote *r)
 {
-	int st;
+	int st, ev = 0; /* 'continue' below checks ev */
 	if (ptrace(PTRACE_INTERRUPT, r->in.pid, NULL, NULL) == -1)
 		return -errno;
-	for (;;) {
+	do {
 		if (waitpid(r->in.pid, &st, __WALL) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			r->in.dead = 1;
-			r->in.status = st;
+		if ((ev = tracee_event(r, st)) < 0)
 			return -ESRCH;
-		}
-		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP)
-			return 0;
-		if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
-			siginfo_t si;
-			memset(&si, 0, sizeof si);
-			ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
-			forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
-		}
-		ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
-	}
+	} while (ev != 1);
+	return 0;
 }
 
 /* ------------------------------------------------------------ the job's calls */

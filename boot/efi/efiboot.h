@@ -64,6 +64,8 @@ EFI_STATUS efiboot_paging_build(uint64_t top, const struct efiboot_kernel *k, ui
 
 /* sysinfo.c: what the kernel wants to know about the machine. */
 uint64_t efiboot_find_rsdp(void);
+/* CPUID 0x80000001 EDX (NX bit 20, Page1GB bit 26), 0 if the leaf is absent. */
+uint32_t efiboot_ext_edx(void);
 void efiboot_framebuffer(struct bootinfo *bi);
 
 #endif

@@ -17,16 +17,6 @@ static inline uint64_t loader_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static int loader_has_nx(void)
-{
-	uint32_t a, b, c, d;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000), "c"(0));
-	if (a < 0x80000001)
-		return 0;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001), "c"(0));
-	return (d >> 20) & 1;
-}
-
 /* 7.4 ExitBootServices: the map key must be that of the latest map. If the
  * map changed in between (an event allocated), the call fails with
  * EFI_INVALID_PARAMETER and the loader may fetch the map again and retry; it
@@ -122,7 +112,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	      (INT32)bi->fb_width, (INT32)bi->fb_height, bi->fb_base);
 	Print(L"om: command line \"%a\"; leaving boot services\r\n", bi->cmdline);
 
-	int nx = loader_has_nx();
+	int nx = (efiboot_ext_edx() >> 20) & 1; /* NX */
 	if ((rc = loader_exit_boot_services(image, &mm, bi)) != EFI_SUCCESS) {
 		/* The console may already be gone; try anyway. */
 		Print(L"om: could not leave boot services (GetMemoryMap or ExitBootServices): %r\r\n", rc);

@@ -30,14 +30,14 @@ static uint64_t *paging_table(void)
 	return (uint64_t *)pa; /* boot services run identity-mapped (2.3.4) */
 }
 
-static int paging_has_1g(void)
+uint32_t efiboot_ext_edx(void)
 {
 	uint32_t a, b, c, d;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000), "c"(0));
 	if (a < 0x80000001)
 		return 0;
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001), "c"(0));
-	return (d >> 26) & 1; /* Page1GB */
+	return d;
 }
 
 /* The entry for va in the table level whose pages are 1 << shift bytes,
@@ -72,7 +72,7 @@ EFI_STATUS efiboot_paging_build(uint64_t top, const struct efiboot_kernel *k, ui
 		Print(L"om: memory above 512 GiB is not mapped for the handoff\r\n");
 		top = PAGING_LOW_MAX;
 	}
-	int big = paging_has_1g();
+	int big = (efiboot_ext_edx() >> 26) & 1; /* Page1GB */
 	uint64_t step = big ? GIB : MIB2;
 	for (uint64_t pa = 0; pa < top; pa += step) {
 		uint64_t *e = paging_entry(pml4, pa, big ? 30 : 21);
