@@ -14,8 +14,6 @@ void heap_init(void)
 	heap_start = heap_brk = heap_mapped = vm_heap_base();
 }
 
-uint64_t heap_bytes(void) { return heap_brk - heap_start; }
-
 void *sbrk(intptr_t incr)
 {
 	uint64_t old = heap_brk;

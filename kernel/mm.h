@@ -45,6 +45,5 @@ uint64_t vm_heap_base(void);
 
 /* heap: backs newlib's malloc through sbrk. */
 void heap_init(void);
-uint64_t heap_bytes(void);
 
 #endif

@@ -483,19 +483,6 @@ int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int fo
 	return 0;
 }
 
-int64_t uvm_read_str(struct uvm *u, uint64_t uaddr, char *dst, size_t max)
-{
-	for (size_t i = 0; i < max; i++) {
-		const char *c = uvm_byte(u, uaddr + i, 0, 0);
-		if (!c)
-			return -LX_EFAULT;
-		dst[i] = *c;
-		if (!*c)
-			return (int64_t)i;
-	}
-	return -LX_ENAMETOOLONG;
-}
-
 const void *uvm_peek_page(struct uvm *u, uint64_t va)
 {
 	uint64_t *pte = uvm_pte(u, va & ~(PAGE_SIZE - 1), 0);

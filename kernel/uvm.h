@@ -78,8 +78,5 @@ uint64_t uvm_next_page(struct uvm *u, uint64_t va, uint64_t end);
 /* The kernel address of the page at va if it is present, else NULL; never
  * faults anything in (for sending an image). */
 const void *uvm_peek_page(struct uvm *u, uint64_t va);
-/* Reads a NUL-terminated string of at most max bytes (with the NUL);
- * returns its length, -EFAULT, or -ENAMETOOLONG. */
-int64_t uvm_read_str(struct uvm *u, uint64_t uaddr, char *dst, size_t max);
 
 #endif
