@@ -19,9 +19,11 @@ def boot_and_register(nic_device, nic_name):
         check(info["speed"] > 0, "speed %r" % info["speed"])
         check(info["mem_bytes"] > 100 << 20, "mem_bytes %r" % info["mem_bytes"])
         check(info["cpu_vendor"] in ("AuthenticAMD", "GenuineIntel"), "vendor %r" % info["cpu_vendor"])
+        # The agent lists the node once it has sent WELCOME; the node says
+        # "registered" only when that frame arrives, a moment later.
+        n.wait_serial("agent: registered", timeout=10)
         con = n.serial()
         check("nic: %s %s" % (nic_name, n.mac) in con, "console does not name the NIC and MAC")
-        check("agent: registered" in con, "console does not say it registered")
         # The node's table row must also render in the plain view.
         table = c.mon()
         check(table.returncode == 0 and n.mac in table.stdout, "om-mon table lacks the node")
