@@ -183,10 +183,29 @@ static void host_exited(struct job *j)
 	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
 }
 
+/* Home stops om-run (and so the user's shell sees the job stopped) on
+ * signo != 0 and lets it go on with 0. */
+static void send_stopped(struct job *j, int signo)
+{
+	struct om_job_stopped m = { .signo = (uint32_t)signo };
+	uint8_t buf[CTL_MAX];
+	if (signo)
+		kprintf("job %u: stopped by signal %d\n", j->id, signo);
+	else
+		kprintf("job %u: continues\n", j->id);
+	ctl_send(OM_T_JOB_STOPPED, j->id, buf, om_job_stopped_encode(&m, buf, sizeof buf));
+}
+
+static void host_stopped(struct job *j)
+{
+	send_stopped(j, j->stopped);
+}
+
 static const struct job_host home_host = {
 	.forward = host_forward,
 	.fill = host_fill,
 	.go_home = host_go_home,
+	.stopped = host_stopped,
 	.exited = host_exited,
 };
 
@@ -305,9 +324,20 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			return;
 		}
 		struct job_siginfo info = { .code = s.code, .pid = (int32_t)s.pid, .uid = s.uid };
+		int was_stopped = j->stopped;
 		signal_raise(j, (int)s.signo, &info);
+		if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
+			send_stopped(j, 0);
 		return;
 	}
+	case OM_T_JOB_CONTINUE:
+		if (!j || h->job != j->id || h->length != 0) {
+			kprintf("job %u: JOB_CONTINUE for no job here or malformed, ignored\n", h->job);
+			return;
+		}
+		if (signal_continue(j))
+			send_stopped(j, 0);
+		return;
 	case OM_T_MIGRATE_HOME:
 		if (!j || h->job != j->id) {
 			kprintf("job %u: MIGRATE_HOME for no job here, ignored\n", h->job);

@@ -58,6 +58,7 @@ struct job {
 	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
 	uint64_t blocked, pending; /* bit sig - 1 */
 	struct job_siginfo info[JOB_NSIG];
+	int stopped;               /* the stop signal holding the job, 0: it runs */
 	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
 	int suspended;
 	uint64_t altstack_sp, altstack_size;

@@ -70,8 +70,9 @@ void panel_update(void)
 		 panel_nic ? panel_nic->name : "none", m[0], m[1], m[2], m[3], m[4], m[5]);
 	struct job *j = sched_current();
 	if (j)
-		snprintf(lines[2], sizeof lines[2], " job %u: pid %ld from home, running %lu s, %lu forwarded calls", j->id,
-			 (long)j->ident.pid, (unsigned long)((timer_ns() - j->node_ns_base) / 1000000000u),
+		snprintf(lines[2], sizeof lines[2], " job %u: pid %ld from home, %s %lu s, %lu forwarded calls", j->id,
+			 (long)j->ident.pid, j->stopped ? "stopped after" : "running",
+			 (unsigned long)((timer_ns() - j->node_ns_base) / 1000000000u),
 			 (unsigned long)j->syscalls_forwarded);
 	else
 		snprintf(lines[2], sizeof lines[2], " jobs: none, idle");

@@ -140,15 +140,24 @@ int sched_step(void)
 		j->state = JOB_RUNNABLE;
 		syscall_return(j, 0);
 	}
-	if (j->state != JOB_WAIT_HOME)
-		signal_deliver(j);
+	/* Every pending signal is dealt with before the job runs again, as
+	 * Linux does on its way back to user mode (handler frames nest). */
+	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
+		int was_stopped = j->stopped;
+		if (!signal_deliver(j))
+			break;
+		if (j->stopped && !was_stopped)
+			cur_host->stopped(j); /* may end the stop at once */
+		if (j->stopped)
+			break;
+	}
 	if (j->state == JOB_EXITED) {
 		cur = NULL;
 		cur_host->exited(j);
 		job_destroy(j);
 		return 0;
 	}
-	if (j->state != JOB_RUNNABLE)
+	if (j->stopped || j->state != JOB_RUNNABLE)
 		return 0;
 	uint64_t t0 = timer_ns();
 	enum job_event ev = job_run(j);

@@ -21,6 +21,9 @@ struct job_host {
 	 * the file into it), then sched_reply's mmap's result: its address, or
 	 * the error with the mapping removed. */
 	void (*fill)(struct job *j);
+	/* A stop signal stopped the job (j->stopped says which); it stays until
+	 * SIGCONT or home's JOB_CONTINUE. */
+	void (*stopped)(struct job *j);
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */
 	void (*exited)(struct job *j);

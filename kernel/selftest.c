@@ -65,6 +65,15 @@ static void selftest_home(struct job *j, int feature, int32_t pending, const cha
 		syscall_return(j, -LX_ENOSYS);
 }
 
+/* No terminal to wait for: the stop is answered with SIGCONT at once, as
+ * a shell's fg would. */
+static void selftest_stopped(struct job *j)
+{
+	struct job_siginfo info = { .code = LX_SI_USER };
+	kprintf("selftest: job stopped by signal %d; SIGCONT from the host\n", j->stopped);
+	signal_raise(j, LX_SIGCONT, &info);
+}
+
 static void selftest_exited(struct job *j)
 {
 	if ((j->exit_code & 0x7f) == 0)
@@ -86,6 +95,7 @@ static const struct job_host selftest_host = {
 	.forward = selftest_forward,
 	.fill = selftest_fill,
 	.go_home = selftest_home,
+	.stopped = selftest_stopped,
 	.exited = selftest_exited,
 };
 

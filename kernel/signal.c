@@ -18,8 +18,7 @@
 #define CORE_SIGS (BIT(LX_SIGQUIT) | BIT(LX_SIGILL) | BIT(LX_SIGTRAP) | BIT(LX_SIGABRT) | \
 		   BIT(LX_SIGBUS) | BIT(LX_SIGFPE) | BIT(LX_SIGSEGV) | BIT(24) | BIT(25) | BIT(31))
 #define IGNORE_SIGS (BIT(LX_SIGCHLD) | BIT(LX_SIGCONT) | BIT(LX_SIGURG) | BIT(LX_SIGWINCH))
-/* Job control stops have no meaning on a node with no terminal; they are
- * ignored there (the job keeps running). */
+/* Their default action stops the job until SIGCONT (or home's JOB_CONTINUE). */
 #define STOP_SIGS (BIT(LX_SIGSTOP) | BIT(LX_SIGTSTP) | BIT(LX_SIGTTIN) | BIT(LX_SIGTTOU))
 
 #define RED_ZONE 128
@@ -68,10 +67,26 @@ _Static_assert(sizeof(struct lx_sigcontext) == 256, "sigcontext is 256 bytes");
 _Static_assert(sizeof(struct lx_ucontext) == 304, "kernel ucontext is 304 bytes");
 _Static_assert(sizeof(struct lx_siginfo) == 128, "siginfo is 128 bytes");
 
+int signal_continue(struct job *j)
+{
+	int was = j->stopped != 0;
+	j->stopped = 0;
+	return was;
+}
+
 void signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 {
 	if (sig < 1 || sig > JOB_NSIG)
 		return;
+	/* As Linux's prepare_signal: SIGCONT (and SIGKILL) end a stop at once,
+	 * whatever the job does with the signal; a stop and a SIGCONT cancel
+	 * each other's pending instance. */
+	if (sig == LX_SIGCONT || sig == LX_SIGKILL) {
+		j->pending &= ~STOP_SIGS;
+		signal_continue(j);
+	} else if (STOP_SIGS & BIT(sig)) {
+		j->pending &= ~BIT(LX_SIGCONT);
+	}
 	j->pending |= BIT(sig);
 	j->info[sig - 1] = *info;
 }
@@ -202,6 +217,8 @@ static void signal_restart(struct job *j, int sig)
 int signal_deliver(struct job *j)
 {
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	if (j->stopped)
+		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
 	if (j->restart_pending && j->state == JOB_RUNNABLE)
 		signal_restart(j, ready ? __builtin_ctzll(ready) + 1 : 0);
 	if (!ready || j->state == JOB_EXITED)
@@ -212,8 +229,14 @@ int signal_deliver(struct job *j)
 
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
 	if (sig != LX_SIGKILL && (a->handler == LX_SIG_IGN ||
-				  (a->handler == LX_SIG_DFL && ((IGNORE_SIGS | STOP_SIGS) & BIT(sig)))))
+				  (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig)))))
 		return 1;
+	/* A stop leaves a sleep or sigsuspend as it is: it goes on after
+	 * SIGCONT, as Linux restarts it. */
+	if (a->handler == LX_SIG_DFL && (STOP_SIGS & BIT(sig))) {
+		j->stopped = sig;
+		return 1;
+	}
 
 	/* A signal ends a sleep (nanosleep, pause, sigsuspend): the call fails
 	 * with EINTR (nanosleep saying how much was left), or starts again

@@ -5,9 +5,11 @@
 
 #include "job.h"
 
-/* Makes sig pending for j with this info. Waking a sleeping job ends its
- * sleep with -EINTR. */
+/* Makes sig pending for j with this info. SIGCONT and SIGKILL end a stop
+ * here, at once (the caller sees j->stopped drop to 0). */
 void signal_raise(struct job *j, int sig, const struct job_siginfo *info);
+/* Ends a stop without a SIGCONT (home's JOB_CONTINUE); 1 if j was stopped. */
+int signal_continue(struct job *j);
 /* A fault the job caused: delivered even if blocked or ignored, as Linux's
  * force_sig does (it kills the job then). */
 void signal_force(struct job *j, int sig, int code, uint64_t addr);

@@ -153,6 +153,32 @@ om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m)
 	return wire_rd_end(&r);
 }
 
+/* ---- JOB_STOPPED */
+
+int
+om_job_stopped_encode(const struct om_job_stopped *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->signo > OM_SIG_MAX)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->signo);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_stopped_decode(const void *buf, size_t len, struct om_job_stopped *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->signo = wire_rd_u32(&r);
+	if (r.err == OM_OK && m->signo > OM_SIG_MAX)
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
 /* ---- JOB_EXIT */
 
 static int
@@ -264,7 +290,7 @@ static int
 job_info_ok(const struct om_job_info *j)
 {
 	return j->job != 0 && j->node != 0 && j->state >= OM_JOB_PLACED &&
-	    j->state <= OM_JOB_HOMING;
+	    j->state <= OM_JOB_STOPPED;
 }
 
 int

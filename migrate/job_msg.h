@@ -55,7 +55,8 @@ struct om_job_placed {
 enum om_job_state {
 	OM_JOB_PLACED = 1,   /* placed; the image is on its way */
 	OM_JOB_RUNNING = 2,  /* JOB_STARTED seen */
-	OM_JOB_HOMING = 3    /* JOB_HOME seen; the image is on its way home */
+	OM_JOB_HOMING = 3,   /* JOB_HOME seen; the image is on its way home */
+	OM_JOB_STOPPED = 4   /* JOB_STOPPED seen: a stop signal holds it */
 };
 
 /* A CTL_JOBS_REPLY (69) record. */
@@ -81,6 +82,12 @@ struct om_job_signal {
 	int32_t code;              /* si_code */
 	uint32_t pid;              /* si_pid */
 	uint32_t uid;              /* si_uid */
+};
+
+/* JOB_STOPPED (30), node -> home: a stop signal stopped the job (signo
+ * 1..OM_SIG_MAX), or a stopped job goes on (0). */
+struct om_job_stopped {
+	uint32_t signo;
 };
 
 enum om_exit_kind { OM_EXIT_EXITED = 1, OM_EXIT_SIGNALED = 2 };
@@ -121,6 +128,8 @@ int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap)
 int om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m);
 int om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap);
 int om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m);
+int om_job_stopped_encode(const struct om_job_stopped *m, void *out, size_t cap);
+int om_job_stopped_decode(const void *buf, size_t len, struct om_job_stopped *m);
 int om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap);
 int om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m);
 int om_job_home_encode(const struct om_job_home *m, void *out, size_t cap);

@@ -141,8 +141,9 @@ const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
 
 /* Where this call runs, given its arguments (enum om_where): the table's
  * where, refined at run time:
- *   mmap            LOCAL with MAP_ANONYMOUS, else HOME (file mappings
- *                   are not handled on the node yet);
+ *   mmap            HOME for a shared writable file mapping (it must be
+ *                   the file itself), else LOCAL (a file mapping is a
+ *                   copy the node fills from home);
  *   kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
  *                   LOCAL when aimed at self_pid only, else FORWARD;
  *   getpgid, getsid LOCAL for 0 or self_pid, else FORWARD;

@@ -315,6 +315,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_SIGNAL:
 	case OM_T_MIGRATE_HOME:
 	case OM_T_JOB_KILL:
+	case OM_T_JOB_CONTINUE:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;

@@ -9,6 +9,7 @@ user: mmap 64 MiB ok
 user: SIGSEGV handler ok
 user: SIGFPE handler ok
 user: signal to self, xmm preserved ok
+user: stop and SIGCONT ok
 user: arch_prctl ok
 user: stack growth ok
 user: nanosleep ok
@@ -25,6 +26,7 @@ def run_selftest(cpu):
         lines = "".join(l + "\n" for l in con.splitlines() if l.startswith("user: "))
         check(lines == EXPECTED, "self-test output differs:\n" + lines)
         check("selftest: job exited with status 42" in con, "wrong exit status")
+        check("selftest: job stopped by signal 20; SIGCONT from the host\n" in con, "the stop was not seen")
 
 
 def test_selftest_xsave():

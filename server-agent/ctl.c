@@ -97,7 +97,7 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 {
 	struct cconn *cc = c->owner;
 
-	if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_NODE_LOST) {
+	if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_JOB_LAST) {
 		jobs_from_home(c, &cc->jh, h, p);
 		return;
 	}

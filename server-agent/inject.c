@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inject.h"
@@ -89,26 +90,71 @@ inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
 	return 0;
 }
 
+#define INTERRUPT_AFTER_MS 20 /* a call still running then is taken as blocked */
+
+/* waitpid for the tracee; with 'poke', a tracee that does not stop within
+ * INTERRUPT_AFTER_MS gets a PTRACE_INTERRUPT (and again each period). */
+static int
+wait_tracee(struct inject *in, int *st, int poke)
+{
+	struct timespec nap = { 0, 1000000 };
+	int waited = 0;
+
+	for (;;) {
+		pid_t got = waitpid(in->pid, st, __WALL | (poke ? WNOHANG : 0));
+		if (got > 0)
+			return 0;
+		if (got == -1 && errno != EINTR)
+			return -errno;
+		if (!poke || got == -1)
+			continue;
+		nanosleep(&nap, NULL);
+		if (++waited % INTERRUPT_AFTER_MS == 0 && ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL) == -1)
+			return -errno;
+	}
+}
+
+/* An interrupted call (rax a restart code, the call still in orig_rax) is
+ * made to return that code instead of restarting: orig_rax -1 says there
+ * is no call to restart. */
+static void
+end_interrupted(struct inject *in, const struct user_regs_struct *regs)
+{
+	struct user_regs_struct now;
+
+	if (ptrace(PTRACE_GETREGS, in->pid, NULL, &now) == 0 &&
+	    (int64_t)now.orig_rax == (int64_t)regs->rax &&
+	    (int64_t)now.rax >= INJECT_ERESTART_MIN && (int64_t)now.rax <= INJECT_ERESTART_MAX) {
+		now.orig_rax = (uint64_t)-1;
+		ptrace(PTRACE_SETREGS, in->pid, NULL, &now);
+	}
+}
+
 /* Runs the tracee from regs (rip at a `syscall; int3`) until it stops on
  * that int3, recording other signals. *out gets the registers there. */
 static int
 run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
     struct user_regs_struct *out)
 {
-	int st;
+	int st, rc, poke = in->interrupt_next;
 
+	in->interrupt_next = 0;
 	if (ptrace(PTRACE_SETREGS, in->pid, NULL, regs) == -1)
 		return -errno;
 	for (;;) {
 		if (ptrace(PTRACE_CONT, in->pid, NULL, NULL) == -1)
 			return -errno;
-		while (waitpid(in->pid, &st, __WALL) == -1)
-			if (errno != EINTR)
-				return -errno;
+		if ((rc = wait_tracee(in, &st, poke)) != 0)
+			return rc;
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			in->dead = 1;
 			in->status = st;
 			return -ESRCH;
+		}
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP && poke) {
+			/* Our PTRACE_INTERRUPT: a call it found blocked ends. */
+			end_interrupted(in, regs);
+			continue;
 		}
 		if (!WIFSTOPPED(st) || (st >> 16) != 0)
 			continue; /* a ptrace event stop: nothing to deliver */
@@ -134,15 +180,8 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 		 * (orig_rax -1) the kernel returns the restart code instead. */
 		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
 			in->signals |= 1ull << (WSTOPSIG(st) - 1);
-		if (in->interruptible) {
-			struct user_regs_struct now;
-			if (ptrace(PTRACE_GETREGS, in->pid, NULL, &now) == 0 &&
-			    (int64_t)now.orig_rax == (int64_t)regs->rax &&
-			    (int64_t)now.rax >= INJECT_ERESTART_MIN && (int64_t)now.rax <= INJECT_ERESTART_MAX) {
-				now.orig_rax = (uint64_t)-1;
-				ptrace(PTRACE_SETREGS, in->pid, NULL, &now);
-			}
-		}
+		if (in->interruptible)
+			end_interrupted(in, regs);
 	}
 }
 

@@ -17,7 +17,11 @@
  * kernel ends with EINTR regardless return -EINTR. With 'interruptible' set
  * (the deputy of a job: the job's own signal handling decides, on the node)
  * an interrupted call is not restarted but returns its restart code
- * (INJECT_ERESTART_MIN..MAX, kernel-internal values user space never sees). SIGKILL ends the tracee:
+ * (INJECT_ERESTART_MIN..MAX, kernel-internal values user space never sees).
+ * 'interrupt_next' does the same for a signal that is not there: the next
+ * injected call, if it blocks, is interrupted (PTRACE_INTERRUPT) and returns
+ * its restart code, as with a signal pending when it began; a call that
+ * does not block completes. It is cleared by that call. SIGKILL ends the tracee:
  * the call fails with -ESRCH and 'dead' is set. A fault the injected call
  * itself causes (a kernel-generated SIGSEGV, SIGBUS, SIGILL, SIGFPE or
  * SIGTRAP, e.g. the registered rseq area was unmapped) fails the call with
@@ -47,6 +51,7 @@ struct inject {
 	uint64_t signals;   /* signals that arrived during injected calls */
 	int dead;           /* the tracee is gone; 'status' is its wait status */
 	int interruptible;  /* a signal ends a blocked injected call (below) */
+	int interrupt_next; /* the next call must not block (below) */
 	int status;
 };
 

@@ -40,6 +40,18 @@ int job_release(struct job_ctx *jc);
  * tunable ("glibc.cpu.hwcaps=..."), merged into GLIBC_TUNABLES. NULL: none. */
 int job_release_env(struct job_ctx *jc, const char *tunable);
 
+/* Job control. The user's shell watches om-run, not the program, so om-run
+ * stops when the program stops and not otherwise: it takes SIGTSTP, SIGTTIN
+ * and SIGTTOU (job_catch_stops(1)) and passes them on like any other signal,
+ * then stops itself with the signal that stopped the program, at home or on
+ * a node (job_stop_like, which returns once om-run is continued).
+ * Implemented in om-run.c. */
+void job_catch_stops(int on);
+void job_stop_like(int sig);
+/* Waits for the program running at home (a child of om-run), stopping with
+ * it. Returns 0 with its wait status, or -1 (errno). */
+int job_wait_home(pid_t pid, int *status);
+
 #define RUN_REMOTE_UNAVAILABLE (-1) /* nothing done: run the child at home */
 
 /* Runs the job on jc->placed.node as its deputy until it ends (coming

@@ -205,7 +205,7 @@ nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 		}
 		break;
 	default:
-		if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_NODE_LOST) {
+		if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_JOB_LAST) {
 			nodes_seen(nc->node, ev_now_ms());
 			jobs_from_node(nc->node, c, h, p);
 		} else

@@ -85,7 +85,12 @@ print_table(const struct om_node_info *v, uint32_t n)
 static const char *
 job_state_str(uint8_t state)
 {
-	return state == OM_JOB_RUNNING ? "running" : state == OM_JOB_HOMING ? "homing" : "placed";
+	switch (state) {
+	case OM_JOB_RUNNING: return "running";
+	case OM_JOB_HOMING: return "homing";
+	case OM_JOB_STOPPED: return "stopped";
+	default: return "placed";
+	}
 }
 
 /* The user name for uid, else the number. */

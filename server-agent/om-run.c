@@ -288,6 +288,57 @@ omrun_catch_signals(void)
 		sigaction(rt, &sa, NULL);
 }
 
+void
+job_catch_stops(int on)
+{
+	static const int stops[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof sa);
+	/* No SA_RESTART: a write of om-run's own that the terminal refuses
+	 * (background, `stty tostop`) fails instead of raising SIGTTOU forever. */
+	sa.sa_flags = SA_SIGINFO;
+	if (on)
+		sa.sa_sigaction = omrun_forward;
+	else
+		sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof stops / sizeof stops[0]; i++)
+		sigaction(stops[i], &sa, NULL);
+}
+
+void
+job_stop_like(int sig)
+{
+	sigset_t set;
+
+	if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+		sig = SIGSTOP;
+	job_catch_stops(0);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig); /* returns once continued (at once in an orphaned group) */
+	job_catch_stops(1);
+}
+
+int
+job_wait_home(pid_t pid, int *status)
+{
+	job_catch_stops(1);
+	for (;;) {
+		if (waitpid(pid, status, WUNTRACED) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (!WIFSTOPPED(*status))
+			return 0;
+		job_stop_like(WSTOPSIG(*status));
+	}
+}
+
 /* Leaves om-run the way the program left: the same exit status, or the
  * same signal (disposition reset, unblocked, raised). om-run writes no core
  * of its own: it would be mistaken for the program's. */
@@ -324,11 +375,9 @@ omrun_run_home(struct job_ctx *jc)
 		fprintf(stderr, "om-run: %s: %s\n", jc->argv[0], strerror(-rc));
 		return (rc == -ENOENT ? 127 : 126) << 8;
 	}
-	while (waitpid(jc->child, &status, 0) == -1) {
-		if (errno != EINTR) {
-			fprintf(stderr, "om-run: waitpid: %s\n", strerror(errno));
-			return OMRUN_EXIT_ERR << 8;
-		}
+	if (job_wait_home(jc->child, &status) == -1) {
+		fprintf(stderr, "om-run: waitpid: %s\n", strerror(errno));
+		return OMRUN_EXIT_ERR << 8;
 	}
 	omrun_child = -1;
 	return status;

@@ -107,7 +107,7 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 	int rc;
 
 	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
-	    h->type != OM_T_MIGRATE_HOME) {
+	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE) {
 		conn_fail(c, OM_E_STATE, "unexpected %s from om-run", om_type_name(h->type));
 		return;
 	}
@@ -130,25 +130,29 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		}
 		log_info("job %u: signal %u for the program on node %u", j->id, sig.signo,
 		    j->node->id);
-	} else if (h->type == OM_T_MIGRATE_HOME) {
+	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE) {
 		if (h->length != 0) {
-			conn_fail(c, OM_E_TRAILING, "bad MIGRATE_HOME: %s", om_strerror(OM_E_TRAILING));
+			conn_fail(c, OM_E_TRAILING, "bad %s: %s", om_type_name(h->type),
+			    om_strerror(OM_E_TRAILING));
 			return;
 		}
-		log_info("job %u: om-run asks node %u to send it home", j->id, j->node->id);
+		if (h->type == OM_T_MIGRATE_HOME)
+			log_info("job %u: om-run asks node %u to send it home", j->id, j->node->id);
 	}
 	if ((nc = node_conn_get(j->node)) != NULL)
 		jobs_relay_send(c, nc, h, p);
 }
 
 /* Decodes what the agent must understand of a node's frame; fails the
- * node's connection on a malformed one. Returns 0 to relay, -1 not. */
+ * node's connection on a malformed one. Returns 0 to relay, -1 not.
+ * *stop_sig: a JOB_STOPPED's signal (0: the job goes on). */
 static int
 node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t *p,
-    char *what, size_t len)
+    char *what, size_t len, uint32_t *stop_sig)
 {
 	struct om_job_exit ex;
 	struct om_job_home home;
+	struct om_job_stopped st;
 	struct om_error e;
 	int rc = OM_OK;
 
@@ -176,6 +180,15 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			snprintf(what, len, "coming home (reason %u: %s, pending syscall %d)",
 			    home.reason, home.text, (int)home.pending);
 		break;
+	case OM_T_JOB_STOPPED:
+		if ((rc = om_job_stopped_decode(p, h->length, &st)) != OM_OK)
+			break;
+		*stop_sig = st.signo;
+		if (st.signo != 0)
+			snprintf(what, len, "stopped by signal %u", st.signo);
+		else
+			snprintf(what, len, "goes on");
+		break;
 	case OM_T_SYSCALL_REQ:
 		break;
 	default:
@@ -197,7 +210,7 @@ void
 jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uint8_t *p)
 {
 	struct job *j = jobs_find(h->job);
-	uint32_t id = h->job;
+	uint32_t id = h->job, stop_sig = 0;
 	char what[128];
 
 	if (j == NULL || j->node != n) {
@@ -208,7 +221,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 		(void)conn_send(c, OM_T_JOB_KILL, id, 0, NULL, 0);
 		return;
 	}
-	if (node_check(c, j, h, p, what, sizeof what) == -1)
+	if (node_check(c, j, h, p, what, sizeof what, &stop_sig) == -1)
 		return;
 	if (h->type == OM_T_JOB_STARTED) {
 		j->state = OM_JOB_RUNNING;
@@ -216,6 +229,10 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	} else if (h->type == OM_T_JOB_HOME) {
 		j->state = OM_JOB_HOMING;
 		log_info("job %u: %s", id, what);
+	} else if (h->type == OM_T_JOB_STOPPED) {
+		if (j->state == OM_JOB_RUNNING || j->state == OM_JOB_STOPPED)
+			j->state = stop_sig != 0 ? OM_JOB_STOPPED : OM_JOB_RUNNING;
+		log_info("job %u on node %u: %s", id, n->id, what);
 	}
 	jobs_relay_send(c, j->home, h, p);
 	/* The relay may have ended the job (om-run gone): re-fetch it. */

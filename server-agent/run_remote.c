@@ -187,6 +187,10 @@ static int tracee_event(struct remote *r, int st)
 		memset(&si, 0, sizeof si);
 		ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
 		forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
+		/* The node may have sent a call before this signal reached it:
+		 * that call must not block, as it would not with the signal
+		 * pending in Linux. */
+		r->in.interrupt_next = 1;
 	}
 	ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
 	return 0;
@@ -195,10 +199,13 @@ static int tracee_event(struct remote *r, int st)
 /* Handles every stop or exit of the idle tracee (SIGCHLD arrived). */
 static int on_tracee(struct remote *r)
 {
-	int st;
-	while (waitpid(r->in.pid, &st, WNOHANG | __WALL) > 0)
-		if (tracee_event(r, st) < 0)
+	int st, ev;
+	while (waitpid(r->in.pid, &st, WNOHANG | __WALL) > 0) {
+		if ((ev = tracee_event(r, st)) < 0)
 			return -1;
+		if (ev == 1) /* a PTRACE_INTERRUPT that came after its call ended */
+			ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
+	}
 	return 0;
 }
 
@@ -247,6 +254,24 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0 || idle(r) != 0)
 		return -1;
 	return 0;
+}
+
+/* The job stopped on the node (a stop signal with its default action):
+ * om-run stops with the same signal, so the user's shell sees its job
+ * stopped. When om-run goes on (fg, bg, SIGCONT), so does the job; the
+ * SIGCONT the shell sent the program as well reaches it the usual way. */
+static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
+{
+	struct om_job_stopped m;
+	if (om_job_stopped_decode(p, len, &m) != OM_OK)
+		return -1;
+	if (m.signo == 0) {
+		say(r, "the job goes on");
+		return 0;
+	}
+	say(r, "the job stopped on node %u (%s)", r->jc->placed.node, strsignal((int)m.signo));
+	job_stop_like((int)m.signo);
+	return send_frame(r, OM_T_JOB_CONTINUE, 0, NULL, 0);
 }
 
 /* The job ended on the node: the process ends the same way at home. */
@@ -343,9 +368,8 @@ static int resume_home(struct remote *r)
 	if (ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL) == -1)
 		return -1;
 	int st;
-	while (waitpid(r->in.pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
+	if (job_wait_home(r->in.pid, &st) == -1)
+		return -1;
 	r->in.dead = 1;
 	r->in.status = st;
 	return 0;
@@ -508,9 +532,8 @@ int run_remote(struct job_ctx *jc)
 		jc->ctl_fd = -1;
 		ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
-		while (waitpid(r->in.pid, &status, 0) == -1)
-			if (errno != EINTR)
-				return OMRUN_FAIL;
+		if (job_wait_home(r->in.pid, &status) == -1)
+			return OMRUN_FAIL;
 		return status;
 	}
 	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
@@ -524,6 +547,7 @@ int run_remote(struct job_ctx *jc)
 	r->in.interruptible = 1;
 	if (idle(r) != 0)
 		return OMRUN_FAIL;
+	job_catch_stops(1);
 
 	/* The deputy's loop. */
 	for (;;) {
@@ -549,6 +573,10 @@ int run_remote(struct job_ctx *jc)
 		case OM_T_SYSCALL_REQ:
 			if (on_syscall(r, &h, p) < 0)
 				return r->in.dead ? r->in.status : OMRUN_FAIL;
+			break;
+		case OM_T_JOB_STOPPED:
+			if (on_stopped(r, p, h.length) < 0)
+				return OMRUN_FAIL;
 			break;
 		case OM_T_JOB_EXIT:
 			if (on_exit_frame(r, p, h.length) < 0)

@@ -37,7 +37,7 @@ T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1,
 T_CTL_NODES, T_CTL_NODES_REPLY = 64, 65
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
- T_JOB_KILL, T_NODE_LOST) = range(16, 30)
+ T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE) = range(16, 32)
 T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS, T_CTL_JOBS_REPLY, T_CTL_MIGRATE = range(66, 71)
 E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
 E_STATE = -10
@@ -796,6 +796,18 @@ def t_job_relay(tmp):
     check(n.recv_frame() == (T_SYSCALL_REP, job, 9, b"\x02" * 70000), "home->node SYSCALL_REP")
     c.send_frame(T_SIGNAL, struct.pack("<IiII", 2, 0, 1, 0), job=job)
     check(n.recv_frame()[:2] == (T_SIGNAL, job), "SIGNAL")
+    # job control: the node says stopped, om-run lets it go on
+    n.send_frame(T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (T_JOB_STARTED, job), "JOB_STARTED")
+    check(a.jobs()[0]["state"] == 2, "not running")
+    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 20), job=job)
+    check(c.recv_frame() == (T_JOB_STOPPED, job, 0, struct.pack("<I", 20)), "JOB_STOPPED")
+    check(a.jobs()[0]["state"] == 4, "not stopped")
+    c.send_frame(T_JOB_CONTINUE, job=job)
+    check(n.recv_frame()[:2] == (T_JOB_CONTINUE, job), "JOB_CONTINUE")
+    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 0), job=job)
+    check(c.recv_frame()[:2] == (T_JOB_STOPPED, job), "JOB_STOPPED 0")
+    check(a.jobs()[0]["state"] == 2, "not running again")
     # coming home: JOB_HOME, then the image home; IMAGE_END ends the job
     n.send_frame(T_JOB_HOME, struct.pack("<I", 2) + wstr("asked") + struct.pack("<i", -1), job=job)
     check(c.recv_frame()[:2] == (T_JOB_HOME, job), "JOB_HOME")
@@ -829,6 +841,11 @@ def t_job_rules(tmp):
     c3 = a.ctl()
     c3.send_frame(T_SIGNAL, struct.pack("<IiII", 0, 0, 0, 0), job=job)  # not its job either
     c3.expect_error(E_STATE)
+    c4 = a.ctl()
+    job4, _, _, _ = c4.submit()
+    c4.send_frame(T_JOB_CONTINUE, b"x", job=job4)  # must be empty
+    c4.expect_error(E_TRAILING)
+    check(n.recv_frame()[:2] == (T_JOB_KILL, job4), "no JOB_KILL after a bad JOB_CONTINUE")
     c.send_frame(T_SIGNAL, struct.pack("<IiII", 99, 0, 0, 0), job=job)  # bad signal
     c.expect_error(E_RANGE)
     # the job ended with its om-run: the node got JOB_KILL
@@ -840,6 +857,14 @@ def t_job_rules(tmp):
     n.expect_error(E_STATE)
     f = c.recv_frame()
     check(f[:2] == (T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
+    # a JOB_STOPPED with a signal out of range is refused the same way
+    n = a.node(MAC2)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "not placed on the second node")
+    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 65), job=job)
+    n.expect_error(E_RANGE)
+    check(c.recv_frame()[:2] == (T_NODE_LOST, job), "no NODE_LOST after a bad JOB_STOPPED")
     # a pid that is neither the caller nor its child
     c = a.ctl()
     c.send_frame(T_CTL_JOB_SUBMIT, submit(pid=1))

@@ -85,6 +85,8 @@ static int e_mig(const void *m, void *o, size_t c) { return om_job_migrate_encod
 static int d_mig(const void *b, size_t l, void *m) { return om_job_migrate_decode(b, l, m); }
 static int e_sig(const void *m, void *o, size_t c) { return om_job_signal_encode(m, o, c); }
 static int d_sig(const void *b, size_t l, void *m) { return om_job_signal_decode(b, l, m); }
+static int e_stop(const void *m, void *o, size_t c) { return om_job_stopped_encode(m, o, c); }
+static int d_stop(const void *b, size_t l, void *m) { return om_job_stopped_decode(b, l, m); }
 static int e_exit(const void *m, void *o, size_t c) { return om_job_exit_encode(m, o, c); }
 static int d_exit(const void *b, size_t l, void *m) { return om_job_exit_decode(b, l, m); }
 static int e_home(const void *m, void *o, size_t c) { return om_job_home_encode(m, o, c); }
@@ -136,6 +138,7 @@ static const struct codec codecs[] = {
 	{ "node_lost", e_lost, d_lost },
 	{ "job_error", e_err, d_err },
 	{ "job_list", e_list, d_list },
+	{ "stopped", e_stop, d_stop },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -153,6 +156,7 @@ sample(size_t i)
 	static struct om_job_home home = { OM_HOME_SYSCALL, "fork", 57 };
 	static struct om_node_lost lost = { 3, "connection closed by peer" };
 	static struct om_error err = { (uint32_t)OM_E_STATE, "no memory for the image" };
+	static struct om_job_stopped stop = { 20 };
 	uint32_t k;
 
 	switch (i) {
@@ -169,6 +173,7 @@ sample(size_t i)
 	case 7: return &home;
 	case 8: return &lost;
 	case 9: return &err;
+	case 11: return &stop;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -444,6 +449,15 @@ small_ranges(void)
 	buf[0] = OM_SIG_MAX + 1;
 	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
 
+	struct om_job_stopped st = { OM_SIG_MAX + 1 };
+	CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), OM_E_RANGE);
+	st.signo = 0; /* "goes on" */
+	CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), 4);
+	CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), OM_OK);
+	CHECK_EQ(st.signo, 0);
+	buf[0] = OM_SIG_MAX + 1;
+	CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), OM_E_RANGE);
+
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 256, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 1 };
@@ -506,7 +520,7 @@ list_edges(void)
 	fill_info(&j, 1);
 	j.state = 0;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
-	j.state = OM_JOB_HOMING + 1;
+	j.state = OM_JOB_STOPPED + 1;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
 	fill_info(&j, 1);
 	j.job = 0;

@@ -66,7 +66,7 @@ struct siginfo { int signo, err, code, pad; uint64_t addr; };
 /* offsets into the kernel ucontext: uc_mcontext starts at 40; rip at +128 */
 #define UC_RIP(uc) (*(uint64_t *)((char *)(uc) + 40 + 128))
 
-static volatile int segv_count, segv_code, fpe_count, usr1_count;
+static volatile int segv_count, segv_code, fpe_count, usr1_count, cont_count;
 static volatile uint64_t segv_addr;
 static char *volatile prot_page; /* volatile: stored before the faulting write */
 
@@ -95,6 +95,13 @@ static void usr1_handler(int sig, struct siginfo *si, void *uc)
 		usr1_count++;
 	/* clobber vector registers: sigreturn must bring the program's back */
 	__asm__ volatile("pcmpeqd %%xmm0, %%xmm0\n\tpcmpeqd %%xmm7, %%xmm7" ::: "xmm0", "xmm7");
+}
+
+static void cont_handler(int sig, struct siginfo *si, void *uc)
+{
+	(void)si, (void)uc;
+	if (sig == 18)
+		cont_count++;
 }
 
 static unsigned long recurse(unsigned long n)
@@ -175,6 +182,14 @@ void start_c(void)
 	if (x0 != 0x1234567890abcdefULL)
 		fail("signal to self: xmm0 changed");
 	ok("signal to self, xmm preserved");
+
+	/* kill(self, SIGTSTP) stops the job; the self-test host answers with
+	 * SIGCONT, whose handler runs once the job goes on; a pending SIGCONT
+	 * is cancelled by the stop, so only that one arrives */
+	on(18, cont_handler);
+	if (sys(SYS_kill, pid, 20, 0) != 0 || cont_count != 1)
+		fail("stop and SIGCONT");
+	ok("stop and SIGCONT");
 
 	/* arch_prctl(ARCH_SET_FS) and an %fs-relative load */
 	static uint64_t tls[2] = { 0, 0xfeedface };
