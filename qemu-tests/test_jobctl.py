@@ -109,26 +109,37 @@ def test_ctrl_z_bg_fg_on_node():
               "the job did not end on the node:\n" + con[-1500:])
 
 
+def ctrl_z_caught(argv):
+    """sigint catching SIGTSTP at a terminal: Ctrl-Z runs its handler and
+    nothing stops. "ready" is printed where it runs: the job is there
+    when Ctrl-Z comes."""
+    with PtyShell() as sh:
+        sh.start(argv + ["%d" % SIGTSTP])
+        sh.do("expect ready 60", "ok")
+        sh.do("type \\x1a")
+        sh.do("expect got 20 30", "ok")
+        sh.do("status 30", "exited 0")
+        return sh.output()
+
+
+def test_ctrl_z_at_home():
+    """om-run --home follows its program: stopped when it stops, not when
+    it catches the signal."""
+    stdin_echo = os.path.join(BUILD, "corpus", "static", "stdin_echo")
+    sigint = os.path.join(BUILD, "corpus", "static", "sigint")
+    check(ctrl_z_bg_fg([OM_RUN, "--home", stdin_echo]) == ctrl_z_bg_fg([stdin_echo]), "stdin_echo differs")
+    check(ctrl_z_caught([OM_RUN, "--home", sigint]) == ctrl_z_caught([sigint]), "sigint differs")
+
+
 def test_ctrl_z_caught_by_program():
     """A program that handles SIGTSTP (as editors do) gets it on the node,
     and om-run does not stop: the shell sees no stop, only the exit."""
-    prog = os.path.join(BUILD, "corpus", "dynamic", "sigtstp")
-
-    def run(argv, ready):
-        with PtyShell() as sh:
-            sh.start(argv)
-            sh.do("expect %s 60" % ready, "ok")
-            sh.do("type \\x1a")
-            sh.do("expect got 20 30", "ok")
-            sh.do("status 30", "exited 0")
-            return sh.output()
-
-    native = run([prog], "ready")
+    prog = os.path.join(BUILD, "corpus", "dynamic", "sigint")
+    native = ctrl_z_caught([prog])
     with cluster() as c:
         n = c.boot("virtio-net-pci", extra=["-cpu", "max"])
         c.wait_registered(n)
-        # "ready" comes from the node: the job is there when Ctrl-Z comes.
-        remote = run([OM_RUN, "--control", c.control, prog], "ready")
+        remote = ctrl_z_caught([OM_RUN, "--control", c.control, prog])
         con = n.serial()
         check(remote == native, "terminal differs: %s vs native %s" % (remote, native))
         check("exited with status 0" in con and "going home" not in con,

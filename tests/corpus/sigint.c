@@ -1,22 +1,23 @@
-/* sigint: prints "ready", spins until a SIGINT handler ran, prints what it got. */
+/* sigint [SIGNUM]: catches SIGINT (or SIGNUM: 20 for SIGTSTP, as editors
+ * do), prints "ready", spins until the handler ran, prints what it got. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static volatile sig_atomic_t got;
 
-static void on_int(int sig)
+static void on_sig(int sig)
 {
 	got = sig;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_int;
-	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_sig;
+	sigaction(argc > 1 ? atoi(argv[1]) : SIGINT, &sa, NULL);
 	printf("ready\n");
 	fflush(stdout);
 	volatile unsigned long spins = 0;
