@@ -47,6 +47,10 @@ static struct {
 	uint64_t fwd_done;           /* bytes a continued write has moved so far */
 	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
 	int filling;                 /* the call out is a pread filling a file mapping */
+	uint32_t signals_in;         /* SIGNAL and JOB_CONTINUE frames taken in for the job */
+	/* SIGNAL_SEEN counts not queued yet: for when the queue has room, and
+	 * for after the frame now in the slot (0: none) */
+	uint32_t ack_now, ack_after, ack_job;
 } hl;
 
 static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
@@ -196,6 +200,48 @@ static void send_stopped(struct job *j, int signo)
 	ctl_send(OM_T_JOB_STOPPED, j->id, buf, om_job_stopped_encode(&m, buf, sizeof buf));
 }
 
+/* Every SIGNAL and JOB_CONTINUE for the job is acknowledged as it arrives
+ * (malformed ones too, or home would wait for the acknowledgement): home
+ * then knows which of our calls were made before we knew of a signal. So
+ * the acknowledgement must not overtake a call already in the slot; one
+ * carrying the latest count stands for all before it. */
+static void queue_ack(void);
+
+static void ack_signal(struct job *j)
+{
+	hl.signals_in++;
+	hl.ack_job = j->id;
+	if (hl.slot_full) {
+		hl.ack_after = hl.signals_in;
+	} else {
+		hl.ack_now = hl.signals_in;
+		queue_ack(); /* now: before what this signal makes us send */
+	}
+	homelink_poll();
+}
+
+/* Moves hl.ack_now into the control queue, in order with the frames there:
+ * into the last one when that is an acknowledgement too (the newer count
+ * stands for both), else as a new frame if there is room. */
+static void queue_ack(void)
+{
+	struct om_signal_seen m = { .count = hl.ack_now };
+	struct ctl_frame *last = hl.ctl_count ? &hl.ctl[(hl.ctl_head + hl.ctl_count - 1) % CTL_FRAMES] : NULL;
+	if (!hl.ack_now)
+		return;
+	if (last && last->type == OM_T_SIGNAL_SEEN && last->job == hl.ack_job) {
+		om_signal_seen_encode(&m, last->data, sizeof last->data);
+	} else if (hl.ctl_count < CTL_FRAMES) {
+		struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
+		f->type = OM_T_SIGNAL_SEEN;
+		f->job = hl.ack_job;
+		f->len = (uint16_t)om_signal_seen_encode(&m, f->data, sizeof f->data);
+	} else {
+		return; /* the queue is full: later */
+	}
+	hl.ack_now = 0;
+}
+
 static void host_stopped(struct job *j)
 {
 	send_stopped(j, j->stopped);
@@ -253,6 +299,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 				j->uvm.nregions, j->uvm.pages);
 			hl.home_after_reply = 0;
 			hl.filling = 0;
+			hl.signals_in = hl.ack_now = hl.ack_after = 0;
 			sched_start(j, &home_host);
 			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 		}
@@ -319,6 +366,8 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		return;
 	case OM_T_SIGNAL: {
 		struct om_job_signal s;
+		if (j && h->job == j->id)
+			ack_signal(j);
 		if (!j || h->job != j->id || om_job_signal_decode(p, h->length, &s) != OM_OK) {
 			kprintf("job %u: SIGNAL for no job here or malformed, ignored\n", h->job);
 			return;
@@ -331,6 +380,8 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		return;
 	}
 	case OM_T_JOB_CONTINUE:
+		if (j && h->job == j->id)
+			ack_signal(j);
 		if (!j || h->job != j->id || h->length != 0) {
 			kprintf("job %u: JOB_CONTINUE for no job here or malformed, ignored\n", h->job);
 			return;
@@ -383,6 +434,7 @@ static void on_link_lost(void)
 	hl.slot_full = 0;
 	hl.home_after_reply = 0;
 	hl.filling = 0;
+	hl.ack_now = hl.ack_after = 0;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -396,6 +448,13 @@ void homelink_poll(void)
 			return; /* no room yet, or the link is down (on_link_lost empties the queue) */
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
 		hl.ctl_count--;
+	}
+	if (hl.ack_now) {
+		queue_ack();
+		if (hl.ctl_count) {
+			homelink_poll();
+			return;
+		}
 	}
 	for (;;) {
 		if (!hl.slot_full && hl.out_active) {
@@ -430,6 +489,12 @@ void homelink_poll(void)
 		if (rc != 0)
 			return; /* no room yet, or the link is down (on_link_lost cleans up) */
 		hl.slot_full = 0;
+		if (hl.ack_after) {
+			hl.ack_now = hl.ack_after;
+			hl.ack_after = 0;
+			homelink_poll();
+			return;
+		}
 		if (!hl.out_active)
 			return;
 	}

@@ -71,6 +71,7 @@ int signal_continue(struct job *j)
 {
 	int was = j->stopped != 0;
 	j->stopped = 0;
+	j->pending &= ~STOP_SIGS; /* as a SIGCONT would: no stop right after */
 	return was;
 }
 
@@ -82,7 +83,6 @@ void signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 	 * whatever the job does with the signal; a stop and a SIGCONT cancel
 	 * each other's pending instance. */
 	if (sig == LX_SIGCONT || sig == LX_SIGKILL) {
-		j->pending &= ~STOP_SIGS;
 		signal_continue(j);
 	} else if (STOP_SIGS & BIT(sig)) {
 		j->pending &= ~BIT(LX_SIGCONT);
@@ -219,8 +219,17 @@ int signal_deliver(struct job *j)
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
 	if (j->stopped)
 		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
-	if (j->restart_pending && j->state == JOB_RUNNABLE)
-		signal_restart(j, ready ? __builtin_ctzll(ready) + 1 : 0);
+	if (j->restart_pending && j->state == JOB_RUNNABLE) {
+		/* Linux decides by the signal whose handler runs first; stops,
+		 * ignored and fatal signals restart the call. */
+		int by = 0;
+		for (uint64_t r = ready; r && !by; r &= r - 1) {
+			int s = __builtin_ctzll(r) + 1;
+			if (s != LX_SIGKILL && j->act[s - 1].handler > LX_SIG_IGN)
+				by = s;
+		}
+		signal_restart(j, by);
+	}
 	if (!ready || j->state == JOB_EXITED)
 		return 0;
 	int sig = __builtin_ctzll(ready) + 1;

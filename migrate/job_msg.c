@@ -153,30 +153,67 @@ om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m)
 	return wire_rd_end(&r);
 }
 
-/* ---- JOB_STOPPED */
+/* ---- JOB_STOPPED, SIGNAL_SEEN: one u32 each */
+
+static int
+stop_sig_ok(uint32_t v)
+{
+	return v == 0 || (v >= 19 && v <= 22); /* SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU */
+}
+
+static int
+any_u32_ok(uint32_t v)
+{
+	(void)v;
+	return 1;
+}
+
+static int
+u32_encode(uint32_t v, int (*ok)(uint32_t), void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (!ok(v))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, v);
+	return wire_wr_end(&w);
+}
+
+static int
+u32_decode(const void *buf, size_t len, int (*ok)(uint32_t), uint32_t *v)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	*v = wire_rd_u32(&r);
+	if (r.err == OM_OK && !ok(*v))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
 
 int
 om_job_stopped_encode(const struct om_job_stopped *m, void *out, size_t cap)
 {
-	struct wire_wr w;
-
-	if (m->signo > OM_SIG_MAX)
-		return OM_E_RANGE;
-	wire_wr_init(&w, out, cap);
-	wire_wr_u32(&w, m->signo);
-	return wire_wr_end(&w);
+	return u32_encode(m->signo, stop_sig_ok, out, cap);
 }
 
 int
 om_job_stopped_decode(const void *buf, size_t len, struct om_job_stopped *m)
 {
-	struct wire_rd r;
+	return u32_decode(buf, len, stop_sig_ok, &m->signo);
+}
 
-	wire_rd_init(&r, buf, len);
-	m->signo = wire_rd_u32(&r);
-	if (r.err == OM_OK && m->signo > OM_SIG_MAX)
-		wire_rd_fail(&r, OM_E_RANGE);
-	return wire_rd_end(&r);
+int
+om_signal_seen_encode(const struct om_signal_seen *m, void *out, size_t cap)
+{
+	return u32_encode(m->count, any_u32_ok, out, cap);
+}
+
+int
+om_signal_seen_decode(const void *buf, size_t len, struct om_signal_seen *m)
+{
+	return u32_decode(buf, len, any_u32_ok, &m->count);
 }
 
 /* ---- JOB_EXIT */

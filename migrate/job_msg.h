@@ -85,9 +85,18 @@ struct om_job_signal {
 };
 
 /* JOB_STOPPED (30), node -> home: a stop signal stopped the job (signo
- * 1..OM_SIG_MAX), or a stopped job goes on (0). */
+ * SIGSTOP 19, SIGTSTP 20, SIGTTIN 21 or SIGTTOU 22), or a stopped job goes
+ * on (0). */
 struct om_job_stopped {
 	uint32_t signo;
+};
+
+/* SIGNAL_SEEN (32), node -> home, sent as each SIGNAL or JOB_CONTINUE for
+ * the job arrives: how many have arrived so far. A SYSCALL_REQ that comes
+ * home before the acknowledgement of a signal was made before the node
+ * knew of it. */
+struct om_signal_seen {
+	uint32_t count;
 };
 
 enum om_exit_kind { OM_EXIT_EXITED = 1, OM_EXIT_SIGNALED = 2 };
@@ -130,6 +139,8 @@ int om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap);
 int om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m);
 int om_job_stopped_encode(const struct om_job_stopped *m, void *out, size_t cap);
 int om_job_stopped_decode(const void *buf, size_t len, struct om_job_stopped *m);
+int om_signal_seen_encode(const struct om_signal_seen *m, void *out, size_t cap);
+int om_signal_seen_decode(const void *buf, size_t len, struct om_signal_seen *m);
 int om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap);
 int om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m);
 int om_job_home_encode(const struct om_job_home *m, void *out, size_t cap);

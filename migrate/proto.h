@@ -53,7 +53,8 @@ enum om_type {
 	OM_T_NODE_LOST = 29,    /* agent -> home: node id, reason text */
 	OM_T_JOB_STOPPED = 30,  /* node -> home: the job stopped (signo) or goes on (0) */
 	OM_T_JOB_CONTINUE = 31, /* home -> node: empty, a stopped job goes on */
-	OM_T_JOB_LAST = 31,     /* the last job frame type */
+	OM_T_SIGNAL_SEEN = 32,  /* node -> home: SIGNAL/JOB_CONTINUE frames taken in */
+	OM_T_JOB_LAST = 32,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

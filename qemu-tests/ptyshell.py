@@ -14,6 +14,8 @@ per line, answering each with one line on stdout:
   status SECS        the job's next wait status, stops included
                      -> "stopped SIG", "exited N", "signaled SIG" or
                         "timeout"
+  catching SIG SECS  wait until the job's first process catches SIG (its
+                     handler is in place)   -> "ok" or "timeout"
   fg / bg            continue the job with or without the terminal -> "ok"
   output             everything the terminal showed -> repr of it
 
@@ -101,6 +103,19 @@ class Shell:
                 return "timeout"
             self.drain(0.05)
 
+    def catching(self, sig, secs):
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            try:
+                with open("/proc/%d/status" % self.job) as f:
+                    caught = [int(l.split()[1], 16) for l in f if l.startswith("SigCgt:")][0]
+                if caught & (1 << (sig - 1)):
+                    return "ok"
+            except (OSError, IndexError, ValueError):
+                pass
+            self.drain(0.02)
+        return "timeout"
+
     def cont(self, foreground):
         os.tcsetpgrp(self.slave, self.job if foreground else os.getpgrp())
         os.killpg(self.job, signal.SIGCONT)
@@ -152,6 +167,9 @@ def main():
                 reply = sh.expect(text, float(secs))
             elif cmd == "status":
                 reply = sh.status(float(rest))
+            elif cmd == "catching":
+                sig, _, secs = rest.partition(" ")
+                reply = sh.catching(int(sig), float(secs))
             elif cmd in ("fg", "bg"):
                 reply = sh.cont(cmd == "fg")
             elif cmd == "output":

@@ -109,8 +109,8 @@ wait_tracee(struct inject *in, int *st, int poke)
 		if (!poke || got == -1)
 			continue;
 		nanosleep(&nap, NULL);
-		if (++waited % INTERRUPT_AFTER_MS == 0 && ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL) == -1)
-			return -errno;
+		if (++waited % INTERRUPT_AFTER_MS == 0) /* ESRCH: gone; waitpid says how */
+			(void)ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL);
 	}
 }
 
@@ -180,8 +180,12 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 		 * (orig_rax -1) the kernel returns the restart code instead. */
 		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
 			in->signals |= 1ull << (WSTOPSIG(st) - 1);
-		if (in->interruptible)
+		if (in->interruptible) {
 			end_interrupted(in, regs);
+			/* It may have come before the call began: then the call
+			 * must still not block. */
+			poke = 1;
+		}
 	}
 }
 

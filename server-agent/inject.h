@@ -18,6 +18,7 @@
  * (the deputy of a job: the job's own signal handling decides, on the node)
  * an interrupted call is not restarted but returns its restart code
  * (INJECT_ERESTART_MIN..MAX, kernel-internal values user space never sees).
+ * That holds for a signal that arrives before the call begins too, and
  * 'interrupt_next' does the same for a signal that is not there: the next
  * injected call, if it blocks, is interrupted (PTRACE_INTERRUPT) and returns
  * its restart code, as with a signal pending when it began; a call that

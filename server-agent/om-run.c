@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_client.h"
@@ -323,6 +324,26 @@ job_stop_like(int sig)
 	job_catch_stops(1);
 }
 
+/* After om-run was continued: waits up to 100 ms for the next status of
+ * the program (continued too, stopped again, or ended). 1 with it in
+ * *status, 0 if none came. */
+static int
+omrun_next_status(pid_t pid, int *status)
+{
+	struct timespec nap = { 0, 1000000 };
+	pid_t got;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if ((got = waitpid(pid, status, WUNTRACED | WCONTINUED | WNOHANG)) > 0)
+			return 1;
+		if (got == -1 && errno != EINTR)
+			return 0;
+		nanosleep(&nap, NULL);
+	}
+	return 0;
+}
+
 int
 job_wait_home(pid_t pid, int *status)
 {
@@ -333,9 +354,18 @@ job_wait_home(pid_t pid, int *status)
 				continue;
 			return -1;
 		}
-		if (!WIFSTOPPED(*status))
+		while (WIFSTOPPED(*status)) {
+			job_stop_like(WSTOPSIG(*status));
+			/* om-run goes on, so must the program: the SIGCONT the
+			 * shell sent the group has reached it already, unless
+			 * om-run alone was continued. */
+			if (!omrun_next_status(pid, status)) {
+				kill(pid, SIGCONT);
+				break;
+			}
+		}
+		if (!WIFSTOPPED(*status) && !WIFCONTINUED(*status))
 			return 0;
-		job_stop_like(WSTOPSIG(*status));
 	}
 }
 

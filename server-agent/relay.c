@@ -153,6 +153,7 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	struct om_job_exit ex;
 	struct om_job_home home;
 	struct om_job_stopped st;
+	struct om_signal_seen seen;
 	struct om_error e;
 	int rc = OM_OK;
 
@@ -181,6 +182,10 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			    home.reason, home.text, (int)home.pending);
 		break;
 	case OM_T_JOB_STOPPED:
+		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED) {
+			rc = OM_E_STATE;
+			break;
+		}
 		if ((rc = om_job_stopped_decode(p, h->length, &st)) != OM_OK)
 			break;
 		*stop_sig = st.signo;
@@ -188,6 +193,9 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			snprintf(what, len, "stopped by signal %u", st.signo);
 		else
 			snprintf(what, len, "goes on");
+		break;
+	case OM_T_SIGNAL_SEEN:
+		rc = om_signal_seen_decode(p, h->length, &seen);
 		break;
 	case OM_T_SYSCALL_REQ:
 		break;
@@ -230,8 +238,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 		j->state = OM_JOB_HOMING;
 		log_info("job %u: %s", id, what);
 	} else if (h->type == OM_T_JOB_STOPPED) {
-		if (j->state == OM_JOB_RUNNING || j->state == OM_JOB_STOPPED)
-			j->state = stop_sig != 0 ? OM_JOB_STOPPED : OM_JOB_RUNNING;
+		j->state = stop_sig != 0 ? OM_JOB_STOPPED : OM_JOB_RUNNING;
 		log_info("job %u on node %u: %s", id, n->id, what);
 	}
 	jobs_relay_send(c, j->home, h, p);

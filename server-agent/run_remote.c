@@ -49,6 +49,10 @@ struct remote {
 	struct restore rs;      /* coming home */
 	int homing;
 	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
+	/* SIGNAL and JOB_CONTINUE frames sent, how many of them the node has
+	 * acknowledged (SIGNAL_SEEN), and the number of the last that
+	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
+	uint32_t sigs_sent, sigs_seen, cont_at;
 };
 
 static int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,8 +140,11 @@ static void forward_signal(struct remote *r, int sig, int code, uint32_t pid, ui
 	uint8_t buf[64];
 	int n = om_job_signal_encode(&s, buf, sizeof buf);
 	say(r, "signal %d (%s) goes to the job on node %u", sig, strsignal(sig), r->jc->placed.node);
-	if (n > 0)
-		send_frame(r, OM_T_SIGNAL, 0, buf, (size_t)n);
+	if (n > 0 && send_frame(r, OM_T_SIGNAL, 0, buf, (size_t)n) == 0) {
+		r->sigs_sent++;
+		if (sig == SIGCONT)
+			r->cont_at = r->sigs_sent;
+	}
 }
 
 static void forward_recorded(struct remote *r)
@@ -187,10 +194,6 @@ static int tracee_event(struct remote *r, int st)
 		memset(&si, 0, sizeof si);
 		ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
 		forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
-		/* The node may have sent a call before this signal reached it:
-		 * that call must not block, as it would not with the signal
-		 * pending in Linux. */
-		r->in.interrupt_next = 1;
 	}
 	ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
 	return 0;
@@ -240,6 +243,9 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if ((rc = wake(r)) != 0)
 		return -1;
+	/* A call the node made before it knew of a signal we sent must not
+	 * block, as it would not with the signal pending in Linux. */
+	r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
 	rc = deputy_call(&r->in, &req, &ret, &r->dout);
 	if (r->in.dead)
 		return -1;
@@ -269,9 +275,18 @@ static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
 		say(r, "the job goes on");
 		return 0;
 	}
+	if (r->sigs_seen < r->cont_at) {
+		/* It stopped before our SIGCONT reached it, which ends the stop. */
+		say(r, "the job stopped on node %u (%s) before it was continued", r->jc->placed.node,
+		    strsignal((int)m.signo));
+		return 0;
+	}
 	say(r, "the job stopped on node %u (%s)", r->jc->placed.node, strsignal((int)m.signo));
 	job_stop_like((int)m.signo);
-	return send_frame(r, OM_T_JOB_CONTINUE, 0, NULL, 0);
+	if (send_frame(r, OM_T_JOB_CONTINUE, 0, NULL, 0) != 0)
+		return -1;
+	r->cont_at = ++r->sigs_sent;
+	return 0;
 }
 
 /* The job ended on the node: the process ends the same way at home. */
@@ -547,6 +562,9 @@ int run_remote(struct job_ctx *jc)
 	r->in.interruptible = 1;
 	if (idle(r) != 0)
 		return OMRUN_FAIL;
+	/* Only now: until the program has started, om-run may be blocked
+	 * where it could not follow a stop of the program, and stops with it
+	 * (the defaults) instead. */
 	job_catch_stops(1);
 
 	/* The deputy's loop. */
@@ -578,6 +596,14 @@ int run_remote(struct job_ctx *jc)
 			if (on_stopped(r, p, h.length) < 0)
 				return OMRUN_FAIL;
 			break;
+		case OM_T_SIGNAL_SEEN: {
+			struct om_signal_seen m;
+			if (om_signal_seen_decode(p, h.length, &m) != OM_OK)
+				return OMRUN_FAIL;
+			if (m.count > r->sigs_seen)
+				r->sigs_seen = m.count;
+			break;
+		}
 		case OM_T_JOB_EXIT:
 			if (on_exit_frame(r, p, h.length) < 0)
 				return OMRUN_FAIL;

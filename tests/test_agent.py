@@ -37,7 +37,7 @@ T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1,
 T_CTL_NODES, T_CTL_NODES_REPLY = 64, 65
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
- T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE) = range(16, 32)
+ T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN) = range(16, 33)
 T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS, T_CTL_JOBS_REPLY, T_CTL_MIGRATE = range(66, 71)
 E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
 E_STATE = -10
@@ -796,7 +796,10 @@ def t_job_relay(tmp):
     check(n.recv_frame() == (T_SYSCALL_REP, job, 9, b"\x02" * 70000), "home->node SYSCALL_REP")
     c.send_frame(T_SIGNAL, struct.pack("<IiII", 2, 0, 1, 0), job=job)
     check(n.recv_frame()[:2] == (T_SIGNAL, job), "SIGNAL")
-    # job control: the node says stopped, om-run lets it go on
+    n.send_frame(T_SIGNAL_SEEN, struct.pack("<I", 1), job=job)
+    check(c.recv_frame() == (T_SIGNAL_SEEN, job, 0, struct.pack("<I", 1)), "SIGNAL_SEEN")
+    # job control: the node says stopped, om-run lets it go on (only once
+    # the job runs)
     n.send_frame(T_JOB_STARTED, job=job)
     check(c.recv_frame()[:2] == (T_JOB_STARTED, job), "JOB_STARTED")
     check(a.jobs()[0]["state"] == 2, "not running")
@@ -857,14 +860,21 @@ def t_job_rules(tmp):
     n.expect_error(E_STATE)
     f = c.recv_frame()
     check(f[:2] == (T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
-    # a JOB_STOPPED with a signal out of range is refused the same way
-    n = a.node(MAC2)
-    c = a.ctl()
-    job, node, _, _ = c.submit()
-    check(node == n.id, "not placed on the second node")
-    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 65), job=job)
-    n.expect_error(E_RANGE)
-    check(c.recv_frame()[:2] == (T_NODE_LOST, job), "no NODE_LOST after a bad JOB_STOPPED")
+    # a JOB_STOPPED with a signal that is no stop signal, one before the
+    # job started, and a short SIGNAL_SEEN are refused the same way
+    for mac, what, payload, started, err in ((MAC2, "SIGKILL", struct.pack("<I", 9), True, E_RANGE),
+                                              (MAC3, "not started", struct.pack("<I", 20), False, E_STATE),
+                                              (MAC1, "short SIGNAL_SEEN", b"\x01", True, E_TRUNC)):
+        n = a.node(mac)
+        c = a.ctl()
+        job, node, _, _ = c.submit()
+        check(node == n.id, "%s: not placed on the new node" % what)
+        if started:
+            n.send_frame(T_JOB_STARTED, job=job)
+            check(c.recv_frame()[:2] == (T_JOB_STARTED, job), "%s: JOB_STARTED" % what)
+        n.send_frame(T_SIGNAL_SEEN if what.startswith("short") else T_JOB_STOPPED, payload, job=job)
+        n.expect_error(err)
+        check(c.recv_frame()[:2] == (T_NODE_LOST, job), "no NODE_LOST after %s" % what)
     # a pid that is neither the caller nor its child
     c = a.ctl()
     c.send_frame(T_CTL_JOB_SUBMIT, submit(pid=1))

@@ -87,6 +87,8 @@ static int e_sig(const void *m, void *o, size_t c) { return om_job_signal_encode
 static int d_sig(const void *b, size_t l, void *m) { return om_job_signal_decode(b, l, m); }
 static int e_stop(const void *m, void *o, size_t c) { return om_job_stopped_encode(m, o, c); }
 static int d_stop(const void *b, size_t l, void *m) { return om_job_stopped_decode(b, l, m); }
+static int e_seen(const void *m, void *o, size_t c) { return om_signal_seen_encode(m, o, c); }
+static int d_seen(const void *b, size_t l, void *m) { return om_signal_seen_decode(b, l, m); }
 static int e_exit(const void *m, void *o, size_t c) { return om_job_exit_encode(m, o, c); }
 static int d_exit(const void *b, size_t l, void *m) { return om_job_exit_decode(b, l, m); }
 static int e_home(const void *m, void *o, size_t c) { return om_job_home_encode(m, o, c); }
@@ -139,6 +141,7 @@ static const struct codec codecs[] = {
 	{ "job_error", e_err, d_err },
 	{ "job_list", e_list, d_list },
 	{ "stopped", e_stop, d_stop },
+	{ "signal_seen", e_seen, d_seen },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -157,6 +160,7 @@ sample(size_t i)
 	static struct om_node_lost lost = { 3, "connection closed by peer" };
 	static struct om_error err = { (uint32_t)OM_E_STATE, "no memory for the image" };
 	static struct om_job_stopped stop = { 20 };
+	static struct om_signal_seen seen = { 0xfffffffe };
 	uint32_t k;
 
 	switch (i) {
@@ -174,6 +178,7 @@ sample(size_t i)
 	case 8: return &lost;
 	case 9: return &err;
 	case 11: return &stop;
+	case 12: return &seen;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -449,14 +454,15 @@ small_ranges(void)
 	buf[0] = OM_SIG_MAX + 1;
 	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
 
-	struct om_job_stopped st = { OM_SIG_MAX + 1 };
-	CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), OM_E_RANGE);
-	st.signo = 0; /* "goes on" */
-	CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), 4);
-	CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), OM_OK);
-	CHECK_EQ(st.signo, 0);
-	buf[0] = OM_SIG_MAX + 1;
-	CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), OM_E_RANGE);
+	/* JOB_STOPPED: 0 ("goes on") or a stop signal, 19..22, nothing else */
+	struct om_job_stopped st;
+	for (uint32_t v = 0; v <= OM_SIG_MAX + 1; v++) {
+		int stop = v == 0 || (v >= 19 && v <= 22);
+		st.signo = v;
+		CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), stop ? 4 : OM_E_RANGE);
+		memcpy(buf, &v, 4); /* little-endian host, as the wire */
+		CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), stop ? OM_OK : OM_E_RANGE);
+	}
 
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 256, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
