@@ -186,7 +186,9 @@ class cluster:
         return self.c
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            print(self.c.diagnostics())
-        self.c.close()
+        try:
+            if exc_type is not None:
+                print(self.c.diagnostics())
+        finally:  # even when printing fails (a closed pipe): kill what we started
+            self.c.close()
         return False
