@@ -7,6 +7,7 @@
 
 #define CHECK_PREFIX "job_msg/"
 #include "check.h"
+#include "codec_check.h"
 #include "job_msg.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
@@ -122,12 +123,6 @@ d_list(const void *b, size_t len, void *m)
 	return om_job_list_end(len, pos);
 }
 
-struct codec {
-	const char *name;
-	int (*enc)(const void *m, void *out, size_t cap);
-	int (*dec)(const void *buf, size_t len, void *m);
-};
-
 static const struct codec codecs[] = {
 	{ "submit", e_sub, d_sub },
 	{ "placed", e_pl, d_pl },
@@ -186,98 +181,38 @@ sample(size_t i)
 	return &list_a;
 }
 
-static int
-dec_exact(const struct codec *c, const uint8_t *b, size_t len, void *m)
-{
-	uint8_t *p = malloc(len ? len : 1);
-	int rc;
-
-	memcpy(p, b, len);
-	rc = c->dec(p, len, m);
-	free(p);
-	return rc;
-}
-
 static void *
 scratch(void)
 {
 	return &list_b;
 }
 
+static const struct codec_suite suite = { codecs, NCODECS, sample, scratch, buf, buf2, BUF_MAX };
+
 /* ---- generic properties */
 
 static void
 roundtrip_all_canonical(void)
 {
-	size_t i;
-	int n, m;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		if (n <= 0) {
-			check_fail("%s: encode %d", codecs[i].name, n);
-			return;
-		}
-		CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n, scratch()), OM_OK);
-		m = codecs[i].enc(scratch(), buf2, sizeof buf2);
-		CHECK_EQ(m, n);
-		CHECK(memcmp(buf, buf2, (size_t)n) == 0);
-	}
+	codec_roundtrip(&suite);
 }
 
 static void
 truncated_every_length(void)
 {
-	size_t i, len;
-	int n, rc;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		for (len = 0; len < (size_t)n; len++) {
-			rc = dec_exact(&codecs[i], buf, len, scratch());
-			if (rc != OM_E_TRUNC) {
-				check_fail("%s cut to %zu of %d bytes: %s", codecs[i].name, len, n,
-				    om_strerror(rc));
-				return;
-			}
-		}
-	}
+	codec_truncated(&suite);
 }
 
 static void
 trailing_bytes(void)
 {
-	size_t i, extra;
-	int n;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		for (extra = 1; extra <= 3; extra++) {
-			memset(buf + n, 0, extra);
-			CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n + extra, scratch()), OM_E_TRAILING);
-		}
-	}
+	codec_trailing(&suite);
 }
 
 static void
 encode_nospace(void)
 {
-	size_t i, cap;
-	int n, rc;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		for (cap = 0; cap <= (size_t)n; cap++) {
-			uint8_t *p = malloc(cap ? cap : 1);
-
-			rc = codecs[i].enc(sample(i), p, cap);
-			free(p);
-			CHECK_EQ(rc, cap < (size_t)n ? OM_E_NOSPACE : n);
-		}
-	}
+	codec_nospace(&suite);
 }
 
 /* ---- layouts */
@@ -372,10 +307,10 @@ submit_ranges(void)
 	s.flags = OM_JOB_F_HOME;
 	n = om_job_submit_encode(&s, buf, sizeof buf);
 	CHECK(n > 0);
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
 	CHECK_EQ(out.flags, OM_JOB_F_HOME);
 	buf[n - 4] = 3; /* flags: unknown bit */
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
 	fill_submit(&s);
 	s.cpu.cores = 0;
 	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
@@ -391,13 +326,13 @@ submit_ranges(void)
 	s.cmd[OM_CMD_MAX] = '\0';
 	n = om_job_submit_encode(&s, buf, sizeof buf);
 	CHECK(n > 0);
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
 	buf[4] = OM_CMD_MAX + 1;
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
 	/* a NUL inside the command */
 	n = om_job_submit_encode(&s, buf, sizeof buf);
 	buf[10] = 0;
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
 }
 
 static void
@@ -420,11 +355,11 @@ placed_ranges(void)
 	CHECK(n > 0);
 	memcpy(buf2, buf, (size_t)n);
 	memset(buf2, 0, 4); /* job 0 with a node */
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 	memcpy(buf2, buf, (size_t)n);
 	memset(buf2 + 4, 0, 4); /* node 0 with a job */
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
-	CHECK_EQ(dec_exact(&codecs[1], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf, (size_t)n, &out), OM_OK);
 	CHECK(out.job == 12 && out.node == 5 && out.cpu.cores == 8 &&
 	    strcmp(out.addr, "10.0.2.15") == 0 && strcmp(out.reason, p.reason) == 0);
 }
@@ -450,9 +385,9 @@ small_ranges(void)
 	s.signo = OM_SIG_MAX;
 	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), 16);
 	buf[0] = 0;
-	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
 	buf[0] = OM_SIG_MAX + 1;
-	CHECK_EQ(dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
 
 	/* JOB_STOPPED: 0 ("goes on") or a stop signal, 19..22, nothing else */
 	struct om_job_stopped st;
@@ -461,7 +396,7 @@ small_ranges(void)
 		st.signo = v;
 		CHECK_EQ(om_job_stopped_encode(&st, buf, sizeof buf), stop ? 4 : OM_E_RANGE);
 		memcpy(buf, &v, 4); /* little-endian host, as the wire */
-		CHECK_EQ(dec_exact(&codecs[11], buf, 4, &st), stop ? OM_OK : OM_E_RANGE);
+		CHECK_EQ(codec_dec_exact(&codecs[11], buf, 4, &st), stop ? OM_OK : OM_E_RANGE);
 	}
 
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 256, 0 };
@@ -477,16 +412,16 @@ small_ranges(void)
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 6);
 	buf[0] = 0;
-	CHECK_EQ(dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
 	buf[0] = 1, buf[5] = 1; /* core dump on a normal exit */
-	CHECK_EQ(dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
 
 	n = om_job_home_encode(&h, buf, sizeof buf);
 	CHECK_EQ(n, 10);
-	CHECK_EQ(dec_exact(&codecs[7], buf, (size_t)n, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[7], buf, (size_t)n, &out), OM_OK);
 	CHECK_EQ(out.h.pending, -1);
 	buf[6] = 0xfe; /* pending -2 */
-	CHECK_EQ(dec_exact(&codecs[7], buf, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[7], buf, (size_t)n, &out), OM_E_RANGE);
 	h.pending = -2;
 	CHECK_EQ(om_job_home_encode(&h, buf, sizeof buf), OM_E_RANGE);
 	h.pending = 0, h.reason = 0;
@@ -499,7 +434,7 @@ small_ranges(void)
 	n = om_node_lost_encode(&l, buf, sizeof buf);
 	CHECK_EQ(n, 7);
 	buf[0] = 0;
-	CHECK_EQ(dec_exact(&codecs[8], buf, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[8], buf, (size_t)n, &out), OM_E_RANGE);
 }
 
 /* ---- job lists */
@@ -538,7 +473,7 @@ list_edges(void)
 	n = om_job_list_encode(&j, 1, buf, sizeof buf);
 	CHECK(n > 0);
 	buf[n - 1] = 9; /* state */
-	CHECK_EQ(dec_exact(&codecs[10], buf, (size_t)n, scratch()), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[10], buf, (size_t)n, scratch()), OM_E_RANGE);
 	pos = (size_t)n + 1;
 	CHECK_EQ(om_job_list_next(buf, (size_t)n, &pos, &j), OM_E_RANGE);
 	CHECK_EQ(om_job_list_encode(list_a.v, OM_JOBS_MAX + 1, buf, sizeof buf), OM_E_RANGE);
@@ -597,7 +532,7 @@ fuzz_mutations(void)
 				default: if (len < sizeof buf2 - 1) buf2[len++] = (uint8_t)check_rand(); break;
 				}
 			}
-			rc = dec_exact(&codecs[i], buf2, len, scratch());
+			rc = codec_dec_exact(&codecs[i], buf2, len, scratch());
 			if (rc != OM_OK) {
 				if (rc != OM_E_TRUNC && rc != OM_E_TRAILING && rc != OM_E_RANGE) {
 					check_fail("%s: unexpected result %d", codecs[i].name, rc);

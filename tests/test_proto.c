@@ -7,6 +7,7 @@
 
 #define CHECK_PREFIX "proto/"
 #include "check.h"
+#include "codec_check.h"
 #include "proto.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
@@ -147,12 +148,6 @@ d_list(const void *b, size_t len, void *m)
 	return om_node_list_end(len, pos);
 }
 
-struct codec {
-	const char *name;
-	int (*enc)(const void *m, void *out, size_t cap);
-	int (*dec)(const void *buf, size_t len, void *m);
-};
-
 static const struct codec codecs[] = {
 	{ "error", e_error, d_error },
 	{ "hello", e_hello, d_hello },
@@ -186,24 +181,13 @@ sample(size_t i)
 	return &list_a;
 }
 
-/* Decodes from an exact-size heap copy, so ASan sees any overread. */
-static int
-dec_exact(const struct codec *c, const uint8_t *b, size_t len, void *m)
-{
-	uint8_t *p = malloc(len ? len : 1);
-	int rc;
-
-	memcpy(p, b, len);
-	rc = c->dec(p, len, m);
-	free(p);
-	return rc;
-}
-
 static void *
 scratch(void)
 {
 	return &list_b; /* big enough for any message struct */
 }
+
+static const struct codec_suite suite = { codecs, NCODECS, sample, scratch, buf, buf2, BUF_MAX };
 
 /* ---- header */
 
@@ -322,13 +306,13 @@ roundtrip_error(void)
 	strcpy(a.msg, "something broke: 100%");
 	n = om_error_encode(&a, buf, sizeof buf);
 	CHECK_EQ(n, 4 + 2 + (int)strlen(a.msg));
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
 	CHECK_EQ(b.code, 42);
 	CHECK(strcmp(b.msg, a.msg) == 0);
 	a.msg[0] = '\0';
 	n = om_error_encode(&a, buf, sizeof buf);
 	CHECK_EQ(n, 6);
-	CHECK_EQ(dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &b), OM_OK);
 	CHECK(b.msg[0] == '\0');
 }
 
@@ -343,7 +327,7 @@ roundtrip_hello(void)
 	CHECK(n > 0);
 	/* mac, nic, cpu (2 strings, 8 u32, u64, u16), mem, speed, boot, version */
 	CHECK_EQ(n, 6 + 2 + 10 + (2 + 12 + 2 + 41 + 32 + 8 + 2) + 8 + 4 + 4 + 2 + 6);
-	CHECK_EQ(dec_exact(&codecs[1], buf, (size_t)n, &b), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf, (size_t)n, &b), OM_OK);
 	CHECK(hello_eq(&a, &b));
 }
 
@@ -358,7 +342,7 @@ roundtrip_welcome(void)
 	n = om_welcome_encode(&a, buf, sizeof buf);
 	CHECK_EQ(n, 16);
 	CHECK(memcmp(buf, want, 16) == 0);
-	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &b), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &b), OM_OK);
 	CHECK(b.node_id == 7 && b.heartbeat_ms == 1000 && b.time_ns == 123456789);
 }
 
@@ -370,7 +354,7 @@ roundtrip_heartbeat(void)
 
 	n = om_heartbeat_encode(&a, buf, sizeof buf);
 	CHECK_EQ(n, 20);
-	CHECK_EQ(dec_exact(&codecs[3], buf, 20, &b), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[3], buf, 20, &b), OM_OK);
 	CHECK(b.uptime_ms == a.uptime_ms && b.load_milli == a.load_milli &&
 	    b.mem_free == a.mem_free && b.jobs == a.jobs);
 }
@@ -380,17 +364,7 @@ roundtrip_heartbeat(void)
 static void
 roundtrip_all_canonical(void)
 {
-	size_t i;
-	int n, m;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n, scratch()), OM_OK);
-		m = codecs[i].enc(scratch(), buf2, sizeof buf2);
-		CHECK_EQ(m, n);
-		CHECK(memcmp(buf, buf2, (size_t)n) == 0);
-	}
+	codec_roundtrip(&suite);
 }
 
 /* ---- malformed payloads */
@@ -398,58 +372,19 @@ roundtrip_all_canonical(void)
 static void
 truncated_every_length(void)
 {
-	size_t i, len;
-	int n;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		for (len = 0; len < (size_t)n; len++) {
-			int rc = dec_exact(&codecs[i], buf, len, scratch());
-
-			if (rc != OM_E_TRUNC) {
-				check_fail("%s cut to %zu of %d bytes: %s", codecs[i].name, len, n,
-				    om_strerror(rc));
-				return;
-			}
-		}
-	}
+	codec_truncated(&suite);
 }
 
 static void
 trailing_bytes(void)
 {
-	size_t i, extra;
-	int n;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		for (extra = 1; extra <= 3; extra++) {
-			memset(buf + n, 0, extra);
-			CHECK_EQ(dec_exact(&codecs[i], buf, (size_t)n + extra, scratch()), OM_E_TRAILING);
-		}
-	}
+	codec_trailing(&suite);
 }
 
 static void
 encode_nospace(void)
 {
-	size_t i, cap;
-	int n, rc;
-
-	for (i = 0; i < NCODECS; i++) {
-		n = codecs[i].enc(sample(i), buf, sizeof buf);
-		CHECK(n > 0);
-		/* exact-size heap buffers: ASan catches a write past cap */
-		for (cap = 0; cap <= (size_t)n; cap++) {
-			uint8_t *p = malloc(cap ? cap : 1);
-
-			rc = codecs[i].enc(sample(i), p, cap);
-			free(p);
-			CHECK_EQ(rc, cap < (size_t)n ? OM_E_NOSPACE : n);
-		}
-	}
+	codec_nospace(&suite);
 }
 
 /* Replaces del bytes at off with ins[inslen] in buf[*len]. */
@@ -485,34 +420,34 @@ string_limits_decode(void)
 	memcpy(buf2, buf, (size_t)n);
 	len = (size_t)n;
 	splice(buf2, &len, H_NIC, 12, s, 2 + OM_STR_MAX);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, len, &out), OM_OK);
 	CHECK_EQ(strlen(out.nic), OM_STR_MAX);
 	s[0] = OM_STR_MAX + 1;
 	memcpy(buf2, buf, (size_t)n);
 	len = (size_t)n;
 	splice(buf2, &len, H_NIC, 12, s, 2 + OM_STR_MAX + 1);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
 	/* a length far beyond the payload is range, not an overread */
 	memcpy(buf2, buf, (size_t)n);
 	buf2[H_NIC] = 0xff, buf2[H_NIC + 1] = 0xff;
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 
 	/* vendor is limited to 12 bytes, model to 48 */
 	memcpy(buf2, buf, (size_t)n);
 	len = (size_t)n;
 	splice(buf2, &len, H_VENDOR, 14, "\x0d\x00GenuineIntelX", 15);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
 	s[0] = 49, s[1] = 0;
 	memset(s + 2, 'm', 49);
 	memcpy(buf2, buf, (size_t)n);
 	len = (size_t)n;
 	splice(buf2, &len, H_MODEL, 43, s, 51);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, len, &out), OM_E_RANGE);
 	s[0] = 48;
 	memcpy(buf2, buf, (size_t)n);
 	len = (size_t)n;
 	splice(buf2, &len, H_MODEL, 43, s, 50);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, len, &out), OM_OK);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, len, &out), OM_OK);
 	CHECK_EQ(strlen(out.cpu.model), 48);
 }
 
@@ -530,15 +465,15 @@ string_bad_bytes(void)
 	for (i = 0; i < sizeof bad; i++) {
 		memcpy(buf2, buf, (size_t)n);
 		buf2[H_NIC + 2 + 3] = bad[i]; /* inside "virtio-net" */
-		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+		CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 		memcpy(buf2, buf, (size_t)n);
 		buf2[(size_t)n - 1] = bad[i]; /* last byte of version */
-		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+		CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 	}
 	for (i = 0; i < sizeof good; i++) {
 		memcpy(buf2, buf, (size_t)n);
 		buf2[H_NIC + 2 + 3] = good[i];
-		CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_OK);
+		CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_OK);
 	}
 }
 
@@ -585,14 +520,14 @@ hello_field_ranges(void)
 	n = om_hello_encode(&h, buf, sizeof buf);
 	memcpy(buf2, buf, (size_t)n);
 	memset(buf2, 0, 6);
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 	memcpy(buf2, buf, (size_t)n);
 	buf2[0] |= 1;
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 	memcpy(buf2, buf, (size_t)n);
 	buf2[n - 2 - 6 - 16 - 2] = 0; /* cores, just before mem/speed/boot/version */
 	buf2[n - 2 - 6 - 16 - 1] = 0;
-	CHECK_EQ(dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 }
 
 static void
@@ -605,10 +540,10 @@ welcome_field_ranges(void)
 	CHECK_EQ(om_welcome_encode(&w, buf, sizeof buf), OM_E_RANGE);
 	memset(buf, 0, 16);
 	buf[4] = 1; /* node id 0 */
-	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
 	memset(buf, 0, 16);
 	buf[0] = 1; /* heartbeat 0 */
-	CHECK_EQ(dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
 }
 
 /* ---- node lists */
@@ -805,7 +740,7 @@ fuzz_decoders(void)
 		len = (size_t)n;
 		mutate(buf, &len, 4096);
 		for (j = 0; j < NCODECS; j++) {
-			rc = dec_exact(&codecs[j], buf, len, scratch());
+			rc = codec_dec_exact(&codecs[j], buf, len, scratch());
 			for (okc = 0, c = 0; c < sizeof ok_codes / sizeof ok_codes[0]; c++)
 				okc |= rc == ok_codes[c];
 			if (!okc) {
