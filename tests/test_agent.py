@@ -1104,30 +1104,33 @@ def t_config_file(tmp):
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 
-def on_alarm(sig, frm):
-    raise Fail("test took longer than %d s" % TEST_TIMEOUT)
+def run_tests(tests, exes, prefix, timeout, tmp_prefix):
+    """Runs each (name, fn) as fn(tmp) in a fresh temporary directory,
+    bounded by timeout seconds, killing every process it spawned (by pid);
+    prints one PASS or FAIL line per test. argv[1:] may name the tests to
+    run. Returns the exit status."""
+    def on_alarm(sig, frm):
+        raise Fail("test took longer than %d s" % timeout)
 
-
-def main():
     only = set(sys.argv[1:])
-    for exe in (AGENT, MON):
+    for exe in exes:
         if not os.access(exe, os.X_OK):
-            print("FAIL %ssetup: %s is not built" % (PREFIX, exe))
+            print("FAIL %ssetup: %s is not built" % (prefix, exe))
             return 1
     signal.signal(signal.SIGALRM, on_alarm)
     failed = 0
-    for name, fn in TESTS:
+    for name, fn in tests:
         if only and name not in only:
             continue
-        with tempfile.TemporaryDirectory(prefix="om-test-") as tmp:
-            signal.alarm(TEST_TIMEOUT)
+        with tempfile.TemporaryDirectory(prefix=tmp_prefix) as tmp:
+            signal.alarm(timeout)
             try:
                 fn(tmp)
-                print("PASS %s%s" % (PREFIX, name))
+                print("PASS %s%s" % (prefix, name))
             except Exception as e:  # a test's own bug is a failure too
                 failed += 1
                 reason = str(e) if isinstance(e, Fail) else "%s: %s" % (type(e).__name__, e)
-                print("FAIL %s%s: %s" % (PREFIX, name, reason.replace("\n", " ")))
+                print("FAIL %s%s: %s" % (prefix, name, reason.replace("\n", " ")))
             finally:
                 signal.alarm(0)
                 while PROCS:
@@ -1140,4 +1143,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, (AGENT, MON), PREFIX, TEST_TIMEOUT, "om-test-"))

@@ -14,7 +14,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -196,40 +195,5 @@ def t_agent_reasons(tmp):
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 
-def on_alarm(sig, frm):
-    raise Fail("test took longer than %d s" % TEST_TIMEOUT)
-
-
-def main():
-    only = set(sys.argv[1:])
-    for exe in (RUN, ta.AGENT):
-        if not os.access(exe, os.X_OK):
-            print("FAIL %ssetup: %s is not built" % (PREFIX, exe))
-            return 1
-    signal.signal(signal.SIGALRM, on_alarm)
-    failed = 0
-    for name, fn in TESTS:
-        if only and name not in only:
-            continue
-        with tempfile.TemporaryDirectory(prefix="om-run-test-") as tmp:
-            signal.alarm(TEST_TIMEOUT)
-            try:
-                fn(tmp)
-                print("PASS %s%s" % (PREFIX, name))
-            except Exception as e:
-                failed += 1
-                reason = str(e) if isinstance(e, Fail) else "%s: %s" % (type(e).__name__, e)
-                print("FAIL %s%s: %s" % (PREFIX, name, reason.replace("\n", " ")))
-            finally:
-                signal.alarm(0)
-                while ta.PROCS:
-                    p = ta.PROCS.pop()
-                    if p.poll() is None:
-                        os.kill(p.pid, signal.SIGKILL)
-                    p.wait()
-            sys.stdout.flush()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ta.run_tests(TESTS, (RUN, ta.AGENT), PREFIX, TEST_TIMEOUT, "om-run-test-"))
