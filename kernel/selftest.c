@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "elf64.h"
 #include "job.h"
 #include "linux_abi.h"
 #include "mm.h"
@@ -16,29 +17,10 @@
 #include "selftest.h"
 #include "timer.h"
 
-#define ET_EXEC 2
-#define PT_LOAD 1
-#define PF_X 1
-#define PF_W 2
-#define PF_R 4
 #define SELFTEST_STACK_TOP 0x7ffffff00000UL
 #define SELFTEST_STACK_SIZE (128 * 1024)
 
 extern const uint8_t selftest_elf[], selftest_elf_end[];
-
-struct elf64_ehdr {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
 
 static void selftest_forward(struct job *j, const struct sys_call *sc)
 {
@@ -106,23 +88,23 @@ static int selftest_load(struct job *j)
 	if (size < sizeof eh)
 		return -1;
 	memcpy(&eh, selftest_elf, sizeof eh);
-	if (memcmp(eh.ident, "\177ELF\2\1", 6) || eh.type != ET_EXEC || eh.phentsize != sizeof(struct elf64_phdr) ||
-	    eh.phoff > size || eh.phnum > (size - eh.phoff) / sizeof(struct elf64_phdr))
+	if (memcmp(eh.e_ident, "\177ELF\2\1", 6) || eh.e_type != ET_EXEC || eh.e_phentsize != sizeof(struct elf64_phdr) ||
+	    eh.e_phoff > size || eh.e_phnum > (size - eh.e_phoff) / sizeof(struct elf64_phdr))
 		return -1;
-	for (uint16_t i = 0; i < eh.phnum; i++) {
+	for (uint16_t i = 0; i < eh.e_phnum; i++) {
 		struct elf64_phdr ph;
-		memcpy(&ph, selftest_elf + eh.phoff + i * sizeof ph, sizeof ph);
-		if (ph.type != PT_LOAD)
+		memcpy(&ph, selftest_elf + eh.e_phoff + i * sizeof ph, sizeof ph);
+		if (ph.p_type != PT_LOAD)
 			continue;
-		if (ph.offset > size || ph.filesz > size - ph.offset || ph.filesz > ph.memsz ||
-		    ph.vaddr >= UVM_TOP || ph.memsz > UVM_TOP - ph.vaddr)
+		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset || ph.p_filesz > ph.p_memsz ||
+		    ph.p_vaddr >= UVM_TOP || ph.p_memsz > UVM_TOP - ph.p_vaddr)
 			return -1;
-		uint64_t start = ph.vaddr & ~(PAGE_SIZE - 1);
-		uint64_t end = (ph.vaddr + ph.memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-		uint32_t prot = ((ph.flags & PF_R) ? UVM_PROT_R : 0) | ((ph.flags & PF_W) ? UVM_PROT_W : 0) |
-				((ph.flags & PF_X) ? UVM_PROT_X : 0);
+		uint64_t start = ph.p_vaddr & ~(PAGE_SIZE - 1);
+		uint64_t end = (ph.p_vaddr + ph.p_memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		uint32_t prot = ((ph.p_flags & PF_R) ? UVM_PROT_R : 0) | ((ph.p_flags & PF_W) ? UVM_PROT_W : 0) |
+				((ph.p_flags & PF_X) ? UVM_PROT_X : 0);
 		if (uvm_map(&j->uvm, start, end, prot, UVM_FILE, 0) < 0 ||
-		    uvm_write(&j->uvm, ph.vaddr, selftest_elf + ph.offset, ph.filesz, 1) < 0)
+		    uvm_write(&j->uvm, ph.p_vaddr, selftest_elf + ph.p_offset, ph.p_filesz, 1) < 0)
 			return -1;
 		if (end > j->start_brk)
 			j->start_brk = j->brk = end;
@@ -136,7 +118,7 @@ static int selftest_load(struct job *j)
 	if (uvm_write(&j->uvm, sp, zero, sizeof zero, 0) < 0)
 		return -1;
 	j->regs.rsp = sp;
-	j->regs.rip = eh.entry;
+	j->regs.rip = eh.e_entry;
 	j->mmap_base = SELFTEST_STACK_TOP - (64UL << 20);
 	return 0;
 }

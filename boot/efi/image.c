@@ -6,27 +6,7 @@
  * not a hostile peer; it is checked all the same, and the message says
  * what was wrong. */
 #include "efiboot.h"
-
-/* ELF-64 Object File Format 1.5, the parts we read. */
-#define EI_NIDENT 16
-#define ELFCLASS64 2
-#define ELFDATA2LSB 1
-#define EM_X86_64 62
-#define PT_LOAD 1
-
-struct elf64_ehdr {
-	uint8_t e_ident[EI_NIDENT];
-	uint16_t e_type, e_machine;
-	uint32_t e_version;
-	uint64_t e_entry, e_phoff, e_shoff;
-	uint32_t e_flags;
-	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t p_type, p_flags;
-	uint64_t p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
-};
+#include "elf64.h"
 
 #define IMAGE_HANDOFF_WINDOW 8192 /* bootinfo.h: the block is in the first 8 KiB */
 #define IMAGE_MAX (64ULL << 20)   /* no node kernel is this big */
