@@ -439,23 +439,27 @@ static void on_link_lost(void)
 
 /* ------------------------------------------------------------ sending */
 
-void homelink_poll(void)
+/* Sends the queued control frames (a pending acknowledgement joins them
+ * first); 0 while some must wait for room, or the link is down
+ * (on_link_lost empties the queue). */
+static int ctl_drain(void)
 {
+	queue_ack();
 	while (hl.ctl_count) {
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
-		int rc = agent_job_send(f->type, f->job, 0, f->data, f->len);
-		if (rc != 0)
-			return; /* no room yet, or the link is down (on_link_lost empties the queue) */
+		if (agent_job_send(f->type, f->job, 0, f->data, f->len) != 0)
+			return 0;
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
 		hl.ctl_count--;
+		queue_ack(); /* the queue had no room for it before */
 	}
-	if (hl.ack_now) {
-		queue_ack();
-		if (hl.ctl_count) {
-			homelink_poll();
-			return;
-		}
-	}
+	return 1;
+}
+
+void homelink_poll(void)
+{
+	if (!ctl_drain())
+		return;
 	for (;;) {
 		if (!hl.slot_full && hl.out_active) {
 			uint8_t type;
@@ -492,8 +496,8 @@ void homelink_poll(void)
 		if (hl.ack_after) {
 			hl.ack_now = hl.ack_after;
 			hl.ack_after = 0;
-			homelink_poll();
-			return;
+			if (!ctl_drain())
+				return;
 		}
 		if (!hl.out_active)
 			return;

@@ -38,9 +38,8 @@ class PtyShell:
         return False
 
     def do(self, line, want=None):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        reply = self.p.stdout.readline().rstrip("\n")
+        """Sends a command; with want, its reply must be exactly that."""
+        reply = self.ask(line)
         if want is not None and reply != want:
             raise TestFailure("%r: got %r, expected %r\nterminal: %s\nprocesses: %s"
                               % (line, reply, want, self.output(), self.ask("ps")))
@@ -56,8 +55,7 @@ class PtyShell:
 
     def start(self, argv):
         reply = self.ask("start " + " ".join(argv)).split()
-        check(len(reply) == 4 and reply[0] == "pid" and reply[1:3] == [reply[1], "foreground"],
-              "start: %r" % reply)
+        check(len(reply) == 4 and reply[0] == "pid" and reply[2] == "foreground", "start: %r" % reply)
         self.job = int(reply[1])
         check(reply[3] == reply[1], "the job is not in the foreground: %r" % reply)
 
