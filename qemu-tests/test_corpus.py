@@ -6,6 +6,7 @@ identical byte for byte, and the node's console must show that the job ran
 there (or came home, for the cases that must). One cluster (agent + one
 `-cpu max -m 1024` node) per test function serves all its cases."""
 
+import contextlib
 import os
 import random
 import re
@@ -227,8 +228,11 @@ def corpus_cases(kind):
     return cases
 
 
-def run_corpus(kind):
-    build_corpus()
+@contextlib.contextmanager
+def corpus_node():
+    """One node for a corpus run, a Runner on it and an empty work
+    directory: yields (runner, work, t0, seconds from t0 to registered);
+    kills and removes all of it afterwards."""
     t0 = time.monotonic()
     with cluster() as c:
         node = c.boot(mem=1024, extra=["-cpu", "max"])
@@ -237,61 +241,67 @@ def run_corpus(kind):
         r = Runner(c, node)
         work = tempfile.mkdtemp(prefix="om-corpus-")
         try:
-            for name, argv, stdin, home in corpus_cases(kind):
-                compare(r, argv, "%s/%s" % (kind, name), input=stdin, cwd=work, home=home)
-            # file I/O in the same (empty) directory both times
-            fdir = os.path.join(work, "files")
-            os.mkdir(fdir)
-
-            def empty():
-                check(os.listdir(fdir) == [], "fileio left %r behind" % os.listdir(fdir))
-            native = compare(r, [os.path.join(BUILD, "corpus", kind, "fileio"), fdir], "%s/fileio" % kind,
-                             cwd=work, before_each=empty)
-            check(b"cwd is dir: 1\n" in native[1], "fileio natively: %r" % native[1])
-            empty()
-            # SIGINT from home reaches the handler on the node
-            argv = [os.path.join(BUILD, "corpus", kind, "sigint")]
-            native = interrupted(r, argv, False)
-            remote = interrupted(r, argv, True)
-            check(native == (0, b"ready\ngot 2\n", b""), "sigint natively: %r" % (native,))
-            same("%s/sigint" % kind, native, remote)
-            r.check_where("%s/sigint" % kind, 0, False)
-            # signals from home without a handler: the default action, on the node
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGKILL):
-                argv = [os.path.join(BUILD, "corpus", kind, "spin"), "30"]
-                what = "%s/spin killed by %s" % (kind, sig.name)
-                native = interrupted(r, argv, False, sig, b"spinning\n")
-                check(native == (-sig, b"spinning\n", b""), "%s natively: %r" % (what, native))
-                same(what, native, interrupted(r, argv, True, sig, b"spinning\n"))
-                new = r.new_jobs()
-                check(len(new) == 1, "%s: jobs on the node %r" % (what, new))
-                want = "killed by signal %d" % sig if sig != signal.SIGKILL else "killed (its deputy is gone)"
-                pat = re.compile("^job %d: %s$" % (new[0][0], re.escape(want)), re.M)
-                wait_for(lambda: pat.search(node.serial()), 10, "%s: the node to say %r" % (what, want))
-                r.where["node"] += 1
-            # buffers larger than one forwarded call carries (512 KiB)
-            bdir = os.path.join(work, "bigio")
-            os.mkdir(bdir)
-            data = bytes((i * 131 + (i >> 10)) & 0xff for i in range(3 << 19))
-            native = compare(r, [os.path.join(BUILD, "corpus", kind, "bigio"), bdir], "%s/bigio" % kind,
-                             input=data, cwd=work)
-            check(native[0] == 0 and native[1] == data, "bigio natively: %d" % native[0])
-            # -v says where it ran; the program's own output is unchanged
-            argv = [os.path.join(BUILD, "corpus", kind, "exitcode"), "7"]
-            rc, out, err = r.run(r.om(*argv, verbose=True), cwd=work)
-            r.check_where("%s/exit 7 -v" % kind, 7, False)
-            check(rc == 7 and out == b"exiting with 7\n", "-v run: %d %r" % (rc, out))
-            check(re.search(rb"^om-run: running on node \d+ \(", err, re.M), "-v does not say it ran on a node: %r" % err)
-            check(all(l.startswith(b"om-run: ") for l in err.splitlines()), "-v stderr: %r" % err)
-            rc, out, err = r.run(r.om(os.path.join(BUILD, "corpus", kind, "fork"), verbose=True), cwd=work)
-            r.check_where("%s/fork -v" % kind, 0, True)
-            check(rc == 0 and b"comes home" in err, "fork -v: %d %r" % (rc, err))
-            print("INFO corpus %s: %d cases on the node, %d came home, 0 failed; node up in %.1f s, "
-                  "cases %.1f s (%.1f s of it waiting for the agent to see the node free)"
-                  % (kind, r.where["node"], r.where["home"], t_boot, time.monotonic() - t0 - t_boot, r.waited))
+            yield r, work, t0, t_boot
         finally:
             r.close()
             shutil.rmtree(work, ignore_errors=True)
+
+
+def run_corpus(kind):
+    build_corpus()
+    with corpus_node() as (r, work, t0, t_boot):
+        for name, argv, stdin, home in corpus_cases(kind):
+            compare(r, argv, "%s/%s" % (kind, name), input=stdin, cwd=work, home=home)
+        # file I/O in the same (empty) directory both times
+        fdir = os.path.join(work, "files")
+        os.mkdir(fdir)
+
+        def empty():
+            check(os.listdir(fdir) == [], "fileio left %r behind" % os.listdir(fdir))
+        native = compare(r, [os.path.join(BUILD, "corpus", kind, "fileio"), fdir], "%s/fileio" % kind,
+                         cwd=work, before_each=empty)
+        check(b"cwd is dir: 1\n" in native[1], "fileio natively: %r" % native[1])
+        empty()
+        # SIGINT from home reaches the handler on the node
+        argv = [os.path.join(BUILD, "corpus", kind, "sigint")]
+        native = interrupted(r, argv, False)
+        remote = interrupted(r, argv, True)
+        check(native == (0, b"ready\ngot 2\n", b""), "sigint natively: %r" % (native,))
+        same("%s/sigint" % kind, native, remote)
+        r.check_where("%s/sigint" % kind, 0, False)
+        # signals from home without a handler: the default action, on the node
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGKILL):
+            argv = [os.path.join(BUILD, "corpus", kind, "spin"), "30"]
+            what = "%s/spin killed by %s" % (kind, sig.name)
+            native = interrupted(r, argv, False, sig, b"spinning\n")
+            check(native == (-sig, b"spinning\n", b""), "%s natively: %r" % (what, native))
+            same(what, native, interrupted(r, argv, True, sig, b"spinning\n"))
+            new = r.new_jobs()
+            check(len(new) == 1, "%s: jobs on the node %r" % (what, new))
+            want = "killed by signal %d" % sig if sig != signal.SIGKILL else "killed (its deputy is gone)"
+            pat = re.compile("^job %d: %s$" % (new[0][0], re.escape(want)), re.M)
+            wait_for(lambda: pat.search(r.node.serial()), 10, "%s: the node to say %r" % (what, want))
+            r.where["node"] += 1
+        # buffers larger than one forwarded call carries (512 KiB)
+        bdir = os.path.join(work, "bigio")
+        os.mkdir(bdir)
+        data = bytes((i * 131 + (i >> 10)) & 0xff for i in range(3 << 19))
+        native = compare(r, [os.path.join(BUILD, "corpus", kind, "bigio"), bdir], "%s/bigio" % kind,
+                         input=data, cwd=work)
+        check(native[0] == 0 and native[1] == data, "bigio natively: %d" % native[0])
+        # -v says where it ran; the program's own output is unchanged
+        argv = [os.path.join(BUILD, "corpus", kind, "exitcode"), "7"]
+        rc, out, err = r.run(r.om(*argv, verbose=True), cwd=work)
+        r.check_where("%s/exit 7 -v" % kind, 7, False)
+        check(rc == 7 and out == b"exiting with 7\n", "-v run: %d %r" % (rc, out))
+        check(re.search(rb"^om-run: running on node \d+ \(", err, re.M), "-v does not say it ran on a node: %r" % err)
+        check(all(l.startswith(b"om-run: ") for l in err.splitlines()), "-v stderr: %r" % err)
+        rc, out, err = r.run(r.om(os.path.join(BUILD, "corpus", kind, "fork"), verbose=True), cwd=work)
+        r.check_where("%s/fork -v" % kind, 0, True)
+        check(rc == 0 and b"comes home" in err, "fork -v: %d %r" % (rc, err))
+        print("INFO corpus %s: %d cases on the node, %d came home, 0 failed; node up in %.1f s, "
+              "cases %.1f s (%.1f s of it waiting for the agent to see the node free)"
+              % (kind, r.where["node"], r.where["home"], t_boot, time.monotonic() - t0 - t_boot, r.waited))
 
 
 def test_corpus_static():
@@ -309,52 +319,42 @@ def test_corpus_dynamic():
 def test_corpus_busybox():
     """Debian's busybox-static: real programs, and a shell that forks."""
     check(os.access(BUSYBOX, os.X_OK), "%s missing: run 'make setup' (busybox-static)" % BUSYBOX)
-    t0 = time.monotonic()
-    with cluster() as c:
-        node = c.boot(mem=1024, extra=["-cpu", "max"])
-        c.wait_registered(node)
-        t_boot = time.monotonic() - t0
-        r = Runner(c, node)
-        work = tempfile.mkdtemp(prefix="om-corpus-")
-        try:
-            rnd = random.Random(7)
-            with open(os.path.join(work, "nums"), "w") as f:
-                f.write("".join("%d\n" % rnd.randint(-1000, 100000) for _ in range(5000)))
-            with open(os.path.join(work, "words"), "w") as f:
-                f.write("".join("".join(rnd.choice("abcdefghij ") for _ in range(rnd.randint(0, 14))) + "\n"
-                                for _ in range(4000)))
-            with open(os.path.join(work, "blob"), "wb") as f:
-                f.write(bytes(rnd.getrandbits(8) for _ in range(300000)))
-            for name, args in (("sha256sum", ["sha256sum", "blob", "nums"]),
-                               ("sort", ["sort", "words"]),
-                               ("sort -n", ["sort", "-n", "nums"]),
-                               ("awk", ["awk", "{s+=$1} END {print s}", "nums"]),
-                               ("sha256sum missing", ["sha256sum", "no-such-file"])):
-                compare(r, [BUSYBOX] + args, "busybox/" + name, cwd=work)
-            words = open(os.path.join(work, "words"), "rb").read()
-            compare(r, [BUSYBOX, "sort", "-r"], "busybox/sort stdin", input=words, cwd=work)
-            # gzip | gunzip: two om-runs in a shell pipeline
-            pipe = "%s | %s; echo \"status ${PIPESTATUS[*]}\"" % (
-                " ".join(r.om(BUSYBOX, "gzip", "-c", "blob")), " ".join(r.om(BUSYBOX, "gunzip")))
-            rc, out, err = r.run(["bash", "-c", pipe], cwd=work)
-            blob = open(os.path.join(work, "blob"), "rb").read()
-            check(rc == 0 and out == blob + b"status 0 0\n" and err == b"",
-                  "gzip | gunzip through om-run: rc %d, %d bytes out (want %d), err %r" % (rc, len(out),
-                                                                                         len(blob) + 13, err))
-            jobs = r.new_jobs()
-            for j, _ in jobs:
-                check(r.outcome(j) == "exited with status 0", "pipeline job %d: %r" % (j, r.outcome(j)))
-            r.where["node"] += len(jobs)
-            ran = len(jobs)
-            # one om-run of a shell: it forks, so it comes home, and must still be right
-            script = "%s gzip -c blob | %s gunzip | %s sha256sum; %s echo done" % ((BUSYBOX,) * 4)
-            compare(r, [BUSYBOX, "sh", "-c", script], "busybox/sh pipeline", cwd=work, home=True)
-            print("INFO corpus busybox: %d cases on the node (gzip | gunzip: %d of 2 on the node), %d came home, "
-                  "0 failed; node up in %.1f s, cases %.1f s (%.1f s of it waiting for the agent to see the node free)"
-                  % (r.where["node"], ran, r.where["home"], t_boot, time.monotonic() - t0 - t_boot, r.waited))
-        finally:
-            r.close()
-            shutil.rmtree(work, ignore_errors=True)
+    with corpus_node() as (r, work, t0, t_boot):
+        rnd = random.Random(7)
+        with open(os.path.join(work, "nums"), "w") as f:
+            f.write("".join("%d\n" % rnd.randint(-1000, 100000) for _ in range(5000)))
+        with open(os.path.join(work, "words"), "w") as f:
+            f.write("".join("".join(rnd.choice("abcdefghij ") for _ in range(rnd.randint(0, 14))) + "\n"
+                            for _ in range(4000)))
+        with open(os.path.join(work, "blob"), "wb") as f:
+            f.write(bytes(rnd.getrandbits(8) for _ in range(300000)))
+        for name, args in (("sha256sum", ["sha256sum", "blob", "nums"]),
+                           ("sort", ["sort", "words"]),
+                           ("sort -n", ["sort", "-n", "nums"]),
+                           ("awk", ["awk", "{s+=$1} END {print s}", "nums"]),
+                           ("sha256sum missing", ["sha256sum", "no-such-file"])):
+            compare(r, [BUSYBOX] + args, "busybox/" + name, cwd=work)
+        words = open(os.path.join(work, "words"), "rb").read()
+        compare(r, [BUSYBOX, "sort", "-r"], "busybox/sort stdin", input=words, cwd=work)
+        # gzip | gunzip: two om-runs in a shell pipeline
+        pipe = "%s | %s; echo \"status ${PIPESTATUS[*]}\"" % (
+            " ".join(r.om(BUSYBOX, "gzip", "-c", "blob")), " ".join(r.om(BUSYBOX, "gunzip")))
+        rc, out, err = r.run(["bash", "-c", pipe], cwd=work)
+        blob = open(os.path.join(work, "blob"), "rb").read()
+        check(rc == 0 and out == blob + b"status 0 0\n" and err == b"",
+              "gzip | gunzip through om-run: rc %d, %d bytes out (want %d), err %r" % (rc, len(out),
+                                                                                     len(blob) + 13, err))
+        jobs = r.new_jobs()
+        for j, _ in jobs:
+            check(r.outcome(j) == "exited with status 0", "pipeline job %d: %r" % (j, r.outcome(j)))
+        r.where["node"] += len(jobs)
+        ran = len(jobs)
+        # one om-run of a shell: it forks, so it comes home, and must still be right
+        script = "%s gzip -c blob | %s gunzip | %s sha256sum; %s echo done" % ((BUSYBOX,) * 4)
+        compare(r, [BUSYBOX, "sh", "-c", script], "busybox/sh pipeline", cwd=work, home=True)
+        print("INFO corpus busybox: %d cases on the node (gzip | gunzip: %d of 2 on the node), %d came home, "
+              "0 failed; node up in %.1f s, cases %.1f s (%.1f s of it waiting for the agent to see the node free)"
+              % (r.where["node"], ran, r.where["home"], t_boot, time.monotonic() - t0 - t_boot, r.waited))
 
 
 def test_corpus_node_lost():
