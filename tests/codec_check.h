@@ -19,6 +19,12 @@ struct codec {
 	int (*dec)(const void *buf, size_t len, void *m);
 };
 
+/* e_TAG and d_TAG: FN_encode and FN_decode with the untyped signatures of
+ * struct codec. */
+#define CODEC_ADAPTERS(tag, fn) \
+	static int e_##tag(const void *m, void *o, size_t c) { return fn##_encode(m, o, c); } \
+	static int d_##tag(const void *b, size_t l, void *m) { return fn##_decode(b, l, m); }
+
 struct codec_suite {
 	const struct codec *codecs;
 	size_t n;

@@ -78,26 +78,16 @@ struct jlist {
 	struct om_job_info v[OM_JOBS_MAX];
 };
 
-static int e_sub(const void *m, void *o, size_t c) { return om_job_submit_encode(m, o, c); }
-static int d_sub(const void *b, size_t l, void *m) { return om_job_submit_decode(b, l, m); }
-static int e_pl(const void *m, void *o, size_t c) { return om_job_placed_encode(m, o, c); }
-static int d_pl(const void *b, size_t l, void *m) { return om_job_placed_decode(b, l, m); }
-static int e_mig(const void *m, void *o, size_t c) { return om_job_migrate_encode(m, o, c); }
-static int d_mig(const void *b, size_t l, void *m) { return om_job_migrate_decode(b, l, m); }
-static int e_sig(const void *m, void *o, size_t c) { return om_job_signal_encode(m, o, c); }
-static int d_sig(const void *b, size_t l, void *m) { return om_job_signal_decode(b, l, m); }
-static int e_stop(const void *m, void *o, size_t c) { return om_job_stopped_encode(m, o, c); }
-static int d_stop(const void *b, size_t l, void *m) { return om_job_stopped_decode(b, l, m); }
-static int e_seen(const void *m, void *o, size_t c) { return om_signal_seen_encode(m, o, c); }
-static int d_seen(const void *b, size_t l, void *m) { return om_signal_seen_decode(b, l, m); }
-static int e_exit(const void *m, void *o, size_t c) { return om_job_exit_encode(m, o, c); }
-static int d_exit(const void *b, size_t l, void *m) { return om_job_exit_decode(b, l, m); }
-static int e_home(const void *m, void *o, size_t c) { return om_job_home_encode(m, o, c); }
-static int d_home(const void *b, size_t l, void *m) { return om_job_home_decode(b, l, m); }
-static int e_lost(const void *m, void *o, size_t c) { return om_node_lost_encode(m, o, c); }
-static int d_lost(const void *b, size_t l, void *m) { return om_node_lost_decode(b, l, m); }
-static int e_err(const void *m, void *o, size_t c) { return om_error_encode(m, o, c); }
-static int d_err(const void *b, size_t l, void *m) { return om_error_decode(b, l, m); }
+CODEC_ADAPTERS(sub, om_job_submit)
+CODEC_ADAPTERS(pl, om_job_placed)
+CODEC_ADAPTERS(mig, om_job_migrate)
+CODEC_ADAPTERS(sig, om_job_signal)
+CODEC_ADAPTERS(stop, om_job_stopped)
+CODEC_ADAPTERS(seen, om_signal_seen)
+CODEC_ADAPTERS(exit, om_job_exit)
+CODEC_ADAPTERS(home, om_job_home)
+CODEC_ADAPTERS(lost, om_node_lost)
+CODEC_ADAPTERS(err, om_error)
 
 static int
 e_list(const void *m, void *o, size_t c)

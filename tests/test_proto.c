@@ -115,14 +115,10 @@ struct nlist {
 	struct om_node_info v[OM_NODES_MAX];
 };
 
-static int e_error(const void *m, void *o, size_t c) { return om_error_encode(m, o, c); }
-static int d_error(const void *b, size_t l, void *m) { return om_error_decode(b, l, m); }
-static int e_hello(const void *m, void *o, size_t c) { return om_hello_encode(m, o, c); }
-static int d_hello(const void *b, size_t l, void *m) { return om_hello_decode(b, l, m); }
-static int e_welcome(const void *m, void *o, size_t c) { return om_welcome_encode(m, o, c); }
-static int d_welcome(const void *b, size_t l, void *m) { return om_welcome_decode(b, l, m); }
-static int e_hb(const void *m, void *o, size_t c) { return om_heartbeat_encode(m, o, c); }
-static int d_hb(const void *b, size_t l, void *m) { return om_heartbeat_decode(b, l, m); }
+CODEC_ADAPTERS(error, om_error)
+CODEC_ADAPTERS(hello, om_hello)
+CODEC_ADAPTERS(welcome, om_welcome)
+CODEC_ADAPTERS(hb, om_heartbeat)
 
 static int
 e_list(const void *m, void *o, size_t c)
