@@ -255,7 +255,7 @@ TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
-UNIT_TESTS += $(B)/tests/test_cmdline
+UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers
 HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
@@ -266,6 +266,8 @@ $(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -Ikernel -Idrivers -Inet -o $@ tests/test_cmdline.c kernel/cmdline.c
 $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec: migrate/syscalls.def tests/gen_syscalls_md.c
+# It reads the node image's symbols: the image is built first.
+$(B)/tests/test_node_handlers: $(B)/om-node-debug.elf
 # docs/syscalls.md is generated from the table; test_syscall_table checks it.
 $(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/syscalls.def
 	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS)

@@ -1,4 +1,4 @@
-/* cpuinfo.c - CPUID, XSAVE set-up and the boot-time speed score. */
+/* cpuinfo.c - CPUID and the boot-time speed score. */
 #include <stdint.h>
 #include <string.h>
 
@@ -6,31 +6,8 @@
 #include "cpu.h"
 #include "cpu_describe.h"
 #include "cpuinfo.h"
+#include "fpu.h"
 #include "timer.h"
-
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CR4_OSXSAVE (1ULL << 18)
-/* XCR0 bits: x87, SSE, AVX, AVX-512 opmask, ZMM_Hi256, Hi16_ZMM (SDM vol. 1, 13.3). */
-#define XCR0_USER_STATE 0xe7ULL
-
-static uint64_t cpu_xcr0;
-static uint32_t cpu_xsave_bytes = 512;
-
-void cpu_features_init(void)
-{
-	uint32_t r[4];
-	cpuid(1, 0, r);
-	if (!(r[2] & CPUID1_ECX_XSAVE))
-		return;
-	write_cr4(read_cr4() | CR4_OSXSAVE);
-	cpuid(0xd, 0, r);
-	cpu_xcr0 = (((uint64_t)r[3] << 32) | r[0]) & XCR0_USER_STATE;
-	xsetbv(0, cpu_xcr0);
-	cpuid(0xd, 0, r); /* EBX now reflects the enabled components */
-	cpu_xsave_bytes = r[1];
-}
-
-uint32_t cpu_xsave_size(void) { return cpu_xsave_bytes; }
 
 static void cpuinfo_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
@@ -39,7 +16,7 @@ static void cpuinfo_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 
 void cpuinfo_fill(struct om_cpu *cpu)
 {
-	om_cpu_describe(cpu, cpuinfo_cpuid, cpu_xcr0);
+	om_cpu_describe(cpu, cpuinfo_cpuid, fpu_xcr0());
 }
 
 const struct om_cpu *cpuinfo_node(void)

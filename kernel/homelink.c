@@ -51,6 +51,8 @@ static struct {
 	/* SIGNAL_SEEN counts not queued yet: for when the queue has room, and
 	 * for after the frame now in the slot (0: none) */
 	uint32_t ack_now, ack_after, ack_job;
+	uint32_t interrupt_seq, interrupt_job; /* the call CALL_INTERRUPT was asked for (0: none) */
+	int interrupt_after;         /* ... to be queued once the call has left the slot */
 } hl;
 
 static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
@@ -247,11 +249,41 @@ static void host_stopped(struct job *j)
 	send_stopped(j, j->stopped);
 }
 
+static void queue_interrupt(void)
+{
+	struct om_call_interrupt m = { .seq = hl.interrupt_seq };
+	if (hl.ctl_count == CTL_FRAMES)
+		return; /* full: it goes with the next signal step */
+	struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
+	f->type = OM_T_CALL_INTERRUPT;
+	f->job = hl.interrupt_job;
+	f->len = (uint16_t)om_call_interrupt_encode(&m, f->data, sizeof f->data);
+	hl.interrupt_after = 0;
+}
+
+/* A signal came for the job while its call is at home: ask home, once per
+ * call, to cut the call short if it blocks (a read of a terminal, a
+ * sleep). It must follow the call itself, so it waits while the call is
+ * still in the slot. A file mapping's reads are not cut short. */
+static void host_interrupt(struct job *j)
+{
+	if (hl.filling || hl.interrupt_seq == j->seq)
+		return;
+	hl.interrupt_seq = j->seq;
+	hl.interrupt_job = j->id;
+	hl.interrupt_after = 1;
+	if (!hl.slot_full) {
+		queue_interrupt();
+		homelink_poll();
+	}
+}
+
 static const struct job_host home_host = {
 	.forward = host_forward,
 	.fill = host_fill,
 	.go_home = host_go_home,
 	.stopped = host_stopped,
+	.interrupt = host_interrupt,
 	.exited = host_exited,
 };
 
@@ -300,6 +332,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 			hl.home_after_reply = 0;
 			hl.filling = 0;
 			hl.signals_in = hl.ack_now = hl.ack_after = 0;
+			hl.interrupt_seq = hl.interrupt_after = 0;
 			sched_start(j, &home_host);
 			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 		}
@@ -372,7 +405,8 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			kprintf("job %u: SIGNAL for no job here or malformed, ignored\n", h->job);
 			return;
 		}
-		struct job_siginfo info = { .code = s.code, .pid = (int32_t)s.pid, .uid = s.uid };
+		struct job_siginfo info = { .code = s.code, .errnum = s.errnum };
+		memcpy(info.fields, s.fields, sizeof info.fields);
 		int was_stopped = j->stopped;
 		signal_raise(j, (int)s.signo, &info);
 		if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
@@ -435,6 +469,7 @@ static void on_link_lost(void)
 	hl.home_after_reply = 0;
 	hl.filling = 0;
 	hl.ack_now = hl.ack_after = 0;
+	hl.interrupt_seq = hl.interrupt_after = 0;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -493,9 +528,13 @@ void homelink_poll(void)
 		if (rc != 0)
 			return; /* no room yet, or the link is down (on_link_lost cleans up) */
 		hl.slot_full = 0;
-		if (hl.ack_after) {
-			hl.ack_now = hl.ack_after;
-			hl.ack_after = 0;
+		if (hl.ack_after || hl.interrupt_after) {
+			if (hl.ack_after) {
+				hl.ack_now = hl.ack_after;
+				hl.ack_after = 0;
+			}
+			if (hl.interrupt_after)
+				queue_interrupt();
 			if (!ctl_drain())
 				return;
 		}

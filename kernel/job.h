@@ -17,13 +17,37 @@ struct job_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 
-/* What the program's handler gets in its siginfo_t. */
+/* What the program's handler gets in its siginfo_t: si_code, si_errno and
+ * the union's first 32 bytes (siginfo_t bytes 16..47), laid out as si_code
+ * and the signal say (_kill, _rt, _timer, _sigchld, _sigfault: all fit),
+ * plus the CPU exception behind a fault, for sigcontext. */
 struct job_siginfo {
-	int32_t code;
-	int32_t pid;
-	uint32_t uid;
-	uint64_t addr;
-	uint32_t trapno, err; /* the CPU exception behind a fault, for sigcontext */
+	int32_t code, errnum;
+	uint8_t fields[32];
+	uint32_t trapno, err;
+};
+
+/* A real-time signal instance waiting for delivery: Linux queues each one
+ * with its own siginfo (signals below SIGRTMIN are pending at most once). */
+#define JOB_SIGQUEUE_MAX 64
+struct job_sigqueued {
+	int sig;
+	struct job_siginfo info;
+};
+
+/* An interval timer (setitimer) or a POSIX timer (timer_create). */
+#define JOB_TIMERS_MAX 32
+struct job_timer {
+	int used;                /* POSIX timers: the slot holds timer id */
+	int32_t id;
+	int clock;               /* LX_CLOCK_*: what expires counts */
+	uint64_t expires;        /* absolute, on that clock (ns); 0 = disarmed */
+	uint64_t interval;       /* ns; 0 = one shot */
+	int notify, signo;       /* SIGEV_SIGNAL / SIGEV_NONE / ..., the signal */
+	uint64_t value;          /* sigev_value */
+	int queued;              /* its signal is pending, not yet delivered */
+	uint32_t overrun;        /* expiries while queued */
+	uint32_t overrun_last;   /* timer_getoverrun: at the last delivery */
 };
 
 struct job_identity {
@@ -57,10 +81,16 @@ struct job {
 	/* signals */
 	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
 	uint64_t blocked, pending; /* bit sig - 1 */
-	struct job_siginfo info[JOB_NSIG];
+	struct job_siginfo info[JOB_NSIG];   /* the pending instance of each signal */
+	struct job_sigqueued sigq[JOB_SIGQUEUE_MAX]; /* real-time instances, oldest first */
+	uint32_t nsigq;
 	int stopped;               /* the stop signal holding the job, 0: it runs */
 	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
 	int suspended;
+	/* rt_sigtimedwait in progress: the set it waits for (unblocked while it
+	 * waits), the mask to restore, where the siginfo goes */
+	uint64_t sigwait_set, sigwait_mask, sigwait_info;
+	int sigwaiting;
 	uint64_t altstack_sp, altstack_size;
 	uint32_t altstack_flags;
 
@@ -69,13 +99,28 @@ struct job {
 	uint64_t rseq, rseq_len;
 	uint32_t rseq_sig;
 
+	/* timers: ITIMER_REAL, _VIRTUAL, _PROF; POSIX timers by id */
+	struct job_timer itimer[3];
+	struct job_timer timer[JOB_TIMERS_MAX];
+	uint32_t timer_next_id;    /* Linux 6.1 hands ids out in turn */
+
 	struct job_identity ident;
+	/* resource usage at home when the image was taken (getrusage, times;
+	 * the job's CPU clocks count on from utime + stime) */
+	struct job_usage {
+		uint64_t utime_ns, stime_ns, cutime_ns, cstime_ns;
+		uint64_t maxrss_kb, minflt, majflt, nvcsw, nivcsw;
+		uint64_t ticks;        /* times(2)'s clock then (USER_HZ) */
+	} home_usage;
+	uint64_t memlock_max;      /* RLIMIT_MEMLOCK, bytes */
+	uint64_t locked_bytes;     /* memory the job locked (mlock) */
 	/* home clocks at the moment node_ns_base was taken */
 	int64_t home_realtime_ns, home_monotonic_ns, home_boottime_ns;
 	uint64_t node_ns_base;
 
 	uint64_t fault_addr;       /* CR2 of the last page fault */
 	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
+	int64_t wake_ret;          /* what the call returns at that deadline */
 	uint64_t cpu_ns;           /* time spent in ring 3 */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
 	uint64_t sleep_rem;        /* nanosleep's rem pointer, 0 if none */

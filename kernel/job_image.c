@@ -5,6 +5,7 @@
 
 #include "console.h"
 #include "cpuinfo.h"
+#include "fpu.h"
 #include "job_image.h"
 #include "linux_abi.h"
 #include "mm.h"
@@ -80,24 +81,6 @@ static void regs_from_image(struct job *j, const struct om_image_hdr *h)
 	j->gs_base = g[OM_REG_GS_BASE];
 }
 
-/* The XSAVE standard format puts each component at the same offset on every
- * CPU, so the home's area loads here once stripped of what this CPU lacks. */
-static void xsave_from_image(struct job *j, const struct om_image_hdr *h)
-{
-	uint32_t size = cpu_xsave_size();
-	j->home_xsave_size = h->xsave_size;
-	j->home_xcr0 = h->xcr0;
-	if (!h->xsave_size)
-		return; /* keep the initial state */
-	memcpy(j->xsave, h->xsave, h->xsave_size < size ? h->xsave_size : size);
-	*(uint32_t *)(j->xsave + 24) &= 0xffff; /* MXCSR: no reserved bits */
-	memset(j->xsave + 464, 0, 48);           /* software bytes are not state */
-	if (size > 512) {
-		*(uint64_t *)(j->xsave + 512) &= cpuinfo_node()->xcr0; /* XSTATE_BV */
-		memset(j->xsave + 520, 0, 56);               /* XCOMP_BV, reserved */
-	}
-}
-
 /* The job's clocks run on from the home's values at capture: the agent's
  * WELCOME tells how the home's CLOCK_REALTIME relates to ours. */
 static void clocks_from_image(struct job *j, const struct om_image_hdr *h)
@@ -116,10 +99,66 @@ static void clocks_from_image(struct job *j, const struct om_image_hdr *h)
 	j->home_boottime_ns = (int64_t)h->clock_boottime + since_capture;
 }
 
+static void usage_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	const struct om_usage *u = &h->usage;
+	j->home_usage = (struct job_usage){ u->utime_ns, u->stime_ns, u->cutime_ns, u->cstime_ns, u->maxrss_kb,
+					    u->minflt,   u->majflt,   u->nvcsw,     u->nivcsw,    u->ticks };
+	j->memlock_max = h->memlock_max;
+}
+
+static void usage_to_image(const struct job *j, struct om_image_hdr *h)
+{
+	const struct job_usage *u = &j->home_usage;
+	uint64_t rss_kb = j->uvm.pages * (PAGE_SIZE / 1024);
+	h->usage = (struct om_usage){
+		.utime_ns = u->utime_ns + j->cpu_ns, .stime_ns = u->stime_ns,
+		.cutime_ns = u->cutime_ns, .cstime_ns = u->cstime_ns,
+		.maxrss_kb = rss_kb > u->maxrss_kb ? rss_kb : u->maxrss_kb,
+		.minflt = u->minflt + j->faults, .majflt = u->majflt,
+		.nvcsw = u->nvcsw + j->syscalls_forwarded, .nivcsw = u->nivcsw,
+		.ticks = u->ticks + (timer_ns() - j->node_ns_base) / 10000000u, /* USER_HZ */
+	};
+	h->memlock_max = j->memlock_max;
+}
+
+/* Timers keep their absolute times: the job's clocks go on from the
+ * image's (clocks_from_image, job_cpu_ns). */
+static void timers_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	for (int i = 0; i < 3; i++) {
+		j->itimer[i].expires = h->itimer[i].expires;
+		j->itimer[i].interval = h->itimer[i].interval;
+	}
+	j->timer_next_id = h->timer_next_id;
+	for (uint32_t i = 0; i < h->timer_count; i++) {
+		const struct om_timer *t = &h->timers[i];
+		j->timer[i] = (struct job_timer){ .used = 1, .id = t->id, .clock = (int)t->clock,
+						  .expires = t->expires, .interval = t->interval,
+						  .notify = (int)t->notify, .signo = (int)t->signo, .value = t->value };
+	}
+}
+
+static void timers_to_image(const struct job *j, struct om_image_hdr *h)
+{
+	for (int i = 0; i < 3; i++)
+		h->itimer[i] = (struct om_itimer){ j->itimer[i].expires, j->itimer[i].interval };
+	h->timer_next_id = j->timer_next_id;
+	for (int i = 0; i < JOB_TIMERS_MAX; i++) {
+		const struct job_timer *t = &j->timer[i];
+		if (t->used)
+			h->timers[h->timer_count++] = (struct om_timer){
+				.id = t->id, .clock = (uint32_t)t->clock, .expires = t->expires,
+				.interval = t->interval, .notify = (uint32_t)t->notify,
+				.signo = (uint32_t)t->signo, .value = t->value };
+	}
+}
+
 static void state_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	regs_from_image(j, h);
-	xsave_from_image(j, h);
+	j->home_xsave_size = h->xsave_size;
+	j->home_xcr0 = h->xcr0;
 	j->start_brk = h->start_brk;
 	j->brk = h->brk;
 	j->mmap_base = h->mmap_base;
@@ -150,6 +189,8 @@ static void state_from_image(struct job *j, const struct om_image_hdr *h)
 	for (int i = 0; i < 6; i++)
 		strncpy(id->uts[i], uts[i], sizeof id->uts[i] - 1);
 	clocks_from_image(j, h);
+	usage_from_image(j, h);
+	timers_from_image(j, h);
 }
 
 int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len)
@@ -172,6 +213,9 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 		return fail(in, "%s", "bad IMAGE_BEGIN: rip or a segment base outside user space");
 	if (!(in->job = job_create(job_id)))
 		return fail(in, "%s", "out of memory for a job");
+	const char *why;
+	if (fpu_from_image(in->job->xsave, in->hdr->xsave, in->hdr->xsave_size, &why) < 0)
+		return fail(in, "bad IMAGE_BEGIN: %s", why);
 	state_from_image(in->job, in->hdr);
 	in->cur_index = UINT32_MAX;
 	return 0;
@@ -293,25 +337,11 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	g[OM_REG_ORIG_RAX] = (uint64_t)-1;
 	g[OM_REG_FS_BASE] = j->fs_base, g[OM_REG_GS_BASE] = j->gs_base;
 	h->cpu = *cpuinfo_node();
-	h->xcr0 = h->cpu.xcr0;
-	if (cpu_xsave_size() > 512) {
-		/* Home's kernel takes an area of its own size at most: the
-		 * standard format puts each component at the same offset, so
-		 * the first home_xsave_size bytes carry every component home
-		 * has, and XSTATE_BV names only those. */
-		h->xsave_size = cpu_xsave_size();
-		if (j->home_xsave_size >= 576 && j->home_xsave_size < h->xsave_size)
-			h->xsave_size = j->home_xsave_size;
-		memcpy(h->xsave, j->xsave, h->xsave_size);
-		if (j->home_xcr0) {
-			h->xcr0 &= j->home_xcr0;
-			*(uint64_t *)(h->xsave + 512) &= j->home_xcr0;
-		}
-	}
+	h->xsave_size = fpu_to_image(j->xsave, h->xsave, j->home_xsave_size, j->home_xcr0, &h->xcr0);
 	h->start_brk = j->start_brk, h->brk = j->brk, h->mmap_base = j->mmap_base;
-	/* In sigsuspend the job's real mask is the saved one: home runs the
+	/* In sigsuspend or sigtimedwait the job's real mask is the saved one: home runs the
 	 * call again with its temporary mask. */
-	h->sig_blocked = j->suspended ? j->suspend_mask : j->blocked;
+	h->sig_blocked = j->suspended ? j->suspend_mask : j->sigwaiting ? j->sigwait_mask : j->blocked;
 	h->sig_pending = j->pending;
 	for (int i = 0; i < JOB_NSIG; i++)
 		h->sigact[i] = (struct om_sigaction){ j->act[i].handler, j->act[i].flags, j->act[i].restorer,
@@ -340,6 +370,8 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 		if (ur->kind == UVM_VDSO)
 			h->vdso_base = ur->start;
 	}
+	usage_to_image(j, h);
+	timers_to_image(j, h);
 	h->region_count = j->uvm.nregions;
 	int n = om_image_hdr_encode(h, buf, cap);
 	free(h);

@@ -18,6 +18,7 @@
 #define LX_EFAULT 14
 #define LX_EEXIST 17
 #define LX_EINVAL 22
+#define LX_ENOTSUP 95
 #define LX_ENAMETOOLONG 36
 #define LX_ENOSYS 38
 #define LX_ETIMEDOUT 110
@@ -53,6 +54,9 @@
 #define LX_SIGTTOU 22
 #define LX_SIGURG 23
 #define LX_SIGWINCH 28
+#define LX_SIGVTALRM 26
+#define LX_SIGPROF 27
+#define LX_SIGRTMIN 32 /* the kernel's: real-time signals are queued */
 
 #define LX_SIG_DFL 0
 #define LX_SIG_IGN 1
@@ -71,6 +75,8 @@
 /* si_code values */
 #define LX_SI_USER 0
 #define LX_SI_KERNEL 0x80
+#define LX_SI_QUEUE (-1)
+#define LX_SI_TIMER (-2)
 #define LX_SI_TKILL (-6)
 #define LX_SEGV_MAPERR 1
 #define LX_SEGV_ACCERR 2
@@ -94,6 +100,13 @@
 #define LX_MAP_FIXED_NOREPLACE 0x100000
 #define LX_MADV_DONTNEED 4
 #define LX_MADV_FREE 8
+#define LX_MS_ASYNC 1
+#define LX_MS_INVALIDATE 2
+#define LX_MS_SYNC 4
+#define LX_MLOCK_ONFAULT 1
+#define LX_MCL_CURRENT 1
+#define LX_MCL_FUTURE 2
+#define LX_MCL_ONFAULT 4
 
 /* clocks */
 #define LX_CLOCK_REALTIME 0
@@ -106,6 +119,15 @@
 #define LX_CLOCK_BOOTTIME 7
 #define LX_TIMER_ABSTIME 1
 
+/* timers */
+#define LX_ITIMER_REAL 0
+#define LX_ITIMER_VIRTUAL 1
+#define LX_ITIMER_PROF 2
+#define LX_SIGEV_SIGNAL 0
+#define LX_SIGEV_NONE 1
+#define LX_SIGEV_THREAD 2
+#define LX_SIGEV_THREAD_ID 4
+
 /* arch_prctl */
 #define LX_ARCH_SET_GS 0x1001
 #define LX_ARCH_SET_FS 0x1002
@@ -114,6 +136,10 @@
 
 struct lx_timespec {
 	int64_t tv_sec, tv_nsec;
+};
+
+struct lx_timeval {
+	int64_t tv_sec, tv_usec;
 };
 
 /* wait(2) status words */

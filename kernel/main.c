@@ -8,6 +8,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "cpuinfo.h"
+#include "fpu.h"
 #include "irq.h"
 #include "mm.h"
 #include "net.h"
@@ -80,12 +81,15 @@ void kernel_main(struct bootinfo *bi)
 	vm_init(bi);
 	console_attach(bi);
 	heap_init();
-	cpu_features_init();
+	fpu_init();
 	pic_init();
 	timer_init();
 	user_init();
 	cpu_sti();
-	printf("cpu: TSC %lu MHz, XSAVE area %u bytes\n", timer_tsc_hz() / 1000000, cpu_xsave_size());
+	if (fpu_has_xsave())
+		printf("cpu: TSC %lu MHz, XSAVE area %u bytes\n", timer_tsc_hz() / 1000000, fpu_area_size());
+	else
+		printf("cpu: TSC %lu MHz, no XSAVE: x87/SSE state kept with FXSAVE\n", timer_tsc_hz() / 1000000);
 	print_memory(bi);
 
 	cmdline_parse(bi->cmdline, &opt);

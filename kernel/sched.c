@@ -10,6 +10,7 @@
 #include "syscall.h"
 #include "syscall_codec.h"
 #include "timer.h"
+#include "timers.h"
 
 #define PF_WRITE 0x2 /* page-fault error code bits (SDM vol. 3, 4.7) */
 #define PF_INSTR 0x10
@@ -131,14 +132,30 @@ static void sched_syscall(struct job *j)
 	}
 }
 
+void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t at_deadline)
+{
+	j->wake_ns = wake_ns;
+	j->wake_ret = at_deadline;
+	j->state = JOB_SLEEPING;
+	j->sleep_restart = 0;
+	j->sleep_rem = 0;
+	sc->ret = 0;
+	sc->outcome = SYS_BLOCK;
+}
+
 int sched_step(void)
 {
 	struct job *j = cur;
 	if (!j)
 		return 0;
+	timers_run(j);
 	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
 		j->state = JOB_RUNNABLE;
-		syscall_return(j, 0);
+		if (j->sigwaiting) { /* rt_sigtimedwait timed out: the job's mask is back */
+			j->blocked = j->sigwait_mask;
+			j->sigwaiting = 0;
+		}
+		syscall_return(j, j->wake_ret);
 	}
 	/* Every pending signal is dealt with before the job runs again, as
 	 * Linux does on its way back to user mode (handler frames nest). */
@@ -157,6 +174,8 @@ int sched_step(void)
 		job_destroy(j);
 		return 0;
 	}
+	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
+		cur_host->interrupt(j);
 	if (j->stopped || j->state != JOB_RUNNABLE)
 		return 0;
 	uint64_t t0 = timer_ns();

@@ -24,11 +24,20 @@ struct job_host {
 	/* A stop signal stopped the job (j->stopped says which); it stays until
 	 * SIGCONT or home's JOB_CONTINUE. */
 	void (*stopped)(struct job *j);
+	/* A signal the job must take is pending while it waits for home
+	 * (JOB_WAIT_HOME): home should cut the call short. Called on every
+	 * step while that lasts. */
+	void (*interrupt)(struct job *j);
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */
 	void (*exited)(struct job *j);
 };
 
+/* Puts the job to sleep in the call sc: until wake_ns (node time,
+ * UINT64_MAX for ever), when the call returns at_deadline, or until a
+ * signal ends it (signal.c). The caller may then set sleep_restart and
+ * sleep_rem. */
+void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t at_deadline);
 /* Takes ownership of j and starts running it. Returns -1 if a job runs. */
 int sched_start(struct job *j, const struct job_host *host);
 /* Completes the forwarded call j waits for. */

@@ -5,16 +5,18 @@
 #include <string.h>
 
 #include "console.h"
-#include "cpuinfo.h"
+#include "fpu.h"
 #include "job.h"
 #include "linux_abi.h"
+#include "sched.h"
 #include "signal.h"
+#include "timers.h"
 #include "syscall.h"
 #include "sysnr.h"
 #include "timer.h"
 
 #define BIT(sig) (1ULL << ((sig) - 1))
-#define UNBLOCKABLE (BIT(LX_SIGKILL) | BIT(LX_SIGSTOP))
+#define UNBLOCKABLE SIG_UNBLOCKABLE
 #define CORE_SIGS (BIT(LX_SIGQUIT) | BIT(LX_SIGILL) | BIT(LX_SIGTRAP) | BIT(LX_SIGABRT) | \
 		   BIT(LX_SIGBUS) | BIT(LX_SIGFPE) | BIT(LX_SIGSEGV) | BIT(24) | BIT(25) | BIT(31))
 #define IGNORE_SIGS (BIT(LX_SIGCHLD) | BIT(LX_SIGCONT) | BIT(LX_SIGURG) | BIT(LX_SIGWINCH))
@@ -51,8 +53,6 @@ struct lx_ucontext {
 struct lx_siginfo {
 	int32_t signo, err, code, pad;
 	union {
-		struct { int32_t pid; uint32_t uid; } kill;
-		uint64_t addr;
 		uint8_t bytes[112];
 	} u;
 };
@@ -71,42 +71,122 @@ int signal_continue(struct job *j)
 {
 	int was = j->stopped != 0;
 	j->stopped = 0;
-	j->pending &= ~STOP_SIGS; /* as a SIGCONT would: no stop right after */
+	signal_discard(j, STOP_SIGS); /* as a SIGCONT would: no stop right after */
 	return was;
 }
 
-void signal_raise(struct job *j, int sig, const struct job_siginfo *info)
+struct job_siginfo signal_info_sender(int code, int32_t pid, uint32_t uid, uint64_t value)
+{
+	struct job_siginfo info = { .code = code };
+	memcpy(info.fields + 0, &pid, 4);
+	memcpy(info.fields + 4, &uid, 4);
+	memcpy(info.fields + 8, &value, 8);
+	return info;
+}
+
+/* The _sigfault layout: si_addr first. */
+static struct job_siginfo info_fault(int code, uint64_t addr, uint32_t trapno, uint32_t err)
+{
+	struct job_siginfo info = { .code = code, .trapno = trapno, .err = err };
+	memcpy(info.fields, &addr, 8);
+	return info;
+}
+
+static int queued(const struct job *j, int sig)
+{
+	for (uint32_t i = 0; i < j->nsigq; i++)
+		if (j->sigq[i].sig == sig)
+			return 1;
+	return 0;
+}
+
+void signal_discard(struct job *j, uint64_t sigs)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < j->nsigq; i++) {
+		if (sigs & BIT(j->sigq[i].sig)) {
+			if (j->sigq[i].info.code == LX_SI_TIMER)
+				timers_signal_gone(j, &j->sigq[i].info);
+			continue;
+		}
+		j->sigq[k++] = j->sigq[i];
+	}
+	j->nsigq = k;
+	j->pending &= ~sigs;
+}
+
+int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 {
 	if (sig < 1 || sig > JOB_NSIG)
-		return;
+		return -LX_EINVAL;
 	/* As Linux's prepare_signal: SIGCONT (and SIGKILL) end a stop at once,
 	 * whatever the job does with the signal; a stop and a SIGCONT cancel
 	 * each other's pending instance. */
-	if (sig == LX_SIGCONT || sig == LX_SIGKILL) {
+	if (sig == LX_SIGCONT || sig == LX_SIGKILL)
 		signal_continue(j);
-	} else if (STOP_SIGS & BIT(sig)) {
-		j->pending &= ~BIT(LX_SIGCONT);
+	else if (STOP_SIGS & BIT(sig))
+		signal_discard(j, BIT(LX_SIGCONT));
+	if (sig < LX_SIGRTMIN && info->code != LX_SI_TIMER) {
+		if (!(j->pending & BIT(sig)))
+			j->info[sig - 1] = *info; /* a second instance is lost: the first's info stays */
+		j->pending |= BIT(sig);
+		return 0;
 	}
+	/* Real-time signals queue, each with its info; a timer's signal has a
+	 * slot of its own (Linux preallocates it), so only the rest can find
+	 * the queue full: from kill() the signal still comes, without its
+	 * info; from sigqueue it fails (Linux's __send_signal_locked). */
+	uint32_t room = JOB_SIGQUEUE_MAX - (info->code == LX_SI_TIMER ? 0 : JOB_TIMERS_MAX);
+	if (j->nsigq >= room) {
+		if (info->code != LX_SI_USER && info->code != LX_SI_KERNEL)
+			return -LX_EAGAIN;
+		if (!(j->pending & BIT(sig)))
+			j->info[sig - 1] = (struct job_siginfo){ .code = LX_SI_USER };
+		j->pending |= BIT(sig);
+		return 0;
+	}
+	j->sigq[j->nsigq].sig = sig;
+	j->sigq[j->nsigq].info = *info;
+	j->nsigq++;
 	j->pending |= BIT(sig);
-	j->info[sig - 1] = *info;
+	return 0;
+}
+
+/* Takes one instance of sig off the pending set and returns its info. */
+static struct job_siginfo dequeue(struct job *j, int sig)
+{
+	struct job_siginfo info = j->info[sig - 1];
+	uint32_t i;
+	for (i = 0; i < j->nsigq && j->sigq[i].sig != sig; i++)
+		;
+	if (i < j->nsigq) {
+		info = j->sigq[i].info;
+		memmove(&j->sigq[i], &j->sigq[i + 1], (j->nsigq - i - 1) * sizeof j->sigq[0]);
+		j->nsigq--;
+		if (info.code == LX_SI_TIMER)
+			timers_signal_delivered(j, &info);
+	}
+	if (!queued(j, sig))
+		j->pending &= ~BIT(sig);
+	return info;
 }
 
 void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err)
-{
-	signal_force(j, sig, code, addr);
-	j->info[sig - 1].trapno = trapno;
-	j->info[sig - 1].err = err;
-}
-
-void signal_force(struct job *j, int sig, int code, uint64_t addr)
 {
 	struct job_sigaction *a = &j->act[sig - 1];
 	if ((j->blocked & BIT(sig)) || a->handler == LX_SIG_IGN) {
 		a->handler = LX_SIG_DFL;
 		j->blocked &= ~BIT(sig);
 	}
-	struct job_siginfo info = { .code = code, .addr = addr };
+	/* A fault's info is the fault's, even if the signal was pending. */
+	signal_discard(j, BIT(sig));
+	struct job_siginfo info = info_fault(code, addr, trapno, err);
 	signal_raise(j, sig, &info);
+}
+
+void signal_force(struct job *j, int sig, int code, uint64_t addr)
+{
+	signal_fault(j, sig, code, addr, 0, 0);
 }
 
 static int on_altstack(const struct job *j, uint64_t sp)
@@ -122,10 +202,11 @@ static void job_die(struct job *j, int sig)
 
 /* Builds the frame; returns -1 if the stack cannot take it (Linux then
  * forces SIGSEGV). */
-static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, uint64_t old_mask)
+static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, const struct job_sigaction *a,
+			uint64_t old_mask)
 {
-	uint32_t xsize = cpu_xsave_size();
-	int xsave = xsize > 512;
+	uint32_t xsize = fpu_area_size();
+	int xsave = fpu_has_xsave();
 	uint64_t sp = j->regs.rsp;
 	int was_on = on_altstack(j, sp), frame_on_alt = 0;
 	if ((a->flags & LX_SA_ONSTACK) && j->altstack_size && !(j->altstack_flags & LX_SS_DISABLE) && !was_on) {
@@ -140,8 +221,9 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	/* The program's FPU state goes out with its software bytes, which tell
 	 * libc and sigreturn the layout (arch/x86/include/uapi/asm/sigcontext.h). */
 	if (xsave) {
-		uint32_t sw[12] = { FP_XSTATE_MAGIC1, xsize + 4, 0, 0, xsize };
-		__asm__ volatile("xgetbv" : "=a"(sw[2]), "=d"(sw[3]) : "c"(0)); /* xfeatures */
+		uint64_t xfeatures = fpu_xcr0();
+		uint32_t sw[12] = { FP_XSTATE_MAGIC1, xsize + 4, (uint32_t)xfeatures, (uint32_t)(xfeatures >> 32),
+				    xsize };
 		memcpy(j->xsave + 464, sw, sizeof sw);
 		uint32_t m2 = FP_XSTATE_MAGIC2;
 		if (uvm_write(&j->uvm, fp + xsize, &m2, 4, 0) < 0)
@@ -166,20 +248,17 @@ static int signal_frame(struct job *j, int sig, const struct job_sigaction *a, u
 	mc->rdx = r->rdx, mc->rax = r->rax, mc->rcx = r->rcx, mc->rsp = r->rsp;
 	mc->rip = r->rip, mc->eflags = r->rflags;
 	mc->cs = (uint16_t)r->cs, mc->ss = (uint16_t)r->ss;
-	const struct job_siginfo *si = &j->info[sig - 1];
 	mc->trapno = si->trapno;
 	mc->err = si->err;
 	if (si->trapno == 14)
-		mc->cr2 = si->addr;
+		memcpy(&mc->cr2, si->fields, 8); /* si_addr */
 	mc->oldmask = old_mask;
 	mc->fpstate = fp;
 	f.uc.sigmask = old_mask;
 	f.info.signo = sig;
+	f.info.err = si->errnum;
 	f.info.code = si->code;
-	if (sig == LX_SIGSEGV || sig == LX_SIGBUS || sig == LX_SIGFPE || sig == LX_SIGILL || sig == LX_SIGTRAP)
-		f.info.u.addr = si->addr;
-	else
-		f.info.u.kill.pid = si->pid, f.info.u.kill.uid = si->uid;
+	memcpy(f.info.u.bytes, si->fields, sizeof si->fields);
 	if (uvm_write(&j->uvm, frame, &f, sizeof f, 0) < 0)
 		return -1;
 
@@ -214,6 +293,61 @@ static void signal_restart(struct job *j, int sig)
 	}
 }
 
+/* rt_sigtimedwait got a signal of its set: it returns the number and the
+ * siginfo, and the job's own mask is back (Linux's do_sigtimedwait). */
+static void sigwait_complete(struct job *j, int sig)
+{
+	struct job_siginfo si = dequeue(j, sig);
+	struct lx_siginfo out;
+	memset(&out, 0, sizeof out);
+	out.signo = sig;
+	out.err = si.errnum;
+	out.code = si.code;
+	memcpy(out.u.bytes, si.fields, sizeof si.fields);
+	j->blocked = j->sigwait_mask;
+	j->sigwaiting = 0;
+	j->state = JOB_RUNNABLE;
+	syscall_return(j, sig);
+	if (j->sigwait_info && uvm_write(&j->uvm, j->sigwait_info, &out, sizeof out, 0) < 0)
+		syscall_return(j, -LX_EFAULT);
+}
+
+void signal_wait(struct job *j, struct sys_call *sc, uint64_t set, uint64_t info, uint64_t wake_ns)
+{
+	set &= ~UNBLOCKABLE;
+	uint64_t ready = j->pending & set;
+	if (ready) {
+		j->sigwait_mask = j->blocked;
+		j->sigwait_info = info;
+		sigwait_complete(j, __builtin_ctzll(ready) + 1);
+		sc->outcome = SYS_KEEP_REGS;
+		return;
+	}
+	if (wake_ns <= timer_ns()) {
+		sc->ret = -LX_EAGAIN;
+		return;
+	}
+	sched_sleep(j, sc, wake_ns, -LX_EAGAIN);
+	j->sigwaiting = 1;
+	j->sigwait_set = set;
+	j->sigwait_mask = j->blocked;
+	j->sigwait_info = info;
+	j->blocked &= ~set; /* they must reach the job now: they wake it */
+}
+
+int signal_ready(const struct job *j)
+{
+	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	for (; ready; ready &= ready - 1) {
+		int sig = __builtin_ctzll(ready) + 1;
+		const struct job_sigaction *a = &j->act[sig - 1];
+		if (sig == LX_SIGKILL || !(a->handler == LX_SIG_IGN ||
+					   (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig)))))
+			return 1;
+	}
+	return 0;
+}
+
 int signal_deliver(struct job *j)
 {
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
@@ -232,9 +366,13 @@ int signal_deliver(struct job *j)
 	}
 	if (!ready || j->state == JOB_EXITED)
 		return 0;
+	if (j->sigwaiting && (ready & j->sigwait_set)) {
+		sigwait_complete(j, __builtin_ctzll(ready & j->sigwait_set) + 1);
+		return 1;
+	}
 	int sig = __builtin_ctzll(ready) + 1;
-	j->pending &= ~BIT(sig);
 	struct job_sigaction *a = &j->act[sig - 1];
+	struct job_siginfo info = dequeue(j, sig);
 
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
 	if (sig != LX_SIGKILL && (a->handler == LX_SIG_IGN ||
@@ -252,6 +390,10 @@ int signal_deliver(struct job *j)
 	 * when SA_RESTART says so. */
 	if (j->state == JOB_SLEEPING) {
 		j->state = JOB_RUNNABLE;
+		if (j->sigwaiting) { /* rt_sigtimedwait: its mask is back before the handler runs */
+			j->blocked = j->sigwait_mask;
+			j->sigwaiting = 0;
+		}
 		if (j->sleep_restart && a->handler > LX_SIG_IGN && (a->flags & LX_SA_RESTART)) {
 			j->regs.rip -= 2; /* back over SYSCALL; RAX still holds its number */
 		} else {
@@ -274,7 +416,7 @@ int signal_deliver(struct job *j)
 		job_die(j, sig);
 		return 1;
 	}
-	if (!(a->flags & LX_SA_RESTORER) || signal_frame(j, sig, a, old_mask) < 0) {
+	if (!(a->flags & LX_SA_RESTORER) || signal_frame(j, sig, &info, a, old_mask) < 0) {
 		job_die(j, LX_SIGSEGV); /* what Linux's force_sigsegv amounts to here */
 		return 1;
 	}
@@ -284,65 +426,9 @@ int signal_deliver(struct job *j)
 	return 1;
 }
 
-/* ---- the system calls */
+/* ---- the system calls that touch the frame */
 
-static void sys_rt_sigaction(struct job *j, struct sys_call *sc)
-{
-	int sig = (int)sc->a[0];
-	if (sc->a[3] != 8 || sig < 1 || sig > JOB_NSIG) {
-		sc->ret = -LX_EINVAL;
-		return;
-	}
-	struct job_sigaction *a = &j->act[sig - 1], neu;
-	if (sc->a[1]) {
-		if (sig == LX_SIGKILL || sig == LX_SIGSTOP) {
-			sc->ret = -LX_EINVAL;
-			return;
-		}
-		if (uvm_read(&j->uvm, sc->a[1], &neu, sizeof neu) < 0) {
-			sc->ret = -LX_EFAULT;
-			return;
-		}
-	}
-	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], a, sizeof *a, 0) < 0) {
-		sc->ret = -LX_EFAULT;
-		return;
-	}
-	if (sc->a[1]) {
-		neu.mask &= ~UNBLOCKABLE;
-		*a = neu;
-		if (a->handler == LX_SIG_IGN || (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig))))
-			j->pending &= ~BIT(sig); /* POSIX: setting SIG_IGN discards it */
-	}
-	sc->ret = 0;
-}
-
-static void sys_rt_sigprocmask(struct job *j, struct sys_call *sc)
-{
-	uint64_t set, old = j->blocked;
-	if (sc->a[3] != 8) {
-		sc->ret = -LX_EINVAL;
-		return;
-	}
-	if (sc->a[1]) {
-		if (uvm_read(&j->uvm, sc->a[1], &set, sizeof set) < 0) {
-			sc->ret = -LX_EFAULT;
-			return;
-		}
-		switch (sc->a[0]) {
-		case LX_SIG_BLOCK: j->blocked |= set; break;
-		case LX_SIG_UNBLOCK: j->blocked &= ~set; break;
-		case LX_SIG_SETMASK: j->blocked = set; break;
-		default: sc->ret = -LX_EINVAL; return;
-		}
-		j->blocked &= ~UNBLOCKABLE;
-	}
-	sc->ret = 0;
-	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], &old, sizeof old, 0) < 0)
-		sc->ret = -LX_EFAULT;
-}
-
-static void sys_sigaltstack(struct job *j, struct sys_call *sc)
+void sys_sigaltstack(struct job *j, struct sys_call *sc)
 {
 	struct { uint64_t sp; int32_t flags, pad; uint64_t size; } neu, old = {
 		j->altstack_sp, (int32_t)(j->altstack_size ? (on_altstack(j, j->regs.rsp) ? LX_SS_ONSTACK : 0) |
@@ -380,7 +466,7 @@ static void sys_sigaltstack(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EFAULT;
 }
 
-static void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
+void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 {
 	struct lx_ucontext uc;
 	uint64_t ucp = j->regs.rsp - 8 + offsetof(struct lx_rt_sigframe, uc);
@@ -410,84 +496,15 @@ static void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 		}
 	}
 	if (mc->fpstate) {
-		uint32_t xsize = cpu_xsave_size();
-		if (uvm_read(&j->uvm, mc->fpstate, j->xsave, xsize) < 0) {
+		if (uvm_read(&j->uvm, mc->fpstate, j->xsave, fpu_area_size()) < 0) {
 			job_fpu_init(j);
 			signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 			return;
 		}
-		/* Whatever the program wrote there must not fault XRSTOR in the
-		 * kernel: keep only components this CPU has, standard format, and
-		 * an MXCSR without reserved bits. */
-		*(uint32_t *)(j->xsave + 24) &= 0xffff;
-		memset(j->xsave + 464, 0, 48);
-		if (xsize > 512) {
-			uint32_t lo, hi;
-			__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-			*(uint64_t *)(j->xsave + 512) &= ((uint64_t)hi << 32) | lo;
-			*(uint64_t *)(j->xsave + 520) = 0;
-			memset(j->xsave + 528, 0, 48);
-		}
+		/* Whatever the program wrote there must not fault (F)XRSTOR in
+		 * the kernel. */
+		fpu_area_sanitize(j->xsave);
 	} else {
 		job_fpu_init(j);
-	}
-}
-
-static void sys_kill_self(struct job *j, struct sys_call *sc)
-{
-	int64_t target = sc->nr == NR_tgkill ? (int64_t)sc->a[1] : (int64_t)sc->a[0];
-	int sig = (int)(sc->nr == NR_tgkill ? sc->a[2] : sc->a[1]);
-	int self = sc->nr == NR_kill ? target == j->ident.pid : target == j->ident.tid;
-	if (sc->nr == NR_tgkill && (int64_t)sc->a[0] != j->ident.pid)
-		self = 0;
-	if (!self) {
-		sc->outcome = SYS_FORWARD; /* someone else: the home kernel delivers it */
-		return;
-	}
-	if (sig < 0 || sig > JOB_NSIG) {
-		sc->ret = -LX_EINVAL;
-		return;
-	}
-	sc->ret = 0;
-	if (sig == 0)
-		return;
-	struct job_siginfo info = { .code = sc->nr == NR_kill ? LX_SI_USER : LX_SI_TKILL,
-				    .pid = (int32_t)j->ident.pid, .uid = (uint32_t)j->ident.uid };
-	signal_raise(j, sig, &info);
-}
-
-static void sys_pause(struct job *j, struct sys_call *sc)
-{
-	if (sc->nr == NR_rt_sigsuspend) {
-		uint64_t mask;
-		if (sc->a[1] != 8) {
-			sc->ret = -LX_EINVAL;
-			return;
-		}
-		if (uvm_read(&j->uvm, sc->a[0], &mask, sizeof mask) < 0) {
-			sc->ret = -LX_EFAULT;
-			return;
-		}
-		j->suspend_mask = j->blocked;
-		j->suspended = 1;
-		j->blocked = mask & ~UNBLOCKABLE;
-	}
-	j->wake_ns = UINT64_MAX;
-	j->state = JOB_SLEEPING;
-	j->sleep_restart = 0;
-	j->sleep_rem = 0;
-	sc->outcome = SYS_BLOCK;
-}
-
-sys_fn sys_signal_lookup(uint64_t nr)
-{
-	switch (nr) {
-	case NR_rt_sigaction: return sys_rt_sigaction;
-	case NR_rt_sigprocmask: return sys_rt_sigprocmask;
-	case NR_sigaltstack: return sys_sigaltstack;
-	case NR_rt_sigreturn: return sys_rt_sigreturn;
-	case NR_kill: case NR_tkill: case NR_tgkill: return sys_kill_self;
-	case NR_pause: case NR_rt_sigsuspend: return sys_pause;
-	default: return NULL;
 	}
 }

@@ -4,10 +4,23 @@
 #define OM_SIGNAL_H
 
 #include "job.h"
+#include "syscall.h"
 
-/* Makes sig pending for j with this info. SIGCONT and SIGKILL end a stop
- * here, at once (the caller sees j->stopped drop to 0). */
-void signal_raise(struct job *j, int sig, const struct job_siginfo *info);
+#define SIG_BIT(sig) (1ULL << ((sig) - 1))
+#define SIG_UNBLOCKABLE (SIG_BIT(9) | SIG_BIT(19)) /* SIGKILL, SIGSTOP */
+
+/* Makes sig pending for j with this info: a signal below SIGRTMIN at most
+ * once (a second instance is merged into the first), a real-time signal or
+ * a timer's once per instance. SIGCONT and SIGKILL end a stop here, at once
+ * (the caller sees j->stopped drop to 0). Returns 0, -LX_EINVAL for a bad
+ * number, -LX_EAGAIN when the queue is full for a signal that must carry
+ * its info (sigqueue). */
+int signal_raise(struct job *j, int sig, const struct job_siginfo *info);
+/* Drops every pending instance of the signals in sigs (a bit mask). */
+void signal_discard(struct job *j, uint64_t sigs);
+/* siginfo of a signal a process sent: si_code, and the _kill / _rt
+ * layout's pid, uid and value. */
+struct job_siginfo signal_info_sender(int code, int32_t pid, uint32_t uid, uint64_t value);
 /* Ends a stop without a SIGCONT (home's JOB_CONTINUE); 1 if j was stopped. */
 int signal_continue(struct job *j);
 /* A fault the job caused: delivered even if blocked or ignored, as Linux's
@@ -15,9 +28,16 @@ int signal_continue(struct job *j);
 void signal_force(struct job *j, int sig, int code, uint64_t addr);
 /* The same for a CPU exception: sigcontext gets its vector and error code. */
 void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err);
+/* 1 if a pending signal would do something now (not blocked, not ignored). */
+int signal_ready(const struct job *j);
 /* Delivers the first deliverable pending signal, if any: runs its default
  * action (the job may end: state JOB_EXITED) or builds a handler frame.
  * Call before resuming the job. Returns 1 if something was delivered. */
 int signal_deliver(struct job *j);
+/* rt_sigtimedwait's core: returns at once with a pending signal of set
+ * (its siginfo written to the user address info, if not 0), fails with
+ * EAGAIN if wake_ns (node time) has passed, or sleeps until one comes, the
+ * deadline (EAGAIN) or another signal (EINTR). */
+void signal_wait(struct job *j, struct sys_call *sc, uint64_t set, uint64_t info, uint64_t wake_ns);
 
 #endif

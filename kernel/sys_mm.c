@@ -1,5 +1,5 @@
 /* sys_mm.c - memory system calls answered on the node: brk, mmap,
- * munmap, mprotect, mremap, madvise. A file mapping becomes a copy of the
+ * munmap, mprotect, mremap, madvise, msync, mincore and the mlock family. A file mapping becomes a copy of the
  * file that home reads into it (SYS_FILL), unless it must stay the file
  * (writable and shared): then the job goes home. */
 #include "job.h"
@@ -19,7 +19,7 @@ static uint32_t prot_from_linux(uint64_t prot)
 			  ((prot & LX_PROT_EXEC) ? UVM_PROT_X : 0));
 }
 
-static void sys_brk(struct job *j, struct sys_call *sc)
+void sys_brk(struct job *j, struct sys_call *sc)
 {
 	uint64_t want = sc->a[0];
 	sc->ret = (int64_t)j->brk;
@@ -49,7 +49,7 @@ static void mmap_fill(struct job *j, struct sys_call *sc, uint64_t addr, uint64_
 	sc->outcome = SYS_FILL;
 }
 
-static void sys_mmap(struct job *j, struct sys_call *sc)
+void sys_mmap(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]), prot = sc->a[2], flags = sc->a[3];
 	int file = !(flags & LX_MAP_ANONYMOUS);
@@ -102,7 +102,7 @@ static void sys_mmap(struct job *j, struct sys_call *sc)
 		mmap_fill(j, sc, addr, len);
 }
 
-static void sys_munmap(struct job *j, struct sys_call *sc)
+void sys_munmap(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
 	if ((addr & (PAGE_SIZE - 1)) || !sc->a[1] || addr + len > UVM_TOP || addr + len < addr) {
@@ -112,7 +112,7 @@ static void sys_munmap(struct job *j, struct sys_call *sc)
 	sc->ret = uvm_unmap(&j->uvm, addr, addr + len);
 }
 
-static void sys_mprotect(struct job *j, struct sys_call *sc)
+void sys_mprotect(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
 	if ((addr & (PAGE_SIZE - 1)) || addr + len > UVM_TOP || addr + len < addr) {
@@ -131,12 +131,12 @@ static void sys_mprotect(struct job *j, struct sys_call *sc)
 	sc->ret = uvm_protect(&j->uvm, addr, addr + len, prot_from_linux(sc->a[2]));
 }
 
-static void sys_mremap(struct job *j, struct sys_call *sc)
+void sys_mremap(struct job *j, struct sys_call *sc)
 {
 	sc->ret = uvm_remap(&j->uvm, sc->a[0], sc->a[1], sc->a[2], (int)sc->a[3], sc->a[4]);
 }
 
-static void sys_madvise(struct job *j, struct sys_call *sc)
+void sys_madvise(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]);
 	if ((addr & (PAGE_SIZE - 1)) || len < sc->a[1] || addr >= UVM_TOP || len > UVM_TOP - addr) {
@@ -162,15 +162,137 @@ static void sys_madvise(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_ENOMEM; /* part of the range is not mapped, as madvise(2) says */
 }
 
-sys_fn sys_mm_lookup(uint64_t nr)
+/* How much of [start, end) the job's regions cover, in bytes. */
+static uint64_t mapped_bytes(const struct job *j, uint64_t start, uint64_t end)
 {
-	switch (nr) {
-	case NR_brk: return sys_brk;
-	case NR_mmap: return sys_mmap;
-	case NR_munmap: return sys_munmap;
-	case NR_mprotect: return sys_mprotect;
-	case NR_mremap: return sys_mremap;
-	case NR_madvise: return sys_madvise;
-	default: return NULL;
+	uint64_t covered = 0;
+	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
+		const struct uvm_region *r = &j->uvm.regions[i];
+		uint64_t lo = r->start > start ? r->start : start, hi = r->end < end ? r->end : end;
+		if (lo < hi)
+			covered += hi - lo;
 	}
+	return covered;
+}
+
+/* A page-aligned range that must be mapped whole: 0, -EINVAL or -ENOMEM. */
+static int64_t mapped_range(const struct job *j, uint64_t addr, uint64_t len_in, uint64_t *end)
+{
+	uint64_t len = page_up(len_in);
+	if ((addr & (PAGE_SIZE - 1)) || len < len_in)
+		return -LX_EINVAL;
+	if (addr >= UVM_TOP || len > UVM_TOP - addr)
+		return -LX_ENOMEM;
+	*end = addr + len;
+	return mapped_bytes(j, addr, *end) == len ? 0 : -LX_ENOMEM;
+}
+
+/* Private mappings are copies and shared anonymous memory lives only
+ * here: there is nothing to write back (writable shared file mappings
+ * are at home). The checks are msync(2)'s. */
+void sys_msync(struct job *j, struct sys_call *sc)
+{
+	uint64_t flags = sc->a[2], end;
+	if ((flags & ~(uint64_t)(LX_MS_ASYNC | LX_MS_INVALIDATE | LX_MS_SYNC)) ||
+	    ((flags & LX_MS_ASYNC) && (flags & LX_MS_SYNC))) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	sc->ret = mapped_range(j, sc->a[0], sc->a[1], &end);
+}
+
+/* One byte per page: 1 where the page is in memory (touched), 0 where it
+ * would still be made on first touch. */
+void sys_mincore(struct job *j, struct sys_call *sc)
+{
+	uint64_t addr = sc->a[0], end, vec = sc->a[2];
+	if ((sc->ret = mapped_range(j, addr, sc->a[1], &end)) < 0)
+		return;
+	uint8_t chunk[256];
+	while (addr < end) {
+		size_t n = 0;
+		for (; n < sizeof chunk && addr < end; n++, addr += PAGE_SIZE)
+			chunk[n] = uvm_peek_page(&j->uvm, addr) != NULL;
+		if (uvm_write(&j->uvm, vec, chunk, n, 0) < 0) {
+			sc->ret = -LX_EFAULT;
+			return;
+		}
+		vec += n;
+	}
+}
+
+/* Node memory is never swapped out: locking it only checks what Linux
+ * checks. The range is taken page-aligned as mlock(2) does; the locked
+ * total is counted against RLIMIT_MEMLOCK (home's, in the image) unless
+ * the job runs as root, as CAP_IPC_LOCK would allow. */
+static void lock_range(struct job *j, struct sys_call *sc, int lock)
+{
+	if (sc->a[1] >= UVM_TOP) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	uint64_t start = sc->a[0] & ~(PAGE_SIZE - 1), len = page_up(sc->a[1] + (sc->a[0] & (PAGE_SIZE - 1)));
+	int capable = j->ident.euid == 0;
+	if (lock && !capable && j->memlock_max == 0) {
+		sc->ret = -LX_EPERM;
+		return;
+	}
+	if (start >= UVM_TOP || len > UVM_TOP - start) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	if (lock && !capable && j->locked_bytes + len > j->memlock_max) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	if (mapped_bytes(j, start, start + len) != len) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	if (lock)
+		j->locked_bytes += len;
+	else
+		j->locked_bytes = j->locked_bytes > len ? j->locked_bytes - len : 0;
+	sc->ret = 0;
+}
+
+void sys_mlock(struct job *j, struct sys_call *sc) { lock_range(j, sc, 1); }
+void sys_munlock(struct job *j, struct sys_call *sc) { lock_range(j, sc, 0); }
+
+void sys_mlock2(struct job *j, struct sys_call *sc)
+{
+	if (sc->a[2] & ~(uint64_t)LX_MLOCK_ONFAULT) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	lock_range(j, sc, 1);
+}
+
+void sys_mlockall(struct job *j, struct sys_call *sc)
+{
+	uint64_t flags = sc->a[0];
+	int capable = j->ident.euid == 0;
+	if (!flags || (flags & ~(uint64_t)(LX_MCL_CURRENT | LX_MCL_FUTURE | LX_MCL_ONFAULT)) ||
+	    flags == LX_MCL_ONFAULT) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	if (!capable && j->memlock_max == 0) {
+		sc->ret = -LX_EPERM;
+		return;
+	}
+	uint64_t total = mapped_bytes(j, 0, UVM_TOP);
+	if ((flags & LX_MCL_CURRENT) && !capable && total > j->memlock_max) {
+		sc->ret = -LX_ENOMEM;
+		return;
+	}
+	if (flags & LX_MCL_CURRENT)
+		j->locked_bytes = total;
+	sc->ret = 0;
+}
+
+void sys_munlockall(struct job *j, struct sys_call *sc)
+{
+	j->locked_bytes = 0;
+	sc->ret = 0;
 }

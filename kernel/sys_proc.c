@@ -8,8 +8,10 @@
 #include "cpu.h"
 #include "job.h"
 #include "linux_abi.h"
+#include "sched.h"
 #include "syscall.h"
 #include "sysnr.h"
+#include "timer.h"
 
 #define ROBUST_LIST_HEAD_SIZE 24
 #define RSEQ_MIN_LEN 32
@@ -19,40 +21,31 @@
 #define FUTEX_WAKE 1
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_WAKE_BITSET 10
+#define FUTEX_CLOCK_REALTIME 256
+#define NS 1000000000LL
 
-static void sys_ident(struct job *j, struct sys_call *sc)
-{
-	const struct job_identity *id = &j->ident;
-	switch (sc->nr) {
-	case NR_getpid: sc->ret = id->pid; break;
-	case NR_gettid: sc->ret = id->tid; break;
-	case NR_getppid: sc->ret = id->ppid; break;
-	case NR_getuid: sc->ret = id->uid; break;
-	case NR_geteuid: sc->ret = id->euid; break;
-	case NR_getgid: sc->ret = id->gid; break;
-	case NR_getegid: sc->ret = id->egid; break;
-	case NR_getpgrp: sc->ret = id->pgid; break;
+/* Identity: the values captured at home. */
+#define SYS_IDENTITY(name, field)                               \
+	void sys_##name(struct job *j, struct sys_call *sc)     \
+	{                                                       \
+		sc->ret = j->ident.field;                       \
 	}
-}
+SYS_IDENTITY(getpid, pid)
+SYS_IDENTITY(gettid, tid)
+SYS_IDENTITY(getppid, ppid)
+SYS_IDENTITY(getuid, uid)
+SYS_IDENTITY(geteuid, euid)
+SYS_IDENTITY(getgid, gid)
+SYS_IDENTITY(getegid, egid)
+SYS_IDENTITY(getpgrp, pgid)
 
-/* getpgid/getsid of the job itself are known; of anyone else, home knows. */
-static void sys_pgid_sid(struct job *j, struct sys_call *sc)
-{
-	if (sc->a[0] != 0 && (int64_t)sc->a[0] != j->ident.pid) {
-		sc->outcome = SYS_FORWARD;
-		return;
-	}
-	sc->ret = sc->nr == NR_getpgid ? j->ident.pgid : j->ident.sid;
-}
+/* getpgid/getsid of anyone but the job are forwarded (om_syscall_where_at). */
+void sys_getpgid(struct job *j, struct sys_call *sc) { sc->ret = j->ident.pgid; }
+void sys_getsid(struct job *j, struct sys_call *sc) { sc->ret = j->ident.sid; }
 
-static void sys_getres(struct job *j, struct sys_call *sc)
+static void put_ids(struct job *j, struct sys_call *sc, int64_t r, int64_t e, int64_t saved)
 {
-	const struct job_identity *id = &j->ident;
-	int64_t v[3];
-	if (sc->nr == NR_getresuid)
-		v[0] = id->uid, v[1] = id->euid, v[2] = id->suid;
-	else
-		v[0] = id->gid, v[1] = id->egid, v[2] = id->sgid;
+	int64_t v[3] = { r, e, saved };
 	sc->ret = 0;
 	for (int i = 0; i < 3; i++) {
 		uint32_t x = (uint32_t)v[i];
@@ -61,12 +54,22 @@ static void sys_getres(struct job *j, struct sys_call *sc)
 	}
 }
 
-static void sys_uname(struct job *j, struct sys_call *sc)
+void sys_getresuid(struct job *j, struct sys_call *sc)
+{
+	put_ids(j, sc, j->ident.uid, j->ident.euid, j->ident.suid);
+}
+
+void sys_getresgid(struct job *j, struct sys_call *sc)
+{
+	put_ids(j, sc, j->ident.gid, j->ident.egid, j->ident.sgid);
+}
+
+void sys_uname(struct job *j, struct sys_call *sc)
 {
 	sc->ret = uvm_write(&j->uvm, sc->a[0], j->ident.uts, sizeof j->ident.uts, 0) < 0 ? -LX_EFAULT : 0;
 }
 
-static void sys_arch_prctl(struct job *j, struct sys_call *sc)
+void sys_arch_prctl(struct job *j, struct sys_call *sc)
 {
 	uint64_t v = sc->a[1];
 	sc->ret = 0;
@@ -94,13 +97,13 @@ static void sys_arch_prctl(struct job *j, struct sys_call *sc)
 	}
 }
 
-static void sys_set_tid_address(struct job *j, struct sys_call *sc)
+void sys_set_tid_address(struct job *j, struct sys_call *sc)
 {
 	j->clear_child_tid = sc->a[0];
 	sc->ret = j->ident.tid;
 }
 
-static void sys_set_robust_list(struct job *j, struct sys_call *sc)
+void sys_set_robust_list(struct job *j, struct sys_call *sc)
 {
 	if (sc->a[1] != ROBUST_LIST_HEAD_SIZE) {
 		sc->ret = -LX_EINVAL;
@@ -111,6 +114,35 @@ static void sys_set_robust_list(struct job *j, struct sys_call *sc)
 	sc->ret = 0;
 }
 
+/* Another process's list is forwarded (om_syscall_where_at). */
+void sys_get_robust_list(struct job *j, struct sys_call *sc)
+{
+	uint64_t head = j->robust_list, len = ROBUST_LIST_HEAD_SIZE; /* Linux: always its size */
+	sc->ret = 0;
+	if (uvm_write(&j->uvm, sc->a[2], &len, sizeof len, 0) < 0 ||
+	    uvm_write(&j->uvm, sc->a[1], &head, sizeof head, 0) < 0)
+		sc->ret = -LX_EFAULT;
+}
+
+/* One CPU, one NUMA node: both 0. Either pointer may be NULL. */
+void sys_getcpu(struct job *j, struct sys_call *sc)
+{
+	uint32_t zero = 0;
+	sc->ret = 0;
+	for (int i = 0; i < 2; i++)
+		if (sc->a[i] && uvm_write(&j->uvm, sc->a[i], &zero, sizeof zero, 0) < 0)
+			sc->ret = -LX_EFAULT;
+}
+
+/* The kernel points an interrupted call's restart here; on the node a call
+ * interrupted by a handler fails with EINTR or starts over by number
+ * (signal.c), so no restart is ever pending: Linux's answer then. */
+void sys_restart_syscall(struct job *j, struct sys_call *sc)
+{
+	(void)j;
+	sc->ret = -LX_EINTR;
+}
+
 /* The rseq area's cpu_id_start and cpu_id (offsets 0 and 4) read 0: one CPU. */
 static int rseq_publish_cpu(struct job *j)
 {
@@ -118,7 +150,7 @@ static int rseq_publish_cpu(struct job *j)
 	return uvm_write(&j->uvm, j->rseq, cpu, sizeof cpu, 0);
 }
 
-static void sys_rseq(struct job *j, struct sys_call *sc)
+void sys_rseq(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = sc->a[1], flags = sc->a[2];
 	uint32_t sig = (uint32_t)sc->a[3];
@@ -167,7 +199,7 @@ static int rdrand64(uint64_t *v)
 
 /* Without a hardware generator the node has no entropy worth the name:
  * the home's kernel answers instead. */
-static void sys_getrandom(struct job *j, struct sys_call *sc)
+void sys_getrandom(struct job *j, struct sys_call *sc)
 {
 	uint64_t buf = sc->a[0], len = sc->a[1];
 	if (!have_rdrand()) {
@@ -191,17 +223,39 @@ static void sys_getrandom(struct job *j, struct sys_call *sc)
 	sc->ret = (int64_t)len;
 }
 
-static void sys_sched_yield(struct job *j, struct sys_call *sc)
+void sys_sched_yield(struct job *j, struct sys_call *sc)
 {
 	(void)j;
 	sc->ret = 0;
 }
 
+/* The node-time deadline of a futex wait's timeout: FUTEX_WAIT's is
+ * relative, FUTEX_WAIT_BITSET's absolute on CLOCK_MONOTONIC or, with
+ * FUTEX_CLOCK_REALTIME, CLOCK_REALTIME (Linux's futex_init_timeout). */
+static int futex_deadline(struct job *j, struct sys_call *sc, int op, uint64_t *wake)
+{
+	struct lx_timespec ts;
+	if (uvm_read(&j->uvm, sc->a[3], &ts, sizeof ts) < 0)
+		return -LX_EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS)
+		return -LX_EINVAL;
+	int64_t ns = ts.tv_sec > INT64_MAX / NS - 1 ? INT64_MAX : ts.tv_sec * NS + ts.tv_nsec;
+	if (op == FUTEX_WAIT_BITSET) {
+		int clock = (sc->a[1] & FUTEX_CLOCK_REALTIME) ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC;
+		int64_t left = ns - job_clock_ns(j, clock);
+		ns = left > 0 ? left : 0;
+	}
+	uint64_t now = timer_ns();
+	*wake = (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns;
+	return 0;
+}
+
 /* One thread: nobody else can wake a waiter, so a wait either fails at once
  * (value changed), times out, or lasts until a signal, as it would on Linux. */
-static void sys_futex(struct job *j, struct sys_call *sc)
+void sys_futex(struct job *j, struct sys_call *sc)
 {
 	int op = (int)(sc->a[1] & FUTEX_CMD_MASK);
+	uint64_t wake = UINT64_MAX;
 	if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) {
 		sc->ret = 0;
 		return;
@@ -209,6 +263,17 @@ static void sys_futex(struct job *j, struct sys_call *sc)
 	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET) {
 		sc->outcome = SYS_HOME;
 		return;
+	}
+	if (op == FUTEX_WAIT_BITSET && (uint32_t)sc->a[5] == 0) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
+	if (sc->a[3]) {
+		int rc = futex_deadline(j, sc, op, &wake);
+		if (rc < 0) {
+			sc->ret = rc;
+			return;
+		}
 	}
 	uint32_t cur;
 	if (uvm_read(&j->uvm, sc->a[0], &cur, sizeof cur) < 0) {
@@ -219,41 +284,19 @@ static void sys_futex(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EAGAIN;
 		return;
 	}
-	if (sc->a[3]) { /* a timeout: sleep it out */
-		sc->outcome = SYS_HOME; /* relative vs. absolute by op and clock: home is exact */
-		return;
-	}
-	j->wake_ns = UINT64_MAX;
-	j->state = JOB_SLEEPING;
-	j->sleep_restart = 1;
-	j->sleep_rem = 0;
-	sc->outcome = SYS_BLOCK;
+	sched_sleep(j, sc, wake, -LX_ETIMEDOUT);
+	/* Without a timeout a handler with SA_RESTART starts the wait again;
+	 * with one the call fails with EINTR (its restart block, on Linux). */
+	j->sleep_restart = !sc->a[3];
 }
 
-static void sys_exit(struct job *j, struct sys_call *sc)
+/* One thread: exit and exit_group end the same job. */
+static void job_exit(struct job *j, struct sys_call *sc)
 {
 	j->exit_code = LX_W_EXITED((uint32_t)sc->a[0]);
 	j->state = JOB_EXITED;
 	sc->outcome = SYS_EXITED;
 }
 
-sys_fn sys_proc_lookup(uint64_t nr)
-{
-	switch (nr) {
-	case NR_getpid: case NR_gettid: case NR_getppid: case NR_getuid: case NR_geteuid:
-	case NR_getgid: case NR_getegid: case NR_getpgrp:
-		return sys_ident;
-	case NR_getpgid: case NR_getsid: return sys_pgid_sid;
-	case NR_getresuid: case NR_getresgid: return sys_getres;
-	case NR_uname: return sys_uname;
-	case NR_arch_prctl: return sys_arch_prctl;
-	case NR_set_tid_address: return sys_set_tid_address;
-	case NR_set_robust_list: return sys_set_robust_list;
-	case NR_rseq: return sys_rseq;
-	case NR_getrandom: return sys_getrandom;
-	case NR_sched_yield: return sys_sched_yield;
-	case NR_futex: return sys_futex;
-	case NR_exit: case NR_exit_group: return sys_exit;
-	default: return NULL;
-	}
-}
+void sys_exit(struct job *j, struct sys_call *sc) { job_exit(j, sc); }
+void sys_exit_group(struct job *j, struct sys_call *sc) { job_exit(j, sc); }

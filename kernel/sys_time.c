@@ -4,11 +4,17 @@
 
 #include "job.h"
 #include "linux_abi.h"
+#include "sched.h"
 #include "syscall.h"
 #include "sysnr.h"
 #include "timer.h"
 
 #define NS 1000000000LL
+
+uint64_t job_cpu_ns(const struct job *j)
+{
+	return j->home_usage.utime_ns + j->home_usage.stime_ns + j->cpu_ns;
+}
 
 int64_t job_clock_ns(const struct job *j, int clock)
 {
@@ -25,13 +31,11 @@ int64_t job_clock_ns(const struct job *j, int clock)
 		return j->home_boottime_ns + delta;
 	case LX_CLOCK_PROCESS_CPUTIME_ID:
 	case LX_CLOCK_THREAD_CPUTIME_ID:
-		return (int64_t)j->cpu_ns;
+		return (int64_t)job_cpu_ns(j);
 	default:
 		return -1;
 	}
 }
-
-static int clock_known(uint64_t c) { return c <= LX_CLOCK_BOOTTIME; }
 
 static void put_timespec(struct job *j, struct sys_call *sc, uint64_t uaddr, int64_t ns)
 {
@@ -40,28 +44,20 @@ static void put_timespec(struct job *j, struct sys_call *sc, uint64_t uaddr, int
 }
 
 /* Clocks the node does not keep (TAI, the alarm clocks, another
- * process's CPU clock): the home's kernel answers, or refuses. */
-static void sys_clock_gettime(struct job *j, struct sys_call *sc)
+ * process's CPU clock) are forwarded: om_syscall_where_at. */
+void sys_clock_gettime(struct job *j, struct sys_call *sc)
 {
-	if (!clock_known(sc->a[0])) {
-		sc->outcome = SYS_FORWARD;
-		return;
-	}
 	put_timespec(j, sc, sc->a[1], job_clock_ns(j, (int)sc->a[0]));
 }
 
-static void sys_clock_getres(struct job *j, struct sys_call *sc)
+void sys_clock_getres(struct job *j, struct sys_call *sc)
 {
-	if (!clock_known(sc->a[0])) {
-		sc->outcome = SYS_FORWARD;
-		return;
-	}
 	sc->ret = 0;
 	if (sc->a[1])
 		put_timespec(j, sc, sc->a[1], 1);
 }
 
-static void sys_gettimeofday(struct job *j, struct sys_call *sc)
+void sys_gettimeofday(struct job *j, struct sys_call *sc)
 {
 	int64_t ns = job_clock_ns(j, LX_CLOCK_REALTIME);
 	struct { int64_t sec, usec; } tv = { ns / NS, ns % NS / 1000 };
@@ -74,7 +70,7 @@ static void sys_gettimeofday(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EFAULT;
 }
 
-static void sys_time(struct job *j, struct sys_call *sc)
+void sys_time(struct job *j, struct sys_call *sc)
 {
 	int64_t sec = job_clock_ns(j, LX_CLOCK_REALTIME) / NS;
 	sc->ret = sec;
@@ -82,16 +78,12 @@ static void sys_time(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EFAULT;
 }
 
-/* Puts the job to sleep until node time wake; a signal ends it early and
- * writes the time left to rem (a user address, 0 for none). */
+/* Sleeps until node time wake; a signal ends it early and writes the time
+ * left to rem (a user address, 0 for none). */
 static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake, uint64_t rem)
 {
-	j->wake_ns = wake;
+	sched_sleep(j, sc, wake, 0);
 	j->sleep_rem = rem;
-	j->state = JOB_SLEEPING;
-	j->sleep_restart = 0;
-	sc->ret = 0;
-	sc->outcome = SYS_BLOCK;
 }
 
 static int read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
@@ -105,7 +97,7 @@ static int read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
 	return 0;
 }
 
-static void sys_nanosleep(struct job *j, struct sys_call *sc)
+void sys_nanosleep(struct job *j, struct sys_call *sc)
 {
 	int64_t ns;
 	int rc = read_timespec(j, sc->a[0], &ns);
@@ -117,10 +109,10 @@ static void sys_nanosleep(struct job *j, struct sys_call *sc)
 	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, sc->a[1]);
 }
 
-static void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
+void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
 {
 	int64_t ns;
-	if (!clock_known(sc->a[0]) || sc->a[0] == LX_CLOCK_THREAD_CPUTIME_ID) {
+	if (sc->a[0] == LX_CLOCK_THREAD_CPUTIME_ID) { /* as Linux: no sleeping on it */
 		sc->ret = -LX_EINVAL;
 		return;
 	}
@@ -137,17 +129,4 @@ static void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
 	}
 	uint64_t now = timer_ns();
 	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, rem);
-}
-
-sys_fn sys_time_lookup(uint64_t nr)
-{
-	switch (nr) {
-	case NR_clock_gettime: return sys_clock_gettime;
-	case NR_clock_getres: return sys_clock_getres;
-	case NR_gettimeofday: return sys_gettimeofday;
-	case NR_time: return sys_time;
-	case NR_nanosleep: return sys_nanosleep;
-	case NR_clock_nanosleep: return sys_clock_nanosleep;
-	default: return NULL;
-	}
 }

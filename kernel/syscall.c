@@ -1,10 +1,45 @@
-/* syscall.c - the node's system call entry: pick the local handler or say
- * the call must be forwarded or sent home. */
+/* syscall.c - the node's system call entry: one table indexed by number,
+ * made from migrate/syscalls.def, picks the local handler; the shared
+ * run-time rule (om_syscall_where_at) says when a call must be forwarded
+ * or sent home instead. */
 #include <stdint.h>
 
 #include "job.h"
 #include "linux_abi.h"
 #include "syscall.h"
+#include "syscall_codec.h"
+
+/* xv6's shape: an array indexed by number. A LOCAL entry names its
+ * handler, so a call marked local without one does not link. */
+#define SYS_ENTRY_LOCAL(name) sys_##name
+#define SYS_ENTRY_FORWARD(name) 0
+#define SYS_ENTRY_HOME(name) 0
+static const sys_fn sys_table[] = {
+#define SYSCALL(nr, name, where, a0, a1, a2, a3, a4, a5) [nr] = SYS_ENTRY_##where(name),
+#include "syscalls.def"
+#undef SYSCALL
+};
+
+/* Calls Linux no longer implements (sys_ni_syscall there): the node says
+ * ENOSYS too, without a round trip. */
+#define SYS_NOT_IMPLEMENTED(name)                                 \
+	void sys_##name(struct job *j, struct sys_call *sc)       \
+	{                                                         \
+		(void)j;                                          \
+		sc->ret = -LX_ENOSYS;                             \
+	}
+SYS_NOT_IMPLEMENTED(create_module)
+SYS_NOT_IMPLEMENTED(get_kernel_syms)
+SYS_NOT_IMPLEMENTED(query_module)
+SYS_NOT_IMPLEMENTED(nfsservctl)
+SYS_NOT_IMPLEMENTED(getpmsg)
+SYS_NOT_IMPLEMENTED(putpmsg)
+SYS_NOT_IMPLEMENTED(afs_syscall)
+SYS_NOT_IMPLEMENTED(tuxcall)
+SYS_NOT_IMPLEMENTED(security)
+SYS_NOT_IMPLEMENTED(epoll_ctl_old)
+SYS_NOT_IMPLEMENTED(epoll_wait_old)
+SYS_NOT_IMPLEMENTED(vserver)
 
 void syscall_return(struct job *j, int64_t ret)
 {
@@ -24,15 +59,16 @@ void syscall_handle(struct job *j, struct sys_call *sc)
 	sc->ret = -LX_ENOSYS;
 	sc->outcome = SYS_RETURN;
 
-	sys_fn fn = sys_mm_lookup(sc->nr);
-	if (!fn)
-		fn = sys_time_lookup(sc->nr);
-	if (!fn)
-		fn = sys_proc_lookup(sc->nr);
-	if (!fn)
-		fn = sys_signal_lookup(sc->nr);
-	if (!fn) {
+	int where = sc->nr < sizeof sys_table / sizeof sys_table[0]
+			    ? om_syscall_where_at((unsigned)sc->nr, sc->a, (uint32_t)j->ident.pid)
+			    : OM_HOME;
+	if (where == OM_FORWARD) {
 		sc->outcome = SYS_FORWARD;
+		return;
+	}
+	sys_fn fn = where == OM_LOCAL ? sys_table[sc->nr] : 0;
+	if (!fn) { /* home runs it, or gives its own ENOSYS for an unknown number */
+		sc->outcome = SYS_HOME;
 		return;
 	}
 	j->syscalls_local++;

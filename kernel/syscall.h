@@ -37,14 +37,24 @@ void syscall_handle(struct job *j, struct sys_call *sc);
  * the SYSCALL/SYSRET pair leaves them (RCX = RIP, R11 = RFLAGS). */
 void syscall_return(struct job *j, int64_t ret);
 
-/* Local handlers, one file per family. Each returns NULL for numbers it does
- * not own. */
-sys_fn sys_mm_lookup(uint64_t nr);
-sys_fn sys_time_lookup(uint64_t nr);
-sys_fn sys_proc_lookup(uint64_t nr);
-sys_fn sys_signal_lookup(uint64_t nr);
+/* The node's handler for every call syscalls.def marks LOCAL: sys_<name>,
+ * defined in the file of its family (sys_mm.c, sys_time.c, sys_proc.c,
+ * signal.c, timers.c, ...). The dispatch table in syscall.c names each one,
+ * so a LOCAL call without a handler fails the link. */
+#define SYS_DECLARE_LOCAL(name) void sys_##name(struct job *j, struct sys_call *sc);
+#define SYS_DECLARE_FORWARD(name)
+#define SYS_DECLARE_HOME(name)
+#define SYSCALL(nr, name, where, a0, a1, a2, a3, a4, a5) SYS_DECLARE_##where(name)
+#include "syscalls.def"
+#undef SYSCALL
+#undef SYS_DECLARE_LOCAL
+#undef SYS_DECLARE_FORWARD
+#undef SYS_DECLARE_HOME
 
-/* Node time as the home sees it (ns). */
+/* The job's clock (LX_CLOCK_*, one the node keeps) in ns: home's time as
+ * the node keeps it, or the CPU time spent at home and here. */
 int64_t job_clock_ns(const struct job *j, int clock);
+/* The job's CPU time: at home until the image left, then on the node. */
+uint64_t job_cpu_ns(const struct job *j);
 
 #endif

@@ -7,9 +7,10 @@
 
 #include "console.h"
 #include "cpu.h"
-#include "cpuinfo.h"
+#include "fpu.h"
 #include "job.h"
 #include "mm.h"
+#include "timers.h"
 #include "trap.h"
 #include "user_asm.h"
 
@@ -46,17 +47,13 @@ extern uint8_t fpu_use_xsave;
 
 
 static struct job *running;
-static int have_xsave, have_fsgsbase;
+static int have_fsgsbase;
 static uint8_t user_trap_stack[16384] __attribute__((aligned(16)));
 
 void user_init(void)
 {
 	uint32_t r[4];
-	cpuid(1, 0, r);
-	have_xsave = (read_cr4() >> 18) & 1;
-	fpu_use_xsave = (uint8_t)have_xsave;
-	if (cpu_xsave_size() > 16384)
-		panic("cpu: XSAVE area of %u bytes is larger than the trap path's", cpu_xsave_size());
+	fpu_use_xsave = (uint8_t)fpu_has_xsave();
 	cpuid(7, 0, r);
 	if (r[1] & 1) { /* FSGSBASE: home may have told the program it can use it */
 		write_cr4(read_cr4() | CR4_FSGSBASE);
@@ -71,29 +68,21 @@ void user_init(void)
 	tss_set_rsp0(user_trap_stack_top);
 }
 
-void job_fpu_init(struct job *j)
-{
-	memset(j->xsave, 0, cpu_xsave_size());
-	/* The initial x87/SSE control words, as after execve: FCW 0x37f,
-	 * MXCSR 0x1f80 (legacy area offsets 0 and 24, SDM vol. 1, 10.5.1). */
-	*(uint16_t *)(j->xsave + 0) = 0x37f;
-	*(uint32_t *)(j->xsave + 24) = 0x1f80;
-	if (have_xsave)
-		*(uint64_t *)(j->xsave + 512) = 3; /* XSTATE_BV: x87 and SSE present */
-}
+void job_fpu_init(struct job *j) { fpu_area_init(j->xsave); }
 
 struct job *job_create(uint32_t id)
 {
 	struct job *j = calloc(1, sizeof *j);
 	if (!j)
 		return NULL;
-	j->xsave = memalign(64, (cpu_xsave_size() + 63) & ~63u);
+	j->xsave = memalign(64, (fpu_area_size() + 63) & ~63u);
 	if (!j->xsave || uvm_create(&j->uvm) < 0) {
 		free(j->xsave);
 		free(j);
 		return NULL;
 	}
 	job_fpu_init(j);
+	timers_init(j);
 	j->id = id;
 	j->regs.cs = SEL_UCODE | 3;
 	j->regs.ss = SEL_UDATA | 3;

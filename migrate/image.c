@@ -12,6 +12,16 @@ enum { CK_BEGIN, CK_BODY, CK_DONE, CK_FAILED };
 
 #define PAGE_MASK ((uint64_t)OM_PAGE_SIZE - 1)
 #define XCR0_X87_SSE 3u
+/* Linux's clock ids and sigev_notify values (a timer's, in the image). */
+#define SC_CLOCK_REALTIME 0
+#define SC_CLOCK_MONOTONIC 1
+#define SC_CLOCK_PROCESS_CPUTIME_ID 2
+#define SC_CLOCK_THREAD_CPUTIME_ID 3
+#define SC_CLOCK_BOOTTIME 7
+#define SC_SIGEV_SIGNAL 0
+#define SC_SIGEV_NONE 1
+#define SC_SIGEV_THREAD 2
+#define SC_SIGEV_THREAD_ID 4
 
 const char *
 om_region_kind_name(uint32_t kind)
@@ -37,9 +47,32 @@ user_range_ok(uint64_t start, uint64_t len)
 	    start <= OM_USER_TOP && len <= OM_USER_TOP - start;
 }
 
+static int
+timer_valid(const struct om_timer *t)
+{
+	if (t->id < 0)
+		return 0;
+	switch (t->clock) {
+	case SC_CLOCK_REALTIME: case SC_CLOCK_MONOTONIC: case SC_CLOCK_PROCESS_CPUTIME_ID:
+	case SC_CLOCK_THREAD_CPUTIME_ID: case SC_CLOCK_BOOTTIME:
+		break;
+	default:
+		return 0;
+	}
+	switch (t->notify) {
+	case SC_SIGEV_NONE:
+		return 1;
+	case SC_SIGEV_SIGNAL: case SC_SIGEV_THREAD: case SC_SIGEV_SIGNAL | SC_SIGEV_THREAD_ID:
+		return t->signo >= 1 && t->signo <= OM_NSIG;
+	}
+	return 0;
+}
+
 int
 om_image_hdr_valid(const struct om_image_hdr *h)
 {
+	uint32_t i, k;
+
 	if (h->xsave_size != 0 &&
 	    (h->xsave_size < OM_XSAVE_MIN || h->xsave_size > OM_XSAVE_MAX ||
 	    (h->xcr0 & XCR0_X87_SSE) != XCR0_X87_SSE))
@@ -50,6 +83,15 @@ om_image_hdr_valid(const struct om_image_hdr *h)
 	if (!user_range_ok(h->scratch_start, h->scratch_len) ||
 	    (h->vdso_base & PAGE_MASK) != 0 || h->vdso_base >= OM_USER_TOP)
 		return OM_E_RANGE;
+	if (h->timer_count > OM_TIMERS_MAX || h->timer_next_id > INT32_MAX)
+		return OM_E_RANGE;
+	for (i = 0; i < h->timer_count; i++) {
+		if (!timer_valid(&h->timers[i]))
+			return OM_E_RANGE;
+		for (k = 0; k < i; k++)
+			if (h->timers[k].id == h->timers[i].id)
+				return OM_E_RANGE;
+	}
 	return OM_OK;
 }
 
@@ -73,6 +115,60 @@ uts_get(struct wire_rd *r, struct om_image_hdr *h)
 	wire_rd_str(r, h->version, OM_UTS_MAX);
 	wire_rd_str(r, h->machine, OM_UTS_MAX);
 	wire_rd_str(r, h->domainname, OM_UTS_MAX);
+}
+
+static void
+usage_put(struct wire_wr *w, const struct om_usage *u)
+{
+	wire_wr_u64(w, u->utime_ns);
+	wire_wr_u64(w, u->stime_ns);
+	wire_wr_u64(w, u->cutime_ns);
+	wire_wr_u64(w, u->cstime_ns);
+	wire_wr_u64(w, u->maxrss_kb);
+	wire_wr_u64(w, u->minflt);
+	wire_wr_u64(w, u->majflt);
+	wire_wr_u64(w, u->nvcsw);
+	wire_wr_u64(w, u->nivcsw);
+	wire_wr_u64(w, u->ticks);
+}
+
+static void
+usage_get(struct wire_rd *r, struct om_usage *u)
+{
+	u->utime_ns = wire_rd_u64(r);
+	u->stime_ns = wire_rd_u64(r);
+	u->cutime_ns = wire_rd_u64(r);
+	u->cstime_ns = wire_rd_u64(r);
+	u->maxrss_kb = wire_rd_u64(r);
+	u->minflt = wire_rd_u64(r);
+	u->majflt = wire_rd_u64(r);
+	u->nvcsw = wire_rd_u64(r);
+	u->nivcsw = wire_rd_u64(r);
+	u->ticks = wire_rd_u64(r);
+}
+
+static void
+timer_put(struct wire_wr *w, const struct om_timer *t)
+{
+	wire_wr_u32(w, (uint32_t)t->id);
+	wire_wr_u32(w, t->clock);
+	wire_wr_u64(w, t->expires);
+	wire_wr_u64(w, t->interval);
+	wire_wr_u32(w, t->notify);
+	wire_wr_u32(w, t->signo);
+	wire_wr_u64(w, t->value);
+}
+
+static void
+timer_get(struct wire_rd *r, struct om_timer *t)
+{
+	t->id = (int32_t)wire_rd_u32(r);
+	t->clock = wire_rd_u32(r);
+	t->expires = wire_rd_u64(r);
+	t->interval = wire_rd_u64(r);
+	t->notify = wire_rd_u32(r);
+	t->signo = wire_rd_u32(r);
+	t->value = wire_rd_u64(r);
 }
 
 int
@@ -129,6 +225,16 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 	wire_wr_u64(&w, h->scratch_start);
 	wire_wr_u64(&w, h->scratch_len);
 	wire_wr_u64(&w, h->vdso_base);
+	usage_put(&w, &h->usage);
+	wire_wr_u64(&w, h->memlock_max);
+	for (i = 0; i < 3; i++) {
+		wire_wr_u64(&w, h->itimer[i].expires);
+		wire_wr_u64(&w, h->itimer[i].interval);
+	}
+	wire_wr_u32(&w, h->timer_next_id);
+	wire_wr_u32(&w, h->timer_count);
+	for (i = 0; i < (int)h->timer_count; i++)
+		timer_put(&w, &h->timers[i]);
 	wire_wr_u32(&w, h->region_count);
 	return wire_wr_end(&w);
 }
@@ -189,6 +295,19 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 	h->scratch_start = wire_rd_u64(&r);
 	h->scratch_len = wire_rd_u64(&r);
 	h->vdso_base = wire_rd_u64(&r);
+	usage_get(&r, &h->usage);
+	h->memlock_max = wire_rd_u64(&r);
+	for (i = 0; i < 3; i++) {
+		h->itimer[i].expires = wire_rd_u64(&r);
+		h->itimer[i].interval = wire_rd_u64(&r);
+	}
+	h->timer_next_id = wire_rd_u32(&r);
+	h->timer_count = wire_rd_u32(&r);
+	/* The count is judged before it is used to read anything. */
+	if (r.err == OM_OK && h->timer_count > OM_TIMERS_MAX)
+		wire_rd_fail(&r, OM_E_RANGE);
+	for (i = 0; r.err == OM_OK && i < (int)h->timer_count; i++)
+		timer_get(&r, &h->timers[i]);
 	h->region_count = wire_rd_u32(&r);
 	if ((rc = wire_rd_end(&r)) != OM_OK)
 		return rc;

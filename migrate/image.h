@@ -34,6 +34,7 @@
 #define OM_IMAGE_NAME_MAX 255u    /* region name, for diagnostics only */
 #define OM_UTS_MAX 64u            /* Linux's __NEW_UTS_LEN */
 #define OM_NSIG 64                /* signals 1..64 */
+#define OM_TIMERS_MAX 32u         /* POSIX timers an image carries */
 
 /* General registers in the order they travel (user_regs_struct names). */
 enum om_reg {
@@ -52,7 +53,38 @@ struct om_sigaction {
 	uint64_t mask;     /* bit n-1 = signal n */
 };
 
-/* IMAGE_BEGIN. About 19 KiB with the XSAVE area: keep it off small stacks. */
+/* Resource usage of the process so far: what getrusage and times answer
+ * from, and where its CPU clocks count on from. */
+struct om_usage {
+	uint64_t utime_ns, stime_ns;   /* user and system time */
+	uint64_t cutime_ns, cstime_ns; /* of the children waited for */
+	uint64_t maxrss_kb, minflt, majflt, nvcsw, nivcsw;
+	uint64_t ticks;                /* times(2)'s clock (USER_HZ) at capture */
+};
+
+/* An interval timer (setitimer) as the job has it. Times are absolute on
+ * the timer's clock, as the image's clocks see it: ITIMER_REAL counts
+ * CLOCK_MONOTONIC (clock_monotonic below), VIRTUAL and PROF the process
+ * CPU time (usage.utime_ns + usage.stime_ns). */
+struct om_itimer {
+	uint64_t expires;   /* 0 = disarmed */
+	uint64_t interval;  /* ns, 0 = one shot */
+};
+
+/* A POSIX timer (timer_create). clock is REALTIME (0), MONOTONIC (1),
+ * PROCESS_CPUTIME_ID (2), THREAD_CPUTIME_ID (3) or BOOTTIME (7); expires
+ * is absolute on it, as for om_itimer. */
+struct om_timer {
+	int32_t id;         /* >= 0, unique in the image */
+	uint32_t clock;
+	uint64_t expires;   /* 0 = disarmed */
+	uint64_t interval;
+	uint32_t notify;    /* SIGEV_SIGNAL 0, NONE 1, THREAD 2, SIGNAL|THREAD_ID 4 */
+	uint32_t signo;     /* 1..64 unless notify is SIGEV_NONE */
+	uint64_t value;     /* sigev_value */
+};
+
+/* IMAGE_BEGIN. About 21 KiB with the XSAVE area: keep it off small stacks. */
 struct om_image_hdr {
 	uint64_t regs[OM_REG_COUNT];
 	uint64_t xcr0;               /* XCR0 the area was saved under */
@@ -80,6 +112,12 @@ struct om_image_hdr {
 	uint64_t clock_realtime, clock_monotonic, clock_boottime; /* ns */
 	uint64_t scratch_start, scratch_len; /* deputy's region, never mapped */
 	uint64_t vdso_base;          /* 0 = none */
+	struct om_usage usage;
+	uint64_t memlock_max;        /* RLIMIT_MEMLOCK (soft), bytes; UINT64_MAX = unlimited */
+	struct om_itimer itimer[3];  /* ITIMER_REAL, _VIRTUAL, _PROF */
+	uint32_t timer_next_id;      /* the id the next timer_create would get */
+	uint32_t timer_count;        /* <= OM_TIMERS_MAX */
+	struct om_timer timers[OM_TIMERS_MAX];
 	uint32_t region_count;       /* <= OM_IMAGE_REGIONS_MAX */
 };
 
@@ -125,7 +163,7 @@ struct om_image_end {
 };
 
 /* Largest encoded payloads, for sizing buffers. */
-#define OM_IMAGE_HDR_MAX 24576u
+#define OM_IMAGE_HDR_MAX 24576u /* checked by tests/test_image.c */
 #define OM_IMAGE_REGION_MAX (8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + OM_IMAGE_NAME_MAX)
 #define OM_IMAGE_PAGES_HDR 16u /* region u32, first u64, count u32 */
 
@@ -177,7 +215,8 @@ int om_image_check_done(const struct om_image_check *c);
 
 /* Checks a header on its own (also done by om_image_hdr_decode/_encode):
  * XSAVE size bounds, XCR0 has x87|SSE when XSAVE is present, umask, scratch
- * range, cpu.cores >= 1, region count bound. */
+ * range, cpu.cores >= 1, timers (count, ids unique and >= 0, clock, notify,
+ * signal), region count bound. */
 int om_image_hdr_valid(const struct om_image_hdr *h);
 
 const char *om_region_kind_name(uint32_t kind); /* "anon", ..., "?" */

@@ -133,8 +133,8 @@ om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap)
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->signo);
 	wire_wr_u32(&w, (uint32_t)m->code);
-	wire_wr_u32(&w, m->pid);
-	wire_wr_u32(&w, m->uid);
+	wire_wr_u32(&w, (uint32_t)m->errnum);
+	wire_wr_bytes(&w, m->fields, sizeof m->fields);
 	return wire_wr_end(&w);
 }
 
@@ -146,8 +146,8 @@ om_job_signal_decode(const void *buf, size_t len, struct om_job_signal *m)
 	wire_rd_init(&r, buf, len);
 	m->signo = wire_rd_u32(&r);
 	m->code = (int32_t)wire_rd_u32(&r);
-	m->pid = wire_rd_u32(&r);
-	m->uid = wire_rd_u32(&r);
+	m->errnum = (int32_t)wire_rd_u32(&r);
+	wire_rd_bytes(&r, m->fields, sizeof m->fields);
 	if (r.err == OM_OK && (m->signo == 0 || m->signo > OM_SIG_MAX))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
@@ -214,6 +214,28 @@ int
 om_signal_seen_decode(const void *buf, size_t len, struct om_signal_seen *m)
 {
 	return u32_decode(buf, len, any_u32_ok, &m->count);
+}
+
+int
+om_call_interrupt_encode(const struct om_call_interrupt *m, void *out, size_t cap)
+{
+	return u32_encode(m->seq, any_u32_ok, out, cap);
+}
+
+int
+om_call_interrupt_decode(const void *buf, size_t len, struct om_call_interrupt *m)
+{
+	return u32_decode(buf, len, any_u32_ok, &m->seq);
+}
+
+void
+om_job_signal_set_sender(struct om_job_signal *m, uint32_t pid, uint32_t uid)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, m->fields, 8);
+	wire_wr_u32(&w, pid);
+	wire_wr_u32(&w, uid);
 }
 
 /* ---- JOB_EXIT */

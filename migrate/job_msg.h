@@ -76,12 +76,24 @@ struct om_job_migrate {
 	uint32_t target;           /* node id, 0 = home */
 };
 
-/* SIGNAL (24), home -> node: a signal for the program. */
+/* SIGNAL (24), home -> node: a signal for the program, with its siginfo
+ * as home's kernel filled it. */
+#define OM_SIGINFO_FIELDS 32
 struct om_job_signal {
 	uint32_t signo;            /* 1..OM_SIG_MAX */
 	int32_t code;              /* si_code */
-	uint32_t pid;              /* si_pid */
-	uint32_t uid;              /* si_uid */
+	int32_t errnum;            /* si_errno */
+	/* siginfo_t bytes 16..47: the union, laid out as code and signo say
+	 * (_kill/_rt: si_pid, si_uid, si_value; _sigchld: si_pid, si_uid,
+	 * si_status, si_utime, si_stime; _timer; _sigpoll; ...) */
+	uint8_t fields[OM_SIGINFO_FIELDS];
+};
+
+/* CALL_INTERRUPT (33), node -> home: a signal the job must take arrived on
+ * the node while forwarded call seq is out; if the call blocks at home, the
+ * deputy cuts it short as a signal would (it returns its restart code). */
+struct om_call_interrupt {
+	uint32_t seq;
 };
 
 /* JOB_STOPPED (30), node -> home: a stop signal stopped the job (signo
@@ -141,6 +153,10 @@ int om_job_stopped_encode(const struct om_job_stopped *m, void *out, size_t cap)
 int om_job_stopped_decode(const void *buf, size_t len, struct om_job_stopped *m);
 int om_signal_seen_encode(const struct om_signal_seen *m, void *out, size_t cap);
 int om_signal_seen_decode(const void *buf, size_t len, struct om_signal_seen *m);
+int om_call_interrupt_encode(const struct om_call_interrupt *m, void *out, size_t cap);
+int om_call_interrupt_decode(const void *buf, size_t len, struct om_call_interrupt *m);
+/* The _kill / _rt layout of om_job_signal.fields: si_pid, si_uid. */
+void om_job_signal_set_sender(struct om_job_signal *m, uint32_t pid, uint32_t uid);
 int om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap);
 int om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m);
 int om_job_home_encode(const struct om_job_home *m, void *out, size_t cap);

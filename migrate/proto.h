@@ -45,7 +45,7 @@ enum om_type {
 	OM_T_JOB_ERROR = 21,    /* node/agent -> home: om_error, job did not start */
 	OM_T_SYSCALL_REQ = 22,  /* node -> home: a forwarded call (syscall_codec.h) */
 	OM_T_SYSCALL_REP = 23,  /* home -> node: its result (syscall_codec.h) */
-	OM_T_SIGNAL = 24,       /* home -> node: signo, si_code, si_pid, si_uid */
+	OM_T_SIGNAL = 24,       /* home -> node: signo, si_code, si_errno, siginfo fields */
 	OM_T_JOB_EXIT = 25,     /* node -> home: exited / killed by signal, code, core */
 	OM_T_JOB_HOME = 26,     /* node -> home: reason, text, pending syscall nr */
 	OM_T_MIGRATE_HOME = 27, /* home -> node: empty, send the job home */
@@ -54,7 +54,8 @@ enum om_type {
 	OM_T_JOB_STOPPED = 30,  /* node -> home: the job stopped (signo) or goes on (0) */
 	OM_T_JOB_CONTINUE = 31, /* home -> node: empty, a stopped job goes on */
 	OM_T_SIGNAL_SEEN = 32,  /* node -> home: SIGNAL/JOB_CONTINUE frames taken in */
-	OM_T_JOB_LAST = 32,     /* the last job frame type */
+	OM_T_CALL_INTERRUPT = 33, /* node -> home: a signal came; cut call seq short */
+	OM_T_JOB_LAST = 33,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

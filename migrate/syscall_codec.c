@@ -16,7 +16,8 @@
 #define SC_MAP_ANONYMOUS 0x20
 #define SC_MAP_SHARED 0x01
 #define SC_PROT_WRITE 0x2
-#define SC_ITIMER_REAL 0
+#define SC_RUSAGE_CHILDREN (-1)
+#define SC_CLOCK_BOOTTIME 7 /* the last clock the node keeps: 0..7 */
 #define SC_PR_SET_VMA 0x53564d41u
 #define SC_PAGE 4096u
 #define SC_MSGHDR_SIZE 56 /* struct msghdr: name, namelen, iov, iovlen, control, controllen, flags */
@@ -283,6 +284,14 @@ sc_is_self(uint64_t v, uint32_t self_pid)
 	return self_pid != 0 && (int32_t)(uint32_t)v == (int32_t)self_pid;
 }
 
+/* The clocks the node keeps (REALTIME ... BOOTTIME): not TAI, the alarm
+ * clocks or the CPU clock of a process or thread named by id. */
+static int
+sc_node_clock(uint64_t clock)
+{
+	return clock <= SC_CLOCK_BOOTTIME;
+}
+
 int
 om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 {
@@ -310,9 +319,15 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 	case SC_NR_getsid:
 		return (uint32_t)a[0] == 0 || sc_is_self(a[0], self_pid) ?
 		    OM_LOCAL : OM_FORWARD;
-	case SC_NR_getitimer:
-	case SC_NR_setitimer:
-		return (uint32_t)a[0] == SC_ITIMER_REAL ? OM_FORWARD : OM_HOME;
+	case SC_NR_get_robust_list:
+		return (uint32_t)a[0] == 0 || sc_is_self(a[0], self_pid) ?
+		    OM_LOCAL : OM_FORWARD;
+	case SC_NR_getrusage:
+		return (int32_t)a[0] == SC_RUSAGE_CHILDREN ? OM_FORWARD : OM_LOCAL;
+	case SC_NR_clock_gettime:
+	case SC_NR_clock_getres:
+	case SC_NR_clock_nanosleep:
+		return sc_node_clock(a[0]) ? OM_LOCAL : OM_FORWARD;
 	case SC_NR_prctl:
 		if (a[0] == SC_PR_SET_VMA)
 			return OM_LOCAL;
@@ -322,6 +337,13 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 		if (!sc_resolve(e, i, a, &k))
 			return OM_HOME;
 	return e->where;
+}
+
+int
+om_syscall_forwardable(unsigned nr, const uint64_t args[6])
+{
+	/* getrandom: a node CPU without RDRAND has no entropy of its own. */
+	return om_syscall_where_at(nr, args, 0) == OM_FORWARD || nr == SC_NR_getrandom;
 }
 
 /* ---- helpers shared by both directions */
@@ -799,7 +821,7 @@ om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
 	int i;
 
 	*uerr = 0;
-	if (e == NULL || om_syscall_where_at(nr, args, 0) != OM_FORWARD)
+	if (e == NULL || !om_syscall_forwardable(nr, args))
 		return OM_E_RANGE;
 	memset(&s, 0, sizeof s);
 	wire_wr_init(&s.w, out, cap);
@@ -1010,7 +1032,7 @@ om_sysreq_decode(const void *payload, size_t len, struct om_sysreq *req)
 	if (r.err != OM_OK)
 		return r.err;
 	e = om_syscall_get(req->nr);
-	if (e == NULL || om_syscall_where_at(req->nr, req->args, 0) != OM_FORWARD)
+	if (e == NULL || !om_syscall_forwardable(req->nr, req->args))
 		return OM_E_RANGE;
 	for (i = 0; i < 6 && r.err == OM_OK; i++) {
 		struct om_sysbuf *b;

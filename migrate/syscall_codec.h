@@ -146,13 +146,20 @@ const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
  *                   copy the node fills from home);
  *   kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
  *                   LOCAL when aimed at self_pid only, else FORWARD;
- *   getpgid, getsid LOCAL for 0 or self_pid, else FORWARD;
+ *   getpgid, getsid, get_robust_list  LOCAL for 0 or self_pid, else FORWARD;
+ *   getrusage       FORWARD for RUSAGE_CHILDREN (they are at home), else LOCAL;
+ *   clock_gettime, clock_getres, clock_nanosleep  LOCAL for the clocks the
+ *                   node keeps (REALTIME .. BOOTTIME), else FORWARD;
  *   ioctl, fcntl, prctl  FORWARD for a request in the codec's list
- *                   (prctl PR_SET_VMA: LOCAL), else HOME;
- *   getitimer, setitimer  FORWARD for ITIMER_REAL, else HOME.
+ *                   (prctl PR_SET_VMA: LOCAL), else HOME.
  * self_pid 0 means "unknown": every "self" test then fails, which is what
  * the deputy wants (it accepts exactly the calls this says FORWARD for). */
 int om_syscall_where_at(unsigned nr, const uint64_t args[6], uint32_t self_pid);
+/* Whether the deputy runs this call for a node: where_at(nr, args, 0) says
+ * FORWARD, or the call is LOCAL but the node may lack the means to answer
+ * it (getrandom without RDRAND). The node's encoder and the deputy's
+ * decoder both refuse any other call (OM_E_RANGE). */
+int om_syscall_forwardable(unsigned nr, const uint64_t args[6]);
 
 /* ---- node side */
 

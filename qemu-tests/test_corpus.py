@@ -223,6 +223,9 @@ def corpus_cases(kind):
              ("crash", [d + "/crash"], None, False),
              ("divzero", [d + "/divzero"], None, False),
              ("bigmem", [d + "/bigmem"], None, False),
+             ("itimers", [d + "/itimers"], None, False),
+             ("sigqueue", [d + "/sigqueue"], None, False),
+             ("sysmisc", [d + "/sysmisc"], None, False),
              ("fork", [d + "/fork"], None, True)]
     cases += [("exit %d" % n, [d + "/exitcode", str(n)], None, False) for n in EXIT_CODES]
     return cases

@@ -77,6 +77,14 @@ fill_hdr(struct om_image_hdr *h)
 	h->scratch_start = 0x7ffff7a00000ull;
 	h->scratch_len = 0x201000;
 	h->vdso_base = 0x7ffff7fc1000ull;
+	h->usage = (struct om_usage){ 1000000, 2000000, 3, 4, 5120, 60, 7, 8, 9, 4295000000ull };
+	h->memlock_max = 8u << 20;
+	h->itimer[0] = (struct om_itimer){ 223456789, 0 };
+	h->itimer[2] = (struct om_itimer){ 5000000, 1000000 };
+	h->timer_next_id = 2;
+	h->timer_count = 2;
+	h->timers[0] = (struct om_timer){ 0, 1, 323456789, 10000000, 0, 34, 0xabcdef };
+	h->timers[1] = (struct om_timer){ 1, 2, 0, 0, 1, 0, 7 };
 	h->region_count = 3;
 }
 
@@ -177,12 +185,21 @@ hdr_roundtrip(void)
 	CHECK_EQ(hdr2.scratch_len, hdr.scratch_len);
 	CHECK_EQ(hdr2.vdso_base, hdr.vdso_base);
 	CHECK_EQ(hdr2.region_count, 3);
+	CHECK(memcmp(&hdr2.usage, &hdr.usage, sizeof hdr.usage) == 0);
+	CHECK_EQ(hdr2.memlock_max, 8u << 20);
+	CHECK(memcmp(hdr2.itimer, hdr.itimer, sizeof hdr.itimer) == 0);
+	CHECK_EQ(hdr2.timer_next_id, 2);
+	CHECK_EQ(hdr2.timer_count, 2);
+	CHECK(memcmp(hdr2.timers, hdr.timers, 2 * sizeof hdr.timers[0]) == 0);
 	/* canonical: re-encoding gives the same bytes */
 	n2 = om_image_hdr_encode(&hdr2, buf2, sizeof buf2);
 	CHECK_EQ(n2, n);
 	CHECK(memcmp(buf, buf2, (size_t)n) == 0);
-	/* largest XSAVE area */
+	/* largest XSAVE area, every timer */
 	hdr.xsave_size = OM_XSAVE_MAX;
+	hdr.timer_count = OM_TIMERS_MAX;
+	for (n = 0; n < (int)OM_TIMERS_MAX; n++)
+		hdr.timers[n] = (struct om_timer){ n, 7, 1, 1, 4, 64, 1 };
 	n = om_image_hdr_encode(&hdr, buf, sizeof buf);
 	CHECK(n > 0 && (unsigned)n <= OM_IMAGE_HDR_MAX);
 	CHECK_EQ(dec_hdr(buf, (size_t)n, &hdr2), OM_OK);
@@ -352,6 +369,31 @@ hdr_limits(void)
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 	fill_hdr(&hdr);
 	strcpy(hdr.nodename, "bad\033name");
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	/* timers: count, ids, clocks, notification */
+	fill_hdr(&hdr);
+	hdr.timer_count = OM_TIMERS_MAX + 1;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[1].id = 0; /* twice */
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[0].id = -1;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[0].clock = 8; /* CLOCK_REALTIME_ALARM: home's only */
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[0].notify = 3;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[0].signo = 65;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[1].signo = 0; /* SIGEV_NONE: no signal needed */
+	CHECK(om_image_hdr_encode(&hdr, buf, sizeof buf) > 0);
+	fill_hdr(&hdr);
+	hdr.timer_next_id = 0x80000000u;
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 
 	/* a peer's XSAVE size above the limit is refused before any copy */

@@ -84,6 +84,7 @@ CODEC_ADAPTERS(mig, om_job_migrate)
 CODEC_ADAPTERS(sig, om_job_signal)
 CODEC_ADAPTERS(stop, om_job_stopped)
 CODEC_ADAPTERS(seen, om_signal_seen)
+CODEC_ADAPTERS(intr, om_call_interrupt)
 CODEC_ADAPTERS(exit, om_job_exit)
 CODEC_ADAPTERS(home, om_job_home)
 CODEC_ADAPTERS(lost, om_node_lost)
@@ -127,6 +128,7 @@ static const struct codec codecs[] = {
 	{ "job_list", e_list, d_list },
 	{ "stopped", e_stop, d_stop },
 	{ "signal_seen", e_seen, d_seen },
+	{ "call_interrupt", e_intr, d_intr },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -138,7 +140,7 @@ sample(size_t i)
 	static struct om_job_submit sub;
 	static struct om_job_placed pl, none;
 	static struct om_job_migrate mig = { 4242, 0 };
-	static struct om_job_signal sig = { 2, -6, 777, 1000 };
+	static struct om_job_signal sig = { 2, -6, 0, { 0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0, 42 } };
 	static struct om_job_exit ex = { OM_EXIT_EXITED, 255, 0 };
 	static struct om_job_exit ks = { OM_EXIT_SIGNALED, 11, 1 };
 	static struct om_job_home home = { OM_HOME_SYSCALL, "fork", 57 };
@@ -146,6 +148,7 @@ sample(size_t i)
 	static struct om_error err = { (uint32_t)OM_E_STATE, "no memory for the image" };
 	static struct om_job_stopped stop = { 20 };
 	static struct om_signal_seen seen = { 0xfffffffe };
+	static struct om_call_interrupt intr = { 7 };
 	uint32_t k;
 
 	switch (i) {
@@ -164,6 +167,7 @@ sample(size_t i)
 	case 9: return &err;
 	case 11: return &stop;
 	case 12: return &seen;
+	case 13: return &intr;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -230,8 +234,10 @@ cpu_same_as_hello(void)
 static void
 golden_small(void)
 {
-	static const uint8_t sig[16] = { 2, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff,
-		0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0 };
+	/* signo 2, si_code SI_TKILL, si_errno 0, si_pid 777, si_uid 1000, si_value 42 */
+	static const uint8_t sig[44] = { 2, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+		0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0, 42 };
+	struct om_job_signal sender;
 	static const uint8_t ex[6] = { 2, 11, 0, 0, 0, 1 };
 	static const uint8_t mig[8] = { 0x92, 0x10, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t home[12] = { 1, 0, 0, 0, 4, 0, 'f', 'o', 'r', 'k', 57, 0 };
@@ -239,8 +245,11 @@ golden_small(void)
 	struct om_job_placed p;
 	int n;
 
-	CHECK_EQ(om_job_signal_encode(sample(4), buf, sizeof buf), 16);
-	CHECK(memcmp(buf, sig, 16) == 0);
+	CHECK_EQ(om_job_signal_encode(sample(4), buf, sizeof buf), 44);
+	CHECK(memcmp(buf, sig, 44) == 0);
+	memset(&sender, 0, sizeof sender);
+	om_job_signal_set_sender(&sender, 777, 1000);
+	CHECK(memcmp(sender.fields, sig + 12, 8) == 0);
 	CHECK_EQ(om_job_exit_encode(sample(6), buf, sizeof buf), 6);
 	CHECK(memcmp(buf, ex, 6) == 0);
 	CHECK_EQ(om_job_migrate_encode(sample(3), buf, sizeof buf), 8);
@@ -357,7 +366,7 @@ placed_ranges(void)
 static void
 small_ranges(void)
 {
-	struct om_job_signal s = { 0, 0, 0, 0 };
+	struct om_job_signal s = { 0, 0, 0, { 0 } };
 	struct om_job_exit e;
 	struct om_job_home h = { OM_HOME_REQUESTED, "", -1 };
 	struct om_node_lost l = { 0, "x" };
@@ -373,11 +382,11 @@ small_ranges(void)
 	s.signo = OM_SIG_MAX + 1;
 	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), OM_E_RANGE);
 	s.signo = OM_SIG_MAX;
-	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), 16);
+	CHECK_EQ(om_job_signal_encode(&s, buf, sizeof buf), 44);
 	buf[0] = 0;
-	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 44, &out), OM_E_RANGE);
 	buf[0] = OM_SIG_MAX + 1;
-	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 44, &out), OM_E_RANGE);
 
 	/* JOB_STOPPED: 0 ("goes on") or a stop signal, 19..22, nothing else */
 	struct om_job_stopped st;

@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <sys/times.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <asm/ioctls.h>
 #include <asm/termbits.h>
 #include <asm/termios.h>
@@ -351,13 +352,46 @@ where_at_runtime(void)
 	CHECK_EQ(at("prctl", PR_SET_NAME, 0x1000, 0, 0, 100), OM_FORWARD);
 	CHECK_EQ(at("prctl", PR_SET_SECCOMP, 0, 0, 0, 100), OM_HOME);
 	CHECK_EQ(at("prctl", 0x53564d41, 0, 0, 0, 100), OM_LOCAL); /* PR_SET_VMA */
-	CHECK_EQ(at("setitimer", ITIMER_REAL, 0x1000, 0, 0, 100), OM_FORWARD);
-	CHECK_EQ(at("setitimer", ITIMER_VIRTUAL, 0x1000, 0, 0, 100), OM_HOME);
-	CHECK_EQ(at("getitimer", ITIMER_PROF, 0x1000, 0, 0, 100), OM_HOME);
+	CHECK_EQ(at("setitimer", ITIMER_REAL, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("setitimer", ITIMER_VIRTUAL, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("getitimer", ITIMER_PROF, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("timer_create", CLOCK_MONOTONIC, 0x1000, 0x2000, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("get_robust_list", 0, 0x1000, 0x2000, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("get_robust_list", 100, 0x1000, 0x2000, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("get_robust_list", 55, 0x1000, 0x2000, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("getrusage", RUSAGE_SELF, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("getrusage", RUSAGE_THREAD, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("getrusage", (uint64_t)RUSAGE_CHILDREN, 0x1000, 0, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("getrusage", 0xffffffffu, 0x1000, 0, 0, 100), OM_FORWARD); /* int who */
+	CHECK_EQ(at("clock_gettime", CLOCK_BOOTTIME, 0x1000, 0, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("clock_gettime", CLOCK_TAI, 0x1000, 0, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("clock_getres", CLOCK_REALTIME_ALARM, 0x1000, 0, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("clock_gettime", (uint64_t)-6 /* a CPU clock by pid */, 0x1000, 0, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("clock_nanosleep", CLOCK_TAI, 0, 0x1000, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("clock_nanosleep", CLOCK_MONOTONIC, 0, 0x1000, 0, 100), OM_LOCAL);
+	CHECK_EQ(at("membarrier", 0, 0, 0, 0, 100), OM_FORWARD);
 	CHECK_EQ(at("read", 0, 0, 0, 0, 100), OM_FORWARD);
 	CHECK_EQ(at("fork", 0, 0, 0, 0, 100), OM_HOME);
 	CHECK_EQ(at("brk", 0, 0, 0, 0, 100), OM_LOCAL);
 	CHECK_EQ(om_syscall_where_at(400, (uint64_t[6]){ 0 }, 1), OM_HOME);
+}
+
+/* What the deputy accepts: exactly what where_at forwards with self
+ * unknown, plus getrandom (a node without RDRAND forwards it). */
+static void
+forwardable(void)
+{
+	uint64_t a[6] = { 0x1000, 16, 0, 0, 0, 0 };
+	unsigned nr;
+
+	CHECK(om_syscall_forwardable(by_name("getrandom")->nr, a));
+	CHECK(om_syscall_forwardable(by_name("read")->nr, a));
+	CHECK(!om_syscall_forwardable(by_name("exit_group")->nr, a));
+	CHECK(!om_syscall_forwardable(by_name("mmap")->nr, (uint64_t[6]){ 0, 4096, 3, 0x22, 0, 0 }));
+	CHECK(!om_syscall_forwardable(by_name("fork")->nr, a));
+	for (nr = 0; nr < 470; nr++)
+		if (nr != by_name("getrandom")->nr)
+			CHECK_EQ(om_syscall_forwardable(nr, a), om_syscall_where_at(nr, a, 0) == OM_FORWARD);
 }
 
 struct req_want {
@@ -500,6 +534,7 @@ main(void)
 	RUN(kinds_known_calls);
 	RUN(where_design);
 	RUN(where_at_runtime);
+	RUN(forwardable);
 	RUN(special_lists);
 	RUN(nargs_counts);
 	RUN(doc_is_current);
