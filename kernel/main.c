@@ -25,7 +25,8 @@
 #define OM_VERSION "om 0.1"
 #define SPEED_BENCH_MS 50
 
-void node_status(struct om_heartbeat *hb)
+/* The live values of each heartbeat (net_start calls it back). */
+static void node_status(struct om_heartbeat *hb)
 {
 	memset(hb, 0, sizeof *hb);
 	hb->uptime_ms = timer_ms();
@@ -98,6 +99,7 @@ void kernel_main(struct bootinfo *bi)
 		cfg->agent_ip = cfg->gw;
 	}
 
+	id.status = node_status;
 	id.hello.cpu = *cpuinfo_node();
 	id.hello.mem_bytes = pmm_total_bytes();
 	id.hello.speed = cpu_speed_score(SPEED_BENCH_MS);

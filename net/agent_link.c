@@ -80,6 +80,7 @@ static struct {
 	size_t out_head, out_len;   /* queued bytes: out[out_head, +out_len) */
 	uint8_t msg[AGENT_MSG_MAX];
 	agent_job_rx_fn job_rx;     /* the kernel's handler for job frames */
+	void (*status)(struct om_heartbeat *hb); /* the kernel's heartbeat values */
 	void (*job_lost)(void);
 } ag;
 
@@ -236,7 +237,8 @@ static void agent_send_heartbeat(void)
 	int n;
 
 	memset(&hb, 0, sizeof(hb));
-	node_status(&hb);
+	if (ag.status)
+		ag.status(&hb);
 	n = om_heartbeat_encode(&hb, ag.msg, sizeof(ag.msg));
 	/* A heartbeat that does not fit is skipped, not queued up: the next one
 	 * carries fresher values, and a peer that stopped reading is caught by
@@ -517,6 +519,7 @@ void agent_init(const struct node_identity *id, const struct nic *nic)
 {
 	memset(&ag, 0, sizeof(ag));
 	ag.hello = id->hello;
+	ag.status = id->status;
 	ag.nic = nic;
 	ag.backoff_ms = AGENT_BACKOFF_MIN_MS;
 	ag.state = AGENT_WAIT_ADDR;

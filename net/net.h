@@ -19,10 +19,10 @@ struct net_config {
 /* What the node tells the agent; filled by the kernel before net_start. */
 struct node_identity {
 	struct om_hello hello;    /* mac and nic are filled by net_start */
+	/* Fills the live values of each heartbeat (uptime, memory, load);
+	 * the kernel's, so that net/ depends on nothing above it. */
+	void (*status)(struct om_heartbeat *hb);
 };
-
-/* Callbacks into the kernel for live values sent with each heartbeat. */
-void node_status(struct om_heartbeat *hb);
 
 /* Brings up lwIP on nic (opening it), starts DHCP or the static address, and
  * begins connecting to the agent. Returns 0 or a negative error (logged). */
