@@ -222,11 +222,10 @@ HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
 MIGRATE_SRCS := $(wildcard migrate/*.c)
 MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(MIGRATE_SRCS))
 # The deputy (om-run's migration path) is not part of om-agent.
-DEPUTY_FILES := run_remote.c deputy_call.c capture.c inject.c restore.c ptrace_start.c vdso.c
+DEPUTY_FILES := run_remote.c job.c deputy_call.c capture.c inject.c restore.c ptrace_start.c vdso.c cpu_mask.c
 DEPUTY_SRCS := $(wildcard $(addprefix server-agent/,$(DEPUTY_FILES)))
-AGENT_SRCS := $(filter-out server-agent/om-%.c server-agent/cpu_mask.c $(addprefix server-agent/,$(DEPUTY_FILES)),$(wildcard server-agent/*.c))
-# om-run links the deputy once run_remote.c exists (server-agent/job_ctx.h).
-OMRUN_SRCS := server-agent/om-run.c server-agent/ctl_client.c server-agent/cpu_mask.c $(if $(wildcard server-agent/run_remote.c),$(DEPUTY_SRCS))
+AGENT_SRCS := $(filter-out server-agent/om-%.c $(addprefix server-agent/,$(DEPUTY_FILES)),$(wildcard server-agent/*.c))
+OMRUN_SRCS := server-agent/om-run.c server-agent/ctl_client.c $(DEPUTY_SRCS)
 AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
 
 $(B)/host/%.o: %.c
