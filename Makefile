@@ -218,44 +218,64 @@ efi-check:
 -include $(shell find $(B)/efi -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- server tools
-HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
+# server-agent/ has one folder per part (README.md, "Layout"). A program is
+# built from the folders it uses, and each folder is compiled seeing only the
+# headers it may use, so the dependencies run one way and a wrong include
+# fails to compile:
+#   tools/  the mains of om-run, om-mon, om-migrate, om-checkpoint
+#           -> deputy/ (ptrace start, capture, inject, restore, the remote run)
+#           -> ctl/    (the control socket's client)
+#   agent/  om-agent -> ctl/ (where the control socket is, who answers there)
+#   every part -> migrate/ (the wire protocol, shared with the node)
+SA := server-agent
+HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate
 MIGRATE_SRCS := $(wildcard migrate/*.c)
-MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(MIGRATE_SRCS))
-# The deputy (om-run's migration path) is not part of om-agent.
-DEPUTY_FILES := run_remote.c job.c deputy_call.c capture.c inject.c restore.c ptrace_start.c vdso.c cpu_mask.c
-DEPUTY_SRCS := $(wildcard $(addprefix server-agent/,$(DEPUTY_FILES)))
-AGENT_SRCS := $(filter-out server-agent/om-%.c $(addprefix server-agent/,$(DEPUTY_FILES)),$(wildcard server-agent/*.c))
-OMRUN_SRCS := server-agent/om-run.c server-agent/ctl_client.c $(DEPUTY_SRCS)
-AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
+AGENT_SRCS := $(wildcard $(SA)/agent/*.c)
+DEPUTY_SRCS := $(wildcard $(SA)/deputy/*.c)
+CTL_SRCS := $(wildcard $(SA)/ctl/*.c)
+AGENT_INC := -I$(SA)/agent -I$(SA)/ctl
+DEPUTY_INC := -I$(SA)/deputy
+CTL_INC := -I$(SA)/ctl
+TOOLS_INC := -I$(SA)/deputy -I$(SA)/ctl
 
+# Each program's sources: its main, then the folders it uses.
+OM_AGENT_SRCS := $(AGENT_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_RUN_SRCS := $(SA)/tools/om-run.c $(DEPUTY_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_MON_SRCS := $(SA)/tools/om-mon.c $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_MIGRATE_SRCS := $(SA)/tools/om-migrate.c $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_CHECKPOINT_SRCS := $(SA)/tools/om-checkpoint.c $(DEPUTY_SRCS) $(MIGRATE_SRCS)
+host_objs = $(patsubst %.c,$(B)/host/%.o,$(1))
+
+$(B)/host/$(SA)/agent/%.o: FOLDER_INC := $(AGENT_INC)
+$(B)/host/$(SA)/deputy/%.o: FOLDER_INC := $(DEPUTY_INC)
+$(B)/host/$(SA)/ctl/%.o: FOLDER_INC := $(CTL_INC)
+$(B)/host/$(SA)/tools/%.o: FOLDER_INC := $(TOOLS_INC)
 $(B)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	gcc $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+	gcc $(HOST_CFLAGS) $(FOLDER_INC) -MMD -MP -c $< -o $@
 
-$(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_HOST_OBJS)
+$(B)/om-agent: $(call host_objs,$(OM_AGENT_SRCS))
 	gcc -o $@ $^
-$(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
+$(B)/om-run: $(call host_objs,$(OM_RUN_SRCS))
+	gcc -o $@ $^
+$(B)/om-mon: $(call host_objs,$(OM_MON_SRCS))
+	gcc -o $@ $^
+$(B)/om-migrate: $(call host_objs,$(OM_MIGRATE_SRCS))
 	gcc -o $@ $^
 # om-checkpoint: the deputy's capture / inject / restore without om-run.
-CHECKPOINT_SRCS := $(addprefix server-agent/,om-checkpoint.c ptrace_start.c inject.c capture.c \
-	restore.c vdso.c)
-$(B)/om-checkpoint: $(patsubst %.c,$(B)/host/%.o,$(CHECKPOINT_SRCS)) $(MIGRATE_HOST_OBJS)
-	gcc -o $@ $^
-$(B)/om-migrate: $(B)/host/server-agent/om-migrate.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
-	gcc -o $@ $^
-$(B)/om-run: $(patsubst %.c,$(B)/host/%.o,$(OMRUN_SRCS)) $(MIGRATE_HOST_OBJS)
+$(B)/om-checkpoint: $(call host_objs,$(OM_CHECKPOINT_SRCS))
 	gcc -o $@ $^
 
 # Unit tests: C tests and sanitizer builds of the tools go to build/tests/.
 # test_agent.py runs against the real binaries, then again against the
 # sanitized ones so hostile input that corrupts memory fails loudly.
-TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
+TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline
-HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
+HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -270,15 +290,15 @@ $(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/sy
 	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS)
 docs/syscalls.md: $(B)/gen_syscalls_md
 	$(B)/gen_syscalls_md > $@.tmp && mv $@.tmp $@
-$(B)/tests/om-agent: $(AGENT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+$(B)/tests/om-agent: $(OM_AGENT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ $(AGENT_SRCS) $(MIGRATE_SRCS)
-$(B)/tests/om-mon: server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS) $(HDRS)
+	gcc $(TEST_CFLAGS) $(AGENT_INC) -o $@ $(OM_AGENT_SRCS)
+$(B)/tests/om-mon: $(OM_MON_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS)
-$(B)/tests/om-checkpoint: $(CHECKPOINT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_MON_SRCS)
+$(B)/tests/om-checkpoint: $(OM_CHECKPOINT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ $(CHECKPOINT_SRCS) $(MIGRATE_SRCS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_CHECKPOINT_SRCS)
 
 # Programs test_capture.py runs natively and through om-checkpoint --roundtrip.
 CAPTURE_PROGS := $(addprefix $(B)/tests/progs/,hello-static hello-static-pie hello-dynamic \
@@ -399,12 +419,12 @@ install: install-check $(B)/om-agent $(B)/om-mon $(B)/om-node.elf $(INSTALL_EFI)
 	$(FILL) boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
 	chmod 644 $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp && mv $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp $(DESTDIR)$(TFTPDIR)/om.ipxe
 	$(if $(IPXE_BINS),install -m 644 $(IPXE_BINS) $(DESTDIR)$(TFTPDIR)/,@echo "install: no iPXE binaries in $(IPXE_DIR) (package ipxe); dnsmasq's PXE chain needs them")
-	$(FILL) server-agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
+	$(FILL) $(SA)/agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/om-agent.service
 	@# The admin's settings survive a reinstall; the example is always current.
 	test -e $(DESTDIR)$(SYSCONFDIR)/om/agent.conf || \
-		install -m 644 server-agent/agent.conf $(DESTDIR)$(SYSCONFDIR)/om/agent.conf
-	install -m 644 server-agent/agent.conf $(DESTDIR)$(SHAREDIR)/agent.conf.example
+		install -m 644 $(SA)/agent/agent.conf $(DESTDIR)$(SYSCONFDIR)/om/agent.conf
+	install -m 644 $(SA)/agent/agent.conf $(DESTDIR)$(SHAREDIR)/agent.conf.example
 	$(FILL) boot/dnsmasq/om.conf > $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf
 	install -m 755 boot/ltsp/om-ltsp-ipxe $(DESTDIR)$(SHAREDIR)/om-ltsp-ipxe
 	chmod 644 $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf

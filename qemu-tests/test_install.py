@@ -166,7 +166,7 @@ def test_agent_conf_example_parses():
     d = tempfile.mkdtemp(prefix="om-conf-")
     procs = []
     try:
-        text = read(os.path.join(ROOT, "server-agent", "agent.conf"))
+        text = read(os.path.join(ROOT, "server-agent", "agent", "agent.conf"))
         live = re.sub(r"(?m)^#([a-z_]+ = )", r"\1", text)
         live = live.replace("control = /run/om/agent.sock", "control = %s/conf.sock" % d)
         for name, body, sock in (("commented.conf", text, d + "/c.sock"), ("live.conf", live, d + "/conf.sock")):

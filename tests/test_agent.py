@@ -1068,19 +1068,18 @@ def t_config_file(tmp):
           "settings: %r" % log)
     p.send_signal(signal.SIGTERM)
     check(p.wait(5) == 0, "exit")
-    # the colleague's example file is valid as shipped, and with every key set
-    example = os.path.join(ROOT, "server-agent", "agent.conf")
-    if os.path.exists(example):
-        text = open(example).read()
-        filled = os.path.join(tmp, "filled.conf")
-        with open(filled, "w") as f:
-            f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
-                "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
-                "0.0.0.0:7707", "127.0.0.1:0"))
-        p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
-        p.send_signal(signal.SIGTERM)
-        check(p.wait(5) == 0, "filled example exit")
+    # the shipped example file is valid as it is, and with every key set
+    example = os.path.join(ROOT, "server-agent", "agent", "agent.conf")
+    text = open(example).read()
+    filled = os.path.join(tmp, "filled.conf")
+    with open(filled, "w") as f:
+        f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
+            "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
+            "0.0.0.0:7707", "127.0.0.1:0"))
+    p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(5) == 0, "filled example exit")
     bad = [("bogus = 1\n", ":1: bogus: unknown key"),
            ("\n\nheartbeat_ms = 0\n", ":3: heartbeat_ms: not a number"),
            ("listen = nowhere\n", ":1: listen: not ADDR:PORT"),

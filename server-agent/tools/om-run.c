@@ -4,7 +4,7 @@
  * messages and statuses, the agent (submit, placement), running at home
  * with signals forwarded, and leaving the same exit status or signal as
  * the program. The program's process at home and the migration path are
- * the deputy's (job_ctx.h: job_fork, run_remote).
+ * the deputy's (deputy.h: job_fork, run_remote).
  * Manual: docs/om-run.md.
  *
  * Exit status: the program's own; 127 not found, 126 not executable; 251
@@ -26,7 +26,7 @@
 #include "ctl_client.h"
 #include "capture.h"
 #include "cpu_mask.h"
-#include "job_ctx.h"
+#include "deputy.h"
 #include "job_msg.h"
 
 #define OMRUN_EXIT_ERR 1

@@ -1,5 +1,5 @@
 /* job.c - the program's process at home, as om-run's deputy keeps it
- * (job_ctx.h): forked early and held before exec until released, sent the
+ * (deputy.h): forked early and held before exec until released, sent the
  * signals om-run receives, and mirrored by om-run when it stops, so the
  * user's shell, which watches om-run, sees the program's own job control.
  * Used at home and on a node alike. */
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "job_ctx.h"
+#include "deputy.h"
 
 /* The program, while om-run may forward signals to it; -1 once it ended. */
 static volatile pid_t job_child = -1;

@@ -1,9 +1,18 @@
-/* job_ctx.h - the deputy as om-run's front end (om-run.c: arguments, PATH
- * search, the agent) uses it: the program's process at home (job.c) and
- * the migration path (run_remote.c: capture, the forwarded calls, restore).
- * Calls go one way, front end to deputy; what the deputy needs of the front
- * end travels in struct job_ctx.
+/* deputy.h - the deputy: what stays at home of a program that runs on a
+ * node, and the ptrace machinery that moves it. Its parts, each with its
+ * own header: ptrace_start (run a traced program to its entry point),
+ * inject (run system calls inside the stopped process through a scratch
+ * mapping), capture (its image as frames), restore (an image back into
+ * it), vdso (the vDSO's entry points as real system calls), deputy_call (a
+ * forwarded call run inside it), cpu_mask (what the image may use of the
+ * CPU); this header puts them together for om-run: the program's process
+ * at home (job.c) and the remote run (run_remote.c). om-run and
+ * om-checkpoint use the deputy; it uses migrate/ and nothing else of
+ * server-agent/: no front end, no control client, no agent. It runs as
+ * the user, never with the agent's rights.
  *
+ * om-run's front end (tools/om-run.c: arguments, PATH search, the agent)
+ * calls in one way; what the deputy needs of it travels in struct job_ctx.
  * Sequence in om-run (docs/om-run.md):
  *   1. resolve PROGRAM like a shell; job_fork a child that waits, before
  *      exec, until released (so the job has its pid from the start), and
@@ -14,8 +23,8 @@
  *      child is released to exec natively (job_release) and om-run waits
  *      for it (job_wait_home).
  * Whatever the path, om-run then exits the way the program did. */
-#ifndef OM_JOB_CTX_H
-#define OM_JOB_CTX_H
+#ifndef OM_DEPUTY_H
+#define OM_DEPUTY_H
 
 #include <sys/types.h>
 
