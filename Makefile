@@ -10,7 +10,7 @@ LWIP := $(TP)/lwip
 
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
-	newlib-source musl-tools busybox-static libncurses-dev \
+	newlib-source musl-tools busybox-static libncurses-dev groff-base man-db \
 	dnsmasq-base iproute2 psf-unifont
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
@@ -23,7 +23,7 @@ help:
 	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
 	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
 	@echo "make bench   side-by-side benchmarks: om vs a Linux guest, the link, natively (docs/PERFORMANCE.md)"
-	@echo "make install tools, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
+	@echo "make install tools and man pages, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
@@ -320,12 +320,13 @@ $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
 
-unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/tests/om-agent $(B)/tests/om-mon
+unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/tests/om-agent $(B)/tests/om-mon
 unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
 	python3 tests/test_capture.py || rc=1; \
 	python3 tests/test_om_run.py || rc=1; \
+	python3 tests/test_man.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_agent.py || rc=1; \
 	exit $$rc
@@ -358,7 +359,7 @@ $(B)/corpus/dynamic/%: tests/corpus/%.c
 # ---------------------------------------------------------------- install
 # `make install` puts the server tools, the node images and the boot menu in
 # place (docs/pxe.md). Everything lands under $(DESTDIR) when it is set.
-#   PREFIX          tools, docs, examples          (default /usr/local)
+#   PREFIX          tools, man pages, docs, examples (default /usr/local)
 #   TFTPDIR         om.ipxe, node images, iPXE      (default /srv/tftp)
 #   OM_SERVER       agent address for the menu      (default: the TFTP server)
 #   OM_AGENT_PORT   agent TCP port                  (default 7707)
@@ -386,8 +387,10 @@ BINDIR := $(PREFIX)/bin
 SBINDIR := $(PREFIX)/sbin
 SHAREDIR := $(PREFIX)/share/om
 DOCDIR := $(PREFIX)/share/doc/om
-# Later tools are installed once they are built.
-INSTALL_TOOLS := $(wildcard $(addprefix $(B)/,om-run om-ctl om-migrate))
+MANDIR := $(PREFIX)/share/man
+# The users' tools, each with its page docs/man/TOOL.1; om-agent has
+# om-agent.8. om-checkpoint, a developer's test bench, is not installed.
+USER_TOOLS := om-run om-mon om-migrate
 INSTALL_EFI := $(wildcard $(B)/om-node.efi)
 IPXE_BINS := $(wildcard $(addprefix $(IPXE_DIR)/,undionly.kpxe snponly.efi ipxe.efi))
 # One sed script fills every template; '|' delimits, so values may hold '/'.
@@ -410,11 +413,14 @@ install-check:
 	@test -z "$(OM_SERVER)" || echo "$(OM_SERVER)" | grep -qE '^[0-9]+(\.[0-9]+){3}$$' || \
 		{ echo "install: OM_SERVER is an IPv4 address (the node has no DNS), not '$(OM_SERVER)'"; exit 1; }
 
-install: install-check $(B)/om-agent $(B)/om-mon $(B)/om-node.elf $(INSTALL_EFI) $(INSTALL_TOOLS)
+install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-node.elf $(INSTALL_EFI)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(TFTPDIR) \
-		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/om
+		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/om \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(B)/om-agent $(DESTDIR)$(SBINDIR)/om-agent
-	install -m 755 $(B)/om-mon $(INSTALL_TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(addprefix $(B)/,$(USER_TOOLS)) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(USER_TOOLS:%=docs/man/%.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/om-agent.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(B)/om-node.elf $(INSTALL_EFI) $(DESTDIR)$(TFTPDIR)/
 	$(FILL) boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
 	chmod 644 $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp && mv $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp $(DESTDIR)$(TFTPDIR)/om.ipxe

@@ -8,8 +8,9 @@
  * line and agent.conf (conf.c); om-agent.service is its systemd unit. It
  * never runs a user's program and links nothing of the deputy: it uses
  * migrate/ for the protocol and ctl/ only to find the control socket and
- * to ask whether an agent still answers there. SIGINT/SIGTERM arrive through a signalfd so shutdown is an ordinary
- * event: nodes get BYE, the socket file is removed. */
+ * to ask whether an agent still answers there. SIGINT/SIGTERM arrive
+ * through a signalfd so shutdown is an ordinary event: nodes get BYE, the
+ * socket file is removed. Manual: docs/man/om-agent.8. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/signalfd.h>

@@ -13,7 +13,7 @@
  *
  * om-run's front end (tools/om-run.c: arguments, PATH search, the agent)
  * calls in one way; what the deputy needs of it travels in struct job_ctx.
- * Sequence in om-run (docs/om-run.md):
+ * Sequence in om-run (docs/man/om-run.1):
  *   1. resolve PROGRAM like a shell; job_fork a child that waits, before
  *      exec, until released (so the job has its pid from the start), and
  *      job_catch_signals;

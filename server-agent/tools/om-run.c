@@ -5,7 +5,7 @@
  * with signals forwarded, and leaving the same exit status or signal as
  * the program. The program's process at home and the migration path are
  * the deputy's (deputy.h: job_fork, run_remote).
- * Manual: docs/om-run.md.
+ * Manual: docs/man/om-run.1.
  *
  * Exit status: the program's own; 127 not found, 126 not executable; 251
  * the node running it was lost; 1 om-run's own failure; 2 usage. */
