@@ -222,11 +222,11 @@ efi-check:
 # built from the folders it uses, and each folder is compiled seeing only the
 # headers it may use, so the dependencies run one way and a wrong include
 # fails to compile:
-#   tools/  the mains of om-run, om-mon, om-migrate, om-checkpoint
-#           -> deputy/ (ptrace start, capture, inject, restore, the remote run)
-#           -> ctl/    (the control socket's client)
-#   agent/  om-agent -> ctl/ (where the control socket is, who answers there)
-#   every part -> migrate/ (the wire protocol, shared with the node)
+#   tools/  -> deputy/, ctl/   the mains of om-run, om-mon, om-migrate, om-checkpoint
+#   agent/  -> ctl/            om-agent (from ctl/: where the socket is, who answers)
+#   deputy/                    ptrace start, capture, inject, restore, the remote run
+#   ctl/                       the tools' client of the agent's control socket
+# and every part -> migrate/ (the wire protocol, shared with the node).
 SA := server-agent
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate
 MIGRATE_SRCS := $(wildcard migrate/*.c)
