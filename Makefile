@@ -10,7 +10,7 @@ LWIP := $(TP)/lwip
 
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
-	newlib-source musl-tools busybox-static libncurses-dev \
+	newlib-source musl-tools busybox-static libncurses-dev groff-base man-db \
 	dnsmasq-base iproute2 psf-unifont
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
@@ -23,7 +23,7 @@ help:
 	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
 	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
 	@echo "make bench   side-by-side benchmarks: om vs a Linux guest, the link, natively (docs/PERFORMANCE.md)"
-	@echo "make install tools, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
+	@echo "make install tools and man pages, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
@@ -218,45 +218,64 @@ efi-check:
 -include $(shell find $(B)/efi -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- server tools
-HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Imigrate -Iserver-agent
+# server-agent/ has one folder per part (README.md, "Layout"). A program is
+# built from the folders it uses, and each folder is compiled seeing only the
+# headers it may use, so the dependencies run one way and a wrong include
+# fails to compile:
+#   tools/  -> deputy/, ctl/   the mains of om-run, om-mon, om-migrate, om-checkpoint
+#   agent/  -> ctl/            om-agent (from ctl/: where the socket is, who answers)
+#   deputy/                    ptrace start, capture, inject, restore, the remote run
+#   ctl/                       the tools' client of the agent's control socket
+# and every part -> migrate/ (the wire protocol, shared with the node).
+SA := server-agent
+HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate
 MIGRATE_SRCS := $(wildcard migrate/*.c)
-MIGRATE_HOST_OBJS := $(patsubst %.c,$(B)/host/%.o,$(MIGRATE_SRCS))
-# The deputy (om-run's migration path) is not part of om-agent.
-DEPUTY_FILES := run_remote.c deputy_call.c capture.c inject.c restore.c ptrace_start.c vdso.c
-DEPUTY_SRCS := $(wildcard $(addprefix server-agent/,$(DEPUTY_FILES)))
-AGENT_SRCS := $(filter-out server-agent/om-%.c server-agent/cpu_mask.c $(addprefix server-agent/,$(DEPUTY_FILES)),$(wildcard server-agent/*.c))
-# om-run links the deputy once run_remote.c exists (server-agent/job_ctx.h).
-OMRUN_SRCS := server-agent/om-run.c server-agent/ctl_client.c server-agent/cpu_mask.c $(if $(wildcard server-agent/run_remote.c),$(DEPUTY_SRCS))
-AGENT_LIB_OBJS := $(patsubst %.c,$(B)/host/%.o,$(filter-out server-agent/agent_main.c,$(AGENT_SRCS)))
+AGENT_SRCS := $(wildcard $(SA)/agent/*.c)
+DEPUTY_SRCS := $(wildcard $(SA)/deputy/*.c)
+CTL_SRCS := $(wildcard $(SA)/ctl/*.c)
+AGENT_INC := -I$(SA)/agent -I$(SA)/ctl
+DEPUTY_INC := -I$(SA)/deputy
+CTL_INC := -I$(SA)/ctl
+TOOLS_INC := -I$(SA)/deputy -I$(SA)/ctl
 
+# Each program's sources: its main, then the folders it uses.
+OM_AGENT_SRCS := $(AGENT_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_RUN_SRCS := $(SA)/tools/om-run.c $(DEPUTY_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_MON_SRCS := $(SA)/tools/om-mon.c $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_MIGRATE_SRCS := $(SA)/tools/om-migrate.c $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_CHECKPOINT_SRCS := $(SA)/tools/om-checkpoint.c $(DEPUTY_SRCS) $(MIGRATE_SRCS)
+host_objs = $(patsubst %.c,$(B)/host/%.o,$(1))
+
+$(B)/host/$(SA)/agent/%.o: FOLDER_INC := $(AGENT_INC)
+$(B)/host/$(SA)/deputy/%.o: FOLDER_INC := $(DEPUTY_INC)
+$(B)/host/$(SA)/ctl/%.o: FOLDER_INC := $(CTL_INC)
+$(B)/host/$(SA)/tools/%.o: FOLDER_INC := $(TOOLS_INC)
 $(B)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	gcc $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+	gcc $(HOST_CFLAGS) $(FOLDER_INC) -MMD -MP -c $< -o $@
 
-$(B)/om-agent: $(B)/host/server-agent/agent_main.o $(AGENT_LIB_OBJS) $(MIGRATE_HOST_OBJS)
+$(B)/om-agent: $(call host_objs,$(OM_AGENT_SRCS))
 	gcc -o $@ $^
-$(B)/om-mon: $(B)/host/server-agent/om-mon.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
+$(B)/om-run: $(call host_objs,$(OM_RUN_SRCS))
+	gcc -o $@ $^
+$(B)/om-mon: $(call host_objs,$(OM_MON_SRCS))
+	gcc -o $@ $^
+$(B)/om-migrate: $(call host_objs,$(OM_MIGRATE_SRCS))
 	gcc -o $@ $^
 # om-checkpoint: the deputy's capture / inject / restore without om-run.
-CHECKPOINT_SRCS := $(addprefix server-agent/,om-checkpoint.c ptrace_start.c inject.c capture.c \
-	restore.c vdso.c)
-$(B)/om-checkpoint: $(patsubst %.c,$(B)/host/%.o,$(CHECKPOINT_SRCS)) $(MIGRATE_HOST_OBJS)
-	gcc -o $@ $^
-$(B)/om-migrate: $(B)/host/server-agent/om-migrate.o $(B)/host/server-agent/ctl_client.o $(MIGRATE_HOST_OBJS)
-	gcc -o $@ $^
-$(B)/om-run: $(patsubst %.c,$(B)/host/%.o,$(OMRUN_SRCS)) $(MIGRATE_HOST_OBJS)
+$(B)/om-checkpoint: $(call host_objs,$(OM_CHECKPOINT_SRCS))
 	gcc -o $@ $^
 
 # Unit tests: C tests and sanitizer builds of the tools go to build/tests/.
 # test_agent.py runs against the real binaries, then again against the
 # sanitized ones so hostile input that corrupts memory fails loudly.
-TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Imigrate -Iserver-agent \
+TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers
-HDRS := $(wildcard migrate/*.h server-agent/*.h tests/*.h)
+HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -273,15 +292,15 @@ $(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/sy
 	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS)
 docs/syscalls.md: $(B)/gen_syscalls_md
 	$(B)/gen_syscalls_md > $@.tmp && mv $@.tmp $@
-$(B)/tests/om-agent: $(AGENT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+$(B)/tests/om-agent: $(OM_AGENT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ $(AGENT_SRCS) $(MIGRATE_SRCS)
-$(B)/tests/om-mon: server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS) $(HDRS)
+	gcc $(TEST_CFLAGS) $(AGENT_INC) -o $@ $(OM_AGENT_SRCS)
+$(B)/tests/om-mon: $(OM_MON_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ server-agent/om-mon.c server-agent/ctl_client.c $(MIGRATE_SRCS)
-$(B)/tests/om-checkpoint: $(CHECKPOINT_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_MON_SRCS)
+$(B)/tests/om-checkpoint: $(OM_CHECKPOINT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ $(CHECKPOINT_SRCS) $(MIGRATE_SRCS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_CHECKPOINT_SRCS)
 
 # Programs test_capture.py runs natively and through om-checkpoint --roundtrip.
 CAPTURE_PROGS := $(addprefix $(B)/tests/progs/,hello-static hello-static-pie hello-dynamic \
@@ -303,12 +322,13 @@ $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
 
-unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/tests/om-agent $(B)/tests/om-mon
+unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/tests/om-agent $(B)/tests/om-mon
 unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
 	python3 tests/test_capture.py || rc=1; \
 	python3 tests/test_om_run.py || rc=1; \
+	python3 tests/test_man.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_agent.py || rc=1; \
 	exit $$rc
@@ -341,7 +361,7 @@ $(B)/corpus/dynamic/%: tests/corpus/%.c
 # ---------------------------------------------------------------- install
 # `make install` puts the server tools, the node images and the boot menu in
 # place (docs/pxe.md). Everything lands under $(DESTDIR) when it is set.
-#   PREFIX          tools, docs, examples          (default /usr/local)
+#   PREFIX          tools, man pages, docs, examples (default /usr/local)
 #   TFTPDIR         om.ipxe, node images, iPXE      (default /srv/tftp)
 #   OM_SERVER       agent address for the menu      (default: the TFTP server)
 #   OM_AGENT_PORT   agent TCP port                  (default 7707)
@@ -369,8 +389,10 @@ BINDIR := $(PREFIX)/bin
 SBINDIR := $(PREFIX)/sbin
 SHAREDIR := $(PREFIX)/share/om
 DOCDIR := $(PREFIX)/share/doc/om
-# Later tools are installed once they are built.
-INSTALL_TOOLS := $(wildcard $(addprefix $(B)/,om-run om-ctl om-migrate))
+MANDIR := $(PREFIX)/share/man
+# The users' tools, each with its page docs/man/TOOL.1; om-agent has
+# om-agent.8. om-checkpoint, a developer's test bench, is not installed.
+USER_TOOLS := om-run om-mon om-migrate
 INSTALL_EFI := $(wildcard $(B)/om-node.efi)
 IPXE_BINS := $(wildcard $(addprefix $(IPXE_DIR)/,undionly.kpxe snponly.efi ipxe.efi))
 # One sed script fills every template; '|' delimits, so values may hold '/'.
@@ -393,21 +415,24 @@ install-check:
 	@test -z "$(OM_SERVER)" || echo "$(OM_SERVER)" | grep -qE '^[0-9]+(\.[0-9]+){3}$$' || \
 		{ echo "install: OM_SERVER is an IPv4 address (the node has no DNS), not '$(OM_SERVER)'"; exit 1; }
 
-install: install-check $(B)/om-agent $(B)/om-mon $(B)/om-node.elf $(INSTALL_EFI) $(INSTALL_TOOLS)
+install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-node.elf $(INSTALL_EFI)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(TFTPDIR) \
-		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/om
+		$(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/om \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(B)/om-agent $(DESTDIR)$(SBINDIR)/om-agent
-	install -m 755 $(B)/om-mon $(INSTALL_TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(addprefix $(B)/,$(USER_TOOLS)) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(USER_TOOLS:%=docs/man/%.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/om-agent.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(B)/om-node.elf $(INSTALL_EFI) $(DESTDIR)$(TFTPDIR)/
 	$(FILL) boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
 	chmod 644 $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp && mv $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp $(DESTDIR)$(TFTPDIR)/om.ipxe
 	$(if $(IPXE_BINS),install -m 644 $(IPXE_BINS) $(DESTDIR)$(TFTPDIR)/,@echo "install: no iPXE binaries in $(IPXE_DIR) (package ipxe); dnsmasq's PXE chain needs them")
-	$(FILL) server-agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
+	$(FILL) $(SA)/agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/om-agent.service
 	@# The admin's settings survive a reinstall; the example is always current.
 	test -e $(DESTDIR)$(SYSCONFDIR)/om/agent.conf || \
-		install -m 644 server-agent/agent.conf $(DESTDIR)$(SYSCONFDIR)/om/agent.conf
-	install -m 644 server-agent/agent.conf $(DESTDIR)$(SHAREDIR)/agent.conf.example
+		install -m 644 $(SA)/agent/agent.conf $(DESTDIR)$(SYSCONFDIR)/om/agent.conf
+	install -m 644 $(SA)/agent/agent.conf $(DESTDIR)$(SHAREDIR)/agent.conf.example
 	$(FILL) boot/dnsmasq/om.conf > $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf
 	install -m 755 boot/ltsp/om-ltsp-ipxe $(DESTDIR)$(SHAREDIR)/om-ltsp-ipxe
 	chmod 644 $(DESTDIR)$(SHAREDIR)/dnsmasq-om.conf

@@ -16,7 +16,6 @@ import csv
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -25,25 +24,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "qemu-tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 from omtest import ACCEL, BUILD, Cluster, free_port  # noqa: E402
-
-HDR = struct.Struct("<HBBIII")
-T_HELLO, T_WELCOME, T_ECHO, T_ECHO_REPLY = 2, 3, 5, 6
+import omwire as ow  # noqa: E402
 
 
-def recvn(s, n):
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise EOFError("node closed the link")
-        b += d
-    return b
-
-
-def frame(s):
-    _, _, t, n, job, seq = HDR.unpack(recvn(s, 16))
-    return t, recvn(s, n) if n else b"", seq
+def next_frame(link):
+    """(type, payload, seq) of the node's next frame."""
+    f = link.recv_frame(timeout=60)
+    if f is None:
+        raise EOFError("node closed the link")
+    return f[0], f[3], f[2]
 
 
 class MiniAgent:
@@ -62,35 +53,34 @@ class MiniAgent:
         c = Cluster.__new__(Cluster)  # a cluster without om-agent: only its node helpers
         c.dir = tempfile.mkdtemp(prefix="om-bench-")
         c.procs, c.nodes, c.port = [], [], port
-        self.cluster, self.s = c, None
+        self.cluster, self.link = c, None
         try:
             c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d" % port, mem=mem, extra=list(extra))
-            self.s, _ = self.ls.accept()
-            self.s.settimeout(60)
-            self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            t, _, _ = frame(self.s)
-            assert t == T_HELLO
-            welcome = struct.pack("<IIQ", 1, 60000, time.time_ns())
-            self.s.sendall(HDR.pack(0x6D6F, 1, T_WELCOME, len(welcome), 0, 0) + welcome)
+            s, _ = self.ls.accept()
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.link = ow.Peer(s)
+            t, _, _ = next_frame(self.link)
+            assert t == ow.T_HELLO
+            self.link.send_frame(ow.T_WELCOME, ow.welcome(1, 60000, time.time_ns()))
         except BaseException:
             self.close()
             raise
 
     def close(self):
-        if self.s is not None:
-            self.s.close()
+        if self.link is not None:
+            self.link.close()
         self.cluster.close()
         self.ls.close()
 
     def echo_rtt(self, count):
         """Median and p90 round trip of an 8-byte ECHO, microseconds."""
-        s, samples = self.s, []
+        link, samples = self.link, []
         for i in range(count):
             t0 = time.perf_counter()
-            s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, 8, 0, i) + b"x" * 8)
+            link.send_frame(ow.T_ECHO, b"x" * 8, seq=i)
             while True:
-                t, _, seq = frame(s)
-                if t == T_ECHO_REPLY and seq == i:
+                t, _, seq = next_frame(link)
+                if t == ow.T_ECHO_REPLY and seq == i:
                     break
             samples.append((time.perf_counter() - t0) * 1e6)
         samples.sort()
@@ -102,7 +92,7 @@ class MiniAgent:
         MB/s (10^6 bytes/s) of payload each way (the replies carry the
         same bytes back, so the link moves twice that)."""
         import threading
-        s, frames = self.s, max(1, total // size)
+        link, frames = self.link, max(1, total // size)
         payload = bytes(range(256)) * (size // 256)
         room = threading.Semaphore(window)
         err = []
@@ -111,7 +101,7 @@ class MiniAgent:
             try:
                 for i in range(frames):
                     room.acquire()
-                    s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, size, 0, i) + payload)
+                    link.send_frame(ow.T_ECHO, payload, seq=i)
             except OSError as e:
                 err.append(e)
         t0 = time.perf_counter()
@@ -119,8 +109,8 @@ class MiniAgent:
         th.start()
         got = 0
         while got < frames:
-            t, p, _ = frame(s)
-            if t == T_ECHO_REPLY:
+            t, p, _ = next_frame(link)
+            if t == ow.T_ECHO_REPLY:
                 if len(p) != size:
                     raise EOFError("ECHO_REPLY of %d bytes, sent %d" % (len(p), size))
                 got += 1
@@ -138,16 +128,16 @@ class MiniAgent:
         IMAGE_PAGES frame, back to back, then one ECHO whose reply says the
         node has taken everything before it. Returns MB/s (10^6 bytes/s)
         of payload."""
-        s, frames = self.s, max(1, total // size)
+        link, frames = self.link, max(1, total // size)
         payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-        hdr = HDR.pack(0x6D6F, 1, T_ECHO_REPLY, size, 0, 0)
+        hdr = ow.frame(ow.T_ECHO_REPLY, length=size)  # the header alone
         t0 = time.perf_counter()
         for _ in range(frames):
-            s.sendall(hdr + payload)
-        s.sendall(HDR.pack(0x6D6F, 1, T_ECHO, 8, 0, 0xFFFF) + b"x" * 8)
+            link.send(hdr + payload)
+        link.send_frame(ow.T_ECHO, b"x" * 8, seq=0xFFFF)
         while True:
-            t, _, seq = frame(s)
-            if t == T_ECHO_REPLY and seq == 0xFFFF:
+            t, _, seq = next_frame(link)
+            if t == ow.T_ECHO_REPLY and seq == 0xFFFF:
                 break
         return frames * size / (time.perf_counter() - t0) / 1e6
 

@@ -133,15 +133,21 @@ def git_log(path):
     return r.stdout.strip()
 
 
+# What `make install` takes from build/.
+INSTALLED_BUILDS = ("om-agent", "om-mon", "om-run", "om-migrate", "om-node.elf", "om-node.efi")
+
+
+def keep_built():
+    """make options that keep it from rebuilding INSTALLED_BUILDS."""
+    return [o for f in INSTALLED_BUILDS for o in ("-o", os.path.join("build", f))]
+
+
 def make_install(dest, *variables):
     """Runs `make install DESTDIR=dest VAR=value...` on what build/ holds now,
     like every QEMU test: -o keeps make from rebuilding the images and tools
     (the suite runs after `make all`; a half-edited source elsewhere must not
     fail this test). Returns the CompletedProcess."""
-    keep = []
-    for f in ("om-agent", "om-mon", "om-node.elf", "om-node.efi", "om-run", "om-ctl", "om-migrate"):
-        keep += ["-o", os.path.join("build", f)]
-    return subprocess.run(["make", "-s", "--no-print-directory"] + keep
+    return subprocess.run(["make", "-s", "--no-print-directory"] + keep_built()
                           + ["install", "DESTDIR=" + dest] + list(variables),
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)

@@ -12,9 +12,10 @@ import tempfile
 import time
 
 from omtest import BUILD, ROOT, check
-from pxeboot import PLACEHOLDER, ipxe_problems, item_labels, make_install
+from pxeboot import PLACEHOLDER, ipxe_problems, item_labels, keep_built, make_install
 
 IPXE_DIR = "/usr/lib/ipxe"
+USER_TOOLS = ("om-run", "om-mon", "om-migrate")  # each with its man page
 
 
 def mode(p):
@@ -36,13 +37,14 @@ def tree(dest):
 
 def expected_tree(prefix, tftp):
     p, t = prefix.lstrip("/"), tftp.lstrip("/")
-    want = {p + "/sbin/om-agent", p + "/bin/om-mon",
+    want = {p + "/sbin/om-agent", p + "/share/man/man8/om-agent.8",
             t + "/om-node.elf", t + "/om.ipxe",
             "lib/systemd/system/om-agent.service", "etc/om/agent.conf",
             p + "/share/om/agent.conf.example", p + "/share/om/dnsmasq-om.conf",
             p + "/share/om/om-ltsp-ipxe"}
     want |= {p + "/share/doc/om/" + d for d in os.listdir(os.path.join(ROOT, "docs")) if d.endswith(".md")}
-    want |= {p + "/bin/" + f for f in ("om-run", "om-ctl", "om-migrate") if os.path.exists(os.path.join(BUILD, f))}
+    for tool in USER_TOOLS:
+        want |= {p + "/bin/" + tool, p + "/share/man/man1/%s.1" % tool}
     if os.path.exists(os.path.join(BUILD, "om-node.efi")):
         want.add(t + "/om-node.efi")
     want |= {t + "/" + b for b in ("undionly.kpxe", "snponly.efi", "ipxe.efi")
@@ -58,9 +60,18 @@ def test_install_default_tree():
         got, want = tree(dest), expected_tree("/usr/local", "/srv/tftp")
         check(got == want, "tree differs: missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
         check(mode(dest + "/usr/local/sbin/om-agent") == 0o755, "om-agent is not 0755")
-        check(mode(dest + "/usr/local/bin/om-mon") == 0o755, "om-mon is not 0755")
+        for tool in USER_TOOLS:
+            check(mode(dest + "/usr/local/bin/" + tool) == 0o755, "%s is not 0755" % tool)
+            page = "/usr/local/share/man/man1/%s.1" % tool
+            check(filecmp.cmp(dest + page, os.path.join(ROOT, "docs", "man", tool + ".1"), shallow=False),
+                  "%s differs from docs/man/" % page)
+            r = subprocess.run(["man", "-l", dest + page], capture_output=True, text=True,
+                               timeout=20, env=dict(os.environ, MANWIDTH="80"))
+            check(r.returncode == 0 and "SYNOPSIS" in r.stdout and tool in r.stdout,
+                  "man -l %s: %s" % (page, r.stderr))
         for f in ("srv/tftp/om.ipxe", "srv/tftp/om-node.elf", "lib/systemd/system/om-agent.service",
-                  "etc/om/agent.conf", "usr/local/share/om/dnsmasq-om.conf"):
+                  "etc/om/agent.conf", "usr/local/share/om/dnsmasq-om.conf",
+                  "usr/local/share/man/man1/om-run.1", "usr/local/share/man/man8/om-agent.8"):
             check(mode(os.path.join(dest, f)) == 0o644, "%s is not 0644" % f)
         check(filecmp.cmp(dest + "/srv/tftp/om-node.elf", BUILD + "/om-node.elf", shallow=False),
               "the installed om-node.elf differs from build/")
@@ -137,9 +148,6 @@ def test_install_stays_in_destdir():
         raise AssertionError("unshare (util-linux) is missing")
     dest = tempfile.mkdtemp(prefix="om-inst-")
     try:
-        keep = []
-        for f in ("om-agent", "om-mon", "om-node.elf", "om-node.efi", "om-run", "om-ctl", "om-migrate"):
-            keep += ["-o", os.path.join("build", f)]
         script = ('set -e; mount --bind "$1" "$1"; '
                   'for m in $(awk \'{print $2}\' /proc/self/mounts | sort -u); do '
                   'case "$m" in /proc*|/sys*|/dev*|"$1") ;; *) mount -o remount,bind,ro "$m" 2>/dev/null || true;; esac; '
@@ -147,7 +155,7 @@ def test_install_stays_in_destdir():
                   'if touch "%s/.om-rw-probe" 2>/dev/null; then echo "the repository is still writable"; exit 97; fi; '
                   'shift; exec "$@"' % ROOT)
         r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dest,
-                            "make", "-s", "--no-print-directory"] + keep + ["install", "DESTDIR=" + dest],
+                            "make", "-s", "--no-print-directory"] + keep_built() + ["install", "DESTDIR=" + dest],
                            cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         check(r.returncode != 97, "could not make the rest of the system read-only")
         check(r.returncode == 0, "make install wrote outside DESTDIR or failed (%d): %s%s"
@@ -166,7 +174,7 @@ def test_agent_conf_example_parses():
     d = tempfile.mkdtemp(prefix="om-conf-")
     procs = []
     try:
-        text = read(os.path.join(ROOT, "server-agent", "agent.conf"))
+        text = read(os.path.join(ROOT, "server-agent", "agent", "agent.conf"))
         live = re.sub(r"(?m)^#([a-z_]+ = )", r"\1", text)
         live = live.replace("control = /run/om/agent.sock", "control = %s/conf.sock" % d)
         for name, body, sock in (("commented.conf", text, d + "/c.sock"), ("live.conf", live, d + "/conf.sock")):

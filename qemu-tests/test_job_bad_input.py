@@ -3,14 +3,14 @@ JOB_ERROR and logged, frames for no image or no call in flight are logged
 and dropped, and the node stays registered and runs the next job."""
 
 import os
-import struct
 import subprocess
 import sys
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, ROOT, check, cluster, wait_for
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-import test_agent as ta  # noqa: E402  (the frame helpers of the agent's tests)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import harness  # noqa: E402  (a raw control connection)
+import omwire as ow  # noqa: E402
 
 
 def placed_job(ctl):
@@ -23,20 +23,20 @@ def test_bad_job_input():
     with cluster() as c:
         n = c.boot("virtio-net-pci", mem=256, extra=["-cpu", "max"])
         c.wait_registered(n)
-        ctl = ta.Ctl(c.control)
+        ctl = harness.Ctl(c.control)
         try:
             # A truncated IMAGE_BEGIN: refused, the reason travels home.
             job = placed_job(ctl)
-            ctl.send_frame(ta.T_IMAGE_BEGIN, b"\x01\x02\x03", job=job)
+            ctl.send_frame(ow.T_IMAGE_BEGIN, b"\x01\x02\x03", job=job)
             f = ctl.recv_frame(timeout=20)
-            check(f is not None and f[0] == ta.T_JOB_ERROR and f[1] == job, "no JOB_ERROR: %r" % (f,))
+            check(f is not None and f[0] == ow.T_JOB_ERROR and f[1] == job, "no JOB_ERROR: %r" % (f,))
             n.wait_serial("job %d: refused: bad IMAGE_BEGIN" % job, timeout=10)
 
             # Pages with no image, and a reply to a call nobody made: logged
             # and dropped on the node. (The refused job is over: a new one.)
             job = placed_job(ctl)
-            ctl.send_frame(ta.T_IMAGE_PAGES, struct.pack("<IQI", 0, 0, 1) + b"\0" * 4096, job=job)
-            ctl.send_frame(ta.T_SYSCALL_REP, struct.pack("<q", 0), job=job, seq=7)
+            ctl.send_frame(ow.T_IMAGE_PAGES, ow.image_pages_header(0, 0, 1) + b"\0" * 4096, job=job)
+            ctl.send_frame(ow.T_SYSCALL_REP, ow.sysrep(0), job=job, seq=7)
             n.wait_serial("IMAGE_PAGES for no image in progress, ignored", timeout=10)
             n.wait_serial("SYSCALL_REP seq 7 matches no call in flight, ignored", timeout=10)
         finally:

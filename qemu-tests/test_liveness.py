@@ -1,14 +1,15 @@
 """The agent notices dead nodes, survives restarts and hostile peers."""
 
+import os
 import signal
 import socket
-import struct
+import sys
 import time
 
-from omtest import check, cluster, wait_for
+from omtest import ROOT, check, cluster, wait_for
 
-HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
-MAGIC, VERSION, T_HELLO = 0x6D6F, 1, 2
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import omwire as ow  # noqa: E402
 
 
 def test_killed_node_marked_down_then_dropped():
@@ -78,17 +79,17 @@ def test_garbage_and_oversized_frames():
         g.close()
 
         big = socket.create_connection(("127.0.0.1", c.port))
-        big.sendall(HDR.pack(MAGIC, VERSION, T_HELLO, 0xFFFFFFF0, 0, 0))
+        big.sendall(ow.frame(ow.T_HELLO, length=0xFFFFFFF0))
         expect_closed(big, "oversized-frame")
         big.close()
 
         ver = socket.create_connection(("127.0.0.1", c.port))
-        ver.sendall(HDR.pack(MAGIC, 99, T_HELLO, 0, 0, 0))
+        ver.sendall(ow.frame(ow.T_HELLO, version=99))
         expect_closed(ver, "wrong-version")
         ver.close()
 
         half = socket.create_connection(("127.0.0.1", c.port))
-        half.sendall(HDR.pack(MAGIC, VERSION, T_HELLO, 100, 0, 0) + b"\0" * 10)
+        half.sendall(ow.frame(ow.T_HELLO, b"\0" * 10, length=100))
         half.close()  # a truncated frame, then gone
 
         check(c.agent.poll() is None, "om-agent died")

@@ -7,8 +7,9 @@ Output is one line per test, "PASS name" or "FAIL name: reason"; the exit
 status is 0 iff all passed. Every process started is killed by its pid when
 its test ends, and each test is bounded by an alarm.
 
-Environment: OM_AGENT, OM_MON pick the binaries (default build/om-agent,
-build/om-mon); OM_TEST_PREFIX is prepended to test names; a test name given
+The agent, the fake nodes and the runner are tests/harness.py; the protocol
+is tests/omwire.py. Environment: OM_AGENT, OM_MON pick the binaries
+(default build/om-agent, build/om-mon); OM_TEST_PREFIX is prepended to test names; a test name given
 on the command line runs only that test.
 """
 import json
@@ -17,316 +18,18 @@ import random
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-AGENT = os.environ.get("OM_AGENT", os.path.join(ROOT, "build", "om-agent"))
-MON = os.environ.get("OM_MON", os.path.join(ROOT, "build", "om-mon"))
+import omwire as ow
+from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MON, ROOT, Agent, Ctl, Fail, Node, check,
+                     fake_hello, fake_submit, run_tests, spawn, wait_for)
+
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "agent/"
 TEST_TIMEOUT = 20
 
-# ---- protocol (docs/protocol.md)
-
-MAGIC, VERSION = 0x6D6F, 1
-HDR = struct.Struct("<HBBIII")
-T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
-T_CTL_NODES, T_CTL_NODES_REPLY = 64, 65
-(T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
- T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
- T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN) = range(16, 33)
-T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS, T_CTL_JOBS_REPLY, T_CTL_MIGRATE = range(66, 71)
-E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
-E_STATE = -10
-MAX_PAYLOAD = 1 << 20
-
-
-def frame(ftype, payload=b"", job=0, seq=0, version=VERSION, magic=MAGIC, length=None):
-    n = len(payload) if length is None else length
-    return HDR.pack(magic, version, ftype, n, job, seq) + payload
-
-
-def wstr(s):
-    b = s.encode() if isinstance(s, str) else s
-    return struct.pack("<H", len(b)) + b
-
-
-def mac_bytes(mac):
-    return bytes(int(x, 16) for x in mac.split(":"))
-
-
-CPU = dict(vendor="GenuineIntel", model="Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz",
-           family=6, model_id=158, stepping=10, leaf1_ecx=0x7FFAFBFF,
-           leaf1_edx=0xBFEBFBFF, leaf7_ebx=0x029C67AF, leaf7_ecx=0x40000000,
-           leaf7_edx=0xBC000400, xcr0=0x1F, cores=6)
-
-
-def cpu_bytes(**cpu_over):
-    c = dict(CPU, **cpu_over)
-    return (wstr(c["vendor"]) + wstr(c["model"])
-            + struct.pack("<8IQH", c["family"], c["model_id"], c["stepping"],
-                          c["leaf1_ecx"], c["leaf1_edx"], c["leaf7_ebx"],
-                          c["leaf7_ecx"], c["leaf7_edx"], c["xcr0"], c["cores"]))
-
-
-# What a job may use: SSE2 and AVX2 (leaf 7 EBX bit 5), x87/SSE/AVX state.
-JOB_CPU = dict(leaf1_ecx=0, leaf1_edx=1 << 26, leaf7_ebx=1 << 5, leaf7_ecx=0,
-               leaf7_edx=0, xcr0=0x7, cores=1)
-
-
-def submit(pid=None, cmd="./prog arg", mem=1 << 20, node=0, flags=0, **cpu_over):
-    pid = os.getpid() if pid is None else pid
-    return (struct.pack("<I", pid) + wstr(cmd) + cpu_bytes(**dict(JOB_CPU, **cpu_over))
-            + struct.pack("<QII", mem, node, flags))
-
-
-def rd_str(p, off):
-    n = struct.unpack_from("<H", p, off)[0]
-    return p[off + 2:off + 2 + n].decode(), off + 2 + n
-
-
-def placed(p):
-    """(job, node, addr, reason) from a CTL_JOB_PLACED payload."""
-    job, node = struct.unpack_from("<II", p)
-    off, addr = 8, ""
-    if node:
-        _, off = rd_str(p, off)
-        _, off = rd_str(p, off)
-        off += struct.calcsize("<8IQH")
-        addr, off = rd_str(p, off)
-    reason, off = rd_str(p, off)
-    assert off == len(p), "PLACED has trailing bytes"
-    return job, node, addr, reason
-
-
-def jobs_reply(p):
-    """[dict] from a CTL_JOBS_REPLY payload."""
-    n = struct.unpack_from("<I", p)[0]
-    off, out = 4, []
-    for _ in range(n):
-        job, node, uid, pid = struct.unpack_from("<IIII", p, off)
-        cmd, off = rd_str(p, off + 16)
-        runtime, state = struct.unpack_from("<QB", p, off)
-        off += 9
-        out.append(dict(job=job, node=node, uid=uid, pid=pid, cmd=cmd, runtime_ms=runtime,
-                        state=state))
-    assert off == len(p), "JOBS_REPLY has trailing bytes"
-    return out
-
-
-def hello(mac, nic="virtio-net", mem=512 << 20, speed=1234, boot_ms=4321,
-          version="om 0.1", **cpu_over):
-    c = dict(CPU, **cpu_over)
-    return (mac_bytes(mac) + wstr(nic) + wstr(c["vendor"]) + wstr(c["model"])
-            + struct.pack("<8IQH", c["family"], c["model_id"], c["stepping"],
-                          c["leaf1_ecx"], c["leaf1_edx"], c["leaf7_ebx"],
-                          c["leaf7_ecx"], c["leaf7_edx"], c["xcr0"], c["cores"])
-            + struct.pack("<QII", mem, speed, boot_ms) + wstr(version))
-
-
-def heartbeat(uptime_ms, load_milli, mem_free, jobs):
-    return struct.pack("<IIQI", uptime_ms, load_milli, mem_free, jobs)
-
-
-def error_code(payload):
-    return struct.unpack_from("<i", payload)[0]
-
-# ---- harness
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise Fail("timed out waiting for " + what)
-
-
-PROCS = []  # every process a test started, killed in its finally
-
-
-def spawn(args, **kw):
-    p = subprocess.Popen(args, **kw)
-    PROCS.append(p)
-    return p
-
-
-class Agent:
-    def __init__(self, tmp, *args, control=None):
-        self.control = control or os.path.join(tmp, "run", "agent.sock")
-        self.logpath = os.path.join(tmp, "agent.log")
-        self.logf = open(self.logpath, "ab")
-        self.proc = spawn([AGENT, "--config", "/dev/null", "--listen", "127.0.0.1:0",
-                           "--control", self.control] + list(args),
-                          stdout=self.logf, stderr=self.logf)
-        m = wait_for(lambda: self.proc.poll() is None and
-                     re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log()), 5,
-                     "the agent to listen (log: %r)" % self.log()[-300:])
-        self.port = int(m.group(1))
-        self.keep = []  # registered fake nodes stay connected for the test
-
-    def log(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM and wait; returns the exit status."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            raise Fail("agent did not exit on SIGTERM")
-
-    def node(self, mac=None, **kw):
-        n = Node(self.port)
-        if mac is not None:
-            n.register(mac, **kw)
-        self.keep.append(n)
-        return n
-
-    def mon(self, *args, env=None):
-        p = spawn([MON, "--control", self.control] + list(args), stdout=subprocess.PIPE,
-                  stderr=subprocess.PIPE, env=env)
-        out, err = p.communicate(timeout=10)
-        return p.returncode, out.decode(), err.decode()
-
-    def nodes(self):
-        rc, out, err = self.mon("--json")
-        check(rc == 0, "om-mon --json exit %d: %s" % (rc, err.strip()))
-        try:
-            doc = json.loads(out)
-        except ValueError as e:
-            raise Fail("om-mon --json output is not JSON (%s): %r" % (e, out[:200]))
-        return {n["mac"]: n for n in doc["nodes"]}
-
-    def ctl(self):
-        return Ctl(self.control)
-
-    def jobs(self):
-        c = self.ctl()
-        c.send_frame(T_CTL_JOBS)
-        f = c.recv_frame()
-        check(f is not None and f[0] == T_CTL_JOBS_REPLY, "CTL_JOBS: %r" % (f,))
-        c.close()
-        return jobs_reply(f[3])
-
-    def check_up(self, mac):
-        n = self.nodes().get(mac)
-        check(n is not None and n["state"] == "up", "node %s not up: %r" % (mac, n))
-        check(self.alive(), "agent died")
-
-
-class Node:
-    def __init__(self, port, rcvbuf=None):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.s.settimeout(5)
-        self.s.connect(("127.0.0.1", port))
-        self.buf = b""
-        self.id = None
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def send_frame(self, *a, **kw):
-        self.send(frame(*a, **kw))
-
-    def _fill(self, n, timeout):
-        self.s.settimeout(timeout)
-        while len(self.buf) < n:
-            try:
-                d = self.s.recv(65536)
-            except ConnectionResetError:
-                d = b""
-            if not d:
-                return False
-            self.buf += d
-        return True
-
-    def recv_frame(self, timeout=5):
-        """(type, job, seq, payload), or None at end of stream."""
-        if not self._fill(HDR.size, timeout):
-            return None
-        magic, ver, ftype, length, job, seq = HDR.unpack_from(self.buf)
-        check(magic == MAGIC and ver == VERSION, "bad frame from agent")
-        if not self._fill(HDR.size + length, timeout):
-            return None
-        payload = self.buf[HDR.size:HDR.size + length]
-        self.buf = self.buf[HDR.size + length:]
-        return ftype, job, seq, payload
-
-    def register(self, mac, **kw):
-        self.send_frame(T_HELLO, hello(mac, **kw))
-        f = self.recv_frame()
-        check(f is not None, "no WELCOME for %s (closed)" % mac)
-        check(f[0] == T_WELCOME, "expected WELCOME, got type %d %r" % (f[0], f[3][:80]))
-        check(len(f[3]) == 16, "WELCOME payload is %d bytes" % len(f[3]))
-        self.id, self.hb_ms, self.time_ns = struct.unpack("<IIQ", f[3])
-        return self.id
-
-    def expect_closed(self, timeout=3):
-        """Reads to end of stream; returns the frames that came first."""
-        frames, end = [], time.monotonic() + timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise Fail("connection not closed by the agent")
-            try:
-                f = self.recv_frame(left)
-            except socket.timeout:
-                raise Fail("connection not closed by the agent")
-            if f is None:
-                return frames
-            frames.append(f)
-
-    def expect_error(self, code, timeout=3):
-        frames = self.expect_closed(timeout)
-        errs = [error_code(f[3]) for f in frames if f[0] == T_ERROR]
-        check(errs == [code], "expected ERROR %d then close, got %r" %
-              (code, [(f[0], f[3][:60]) for f in frames]))
-
-    def close(self):
-        self.s.close()
-
-
-class Ctl(Node):
-    """A raw control connection, speaking frames like om-run does."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(5)
-        self.s.connect(path)
-        self.buf = b""
-        self.id = None
-
-    def submit(self, **kw):
-        """Sends CTL_JOB_SUBMIT; returns (job, node, addr, reason)."""
-        self.send_frame(T_CTL_JOB_SUBMIT, submit(**kw))
-        f = self.recv_frame()
-        check(f is not None and f[0] == T_CTL_JOB_PLACED, "submit answered %r" % (f,))
-        return placed(f[3])
-
 # ---- tests
-
-MAC1, MAC2, MAC3 = "52:54:00:12:34:56", "52:54:00:ab:cd:ef", "02:00:00:00:00:07"
 
 
 def t_agent_usage(tmp):
@@ -368,7 +71,7 @@ def t_register_json(tmp):
         check(got.get(k) == v, "%s: got %r, want %r" % (k, got.get(k), v))
     check(0 <= got["registered_s"] <= 2 and 0 <= got["last_seen_ms"] < 2000,
           "times: %r" % got)
-    n.send_frame(T_HEARTBEAT, heartbeat(99000, 1500, 300 << 20, 2))
+    n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(99000, 1500, 300 << 20, 2))
     got = wait_for(lambda: (lambda g: g if g["jobs"] == 2 else None)(a.nodes()[MAC1]), 3,
                    "the heartbeat to show")
     check(got["load"] == 1.5 and got["mem_free"] == 300 << 20 and got["uptime_ms"] == 99000,
@@ -411,9 +114,9 @@ def t_echo(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)
     for payload in (b"", b"ping", bytes(range(256)) * 100):
-        n.send_frame(T_ECHO, payload, job=7, seq=0xFFFFFFFF)
+        n.send_frame(ow.T_ECHO, payload, job=7, seq=0xFFFFFFFF)
         f = n.recv_frame()
-        check(f == (T_ECHO_REPLY, 7, 0xFFFFFFFF, payload), "echo of %d bytes: %r" %
+        check(f == (ow.T_ECHO_REPLY, 7, 0xFFFFFFFF, payload), "echo of %d bytes: %r" %
               (len(payload), f and f[:3]))
 
 
@@ -422,7 +125,7 @@ def t_garbage_closed(tmp):
     a.node(MAC1)
     g = a.node()
     g.send(b"GET / HTTP/1.0\r\n\r\n")
-    g.expect_error(E_MAGIC)
+    g.expect_error(ow.E_MAGIC)
     check(re.search(r"127\.0\.0\.1:\d+: bad frame: bad magic", a.log()), "log: %r" % a.log())
     g = a.node()
     g.send(os.urandom(3) + b"\x00" * 13)  # random magic, then zeros
@@ -434,12 +137,12 @@ def t_oversized_closed(tmp):
     a = Agent(tmp)
     a.node(MAC1)
     big = a.node()
-    big.send(frame(T_ECHO, length=MAX_PAYLOAD + 1))
-    big.expect_error(E_TOOBIG)
+    big.send(ow.frame(ow.T_ECHO, length=ow.MAX_PAYLOAD + 1))
+    big.expect_error(ow.E_TOOBIG)
     # below the protocol limit but above the 64 KiB node buffer
     big = a.node(MAC2)
-    big.send(frame(T_ECHO, b"x" * 1000, length=100000))
-    big.expect_error(E_TOOBIG)
+    big.send(ow.frame(ow.T_ECHO, b"x" * 1000, length=100000))
+    big.expect_error(ow.E_TOOBIG)
     a.check_up(MAC1)
     check(a.nodes()[MAC2]["state"] == "down", "oversized sender still up")
 
@@ -447,21 +150,21 @@ def t_oversized_closed(tmp):
 def t_malformed_closed(tmp):
     a = Agent(tmp)
     a.node(MAC1)
-    good = hello(MAC2)
+    good = fake_hello(MAC2)
     cases = [
-        ("bad version", frame(T_HELLO, good, version=2), E_VERSION),
-        ("unknown type", frame(9, b""), E_TYPE),
-        ("unknown type 71", frame(71, b""), E_TYPE),
-        ("heartbeat first", frame(T_HEARTBEAT, heartbeat(1, 1, 1, 1)), E_STATE),
-        ("truncated hello", frame(T_HELLO, good[:-1]), E_TRUNC),
-        ("hello + trailing", frame(T_HELLO, good + b"\0"), E_TRAILING),
-        ("nic with NUL", frame(T_HELLO, hello(MAC2, nic="virtio\0net")), E_RANGE),
-        ("nic with ESC", frame(T_HELLO, hello(MAC2, nic="\x1b[2Jx")), E_RANGE),
-        ("nic too long", frame(T_HELLO, hello(MAC2, nic="n" * 65)), E_RANGE),
-        ("zero cores", frame(T_HELLO, hello(MAC2, cores=0)), E_RANGE),
-        ("multicast mac", frame(T_HELLO, hello("01:00:5e:00:00:01")), E_RANGE),
-        ("hello with job", frame(T_HELLO, good, job=5), E_RANGE),
-        ("welcome from node", frame(T_WELCOME, struct.pack("<IIQ", 1, 1, 1)), E_STATE),
+        ("bad version", ow.frame(ow.T_HELLO, good, version=2), ow.E_VERSION),
+        ("unknown type", ow.frame(9, b""), ow.E_TYPE),
+        ("unknown type 71", ow.frame(71, b""), ow.E_TYPE),
+        ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
+        ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
+        ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),
+        ("nic with NUL", ow.frame(ow.T_HELLO, fake_hello(MAC2, nic="virtio\0net")), ow.E_RANGE),
+        ("nic with ESC", ow.frame(ow.T_HELLO, fake_hello(MAC2, nic="\x1b[2Jx")), ow.E_RANGE),
+        ("nic too long", ow.frame(ow.T_HELLO, fake_hello(MAC2, nic="n" * 65)), ow.E_RANGE),
+        ("zero cores", ow.frame(ow.T_HELLO, fake_hello(MAC2, cores=0)), ow.E_RANGE),
+        ("multicast mac", ow.frame(ow.T_HELLO, fake_hello("01:00:5e:00:00:01")), ow.E_RANGE),
+        ("hello with job", ow.frame(ow.T_HELLO, good, job=5), ow.E_RANGE),
+        ("welcome from node", ow.frame(ow.T_WELCOME, ow.welcome(1, 1, 1)), ow.E_STATE),
     ]
     for name, data, code in cases:
         n = a.node()
@@ -472,14 +175,14 @@ def t_malformed_closed(tmp):
             raise Fail("%s: %s" % (name, e))
     # errors after registration: the node goes down, others stay up
     n = a.node(MAC3)
-    n.send_frame(T_HEARTBEAT, heartbeat(1, 2, 3, 4)[:-1])
-    n.expect_error(E_TRUNC)
+    n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 2, 3, 4)[:-1])
+    n.expect_error(ow.E_TRUNC)
     n = a.node(MAC3)
-    n.send_frame(T_HELLO, hello(MAC3))
-    n.expect_error(E_STATE)
+    n.send_frame(ow.T_HELLO, fake_hello(MAC3))
+    n.expect_error(ow.E_STATE)
     n = a.node(MAC3)
-    n.send_frame(T_BYE, b"x")
-    n.expect_error(E_TRAILING)
+    n.send_frame(ow.T_BYE, b"x")
+    n.expect_error(ow.E_TRAILING)
     check(a.nodes()[MAC3]["state"] == "down", "MAC3 not down")
     a.check_up(MAC1)
     check(MAC2 not in a.nodes(), "a rejected HELLO created a node")
@@ -494,7 +197,7 @@ def t_slow_peer(tmp):
     payload = b"z" * 60000
     try:
         for _ in range(2000):  # far beyond the agent's queue and socket buffers
-            slow.send_frame(T_ECHO, payload)
+            slow.send_frame(ow.T_ECHO, payload)
     except (BrokenPipeError, ConnectionResetError, socket.timeout):
         pass
     wait_for(lambda: "output queue full" in a.log(), 10, "the slow peer to be dropped")
@@ -505,7 +208,7 @@ def t_hello_timeout(tmp):
     a = Agent(tmp, "--down-after", "300", "--drop-after", "1000")
     n = a.node()
     t0 = time.monotonic()
-    n.expect_error(E_STATE, timeout=3)
+    n.expect_error(ow.E_STATE, timeout=3)
     check(time.monotonic() - t0 < 2, "HELLO deadline not enforced in time")
 
 
@@ -513,13 +216,13 @@ def t_down_and_drop(tmp):
     a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "400", "--drop-after", "1200")
     n = a.node(MAC1)
     for i in range(6):  # 600 ms of heartbeats: stays up
-        n.send_frame(T_HEARTBEAT, heartbeat(i, 0, 1, 0))
+        n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(i, 0, 1, 0))
         time.sleep(0.1)
     check(a.nodes()[MAC1]["state"] == "up", "down while heartbeating")
     t0 = time.monotonic()
     wait_for(lambda: a.nodes()[MAC1]["state"] == "down", 2, "silence to mark it down")
     check(time.monotonic() - t0 >= 0.25, "marked down too early")
-    n.send_frame(T_HEARTBEAT, heartbeat(9, 0, 1, 0))  # still connected: revives
+    n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(9, 0, 1, 0))  # still connected: revives
     wait_for(lambda: a.nodes()[MAC1]["state"] == "up", 2, "a heartbeat to revive it")
     wait_for(lambda: MAC1 not in a.nodes(), 4, "the node to be dropped")
     n.expect_closed()  # a dropped node's connection is closed
@@ -534,7 +237,7 @@ def t_down_and_drop(tmp):
 def t_bye(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)
-    n.send_frame(T_BYE)
+    n.send_frame(ow.T_BYE)
     frames = n.expect_closed()
     check(frames == [], "frames after BYE: %r" % frames)
     check(a.nodes()[MAC1]["state"] == "down", "not down after BYE")
@@ -551,7 +254,7 @@ def t_reconnect_same_mac(tmp):
     nodes = a.nodes()
     check(len(nodes) == 2 and nodes[MAC1]["state"] == "up" and nodes[MAC1]["nic"] == "e1000",
           "after reconnect: %r" % nodes)
-    n3.send_frame(T_ECHO, b"still here")
+    n3.send_frame(ow.T_ECHO, b"still here")
     check(n3.recv_frame()[3] == b"still here", "new connection dead")
 
 
@@ -572,13 +275,13 @@ def t_sigterm_clean(tmp):
     check(os.path.exists(a.control), "no control socket")
     g = a.node()  # a rejected peer that never closes: still lingering at exit
     g.send(b"\xff" * 16)
-    check(g.recv_frame()[0] == T_ERROR, "no ERROR for garbage")
+    check(g.recv_frame()[0] == ow.T_ERROR, "no ERROR for garbage")
     a.node()  # and one that never said anything
     rc = a.stop()
     check(rc == 0, "exit status %d" % rc)
     check(not os.path.exists(a.control), "control socket left behind")
     frames = n.expect_closed()
-    check([f[0] for f in frames] == [T_BYE], "node got %r, not BYE" % frames)
+    check([f[0] for f in frames] == [ow.T_BYE], "node got %r, not BYE" % frames)
 
 
 def t_stale_socket(tmp):
@@ -607,41 +310,19 @@ def t_control_protocol(tmp):
     a = Agent(tmp)
     a.node(MAC1)
 
-    def ctl():
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        s.connect(a.control)
-        return s
-
-    def read_frame(s):
-        data = b""
-        while len(data) < HDR.size:
-            d = s.recv(65536)
-            if not d:
-                return None
-            data += d
-        length = HDR.unpack_from(data)[3]
-        while len(data) < HDR.size + length:
-            data += s.recv(65536)
-        return HDR.unpack_from(data)[2], data[HDR.size:HDR.size + length]
-
-    s = ctl()
+    c = a.ctl()
     for _ in range(3):  # several requests on one connection
-        s.sendall(frame(T_CTL_NODES))
-        t, p = read_frame(s)
-        check(t == T_CTL_NODES_REPLY and struct.unpack_from("<I", p)[0] == 1, "reply %d" % t)
-    s.sendall(frame(T_HELLO, hello(MAC2)))
-    t, p = read_frame(s)
-    check(t == T_ERROR and error_code(p) == E_STATE, "HELLO on control: %d" % t)
-    check(read_frame(s) is None, "control conn not closed")
-    s = ctl()
-    s.sendall(frame(T_CTL_NODES, b"x"))
-    t, p = read_frame(s)
-    check(t == T_ERROR and error_code(p) == E_TRAILING, "CTL_NODES with payload")
-    s = ctl()
-    s.sendall(b"\xff" * 32)
-    t, p = read_frame(s)
-    check(t == T_ERROR and error_code(p) == E_MAGIC, "garbage on control")
+        c.send_frame(ow.T_CTL_NODES)
+        t, _, _, p = c.recv_frame()
+        check(t == ow.T_CTL_NODES_REPLY and ow.list_count(p) == 1, "reply %d" % t)
+    c.send_frame(ow.T_HELLO, fake_hello(MAC2))
+    c.expect_error(ow.E_STATE)  # HELLO on control
+    c = a.ctl()
+    c.send_frame(ow.T_CTL_NODES, b"x")
+    c.expect_error(ow.E_TRAILING)  # CTL_NODES with payload
+    c = a.ctl()
+    c.send(b"\xff" * 32)
+    c.expect_error(ow.E_MAGIC)  # garbage on control
     a.check_up(MAC1)
 
 
@@ -656,12 +337,13 @@ def fake_control(tmp, reply, then=None):
     p = spawn([MON, "--control", path, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     c, _ = srv.accept()
     c.settimeout(5)
-    c.recv(64)
-    c.sendall(reply)
+    mon = ow.Peer(c)
+    mon.recv_frame()
+    mon.send(reply)
     if then is not None:
-        c.recv(64)
-        c.sendall(then)
-    c.close()
+        mon.recv_frame()
+        mon.send(then)
+    mon.close()
     srv.close()
     os.unlink(path)
     out, err = p.communicate(timeout=10)
@@ -673,24 +355,24 @@ def t_mon_errors(tmp):
     p = subprocess.run([MON, "--control", missing], capture_output=True, timeout=5)
     check(p.returncode == 1 and p.stderr.decode() ==
           "om-mon: %s: No such file or directory\n" % missing, "missing: %r" % p.stderr)
-    one = struct.pack("<I", 0)
+    one = ow.u32(0)  # an empty list
     cases = [
         (b"HTTP/1.0 200 OK\r\n\r\n", "malformed reply: bad magic"),
-        (frame(T_CTL_NODES_REPLY, one + b"\0"), "malformed reply: trailing bytes"),
-        (frame(T_CTL_NODES_REPLY, struct.pack("<I", 5)), "malformed reply: payload ends"),
-        (frame(T_CTL_NODES_REPLY, b"", length=100), "receive:"),
-        (frame(T_WELCOME, struct.pack("<IIQ", 1, 1, 1)), "malformed reply: got WELCOME"),
-        (frame(T_ERROR, struct.pack("<i", -5) + wstr("nope")), "agent: nope"),
+        (ow.frame(ow.T_CTL_NODES_REPLY, one + b"\0"), "malformed reply: trailing bytes"),
+        (ow.frame(ow.T_CTL_NODES_REPLY, ow.u32(5)), "malformed reply: payload ends"),
+        (ow.frame(ow.T_CTL_NODES_REPLY, b"", length=100), "receive:"),
+        (ow.frame(ow.T_WELCOME, ow.welcome(1, 1, 1)), "malformed reply: got WELCOME"),
+        (ow.frame(ow.T_ERROR, ow.error(-5, "nope")), "agent: nope"),
         (b"", "receive:"),
     ]
     for reply, want in cases:
         rc, out, err = fake_control(tmp, reply)
         check(rc == 1 and err.startswith("om-mon: ") and want in err and out == "",
               "reply %r: exit %d, %r" % (reply[:20], rc, err))
-    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one), frame(T_CTL_JOBS_REPLY, one))
+    rc, out, err = fake_control(tmp, ow.frame(ow.T_CTL_NODES_REPLY, one), ow.frame(ow.T_CTL_JOBS_REPLY, one))
     check(rc == 0 and json.loads(out) == {"nodes": [], "jobs": []}, "empty list: %r" % out)
-    rc, out, err = fake_control(tmp, frame(T_CTL_NODES_REPLY, one),
-                                frame(T_CTL_JOBS_REPLY, struct.pack("<I", 1)))
+    rc, out, err = fake_control(tmp, ow.frame(ow.T_CTL_NODES_REPLY, one),
+                                ow.frame(ow.T_CTL_JOBS_REPLY, ow.u32(1)))
     check(rc == 1 and "malformed reply: payload ends" in err, "bad job list: %r" % err)
 
 
@@ -700,8 +382,8 @@ def t_fuzz_agent(tmp):
     a = Agent(tmp)
     a.node(MAC1)
     rng = random.Random(1234)
-    base = (frame(T_HELLO, hello(MAC2)) + frame(T_HEARTBEAT, heartbeat(1, 2, 3, 4))
-            + frame(T_ECHO, b"abc", job=1, seq=2) + frame(T_BYE))
+    base = (ow.frame(ow.T_HELLO, fake_hello(MAC2)) + ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 2, 3, 4))
+            + ow.frame(ow.T_ECHO, b"abc", job=1, seq=2) + ow.frame(ow.T_BYE))
     for i in range(150):
         data = bytearray(base)
         for _ in range(rng.randint(1, 6)):
@@ -766,13 +448,14 @@ def t_job_place_and_list(tmp):
     check(node2 == fast.id and job2 != job, "second job: node %d" % node2)
     check(re.search(r"job %d placed on node %d" % (job, fast.id), a.log()), "no log line")
     # JOB_STARTED and JOB_EXIT end the job; the count drops
-    fast.send_frame(T_JOB_STARTED, job=job)
+    fast.send_frame(ow.T_JOB_STARTED, job=job)
     f = c.recv_frame()
-    check(f[:2] == (T_JOB_STARTED, job), "JOB_STARTED not relayed: %r" % (f,))
+    check(f[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED not relayed: %r" % (f,))
     check({j["job"]: j["state"] for j in a.jobs()}[job] == 2, "state not running")
-    fast.send_frame(T_JOB_EXIT, struct.pack("<BIB", 1, 7, 0), job=job, seq=3)
+    exited7 = ow.job_exit(ow.EXIT_EXITED, 7)
+    fast.send_frame(ow.T_JOB_EXIT, exited7, job=job, seq=3)
     f = c.recv_frame()
-    check(f == (T_JOB_EXIT, job, 3, struct.pack("<BIB", 1, 7, 0)), "JOB_EXIT: %r" % (f,))
+    check(f == (ow.T_JOB_EXIT, job, 3, exited7), "JOB_EXIT: %r" % (f,))
     check([j["job"] for j in a.jobs()] == [job2], "exited job still listed")
     check(a.nodes()[MAC2]["jobs"] == 1, "count after exit")
     check(re.search(r"job %d .*ended: exited with status 7" % job, a.log()), "exit not logged")
@@ -785,48 +468,48 @@ def t_job_relay(tmp):
     job, node, _, _ = c.submit()
     check(node == n.id, "not placed")
     big = bytes(range(256)) * 4096  # a full 1 MiB IMAGE_PAGES payload
-    for t, payload, seq in ((T_IMAGE_BEGIN, b"hdr", 1), (T_IMAGE_PAGES, big, 2),
-                            (T_IMAGE_END, b"end", 3)):
+    for t, payload, seq in ((ow.T_IMAGE_BEGIN, b"hdr", 1), (ow.T_IMAGE_PAGES, big, 2),
+                            (ow.T_IMAGE_END, b"end", 3)):
         c.send_frame(t, payload, job=job, seq=seq)
         f = n.recv_frame()
         check(f == (t, job, seq, payload), "home->node %d: %r" % (t, f and f[:3]))
-    n.send_frame(T_SYSCALL_REQ, b"\x01" * 100, job=job, seq=9)
-    check(c.recv_frame() == (T_SYSCALL_REQ, job, 9, b"\x01" * 100), "node->home SYSCALL_REQ")
-    c.send_frame(T_SYSCALL_REP, b"\x02" * 70000, job=job, seq=9)
-    check(n.recv_frame() == (T_SYSCALL_REP, job, 9, b"\x02" * 70000), "home->node SYSCALL_REP")
-    c.send_frame(T_SIGNAL, struct.pack("<IiII", 2, 0, 1, 0), job=job)
-    check(n.recv_frame()[:2] == (T_SIGNAL, job), "SIGNAL")
-    n.send_frame(T_SIGNAL_SEEN, struct.pack("<I", 1), job=job)
-    check(c.recv_frame() == (T_SIGNAL_SEEN, job, 0, struct.pack("<I", 1)), "SIGNAL_SEEN")
+    n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 100, job=job, seq=9)
+    check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 9, b"\x01" * 100), "node->home SYSCALL_REQ")
+    c.send_frame(ow.T_SYSCALL_REP, b"\x02" * 70000, job=job, seq=9)
+    check(n.recv_frame() == (ow.T_SYSCALL_REP, job, 9, b"\x02" * 70000), "home->node SYSCALL_REP")
+    c.send_frame(ow.T_SIGNAL, ow.job_signal(2, 0, 1, 0), job=job)
+    check(n.recv_frame()[:2] == (ow.T_SIGNAL, job), "SIGNAL")
+    n.send_frame(ow.T_SIGNAL_SEEN, ow.signal_seen(1), job=job)
+    check(c.recv_frame() == (ow.T_SIGNAL_SEEN, job, 0, ow.signal_seen(1)), "SIGNAL_SEEN")
     # job control: the node says stopped, om-run lets it go on (only once
     # the job runs)
-    n.send_frame(T_JOB_STARTED, job=job)
-    check(c.recv_frame()[:2] == (T_JOB_STARTED, job), "JOB_STARTED")
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
     check(a.jobs()[0]["state"] == 2, "not running")
-    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 20), job=job)
-    check(c.recv_frame() == (T_JOB_STOPPED, job, 0, struct.pack("<I", 20)), "JOB_STOPPED")
+    n.send_frame(ow.T_JOB_STOPPED, ow.job_stopped(20), job=job)
+    check(c.recv_frame() == (ow.T_JOB_STOPPED, job, 0, ow.job_stopped(20)), "JOB_STOPPED")
     check(a.jobs()[0]["state"] == 4, "not stopped")
-    c.send_frame(T_JOB_CONTINUE, job=job)
-    check(n.recv_frame()[:2] == (T_JOB_CONTINUE, job), "JOB_CONTINUE")
-    n.send_frame(T_JOB_STOPPED, struct.pack("<I", 0), job=job)
-    check(c.recv_frame()[:2] == (T_JOB_STOPPED, job), "JOB_STOPPED 0")
+    c.send_frame(ow.T_JOB_CONTINUE, job=job)
+    check(n.recv_frame()[:2] == (ow.T_JOB_CONTINUE, job), "JOB_CONTINUE")
+    n.send_frame(ow.T_JOB_STOPPED, ow.job_stopped(0), job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STOPPED, job), "JOB_STOPPED 0")
     check(a.jobs()[0]["state"] == 2, "not running again")
     # coming home: JOB_HOME, then the image home; IMAGE_END ends the job
-    n.send_frame(T_JOB_HOME, struct.pack("<I", 2) + wstr("asked") + struct.pack("<i", -1), job=job)
-    check(c.recv_frame()[:2] == (T_JOB_HOME, job), "JOB_HOME")
+    n.send_frame(ow.T_JOB_HOME, ow.job_home(2, "asked", -1), job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_HOME, job), "JOB_HOME")
     check(a.jobs()[0]["state"] == 3, "not homing")
-    n.send_frame(T_IMAGE_BEGIN, b"h", job=job)
-    n.send_frame(T_IMAGE_END, b"e", job=job)
-    check(c.recv_frame()[:2] == (T_IMAGE_BEGIN, job), "image home")
-    check(c.recv_frame()[:2] == (T_IMAGE_END, job), "image end home")
+    n.send_frame(ow.T_IMAGE_BEGIN, b"h", job=job)
+    n.send_frame(ow.T_IMAGE_END, b"e", job=job)
+    check(c.recv_frame()[:2] == (ow.T_IMAGE_BEGIN, job), "image home")
+    check(c.recv_frame()[:2] == (ow.T_IMAGE_END, job), "image end home")
     wait_for(lambda: a.jobs() == [], 2, "the job to end once home")
     # frames from the node for a job it no longer has: JOB_KILL, node stays
-    n.send_frame(T_SYSCALL_REQ, b"x", job=job)
-    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL for an unknown job")
+    n.send_frame(ow.T_SYSCALL_REQ, b"x", job=job)
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL for an unknown job")
     # om-run frames for its own ended job are dropped quietly
-    c.send_frame(T_SYSCALL_REP, b"late", job=job)
-    c.send_frame(T_CTL_JOBS)
-    check(c.recv_frame()[0] == T_CTL_JOBS_REPLY, "control conn closed after a late frame")
+    c.send_frame(ow.T_SYSCALL_REP, b"late", job=job)
+    c.send_frame(ow.T_CTL_JOBS)
+    check(c.recv_frame()[0] == ow.T_CTL_JOBS_REPLY, "control conn closed after a late frame")
     a.check_up(MAC1)
 
 
@@ -836,52 +519,52 @@ def t_job_rules(tmp):
     c = a.ctl()
     job, _, _, _ = c.submit()
     other = a.ctl()
-    other.send_frame(T_SYSCALL_REP, b"x", job=job)  # not its job
-    other.expect_error(E_STATE)
+    other.send_frame(ow.T_SYSCALL_REP, b"x", job=job)  # not its job
+    other.expect_error(ow.E_STATE)
     c2 = a.ctl()
-    c2.send_frame(T_JOB_KILL, job=job)  # agent-only type from om-run
-    c2.expect_error(E_STATE)
+    c2.send_frame(ow.T_JOB_KILL, job=job)  # agent-only type from om-run
+    c2.expect_error(ow.E_STATE)
     c3 = a.ctl()
-    c3.send_frame(T_SIGNAL, struct.pack("<IiII", 0, 0, 0, 0), job=job)  # not its job either
-    c3.expect_error(E_STATE)
+    c3.send_frame(ow.T_SIGNAL, ow.job_signal(0), job=job)  # not its job either
+    c3.expect_error(ow.E_STATE)
     c4 = a.ctl()
     job4, _, _, _ = c4.submit()
-    c4.send_frame(T_JOB_CONTINUE, b"x", job=job4)  # must be empty
-    c4.expect_error(E_TRAILING)
-    check(n.recv_frame()[:2] == (T_JOB_KILL, job4), "no JOB_KILL after a bad JOB_CONTINUE")
-    c.send_frame(T_SIGNAL, struct.pack("<IiII", 99, 0, 0, 0), job=job)  # bad signal
-    c.expect_error(E_RANGE)
+    c4.send_frame(ow.T_JOB_CONTINUE, b"x", job=job4)  # must be empty
+    c4.expect_error(ow.E_TRAILING)
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job4), "no JOB_KILL after a bad JOB_CONTINUE")
+    c.send_frame(ow.T_SIGNAL, ow.job_signal(99), job=job)  # bad signal
+    c.expect_error(ow.E_RANGE)
     # the job ended with its om-run: the node got JOB_KILL
-    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL after a failed om-run")
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL after a failed om-run")
     # a node sending a home->node type is refused
     c = a.ctl()
     job, _, _, _ = c.submit()
-    n.send_frame(T_SYSCALL_REP, b"x", job=job)
-    n.expect_error(E_STATE)
+    n.send_frame(ow.T_SYSCALL_REP, b"x", job=job)
+    n.expect_error(ow.E_STATE)
     f = c.recv_frame()
-    check(f[:2] == (T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
+    check(f[:2] == (ow.T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
     # a JOB_STOPPED with a signal that is no stop signal, one before the
     # job started, and a short SIGNAL_SEEN are refused the same way
-    for mac, what, payload, started, err in ((MAC2, "SIGKILL", struct.pack("<I", 9), True, E_RANGE),
-                                              (MAC3, "not started", struct.pack("<I", 20), False, E_STATE),
-                                              (MAC1, "short SIGNAL_SEEN", b"\x01", True, E_TRUNC)):
+    for mac, what, payload, started, err in ((MAC2, "SIGKILL", ow.job_stopped(9), True, ow.E_RANGE),
+                                              (MAC3, "not started", ow.job_stopped(20), False, ow.E_STATE),
+                                              (MAC1, "short SIGNAL_SEEN", b"\x01", True, ow.E_TRUNC)):
         n = a.node(mac)
         c = a.ctl()
         job, node, _, _ = c.submit()
         check(node == n.id, "%s: not placed on the new node" % what)
         if started:
-            n.send_frame(T_JOB_STARTED, job=job)
-            check(c.recv_frame()[:2] == (T_JOB_STARTED, job), "%s: JOB_STARTED" % what)
-        n.send_frame(T_SIGNAL_SEEN if what.startswith("short") else T_JOB_STOPPED, payload, job=job)
+            n.send_frame(ow.T_JOB_STARTED, job=job)
+            check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "%s: JOB_STARTED" % what)
+        n.send_frame(ow.T_SIGNAL_SEEN if what.startswith("short") else ow.T_JOB_STOPPED, payload, job=job)
         n.expect_error(err)
-        check(c.recv_frame()[:2] == (T_NODE_LOST, job), "no NODE_LOST after %s" % what)
+        check(c.recv_frame()[:2] == (ow.T_NODE_LOST, job), "no NODE_LOST after %s" % what)
     # a pid that is neither the caller nor its child
     c = a.ctl()
-    c.send_frame(T_CTL_JOB_SUBMIT, submit(pid=1))
-    c.expect_error(E_RANGE)
+    c.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit(pid=1))
+    c.expect_error(ow.E_RANGE)
     c = a.ctl()
-    c.send_frame(T_CTL_JOB_SUBMIT, submit()[:-1])
-    c.expect_error(E_TRUNC)
+    c.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit()[:-1])
+    c.expect_error(ow.E_TRUNC)
 
 
 def t_job_node_lost(tmp):
@@ -891,9 +574,8 @@ def t_job_node_lost(tmp):
     job, node, _, _ = c.submit(cmd="sleep 100")
     n.close()
     f = c.recv_frame()
-    check(f is not None and f[:2] == (T_NODE_LOST, job), "NODE_LOST: %r" % (f,))
-    nid = struct.unpack_from("<I", f[3])[0]
-    reason, _ = rd_str(f[3], 4)
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "NODE_LOST: %r" % (f,))
+    nid, reason = ow.node_lost_decode(f[3])
     check(nid == node and "closed" in reason, "NODE_LOST payload: %d %r" % (nid, reason))
     check(a.jobs() == [], "lost job still listed")
     check(re.search(r"job %d .*ended: node lost" % job, a.log()), "not logged")
@@ -903,9 +585,9 @@ def t_job_node_lost(tmp):
     job, node, _, _ = c.submit()
     check(node == n.id, "placed on %d" % node)
     f = c.recv_frame(timeout=3)
-    check(f is not None and f[:2] == (T_NODE_LOST, job), "NODE_LOST on silence: %r" % (f,))
-    check(n.recv_frame()[:2] == (T_JOB_KILL, job), "no JOB_KILL to the silent node")
-    n.send_frame(T_HEARTBEAT, heartbeat(1, 0, 1 << 29, 0))
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "NODE_LOST on silence: %r" % (f,))
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL to the silent node")
+    n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 0))
     wait_for(lambda: a.nodes()[MAC2]["state"] == "up", 2, "the node to come back")
     check(a.nodes()[MAC2]["jobs"] == 0, "lost job still counted")
 
@@ -920,7 +602,7 @@ def t_job_home_gone(tmp):
     check(node == 0 and reason == "all cores busy", "second job on a 1-core node: %r" % reason)
     c.close()
     f = n.recv_frame()
-    check(f is not None and f[:2] == (T_JOB_KILL, job), "JOB_KILL: %r" % (f,))
+    check(f is not None and f[:2] == (ow.T_JOB_KILL, job), "JOB_KILL: %r" % (f,))
     wait_for(lambda: a.nodes()[MAC1]["jobs"] == 0, 2, "the core to be free")
     _, node, _, _ = c2.submit()
     check(node == n.id, "core not reused")
@@ -969,15 +651,15 @@ def t_job_uid_separation(tmp):
             os.setuid(65534)
             c = Ctl(a.control)
             job = c.submit()[0]
-            c.send_frame(T_CTL_JOBS)
-            seen = len(jobs_reply(c.recv_frame()[3]))
-            os.write(wr, struct.pack("<II", job, seen))
+            c.send_frame(ow.T_CTL_JOBS)
+            seen = len(ow.jobs_reply_decode(c.recv_frame()[3]))
+            os.write(wr, b"%d %d" % (job, seen))
             time.sleep(30)
         finally:
             os._exit(0)
     try:
         os.close(wr)
-        job, seen = struct.unpack("<II", os.read(rd, 8))
+        job, seen = map(int, os.read(rd, 64).split())
         check(job >= 1 and seen == 1, "the user's own view: job %d, sees %d" % (job, seen))
         c = a.ctl()
         mine, _, _, _ = c.submit()
@@ -991,35 +673,35 @@ def t_job_uid_separation(tmp):
         check(p.returncode == 0 and len(lines) == 2 and lines[1].split()[0] == str(job),
               "user om-mon --jobs: %r" % lines)
         # a user cannot migrate root's job; root can migrate the user's
-        p = subprocess.run([PY_ANY, "-c", MIGRATE_PY, a.control, str(os.getpid())],
-                           capture_output=True, timeout=10,
-                           preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
-        check(p.stdout.decode().startswith("ERROR"), "user migrated root's job: %r" % p.stdout)
-        p = subprocess.run([PY_ANY, "-c", MIGRATE_PY, a.control, str(pid)],
-                           capture_output=True, timeout=10)
-        check(p.stdout.decode().strip() == "OK", "root migrate: %r %r" % (p.stdout, p.stderr))
-        check(n.recv_frame()[:2] == (T_MIGRATE_HOME, job), "MIGRATE_HOME not sent to the node")
+        t = ctl_migrate(a.control, os.getpid(), as_uid=65534)
+        check(t == ow.T_ERROR, "user migrated root's job: answer type %d" % t)
+        t = ctl_migrate(a.control, pid)
+        check(t == ow.T_CTL_MIGRATE, "root migrate: answer type %d" % t)
+        check(n.recv_frame()[:2] == (ow.T_MIGRATE_HOME, job), "MIGRATE_HOME not sent to the node")
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 
 
-# A python every user may run (sys.executable may live under /root).
-PY_ANY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-
-# om-migrate's request, from a separate process (so its credentials count).
-MIGRATE_PY = r"""
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
-body = struct.pack("<II", int(sys.argv[2]), 0)
-s.sendall(struct.pack("<HBBIII", 0x6d6f, 1, 70, len(body), 0, 0) + body)
-h = b""
-while len(h) < 16:
-    d = s.recv(16 - len(h))
-    if not d: break
-    h += d
-print("OK" if len(h) == 16 and h[3] == 70 else "ERROR")
-"""
+def ctl_migrate(control, pid, as_uid=None):
+    """om-migrate's request for pid, from a forked child running as as_uid
+    (so its credentials count); returns the type of the agent's answer, 0
+    for none."""
+    child = os.fork()
+    if child == 0:
+        t = 0
+        try:
+            if as_uid is not None:
+                os.setgid(as_uid)
+                os.setuid(as_uid)
+            c = Ctl(control)
+            c.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(pid))
+            f = c.recv_frame()
+            t = f[0] if f is not None else 0
+        finally:
+            os._exit(t)
+    _, st = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(st)
 
 
 def t_job_backpressure(tmp):
@@ -1035,7 +717,7 @@ def t_job_backpressure(tmp):
     n.s.settimeout(0.5)
     try:
         while sent < 40:
-            n.send_frame(T_SYSCALL_REQ, chunk, job=job, seq=sent)
+            n.send_frame(ow.T_SYSCALL_REQ, chunk, job=job, seq=sent)
             sent += 1
     except socket.timeout:
         pass
@@ -1046,7 +728,7 @@ def t_job_backpressure(tmp):
     c.s.settimeout(5)
     while got < sent:
         f = c.recv_frame()
-        check(f is not None and f[0] == T_SYSCALL_REQ and len(f[3]) == len(chunk), "relay broke")
+        check(f is not None and f[0] == ow.T_SYSCALL_REQ and len(f[3]) == len(chunk), "relay broke")
         got += 1
     check(a.alive() and len(a.jobs()) == 1, "job lost under back-pressure")
 
@@ -1068,19 +750,18 @@ def t_config_file(tmp):
           "settings: %r" % log)
     p.send_signal(signal.SIGTERM)
     check(p.wait(5) == 0, "exit")
-    # the colleague's example file is valid as shipped, and with every key set
-    example = os.path.join(ROOT, "server-agent", "agent.conf")
-    if os.path.exists(example):
-        text = open(example).read()
-        filled = os.path.join(tmp, "filled.conf")
-        with open(filled, "w") as f:
-            f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
-                "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
-                "0.0.0.0:7707", "127.0.0.1:0"))
-        p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
-        p.send_signal(signal.SIGTERM)
-        check(p.wait(5) == 0, "filled example exit")
+    # the shipped example file is valid as it is, and with every key set
+    example = os.path.join(ROOT, "server-agent", "agent", "agent.conf")
+    text = open(example).read()
+    filled = os.path.join(tmp, "filled.conf")
+    with open(filled, "w") as f:
+        f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
+            "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
+            "0.0.0.0:7707", "127.0.0.1:0"))
+    p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(5) == 0, "filled example exit")
     bad = [("bogus = 1\n", ":1: bogus: unknown key"),
            ("\n\nheartbeat_ms = 0\n", ":3: heartbeat_ms: not a number"),
            ("listen = nowhere\n", ":1: listen: not ADDR:PORT"),
@@ -1102,44 +783,6 @@ def t_config_file(tmp):
 
 
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
-
-
-def run_tests(tests, exes, prefix, timeout, tmp_prefix):
-    """Runs each (name, fn) as fn(tmp) in a fresh temporary directory,
-    bounded by timeout seconds, killing every process it spawned (by pid);
-    prints one PASS or FAIL line per test. argv[1:] may name the tests to
-    run. Returns the exit status."""
-    def on_alarm(sig, frm):
-        raise Fail("test took longer than %d s" % timeout)
-
-    only = set(sys.argv[1:])
-    for exe in exes:
-        if not os.access(exe, os.X_OK):
-            print("FAIL %ssetup: %s is not built" % (prefix, exe))
-            return 1
-    signal.signal(signal.SIGALRM, on_alarm)
-    failed = 0
-    for name, fn in tests:
-        if only and name not in only:
-            continue
-        with tempfile.TemporaryDirectory(prefix=tmp_prefix) as tmp:
-            signal.alarm(timeout)
-            try:
-                fn(tmp)
-                print("PASS %s%s" % (prefix, name))
-            except Exception as e:  # a test's own bug is a failure too
-                failed += 1
-                reason = str(e) if isinstance(e, Fail) else "%s: %s" % (type(e).__name__, e)
-                print("FAIL %s%s: %s" % (prefix, name, reason.replace("\n", " ")))
-            finally:
-                signal.alarm(0)
-                while PROCS:
-                    p = PROCS.pop()
-                    if p.poll() is None:
-                        os.kill(p.pid, signal.SIGKILL)
-                    p.wait()
-            sys.stdout.flush()
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,26 +1,24 @@
 #!/usr/bin/env python3
 """test_om_run.py - runs the real om-run: at home (exit statuses, signals,
 the shell's not-found messages, pipes) and against a real om-agent with
-fake nodes from test_agent.py (placement, reasons, fallback to home).
+fake nodes (tests/harness.py: placement, reasons, a node that refuses).
 
 Output is one line per test, "PASS om_run/name" or "FAIL om_run/name:
 reason"; exit status 0 iff all passed. Environment: OM_RUN (default
-build/om-run), OM_AGENT, OM_MON as for test_agent.py, OM_TEST_PREFIX; a
+build/om-run), OM_AGENT, OM_MON as for tests/harness.py, OM_TEST_PREFIX; a
 test name on the command line runs only that test.
 """
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_agent as ta  # noqa: E402  (fake nodes, agent harness)
-from test_agent import Fail, check, wait_for  # noqa: E402
+import harness
+import omwire as ow
+from harness import check
 
-RUN = os.environ.get("OM_RUN", os.path.join(ta.ROOT, "build", "om-run"))
+RUN = os.environ.get("OM_RUN", os.path.join(harness.ROOT, "build", "om-run"))
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "om_run/"
 TEST_TIMEOUT = 30
 ALL_FEATURES = dict(leaf1_ecx=0xFFFFFFFF, leaf1_edx=0xFFFFFFFF, leaf7_ebx=0xFFFFFFFF,
@@ -34,7 +32,7 @@ def om_run(*args, input=None, env=None, timeout=10):
 
 
 def spawn_run(*args, **kw):
-    return ta.spawn([RUN] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return harness.spawn([RUN] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 # ---- front end
 
@@ -51,11 +49,6 @@ def t_usage(tmp):
     # options after PROGRAM belong to it
     rc, out, err = om_run("--home", "echo", "-v", "--home")
     check(rc == 0 and out == "-v --home\n", "program options: %r" % out)
-    # the man page's SYNOPSIS is usage()
-    page = open(os.path.join(ta.ROOT, "docs", "om-run.md")).read()
-    first = out_usage = subprocess.run([RUN, "--help"], capture_output=True).stdout.decode()
-    check(first.splitlines()[0] in page and all(l in page for l in out_usage.splitlines()),
-          "docs/om-run.md does not show usage()")
 
 
 def t_exit_codes(tmp):
@@ -147,7 +140,7 @@ def t_no_agent(tmp):
 
 
 def t_agent_no_nodes(tmp):
-    a = ta.Agent(tmp)
+    a = harness.Agent(tmp)
     rc, out, err = om_run("-v", "--control", a.control, "sh", "-c", "echo at home; exit 3")
     check(rc == 3 and out == "at home\n", "%d %r" % (rc, out))
     check(err == "om-run: running at home: no node is up\n", "-v: %r" % err)
@@ -157,37 +150,45 @@ def t_agent_no_nodes(tmp):
     check("job not placed" in a.log(), "agent did not log the submit")
 
 
-def t_agent_placed_fallback(tmp):
-    """Placed on a fake node: om-run submits the program's own pid and its
-    command line; without the migration path it runs at home and the
-    agent sends JOB_KILL to the node."""
-    a = ta.Agent(tmp)
-    n = a.node(ta.MAC1, **ALL_FEATURES)
-    rc, out, err = om_run("-v", "--control", a.control, "sh", "-c", "echo $$")
-    check(rc == 0, "exit %d %r" % (rc, err))
+def t_agent_node_refuses(tmp):
+    """Placed on a fake node, which takes the image and refuses the job
+    (JOB_ERROR): om-run submitted the program's own pid and its command
+    line, and the program starts at home from its entry point."""
+    a = harness.Agent(tmp)
+    n = a.node(harness.MAC1, **ALL_FEATURES)
+    p = spawn_run("-v", "--control", a.control, "sh", "-c", "echo $$")
+    types = []
+    while ow.T_IMAGE_END not in types:
+        f = n.recv_frame(timeout=10)
+        check(f is not None, "the image ended early: %r" % types)
+        types.append(f[0])
+    job = f[1]
+    check(types[0] == ow.T_IMAGE_BEGIN and set(types) <= {ow.T_IMAGE_BEGIN, ow.T_IMAGE_REGION,
+                                                          ow.T_IMAGE_PAGES, ow.T_IMAGE_END},
+          "image frames %r" % types)
+    n.send_frame(ow.T_JOB_ERROR, ow.error(ow.E_BUSY, "no free core"), job=job)
+    out, err = p.communicate(timeout=10)
+    check(p.returncode == 0, "exit %d %r" % (p.returncode, err))
     pid = int(out)
-    m = re.search(r"job (\d+) placed on node 1 \(127\.0\.0\.1\) for uid %d pid (\d+): "
-                  r"sh -c echo \$\$" % os.getuid(), a.log())
-    check(m and int(m.group(2)) == pid, "placement log %r, program pid %d" % (a.log()[-400:], pid))
-    job = int(m.group(1))
-    check(re.match(r"om-run: job %d placed on node 1 \(127\.0\.0\.1\)\n" % job, err), "-v: %r" % err)
-    if os.path.exists(os.path.join(ta.ROOT, "server-agent", "run_remote.c")):
-        return  # the migration path exists: fallback is no longer the point
-    check("running at home: migration to node 1 is not available" in err, "-v: %r" % err)
-    f = n.recv_frame()
-    check(f is not None and f[:2] == (ta.T_JOB_KILL, job), "node got %r" % (f,))
-    check(a.jobs() == [] and a.nodes()[ta.MAC1]["jobs"] == 0, "job not ended")
+    m = re.search(r"job %d placed on node 1 \(127\.0\.0\.1\) for uid %d pid (\d+): "
+                  r"sh -c echo \$\$" % (job, os.getuid()), a.log())
+    check(m and int(m.group(1)) == pid, "placement log %r, program pid %d" % (a.log()[-400:], pid))
+    check(re.fullmatch(r"om-run: job %d placed on node 1 \(127\.0\.0\.1\)\n"
+                       r"om-run: image sent to node 1: \d+ regions, \d+ pages\n"
+                       r"om-run: node 1 refused the job \(no free core\): running at home\n" % job,
+                       err.decode()), "-v: %r" % err)
+    harness.wait_for(lambda: a.jobs() == [], 2, "the refused job to end")
 
 
 def t_agent_reasons(tmp):
-    a = ta.Agent(tmp)
-    a.node(ta.MAC1, leaf1_ecx=0, leaf1_edx=0, leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0, xcr0=0)
+    a = harness.Agent(tmp)
+    a.node(harness.MAC1, leaf1_ecx=0, leaf1_edx=0, leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0, xcr0=0)
     rc, out, err = om_run("-v", "--control", a.control, "true")
     check(rc == 0 and re.match(r"om-run: running at home: no node has \S", err),
           "feature mismatch: %r" % err)
     rc, out, err = om_run("-v", "--control", a.control, "--node", "7", "true")
     check(rc == 0 and err == "om-run: running at home: no node 7\n", "--node 7: %r" % err)
-    a.node(ta.MAC2, cores=1, **ALL_FEATURES)
+    a.node(harness.MAC2, cores=1, **ALL_FEATURES)
     rc, out, err = om_run("-v", "--control", a.control, "--node", "2", "true")
     check(rc == 0 and "job " in err and "placed on node 2" in err, "--node 2: %r" % err)
 
@@ -196,4 +197,4 @@ TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswi
 
 
 if __name__ == "__main__":
-    sys.exit(ta.run_tests(TESTS, (RUN, ta.AGENT), PREFIX, TEST_TIMEOUT, "om-run-test-"))
+    sys.exit(harness.run_tests(TESTS, (RUN, harness.AGENT), PREFIX, TEST_TIMEOUT, "om-run-test-"))

@@ -1,9 +1,16 @@
 /* agent_main.c - om-agent: registers compute nodes and serves the tools.
  *
- * One process, one epoll loop (ev.c), no threads. Nodes connect over TCP
- * (node_conn.c), tools over a Unix socket (ctl.c); both share the node
- * table (nodes.c). SIGINT/SIGTERM arrive through a signalfd so shutdown is
- * an ordinary event: nodes get BYE, the socket file is removed. */
+ * agent/ is the daemon and nothing else: one process, one epoll loop
+ * (ev.c), no threads. Nodes connect over TCP (node_conn.c), tools over a
+ * Unix socket (ctl_server.c); both share the node table (nodes.c) and the
+ * job table (jobs.c), which places jobs (placement.c) and relays their
+ * frames between node and deputy (relay.c). Settings come from the command
+ * line and agent.conf (conf.c); om-agent.service is its systemd unit. It
+ * never runs a user's program and links nothing of the deputy: it uses
+ * migrate/ for the protocol and ctl/ only to find the control socket and
+ * to ask whether an agent still answers there. SIGINT/SIGTERM arrive
+ * through a signalfd so shutdown is an ordinary event: nodes get BYE, the
+ * socket file is removed. Manual: docs/man/om-agent.8. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -19,7 +26,7 @@
 
 #include "conf.h"
 #include "conn.h"
-#include "ctl.h"
+#include "ctl_server.h"
 #include "ctl_client.h"
 #include "ev.h"
 #include "jobs.h"

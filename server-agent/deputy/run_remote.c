@@ -26,7 +26,7 @@
 #include "deputy_call.h"
 #include "frame_rx.h"
 #include "inject.h"
-#include "job_ctx.h"
+#include "deputy.h"
 #include "job_msg.h"
 #include "ptrace_start.h"
 #include "restore.h"

@@ -1,5 +1,8 @@
-/* ctl_client.h - the tools' side of the agent's control socket: blocking
- * request/reply with a timeout, using the same frames as the node protocol. */
+/* ctl_client.h - the tools' side of the agent's control socket: where it is
+ * (ctl_path, which om-agent shares) and blocking request/reply with a
+ * timeout, using the same frames as the node protocol (docs/protocol.md,
+ * section 7). ctl/ is this client and nothing else: om-run, om-mon and
+ * om-migrate use it; it uses migrate/ only. */
 #ifndef OM_CTL_CLIENT_H
 #define OM_CTL_CLIENT_H
 

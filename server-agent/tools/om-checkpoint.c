@@ -19,7 +19,9 @@
  *       Validate FILE and print a summary: header, registers, regions.
  *
  * Exit status: PROG's for --roundtrip (127 / 126 when it cannot be
- * executed, like a shell), 0 on success otherwise, 1 on any error. */
+ * executed, like a shell), 0 on success otherwise, 1 on any error.
+ * Manual: docs/man/om-checkpoint.1. A developer's tool: make builds it,
+ * make install does not install it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -48,13 +50,18 @@ extern char **environ;
 
 static const char *progname = "om-checkpoint";
 
+/* Exits with status: 0 for --help (on stdout), 1 for a usage error. */
 static void __attribute__((noreturn))
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: %s --roundtrip PROG [ARG...]\n"
+	fprintf(f, "usage: %s --roundtrip PROG [ARG...]\n"
 	    "       %s --save FILE PROG [ARG...]\n"
-	    "       %s --info FILE\n", progname, progname, progname);
-	exit(1);
+	    "       %s --info FILE\n"
+	    "  --roundtrip      capture PROG at its entry point, disturb it, restore it, let it run\n"
+	    "  --save FILE      capture PROG at its entry point into FILE, then kill it\n"
+	    "  --info FILE      check the image in FILE and print a summary\n"
+	    "  -h, --help       show this help\n", progname, progname, progname);
+	exit(status);
 }
 
 /* ---- frames in memory */
@@ -656,5 +663,7 @@ main(int argc, char **argv)
 		return cmd_save(argv[2], argv + 3);
 	if (argc == 3 && strcmp(argv[1], "--info") == 0)
 		return cmd_info(argv[2]);
-	usage();
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		usage(stdout, 0);
+	usage(stderr, 1);
 }

@@ -53,7 +53,7 @@ struct job_home {
 	int nids;
 };
 
-/* ---- control side (ctl.c) */
+/* ---- control side (ctl_server.c) */
 
 /* CTL_JOB_SUBMIT: places the job and answers CTL_JOB_PLACED. */
 void jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len);

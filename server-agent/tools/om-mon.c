@@ -2,7 +2,7 @@
  * refreshed.
  *
  * Exit status: 0 success, 1 the agent could not be asked or answered
- * nonsense, 2 usage error. */
+ * nonsense, 2 usage error. Manual: docs/man/om-mon.1. */
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>

@@ -1,4 +1,4 @@
-/* ctl.h - om-agent's control socket: a Unix stream socket speaking om frames
+/* ctl_server.h - om-agent's control socket: a Unix stream socket speaking om frames
  * to local tools (om-mon, om-run, om-migrate).
  *
  * Requests: CTL_NODES -> CTL_NODES_REPLY; CTL_JOB_SUBMIT -> CTL_JOB_PLACED,
@@ -7,8 +7,8 @@
  * a closed connection. A client may send any number of requests on one
  * connection. SO_PEERCRED identifies the caller: its uid owns the jobs it
  * submits and limits what it sees (root sees all). */
-#ifndef OM_CTL_H
-#define OM_CTL_H
+#ifndef OM_CTL_SERVER_H
+#define OM_CTL_SERVER_H
 
 #include "ev.h"
 

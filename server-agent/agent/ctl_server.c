@@ -1,4 +1,4 @@
-/* ctl.c - the control socket server (see ctl.h). */
+/* ctl_server.c - the control socket server (see ctl_server.h). */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "ctl.h"
 #include "ctl_client.h"
+#include "ctl_server.h"
 #include "jobs.h"
 #include "log.h"
 #include "node_conn.h"

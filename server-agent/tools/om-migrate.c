@@ -6,7 +6,7 @@
  * started). The node sends the job's image back; the process then goes on
  * natively, its deputy (om-run) exits when it does. Exit status: 0 when the
  * request was delivered, 1 when the agent refused it (no such job, not
- * yours), 2 for usage errors. */
+ * yours), 2 for usage errors. Manual: docs/man/om-migrate.1. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -22,7 +22,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: om-migrate [--control PATH] PID home\n"
 		   "  Brings the job whose program has PID at home back home.\n"
-		   "  --control PATH  the agent's control socket (default $OM_CONTROL, else /run/om/agent.sock)\n");
+		   "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
+		   "  -h, --help       show this help\n",
+		CTL_DEFAULT_PATH);
 }
 
 int main(int argc, char **argv)
@@ -36,11 +38,15 @@ int main(int argc, char **argv)
 	char err[256], *end;
 	int ch;
 
+	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': control = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "om-migrate: unknown option or missing value: '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind != 2 || strcmp(argv[optind + 1], "home") != 0) {

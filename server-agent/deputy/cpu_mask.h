@@ -6,7 +6,7 @@
  * glibc.cpu.hwcaps tunable, to leave out every feature the chosen node lacks,
  * and the image then requires only what home and node share. Whatever still
  * slips through (a library's own dispatch, code built with -march) faults on
- * the node with #UD, and the node sends the job home (docs/om-run.md). */
+ * the node with #UD, and the node sends the job home (docs/man/om-run.1). */
 #ifndef OM_CPU_MASK_H
 #define OM_CPU_MASK_H
 

@@ -1,0 +1,318 @@
+"""omwire - the om wire protocol in Python, for every test and benchmark.
+
+docs/protocol.md is the spec (section numbers below are its own); the C
+side is migrate/proto.h, migrate/job_msg.h and migrate/image.h. This
+module is the one Python rendering of it: the frame header, the type and
+error numbers, and encoders and decoders of the payloads the tests speak.
+Nothing else in tests/, qemu-tests/ or bench/ packs a frame by hand.
+
+Encoders return bytes and check nothing, so a test can build a malformed
+payload on purpose (a field cut short, a string too long). Decoders check
+lengths and raise ProtocolError on a short or trailing payload.
+
+Importing it: tests/*.py find it next to them; qemu-tests/ and bench/ put
+tests/ on sys.path first.
+"""
+import socket
+import struct
+
+# ---- 2. frame header
+
+MAGIC, VERSION = 0x6D6F, 1
+HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
+HDR_SIZE = HDR.size
+MAX_PAYLOAD = 1 << 20
+
+# ---- 4. message types
+
+T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
+(T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
+ T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
+ T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN) = range(16, 33)
+(T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
+ T_CTL_JOBS_REPLY, T_CTL_MIGRATE) = range(64, 71)
+
+# ---- ERROR codes (section 4, "ERROR (1)")
+
+E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -9, -1)
+E_STATE, E_BUSY = -10, -11
+
+# JOB_EXIT kinds
+EXIT_EXITED, EXIT_SIGNALED = 1, 2
+
+
+class ProtocolError(Exception):
+    """A frame or payload that breaks the protocol."""
+
+
+def frame(ftype, payload=b"", job=0, seq=0, version=VERSION, magic=MAGIC, length=None):
+    """A whole frame; length overrides the header's length field (for tests
+    that lie about it)."""
+    n = len(payload) if length is None else length
+    return HDR.pack(magic, version, ftype, n, job, seq) + payload
+
+
+def header(data):
+    """(magic, version, type, length, job, seq) of the header at data[0:16]."""
+    return HDR.unpack_from(data)
+
+# ---- 3. field encodings
+
+
+def u8(v):
+    return struct.pack("<B", v)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def i32(v):
+    return struct.pack("<i", v)
+
+
+def i64(v):
+    return struct.pack("<q", v)
+
+
+def wstr(s):
+    """str(N): u16 byte count, then the bytes (no limit checked here)."""
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<H", len(b)) + b
+
+
+def mac_bytes(mac):
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+class Reader:
+    """Reads fields off a payload in order; end() insists it is used up."""
+
+    def __init__(self, payload, what):
+        self.p, self.off, self.what = payload, 0, what
+
+    def _take(self, fmt):
+        size = struct.calcsize(fmt)
+        if self.off + size > len(self.p):
+            raise ProtocolError("%s: payload ends inside a field" % self.what)
+        v = struct.unpack_from(fmt, self.p, self.off)
+        self.off += size
+        return v
+
+    def u8(self):
+        return self._take("<B")[0]
+
+    def u32(self):
+        return self._take("<I")[0]
+
+    def i32(self):
+        return self._take("<i")[0]
+
+    def u64(self):
+        return self._take("<Q")[0]
+
+    def str(self):
+        n = self._take("<H")[0]
+        if self.off + n > len(self.p):
+            raise ProtocolError("%s: string runs past the payload" % self.what)
+        s = self.p[self.off:self.off + n].decode()
+        self.off += n
+        return s
+
+    def cpu(self):
+        c = dict(vendor=self.str(), model=self.str())
+        for k in CPU_U32:
+            c[k] = self.u32()
+        c["xcr0"], c["cores"] = self._take("<QH")
+        return c
+
+    def end(self):
+        if self.off != len(self.p):
+            raise ProtocolError("%s: %d trailing bytes" % (self.what, len(self.p) - self.off))
+
+# ---- payloads (section 4)
+
+CPU_U32 = ("family", "model_id", "stepping", "leaf1_ecx", "leaf1_edx", "leaf7_ebx",
+           "leaf7_ecx", "leaf7_edx")
+
+
+def cpu(c):
+    """cpu from a dict with vendor, model, the CPU_U32 fields, xcr0, cores."""
+    return (wstr(c["vendor"]) + wstr(c["model"])
+            + struct.pack("<8IQH", *[c[k] for k in CPU_U32], c["xcr0"], c["cores"]))
+
+
+def error(code, msg):
+    """ERROR and JOB_ERROR."""
+    return i32(code) + wstr(msg)
+
+
+def error_decode(p):
+    """(code, msg) of an ERROR or JOB_ERROR payload."""
+    r = Reader(p, "ERROR")
+    code, msg = r.i32(), r.str()
+    r.end()
+    return code, msg
+
+
+def hello(mac, nic, cpu_fields, mem, speed, boot_ms, version):
+    return (mac_bytes(mac) + wstr(nic) + cpu(cpu_fields)
+            + struct.pack("<QII", mem, speed, boot_ms) + wstr(version))
+
+
+def welcome(node_id, heartbeat_ms, time_ns):
+    return struct.pack("<IIQ", node_id, heartbeat_ms, time_ns)
+
+
+def welcome_decode(p):
+    """(node_id, heartbeat_ms, time_ns)."""
+    r = Reader(p, "WELCOME")
+    v = (r.u32(), r.u32(), r.u64())
+    r.end()
+    return v
+
+
+def heartbeat(uptime_ms, load_milli, mem_free, jobs):
+    return struct.pack("<IIQI", uptime_ms, load_milli, mem_free, jobs)
+
+
+def job_signal(signo, code=0, pid=0, uid=0):
+    """SIGNAL: signo, si_code, si_pid, si_uid."""
+    return struct.pack("<IiII", signo, code, pid, uid)
+
+
+def signal_seen(count):
+    return u32(count)
+
+
+def job_stopped(signo):
+    return u32(signo)
+
+
+def job_exit(kind, status, core=0):
+    return struct.pack("<BIB", kind, status, core)
+
+
+def job_home(reason, text, pending=-1):
+    return u32(reason) + wstr(text) + i32(pending)
+
+
+def node_lost_decode(p):
+    """(node, reason) of a NODE_LOST payload."""
+    r = Reader(p, "NODE_LOST")
+    v = (r.u32(), r.str())
+    r.end()
+    return v
+
+
+def image_pages_header(region, first, count):
+    """The 16 bytes before an IMAGE_PAGES frame's count x 4096 bytes of data
+    (docs/migration.md, "Image")."""
+    return struct.pack("<IQI", region, first, count)
+
+
+def sysrep(result):
+    """A SYSCALL_REP carrying only the result (a call with no OUT buffer)."""
+    return i64(result)
+
+
+def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0):
+    return u32(pid) + wstr(cmd) + cpu(cpu_fields) + struct.pack("<QII", mem, node, flags)
+
+
+def job_placed_decode(p):
+    """(job, node, addr, reason) of a CTL_JOB_PLACED payload."""
+    r = Reader(p, "CTL_JOB_PLACED")
+    job, node, addr = r.u32(), r.u32(), ""
+    if node:
+        r.cpu()
+        addr = r.str()
+    reason = r.str()
+    r.end()
+    return job, node, addr, reason
+
+
+def list_count(p):
+    """The count that opens a CTL_NODES_REPLY or CTL_JOBS_REPLY."""
+    return Reader(p, "list").u32()
+
+
+def jobs_reply_decode(p):
+    """[dict] of a CTL_JOBS_REPLY payload."""
+    r = Reader(p, "CTL_JOBS_REPLY")
+    out = []
+    for _ in range(r.u32()):
+        out.append(dict(job=r.u32(), node=r.u32(), uid=r.u32(), pid=r.u32(), cmd=r.str(),
+                        runtime_ms=r.u64(), state=r.u8()))
+    r.end()
+    return out
+
+
+def job_migrate(pid, target=0):
+    """CTL_MIGRATE: pid, target (0 = home)."""
+    return struct.pack("<II", pid, target)
+
+# ---- 1. transport: frames over a stream socket
+
+
+def connect_tcp(port, host="127.0.0.1", timeout=5, rcvbuf=None):
+    """A TCP socket connected to host:port (rcvbuf: a small SO_RCVBUF, set
+    before connecting so it bounds the window)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def connect_unix(path, timeout=5):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    return s
+
+
+class Peer:
+    """One end of an om connection over a connected stream socket s (TCP
+    or Unix): sends frames, reads them whole."""
+
+    def __init__(self, s):
+        self.s = s
+        self.buf = bytearray()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def send_frame(self, *a, **kw):
+        self.s.sendall(frame(*a, **kw))
+
+    def _fill(self, n):
+        while len(self.buf) < n:
+            try:
+                d = self.s.recv(max(65536, n - len(self.buf)))
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                return False
+            self.buf += d
+        return True
+
+    def recv_frame(self, timeout=5):
+        """(type, job, seq, payload), or None at end of stream; socket.timeout
+        when nothing whole came within timeout seconds; ProtocolError for a
+        header that is not om's."""
+        self.s.settimeout(timeout)
+        if not self._fill(HDR_SIZE):
+            return None
+        magic, ver, ftype, length, job, seq = HDR.unpack_from(self.buf)
+        if magic != MAGIC or ver != VERSION:
+            raise ProtocolError("bad frame header %r" % bytes(self.buf[:HDR_SIZE]))
+        if not self._fill(HDR_SIZE + length):
+            return None
+        payload = bytes(self.buf[HDR_SIZE:HDR_SIZE + length])
+        del self.buf[:HDR_SIZE + length]
+        return ftype, job, seq, payload
+
+    def close(self):
+        self.s.close()
