@@ -11,7 +11,7 @@ LWIP := $(TP)/lwip
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
 	newlib-source musl-tools busybox-static libncurses-dev groff-base man-db \
-	dnsmasq-base iproute2 psf-unifont
+	dnsmasq-base iproute2 psf-unifont libpython3.11-testsuite
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo bench clean distclean help

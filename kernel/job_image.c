@@ -154,6 +154,50 @@ static void timers_to_image(const struct job *j, struct om_image_hdr *h)
 	}
 }
 
+/* Pending instances keep their siginfo: a signal below SIGRTMIN has one
+ * (the first), the others queue; a timer's marks its timer busy until it is
+ * delivered. */
+static void sigq_from_image(struct job *j, const struct om_image_hdr *h)
+{
+	for (uint32_t i = 0; i < h->sigq_count; i++) {
+		const struct om_siginfo *s = &h->sigq[i];
+		struct job_siginfo info = { .code = s->code, .errnum = s->errnum };
+		memcpy(info.fields, s->fields, sizeof info.fields);
+		if ((int)s->signo < LX_SIGRTMIN && s->code != LX_SI_TIMER) {
+			j->info[s->signo - 1] = info;
+		} else if (j->nsigq < JOB_SIGQUEUE_MAX) {
+			j->sigq[j->nsigq].sig = (int)s->signo;
+			j->sigq[j->nsigq++].info = info;
+			int32_t id;
+			memcpy(&id, info.fields, sizeof id);
+			for (int k = 0; s->code == LX_SI_TIMER && k < JOB_TIMERS_MAX; k++)
+				if (j->timer[k].used && j->timer[k].id == id)
+					j->timer[k].queued = 1;
+		}
+	}
+}
+
+static void sigq_to_image(const struct job *j, struct om_image_hdr *h)
+{
+	for (int sig = 1; sig < LX_SIGRTMIN && h->sigq_count < OM_SIGQUEUE_MAX; sig++) {
+		const struct job_siginfo *in = &j->info[sig - 1];
+		int queued = 0;
+		for (uint32_t k = 0; k < j->nsigq && !queued; k++)
+			queued = j->sigq[k].sig == sig;
+		if (!(j->pending & (1ULL << (sig - 1))) || queued)
+			continue;
+		struct om_siginfo *s = &h->sigq[h->sigq_count++];
+		*s = (struct om_siginfo){ .signo = (uint32_t)sig, .code = in->code, .errnum = in->errnum };
+		memcpy(s->fields, in->fields, sizeof s->fields);
+	}
+	for (uint32_t k = 0; k < j->nsigq && h->sigq_count < OM_SIGQUEUE_MAX; k++) {
+		const struct job_sigqueued *q = &j->sigq[k];
+		struct om_siginfo *s = &h->sigq[h->sigq_count++];
+		*s = (struct om_siginfo){ .signo = (uint32_t)q->sig, .code = q->info.code, .errnum = q->info.errnum };
+		memcpy(s->fields, q->info.fields, sizeof s->fields);
+	}
+}
+
 static void state_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	regs_from_image(j, h);
@@ -191,6 +235,7 @@ static void state_from_image(struct job *j, const struct om_image_hdr *h)
 	clocks_from_image(j, h);
 	usage_from_image(j, h);
 	timers_from_image(j, h);
+	sigq_from_image(j, h);
 }
 
 int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len)
@@ -372,6 +417,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	}
 	usage_to_image(j, h);
 	timers_to_image(j, h);
+	sigq_to_image(j, h);
 	h->region_count = j->uvm.nregions;
 	int n = om_image_hdr_encode(h, buf, cap);
 	free(h);

@@ -344,12 +344,10 @@ static struct lx_itimerspec timer_get(struct job *j, const struct job_timer *t)
 	return (struct lx_itimerspec){ ns_ts(t->interval), ns_ts(left) };
 }
 
+/* Linux reads and checks the new value before it looks the timer up. */
 void sys_timer_settime(struct job *j, struct sys_call *sc)
 {
-	struct job_timer *t = timer_arg(j, sc);
 	struct lx_itimerspec neu;
-	if (!t)
-		return;
 	if (uvm_read(&j->uvm, sc->a[2], &neu, sizeof neu) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
@@ -358,6 +356,9 @@ void sys_timer_settime(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
+	struct job_timer *t = timer_arg(j, sc);
+	if (!t)
+		return;
 	struct lx_itimerspec old = timer_get(j, t);
 	t->overrun_last = 0;
 	arm(j, t, ts_ns(&neu.value), ts_ns(&neu.interval), (sc->a[1] & LX_TIMER_ABSTIME) != 0);

@@ -83,6 +83,12 @@ om_image_hdr_valid(const struct om_image_hdr *h)
 	if (!user_range_ok(h->scratch_start, h->scratch_len) ||
 	    (h->vdso_base & PAGE_MASK) != 0 || h->vdso_base >= OM_USER_TOP)
 		return OM_E_RANGE;
+	if (h->sigq_count > OM_SIGQUEUE_MAX)
+		return OM_E_RANGE;
+	for (i = 0; i < h->sigq_count; i++)
+		if (h->sigq[i].signo < 1 || h->sigq[i].signo > OM_NSIG ||
+		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1))
+			return OM_E_RANGE;
 	if (h->timer_count > OM_TIMERS_MAX || h->timer_next_id > INT32_MAX)
 		return OM_E_RANGE;
 	for (i = 0; i < h->timer_count; i++) {
@@ -191,6 +197,13 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 	wire_wr_u64(&w, h->mmap_base);
 	wire_wr_u64(&w, h->sig_blocked);
 	wire_wr_u64(&w, h->sig_pending);
+	wire_wr_u32(&w, h->sigq_count);
+	for (i = 0; i < (int)h->sigq_count; i++) {
+		wire_wr_u32(&w, h->sigq[i].signo);
+		wire_wr_u32(&w, (uint32_t)h->sigq[i].code);
+		wire_wr_u32(&w, (uint32_t)h->sigq[i].errnum);
+		wire_wr_bytes(&w, h->sigq[i].fields, OM_SIGINFO_FIELDS);
+	}
 	for (i = 0; i < OM_NSIG; i++) {
 		wire_wr_u64(&w, h->sigact[i].handler);
 		wire_wr_u64(&w, h->sigact[i].flags);
@@ -261,6 +274,16 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 	h->mmap_base = wire_rd_u64(&r);
 	h->sig_blocked = wire_rd_u64(&r);
 	h->sig_pending = wire_rd_u64(&r);
+	h->sigq_count = wire_rd_u32(&r);
+	/* The count is judged before it is used to read anything. */
+	if (r.err == OM_OK && h->sigq_count > OM_SIGQUEUE_MAX)
+		wire_rd_fail(&r, OM_E_RANGE);
+	for (i = 0; r.err == OM_OK && i < (int)h->sigq_count; i++) {
+		h->sigq[i].signo = wire_rd_u32(&r);
+		h->sigq[i].code = (int32_t)wire_rd_u32(&r);
+		h->sigq[i].errnum = (int32_t)wire_rd_u32(&r);
+		wire_rd_bytes(&r, h->sigq[i].fields, OM_SIGINFO_FIELDS);
+	}
 	for (i = 0; i < OM_NSIG; i++) {
 		h->sigact[i].handler = wire_rd_u64(&r);
 		h->sigact[i].flags = wire_rd_u64(&r);

@@ -35,6 +35,8 @@
 #define OM_UTS_MAX 64u            /* Linux's __NEW_UTS_LEN */
 #define OM_NSIG 64                /* signals 1..64 */
 #define OM_TIMERS_MAX 32u         /* POSIX timers an image carries */
+#define OM_SIGQUEUE_MAX 64u       /* pending signal instances it carries */
+#define OM_SIGINFO_FIELDS 32u     /* siginfo_t bytes 16..47 (the union) */
 
 /* General registers in the order they travel (user_regs_struct names). */
 enum om_reg {
@@ -84,7 +86,15 @@ struct om_timer {
 	uint64_t value;     /* sigev_value */
 };
 
-/* IMAGE_BEGIN. About 21 KiB with the XSAVE area: keep it off small stacks. */
+/* A pending signal instance with its siginfo: si_signo, si_code, si_errno
+ * and siginfo_t bytes 16..47 (the union, laid out as code and signal say). */
+struct om_siginfo {
+	uint32_t signo;     /* 1..OM_NSIG, and pending in sig_pending */
+	int32_t code, errnum;
+	uint8_t fields[OM_SIGINFO_FIELDS];
+};
+
+/* IMAGE_BEGIN. About 24 KiB with the XSAVE area: keep it off small stacks. */
 struct om_image_hdr {
 	uint64_t regs[OM_REG_COUNT];
 	uint64_t xcr0;               /* XCR0 the area was saved under */
@@ -95,6 +105,10 @@ struct om_image_hdr {
 	uint64_t mmap_base;          /* top of the top-down mmap area */
 	uint64_t sig_blocked;
 	uint64_t sig_pending;        /* thread and process pending, merged */
+	uint32_t sigq_count;         /* <= OM_SIGQUEUE_MAX */
+	/* Pending instances with their siginfo, in the order they came; a
+	 * signal of sig_pending without one is delivered as from kill(). */
+	struct om_siginfo sigq[OM_SIGQUEUE_MAX];
 	struct om_sigaction sigact[OM_NSIG]; /* [n-1] = signal n */
 	uint64_t ss_sp;              /* sigaltstack */
 	uint32_t ss_flags;
@@ -163,7 +177,7 @@ struct om_image_end {
 };
 
 /* Largest encoded payloads, for sizing buffers. */
-#define OM_IMAGE_HDR_MAX 24576u /* checked by tests/test_image.c */
+#define OM_IMAGE_HDR_MAX 28672u /* checked by tests/test_image.c */
 #define OM_IMAGE_REGION_MAX (8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + OM_IMAGE_NAME_MAX)
 #define OM_IMAGE_PAGES_HDR 16u /* region u32, first u64, count u32 */
 
@@ -215,8 +229,9 @@ int om_image_check_done(const struct om_image_check *c);
 
 /* Checks a header on its own (also done by om_image_hdr_decode/_encode):
  * XSAVE size bounds, XCR0 has x87|SSE when XSAVE is present, umask, scratch
- * range, cpu.cores >= 1, timers (count, ids unique and >= 0, clock, notify,
- * signal), region count bound. */
+ * range, cpu.cores >= 1, pending siginfo (count, each signal pending),
+ * timers (count, ids unique and >= 0, clock, notify, signal), region count
+ * bound. */
 int om_image_hdr_valid(const struct om_image_hdr *h);
 
 const char *om_region_kind_name(uint32_t kind); /* "anon", ..., "?" */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image.h"
 #include "proto.h"
 
 #define OM_CMD_MAX 200   /* command line bytes in SUBMIT and job records */
@@ -78,7 +79,6 @@ struct om_job_migrate {
 
 /* SIGNAL (24), home -> node: a signal for the program, with its siginfo
  * as home's kernel filled it. */
-#define OM_SIGINFO_FIELDS 32
 struct om_job_signal {
 	uint32_t signo;            /* 1..OM_SIG_MAX */
 	int32_t code;              /* si_code */

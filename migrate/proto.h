@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 1
+#define OM_PROTO_VERSION 2
 #define OM_HDR_SIZE 16
 #define OM_MAX_PAYLOAD (1u << 20)
 #define OM_DEFAULT_PORT 7707

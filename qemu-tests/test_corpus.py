@@ -226,7 +226,8 @@ def corpus_cases(kind):
              ("itimers", [d + "/itimers"], None, False),
              ("sigqueue", [d + "/sigqueue"], None, False),
              ("sysmisc", [d + "/sysmisc"], None, False),
-             ("fork", [d + "/fork"], None, True)]
+             ("fork", [d + "/fork"], None, True),
+             ("home_state", [d + "/home_state"], None, True)]
     cases += [("exit %d" % n, [d + "/exitcode", str(n)], None, False) for n in EXIT_CODES]
     return cases
 

@@ -20,13 +20,13 @@ CASES = [
 ]
 
 
-def test_real_programs_on_node():
+def run_real_programs(cpu):
     with cluster() as c, tempfile.TemporaryDirectory(prefix="om-real-") as d:
         with open(os.path.join(d, "a.txt"), "w") as f:
             for i in range(3000):
                 f.write("line %d %s\n" % ((i * 7919) % 3001, "x" * (i % 13)))
         os.utime(os.path.join(d, "a.txt"), (1700000000, 1700000000))
-        n = c.boot("virtio-net-pci", mem=1024, extra=["-cpu", "max"])
+        n = c.boot("virtio-net-pci", mem=1024, extra=["-cpu", cpu] if cpu else [])
         c.wait_registered(n)
         env = dict(os.environ, LC_ALL="C.UTF-8")
         ran = 0
@@ -47,4 +47,41 @@ def test_real_programs_on_node():
             ran += 1
         check(ran >= 5, "only %d programs found" % ran)
         check(not re.search(r"going home", n.serial()), "a program came home:\n" + n.serial()[-1500:])
-        print("INFO %d Debian programs ran on the node from start to end" % ran)
+        print("INFO %d Debian programs ran on the node (-cpu %s) from start to end" % (ran, cpu or "default"))
+
+
+def test_real_programs_on_node():
+    run_real_programs("max")
+
+
+def test_real_programs_default_cpu():
+    """QEMU's default CPU model: no XSAVE, no AVX, no RDRAND."""
+    run_real_programs(None)
+
+
+RESULT = re.compile(rb"^(test_\w+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*)$", re.M)
+
+
+def test_cpython_itimer_tests_on_node():
+    """CPython's own tests of setitimer/getitimer (test_signal.ItimerTest,
+    Debian's libpython3.11-testsuite): each test's verdict and the status
+    as natively, and the interpreter stays on the node from start to end
+    (the timers and their signals are the node's)."""
+    argv = ["/usr/bin/python3", "-m", "unittest", "-v", "test.test_signal.ItimerTest"]
+    check(os.path.exists("/usr/lib/python3.11/test/test_signal.py"),
+          "CPython's tests missing: run 'make setup' (libpython3.11-testsuite)")
+    with cluster() as c:
+        n = c.boot("virtio-net-pci", mem=1024, extra=["-cpu", "max"])
+        c.wait_registered(n)
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        native = subprocess.run(argv, capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+        om = subprocess.run([os.path.join(BUILD, "om-run"), "--control", c.control] + argv,
+                            capture_output=True, timeout=180, env=env, stdin=subprocess.DEVNULL)
+        want, got = RESULT.findall(native.stderr), RESULT.findall(om.stderr)
+        check(native.returncode == 0 and len(want) >= 5, "natively: %d %r" % (native.returncode, native.stderr))
+        check(got == want and om.returncode == native.returncode,
+              "om-run: status %d, results %r, natively %r\n%s" % (om.returncode, got, want, om.stderr[-1500:]))
+        wait_for(lambda: "exited with status 0" in n.serial(), 10, "python3 to end on the node")
+        check("going home" not in n.serial(), "python3 came home:\n" + n.serial()[-1500:])
+        print("INFO CPython's test_signal.ItimerTest: %d tests, all as natively, on the node from start to end"
+              % len(got))

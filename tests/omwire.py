@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 1
+MAGIC, VERSION = 0x6D6F, 2
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -28,7 +28,8 @@ MAX_PAYLOAD = 1 << 20
 T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
- T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN) = range(16, 33)
+ T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
+ T_CALL_INTERRUPT) = range(16, 34)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE) = range(64, 71)
 
@@ -176,9 +177,14 @@ def heartbeat(uptime_ms, load_milli, mem_free, jobs):
     return struct.pack("<IIQI", uptime_ms, load_milli, mem_free, jobs)
 
 
-def job_signal(signo, code=0, pid=0, uid=0):
-    """SIGNAL: signo, si_code, si_pid, si_uid."""
-    return struct.pack("<IiII", signo, code, pid, uid)
+def job_signal(signo, code=0, pid=0, uid=0, errnum=0, value=0):
+    """SIGNAL: signo, si_code, si_errno, then siginfo's bytes 16..47; here
+    laid out as _kill/_rt: si_pid, si_uid, si_value."""
+    return struct.pack("<IiiIIQ16x", signo, code, errnum, pid, uid, value)
+
+
+def call_interrupt(seq):
+    return u32(seq)
 
 
 def signal_seen(count):

@@ -152,7 +152,7 @@ def t_malformed_closed(tmp):
     a.node(MAC1)
     good = fake_hello(MAC2)
     cases = [
-        ("bad version", ow.frame(ow.T_HELLO, good, version=2), ow.E_VERSION),
+        ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
         ("unknown type", ow.frame(9, b""), ow.E_TYPE),
         ("unknown type 71", ow.frame(71, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
@@ -494,6 +494,9 @@ def t_job_relay(tmp):
     n.send_frame(ow.T_JOB_STOPPED, ow.job_stopped(0), job=job)
     check(c.recv_frame()[:2] == (ow.T_JOB_STOPPED, job), "JOB_STOPPED 0")
     check(a.jobs()[0]["state"] == 2, "not running again")
+    # a signal came on the node while call 9 was out
+    n.send_frame(ow.T_CALL_INTERRUPT, ow.call_interrupt(9), job=job)
+    check(c.recv_frame() == (ow.T_CALL_INTERRUPT, job, 0, ow.call_interrupt(9)), "CALL_INTERRUPT")
     # coming home: JOB_HOME, then the image home; IMAGE_END ends the job
     n.send_frame(ow.T_JOB_HOME, ow.job_home(2, "asked", -1), job=job)
     check(c.recv_frame()[:2] == (ow.T_JOB_HOME, job), "JOB_HOME")
@@ -544,10 +547,15 @@ def t_job_rules(tmp):
     f = c.recv_frame()
     check(f[:2] == (ow.T_NODE_LOST, job), "no NODE_LOST after the node failed: %r" % (f,))
     # a JOB_STOPPED with a signal that is no stop signal, one before the
-    # job started, and a short SIGNAL_SEEN are refused the same way
-    for mac, what, payload, started, err in ((MAC2, "SIGKILL", ow.job_stopped(9), True, ow.E_RANGE),
-                                              (MAC3, "not started", ow.job_stopped(20), False, ow.E_STATE),
-                                              (MAC1, "short SIGNAL_SEEN", b"\x01", True, ow.E_TRUNC)):
+    # job started, a short SIGNAL_SEEN, a CALL_INTERRUPT before the job
+    # started or with trailing bytes are refused the same way
+    for mac, what, ftype, payload, started, err in (
+            (MAC2, "SIGKILL", ow.T_JOB_STOPPED, ow.job_stopped(9), True, ow.E_RANGE),
+            (MAC3, "not started", ow.T_JOB_STOPPED, ow.job_stopped(20), False, ow.E_STATE),
+            (MAC1, "short SIGNAL_SEEN", ow.T_SIGNAL_SEEN, b"\x01", True, ow.E_TRUNC),
+            (MAC2, "early CALL_INTERRUPT", ow.T_CALL_INTERRUPT, ow.call_interrupt(1), False, ow.E_STATE),
+            (MAC3, "long CALL_INTERRUPT", ow.T_CALL_INTERRUPT, ow.call_interrupt(1) + b"x", True,
+             ow.E_TRAILING)):
         n = a.node(mac)
         c = a.ctl()
         job, node, _, _ = c.submit()
@@ -555,7 +563,7 @@ def t_job_rules(tmp):
         if started:
             n.send_frame(ow.T_JOB_STARTED, job=job)
             check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "%s: JOB_STARTED" % what)
-        n.send_frame(ow.T_SIGNAL_SEEN if what.startswith("short") else ow.T_JOB_STOPPED, payload, job=job)
+        n.send_frame(ftype, payload, job=job)
         n.expect_error(err)
         check(c.recv_frame()[:2] == (ow.T_NODE_LOST, job), "no NODE_LOST after %s" % what)
     # a pid that is neither the caller nor its child

@@ -41,7 +41,10 @@ fill_hdr(struct om_image_hdr *h)
 	h->brk = 0x55555557a123ull;
 	h->mmap_base = 0x7ffff7fff000ull;
 	h->sig_blocked = 1ull << 9;
-	h->sig_pending = 1ull << 1;
+	h->sig_pending = 1ull << 1 | 1ull << 33;
+	h->sigq_count = 2;
+	h->sigq[0] = (struct om_siginfo){ 2, 0, 0, { 0x39, 0x05 } };
+	h->sigq[1] = (struct om_siginfo){ 34, -1, 5, { 1, 2, 3, 4, 5, 6, 7, 8, 42 } };
 	for (i = 0; i < OM_NSIG; i++) {
 		h->sigact[i].handler = (uint64_t)i;
 		h->sigact[i].flags = 0x04000000u + (uint64_t)i;
@@ -186,6 +189,8 @@ hdr_roundtrip(void)
 	CHECK_EQ(hdr2.vdso_base, hdr.vdso_base);
 	CHECK_EQ(hdr2.region_count, 3);
 	CHECK(memcmp(&hdr2.usage, &hdr.usage, sizeof hdr.usage) == 0);
+	CHECK_EQ(hdr2.sigq_count, 2);
+	CHECK(memcmp(hdr2.sigq, hdr.sigq, 2 * sizeof hdr.sigq[0]) == 0);
 	CHECK_EQ(hdr2.memlock_max, 8u << 20);
 	CHECK(memcmp(hdr2.itimer, hdr.itimer, sizeof hdr.itimer) == 0);
 	CHECK_EQ(hdr2.timer_next_id, 2);
@@ -195,8 +200,12 @@ hdr_roundtrip(void)
 	n2 = om_image_hdr_encode(&hdr2, buf2, sizeof buf2);
 	CHECK_EQ(n2, n);
 	CHECK(memcmp(buf, buf2, (size_t)n) == 0);
-	/* largest XSAVE area, every timer */
+	/* largest XSAVE area, every timer, every pending instance */
 	hdr.xsave_size = OM_XSAVE_MAX;
+	hdr.sig_pending = ~0ull;
+	hdr.sigq_count = OM_SIGQUEUE_MAX;
+	for (n = 0; n < (int)OM_SIGQUEUE_MAX; n++)
+		hdr.sigq[n] = (struct om_siginfo){ (uint32_t)n % OM_NSIG + 1, -1, 0, { 0 } };
 	hdr.timer_count = OM_TIMERS_MAX;
 	for (n = 0; n < (int)OM_TIMERS_MAX; n++)
 		hdr.timers[n] = (struct om_timer){ n, 7, 1, 1, 4, 64, 1 };
@@ -369,6 +378,19 @@ hdr_limits(void)
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 	fill_hdr(&hdr);
 	strcpy(hdr.nodename, "bad\033name");
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	/* pending instances: count, signal numbers, each one pending */
+	fill_hdr(&hdr);
+	hdr.sigq_count = OM_SIGQUEUE_MAX + 1;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.sigq[1].signo = 0;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.sigq[1].signo = 65;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.sigq[0].signo = 3; /* SIGQUIT is not pending */
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 	/* timers: count, ids, clocks, notification */
 	fill_hdr(&hdr);

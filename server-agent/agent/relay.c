@@ -154,6 +154,7 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	struct om_job_home home;
 	struct om_job_stopped st;
 	struct om_signal_seen seen;
+	struct om_call_interrupt ci;
 	struct om_error e;
 	int rc = OM_OK;
 
@@ -196,6 +197,12 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 		break;
 	case OM_T_SIGNAL_SEEN:
 		rc = om_signal_seen_decode(p, h->length, &seen);
+		break;
+	case OM_T_CALL_INTERRUPT:
+		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)
+			rc = OM_E_STATE;
+		else
+			rc = om_call_interrupt_decode(p, h->length, &ci);
 		break;
 	case OM_T_SYSCALL_REQ:
 		break;

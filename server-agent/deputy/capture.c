@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/times.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/utsname.h>
@@ -21,6 +23,7 @@
 
 #include "capture.h"
 #include "cpu_describe.h"
+#include "timers.h"
 #include "vdso.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -32,6 +35,8 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 #define PM_CHUNK 512 /* pagemap entries read at once */
+#define FXSAVE_SIZE 512 /* the legacy area, NT_PRFPREG */
+#define XCR0_X87_SSE 3ull
 
 struct rseq_config { /* linux/ptrace.h struct ptrace_rseq_configuration */
 	uint64_t rseq_abi_pointer;
@@ -110,7 +115,8 @@ capture_cpu(struct om_cpu *cpu)
 {
 	uint64_t xcr0;
 
-	(void)capture_xsave_size(&xcr0);
+	if (capture_xsave_size(&xcr0) == 0)
+		xcr0 = XCR0_X87_SSE; /* FXSAVE keeps them */
 	om_cpu_describe(cpu, capture_cpuid, xcr0);
 }
 
@@ -299,6 +305,58 @@ query(struct cap *c, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3
 
 /* ---- the header */
 
+/* A CPU without XSAVE: the FXSAVE area (NT_PRFPREG) in the image's XSAVE
+ * standard format, its header saying x87 and SSE are in it (SDM vol. 1,
+ * 13.4.2). */
+static int
+fill_fxsave(struct cap *c, struct om_image_hdr *h)
+{
+	struct iovec iov = { h->xsave, FXSAVE_SIZE };
+	uint64_t bv = XCR0_X87_SSE;
+
+	if (ptrace(PTRACE_GETREGSET, c->in->pid, (void *)NT_PRFPREG, &iov) == -1 || iov.iov_len != FXSAVE_SIZE)
+		return cap_fail(c, -EIO, "PTRACE_GETREGSET NT_PRFPREG: %s", strerror(errno));
+	memset(h->xsave + FXSAVE_SIZE, 0, OM_XSAVE_MIN - FXSAVE_SIZE);
+	memcpy(h->xsave + FXSAVE_SIZE, &bv, sizeof bv);
+	h->xsave_size = OM_XSAVE_MIN;
+	h->xcr0 = XCR0_X87_SSE;
+	return 0;
+}
+
+/* What the process used so far (/proc/PID/stat and status), the system's
+ * times(2) clock, and its RLIMIT_MEMLOCK. */
+static int
+fill_usage(struct cap *c, struct om_image_hdr *h)
+{
+	unsigned long long f[20], v = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = hz > 0 ? 1000000000ull / (uint64_t)hz : 10000000ull;
+	struct om_usage *u = &h->usage;
+	struct rlimit lim;
+	struct tms t;
+	int rc;
+
+	if ((rc = stat_fields(c->in->pid, f, 20)) != 0)
+		return cap_fail(c, rc, "/proc/%d/stat: %s", (int)c->in->pid, strerror(-rc));
+	u->minflt = f[7];            /* (10) minflt */
+	u->majflt = f[9];            /* (12) majflt */
+	u->utime_ns = f[11] * tick;  /* (14) utime */
+	u->stime_ns = f[12] * tick;  /* (15) stime */
+	u->cutime_ns = f[13] * tick; /* (16) cutime */
+	u->cstime_ns = f[14] * tick; /* (17) cstime */
+	if (status_field(c->in->pid, "VmHWM", "%llu", &v) == 0)
+		u->maxrss_kb = v;
+	if (status_field(c->in->pid, "voluntary_ctxt_switches", "%llu", &v) == 0)
+		u->nvcsw = v;
+	if (status_field(c->in->pid, "nonvoluntary_ctxt_switches", "%llu", &v) == 0)
+		u->nivcsw = v;
+	u->ticks = (uint64_t)times(&t);
+	h->memlock_max = UINT64_MAX;
+	if (prlimit(c->in->pid, RLIMIT_MEMLOCK, NULL, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+		h->memlock_max = lim.rlim_cur;
+	return 0;
+}
+
 static int
 fill_regs(struct cap *c, struct om_image_hdr *h)
 {
@@ -332,7 +390,7 @@ fill_regs(struct cap *c, struct om_image_hdr *h)
 
 	size = capture_xsave_size(&h->xcr0);
 	if (size == 0)
-		return 0;
+		return fill_fxsave(c, h);
 	if (size > OM_XSAVE_MAX || size < OM_XSAVE_MIN)
 		return cap_fail(c, -EOVERFLOW, "XSAVE area of %u bytes (at most %u)", size,
 		    OM_XSAVE_MAX);
@@ -342,6 +400,49 @@ fill_regs(struct cap *c, struct om_image_hdr *h)
 		return cap_fail(c, -errno, "PTRACE_GETREGSET NT_X86_XSTATE: %s", strerror(errno));
 	h->xsave_size = (uint32_t)iov.iov_len;
 	return 0;
+}
+
+static void
+add_siginfo(struct om_image_hdr *h, const uint8_t *raw)
+{
+	struct om_siginfo *s;
+
+	if (h->sigq_count == OM_SIGQUEUE_MAX)
+		return; /* the rest arrive as from kill() */
+	s = &h->sigq[h->sigq_count++];
+	memcpy(&s->signo, raw, 4);
+	memcpy(&s->errnum, raw + 4, 4);
+	memcpy(&s->code, raw + 8, 4);
+	memcpy(s->fields, raw + 16, OM_SIGINFO_FIELDS);
+}
+
+/* The pending instances with their siginfo: the thread's queue, the
+ * process's (PTRACE_PEEKSIGINFO), then what arrived during our injected
+ * calls (inject.h), each in the order it came. */
+static void
+fill_sigq(struct cap *c, struct om_image_hdr *h)
+{
+	static uint8_t buf[OM_SIGQUEUE_MAX][INJECT_SIGINFO_SIZE];
+	struct __ptrace_peeksiginfo_args a;
+	long n, i;
+	int shared, sig;
+
+	h->sigq_count = 0;
+	for (shared = 0; shared < 2; shared++) {
+		a.off = 0;
+		a.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
+		a.nr = OM_SIGQUEUE_MAX;
+		n = ptrace(PTRACE_PEEKSIGINFO, c->in->pid, &a, buf);
+		for (i = 0; i < n; i++)
+			add_siginfo(h, buf[i]);
+	}
+	for (sig = 1; sig <= OM_NSIG; sig++)
+		if (c->in->signals >> (sig - 1) & 1)
+			add_siginfo(h, c->in->siginfo[sig - 1]);
+	for (i = 0; i < (long)h->sigq_count; i++)
+		if (h->sigq[i].signo < 1 || h->sigq[i].signo > OM_NSIG ||
+		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1))
+			h->sigq[i--] = h->sigq[--h->sigq_count]; /* raced: no longer pending */
 }
 
 static int
@@ -378,6 +479,7 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 	(void)status_field(c->in->pid, "SigPnd", "%llx", (unsigned long long *)&pnd);
 	(void)status_field(c->in->pid, "ShdPnd", "%llx", (unsigned long long *)&shd);
 	h->sig_pending = pnd | shd | c->in->signals;
+	fill_sigq(c, h);
 	return 0;
 }
 
@@ -684,7 +786,8 @@ capture_image(struct inject *in, capture_emit_fn emitfn, void *ctx,
 		goto out;
 	}
 	if ((rc = fill_regs(&c, h)) != 0 || (rc = fill_signals(&c, h)) != 0 ||
-	    (rc = fill_thread(&c, h)) != 0 || (rc = fill_identity(&c, h)) != 0)
+	    (rc = fill_thread(&c, h)) != 0 || (rc = fill_identity(&c, h)) != 0 ||
+	    (rc = fill_usage(&c, h)) != 0 || (rc = timers_capture(in, h, err, errlen)) != 0)
 		goto out;
 	capture_cpu(&h->cpu);
 	h->scratch_start = in->scratch;

@@ -54,7 +54,9 @@ uint32_t capture_map_kind(const struct capture_map *m, uint64_t scratch, uint64_
  * sub-leaf 0, EBX) and XCR0 itself; 0 and 0 without OSXSAVE. */
 uint32_t capture_xsave_size(uint64_t *xcr0);
 
-/* This machine's CPU description with cores = 1 (one thread per job). */
+/* This machine's CPU description with cores = 1 (one thread per job); its
+ * xcr0 is the state components a process has: XCR0, or x87|SSE (3) on a
+ * CPU without XSAVE, as a node reports it. */
 void capture_cpu(struct om_cpu *cpu);
 
 #endif

@@ -33,6 +33,13 @@ static const struct hwcap hwcaps[] = {
 	{ "VAES", 7, 'c', 9 },      { "VPCLMULQDQ", 7, 'c', 10 }, { "AVX512_VNNI", 7, 'c', 11 },
 	{ "AVX512_BITALG", 7, 'c', 12 }, { "AVX512_VPOPCNTDQ", 7, 'c', 14 }, { "FSRM", 7, 'd', 4 },
 	{ "AVX512_VP2INTERSECT", 7, 'd', 8 }, { "AVX512_FP16", 7, 'd', 23 },
+	/* Not a code path of its own: without it (and XSAVEC, below) glibc
+	 * 2.34+ also drops every AVX feature and saves the vector registers
+	 * in ld.so's lazy-binding trampoline with FXSAVE (BZ #27605). */
+	{ "XSAVE", 1, 'c', 26 },
+	/* A preference glibc sets with AVX2 and does not drop with it:
+	 * memmove's AVX code is picked by it alone. */
+	{ "AVX_Fast_Unaligned_Load", 7, 'b', 5 },
 };
 
 static uint32_t reg_of(const struct om_cpu *c, int leaf, int reg)
@@ -84,7 +91,7 @@ int cpu_mask_tunable(const struct om_cpu *home, const struct om_cpu *node, char 
 	/* ld.so's lazy-binding trampoline saves the vector registers with
 	 * XSAVEC where home has it; om_cpu does not describe CPUID leaf 0xD,
 	 * so the node may lack it: XSAVE, which every node with AVX has, does
-	 * the same job. */
+	 * the same job (and a node without XSAVE gets FXSAVE, above). */
 	int k = snprintf(out + n, len - n, "%s-XSAVEC", n ? "," : "glibc.cpu.hwcaps=");
 	if (k < 0 || (size_t)k >= len - n)
 		return -1;

@@ -19,7 +19,8 @@ void cpu_mask_baseline(struct om_cpu *c);
 /* The features both have: a with everything b lacks cleared. */
 void cpu_mask_common(struct om_cpu *out, const struct om_cpu *a, const struct om_cpu *b);
 /* "glibc.cpu.hwcaps=-AVX512F,-AVX2,...,-XSAVEC" for what home has and the
- * node lacks (XSAVEC always: see cpu_mask.c). Returns the length, or -1 if
+ * node lacks (XSAVEC always, AVX_Fast_Unaligned_Load with AVX2, XSAVE for a
+ * node without it: see cpu_mask.c). Returns the length, or -1 if
  * out is too small. */
 int cpu_mask_tunable(const struct om_cpu *home, const struct om_cpu *node, char *out, size_t len);
 /* 1 if the ELF file at path has a PT_INTERP (a dynamic program), 0 if not

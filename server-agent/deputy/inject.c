@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@ inject_open(struct inject *in, pid_t pid)
 
 	memset(in, 0, sizeof *in);
 	in->pid = pid;
+	in->watch_fd = in->chld_fd = -1;
 	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
 	if ((in->memfd = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return -errno;
@@ -92,21 +94,58 @@ inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
 
 #define INTERRUPT_AFTER_MS 20 /* a call still running then is taken as blocked */
 
-/* waitpid for the tracee; with 'poke', a tracee that does not stop within
- * INTERRUPT_AFTER_MS gets a PTRACE_INTERRUPT (and again each period). */
+/* Waits for the tracee to stop, watching watch_fd meanwhile; 1 when the
+ * watcher asks for the call to be cut short. */
 static int
-wait_tracee(struct inject *in, int *st, int poke)
+wait_watching(struct inject *in, int *st)
 {
-	struct timespec nap = { 0, 1000000 };
-	int waited = 0;
+	struct pollfd pfd[2] = { { in->chld_fd, POLLIN, 0 }, { in->watch_fd, POLLIN, 0 } };
+	uint64_t drain[16];
 
 	for (;;) {
-		pid_t got = waitpid(in->pid, st, __WALL | (poke ? WNOHANG : 0));
+		pid_t got = waitpid(in->pid, st, __WALL | WNOHANG);
 		if (got > 0)
 			return 0;
 		if (got == -1 && errno != EINTR)
 			return -errno;
-		if (!poke || got == -1)
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			return -errno;
+		if (pfd[0].revents & POLLIN)
+			while (read(in->chld_fd, drain, sizeof drain) > 0)
+				;
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int w = in->watch(in->watch_ctx);
+			if (w == 1)
+				return 1;
+			if (w < 0)
+				pfd[1].fd = -1; /* its stream is over: the caller finds out */
+		}
+	}
+}
+
+/* waitpid for the tracee; with *poke, a tracee that does not stop within
+ * INTERRUPT_AFTER_MS gets a PTRACE_INTERRUPT (and again each period). A
+ * watcher (inject.h) that asks for it sets *poke and interrupts at once. */
+static int
+wait_tracee(struct inject *in, int *st, int *poke)
+{
+	struct timespec nap = { 0, 1000000 };
+	int waited = 0, rc;
+
+	for (;;) {
+		if (!*poke && in->watch_fd >= 0) {
+			if ((rc = wait_watching(in, st)) <= 0)
+				return rc;
+			*poke = 1;
+			(void)ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL);
+			continue;
+		}
+		pid_t got = waitpid(in->pid, st, __WALL | (*poke ? WNOHANG : 0));
+		if (got > 0)
+			return 0;
+		if (got == -1 && errno != EINTR)
+			return -errno;
+		if (!*poke || got == -1)
 			continue;
 		nanosleep(&nap, NULL);
 		if (++waited % INTERRUPT_AFTER_MS == 0) /* ESRCH: gone; waitpid says how */
@@ -144,7 +183,7 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 	for (;;) {
 		if (ptrace(PTRACE_CONT, in->pid, NULL, NULL) == -1)
 			return -errno;
-		if ((rc = wait_tracee(in, &st, poke)) != 0)
+		if ((rc = wait_tracee(in, &st, &poke)) != 0)
 			return rc;
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			in->dead = 1;
@@ -178,8 +217,11 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 		 * call is restarted by the kernel unless 'interruptible' says
 		 * to end it: without a system call number to go back to
 		 * (orig_rax -1) the kernel returns the restart code instead. */
-		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
+		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64 && !(in->signals & (1ull << (WSTOPSIG(st) - 1)))) {
 			in->signals |= 1ull << (WSTOPSIG(st) - 1);
+			memset(in->siginfo[WSTOPSIG(st) - 1], 0, INJECT_SIGINFO_SIZE);
+			(void)ptrace(PTRACE_GETSIGINFO, in->pid, NULL, in->siginfo[WSTOPSIG(st) - 1]);
+		}
 		if (in->interruptible) {
 			end_interrupted(in, regs);
 			/* It may have come before the call began: then the call

@@ -41,6 +41,7 @@
 #define INJECT_ERESTART_MIN (-516)      /* ERESTART_RESTARTBLOCK */
 #define INJECT_ERESTART_MAX (-512)      /* ERESTARTSYS */
 #define INJECT_DATA_SIZE (2u << 20)     /* RW data area after it */
+#define INJECT_SIGINFO_SIZE 128u        /* siginfo_t */
 
 struct inject {
 	pid_t pid;
@@ -50,9 +51,19 @@ struct inject {
 	uint64_t stub;      /* `syscall; int3` */
 	uint64_t data;      /* data area, INJECT_DATA_SIZE bytes */
 	uint64_t signals;   /* signals that arrived during injected calls */
+	uint8_t siginfo[64][INJECT_SIGINFO_SIZE]; /* the first siginfo_t of each */
 	int dead;           /* the tracee is gone; 'status' is its wait status */
 	int interruptible;  /* a signal ends a blocked injected call (below) */
 	int interrupt_next; /* the next call must not block (below) */
+	/* While an injected call runs, watch_fd is watched too (with chld_fd,
+	 * a signalfd for SIGCHLD, which says the tracee stopped): when it is
+	 * readable, watch(watch_ctx) runs, and a call it answers 1 for is cut
+	 * short as interrupt_next would (it returns its restart code if it
+	 * blocks); 0 goes on, -1 stops watching (the stream is over). watch_fd
+	 * -1: none. */
+	int watch_fd, chld_fd;
+	int (*watch)(void *ctx);
+	void *watch_ctx;
 	int status;
 };
 
@@ -74,7 +85,8 @@ int inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int6
  * to /proc/PID/mem (which ignores page protections) when that fails. */
 int inject_read(struct inject *in, uint64_t addr, void *buf, size_t n);
 int inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n);
-/* Returns the recorded signals and clears them. */
+/* Returns the recorded signals and clears them; siginfo[n-1] holds the
+ * siginfo_t of signal n's first instance. */
 uint64_t inject_take_signals(struct inject *in);
 /* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
  * Safe to call on a dead tracee (then it only closes). */

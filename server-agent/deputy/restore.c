@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,13 @@
 #include <unistd.h>
 
 #include "restore.h"
+#include "timers.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
 #endif
 #define RSEQ_FLAG_UNREGISTER 1
+#define FXSAVE_SIZE 512 /* the legacy area, NT_PRFPREG */
 
 static int __attribute__((format(printf, 3, 4)))
 rs_fail(struct restore *r, int rc, const char *fmt, ...)
@@ -312,6 +315,30 @@ restore_thread(struct restore *r)
 	return rs_call(r, "umask", SYS_umask, h->umask, 0, 0, 0, 0, 0, NULL);
 }
 
+/* A home CPU without XSAVE takes the legacy area only (NT_PRFPREG); an
+ * image's XSAVE header leaving x87 or SSE out means their initial state
+ * (SDM vol. 1, 13.6), which FXRSTOR has no bit for. */
+static int
+restore_fxsave(struct restore *r, const struct om_image_hdr *h)
+{
+	uint8_t fx[FXSAVE_SIZE];
+	struct iovec iov = { fx, sizeof fx };
+	uint64_t bv;
+
+	memcpy(fx, h->xsave, sizeof fx);
+	memcpy(&bv, h->xsave + FXSAVE_SIZE, sizeof bv);
+	if (!(bv & 1)) {
+		memset(fx, 0, 24);          /* FCW .. FDP */
+		fx[0] = 0x7f, fx[1] = 0x03; /* FCW 0x37f */
+		memset(fx + 32, 0, 128);    /* ST0-7 */
+	}
+	if (!(bv & 2))
+		memset(fx + 160, 0, 256);   /* XMM0-15 */
+	if (ptrace(PTRACE_SETREGSET, r->in->pid, (void *)NT_PRFPREG, &iov) == -1)
+		return rs_fail(r, -errno, "PTRACE_SETREGSET NT_PRFPREG: %s", strerror(errno));
+	return 0;
+}
+
 static int
 restore_regs(struct restore *r)
 {
@@ -319,8 +346,13 @@ restore_regs(struct restore *r)
 	struct user_regs_struct regs;
 	struct iovec iov;
 	uint8_t *cur;
+	uint64_t xcr0;
+	int rc;
 
-	if (h->xsave_size != 0) {
+	if (h->xsave_size != 0 && capture_xsave_size(&xcr0) == 0) {
+		if ((rc = restore_fxsave(r, h)) != 0)
+			return rc;
+	} else if (h->xsave_size != 0) {
 		/* The kernel takes a whole area of its own size only. A node
 		 * with fewer state components sends a smaller one: the standard
 		 * format puts every component at the same offset everywhere, so
@@ -381,9 +413,11 @@ restore_end(struct restore *r, const struct om_image_end *e)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
 	if ((rc = unmap_gap(r, r->prev_end, OM_USER_TOP)) != 0 ||
 	    (rc = restore_signals(r)) != 0 || (rc = restore_thread(r)) != 0 ||
-	    (rc = restore_regs(r)) != 0)
+	    (rc = timers_restore(r->in, r->hdr, r->err, r->errlen)) != 0 || (rc = restore_regs(r)) != 0)
 		return rc;
 	r->pending = r->hdr->sig_pending;
+	r->nsigq = r->hdr->sigq_count;
+	memcpy(r->sigq, r->hdr->sigq, r->nsigq * sizeof r->sigq[0]);
 	return 0;
 }
 
@@ -451,4 +485,34 @@ restore_free(struct restore *r)
 	free(r->home);
 	r->hdr = NULL;
 	r->home = NULL;
+}
+
+void
+restore_raise_pending(const struct restore *r, pid_t pid)
+{
+	uint64_t left = r->pending;
+	uint32_t i;
+
+	for (i = 0; i < r->nsigq; i++) {
+		const struct om_siginfo *s = &r->sigq[i];
+		uint8_t si[128];
+		int sig = (int)s->signo;
+
+		memset(si, 0, sizeof si);
+		memcpy(si, &s->signo, 4);
+		memcpy(si + 4, &s->errnum, 4);
+		memcpy(si + 8, &s->code, 4);
+		memcpy(si + 16, s->fields, OM_SIGINFO_FIELDS);
+		/* An instance stands for its signal's pending bit; a second
+		 * one of a signal below SIGRTMIN would merge anyway. */
+		if (sig >= SIGRTMIN || (left & (1ULL << (sig - 1)))) {
+			if (s->code >= 0 || s->code == SI_TKILL ||
+			    syscall(SYS_rt_tgsigqueueinfo, pid, pid, sig, si) != 0)
+				kill(pid, sig);
+		}
+		left &= ~(1ULL << (sig - 1));
+	}
+	for (int sig = 1; sig <= OM_NSIG; sig++)
+		if (left & (1ULL << (sig - 1)))
+			kill(pid, sig);
 }

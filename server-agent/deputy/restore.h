@@ -29,7 +29,8 @@
  *
  * Pending signals of the image are not raised (an injected kill would be
  * caught by the injection itself): restore_end leaves them in 'pending'
- * for the caller to deliver when it resumes the tracee.
+ * and 'sigq' for restore_raise_pending, which the caller runs from outside
+ * when it resumes the tracee.
  *
  * Errors are -errno (or a negative enum om_err for a bad image) with a
  * message in the caller's err buffer. After a failure the tracee is in an
@@ -57,6 +58,8 @@ struct restore {
 	uint64_t cur_start;
 	uint64_t pages_written;
 	uint64_t pending;             /* after restore_end: signals to deliver */
+	uint32_t nsigq;               /* ... and the siginfo the image has for them */
+	struct om_siginfo sigq[OM_SIGQUEUE_MAX];
 };
 
 /* Starts a restore into the stopped tracee (scratch set up). */
@@ -72,5 +75,12 @@ int restore_frame(struct restore *r, struct inject *in, int type, const void *pa
     size_t len, char *err, size_t errlen);
 /* Frees what restore_begin allocated; safe after any outcome. */
 void restore_free(struct restore *r);
+
+/* Makes the image's pending signals pending in the tracee (pid), sent from
+ * the caller's own process: each with its siginfo where Linux lets another
+ * process queue that (rt_tgsigqueueinfo takes a negative si_code, SI_TKILL
+ * aside), else as kill(2) sends it. Call after restore_end, before the
+ * tracee runs. */
+void restore_raise_pending(const struct restore *r, pid_t pid);
 
 #endif

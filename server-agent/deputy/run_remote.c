@@ -36,6 +36,7 @@
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
 #define TUNABLE_MAX 1024
 #define HOMING_QUIET_MS 60000
+#define HELD_MAX 16 /* frames a node may send while one of its calls runs */
 
 struct remote {
 	struct job_ctx *jc;
@@ -53,6 +54,14 @@ struct remote {
 	 * acknowledged (SIGNAL_SEEN), and the number of the last that
 	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
 	uint32_t sigs_sent, sigs_seen, cont_at;
+	uint32_t call_seq;      /* the forwarded call running at home */
+	/* Frames that came in while a call ran, for the deputy's loop: */
+	struct held {
+		struct om_hdr h;
+		uint8_t *p;
+	} held[HELD_MAX];
+	int nheld, held_lost;
+	uint8_t *held_now;      /* the payload next_frame handed out last */
 };
 
 static int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -97,6 +106,18 @@ static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *
 static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int (*on_signal)(struct remote *),
 		      int timeout_ms)
 {
+	free(r->held_now);
+	r->held_now = NULL;
+	if (r->held_lost) {
+		fprintf(stderr, "om-run: the node sent more than %d frames during one call\n", HELD_MAX);
+		return -1;
+	}
+	if (r->nheld) {
+		*h = r->held[0].h;
+		*p = r->held_now = r->held[0].p;
+		memmove(&r->held[0], &r->held[1], (size_t)--r->nheld * sizeof r->held[0]);
+		return 1;
+	}
 	for (;;) {
 		int rc = frame_rx_next(&r->rx, h, p);
 		if (rc == OM_OK)
@@ -134,10 +155,17 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 	}
 }
 
-static void forward_signal(struct remote *r, int sig, int code, uint32_t pid, uint32_t uid)
+/* The signal goes to the job with its siginfo (raw: a siginfo_t, 128
+ * bytes) as home's kernel filled it; NULL: one the deputy makes up. */
+static void forward_signal(struct remote *r, int sig, const uint8_t *raw)
 {
-	struct om_job_signal s = { .signo = (uint32_t)sig, .code = code, .pid = pid, .uid = uid };
+	struct om_job_signal s = { .signo = (uint32_t)sig, .code = SI_USER };
 	uint8_t buf[64];
+	if (raw) {
+		memcpy(&s.errnum, raw + 4, 4);
+		memcpy(&s.code, raw + 8, 4);
+		memcpy(s.fields, raw + 16, sizeof s.fields);
+	}
 	int n = om_job_signal_encode(&s, buf, sizeof buf);
 	say(r, "signal %d (%s) goes to the job on node %u", sig, strsignal(sig), r->jc->placed.node);
 	if (n > 0 && send_frame(r, OM_T_SIGNAL, 0, buf, (size_t)n) == 0) {
@@ -152,7 +180,7 @@ static void forward_recorded(struct remote *r)
 	uint64_t sigs = inject_take_signals(&r->in);
 	for (int sig = 1; sig <= 64; sig++)
 		if (sigs & (1ULL << (sig - 1)))
-			forward_signal(r, sig, SI_USER, 0, 0);
+			forward_signal(r, sig, r->in.siginfo[sig - 1]);
 }
 
 /* ------------------------------------------------------------ the idle tracee */
@@ -190,10 +218,10 @@ static int tracee_event(struct remote *r, int st)
 	if ((st >> 16) == PTRACE_EVENT_STOP)
 		return 1;
 	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
-		siginfo_t si;
-		memset(&si, 0, sizeof si);
-		ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, &si);
-		forward_signal(r, WSTOPSIG(st), si.si_code, (uint32_t)si.si_pid, (uint32_t)si.si_uid);
+		uint8_t si[INJECT_SIGINFO_SIZE];
+		memset(si, 0, sizeof si);
+		ptrace(PTRACE_GETSIGINFO, r->in.pid, NULL, si);
+		forward_signal(r, WSTOPSIG(st), si);
 	}
 	ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
 	return 0;
@@ -232,6 +260,53 @@ static int wake(struct remote *r)
 
 /* ------------------------------------------------------------ the job's calls */
 
+static int note_signal_seen(struct remote *r, const uint8_t *p, size_t len)
+{
+	struct om_signal_seen m;
+	if (om_signal_seen_decode(p, len, &m) != OM_OK)
+		return -1;
+	if (m.count > r->sigs_seen)
+		r->sigs_seen = m.count;
+	return 0;
+}
+
+/* While a forwarded call runs at home the node may speak: a signal came
+ * for the job there (CALL_INTERRUPT: the call must end as a signal at home
+ * would end it), or it took our signals in (SIGNAL_SEEN). Anything else
+ * waits for the deputy's loop. Returns 1 to cut the call short, 0 to let
+ * it run, -1 when the stream is over or broken (the loop then says so). */
+static int frames_during_call(void *ctx)
+{
+	struct remote *r = ctx;
+	struct om_hdr h;
+	const uint8_t *p;
+	uint8_t *where;
+	int cut = 0, rc;
+	size_t room = frame_rx_room(&r->rx, &where);
+	ssize_t n = room ? read(r->jc->ctl_fd, where, room) : -1;
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n <= 0)
+		return -1;
+	frame_rx_commit(&r->rx, (size_t)n);
+	while ((rc = frame_rx_next(&r->rx, &h, &p)) == OM_OK) {
+		struct om_call_interrupt ci;
+		if (h.type == OM_T_SIGNAL_SEEN && note_signal_seen(r, p, h.length) == 0)
+			continue;
+		if (h.type == OM_T_CALL_INTERRUPT && om_call_interrupt_decode(p, h.length, &ci) == OM_OK) {
+			cut |= ci.seq == r->call_seq;
+			continue;
+		}
+		if (r->nheld == HELD_MAX || !(r->held[r->nheld].p = malloc(h.length ? h.length : 1))) {
+			r->held_lost = 1;
+			return 1; /* the loop ends the job */
+		}
+		memcpy(r->held[r->nheld].p, p, h.length);
+		r->held[r->nheld++].h = h;
+	}
+	return rc == OM_E_SHORT ? cut : -1;
+}
+
 static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p)
 {
 	struct om_sysreq req;
@@ -246,7 +321,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	/* A call the node made before it knew of a signal we sent must not
 	 * block, as it would not with the signal pending in Linux. */
 	r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
+	r->call_seq = h->seq;
+	r->in.watch_fd = r->jc->ctl_fd;
 	rc = deputy_call(&r->in, &req, &ret, &r->dout);
+	r->in.watch_fd = -1;
 	if (r->in.dead)
 		return -1;
 	int n = rc == 0 ? om_sysrep_encode(&req, ret, r->dout.outs, r->txbuf, OM_MAX_PAYLOAD)
@@ -362,7 +440,6 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 static int resume_home(struct remote *r)
 {
 	struct user_regs_struct regs;
-	uint64_t pending = r->rs.pending;
 	restore_free(&r->rs);
 	if (r->pending_nr >= 0 && ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		regs.rip -= 2; /* back over SYSCALL: the call runs again, here */
@@ -377,9 +454,7 @@ static int resume_home(struct remote *r)
 	}
 	close(r->jc->ctl_fd);
 	r->jc->ctl_fd = -1;
-	for (int sig = 1; sig <= 64; sig++)
-		if (pending & (1ULL << (sig - 1)))
-			kill(r->in.pid, sig);
+	restore_raise_pending(&r->rs, r->in.pid);
 	if (ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL) == -1)
 		return -1;
 	int st;
@@ -411,16 +486,20 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 	return send_frame(r, (uint8_t)type, 0, payload, len);
 }
 
-/* The tunable did its work while ld.so ran (at home): the program itself
- * must not see it. At the entry point envp is the array above argv on the
- * stack, which environ points at; our entry is dropped from it (a second
- * NULL then ends it, before auxv, which libc already found), or, if the
- * user had GLIBC_TUNABLES, the string is cut back to theirs. */
-static int hide_tunable(struct remote *r, const char *user_entry)
+/* An entry for ld.so (GLIBC_TUNABLES) did its work while it ran (at
+ * home): the program itself must not see it. At the
+ * entry point envp is the array above argv on the stack, which environ
+ * points at; our entry is dropped from it (a second NULL then ends it,
+ * before auxv, which libc already found), or, if the user had one of that
+ * name, the string is put back to theirs (never longer than ours). */
+static int hide_env(struct remote *r, const char *name, const char *user_entry)
 {
 	struct user_regs_struct regs;
 	uint64_t argc, at, ptr, next;
-	char head[16];
+	size_t nlen = strlen(name);
+	char head[32];
+	if (nlen >= sizeof head)
+		return -1;
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == -1 ||
 	    inject_read(&r->in, regs.rsp, &argc, 8) != 0 || argc > (1u << 20))
 		return -1;
@@ -430,7 +509,7 @@ static int hide_tunable(struct remote *r, const char *user_entry)
 			return -1;
 		if (ptr == 0)
 			return 0;
-		if (inject_read(&r->in, ptr, head, 15) != 0 || memcmp(head, "GLIBC_TUNABLES=", 15) != 0)
+		if (inject_read(&r->in, ptr, head, nlen) != 0 || memcmp(head, name, nlen) != 0)
 			continue;
 		if (user_entry)
 			return inject_write(&r->in, ptr, user_entry, strlen(user_entry) + 1);
@@ -442,6 +521,16 @@ static int hide_tunable(struct remote *r, const char *user_entry)
 		return 0;
 	}
 	return -1;
+}
+
+/* The user's own entry NAME=... (name includes the '='), or NULL. */
+static const char *user_env(const struct job_ctx *jc, const char *name)
+{
+	const char *found = NULL;
+	for (char *const *e = jc->envp; *e; e++)
+		if (!strncmp(*e, name, strlen(name)))
+			found = *e;
+	return found;
 }
 
 /* Starts the child under ptrace and runs it to its entry point. */
@@ -506,19 +595,16 @@ int run_remote(struct job_ctx *jc)
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		return OMRUN_FAIL;
 	}
-	if (tunable[0]) {
-		const char *user = NULL;
-		for (char *const *e = jc->envp; *e; e++)
-			if (!strncmp(*e, "GLIBC_TUNABLES=", 15))
-				user = *e;
-		if (hide_tunable(r, user) != 0)
-			say(r, "could not hide GLIBC_TUNABLES from the program");
-	}
+	if (tunable[0] && hide_env(r, "GLIBC_TUNABLES=", user_env(jc, "GLIBC_TUNABLES=")) != 0)
+		say(r, "could not hide GLIBC_TUNABLES from the program");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	r->in.chld_fd = r->sigfd;
+	r->in.watch = frames_during_call;
+	r->in.watch_ctx = r;
 
 	struct capture_stats cs;
 	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
@@ -596,14 +682,10 @@ int run_remote(struct job_ctx *jc)
 			if (on_stopped(r, p, h.length) < 0)
 				return OMRUN_FAIL;
 			break;
-		case OM_T_SIGNAL_SEEN: {
-			struct om_signal_seen m;
-			if (om_signal_seen_decode(p, h.length, &m) != OM_OK)
+		case OM_T_SIGNAL_SEEN:
+			if (note_signal_seen(r, p, h.length) < 0)
 				return OMRUN_FAIL;
-			if (m.count > r->sigs_seen)
-				r->sigs_seen = m.count;
 			break;
-		}
 		case OM_T_JOB_EXIT:
 			if (on_exit_frame(r, p, h.length) < 0)
 				return OMRUN_FAIL;
