@@ -5,6 +5,7 @@ and dropped, and the node stays registered and runs the next job."""
 import os
 import subprocess
 import sys
+import tempfile
 
 from omtest import BUILD, ROOT, check, cluster, wait_for
 
@@ -19,6 +20,25 @@ def placed_job(ctl):
     return job
 
 
+def bad_mxcsr_image():
+    """The frames of a real image (om-checkpoint --save of a corpus program)
+    with MXCSR bit 16 set, asking for no more than the x86-64 baseline."""
+    with tempfile.TemporaryDirectory(prefix="om-img-") as d:
+        path = os.path.join(d, "img")
+        prog = os.path.join(BUILD, "corpus", "static", "exitcode")
+        r = subprocess.run([os.path.join(BUILD, "om-checkpoint"), "--save", path, prog, "0"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        check(r.returncode == 0, "om-checkpoint --save: %d %r" % (r.returncode, r.stderr))
+        frames = ow.split_frames(open(path, "rb").read())
+    base = dict(vendor="", model="", family=0, model_id=0, stepping=0, leaf1_ecx=0,
+                leaf1_edx=(1 << 0) | (1 << 25) | (1 << 26), leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0,
+                xcr0=3, cores=1)
+    ftype, job, seq, p = frames[0]
+    check(ftype == ow.T_IMAGE_BEGIN, "the image does not start with IMAGE_BEGIN")
+    frames[0] = (ftype, job, seq, ow.image_begin_patch(p, mxcsr=0x11f80, cpu_fields=base))
+    return frames
+
+
 def test_bad_job_input():
     with cluster() as c:
         n = c.boot("virtio-net-pci", mem=256, extra=["-cpu", "max"])
@@ -31,6 +51,18 @@ def test_bad_job_input():
             f = ctl.recv_frame(timeout=20)
             check(f is not None and f[0] == ow.T_JOB_ERROR and f[1] == job, "no JOB_ERROR: %r" % (f,))
             n.wait_serial("job %d: refused: bad IMAGE_BEGIN" % job, timeout=10)
+
+            # A real image whose MXCSR has a bit no CPU accepts (restoring it
+            # would fault in the node's kernel): refused, with the reason.
+            job = placed_job(ctl)
+            for ftype, _, seq, p in bad_mxcsr_image():
+                ctl.send_frame(ftype, p, job=job, seq=seq)
+                if ftype == ow.T_IMAGE_BEGIN:
+                    break
+            f = ctl.recv_frame(timeout=20)
+            check(f is not None and f[0] == ow.T_JOB_ERROR and b"MXCSR 0x11f80 has bits this CPU lacks" in f[3],
+                  "no JOB_ERROR for the MXCSR: %r" % (f,))
+            n.wait_serial("job %d: refused: bad IMAGE_BEGIN: MXCSR 0x11f80" % job, timeout=10)
 
             # Pages with no image, and a reply to a call nobody made: logged
             # and dropped on the node. (The refused job is over: a new one.)

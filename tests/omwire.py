@@ -211,6 +211,41 @@ def node_lost_decode(p):
     return v
 
 
+def split_frames(data):
+    """[(type, job, seq, payload)] of frames concatenated (a checkpoint file)."""
+    out, off = [], 0
+    while off < len(data):
+        magic, ver, ftype, n, job, seq = HDR.unpack_from(data, off)
+        if magic != MAGIC or off + HDR_SIZE + n > len(data):
+            raise ProtocolError("not a frame at byte %d" % off)
+        out.append((ftype, job, seq, data[off + HDR_SIZE:off + HDR_SIZE + n]))
+        off += HDR_SIZE + n
+    return out
+
+
+IMAGE_REGS = 21  # general registers at the start of IMAGE_BEGIN
+
+
+def image_begin_fpu(p):
+    """(xsave offset, xsave size, offset of the cpu record) in an IMAGE_BEGIN
+    payload (docs/migration.md: registers, xcr0, xsave_size, the area, cpu)."""
+    at = IMAGE_REGS * 8 + 8
+    size = struct.unpack_from("<I", p, at)[0]
+    return at + 4, size, at + 4 + size
+
+
+def image_begin_patch(p, mxcsr=None, cpu_fields=None):
+    """An IMAGE_BEGIN payload with its MXCSR and/or its cpu record replaced."""
+    xs, size, cpu_at = image_begin_fpu(p)
+    if mxcsr is not None:
+        p = p[:xs + 24] + struct.pack("<I", mxcsr) + p[xs + 28:]
+    if cpu_fields is not None:
+        r = Reader(p[cpu_at:], "IMAGE_BEGIN cpu")
+        r.cpu()
+        p = p[:cpu_at] + cpu(cpu_fields) + p[cpu_at + r.off:]
+    return p
+
+
 def image_pages_header(region, first, count):
     """The 16 bytes before an IMAGE_PAGES frame's count x 4096 bytes of data
     (docs/migration.md, "Image")."""
