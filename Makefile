@@ -348,13 +348,13 @@ CORPUS_CFLAGS := -O1 -g -Wall
 CORPUS := $(foreach k,static musl dynamic,$(addprefix $(B)/corpus/$(k)/,$(CORPUS_NAMES)))
 .PHONY: corpus
 corpus: $(CORPUS)
-$(B)/corpus/static/%: tests/corpus/%.c
+$(B)/corpus/static/%: tests/corpus/%.c tests/corpus/show.h
 	@mkdir -p $(dir $@)
 	gcc $(CORPUS_CFLAGS) -static -o $@ $< -lm
-$(B)/corpus/musl/%: tests/corpus/%.c
+$(B)/corpus/musl/%: tests/corpus/%.c tests/corpus/show.h
 	@mkdir -p $(dir $@)
 	musl-gcc $(CORPUS_CFLAGS) -static -o $@ $< -lm
-$(B)/corpus/dynamic/%: tests/corpus/%.c
+$(B)/corpus/dynamic/%: tests/corpus/%.c tests/corpus/show.h
 	@mkdir -p $(dir $@)
 	gcc $(CORPUS_CFLAGS) -o $@ $< -lm
 

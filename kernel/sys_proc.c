@@ -11,7 +11,6 @@
 #include "sched.h"
 #include "syscall.h"
 #include "sysnr.h"
-#include "timer.h"
 
 #define ROBUST_LIST_HEAD_SIZE 24
 #define RSEQ_MIN_LEN 32
@@ -22,7 +21,6 @@
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_WAKE_BITSET 10
 #define FUTEX_CLOCK_REALTIME 256
-#define NS 1000000000LL
 
 /* Identity: the values captured at home. */
 #define SYS_IDENTITY(name, field)                               \
@@ -234,19 +232,12 @@ void sys_sched_yield(struct job *j, struct sys_call *sc)
  * FUTEX_CLOCK_REALTIME, CLOCK_REALTIME (Linux's futex_init_timeout). */
 static int futex_deadline(struct job *j, struct sys_call *sc, int op, uint64_t *wake)
 {
-	struct lx_timespec ts;
-	if (uvm_read(&j->uvm, sc->a[3], &ts, sizeof ts) < 0)
-		return -LX_EFAULT;
-	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS)
-		return -LX_EINVAL;
-	int64_t ns = ts.tv_sec > INT64_MAX / NS - 1 ? INT64_MAX : ts.tv_sec * NS + ts.tv_nsec;
-	if (op == FUTEX_WAIT_BITSET) {
-		int clock = (sc->a[1] & FUTEX_CLOCK_REALTIME) ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC;
-		int64_t left = ns - job_clock_ns(j, clock);
-		ns = left > 0 ? left : 0;
-	}
-	uint64_t now = timer_ns();
-	*wake = (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns;
+	int64_t ns;
+	int rc = job_read_timespec(j, sc->a[3], &ns);
+	if (rc < 0)
+		return rc;
+	int clock = (sc->a[1] & FUTEX_CLOCK_REALTIME) ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC;
+	*wake = job_deadline(j, ns, op == FUTEX_WAIT_BITSET ? clock : -1);
 	return 0;
 }
 

@@ -9,11 +9,9 @@
 #include "sched.h"
 #include "signal.h"
 #include "syscall.h"
-#include "timer.h"
 
 #define IGNORE_SIGS (SIG_BIT(LX_SIGCHLD) | SIG_BIT(LX_SIGCONT) | SIG_BIT(LX_SIGURG) | SIG_BIT(LX_SIGWINCH))
 #define SIGSET_SIZE 8
-#define NS 1000000000LL
 
 void sys_rt_sigaction(struct job *j, struct sys_call *sc)
 {
@@ -90,17 +88,19 @@ static void sleep_for_signal(struct job *j, struct sys_call *sc)
 
 void sys_pause(struct job *j, struct sys_call *sc) { sleep_for_signal(j, sc); }
 
+/* A sigset argument with its size argument: 0, -EINVAL, -EFAULT. */
+static int64_t read_sigset(struct job *j, uint64_t uaddr, uint64_t size, uint64_t *set)
+{
+	if (size != SIGSET_SIZE)
+		return -LX_EINVAL;
+	return uvm_read(&j->uvm, uaddr, set, sizeof *set) < 0 ? -LX_EFAULT : 0;
+}
+
 void sys_rt_sigsuspend(struct job *j, struct sys_call *sc)
 {
 	uint64_t mask;
-	if (sc->a[1] != SIGSET_SIZE) {
-		sc->ret = -LX_EINVAL;
+	if ((sc->ret = read_sigset(j, sc->a[0], sc->a[1], &mask)) < 0)
 		return;
-	}
-	if (uvm_read(&j->uvm, sc->a[0], &mask, sizeof mask) < 0) {
-		sc->ret = -LX_EFAULT;
-		return;
-	}
 	j->suspend_mask = j->blocked;
 	j->suspended = 1;
 	j->blocked = mask & ~SIG_UNBLOCKABLE;
@@ -112,27 +112,13 @@ void sys_rt_sigsuspend(struct job *j, struct sys_call *sc)
 void sys_rt_sigtimedwait(struct job *j, struct sys_call *sc)
 {
 	uint64_t set, wake = UINT64_MAX;
-	if (sc->a[3] != SIGSET_SIZE) {
-		sc->ret = -LX_EINVAL;
+	int64_t ns;
+	if ((sc->ret = read_sigset(j, sc->a[0], sc->a[3], &set)) < 0)
 		return;
-	}
-	if (uvm_read(&j->uvm, sc->a[0], &set, sizeof set) < 0) {
-		sc->ret = -LX_EFAULT;
-		return;
-	}
 	if (sc->a[2]) {
-		struct lx_timespec ts;
-		if (uvm_read(&j->uvm, sc->a[2], &ts, sizeof ts) < 0) {
-			sc->ret = -LX_EFAULT;
+		if ((sc->ret = job_read_timespec(j, sc->a[2], &ns)) < 0)
 			return;
-		}
-		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS) {
-			sc->ret = -LX_EINVAL;
-			return;
-		}
-		uint64_t now = timer_ns();
-		wake = (uint64_t)ts.tv_sec >= (UINT64_MAX - now) / NS - 1 ? UINT64_MAX
-			   : now + (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+		wake = job_deadline(j, ns, -1);
 	}
 	signal_wait(j, sc, set, sc->a[1], wake);
 }

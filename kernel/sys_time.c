@@ -86,7 +86,7 @@ static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake, uint6
 	j->sleep_rem = rem;
 }
 
-static int read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
+int job_read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
 {
 	struct lx_timespec ts;
 	if (uvm_read(&j->uvm, uaddr, &ts, sizeof ts) < 0)
@@ -97,16 +97,25 @@ static int read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
 	return 0;
 }
 
+uint64_t job_deadline(const struct job *j, int64_t ns, int clock)
+{
+	if (clock >= 0) {
+		int64_t left = ns - job_clock_ns(j, clock);
+		ns = left > 0 ? left : 0;
+	}
+	uint64_t now = timer_ns();
+	return (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns;
+}
+
 void sys_nanosleep(struct job *j, struct sys_call *sc)
 {
 	int64_t ns;
-	int rc = read_timespec(j, sc->a[0], &ns);
+	int rc = job_read_timespec(j, sc->a[0], &ns);
 	if (rc < 0) {
 		sc->ret = rc;
 		return;
 	}
-	uint64_t now = timer_ns();
-	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, sc->a[1]);
+	sleep_until(j, sc, job_deadline(j, ns, -1), sc->a[1]);
 }
 
 void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
@@ -116,17 +125,12 @@ void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	int rc = read_timespec(j, sc->a[2], &ns);
+	int rc = job_read_timespec(j, sc->a[2], &ns);
 	if (rc < 0) {
 		sc->ret = rc;
 		return;
 	}
-	uint64_t rem = sc->a[3];
-	if (sc->a[1] & LX_TIMER_ABSTIME) {
-		int64_t left = ns - job_clock_ns(j, (int)sc->a[0]);
-		ns = left > 0 ? left : 0;
-		rem = 0; /* an absolute sleep has no time left to report */
-	}
-	uint64_t now = timer_ns();
-	sleep_until(j, sc, (uint64_t)ns > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ns, rem);
+	/* An absolute sleep has no time left to report. */
+	int abs = (sc->a[1] & LX_TIMER_ABSTIME) != 0;
+	sleep_until(j, sc, job_deadline(j, ns, abs ? (int)sc->a[0] : -1), abs ? 0 : sc->a[3]);
 }

@@ -56,5 +56,11 @@ void syscall_return(struct job *j, int64_t ret);
 int64_t job_clock_ns(const struct job *j, int clock);
 /* The job's CPU time: at home until the image left, then on the node. */
 uint64_t job_cpu_ns(const struct job *j);
+/* Reads a struct timespec from the job's memory into *ns (saturating):
+ * 0, -LX_EFAULT, or -LX_EINVAL for one Linux refuses. */
+int job_read_timespec(struct job *j, uint64_t uaddr, int64_t *ns);
+/* The node time (timer_ns) of a timeout: ns from now (clock -1), or when
+ * the job's clock reaches ns (at once if it has); saturates. */
+uint64_t job_deadline(const struct job *j, int64_t ns, int clock);
 
 #endif

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "show.h"
+
 static volatile sig_atomic_t alarms, vtalarms, rt_hits;
 static volatile int rt_value, rt_code;
 
@@ -24,15 +26,6 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 	rt_value = si->si_value.sival_int;
 	rt_code = si->si_code;
 }
-
-/* The call runs before its errno is read (argument order is unspecified). */
-#define SHOW(label, expr)                                                             \
-	do {                                                                          \
-		errno = 0;                                                            \
-		long rc_ = (long)(expr);                                              \
-		int e_ = errno;                                                       \
-		printf("%s: %ld %s\n", label, rc_, rc_ < 0 ? strerror(e_) : "ok"); \
-	} while (0)
 
 static void handle(int sig, void (*fn)(int), int flags)
 {

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "show.h"
+
 static int order[16], values[16], codes[16], n;
 static volatile sig_atomic_t usr1;
 
@@ -26,15 +28,6 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 }
 
 static void on_usr1(int sig) { (void)sig; usr1++; }
-
-/* The call runs before its errno is read (argument order is unspecified). */
-#define SHOW(label, expr)                                                             \
-	do {                                                                          \
-		errno = 0;                                                            \
-		long rc_ = (long)(expr);                                              \
-		int e_ = errno;                                                       \
-		printf("%s: %ld %s\n", label, rc_, rc_ < 0 ? strerror(e_) : "ok"); \
-	} while (0)
 
 int main(void)
 {

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "show.h"
+
 /* Linux's numbers (linux/futex.h, linux/membarrier.h: not in musl's headers) */
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAIT_BITSET_PRIVATE 137
@@ -29,15 +31,6 @@
 #ifndef CLOCK_BOOTTIME_ALARM
 #define CLOCK_BOOTTIME_ALARM 9
 #endif
-
-/* The call runs before its errno is read (argument order is unspecified). */
-#define SHOW(label, expr)                                                             \
-	do {                                                                          \
-		errno = 0;                                                            \
-		long rc_ = (long)(expr);                                              \
-		int e_ = errno;                                                       \
-		printf("%s: %ld %s\n", label, rc_, rc_ < 0 ? strerror(e_) : "ok"); \
-	} while (0)
 
 static long usec(struct timeval t) { return t.tv_sec * 1000000L + t.tv_usec; }
 
