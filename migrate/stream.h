@@ -3,7 +3,7 @@
  * Message code sends and receives bytes only through these two operations,
  * so a later authenticated or encrypted channel replaces the implementation
  * without touching any codec or state machine. The plain implementations
- * are a TCP socket on the server (server-agent/sock.c) and an lwIP pcb on
+ * are a TCP socket on the server (server-agent/agent/sock.c) and an lwIP pcb on
  * the node.
  *
  * Both operations are non-blocking: they move what they can and return the
