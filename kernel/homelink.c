@@ -253,7 +253,7 @@ static void queue_interrupt(void)
 {
 	struct om_call_interrupt m = { .seq = hl.interrupt_seq };
 	if (hl.ctl_count == CTL_FRAMES)
-		return; /* full: it goes with the next signal step */
+		return; /* full: host_interrupt tries again on the next step */
 	struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
 	f->type = OM_T_CALL_INTERRUPT;
 	f->job = hl.interrupt_job;
@@ -267,12 +267,14 @@ static void queue_interrupt(void)
  * still in the slot. A file mapping's reads are not cut short. */
 static void host_interrupt(struct job *j)
 {
-	if (hl.filling || hl.interrupt_seq == j->seq)
+	if (hl.filling)
 		return;
-	hl.interrupt_seq = j->seq;
-	hl.interrupt_job = j->id;
-	hl.interrupt_after = 1;
-	if (!hl.slot_full) {
+	if (hl.interrupt_seq != j->seq) {
+		hl.interrupt_seq = j->seq;
+		hl.interrupt_job = j->id;
+		hl.interrupt_after = 1;
+	}
+	if (hl.interrupt_after && !hl.slot_full) {
 		queue_interrupt();
 		homelink_poll();
 	}
@@ -295,6 +297,7 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
 	if (sched_current() == j)
 		sched_take();
+	signal_settle_restart(j);
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
 	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
 	image_out_start(&hl.out, j);
@@ -370,6 +373,8 @@ static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
 		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
 		return;
 	}
+	if (hl.interrupt_seq == h->seq)
+		hl.interrupt_after = 0; /* answered: nothing left to cut short */
 	int rc = om_sysrep_decode(hl.fwd, p, h->length, hl.filling ? write_fill : write_user, j, &ret);
 	if (rc != OM_OK) {
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
@@ -408,7 +413,11 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		struct job_siginfo info = { .code = s.code, .errnum = s.errnum };
 		memcpy(info.fields, s.fields, sizeof info.fields);
 		int was_stopped = j->stopped;
-		signal_raise(j, (int)s.signo, &info);
+		if (signal_raise(j, (int)s.signo, &info) == -LX_EAGAIN) {
+			/* Home's kernel took it: it comes, as from kill() if it must. */
+			struct job_siginfo bare = { .code = LX_SI_USER };
+			signal_raise(j, (int)s.signo, &bare);
+		}
 		if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
 			send_stopped(j, 0);
 		return;

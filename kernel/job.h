@@ -25,11 +25,14 @@ struct job_siginfo {
 	int32_t code, errnum;
 	uint8_t fields[32];
 	uint32_t trapno, err;
+	int timer;            /* raised by one of the job's POSIX timers (not
+			       * only saying SI_TIMER: a program may say that) */
 };
 
 /* A real-time signal instance waiting for delivery: Linux queues each one
- * with its own siginfo (signals below SIGRTMIN are pending at most once). */
-#define JOB_SIGQUEUE_MAX 64
+ * with its own siginfo (signals below SIGRTMIN are pending at most once,
+ * a timer's aside). Linux's bound is RLIMIT_SIGPENDING, in the thousands. */
+#define JOB_SIGQUEUE_MAX 1024
 struct job_sigqueued {
 	int sig;
 	struct job_siginfo info;
@@ -81,8 +84,13 @@ struct job {
 	/* signals */
 	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
 	uint64_t blocked, pending; /* bit sig - 1 */
-	struct job_siginfo info[JOB_NSIG];   /* the pending instance of each signal */
-	struct job_sigqueued sigq[JOB_SIGQUEUE_MAX]; /* real-time instances, oldest first */
+	/* The pending instances: pending = info_pending | what sigq holds.
+	 * info[] keeps the one instance of a signal below SIGRTMIN (or of a
+	 * real-time one that found the queue full), sigq the real-time ones
+	 * and the timers', oldest first (malloc'd, JOB_SIGQUEUE_MAX + timers). */
+	struct job_siginfo info[JOB_NSIG];
+	uint64_t info_pending;
+	struct job_sigqueued *sigq;
 	uint32_t nsigq;
 	int stopped;               /* the stop signal holding the job, 0: it runs */
 	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
@@ -113,7 +121,7 @@ struct job {
 		uint64_t ticks;        /* times(2)'s clock then (USER_HZ) */
 	} home_usage;
 	uint64_t memlock_max;      /* RLIMIT_MEMLOCK, bytes */
-	uint64_t locked_bytes;     /* memory the job locked (mlock) */
+	int lock_future;           /* mlockall(MCL_FUTURE): new mappings are locked */
 	/* home clocks at the moment node_ns_base was taken */
 	int64_t home_realtime_ns, home_monotonic_ns, home_boottime_ns;
 	uint64_t node_ns_base;

@@ -139,6 +139,8 @@ static void timers_from_image(struct job *j, const struct om_image_hdr *h)
 	}
 }
 
+_Static_assert(JOB_TIMERS_MAX <= OM_TIMERS_MAX, "every timer fits in an image");
+
 static void timers_to_image(const struct job *j, struct om_image_hdr *h)
 {
 	for (int i = 0; i < 3; i++)
@@ -159,32 +161,40 @@ static void timers_to_image(const struct job *j, struct om_image_hdr *h)
  * delivered. */
 static void sigq_from_image(struct job *j, const struct om_image_hdr *h)
 {
+	uint64_t queued = 0, kept = 0;
 	for (uint32_t i = 0; i < h->sigq_count; i++) {
 		const struct om_siginfo *s = &h->sigq[i];
+		uint64_t bit = 1ULL << (s->signo - 1);
 		struct job_siginfo info = { .code = s->code, .errnum = s->errnum };
 		memcpy(info.fields, s->fields, sizeof info.fields);
-		if ((int)s->signo < LX_SIGRTMIN && s->code != LX_SI_TIMER) {
-			j->info[s->signo - 1] = info;
-		} else if (j->nsigq < JOB_SIGQUEUE_MAX) {
+		/* A timer's own signal: SI_TIMER naming a timer not yet busy. */
+		struct job_timer *t = NULL;
+		int32_t id;
+		memcpy(&id, info.fields, sizeof id);
+		for (int k = 0; s->code == LX_SI_TIMER && k < JOB_TIMERS_MAX && !t; k++)
+			if (j->timer[k].used && j->timer[k].id == id && !j->timer[k].queued)
+				t = &j->timer[k];
+		if (t || ((int)s->signo >= LX_SIGRTMIN && j->nsigq < JOB_SIGQUEUE_MAX)) {
+			info.timer = t != NULL;
+			if (t)
+				t->queued = 1;
 			j->sigq[j->nsigq].sig = (int)s->signo;
 			j->sigq[j->nsigq++].info = info;
-			int32_t id;
-			memcpy(&id, info.fields, sizeof id);
-			for (int k = 0; s->code == LX_SI_TIMER && k < JOB_TIMERS_MAX; k++)
-				if (j->timer[k].used && j->timer[k].id == id)
-					j->timer[k].queued = 1;
+			queued |= bit;
+		} else if (!(kept & bit)) {
+			j->info[s->signo - 1] = info;
+			kept |= bit;
 		}
 	}
+	/* Pending without an instance of its own: as from kill(). */
+	j->info_pending = kept | (h->sig_pending & ~queued);
 }
 
 static void sigq_to_image(const struct job *j, struct om_image_hdr *h)
 {
-	for (int sig = 1; sig < LX_SIGRTMIN && h->sigq_count < OM_SIGQUEUE_MAX; sig++) {
+	for (int sig = 1; sig <= JOB_NSIG && h->sigq_count < OM_SIGQUEUE_MAX; sig++) {
 		const struct job_siginfo *in = &j->info[sig - 1];
-		int queued = 0;
-		for (uint32_t k = 0; k < j->nsigq && !queued; k++)
-			queued = j->sigq[k].sig == sig;
-		if (!(j->pending & (1ULL << (sig - 1))) || queued)
+		if (!(j->info_pending & (1ULL << (sig - 1))))
 			continue;
 		struct om_siginfo *s = &h->sigq[h->sigq_count++];
 		*s = (struct om_siginfo){ .signo = (uint32_t)sig, .code = in->code, .errnum = in->errnum };
@@ -281,6 +291,8 @@ int image_in_region(struct image_in *in, const void *p, size_t len)
 	if ((rc = uvm_map(&in->job->uvm, r.start, r.end, prot, kind, 0)) < 0)
 		return fail(in, "%s", rc == -LX_ENOMEM ? "out of memory for the address space"
 						       : "a region the node cannot map");
+	if ((r.flags & OM_RF_LOCKED) && uvm_lock(&in->job->uvm, r.start, r.end, 1) < 0)
+		return fail(in, "%s", "out of memory for the address space");
 	if (kind == UVM_STACK)
 		in->job->uvm.stack_limit = r.end > STACK_RLIMIT ? r.end - STACK_RLIMIT : 0;
 	in->cur = r;
@@ -438,6 +450,8 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			const struct uvm_region *ur = &u->regions[o->region];
 			struct om_image_region r = { .start = ur->start, .end = ur->end, .prot = ur->prot };
 			r.kind = image_kind_of(ur->kind, &r.flags);
+			if (ur->locked)
+				r.flags |= OM_RF_LOCKED;
 			r.pages_sent = ur->kind == UVM_RESERVED ? 0 : region_present(u, ur);
 			o->page = 0;
 			o->phase = OUT_PAGES;

@@ -150,12 +150,12 @@ int sched_step(void)
 		return 0;
 	timers_run(j);
 	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
-		j->state = JOB_RUNNABLE;
-		if (j->sigwaiting) { /* rt_sigtimedwait timed out: the job's mask is back */
-			j->blocked = j->sigwait_mask;
-			j->sigwaiting = 0;
+		if (j->sigwaiting) {
+			signal_wait_timeout(j);
+		} else {
+			j->state = JOB_RUNNABLE;
+			syscall_return(j, j->wake_ret);
 		}
-		syscall_return(j, j->wake_ret);
 	}
 	/* Every pending signal is dealt with before the job runs again, as
 	 * Linux does on its way back to user mode (handler frames nest). */

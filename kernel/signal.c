@@ -105,7 +105,7 @@ void signal_discard(struct job *j, uint64_t sigs)
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < j->nsigq; i++) {
 		if (sigs & BIT(j->sigq[i].sig)) {
-			if (j->sigq[i].info.code == LX_SI_TIMER)
+			if (j->sigq[i].info.timer)
 				timers_signal_gone(j, &j->sigq[i].info);
 			continue;
 		}
@@ -113,6 +113,23 @@ void signal_discard(struct job *j, uint64_t sigs)
 	}
 	j->nsigq = k;
 	j->pending &= ~sigs;
+	j->info_pending &= ~sigs;
+}
+
+static int ignored(const struct job *j, int sig)
+{
+	const struct job_sigaction *a = &j->act[sig - 1];
+	return sig != LX_SIGKILL && (a->handler == LX_SIG_IGN || (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig))));
+}
+
+/* The instance kept in info[]: a signal below SIGRTMIN is pending at most
+ * once (a second is lost, the first's info stays). */
+static void keep_one(struct job *j, int sig, const struct job_siginfo *info)
+{
+	if (!(j->info_pending & BIT(sig)))
+		j->info[sig - 1] = *info;
+	j->info_pending |= BIT(sig);
+	j->pending |= BIT(sig);
 }
 
 int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
@@ -121,28 +138,29 @@ int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 		return -LX_EINVAL;
 	/* As Linux's prepare_signal: SIGCONT (and SIGKILL) end a stop at once,
 	 * whatever the job does with the signal; a stop and a SIGCONT cancel
-	 * each other's pending instance. */
+	 * each other's pending instance; then an ignored signal is dropped
+	 * unless blocked (its action may change before it is unblocked). */
 	if (sig == LX_SIGCONT || sig == LX_SIGKILL)
 		signal_continue(j);
 	else if (STOP_SIGS & BIT(sig))
 		signal_discard(j, BIT(LX_SIGCONT));
-	if (sig < LX_SIGRTMIN && info->code != LX_SI_TIMER) {
-		if (!(j->pending & BIT(sig)))
-			j->info[sig - 1] = *info; /* a second instance is lost: the first's info stays */
-		j->pending |= BIT(sig);
+	uint64_t blocked = j->blocked | (j->sigwaiting ? j->sigwait_mask : 0);
+	if (!(blocked & BIT(sig)) && ignored(j, sig))
+		return 0;
+	if (sig < LX_SIGRTMIN && !info->timer) {
+		keep_one(j, sig, info);
 		return 0;
 	}
 	/* Real-time signals queue, each with its info; a timer's signal has a
-	 * slot of its own (Linux preallocates it), so only the rest can find
-	 * the queue full: from kill() the signal still comes, without its
-	 * info; from sigqueue it fails (Linux's __send_signal_locked). */
-	uint32_t room = JOB_SIGQUEUE_MAX - (info->code == LX_SI_TIMER ? 0 : JOB_TIMERS_MAX);
-	if (j->nsigq >= room) {
+	 * slot of its own (Linux preallocates it), so only the others can find
+	 * the queue full: from kill() or the kernel the signal still comes,
+	 * without its info; from sigqueue it fails (Linux's
+	 * __send_signal_locked). */
+	if (!info->timer && j->nsigq >= JOB_SIGQUEUE_MAX) {
 		if (info->code != LX_SI_USER && info->code != LX_SI_KERNEL)
 			return -LX_EAGAIN;
-		if (!(j->pending & BIT(sig)))
-			j->info[sig - 1] = (struct job_siginfo){ .code = LX_SI_USER };
-		j->pending |= BIT(sig);
+		struct job_siginfo bare = { .code = LX_SI_USER };
+		keep_one(j, sig, &bare);
 		return 0;
 	}
 	j->sigq[j->nsigq].sig = sig;
@@ -152,21 +170,27 @@ int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 	return 0;
 }
 
-/* Takes one instance of sig off the pending set and returns its info. */
+/* Takes one instance of sig off the pending set and returns its info: the
+ * one kept in info[] first (it came before any queued beside it, a timer's
+ * aside), then the queue's oldest. */
 static struct job_siginfo dequeue(struct job *j, int sig)
 {
 	struct job_siginfo info = j->info[sig - 1];
-	uint32_t i;
-	for (i = 0; i < j->nsigq && j->sigq[i].sig != sig; i++)
-		;
-	if (i < j->nsigq) {
-		info = j->sigq[i].info;
-		memmove(&j->sigq[i], &j->sigq[i + 1], (j->nsigq - i - 1) * sizeof j->sigq[0]);
-		j->nsigq--;
-		if (info.code == LX_SI_TIMER)
-			timers_signal_delivered(j, &info);
+	if (j->info_pending & BIT(sig)) {
+		j->info_pending &= ~BIT(sig);
+	} else {
+		uint32_t i;
+		for (i = 0; i < j->nsigq && j->sigq[i].sig != sig; i++)
+			;
+		if (i < j->nsigq) {
+			info = j->sigq[i].info;
+			memmove(&j->sigq[i], &j->sigq[i + 1], (j->nsigq - i - 1) * sizeof j->sigq[0]);
+			j->nsigq--;
+			if (info.timer)
+				timers_signal_delivered(j, &info);
+		}
 	}
-	if (!queued(j, sig))
+	if (!(j->info_pending & BIT(sig)) && !queued(j, sig))
 		j->pending &= ~BIT(sig);
 	return info;
 }
@@ -335,17 +359,42 @@ void signal_wait(struct job *j, struct sys_call *sc, uint64_t set, uint64_t info
 	j->blocked &= ~set; /* they must reach the job now: they wake it */
 }
 
+void signal_settle_restart(struct job *j)
+{
+	if (!j->restart_pending)
+		return;
+	/* Linux decides by the signal whose handler runs first; stops,
+	 * ignored and fatal signals restart the call. */
+	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	int by = 0;
+	for (uint64_t r = ready; r && !by; r &= r - 1) {
+		int s = __builtin_ctzll(r) + 1;
+		if (s != LX_SIGKILL && j->act[s - 1].handler > LX_SIG_IGN)
+			by = s;
+	}
+	signal_restart(j, by);
+}
+
 int signal_ready(const struct job *j)
 {
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
-	for (; ready; ready &= ready - 1) {
-		int sig = __builtin_ctzll(ready) + 1;
-		const struct job_sigaction *a = &j->act[sig - 1];
-		if (sig == LX_SIGKILL || !(a->handler == LX_SIG_IGN ||
-					   (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig)))))
+	for (; ready; ready &= ready - 1)
+		if (!ignored(j, __builtin_ctzll(ready) + 1))
 			return 1;
-	}
 	return 0;
+}
+
+void signal_wait_timeout(struct job *j)
+{
+	uint64_t ready = j->pending & j->sigwait_set;
+	if (ready) { /* it came in the same step as the deadline: it wins */
+		sigwait_complete(j, __builtin_ctzll(ready) + 1);
+		return;
+	}
+	j->blocked = j->sigwait_mask;
+	j->sigwaiting = 0;
+	j->state = JOB_RUNNABLE;
+	syscall_return(j, -LX_EAGAIN);
 }
 
 int signal_deliver(struct job *j)
@@ -353,17 +402,8 @@ int signal_deliver(struct job *j)
 	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
 	if (j->stopped)
 		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
-	if (j->restart_pending && j->state == JOB_RUNNABLE) {
-		/* Linux decides by the signal whose handler runs first; stops,
-		 * ignored and fatal signals restart the call. */
-		int by = 0;
-		for (uint64_t r = ready; r && !by; r &= r - 1) {
-			int s = __builtin_ctzll(r) + 1;
-			if (s != LX_SIGKILL && j->act[s - 1].handler > LX_SIG_IGN)
-				by = s;
-		}
-		signal_restart(j, by);
-	}
+	if (j->state == JOB_RUNNABLE)
+		signal_settle_restart(j);
 	if (!ready || j->state == JOB_EXITED)
 		return 0;
 	if (j->sigwaiting && (ready & j->sigwait_set)) {
@@ -375,8 +415,7 @@ int signal_deliver(struct job *j)
 	struct job_siginfo info = dequeue(j, sig);
 
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
-	if (sig != LX_SIGKILL && (a->handler == LX_SIG_IGN ||
-				  (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig)))))
+	if (ignored(j, sig))
 		return 1;
 	/* A stop leaves a sleep or sigsuspend as it is: it goes on after
 	 * SIGCONT, as Linux restarts it. */

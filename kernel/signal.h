@@ -28,6 +28,11 @@ int signal_continue(struct job *j);
 void signal_force(struct job *j, int sig, int code, uint64_t addr);
 /* The same for a CPU exception: sigcontext gets its vector and error code. */
 void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err);
+/* A forwarded call home cut short (its restart code in rax) is settled as
+ * Linux's signal code would: started again, or failed with EINTR when the
+ * handler of the first deliverable signal says so. Before the job runs, or
+ * leaves (its image then holds the call's outcome, not the code). */
+void signal_settle_restart(struct job *j);
 /* 1 if a pending signal would do something now (not blocked, not ignored). */
 int signal_ready(const struct job *j);
 /* Delivers the first deliverable pending signal, if any: runs its default
@@ -39,5 +44,8 @@ int signal_deliver(struct job *j);
  * EAGAIN if wake_ns (node time) has passed, or sleeps until one comes, the
  * deadline (EAGAIN) or another signal (EINTR). */
 void signal_wait(struct job *j, struct sys_call *sc, uint64_t set, uint64_t info, uint64_t wake_ns);
+/* Its deadline came: a signal of the set pending by now still wins, else
+ * the call fails with EAGAIN; the job's mask is back either way. */
+void signal_wait_timeout(struct job *j);
 
 #endif

@@ -36,6 +36,8 @@ void sys_brk(struct job *j, struct sys_call *sc)
 	}
 	j->brk = want;
 	sc->ret = (int64_t)want;
+	if (j->lock_future && new_end > old_end)
+		uvm_lock(&j->uvm, old_end > heap ? old_end : heap, new_end, 1);
 }
 
 /* The mapping exists; its contents come from home before mmap returns. */
@@ -49,7 +51,7 @@ static void mmap_fill(struct job *j, struct sys_call *sc, uint64_t addr, uint64_
 	sc->outcome = SYS_FILL;
 }
 
-void sys_mmap(struct job *j, struct sys_call *sc)
+static void mmap_place(struct job *j, struct sys_call *sc)
 {
 	uint64_t addr = sc->a[0], len = page_up(sc->a[1]), prot = sc->a[2], flags = sc->a[3];
 	int file = !(flags & LX_MAP_ANONYMOUS);
@@ -100,6 +102,14 @@ void sys_mmap(struct job *j, struct sys_call *sc)
 	sc->ret = rc < 0 ? rc : (int64_t)addr;
 	if (rc == 0 && file)
 		mmap_fill(j, sc, addr, len);
+}
+
+/* After mlockall(MCL_FUTURE) a new mapping is locked. */
+void sys_mmap(struct job *j, struct sys_call *sc)
+{
+	mmap_place(j, sc);
+	if (j->lock_future && sc->ret >= 0 && sc->outcome != SYS_HOME)
+		uvm_lock(&j->uvm, (uint64_t)sc->ret, (uint64_t)sc->ret + page_up(sc->a[1]), 1);
 }
 
 void sys_munmap(struct job *j, struct sys_call *sc)
@@ -178,10 +188,10 @@ static uint64_t mapped_bytes(const struct job *j, uint64_t start, uint64_t end)
 /* A page-aligned range that must be mapped whole: 0, -EINVAL or -ENOMEM. */
 static int64_t mapped_range(const struct job *j, uint64_t addr, uint64_t len_in, uint64_t *end)
 {
-	uint64_t len = page_up(len_in);
-	if ((addr & (PAGE_SIZE - 1)) || len < len_in)
+	if (addr & (PAGE_SIZE - 1))
 		return -LX_EINVAL;
-	if (addr >= UVM_TOP || len > UVM_TOP - addr)
+	uint64_t len = page_up(len_in);
+	if (len < len_in || addr >= UVM_TOP || len > UVM_TOP - addr)
 		return -LX_ENOMEM;
 	*end = addr + len;
 	return mapped_bytes(j, addr, *end) == len ? 0 : -LX_ENOMEM;
@@ -211,8 +221,15 @@ void sys_mincore(struct job *j, struct sys_call *sc)
 	uint8_t chunk[256];
 	while (addr < end) {
 		size_t n = 0;
+		/* Untouched stretches are skipped a page table at a time. */
+		uint64_t next = uvm_next_page(&j->uvm, addr, end);
 		for (; n < sizeof chunk && addr < end; n++, addr += PAGE_SIZE)
-			chunk[n] = uvm_peek_page(&j->uvm, addr) != NULL;
+			if (addr < next) {
+				chunk[n] = 0;
+			} else {
+				chunk[n] = uvm_peek_page(&j->uvm, addr) != NULL;
+				next = uvm_next_page(&j->uvm, addr + PAGE_SIZE, end);
+			}
 		if (uvm_write(&j->uvm, vec, chunk, n, 0) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
@@ -221,39 +238,36 @@ void sys_mincore(struct job *j, struct sys_call *sc)
 	}
 }
 
-/* Node memory is never swapped out: locking it only checks what Linux
+/* Node memory is never swapped out: locking is bookkeeping, with Linux's
  * checks. The range is taken page-aligned as mlock(2) does; the locked
- * total is counted against RLIMIT_MEMLOCK (home's, in the image) unless
- * the job runs as root, as CAP_IPC_LOCK would allow. */
+ * total counts against RLIMIT_MEMLOCK (home's, in the image) unless the
+ * job runs as root, as CAP_IPC_LOCK would allow (a limit of 0: EPERM). */
+static int may_lock(const struct job *j, uint64_t more)
+{
+	if (j->ident.euid == 0)
+		return 0;
+	if (j->memlock_max == 0)
+		return -LX_EPERM;
+	return uvm_locked_bytes(&j->uvm, 0, UVM_TOP) + more > j->memlock_max ? -LX_ENOMEM : 0;
+}
+
 static void lock_range(struct job *j, struct sys_call *sc, int lock)
 {
-	if (sc->a[1] >= UVM_TOP) {
+	if (sc->a[1] >= UVM_TOP || sc->a[0] >= UVM_TOP) {
 		sc->ret = -LX_ENOMEM;
 		return;
 	}
 	uint64_t start = sc->a[0] & ~(PAGE_SIZE - 1), len = page_up(sc->a[1] + (sc->a[0] & (PAGE_SIZE - 1)));
-	int capable = j->ident.euid == 0;
-	if (lock && !capable && j->memlock_max == 0) {
-		sc->ret = -LX_EPERM;
-		return;
-	}
-	if (start >= UVM_TOP || len > UVM_TOP - start) {
+	if (len > UVM_TOP - start) {
 		sc->ret = -LX_ENOMEM;
 		return;
 	}
-	if (lock && !capable && j->locked_bytes + len > j->memlock_max) {
-		sc->ret = -LX_ENOMEM;
-		return;
+	if (lock) {
+		uint64_t already = uvm_locked_bytes(&j->uvm, start, start + len);
+		if ((sc->ret = may_lock(j, len - already)) < 0)
+			return;
 	}
-	if (mapped_bytes(j, start, start + len) != len) {
-		sc->ret = -LX_ENOMEM;
-		return;
-	}
-	if (lock)
-		j->locked_bytes += len;
-	else
-		j->locked_bytes = j->locked_bytes > len ? j->locked_bytes - len : 0;
-	sc->ret = 0;
+	sc->ret = uvm_lock(&j->uvm, start, start + len, lock);
 }
 
 void sys_mlock(struct job *j, struct sys_call *sc) { lock_range(j, sc, 1); }
@@ -268,31 +282,42 @@ void sys_mlock2(struct job *j, struct sys_call *sc)
 	lock_range(j, sc, 1);
 }
 
+/* Locks (or unlocks) every region there is. */
+static void lock_all(struct job *j, int on)
+{
+	for (uint32_t i = 0; i < j->uvm.nregions; i++)
+		j->uvm.regions[i].locked = (uint32_t)on;
+}
+
+/* MCL_FUTURE locks what is mapped later too (lock_new). */
 void sys_mlockall(struct job *j, struct sys_call *sc)
 {
 	uint64_t flags = sc->a[0];
-	int capable = j->ident.euid == 0;
 	if (!flags || (flags & ~(uint64_t)(LX_MCL_CURRENT | LX_MCL_FUTURE | LX_MCL_ONFAULT)) ||
 	    flags == LX_MCL_ONFAULT) {
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	if (!capable && j->memlock_max == 0) {
-		sc->ret = -LX_EPERM;
+	uint64_t total = mapped_bytes(j, 0, UVM_TOP), locked = uvm_locked_bytes(&j->uvm, 0, UVM_TOP);
+	if ((sc->ret = may_lock(j, (flags & LX_MCL_CURRENT) ? total - locked : 0)) < 0)
 		return;
-	}
-	uint64_t total = mapped_bytes(j, 0, UVM_TOP);
-	if ((flags & LX_MCL_CURRENT) && !capable && total > j->memlock_max) {
-		sc->ret = -LX_ENOMEM;
-		return;
-	}
 	if (flags & LX_MCL_CURRENT)
-		j->locked_bytes = total;
-	sc->ret = 0;
+		lock_all(j, 1);
+	j->lock_future = (flags & LX_MCL_FUTURE) != 0;
 }
 
 void sys_munlockall(struct job *j, struct sys_call *sc)
 {
-	j->locked_bytes = 0;
+	lock_all(j, 0);
+	j->lock_future = 0;
 	sc->ret = 0;
+}
+
+/* prctl(PR_SET_VMA) (the other options are forwarded or go home:
+ * om_syscall_where_at): the node keeps no names for memory, and answers as
+ * a kernel without CONFIG_ANON_VMA_NAME (Debian's) does. */
+void sys_prctl(struct job *j, struct sys_call *sc)
+{
+	(void)j;
+	sc->ret = -LX_EINVAL;
 }

@@ -247,6 +247,11 @@ void sys_futex(struct job *j, struct sys_call *sc)
 {
 	int op = (int)(sc->a[1] & FUTEX_CMD_MASK);
 	uint64_t wake = UINT64_MAX;
+	/* Linux 6.1 takes FUTEX_CLOCK_REALTIME with a bitset wait only. */
+	if ((sc->a[1] & FUTEX_CLOCK_REALTIME) && op != FUTEX_WAIT_BITSET && op <= FUTEX_WAKE_BITSET) {
+		sc->ret = -LX_ENOSYS;
+		return;
+	}
 	if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) {
 		sc->ret = 0;
 		return;

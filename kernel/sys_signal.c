@@ -134,7 +134,7 @@ static void kill_self(struct job *j, struct sys_call *sc, int sig, int code)
 	if (sig == 0)
 		return;
 	struct job_siginfo info = signal_info_sender(code, (int32_t)j->ident.pid, (uint32_t)j->ident.uid, 0);
-	signal_raise(j, sig, &info);
+	sc->ret = signal_raise(j, sig, &info);
 }
 
 void sys_kill(struct job *j, struct sys_call *sc) { kill_self(j, sc, (int)sc->a[1], LX_SI_USER); }

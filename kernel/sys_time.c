@@ -121,8 +121,14 @@ void sys_nanosleep(struct job *j, struct sys_call *sc)
 void sys_clock_nanosleep(struct job *j, struct sys_call *sc)
 {
 	int64_t ns;
-	if (sc->a[0] == LX_CLOCK_THREAD_CPUTIME_ID) { /* as Linux: no sleeping on it */
+	switch (sc->a[0]) {
+	case LX_CLOCK_THREAD_CPUTIME_ID: /* as Linux: no sleeping on them */
 		sc->ret = -LX_EINVAL;
+		return;
+	case LX_CLOCK_MONOTONIC_RAW:
+	case LX_CLOCK_REALTIME_COARSE:
+	case LX_CLOCK_MONOTONIC_COARSE:
+		sc->ret = -LX_ENOTSUP;
 		return;
 	}
 	int rc = job_read_timespec(j, sc->a[2], &ns);

@@ -42,6 +42,13 @@ static uint64_t ts_ns(const struct lx_timespec *t)
 								  : (uint64_t)t->tv_sec * NS + (uint64_t)t->tv_nsec;
 }
 
+/* Saturates as Linux's timeval-to-ktime does (KTIME_MAX). */
+static uint64_t tv_ns(const struct lx_timeval *t)
+{
+	return (uint64_t)t->tv_sec > (uint64_t)(INT64_MAX / NS - 1) ? (uint64_t)INT64_MAX
+								   : (uint64_t)t->tv_sec * NS + (uint64_t)t->tv_usec * US;
+}
+
 static int ts_valid(const struct lx_timespec *t) { return t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < NS; }
 static int tv_valid(const struct lx_timeval *t) { return t->tv_sec >= 0 && t->tv_usec >= 0 && t->tv_usec < 1000000; }
 
@@ -58,9 +65,12 @@ static uint64_t remaining(const struct job *j, const struct job_timer *t)
 	return t->expires > now ? t->expires - now : 1;
 }
 
+/* Disarming forgets the interval, except on the CPU clocks' interval
+ * timers (Linux's do_setitimer, common_timer_set, set_cpu_itimer). */
 static void arm(struct job *j, struct job_timer *t, uint64_t value, uint64_t interval, int absolute)
 {
-	t->interval = interval;
+	int cpu_itimer = t == &j->itimer[LX_ITIMER_VIRTUAL] || t == &j->itimer[LX_ITIMER_PROF];
+	t->interval = value || cpu_itimer ? interval : 0;
 	if (!value) {
 		t->expires = 0;
 		return;
@@ -96,7 +106,7 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 		return;
 	}
 	t->overrun = missed;
-	struct job_siginfo info = { .code = LX_SI_TIMER };
+	struct job_siginfo info = { .code = LX_SI_TIMER, .timer = 1 };
 	uint32_t zero = 0;
 	memcpy(info.fields + 0, &t->id, 4); /* _timer: si_timerid, si_overrun, si_value */
 	memcpy(info.fields + 4, &zero, 4);
@@ -205,8 +215,7 @@ void sys_setitimer(struct job *j, struct sys_call *sc)
 		return;
 	}
 	struct lx_itimerval old = itimer_get(j, which);
-	arm(j, &j->itimer[which], (uint64_t)neu.value.tv_sec * NS + (uint64_t)neu.value.tv_usec * US,
-	    (uint64_t)neu.interval.tv_sec * NS + (uint64_t)neu.interval.tv_usec * US, 0);
+	arm(j, &j->itimer[which], tv_ns(&neu.value), tv_ns(&neu.interval), 0);
 	sc->ret = 0;
 	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], &old, sizeof old, 0) < 0)
 		sc->ret = -LX_EFAULT;
@@ -243,8 +252,12 @@ static int timer_clock(const struct job *j, int64_t clock, int *out)
 	case LX_CLOCK_MONOTONIC_COARSE:
 		return -LX_ENOTSUP; /* no timers on them (EOPNOTSUPP) */
 	}
+	if (clock == 8 || clock == 9 || clock == 11)
+		return 1; /* the alarm clocks, TAI */
 	if (clock >= 0)
-		return clock <= 11 ? 1 : -LX_EINVAL; /* 8, 9 alarm clocks, 11 TAI */
+		return -LX_EINVAL; /* 10 (CLOCK_SGI_CYCLE) is gone */
+	if ((clock & (CPUCLOCK_PERTHREAD | CPUCLOCK_TYPE)) == CPUCLOCK_TYPE)
+		return -LX_ENOTSUP; /* a clock named by a file descriptor (CLOCKFD) */
 	if ((clock & CPUCLOCK_TYPE) == CPUCLOCK_TYPE)
 		return -LX_EINVAL;
 	int64_t pid = ~(clock >> 3);
@@ -309,7 +322,7 @@ void sys_timer_create(struct job *j, struct sys_call *sc)
 		if (!j->timer[i].used)
 			t = &j->timer[i];
 	if (!t) {
-		sc->ret = -LX_EAGAIN;
+		sc->outcome = SYS_HOME; /* Linux allows many more: home has room */
 		return;
 	}
 	int32_t id = next_id(j);
@@ -348,6 +361,10 @@ static struct lx_itimerspec timer_get(struct job *j, const struct job_timer *t)
 void sys_timer_settime(struct job *j, struct sys_call *sc)
 {
 	struct lx_itimerspec neu;
+	if (!sc->a[2]) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
 	if (uvm_read(&j->uvm, sc->a[2], &neu, sizeof neu) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;

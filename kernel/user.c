@@ -76,8 +76,10 @@ struct job *job_create(uint32_t id)
 	if (!j)
 		return NULL;
 	j->xsave = memalign(64, (fpu_area_size() + 63) & ~63u);
-	if (!j->xsave || uvm_create(&j->uvm) < 0) {
+	j->sigq = malloc((JOB_SIGQUEUE_MAX + JOB_TIMERS_MAX) * sizeof *j->sigq);
+	if (!j->xsave || !j->sigq || uvm_create(&j->uvm) < 0) {
 		free(j->xsave);
+		free(j->sigq);
 		free(j);
 		return NULL;
 	}
@@ -96,6 +98,7 @@ void job_destroy(struct job *j)
 		return;
 	uvm_destroy(&j->uvm);
 	free(j->xsave);
+	free(j->sigq);
 	free(j);
 }
 

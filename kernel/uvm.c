@@ -234,12 +234,13 @@ int uvm_map(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot, uint32_t
 	uint32_t i = 0;
 	while (i < u->nregions && u->regions[i].start < start)
 		i++;
-	struct uvm_region r = { start, end, prot, kind };
+	struct uvm_region r = { start, end, prot, kind, 0 };
 	/* Grow a neighbour instead of adding a region when nothing differs:
 	 * keeps the list short for programs that mmap in small steps. Only
 	 * anonymous memory: the other kinds must go home as they came. */
 	if (i > 0 && u->regions[i - 1].end == start && u->regions[i - 1].prot == prot &&
-	    u->regions[i - 1].kind == kind && (kind == UVM_ANON || kind == UVM_HEAP)) {
+	    u->regions[i - 1].kind == kind && !u->regions[i - 1].locked &&
+	    (kind == UVM_ANON || kind == UVM_HEAP)) {
 		u->regions[i - 1].end = end;
 		return 0;
 	}
@@ -247,19 +248,57 @@ int uvm_map(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot, uint32_t
 	return 0;
 }
 
-int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
+/* Every byte of [start, end) must be mapped: 0 or -LX_ENOMEM. */
+static int uvm_all_mapped(const struct uvm *u, uint64_t start, uint64_t end)
 {
-	if (!page_aligned(start) || start > end || end > UVM_TOP)
-		return -LX_EINVAL;
-	if (start == end)
-		return 0;
-	/* Every byte must be mapped (mprotect(2): LX_ENOMEM otherwise). */
 	for (uint64_t a = start; a < end;) {
 		const struct uvm_region *r = uvm_find(u, a);
 		if (!r)
 			return -LX_ENOMEM;
 		a = r->end;
 	}
+	return 0;
+}
+
+int uvm_lock(struct uvm *u, uint64_t start, uint64_t end, int on)
+{
+	int rc;
+	if (!page_aligned(start) || !page_aligned(end) || start > end || end > UVM_TOP)
+		return -LX_EINVAL;
+	if (start == end)
+		return 0;
+	if ((rc = uvm_all_mapped(u, start, end)) < 0)
+		return rc;
+	if (uvm_split(u, start) < 0 || uvm_split(u, end) < 0)
+		return -LX_ENOMEM;
+	for (uint32_t i = 0; i < u->nregions; i++)
+		if (u->regions[i].start >= start && u->regions[i].end <= end)
+			u->regions[i].locked = (uint32_t)(on != 0);
+	return 0;
+}
+
+uint64_t uvm_locked_bytes(const struct uvm *u, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < u->nregions; i++) {
+		const struct uvm_region *r = &u->regions[i];
+		uint64_t lo = r->start > start ? r->start : start, hi = r->end < end ? r->end : end;
+		if (r->locked && lo < hi)
+			n += hi - lo;
+	}
+	return n;
+}
+
+int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
+{
+	int rc;
+	if (!page_aligned(start) || start > end || end > UVM_TOP)
+		return -LX_EINVAL;
+	if (start == end)
+		return 0;
+	/* mprotect(2): LX_ENOMEM unless every byte is mapped. */
+	if ((rc = uvm_all_mapped(u, start, end)) < 0)
+		return rc;
 	if (uvm_split(u, start) < 0 || uvm_split(u, end) < 0)
 		return -LX_ENOMEM;
 	for (uint32_t i = 0; i < u->nregions; i++) {

@@ -29,6 +29,7 @@ struct uvm_region {
 	uint64_t start, end; /* [start, end), page aligned */
 	uint32_t prot;       /* UVM_PROT_* */
 	uint32_t kind;       /* enum uvm_kind */
+	uint32_t locked;     /* mlock(2): counts against RLIMIT_MEMLOCK */
 };
 
 struct uvm {
@@ -53,6 +54,11 @@ int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot);
 /* Moves or resizes [old, old+old_len) per mremap(2) semantics (flags are
  * MREMAP_MAYMOVE / MREMAP_FIXED); returns the new address or -errno. */
 int64_t uvm_remap(struct uvm *u, uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
+/* Marks [start, end) locked or not (mlock/munlock); every byte must be
+ * mapped (-LX_ENOMEM). Node memory is never swapped: it is bookkeeping. */
+int uvm_lock(struct uvm *u, uint64_t start, uint64_t end, int on);
+/* Bytes of [start, end) in locked regions (all: 0, UVM_TOP). */
+uint64_t uvm_locked_bytes(const struct uvm *u, uint64_t start, uint64_t end);
 /* Drops the pages of [start, end) so they read as zero again (MADV_DONTNEED). */
 int uvm_discard(struct uvm *u, uint64_t start, uint64_t end);
 /* Highest free gap of len bytes below 'below' and above 'above', or 0. */

@@ -35,7 +35,7 @@
 #define OM_UTS_MAX 64u            /* Linux's __NEW_UTS_LEN */
 #define OM_NSIG 64                /* signals 1..64 */
 #define OM_TIMERS_MAX 32u         /* POSIX timers an image carries */
-#define OM_SIGQUEUE_MAX 64u       /* pending signal instances it carries */
+#define OM_SIGQUEUE_MAX 256u      /* pending signal instances it carries */
 #define OM_SIGINFO_FIELDS 32u     /* siginfo_t bytes 16..47 (the union) */
 
 /* General registers in the order they travel (user_regs_struct names). */
@@ -94,7 +94,7 @@ struct om_siginfo {
 	uint8_t fields[OM_SIGINFO_FIELDS];
 };
 
-/* IMAGE_BEGIN. About 24 KiB with the XSAVE area: keep it off small stacks. */
+/* IMAGE_BEGIN. About 34 KiB at most: keep it off small stacks. */
 struct om_image_hdr {
 	uint64_t regs[OM_REG_COUNT];
 	uint64_t xcr0;               /* XCR0 the area was saved under */
@@ -148,6 +148,7 @@ enum om_region_kind {
 #define OM_PROT_W 2u
 #define OM_PROT_X 4u
 #define OM_RF_SHARED 1u /* MAP_SHARED at home */
+#define OM_RF_LOCKED 2u /* mlock(2)ed */
 
 /* IMAGE_REGION. */
 struct om_image_region {
@@ -177,7 +178,7 @@ struct om_image_end {
 };
 
 /* Largest encoded payloads, for sizing buffers. */
-#define OM_IMAGE_HDR_MAX 28672u /* checked by tests/test_image.c */
+#define OM_IMAGE_HDR_MAX 36864u /* checked by tests/test_image.c */
 #define OM_IMAGE_REGION_MAX (8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + OM_IMAGE_NAME_MAX)
 #define OM_IMAGE_PAGES_HDR 16u /* region u32, first u64, count u32 */
 

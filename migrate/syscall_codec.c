@@ -329,9 +329,10 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 	case SC_NR_clock_nanosleep:
 		return sc_node_clock(a[0]) ? OM_LOCAL : OM_FORWARD;
 	case SC_NR_prctl:
+		/* The node answers PR_SET_VMA; a known option goes out. */
 		if (a[0] == SC_PR_SET_VMA)
 			return OM_LOCAL;
-		break;
+		return sc_resolve(e, 1, a, &k) ? OM_FORWARD : OM_HOME;
 	}
 	for (i = 0; i < 6; i++)
 		if (!sc_resolve(e, i, a, &k))

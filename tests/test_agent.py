@@ -473,6 +473,9 @@ def t_job_relay(tmp):
         c.send_frame(t, payload, job=job, seq=seq)
         f = n.recv_frame()
         check(f == (t, job, seq, payload), "home->node %d: %r" % (t, f and f[:3]))
+    # a node's calls come once its job started
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
     n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 100, job=job, seq=9)
     check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 9, b"\x01" * 100), "node->home SYSCALL_REQ")
     c.send_frame(ow.T_SYSCALL_REP, b"\x02" * 70000, job=job, seq=9)
@@ -481,10 +484,7 @@ def t_job_relay(tmp):
     check(n.recv_frame()[:2] == (ow.T_SIGNAL, job), "SIGNAL")
     n.send_frame(ow.T_SIGNAL_SEEN, ow.signal_seen(1), job=job)
     check(c.recv_frame() == (ow.T_SIGNAL_SEEN, job, 0, ow.signal_seen(1)), "SIGNAL_SEEN")
-    # job control: the node says stopped, om-run lets it go on (only once
-    # the job runs)
-    n.send_frame(ow.T_JOB_STARTED, job=job)
-    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    # job control: the node says stopped, om-run lets it go on
     check(a.jobs()[0]["state"] == 2, "not running")
     n.send_frame(ow.T_JOB_STOPPED, ow.job_stopped(20), job=job)
     check(c.recv_frame() == (ow.T_JOB_STOPPED, job, 0, ow.job_stopped(20)), "JOB_STOPPED")
@@ -501,6 +501,8 @@ def t_job_relay(tmp):
     n.send_frame(ow.T_JOB_HOME, ow.job_home(2, "asked", -1), job=job)
     check(c.recv_frame()[:2] == (ow.T_JOB_HOME, job), "JOB_HOME")
     check(a.jobs()[0]["state"] == 3, "not homing")
+    # a CALL_INTERRUPT that crossed JOB_HOME is dropped, the node stays
+    n.send_frame(ow.T_CALL_INTERRUPT, ow.call_interrupt(9), job=job)
     n.send_frame(ow.T_IMAGE_BEGIN, b"h", job=job)
     n.send_frame(ow.T_IMAGE_END, b"e", job=job)
     check(c.recv_frame()[:2] == (ow.T_IMAGE_BEGIN, job), "image home")
@@ -554,6 +556,7 @@ def t_job_rules(tmp):
             (MAC3, "not started", ow.T_JOB_STOPPED, ow.job_stopped(20), False, ow.E_STATE),
             (MAC1, "short SIGNAL_SEEN", ow.T_SIGNAL_SEEN, b"\x01", True, ow.E_TRUNC),
             (MAC2, "early CALL_INTERRUPT", ow.T_CALL_INTERRUPT, ow.call_interrupt(1), False, ow.E_STATE),
+            (MAC1, "early SYSCALL_REQ", ow.T_SYSCALL_REQ, b"\x01" * 60, False, ow.E_STATE),
             (MAC3, "long CALL_INTERRUPT", ow.T_CALL_INTERRUPT, ow.call_interrupt(1) + b"x", True,
              ow.E_TRAILING)):
         n = a.node(mac)
@@ -720,6 +723,8 @@ def t_job_backpressure(tmp):
     c = a.ctl()
     c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     job, _, _, _ = c.submit()
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
     chunk = b"p" * (1 << 20)
     sent = 0
     n.s.settimeout(0.5)

@@ -199,12 +199,19 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 		rc = om_signal_seen_decode(p, h->length, &seen);
 		break;
 	case OM_T_CALL_INTERRUPT:
+		if ((rc = om_call_interrupt_decode(p, h->length, &ci)) != OM_OK)
+			break;
+		if (j->state == OM_JOB_HOMING) {
+			/* It may cross the node's JOB_HOME honestly: moot now. */
+			log_debug("job %u: CALL_INTERRUPT while it comes home, dropped", j->id);
+			return -1;
+		}
 		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)
 			rc = OM_E_STATE;
-		else
-			rc = om_call_interrupt_decode(p, h->length, &ci);
 		break;
 	case OM_T_SYSCALL_REQ:
+		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)
+			rc = OM_E_STATE;
 		break;
 	default:
 		if (is_image(h->type) && j->state == OM_JOB_HOMING)

@@ -136,6 +136,38 @@ maps_grow(struct capture_map **maps, size_t n, size_t *cap)
 	return &(*maps)[n];
 }
 
+static int status_field(pid_t pid, const char *key, const char *fmt, ...);
+
+/* Marks the mlock(2)ed mappings: smaps says "lo" in VmFlags. Read only
+ * when status says anything is locked: smaps is slow for a big process. */
+static void
+read_locks(pid_t pid, struct capture_map *maps, size_t n)
+{
+	unsigned long long vmlck = 0, start, end, cur_start = 0, cur_end = 0;
+	char path[64], line[4096 + 256];
+	size_t i;
+	FILE *f;
+
+	if (status_field(pid, "VmLck", "%llu", &vmlck) != 0 || vmlck == 0)
+		return;
+	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ':') != NULL &&
+		    strncmp(line, "VmFlags:", 8) != 0) {
+			cur_start = start, cur_end = end;
+			continue;
+		}
+		if (strncmp(line, "VmFlags:", 8) != 0 || strstr(line, " lo") == NULL)
+			continue;
+		for (i = 0; i < n; i++) /* the scratch split may have made two of one */
+			if (maps[i].start >= cur_start && maps[i].end <= cur_end)
+				maps[i].locked = 1;
+	}
+	fclose(f);
+}
+
 int
 capture_read_maps(pid_t pid, uint64_t scratch, uint64_t scratch_len,
     struct capture_map **mapsp, size_t *np)
@@ -208,6 +240,7 @@ capture_read_maps(pid_t pid, uint64_t scratch, uint64_t scratch_len,
 		free(maps);
 		return rc;
 	}
+	read_locks(pid, maps, n);
 	*mapsp = maps;
 	*np = n;
 	return 0;
@@ -418,14 +451,17 @@ add_siginfo(struct om_image_hdr *h, const uint8_t *raw)
 
 /* The pending instances with their siginfo: the thread's queue, the
  * process's (PTRACE_PEEKSIGINFO), then what arrived during our injected
- * calls (inject.h), each in the order it came. */
+ * calls (inject.h, taken: they travel in the image now), each in the order
+ * it came. */
 static void
 fill_sigq(struct cap *c, struct om_image_hdr *h)
 {
 	static uint8_t buf[OM_SIGQUEUE_MAX][INJECT_SIGINFO_SIZE];
+	static struct inject_sig taken[INJECT_SIGS_MAX];
 	struct __ptrace_peeksiginfo_args a;
+	unsigned k, nt;
 	long n, i;
-	int shared, sig;
+	int shared;
 
 	h->sigq_count = 0;
 	for (shared = 0; shared < 2; shared++) {
@@ -436,13 +472,20 @@ fill_sigq(struct cap *c, struct om_image_hdr *h)
 		for (i = 0; i < n; i++)
 			add_siginfo(h, buf[i]);
 	}
-	for (sig = 1; sig <= OM_NSIG; sig++)
-		if (c->in->signals >> (sig - 1) & 1)
-			add_siginfo(h, c->in->siginfo[sig - 1]);
+	nt = inject_take_signals(c->in, taken);
+	for (k = 0; k < nt; k++) {
+		h->sig_pending |= 1ull << (taken[k].sig - 1);
+		add_siginfo(h, taken[k].info);
+	}
+	/* One that came after the pending sets were read is pending only as
+	 * far as its bit says: without the bit, it is left out. */
 	for (i = 0; i < (long)h->sigq_count; i++)
 		if (h->sigq[i].signo < 1 || h->sigq[i].signo > OM_NSIG ||
-		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1))
-			h->sigq[i--] = h->sigq[--h->sigq_count]; /* raced: no longer pending */
+		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1)) {
+			memmove(&h->sigq[i], &h->sigq[i + 1], (h->sigq_count - (uint32_t)i - 1) * sizeof h->sigq[0]);
+			h->sigq_count--;
+			i--;
+		}
 }
 
 static int
@@ -478,7 +521,7 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 	h->ss_size = buf[2];
 	(void)status_field(c->in->pid, "SigPnd", "%llx", (unsigned long long *)&pnd);
 	(void)status_field(c->in->pid, "ShdPnd", "%llx", (unsigned long long *)&shd);
-	h->sig_pending = pnd | shd | c->in->signals;
+	h->sig_pending = pnd | shd;
 	fill_sigq(c, h);
 	return 0;
 }
@@ -700,7 +743,7 @@ capture_region(struct cap *c, const struct capture_map *m, uint32_t kind)
 	r.end = m->end;
 	r.prot = m->prot;
 	r.kind = kind;
-	r.flags = m->shared ? OM_RF_SHARED : 0;
+	r.flags = (m->shared ? OM_RF_SHARED : 0) | (m->locked ? OM_RF_LOCKED : 0);
 	r.file_offset = m->offset;
 	memcpy(r.name, m->name, sizeof r.name);
 	c->m = m;

@@ -36,6 +36,7 @@ struct capture_map {
 	uint64_t start, end, offset, inode;
 	uint32_t prot;     /* OM_PROT_* */
 	int shared;        /* 's' in the permissions */
+	int locked;        /* mlock(2)ed ("lo" in smaps' VmFlags) */
 	char name[OM_IMAGE_NAME_MAX + 1]; /* path or [tag], "" when anonymous */
 };
 

@@ -43,13 +43,43 @@ inject_close(struct inject *in)
 	in->memfd = -1;
 }
 
-uint64_t
-inject_take_signals(struct inject *in)
+unsigned
+inject_take_signals(struct inject *in, struct inject_sig *out)
 {
-	uint64_t s = in->signals;
+	unsigned n = in->nsigs;
 
-	in->signals = 0;
-	return s;
+	memcpy(out, in->sigs, n * sizeof *out);
+	in->nsigs = 0;
+	return n;
+}
+
+void
+inject_raise(pid_t pid, const struct inject_sig *s)
+{
+	int32_t code;
+
+	memcpy(&code, s->info + 8, sizeof code);
+	if (code >= 0 || code == SI_TKILL ||
+	    syscall(SYS_rt_tgsigqueueinfo, pid, pid, s->sig, s->info) != 0)
+		kill(pid, s->sig);
+}
+
+/* Keeps a signal the tracee stopped with: each real-time instance, one of
+ * any other (a second would merge with it in the kernel too). */
+static void
+record_signal(struct inject *in, int sig)
+{
+	unsigned i;
+
+	for (i = 0; sig < 32 && i < in->nsigs; i++)
+		if (in->sigs[i].sig == sig)
+			return;
+	if (in->nsigs == INJECT_SIGS_MAX)
+		return; /* beyond: the kernel's queue would be long full too */
+	in->sigs[in->nsigs].sig = sig;
+	memset(in->sigs[in->nsigs].info, 0, INJECT_SIGINFO_SIZE);
+	(void)ptrace(PTRACE_GETSIGINFO, in->pid, NULL, in->sigs[in->nsigs].info);
+	in->nsigs++;
 }
 
 int
@@ -93,6 +123,7 @@ inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
 }
 
 #define INTERRUPT_AFTER_MS 20 /* a call still running then is taken as blocked */
+#define WATCH_POLL_MS 100
 
 /* Waits for the tracee to stop, watching watch_fd meanwhile; 1 when the
  * watcher asks for the call to be cut short. */
@@ -102,19 +133,23 @@ wait_watching(struct inject *in, int *st)
 	struct pollfd pfd[2] = { { in->chld_fd, POLLIN, 0 }, { in->watch_fd, POLLIN, 0 } };
 	uint64_t drain[16];
 
+	if (in->watch(in->watch_ctx, 0) == 1)
+		return 1;
 	for (;;) {
 		pid_t got = waitpid(in->pid, st, __WALL | WNOHANG);
 		if (got > 0)
 			return 0;
 		if (got == -1 && errno != EINTR)
 			return -errno;
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		/* SIGCHLD says the tracee stopped; waitpid is the real test, so
+		 * a lost one costs WATCH_POLL_MS at most. */
+		if (poll(pfd, 2, WATCH_POLL_MS) == -1 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents & POLLIN)
 			while (read(in->chld_fd, drain, sizeof drain) > 0)
 				;
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			int w = in->watch(in->watch_ctx);
+			int w = in->watch(in->watch_ctx, 1);
 			if (w == 1)
 				return 1;
 			if (w < 0)
@@ -217,11 +252,8 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 		 * call is restarted by the kernel unless 'interruptible' says
 		 * to end it: without a system call number to go back to
 		 * (orig_rax -1) the kernel returns the restart code instead. */
-		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64 && !(in->signals & (1ull << (WSTOPSIG(st) - 1)))) {
-			in->signals |= 1ull << (WSTOPSIG(st) - 1);
-			memset(in->siginfo[WSTOPSIG(st) - 1], 0, INJECT_SIGINFO_SIZE);
-			(void)ptrace(PTRACE_GETSIGINFO, in->pid, NULL, in->siginfo[WSTOPSIG(st) - 1]);
-		}
+		if (WSTOPSIG(st) >= 1 && WSTOPSIG(st) <= 64)
+			record_signal(in, WSTOPSIG(st));
 		if (in->interruptible) {
 			end_interrupted(in, regs);
 			/* It may have come before the call began: then the call

@@ -9,8 +9,8 @@
  * the node never maps anything there.
  *
  * Signals during an injected call: a signal that stops the tracee before the
- * int3 is recorded in 'signals' (bit n-1 for signal n) and NOT delivered at
- * home: the job's signals belong to the job, wherever it runs, and the
+ * int3 is recorded, with its siginfo, in 'sigs' (in order; a real-time
+ * signal once per instance) and NOT delivered at home: the job's signals belong to the job, wherever it runs, and the
  * caller decides (the deputy forwards them to the node). Because no handler
  * runs, the kernel restarts an interrupted call as if SA_RESTART were set
  * (ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK); only calls that the
@@ -42,6 +42,13 @@
 #define INJECT_ERESTART_MAX (-512)      /* ERESTARTSYS */
 #define INJECT_DATA_SIZE (2u << 20)     /* RW data area after it */
 #define INJECT_SIGINFO_SIZE 128u        /* siginfo_t */
+#define INJECT_SIGS_MAX 256u            /* instances recorded; more merge */
+
+/* A signal instance the deputy took from the tracee. */
+struct inject_sig {
+	int sig;
+	uint8_t info[INJECT_SIGINFO_SIZE]; /* its siginfo_t */
+};
 
 struct inject {
 	pid_t pid;
@@ -50,19 +57,20 @@ struct inject {
 	uint64_t scratch_len; /* INJECT_CODE_SIZE + INJECT_DATA_SIZE */
 	uint64_t stub;      /* `syscall; int3` */
 	uint64_t data;      /* data area, INJECT_DATA_SIZE bytes */
-	uint64_t signals;   /* signals that arrived during injected calls */
-	uint8_t siginfo[64][INJECT_SIGINFO_SIZE]; /* the first siginfo_t of each */
+	struct inject_sig sigs[INJECT_SIGS_MAX]; /* arrived during injected calls */
+	unsigned nsigs;
 	int dead;           /* the tracee is gone; 'status' is its wait status */
 	int interruptible;  /* a signal ends a blocked injected call (below) */
 	int interrupt_next; /* the next call must not block (below) */
 	/* While an injected call runs, watch_fd is watched too (with chld_fd,
 	 * a signalfd for SIGCHLD, which says the tracee stopped): when it is
-	 * readable, watch(watch_ctx) runs, and a call it answers 1 for is cut
-	 * short as interrupt_next would (it returns its restart code if it
-	 * blocks); 0 goes on, -1 stops watching (the stream is over). watch_fd
-	 * -1: none. */
+	 * readable, watch(watch_ctx, 1) runs, and a call it answers 1 for is
+	 * cut short as interrupt_next would (it returns its restart code if it
+	 * blocks); 0 goes on, -1 stops watching. watch(watch_ctx, 0) runs once
+	 * before the wait, for what the watcher has read already. watch_fd -1:
+	 * none. */
 	int watch_fd, chld_fd;
-	int (*watch)(void *ctx);
+	int (*watch)(void *ctx, int readable);
 	void *watch_ctx;
 	int status;
 };
@@ -85,9 +93,14 @@ int inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int6
  * to /proc/PID/mem (which ignores page protections) when that fails. */
 int inject_read(struct inject *in, uint64_t addr, void *buf, size_t n);
 int inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n);
-/* Returns the recorded signals and clears them; siginfo[n-1] holds the
- * siginfo_t of signal n's first instance. */
-uint64_t inject_take_signals(struct inject *in);
+/* Moves the recorded signal instances, oldest first, to out (room for
+ * INJECT_SIGS_MAX) and clears them; returns how many. */
+unsigned inject_take_signals(struct inject *in, struct inject_sig *out);
+/* Makes a recorded instance pending in pid again, sent from the caller's
+ * process: with its siginfo where Linux lets another process queue that
+ * (rt_tgsigqueueinfo takes a negative si_code, SI_TKILL aside), else as
+ * kill(2) sends it. */
+void inject_raise(pid_t pid, const struct inject_sig *s);
 /* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
  * Safe to call on a dead tracee (then it only closes). */
 int inject_teardown(struct inject *in);

@@ -110,6 +110,10 @@ job_fork(struct job_ctx *jc)
 		(void)!write(er[1], &e, sizeof e);
 		_exit(127);
 	}
+	/* The program keeps the SIGCHLD disposition it inherited; om-run
+	 * itself must see its child stop and end (an ignored SIGCHLD would
+	 * hide both). */
+	signal(SIGCHLD, SIG_DFL);
 	close(rel[0]);
 	close(er[1]);
 	cp->release_w = rel[1];

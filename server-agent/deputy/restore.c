@@ -178,8 +178,10 @@ extend_stack(struct restore *r, const struct om_image_region *reg, uint64_t home
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, (uint64_t)-1, 0, NULL);
 }
 
-int
-restore_region(struct restore *r, const struct om_image_region *reg)
+/* Maps the region (or keeps and adapts the home's); *kept says which home
+ * mapping stayed, if one did. */
+static int
+place_region(struct restore *r, const struct om_image_region *reg, const struct capture_map **kept)
 {
 	const struct capture_map *keep = NULL;
 	uint64_t len = reg->end - reg->start;
@@ -221,6 +223,7 @@ restore_region(struct restore *r, const struct om_image_region *reg)
 			keep = m;
 	}
 	r->write_pages = 1;
+	*kept = keep;
 	if (keep == NULL) {
 		/* Anything there goes; the region starts as zero pages. */
 		return rs_call(r, "mmap", SYS_mmap, reg->start, len, (uint64_t)prot_bits(reg->prot),
@@ -238,6 +241,24 @@ restore_region(struct restore *r, const struct om_image_region *reg)
 	if (!keep->shared)
 		return rs_call(r, "madvise", SYS_madvise, reg->start, len, MADV_DONTNEED,
 		    0, 0, 0, NULL);
+	return 0;
+}
+
+/* A locked region is locked at home too (and a home lock the image does
+ * not have is undone). */
+int
+restore_region(struct restore *r, const struct om_image_region *reg)
+{
+	const struct capture_map *keep = NULL;
+	uint64_t len = reg->end - reg->start;
+	int rc = place_region(r, reg, &keep);
+
+	if (rc != 0 || reg->kind == OM_RK_VDSO || reg->kind == OM_RK_RESERVED)
+		return rc;
+	if (reg->flags & OM_RF_LOCKED)
+		return rs_call(r, "mlock", SYS_mlock, reg->start, len, 0, 0, 0, 0, NULL);
+	if (keep != NULL && keep->locked)
+		return rs_call(r, "munlock", SYS_munlock, reg->start, len, 0, 0, 0, 0, NULL);
 	return 0;
 }
 
@@ -495,22 +516,18 @@ restore_raise_pending(const struct restore *r, pid_t pid)
 
 	for (i = 0; i < r->nsigq; i++) {
 		const struct om_siginfo *s = &r->sigq[i];
-		uint8_t si[128];
-		int sig = (int)s->signo;
+		struct inject_sig is = { .sig = (int)s->signo };
+		uint64_t bit = 1ULL << (s->signo - 1);
 
-		memset(si, 0, sizeof si);
-		memcpy(si, &s->signo, 4);
-		memcpy(si + 4, &s->errnum, 4);
-		memcpy(si + 8, &s->code, 4);
-		memcpy(si + 16, s->fields, OM_SIGINFO_FIELDS);
-		/* An instance stands for its signal's pending bit; a second
-		 * one of a signal below SIGRTMIN would merge anyway. */
-		if (sig >= SIGRTMIN || (left & (1ULL << (sig - 1)))) {
-			if (s->code >= 0 || s->code == SI_TKILL ||
-			    syscall(SYS_rt_tgsigqueueinfo, pid, pid, sig, si) != 0)
-				kill(pid, sig);
-		}
-		left &= ~(1ULL << (sig - 1));
+		memcpy(is.info, &s->signo, 4);
+		memcpy(is.info + 4, &s->errnum, 4);
+		memcpy(is.info + 8, &s->code, 4);
+		memcpy(is.info + 16, s->fields, OM_SIGINFO_FIELDS);
+		/* An instance stands for its signal's pending bit; a second one
+		 * of a signal below the real-time ones would merge anyway. */
+		if (s->signo >= 32 || (left & bit))
+			inject_raise(pid, &is);
+		left &= ~bit;
 	}
 	for (int sig = 1; sig <= OM_NSIG; sig++)
 		if (left & (1ULL << (sig - 1)))

@@ -177,10 +177,10 @@ static void forward_signal(struct remote *r, int sig, const uint8_t *raw)
 
 static void forward_recorded(struct remote *r)
 {
-	uint64_t sigs = inject_take_signals(&r->in);
-	for (int sig = 1; sig <= 64; sig++)
-		if (sigs & (1ULL << (sig - 1)))
-			forward_signal(r, sig, r->in.siginfo[sig - 1]);
+	static struct inject_sig sigs[INJECT_SIGS_MAX];
+	unsigned n = inject_take_signals(&r->in, sigs);
+	for (unsigned i = 0; i < n; i++)
+		forward_signal(r, sigs[i].sig, sigs[i].info);
 }
 
 /* ------------------------------------------------------------ the idle tracee */
@@ -275,23 +275,27 @@ static int note_signal_seen(struct remote *r, const uint8_t *p, size_t len)
  * would end it), or it took our signals in (SIGNAL_SEEN). Anything else
  * waits for the deputy's loop. Returns 1 to cut the call short, 0 to let
  * it run, -1 when the stream is over or broken (the loop then says so). */
-static int frames_during_call(void *ctx)
+static int frames_during_call(void *ctx, int readable)
 {
 	struct remote *r = ctx;
 	struct om_hdr h;
 	const uint8_t *p;
 	uint8_t *where;
 	int cut = 0, rc;
-	size_t room = frame_rx_room(&r->rx, &where);
-	ssize_t n = room ? read(r->jc->ctl_fd, where, room) : -1;
-	if (n < 0 && errno == EINTR)
-		return 0;
-	if (n <= 0)
-		return -1;
-	frame_rx_commit(&r->rx, (size_t)n);
+	if (readable) {
+		size_t room = frame_rx_room(&r->rx, &where);
+		ssize_t n = room ? read(r->jc->ctl_fd, where, room) : -1;
+		if (n < 0 && errno == EINTR)
+			return 0;
+		if (n <= 0)
+			return 1; /* the agent is gone: the loop finds out, and ends the job */
+		frame_rx_commit(&r->rx, (size_t)n);
+	}
 	while ((rc = frame_rx_next(&r->rx, &h, &p)) == OM_OK) {
 		struct om_call_interrupt ci;
-		if (h.type == OM_T_SIGNAL_SEEN && note_signal_seen(r, p, h.length) == 0)
+		/* In order with the frames held before it (a JOB_STOPPED is
+		 * judged by the acknowledgements that came before it). */
+		if (h.type == OM_T_SIGNAL_SEEN && r->nheld == 0 && note_signal_seen(r, p, h.length) == 0)
 			continue;
 		if (h.type == OM_T_CALL_INTERRUPT && om_call_interrupt_decode(p, h.length, &ci) == OM_OK) {
 			cut |= ci.seq == r->call_seq;
@@ -303,8 +307,10 @@ static int frames_during_call(void *ctx)
 		}
 		memcpy(r->held[r->nheld].p, p, h.length);
 		r->held[r->nheld++].h = h;
+		/* The node or the agent gave up on the job: the call can stop. */
+		cut |= h.type == OM_T_NODE_LOST || h.type == OM_T_JOB_EXIT;
 	}
-	return rc == OM_E_SHORT ? cut : -1;
+	return rc == OM_E_SHORT ? cut : 1;
 }
 
 static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p)
@@ -455,6 +461,12 @@ static int resume_home(struct remote *r)
 	close(r->jc->ctl_fd);
 	r->jc->ctl_fd = -1;
 	restore_raise_pending(&r->rs, r->in.pid);
+	/* Signals that came during the restore's own injected calls (a timer
+	 * that went off meanwhile, a Ctrl-C) are the program's too. */
+	static struct inject_sig late[INJECT_SIGS_MAX];
+	unsigned n = inject_take_signals(&r->in, late);
+	for (unsigned i = 0; i < n; i++)
+		inject_raise(r->in.pid, &late[i]);
 	if (ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL) == -1)
 		return -1;
 	int st;
@@ -602,6 +614,10 @@ int run_remote(struct job_ctx *jc)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->sigfd == -1) {
+		fprintf(stderr, "om-run: signalfd: %s\n", strerror(errno));
+		return OMRUN_FAIL;
+	}
 	r->in.chld_fd = r->sigfd;
 	r->in.watch = frames_during_call;
 	r->in.watch_ctx = r;
@@ -643,6 +659,7 @@ int run_remote(struct job_ctx *jc)
 		return NODE_LOST_STATUS;
 	}
 	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	forward_recorded(r); /* what reached the program while it was captured */
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
@@ -671,6 +688,12 @@ int run_remote(struct job_ctx *jc)
 				jc->placed.node);
 			if (!r->in.dead)
 				kill(r->in.pid, SIGKILL);
+			return NODE_LOST_STATUS;
+		}
+		if (r->homing && (h.type == OM_T_SYSCALL_REQ || h.type == OM_T_JOB_HOME || h.type == OM_T_JOB_STOPPED)) {
+			fprintf(stderr, "om-run: node %u sent %s while it sent %s home\n", jc->placed.node,
+				om_type_name(h.type), jc->argv[0]);
+			kill(r->in.pid, SIGKILL);
 			return NODE_LOST_STATUS;
 		}
 		switch (h.type) {

@@ -66,6 +66,21 @@ static void interval_timers(void)
 	struct itimerval bad = { { 0, 0 }, { 0, 1000000 } };
 	SHOW("setitimer bad usec", setitimer(ITIMER_REAL, &bad, NULL));
 	SHOW("getitimer bad pointer", getitimer(ITIMER_PROF, (struct itimerval *)8));
+	/* disarmed with an interval: ITIMER_REAL forgets it, ITIMER_PROF keeps it */
+	struct itimerval idle = { { 1, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &idle, NULL);
+	setitimer(ITIMER_PROF, &idle, NULL);
+	getitimer(ITIMER_REAL, &cur);
+	getitimer(ITIMER_PROF, &old);
+	printf("disarmed intervals: real %ld, prof %ld\n", (long)cur.it_interval.tv_sec, (long)old.it_interval.tv_sec);
+	/* 584 years: no wrap-around into a short timer */
+	struct itimerval far = { { 0, 0 }, { 18446744074L, 0 } };
+	setitimer(ITIMER_REAL, &far, NULL);
+	getitimer(ITIMER_REAL, &cur);
+	printf("far timer more than a year away: %d\n", cur.it_value.tv_sec > 365L * 86400);
+	memset(&far, 0, sizeof far);
+	setitimer(ITIMER_REAL, &far, NULL);
+	setitimer(ITIMER_PROF, &far, NULL);
 }
 
 static void posix_timers(void)
