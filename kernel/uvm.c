@@ -260,17 +260,28 @@ static int uvm_all_mapped(const struct uvm *u, uint64_t start, uint64_t end)
 	return 0;
 }
 
-int uvm_lock(struct uvm *u, uint64_t start, uint64_t end, int on)
+/* Makes [start, end) whole regions, for a change to all of it: 0, 1 for
+ * an empty range, -LX_EINVAL, or -LX_ENOMEM unless every byte is mapped
+ * (mprotect(2), mlock(2)). */
+static int uvm_carve(struct uvm *u, uint64_t start, uint64_t end)
 {
 	int rc;
 	if (!page_aligned(start) || !page_aligned(end) || start > end || end > UVM_TOP)
 		return -LX_EINVAL;
 	if (start == end)
-		return 0;
+		return 1;
 	if ((rc = uvm_all_mapped(u, start, end)) < 0)
 		return rc;
 	if (uvm_split(u, start) < 0 || uvm_split(u, end) < 0)
 		return -LX_ENOMEM;
+	return 0;
+}
+
+int uvm_lock(struct uvm *u, uint64_t start, uint64_t end, int on)
+{
+	int rc = uvm_carve(u, start, end);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	for (uint32_t i = 0; i < u->nregions; i++)
 		if (u->regions[i].start >= start && u->regions[i].end <= end)
 			u->regions[i].locked = (uint32_t)(on != 0);
@@ -291,16 +302,9 @@ uint64_t uvm_locked_bytes(const struct uvm *u, uint64_t start, uint64_t end)
 
 int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
 {
-	int rc;
-	if (!page_aligned(start) || start > end || end > UVM_TOP)
-		return -LX_EINVAL;
-	if (start == end)
-		return 0;
-	/* mprotect(2): LX_ENOMEM unless every byte is mapped. */
-	if ((rc = uvm_all_mapped(u, start, end)) < 0)
-		return rc;
-	if (uvm_split(u, start) < 0 || uvm_split(u, end) < 0)
-		return -LX_ENOMEM;
+	int rc = uvm_carve(u, start, end);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	for (uint32_t i = 0; i < u->nregions; i++) {
 		struct uvm_region *r = &u->regions[i];
 		if (r->start >= start && r->end <= end)
