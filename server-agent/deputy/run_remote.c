@@ -328,6 +328,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	 * block, as it would not with the signal pending in Linux. */
 	r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
 	r->call_seq = h->seq;
+	/* From here frames_during_call may read on, and the receive buffer the
+	 * request's payload (req's buffers) lies in may be reused: deputy_call
+	 * has placed them in the tracee before it waits, and the reply below
+	 * takes only req's numbers and kinds. */
 	r->in.watch_fd = r->jc->ctl_fd;
 	rc = deputy_call(&r->in, &req, &ret, &r->dout);
 	r->in.watch_fd = -1;
