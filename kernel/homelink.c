@@ -1,8 +1,12 @@
 /* homelink.c - jobs from home: the job frames of the agent link on one side,
- * the scheduler on the other. Outgoing frames wait in a short queue of
- * small control frames (JOB_STARTED, JOB_ERROR, JOB_EXIT, JOB_HOME) and one
- * large slot (a forwarded call, or the next frame of an image going home),
- * refilled only when the link has taken the previous one. */
+ * the scheduler on the other, for every job on the node. Outgoing frames
+ * wait in a short queue of small control frames (JOB_STARTED, JOB_ERROR,
+ * JOB_EXIT, JOB_HOME, acknowledgements) and one large slot shared by all
+ * jobs (a forwarded call, or the next frame of an image going home),
+ * refilled only when the link has taken the previous one: calls first, in
+ * the order they were made, then image frames. Images arrive side by side
+ * (their frames interleave); one leaves at a time, and jobs going home
+ * wait their turn. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +24,35 @@
 #include "syscall_codec.h"
 #include "sysnr.h"
 
-#define CTL_FRAMES 32 /* one job makes at most a few: STARTED, HOME, EXIT, ERRORs */
+#define CTL_FRAMES 64 /* a job makes a few: STARTED, HOME, EXIT, ERROR, acknowledgements */
 #define CTL_MAX 256
+#define IMAGES_IN SCHED_JOBS_MAX /* images arriving at once */
 
 struct ctl_frame {
 	uint8_t type;
 	uint32_t job;
 	uint16_t len;
 	uint8_t data[CTL_MAX];
+};
+
+/* What the link keeps for each job on the node. */
+struct hl_job {
+	struct job *job;             /* NULL: a free entry */
+	struct om_sysctx *fwd;       /* the call in flight */
+	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
+	uint64_t fwd_done;           /* bytes a continued write has moved so far */
+	unsigned send_nr;            /* a request waiting for the slot: */
+	uint64_t send_args[6];
+	int send_waiting;            /* ... queued in send_queue */
+	int in_slot;                 /* its request is in the slot, not yet sent */
+	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
+	int filling;                 /* the call out is a pread filling a file mapping */
+	uint32_t signals_in;         /* SIGNAL and JOB_CONTINUE frames taken in */
+	/* SIGNAL_SEEN counts not queued yet: for when the control queue has
+	 * room, and for after the request that is waiting or in the slot */
+	uint32_t ack_now, ack_after;
+	uint32_t interrupt_seq;      /* the call CALL_INTERRUPT was asked for */
+	int interrupt_after;         /* ... to be queued once the call has left */
 };
 
 static struct {
@@ -38,30 +63,73 @@ static struct {
 	uint8_t slot_type;
 	uint32_t slot_job, slot_seq;
 	int slot_full;
-	struct image_in in;
-	uint32_t in_job;
+	struct hl_job jobs[SCHED_JOBS_MAX];
+	struct hl_job *send_queue[SCHED_JOBS_MAX]; /* requests waiting for the slot, oldest first */
+	int nsend;
+	struct image_in in[IMAGES_IN];
+	uint32_t in_job[IMAGES_IN];
 	struct image_out out;
 	int out_active;
-	struct om_sysctx *fwd;       /* the call in flight */
-	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
-	uint64_t fwd_done;           /* bytes a continued write has moved so far */
-	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
-	int filling;                 /* the call out is a pread filling a file mapping */
-	uint32_t signals_in;         /* SIGNAL and JOB_CONTINUE frames taken in for the job */
-	/* SIGNAL_SEEN counts not queued yet: for when the queue has room, and
-	 * for after the frame now in the slot (0: none) */
-	uint32_t ack_now, ack_after, ack_job;
-	uint32_t interrupt_seq, interrupt_job; /* the call CALL_INTERRUPT was asked for (0: none) */
-	int interrupt_after;         /* ... to be queued once the call has left the slot */
+	struct job *homing[SCHED_JOBS_MAX]; /* jobs waiting to send their image home */
+	int nhoming;
 } hl;
+
+static struct hl_job *hj_of(const struct job *j)
+{
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job == j && j)
+			return &hl.jobs[i];
+	return NULL;
+}
+
+static struct hl_job *hj_by_id(uint32_t id)
+{
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job && hl.jobs[i].job->id == id)
+			return &hl.jobs[i];
+	return NULL;
+}
+
+static void unsend(struct hl_job *hj)
+{
+	for (int i = 0; i < hl.nsend; i++)
+		if (hl.send_queue[i] == hj) {
+			memmove(&hl.send_queue[i], &hl.send_queue[i + 1], (size_t)(hl.nsend - i - 1) * sizeof hj);
+			hl.nsend--;
+			break;
+		}
+	hj->send_waiting = 0;
+}
+
+/* The job is no longer ours (ended, gone home, killed): forget its state. */
+static void hj_free(struct hl_job *hj)
+{
+	if (!hj)
+		return;
+	unsend(hj);
+	if (hl.slot_full && hj->in_slot)
+		hl.slot_full = 0; /* a request nobody waits for any more */
+	struct om_sysctx *fwd = hj->fwd;
+	memset(hj, 0, sizeof *hj);
+	hj->fwd = fwd;
+}
+
+/* ------------------------------------------------------------ control frames */
+
+static struct ctl_frame *ctl_add(void)
+{
+	if (hl.ctl_count == CTL_FRAMES)
+		return NULL;
+	return &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
+}
 
 static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
 {
-	if (len < 0 || len > CTL_MAX || hl.ctl_count == CTL_FRAMES) {
+	struct ctl_frame *f;
+	if (len < 0 || len > CTL_MAX || !(f = ctl_add())) {
 		kprintf("job %u: cannot queue a %s frame\n", job, om_type_name(type));
 		return;
 	}
-	struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
 	f->type = type;
 	f->job = job;
 	f->len = (uint16_t)len;
@@ -79,6 +147,54 @@ static void send_error(uint32_t job, uint32_t code, const char *why)
 			*c = '?';
 	kprintf("job %u: refused: %s\n", job, e.msg);
 	ctl_send(OM_T_JOB_ERROR, job, buf, om_error_encode(&e, buf, sizeof buf));
+}
+
+/* Moves hj's pending acknowledgement into the control queue, in order with
+ * the frames there: into the last one when that is the same job's
+ * acknowledgement too (the newer count stands for both), else as a new
+ * frame if there is room (else later: ctl_drain tries again). */
+static void queue_ack(struct hl_job *hj)
+{
+	struct om_signal_seen m = { .count = hj->ack_now };
+	struct ctl_frame *last = hl.ctl_count ? &hl.ctl[(hl.ctl_head + hl.ctl_count - 1) % CTL_FRAMES] : NULL;
+	if (!hj->ack_now)
+		return;
+	if (last && last->type == OM_T_SIGNAL_SEEN && last->job == hj->job->id) {
+		om_signal_seen_encode(&m, last->data, sizeof last->data);
+	} else {
+		struct ctl_frame *f = ctl_add();
+		if (!f)
+			return;
+		f->type = OM_T_SIGNAL_SEEN;
+		f->job = hj->job->id;
+		f->len = (uint16_t)om_signal_seen_encode(&m, f->data, sizeof f->data);
+	}
+	hj->ack_now = 0;
+}
+
+static void queue_interrupt(struct hl_job *hj)
+{
+	struct om_call_interrupt m = { .seq = hj->interrupt_seq };
+	struct ctl_frame *f = ctl_add();
+	if (!f)
+		return; /* full: host_interrupt tries again on the next step */
+	f->type = OM_T_CALL_INTERRUPT;
+	f->job = hj->job->id;
+	f->len = (uint16_t)om_call_interrupt_encode(&m, f->data, sizeof f->data);
+	hj->interrupt_after = 0;
+}
+
+/* hj's request has left the slot: what had to follow it may go. */
+static void request_sent(struct hl_job *hj)
+{
+	hj->in_slot = 0;
+	if (hj->ack_after) {
+		hj->ack_now = hj->ack_after;
+		hj->ack_after = 0;
+		queue_ack(hj);
+	}
+	if (hj->interrupt_after)
+		queue_interrupt(hj);
 }
 
 /* ------------------------------------------------------------ the job's host */
@@ -101,21 +217,22 @@ static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
 
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
 
-/* Encodes the call with these arguments into the slot. */
-static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
+/* Encodes hj's waiting request into the (free) slot. */
+static void request_encode(struct hl_job *hj)
 {
+	struct job *j = hj->job;
 	int uerr = 0;
-	int n = om_sysreq_encode(hl.fwd, nr, args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
+	int n = om_sysreq_encode(hj->fwd, hj->send_nr, hj->send_args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
 	if (n == OM_SC_EUSER) {
 		sched_reply(j, -uerr);
 		return;
 	}
 	if (n == OM_E_RANGE) { /* not forwardable with these arguments */
-		go_home(j, OM_HOME_SYSCALL, om_syscall_name(nr), (int32_t)nr);
+		go_home(j, OM_HOME_SYSCALL, om_syscall_name(hj->send_nr), (int32_t)hj->send_nr);
 		return;
 	}
 	if (n < 0) {
-		kprintf("job %u: system call %u does not encode (%s)\n", j->id, nr, om_strerror(n));
+		kprintf("job %u: system call %u does not encode (%s)\n", j->id, hj->send_nr, om_strerror(n));
 		sched_reply(j, -LX_ENOSYS);
 		return;
 	}
@@ -124,13 +241,29 @@ static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
 	hl.slot_job = j->id;
 	hl.slot_seq = ++j->seq;
 	hl.slot_full = 1;
+	hj->in_slot = 1;
+}
+
+/* Queues the call with these arguments for the slot; the job waits. */
+static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
+{
+	struct hl_job *hj = hj_of(j);
+	if (!hj)
+		return;
+	hj->send_nr = nr;
+	memcpy(hj->send_args, args, sizeof hj->send_args);
+	if (!hj->send_waiting) {
+		hl.send_queue[hl.nsend++] = hj;
+		hj->send_waiting = 1;
+	}
 	homelink_poll();
 }
 
 static void host_forward(struct job *j, const struct sys_call *sc)
 {
-	memcpy(hl.fwd_args, sc->a, sizeof hl.fwd_args);
-	hl.fwd_done = 0;
+	struct hl_job *hj = hj_of(j);
+	memcpy(hj->fwd_args, sc->a, sizeof hj->fwd_args);
+	hj->fwd_done = 0;
 	forward_send(j, (unsigned)sc->nr, sc->a);
 }
 
@@ -140,7 +273,7 @@ static void fill_next(struct job *j)
 {
 	uint64_t args[6] = { (uint64_t)j->fill.fd, j->fill.addr + j->fill.done, j->fill.len - j->fill.done,
 			     j->fill.off + j->fill.done, 0, 0 };
-	hl.filling = 1;
+	hj_of(j)->filling = 1;
 	forward_send(j, NR_pread64, args);
 }
 
@@ -151,14 +284,15 @@ static void host_fill(struct job *j)
 
 /* A fill read came back: go on, or finish mmap with the address or the
  * error (the mapping then goes again). */
-static void fill_reply(struct job *j, int64_t ret)
+static void fill_reply(struct hl_job *hj, int64_t ret)
 {
+	struct job *j = hj->job;
 	if (ret > 0 && j->fill.done + (uint64_t)ret < j->fill.len) {
 		j->fill.done += (uint64_t)ret;
 		fill_next(j);
 		return;
 	}
-	hl.filling = 0;
+	hj->filling = 0;
 	if (ret < 0) {
 		uvm_unmap(&j->uvm, j->fill.addr, j->fill.addr + j->fill.len);
 		sched_reply(j, ret == -29 /* ESPIPE */ ? -19 /* ENODEV, as mmap of a pipe */ : ret);
@@ -186,6 +320,7 @@ static void host_exited(struct job *j)
 		e.core = (j->exit_code & 0x80) != 0;
 		kprintf("job %u: killed by signal %u\n", j->id, e.status);
 	}
+	hj_free(hj_of(j));
 	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
 }
 
@@ -202,46 +337,22 @@ static void send_stopped(struct job *j, int signo)
 	ctl_send(OM_T_JOB_STOPPED, j->id, buf, om_job_stopped_encode(&m, buf, sizeof buf));
 }
 
-/* Every SIGNAL and JOB_CONTINUE for the job is acknowledged as it arrives
+/* Every SIGNAL and JOB_CONTINUE for a job is acknowledged as it arrives
  * (malformed ones too, or home would wait for the acknowledgement): home
- * then knows which of our calls were made before we knew of a signal. So
- * the acknowledgement must not overtake a call already in the slot; one
- * carrying the latest count stands for all before it. */
-static void queue_ack(void);
-
-static void ack_signal(struct job *j)
+ * then knows which of the job's calls were made before it knew of a
+ * signal. So the acknowledgement must not overtake a request of the job's
+ * that waits for the slot or is in it; one carrying the latest count
+ * stands for all before it. */
+static void ack_signal(struct hl_job *hj)
 {
-	hl.signals_in++;
-	hl.ack_job = j->id;
-	if (hl.slot_full) {
-		hl.ack_after = hl.signals_in;
+	hj->signals_in++;
+	if (hj->send_waiting || hj->in_slot) {
+		hj->ack_after = hj->signals_in;
 	} else {
-		hl.ack_now = hl.signals_in;
-		queue_ack(); /* now: before what this signal makes us send */
+		hj->ack_now = hj->signals_in;
+		queue_ack(hj); /* now: before what this signal makes us send */
 	}
 	homelink_poll();
-}
-
-/* Moves hl.ack_now into the control queue, in order with the frames there:
- * into the last one when that is an acknowledgement too (the newer count
- * stands for both), else as a new frame if there is room. */
-static void queue_ack(void)
-{
-	struct om_signal_seen m = { .count = hl.ack_now };
-	struct ctl_frame *last = hl.ctl_count ? &hl.ctl[(hl.ctl_head + hl.ctl_count - 1) % CTL_FRAMES] : NULL;
-	if (!hl.ack_now)
-		return;
-	if (last && last->type == OM_T_SIGNAL_SEEN && last->job == hl.ack_job) {
-		om_signal_seen_encode(&m, last->data, sizeof last->data);
-	} else if (hl.ctl_count < CTL_FRAMES) {
-		struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
-		f->type = OM_T_SIGNAL_SEEN;
-		f->job = hl.ack_job;
-		f->len = (uint16_t)om_signal_seen_encode(&m, f->data, sizeof f->data);
-	} else {
-		return; /* the queue is full: later */
-	}
-	hl.ack_now = 0;
 }
 
 static void host_stopped(struct job *j)
@@ -249,33 +360,21 @@ static void host_stopped(struct job *j)
 	send_stopped(j, j->stopped);
 }
 
-static void queue_interrupt(void)
-{
-	struct om_call_interrupt m = { .seq = hl.interrupt_seq };
-	if (hl.ctl_count == CTL_FRAMES)
-		return; /* full: host_interrupt tries again on the next step */
-	struct ctl_frame *f = &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
-	f->type = OM_T_CALL_INTERRUPT;
-	f->job = hl.interrupt_job;
-	f->len = (uint16_t)om_call_interrupt_encode(&m, f->data, sizeof f->data);
-	hl.interrupt_after = 0;
-}
-
 /* A signal came for the job while its call is at home: ask home, once per
  * call, to cut the call short if it blocks (a read of a terminal, a
- * sleep). It must follow the call itself, so it waits while the call is
- * still in the slot. A file mapping's reads are not cut short. */
+ * sleep). It must follow the call itself, so it waits while the call has
+ * not left. A file mapping's reads are not cut short. */
 static void host_interrupt(struct job *j)
 {
-	if (hl.filling)
+	struct hl_job *hj = hj_of(j);
+	if (!hj || hj->filling)
 		return;
-	if (hl.interrupt_seq != j->seq) {
-		hl.interrupt_seq = j->seq;
-		hl.interrupt_job = j->id;
-		hl.interrupt_after = 1;
+	if (hj->interrupt_seq != j->seq) {
+		hj->interrupt_seq = j->seq;
+		hj->interrupt_after = 1;
 	}
-	if (hl.interrupt_after && !hl.slot_full) {
-		queue_interrupt();
+	if (hj->interrupt_after && !hj->send_waiting && !hj->in_slot) {
+		queue_interrupt(hj);
 		homelink_poll();
 	}
 }
@@ -289,109 +388,198 @@ static const struct job_host home_host = {
 	.exited = host_exited,
 };
 
-/* The job leaves: JOB_HOME, then its image, from the main loop. */
+/* The job leaves: JOB_HOME, then its image, from the main loop, after the
+ * images already on their way. */
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending)
 {
 	struct om_job_home m = { .reason = reason, .pending = pending };
 	uint8_t buf[CTL_MAX];
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
-	if (sched_current() == j)
-		sched_take();
+	sched_take(j);
+	hj_free(hj_of(j));
 	signal_settle_restart(j);
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
 	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
-	image_out_start(&hl.out, j);
-	hl.out_active = 1;
-	hl.home_after_reply = 0;
+	hl.homing[hl.nhoming++] = j;
 	homelink_poll();
 }
 
 /* ------------------------------------------------------------ frames from home */
 
+static void job_arrived(struct job *j)
+{
+	struct hl_job *hj = NULL;
+	for (int i = 0; i < SCHED_JOBS_MAX && !hj; i++)
+		if (!hl.jobs[i].job)
+			hj = &hl.jobs[i];
+	if (!hj || sched_start(j, &home_host) < 0) {
+		send_error(j->id, OM_E_BUSY, "node is busy: it runs all the jobs it can");
+		job_destroy(j);
+		return;
+	}
+	hj_free(hj);
+	hj->job = j;
+	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
+		j->uvm.nregions, j->uvm.pages);
+	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
+}
+
+/* The image arriving for job id (its slot), or NULL. */
+static struct image_in *image_for(uint32_t id)
+{
+	for (int i = 0; i < IMAGES_IN; i++)
+		if (image_in_busy(&hl.in[i]) && hl.in_job[i] == id)
+			return &hl.in[i];
+	return NULL;
+}
+
+static int images_arriving(void)
+{
+	int n = 0;
+	for (int i = 0; i < IMAGES_IN; i++)
+		n += image_in_busy(&hl.in[i]);
+	return n;
+}
+
 static void on_image(const struct om_hdr *h, const uint8_t *p)
 {
+	struct image_in *in = image_for(h->job);
 	int rc = 0;
 	if (h->type == OM_T_IMAGE_BEGIN) {
-		if (sched_current() || image_in_busy(&hl.in) || hl.out_active) {
-			send_error(h->job, OM_E_BUSY, "node is busy with another job");
+		int slot = -1;
+		if (in || sched_find(h->job)) {
+			send_error(h->job, OM_E_STATE, "that job is here already");
 			return;
 		}
-		hl.in_job = h->job;
-		rc = image_in_begin(&hl.in, h->job, p, h->length);
-	} else if (!image_in_busy(&hl.in) || h->job != hl.in_job) {
+		for (int i = 0; i < IMAGES_IN && slot < 0; i++)
+			if (!image_in_busy(&hl.in[i]))
+				slot = i;
+		if (slot < 0 || sched_count() + images_arriving() + hl.nhoming + hl.out_active >= SCHED_JOBS_MAX) {
+			send_error(h->job, OM_E_BUSY, "node is busy: it takes all the jobs it can");
+			return;
+		}
+		in = &hl.in[slot];
+		hl.in_job[slot] = h->job;
+		rc = image_in_begin(in, h->job, p, h->length);
+	} else if (!in) {
 		kprintf("job %u: %s for no image in progress, ignored\n", h->job, om_type_name(h->type));
 		return;
 	} else if (h->type == OM_T_IMAGE_REGION) {
-		rc = image_in_region(&hl.in, p, h->length);
+		rc = image_in_region(in, p, h->length);
 	} else if (h->type == OM_T_IMAGE_PAGES) {
-		rc = image_in_pages(&hl.in, p, h->length);
+		rc = image_in_pages(in, p, h->length);
 	} else {
-		struct job *j = image_in_end(&hl.in, p, h->length);
-		if (!j) {
+		struct job *j = image_in_end(in, p, h->length);
+		if (!j)
 			rc = -1;
-		} else {
-			kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
-				j->uvm.nregions, j->uvm.pages);
-			hl.home_after_reply = 0;
-			hl.filling = 0;
-			hl.signals_in = hl.ack_now = hl.ack_after = 0;
-			hl.interrupt_seq = hl.interrupt_after = 0;
-			sched_start(j, &home_host);
-			ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
-		}
+		else
+			job_arrived(j);
 	}
 	if (rc < 0)
-		send_error(h->job, OM_E_RANGE, hl.in.why);
+		send_error(h->job, OM_E_RANGE, in->why);
 }
 
 /* A write cut to OM_SYSCALL_MAX_BUF goes on until done or short: 1 if
  * the next part was sent, 0 if ret (adjusted) is the call's result. */
-static int write_continues(struct job *j, int64_t *ret)
+static int write_continues(struct hl_job *hj, int64_t *ret)
 {
-	unsigned nr = hl.fwd->nr;
-	if (hl.fwd->clamped && (nr == NR_write || nr == NR_pwrite64) && *ret > 0 &&
-	    (uint64_t)*ret == hl.fwd->args[2] && hl.fwd_done + (uint64_t)*ret < hl.fwd_args[2]) {
-		hl.fwd_done += (uint64_t)*ret;
+	unsigned nr = hj->fwd->nr;
+	if (hj->fwd->clamped && (nr == NR_write || nr == NR_pwrite64) && *ret > 0 &&
+	    (uint64_t)*ret == hj->fwd->args[2] && hj->fwd_done + (uint64_t)*ret < hj->fwd_args[2]) {
+		hj->fwd_done += (uint64_t)*ret;
 		uint64_t args[6];
-		memcpy(args, hl.fwd_args, sizeof args);
-		args[1] += hl.fwd_done;
-		args[2] -= hl.fwd_done;
+		memcpy(args, hj->fwd_args, sizeof args);
+		args[1] += hj->fwd_done;
+		args[2] -= hj->fwd_done;
 		if (nr == NR_pwrite64)
-			args[3] += hl.fwd_done;
-		forward_send(j, nr, args);
+			args[3] += hj->fwd_done;
+		forward_send(hj->job, nr, args);
 		return 1;
 	}
-	if (hl.fwd_done)
-		*ret = *ret < 0 ? (int64_t)hl.fwd_done : (int64_t)hl.fwd_done + *ret;
+	if (hj->fwd_done)
+		*ret = *ret < 0 ? (int64_t)hj->fwd_done : (int64_t)hj->fwd_done + *ret;
 	return 0;
 }
 
-static void on_reply(struct job *j, const struct om_hdr *h, const uint8_t *p)
+static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
 {
+	struct job *j = hj ? hj->job : NULL;
 	int64_t ret;
-	if (!j || h->job != j->id || j->state != JOB_WAIT_HOME || h->seq != j->seq || hl.slot_full) {
+	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->seq || hj->in_slot || hj->send_waiting) {
 		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
 		return;
 	}
-	if (hl.interrupt_seq == h->seq)
-		hl.interrupt_after = 0; /* answered: nothing left to cut short */
-	int rc = om_sysrep_decode(hl.fwd, p, h->length, hl.filling ? write_fill : write_user, j, &ret);
+	if (hj->interrupt_seq == h->seq)
+		hj->interrupt_after = 0; /* answered: nothing left to cut short */
+	int rc = om_sysrep_decode(hj->fwd, p, h->length, hj->filling ? write_fill : write_user, j, &ret);
 	if (rc != OM_OK) {
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
 	}
-	if (hl.filling)
-		fill_reply(j, ret);
-	else if (!write_continues(j, &ret)) /* an EIO stops a long write too */
+	if (hj->filling)
+		fill_reply(hj, ret);
+	else if (!write_continues(hj, &ret)) /* an EIO stops a long write too */
 		sched_reply(j, ret);
 	/* A MIGRATE_HOME that came while the call was out can go now. */
-	if (hl.home_after_reply && j->state == JOB_RUNNABLE)
+	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
 		go_home(j, OM_HOME_REQUESTED, "requested", -1);
+}
+
+static void on_signal(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_job_signal s;
+	struct job *j = hj ? hj->job : NULL;
+	if (j)
+		ack_signal(hj);
+	if (!j || om_job_signal_decode(p, h->length, &s) != OM_OK) {
+		kprintf("job %u: SIGNAL for no job here or malformed, ignored\n", h->job);
+		return;
+	}
+	struct job_siginfo info = { .code = s.code, .errnum = s.errnum };
+	memcpy(info.fields, s.fields, sizeof info.fields);
+	int was_stopped = j->stopped;
+	if (signal_raise(j, (int)s.signo, &info) == -LX_EAGAIN) {
+		/* Home's kernel took it: it comes, as from kill() if it must. */
+		struct job_siginfo bare = { .code = LX_SI_USER };
+		signal_raise(j, (int)s.signo, &bare);
+	}
+	if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
+		send_stopped(j, 0);
+}
+
+/* Home's deputy is gone: the job goes, wherever it is on the node. */
+static void on_kill(uint32_t id)
+{
+	struct hl_job *hj = hj_by_id(id);
+	if (hj) {
+		kprintf("job %u: killed (its deputy is gone)\n", id);
+		struct job *j = hj->job;
+		hj_free(hj);
+		sched_abort(j);
+		return;
+	}
+	for (int i = 0; i < hl.nhoming; i++)
+		if (hl.homing[i]->id == id) {
+			job_destroy(hl.homing[i]);
+			memmove(&hl.homing[i], &hl.homing[i + 1], (size_t)(hl.nhoming - i - 1) * sizeof hl.homing[0]);
+			hl.nhoming--;
+			return;
+		}
+	if (hl.out_active && hl.out.job->id == id) {
+		job_destroy(hl.out.job);
+		hl.out_active = 0;
+		if (hl.slot_full && hl.slot_job == id)
+			hl.slot_full = 0;
+		homelink_poll();
+	} else if (image_for(id)) {
+		image_in_abort(image_for(id));
+	}
 }
 
 static void on_frame(const struct om_hdr *h, const uint8_t *p)
 {
-	struct job *j = sched_current();
+	struct hl_job *hj = hj_by_id(h->job);
+	struct job *j = hj ? hj->job : NULL;
 	switch (h->type) {
 	case OM_T_IMAGE_BEGIN:
 	case OM_T_IMAGE_REGION:
@@ -400,32 +588,15 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_image(h, p);
 		return;
 	case OM_T_SYSCALL_REP:
-		on_reply(j, h, p);
+		on_reply(hj, h, p);
 		return;
-	case OM_T_SIGNAL: {
-		struct om_job_signal s;
-		if (j && h->job == j->id)
-			ack_signal(j);
-		if (!j || h->job != j->id || om_job_signal_decode(p, h->length, &s) != OM_OK) {
-			kprintf("job %u: SIGNAL for no job here or malformed, ignored\n", h->job);
-			return;
-		}
-		struct job_siginfo info = { .code = s.code, .errnum = s.errnum };
-		memcpy(info.fields, s.fields, sizeof info.fields);
-		int was_stopped = j->stopped;
-		if (signal_raise(j, (int)s.signo, &info) == -LX_EAGAIN) {
-			/* Home's kernel took it: it comes, as from kill() if it must. */
-			struct job_siginfo bare = { .code = LX_SI_USER };
-			signal_raise(j, (int)s.signo, &bare);
-		}
-		if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
-			send_stopped(j, 0);
+	case OM_T_SIGNAL:
+		on_signal(hj, h, p);
 		return;
-	}
 	case OM_T_JOB_CONTINUE:
-		if (j && h->job == j->id)
-			ack_signal(j);
-		if (!j || h->job != j->id || h->length != 0) {
+		if (j)
+			ack_signal(hj);
+		if (!j || h->length != 0) {
 			kprintf("job %u: JOB_CONTINUE for no job here or malformed, ignored\n", h->job);
 			return;
 		}
@@ -433,131 +604,144 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			send_stopped(j, 0);
 		return;
 	case OM_T_MIGRATE_HOME:
-		if (!j || h->job != j->id) {
+		if (!j) {
 			kprintf("job %u: MIGRATE_HOME for no job here, ignored\n", h->job);
 			return;
 		}
 		if (j->state == JOB_WAIT_HOME)
-			hl.home_after_reply = 1; /* after the call in flight */
+			hj->home_after_reply = 1; /* after the call in flight */
 		else
 			go_home(j, OM_HOME_REQUESTED, "requested",
 				j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
 		return;
 	case OM_T_JOB_KILL:
-		if (j && h->job == j->id) {
-			kprintf("job %u: killed (its deputy is gone)\n", j->id);
-			sched_abort();
-			hl.slot_full = 0;
-			hl.home_after_reply = 0;
-			hl.filling = 0;
-		} else if (image_in_busy(&hl.in) && h->job == hl.in_job) {
-			image_in_abort(&hl.in);
-		}
+		on_kill(h->job);
 		return;
 	default:
 		return;
 	}
 }
 
-/* The link dropped: home has been told its job's node is lost. */
+/* The link dropped: home has been told its jobs' node is lost. */
 static void on_link_lost(void)
 {
-	struct job *j = sched_current();
-	if (j) {
-		kprintf("job %u: dropped, the agent link is gone\n", j->id);
-		sched_abort();
-	}
-	if (image_in_busy(&hl.in))
-		image_in_abort(&hl.in);
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job) {
+			struct job *j = hl.jobs[i].job;
+			kprintf("job %u: dropped, the agent link is gone\n", j->id);
+			hj_free(&hl.jobs[i]);
+			sched_abort(j);
+		}
+	for (int i = 0; i < IMAGES_IN; i++)
+		if (image_in_busy(&hl.in[i]))
+			image_in_abort(&hl.in[i]);
+	for (int i = 0; i < hl.nhoming; i++)
+		job_destroy(hl.homing[i]);
+	hl.nhoming = 0;
 	if (hl.out_active) {
 		job_destroy(hl.out.job);
 		hl.out_active = 0;
 	}
 	hl.ctl_count = 0;
 	hl.slot_full = 0;
-	hl.home_after_reply = 0;
-	hl.filling = 0;
-	hl.ack_now = hl.ack_after = 0;
-	hl.interrupt_seq = hl.interrupt_after = 0;
+	hl.nsend = 0;
 }
 
 /* ------------------------------------------------------------ sending */
 
-/* Sends the queued control frames (a pending acknowledgement joins them
+/* Sends the queued control frames (pending acknowledgements join them
  * first); 0 while some must wait for room, or the link is down
  * (on_link_lost empties the queue). */
 static int ctl_drain(void)
 {
-	queue_ack();
-	while (hl.ctl_count) {
+	for (;;) {
+		for (int i = 0; i < SCHED_JOBS_MAX; i++)
+			if (hl.jobs[i].job && hl.jobs[i].ack_now)
+				queue_ack(&hl.jobs[i]); /* the queue may have room now */
+		if (!hl.ctl_count)
+			return 1;
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
 		if (agent_job_send(f->type, f->job, 0, f->data, f->len) != 0)
 			return 0;
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
 		hl.ctl_count--;
-		queue_ack(); /* the queue had no room for it before */
 	}
-	return 1;
+}
+
+/* Fills the free slot: the oldest waiting call, else the next frame of the
+ * image going home (starting the next one when one is done). */
+static void slot_fill(void)
+{
+	while (!hl.slot_full && hl.nsend) {
+		struct hl_job *hj = hl.send_queue[0];
+		memmove(&hl.send_queue[0], &hl.send_queue[1], (size_t)--hl.nsend * sizeof hl.send_queue[0]);
+		hj->send_waiting = 0;
+		request_encode(hj); /* may instead answer the job at once, or send it home */
+	}
+	while (!hl.slot_full && (hl.out_active || hl.nhoming)) {
+		if (!hl.out_active) {
+			image_out_start(&hl.out, hl.homing[0]);
+			memmove(&hl.homing[0], &hl.homing[1], (size_t)--hl.nhoming * sizeof hl.homing[0]);
+			hl.out_active = 1;
+		}
+		uint8_t type;
+		uint32_t id = hl.out.job->id;
+		int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
+		if (n <= 0) {
+			hl.out_active = 0;
+			if (n < 0) {
+				/* Home waits for the image: say the job is gone,
+				 * killed, so that it does not wait forever. */
+				struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+				uint8_t buf[CTL_MAX];
+				kprintf("job %u: its image does not encode (%s); it is lost\n", id, om_strerror(n));
+				job_destroy(hl.out.job);
+				ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+			} else {
+				kprintf("job %u: image sent home\n", id);
+			}
+			continue;
+		}
+		hl.slot_type = type;
+		hl.slot_len = (size_t)n;
+		hl.slot_job = id;
+		hl.slot_seq = 0;
+		hl.slot_full = 1;
+	}
 }
 
 void homelink_poll(void)
 {
-	if (!ctl_drain())
-		return;
+	static int busy;
+	if (busy)
+		return; /* called again from what it calls: the outer loop goes on */
+	busy = 1;
 	for (;;) {
-		if (!hl.slot_full && hl.out_active) {
-			uint8_t type;
-			int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
-			if (n <= 0) {
-				if (n < 0) {
-					/* Home waits for the image: say the job is gone,
-					 * killed, so that it does not wait forever. */
-					struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
-					uint8_t buf[CTL_MAX];
-					uint32_t id = hl.out.job->id;
-					kprintf("job %u: its image does not encode (%s); it is lost\n", id, om_strerror(n));
-					job_destroy(hl.out.job);
-					hl.out_active = 0;
-					ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
-					return;
-				}
-				kprintf("job: image sent home\n");
-				hl.out_active = 0;
-				return;
-			}
-			hl.slot_type = type;
-			hl.slot_len = (size_t)n;
-			hl.slot_job = hl.out.job->id;
-			hl.slot_seq = 0;
-			hl.slot_full = 1;
-		}
-		if (!hl.slot_full)
-			return;
-		int rc = agent_job_send(hl.slot_type, hl.slot_job, hl.slot_seq, hl.slot, hl.slot_len);
-		if (rc != 0)
-			return; /* no room yet, or the link is down (on_link_lost cleans up) */
+		if (!ctl_drain())
+			break;
+		slot_fill();
+		/* What filling the slot queued (a JOB_HOME before its image)
+		 * goes first. */
+		if (!ctl_drain() || !hl.slot_full)
+			break;
+		if (agent_job_send(hl.slot_type, hl.slot_job, hl.slot_seq, hl.slot, hl.slot_len) != 0)
+			break; /* no room yet, or the link is down (on_link_lost cleans up) */
 		hl.slot_full = 0;
-		if (hl.ack_after || hl.interrupt_after) {
-			if (hl.ack_after) {
-				hl.ack_now = hl.ack_after;
-				hl.ack_after = 0;
-			}
-			if (hl.interrupt_after)
-				queue_interrupt();
-			if (!ctl_drain())
-				return;
-		}
-		if (!hl.out_active)
-			return;
+		struct hl_job *hj = hj_by_id(hl.slot_job);
+		if (hj && hj->in_slot)
+			request_sent(hj);
 	}
+	busy = 0;
 }
 
 int homelink_init(void)
 {
 	hl.slot = malloc(OM_MAX_PAYLOAD);
-	hl.fwd = malloc(sizeof *hl.fwd);
-	if (!hl.slot || !hl.fwd)
+	if (!hl.slot)
 		return -1;
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (!(hl.jobs[i].fwd = malloc(sizeof *hl.jobs[i].fwd)))
+			return -1;
 	agent_set_job_handlers(on_frame, on_link_lost);
 	return 0;
 }

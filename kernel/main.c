@@ -31,9 +31,12 @@ static void node_status(struct om_heartbeat *hb)
 	memset(hb, 0, sizeof *hb);
 	hb->uptime_ms = timer_ms();
 	hb->mem_free = pmm_free_bytes();
-	struct job *j = sched_current();
-	hb->jobs = j ? 1 : 0;
-	hb->load_milli = j && j->state == JOB_RUNNABLE ? 1000 : 0;
+	hb->jobs = (uint32_t)sched_count();
+	for (int i = 0; i < sched_count(); i++) {
+		const struct job *j = sched_job(i);
+		if (j->state == JOB_RUNNABLE && !j->stopped)
+			hb->load_milli += 1000; /* a job that wants the CPU now */
+	}
 }
 
 static void print_memory(const struct bootinfo *bi)

@@ -68,8 +68,11 @@ void panel_update(void)
 	const uint8_t *m = panel_nic ? panel_nic->mac : (const uint8_t[6]){ 0 };
 	snprintf(lines[1], sizeof lines[1], " address %s   card %s %02x:%02x:%02x:%02x:%02x:%02x", st.ip ? ip : "none yet",
 		 panel_nic ? panel_nic->name : "none", m[0], m[1], m[2], m[3], m[4], m[5]);
-	struct job *j = sched_current();
-	if (j)
+	struct job *j = sched_job(0);
+	if (j && sched_count() > 1)
+		snprintf(lines[2], sizeof lines[2], " %d jobs: pid %ld and %d more from home", sched_count(),
+			 (long)j->ident.pid, sched_count() - 1);
+	else if (j)
 		snprintf(lines[2], sizeof lines[2], " job %u: pid %ld from home, %s %lu s, %lu forwarded calls", j->id,
 			 (long)j->ident.pid, j->stopped ? "stopped after" : "running",
 			 (unsigned long)((timer_ns() - j->node_ns_base) / 1000000000u),

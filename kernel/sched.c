@@ -1,6 +1,7 @@
 /* sched.c - the job's run loop: run, handle the trap, repeat. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "console.h"
 #include "job.h"
@@ -15,24 +16,68 @@
 #define PF_WRITE 0x2 /* page-fault error code bits (SDM vol. 3, 4.7) */
 #define PF_INSTR 0x10
 
-static struct job *cur;
-static const struct job_host *cur_host;
+/* The jobs here, in the order they take turns, each with its host. */
+static struct {
+	struct job *job;
+	const struct job_host *host;
+} run[SCHED_JOBS_MAX];
+static int nrun;
+static int turn;       /* the job whose turn it is */
+static int turn_over;  /* its slice ended (a timer tick, a wait): the next goes */
 
-struct job *sched_current(void) { return cur; }
+static int slot_of(const struct job *j)
+{
+	for (int i = 0; i < nrun; i++)
+		if (run[i].job == j)
+			return i;
+	return -1;
+}
+
+static const struct job_host *host_of(const struct job *j)
+{
+	int i = slot_of(j);
+	return i < 0 ? NULL : run[i].host;
+}
+
+int sched_count(void) { return nrun; }
+struct job *sched_job(int i) { return i >= 0 && i < nrun ? run[i].job : NULL; }
+
+struct job *sched_find(uint32_t id)
+{
+	for (int i = 0; i < nrun; i++)
+		if (run[i].job->id == id)
+			return run[i].job;
+	return NULL;
+}
 
 int sched_start(struct job *j, const struct job_host *host)
 {
-	if (cur)
+	if (nrun == SCHED_JOBS_MAX)
 		return -1;
-	cur = j;
-	cur_host = host;
+	run[nrun].job = j;
+	run[nrun].host = host;
+	nrun++;
 	j->state = JOB_RUNNABLE;
 	return 0;
 }
 
+/* Takes j off the run list; the caller now owns it. */
+static void unlist(struct job *j)
+{
+	int i = slot_of(j);
+	if (i < 0)
+		return;
+	memmove(&run[i], &run[i + 1], (size_t)(nrun - i - 1) * sizeof run[0]);
+	nrun--;
+	if (turn > i)
+		turn--;
+	if (turn >= nrun)
+		turn = 0;
+}
+
 void sched_reply(struct job *j, int64_t ret)
 {
-	if (j != cur || j->state != JOB_WAIT_HOME)
+	if (slot_of(j) < 0 || j->state != JOB_WAIT_HOME)
 		return;
 	syscall_return(j, ret);
 	j->restart_pending = ret >= LX_ERESTART_MIN && ret <= LX_ERESTART_MAX;
@@ -94,7 +139,7 @@ static void sched_fault(struct job *j)
 		snprintf(what, sizeof what, "invalid opcode %02x %02x %02x %02x at %#lx", op[0], op[1], op[2],
 			 op[3], r->rip);
 		j->state = JOB_WAIT_HOME;
-		cur_host->go_home(j, 1, -1, what);
+		host_of(j)->go_home(j, 1, -1, what);
 		return;
 	}
 	case 16: signal_fault(j, LX_SIGFPE, fpe_code(j, 0), r->rip, vec, 0); return;
@@ -107,6 +152,7 @@ static void sched_fault(struct job *j)
 
 static void sched_syscall(struct job *j)
 {
+	const struct job_host *host = host_of(j);
 	struct sys_call sc;
 	syscall_handle(j, &sc);
 	switch (sc.outcome) {
@@ -118,16 +164,16 @@ static void sched_syscall(struct job *j)
 		j->state = JOB_WAIT_HOME;
 		j->last_nr = sc.nr;
 		j->syscalls_forwarded++;
-		cur_host->forward(j, &sc);
+		host->forward(j, &sc);
 		break;
 	case SYS_FILL:
 		j->state = JOB_WAIT_HOME;
 		j->last_nr = sc.nr;
-		cur_host->fill(j);
+		host->fill(j);
 		break;
 	case SYS_HOME:
 		j->state = JOB_WAIT_HOME;
-		cur_host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));
+		host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));
 		break;
 	}
 }
@@ -143,11 +189,12 @@ void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t a
 	sc->outcome = SYS_BLOCK;
 }
 
-int sched_step(void)
+/* What the kernel does for j before it may run: its timers, the end of a
+ * sleep, its pending signals (all of them, as Linux on its way back to user
+ * mode: handler frames nest), and asking home to cut a call short. Returns
+ * 0 when j has ended (and is gone). */
+static int prepare(struct job *j, const struct job_host *host)
 {
-	struct job *j = cur;
-	if (!j)
-		return 0;
 	timers_run(j);
 	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
 		if (j->sigwaiting) {
@@ -157,31 +204,55 @@ int sched_step(void)
 			syscall_return(j, j->wake_ret);
 		}
 	}
-	/* Every pending signal is dealt with before the job runs again, as
-	 * Linux does on its way back to user mode (handler frames nest). */
 	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
 		int was_stopped = j->stopped;
 		if (!signal_deliver(j))
 			break;
 		if (j->stopped && !was_stopped)
-			cur_host->stopped(j); /* may end the stop at once */
+			host->stopped(j); /* may end the stop at once */
 		if (j->stopped)
 			break;
 	}
 	if (j->state == JOB_EXITED) {
-		cur = NULL;
-		cur_host->exited(j);
+		unlist(j);
+		host->exited(j);
 		job_destroy(j);
 		return 0;
 	}
 	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
-		cur_host->interrupt(j);
-	if (j->stopped || j->state != JOB_RUNNABLE)
+		host->interrupt(j);
+	return 1;
+}
+
+static int runnable(const struct job *j) { return !j->stopped && j->state == JOB_RUNNABLE; }
+
+int sched_step(void)
+{
+	for (int i = 0; i < nrun;)
+		if (prepare(run[i].job, run[i].host))
+			i++;
+	if (nrun == 0)
+		return 0;
+	/* Round robin: a job keeps its turn across its system calls and
+	 * faults until a timer tick preempts it or it waits. */
+	if (turn >= nrun)
+		turn = 0;
+	if (turn_over || !runnable(run[turn].job))
+		for (int k = 1; k <= nrun; k++)
+			if (runnable(run[(turn + k) % nrun].job)) {
+				turn = (turn + k) % nrun;
+				break;
+			}
+	turn_over = 0;
+	struct job *j = run[turn].job;
+	if (!runnable(j))
 		return 0;
 	uint64_t t0 = timer_ns();
 	enum job_event ev = job_run(j);
 	j->cpu_ns += timer_ns() - t0;
-	if (ev == JOB_EV_SYSCALL)
+	if (ev == JOB_EV_IRQ)
+		turn_over = 1;
+	else if (ev == JOB_EV_SYSCALL)
 		sched_syscall(j);
 	else if (ev == JOB_EV_FAULT)
 		sched_fault(j);
@@ -196,16 +267,13 @@ int sched_step(void)
 	return 1;
 }
 
-void sched_abort(void)
+void sched_abort(struct job *j)
 {
-	struct job *j = cur;
-	cur = NULL;
+	unlist(j);
 	job_destroy(j);
 }
 
-struct job *sched_take(void)
+void sched_take(struct job *j)
 {
-	struct job *j = cur;
-	cur = NULL;
-	return j;
+	unlist(j);
 }

@@ -1,13 +1,16 @@
-/* sched.h - runs the node's job between rounds of network work.
+/* sched.h - runs the node's jobs between rounds of network work.
  *
- * One job per node for now (one core). The job runs until it traps; the
- * scheduler answers local system calls and faults itself and hands the rest
- * to the job's host: the link to its deputy at home, or the self-test's
- * console. Main-loop context only. */
+ * Several jobs share the node's core, preemptively: each runs until it
+ * traps, and keeps its turn across its system calls until a timer tick
+ * ends its slice or it waits, then the next runnable one goes (round
+ * robin). The scheduler answers local system calls and faults itself and
+ * hands the rest to each job's host: the link to its deputy at home, or
+ * the self-test's console. Main-loop context only. */
 #ifndef OM_SCHED_H
 #define OM_SCHED_H
 
 #include "job.h"
+#include "proto.h"
 #include "syscall.h"
 
 struct job_host {
@@ -38,16 +41,23 @@ struct job_host {
  * signal ends it (signal.c). The caller may then set sleep_restart and
  * sleep_rem. */
 void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t at_deadline);
-/* Takes ownership of j and starts running it. Returns -1 if a job runs. */
+#define SCHED_JOBS_MAX OM_NODE_JOBS_MAX
+
+/* Takes ownership of j and starts running it. Returns -1 when the node
+ * has SCHED_JOBS_MAX jobs. */
 int sched_start(struct job *j, const struct job_host *host);
 /* Completes the forwarded call j waits for. */
 void sched_reply(struct job *j, int64_t ret);
-/* Runs the job until its next trap, if it can run. Returns 1 if it ran. */
+/* Deals with every job's timers, sleeps and signals, then runs the job
+ * whose turn it is until its next trap. Returns 1 if a job ran. */
 int sched_step(void);
-struct job *sched_current(void);
-/* Drops the current job without calling its host (the deputy is gone). */
-void sched_abort(void);
-/* Hands the current job to the caller, who now owns it (it goes home). */
-struct job *sched_take(void);
+/* The jobs here: how many, the i-th (0 <= i < count), the one with an id. */
+int sched_count(void);
+struct job *sched_job(int i);
+struct job *sched_find(uint32_t id);
+/* Drops j without calling its host (the deputy is gone). */
+void sched_abort(struct job *j);
+/* Hands j to the caller, who now owns it (it goes home). */
+void sched_take(struct job *j);
 
 #endif

@@ -24,6 +24,8 @@
 
 #define OM_MAGIC 0x6d6fu
 #define OM_PROTO_VERSION 2
+/* A node runs at most this many jobs at a time, time-shared on its cores. */
+#define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
 #define OM_MAX_PAYLOAD (1u << 20)
 #define OM_DEFAULT_PORT 7707

@@ -619,6 +619,23 @@ def t_job_home_gone(tmp):
     check(node == n.id, "core not reused")
 
 
+def t_job_node_shared(tmp):
+    """Asked for by name, a node shares its core with more jobs, up to the
+    most a node runs (OM_NODE_JOBS_MAX, 16); the automatic choice does not."""
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=1)
+    conns = []
+    for k in range(16):
+        c = a.ctl()
+        conns.append(c)
+        _, node, _, reason = c.submit(node=n.id)
+        check(node == n.id, "job %d by name: %r" % (k + 1, reason))
+    _, node, _, reason = a.ctl().submit()
+    check(node == 0 and reason == "all cores busy", "automatic choice on a busy node: %r" % reason)
+    _, node, _, reason = a.ctl().submit(node=n.id)
+    check(node == 0 and reason == "node %d runs 16 jobs already, its most" % n.id, "17th job: %r" % reason)
+
+
 def t_job_placement_reasons(tmp):
     a = Agent(tmp)
     c = a.ctl()

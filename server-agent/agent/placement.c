@@ -153,10 +153,10 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 	else if (n->hb.mem_free < s->mem_bytes)
 		snprintf(reason, len, "node %u has only %llu MiB free", s->node,
 		    (unsigned long long)(n->hb.mem_free >> 20));
-	else if (nodes_jobs(n) >= n->hello.cpu.cores)
-		snprintf(reason, len, "node %u: all %u cores busy", s->node, n->hello.cpu.cores);
+	else if (nodes_jobs(n) >= OM_NODE_JOBS_MAX)
+		snprintf(reason, len, "node %u runs %u jobs already, its most", s->node, OM_NODE_JOBS_MAX);
 	else
-		return n;
+		return n; /* asked for by name: it may share its cores */
 	return NULL;
 }
 
