@@ -6,7 +6,9 @@
  * refilled only when the link has taken the previous one: calls first, in
  * the order they were made, then image frames. Images arrive side by side
  * (their frames interleave); one leaves at a time, and jobs going home
- * wait their turn. */
+ * wait their turn. What is queued goes out on the main loop's next
+ * homelink_poll, never from inside a handler: a poll may send a job home
+ * and free it, and a handler holds job pointers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,11 @@
 #include "syscall_codec.h"
 #include "sysnr.h"
 
-#define CTL_FRAMES 64 /* a job makes a few: STARTED, HOME, EXIT, ERROR, acknowledgements */
+#define CTL_FRAMES 128 /* a job makes a few: STARTED, HOME, EXIT, ERROR, acknowledgements */
+/* Acknowledgements and interrupts, which wait in their job's state when
+ * they cannot be queued, leave this many entries to the frames that must
+ * not be lost (STARTED, HOME, EXIT, STOPPED, ERROR): 4 per job. */
+#define CTL_RESERVE (4 * SCHED_JOBS_MAX)
 #define CTL_MAX 256
 #define IMAGES_IN SCHED_JOBS_MAX /* images arriving at once */
 
@@ -116,9 +122,9 @@ static void hj_free(struct hl_job *hj)
 
 /* ------------------------------------------------------------ control frames */
 
-static struct ctl_frame *ctl_add(void)
+static struct ctl_frame *ctl_add(int spare)
 {
-	if (hl.ctl_count == CTL_FRAMES)
+	if (hl.ctl_count >= CTL_FRAMES - (spare ? CTL_RESERVE : 0))
 		return NULL;
 	return &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
 }
@@ -126,7 +132,7 @@ static struct ctl_frame *ctl_add(void)
 static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
 {
 	struct ctl_frame *f;
-	if (len < 0 || len > CTL_MAX || !(f = ctl_add())) {
+	if (len < 0 || len > CTL_MAX || !(f = ctl_add(0))) {
 		kprintf("job %u: cannot queue a %s frame\n", job, om_type_name(type));
 		return;
 	}
@@ -134,7 +140,6 @@ static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
 	f->job = job;
 	f->len = (uint16_t)len;
 	memcpy(f->data, data, (size_t)len);
-	homelink_poll();
 }
 
 static void send_error(uint32_t job, uint32_t code, const char *why)
@@ -162,7 +167,7 @@ static void queue_ack(struct hl_job *hj)
 	if (last && last->type == OM_T_SIGNAL_SEEN && last->job == hj->job->id) {
 		om_signal_seen_encode(&m, last->data, sizeof last->data);
 	} else {
-		struct ctl_frame *f = ctl_add();
+		struct ctl_frame *f = ctl_add(1);
 		if (!f)
 			return;
 		f->type = OM_T_SIGNAL_SEEN;
@@ -175,7 +180,7 @@ static void queue_ack(struct hl_job *hj)
 static void queue_interrupt(struct hl_job *hj)
 {
 	struct om_call_interrupt m = { .seq = hj->interrupt_seq };
-	struct ctl_frame *f = ctl_add();
+	struct ctl_frame *f = ctl_add(1);
 	if (!f)
 		return; /* full: host_interrupt tries again on the next step */
 	f->type = OM_T_CALL_INTERRUPT;
@@ -216,6 +221,30 @@ static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
 }
 
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
+static void fill_reply(struct hl_job *hj, int64_t ret);
+
+/* hj's request never left (its arguments did not read): the job has its
+ * answer at once, as if home had given it, and what waited for the call
+ * goes on. */
+static void answer_now(struct hl_job *hj, int64_t ret)
+{
+	struct job *j = hj->job;
+	hj->interrupt_after = 0; /* nothing at home to cut short */
+	if (hj->ack_after) {
+		hj->ack_now = hj->ack_after;
+		hj->ack_after = 0;
+		queue_ack(hj);
+	}
+	if (hj->filling) {
+		fill_reply(hj, ret);
+	} else {
+		if (hj->fwd_done) /* a continued write moved this much: Linux says so */
+			ret = (int64_t)hj->fwd_done;
+		sched_reply(j, ret);
+	}
+	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
+		go_home(j, OM_HOME_REQUESTED, "requested", -1);
+}
 
 /* Encodes hj's waiting request into the (free) slot. */
 static void request_encode(struct hl_job *hj)
@@ -224,7 +253,7 @@ static void request_encode(struct hl_job *hj)
 	int uerr = 0;
 	int n = om_sysreq_encode(hj->fwd, hj->send_nr, hj->send_args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
 	if (n == OM_SC_EUSER) {
-		sched_reply(j, -uerr);
+		answer_now(hj, -uerr);
 		return;
 	}
 	if (n == OM_E_RANGE) { /* not forwardable with these arguments */
@@ -233,7 +262,7 @@ static void request_encode(struct hl_job *hj)
 	}
 	if (n < 0) {
 		kprintf("job %u: system call %u does not encode (%s)\n", j->id, hj->send_nr, om_strerror(n));
-		sched_reply(j, -LX_ENOSYS);
+		answer_now(hj, -LX_ENOSYS);
 		return;
 	}
 	hl.slot_len = (size_t)n;
@@ -256,7 +285,6 @@ static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
 		hl.send_queue[hl.nsend++] = hj;
 		hj->send_waiting = 1;
 	}
-	homelink_poll();
 }
 
 static void host_forward(struct job *j, const struct sys_call *sc)
@@ -352,7 +380,6 @@ static void ack_signal(struct hl_job *hj)
 		hj->ack_now = hj->signals_in;
 		queue_ack(hj); /* now: before what this signal makes us send */
 	}
-	homelink_poll();
 }
 
 static void host_stopped(struct job *j)
@@ -367,16 +394,16 @@ static void host_stopped(struct job *j)
 static void host_interrupt(struct job *j)
 {
 	struct hl_job *hj = hj_of(j);
-	if (!hj || hj->filling)
+	/* A call still waiting for the slot has no number yet (j->seq is
+	 * the previous call's): ask once it has one. */
+	if (!hj || hj->filling || hj->send_waiting)
 		return;
 	if (hj->interrupt_seq != j->seq) {
 		hj->interrupt_seq = j->seq;
 		hj->interrupt_after = 1;
 	}
-	if (hj->interrupt_after && !hj->send_waiting && !hj->in_slot) {
+	if (hj->interrupt_after && !hj->in_slot)
 		queue_interrupt(hj);
-		homelink_poll();
-	}
 }
 
 static const struct job_host home_host = {
@@ -401,7 +428,6 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
 	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
 	hl.homing[hl.nhoming++] = j;
-	homelink_poll();
 }
 
 /* ------------------------------------------------------------ frames from home */
@@ -433,6 +459,15 @@ static struct image_in *image_for(uint32_t id)
 	return NULL;
 }
 
+/* Whether job id is on its way home (waiting, or its image streaming). */
+static int job_leaving(uint32_t id)
+{
+	for (int i = 0; i < hl.nhoming; i++)
+		if (hl.homing[i]->id == id)
+			return 1;
+	return hl.out_active && hl.out.job->id == id;
+}
+
 static int images_arriving(void)
 {
 	int n = 0;
@@ -447,14 +482,14 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 	int rc = 0;
 	if (h->type == OM_T_IMAGE_BEGIN) {
 		int slot = -1;
-		if (in || sched_find(h->job)) {
+		if (in || sched_find(h->job) || job_leaving(h->job)) {
 			send_error(h->job, OM_E_STATE, "that job is here already");
 			return;
 		}
 		for (int i = 0; i < IMAGES_IN && slot < 0; i++)
 			if (!image_in_busy(&hl.in[i]))
 				slot = i;
-		if (slot < 0 || sched_count() + images_arriving() + hl.nhoming + hl.out_active >= SCHED_JOBS_MAX) {
+		if (slot < 0 || sched_count() + homelink_jobs_in_transit() >= SCHED_JOBS_MAX) {
 			send_error(h->job, OM_E_BUSY, "node is busy: it takes all the jobs it can");
 			return;
 		}
@@ -570,7 +605,6 @@ static void on_kill(uint32_t id)
 		hl.out_active = 0;
 		if (hl.slot_full && hl.slot_job == id)
 			hl.slot_full = 0;
-		homelink_poll();
 	} else if (image_for(id)) {
 		image_in_abort(image_for(id));
 	}
@@ -732,6 +766,11 @@ void homelink_poll(void)
 			request_sent(hj);
 	}
 	busy = 0;
+}
+
+int homelink_jobs_in_transit(void)
+{
+	return images_arriving() + hl.nhoming + hl.out_active;
 }
 
 int homelink_init(void)

@@ -6,7 +6,10 @@
 
 /* Registers with the agent link; call once after net_start. */
 int homelink_init(void);
-/* Sends what is waiting to be sent (call from the main loop). */
+/* Sends what is waiting to be sent: from the main loop only, where no job
+ * pointer is held (a poll may send a job home and free it). */
 void homelink_poll(void);
+/* Jobs arriving or going home: the node holds them, not the scheduler. */
+int homelink_jobs_in_transit(void);
 
 #endif

@@ -31,7 +31,7 @@ static void node_status(struct om_heartbeat *hb)
 	memset(hb, 0, sizeof *hb);
 	hb->uptime_ms = timer_ms();
 	hb->mem_free = pmm_free_bytes();
-	hb->jobs = (uint32_t)sched_count();
+	hb->jobs = (uint32_t)(sched_count() + homelink_jobs_in_transit());
 	for (int i = 0; i < sched_count(); i++) {
 		const struct job *j = sched_job(i);
 		if (j->state == JOB_RUNNABLE && !j->stopped)
@@ -58,7 +58,9 @@ static void __attribute__((noreturn)) main_loop(void)
 		panel_update();
 		/* The job runs until its next trap (a timer tick at the latest),
 		 * then the network gets its turn again. */
-		if (sched_step())
+		int ran = sched_step();
+		homelink_poll(); /* what the step queued (a call, an exit) goes now */
+		if (ran)
 			continue;
 		/* Sleep until the next interrupt (the timer ticks at TIMER_HZ), unless
 		 * one arrived while we were polling. */

@@ -16,14 +16,19 @@
 #define PF_WRITE 0x2 /* page-fault error code bits (SDM vol. 3, 4.7) */
 #define PF_INSTR 0x10
 
+#define SLICE_NS (1000000000ull / TIMER_HZ)
+
 /* The jobs here, in the order they take turns, each with its host. */
 static struct {
 	struct job *job;
 	const struct job_host *host;
+	uint64_t prepared; /* the step that last prepared it */
 } run[SCHED_JOBS_MAX];
 static int nrun;
-static int turn;       /* the job whose turn it is */
-static int turn_over;  /* its slice ended (a timer tick, a wait): the next goes */
+static int turn;          /* the job whose turn it is */
+static int turn_over;     /* its slice ended (time, a wait, a yield): the next goes */
+static uint64_t turn_ns;  /* when its turn began */
+static uint64_t steps;
 
 static int slot_of(const struct job *j)
 {
@@ -69,10 +74,19 @@ static void unlist(struct job *j)
 		return;
 	memmove(&run[i], &run[i + 1], (size_t)(nrun - i - 1) * sizeof run[0]);
 	nrun--;
+	if (turn == i) { /* the next job's turn begins */
+		turn_over = 0;
+		turn_ns = timer_ns();
+	}
 	if (turn > i)
 		turn--;
 	if (turn >= nrun)
 		turn = 0;
+}
+
+void sched_yield_turn(void)
+{
+	turn_over = 1;
 }
 
 void sched_reply(struct job *j, int64_t ret)
@@ -224,35 +238,63 @@ static int prepare(struct job *j, const struct job_host *host)
 	return 1;
 }
 
-static int runnable(const struct job *j) { return !j->stopped && j->state == JOB_RUNNABLE; }
+/* Only a job prepared in this step may run: one that moved in the list
+ * while another was prepared (a job leaving shifts those after it) would
+ * otherwise run with its signals or a restart not yet seen to. */
+static int runnable(int i)
+{
+	const struct job *j = run[i].job;
+	return run[i].prepared == steps && !j->stopped && j->state == JOB_RUNNABLE;
+}
+
+static void prepare_all(void)
+{
+	steps++;
+	for (int again = 1; again;) {
+		again = 0;
+		for (int i = 0; i < nrun; i++) {
+			if (run[i].prepared == steps)
+				continue;
+			run[i].prepared = steps;
+			if (!prepare(run[i].job, run[i].host)) {
+				again = 1; /* the list shifted: look at it afresh */
+				break;
+			}
+		}
+	}
+}
 
 int sched_step(void)
 {
-	for (int i = 0; i < nrun;)
-		if (prepare(run[i].job, run[i].host))
-			i++;
+	prepare_all();
 	if (nrun == 0)
 		return 0;
 	/* Round robin: a job keeps its turn across its system calls and
-	 * faults until a timer tick preempts it or it waits. */
+	 * faults until its slice is over or it waits. */
 	if (turn >= nrun)
 		turn = 0;
-	if (turn_over || !runnable(run[turn].job))
+	if (turn_over || !runnable(turn))
 		for (int k = 1; k <= nrun; k++)
-			if (runnable(run[(turn + k) % nrun].job)) {
+			if (runnable((turn + k) % nrun)) {
+				if ((turn + k) % nrun != turn || turn_over)
+					turn_ns = timer_ns();
 				turn = (turn + k) % nrun;
 				break;
 			}
 	turn_over = 0;
 	struct job *j = run[turn].job;
-	if (!runnable(j))
+	if (!runnable(turn))
 		return 0;
 	uint64_t t0 = timer_ns();
 	enum job_event ev = job_run(j);
-	j->cpu_ns += timer_ns() - t0;
-	if (ev == JOB_EV_IRQ)
+	uint64_t t1 = timer_ns();
+	j->cpu_ns += t1 - t0;
+	/* Time in the kernel on the job's behalf counts too: a job making
+	 * cheap local calls in a loop gets no longer slice than one that
+	 * only computes. */
+	if (ev == JOB_EV_IRQ || t1 - turn_ns >= SLICE_NS)
 		turn_over = 1;
-	else if (ev == JOB_EV_SYSCALL)
+	if (ev == JOB_EV_SYSCALL)
 		sched_syscall(j);
 	else if (ev == JOB_EV_FAULT)
 		sched_fault(j);

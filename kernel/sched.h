@@ -1,9 +1,9 @@
 /* sched.h - runs the node's jobs between rounds of network work.
  *
  * Several jobs share the node's core, preemptively: each runs until it
- * traps, and keeps its turn across its system calls until a timer tick
- * ends its slice or it waits, then the next runnable one goes (round
- * robin). The scheduler answers local system calls and faults itself and
+ * traps, and keeps its turn across its system calls until its slice (one
+ * timer tick's worth of time, counted in the kernel too) is over, it
+ * waits or it yields, then the next runnable one goes (round robin). The scheduler answers local system calls and faults itself and
  * hands the rest to each job's host: the link to its deputy at home, or
  * the self-test's console. Main-loop context only. */
 #ifndef OM_SCHED_H
@@ -59,5 +59,7 @@ struct job *sched_find(uint32_t id);
 void sched_abort(struct job *j);
 /* Hands j to the caller, who now owns it (it goes home). */
 void sched_take(struct job *j);
+/* The job whose turn it is gives it up (sched_yield). */
+void sched_yield_turn(void);
 
 #endif

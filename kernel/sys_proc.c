@@ -224,6 +224,7 @@ void sys_getrandom(struct job *j, struct sys_call *sc)
 void sys_sched_yield(struct job *j, struct sys_call *sc)
 {
 	(void)j;
+	sched_yield_turn(); /* another job here may go first */
 	sc->ret = 0;
 }
 

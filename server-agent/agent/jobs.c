@@ -178,7 +178,8 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_not_placed(c, &s, jh, "runs at home (asked for)");
 		return;
 	}
-	if (jh->nids >= JOBS_PER_HOME) {
+	static uint32_t live[JOBS_PER_HOME];
+	if (jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME) {
 		jobs_not_placed(c, &s, jh, "too many jobs on one connection");
 		return;
 	}
@@ -210,7 +211,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	j->home = c;
 	jobs_link(j);
 	n->jobs++;
-	jh->ids[jh->nids++] = j->id;
+	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
 	log_info("job %u placed on node %u (%s) for uid %u pid %u: %s", j->id, n->id, n->ip,
 	    j->uid, j->pid, j->cmd);
 
@@ -298,12 +299,23 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 		conn_fail(c, OM_E_STATE, "pid %u: no such job", m.pid);
 		return;
 	}
-	if (m.target != 0) {
-		conn_fail(c, OM_E_RANGE, "job %u: only migration home is supported", j->id);
+	if (m.target != 0 && (nodes_by_id(m.target) == NULL || nodes_by_id(m.target)->state != OM_NODE_UP)) {
+		conn_fail(c, OM_E_RANGE, "job %u: node %u is not up", j->id, m.target);
 		return;
 	}
-	log_info("job %u: uid %u asks for it to come home from node %u", j->id, jh->uid,
-	    j->node->id);
+	if (m.target == j->node->id) {
+		conn_fail(c, OM_E_STATE, "job %u runs on node %u already", j->id, m.target);
+		return;
+	}
+	if (m.target != 0)
+		log_info("job %u: uid %u moves it from node %u to node %u, through home", j->id, jh->uid,
+		    j->node->id, m.target);
+	else
+		log_info("job %u: uid %u asks for it to come home from node %u", j->id, jh->uid,
+		    j->node->id);
+	/* om-run hears where it goes next before the node's JOB_HOME comes. */
+	if (m.target != 0 && (rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0)
+		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
 	if (j->state != OM_JOB_HOMING && (nc = node_conn_get(j->node)) != NULL)
 		(void)conn_send(nc, OM_T_MIGRATE_HOME, j->id, 0, NULL, 0);
 	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0)

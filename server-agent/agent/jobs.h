@@ -21,7 +21,8 @@
 #include "job_msg.h"
 #include "nodes.h"
 
-#define JOBS_PER_HOME 8 /* submits one control connection may make */
+#define JOBS_PER_HOME 64   /* live jobs one control connection may have */
+#define JOBS_REMEMBERED 64 /* its latest job ids, whose late frames are dropped quietly */
 
 /* Limits of a connection that carries job frames: one IMAGE frame of
  * OM_MAX_PAYLOAD, and room to queue a few of them. The relay stops reading
@@ -45,12 +46,13 @@ struct job {
 	struct job *hnext;         /* id hash chain */
 };
 
-/* The control connection's identity and the job ids it was given. */
+/* The control connection's identity and the job ids it was given last
+ * (a ring: ids[n % JOBS_REMEMBERED]). */
 struct job_home {
 	uint32_t uid;
 	uint32_t pid;
-	uint32_t ids[JOBS_PER_HOME];
-	int nids;
+	uint32_t ids[JOBS_REMEMBERED];
+	unsigned nids;             /* given so far */
 };
 
 /* ---- control side (ctl_server.c) */
@@ -59,7 +61,9 @@ struct job_home {
 void jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len);
 /* CTL_JOBS: answers CTL_JOBS_REPLY with the jobs jh may see. */
 void jobs_list(struct conn *c, const struct job_home *jh);
-/* CTL_MIGRATE: asks the job's node to send it home; answers CTL_MIGRATE. */
+/* CTL_MIGRATE: asks the job's node to send it home, and for another node
+ * tells the job's om-run where it goes next (CTL_MIGRATE to it too);
+ * answers CTL_MIGRATE. */
 void jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len);
 /* A job frame (types 16-29) from om-run: checked and relayed to the node. */
 void jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h,

@@ -91,7 +91,7 @@ home_owned(const struct job_home *jh, uint32_t id)
 {
 	int i;
 
-	for (i = 0; i < jh->nids; i++)
+	for (i = 0; i < (int)jh->nids && i < JOBS_REMEMBERED; i++)
 		if (jh->ids[i] == id)
 			return 1;
 	return 0;

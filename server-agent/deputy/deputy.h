@@ -78,6 +78,11 @@ int job_wait_home(pid_t pid, int *status);
 
 #define RUN_REMOTE_UNAVAILABLE (-1) /* nothing done: run the child at home */
 
+/* What om-run asks the agent for the program: its pid, its command line
+ * ("prog arg1 ...", printable, cut at OM_CMD_MAX), the CPU features its
+ * image needs, and node (0: any). */
+void job_submit_fill(const struct job_ctx *jc, const struct om_cpu *need, uint32_t node, struct om_job_submit *s);
+
 /* Runs the job on jc->placed.node as its deputy until it ends (coming
  * home on the way if it must). Returns the program's wait status (as
  * waitpid(2) reports it; om-run exits the same way), 251 << 8 after

@@ -287,3 +287,21 @@ job_wait_home(pid_t pid, int *status)
 	return 0;
 }
 
+void
+job_submit_fill(const struct job_ctx *jc, const struct om_cpu *need, uint32_t node, struct om_job_submit *s)
+{
+	size_t k = 0;
+	const char *a;
+
+	memset(s, 0, sizeof *s);
+	s->pid = (uint32_t)jc->child;
+	for (int i = 0; jc->argv[i] != NULL && k + 1 < sizeof s->cmd; i++) {
+		if (i > 0)
+			s->cmd[k++] = ' ';
+		for (a = jc->argv[i]; *a != '\0' && k + 1 < sizeof s->cmd; a++)
+			s->cmd[k++] = *a >= 0x20 && *a <= 0x7e ? *a : '?';
+	}
+	s->cmd[k] = '\0';
+	s->cpu = *need;
+	s->node = node;
+}

@@ -36,6 +36,7 @@
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
 #define TUNABLE_MAX 1024
 #define HOMING_QUIET_MS 60000
+enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
 #define HELD_MAX 16 /* frames a node may send while one of its calls runs */
 
 struct remote {
@@ -48,13 +49,14 @@ struct remote {
 	struct deputy_out dout;
 	struct om_cpu need;     /* what the image may use: home and node share it */
 	struct restore rs;      /* coming home */
-	int homing;
+	int homing;             /* HOMING_ANNOUNCED, then HOMING_IMAGE */
 	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
 	/* SIGNAL and JOB_CONTINUE frames sent, how many of them the node has
 	 * acknowledged (SIGNAL_SEEN), and the number of the last that
 	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
 	uint32_t sigs_sent, sigs_seen, cont_at;
 	uint32_t call_seq;      /* the forwarded call running at home */
+	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
 	/* Frames that came in while a call ran, for the deputy's loop: */
 	struct held {
 		struct om_hdr h;
@@ -80,10 +82,10 @@ static int say(struct remote *r, const char *fmt, ...)
 
 /* ------------------------------------------------------------ frames */
 
-static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *p, size_t len)
+static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t seq, const void *p, size_t len)
 {
 	uint8_t hdr[OM_HDR_SIZE];
-	om_hdr_encode(hdr, type, (uint32_t)len, r->job, seq);
+	om_hdr_encode(hdr, type, (uint32_t)len, job, seq);
 	const uint8_t *parts[2] = { hdr, p };
 	size_t lens[2] = { sizeof hdr, len };
 	for (int i = 0; i < 2; i++) {
@@ -98,6 +100,11 @@ static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *
 		}
 	}
 	return 0;
+}
+
+static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *p, size_t len)
+{
+	return send_frame_for(r, type, r->job, seq, p, len);
 }
 
 /* The next frame from the agent, waiting for it; signals that reach the
@@ -446,17 +453,28 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 	return h->type == OM_T_IMAGE_END ? 1 : 0;
 }
 
-/* The image is in: let the process go on natively. */
-static int resume_home(struct remote *r)
+/* The image is in: the call to run again (JOB_HOME's pending) and the
+ * image's pending signals now belong to the process as it stands. */
+static void settle_home(struct remote *r)
 {
 	struct user_regs_struct regs;
-	restore_free(&r->rs);
 	if (r->pending_nr >= 0 && ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		regs.rip -= 2; /* back over SYSCALL: the call runs again, here */
 		regs.rax = (uint64_t)r->pending_nr;
 		regs.orig_rax = (uint64_t)-1;
 		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
 	}
+	r->pending_nr = -1;
+	restore_raise_pending(&r->rs, r->in.pid);
+	r->rs.pending = 0;
+	r->rs.nsigq = 0;
+	restore_free(&r->rs);
+}
+
+/* Lets the process go on natively at home, and waits for it. */
+static int let_go(struct remote *r)
+{
+	struct user_regs_struct regs;
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
@@ -464,7 +482,6 @@ static int resume_home(struct remote *r)
 	}
 	close(r->jc->ctl_fd);
 	r->jc->ctl_fd = -1;
-	restore_raise_pending(&r->rs, r->in.pid);
 	/* Signals that came during the restore's own injected calls (a timer
 	 * that went off meanwhile, a Ctrl-C) are the program's too. */
 	static struct inject_sig late[INJECT_SIGS_MAX];
@@ -479,6 +496,12 @@ static int resume_home(struct remote *r)
 	r->in.dead = 1;
 	r->in.status = st;
 	return 0;
+}
+
+static int resume_home(struct remote *r)
+{
+	settle_home(r);
+	return let_go(r);
 }
 
 /* ------------------------------------------------------------ start */
@@ -582,11 +605,93 @@ static int start_traced(struct remote *r, const char *tunable)
 	return 0;
 }
 
+enum { SENT_RUNS, SENT_REFUSED, SENT_NOT_STARTED, SENT_BROKEN };
+
+/* Sends the process, as it stands, to jc->placed's node: its image, then
+ * the node's answer. SENT_RUNS: it runs there (from now on om-run is its
+ * deputy); SENT_REFUSED: the node refused it or was lost first (the process
+ * is as it was, at home); SENT_NOT_STARTED: no answer; SENT_BROKEN: the
+ * capture failed. The last two are said on stderr. */
+static int send_out(struct remote *r)
+{
+	struct job_ctx *jc = r->jc;
+	struct capture_stats cs;
+	struct om_hdr h;
+	const uint8_t *p;
+	char err[256];
+	int rc;
+	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
+		fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
+		return SENT_BROKEN;
+	}
+	say(r, "image sent to node %u: %u regions, %lu pages", jc->placed.node, cs.regions, (unsigned long)cs.pages);
+	int got = next_frame(r, &h, &p, NULL, -1);
+	if (got > 0 && h.type == OM_T_JOB_ERROR) {
+		struct om_error e;
+		if (om_error_decode(p, h.length, &e) == OM_OK)
+			say(r, "node %u refused the job (%s): running at home", jc->placed.node, e.msg);
+		return SENT_REFUSED;
+	}
+	if (got > 0 && h.type == OM_T_NODE_LOST)
+		return SENT_REFUSED;
+	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
+		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
+			jc->argv[0]);
+		return SENT_NOT_STARTED;
+	}
+	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	forward_recorded(r); /* what reached the program while it was captured */
+	return SENT_RUNS;
+}
+
+/* The job came home on its way to node r->next_node (om-migrate): it is
+ * placed there as it stands and sent out again. 1: it runs there, and the
+ * deputy goes on with its new job id; 0: no such luck, it goes on at home
+ * (said with -v); -1: the agent went away. */
+static int move_on(struct remote *r)
+{
+	struct om_job_submit s;
+	struct om_job_placed pl;
+	uint8_t buf[OM_JOB_SUBMIT_MAX];
+	struct om_hdr h;
+	const uint8_t *p;
+	uint32_t target = r->next_node;
+	r->next_node = 0;
+	settle_home(r);
+	job_submit_fill(r->jc, &r->need, target, &s);
+	int n = om_job_submit_encode(&s, buf, sizeof buf);
+	if (n < 0 || send_frame_for(r, OM_T_CTL_JOB_SUBMIT, 0, 0, buf, (size_t)n) < 0)
+		return -1;
+	for (;;) { /* the old job's last frames may come first */
+		if (next_frame(r, &h, &p, NULL, HOMING_QUIET_MS) <= 0)
+			return -1;
+		if (h.type == OM_T_CTL_JOB_PLACED)
+			break;
+	}
+	if (om_job_placed_decode(p, h.length, &pl) != OM_OK)
+		return -1;
+	if (pl.node == 0) {
+		say(r, "node %u will not take it (%s): it goes on at home", target, pl.reason);
+		return 0;
+	}
+	r->jc->placed = pl;
+	r->job = pl.job;
+	r->homing = 0;
+	r->sigs_sent = r->sigs_seen = r->cont_at = 0;
+	say(r, "job %u placed on node %u (%s)", pl.job, pl.node, pl.addr);
+	r->in.interruptible = 0; /* as at the start: nothing may cut the capture's calls short */
+	int rc = send_out(r);
+	r->in.interruptible = 1;
+	if (rc != SENT_RUNS)
+		return rc == SENT_REFUSED ? 0 : -1;
+	return idle(r) == 0 ? 1 : -1;
+}
+
 int run_remote(struct job_ctx *jc)
 {
 	static struct remote rr;
 	struct remote *r = &rr;
-	char tunable[TUNABLE_MAX] = "", err[256];
+	char tunable[TUNABLE_MAX] = "";
 	struct om_cpu home;
 	int rc, status;
 
@@ -626,24 +731,14 @@ int run_remote(struct job_ctx *jc)
 	r->in.watch = frames_during_call;
 	r->in.watch_ctx = r;
 
-	struct capture_stats cs;
-	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
-		fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
-		return OMRUN_FAIL;
-	}
-	say(r, "image sent to node %u: %u regions, %lu pages", jc->placed.node, cs.regions, (unsigned long)cs.pages);
-
-	/* The node says whether it took the job. */
 	struct om_hdr h;
 	const uint8_t *p;
-	int got = next_frame(r, &h, &p, NULL, -1);
-	if (got > 0 && h.type == OM_T_JOB_ERROR) {
-		struct om_error e;
-		if (om_error_decode(p, h.length, &e) == OM_OK)
-			say(r, "node %u refused the job (%s): running at home", jc->placed.node, e.msg);
-		got = -2;
-	}
-	if (got == -2 || (got > 0 && h.type == OM_T_NODE_LOST)) {
+	rc = send_out(r);
+	if (rc == SENT_BROKEN)
+		return OMRUN_FAIL;
+	if (rc == SENT_NOT_STARTED)
+		return NODE_LOST_STATUS;
+	if (rc == SENT_REFUSED) {
 		/* Nothing ran elsewhere: the process is still at its entry. */
 		struct user_regs_struct regs;
 		ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs);
@@ -657,13 +752,6 @@ int run_remote(struct job_ctx *jc)
 			return OMRUN_FAIL;
 		return status;
 	}
-	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
-		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
-			jc->argv[0]);
-		return NODE_LOST_STATUS;
-	}
-	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
-	forward_recorded(r); /* what reached the program while it was captured */
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
@@ -676,9 +764,12 @@ int run_remote(struct job_ctx *jc)
 
 	/* The deputy's loop. */
 	for (;;) {
-		/* A node sending the job home streams it without pause: if it
-		 * stops for HOMING_QUIET_MS the job is as good as lost. */
-		got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee, r->homing ? HOMING_QUIET_MS : -1);
+		/* A node sending the job home streams its image without pause:
+		 * if it stops for HOMING_QUIET_MS the job is as good as lost.
+		 * Before the image begins it may wait behind other jobs' images
+		 * for as long as the link takes (a lost node is NODE_LOST). */
+		int quiet = r->homing == HOMING_IMAGE ? HOMING_QUIET_MS : -1;
+		int got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee, quiet);
 		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
 			return r->in.status;
 		if (got == -2) {
@@ -722,7 +813,7 @@ int run_remote(struct job_ctx *jc)
 			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
 				return OMRUN_FAIL;
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
-			r->homing = 1;
+			r->homing = HOMING_ANNOUNCED;
 			r->pending_nr = m.pending;
 			break;
 		}
@@ -732,10 +823,26 @@ int run_remote(struct job_ctx *jc)
 		case OM_T_IMAGE_END:
 			if (!r->homing)
 				return OMRUN_FAIL;
+			r->homing = HOMING_IMAGE;
 			rc = on_home_frame(r, &h, p);
 			if (rc < 0) {
 				kill(r->in.pid, SIGKILL);
 				return OMRUN_FAIL;
+			}
+			/* A job that came home for a call of its own (fork, execve, one
+			 * the node lacks) would only bounce back: it stays. */
+			if (rc == 1 && r->next_node && r->pending_nr >= 0)
+				say(r, "the job came home for a call of its own: it stays");
+			if (rc == 1 && r->next_node && r->pending_nr < 0) {
+				if ((rc = move_on(r)) == 1)
+					break;
+				if (rc < 0) {
+					kill(r->in.pid, SIGKILL);
+					return NODE_LOST_STATUS;
+				}
+				if (let_go(r) < 0)
+					return OMRUN_FAIL;
+				return r->in.status;
 			}
 			if (rc == 1) {
 				if (resume_home(r) < 0)
@@ -743,6 +850,14 @@ int run_remote(struct job_ctx *jc)
 				return r->in.status;
 			}
 			break;
+		case OM_T_CTL_MIGRATE: {
+			struct om_job_migrate m;
+			if (om_job_migrate_decode(p, h.length, &m) != OM_OK || h.job != r->job)
+				break; /* not this job's (the agent sends its own only) */
+			r->next_node = m.target;
+			say(r, "the job moves from node %u to node %u, through home", jc->placed.node, m.target);
+			break;
+		}
 		case OM_T_NODE_LOST: {
 			struct om_node_lost nl;
 			om_node_lost_decode(p, h.length, &nl);

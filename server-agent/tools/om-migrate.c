@@ -1,12 +1,15 @@
-/* om-migrate - asks for a running job to come home.
+/* om-migrate - moves a running job: home, or to another node.
  *
  *   om-migrate [--control PATH] PID home
+ *   om-migrate [--control PATH] PID node N
  *
  * PID is the job's pid at home (what ps shows for the program om-run
- * started). The node sends the job's image back; the process then goes on
- * natively, its deputy (om-run) exits when it does. Exit status: 0 when the
- * request was delivered, 1 when the agent refused it (no such job, not
- * yours), 2 for usage errors. Manual: docs/man/om-migrate.1. */
+ * started). The node sends the job's image back; home, the process goes on
+ * natively, its deputy (om-run) exits when it does; for node N, om-run
+ * sends it on to node N from there. Exit status: 0 when the request was
+ * delivered, 1 when the agent refused it (no such job, not yours, node N
+ * not up or where it runs already), 2 for usage errors. Manual:
+ * docs/man/om-migrate.1. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,7 +24,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: om-migrate [--control PATH] PID home\n"
-		   "  Brings the job whose program has PID at home back home.\n"
+		   "       om-migrate [--control PATH] PID node N\n"
+		   "  Brings the job whose program has PID at home back home, or moves it to node N.\n"
 		   "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 		   "  -h, --help       show this help\n",
 		CTL_DEFAULT_PATH);
@@ -49,9 +53,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 2 || strcmp(argv[optind + 1], "home") != 0) {
-		if (argc - optind == 2)
-			fprintf(stderr, "om-migrate: only 'home' is a target for now, not '%s'\n", argv[optind + 1]);
+	unsigned long target = 0;
+	int args = argc - optind;
+	if (args == 3 && strcmp(argv[optind + 1], "node") == 0) {
+		errno = 0;
+		target = strtoul(argv[optind + 2], &end, 10);
+		if (*argv[optind + 2] < '1' || *argv[optind + 2] > '9' || *end || errno || target > 0xffffffffUL) {
+			fprintf(stderr, "om-migrate: invalid node id '%s'\n", argv[optind + 2]);
+			return 2;
+		}
+	} else if (args != 2 || strcmp(argv[optind + 1], "home") != 0) {
+		if (args >= 2)
+			fprintf(stderr, "om-migrate: the target is 'home' or 'node N', not '%s'\n", argv[optind + 1]);
 		usage(stderr);
 		return 2;
 	}
@@ -67,7 +80,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "om-migrate: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	struct om_job_migrate m = { .pid = (uint32_t)pid, .target = 0 };
+	struct om_job_migrate m = { .pid = (uint32_t)pid, .target = (uint32_t)target };
 	uint8_t buf[16], *reply = NULL;
 	size_t len;
 	int n = om_job_migrate_encode(&m, buf, sizeof buf);
@@ -78,6 +91,9 @@ int main(int argc, char **argv)
 	}
 	free(reply);
 	close(fd);
-	printf("om-migrate: job of pid %lu is coming home\n", pid);
+	if (target)
+		printf("om-migrate: job of pid %lu is moving to node %lu\n", pid, target);
+	else
+		printf("om-migrate: job of pid %lu is coming home\n", pid);
 	return 0;
 }

@@ -152,23 +152,6 @@ omrun_run_home(struct job_ctx *jc)
 /* ---- the agent */
 
 
-/* "prog arg1 arg2" for om-mon: printable ASCII, cut at OM_CMD_MAX. */
-static void
-omrun_cmdline(char *const *argv, char *out, size_t len)
-{
-	size_t k = 0;
-	int i;
-	const char *s;
-
-	for (i = 0; argv[i] != NULL && k + 1 < len; i++) {
-		if (i > 0)
-			out[k++] = ' ';
-		for (s = argv[i]; *s != '\0' && k + 1 < len; s++)
-			out[k++] = *s >= 0x20 && *s <= 0x7e ? *s : '?';
-	}
-	out[k] = '\0';
-}
-
 /* Submits the job. Returns 0 with jc->placed filled (node 0: not placed,
  * reason given), or -1 with a reason in why (no agent, ...). */
 static int
@@ -184,14 +167,12 @@ omrun_submit(struct job_ctx *jc, uint32_t node, char *why, size_t whylen)
 		snprintf(why, whylen, "no agent at %s (%s)", jc->control, strerror(errno));
 		return -1;
 	}
-	memset(&s, 0, sizeof s);
-	s.pid = (uint32_t)jc->child;
-	omrun_cmdline(jc->argv, s.cmd, sizeof s.cmd);
 	/* The baseline: a static program chooses its code on the node, a dynamic
 	 * one is told to leave out what the node lacks (cpu_mask.h). */
-	capture_cpu(&s.cpu);
-	cpu_mask_baseline(&s.cpu);
-	s.node = node;
+	struct om_cpu base;
+	capture_cpu(&base);
+	cpu_mask_baseline(&base);
+	job_submit_fill(jc, &base, node, &s);
 	if ((n = om_job_submit_encode(&s, buf, sizeof buf)) < 0) {
 		snprintf(why, whylen, "cannot encode the job: %s", om_strerror(n));
 		return -1;
