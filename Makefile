@@ -275,11 +275,16 @@ UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers
+UNIT_TESTS += $(B)/tests/test_deputy_ptrace
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS)
+# The deputy's ptrace parts, against real processes.
+$(B)/tests/test_deputy_ptrace: tests/test_deputy_ptrace.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS)
 # The node's command-line parser, built for the host.
 $(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
 	@mkdir -p $(dir $@)

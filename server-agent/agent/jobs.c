@@ -107,8 +107,28 @@ jobs_collect(uint32_t *ids, int max, struct node *n, struct conn *home)
 
 /* ---- submit */
 
-/* The pid in a SUBMIT must be the caller itself or its child: om-run
- * forks the program, then submits. Read from /proc/PID/stat, field 4. */
+/* Whether pid is traced by caller: /proc/PID/status, TracerPid. */
+static int
+jobs_traced_by(uint32_t pid, uint32_t caller)
+{
+	char path[64], line[128];
+	unsigned long tracer = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%u/status", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = sscanf(line, "TracerPid: %lu", &tracer) == 1;
+	fclose(f);
+	return found && tracer == caller;
+}
+
+/* The pid in a SUBMIT must be one the caller controls: itself, its child
+ * (om-run forks the program, then submits), or a process it traces (the
+ * deputy of a process the program forked). Read from /proc/PID/stat,
+ * field 4, and /proc/PID/status. */
 static int
 jobs_pid_ok(uint32_t pid, uint32_t caller)
 {
@@ -128,7 +148,7 @@ jobs_pid_ok(uint32_t pid, uint32_t caller)
 	/* The command name may hold spaces and parentheses: skip to the last ')'. */
 	if ((rp = strrchr(buf, ')')) == NULL || sscanf(rp + 1, " %*c %lu", &ppid) != 1)
 		return 0;
-	return ppid == caller;
+	return ppid == caller || jobs_traced_by(pid, caller);
 }
 
 static void
@@ -171,7 +191,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	if (!jobs_pid_ok(s.pid, jh->pid)) {
-		conn_fail(c, OM_E_RANGE, "pid %u is neither the caller nor its child", s.pid);
+		conn_fail(c, OM_E_RANGE, "pid %u is not the caller, its child or its tracee", s.pid);
 		return;
 	}
 	if (s.flags & OM_JOB_F_HOME) {

@@ -107,7 +107,7 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 	int rc;
 
 	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
-	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE) {
+	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE && h->type != OM_T_JOB_KILL) {
 		conn_fail(c, OM_E_STATE, "unexpected %s from om-run", om_type_name(h->type));
 		return;
 	}
@@ -130,6 +130,17 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		}
 		log_info("job %u: signal %u for the program on node %u", j->id, sig.signo,
 		    j->node->id);
+	} else if (h->type == OM_T_JOB_KILL) {
+		/* om-run gives the job up (it could not send it): the node
+		 * drops it, wherever it is, and the agent forgets it. */
+		if (h->length != 0) {
+			conn_fail(c, OM_E_TRAILING, "bad JOB_KILL: %s", om_strerror(OM_E_TRAILING));
+			return;
+		}
+		if ((nc = node_conn_get(j->node)) != NULL)
+			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
+		jobs_end(j, "om-run gave it up; JOB_KILL sent to the node");
+		return;
 	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE) {
 		if (h->length != 0) {
 			conn_fail(c, OM_E_TRAILING, "bad %s: %s", om_type_name(h->type),

@@ -5,9 +5,11 @@
  * mapping), capture (its image as frames), restore (an image back into
  * it), vdso (the vDSO's entry points as real system calls), deputy_call (a
  * forwarded call run inside it), cpu_mask (what the image may use of the
- * CPU); this header puts them together for om-run: the program's process
- * at home (job.c) and the remote run (run_remote.c). om-run and
- * om-checkpoint use the deputy; it uses migrate/ and nothing else of
+ * CPU), exec_env (ld.so's tunable at an exec), follow (a process at home),
+ * handoff (a forked child to a deputy of its own); this header puts them
+ * together for om-run: the program's process at home (job.c) and its life
+ * (life.c: at home, on a node through run_remote.c, its children). om-run
+ * and om-checkpoint use the deputy; it uses migrate/ and nothing else of
  * server-agent/: no front end, no control client, no agent. It runs as
  * the user, never with the agent's rights.
  *
@@ -17,9 +19,10 @@
  *   1. resolve PROGRAM like a shell; job_fork a child that waits, before
  *      exec, until released (so the job has its pid from the start), and
  *      job_catch_signals;
- *   2. CTL_JOB_SUBMIT {pid = the child} on ctl_fd; CTL_JOB_PLACED arrives;
- *   3. placed on a node: status = run_remote(jc);
- *   4. otherwise, or when run_remote returns RUN_REMOTE_UNAVAILABLE: the
+ *   2. connect to the agent (ctl_fd);
+ *   3. connected: status = deputy_run(jc), which releases the child under
+ *      ptrace and places it, and every process it makes, as they exec;
+ *   4. otherwise, or when deputy_run returns RUN_REMOTE_UNAVAILABLE: the
  *      child is released to exec natively (job_release) and om-run waits
  *      for it (job_wait_home).
  * Whatever the path, om-run then exits the way the program did. */
@@ -39,8 +42,12 @@ struct job_ctx {
 				    * as long as it stays open (closing it makes the
 				    * agent send JOB_KILL to the node) */
 	struct om_job_placed placed; /* job id, node id, node cpu and address */
+	uint32_t node;             /* --node: where the program should go (0: any) */
 	int verbose;               /* -v: say what happens on stderr */
-	const char *control;       /* the control socket path, for messages */
+	const char *control;       /* the control socket path */
+	/* Connects to the agent at control: a new deputy (a child's) has a
+	 * link of its own. Returns the fd, or -1. */
+	int (*connect)(const char *control);
 };
 
 /* Forks the program's process: it waits, before execve, until released,
@@ -64,6 +71,9 @@ int job_release_env(struct job_ctx *jc, const char *tunable);
  * signals its process group) are passed on to the program, so om-run
  * lives on as its deputy; the terminal's own already reached it. */
 void job_catch_signals(void);
+/* In the deputy of another process of the job: om-run's own child is not
+ * ours, signals sent to us go nowhere (we live on regardless). */
+void job_forget_child(void);
 
 /* Job control. The user's shell watches om-run, not the program, so om-run
  * stops when the program stops and not otherwise: it takes SIGTSTP, SIGTTIN
@@ -78,16 +88,18 @@ int job_wait_home(pid_t pid, int *status);
 
 #define RUN_REMOTE_UNAVAILABLE (-1) /* nothing done: run the child at home */
 
-/* What om-run asks the agent for the program: its pid, its command line
- * ("prog arg1 ...", printable, cut at OM_CMD_MAX), the CPU features its
- * image needs, and node (0: any). */
-void job_submit_fill(const struct job_ctx *jc, const struct om_cpu *need, uint32_t node, struct om_job_submit *s);
+/* What om-run asks the agent for a process: its pid, its command line
+ * (printable, cut at OM_CMD_MAX), the CPU features its image needs, and
+ * node (0: any). */
+void job_submit_fill(uint32_t pid, const char *cmd, const struct om_cpu *need, uint32_t node,
+    struct om_job_submit *s);
 
-/* Runs the job on jc->placed.node as its deputy until it ends (coming
- * home on the way if it must). Returns the program's wait status (as
- * waitpid(2) reports it; om-run exits the same way), 251 << 8 after
- * NODE_LOST (om-run prints the message), or RUN_REMOTE_UNAVAILABLE before
- * touching the child. */
-int run_remote(struct job_ctx *jc);
+/* Releases the child under ptrace and is the deputy of it, and of every
+ * process it makes, to the end: each is placed on a node when it execs,
+ * served there, followed at home when it comes back. Returns the
+ * program's wait status (as waitpid(2) reports it; om-run exits the same
+ * way), 251 << 8 after NODE_LOST (om-run prints the message), or
+ * RUN_REMOTE_UNAVAILABLE before touching the child. */
+int deputy_run(struct job_ctx *jc);
 
 #endif

@@ -182,6 +182,12 @@ job_forward(int sig, siginfo_t *si, void *uc)
 }
 
 void
+job_forget_child(void)
+{
+	job_child = -1;
+}
+
+void
 job_catch_signals(void)
 {
 	/* Every signal that would end om-run and that another process may send
@@ -288,19 +294,15 @@ job_wait_home(pid_t pid, int *status)
 }
 
 void
-job_submit_fill(const struct job_ctx *jc, const struct om_cpu *need, uint32_t node, struct om_job_submit *s)
+job_submit_fill(uint32_t pid, const char *cmd, const struct om_cpu *need, uint32_t node,
+    struct om_job_submit *s)
 {
 	size_t k = 0;
-	const char *a;
 
 	memset(s, 0, sizeof *s);
-	s->pid = (uint32_t)jc->child;
-	for (int i = 0; jc->argv[i] != NULL && k + 1 < sizeof s->cmd; i++) {
-		if (i > 0)
-			s->cmd[k++] = ' ';
-		for (a = jc->argv[i]; *a != '\0' && k + 1 < sizeof s->cmd; a++)
-			s->cmd[k++] = *a >= 0x20 && *a <= 0x7e ? *a : '?';
-	}
+	s->pid = pid;
+	for (; cmd[k] != '\0' && k + 1 < sizeof s->cmd; k++)
+		s->cmd[k] = cmd[k] >= 0x20 && cmd[k] <= 0x7e ? cmd[k] : '?';
 	s->cmd[k] = '\0';
 	s->cpu = *need;
 	s->node = node;

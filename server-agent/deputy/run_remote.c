@@ -1,11 +1,11 @@
-/* run_remote.c - om-run's migration path: the program is started under
- * ptrace, stopped at its entry point, captured and sent to the node the
- * agent chose; om-run then stays as its deputy. The original process waits
- * at home in an injected pause(): signals sent to it (Ctrl-C, kill) stop it,
- * and om-run passes them to the node; forwarded system calls run inside it,
- * so descriptors, cwd and credentials are the kernel's own. The job ends on
- * the node (the process then ends the same way) or comes home (its image is
- * restored into the process, which goes on natively). */
+/* run_remote.c - a process of the job on its node, as its deputy serves
+ * it (remote.h): the process is captured and sent to the node the agent
+ * chose; its home process then waits in an injected pause(): signals sent
+ * to it (Ctrl-C, kill) stop it, and the deputy passes them to the node;
+ * forwarded system calls run inside it, so descriptors, cwd and
+ * credentials are the kernel's own. The job ends on the node (the process
+ * then ends the same way) or comes home (its image is restored into the
+ * process, which life.c then follows at home). */
 #include <errno.h>
 #include <stdarg.h>
 #include <poll.h>
@@ -29,50 +29,20 @@
 #include "deputy.h"
 #include "job_msg.h"
 #include "ptrace_start.h"
+#include "remote.h"
 #include "restore.h"
 #include "syscall_codec.h"
+#include "timers.h"
 
-#define NODE_LOST_STATUS (251 << 8)
-#define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
-#define TUNABLE_MAX 1024
-#define HOMING_QUIET_MS 60000
-enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
-#define HELD_MAX 16 /* frames a node may send while one of its calls runs */
-
-struct remote {
-	struct job_ctx *jc;
-	struct inject in;
-	uint32_t job;
-	int sigfd;
-	struct frame_rx rx;
-	uint8_t *rxbuf, *txbuf;
-	struct deputy_out dout;
-	struct om_cpu need;     /* what the image may use: home and node share it */
-	struct restore rs;      /* coming home */
-	int homing;             /* HOMING_ANNOUNCED, then HOMING_IMAGE */
-	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
-	/* SIGNAL and JOB_CONTINUE frames sent, how many of them the node has
-	 * acknowledged (SIGNAL_SEEN), and the number of the last that
-	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
-	uint32_t sigs_sent, sigs_seen, cont_at;
-	uint32_t call_seq;      /* the forwarded call running at home */
-	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
-	/* Frames that came in while a call ran, for the deputy's loop: */
-	struct held {
-		struct om_hdr h;
-		uint8_t *p;
-	} held[HELD_MAX];
-	int nheld, held_lost;
-	uint8_t *held_now;      /* the payload next_frame handed out last */
-};
-
-static int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int say(struct remote *r, const char *fmt, ...)
+int say(struct remote *r, const char *fmt, ...)
 {
 	va_list ap;
 	if (!r->jc->verbose)
 		return 0;
-	fputs("om-run: ", stderr);
+	if (r->root)
+		fputs("om-run: ", stderr);
+	else
+		fprintf(stderr, "om-run: pid %d (%s): ", (int)r->pid, r->prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -162,6 +132,11 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 	}
 }
 
+int remote_next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int timeout_ms)
+{
+	return next_frame(r, h, p, NULL, timeout_ms);
+}
+
 /* The signal goes to the job with its siginfo (raw: a siginfo_t, 128
  * bytes) as home's kernel filled it; NULL: one the deputy makes up. */
 static void forward_signal(struct remote *r, int sig, const uint8_t *raw)
@@ -197,16 +172,23 @@ static void forward_recorded(struct remote *r)
 static int idle(struct remote *r)
 {
 	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == -1)
-		return -errno;
-	regs.rip = r->in.stub;
-	regs.rax = SYS_pause;
-	regs.orig_rax = (uint64_t)-1;
-	regs.rsp = r->in.data + INJECT_DATA_SIZE - 256;
-	if (ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs) == -1 ||
-	    ptrace(PTRACE_CONT, r->in.pid, NULL, NULL) == -1)
-		return -errno;
-	return 0;
+	int st;
+	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
+		regs.rip = r->in.stub;
+		regs.rax = SYS_pause;
+		regs.orig_rax = (uint64_t)-1;
+		regs.rsp = r->in.data + INJECT_DATA_SIZE - 256;
+		if (ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs) == 0 &&
+		    ptrace(PTRACE_CONT, r->in.pid, NULL, NULL) == 0)
+			return 0;
+	}
+	int err = errno;
+	/* Killed (SIGKILL) since its last stop: its end is the job's. */
+	if (err == ESRCH && waitpid(r->in.pid, &st, __WALL) == r->in.pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+		r->in.dead = 1;
+		r->in.status = st;
+	}
+	return -err;
 }
 
 /* What a wait status of the idle tracee means: -1 it is gone (status kept),
@@ -222,8 +204,21 @@ static int tracee_event(struct remote *r, int st)
 	}
 	if (!WIFSTOPPED(st))
 		return 0;
-	if ((st >> 16) == PTRACE_EVENT_STOP)
+	if ((st >> 16) == PTRACE_EVENT_STOP) {
+		int sig = WSTOPSIG(st);
+		if (!r->waking && (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
+			/* The stop the job made on its node, made at home too
+			 * (stop_home): a real one, for its parent's wait4. */
+			ptrace(PTRACE_LISTEN, r->in.pid, NULL, NULL);
+			return 0;
+		}
 		return 1;
+	}
+	if ((st >> 16) == 0 && r->stop_at_home && WSTOPSIG(st) == r->stop_at_home) {
+		ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)r->stop_at_home);
+		r->stop_at_home = 0;
+		return 0;
+	}
 	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
 		uint8_t si[INJECT_SIGINFO_SIZE];
 		memset(si, 0, sizeof si);
@@ -253,15 +248,20 @@ static int wake(struct remote *r)
 	int st, ev = 0; /* 'continue' below checks ev */
 	if (ptrace(PTRACE_INTERRUPT, r->in.pid, NULL, NULL) == -1)
 		return -errno;
+	r->waking = 1; /* any PTRACE_EVENT_STOP now is ours, a stopped one's too */
 	do {
 		if (waitpid(r->in.pid, &st, __WALL) == -1) {
 			if (errno == EINTR)
 				continue;
+			r->waking = 0;
 			return -errno;
 		}
-		if ((ev = tracee_event(r, st)) < 0)
+		if ((ev = tracee_event(r, st)) < 0) {
+			r->waking = 0;
 			return -ESRCH;
+		}
 	} while (ev != 1);
+	r->waking = 0;
 	return 0;
 }
 
@@ -376,6 +376,14 @@ static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
 		    strsignal((int)m.signo));
 		return 0;
 	}
+	if (!r->root) {
+		/* Its parent watches the home process: that one stops, with the
+		 * same signal, delivered at home (tracee_event). A SIGCONT for
+		 * it later goes to the node like any signal. */
+		say(r, "the job stopped on node %u (%s)", r->jc->placed.node, strsignal((int)m.signo));
+		r->stop_at_home = (int)m.signo;
+		return syscall(SYS_tgkill, r->in.pid, r->in.pid, (int)m.signo) == 0 ? 0 : -1;
+	}
 	say(r, "the job stopped on node %u (%s)", r->jc->placed.node, strsignal((int)m.signo));
 	job_stop_like((int)m.signo);
 	if (send_frame(r, OM_T_JOB_CONTINUE, 0, NULL, 0) != 0)
@@ -471,37 +479,23 @@ static void settle_home(struct remote *r)
 	restore_free(&r->rs);
 }
 
-/* Lets the process go on natively at home, and waits for it. */
-static int let_go(struct remote *r)
+/* The image is in and settled: the process stays in its ptrace stop, for
+ * follow.c, without the scratch region. */
+static void back_home(struct remote *r)
 {
 	struct user_regs_struct regs;
+	settle_home(r);
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
 	}
-	close(r->jc->ctl_fd);
-	r->jc->ctl_fd = -1;
 	/* Signals that came during the restore's own injected calls (a timer
 	 * that went off meanwhile, a Ctrl-C) are the program's too. */
 	static struct inject_sig late[INJECT_SIGS_MAX];
 	unsigned n = inject_take_signals(&r->in, late);
 	for (unsigned i = 0; i < n; i++)
 		inject_raise(r->in.pid, &late[i]);
-	if (ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL) == -1)
-		return -1;
-	int st;
-	if (job_wait_home(r->in.pid, &st) == -1)
-		return -1;
-	r->in.dead = 1;
-	r->in.status = st;
-	return 0;
-}
-
-static int resume_home(struct remote *r)
-{
-	settle_home(r);
-	return let_go(r);
 }
 
 /* ------------------------------------------------------------ start */
@@ -531,7 +525,7 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
  * points at; our entry is dropped from it (a second NULL then ends it,
  * before auxv, which libc already found), or, if the user had one of that
  * name, the string is put back to theirs (never longer than ours). */
-static int hide_env(struct remote *r, const char *name, const char *user_entry)
+int remote_hide_env(struct remote *r, const char *name, const char *user_entry)
 {
 	struct user_regs_struct regs;
 	uint64_t argc, at, ptr, next;
@@ -562,57 +556,10 @@ static int hide_env(struct remote *r, const char *name, const char *user_entry)
 	return -1;
 }
 
-/* The user's own entry NAME=... (name includes the '='), or NULL. */
-static const char *user_env(const struct job_ctx *jc, const char *name)
-{
-	const char *found = NULL;
-	for (char *const *e = jc->envp; *e; e++)
-		if (!strncmp(*e, name, strlen(name)))
-			found = *e;
-	return found;
-}
-
-/* Starts the child under ptrace and runs it to its entry point. */
-static int start_traced(struct remote *r, const char *tunable)
-{
-	struct job_ctx *jc = r->jc;
-	int st, rc;
-	if (ptrace(PTRACE_SEIZE, jc->child, NULL,
-		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == -1)
-		return RUN_REMOTE_UNAVAILABLE;
-	if ((rc = job_release_env(jc, tunable)) != 0) {
-		fprintf(stderr, "om-run: %s: %s\n", jc->argv[0], strerror(-rc));
-		return (rc == -ENOENT ? 127 : 126) << 8;
-	}
-	for (;;) {
-		if (waitpid(jc->child, &st, __WALL) == -1) {
-			if (errno == EINTR)
-				continue;
-			return OMRUN_FAIL;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st))
-			return st;
-		if (WIFSTOPPED(st) && (st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
-			break;
-		/* A signal before the exec (Ctrl-C at once) is the program's:
-		 * deliver it, as at home. */
-		long sig = WIFSTOPPED(st) && (st >> 16) == 0 ? WSTOPSIG(st) : 0;
-		ptrace(PTRACE_CONT, jc->child, NULL, (void *)sig);
-	}
-	uint64_t entry = ptrace_auxv(jc->child, AT_ENTRY);
-	if (!entry || (rc = ptrace_run_to(jc->child, entry, &st)) != 0)
-		return rc == -ESRCH ? st : OMRUN_FAIL;
-	return 0;
-}
-
-enum { SENT_RUNS, SENT_REFUSED, SENT_NOT_STARTED, SENT_BROKEN };
-
-/* Sends the process, as it stands, to jc->placed's node: its image, then
- * the node's answer. SENT_RUNS: it runs there (from now on om-run is its
- * deputy); SENT_REFUSED: the node refused it or was lost first (the process
- * is as it was, at home); SENT_NOT_STARTED: no answer; SENT_BROKEN: the
- * capture failed. The last two are said on stderr. */
-static int send_out(struct remote *r)
+/* Its image, then the node's answer. SENT_REFUSED: the node refused it or
+ * was lost first; SENT_NOT_STARTED: no answer; SENT_BROKEN: the capture
+ * failed. */
+int remote_send_out(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
 	struct capture_stats cs;
@@ -620,6 +567,9 @@ static int send_out(struct remote *r)
 	const uint8_t *p;
 	char err[256];
 	int rc;
+	r->in.chld_fd = r->sigfd;
+	r->in.watch = frames_during_call;
+	r->in.watch_ctx = r;
 	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
 		fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
 		return SENT_BROKEN;
@@ -636,127 +586,89 @@ static int send_out(struct remote *r)
 		return SENT_REFUSED;
 	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
 		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
-			jc->argv[0]);
+			r->prog);
 		return SENT_NOT_STARTED;
 	}
 	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	/* Its timers went with it: home's would fire a second time. */
+	if (timers_disarm(&r->in, err, sizeof err) != 0)
+		say(r, "home's timers could not be stopped: %s", err);
 	forward_recorded(r); /* what reached the program while it was captured */
 	return SENT_RUNS;
 }
 
-/* The job came home on its way to node r->next_node (om-migrate): it is
- * placed there as it stands and sent out again. 1: it runs there, and the
- * deputy goes on with its new job id; 0: no such luck, it goes on at home
- * (said with -v); -1: the agent went away. */
-static int move_on(struct remote *r)
+int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node)
 {
 	struct om_job_submit s;
-	struct om_job_placed pl;
 	uint8_t buf[OM_JOB_SUBMIT_MAX];
 	struct om_hdr h;
 	const uint8_t *p;
-	uint32_t target = r->next_node;
-	r->next_node = 0;
-	settle_home(r);
-	job_submit_fill(r->jc, &r->need, target, &s);
+	job_submit_fill((uint32_t)r->pid, r->cmd, need, node, &s);
 	int n = om_job_submit_encode(&s, buf, sizeof buf);
 	if (n < 0 || send_frame_for(r, OM_T_CTL_JOB_SUBMIT, 0, 0, buf, (size_t)n) < 0)
 		return -1;
-	for (;;) { /* the old job's last frames may come first */
+	for (;;) { /* an earlier job's last frames may come first */
 		if (next_frame(r, &h, &p, NULL, HOMING_QUIET_MS) <= 0)
 			return -1;
 		if (h.type == OM_T_CTL_JOB_PLACED)
 			break;
+		if (h.type == OM_T_ERROR)
+			return -1;
 	}
-	if (om_job_placed_decode(p, h.length, &pl) != OM_OK)
+	if (om_job_placed_decode(p, h.length, &r->jc->placed) != OM_OK)
 		return -1;
-	if (pl.node == 0) {
-		say(r, "node %u will not take it (%s): it goes on at home", target, pl.reason);
+	if (r->jc->placed.node != 0) {
+		r->job = r->jc->placed.job;
+		r->homing = 0;
+		r->sigs_sent = r->sigs_seen = r->cont_at = 0;
+	}
+	return 0;
+}
+
+/* The job came home on its way to node r->next_node (om-migrate): it is
+ * placed there as it stands and sent out again. 1: it runs there, and the
+ * deputy goes on with its new job id; 0: no such luck, it is at home
+ * (said with -v); -1: the agent went away. */
+static int move_on(struct remote *r)
+{
+	uint32_t target = r->next_node;
+	r->next_node = 0;
+	settle_home(r);
+	if (remote_place(r, &r->need, target) != 0)
+		return -1;
+	if (r->jc->placed.node == 0) {
+		say(r, "node %u will not take it (%s): it goes on at home", target, r->jc->placed.reason);
 		return 0;
 	}
-	r->jc->placed = pl;
-	r->job = pl.job;
-	r->homing = 0;
-	r->sigs_sent = r->sigs_seen = r->cont_at = 0;
-	say(r, "job %u placed on node %u (%s)", pl.job, pl.node, pl.addr);
+	say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
 	r->in.interruptible = 0; /* as at the start: nothing may cut the capture's calls short */
-	int rc = send_out(r);
+	int rc = remote_send_out(r);
 	r->in.interruptible = 1;
 	if (rc != SENT_RUNS)
 		return rc == SENT_REFUSED ? 0 : -1;
 	return idle(r) == 0 ? 1 : -1;
 }
 
-int run_remote(struct job_ctx *jc)
+/* The node lost, or the deputy failed: the process goes. */
+static int give_up(struct remote *r, int how)
 {
-	static struct remote rr;
-	struct remote *r = &rr;
-	char tunable[TUNABLE_MAX] = "";
-	struct om_cpu home;
-	int rc, status;
+	if (!r->in.dead)
+		kill(r->in.pid, SIGKILL);
+	return how;
+}
 
-	memset(r, 0, sizeof *r);
-	r->jc = jc;
-	r->job = jc->placed.job;
-	r->pending_nr = -1;
-	capture_cpu(&home);
-	cpu_mask_common(&r->need, &home, &jc->placed.cpu);
-	if (cpu_mask_is_dynamic(jc->path) && cpu_mask_tunable(&home, &jc->placed.cpu, tunable, sizeof tunable) < 0)
-		return RUN_REMOTE_UNAVAILABLE;
-	r->rxbuf = malloc(OM_HDR_SIZE + OM_MAX_PAYLOAD);
-	r->txbuf = malloc(OM_MAX_PAYLOAD);
-	r->dout.mem = malloc(INJECT_DATA_SIZE);
-	if (!r->rxbuf || !r->txbuf || !r->dout.mem)
-		return RUN_REMOTE_UNAVAILABLE;
-	frame_rx_init(&r->rx, r->rxbuf, OM_HDR_SIZE + OM_MAX_PAYLOAD);
-
-	if ((rc = start_traced(r, tunable[0] ? tunable : NULL)) != 0)
-		return rc;
-	if ((rc = inject_open(&r->in, jc->child)) != 0 || (rc = inject_setup(&r->in)) != 0) {
-		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
-		return OMRUN_FAIL;
-	}
-	if (tunable[0] && hide_env(r, "GLIBC_TUNABLES=", user_env(jc, "GLIBC_TUNABLES=")) != 0)
-		say(r, "could not hide GLIBC_TUNABLES from the program");
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (r->sigfd == -1) {
-		fprintf(stderr, "om-run: signalfd: %s\n", strerror(errno));
-		return OMRUN_FAIL;
-	}
-	r->in.chld_fd = r->sigfd;
-	r->in.watch = frames_during_call;
-	r->in.watch_ctx = r;
-
+int remote_serve(struct remote *r)
+{
+	struct job_ctx *jc = r->jc;
 	struct om_hdr h;
 	const uint8_t *p;
-	rc = send_out(r);
-	if (rc == SENT_BROKEN)
-		return OMRUN_FAIL;
-	if (rc == SENT_NOT_STARTED)
-		return NODE_LOST_STATUS;
-	if (rc == SENT_REFUSED) {
-		/* Nothing ran elsewhere: the process is still at its entry. */
-		struct user_regs_struct regs;
-		ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs);
-		inject_teardown(&r->in);
-		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
-		close(jc->ctl_fd);
-		jc->ctl_fd = -1;
-		ptrace(PTRACE_DETACH, r->in.pid, NULL, NULL);
-		sigprocmask(SIG_UNBLOCK, &chld, NULL);
-		if (job_wait_home(r->in.pid, &status) == -1)
-			return OMRUN_FAIL;
-		return status;
-	}
+	int rc;
+
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
 	if (idle(r) != 0)
-		return OMRUN_FAIL;
+		return r->in.dead ? NODE_EXITED : give_up(r, NODE_FAIL);
 	/* Only now: until the program has started, om-run may be blocked
 	 * where it could not follow a stop of the program, and stops with it
 	 * (the defaults) instead. */
@@ -771,47 +683,43 @@ int run_remote(struct job_ctx *jc)
 		int quiet = r->homing == HOMING_IMAGE ? HOMING_QUIET_MS : -1;
 		int got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee, quiet);
 		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
-			return r->in.status;
+			return NODE_EXITED;
 		if (got == -2) {
 			fprintf(stderr, "om-run: node %u (%s) stopped sending %s home\n", jc->placed.node,
-				jc->placed.addr, jc->argv[0]);
-			kill(r->in.pid, SIGKILL);
-			return NODE_LOST_STATUS;
+				jc->placed.addr, r->prog);
+			return give_up(r, NODE_LOST);
 		}
 		if (got <= 0) {
-			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", jc->argv[0],
+			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", r->prog,
 				jc->placed.node);
-			if (!r->in.dead)
-				kill(r->in.pid, SIGKILL);
-			return NODE_LOST_STATUS;
+			return give_up(r, NODE_LOST);
 		}
 		if (r->homing && (h.type == OM_T_SYSCALL_REQ || h.type == OM_T_JOB_HOME || h.type == OM_T_JOB_STOPPED)) {
 			fprintf(stderr, "om-run: node %u sent %s while it sent %s home\n", jc->placed.node,
-				om_type_name(h.type), jc->argv[0]);
-			kill(r->in.pid, SIGKILL);
-			return NODE_LOST_STATUS;
+				om_type_name(h.type), r->prog);
+			return give_up(r, NODE_LOST);
 		}
 		switch (h.type) {
 		case OM_T_SYSCALL_REQ:
 			if (on_syscall(r, &h, p) < 0)
-				return r->in.dead ? r->in.status : OMRUN_FAIL;
+				return r->in.dead ? NODE_EXITED : give_up(r, NODE_FAIL);
 			break;
 		case OM_T_JOB_STOPPED:
 			if (on_stopped(r, p, h.length) < 0)
-				return OMRUN_FAIL;
+				return give_up(r, NODE_FAIL);
 			break;
 		case OM_T_SIGNAL_SEEN:
 			if (note_signal_seen(r, p, h.length) < 0)
-				return OMRUN_FAIL;
+				return give_up(r, NODE_FAIL);
 			break;
 		case OM_T_JOB_EXIT:
 			if (on_exit_frame(r, p, h.length) < 0)
-				return OMRUN_FAIL;
-			return r->in.status;
+				return give_up(r, NODE_FAIL);
+			return NODE_EXITED;
 		case OM_T_JOB_HOME: {
 			struct om_job_home m;
 			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
-				return OMRUN_FAIL;
+				return give_up(r, NODE_FAIL);
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
 			r->homing = HOMING_ANNOUNCED;
 			r->pending_nr = m.pending;
@@ -822,34 +730,30 @@ int run_remote(struct job_ctx *jc)
 		case OM_T_IMAGE_PAGES:
 		case OM_T_IMAGE_END:
 			if (!r->homing)
-				return OMRUN_FAIL;
+				return give_up(r, NODE_FAIL);
 			r->homing = HOMING_IMAGE;
-			rc = on_home_frame(r, &h, p);
-			if (rc < 0) {
-				kill(r->in.pid, SIGKILL);
-				return OMRUN_FAIL;
-			}
+			if ((rc = on_home_frame(r, &h, p)) < 0)
+				return give_up(r, NODE_FAIL);
+			if (rc == 0)
+				break;
 			/* A job that came home for a call of its own (fork, execve, one
 			 * the node lacks) would only bounce back: it stays. */
-			if (rc == 1 && r->next_node && r->pending_nr >= 0)
+			if (r->next_node && r->pending_nr >= 0) {
 				say(r, "the job came home for a call of its own: it stays");
-			if (rc == 1 && r->next_node && r->pending_nr < 0) {
+				r->next_node = 0;
+			}
+			if (r->next_node) {
 				if ((rc = move_on(r)) == 1)
 					break;
-				if (rc < 0) {
-					kill(r->in.pid, SIGKILL);
-					return NODE_LOST_STATUS;
-				}
-				if (let_go(r) < 0)
-					return OMRUN_FAIL;
-				return r->in.status;
+				if (r->in.dead)
+					return NODE_EXITED;
+				if (rc < 0)
+					return give_up(r, NODE_LOST);
+				back_home(r);
+				return NODE_HOME;
 			}
-			if (rc == 1) {
-				if (resume_home(r) < 0)
-					return OMRUN_FAIL;
-				return r->in.status;
-			}
-			break;
+			back_home(r);
+			return NODE_HOME;
 		case OM_T_CTL_MIGRATE: {
 			struct om_job_migrate m;
 			if (om_job_migrate_decode(p, h.length, &m) != OM_OK || h.job != r->job)
@@ -862,9 +766,8 @@ int run_remote(struct job_ctx *jc)
 			struct om_node_lost nl;
 			om_node_lost_decode(p, h.length, &nl);
 			fprintf(stderr, "om-run: node %u (%s) was lost while running %s\n", jc->placed.node,
-				jc->placed.addr, jc->argv[0]);
-			kill(r->in.pid, SIGKILL);
-			return NODE_LOST_STATUS;
+				jc->placed.addr, r->prog);
+			return give_up(r, NODE_LOST);
 		}
 		default:
 			break; /* nothing else is ours; the agent checked the rest */

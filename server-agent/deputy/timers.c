@@ -108,6 +108,44 @@ parse_timer(FILE *f, int id, struct om_timer *t)
 	return 0;
 }
 
+/* The ids of the process's POSIX timers, from /proc/PID/timers; at most
+ * max. Returns how many, or -errno. */
+static int
+timer_ids(pid_t pid, int *ids, int max)
+{
+	char path[64], line[256];
+	int n = 0, id;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/timers", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "ID: %d", &id) == 1 && n < max)
+			ids[n++] = id;
+	fclose(f);
+	return n;
+}
+
+int
+timers_disarm(struct inject *in, char *err, size_t errlen)
+{
+	static const int64_t zero[4];
+	int ids[OM_TIMERS_MAX], n, rc;
+
+	if ((rc = inject_write(in, in->data, zero, sizeof zero)) != 0)
+		return fail(err, errlen, rc, "timers: writing a zero timer: %s", strerror(-rc));
+	for (int which = 0; which < 3; which++)
+		if ((rc = call(in, SYS_setitimer, (uint64_t)which, in->data, 0, 0, NULL, err, errlen)) != 0)
+			return rc;
+	if ((n = timer_ids(in->pid, ids, OM_TIMERS_MAX)) < 0)
+		return fail(err, errlen, n, "/proc/%d/timers: %s", (int)in->pid, strerror(-n));
+	for (int i = 0; i < n; i++)
+		if ((rc = call(in, SYS_timer_settime, (uint64_t)ids[i], 0, in->data, 0, NULL, err, errlen)) != 0)
+			return rc;
+	return 0;
+}
+
 int
 timers_capture(struct inject *in, struct om_image_hdr *h, char *err, size_t errlen)
 {
@@ -230,17 +268,36 @@ int
 timers_restore(struct inject *in, const struct om_image_hdr *h, char *err, size_t errlen)
 {
 	struct om_timer t[OM_TIMERS_MAX];
-	int *fill, nfill = 0, rc, i;
+	int *fill, nfill = 0, rc, i, have[OM_TIMERS_MAX], nhave;
 	uint32_t k;
 
-	if ((rc = restore_itimers(in, h, err, errlen)) != 0 || h->timer_count == 0)
+	if ((rc = restore_itimers(in, h, err, errlen)) != 0)
 		return rc;
+	if ((nhave = timer_ids(in->pid, have, OM_TIMERS_MAX)) < 0)
+		return fail(err, errlen, nhave, "/proc/%d/timers: %s", (int)in->pid, strerror(-nhave));
+	/* Timers home kept while the job was away: deleted there, or kept. */
+	for (i = 0; i < nhave; i++) {
+		int kept = 0;
+		for (k = 0; k < h->timer_count; k++)
+			kept |= h->timers[k].id == have[i];
+		if (!kept && (rc = call(in, SYS_timer_delete, (uint64_t)have[i], 0, 0, 0, NULL, err, errlen)) != 0)
+			return rc;
+		if (!kept)
+			have[i] = -1;
+	}
+	if (h->timer_count == 0)
+		return 0;
 	if ((fill = malloc(FILLERS_MAX * sizeof *fill)) == NULL)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	memcpy(t, h->timers, h->timer_count * sizeof t[0]);
 	qsort(t, h->timer_count, sizeof t[0], by_id);
-	for (k = 0; k < h->timer_count && rc == 0; k++)
-		rc = create_as(in, &t[k], fill, &nfill, err, errlen);
+	for (k = 0; k < h->timer_count && rc == 0; k++) {
+		int exists = 0;
+		for (i = 0; i < nhave; i++)
+			exists |= have[i] == t[k].id;
+		if (!exists)
+			rc = create_as(in, &t[k], fill, &nfill, err, errlen);
+	}
 	for (i = 0; i < nfill; i++)
 		(void)call(in, SYS_timer_delete, (uint64_t)fill[i], 0, 0, 0, NULL, NULL, 0);
 	free(fill);

@@ -22,10 +22,18 @@
  * clock_realtime, clock_boottime and usage must be filled already. */
 int timers_capture(struct inject *in, struct om_image_hdr *h, char *err, size_t errlen);
 
-/* Arms the image's timers in the tracee. A POSIX timer keeps its id: the
- * kernel hands ids out in turn (Linux 6.1), so timers are created until
- * the id comes up and the ones made on the way are deleted; a timer whose
- * id has passed already cannot be made again (an error). */
+/* Arms the image's timers in the tracee. A POSIX timer keeps its id: one
+ * the process has already (it was disarmed when the job left) is armed
+ * again; otherwise, as the kernel hands ids out in turn (Linux 6.1),
+ * timers are created until the id comes up and the ones made on the way
+ * are deleted; a timer whose id has passed already cannot be made again
+ * (an error). The process's timers the image lacks (deleted on the node)
+ * are deleted. */
 int timers_restore(struct inject *in, const struct om_image_hdr *h, char *err, size_t errlen);
+
+/* The job runs elsewhere now, with its timers: home's copies stop (the
+ * POSIX timers stay, disarmed, so that their ids are there for the job's
+ * return). */
+int timers_disarm(struct inject *in, char *err, size_t errlen);
 
 #endif

@@ -152,45 +152,6 @@ omrun_run_home(struct job_ctx *jc)
 /* ---- the agent */
 
 
-/* Submits the job. Returns 0 with jc->placed filled (node 0: not placed,
- * reason given), or -1 with a reason in why (no agent, ...). */
-static int
-omrun_submit(struct job_ctx *jc, uint32_t node, char *why, size_t whylen)
-{
-	struct om_job_submit s;
-	uint8_t buf[OM_JOB_SUBMIT_MAX], *reply;
-	char err[256];
-	size_t len;
-	int n, rc;
-
-	if ((jc->ctl_fd = ctl_connect(jc->control)) == -1) {
-		snprintf(why, whylen, "no agent at %s (%s)", jc->control, strerror(errno));
-		return -1;
-	}
-	/* The baseline: a static program chooses its code on the node, a dynamic
-	 * one is told to leave out what the node lacks (cpu_mask.h). */
-	struct om_cpu base;
-	capture_cpu(&base);
-	cpu_mask_baseline(&base);
-	job_submit_fill(jc, &base, node, &s);
-	if ((n = om_job_submit_encode(&s, buf, sizeof buf)) < 0) {
-		snprintf(why, whylen, "cannot encode the job: %s", om_strerror(n));
-		return -1;
-	}
-	if (ctl_call(jc->ctl_fd, OM_T_CTL_JOB_SUBMIT, buf, (size_t)n, OM_T_CTL_JOB_PLACED,
-	    &reply, &len, err, sizeof err) == -1) {
-		snprintf(why, whylen, "%s: %s", jc->control, err);
-		return -1;
-	}
-	rc = om_job_placed_decode(reply, len, &jc->placed);
-	free(reply);
-	if (rc != OM_OK) {
-		snprintf(why, whylen, "%s: malformed reply: %s", jc->control, om_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
 static uint32_t
 omrun_parse_node(const char *s)
 {
@@ -219,7 +180,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct job_ctx jc;
-	char path[PATH_MAX], why[320];
+	char path[PATH_MAX];
 	const char *control = NULL;
 	uint32_t node = 0;
 	int ch, home = 0, rc, status;
@@ -257,6 +218,8 @@ main(int argc, char **argv)
 	jc.argv = argv + optind;
 	jc.envp = environ;
 	jc.control = ctl_path(control);
+	jc.connect = ctl_connect;
+	jc.node = node;
 	if (job_fork(&jc) == -1) {
 		fprintf(stderr, "om-run: fork: %s\n", strerror(errno));
 		return OMRUN_EXIT_ERR;
@@ -271,21 +234,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "om-run: running at home: --home\n");
 		omrun_exit_like(omrun_run_home(&jc));
 	}
-	if (omrun_submit(&jc, node, why, sizeof why) == -1) {
+	if ((jc.ctl_fd = ctl_connect(jc.control)) == -1) {
 		if (jc.verbose)
-			fprintf(stderr, "om-run: running at home: %s\n", why);
-	} else if (jc.placed.node == 0) {
-		if (jc.verbose)
-			fprintf(stderr, "om-run: running at home: %s\n", jc.placed.reason);
+			fprintf(stderr, "om-run: running at home: no agent at %s (%s)\n", jc.control,
+			    strerror(errno));
 	} else {
-		if (jc.verbose)
-			fprintf(stderr, "om-run: job %u placed on node %u (%s)\n", jc.placed.job,
-			    jc.placed.node, jc.placed.addr);
-		if ((status = run_remote(&jc)) != RUN_REMOTE_UNAVAILABLE)
+		if ((status = deputy_run(&jc)) != RUN_REMOTE_UNAVAILABLE)
 			omrun_exit_like(status);
 		if (jc.verbose)
-			fprintf(stderr, "om-run: running at home: the deputy could not take "
-			    "the program for node %u\n", jc.placed.node);
+			fprintf(stderr, "om-run: running at home: the deputy cannot trace the program\n");
 	}
 	/* At home: the agent forgets the job (a placed one gets JOB_KILL). */
 	if (jc.ctl_fd != -1) {

@@ -1,0 +1,140 @@
+"""Process trees (docs/migration.md, "Process trees"): every process a
+program starts is a job, placed when it execs. A shell's background jobs
+spread over the nodes and run there at once; a parent's wait4 sees its
+child on a node stop, continue and die as natively; a pipeline of Debian's
+dynamic programs gives the same bytes with its members on nodes."""
+
+import json
+import os
+import random
+import re
+import subprocess
+import threading
+import time
+
+from omtest import BUILD, check, cluster
+
+OM_RUN = os.path.join(BUILD, "om-run")
+OM_MON = os.path.join(BUILD, "om-mon")
+CORPUS = os.path.join(BUILD, "corpus", "static")
+TIMEOUT = 240
+
+
+def jobs_now(c):
+    r = subprocess.run([OM_MON, "--control", c.control, "--json"], capture_output=True, timeout=10)
+    return json.loads(r.stdout)["jobs"] if r.returncode == 0 else []
+
+
+class PeakJobs(threading.Thread):
+    """Polls the agent's job list while a run goes on; peak is the most
+    jobs whose command contains word that were running at the same time."""
+
+    def __init__(self, c, word):
+        super().__init__(daemon=True)
+        self.c, self.word, self.peak, self.done = c, word, 0, threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            running = [j for j in jobs_now(self.c) if self.word in j["command"] and j["state"] == "running"]
+            self.peak = max(self.peak, len(running))
+            time.sleep(0.2)
+
+    def stop(self):
+        self.done.set()
+        self.join(15)
+
+
+def node_jobs(node):
+    """{job id: [lines]} from a node's console."""
+    jobs = {}
+    for m in re.finditer(r"^job (\d+): (.*)$", node.serial(), re.M):
+        jobs.setdefault(int(m.group(1)), []).append(m.group(2))
+    return jobs
+
+
+def om(c, *argv, cwd=None):
+    t = time.monotonic()
+    p = subprocess.run([OM_RUN, "-v", "--control", c.control] + list(argv), capture_output=True,
+                       timeout=TIMEOUT, cwd=cwd, stdin=subprocess.DEVNULL)
+    return p, time.monotonic() - t
+
+
+def test_tree_spreads_over_nodes():
+    """sh -c 'burn a & burn b & burn c & burn d & wait' on four nodes: the
+    shell comes home at its first fork, the four burns run on the four
+    nodes at the same time, and the output is a native run's."""
+    burn = os.path.join(CORPUS, "burn")
+    script = " ".join("%s %s 1000 &" % (burn, x) for x in "abcd") + " wait"
+    t = time.monotonic()
+    native = subprocess.run(["/bin/sh", "-c", script], capture_output=True, timeout=TIMEOUT)
+    t_native = time.monotonic() - t
+    with cluster() as c:
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(4)]
+        for n in nodes:
+            c.wait_registered(n)
+        peak = PeakJobs(c, "burn")
+        peak.start()
+        p, secs = om(c, "/bin/sh", "-c", script)
+        peak.stop()
+        check(p.returncode == native.returncode == 0 and
+              sorted(p.stdout.splitlines()) == sorted(native.stdout.splitlines()),
+              "om-run: %d %r, natively %d %r; stderr %r" % (p.returncode, p.stdout, native.returncode,
+                                                             native.stdout, p.stderr[-1500:]))
+        burns = []
+        for i, n in enumerate(nodes):
+            for j, lines in node_jobs(n).items():
+                if any("going home" in x for x in lines):
+                    continue  # the shell, at its fork
+                check(lines[-1] == "exited with status 0", "node %d job %d: %r" % (i, j, lines))
+                burns.append(i)
+        check(sorted(burns) == [0, 1, 2, 3], "burns per node: %r (one on each expected)" % burns)
+        check(peak.peak == 4, "at most %d burns ran at the same time, expected 4" % peak.peak)
+        print("INFO tree of 4 burns: one on each of 4 nodes, 4 at once; %.1f s through om-run (TCG), "
+              "%.1f s natively" % (secs, t_native))
+
+
+def test_tree_job_control():
+    """treectl forks a child that execs spin: the child runs on a node, and
+    the parent's wait4 sees it stopped, continued and killed as natively."""
+    argv = [os.path.join(CORPUS, "treectl"), os.path.join(CORPUS, "spin"), "60"]
+    native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    want = b"child says: spinning\nstopped by signal 19\ncontinued\nkilled by signal 15\n"
+    check(native.stdout == want and native.returncode == 0, "natively: %r" % (native,))
+    with cluster() as c:
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(2)]
+        for n in nodes:
+            c.wait_registered(n)
+        p, _ = om(c, *argv)
+        check(p.returncode == 0 and p.stdout == want, "om-run: %d %r; stderr %r" % (p.returncode, p.stdout,
+                                                                                 p.stderr[-1500:]))
+        spins = [lines for n in nodes for lines in node_jobs(n).values()
+                 if not any("going home" in x for x in lines)]
+        check(len(spins) == 1 and spins[0][-1] == "killed by signal 15" and
+              any("stopped by signal 19" in x for x in spins[0]),
+              "the child should have run, stopped and died on a node: %r" % spins)
+        print("INFO a parent at home stopped, continued and killed its child on a node; wait4 saw each")
+
+
+def test_tree_dynamic_pipeline():
+    """gzip | gunzip | sha256sum (Debian's, dynamic) in one om-run of a
+    shell, three nodes: members run on nodes, the bytes are a native run's."""
+    with cluster() as c:
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(3)]
+        for n in nodes:
+            c.wait_registered(n)
+        work = c.dir
+        rnd = random.Random(11)
+        with open(os.path.join(work, "blob"), "wb") as f:
+            f.write(bytes(rnd.getrandbits(8) for _ in range(400000)))
+        script = "gzip -c blob | gunzip | sha256sum; gzip -c blob | wc -c"
+        native = subprocess.run(["/bin/sh", "-c", script], capture_output=True, timeout=TIMEOUT, cwd=work)
+        p, _ = om(c, "/bin/sh", "-c", script, cwd=work)
+        check(p.returncode == native.returncode and p.stdout == native.stdout,
+              "om-run: %d %r, natively %d %r; stderr %r" % (p.returncode, p.stdout, native.returncode,
+                                                             native.stdout, p.stderr[-1500:]))
+        ran = [lines for n in nodes for lines in node_jobs(n).values()
+               if lines[-1] == "exited with status 0"]
+        check(len(ran) >= 3, "only %d processes of the pipelines ran on nodes: %r" %
+              (len(ran), [node_jobs(n) for n in nodes]))
+        print("INFO gzip | gunzip | sha256sum; gzip | wc: %d of 5 processes ran on nodes, bytes as natively"
+              % len(ran))

@@ -1,0 +1,337 @@
+/* life.c - a process of the job from start to end, as its deputy sees it:
+ * followed while it runs at home (follow.c), placed by the agent whenever
+ * it execs, served on its node (run_remote.c), followed again when it
+ * comes home. A child it forks, at home or on its way back from a node,
+ * gets a deputy of its own: a new om-run process (handoff.c), so every
+ * process of the tree is a job (docs/migration.md, "Process trees"). */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "cpu_mask.h"
+#include "exec_env.h"
+#include "handoff.h"
+#include "ptrace_start.h"
+#include "remote.h"
+
+#define TUNABLE_MAX 1024
+#define STAYS (-1) /* place_at_exec: the process goes on at home */
+
+/* The command line of the program the process runs now (after an exec,
+ * or the parent's until then): for the agent, printable and cut; its
+ * argv[0] for messages. */
+static void read_cmdline(struct remote *r)
+{
+	char path[64], buf[OM_CMD_MAX + 1];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)r->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return; /* keep what we had */
+	buf[n] = '\0';
+	snprintf(r->prog, sizeof r->prog, "%s", buf);
+	for (ssize_t i = 0; i < n; i++)
+		buf[i] = buf[i] == '\0' ? ' ' : buf[i] < 0x20 || buf[i] > 0x7e ? '?' : buf[i];
+	while (n > 0 && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+	memcpy(r->cmd, buf, (size_t)n + 1);
+}
+
+static int remote_init(struct remote *r, struct job_ctx *jc, pid_t pid, int root)
+{
+	memset(r, 0, sizeof *r);
+	r->jc = jc;
+	r->pid = pid;
+	r->root = root;
+	r->pending_nr = -1;
+	r->in.pid = pid;
+	r->in.memfd = r->in.watch_fd = r->in.chld_fd = -1;
+	r->rxbuf = malloc(OM_HDR_SIZE + OM_MAX_PAYLOAD);
+	r->txbuf = malloc(OM_MAX_PAYLOAD);
+	r->dout.mem = malloc(INJECT_DATA_SIZE);
+	if (!r->rxbuf || !r->txbuf || !r->dout.mem)
+		return -1;
+	frame_rx_init(&r->rx, r->rxbuf, OM_HDR_SIZE + OM_MAX_PAYLOAD);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if ((r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		return -1;
+	r->fw.pid = pid;
+	r->fw.root = root;
+	r->fw.chld_fd = r->sigfd;
+	r->fw.watch_fd = jc->ctl_fd;
+	return 0;
+}
+
+static void agent_gone(struct remote *r)
+{
+	if (r->jc->ctl_fd >= 0)
+		close(r->jc->ctl_fd);
+	r->jc->ctl_fd = r->fw.watch_fd = -1;
+}
+
+/* The agent spoke while the process was at home: nothing is meant for a
+ * process here (frames of a job that just ended cross its return). */
+static void drain_agent(struct remote *r)
+{
+	struct om_hdr h;
+	const uint8_t *p;
+	int got;
+	while ((got = remote_next_frame(r, &h, &p, 0)) == 1)
+		;
+	if (got == 0 || got == -1)
+		agent_gone(r);
+}
+
+/* Removes the scratch region from the stopped process (registers kept). */
+static void unprepare(struct remote *r)
+{
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == 0) {
+		inject_teardown(&r->in);
+		ptrace(PTRACE_SETREGS, r->pid, NULL, &regs);
+	} else {
+		inject_close(&r->in);
+	}
+}
+
+/* The job was placed but does not go: the agent forgets it. */
+static void give_back(struct remote *r)
+{
+	uint8_t hdr[OM_HDR_SIZE];
+	om_hdr_encode(hdr, OM_T_JOB_KILL, 0, r->job, 0);
+	if (write(r->jc->ctl_fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr)
+		agent_gone(r);
+}
+
+/* At the exec stop: the agent chooses a node (node: the user's choice,
+ * 0 any); a dynamic program's ld.so is told what the node lacks
+ * (cpu_mask.h); the process runs to its entry point and goes. Returns
+ * STAYS (at home, stopped), or how it ended on its node (NODE_*). */
+static int place_at_exec(struct remote *r, uint32_t node)
+{
+	struct job_ctx *jc = r->jc;
+	struct om_cpu home, base;
+	char exe[PATH_MAX], link[64], tunable[TUNABLE_MAX], user[EXEC_ENV_MAX];
+	int rc, st;
+
+	read_cmdline(r);
+	if (jc->ctl_fd < 0)
+		return STAYS;
+	capture_cpu(&home);
+	base = home;
+	cpu_mask_baseline(&base); /* a program chooses its code where it runs */
+	if (remote_place(r, &base, node) != 0) {
+		agent_gone(r);
+		return STAYS;
+	}
+	if (jc->placed.node == 0) {
+		say(r, "running at home: %s", jc->placed.reason);
+		return STAYS;
+	}
+	say(r, "job %u placed on node %u (%s)", r->job, jc->placed.node, jc->placed.addr);
+	cpu_mask_common(&r->need, &home, &jc->placed.cpu);
+
+	user[0] = tunable[0] = '\0';
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)r->pid);
+	ssize_t n = readlink(link, exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if ((rc = inject_open(&r->in, r->pid)) != 0)
+		goto refused;
+	if (n > 0 && cpu_mask_is_dynamic(exe)) {
+		if (cpu_mask_tunable(&home, &jc->placed.cpu, tunable, sizeof tunable) < 0 ||
+		    (rc = exec_env_add(&r->in, "GLIBC_TUNABLES", tunable, user, sizeof user)) != 0) {
+			say(r, "cannot tell ld.so what node %u lacks (%s): running at home", jc->placed.node,
+			    strerror(-rc));
+			goto refused;
+		}
+	}
+	/* ld.so (of a dynamic program) runs here, then the program goes. */
+	uint64_t entry = ptrace_auxv(r->pid, AT_ENTRY);
+	if (!entry || (rc = ptrace_run_to(r->pid, entry, &st)) != 0) {
+		give_back(r);
+		inject_close(&r->in);
+		if (rc == -ESRCH) {
+			r->in.dead = 1;
+			r->in.status = st;
+			return NODE_EXITED;
+		}
+		return STAYS;
+	}
+	if ((rc = inject_setup(&r->in)) != 0) {
+		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
+		goto refused;
+	}
+	if (user[0] || tunable[0])
+		if (remote_hide_env(r, "GLIBC_TUNABLES=", user[0] ? user : NULL) != 0)
+			say(r, "could not hide GLIBC_TUNABLES from the program");
+	r->in.interruptible = 0; /* nothing may cut the capture's calls short */
+	rc = remote_send_out(r);
+	if (rc == SENT_RUNS)
+		return remote_serve(r);
+	if (rc == SENT_NOT_STARTED) {
+		kill(r->pid, SIGKILL);
+		return NODE_LOST;
+	}
+	if (rc == SENT_BROKEN)
+		give_back(r);
+	unprepare(r);
+	return STAYS;
+refused:
+	give_back(r);
+	unprepare(r);
+	return STAYS;
+}
+
+static int life(struct remote *r, uint32_t first_node);
+
+/* The new deputy, in its own process: takes the child over and lives its
+ * life. Its own signals (the terminal's, a kill of the process group) are
+ * not its business: the processes have theirs. */
+static int child_deputy(struct job_ctx *parent_jc, int fd)
+{
+	static struct job_ctx jc;
+	static struct remote rr;
+	struct handoff h;
+	jc = *parent_jc;
+	job_forget_child();
+	close(jc.ctl_fd);
+	jc.ctl_fd = jc.connect ? jc.connect(jc.control) : -1;
+	ssize_t n = read(fd, &h, sizeof h);
+	close(fd);
+	if (n != (ssize_t)sizeof h)
+		return 0; /* the parent's deputy kept it */
+	if (remote_init(&rr, &jc, h.pid, 0) != 0 || handoff_take(&h, follow_options()) != 0)
+		return 1;
+	rr.fw.stopped = 1;
+	read_cmdline(&rr);
+	life(&rr, 0);
+	return 0;
+}
+
+/* A child the process forked, in its first stop: to a deputy of its own.
+ * Through a short-lived middle process, so that the deputy is nobody's
+ * child to reap. */
+static void spawn(struct remote *r, pid_t child)
+{
+	int up[2], down[2];
+	pid_t d = -1, x;
+	struct handoff h;
+	if (pipe2(up, O_CLOEXEC) != 0)
+		goto alone;
+	if (pipe2(down, O_CLOEXEC) != 0) {
+		close(up[0]);
+		close(up[1]);
+		goto alone;
+	}
+	if ((x = fork()) == 0) {
+		close(up[0]);
+		close(down[1]);
+		if ((d = fork()) == 0) {
+			close(up[1]);
+			_exit(child_deputy(r->jc, down[0]));
+		}
+		(void)!write(up[1], &d, sizeof d);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (x < 0 || read(up[0], &d, sizeof d) != (ssize_t)sizeof d)
+		d = -1;
+	close(up[0]);
+	if (x > 0)
+		while (waitpid(x, NULL, 0) == -1 && errno == EINTR)
+			;
+	if (d > 0 && handoff_give(child, d, &h) == 0) {
+		if (write(down[1], &h, sizeof h) == (ssize_t)sizeof h) {
+			close(down[1]);
+			return;
+		}
+		/* The new deputy is gone: take the parked child back. */
+		close(down[1]);
+		if (handoff_take(&h, follow_options()) == 0)
+			ptrace(PTRACE_DETACH, child, NULL, NULL);
+		say(r, "no deputy for child %d: it runs at home on its own", (int)child);
+		return;
+	}
+	close(down[1]);
+alone:
+	say(r, "no deputy for child %d: it runs at home on its own", (int)child);
+	ptrace(PTRACE_DETACH, child, NULL, NULL);
+}
+
+/* Follows the process to its end; returns its wait status (or om-run's
+ * own failure, or NODE_LOST_STATUS). */
+static int life(struct remote *r, uint32_t first_node)
+{
+	uint32_t node = first_node;
+	for (;;) {
+		switch (follow_run(&r->fw)) {
+		case FOLLOW_EXITED:
+			return r->fw.status;
+		case FOLLOW_ERROR:
+			fprintf(stderr, "om-run: lost track of pid %d: %s\n", (int)r->pid, strerror(errno));
+			kill(r->pid, SIGKILL);
+			return OMRUN_FAIL;
+		case FOLLOW_READABLE:
+			drain_agent(r);
+			break;
+		case FOLLOW_FORK:
+			spawn(r, r->fw.child);
+			break;
+		case FOLLOW_EXEC:
+			switch (place_at_exec(r, node)) {
+			case STAYS:
+				break;
+			case NODE_HOME:
+				r->fw.stopped = 1;
+				r->fw.watch_fd = r->jc->ctl_fd;
+				break;
+			case NODE_EXITED:
+				return r->in.status;
+			case NODE_LOST:
+				return NODE_LOST_STATUS;
+			default:
+				return OMRUN_FAIL;
+			}
+			node = 0; /* the user's choice was for the first program */
+			break;
+		}
+	}
+}
+
+int deputy_run(struct job_ctx *jc)
+{
+	static struct remote rr;
+	struct remote *r = &rr;
+	int rc;
+
+	if (remote_init(r, jc, jc->child, 1) != 0)
+		return RUN_REMOTE_UNAVAILABLE;
+	snprintf(r->prog, sizeof r->prog, "%s", jc->argv[0]);
+	if (ptrace(PTRACE_SEIZE, jc->child, NULL, (void *)follow_options()) == -1)
+		return RUN_REMOTE_UNAVAILABLE;
+	if ((rc = job_release(jc)) != 0) {
+		fprintf(stderr, "om-run: %s: %s\n", jc->argv[0], strerror(-rc));
+		return (rc == -ENOENT ? 127 : 126) << 8;
+	}
+	/* om-run stops with its program, never on its own (follow.c). */
+	job_catch_stops(1);
+	return life(r, jc->node);
+}

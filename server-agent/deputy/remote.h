@@ -1,0 +1,90 @@
+/* remote.h - one process of a job and its deputy, inside the deputy:
+ * life.c follows the process at home and places it when it execs;
+ * run_remote.c sends it to its node and serves it there until it ends or
+ * comes home. Each process of a job has a deputy of its own (an om-run
+ * process, with its own agent link), so that a call one of them runs at
+ * home may block as long as it likes. */
+#ifndef OM_REMOTE_H
+#define OM_REMOTE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "deputy.h"
+#include "deputy_call.h"
+#include "follow.h"
+#include "frame_rx.h"
+#include "inject.h"
+#include "restore.h"
+
+#define NODE_LOST_STATUS (251 << 8)
+#define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
+#define HOMING_QUIET_MS 60000
+#define HELD_MAX 16 /* frames a node may send while one of its calls runs */
+#define PROG_MAX 256
+enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
+
+struct remote {
+	struct job_ctx *jc;     /* the agent link (ctl_fd), placed, -v */
+	pid_t pid;              /* the process */
+	int root;               /* om-run's own child: its stops are om-run's */
+	char prog[PROG_MAX];    /* argv[0] of the program it runs, for messages */
+	char cmd[OM_CMD_MAX + 1]; /* its command line, for the agent */
+	struct follow fw;       /* at home */
+	struct inject in;       /* while it is away: the scratch region at home */
+	uint32_t job;
+	int sigfd;              /* signalfd for SIGCHLD */
+	struct frame_rx rx;
+	uint8_t *rxbuf, *txbuf;
+	struct deputy_out dout;
+	struct om_cpu need;     /* what the image may use: home and node share it */
+	struct restore rs;      /* coming home */
+	int homing;             /* HOMING_ANNOUNCED, then HOMING_IMAGE */
+	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
+	/* SIGNAL and JOB_CONTINUE frames sent, how many of them the node has
+	 * acknowledged (SIGNAL_SEEN), and the number of the last that
+	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
+	uint32_t sigs_sent, sigs_seen, cont_at;
+	uint32_t call_seq;      /* the forwarded call running at home */
+	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
+	int stop_at_home;       /* a stop signal the deputy sent its idle process */
+	int waking;             /* wake() waits for its PTRACE_INTERRUPT */
+	/* Frames that came in while a call ran, for the deputy's loop: */
+	struct held {
+		struct om_hdr h;
+		uint8_t *p;
+	} held[HELD_MAX];
+	int nheld, held_lost;
+	uint8_t *held_now;      /* the payload next_frame handed out last */
+};
+
+/* -v: "om-run: ..." on stderr (with the pid for a process other than
+ * om-run's own child). */
+int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The next frame from the agent (1), end of stream (0), a broken stream
+ * (-1), nothing within timeout_ms (-2; -1 waits for ever). */
+int remote_next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int timeout_ms);
+/* Asks the agent to place the process (node 0: any) with CTL_JOB_SUBMIT;
+ * the answer is in r->jc->placed (node 0: it stays). Returns 0, or -1 when
+ * the agent is gone. */
+int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node);
+
+enum { SENT_RUNS, SENT_REFUSED, SENT_NOT_STARTED, SENT_BROKEN };
+/* Sends the process, stopped with its scratch region set up, to
+ * r->jc->placed's node: SENT_RUNS it runs there, idle at home; otherwise
+ * it is as it was (SENT_NOT_STARTED and SENT_BROKEN are said on stderr). */
+int remote_send_out(struct remote *r);
+
+enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL };
+/* Serves the process on its node until it ends (NODE_EXITED: the process
+ * ended the same way, r->in.status), comes home (NODE_HOME: stopped, as
+ * it was on the node, the scratch region gone), or is lost (NODE_LOST:
+ * said, the process killed) or the deputy fails (NODE_FAIL). */
+int remote_serve(struct remote *r);
+
+/* At the entry point: the environment entry NAME= that ld.so had from
+ * the deputy goes, or becomes the user's own again (user_entry). */
+int remote_hide_env(struct remote *r, const char *name, const char *user_entry);
+
+#endif

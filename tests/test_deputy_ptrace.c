@@ -1,0 +1,203 @@
+/* test_deputy_ptrace.c - the deputy's ptrace parts that need a real
+ * process: an environment entry added at the exec stop (exec_env), and a
+ * forked child passed to another tracer (handoff) without its parent or
+ * itself noticing. Every process started is waited for. */
+#define _GNU_SOURCE
+#define CHECK_PREFIX "deputy_ptrace/"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "exec_env.h"
+#include "handoff.h"
+#include "inject.h"
+
+#define OUT_MAX (1 << 20)
+
+static char out[OUT_MAX];
+
+/* Reads fd to EOF into out; returns the length. */
+static size_t slurp(int fd)
+{
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < sizeof out && (n = read(fd, out + len, sizeof out - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	return len;
+}
+
+/* Runs /usr/bin/env under ptrace with envp; at the exec stop adds
+ * NAME=value. Returns the exit status; the output is in out, theirs in user. */
+static int env_with(char *const envp[], const char *name, const char *value, char *user, size_t userlen,
+		    int *add_rc)
+{
+	int p[2], st;
+	if (pipe(p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		raise(SIGSTOP);
+		char *argv[] = { "env", NULL };
+		execve("/usr/bin/env", argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	waitpid(pid, &st, WUNTRACED);
+	ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
+	kill(pid, SIGCONT);
+	*add_rc = -1;
+	while (waitpid(pid, &st, __WALL) == pid && WIFSTOPPED(st)) {
+		if ((st >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+			struct inject in;
+			if (inject_open(&in, pid) == 0) {
+				*add_rc = exec_env_add(&in, name, value, user, userlen);
+				inject_close(&in);
+			}
+		}
+		ptrace(PTRACE_CONT, pid, NULL, NULL);
+	}
+	slurp(p[0]);
+	close(p[0]);
+	return st;
+}
+
+static void exec_env_appends(void)
+{
+	char *envp[] = { "A=1", "B=two words", NULL }, user[64];
+	int rc, st = env_with(envp, "GLIBC_TUNABLES", "glibc.cpu.x86_shstk=off", user, sizeof user, &rc);
+	CHECK_EQ(rc, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strcmp(out, "A=1\nB=two words\nGLIBC_TUNABLES=glibc.cpu.x86_shstk=off\n") == 0);
+	CHECK_EQ(user[0], '\0');
+}
+
+static void exec_env_joins_theirs(void)
+{
+	char *envp[] = { "GLIBC_TUNABLES=glibc.malloc.check=0", "Z=9", NULL }, user[128];
+	int rc, st = env_with(envp, "GLIBC_TUNABLES", "glibc.cpu.x86_shstk=off", user, sizeof user, &rc);
+	CHECK_EQ(rc, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strcmp(out, "GLIBC_TUNABLES=glibc.malloc.check=0:glibc.cpu.x86_shstk=off\nZ=9\n") == 0);
+	CHECK(strcmp(user, "GLIBC_TUNABLES=glibc.malloc.check=0") == 0);
+}
+
+/* Thousands of entries: the lists span many pages of the stack. */
+static void exec_env_many(void)
+{
+	enum { N = 5000 };
+	static char *envp[N + 1], buf[N][16];
+	char user[8];
+	int rc;
+	for (int i = 0; i < N; i++) {
+		snprintf(buf[i], sizeof buf[i], "V%d=%d", i, i * 7);
+		envp[i] = buf[i];
+	}
+	envp[N] = NULL;
+	int st = env_with(envp, "OM_X", "y", user, sizeof user, &rc);
+	CHECK_EQ(rc, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(out, "V0=0\nV1=7\n") == out);
+	CHECK(strstr(out, "\nV4999=34993\nOM_X=y\n") != NULL);
+	size_t lines = 0;
+	for (const char *c = out; *c; c++)
+		lines += *c == '\n';
+	CHECK_EQ(lines, N + 1);
+}
+
+static void exec_env_too_long(void)
+{
+	char *envp[] = { "A=1", NULL }, user[8], big[EXEC_ENV_MAX + 8];
+	int rc;
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	int st = env_with(envp, "OM_X", big, user, sizeof user, &rc);
+	CHECK_EQ(rc, -E2BIG);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strcmp(out, "A=1\n") == 0); /* untouched */
+}
+
+/* A traced parent forks; the child goes to a second tracer, which lets it
+ * run; the parent's own wait4 sees the child exit with its status. */
+static void handoff_fork_child(void)
+{
+	int p[2], hp[2], st;
+	CHECK(pipe(p) == 0 && pipe(hp) == 0);
+	pid_t parent = fork();
+	if (parent == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		setvbuf(stdout, NULL, _IONBF, 0);
+		raise(SIGSTOP);
+		pid_t c = fork();
+		if (c == 0) {
+			printf("child %d of %d\n", getpid() == getpid(), getppid() == getppid());
+			_exit(7);
+		}
+		int cs;
+		pid_t w = waitpid(c, &cs, 0);
+		printf("parent: waited %d, status %d\n", w == c, WIFEXITED(cs) ? WEXITSTATUS(cs) : -1);
+		_exit(0);
+	}
+	close(p[1]);
+	waitpid(parent, &st, WUNTRACED);
+	CHECK(ptrace(PTRACE_SEIZE, parent, NULL, (void *)(long)(PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL)) == 0);
+	kill(parent, SIGCONT);
+	pid_t taker = -1;
+	int gave = -1;
+	while (waitpid(parent, &st, __WALL) == parent && WIFSTOPPED(st)) {
+		if ((st >> 16) == PTRACE_EVENT_FORK) {
+			unsigned long msg;
+			int cst;
+			ptrace(PTRACE_GETEVENTMSG, parent, NULL, &msg);
+			pid_t child = (pid_t)msg;
+			waitpid(child, &cst, __WALL); /* its first stop */
+			taker = fork();
+			if (taker == 0) {
+				struct handoff h;
+				int s;
+				if (read(hp[0], &h, sizeof h) != sizeof h || handoff_take(&h, PTRACE_O_EXITKILL) != 0)
+					_exit(2);
+				ptrace(PTRACE_CONT, h.pid, NULL, NULL);
+				while (waitpid(h.pid, &s, __WALL) == h.pid && WIFSTOPPED(s))
+					ptrace(PTRACE_CONT, h.pid, NULL, (void *)(long)((s >> 16) ? 0 : WSTOPSIG(s)));
+				_exit(WIFEXITED(s) && WEXITSTATUS(s) == 7 ? 0 : 3);
+			}
+			struct handoff h;
+			gave = handoff_give(child, taker, &h);
+			if (gave == 0 && write(hp[1], &h, sizeof h) != sizeof h)
+				gave = -EIO;
+		}
+		ptrace(PTRACE_CONT, parent, NULL, (void *)(long)((st >> 16) || WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st)));
+	}
+	slurp(p[0]);
+	close(p[0]);
+	close(hp[0]);
+	close(hp[1]);
+	int ts = -1;
+	if (taker > 0)
+		waitpid(taker, &ts, 0);
+	CHECK_EQ(gave, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(WIFEXITED(ts) && WEXITSTATUS(ts) == 0);
+	CHECK(strcmp(out, "child 1 of 1\nparent: waited 1, status 7\n") == 0);
+}
+
+int main(void)
+{
+	RUN(exec_env_appends);
+	RUN(exec_env_joins_theirs);
+	RUN(exec_env_many);
+	RUN(exec_env_too_long);
+	RUN(handoff_fork_child);
+	return check_exit();
+}
