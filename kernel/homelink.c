@@ -336,7 +336,7 @@ static void host_go_home(struct job *j, int feature, int32_t pending, const char
 
 static void host_exited(struct job *j)
 {
-	struct om_job_exit e = { 0 };
+	struct om_job_exit e = { .cpu_ns = j->cpu_ns };
 	uint8_t buf[CTL_MAX];
 	if ((j->exit_code & 0x7f) == 0) {
 		e.kind = OM_EXIT_EXITED;
@@ -419,7 +419,7 @@ static const struct job_host home_host = {
  * images already on their way. */
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending)
 {
-	struct om_job_home m = { .reason = reason, .pending = pending };
+	struct om_job_home m = { .reason = reason, .pending = pending, .cpu_ns = j->cpu_ns };
 	uint8_t buf[CTL_MAX];
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
 	sched_take(j);

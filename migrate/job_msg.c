@@ -65,7 +65,7 @@ om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap)
 {
 	struct wire_wr w;
 
-	if ((m->node == 0) != (m->job == 0))
+	if (m->node != 0 && m->job == 0)
 		return OM_E_RANGE;
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->job);
@@ -87,7 +87,7 @@ om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m)
 	wire_rd_init(&r, buf, len);
 	m->job = wire_rd_u32(&r);
 	m->node = wire_rd_u32(&r);
-	if (r.err == OM_OK && (m->node == 0) != (m->job == 0))
+	if (r.err == OM_OK && m->node != 0 && m->job == 0)
 		wire_rd_fail(&r, OM_E_RANGE);
 	if (m->node != 0) {
 		om_cpu_get(&r, &m->cpu);
@@ -261,6 +261,7 @@ om_job_exit_encode(const struct om_job_exit *m, void *out, size_t cap)
 	wire_wr_u8(&w, m->kind);
 	wire_wr_u32(&w, m->status);
 	wire_wr_u8(&w, m->core);
+	wire_wr_u64(&w, m->cpu_ns);
 	return wire_wr_end(&w);
 }
 
@@ -273,6 +274,7 @@ om_job_exit_decode(const void *buf, size_t len, struct om_job_exit *m)
 	m->kind = wire_rd_u8(&r);
 	m->status = wire_rd_u32(&r);
 	m->core = wire_rd_u8(&r);
+	m->cpu_ns = wire_rd_u64(&r);
 	if (r.err == OM_OK && !exit_ok(m))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
@@ -298,6 +300,7 @@ om_job_home_encode(const struct om_job_home *m, void *out, size_t cap)
 	wire_wr_u32(&w, m->reason);
 	wire_wr_str(&w, m->text, sizeof m->text);
 	wire_wr_u32(&w, (uint32_t)m->pending);
+	wire_wr_u64(&w, m->cpu_ns);
 	return wire_wr_end(&w);
 }
 
@@ -310,6 +313,7 @@ om_job_home_decode(const void *buf, size_t len, struct om_job_home *m)
 	m->reason = wire_rd_u32(&r);
 	wire_rd_str(&r, m->text, OM_STR_MAX);
 	m->pending = (int32_t)wire_rd_u32(&r);
+	m->cpu_ns = wire_rd_u64(&r);
 	if (r.err == OM_OK && !home_ok(m))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
@@ -348,8 +352,9 @@ om_node_lost_decode(const void *buf, size_t len, struct om_node_lost *m)
 static int
 job_info_ok(const struct om_job_info *j)
 {
-	return j->job != 0 && j->node != 0 && j->state >= OM_JOB_PLACED &&
-	    j->state <= OM_JOB_STOPPED;
+	/* Node 0 is home, and only a process at home is there. */
+	return j->job != 0 && (j->node == 0) == (j->state == OM_JOB_HOME) && j->state >= OM_JOB_PLACED &&
+	    j->state <= OM_JOB_HOME;
 }
 
 int

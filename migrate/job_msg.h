@@ -25,7 +25,7 @@
 #define OM_SIG_MAX 64    /* signal numbers are 1..OM_SIG_MAX */
 
 /* CTL_JOB_SUBMIT flags */
-#define OM_JOB_F_HOME 1u /* record only: the job runs at home */
+#define OM_JOB_F_HOME 1u /* record only: the process runs at home */
 #define OM_JOB_F_ALL OM_JOB_F_HOME
 
 /* CTL_JOB_SUBMIT (66), om-run -> agent. The command line is printable
@@ -43,8 +43,10 @@ struct om_job_submit {
 };
 
 /* CTL_JOB_PLACED (67), agent -> om-run. node == 0: not placed, run at
- * home, reason says why; then job is 0 and cpu/addr are not on the wire.
- * node != 0: job >= 1, cpu and addr describe the node; reason may be "". */
+ * home, reason says why; cpu/addr are not on the wire, and job is 0, or
+ * the id of the record of a process at home (the answer to a SUBMIT with
+ * OM_JOB_F_HOME). node != 0: job >= 1, cpu and addr describe the node;
+ * reason may be "". */
 struct om_job_placed {
 	uint32_t job;
 	uint32_t node;
@@ -57,13 +59,14 @@ enum om_job_state {
 	OM_JOB_PLACED = 1,   /* placed; the image is on its way */
 	OM_JOB_RUNNING = 2,  /* JOB_STARTED seen */
 	OM_JOB_HOMING = 3,   /* JOB_HOME seen; the image is on its way home */
-	OM_JOB_STOPPED = 4   /* JOB_STOPPED seen: a stop signal holds it */
+	OM_JOB_STOPPED = 4,  /* JOB_STOPPED seen: a stop signal holds it */
+	OM_JOB_HOME = 5      /* a process at home, followed by its deputy (node 0) */
 };
 
 /* A CTL_JOBS_REPLY (69) record. */
 struct om_job_info {
 	uint32_t job;              /* >= 1 */
-	uint32_t node;             /* >= 1 */
+	uint32_t node;             /* >= 1; 0 (home) iff state is OM_JOB_HOME */
 	uint32_t uid;
 	uint32_t pid;
 	char cmd[OM_CMD_MAX + 1];
@@ -119,6 +122,7 @@ struct om_job_exit {
 	uint8_t kind;
 	uint32_t status;
 	uint8_t core;
+	uint64_t cpu_ns;           /* CPU time it used on the node, this stay */
 };
 
 enum om_home_reason {
@@ -133,6 +137,7 @@ struct om_job_home {
 	uint32_t reason;           /* enum om_home_reason */
 	char text[OM_STR_MAX + 1];
 	int32_t pending;           /* syscall nr to re-execute at home, or -1 */
+	uint64_t cpu_ns;           /* CPU time it used on the node, this stay */
 };
 
 /* NODE_LOST (29), agent -> home. */

@@ -62,7 +62,8 @@ def om(c, *argv, cwd=None):
 def test_tree_spreads_over_nodes():
     """sh -c 'burn a & burn b & burn c & burn d & wait' on four nodes: the
     shell comes home at its first fork, the four burns run on the four
-    nodes at the same time, and the output is a native run's."""
+    nodes at the same time, and the output is a native run's. --stats
+    says the same: five processes, the burns' CPU time spent on nodes."""
     burn = os.path.join(CORPUS, "burn")
     script = " ".join("%s %s 1000 &" % (burn, x) for x in "abcd") + " wait"
     t = time.monotonic()
@@ -74,7 +75,8 @@ def test_tree_spreads_over_nodes():
             c.wait_registered(n)
         peak = PeakJobs(c, "burn")
         peak.start()
-        p, secs = om(c, "/bin/sh", "-c", script)
+        stats_file = os.path.join(c.dir, "stats.json")
+        p, secs = om(c, "--stats", stats_file, "/bin/sh", "-c", script)
         peak.stop()
         check(p.returncode == native.returncode == 0 and
               sorted(p.stdout.splitlines()) == sorted(native.stdout.splitlines()),
@@ -89,8 +91,19 @@ def test_tree_spreads_over_nodes():
                 burns.append(i)
         check(sorted(burns) == [0, 1, 2, 3], "burns per node: %r (one on each expected)" % burns)
         check(peak.peak == 4, "at most %d burns ran at the same time, expected 4" % peak.peak)
+        with open(stats_file) as f:
+            stats = json.load(f)
+        burn_stats = [x for x in stats["list"] if x["command"].startswith(burn)]
+        check(stats["processes"] == 5 and len(burn_stats) == 4, "stats: %r" % stats)
+        for x in burn_stats:
+            where = [r["where"] for r in x["ran"]]
+            check(x["migrations"] == 1 and where[0] == "home" and where[1].startswith("node ") and
+                  x["node_cpu_s"] > 0 and x["node_cpu_s"] >= 9 * x["home_cpu_s"],
+                  "burn stats: %r" % x)
+        check(len({x["ran"][1]["where"] for x in burn_stats}) == 4, "stats: %r" % burn_stats)
         print("INFO tree of 4 burns: one on each of 4 nodes, 4 at once; %.1f s through om-run (TCG), "
-              "%.1f s natively" % (secs, t_native))
+              "%.1f s natively; %.2f CPU s on nodes, %.2f at home" %
+              (secs, t_native, stats["node_cpu_s"], stats["home_cpu_s"]))
 
 
 def test_tree_job_control():

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 2
+MAGIC, VERSION = 0x6D6F, 3
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -195,12 +195,12 @@ def job_stopped(signo):
     return u32(signo)
 
 
-def job_exit(kind, status, core=0):
-    return struct.pack("<BIB", kind, status, core)
+def job_exit(kind, status, core=0, cpu_ns=0):
+    return struct.pack("<BIBQ", kind, status, core, cpu_ns)
 
 
-def job_home(reason, text, pending=-1):
-    return u32(reason) + wstr(text) + i32(pending)
+def job_home(reason, text, pending=-1, cpu_ns=0):
+    return u32(reason) + wstr(text) + i32(pending) + struct.pack("<Q", cpu_ns)
 
 
 def node_lost_decode(p):

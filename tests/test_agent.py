@@ -636,6 +636,46 @@ def t_job_node_shared(tmp):
     check(node == 0 and reason == "node %d runs 16 jobs already, its most" % n.id, "17th job: %r" % reason)
 
 
+def t_job_home_record(tmp):
+    """A deputy records its process at home (OM_JOB_F_HOME): it is listed
+    with node 0, state home; om-migrate PID node N is passed to its deputy;
+    a new placement of the pid ends the record, and so does JOB_KILL; any
+    other job frame for it is an error."""
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=2)
+    c = a.ctl()
+    rec, node, _, reason = c.submit(flags=1, cmd="sh -c x")
+    check(rec >= 1 and node == 0 and reason == "at home", "home record: %r" % ((rec, node, reason),))
+    jobs = a.jobs()
+    check(len(jobs) == 1 and jobs[0]["job"] == rec and jobs[0]["node"] == 0 and jobs[0]["state"] == 5,
+          "listed: %r" % jobs)
+    rc, out, err = a.mon("--jobs")
+    row = out.splitlines()[1].split()
+    check(rc == 0 and row[1] == "home" and row[5] == "home", "om-mon --jobs: %r" % out)
+    check(a.nodes()[MAC1]["jobs"] == 0, "a home record counted on a node")
+    t = ctl_migrate(a.control, os.getpid())
+    check(t == ow.T_ERROR, "home -> home accepted: %d" % t)
+    m = Ctl(a.control)
+    m.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(os.getpid(), n.id))
+    check(m.recv_frame()[0] == ow.T_CTL_MIGRATE, "migrate to node refused")
+    check(c.recv_frame() == (ow.T_CTL_MIGRATE, rec, 0, ow.job_migrate(os.getpid(), n.id)),
+          "the deputy was not told where its process goes")
+    # the deputy places it: the record ends, the placement is a new job
+    job, node, _, _ = c.submit()
+    check(node == n.id and job != rec and [j["job"] for j in a.jobs()] == [job], "after placing: %r" % a.jobs())
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_EXIT, job), "JOB_EXIT")
+    rec2, _, _, _ = c.submit(flags=1)
+    c.send_frame(ow.T_JOB_KILL, job=rec2)
+    wait_for(lambda: a.jobs() == [], 2, "JOB_KILL to end the home record")
+    rec3, _, _, _ = c.submit(flags=1)
+    c.send_frame(ow.T_SIGNAL, ow.job_signal(2), job=rec3)
+    c.expect_error(ow.E_STATE)
+    check(a.alive(), "agent died")
+
+
 def t_job_placement_reasons(tmp):
     a = Agent(tmp)
     c = a.ctl()

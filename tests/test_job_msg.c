@@ -142,7 +142,7 @@ sample(size_t i)
 	static struct om_job_migrate mig = { 4242, 0 };
 	static struct om_job_signal sig = { 2, -6, 0, { 0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0, 42 } };
 	static struct om_job_exit ex = { OM_EXIT_EXITED, 255, 0 };
-	static struct om_job_exit ks = { OM_EXIT_SIGNALED, 11, 1 };
+	static struct om_job_exit ks = { OM_EXIT_SIGNALED, 11, 1, 0x1122334455667788ull };
 	static struct om_job_home home = { OM_HOME_SYSCALL, "fork", 57 };
 	static struct om_node_lost lost = { 3, "connection closed by peer" };
 	static struct om_error err = { (uint32_t)OM_E_STATE, "no memory for the image" };
@@ -238,7 +238,8 @@ golden_small(void)
 	static const uint8_t sig[44] = { 2, 0, 0, 0, 0xfa, 0xff, 0xff, 0xff, 0, 0, 0, 0,
 		0x09, 0x03, 0, 0, 0xe8, 0x03, 0, 0, 42 };
 	struct om_job_signal sender;
-	static const uint8_t ex[6] = { 2, 11, 0, 0, 0, 1 };
+	static const uint8_t ex[14] = { 2, 11, 0, 0, 0, 1,
+		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
 	static const uint8_t mig[8] = { 0x92, 0x10, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t home[12] = { 1, 0, 0, 0, 4, 0, 'f', 'o', 'r', 'k', 57, 0 };
 	static const uint8_t none[10] = { 0, 0, 0, 0, 0, 0, 0, 0, 2, 0 };
@@ -250,13 +251,15 @@ golden_small(void)
 	memset(&sender, 0, sizeof sender);
 	om_job_signal_set_sender(&sender, 777, 1000);
 	CHECK(memcmp(sender.fields, sig + 12, 8) == 0);
-	CHECK_EQ(om_job_exit_encode(sample(6), buf, sizeof buf), 6);
-	CHECK(memcmp(buf, ex, 6) == 0);
+	CHECK_EQ(om_job_exit_encode(sample(6), buf, sizeof buf), 14);
+	CHECK(memcmp(buf, ex, 14) == 0);
 	CHECK_EQ(om_job_migrate_encode(sample(3), buf, sizeof buf), 8);
 	CHECK(memcmp(buf, mig, 8) == 0);
 	n = om_job_home_encode(sample(7), buf, sizeof buf);
-	CHECK_EQ(n, 14);
+	CHECK_EQ(n, 22);
 	CHECK(memcmp(buf, home, 12) == 0 && buf[12] == 0 && buf[13] == 0);
+	for (int i = 14; i < 22; i++)
+		CHECK_EQ(buf[i], 0); /* cpu_ns */
 	memset(&p, 0, sizeof p);
 	strcpy(p.reason, "no");
 	n = om_job_placed_encode(&p, buf, sizeof buf);
@@ -344,8 +347,11 @@ placed_ranges(void)
 	p.job = 0;
 	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
 	fill_placed(&p);
-	p.node = 0;
-	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
+	p.node = 0; /* a process recorded at home: its id, no node */
+	n = om_job_placed_encode(&p, buf, sizeof buf);
+	CHECK(n > 0);
+	CHECK_EQ(codec_dec_exact(&codecs[1], buf, (size_t)n, &out), OM_OK);
+	CHECK(out.job == 12 && out.node == 0 && out.addr[0] == '\0');
 	fill_placed(&p);
 	p.cpu.cores = 0;
 	CHECK_EQ(om_job_placed_encode(&p, buf, sizeof buf), OM_E_RANGE);
@@ -356,8 +362,8 @@ placed_ranges(void)
 	memset(buf2, 0, 4); /* job 0 with a node */
 	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
 	memcpy(buf2, buf, (size_t)n);
-	memset(buf2 + 4, 0, 4); /* node 0 with a job */
-	CHECK_EQ(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out), OM_E_RANGE);
+	memset(buf2 + 4, 0, 4); /* node 0: no cpu and address may follow */
+	CHECK(codec_dec_exact(&codecs[1], buf2, (size_t)n, &out) != OM_OK);
 	CHECK_EQ(codec_dec_exact(&codecs[1], buf, (size_t)n, &out), OM_OK);
 	CHECK(out.job == 12 && out.node == 5 && out.cpu.cores == 8 &&
 	    strcmp(out.addr, "10.0.2.15") == 0 && strcmp(out.reason, p.reason) == 0);
@@ -409,14 +415,14 @@ small_ranges(void)
 	e = (struct om_job_exit){ 3, 0, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 0 };
-	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 6);
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 14);
 	buf[0] = 0;
-	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 14, &out), OM_E_RANGE);
 	buf[0] = 1, buf[5] = 1; /* core dump on a normal exit */
-	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 6, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[5], buf, 14, &out), OM_E_RANGE);
 
 	n = om_job_home_encode(&h, buf, sizeof buf);
-	CHECK_EQ(n, 10);
+	CHECK_EQ(n, 18);
 	CHECK_EQ(codec_dec_exact(&codecs[7], buf, (size_t)n, &out), OM_OK);
 	CHECK_EQ(out.h.pending, -1);
 	buf[6] = 0xfe; /* pending -2 */
@@ -460,8 +466,13 @@ list_edges(void)
 	fill_info(&j, 1);
 	j.state = 0;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
-	j.state = OM_JOB_STOPPED + 1;
+	j.state = OM_JOB_HOME + 1;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_info(&j, 1);
+	j.state = OM_JOB_HOME; /* at home, yet on a node */
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
+	j.node = 0; /* at home, node 0: fine */
+	CHECK(om_job_list_encode(&j, 1, buf, sizeof buf) > 0);
 	fill_info(&j, 1);
 	j.job = 0;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);

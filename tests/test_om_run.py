@@ -39,7 +39,7 @@ def spawn_run(*args, **kw):
 
 def t_usage(tmp):
     rc, out, err = om_run("--help")
-    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--home] [-v] [--control PATH] "
+    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--home] [--stats FILE] [-v] [--control PATH] "
                                      "PROGRAM [ARGS...]"), "--help: %r" % out)
     for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"],
                 ["--node", "0", "true"], ["--home", "--node", "1", "true"]):

@@ -77,8 +77,8 @@ void
 jobs_end(struct job *j, const char *what)
 {
 	log_info("job %u (uid %u pid %u) on node %u ended: %s", j->id, j->uid, j->pid,
-	    j->node->id, what);
-	if (j->node->jobs > 0)
+	    j->node ? j->node->id : 0, what);
+	if (j->node && j->node->jobs > 0)
 		j->node->jobs--;
 	jobs_unlink(j);
 	free(j);
@@ -175,6 +175,50 @@ jobs_not_placed(struct conn *c, const struct om_job_submit *s, const struct job_
 	jobs_reply_placed(c, &pl);
 }
 
+/* A process has one record: its placement on a node, or a new record at
+ * home, ends the one that said it was at home. */
+static void
+jobs_end_home_record(struct conn *c, uint32_t pid, const char *why)
+{
+	struct job *j;
+
+	for (j = jobs_all; j != NULL; j = j->next)
+		if (j->home == c && j->pid == pid && j->node == NULL) {
+			jobs_end(j, why);
+			return;
+		}
+}
+
+/* A process of a job that runs at home, followed by its deputy: a record
+ * without a node, for om-mon and om-migrate (and the deputy's CTL_MIGRATE). */
+static void
+jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
+{
+	struct om_job_placed pl;
+	struct job *j;
+
+	jobs_end_home_record(c, s->pid, "recorded again");
+	if ((j = calloc(1, sizeof *j)) == NULL) {
+		jobs_not_placed(c, s, jh, "agent out of memory");
+		return;
+	}
+	j->id = jobs_new_id();
+	j->uid = jh->uid;
+	j->pid = s->pid;
+	j->home_pid = jh->pid;
+	memcpy(j->cmd, s->cmd, sizeof j->cmd);
+	j->state = OM_JOB_HOME;
+	j->start_ms = ev_now_ms();
+	j->home = c;
+	jobs_link(j);
+	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
+	log_debug("job %u: uid %u pid %u runs at home: %s", j->id, j->uid, j->pid, j->cmd);
+	memset(&pl, 0, sizeof pl);
+	pl.job = j->id;
+	snprintf(pl.reason, sizeof pl.reason, "at home");
+	jobs_reply_placed(c, &pl);
+}
+
 void
 jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 {
@@ -194,10 +238,6 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		conn_fail(c, OM_E_RANGE, "pid %u is not the caller, its child or its tracee", s.pid);
 		return;
 	}
-	if (s.flags & OM_JOB_F_HOME) {
-		jobs_not_placed(c, &s, jh, "runs at home (asked for)");
-		return;
-	}
 	static uint32_t live[JOBS_PER_HOME];
 	if (jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME) {
 		jobs_not_placed(c, &s, jh, "too many jobs on one connection");
@@ -205,6 +245,10 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	}
 	if (jobs_live >= OM_JOBS_MAX) {
 		jobs_not_placed(c, &s, jh, "the agent holds too many jobs");
+		return;
+	}
+	if (s.flags & OM_JOB_F_HOME) {
+		jobs_record_home(c, jh, &s);
 		return;
 	}
 	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
@@ -220,6 +264,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_not_placed(c, &s, jh, "agent out of memory");
 		return;
 	}
+	jobs_end_home_record(c, s.pid, "it leaves home");
 	j->id = jobs_new_id();
 	j->uid = jh->uid;
 	j->pid = s.pid;
@@ -273,7 +318,7 @@ jobs_list(struct conn *c, const struct job_home *jh)
 		if (!jobs_visible(j, jh->uid))
 			continue;
 		v[k].job = j->id;
-		v[k].node = j->node->id;
+		v[k].node = j->node ? j->node->id : 0;
 		v[k].uid = j->uid;
 		v[k].pid = j->pid;
 		memcpy(v[k].cmd, j->cmd, sizeof v[k].cmd);
@@ -321,6 +366,19 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 	}
 	if (m.target != 0 && (nodes_by_id(m.target) == NULL || nodes_by_id(m.target)->state != OM_NODE_UP)) {
 		conn_fail(c, OM_E_RANGE, "job %u: node %u is not up", j->id, m.target);
+		return;
+	}
+	if (j->node == NULL) {
+		/* At home: its deputy sends it out (CTL_MIGRATE to it). */
+		if (m.target == 0) {
+			conn_fail(c, OM_E_STATE, "pid %u runs at home already", m.pid);
+			return;
+		}
+		log_info("job %u: uid %u moves it from home to node %u", j->id, jh->uid, m.target);
+		if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0) {
+			(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
+			(void)conn_send(c, OM_T_CTL_MIGRATE, 0, 0, buf, (size_t)rc);
+		}
 		return;
 	}
 	if (m.target == j->node->id) {

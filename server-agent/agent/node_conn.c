@@ -43,7 +43,7 @@ static const struct conn_ops nc_ops = {
 struct conn *
 node_conn_get(struct node *n)
 {
-	struct nconn *nc = n->link;
+	struct nconn *nc = n != NULL ? n->link : NULL; /* NULL: a job at home */
 
 	return nc != NULL ? nc->c : NULL;
 }

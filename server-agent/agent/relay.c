@@ -123,6 +123,11 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		    om_type_name(h->type), h->job);
 		return;
 	}
+	if (j->node == NULL && h->type != OM_T_JOB_KILL) {
+		/* A process at home has no node to send anything to. */
+		conn_fail(c, OM_E_STATE, "%s for job %u, which runs at home", om_type_name(h->type), h->job);
+		return;
+	}
 	if (h->type == OM_T_SIGNAL) {
 		if ((rc = om_job_signal_decode(p, h->length, &sig)) != OM_OK) {
 			conn_fail(c, rc, "bad SIGNAL: %s", om_strerror(rc));
@@ -139,7 +144,7 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		}
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
-		jobs_end(j, "om-run gave it up; JOB_KILL sent to the node");
+		jobs_end(j, j->node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
 		return;
 	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE) {
 		if (h->length != 0) {

@@ -48,6 +48,9 @@ struct job_ctx {
 	/* Connects to the agent at control: a new deputy (a child's) has a
 	 * link of its own. Returns the fd, or -1. */
 	int (*connect)(const char *control);
+	/* --stats: every deputy of the job writes its process's story to
+	 * stats_fd (-1: none); om-run reads them from stats_rfd. */
+	int stats_fd, stats_rfd;
 };
 
 /* Forks the program's process: it waits, before execve, until released,

@@ -12,11 +12,17 @@
 
 #include "deputy.h"
 #include "follow.h"
+#include "stats.h"
 
-long follow_options(void)
+long follow_options_away(void)
 {
 	/* Not TRACECLONE: the threads of a process at home are its own. */
 	return PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_EXITKILL;
+}
+
+long follow_options(void)
+{
+	return follow_options_away() | PTRACE_O_TRACEEXIT;
 }
 
 static int is_stop_signal(int sig)
@@ -82,6 +88,7 @@ static int on_status(struct follow *f, int st)
 	}
 	case PTRACE_EVENT_STOP:
 		if (is_stop_signal(sig)) { /* a group-stop */
+			f->interrupting = 0; /* a stopped process stays as it is */
 			if (f->root) {
 				root_stop(f, sig);
 				if (f->stopped == -1) {
@@ -93,7 +100,16 @@ static int on_status(struct follow *f, int st)
 			ptrace(PTRACE_LISTEN, f->pid, NULL, NULL);
 			return -1;
 		}
-		ptrace(PTRACE_CONT, f->pid, NULL, NULL); /* woken from LISTEN, or an interrupt */
+		if (f->interrupting) {
+			f->interrupting = 0;
+			f->stopped = 1;
+			return FOLLOW_STOPPED;
+		}
+		ptrace(PTRACE_CONT, f->pid, NULL, NULL); /* woken from LISTEN */
+		return -1;
+	case PTRACE_EVENT_EXIT:
+		f->exit_cpu_ms = stats_home_cpu_ms(f->pid);
+		ptrace(PTRACE_CONT, f->pid, NULL, NULL);
 		return -1;
 	case 0: /* a signal on its way: its own */
 		ptrace(PTRACE_CONT, f->pid, NULL, (void *)(long)sig);
@@ -102,6 +118,14 @@ static int on_status(struct follow *f, int st)
 		ptrace(PTRACE_CONT, f->pid, NULL, NULL);
 		return -1;
 	}
+}
+
+int follow_interrupt(struct follow *f)
+{
+	if (ptrace(PTRACE_INTERRUPT, f->pid, NULL, NULL) == -1)
+		return -errno;
+	f->interrupting = 1;
+	return 0;
 }
 
 enum follow_event follow_run(struct follow *f)
@@ -122,9 +146,11 @@ enum follow_event follow_run(struct follow *f)
 			continue;
 		}
 		struct pollfd pfd[2] = { { f->chld_fd, POLLIN, 0 }, { f->watch_fd, POLLIN, 0 } };
-		int n = poll(pfd, f->watch_fd >= 0 ? 2 : 1, -1);
+		int n = poll(pfd, f->watch_fd >= 0 ? 2 : 1, f->tick_ms > 0 ? f->tick_ms : -1);
 		if (n < 0 && errno != EINTR)
 			return FOLLOW_ERROR;
+		if (n == 0)
+			return FOLLOW_TICK;
 		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(f->chld_fd, &si, sizeof si) == (ssize_t)sizeof si)

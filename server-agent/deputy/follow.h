@@ -10,6 +10,7 @@
 #ifndef OM_FOLLOW_H
 #define OM_FOLLOW_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 enum follow_event {
@@ -17,6 +18,8 @@ enum follow_event {
 	FOLLOW_EXEC,     /* it is at its exec stop (stopped) */
 	FOLLOW_FORK,     /* it forked (stopped); child is in its first stop, ours */
 	FOLLOW_READABLE, /* watch_fd is readable (it runs on) */
+	FOLLOW_STOPPED,  /* follow_interrupt's stop came (stopped) */
+	FOLLOW_TICK,     /* tick_ms passed without an event (it runs on) */
 	FOLLOW_ERROR     /* errno says why */
 };
 
@@ -26,13 +29,25 @@ struct follow {
 	int chld_fd;     /* a signalfd for SIGCHLD, which the caller blocks */
 	int watch_fd;    /* the agent link, or -1 */
 	int stopped;     /* in a ptrace stop: follow_run lets it go first */
+	int interrupting; /* follow_interrupt asked for a stop */
+	int tick_ms;     /* > 0: FOLLOW_TICK after this long without an event */
 	int status;      /* FOLLOW_EXITED: its wait status */
+	uint64_t exit_cpu_ms; /* its own CPU time as it exited (0: unknown) */
 	pid_t child;     /* FOLLOW_FORK */
 };
 
-/* The options to seize a followed process with. */
+/* The options to seize a followed process with (PTRACE_O_TRACEEXIT among
+ * them: its CPU time is read as it exits); follow_options_away() for while
+ * it is on a node (its home process then exits only when the deputy makes
+ * it). */
 long follow_options(void);
+long follow_options_away(void);
 /* Lets the process run until the next event; returns it. */
 enum follow_event follow_run(struct follow *f);
+/* Asks for the running process to stop where it is (PTRACE_INTERRUPT):
+ * follow_run then returns FOLLOW_STOPPED, after any event that comes
+ * first. A process in a group-stop is not taken out of it: the request
+ * lapses. Returns 0, or -errno. */
+int follow_interrupt(struct follow *f);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -66,12 +67,14 @@ static int remote_init(struct remote *r, struct job_ctx *jc, pid_t pid, int root
 	if (!r->rxbuf || !r->txbuf || !r->dout.mem)
 		return -1;
 	frame_rx_init(&r->rx, r->rxbuf, OM_HDR_SIZE + OM_MAX_PAYLOAD);
+	capture_cpu(&r->need); /* what a program that chose at home may use */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	if ((r->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		return -1;
+	stats_begin(&r->stats, pid);
 	r->fw.pid = pid;
 	r->fw.root = root;
 	r->fw.chld_fd = r->sigfd;
@@ -86,15 +89,23 @@ static void agent_gone(struct remote *r)
 	r->jc->ctl_fd = r->fw.watch_fd = -1;
 }
 
-/* The agent spoke while the process was at home: nothing is meant for a
- * process here (frames of a job that just ended cross its return). */
+/* The agent spoke while the process was at home: om-migrate sends it to a
+ * node (CTL_MIGRATE for its record); anything else is a frame of a job
+ * that just ended, crossing its return. */
 static void drain_agent(struct remote *r)
 {
 	struct om_hdr h;
 	const uint8_t *p;
 	int got;
-	while ((got = remote_next_frame(r, &h, &p, 0)) == 1)
-		;
+	while ((got = remote_next_frame(r, &h, &p, 0)) == 1) {
+		struct om_job_migrate m;
+		if (h.type == OM_T_CTL_MIGRATE && h.job == r->home_job && r->home_job &&
+		    om_job_migrate_decode(p, h.length, &m) == OM_OK && m.target != 0) {
+			say(r, "it goes from home to node %u", m.target);
+			r->moving = 1;
+			r->move_to = m.target;
+		}
+	}
 	if (got == 0 || got == -1)
 		agent_gone(r);
 }
@@ -111,6 +122,12 @@ static void unprepare(struct remote *r)
 	}
 }
 
+/* Linux's restart codes (include/linux/errno.h), which a tracer sees. */
+#define ERESTARTSYS_ 512
+#define ERESTARTNOINTR_ 513
+#define ERESTARTNOHAND_ 514
+#define ERESTART_RESTARTBLOCK_ 516
+
 /* The job was placed but does not go: the agent forgets it. */
 static void give_back(struct remote *r)
 {
@@ -118,6 +135,24 @@ static void give_back(struct remote *r)
 	om_hdr_encode(hdr, OM_T_JOB_KILL, 0, r->job, 0);
 	if (write(r->jc->ctl_fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr)
 		agent_gone(r);
+}
+
+/* The placed process, stopped with its scratch region, goes: the deputy
+ * serves it on its node to the end or its return (NODE_*), or it stays. */
+static int send_placed(struct remote *r)
+{
+	r->in.interruptible = 0; /* nothing may cut the capture's calls short */
+	int rc = remote_send_out(r);
+	if (rc == SENT_RUNS)
+		return remote_serve(r);
+	if (rc == SENT_NOT_STARTED) {
+		kill(r->pid, SIGKILL);
+		return NODE_LOST;
+	}
+	if (rc == SENT_BROKEN)
+		give_back(r);
+	unprepare(r);
+	return STAYS;
 }
 
 /* At the exec stop: the agent chooses a node (node: the user's choice,
@@ -132,12 +167,14 @@ static int place_at_exec(struct remote *r, uint32_t node)
 	int rc, st;
 
 	read_cmdline(r);
+	stats_command(&r->stats, r->cmd);
+	capture_cpu(&home);
+	r->need = home; /* its loader chooses here, unless told otherwise */
 	if (jc->ctl_fd < 0)
 		return STAYS;
-	capture_cpu(&home);
 	base = home;
 	cpu_mask_baseline(&base); /* a program chooses its code where it runs */
-	if (remote_place(r, &base, node) != 0) {
+	if (remote_place(r, &base, node, 0) != 0) {
 		agent_gone(r);
 		return STAYS;
 	}
@@ -146,6 +183,8 @@ static int place_at_exec(struct remote *r, uint32_t node)
 		return STAYS;
 	}
 	say(r, "job %u placed on node %u (%s)", r->job, jc->placed.node, jc->placed.addr);
+	/* A static program chooses its code on the node, a dynamic one is
+	 * told to: the image uses what both have. */
 	cpu_mask_common(&r->need, &home, &jc->placed.cpu);
 
 	user[0] = tunable[0] = '\0';
@@ -181,22 +220,74 @@ static int place_at_exec(struct remote *r, uint32_t node)
 	if (user[0] || tunable[0])
 		if (remote_hide_env(r, "GLIBC_TUNABLES=", user[0] ? user : NULL) != 0)
 			say(r, "could not hide GLIBC_TUNABLES from the program");
-	r->in.interruptible = 0; /* nothing may cut the capture's calls short */
-	rc = remote_send_out(r);
-	if (rc == SENT_RUNS)
-		return remote_serve(r);
-	if (rc == SENT_NOT_STARTED) {
-		kill(r->pid, SIGKILL);
-		return NODE_LOST;
-	}
-	if (rc == SENT_BROKEN)
-		give_back(r);
-	unprepare(r);
-	return STAYS;
+	return send_placed(r);
 refused:
 	give_back(r);
 	unprepare(r);
 	return STAYS;
+}
+
+/* How many threads the process has (/proc/PID/status); 0 if unknown. */
+static int threads(pid_t pid)
+{
+	char path[64], line[128];
+	int n = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* The process, stopped where it ran at home (follow_interrupt), goes to
+ * node (0: any) as it stands. A system call it was in is wound back to
+ * run again there, as Linux restarts one no handler interrupted; one that
+ * keeps its state in the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot
+ * move, nor can a process with threads. Returns STAYS or NODE_*. */
+static int move_out(struct remote *r, uint32_t node)
+{
+	struct user_regs_struct regs;
+	const char *why = NULL;
+	int rc;
+	if (threads(r->pid) != 1)
+		why = "it has threads";
+	else if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == -1)
+		why = strerror(errno);
+	else if ((int64_t)regs.orig_rax >= 0) {
+		int64_t ret = (int64_t)regs.rax;
+		if (ret == -ERESTARTSYS_ || ret == -ERESTARTNOINTR_ || ret == -ERESTARTNOHAND_) {
+			regs.rip -= 2;
+			regs.rax = regs.orig_rax;
+			regs.orig_rax = (uint64_t)-1;
+			if (ptrace(PTRACE_SETREGS, r->pid, NULL, &regs) == -1)
+				why = strerror(errno);
+		} else if (ret == -ERESTART_RESTARTBLOCK_) {
+			why = "it sleeps in a call whose state only this kernel keeps";
+		}
+	}
+	if (why) {
+		say(r, "it stays at home: %s", why);
+		return STAYS;
+	}
+	if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0) {
+		agent_gone(r);
+		return STAYS;
+	}
+	if (r->jc->placed.node == 0) {
+		say(r, "it stays at home: %s", r->jc->placed.reason);
+		return STAYS;
+	}
+	say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
+	if ((rc = inject_open(&r->in, r->pid)) != 0 || (rc = inject_setup(&r->in)) != 0) {
+		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
+		give_back(r);
+		unprepare(r);
+		return STAYS;
+	}
+	return send_placed(r);
 }
 
 static int life(struct remote *r, uint32_t first_node);
@@ -204,13 +295,16 @@ static int life(struct remote *r, uint32_t first_node);
 /* The new deputy, in its own process: takes the child over and lives its
  * life. Its own signals (the terminal's, a kill of the process group) are
  * not its business: the processes have theirs. */
-static int child_deputy(struct job_ctx *parent_jc, int fd)
+static int child_deputy(const struct remote *parent, int fd)
 {
 	static struct job_ctx jc;
 	static struct remote rr;
 	struct handoff h;
-	jc = *parent_jc;
+	struct om_cpu need = parent->need; /* the child's memory is the parent's */
+	jc = *parent->jc;
 	job_forget_child();
+	if (jc.stats_rfd >= 0)
+		close(jc.stats_rfd); /* om-run's to read */
 	close(jc.ctl_fd);
 	jc.ctl_fd = jc.connect ? jc.connect(jc.control) : -1;
 	ssize_t n = read(fd, &h, sizeof h);
@@ -219,9 +313,12 @@ static int child_deputy(struct job_ctx *parent_jc, int fd)
 		return 0; /* the parent's deputy kept it */
 	if (remote_init(&rr, &jc, h.pid, 0) != 0 || handoff_take(&h, follow_options()) != 0)
 		return 1;
+	rr.need = need;
 	rr.fw.stopped = 1;
 	read_cmdline(&rr);
+	stats_command(&rr.stats, rr.cmd);
 	life(&rr, 0);
+	stats_send(&rr.stats, jc.stats_fd);
 	return 0;
 }
 
@@ -245,7 +342,7 @@ static void spawn(struct remote *r, pid_t child)
 		close(down[1]);
 		if ((d = fork()) == 0) {
 			close(up[1]);
-			_exit(child_deputy(r->jc, down[0]));
+			_exit(child_deputy(r, down[0]));
 		}
 		(void)!write(up[1], &d, sizeof d);
 		_exit(0);
@@ -276,14 +373,86 @@ alone:
 	ptrace(PTRACE_DETACH, child, NULL, NULL);
 }
 
+/* A process at home that computes goes out again, as the agent finds it a
+ * node: when it has used the CPU (BUSY_PERMILLE of the time) for BUSY_TICKS
+ * ticks of TICK_MS running, and not before SETTLE_MS after it came home or
+ * a try that found no node. */
+#define TICK_MS 1000
+#define BUSY_TICKS 2
+#define BUSY_PERMILLE 900
+#define SETTLE_MS 3000
+
+struct busy {
+	uint64_t cpu_ms, at_ms; /* the last sample */
+	int ticks;              /* busy ones in a row */
+	uint64_t not_before;    /* no try before this */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* utime + stime of pid in ms (/proc/PID/stat, fields 14 and 15). */
+static uint64_t cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *rp;
+	unsigned long long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (!(rp = strrchr(buf, ')')) ||
+	    sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* A tick at home: whether the process has computed long enough to go. */
+static int busy_enough(struct remote *r, struct busy *b)
+{
+	uint64_t now = now_ms(), cpu = cpu_ms(r->pid);
+	int busy = b->at_ms && now > b->at_ms && (cpu - b->cpu_ms) * 1000 >= BUSY_PERMILLE * (now - b->at_ms);
+	b->ticks = busy ? b->ticks + 1 : 0;
+	b->cpu_ms = cpu;
+	b->at_ms = now;
+	if (b->ticks < BUSY_TICKS || now < b->not_before)
+		return 0;
+	b->ticks = 0;
+	b->not_before = now + SETTLE_MS; /* if it finds no node */
+	return 1;
+}
+
 /* Follows the process to its end; returns its wait status (or om-run's
- * own failure, or NODE_LOST_STATUS). */
+ * own failure, or NODE_LOST_STATUS). While it is at home the agent has a
+ * record of it (for om-mon and om-migrate). */
 static int life(struct remote *r, uint32_t first_node)
 {
 	uint32_t node = first_node;
+	struct om_cpu base;
+	struct busy b = { .not_before = now_ms() + SETTLE_MS };
+	int execed = !r->root, rc = STAYS; /* om-run's child is at its exec at once */
 	for (;;) {
+		if (!r->home_job && execed && r->jc->ctl_fd >= 0) {
+			base = r->need;
+			if (remote_place(r, &base, 0, OM_JOB_F_HOME) != 0)
+				agent_gone(r);
+		}
+		if (r->moving) { /* a request: the stop, then the move */
+			r->moving = 0;
+			if (!r->fw.interrupting)
+				follow_interrupt(&r->fw);
+		}
+		r->fw.tick_ms = r->jc->ctl_fd >= 0 ? TICK_MS : 0;
 		switch (follow_run(&r->fw)) {
 		case FOLLOW_EXITED:
+			r->stats.home_cpu_ms = r->fw.exit_cpu_ms;
 			return r->fw.status;
 		case FOLLOW_ERROR:
 			fprintf(stderr, "om-run: lost track of pid %d: %s\n", (int)r->pid, strerror(errno));
@@ -291,27 +460,39 @@ static int life(struct remote *r, uint32_t first_node)
 			return OMRUN_FAIL;
 		case FOLLOW_READABLE:
 			drain_agent(r);
-			break;
+			continue;
+		case FOLLOW_TICK:
+			if (!r->moving && busy_enough(r, &b)) {
+				r->moving = 1;
+				r->move_to = 0;
+			}
+			continue;
 		case FOLLOW_FORK:
 			spawn(r, r->fw.child);
+			continue;
+		case FOLLOW_STOPPED:
+			rc = move_out(r, r->move_to);
 			break;
 		case FOLLOW_EXEC:
-			switch (place_at_exec(r, node)) {
-			case STAYS:
-				break;
-			case NODE_HOME:
-				r->fw.stopped = 1;
-				r->fw.watch_fd = r->jc->ctl_fd;
-				break;
-			case NODE_EXITED:
-				return r->in.status;
-			case NODE_LOST:
-				return NODE_LOST_STATUS;
-			default:
-				return OMRUN_FAIL;
-			}
+			rc = place_at_exec(r, node);
 			node = 0; /* the user's choice was for the first program */
+			execed = 1;
 			break;
+		}
+		switch (rc) {
+		case STAYS:
+			break;
+		case NODE_HOME:
+			r->fw.stopped = 1;
+			r->fw.watch_fd = r->jc->ctl_fd;
+			b.not_before = now_ms() + SETTLE_MS;
+			break;
+		case NODE_EXITED:
+			return r->in.status;
+		case NODE_LOST:
+			return NODE_LOST_STATUS;
+		default:
+			return OMRUN_FAIL;
 		}
 	}
 }
@@ -333,5 +514,7 @@ int deputy_run(struct job_ctx *jc)
 	}
 	/* om-run stops with its program, never on its own (follow.c). */
 	job_catch_stops(1);
-	return life(r, jc->node);
+	int status = life(r, jc->node);
+	stats_send(&r->stats, jc->stats_fd);
+	return status;
 }

@@ -16,6 +16,7 @@
 #include "frame_rx.h"
 #include "inject.h"
 #include "restore.h"
+#include "stats.h"
 
 #define NODE_LOST_STATUS (251 << 8)
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
@@ -47,8 +48,12 @@ struct remote {
 	uint32_t sigs_sent, sigs_seen, cont_at;
 	uint32_t call_seq;      /* the forwarded call running at home */
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
+	uint32_t home_job;      /* its record at the agent while it is at home */
+	int moving;             /* at home: it goes out (om-migrate, CPU-bound) */
+	uint32_t move_to;       /* ... to this node (0: any) */
 	int stop_at_home;       /* a stop signal the deputy sent its idle process */
 	int waking;             /* wake() waits for its PTRACE_INTERRUPT */
+	struct proc_stats stats; /* where it ran, for om-run --stats */
 	/* Frames that came in while a call ran, for the deputy's loop: */
 	struct held {
 		struct om_hdr h;
@@ -66,9 +71,10 @@ int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2,
  * (-1), nothing within timeout_ms (-2; -1 waits for ever). */
 int remote_next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int timeout_ms);
 /* Asks the agent to place the process (node 0: any) with CTL_JOB_SUBMIT;
- * the answer is in r->jc->placed (node 0: it stays). Returns 0, or -1 when
+ * the answer is in r->jc->placed (node 0: it stays). With OM_JOB_F_HOME it
+ * records the process at home instead (r->home_job). Returns 0, or -1 when
  * the agent is gone. */
-int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node);
+int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uint32_t flags);
 
 enum { SENT_RUNS, SENT_REFUSED, SENT_NOT_STARTED, SENT_BROKEN };
 /* Sends the process, stopped with its scratch region set up, to

@@ -399,6 +399,8 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 	int64_t ret;
 	if (om_job_exit_decode(p, len, &e) != OM_OK || (!r->homing && wake(r) != 0))
 		return -1;
+	r->stats.node_cpu_ns += e.cpu_ns;
+	r->stats.home_cpu_ms = stats_home_cpu_ms(r->in.pid); /* its calls, run at home */
 	if (e.kind == OM_EXIT_EXITED) {
 		uint64_t args[6] = { e.status };
 		inject_syscall(&r->in, SYS_exit_group, args, &ret);
@@ -485,6 +487,7 @@ static void back_home(struct remote *r)
 {
 	struct user_regs_struct regs;
 	settle_home(r);
+	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options());
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
@@ -590,6 +593,7 @@ int remote_send_out(struct remote *r)
 		return SENT_NOT_STARTED;
 	}
 	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	stats_move(&r->stats, jc->placed.node);
 	/* Its timers went with it: home's would fire a second time. */
 	if (timers_disarm(&r->in, err, sizeof err) != 0)
 		say(r, "home's timers could not be stopped: %s", err);
@@ -597,13 +601,14 @@ int remote_send_out(struct remote *r)
 	return SENT_RUNS;
 }
 
-int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node)
+int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uint32_t flags)
 {
 	struct om_job_submit s;
 	uint8_t buf[OM_JOB_SUBMIT_MAX];
 	struct om_hdr h;
 	const uint8_t *p;
 	job_submit_fill((uint32_t)r->pid, r->cmd, need, node, &s);
+	s.flags = flags;
 	int n = om_job_submit_encode(&s, buf, sizeof buf);
 	if (n < 0 || send_frame_for(r, OM_T_CTL_JOB_SUBMIT, 0, 0, buf, (size_t)n) < 0)
 		return -1;
@@ -617,7 +622,10 @@ int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node)
 	}
 	if (om_job_placed_decode(p, h.length, &r->jc->placed) != OM_OK)
 		return -1;
-	if (r->jc->placed.node != 0) {
+	if (flags & OM_JOB_F_HOME)
+		r->home_job = r->jc->placed.job;
+	else if (r->jc->placed.node != 0) {
+		r->home_job = 0; /* the placement ended the record */
 		r->job = r->jc->placed.job;
 		r->homing = 0;
 		r->sigs_sent = r->sigs_seen = r->cont_at = 0;
@@ -634,7 +642,7 @@ static int move_on(struct remote *r)
 	uint32_t target = r->next_node;
 	r->next_node = 0;
 	settle_home(r);
-	if (remote_place(r, &r->need, target) != 0)
+	if (remote_place(r, &r->need, target, 0) != 0)
 		return -1;
 	if (r->jc->placed.node == 0) {
 		say(r, "node %u will not take it (%s): it goes on at home", target, r->jc->placed.reason);
@@ -664,6 +672,8 @@ int remote_serve(struct remote *r)
 	const uint8_t *p;
 	int rc;
 
+	/* Its home process exits only when the deputy makes it, now. */
+	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options_away());
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
@@ -721,6 +731,7 @@ int remote_serve(struct remote *r)
 			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
 				return give_up(r, NODE_FAIL);
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
+			r->stats.node_cpu_ns += m.cpu_ns;
 			r->homing = HOMING_ANNOUNCED;
 			r->pending_nr = m.pending;
 			break;
@@ -736,6 +747,7 @@ int remote_serve(struct remote *r)
 				return give_up(r, NODE_FAIL);
 			if (rc == 0)
 				break;
+			stats_move(&r->stats, 0);
 			/* A job that came home for a call of its own (fork, execve, one
 			 * the node lacks) would only bounce back: it stays. */
 			if (r->next_node && r->pending_nr >= 0) {

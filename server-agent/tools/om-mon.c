@@ -89,6 +89,7 @@ job_state_str(uint8_t state)
 	case OM_JOB_RUNNING: return "running";
 	case OM_JOB_HOMING: return "homing";
 	case OM_JOB_STOPPED: return "stopped";
+	case OM_JOB_HOME: return "home";
 	default: return "placed";
 	}
 }
@@ -117,7 +118,12 @@ print_jobs(const struct om_job_info *v, uint32_t n)
 	for (i = 0; i < n; i++) {
 		uptime_str(v[i].runtime_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)v[i].runtime_ms,
 		    up, sizeof up);
-		printf("%6u  %4u  %-10.10s  %7u  %-8s  %-7s  %s\n", v[i].job, v[i].node,
+		char node[12];
+		if (v[i].node)
+			snprintf(node, sizeof node, "%u", v[i].node);
+		else
+			snprintf(node, sizeof node, "home");
+		printf("%6u  %4s  %-10.10s  %7u  %-8s  %-7s  %s\n", v[i].job, node,
 		    user_str(v[i].uid, user, sizeof user), v[i].pid, up,
 		    job_state_str(v[i].state), v[i].cmd);
 	}

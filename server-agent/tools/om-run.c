@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include "capture.h"
 #include "cpu_mask.h"
 #include "deputy.h"
+#include "stats.h"
 #include "job_msg.h"
 
 #define OMRUN_EXIT_ERR 1
@@ -39,9 +41,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-run [--node ID] [--home] [-v] [--control PATH] PROGRAM [ARGS...]\n"
+	    "usage: om-run [--node ID] [--home] [--stats FILE] [-v] [--control PATH] PROGRAM [ARGS...]\n"
 	    "  --node ID        run on node ID only (see om-mon); otherwise the agent picks\n"
 	    "  --home           run here, without asking the agent\n"
+	    "  --stats FILE     write where each process ran, as JSON, when all have ended\n"
 	    "  -v, --verbose    say where the program runs and why\n"
 	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 	    "  -h, --help       show this help\n",
@@ -131,6 +134,32 @@ omrun_exit_like(int status)
 	exit(128 + sig); /* a signal whose default is not to terminate */
 }
 
+/* Writes --stats (if asked) and leaves the way the program did. followed:
+ * every process had a deputy, which wrote its story; otherwise the
+ * program ran at home on its own, one process as far as om-run knows,
+ * with the CPU time of all it waited for. The summary waits for every
+ * deputy of the job, so for processes the program left running too. */
+static void __attribute__((noreturn))
+omrun_finish(struct job_ctx *jc, const char *stats, int status, int followed)
+{
+	if (stats != NULL) {
+		if (!followed) {
+			struct proc_stats s;
+			struct rusage ru;
+			stats_begin(&s, jc->child);
+			stats_command(&s, jc->argv[0]);
+			if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+				s.home_cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+				    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+			stats_send(&s, jc->stats_fd);
+		}
+		close(jc->stats_fd);
+		if (stats_write(jc->stats_rfd, stats) == -1)
+			fprintf(stderr, "om-run: --stats %s: %s\n", stats, strerror(errno));
+	}
+	omrun_exit_like(status);
+}
+
 /* Releases the child to exec here and waits for it; returns its status,
  * or the shell's status for an exec failure (as an exit status). */
 static int
@@ -174,6 +203,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "node", required_argument, NULL, 'n' },
 		{ "home", no_argument, NULL, 'H' },
+		{ "stats", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -181,18 +211,19 @@ main(int argc, char **argv)
 	};
 	struct job_ctx jc;
 	char path[PATH_MAX];
-	const char *control = NULL;
+	const char *control = NULL, *stats = NULL;
 	uint32_t node = 0;
 	int ch, home = 0, rc, status;
 
 	memset(&jc, 0, sizeof jc);
-	jc.ctl_fd = -1;
+	jc.ctl_fd = jc.stats_fd = jc.stats_rfd = -1;
 	opterr = 0;
 	/* '+': options end at PROGRAM; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n': node = omrun_parse_node(optarg); break;
 		case 'H': home = 1; break;
+		case 's': stats = optarg; break;
 		case 'v': jc.verbose = 1; break;
 		case 'c': control = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -229,10 +260,20 @@ main(int argc, char **argv)
 	job_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 
+	if (stats != NULL) {
+		int sp[2];
+		if (pipe2(sp, O_CLOEXEC) == -1) {
+			fprintf(stderr, "om-run: --stats: %s\n", strerror(errno));
+			return OMRUN_EXIT_ERR;
+		}
+		jc.stats_rfd = sp[0];
+		jc.stats_fd = sp[1];
+	}
+
 	if (home) {
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: --home\n");
-		omrun_exit_like(omrun_run_home(&jc));
+		omrun_finish(&jc, stats, omrun_run_home(&jc), 0);
 	}
 	if ((jc.ctl_fd = ctl_connect(jc.control)) == -1) {
 		if (jc.verbose)
@@ -240,7 +281,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 	} else {
 		if ((status = deputy_run(&jc)) != RUN_REMOTE_UNAVAILABLE)
-			omrun_exit_like(status);
+			omrun_finish(&jc, stats, status, 1);
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: the deputy cannot trace the program\n");
 	}
@@ -249,5 +290,5 @@ main(int argc, char **argv)
 		close(jc.ctl_fd);
 		jc.ctl_fd = -1;
 	}
-	omrun_exit_like(omrun_run_home(&jc));
+	omrun_finish(&jc, stats, omrun_run_home(&jc), 0);
 }

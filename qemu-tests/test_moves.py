@@ -1,0 +1,90 @@
+"""A running process moves from home to a node (docs/migration.md,
+"Process trees"): one that came home for a fork and then computes goes out
+again by itself; one blocked in a read at home goes when om-migrate sends
+it, and its read goes on there. Outputs are a native run's."""
+
+import os
+import re
+import subprocess
+import time
+
+from omtest import BUILD, check, cluster, wait_for
+
+OM_RUN = os.path.join(BUILD, "om-run")
+OM_MIGRATE = os.path.join(BUILD, "om-migrate")
+HOMEWORK = os.path.join(BUILD, "corpus", "static", "homework")
+TIMEOUT = 120
+
+
+def node_jobs(node):
+    """[(job, pid, [lines])] from a node's console, in order of arrival."""
+    out, seen = [], {}
+    for m in re.finditer(r"^job (\d+): (.*)$", node.serial(), re.M):
+        j = int(m.group(1))
+        if j not in seen:
+            seen[j] = []
+            a = re.match(r"arrived \(pid (\d+)", m.group(2))
+            out.append((j, int(a.group(1)) if a else 0, seen[j]))
+        seen[j].append(m.group(2))
+    return out
+
+
+def test_home_process_goes_out_again():
+    """homework burn: on the node, home for its fork, then it computes at
+    home; after a few seconds of that it goes out again and ends there."""
+    argv = [HOMEWORK, "burn", "2500"]
+    native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    with cluster() as c:
+        node = c.boot(mem=256, extra=["-cpu", "max"])
+        c.wait_registered(node)
+        p = subprocess.run([OM_RUN, "-v", "--control", c.control] + argv, capture_output=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        check(p.returncode == native.returncode == 0 and p.stdout == native.stdout,
+              "om-run: %d %r, natively %r; stderr %r" % (p.returncode, p.stdout, native.stdout, p.stderr[-1500:]))
+        jobs = node_jobs(node)
+        check(len(jobs) == 2 and jobs[0][1] == jobs[1][1] and jobs[0][2][-1] == "image sent home" and
+              jobs[1][2][-1] == "exited with status 0",
+              "the process should have come home and gone out again: %r" % jobs)
+        print("INFO a process that came home for a fork went out again when it computed, and ended on the node")
+
+
+def test_migrate_from_home():
+    """homework read, blocked in a read at home: om-migrate PID node N
+    sends it there, where the read goes on with the next line."""
+    with cluster() as c:
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(2)]
+        for n in nodes:
+            c.wait_registered(n)
+        ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, HOMEWORK, "read"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"ready\n", "homework did not start")
+            p.stdin.write(b"one\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"1: one\n", "first line")
+            pid = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+            # the node it did not start on (it came home from there for its fork)
+            k = 1 if node_jobs(nodes[0]) else 0
+            target = ids[k]
+            r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "node", str(target)],
+                               capture_output=True, timeout=10)
+            check(r.returncode == 0, "om-migrate: %r" % (r,))
+            wait_for(lambda: len(node_jobs(nodes[k])) == 1, 20, "the process to reach node %d" % target)
+            p.stdin.write(b"two\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"2: two\n", "second line, from the node")
+            p.stdin.close()
+            p.stdin = None  # closed: communicate must not flush it
+            out, err = p.communicate(timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 0 and out == b"", "om-run: %d %r %r" % (p.returncode, out, err[-1500:]))
+        jobs = node_jobs(nodes[k])
+        check(len(jobs) == 1 and jobs[0][1] == pid and jobs[0][2][-1] == "exited with status 0",
+              "node %d: %r" % (target, jobs))
+        check(b"it goes from home to node %d" % target in err, "-v did not say it: %r" % err[-1500:])
+        print("INFO a process blocked in a read at home moved to node %d with om-migrate; its read went on there"
+              % target)
