@@ -34,8 +34,11 @@ static void node_status(struct om_heartbeat *hb)
 	hb->jobs = (uint32_t)(sched_count() + homelink_jobs_in_transit());
 	for (int i = 0; i < sched_count(); i++) {
 		const struct job *j = sched_job(i);
-		if (j->state == JOB_RUNNABLE && !j->stopped)
+		int runnable = j->state == JOB_RUNNABLE && !j->stopped;
+		if (runnable)
 			hb->load_milli += 1000; /* a job that wants the CPU now */
+		if (hb->nlisted < OM_NODE_JOBS_MAX)
+			hb->listed[hb->nlisted++] = (struct om_hb_job){ j->id, j->cpu_ns, (uint8_t)runnable };
 	}
 }
 

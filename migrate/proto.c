@@ -279,6 +279,16 @@ om_heartbeat_encode(const struct om_heartbeat *m, void *out, size_t cap)
 	wire_wr_u32(&w, m->load_milli);
 	wire_wr_u64(&w, m->mem_free);
 	wire_wr_u32(&w, m->jobs);
+	if (m->nlisted > OM_NODE_JOBS_MAX)
+		return OM_E_RANGE;
+	wire_wr_u32(&w, m->nlisted);
+	for (uint32_t i = 0; i < m->nlisted; i++) {
+		if (m->listed[i].job == 0 || m->listed[i].runnable > 1)
+			return OM_E_RANGE;
+		wire_wr_u32(&w, m->listed[i].job);
+		wire_wr_u64(&w, m->listed[i].cpu_ns);
+		wire_wr_u8(&w, m->listed[i].runnable);
+	}
 	return wire_wr_end(&w);
 }
 
@@ -292,6 +302,17 @@ om_heartbeat_decode(const void *buf, size_t len, struct om_heartbeat *m)
 	m->load_milli = wire_rd_u32(&r);
 	m->mem_free = wire_rd_u64(&r);
 	m->jobs = wire_rd_u32(&r);
+	m->nlisted = wire_rd_u32(&r);
+	if (r.err == OM_OK && m->nlisted > OM_NODE_JOBS_MAX)
+		return OM_E_RANGE;
+	for (uint32_t i = 0; i < m->nlisted && r.err == OM_OK; i++) {
+		struct om_hb_job *j = &m->listed[i];
+		j->job = wire_rd_u32(&r);
+		j->cpu_ns = wire_rd_u64(&r);
+		j->runnable = wire_rd_u8(&r);
+		if (r.err == OM_OK && (j->job == 0 || j->runnable > 1))
+			wire_rd_fail(&r, OM_E_RANGE);
+	}
 	return wire_rd_end(&r);
 }
 

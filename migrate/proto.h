@@ -145,11 +145,20 @@ struct om_welcome {
 	uint64_t time_ns;           /* home's CLOCK_REALTIME at send time */
 };
 
+/* One job the node runs, as the balancer needs it. */
+struct om_hb_job {
+	uint32_t job;
+	uint64_t cpu_ns;            /* CPU time on this node, this stay */
+	uint8_t runnable;           /* wants the CPU now (0 or 1) */
+};
+
 struct om_heartbeat {
 	uint32_t uptime_ms;
 	uint32_t load_milli;        /* runnable jobs x 1000, averaged */
 	uint64_t mem_free;
 	uint32_t jobs;
+	uint32_t nlisted;           /* <= OM_NODE_JOBS_MAX */
+	struct om_hb_job listed[OM_NODE_JOBS_MAX];
 };
 
 enum om_node_state { OM_NODE_UP = 1, OM_NODE_DOWN = 2 };

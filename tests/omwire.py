@@ -173,8 +173,10 @@ def welcome_decode(p):
     return v
 
 
-def heartbeat(uptime_ms, load_milli, mem_free, jobs):
-    return struct.pack("<IIQI", uptime_ms, load_milli, mem_free, jobs)
+def heartbeat(uptime_ms, load_milli, mem_free, jobs, listed=()):
+    """listed: (job, cpu_ns, runnable) for each job the node runs."""
+    return struct.pack("<IIQII", uptime_ms, load_milli, mem_free, jobs, len(listed)) + b"".join(
+        struct.pack("<IQB", *x) for x in listed)
 
 
 def job_signal(signo, code=0, pid=0, uid=0, errnum=0, value=0):

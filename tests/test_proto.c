@@ -162,7 +162,8 @@ sample(size_t i)
 	static struct om_error e = { 0xfffffff8u, "field value out of range" };
 	static struct om_hello h;
 	static struct om_welcome w = { 7, 1000, 1764059020123456789ull };
-	static struct om_heartbeat hb = { 123456, 2500, 1ull << 30, 3 };
+	static struct om_heartbeat hb = { 123456, 2500, 1ull << 30, 3, 2,
+		{ { 7, 1500000000ull, 1 }, { 9, 0, 0 } } };
 	uint32_t k;
 
 	switch (i) {
@@ -345,14 +346,33 @@ roundtrip_welcome(void)
 static void
 roundtrip_heartbeat(void)
 {
-	struct om_heartbeat a = { 0xffffffffu, 1234, 0xfedcba9876543210ull, 9 }, b;
+	struct om_heartbeat a = { 0xffffffffu, 1234, 0xfedcba9876543210ull, 9, 0, { { 0 } } }, b;
 	int n;
 
 	n = om_heartbeat_encode(&a, buf, sizeof buf);
-	CHECK_EQ(n, 20);
-	CHECK_EQ(codec_dec_exact(&codecs[3], buf, 20, &b), OM_OK);
+	CHECK_EQ(n, 24);
+	CHECK_EQ(codec_dec_exact(&codecs[3], buf, 24, &b), OM_OK);
 	CHECK(b.uptime_ms == a.uptime_ms && b.load_milli == a.load_milli &&
-	    b.mem_free == a.mem_free && b.jobs == a.jobs);
+	    b.mem_free == a.mem_free && b.jobs == a.jobs && b.nlisted == 0);
+
+	/* the job list: every slot, then one too many, job 0, runnable 2 */
+	a.nlisted = OM_NODE_JOBS_MAX;
+	for (uint32_t i = 0; i < a.nlisted; i++)
+		a.listed[i] = (struct om_hb_job){ i + 1, (uint64_t)i << 40, (uint8_t)(i & 1) };
+	n = om_heartbeat_encode(&a, buf, sizeof buf);
+	CHECK_EQ(n, 24 + 13 * OM_NODE_JOBS_MAX);
+	CHECK_EQ(codec_dec_exact(&codecs[3], buf, (size_t)n, &b), OM_OK);
+	CHECK(b.nlisted == OM_NODE_JOBS_MAX && b.listed[15].job == 16 &&
+	    b.listed[15].cpu_ns == 15ull << 40 && b.listed[15].runnable == 1);
+	buf[20] = OM_NODE_JOBS_MAX + 1;
+	CHECK_EQ(om_heartbeat_decode(buf, (size_t)n, &b), OM_E_RANGE);
+	buf[20] = OM_NODE_JOBS_MAX;
+	buf[24] = 0; /* job 0 */
+	CHECK_EQ(om_heartbeat_decode(buf, (size_t)n, &b), OM_E_RANGE);
+	buf[24] = 1, buf[36] = 2; /* runnable 2 */
+	CHECK_EQ(om_heartbeat_decode(buf, (size_t)n, &b), OM_E_RANGE);
+	a.nlisted = OM_NODE_JOBS_MAX + 1;
+	CHECK_EQ(om_heartbeat_encode(&a, buf, sizeof buf), OM_E_RANGE);
 }
 
 /* Generic: every codec's sample survives encode -> decode -> encode
