@@ -275,7 +275,7 @@ UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers
-UNIT_TESTS += $(B)/tests/test_deputy_ptrace
+UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
@@ -285,6 +285,10 @@ $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 $(B)/tests/test_deputy_ptrace: tests/test_deputy_ptrace.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS)
+# The agent's balancer decision, pure logic.
+$(B)/tests/test_balance: tests/test_balance.c $(SA)/agent/balance.c $(SA)/agent/balance.h tests/check.h
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -I$(SA)/agent -o $@ tests/test_balance.c $(SA)/agent/balance.c
 # The node's command-line parser, built for the host.
 $(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
 	@mkdir -p $(dir $@)

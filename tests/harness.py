@@ -82,12 +82,14 @@ def spawn(args, **kw):
 
 
 class Agent:
-    def __init__(self, tmp, *args, control=None):
+    def __init__(self, tmp, *args, control=None, balance=False):
+        """balance: run the balancer (off by default: a test's own process
+        may be a job's pid, and must not be moved while the test runs)."""
         self.control = control or os.path.join(tmp, "run", "agent.sock")
         self.logpath = os.path.join(tmp, "agent.log")
         self.logf = open(self.logpath, "ab")
         self.proc = spawn([AGENT, "--config", "/dev/null", "--listen", "127.0.0.1:0",
-                           "--control", self.control] + list(args),
+                           "--control", self.control] + ([] if balance else ["--no-balance"]) + list(args),
                           stdout=self.logf, stderr=self.logf)
         m = wait_for(lambda: self.proc.poll() is None and
                      re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log()), 5,

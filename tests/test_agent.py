@@ -803,12 +803,110 @@ def t_job_backpressure(tmp):
     check(a.alive() and len(a.jobs()) == 1, "job lost under back-pressure")
 
 
+def balancing_agent(tmp, *more):
+    """An agent whose balancer runs every 100 ms and takes any process."""
+    conf = os.path.join(tmp, "balance.conf")
+    with open(conf, "w") as f:
+        f.write("balance_ms = 100\nbalance_min_cpu_ms = 1\nbalance_min_stay_ms = 1\n" + "".join(more))
+    return Agent(tmp, "--config", conf, balance=True)
+
+
+def no_frame(peer, secs):
+    """Whether nothing arrives on peer within secs."""
+    try:
+        return peer.recv_frame(secs) is None
+    except (TimeoutError, socket.timeout):
+        return True
+
+
+def t_balance_spreads(tmp):
+    """Two processes want the one core of node A, node B is idle: the
+    balancer moves the one with more CPU time there (MIGRATE_HOME to A,
+    CTL_MIGRATE naming B to its deputy), logs the loads that decided it and
+    moves nothing more. A job placed by --node stays; heartbeats that list
+    jobs the agent does not know change nothing."""
+    a = balancing_agent(tmp)
+    na = a.node(MAC1, cores=1)
+    kids = [spawn(["sleep", "60"]) for _ in range(3)]
+    c1, c2, c3 = a.ctl(), a.ctl(), a.ctl()
+    j1, node, _, _ = c1.submit(pid=kids[0].pid)
+    check(node == na.id, "first job: node %d" % node)
+    # the second came to A by om-migrate from home: a move, not pinned
+    rec, _, _, _ = c2.submit(pid=kids[1].pid, flags=1)
+    m = a.ctl()
+    m.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(kids[1].pid, na.id))
+    check(m.recv_frame()[0] == ow.T_CTL_MIGRATE, "om-migrate refused")
+    check(c2.recv_frame()[0] == ow.T_CTL_MIGRATE, "deputy not told")
+    j2, node, _, _ = c2.submit(pid=kids[1].pid, node=na.id)
+    check(node == na.id, "second job: node %d" % node)
+    nb = a.node(MAC2, cores=1)
+    for j, c in ((j1, c1), (j2, c2)):
+        na.send_frame(ow.T_JOB_STARTED, job=j)
+        check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, j), "JOB_STARTED")
+    na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 2, [(j1, 5 * 10**9, 1), (j2, 2 * 10**9, 1),
+                                                                     (4242, 10**10, 1)]))
+    nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 0, [(j1, 10**10, 1)]))
+    f = na.recv_frame(3)
+    check(f[:2] == (ow.T_MIGRATE_HOME, j1), "node A got %r, not MIGRATE_HOME for job %d" % (f, j1))
+    f = c1.recv_frame(3)
+    check(f == (ow.T_CTL_MIGRATE, j1, 0, ow.job_migrate(kids[0].pid, nb.id)), "deputy told %r" % (f,))
+    check(re.search(r"job %d: the balancer \(load node %d 2\.00 > 1\.30 x node %d 1\.00\) moves it from "
+                    r"node %d to node %d" % (j1, na.id, nb.id, na.id, nb.id), a.log()), "log: %r" % a.log()[-600:])
+    check(no_frame(na, 0.5) and no_frame(c2, 0.1), "a second move while the first is in flight")
+    # a pinned pair: nothing moves
+    j3, node, _, _ = c3.submit(pid=kids[2].pid, node=nb.id)
+    nb.send_frame(ow.T_JOB_STARTED, job=j3)
+    check(c3.recv_frame()[:2] == (ow.T_JOB_STARTED, j3), "JOB_STARTED")
+    nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 1, [(j3, 9 * 10**9, 1)]))
+    check(no_frame(nb, 0.5) and no_frame(c3, 0.1), "a job placed with --node was moved")
+    check(a.alive(), "agent died")
+
+
+def busy_child(threads=False):
+    code = "import threading,time\n"
+    if threads:
+        code += "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    code += "while True: pass\n"
+    return spawn([sys.executable, "-c", code])
+
+
+def t_balance_from_home(tmp):
+    """A process at home that computes goes to a node with a free core
+    (CTL_MIGRATE to its deputy); one that sleeps or has threads stays."""
+    a = balancing_agent(tmp)
+    kids = [spawn(["sleep", "60"]), busy_child(threads=True), busy_child()]
+    conns = [a.ctl() for _ in kids]
+    for c, k in zip(conns, kids):
+        rec, node, _, _ = c.submit(pid=k.pid, flags=1)
+        check(rec >= 1 and node == 0, "home record: %r" % node)
+    check(no_frame(conns[2], 0.6), "moved with no node up")
+    n = a.node(MAC1, cores=1)
+    f = conns[2].recv_frame(5)
+    check(f is not None and f[0] == ow.T_CTL_MIGRATE and f[3] == ow.job_migrate(kids[2].pid, n.id),
+          "the busy process was not sent out: %r" % (f,))
+    check(re.search(r"the balancer \(busy at home, node %d has a free core\) moves it from home" % n.id,
+                    a.log()), "log: %r" % a.log()[-600:])
+    check(no_frame(conns[0], 0.1) and no_frame(conns[1], 0.1), "a sleeping or threaded process was moved")
+
+
+def t_balance_home_cores(tmp):
+    """With home_cores = 1 home counts as a place like the nodes: one busy
+    process at home and an idle node are balanced already."""
+    a = balancing_agent(tmp, "home_cores = 1\n")
+    k = busy_child()
+    c = a.ctl()
+    c.submit(pid=k.pid, flags=1)
+    a.node(MAC1, cores=1)
+    check(no_frame(c, 1.0), "moved although home has a core for it")
+
+
 def t_config_file(tmp):
     conf = os.path.join(tmp, "agent.conf")
     ctl = os.path.join(tmp, "conf.sock")
     with open(conf, "w") as f:
         f.write("# test\n\nlisten = 127.0.0.1:0   # any port\ncontrol=%s\n"
-                "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n" % ctl)
+                "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n"
+                "balance_margin = 1.5\nbalance_min_stay_ms = 4000\nhome_cores = 2\n" % ctl)
     logf = open(os.path.join(tmp, "conf.log"), "wb+")
     p = spawn([AGENT, "--config", conf, "--heartbeat-ms", "300"], stdout=logf, stderr=logf)
     def logtext():
@@ -818,6 +916,8 @@ def t_config_file(tmp):
     log = logtext()
     check("control %s, heartbeat 300 ms, down after 700 ms, drop after 9000 ms" % ctl in log,
           "settings: %r" % log)
+    check("balancer: every 1000 ms, margin 1.50, candidates with 1000 ms CPU after 4000 ms, "
+          "home offers 2 cores" in log, "balancer settings: %r" % log)
     p.send_signal(signal.SIGTERM)
     check(p.wait(5) == 0, "exit")
     # the shipped example file is valid as it is, and with every key set
@@ -838,7 +938,15 @@ def t_config_file(tmp):
            ("just words\n", ":1: expected \"key = value\""),
            ("control =\n", ":1: control: missing value"),
            ("down_after_ms = 5\ndown_after_ms = 6\n", ":2: down_after_ms: key given twice"),
-           ("down_after_ms = 9000\ndrop_after_ms = 100\n", "--drop-after must be")]
+           ("down_after_ms = 9000\ndrop_after_ms = 100\n", "--drop-after must be"),
+           ("balance = maybe\n", ":1: balance: not yes or no"),
+           ("balance_margin = 0.9\n", ":1: balance_margin: not a number from 1.0 to 10.0"),
+           ("balance_margin = 1.3x\n", ":1: balance_margin: not a number from 1.0 to 10.0"),
+           ("balance_margin = nan\n", ":1: balance_margin: not a number from 1.0 to 10.0"),
+           ("home_cores = 1025\n", ":1: home_cores: not a number of cores (0..1024)"),
+           ("home_cores = -1\n", ":1: home_cores: not a number of cores (0..1024)"),
+           ("home_speed = 4000000001\n", ":1: home_speed: not a speed"),
+           ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds")]
     for text, want in bad:
         with open(conf, "w") as f:
             f.write(text)
@@ -850,6 +958,16 @@ def t_config_file(tmp):
                        timeout=5)
     check(p.returncode == 2 and b"none.conf: No such file or directory" in p.stderr,
           "missing explicit file: %r" % p.stderr)
+    # balance = no, or --no-balance: no rounds at all
+    with open(conf, "w") as f:
+        f.write("balance = no\ncontrol = %s\nlisten = 127.0.0.1:0\n" % ctl)
+    for args in (["--config", conf], ["--config", conf, "--no-balance"]):
+        logf.seek(0)
+        logf.truncate()
+        p = spawn([AGENT] + args, stdout=logf, stderr=logf)
+        wait_for(lambda: "listening on" in logtext(), 5, "the agent without balancer")
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(5) == 0 and "balancer" not in logtext(), "balance = no: %r" % logtext())
 
 
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]

@@ -4,7 +4,8 @@
  * (ev.c), no threads. Nodes connect over TCP (node_conn.c), tools over a
  * Unix socket (ctl_server.c); both share the node table (nodes.c) and the
  * job table (jobs.c), which places jobs (placement.c) and relays their
- * frames between node and deputy (relay.c). Settings come from the command
+ * frames between node and deputy (relay.c), and moves running processes
+ * where the cluster has room (balancer.c). Settings come from the command
  * line and agent.conf (conf.c); om-agent.service is its systemd unit. It
  * never runs a user's program and links nothing of the deputy: it uses
  * migrate/ for the protocol and ctl/ only to find the control socket and
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balancer.h"
 #include "conf.h"
 #include "conn.h"
 #include "ctl_server.h"
@@ -41,13 +43,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: om-agent [-v] [--config PATH] [--listen ADDR:PORT] [--control PATH]\n"
-	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS]\n"
+	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS] [--no-balance]\n"
 	    "  --config PATH        settings file (default %s; a missing default is fine)\n"
 	    "  --listen ADDR:PORT   TCP address for nodes (default %s; port 0 = any)\n"
 	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
 	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
 	    "  --down-after MS      silence before a node is marked down (default 5000)\n"
 	    "  --drop-after MS      silence before a node is dropped (default 60000)\n"
+	    "  --no-balance         never move running processes by itself (om-migrate still does)\n"
 	    "  -v, --verbose        log connections and control requests too\n"
 	    "  -h, --help           show this help\n",
 	    CONF_DEFAULT_PATH, AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
@@ -120,6 +123,7 @@ main(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "down-after", required_argument, NULL, 'D' },
 		{ "drop-after", required_argument, NULL, 'X' },
+		{ "no-balance", no_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -132,7 +136,8 @@ main(int argc, char **argv)
 	struct ev_loop *ev;
 	char addr[64];
 	sigset_t sigs;
-	int ch, verbose = 0, sfd, rc = 0;
+	struct balancer_cfg bal;
+	int ch, verbose = 0, no_balance = 0, sfd, rc = 0;
 
 	opterr = 0; /* our own messages: getopt's would name the full path */
 	while ((ch = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -143,6 +148,7 @@ main(int argc, char **argv)
 		case 'H': cfg.heartbeat_ms = parse_ms("--heartbeat-ms", optarg); break;
 		case 'D': cfg.down_after_ms = parse_ms("--down-after", optarg); break;
 		case 'X': cfg.drop_after_ms = parse_ms("--drop-after", optarg); break;
+		case 'B': no_balance = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -168,6 +174,13 @@ main(int argc, char **argv)
 		cfg.down_after_ms = cf.down_after_ms ? cf.down_after_ms : 5000;
 	if (cfg.drop_after_ms == 0)
 		cfg.drop_after_ms = cf.drop_after_ms ? cf.drop_after_ms : 60000;
+	bal.off = no_balance || cf.balance == 0;
+	bal.every_ms = cf.balance_ms ? cf.balance_ms : BALANCE_EVERY_MS;
+	bal.margin = cf.balance_margin ? cf.balance_margin : BALANCE_MARGIN;
+	bal.min_cpu_ms = cf.balance_min_cpu_ms ? cf.balance_min_cpu_ms : BALANCE_MIN_CPU_MS;
+	bal.min_stay_ms = cf.balance_min_stay_ms ? cf.balance_min_stay_ms : BALANCE_MIN_STAY_MS;
+	bal.home_cores = cf.home_cores > 0 ? (uint32_t)cf.home_cores : 0;
+	bal.home_speed = cf.home_speed;
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
@@ -197,6 +210,8 @@ main(int argc, char **argv)
 		errno = saved;
 		fatal("listen %s", listen_arg);
 	}
+	if (balancer_start(ev, &bal) == -1)
+		fatal("balancer");
 	sock_addr_str(&sin, addr, sizeof addr);
 	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, "
 	    "drop after %u ms", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,

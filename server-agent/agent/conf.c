@@ -23,6 +23,27 @@ conf_parse_ms(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int
+conf_parse_uint(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ? -1 : 0;
+}
+
+int
+conf_parse_margin(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || !(*out >= 1.0 && *out <= 10.0) ?
+	    -1 : 0;
+}
+
 static char *
 trim(char *s)
 {
@@ -42,10 +63,14 @@ static const char *
 conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen)
 {
 	static const char *const keys[] = {
-		"listen", "control", "heartbeat_ms", "down_after_ms", "drop_after_ms"
+		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
+		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
+		"balance_min_stay_ms"
 	};
 	struct sockaddr_in sin;
-	uint32_t *ms[] = { NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms, &cf->drop_after_ms };
+	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
+		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms };
+	unsigned long long v;
 	unsigned i;
 
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -69,6 +94,24 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 			return "path too long for a Unix socket";
 		strcpy(cf->control, val);
 		return NULL;
+	case 2:
+		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
+			return "not yes or no";
+		cf->balance = strcmp(val, "yes") == 0;
+		return NULL;
+	case 3:
+		if (conf_parse_margin(val, &cf->balance_margin) == -1)
+			return "not a number from 1.0 to 10.0";
+		return NULL;
+	case 4:
+	case 5:
+		if (conf_parse_uint(val, &v) == -1 || v > (i == 4 ? 1024ull : 4000000000ull))
+			return i == 4 ? "not a number of cores (0..1024)" : "not a speed (0..4000000000)";
+		if (i == 4)
+			cf->home_cores = (int64_t)v;
+		else
+			cf->home_speed = (uint32_t)v;
+		return NULL;
 	}
 	if (conf_parse_ms(val, ms[i]) == -1)
 		return "not a number of milliseconds (1..86400000)";
@@ -85,6 +128,8 @@ conf_load(const char *path, int required, struct agent_conf *cf, char *err, size
 	int rc = 0;
 
 	memset(cf, 0, sizeof *cf);
+	cf->balance = -1;
+	cf->home_cores = -1;
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;

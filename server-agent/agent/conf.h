@@ -3,7 +3,10 @@
  * One "key = value" per line; '#' starts a comment (to the end of the
  * line); blank lines are ignored; spaces around key and value are not
  * part of them. Keys: listen (ADDR:PORT), control (a path), heartbeat_ms,
- * down_after_ms, drop_after_ms (1..86400000). A key may appear once.
+ * down_after_ms, drop_after_ms (1..86400000); the balancer's (balancer.h):
+ * balance (yes/no), balance_ms, balance_min_cpu_ms, balance_min_stay_ms
+ * (milliseconds), balance_margin (1.0..10.0), home_cores (0..1024),
+ * home_speed (0..4000000000, 0: the fastest node's). A key may appear once.
  * Command-line options override the file. */
 #ifndef OM_CONF_H
 #define OM_CONF_H
@@ -17,6 +20,11 @@ struct agent_conf {
 	char listen[64];           /* "" when not set */
 	char control[CONF_PATH_MAX];
 	uint32_t heartbeat_ms, down_after_ms, drop_after_ms; /* 0 when not set */
+	int balance;               /* -1 not set, 0 no, 1 yes */
+	uint32_t balance_ms, balance_min_cpu_ms, balance_min_stay_ms; /* 0: not set */
+	double balance_margin;     /* 0: not set */
+	int64_t home_cores;        /* -1: not set */
+	uint32_t home_speed;       /* 0: not set */
 };
 
 /* Reads path into *cf (zeroed first). A missing file is fine (returns 0,
@@ -24,6 +32,8 @@ struct agent_conf {
  * with "PATH:LINE: reason" (or "PATH: reason") in err[errlen]. */
 int conf_load(const char *path, int required, struct agent_conf *cf, char *err, size_t errlen);
 
+/* Parses a balance margin, 1.0..10.0 (decimal). Returns 0 or -1. */
+int conf_parse_margin(const char *s, double *out);
 /* Parses a millisecond count, 1..86400000. Returns 0 or -1. */
 int conf_parse_ms(const char *s, uint32_t *out);
 

@@ -8,7 +8,9 @@
 #include "ev.h"
 #include "jobs.h"
 #include "log.h"
+#include "moves.h"
 #include "placement.h"
+#include "proc_stat.h"
 
 #define JOBS_HASH 1024 /* power of two */
 
@@ -105,6 +107,26 @@ jobs_collect(uint32_t *ids, int max, struct node *n, struct conn *home)
 	return k;
 }
 
+static int
+jobs_of_uid(uint32_t uid)
+{
+	struct job *j;
+	int k = 0;
+
+	for (j = jobs_all; j != NULL; j = j->next)
+		k += j->uid == uid;
+	return k;
+}
+
+void
+jobs_each(void (*fn)(struct job *j, void *arg), void *arg)
+{
+	struct job *j;
+
+	for (j = jobs_all; j != NULL; j = j->next)
+		fn(j, arg);
+}
+
 /* ---- submit */
 
 /* Whether pid is traced by caller: /proc/PID/status, TracerPid. */
@@ -127,28 +149,17 @@ jobs_traced_by(uint32_t pid, uint32_t caller)
 
 /* The pid in a SUBMIT must be one the caller controls: itself, its child
  * (om-run forks the program, then submits), or a process it traces (the
- * deputy of a process the program forked). Read from /proc/PID/stat,
- * field 4, and /proc/PID/status. */
+ * deputy of a process the program forked). */
 static int
 jobs_pid_ok(uint32_t pid, uint32_t caller)
 {
-	char path[64], buf[512], *rp;
-	unsigned long ppid;
-	FILE *f;
-	size_t n;
+	struct proc_stat st;
 
 	if (pid == caller)
 		return 1;
-	snprintf(path, sizeof path, "/proc/%u/stat", pid);
-	if ((f = fopen(path, "re")) == NULL)
+	if (proc_stat_read(pid, &st) == -1)
 		return 0;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: skip to the last ')'. */
-	if ((rp = strrchr(buf, ')')) == NULL || sscanf(rp + 1, " %*c %lu", &ppid) != 1)
-		return 0;
-	return ppid == caller || jobs_traced_by(pid, caller);
+	return st.ppid == caller || jobs_traced_by(pid, caller);
 }
 
 static void
@@ -198,6 +209,8 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	struct job *j;
 
 	jobs_end_home_record(c, s->pid, "recorded again");
+	if (moves_land(jh->uid, s->pid, 0))
+		log_info("uid %u pid %u: moved home", jh->uid, s->pid);
 	if ((j = calloc(1, sizeof *j)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
@@ -209,6 +222,8 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	memcpy(j->cmd, s->cmd, sizeof j->cmd);
 	j->state = OM_JOB_HOME;
 	j->start_ms = ev_now_ms();
+	j->need = s->cpu;
+	j->mem_bytes = s->mem_bytes;
 	j->home = c;
 	jobs_link(j);
 	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
@@ -228,7 +243,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	struct node *n;
 	struct job *j;
 	char reason[OM_STR_MAX + 1];
-	int rc;
+	int rc, moved;
 
 	if ((rc = om_job_submit_decode(p, len, &s)) != OM_OK) {
 		conn_fail(c, rc, "bad CTL_JOB_SUBMIT: %s", om_strerror(rc));
@@ -247,10 +262,16 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_not_placed(c, &s, jh, "the agent holds too many jobs");
 		return;
 	}
+	if (jh->uid != 0 && jobs_of_uid(jh->uid) >= JOBS_PER_UID) {
+		jobs_not_placed(c, &s, jh, "too many jobs of one user");
+		return;
+	}
 	if (s.flags & OM_JOB_F_HOME) {
 		jobs_record_home(c, jh, &s);
 		return;
 	}
+	/* A SUBMIT naming the target of a move in flight is that move. */
+	moved = s.node != 0 && moves_land(jh->uid, s.pid, s.node);
 	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
@@ -272,6 +293,9 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	memcpy(j->cmd, s.cmd, sizeof j->cmd);
 	j->state = OM_JOB_PLACED;
 	j->start_ms = ev_now_ms();
+	j->need = s.cpu;
+	j->mem_bytes = s.mem_bytes;
+	j->pinned = s.node != 0 && !moved;
 	j->node = n;
 	j->home = c;
 	jobs_link(j);
@@ -344,13 +368,58 @@ jobs_list(struct conn *c, const struct job_home *jh)
 
 /* ---- migrate */
 
+int
+jobs_move(struct job *j, uint32_t target, const char *who, char *why, size_t len)
+{
+	struct om_job_migrate m = { j->pid, target };
+	struct node *to = target ? nodes_by_id(target) : NULL;
+	struct conn *nc;
+	uint8_t buf[8];
+	int rc;
+
+	if (target != 0 && (to == NULL || to->state != OM_NODE_UP)) {
+		snprintf(why, len, "job %u: node %u is not up", j->id, target);
+		return OM_E_RANGE;
+	}
+	if (j->node == NULL && target == 0) {
+		snprintf(why, len, "pid %u runs at home already", j->pid);
+		return OM_E_STATE;
+	}
+	if (j->node != NULL && j->node->id == target) {
+		snprintf(why, len, "job %u runs on node %u already", j->id, target);
+		return OM_E_STATE;
+	}
+	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) < 0) {
+		snprintf(why, len, "cannot encode CTL_MIGRATE: %s", om_strerror(rc));
+		return rc;
+	}
+	moves_add(j->uid, j->pid, j->node ? j->node->id : 0, target, ev_now_ms());
+	if (j->node == NULL) {
+		/* At home: its deputy sends it out. */
+		log_info("job %u: %s moves it from home to node %u", j->id, who, target);
+		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
+		return OM_OK;
+	}
+	if (target != 0)
+		log_info("job %u: %s moves it from node %u to node %u, through home", j->id, who,
+		    j->node->id, target);
+	else
+		log_info("job %u: %s asks for it to come home from node %u", j->id, who, j->node->id);
+	/* om-run hears where it goes next before the node's JOB_HOME comes. */
+	if (target != 0)
+		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
+	if (j->state != OM_JOB_HOMING && (nc = node_conn_get(j->node)) != NULL)
+		(void)conn_send(nc, OM_T_MIGRATE_HOME, j->id, 0, NULL, 0);
+	return OM_OK;
+}
+
 void
 jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len)
 {
 	struct om_job_migrate m;
-	struct conn *nc;
 	struct job *j;
 	uint8_t buf[8];
+	char who[32], why[OM_STR_MAX + 1];
 	int rc;
 
 	if ((rc = om_job_migrate_decode(p, len, &m)) != OM_OK) {
@@ -364,38 +433,11 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 		conn_fail(c, OM_E_STATE, "pid %u: no such job", m.pid);
 		return;
 	}
-	if (m.target != 0 && (nodes_by_id(m.target) == NULL || nodes_by_id(m.target)->state != OM_NODE_UP)) {
-		conn_fail(c, OM_E_RANGE, "job %u: node %u is not up", j->id, m.target);
+	snprintf(who, sizeof who, "uid %u", jh->uid);
+	if ((rc = jobs_move(j, m.target, who, why, sizeof why)) != OM_OK) {
+		conn_fail(c, rc, "%s", why);
 		return;
 	}
-	if (j->node == NULL) {
-		/* At home: its deputy sends it out (CTL_MIGRATE to it). */
-		if (m.target == 0) {
-			conn_fail(c, OM_E_STATE, "pid %u runs at home already", m.pid);
-			return;
-		}
-		log_info("job %u: uid %u moves it from home to node %u", j->id, jh->uid, m.target);
-		if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0) {
-			(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
-			(void)conn_send(c, OM_T_CTL_MIGRATE, 0, 0, buf, (size_t)rc);
-		}
-		return;
-	}
-	if (m.target == j->node->id) {
-		conn_fail(c, OM_E_STATE, "job %u runs on node %u already", j->id, m.target);
-		return;
-	}
-	if (m.target != 0)
-		log_info("job %u: uid %u moves it from node %u to node %u, through home", j->id, jh->uid,
-		    j->node->id, m.target);
-	else
-		log_info("job %u: uid %u asks for it to come home from node %u", j->id, jh->uid,
-		    j->node->id);
-	/* om-run hears where it goes next before the node's JOB_HOME comes. */
-	if (m.target != 0 && (rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0)
-		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
-	if (j->state != OM_JOB_HOMING && (nc = node_conn_get(j->node)) != NULL)
-		(void)conn_send(nc, OM_T_MIGRATE_HOME, j->id, 0, NULL, 0);
 	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) > 0)
 		(void)conn_send(c, OM_T_CTL_MIGRATE, 0, 0, buf, (size_t)rc);
 }

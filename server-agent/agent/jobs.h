@@ -23,6 +23,7 @@
 
 #define JOBS_PER_HOME 64   /* live jobs one control connection may have */
 #define JOBS_REMEMBERED 64 /* its latest job ids, whose late frames are dropped quietly */
+#define JOBS_PER_UID 1024  /* live jobs of one user (uid 0: no limit) */
 
 /* Limits of a connection that carries job frames: one IMAGE frame of
  * OM_MAX_PAYLOAD, and room to queue a few of them. The relay stops reading
@@ -39,7 +40,14 @@ struct job {
 	uint32_t home_pid;         /* om-run's pid (SO_PEERCRED) */
 	char cmd[OM_CMD_MAX + 1];
 	uint8_t state;             /* enum om_job_state */
-	uint64_t start_ms;
+	uint64_t start_ms;         /* placed where it is now */
+	struct om_cpu need;        /* features it may use (from SUBMIT) */
+	uint64_t mem_bytes;        /* its memory estimate (from SUBMIT) */
+	uint8_t pinned;            /* om-run --node chose its node */
+	/* The balancer's view (balancer.c): CPU used where it is now, when
+	 * that was sampled, and whether it wants a core. */
+	uint64_t cpu_ms, sampled_ms;
+	uint8_t runnable;
 	struct node *node;
 	struct conn *home;
 	struct job *prev, *next;   /* every live job */
@@ -70,6 +78,14 @@ void jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_h
     const uint8_t *p);
 /* The control connection is closing: its jobs' nodes get JOB_KILL. */
 void jobs_home_gone(struct conn *c);
+
+/* Moves j to node target (0: home): from a node it is sent home (and om-run
+ * told where it goes next), from home its deputy sends it out. who names
+ * the asker in the log. Returns OM_OK, or an OM_E_* code with the reason
+ * in why[len]. */
+int jobs_move(struct job *j, uint32_t target, const char *who, char *why, size_t len);
+/* Calls fn for every live job (fn must not end jobs). */
+void jobs_each(void (*fn)(struct job *j, void *arg), void *arg);
 
 /* ---- node side (node_conn.c) */
 

@@ -70,6 +70,7 @@ nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew)
 			return NULL;
 		memcpy(n->mac, h->mac, 6);
 		n->id = nodes_next_id++;
+		n->balance_at = -1;
 	}
 	n->state = OM_NODE_UP;
 	snprintf(n->ip, sizeof n->ip, "%s", ip);

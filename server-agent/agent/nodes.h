@@ -29,6 +29,8 @@ struct node {
 	uint64_t last_seen_ms;     /* last valid frame */
 	void *link;                /* the node's connection, NULL when none */
 	uint32_t jobs;             /* jobs the agent placed here and not ended */
+	double load_shown;         /* balancer.c: its smoothed load */
+	int balance_at;            /* balancer.c: its place this round, -1 none */
 };
 
 /* Called by nodes_sweep for a node being retired while link is set; the

@@ -1,0 +1,112 @@
+/* balance.c - the balancer's decision (see balance.h). */
+#include "balance.h"
+
+double
+balance_norm(const struct bal_place *p, double extra, uint32_t max_speed)
+{
+	if (p->cores == 0 || p->speed == 0)
+		return BAL_NOWHERE;
+	return (p->shown + extra) / p->cores * ((double)max_speed / p->speed);
+}
+
+void
+balance_decay(struct bal_place *p, double keep)
+{
+	if ((double)p->load >= p->shown)
+		p->shown = p->load;
+	else
+		p->shown = p->shown * keep + p->load * (1.0 - keep);
+}
+
+static int
+movable(const struct bal_proc *c, const struct bal_rules *r)
+{
+	return c->runnable && !c->pinned && c->cpu_ms >= r->min_cpu_ms &&
+	    c->stay_ms >= r->min_stay_ms;
+}
+
+/* The best target for c leaving place s whose load is ls, or -1: the
+ * least loaded place after the move, if that beats ls by the margin. From
+ * a place without cores, any place with a free core will do. */
+static int
+best_target(struct bal_place *pl, int npl, const struct bal_proc *c, int s, double ls,
+    uint32_t max_speed, const struct bal_rules *r, double *lt_out)
+{
+	int t, best = -1;
+	double lt, best_lt = 0;
+
+	for (t = 0; t < npl; t++) {
+		if (t == s || pl[t].busy || pl[t].cores == 0)
+			continue;
+		if (r->fit != 0 && !r->fit(c, t, r->fit_arg))
+			continue;
+		lt = balance_norm(&pl[t], 1.0, max_speed);
+		if (pl[s].cores == 0 ? pl[t].shown + 1.0 > pl[t].cores + 1e-9 : !(lt * r->margin < ls))
+			continue;
+		if (best < 0 || lt < best_lt) {
+			best = t;
+			best_lt = lt;
+		}
+	}
+	*lt_out = best_lt;
+	return best;
+}
+
+/* The move out of place s: its movable process with the most CPU that has
+ * a target. Returns 0 when there is none. */
+static int
+move_from(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr, int s,
+    uint32_t max_speed, const struct bal_rules *r, struct bal_move *m)
+{
+	double ls = balance_norm(&pl[s], 0.0, max_speed), lt;
+	int i, t, found = 0;
+
+	for (i = 0; i < npr; i++) {
+		if (pr[i].place != s || !movable(&pr[i], r))
+			continue;
+		if (found && pr[i].cpu_ms <= pr[m->proc].cpu_ms)
+			continue;
+		if ((t = best_target(pl, npl, &pr[i], s, ls, max_speed, r, &lt)) < 0)
+			continue;
+		m->proc = i;
+		m->from = s;
+		m->to = t;
+		m->from_load = ls;
+		m->to_load = lt;
+		found = 1;
+	}
+	return found;
+}
+
+int
+balance_choose(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr,
+    const struct bal_rules *r, struct bal_move *out, int max)
+{
+	uint32_t max_speed = 0;
+	struct bal_move m = { 0, 0, 0, 0, 0 }, best = m;
+	int s, k = 0, have;
+
+	for (s = 0; s < npl; s++)
+		if (pl[s].cores > 0 && pl[s].speed > max_speed)
+			max_speed = pl[s].speed;
+	if (max_speed == 0)
+		return 0;
+	while (k < max) {
+		have = 0;
+		for (s = 0; s < npl; s++) {
+			if (pl[s].busy || pl[s].shown <= 0)
+				continue;
+			if (!move_from(pl, npl, pr, npr, s, max_speed, r, &m))
+				continue;
+			if (!have || m.from_load > best.from_load) {
+				best = m;
+				have = 1;
+			}
+		}
+		if (!have)
+			break;
+		pl[best.from].busy = pl[best.to].busy = 1;
+		out[k++] = best;
+	}
+	return k;
+}

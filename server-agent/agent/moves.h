@@ -1,0 +1,30 @@
+/* moves.h - moves the agent asked for and has not seen land.
+ *
+ * A move (om-migrate or the balancer) takes a few seconds: the image comes
+ * home, then goes out to its target with a SUBMIT naming that node. Until
+ * it lands the balancer leaves both places alone, and the SUBMIT that
+ * names the target is the move's, not the user's --node choice: the
+ * process it places is not pinned there. A move is forgotten when it
+ * lands, when its process ends, or after MOVE_TIMEOUT_MS. */
+#ifndef OM_MOVES_H
+#define OM_MOVES_H
+
+#include <stdint.h>
+
+#define MOVES_MAX 64
+#define MOVE_TIMEOUT_MS 15000
+
+/* Records that pid (of uid) goes from node 'from' to node 'to' (0: home).
+ * A newer move of the same pid replaces the older one; when the table is
+ * full the oldest is forgotten. */
+void moves_add(uint32_t uid, uint32_t pid, uint32_t from, uint32_t to, uint64_t now);
+/* Whether a move of pid (of uid) to node 'to' is in flight; it is
+ * forgotten if so (it lands now). */
+int moves_land(uint32_t uid, uint32_t pid, uint32_t to);
+/* Forgets the moves of a process that ended. */
+void moves_forget(uint32_t uid, uint32_t pid);
+/* Drops moves older than MOVE_TIMEOUT_MS, then calls fn for each live
+ * move's two places. */
+void moves_each(uint64_t now, void (*fn)(uint32_t node, void *arg), void *arg);
+
+#endif
