@@ -472,7 +472,7 @@ $(B)/bench-syscall-cost: bench/progs/syscall_cost.c
 # bench/results/*.csv and the tables of docs/PERFORMANCE.md. Not part of make
 # test, which runs only its smoke mode (qemu-tests/test_bench_smoke.py).
 # OM_BENCH_RUNS=N: runs per figure (default 3).
-BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1)
+BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1 balance_sim)
 BENCH_BIG := $(addprefix $(B)/bench/bigimage-,16 128 512)
 $(addprefix $(B)/bench/,sieve nbody membw timeit): $(B)/bench/%: bench/progs/%.c bench/progs/bench_clock.h
 	@mkdir -p $(dir $@)
@@ -484,6 +484,9 @@ $(B)/bench/bigimage-%: bench/progs/bigimage.c
 $(B)/bench/simnode: bench/simnode.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(HOST_CFLAGS) -o $@ bench/simnode.c $(MIGRATE_SRCS)
+$(B)/bench/balance_sim: bench/balance_sim.c $(SA)/agent/balance.c $(SA)/agent/balance.h
+	@mkdir -p $(dir $@)
+	gcc $(HOST_CFLAGS) -I$(SA)/agent -o $@ bench/balance_sim.c $(SA)/agent/balance.c -lm
 .PHONY: bench-progs
 bench-progs: $(B)/bench-syscall-cost $(BENCH_PROGS)
 bench: all bench-progs $(BENCH_BIG)

@@ -25,6 +25,11 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
   agent      bench/simnode.c: relay round trips through a real om-agent with
              a few jobs alone, then with 1,000 more simulated nodes sending
              heartbeats; the agent's CPU from /proc/PID/stat.
+  balance    bench/balance_sim.c: the balancer's decision code in a
+             simulated lab (nodes of two speeds, processes arriving with
+             random work), against placement alone and against moving only
+             busy processes from home to free cores (om before the
+             balancer); makespan as a ratio to a lower bound.
 
   bench.py [--smoke] [--runs N] [--out DIR] [--no-doc] [--only SECTION,...]
 
@@ -56,7 +61,7 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "boot", "agent"]
+SECTIONS = ["compute", "syscalls", "migration", "boot", "agent", "balance"]
 # The QEMU settings an om node and the Linux guest share (besides omtest's
 # -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
 SAME = ["-cpu", "max", "-smp", "1"]
@@ -75,12 +80,14 @@ class Sizes:
             self.gzip_bytes, self.echoes, self.calls = 64 << 10, 100, 100
             self.stream_bytes, self.images = 2 << 20, [1]
             self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = ["virtio-net-pci"], 50, 1, False
+            self.sim_seeds = 2
         else:
             self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
             self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
             self.stream_bytes, self.images = 256 << 20, [1, 16, 128, 512]
             self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = \
                 ["virtio-net-pci", "e1000", "e1000e"], 1000, 10, True
+            self.sim_seeds = 50
 
 
 def kv(text):
@@ -400,6 +407,32 @@ def sec_agent(sz, runs):
     return rows, md
 
 
+# ------------------------------------------------------------------ balance
+
+POLICIES = {"place": "placement only", "free-core": "busy at home to a free core",
+            "balance": "balancer (margin 1.3)", "balance-1": "balancer (margin 1.0)"}
+
+
+def sec_balance(sz):
+    r = subprocess.run([os.path.join(PROG, "balance_sim"), str(sz.sim_seeds)], capture_output=True, text=True,
+                       timeout=300)
+    check(r.returncode == 0, "balance_sim: %s" % r.stderr)
+    rows = []
+    for x in csv.DictReader(r.stdout.splitlines()):
+        rows.append({"scenario": x["scenario"], "policy": x["policy"],
+                     "makespan_vs_bound": float(x["makespan_vs_bound"]),
+                     "mean_completion_s": float(x["mean_completion_s"]),
+                     "moves_per_process": float(x["moves_per_process"]), "seeds": sz.sim_seeds})
+    free = {x["scenario"]: x for x in rows if x["policy"] == "free-core"}
+    md = ["| lab | policy | makespan / bound | mean completion s | vs. free-core | moves per process |",
+          "|---|---|---|---|---|---|"]
+    for x in rows:
+        md.append("| %s | %s | %s | %s | %s | %s |" % (
+            x["scenario"], POLICIES[x["policy"]], fmt(x["makespan_vs_bound"]), fmt(x["mean_completion_s"], 1),
+            fmt(x["makespan_vs_bound"] / free[x["scenario"]]["makespan_vs_bound"]), fmt(x["moves_per_process"])))
+    return rows, md
+
+
 # ------------------------------------------------------------------ output
 
 def write_csv(path, rows):
@@ -493,8 +526,9 @@ def main():
     def emit(name, rows, md, csv_name=None):
         csv_path = os.path.join(a.out, (csv_name or name) + ".csv")
         write_csv(csv_path, rows)
-        where = "on the host, no QEMU" if name == "agent" else "accelerator %s" % ACCEL
-        many = "one run" if name == "agent" else "median of %d run%s" % (runs, "s" if runs > 1 else "")
+        where = "on the host, no QEMU" if name in ("agent", "balance") else "accelerator %s" % ACCEL
+        many = ("one run" if name == "agent" else "mean of %d simulated labs each" % sz.sim_seeds
+                if name == "balance" else "median of %d run%s" % (runs, "s" if runs > 1 else ""))
         md = md + ["", "`%s`, %s, %s, %s; raw: `%s`." % (
             cmd, datetime.date.today().isoformat(), where, many, os.path.relpath(csv_path, ROOT))]
         blocks[name] = "\n".join(md)
@@ -525,6 +559,8 @@ def main():
             section("boot", boot)
         if "agent" in only:
             section("agent", lambda: emit("agent", *sec_agent(sz, runs)))
+        if "balance" in only:
+            section("balance", lambda: emit("balance", *sec_balance(sz)))
     finally:
         if link is not None:
             link.close()

@@ -25,8 +25,10 @@ EXPECTED = {
     "boot.csv": (["nic", "registered"], "nic", ["virtio-net-pci"]),
     "agent.csv": (["phase", "nodes", "trips", "p50_us", "p90_us", "p99_us", "agent_cpu_pct"], "phase",
                   ["base", "loaded"]),
+    "balance.csv": (["scenario", "policy", "makespan_vs_bound", "mean_completion_s", "moves_per_process"],
+                    "policy", ["place", "free-core", "balance"]),
 }
-TEXT = {"program", "metric", "unit", "what", "nic", "accel", "mode", "phase"}
+TEXT = {"program", "metric", "unit", "what", "nic", "accel", "mode", "phase", "scenario", "policy"}
 
 
 def test_bench_smoke():

@@ -107,9 +107,16 @@ static void t_from_home(void)
 	CHECK_EQ(m[0].from, 0);
 	CHECK_EQ(m[0].to, 1);
 	CHECK(m[0].from_load == BAL_NOWHERE);
-	pl[0].busy = pl[1].busy = 0;
-	pl[1].shown = 2;
+	CHECK(!pl[0].busy && pl[1].busy);
+	pl[1].busy = 0;
+	pl[1].load = 2;
 	CHECK_EQ(balance_choose(pl, 3, pr, 3, &rules, m, 4), 0);
+	/* Cores just freed count at once, though the shown load decays; one
+	 * process goes to each place with a free core in the same round. */
+	pl[1].load = pl[2].load = 0;
+	pl[1].shown = pl[2].shown = 0.5;
+	CHECK_EQ(balance_choose(pl, 3, pr, 3, &rules, m, 4), 2);
+	CHECK(m[0].proc == 1 && m[1].proc == 0 && m[0].to != m[1].to);
 }
 
 /* Nothing ever moves to home without cores, nor to a busy place. */

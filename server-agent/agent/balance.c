@@ -27,7 +27,8 @@ movable(const struct bal_proc *c, const struct bal_rules *r)
 
 /* The best target for c leaving place s whose load is ls, or -1: the
  * least loaded place after the move, if that beats ls by the margin. From
- * a place without cores, any place with a free core will do. */
+ * a place without cores, any place with a free core now will do (its load
+ * this round, not the decaying one: a core freed is free). */
 static int
 best_target(struct bal_place *pl, int npl, const struct bal_proc *c, int s, double ls,
     uint32_t max_speed, const struct bal_rules *r, double *lt_out)
@@ -41,7 +42,7 @@ best_target(struct bal_place *pl, int npl, const struct bal_proc *c, int s, doub
 		if (r->fit != 0 && !r->fit(c, t, r->fit_arg))
 			continue;
 		lt = balance_norm(&pl[t], 1.0, max_speed);
-		if (pl[s].cores == 0 ? pl[t].shown + 1.0 > pl[t].cores + 1e-9 : !(lt * r->margin < ls))
+		if (pl[s].cores == 0 ? pl[t].load + 1 > pl[t].cores : !(lt * r->margin < ls))
 			continue;
 		if (best < 0 || lt < best_lt) {
 			best = t;
@@ -52,17 +53,27 @@ best_target(struct bal_place *pl, int npl, const struct bal_proc *c, int s, doub
 	return best;
 }
 
+static int
+taken(const struct bal_move *out, int k, int proc)
+{
+	while (k-- > 0)
+		if (out[k].proc == proc)
+			return 1;
+	return 0;
+}
+
 /* The move out of place s: its movable process with the most CPU that has
- * a target. Returns 0 when there is none. */
+ * a target and no move yet (out[0..k)). Returns 0 when there is none. */
 static int
 move_from(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr, int s,
-    uint32_t max_speed, const struct bal_rules *r, struct bal_move *m)
+    uint32_t max_speed, const struct bal_rules *r, const struct bal_move *out, int k,
+    struct bal_move *m)
 {
 	double ls = balance_norm(&pl[s], 0.0, max_speed), lt;
 	int i, t, found = 0;
 
 	for (i = 0; i < npr; i++) {
-		if (pr[i].place != s || !movable(&pr[i], r))
+		if (pr[i].place != s || !movable(&pr[i], r) || taken(out, k, i))
 			continue;
 		if (found && pr[i].cpu_ms <= pr[m->proc].cpu_ms)
 			continue;
@@ -96,7 +107,7 @@ balance_choose(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr
 		for (s = 0; s < npl; s++) {
 			if (pl[s].busy || pl[s].shown <= 0)
 				continue;
-			if (!move_from(pl, npl, pr, npr, s, max_speed, r, &m))
+			if (!move_from(pl, npl, pr, npr, s, max_speed, r, out, k, &m))
 				continue;
 			if (!have || m.from_load > best.from_load) {
 				best = m;
@@ -105,7 +116,11 @@ balance_choose(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr
 		}
 		if (!have)
 			break;
-		pl[best.from].busy = pl[best.to].busy = 1;
+		/* A place without cores sends out as many as there are free
+		 * cores: each target is marked. */
+		pl[best.to].busy = 1;
+		if (pl[best.from].cores > 0)
+			pl[best.from].busy = 1;
 		out[k++] = best;
 	}
 	return k;

@@ -18,7 +18,8 @@
  * transfer, a process that just arrived or barely computes is not worth
  * it). At most one move leaves or enters a place per round, and a place
  * with a move in flight sits the round out: loads catch up with a move
- * only when it lands. */
+ * only when it lands. A place without cores may send out several, one to
+ * each free core. */
 #ifndef OM_BALANCE_H
 #define OM_BALANCE_H
 
@@ -29,7 +30,8 @@ struct bal_place {
 	uint32_t speed;            /* relative speed, > 0 */
 	uint32_t load;             /* processes that want a core now */
 	double shown;              /* smoothed load (balance_decay) */
-	int busy;                  /* a move leaves or enters it */
+	int busy;                  /* a move leaves or enters it (a place
+	                            * without cores: enters it) */
 };
 
 struct bal_proc {

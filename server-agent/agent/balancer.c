@@ -117,7 +117,7 @@ mark_busy(uint32_t node, void *arg)
 	int at = node ? place_of(nodes_by_id(node)) : 0;
 
 	(void)arg;
-	if (at >= 0)
+	if (at >= 0 && (at > 0 || cfg.home_cores > 0))
 		r.pl[at].busy = 1;
 }
 
