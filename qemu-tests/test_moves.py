@@ -1,6 +1,6 @@
 """A running process moves from home to a node (docs/migration.md,
 "Process trees"): one that came home for a fork and then computes goes out
-again by itself; one blocked in a read at home goes when om-migrate sends
+again, sent by the agent's balancer; one blocked in a read at home goes when om-migrate sends
 it, and its read goes on there. Outputs are a native run's."""
 
 import os
@@ -31,7 +31,8 @@ def node_jobs(node):
 
 def test_home_process_goes_out_again():
     """homework burn: on the node, home for its fork, then it computes at
-    home; after a few seconds of that it goes out again and ends there."""
+    home; after a few seconds of that the balancer sends it out again, and
+    it ends there."""
     argv = [HOMEWORK, "burn", "2500"]
     native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
     with cluster() as c:
@@ -45,6 +46,8 @@ def test_home_process_goes_out_again():
         check(len(jobs) == 2 and jobs[0][1] == jobs[1][1] and jobs[0][2][-1] == "image sent home" and
               jobs[1][2][-1] == "exited with status 0",
               "the process should have come home and gone out again: %r" % jobs)
+        check(re.search(r"the balancer \(busy at home, node \d+ has a free core\) moves it from home",
+                        c.agent_text()), "the balancer did not say it sent the process out")
         print("INFO a process that came home for a fork went out again when it computed, and ended on the node")
 
 

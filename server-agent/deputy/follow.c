@@ -146,11 +146,9 @@ enum follow_event follow_run(struct follow *f)
 			continue;
 		}
 		struct pollfd pfd[2] = { { f->chld_fd, POLLIN, 0 }, { f->watch_fd, POLLIN, 0 } };
-		int n = poll(pfd, f->watch_fd >= 0 ? 2 : 1, f->tick_ms > 0 ? f->tick_ms : -1);
+		int n = poll(pfd, f->watch_fd >= 0 ? 2 : 1, -1);
 		if (n < 0 && errno != EINTR)
 			return FOLLOW_ERROR;
-		if (n == 0)
-			return FOLLOW_TICK;
 		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(f->chld_fd, &si, sizeof si) == (ssize_t)sizeof si)

@@ -19,7 +19,6 @@ enum follow_event {
 	FOLLOW_FORK,     /* it forked (stopped); child is in its first stop, ours */
 	FOLLOW_READABLE, /* watch_fd is readable (it runs on) */
 	FOLLOW_STOPPED,  /* follow_interrupt's stop came (stopped) */
-	FOLLOW_TICK,     /* tick_ms passed without an event (it runs on) */
 	FOLLOW_ERROR     /* errno says why */
 };
 
@@ -30,7 +29,6 @@ struct follow {
 	int watch_fd;    /* the agent link, or -1 */
 	int stopped;     /* in a ptrace stop: follow_run lets it go first */
 	int interrupting; /* follow_interrupt asked for a stop */
-	int tick_ms;     /* > 0: FOLLOW_TICK after this long without an event */
 	int status;      /* FOLLOW_EXITED: its wait status */
 	uint64_t exit_cpu_ms; /* its own CPU time as it exited (0: unknown) */
 	pid_t child;     /* FOLLOW_FORK */

@@ -17,7 +17,6 @@
 #include <sys/signalfd.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -373,62 +372,6 @@ alone:
 	ptrace(PTRACE_DETACH, child, NULL, NULL);
 }
 
-/* A process at home that computes goes out again, as the agent finds it a
- * node: when it has used the CPU (BUSY_PERMILLE of the time) for BUSY_TICKS
- * ticks of TICK_MS running, and not before SETTLE_MS after it came home or
- * a try that found no node. */
-#define TICK_MS 1000
-#define BUSY_TICKS 2
-#define BUSY_PERMILLE 900
-#define SETTLE_MS 3000
-
-struct busy {
-	uint64_t cpu_ms, at_ms; /* the last sample */
-	int ticks;              /* busy ones in a row */
-	uint64_t not_before;    /* no try before this */
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-/* utime + stime of pid in ms (/proc/PID/stat, fields 14 and 15). */
-static uint64_t cpu_ms(pid_t pid)
-{
-	char path[64], buf[1024], *rp;
-	unsigned long long ut = 0, st = 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (!(rp = strrchr(buf, ')')) ||
-	    sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	return (ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
-}
-
-/* A tick at home: whether the process has computed long enough to go. */
-static int busy_enough(struct remote *r, struct busy *b)
-{
-	uint64_t now = now_ms(), cpu = cpu_ms(r->pid);
-	int busy = b->at_ms && now > b->at_ms && (cpu - b->cpu_ms) * 1000 >= BUSY_PERMILLE * (now - b->at_ms);
-	b->ticks = busy ? b->ticks + 1 : 0;
-	b->cpu_ms = cpu;
-	b->at_ms = now;
-	if (b->ticks < BUSY_TICKS || now < b->not_before)
-		return 0;
-	b->ticks = 0;
-	b->not_before = now + SETTLE_MS; /* if it finds no node */
-	return 1;
-}
-
 /* Follows the process to its end; returns its wait status (or om-run's
  * own failure, or NODE_LOST_STATUS). While it is at home the agent has a
  * record of it (for om-mon and om-migrate). */
@@ -436,7 +379,6 @@ static int life(struct remote *r, uint32_t first_node)
 {
 	uint32_t node = first_node;
 	struct om_cpu base;
-	struct busy b = { .not_before = now_ms() + SETTLE_MS };
 	int execed = !r->root, rc = STAYS; /* om-run's child is at its exec at once */
 	for (;;) {
 		if (!r->home_job && execed && r->jc->ctl_fd >= 0) {
@@ -449,7 +391,6 @@ static int life(struct remote *r, uint32_t first_node)
 			if (!r->fw.interrupting)
 				follow_interrupt(&r->fw);
 		}
-		r->fw.tick_ms = r->jc->ctl_fd >= 0 ? TICK_MS : 0;
 		switch (follow_run(&r->fw)) {
 		case FOLLOW_EXITED:
 			r->stats.home_cpu_ms = r->fw.exit_cpu_ms;
@@ -460,12 +401,6 @@ static int life(struct remote *r, uint32_t first_node)
 			return OMRUN_FAIL;
 		case FOLLOW_READABLE:
 			drain_agent(r);
-			continue;
-		case FOLLOW_TICK:
-			if (!r->moving && busy_enough(r, &b)) {
-				r->moving = 1;
-				r->move_to = 0;
-			}
 			continue;
 		case FOLLOW_FORK:
 			spawn(r, r->fw.child);
@@ -485,7 +420,6 @@ static int life(struct remote *r, uint32_t first_node)
 		case NODE_HOME:
 			r->fw.stopped = 1;
 			r->fw.watch_fd = r->jc->ctl_fd;
-			b.not_before = now_ms() + SETTLE_MS;
 			break;
 		case NODE_EXITED:
 			return r->in.status;
