@@ -102,6 +102,8 @@ int cmdline_parse(const char *cmdline, struct node_options *opt)
 			rc = parse_ip(eq + 1, p, cfg);
 		else if (len == 11 && !strncmp(w, "om.selftest", 11))
 			opt->selftest = 1;
+		else if (len >= 9 && !strncmp(w, "om.speed=", 9))
+			rc = parse_uint(eq + 1, p, 1000000, &opt->speed) < 0 || opt->speed == 0 ? -1 : 0;
 		else if (len > 3 && !strncmp(w, "om.", 3)) {
 			kprintf("cmdline: unknown option '%.*s' ignored\n", len, w);
 			problems++;
@@ -111,7 +113,7 @@ int cmdline_parse(const char *cmdline, struct node_options *opt)
 		}
 		if (rc < 0) {
 			kprintf("cmdline: bad value in '%.*s' ignored "
-				"(expected om.agent=A.B.C.D[:PORT] or om.ip=A.B.C.D/PREFIX[,GATEWAY])\n",
+				"(expected om.agent=A.B.C.D[:PORT], om.ip=A.B.C.D/PREFIX[,GATEWAY] or om.speed=1..1000000)\n",
 				len, w);
 			problems++;
 		}

@@ -3,6 +3,9 @@
  *   om.agent=A.B.C.D[:PORT]   agent address (default: the DHCP server, 7707)
  *   om.ip=A.B.C.D/PREFIX[,GW] static address, skips DHCP
  *   om.selftest               run the built-in ring-3 check instead of jobs
+ *   om.speed=N                report speed N (1..1000000) instead of the
+ *                             boot-time measurement (an admin's correction,
+ *                             or equal speeds for a test)
  *
  * The first word may be the image name (iPXE and QEMU put it there). Unknown
  * om.* options and malformed values are reported on the console and ignored;
@@ -15,6 +18,7 @@
 struct node_options {
 	struct net_config net;
 	int selftest;
+	uint32_t speed;            /* 0: measure */
 };
 
 /* Fills opt from the command line; returns the number of problems reported. */

@@ -110,10 +110,10 @@ void kernel_main(struct bootinfo *bi)
 	id.status = node_status;
 	id.hello.cpu = *cpuinfo_node();
 	id.hello.mem_bytes = pmm_total_bytes();
-	id.hello.speed = cpu_speed_score(SPEED_BENCH_MS);
+	id.hello.speed = opt.speed ? opt.speed : cpu_speed_score(SPEED_BENCH_MS);
 	strncpy(id.hello.version, OM_VERSION, sizeof id.hello.version - 1);
-	printf("cpu: %s (%s), speed %u\n", id.hello.cpu.model[0] ? id.hello.cpu.model : "unknown model",
-	       id.hello.cpu.vendor, id.hello.speed);
+	printf("cpu: %s (%s), speed %u%s\n", id.hello.cpu.model[0] ? id.hello.cpu.model : "unknown model",
+	       id.hello.cpu.vendor, id.hello.speed, opt.speed ? " (om.speed)" : "");
 
 	pci_scan();
 	struct nic *nic = nic_find();

@@ -9,7 +9,7 @@
 
 
 /* Smallest job record (empty command), to reject an impossible count. */
-#define JOB_RECORD_MIN (4 + 4 + 4 + 4 + 2 + 8 + 1)
+#define JOB_RECORD_MIN (4 + 4 + 4 + 4 + 4 + 1 + 2 + 8 + 1)
 
 static void
 wr_fail(struct wire_wr *w, int err)
@@ -354,7 +354,7 @@ job_info_ok(const struct om_job_info *j)
 {
 	/* Node 0 is home, and only a process at home is there. */
 	return j->job != 0 && (j->node == 0) == (j->state == OM_JOB_HOME) && j->state >= OM_JOB_PLACED &&
-	    j->state <= OM_JOB_HOME;
+	    j->state <= OM_JOB_HOME && j->why <= OM_WHY_MAX;
 }
 
 int
@@ -376,6 +376,8 @@ om_job_list_encode(const struct om_job_info *jobs, uint32_t n, void *out, size_t
 		wire_wr_u32(&w, j->node);
 		wire_wr_u32(&w, j->uid);
 		wire_wr_u32(&w, j->pid);
+		wire_wr_u32(&w, j->ppid);
+		wire_wr_u8(&w, j->why);
 		wire_wr_str(&w, j->cmd, sizeof j->cmd);
 		wire_wr_u64(&w, j->runtime_ms);
 		wire_wr_u8(&w, j->state);
@@ -402,6 +404,8 @@ om_job_list_next(const void *buf, size_t len, size_t *pos, struct om_job_info *j
 	j->node = wire_rd_u32(&r);
 	j->uid = wire_rd_u32(&r);
 	j->pid = wire_rd_u32(&r);
+	j->ppid = wire_rd_u32(&r);
+	j->why = wire_rd_u8(&r);
 	wire_rd_str(&r, j->cmd, OM_CMD_MAX);
 	j->runtime_ms = wire_rd_u64(&r);
 	j->state = wire_rd_u8(&r);

@@ -63,12 +63,25 @@ enum om_job_state {
 	OM_JOB_HOME = 5      /* a process at home, followed by its deputy (node 0) */
 };
 
+/* Why a process is where it is (CTL_JOBS_REPLY). */
+enum om_job_why {
+	OM_WHY_UNKNOWN = 0,
+	OM_WHY_PLACED = 1,         /* the agent chose the node at its exec */
+	OM_WHY_ASKED = 2,          /* om-run --node chose it */
+	OM_WHY_MIGRATE = 3,        /* om-migrate moved it there */
+	OM_WHY_BALANCER = 4,       /* the balancer moved it there */
+	OM_WHY_HOME = 5            /* at home: not placed, or it came home */
+};
+#define OM_WHY_MAX OM_WHY_HOME
+
 /* A CTL_JOBS_REPLY (69) record. */
 struct om_job_info {
 	uint32_t job;              /* >= 1 */
 	uint32_t node;             /* >= 1; 0 (home) iff state is OM_JOB_HOME */
 	uint32_t uid;
 	uint32_t pid;
+	uint32_t ppid;             /* its parent at home, 0 if unknown */
+	uint8_t why;               /* enum om_job_why */
 	char cmd[OM_CMD_MAX + 1];
 	uint64_t runtime_ms;       /* since placement */
 	uint8_t state;             /* enum om_job_state */
@@ -77,8 +90,11 @@ struct om_job_info {
 /* CTL_MIGRATE (70), om-migrate -> agent, answered with the same frame. */
 struct om_job_migrate {
 	uint32_t pid;
-	uint32_t target;           /* node id, 0 = home */
+	uint32_t target;           /* node id, 0 = home, OM_MIGRATE_BALANCE */
 };
+/* CTL_MIGRATE target from a tool: wherever the balancer would put the
+ * process now (the answer names the place chosen). */
+#define OM_MIGRATE_BALANCE 0xffffffffu
 
 /* SIGNAL (24), home -> node: a signal for the program, with its siginfo
  * as home's kernel filled it. */
@@ -179,6 +195,6 @@ int om_job_list_end(size_t len, size_t pos);
 /* The worst-case encoded sizes, for buffers. */
 #define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4)
 #define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 2 + OM_STR_MAX)
-#define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 2 + OM_CMD_MAX + 8 + 1)
+#define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 4 + 1 + 2 + OM_CMD_MAX + 8 + 1)
 
 #endif

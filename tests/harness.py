@@ -21,6 +21,7 @@ import omwire as ow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENT = os.environ.get("OM_AGENT", os.path.join(ROOT, "build", "om-agent"))
 MON = os.environ.get("OM_MON", os.path.join(ROOT, "build", "om-mon"))
+MIGRATE = os.path.join(ROOT, "build", "om-migrate")
 
 # ---- what fake nodes and jobs say unless a test says otherwise
 

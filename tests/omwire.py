@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 3
+MAGIC, VERSION = 0x6D6F, 4
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -285,8 +285,8 @@ def jobs_reply_decode(p):
     r = Reader(p, "CTL_JOBS_REPLY")
     out = []
     for _ in range(r.u32()):
-        out.append(dict(job=r.u32(), node=r.u32(), uid=r.u32(), pid=r.u32(), cmd=r.str(),
-                        runtime_ms=r.u64(), state=r.u8()))
+        out.append(dict(job=r.u32(), node=r.u32(), uid=r.u32(), pid=r.u32(), ppid=r.u32(), why=r.u8(),
+                        cmd=r.str(), runtime_ms=r.u64(), state=r.u8()))
     r.end()
     return out
 

@@ -23,7 +23,7 @@ import sys
 import time
 
 import omwire as ow
-from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MON, ROOT, Agent, Ctl, Fail, Node, check,
+from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MIGRATE, MON, ROOT, Agent, Ctl, Fail, Node, check,
                      fake_hello, fake_submit, run_tests, spawn, wait_for)
 
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "agent/"
@@ -430,11 +430,13 @@ def t_job_place_and_list(tmp):
     check(a.nodes()[MAC2]["jobs"] == 1, "node jobs count did not rise")
     rc, out, err = a.mon("--jobs")
     lines = out.splitlines()
-    check(rc == 0 and lines[0].split() == ["JOB", "NODE", "USER", "PID", "RUNTIME", "STATE",
+    check(rc == 0 and lines[0].split() == ["JOB", "NODE", "USER", "PID", "RUNTIME", "STATE", "WHY",
                                           "COMMAND"], "--jobs header: %r %r" % (out, err))
     row = lines[1].split()
     check(row[0] == str(job) and row[1] == str(fast.id) and row[3] == str(os.getpid()) and
-          row[5] == "placed" and " ".join(row[6:]) == "./prog --fast x", "--jobs row: %r" % lines[1])
+          row[5] == "placed" and row[6] == "placed" and " ".join(row[7:]) == "./prog --fast x",
+          "--jobs row: %r" % lines[1])
+    check(jobs[0]["ppid"] == os.getppid() and jobs[0]["why"] == 1, "ppid/why: %r" % jobs)
     rc, out, err = a.mon("--json")
     doc = json.loads(out)
     check([j["id"] for j in doc["jobs"]] == [job] and doc["jobs"][0]["command"] == "./prog --fast x",
@@ -821,7 +823,8 @@ def no_frame(peer, secs):
 
 def t_balance_spreads(tmp):
     """Two processes want the one core of node A, node B is idle: the
-    balancer moves the one with more CPU time there (MIGRATE_HOME to A,
+    balancer moves one there: not the one om-migrate put on A (the user's
+    choice holds), though it has used more CPU (MIGRATE_HOME to A,
     CTL_MIGRATE naming B to its deputy), logs the loads that decided it and
     moves nothing more. A job placed by --node stays; heartbeats that list
     jobs the agent does not know change nothing."""
@@ -831,7 +834,7 @@ def t_balance_spreads(tmp):
     c1, c2, c3 = a.ctl(), a.ctl(), a.ctl()
     j1, node, _, _ = c1.submit(pid=kids[0].pid)
     check(node == na.id, "first job: node %d" % node)
-    # the second came to A by om-migrate from home: a move, not pinned
+    # the second came to A by om-migrate from home: pinned there by the user
     rec, _, _, _ = c2.submit(pid=kids[1].pid, flags=1)
     m = a.ctl()
     m.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(kids[1].pid, na.id))
@@ -843,7 +846,7 @@ def t_balance_spreads(tmp):
     for j, c in ((j1, c1), (j2, c2)):
         na.send_frame(ow.T_JOB_STARTED, job=j)
         check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, j), "JOB_STARTED")
-    na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 2, [(j1, 5 * 10**9, 1), (j2, 2 * 10**9, 1),
+    na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 2, [(j1, 2 * 10**9, 1), (j2, 5 * 10**9, 1),
                                                                      (4242, 10**10, 1)]))
     nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 0, [(j1, 10**10, 1)]))
     f = na.recv_frame(3)
@@ -859,6 +862,65 @@ def t_balance_spreads(tmp):
     check(c3.recv_frame()[:2] == (ow.T_JOB_STARTED, j3), "JOB_STARTED")
     nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 1, [(j3, 9 * 10**9, 1)]))
     check(no_frame(nb, 0.5) and no_frame(c3, 0.1), "a job placed with --node was moved")
+    check(a.alive(), "agent died")
+
+
+def t_job_tree_view(tmp):
+    """om-mon --jobs shows each process under its parent (its parent at
+    home, from /proc), with why it is where it is; JSON has ppid and why."""
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=4)
+    kids = [spawn(["sleep", "60"]) for _ in range(2)]
+    cs = [a.ctl() for _ in range(3)]
+    cs[0].submit(flags=1, cmd="parent")
+    cs[1].submit(pid=kids[0].pid, node=n.id, cmd="child one")
+    cs[2].submit(pid=kids[1].pid, flags=1, cmd="child two")
+    rc, out, err = a.mon("--jobs")
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 4, "--jobs: %r %r" % (out, err))
+    check(lines[1].endswith(" home      parent") and lines[2].endswith(" --node    \\_ child one") and
+          lines[3].endswith(" home      \\_ child two") and lines[2].split()[1] == str(n.id), "tree: %r" % lines)
+    jobs = {j["command"]: j for j in json.loads(a.mon("--json")[1])["jobs"]}
+    check(jobs["child one"]["ppid"] == os.getpid() and jobs["child one"]["why"] == "--node" and
+          jobs["parent"]["why"] == "home", "json: %r" % jobs)
+
+
+def t_migrate_balance(tmp):
+    """om-migrate PID balance: the agent applies the balancer's rule to
+    that process alone: from a crowded node to an idle one (the answer
+    names it), refused when it is best where it is."""
+    a = Agent(tmp)
+    na = a.node(MAC1, cores=1)
+    kids = [spawn(["sleep", "60"]) for _ in range(2)]
+    c1, c2 = a.ctl(), a.ctl()
+    j1, _, _, _ = c1.submit(pid=kids[0].pid)
+    j2, node, _, _ = c2.submit(pid=kids[1].pid, node=na.id)
+    check(node == na.id, "second job on node A")
+    nb = a.node(MAC2, cores=1)
+    for j, c in ((j1, c1), (j2, c2)):
+        na.send_frame(ow.T_JOB_STARTED, job=j)
+        c.recv_frame()
+    p = subprocess.run([MIGRATE, "--control", a.control, str(kids[1].pid), "balance"], capture_output=True, text=True,
+                       timeout=10)
+    check(p.returncode == 0 and p.stdout == "om-migrate: job of pid %d is moving to node %d\n" % (kids[1].pid, nb.id),
+          "balance: %d %r %r" % (p.returncode, p.stdout, p.stderr))
+    check(na.recv_frame(3)[:2] == (ow.T_MIGRATE_HOME, j2), "node A not asked to send job 2 home")
+    check(c2.recv_frame(3) == (ow.T_CTL_MIGRATE, j2, 0, ow.job_migrate(kids[1].pid, nb.id)), "deputy not told")
+    p = subprocess.run([MIGRATE, "--control", a.control, str(kids[0].pid), "balance"], capture_output=True, text=True,
+                       timeout=10)
+    check(p.returncode == 1 and p.stderr == "om-migrate: %d: agent: pid %d stays: node %d is best "
+          "(a move in flight)\n" % (kids[0].pid, kids[0].pid, na.id), "stays: %d %r" % (p.returncode, p.stderr))
+    # job 2 leaves A (here: it ends there) and lands on B (its deputy's
+    # SUBMIT naming B): job 1 is best where it is
+    na.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=j2)
+    check(c2.recv_frame()[:2] == (ow.T_JOB_EXIT, j2), "JOB_EXIT")
+    _, node, _, _ = c2.submit(pid=kids[1].pid, node=nb.id)
+    check(node == nb.id, "job 2 did not land on B")
+    p = subprocess.run([MIGRATE, "--control", a.control, str(kids[0].pid), "balance"], capture_output=True, text=True,
+                       timeout=10)
+    check(p.returncode == 1 and p.stderr.endswith("stays: node %d is best\n" % na.id), "stays: %r" % p.stderr)
+    rc, out, err = a.mon("--jobs")
+    check(re.search(r"\b%d +\S+ +placed +balancer +\./prog arg" % kids[1].pid, out), "why not balancer: %r" % out)
     check(a.alive(), "agent died")
 
 

@@ -67,13 +67,23 @@ static void t_bad_values(void)
 		"om.agent=10.0.2.2:", "om.agent=a.b.c.d", "om.agent=1.2.3.4.5", "om.agent=10.0.2.2:77x",
 		"om.agent=", "om.ip=10.1.2.3", "om.ip=10.1.2.3/0", "om.ip=10.1.2.3/33",
 		"om.ip=10.1.2.3/24,", "om.ip=10.1.2.3/24,1.2.3", "om.ip=/24", "om.agent=99999999999.1.1.1",
+		"om.speed=0", "om.speed=1000001", "om.speed=", "om.speed=12a", "om.speed=-5",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct node_options o;
 		CHECK_EQ(parse(bad[i], &o), 1);
 		CHECK(strstr(said, "cmdline: bad value in '") != NULL);
-		CHECK(o.net.use_dhcp && o.net.agent_ip == 0 && o.net.agent_port == 0); /* defaults kept */
+		CHECK(o.net.use_dhcp && o.net.agent_ip == 0 && o.net.agent_port == 0 && o.speed == 0); /* defaults kept */
 	}
+}
+
+static void t_speed(void)
+{
+	struct node_options o;
+	CHECK_EQ(parse("om-node.elf om.speed=250", &o), 0);
+	CHECK_EQ(o.speed, 250);
+	CHECK_EQ(parse("om.speed=1000000", &o), 0);
+	CHECK_EQ(o.speed, 1000000);
 }
 
 static void t_unknown(void)
@@ -90,6 +100,7 @@ int main(void)
 	RUN(t_agent);
 	RUN(t_static_ip);
 	RUN(t_bad_values);
+	RUN(t_speed);
 	RUN(t_unknown);
 	return check_exit();
 }

@@ -66,6 +66,8 @@ fill_info(struct om_job_info *j, uint32_t k)
 	j->node = 1 + k % 7;
 	j->uid = 1000 + k % 3;
 	j->pid = 4000 + k;
+	j->ppid = 3000 + k;
+	j->why = (uint8_t)(k % (OM_WHY_MAX + 1));
 	snprintf(j->cmd, sizeof j->cmd, "prog-%u arg", k);
 	j->runtime_ms = 123456789012ull + k;
 	j->state = (uint8_t)(OM_JOB_PLACED + k % 3);
@@ -473,6 +475,8 @@ list_edges(void)
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
 	j.node = 0; /* at home, node 0: fine */
 	CHECK(om_job_list_encode(&j, 1, buf, sizeof buf) > 0);
+	j.why = OM_WHY_MAX + 1;
+	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
 	fill_info(&j, 1);
 	j.job = 0;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);

@@ -192,7 +192,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x03, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x04, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -238,7 +238,9 @@ hdr_bad_magic(void)
 static void
 hdr_bad_version(void)
 {
-	static const uint8_t bad[] = { 0, 1, 2, 4, 0x7f, 0xff }; /* 1: before timers and whole siginfo, 2: before CPU time in JOB_EXIT/JOB_HOME */
+	/* 1: before timers and whole siginfo, 2: before CPU time in JOB_EXIT/JOB_HOME,
+	 * 3: before heartbeat job lists */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 5, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 

@@ -53,18 +53,19 @@ add_node(struct node *n, void *arg)
 /* A process at home: runnable when it used half a core since the last
  * round; one with threads cannot move. */
 static void
-sample_home(struct job *j, struct bal_proc *c)
+sample_home(struct job *j)
 {
 	struct proc_stat st;
 	uint64_t dt = r.now - j->sampled_ms;
 
 	if (proc_stat_read(j->pid, &st) == -1) {
-		c->pinned = 1;
+		j->runnable = 0;
+		j->unmovable = 1;
 		return;
 	}
-	c->runnable = j->sampled_ms != 0 && dt > 0 && st.cpu_ms >= j->cpu_ms &&
+	j->runnable = j->sampled_ms != 0 && dt > 0 && st.cpu_ms >= j->cpu_ms &&
 	    (st.cpu_ms - j->cpu_ms) * 2 >= dt && st.state != 'T' && st.state != 't';
-	c->pinned = st.threads != 1;
+	j->unmovable = st.threads != 1;
 	j->cpu_ms = st.cpu_ms;
 	j->sampled_ms = r.now;
 }
@@ -72,16 +73,16 @@ sample_home(struct job *j, struct bal_proc *c)
 /* A job on a node, as its last heartbeat lists it. One placed since is
  * taken as running but is not a candidate yet (no CPU time known). */
 static void
-sample_node(struct job *j, struct bal_proc *c)
+sample_node(struct job *j)
 {
 	const struct om_heartbeat *hb = &j->node->hb;
 	uint32_t i;
 
-	c->runnable = j->state == OM_JOB_PLACED || j->state == OM_JOB_RUNNING;
-	c->pinned = j->pinned || !c->runnable;
+	j->runnable = j->state == OM_JOB_PLACED || j->state == OM_JOB_RUNNING;
+	j->unmovable = !j->runnable;
 	for (i = 0; i < hb->nlisted; i++)
 		if (hb->listed[i].job == j->id) {
-			c->runnable = c->runnable && hb->listed[i].runnable;
+			j->runnable = j->runnable && hb->listed[i].runnable;
 			j->cpu_ms = hb->listed[i].cpu_ns / 1000000;
 			break;
 		}
@@ -89,21 +90,23 @@ sample_node(struct job *j, struct bal_proc *c)
 		j->cpu_ms = 0;
 }
 
+/* Adds j to the snapshot, first reading where it stands now when *arg. */
 static void
 add_job(struct job *j, void *arg)
 {
 	struct bal_proc *c = &r.pr[r.npr];
-	int at = place_of(j->node);
+	int at = place_of(j->node), sample = *(int *)arg;
 
-	(void)arg;
 	if (at < 0 || r.npr >= OM_JOBS_MAX)
 		return;
+	if (sample && j->node == NULL)
+		sample_home(j);
+	else if (sample)
+		sample_node(j);
 	memset(c, 0, sizeof *c);
 	c->place = at;
-	if (j->node == NULL)
-		sample_home(j, c);
-	else
-		sample_node(j, c);
+	c->runnable = j->runnable;
+	c->pinned = j->pinned || j->unmovable;
 	c->cpu_ms = j->cpu_ms;
 	c->stay_ms = r.now - j->start_ms;
 	c->can_go = j;
@@ -136,26 +139,31 @@ fits(const struct bal_proc *c, int place, void *arg)
 	    n->hb.mem_free >= j->mem_bytes && nodes_jobs(n) < OM_NODE_JOBS_MAX;
 }
 
+static uint32_t
+node_id(int at)
+{
+	return at ? r.node[at]->id : 0;
+}
+
 static const char *
 place_name(int at, char *buf, size_t len)
 {
 	if (at == 0)
 		return "home";
-	snprintf(buf, len, "node %u", r.node[at]->id);
+	snprintf(buf, len, "node %u", node_id(at));
 	return buf;
 }
 
-static long
-balancer_round(struct ev_loop *ev, void *arg)
+/* The places and processes as they stand, read now; fold: this is a
+ * round, the loads are folded into the shown ones (else a shown load is
+ * at least the load now). */
+static void
+snapshot(int fold)
 {
-	struct bal_rules rules = { cfg.margin, cfg.min_cpu_ms, cfg.min_stay_ms, fits, NULL };
-	struct bal_move mv[ROUND_MOVES];
-	char a[24], b[24], who[160], why[OM_STR_MAX + 1];
+	int sample = 1;
 	uint32_t fastest = 0;
-	int i, k;
+	int i;
 
-	(void)ev;
-	(void)arg;
 	r.now = ev_now_ms();
 	r.npl = 1;
 	r.npr = 0;
@@ -167,28 +175,91 @@ balancer_round(struct ev_loop *ev, void *arg)
 	r.pl[0].cores = cfg.home_cores;
 	r.pl[0].speed = cfg.home_speed ? cfg.home_speed : fastest ? fastest : 1;
 	r.pl[0].shown = home_shown;
-	jobs_each(add_job, NULL);
-	for (i = 0; i < r.npl; i++)
-		balance_decay(&r.pl[i], KEEP);
-	home_shown = r.pl[0].shown;
-	for (i = 1; i < r.npl; i++)
-		r.node[i]->load_shown = r.pl[i].shown;
+	jobs_each(add_job, &sample);
+	for (i = 0; i < r.npl; i++) {
+		if (fold)
+			balance_decay(&r.pl[i], KEEP);
+		else if (r.pl[i].shown < r.pl[i].load)
+			r.pl[i].shown = r.pl[i].load;
+	}
+	if (fold) {
+		home_shown = r.pl[0].shown;
+		for (i = 1; i < r.npl; i++)
+			r.node[i]->load_shown = r.pl[i].shown;
+	}
 	moves_each(r.now, mark_busy, NULL);
+}
+
+static long
+balancer_round(struct ev_loop *ev, void *arg)
+{
+	struct bal_rules rules = { cfg.margin, cfg.min_cpu_ms, cfg.min_stay_ms, fits, NULL };
+	struct bal_move mv[ROUND_MOVES];
+	char a[24], b[24], who[160], why[OM_STR_MAX + 1];
+	int i, k;
+
+	(void)ev;
+	(void)arg;
+	snapshot(1);
 	k = balance_choose(r.pl, r.npl, r.pr, r.npr, &rules, mv, ROUND_MOVES);
 	for (i = 0; i < k; i++) {
 		struct job *j = r.job[mv[i].proc];
 
 		if (mv[i].from == 0 && cfg.home_cores == 0)
 			snprintf(who, sizeof who, "the balancer (busy at home, node %u has a free core)",
-			    r.node[mv[i].to]->id);
+			    node_id(mv[i].to));
 		else
 			snprintf(who, sizeof who, "the balancer (load %s %.2f > %.2f x %s %.2f)",
 			    place_name(mv[i].from, a, sizeof a), mv[i].from_load, cfg.margin,
 			    place_name(mv[i].to, b, sizeof b), mv[i].to_load);
-		if (jobs_move(j, mv[i].to ? r.node[mv[i].to]->id : 0, who, why, sizeof why) != OM_OK)
+		if (jobs_move(j, node_id(mv[i].to), OM_WHY_BALANCER, who, why, sizeof why) != OM_OK)
 			log_warnx("balancer: %s", why);
 	}
 	return cfg.every_ms;
+}
+
+int
+balancer_target(struct job *j, uint32_t *target, char *why, size_t len)
+{
+	struct bal_rules rules = { cfg.margin, 0, 0, fits, NULL };
+	struct bal_move mv;
+	char a[24];
+	int i, at, busy = 0;
+
+	snapshot(0);
+	r.pl[0].busy = 0; /* home's moves in flight do not load it */
+	for (i = 0; i < r.npr && r.job[i] != j; i++)
+		;
+	if (i == r.npr) {
+		snprintf(why, len, "job %u: its node is not up", j->id);
+		return -1;
+	}
+	/* Only this process is a candidate, and it is one whatever it did. */
+	at = r.pr[i].place;
+	r.pr[0] = r.pr[i];
+	r.job[0] = j;
+	r.pr[0].runnable = 1;
+	r.pr[0].pinned = 0;
+	if (j->unmovable && j->node == NULL) {
+		snprintf(why, len, "pid %u cannot move (it has threads)", j->pid);
+		return -1;
+	}
+	if (!j->runnable)
+		r.pl[at].load++;
+	if (r.pl[at].shown < r.pl[at].load)
+		r.pl[at].shown = r.pl[at].load;
+	/* Where it is now may be busy with another move; places a move is
+	 * on its way to are not candidates (their loads do not show it yet). */
+	r.pl[at].busy = 0;
+	for (i = 1; i < r.npl; i++)
+		busy += r.pl[i].busy;
+	if (balance_choose(r.pl, r.npl, r.pr, 1, &rules, &mv, 1) != 1) {
+		snprintf(why, len, "pid %u stays: %s is best%s", j->pid, place_name(at, a, sizeof a),
+		    busy ? " (a move in flight)" : "");
+		return -1;
+	}
+	*target = node_id(mv.to);
+	return 0;
 }
 
 int

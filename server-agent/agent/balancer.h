@@ -7,9 +7,10 @@
  * running); home's is the processes with a record at home that used at
  * least half a core since the last round (/proc/PID/stat). Home takes
  * work only when home_cores says it may; by default a busy process at home
- * goes out as soon as a node has a free core. Never moved: jobs placed
- * with om-run --node, processes with threads, stopped ones, and those on
- * their way somewhere. Every move is logged with the loads that decided
+ * goes out as soon as a node has a free core. Never moved: processes
+ * placed by om-run --node or moved by om-migrate (the user chose; om-migrate
+ * PID balance hands them back), processes with threads, stopped ones, and
+ * those on their way somewhere. Every move is logged with the loads that decided
  * it. Settings come from agent.conf (docs/man/om-agent.8). */
 #ifndef OM_BALANCER_H
 #define OM_BALANCER_H
@@ -35,5 +36,12 @@ struct balancer_cfg {
 
 /* Starts the rounds (nothing when cfg->off). Returns 0 or -1 (ENOMEM). */
 int balancer_start(struct ev_loop *ev, const struct balancer_cfg *cfg);
+
+struct job;
+/* om-migrate PID balance: where the balancer would put j now, applying
+ * its rule to j alone whatever CPU j has used or how long it stayed (the
+ * loads are the last round's). Returns 0 with *target (0: home), or -1
+ * with the reason in why[len]. Works with the rounds off too. */
+int balancer_target(struct job *j, uint32_t *target, char *why, size_t len);
 
 #endif

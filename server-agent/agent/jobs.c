@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balancer.h"
 #include "ev.h"
 #include "jobs.h"
 #include "log.h"
@@ -207,10 +208,10 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 {
 	struct om_job_placed pl;
 	struct job *j;
+	uint8_t moved;
 
 	jobs_end_home_record(c, s->pid, "recorded again");
-	if (moves_land(jh->uid, s->pid, 0))
-		log_info("uid %u pid %u: moved home", jh->uid, s->pid);
+	moved = moves_land(jh->uid, s->pid, 0);
 	if ((j = calloc(1, sizeof *j)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
@@ -221,6 +222,8 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	j->home_pid = jh->pid;
 	memcpy(j->cmd, s->cmd, sizeof j->cmd);
 	j->state = OM_JOB_HOME;
+	j->why = moved ? moved : OM_WHY_HOME;
+	j->pinned = moved == OM_WHY_MIGRATE; /* the user said home */
 	j->start_ms = ev_now_ms();
 	j->need = s->cpu;
 	j->mem_bytes = s->mem_bytes;
@@ -243,7 +246,8 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	struct node *n;
 	struct job *j;
 	char reason[OM_STR_MAX + 1];
-	int rc, moved;
+	uint8_t moved;
+	int rc;
 
 	if ((rc = om_job_submit_decode(p, len, &s)) != OM_OK) {
 		conn_fail(c, rc, "bad CTL_JOB_SUBMIT: %s", om_strerror(rc));
@@ -271,7 +275,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	/* A SUBMIT naming the target of a move in flight is that move. */
-	moved = s.node != 0 && moves_land(jh->uid, s.pid, s.node);
+	moved = s.node != 0 ? moves_land(jh->uid, s.pid, s.node) : 0;
 	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
@@ -295,7 +299,9 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	j->start_ms = ev_now_ms();
 	j->need = s.cpu;
 	j->mem_bytes = s.mem_bytes;
-	j->pinned = s.node != 0 && !moved;
+	/* The user's choice (--node, om-migrate) holds; the balancer's does not. */
+	j->pinned = s.node != 0 && moved != OM_WHY_BALANCER;
+	j->why = moved ? moved : s.node != 0 ? OM_WHY_ASKED : OM_WHY_PLACED;
 	j->node = n;
 	j->home = c;
 	jobs_link(j);
@@ -324,6 +330,7 @@ void
 jobs_list(struct conn *c, const struct job_home *jh)
 {
 	struct om_job_info *v;
+	struct proc_stat st;
 	struct job *j;
 	uint64_t now = ev_now_ms();
 	uint8_t *buf;
@@ -345,6 +352,8 @@ jobs_list(struct conn *c, const struct job_home *jh)
 		v[k].node = j->node ? j->node->id : 0;
 		v[k].uid = j->uid;
 		v[k].pid = j->pid;
+		v[k].ppid = proc_stat_read(j->pid, &st) == 0 ? st.ppid : 0;
+		v[k].why = j->why;
 		memcpy(v[k].cmd, j->cmd, sizeof v[k].cmd);
 		v[k].runtime_ms = now - j->start_ms;
 		v[k].state = j->state;
@@ -369,7 +378,7 @@ jobs_list(struct conn *c, const struct job_home *jh)
 /* ---- migrate */
 
 int
-jobs_move(struct job *j, uint32_t target, const char *who, char *why, size_t len)
+jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *why, size_t len)
 {
 	struct om_job_migrate m = { j->pid, target };
 	struct node *to = target ? nodes_by_id(target) : NULL;
@@ -393,7 +402,7 @@ jobs_move(struct job *j, uint32_t target, const char *who, char *why, size_t len
 		snprintf(why, len, "cannot encode CTL_MIGRATE: %s", om_strerror(rc));
 		return rc;
 	}
-	moves_add(j->uid, j->pid, j->node ? j->node->id : 0, target, ev_now_ms());
+	moves_add(j->uid, j->pid, j->node ? j->node->id : 0, target, cause, ev_now_ms());
 	if (j->node == NULL) {
 		/* At home: its deputy sends it out. */
 		log_info("job %u: %s moves it from home to node %u", j->id, who, target);
@@ -419,7 +428,8 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 	struct om_job_migrate m;
 	struct job *j;
 	uint8_t buf[8];
-	char who[32], why[OM_STR_MAX + 1];
+	char who[48], why[OM_STR_MAX + 1];
+	uint8_t cause = OM_WHY_MIGRATE;
 	int rc;
 
 	if ((rc = om_job_migrate_decode(p, len, &m)) != OM_OK) {
@@ -434,7 +444,15 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 		return;
 	}
 	snprintf(who, sizeof who, "uid %u", jh->uid);
-	if ((rc = jobs_move(j, m.target, who, why, sizeof why)) != OM_OK) {
+	if (m.target == OM_MIGRATE_BALANCE) {
+		if (balancer_target(j, &m.target, why, sizeof why) == -1) {
+			conn_fail(c, OM_E_STATE, "%s", why);
+			return;
+		}
+		snprintf(who, sizeof who, "uid %u (om-migrate balance)", jh->uid);
+		cause = OM_WHY_BALANCER; /* the balancer's choice: not a pin */
+	}
+	if ((rc = jobs_move(j, m.target, cause, who, why, sizeof why)) != OM_OK) {
 		conn_fail(c, rc, "%s", why);
 		return;
 	}

@@ -44,10 +44,12 @@ struct job {
 	struct om_cpu need;        /* features it may use (from SUBMIT) */
 	uint64_t mem_bytes;        /* its memory estimate (from SUBMIT) */
 	uint8_t pinned;            /* om-run --node chose its node */
+	uint8_t why;               /* enum om_job_why: how it got there */
 	/* The balancer's view (balancer.c): CPU used where it is now, when
-	 * that was sampled, and whether it wants a core. */
+	 * that was sampled, whether it wants a core, whether it cannot move
+	 * (threads, stopped, on its way). */
 	uint64_t cpu_ms, sampled_ms;
-	uint8_t runnable;
+	uint8_t runnable, unmovable;
 	struct node *node;
 	struct conn *home;
 	struct job *prev, *next;   /* every live job */
@@ -80,10 +82,12 @@ void jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_h
 void jobs_home_gone(struct conn *c);
 
 /* Moves j to node target (0: home): from a node it is sent home (and om-run
- * told where it goes next), from home its deputy sends it out. who names
+ * told where it goes next), from home its deputy sends it out. cause
+ * (OM_WHY_MIGRATE or OM_WHY_BALANCER) is shown where it lands; who names
  * the asker in the log. Returns OM_OK, or an OM_E_* code with the reason
  * in why[len]. */
-int jobs_move(struct job *j, uint32_t target, const char *who, char *why, size_t len);
+int jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *why,
+    size_t len);
 /* Calls fn for every live job (fn must not end jobs). */
 void jobs_each(void (*fn)(struct job *j, void *arg), void *arg);
 

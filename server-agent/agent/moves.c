@@ -4,13 +4,14 @@
 struct move {
 	uint32_t uid, pid;         /* pid 0: a free slot */
 	uint32_t from, to;
+	uint8_t cause;
 	uint64_t since;
 };
 
 static struct move moves[MOVES_MAX];
 
 void
-moves_add(uint32_t uid, uint32_t pid, uint32_t from, uint32_t to, uint64_t now)
+moves_add(uint32_t uid, uint32_t pid, uint32_t from, uint32_t to, uint8_t cause, uint64_t now)
 {
 	struct move *m, *slot = &moves[0];
 
@@ -22,10 +23,10 @@ moves_add(uint32_t uid, uint32_t pid, uint32_t from, uint32_t to, uint64_t now)
 		if (slot->pid != 0 && (m->pid == 0 || m->since < slot->since))
 			slot = m;
 	}
-	*slot = (struct move){ uid, pid, from, to, now };
+	*slot = (struct move){ uid, pid, from, to, cause, now };
 }
 
-int
+uint8_t
 moves_land(uint32_t uid, uint32_t pid, uint32_t to)
 {
 	struct move *m;
@@ -35,7 +36,7 @@ moves_land(uint32_t uid, uint32_t pid, uint32_t to)
 			if (m->to != to)
 				return 0;
 			m->pid = 0;
-			return 1;
+			return m->cause;
 		}
 	return 0;
 }

@@ -1,14 +1,17 @@
-/* om-migrate - moves a running job: home, or to another node.
+/* om-migrate - moves a running process: home, to a node, or where the
+ * agent's balancer would put it.
  *
  *   om-migrate [--control PATH] PID home
  *   om-migrate [--control PATH] PID node N
+ *   om-migrate [--control PATH] PID balance
  *
  * PID is the job's pid at home (what ps shows for the program om-run
  * started). The node sends the job's image back; home, the process goes on
  * natively, its deputy (om-run) exits when it does; for node N, om-run
- * sends it on to node N from there. Exit status: 0 when the request was
- * delivered, 1 when the agent refused it (no such job, not yours, node N
- * not up or where it runs already), 2 for usage errors. Manual:
+ * sends it on to node N from there; balance names the node (or home) the
+ * agent chose. Exit status: 0 when the request was delivered, 1 when the
+ * agent refused it (no such job, not yours, node N not up or where it runs
+ * already, balance finding no better place), 2 for usage errors. Manual:
  * docs/man/om-migrate.1. */
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +28,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: om-migrate [--control PATH] PID home\n"
 		   "       om-migrate [--control PATH] PID node N\n"
-		   "  Brings the job whose program has PID at home back home, or moves it to node N.\n"
+		   "       om-migrate [--control PATH] PID balance\n"
+		   "  Brings the process PID (its pid at home) back home, moves it to node N, or\n"
+		   "  moves it where the agent's balancer would put it now.\n"
 		   "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 		   "  -h, --help       show this help\n",
 		CTL_DEFAULT_PATH);
@@ -62,9 +67,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "om-migrate: invalid node id '%s'\n", argv[optind + 2]);
 			return 2;
 		}
+	} else if (args == 2 && strcmp(argv[optind + 1], "balance") == 0) {
+		target = OM_MIGRATE_BALANCE;
 	} else if (args != 2 || strcmp(argv[optind + 1], "home") != 0) {
 		if (args >= 2)
-			fprintf(stderr, "om-migrate: the target is 'home' or 'node N', not '%s'\n", argv[optind + 1]);
+			fprintf(stderr, "om-migrate: the target is 'home', 'node N' or 'balance', not '%s'\n",
+			    argv[optind + 1]);
 		usage(stderr);
 		return 2;
 	}
@@ -89,6 +97,15 @@ int main(int argc, char **argv)
 		close(fd);
 		return 1;
 	}
+	/* The answer names the target (the balancer's choice for balance). */
+	if (om_job_migrate_decode(reply, len, &m) != OM_OK || (target != OM_MIGRATE_BALANCE && m.target != target) ||
+	    m.target == OM_MIGRATE_BALANCE) {
+		fprintf(stderr, "om-migrate: %lu: the agent's answer is malformed\n", pid);
+		free(reply);
+		close(fd);
+		return 1;
+	}
+	target = m.target;
 	free(reply);
 	close(fd);
 	if (target)

@@ -107,26 +107,93 @@ user_str(uint32_t uid, char *buf, size_t len)
 	return buf;
 }
 
+/* Why a process is where it is, in a word. */
+static const char *
+job_why_str(uint8_t why)
+{
+	switch (why) {
+	case OM_WHY_PLACED: return "placed";
+	case OM_WHY_ASKED: return "--node";
+	case OM_WHY_MIGRATE: return "migrate";
+	case OM_WHY_BALANCER: return "balancer";
+	case OM_WHY_HOME: return "home";
+	default: return "-";
+	}
+}
+
+#define TREE_INDENT_MAX 8 /* deeper processes are shown at this depth */
+
+static void
+print_job(const struct om_job_info *j, int depth)
+{
+	char up[24], user[64], node[12];
+
+	uptime_str(j->runtime_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)j->runtime_ms, up, sizeof up);
+	if (j->node)
+		snprintf(node, sizeof node, "%u", j->node);
+	else
+		snprintf(node, sizeof node, "home");
+	if (depth > TREE_INDENT_MAX)
+		depth = TREE_INDENT_MAX;
+	printf("%6u  %4s  %-10.10s  %7u  %-8s  %-7s  %-8s  %*s%s%s\n", j->job, node,
+	    user_str(j->uid, user, sizeof user), j->pid, up, job_state_str(j->state),
+	    job_why_str(j->why), 2 * (depth > 0 ? depth - 1 : 0), "", depth > 0 ? "\\_ " : "", j->cmd);
+}
+
+/* Prints v[i] and, below it, the processes whose parent it is. Iterative
+ * (a deep tree must not overflow the stack); 'shown' guards against a
+ * parent chain that loops, which a broken agent could send. */
+static void
+print_subtree(const struct om_job_info *v, uint32_t n, uint32_t i, uint8_t *shown, uint32_t *stack)
+{
+	uint32_t top = 0, k;
+
+	shown[i] = 1;
+	print_job(&v[i], 0);
+	stack[top++] = i;
+	while (top > 0) {
+		uint32_t p = stack[top - 1];
+
+		for (k = 0; k < n; k++)
+			if (!shown[k] && v[k].ppid == v[p].pid && v[k].pid != v[p].pid)
+				break;
+		if (k == n) {
+			top--;
+			continue;
+		}
+		shown[k] = 1;
+		print_job(&v[k], (int)top);
+		stack[top++] = k;
+	}
+}
+
+/* The jobs as process trees: each under its parent when that is listed. */
 static void
 print_jobs(const struct om_job_info *v, uint32_t n)
 {
-	char up[24], user[64];
-	uint32_t i;
+	uint8_t *shown = calloc(n ? n : 1, 1);
+	uint32_t *stack = calloc(n ? n : 1, sizeof *stack);
+	uint32_t i, k;
 
-	printf("%6s  %4s  %-10s  %7s  %-8s  %-7s  %s\n", "JOB", "NODE", "USER", "PID",
-	    "RUNTIME", "STATE", "COMMAND");
-	for (i = 0; i < n; i++) {
-		uptime_str(v[i].runtime_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)v[i].runtime_ms,
-		    up, sizeof up);
-		char node[12];
-		if (v[i].node)
-			snprintf(node, sizeof node, "%u", v[i].node);
-		else
-			snprintf(node, sizeof node, "home");
-		printf("%6u  %4s  %-10.10s  %7u  %-8s  %-7s  %s\n", v[i].job, node,
-		    user_str(v[i].uid, user, sizeof user), v[i].pid, up,
-		    job_state_str(v[i].state), v[i].cmd);
+	printf("%6s  %4s  %-10s  %7s  %-8s  %-7s  %-8s  %s\n", "JOB", "NODE", "USER", "PID",
+	    "RUNTIME", "STATE", "WHY", "COMMAND");
+	if (shown == NULL || stack == NULL) {
+		for (i = 0; i < n; i++)
+			print_job(&v[i], 0);
+	} else {
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < n; k++)
+				if (v[k].pid == v[i].ppid && v[i].ppid != 0 && k != i)
+					break;
+			if (k == n && !shown[i])
+				print_subtree(v, n, i, shown, stack);
+		}
+		for (i = 0; i < n; i++) /* parent chains that loop */
+			if (!shown[i])
+				print_subtree(v, n, i, shown, stack);
 	}
+	free(shown);
+	free(stack);
 }
 
 /* A JSON string (RFC 8259 section 7). The decoder already admits only
@@ -156,7 +223,8 @@ json_job(const struct om_job_info *j)
 
 	printf("{\"id\":%u,\"node\":%u,\"uid\":%u,\"user\":", j->job, j->node, j->uid);
 	json_str(user_str(j->uid, user, sizeof user));
-	printf(",\"pid\":%u,\"command\":", j->pid);
+	printf(",\"pid\":%u,\"ppid\":%u,\"why\":\"%s\",\"command\":", j->pid, j->ppid,
+	    job_why_str(j->why));
 	json_str(j->cmd);
 	printf(",\"runtime_ms\":%llu,\"state\":\"%s\"}", (unsigned long long)j->runtime_ms,
 	    job_state_str(j->state));
