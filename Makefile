@@ -451,10 +451,10 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 
 # ---------------------------------------------------------------- test, demo
 test: setup
-	@$(MAKE) --no-print-directory all corpus
+	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes
 	@python3 qemu-tests/suite.py
 
-qemu-test: all corpus
+qemu-test: all corpus $(B)/demo-primes
 	@python3 qemu-tests/suite.py --qemu-only
 
 demo: setup
