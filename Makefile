@@ -27,7 +27,7 @@ help:
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
-setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a $(TP)/linux/.ok
+setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a $(TP)/linux/.ok $(TP)/bzip2/.ok
 
 # Re-checked on every setup: installs only what is missing.
 $(TP)/.apt-ok: FORCE
@@ -39,6 +39,20 @@ $(TP)/.apt-ok: FORCE
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@touch $@
+
+# A real C project from Debian's sources for qemu-tests/test_make.py
+# (om-run make -j4, byte-identical to a native build); after lwIP, which
+# sets up the deb-src entry.
+$(TP)/bzip2/.ok: | $(LWIP)/.ok
+	@rm -rf $(TP)/bzip2-src && mkdir -p $(TP)/bzip2-src
+	@echo "setup: apt-get source bzip2"
+	@cd $(TP)/bzip2-src && apt-get source -qq bzip2 >/dev/null 2>&1 || \
+		{ echo "setup: apt-get source bzip2 failed"; exit 1; }
+	@d=$$(find $(TP)/bzip2-src -maxdepth 1 -mindepth 1 -type d -name 'bzip2-*' | head -1); \
+		test -f $$d/blocksort.c -a -f $$d/Makefile || { echo "setup: bzip2 source tree not found"; exit 1; }; \
+		rm -rf $(TP)/bzip2 && mv $$d $(TP)/bzip2
+	@rm -rf $(TP)/bzip2-src
 	@touch $@
 
 # lwIP comes as Debian's source package, which needs a deb-src entry.
