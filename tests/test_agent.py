@@ -910,10 +910,13 @@ def t_migrate_balance(tmp):
                        timeout=10)
     check(p.returncode == 1 and p.stderr == "om-migrate: %d: agent: pid %d stays: node %d is best "
           "(a move in flight)\n" % (kids[0].pid, kids[0].pid, na.id), "stays: %d %r" % (p.returncode, p.stderr))
-    # job 2 leaves A (here: it ends there) and lands on B (its deputy's
-    # SUBMIT naming B): job 1 is best where it is
-    na.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=j2)
-    check(c2.recv_frame()[:2] == (ow.T_JOB_EXIT, j2), "JOB_EXIT")
+    # job 2 comes home from A and lands on B (its deputy's SUBMIT naming
+    # B): job 1 is best where it is
+    na.send_frame(ow.T_JOB_HOME, ow.job_home(2, "asked", -1), job=j2)
+    na.send_frame(ow.T_IMAGE_BEGIN, b"h", job=j2)
+    na.send_frame(ow.T_IMAGE_END, b"e", job=j2)
+    for t in (ow.T_JOB_HOME, ow.T_IMAGE_BEGIN, ow.T_IMAGE_END):
+        check(c2.recv_frame()[:2] == (t, j2), "job 2 coming home")
     _, node, _, _ = c2.submit(pid=kids[1].pid, node=nb.id)
     check(node == nb.id, "job 2 did not land on B")
     p = subprocess.run([MIGRATE, "--control", a.control, str(kids[0].pid), "balance"], capture_output=True, text=True,
@@ -949,6 +952,49 @@ def t_balance_from_home(tmp):
     check(re.search(r"the balancer \(busy at home, node %d has a free core\) moves it from home" % n.id,
                     a.log()), "log: %r" % a.log()[-600:])
     check(no_frame(conns[0], 0.1) and no_frame(conns[1], 0.1), "a sleeping or threaded process was moved")
+
+
+def t_balance_user_moves_do_not_stall(tmp):
+    """A user's om-migrate of a sleeping process to node B (which never
+    lands) does not keep the balancer away from B: the balancer still
+    moves a crowded job there."""
+    a = balancing_agent(tmp)
+    na = a.node(MAC1, cores=1)
+    kids = [spawn(["sleep", "60"]) for _ in range(3)]
+    c1, c2, c3 = a.ctl(), a.ctl(), a.ctl()
+    j1, _, _, _ = c1.submit(pid=kids[0].pid)
+    j2, _, _, _ = c2.submit(pid=kids[1].pid, node=na.id)
+    nb = a.node(MAC2, cores=1)
+    c3.submit(pid=kids[2].pid, flags=1)
+    m = a.ctl()
+    m.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(kids[2].pid, nb.id))
+    check(m.recv_frame()[0] == ow.T_CTL_MIGRATE, "om-migrate refused")
+    for j, c in ((j1, c1), (j2, c2)):
+        na.send_frame(ow.T_JOB_STARTED, job=j)
+        check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, j), "JOB_STARTED")
+    na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 2, [(j1, 10**9, 1), (j2, 10**9, 1)]))
+    f = na.recv_frame(3)
+    check(f[:2] == (ow.T_MIGRATE_HOME, j1), "the balancer was stalled by another move: %r" % (f,))
+
+
+def t_balance_home_gone_mid_round(tmp):
+    """A deputy that stops reading: the balancer's first send to it fails
+    and closes its connection, ending both its jobs in the middle of the
+    round; the second move must not touch them (run under ASan too)."""
+    a = balancing_agent(tmp)
+    kids = [busy_child(), busy_child()]
+    c = a.ctl()
+    for k in kids:
+        c.submit(pid=k.pid, flags=1)
+    time.sleep(0.3)
+    c.s.shutdown(socket.SHUT_RD)
+    a.node(MAC1, cores=1)
+    a.node(MAC2, cores=1)
+    wait_for(lambda: "om-run went away" in a.log() or "send:" in a.log() or not a.alive(), 5,
+             "the deputy's connection to close")
+    time.sleep(0.3)
+    check(a.alive() and "AddressSanitizer" not in a.log(), "agent: %r" % a.log()[-1500:])
+    check(a.jobs() == [], "jobs left: %r" % a.jobs())
 
 
 def t_balance_home_cores(tmp):
@@ -1007,7 +1053,7 @@ def t_config_file(tmp):
            ("balance_margin = nan\n", ":1: balance_margin: not a number from 1.0 to 10.0"),
            ("home_cores = 1025\n", ":1: home_cores: not a number of cores (0..1024)"),
            ("home_cores = -1\n", ":1: home_cores: not a number of cores (0..1024)"),
-           ("home_speed = 4000000001\n", ":1: home_speed: not a speed"),
+           ("home_speed = 1000001\n", ":1: home_speed: not a speed (0..1000000)"),
            ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds")]
     for text, want in bad:
         with open(conf, "w") as f:

@@ -64,6 +64,21 @@ static void t_balanced_stays(void)
 	CHECK_EQ(balance_choose(pl2, 3, pr, 5, &rules, m, 4), 0);
 }
 
+/* A move just landed: the source still shows 2 (decaying) but runs one
+ * process now; that one stays (no second move to an idle node). */
+static void t_source_now(void)
+{
+	struct bal_place pl[4] = { place(0, 1, 0), place(1, 100, 1), place(1, 100, 1),
+		place(1, 100, 0) };
+	struct bal_proc pr[2] = { proc(1, 5000), proc(2, 100) };
+	struct bal_move m[4];
+
+	pl[1].shown = 2.0;
+	CHECK_EQ(balance_choose(pl, 4, pr, 1, &rules, m, 4), 0);
+	pl[1].load = 2;
+	CHECK_EQ(balance_choose(pl, 4, pr, 1, &rules, m, 4), 1);
+}
+
 /* A process alone on a slow node goes to an idle fast one; not back. */
 static void t_speed(void)
 {
@@ -208,6 +223,7 @@ int main(void)
 	RUN(t_spreads);
 	RUN(t_balanced_stays);
 	RUN(t_speed);
+	RUN(t_source_now);
 	RUN(t_candidates);
 	RUN(t_from_home);
 	RUN(t_targets);

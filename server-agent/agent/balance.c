@@ -69,9 +69,13 @@ move_from(struct bal_place *pl, int npl, const struct bal_proc *pr, int npr, int
     uint32_t max_speed, const struct bal_rules *r, const struct bal_move *out, int k,
     struct bal_move *m)
 {
-	double ls = balance_norm(&pl[s], 0.0, max_speed), lt;
+	struct bal_place now = pl[s];
+	double ls, lt;
 	int i, t, found = 0;
 
+	if (now.load < now.shown)
+		now.shown = now.load;
+	ls = balance_norm(&now, 0.0, max_speed);
 	for (i = 0; i < npr; i++) {
 		if (pr[i].place != s || !movable(&pr[i], r) || taken(out, k, i))
 			continue;

@@ -9,20 +9,23 @@
  * no cores (home when the agent is told not to count it) takes nothing
  * and any runnable process on it is worth moving.
  *
- * The balancer compares the shown (smoothed) loads: a load that rises is
- * taken at once, one that falls decays, so a process that pauses for a
- * moment does not make its node look empty. A move is worth it when the
- * busiest place's normalized load exceeds the target's after the move by
- * the margin; the candidate is the runnable, unpinned process there that
+ * The balancer compares the shown (smoothed) loads of targets: a load
+ * that rises is taken at once, one that falls decays, so a process that
+ * pauses for a moment does not make its node look empty. A source counts
+ * with the lesser of its shown load and its load now, so that a move just
+ * landed elsewhere does not make it look crowded still. A move is worth
+ * it when the busiest place's normalized load exceeds the target's after
+ * the move by the margin; the candidate is the runnable, unpinned process there that
  * has used the most CPU and stayed long enough (a move costs its image
  * transfer, a process that just arrived or barely computes is not worth
  * it). At most one move leaves or enters a place per round, and a place
  * with a move in flight sits the round out: loads catch up with a move
- * only when it lands. A place without cores may send out several, one to
- * each free core. */
+ * only when it lands. A place without cores may send out several in a
+ * round, one to each place that has a free core. */
 #ifndef OM_BALANCE_H
 #define OM_BALANCE_H
 
+#include <math.h>
 #include <stdint.h>
 
 struct bal_place {
@@ -61,7 +64,7 @@ struct bal_move {
 /* The normalized load of p with 'extra' processes added: shown (+ extra)
  * per core, times max_speed / speed. Places without cores give a value
  * above any real load (BAL_NOWHERE). */
-#define BAL_NOWHERE 1e9
+#define BAL_NOWHERE HUGE_VAL
 double balance_norm(const struct bal_place *p, double extra, uint32_t max_speed);
 
 /* Folds this round's load into shown: a rise is taken at once, a fall

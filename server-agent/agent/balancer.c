@@ -12,6 +12,7 @@
 
 #define ROUND_MOVES 8   /* moves started per round at most */
 #define KEEP 0.5        /* of a falling load's old value, per round */
+#define SPEED_MAX 1000000
 
 static struct balancer_cfg cfg;
 static double home_shown;
@@ -44,8 +45,10 @@ add_node(struct node *n, void *arg)
 		return;
 	n->balance_at = r.npl;
 	memset(p, 0, sizeof *p);
-	p->cores = n->hello.cpu.cores;
-	p->speed = n->hello.speed ? n->hello.speed : 1;
+	/* The node's own claims, bounded: it never runs more than
+	 * OM_NODE_JOBS_MAX jobs, and speeds are 1..SPEED_MAX (om.speed). */
+	p->cores = n->hello.cpu.cores < OM_NODE_JOBS_MAX ? n->hello.cpu.cores : OM_NODE_JOBS_MAX;
+	p->speed = n->hello.speed == 0 ? 1 : n->hello.speed < SPEED_MAX ? n->hello.speed : SPEED_MAX;
 	p->shown = n->load_shown;
 	r.node[r.npl++] = n;
 }
@@ -58,7 +61,7 @@ sample_home(struct job *j)
 	struct proc_stat st;
 	uint64_t dt = r.now - j->sampled_ms;
 
-	if (proc_stat_read(j->pid, &st) == -1) {
+	if (jobs_proc_stat(j, &st) == -1) {
 		j->runnable = 0;
 		j->unmovable = 1;
 		return;
@@ -106,7 +109,9 @@ add_job(struct job *j, void *arg)
 	memset(c, 0, sizeof *c);
 	c->place = at;
 	c->runnable = j->runnable;
-	c->pinned = j->pinned || j->unmovable;
+	/* A process with a move in the table is on its way, or did not go
+	 * when asked: not a candidate. */
+	c->pinned = j->pinned || j->unmovable || moves_pending(j->uid, j->pid);
 	c->cpu_ms = j->cpu_ms;
 	c->stay_ms = r.now - j->start_ms;
 	c->can_go = j;
@@ -117,7 +122,8 @@ add_job(struct job *j, void *arg)
 static void
 mark_busy(uint32_t node, void *arg)
 {
-	int at = node ? place_of(nodes_by_id(node)) : 0;
+	struct node *n = node ? nodes_by_id(node) : NULL;
+	int at = node ? (n != NULL ? place_of(n) : -1) : 0;
 
 	(void)arg;
 	if (at >= 0 && (at > 0 || cfg.home_cores > 0))
@@ -160,7 +166,9 @@ place_name(int at, char *buf, size_t len)
 static void
 snapshot(int fold)
 {
-	int sample = 1;
+	/* Between rounds the last round's samples stand: a sample taken now
+	 * would shorten the next round's interval (ticks are 10 ms). */
+	int sample = fold || cfg.off;
 	uint32_t fastest = 0;
 	int i;
 
@@ -196,14 +204,22 @@ balancer_round(struct ev_loop *ev, void *arg)
 	struct bal_rules rules = { cfg.margin, cfg.min_cpu_ms, cfg.min_stay_ms, fits, NULL };
 	struct bal_move mv[ROUND_MOVES];
 	char a[24], b[24], who[160], why[OM_STR_MAX + 1];
+	uint32_t ids[ROUND_MOVES];
 	int i, k;
 
 	(void)ev;
 	(void)arg;
 	snapshot(1);
 	k = balance_choose(r.pl, r.npl, r.pr, r.npr, &rules, mv, ROUND_MOVES);
+	for (i = 0; i < k; i++)
+		ids[i] = r.job[mv[i].proc]->id;
+	/* A move's sends may close connections and end jobs: each job is
+	 * found again by id. */
 	for (i = 0; i < k; i++) {
-		struct job *j = r.job[mv[i].proc];
+		struct job *j = jobs_find(ids[i]);
+
+		if (j == NULL)
+			continue;
 
 		if (mv[i].from == 0 && cfg.home_cores == 0)
 			snprintf(who, sizeof who, "the balancer (busy at home, node %u has a free core)",
@@ -241,7 +257,7 @@ balancer_target(struct job *j, uint32_t *target, char *why, size_t len)
 	r.pr[0].runnable = 1;
 	r.pr[0].pinned = 0;
 	if (j->unmovable && j->node == NULL) {
-		snprintf(why, len, "pid %u cannot move (it has threads)", j->pid);
+		snprintf(why, len, "pid %u cannot move (threads, or gone)", j->pid);
 		return -1;
 	}
 	if (!j->runnable)

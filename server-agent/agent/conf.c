@@ -105,8 +105,8 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		return NULL;
 	case 4:
 	case 5:
-		if (conf_parse_uint(val, &v) == -1 || v > (i == 4 ? 1024ull : 4000000000ull))
-			return i == 4 ? "not a number of cores (0..1024)" : "not a speed (0..4000000000)";
+		if (conf_parse_uint(val, &v) == -1 || v > (i == 4 ? 1024ull : 1000000ull))
+			return i == 4 ? "not a number of cores (0..1024)" : "not a speed (0..1000000)";
 		if (i == 4)
 			cf->home_cores = (int64_t)v;
 		else

@@ -6,7 +6,7 @@
  * down_after_ms, drop_after_ms (1..86400000); the balancer's (balancer.h):
  * balance (yes/no), balance_ms, balance_min_cpu_ms, balance_min_stay_ms
  * (milliseconds), balance_margin (1.0..10.0), home_cores (0..1024),
- * home_speed (0..4000000000, 0: the fastest node's). A key may appear once.
+ * home_speed (0..1000000, 0: the fastest node's). A key may appear once.
  * Command-line options override the file. */
 #ifndef OM_CONF_H
 #define OM_CONF_H

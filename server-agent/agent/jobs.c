@@ -119,6 +119,23 @@ jobs_of_uid(uint32_t uid)
 	return k;
 }
 
+int
+jobs_proc_stat(const struct job *j, struct proc_stat *st)
+{
+	if (proc_stat_read(j->pid, st) == -1 || (j->starttime != 0 && st->starttime != j->starttime))
+		return -1;
+	return 0;
+}
+
+/* Records the identity of j's home process, read once at its SUBMIT. */
+static void
+jobs_identify(struct job *j)
+{
+	struct proc_stat st;
+
+	j->starttime = proc_stat_read(j->pid, &st) == 0 ? st.starttime : 0;
+}
+
 void
 jobs_each(void (*fn)(struct job *j, void *arg), void *arg)
 {
@@ -189,29 +206,35 @@ jobs_not_placed(struct conn *c, const struct om_job_submit *s, const struct job_
 
 /* A process has one record: its placement on a node, or a new record at
  * home, ends the one that said it was at home. */
-static void
-jobs_end_home_record(struct conn *c, uint32_t pid, const char *why)
+static struct job *
+jobs_home_record(struct conn *c, uint32_t pid)
 {
 	struct job *j;
 
 	for (j = jobs_all; j != NULL; j = j->next)
-		if (j->home == c && j->pid == pid && j->node == NULL) {
-			jobs_end(j, why);
-			return;
-		}
+		if (j->home == c && j->pid == pid && j->node == NULL)
+			return j;
+	return NULL;
+}
+
+static void
+jobs_end_home_record(struct conn *c, uint32_t pid, const char *why)
+{
+	struct job *j = jobs_home_record(c, pid);
+
+	if (j != NULL)
+		jobs_end(j, why);
 }
 
 /* A process of a job that runs at home, followed by its deputy: a record
  * without a node, for om-mon and om-migrate (and the deputy's CTL_MIGRATE). */
 static void
-jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
+jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit *s, uint8_t moved)
 {
 	struct om_job_placed pl;
 	struct job *j;
-	uint8_t moved;
 
 	jobs_end_home_record(c, s->pid, "recorded again");
-	moved = moves_land(jh->uid, s->pid, 0);
 	if ((j = calloc(1, sizeof *j)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
@@ -222,6 +245,7 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	j->home_pid = jh->pid;
 	memcpy(j->cmd, s->cmd, sizeof j->cmd);
 	j->state = OM_JOB_HOME;
+	jobs_identify(j);
 	j->why = moved ? moved : OM_WHY_HOME;
 	j->pinned = moved == OM_WHY_MIGRATE; /* the user said home */
 	j->start_ms = ev_now_ms();
@@ -247,7 +271,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	struct job *j;
 	char reason[OM_STR_MAX + 1];
 	uint8_t moved;
-	int rc;
+	int rc, replacing;
 
 	if ((rc = om_job_submit_decode(p, len, &s)) != OM_OK) {
 		conn_fail(c, rc, "bad CTL_JOB_SUBMIT: %s", om_strerror(rc));
@@ -257,25 +281,31 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		conn_fail(c, OM_E_RANGE, "pid %u is not the caller, its child or its tracee", s.pid);
 		return;
 	}
+	/* A SUBMIT naming the target of a move in flight is that move (and
+	 * the move is over, placed or not). */
+	if (s.flags & OM_JOB_F_HOME)
+		moved = moves_land(jh->uid, s.pid, 0);
+	else
+		moved = s.node != 0 ? moves_land(jh->uid, s.pid, s.node) : 0;
+	/* A process's record at home is replaced, not added to. */
+	replacing = jobs_home_record(c, s.pid) != NULL;
 	static uint32_t live[JOBS_PER_HOME];
-	if (jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME) {
+	if (!replacing && jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME) {
 		jobs_not_placed(c, &s, jh, "too many jobs on one connection");
 		return;
 	}
-	if (jobs_live >= OM_JOBS_MAX) {
+	if (!replacing && jobs_live >= OM_JOBS_MAX) {
 		jobs_not_placed(c, &s, jh, "the agent holds too many jobs");
 		return;
 	}
-	if (jh->uid != 0 && jobs_of_uid(jh->uid) >= JOBS_PER_UID) {
+	if (!replacing && jh->uid != 0 && jobs_of_uid(jh->uid) >= JOBS_PER_UID) {
 		jobs_not_placed(c, &s, jh, "too many jobs of one user");
 		return;
 	}
 	if (s.flags & OM_JOB_F_HOME) {
-		jobs_record_home(c, jh, &s);
+		jobs_record_home(c, jh, &s, moved);
 		return;
 	}
-	/* A SUBMIT naming the target of a move in flight is that move. */
-	moved = s.node != 0 ? moves_land(jh->uid, s.pid, s.node) : 0;
 	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
@@ -296,6 +326,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	j->home_pid = jh->pid;
 	memcpy(j->cmd, s.cmd, sizeof j->cmd);
 	j->state = OM_JOB_PLACED;
+	jobs_identify(j);
 	j->start_ms = ev_now_ms();
 	j->need = s.cpu;
 	j->mem_bytes = s.mem_bytes;
@@ -352,7 +383,7 @@ jobs_list(struct conn *c, const struct job_home *jh)
 		v[k].node = j->node ? j->node->id : 0;
 		v[k].uid = j->uid;
 		v[k].pid = j->pid;
-		v[k].ppid = proc_stat_read(j->pid, &st) == 0 ? st.ppid : 0;
+		v[k].ppid = jobs_proc_stat(j, &st) == 0 ? st.ppid : 0;
 		v[k].why = j->why;
 		memcpy(v[k].cmd, j->cmd, sizeof v[k].cmd);
 		v[k].runtime_ms = now - j->start_ms;
@@ -381,7 +412,9 @@ int
 jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *why, size_t len)
 {
 	struct om_job_migrate m = { j->pid, target };
-	struct node *to = target ? nodes_by_id(target) : NULL;
+	struct node *to = target ? nodes_by_id(target) : NULL, *from = j->node;
+	uint32_t id = j->id;
+	int homing = j->state == OM_JOB_HOMING;
 	struct conn *nc;
 	uint8_t buf[8];
 	int rc;
@@ -390,11 +423,11 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 		snprintf(why, len, "job %u: node %u is not up", j->id, target);
 		return OM_E_RANGE;
 	}
-	if (j->node == NULL && target == 0) {
+	if (from == NULL && target == 0) {
 		snprintf(why, len, "pid %u runs at home already", j->pid);
 		return OM_E_STATE;
 	}
-	if (j->node != NULL && j->node->id == target) {
+	if (from != NULL && from->id == target) {
 		snprintf(why, len, "job %u runs on node %u already", j->id, target);
 		return OM_E_STATE;
 	}
@@ -402,23 +435,21 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 		snprintf(why, len, "cannot encode CTL_MIGRATE: %s", om_strerror(rc));
 		return rc;
 	}
-	moves_add(j->uid, j->pid, j->node ? j->node->id : 0, target, cause, ev_now_ms());
-	if (j->node == NULL) {
-		/* At home: its deputy sends it out. */
-		log_info("job %u: %s moves it from home to node %u", j->id, who, target);
-		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
-		return OM_OK;
-	}
-	if (target != 0)
-		log_info("job %u: %s moves it from node %u to node %u, through home", j->id, who,
-		    j->node->id, target);
+	if (moves_add(j->uid, j->pid, from ? from->id : 0, target, cause, ev_now_ms()) == -1)
+		log_warnx("job %u: the table of moves is full; its move is not recorded", id);
+	if (from == NULL)
+		log_info("job %u: %s moves it from home to node %u", id, who, target);
+	else if (target != 0)
+		log_info("job %u: %s moves it from node %u to node %u, through home", id, who, from->id,
+		    target);
 	else
-		log_info("job %u: %s asks for it to come home from node %u", j->id, who, j->node->id);
-	/* om-run hears where it goes next before the node's JOB_HOME comes. */
-	if (target != 0)
-		(void)conn_send(j->home, OM_T_CTL_MIGRATE, j->id, 0, buf, (size_t)rc);
-	if (j->state != OM_JOB_HOMING && (nc = node_conn_get(j->node)) != NULL)
-		(void)conn_send(nc, OM_T_MIGRATE_HOME, j->id, 0, NULL, 0);
+		log_info("job %u: %s asks for it to come home from node %u", id, who, from->id);
+	/* Its om-run hears where it goes next (from a node: before JOB_HOME
+	 * comes; home cancels an earlier target). A failed send may close
+	 * that connection and end the job: j is not used after it. */
+	(void)conn_send(j->home, OM_T_CTL_MIGRATE, id, 0, buf, (size_t)rc);
+	if (from != NULL && !homing && jobs_find(id) != NULL && (nc = node_conn_get(from)) != NULL)
+		(void)conn_send(nc, OM_T_MIGRATE_HOME, id, 0, NULL, 0);
 	return OM_OK;
 }
 
@@ -474,6 +505,7 @@ jobs_home_gone(struct conn *c)
 	for (i = 0; i < k; i++) {
 		if ((j = jobs_find(ids[i])) == NULL || j->home != c)
 			continue;
+		moves_forget(j->uid, j->pid);
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
 		if ((j = jobs_find(ids[i])) != NULL)

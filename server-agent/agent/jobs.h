@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "conn.h"
+#include "proc_stat.h"
 #include "job_msg.h"
 #include "nodes.h"
 
@@ -50,6 +51,7 @@ struct job {
 	 * (threads, stopped, on its way). */
 	uint64_t cpu_ms, sampled_ms;
 	uint8_t runnable, unmovable;
+	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
 	struct node *node;
 	struct conn *home;
 	struct job *prev, *next;   /* every live job */
@@ -90,6 +92,9 @@ int jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, ch
     size_t len);
 /* Calls fn for every live job (fn must not end jobs). */
 void jobs_each(void (*fn)(struct job *j, void *arg), void *arg);
+/* The state of j's home process, if it is still the one the job was
+ * recorded for (not a reuse of its pid). Returns 0 or -1. */
+int jobs_proc_stat(const struct job *j, struct proc_stat *st);
 
 /* ---- node side (node_conn.c) */
 

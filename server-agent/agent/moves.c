@@ -1,4 +1,5 @@
 /* moves.c - moves in flight (see moves.h). */
+#include "job_msg.h"
 #include "moves.h"
 
 struct move {
@@ -10,45 +11,65 @@ struct move {
 
 static struct move moves[MOVES_MAX];
 
-void
+static struct move *
+find(uint32_t uid, uint32_t pid)
+{
+	struct move *m;
+
+	for (m = moves; m < moves + MOVES_MAX; m++)
+		if (m->pid == pid && m->uid == uid && pid != 0)
+			return m;
+	return 0;
+}
+
+int
 moves_add(uint32_t uid, uint32_t pid, uint32_t from, uint32_t to, uint8_t cause, uint64_t now)
 {
-	struct move *m, *slot = &moves[0];
+	struct move *m, *slot = find(uid, pid), *free_slot = 0, *oldest = 0;
+	int mine = 0;
 
-	for (m = moves; m < moves + MOVES_MAX; m++) {
-		if (m->pid == pid && m->uid == uid) {
-			slot = m;
-			break;
+	for (m = moves; slot == 0 && m < moves + MOVES_MAX; m++) {
+		if (m->pid == 0) {
+			if (free_slot == 0)
+				free_slot = m;
+		} else if (m->uid == uid) {
+			mine++;
+			if (oldest == 0 || m->since < oldest->since)
+				oldest = m;
 		}
-		if (slot->pid != 0 && (m->pid == 0 || m->since < slot->since))
-			slot = m;
 	}
+	if (slot == 0)
+		slot = mine >= MOVES_PER_UID ? oldest : free_slot;
+	if (slot == 0)
+		return -1;
 	*slot = (struct move){ uid, pid, from, to, cause, now };
+	return 0;
 }
 
 uint8_t
 moves_land(uint32_t uid, uint32_t pid, uint32_t to)
 {
-	struct move *m;
+	struct move *m = find(uid, pid);
 
-	for (m = moves; m < moves + MOVES_MAX; m++)
-		if (m->pid == pid && m->uid == uid && m->pid != 0) {
-			if (m->to != to)
-				return 0;
-			m->pid = 0;
-			return m->cause;
-		}
-	return 0;
+	if (m == 0 || m->to != to)
+		return 0;
+	m->pid = 0;
+	return m->cause;
+}
+
+int
+moves_pending(uint32_t uid, uint32_t pid)
+{
+	return find(uid, pid) != 0;
 }
 
 void
 moves_forget(uint32_t uid, uint32_t pid)
 {
-	struct move *m;
+	struct move *m = find(uid, pid);
 
-	for (m = moves; m < moves + MOVES_MAX; m++)
-		if (m->pid == pid && m->uid == uid)
-			m->pid = 0;
+	if (m != 0)
+		m->pid = 0;
 }
 
 void
@@ -59,11 +80,13 @@ moves_each(uint64_t now, void (*fn)(uint32_t node, void *arg), void *arg)
 	for (m = moves; m < moves + MOVES_MAX; m++) {
 		if (m->pid == 0)
 			continue;
-		if (now - m->since > MOVE_TIMEOUT_MS) {
+		if (now - m->since > MOVE_KEEP_MS) {
 			m->pid = 0;
 			continue;
 		}
-		fn(m->from, arg);
-		fn(m->to, arg);
+		if (m->cause == OM_WHY_BALANCER && now - m->since <= MOVE_BUSY_MS) {
+			fn(m->from, arg);
+			fn(m->to, arg);
+		}
 	}
 }

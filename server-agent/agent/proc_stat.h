@@ -11,6 +11,8 @@ struct proc_stat {
 	uint32_t ppid;
 	uint64_t cpu_ms;           /* utime + stime */
 	uint32_t threads;
+	uint64_t starttime;        /* clock ticks after boot: with the pid, the
+	                            * process's identity (pids are reused) */
 };
 
 /* Returns 0, or -1 when the process is gone or the line does not parse. */

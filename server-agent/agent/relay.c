@@ -8,6 +8,7 @@
 
 #include "jobs.h"
 #include "log.h"
+#include "moves.h"
 
 /* Connections not being read because a peer's queue is full. */
 static struct conn **relay_paused;
@@ -104,7 +105,8 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 	struct om_job_signal sig;
 	struct conn *nc;
 	struct job *j;
-	int rc;
+	uint32_t id;
+	int rc, on_node;
 
 	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
 	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE && h->type != OM_T_JOB_KILL) {
@@ -142,9 +144,13 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 			conn_fail(c, OM_E_TRAILING, "bad JOB_KILL: %s", om_strerror(OM_E_TRAILING));
 			return;
 		}
+		id = j->id;
+		on_node = j->node != NULL;
+		/* A failed send may close the node's connection and end the job. */
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
-		jobs_end(j, j->node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
+		if ((j = jobs_find(id)) != NULL)
+			jobs_end(j, on_node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
 		return;
 	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE) {
 		if (h->length != 0) {
@@ -275,8 +281,10 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	/* The relay may have ended the job (om-run gone): re-fetch it. */
 	if ((j = jobs_find(id)) == NULL || j->node != n)
 		return;
-	if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR)
+	if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR) {
+		moves_forget(j->uid, j->pid);
 		jobs_end(j, what);
+	}
 	else if (h->type == OM_T_IMAGE_END && j->state == OM_JOB_HOMING)
 		jobs_end(j, "the image went home; it runs there now");
 }

@@ -770,8 +770,11 @@ int remote_serve(struct remote *r)
 			struct om_job_migrate m;
 			if (om_job_migrate_decode(p, h.length, &m) != OM_OK || h.job != r->job)
 				break; /* not this job's (the agent sends its own only) */
-			r->next_node = m.target;
-			say(r, "the job moves from node %u to node %u, through home", jc->placed.node, m.target);
+			r->next_node = m.target; /* 0: home after all */
+			if (m.target)
+				say(r, "the job moves from node %u to node %u, through home", jc->placed.node, m.target);
+			else
+				say(r, "the job comes home from node %u to stay", jc->placed.node);
 			break;
 		}
 		case OM_T_NODE_LOST: {
