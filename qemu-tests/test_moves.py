@@ -5,6 +5,7 @@ it, and its read goes on there. Outputs are a native run's."""
 
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -91,3 +92,40 @@ def test_migrate_from_home():
         check(b"it goes from home to node %d" % target in err, "-v did not say it: %r" % err[-1500:])
         print("INFO a process blocked in a read at home moved to node %d with om-migrate; its read went on there"
               % target)
+
+
+def test_home_from_inside_the_vdso():
+    """clockloop reads the clock through the vDSO nonstop: on a node its
+    vDSO is a copy whose functions are syscall trampolines, so a move home
+    nearly always stops it inside one, where home has the real vDSO's code.
+    Brought home and sent out again six times, it must run on unharmed
+    (before the fix it died of SIGSEGV on most returns)."""
+    prog = os.path.join(BUILD, "corpus", "static", "clockloop")
+    with cluster() as c:
+        node = c.boot(mem=256, extra=["-cpu", "max"])
+        c.wait_registered(node)
+        nid = c.node_by_mac(node.mac)["id"]
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(nid), prog, "60"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"ready\n", "clockloop did not start")
+            pid = wait_for(lambda: int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0]), 5,
+                           "clockloop's pid")
+            mig = [OM_MIGRATE, "--control", c.control, str(pid)]
+            homes = 0
+            for target in (["home"], ["node", str(nid)]) * 6:
+                time.sleep(0.4)
+                r = wait_for(lambda: (lambda r: r if "no such job" not in r.stderr else None)(
+                    subprocess.run(mig + target, capture_output=True, text=True, timeout=10)), 10, "the record")
+                check(r.returncode == 0, "om-migrate %s: %r" % (target, r.stderr))
+                check(p.poll() is None, "clockloop died: %r" % p.returncode)
+                homes += target == ["home"]
+            os.kill(pid, signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == -signal.SIGTERM, "clockloop ended with %d (not our SIGTERM): %r" % (p.returncode, err[-1500:]))
+        check(err.count(b"running at home") == homes == 6, "came home %d times: %r" % (err.count(b"running at home"), err))
+        print("INFO a process inside clock_gettime came home from a node and went out again 6 times, unharmed")

@@ -11,13 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "exec_env.h"
 #include "handoff.h"
 #include "inject.h"
+#include "vdso.h"
+#include "vdso_leave.h"
 
 #define OUT_MAX (1 << 20)
 
@@ -192,6 +196,69 @@ static void handoff_fork_child(void)
 	CHECK(strcmp(out, "child 1 of 1\nparent: waited 1, status 7\n") == 0);
 }
 
+/* Every trampoline vdso_patch writes is found again from any of its bytes;
+ * the ELF header is in none. */
+static void vdso_trampolines_found(void)
+{
+	const uint8_t *img;
+	size_t len, e, k;
+	int found = 0;
+	CHECK(vdso_self(&img, &len) == 0 && len > 0);
+	uint8_t *copy = malloc(len);
+	CHECK(copy != NULL);
+	memcpy(copy, img, len);
+	CHECK(vdso_patch(copy, len) > 0);
+	for (e = 0; e + VDSO_PATCH_SIZE <= len; e++) {
+		if (copy[e] != 0xb8 || copy[e + 5] != 0x0f || copy[e + 6] != 0x05 || copy[e + 7] != 0xc3 ||
+		    memcmp(copy + e, img + e, VDSO_PATCH_SIZE) == 0)
+			continue;
+		for (k = 0; k < VDSO_PATCH_SIZE; k++)
+			CHECK_EQ(vdso_trampoline_entry(img, len, e + k), (long)e);
+		found++;
+	}
+	free(copy);
+	CHECK(found >= 2); /* clock_gettime, gettimeofday, ... */
+	CHECK_EQ(vdso_trampoline_entry(img, len, 0), -1);
+}
+
+/* A child stopped inside clock_gettime (the real vDSO) is stepped out of
+ * it, and runs on. */
+static void vdso_leave_steps_out(void)
+{
+	const uint8_t *img;
+	size_t len;
+	struct user_regs_struct regs;
+	int st, inside = 0;
+	CHECK(vdso_self(&img, &len) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct timespec t;
+		for (;;)
+			clock_gettime(CLOCK_MONOTONIC, &t);
+	}
+	CHECK(pid > 0);
+	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, NULL) == 0);
+	uint64_t base = (uint64_t)img; /* a child shares its parent's vDSO address */
+	for (int i = 0; i < 2000 && !inside; i++) {
+		CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
+		CHECK(waitpid(pid, &st, __WALL) == pid);
+		CHECK(ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0);
+		inside = regs.rip >= base && regs.rip - base < len;
+		if (!inside)
+			CHECK(ptrace(PTRACE_CONT, pid, NULL, NULL) == 0);
+	}
+	if (inside) {
+		CHECK_EQ(vdso_leave(pid), 0);
+		CHECK(ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0);
+		CHECK(!(regs.rip >= base && regs.rip - base < len));
+		CHECK(ptrace(PTRACE_CONT, pid, NULL, NULL) == 0);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, __WALL);
+	CHECK(inside); /* the loop is nearly all vDSO: 2000 tries always catch it there */
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 int main(void)
 {
 	RUN(exec_env_appends);
@@ -199,5 +266,7 @@ int main(void)
 	RUN(exec_env_many);
 	RUN(exec_env_too_long);
 	RUN(handoff_fork_child);
+	RUN(vdso_trampolines_found);
+	RUN(vdso_leave_steps_out);
 	return check_exit();
 }

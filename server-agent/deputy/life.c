@@ -25,6 +25,7 @@
 #include "handoff.h"
 #include "ptrace_start.h"
 #include "remote.h"
+#include "vdso_leave.h"
 
 #define TUNABLE_MAX 1024
 #define STAYS (-1) /* place_at_exec: the process goes on at home */
@@ -253,6 +254,8 @@ static int move_out(struct remote *r, uint32_t node)
 	int rc;
 	if (threads(r->pid) != 1)
 		why = "it has threads";
+	else if (vdso_leave(r->pid) != 0)
+		why = "it could not be stepped out of the vDSO";
 	else if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == -1)
 		why = strerror(errno);
 	else if ((int64_t)regs.orig_rax >= 0) {

@@ -33,6 +33,7 @@
 #include "restore.h"
 #include "syscall_codec.h"
 #include "timers.h"
+#include "vdso.h"
 
 int say(struct remote *r, const char *fmt, ...)
 {
@@ -483,6 +484,32 @@ static void settle_home(struct remote *r)
 
 /* The image is in and settled: the process stays in its ptrace stop, for
  * follow.c, without the scratch region. */
+/* A process that came home stopped inside a vDSO trampoline of its
+ * node's copy (vdso.h) would run on in the middle of the real vDSO's code:
+ * before the trampoline's syscall it calls the real function again, at its
+ * ret it returns to its caller with the result it has in rax. */
+static void leave_trampoline(struct remote *r, struct user_regs_struct *regs)
+{
+	uint64_t base = ptrace_auxv(r->in.pid, AT_SYSINFO_EHDR);
+	const uint8_t *img;
+	size_t len;
+	long entry, ret;
+	if (!base || regs->rip < base || vdso_self(&img, &len) != 0 || regs->rip - base >= len)
+		return;
+	if ((entry = vdso_trampoline_entry(img, len, regs->rip - base)) < 0)
+		return;
+	if (regs->rip - base - (uint64_t)entry < VDSO_RET_AT) {
+		regs->rip = base + (uint64_t)entry;
+		return;
+	}
+	errno = 0;
+	ret = ptrace(PTRACE_PEEKDATA, r->in.pid, (void *)regs->rsp, NULL);
+	if (errno == 0) {
+		regs->rip = (uint64_t)ret;
+		regs->rsp += 8;
+	}
+}
+
 static void back_home(struct remote *r)
 {
 	struct user_regs_struct regs;
@@ -491,6 +518,7 @@ static void back_home(struct remote *r)
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
+		leave_trampoline(r, &regs);
 		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
 	}
 	/* Signals that came during the restore's own injected calls (a timer
@@ -499,6 +527,7 @@ static void back_home(struct remote *r)
 	unsigned n = inject_take_signals(&r->in, late);
 	for (unsigned i = 0; i < n; i++)
 		inject_raise(r->in.pid, &late[i]);
+	say(r, "running at home");
 }
 
 /* ------------------------------------------------------------ start */

@@ -1,6 +1,8 @@
-/* vdso.c - patch a copy of the vDSO into trampolines (contract in vdso.h;
+/* vdso.c - patch a copy of the vDSO into trampolines, and find them again
+ * when a process comes home (contract in vdso.h;
  * ELF-64 Object File Format, sections "Sections" and "Symbol Table"). */
 #include <elf.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -33,16 +35,18 @@ in_image(uint64_t off, uint64_t size, size_t len)
 	return off <= len && size <= len - off;
 }
 
-int
-vdso_patch(uint8_t *img, size_t len)
+/* Calls fn for every function the image exports, with the offset of its
+ * entry point in the image (checked to hold VDSO_PATCH_SIZE bytes). Returns
+ * the number of functions, or -1 (see vdso_patch), or what fn returned
+ * when that is not 0. */
+static int
+vdso_walk(const uint8_t *img, size_t len, int (*fn)(uint64_t off, const char *name, void *arg), void *arg)
 {
-	static const uint8_t enosys[VDSO_PATCH_SIZE] = {
-		0x48, 0xc7, 0xc0, 0xda, 0xff, 0xff, 0xff, 0xc3 };
 	Elf64_Ehdr eh;
 	Elf64_Shdr dynsym, strtab;
 	Elf64_Phdr ph;
 	uint64_t load_vaddr = 0, load_off = 0, i, nsym;
-	int found_load = 0, patched = 0;
+	int found_load = 0, n = 0, rc;
 
 	if (len < sizeof eh)
 		return -1;
@@ -84,9 +88,7 @@ vdso_patch(uint8_t *img, size_t len)
 	for (i = 0; i < nsym; i++) {
 		Elf64_Sym s;
 		uint64_t off;
-		uint8_t code[VDSO_PATCH_SIZE];
 		const char *name;
-		long nr;
 
 		memcpy(&s, img + dynsym.sh_offset + i * sizeof s, sizeof s);
 		if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF ||
@@ -100,19 +102,91 @@ vdso_patch(uint8_t *img, size_t len)
 		if (!in_image(off, VDSO_PATCH_SIZE, len) ||
 		    (s.st_size != 0 && s.st_size < VDSO_PATCH_SIZE))
 			return -1;
-		if ((nr = vdso_syscall_nr(name)) >= 0) {
-			code[0] = 0xb8; /* mov $imm32, %eax */
-			code[1] = (uint8_t)nr;
-			code[2] = (uint8_t)(nr >> 8);
-			code[3] = 0;
-			code[4] = 0;
-			code[5] = 0x0f; /* syscall */
-			code[6] = 0x05;
-			code[7] = 0xc3; /* ret */
-		} else
-			memcpy(code, enosys, sizeof code);
-		memcpy(img + off, code, sizeof code);
-		patched++;
+		if ((rc = fn(off, name, arg)) != 0)
+			return rc;
+		n++;
 	}
-	return patched;
+	return n;
+}
+
+static int
+patch_one(uint64_t off, const char *name, void *arg)
+{
+	static const uint8_t enosys[VDSO_PATCH_SIZE] = {
+		0x48, 0xc7, 0xc0, 0xda, 0xff, 0xff, 0xff, 0xc3 };
+	uint8_t *img = arg, code[VDSO_PATCH_SIZE];
+	long nr;
+
+	if ((nr = vdso_syscall_nr(name)) >= 0) {
+		code[0] = 0xb8; /* mov $imm32, %eax */
+		code[1] = (uint8_t)nr;
+		code[2] = (uint8_t)(nr >> 8);
+		code[3] = 0;
+		code[4] = 0;
+		code[5] = 0x0f; /* syscall */
+		code[6] = 0x05;
+		code[7] = 0xc3; /* ret */
+	} else
+		memcpy(code, enosys, sizeof code);
+	memcpy(img + off, code, sizeof code);
+	return 0;
+}
+
+int
+vdso_patch(uint8_t *img, size_t len)
+{
+	return vdso_walk(img, len, patch_one, img);
+}
+
+struct find {
+	uint64_t at, entry;
+	int found;
+};
+
+static int
+find_one(uint64_t off, const char *name, void *arg)
+{
+	struct find *f = arg;
+
+	(void)name;
+	if (f->at >= off && f->at - off < VDSO_PATCH_SIZE) {
+		f->entry = off;
+		f->found = 1;
+	}
+	return 0;
+}
+
+long
+vdso_trampoline_entry(const uint8_t *img, size_t len, uint64_t off)
+{
+	struct find f = { off, 0, 0 };
+
+	if (vdso_walk(img, len, find_one, &f) < 0 || !f.found)
+		return -1;
+	return (long)f.entry;
+}
+
+int
+vdso_self(const uint8_t **img, size_t *len)
+{
+	static const uint8_t *base;
+	static size_t size;
+	unsigned long lo, hi;
+	char line[256];
+	FILE *f;
+
+	if (base == NULL && (f = fopen("/proc/self/maps", "re")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL)
+			if (strstr(line, "[vdso]") != NULL && sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > lo) {
+				base = (const uint8_t *)lo;
+				size = hi - lo;
+				break;
+			}
+		fclose(f);
+	}
+	if (base == NULL)
+		return -1;
+	*img = base;
+	*len = size;
+	return 0;
 }

@@ -25,6 +25,19 @@
  * function is too small to hold a trampoline. */
 int vdso_patch(uint8_t *img, size_t len);
 
+/* A process that ran on a node may come home stopped inside one of the
+ * trampolines (at its syscall, or at its ret after it): home has the real
+ * vDSO there, so that rip is in the middle of other code. When offset off
+ * of the unpatched image img[0..len) lies in a trampoline, returns its
+ * entry's offset (the process then either calls the real function again,
+ * before the syscall, or returns to its caller with the result, at the
+ * ret: VDSO_RET_AT); otherwise -1. */
+#define VDSO_RET_AT 7 /* the trampolines' ret, from their entry */
+long vdso_trampoline_entry(const uint8_t *img, size_t len, uint64_t off);
+/* The deputy's own vDSO, unpatched: the same image as any 64-bit process's
+ * on this kernel ([vdso] in /proc/self/maps). Returns 0 or -1. */
+int vdso_self(const uint8_t **img, size_t *len);
+
 /* The system call a vDSO symbol stands for, or -1 for any other name. */
 long vdso_syscall_nr(const char *name);
 

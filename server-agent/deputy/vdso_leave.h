@@ -1,0 +1,21 @@
+/* vdso_leave.h - a process at home about to move must not be inside the
+ * vDSO: the real vDSO's code reads this kernel's vvar page, which a node
+ * does not have (a node gets a copy whose entry points are syscall
+ * trampolines, vdso.h). Stopped in the middle of clock_gettime, it would
+ * resume there on the node and fault. */
+#ifndef OM_VDSO_LEAVE_H
+#define OM_VDSO_LEAVE_H
+
+#include <sys/types.h>
+
+#define VDSO_LEAVE_STEPS 100000 /* single steps at most (a vDSO call is short) */
+
+/* pid is in a ptrace-stop at home. If its rip is inside its vDSO, single-
+ * steps it until it is out (it has returned to its caller); a signal that
+ * comes meanwhile is held and queued to it again, with its siginfo,
+ * afterwards (so no handler runs with a frame that returns into the vDSO).
+ * Returns 0 when the process is outside the vDSO, -1 when it could not be
+ * got out (it died, ptrace failed, or too many steps). */
+int vdso_leave(pid_t pid);
+
+#endif
