@@ -25,6 +25,12 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
   agent      bench/simnode.c: relay round trips through a real om-agent with
              a few jobs alone, then with 1,000 more simulated nodes sending
              heartbeats; the agent's CPU from /proc/PID/stat.
+  moves      a running process with 1..128 MiB of dirty memory
+             (bench/progs/holdimage.c) moved while it computes: node ->
+             node (through home), node -> home, home -> node, with
+             om-migrate; freeze = from the request to om-run -v's "running
+             on node"/"running at home" (the process makes no progress in
+             between), on two nodes (virtio-net, same QEMU settings).
   balance    bench/balance_sim.c: the balancer's decision code in a
              simulated lab (nodes of two speeds, processes arriving with
              random work), against placement alone and against moving only
@@ -44,6 +50,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,7 +68,7 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "boot", "agent", "balance"]
+SECTIONS = ["compute", "syscalls", "migration", "moves", "boot", "agent", "balance"]
 # The QEMU settings an om node and the Linux guest share (besides omtest's
 # -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
 SAME = ["-cpu", "max", "-smp", "1"]
@@ -81,6 +88,7 @@ class Sizes:
             self.stream_bytes, self.images = 2 << 20, [1]
             self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = ["virtio-net-pci"], 50, 1, False
             self.sim_seeds = 2
+            self.move_sizes = [1]
         else:
             self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
             self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
@@ -88,6 +96,7 @@ class Sizes:
             self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = \
                 ["virtio-net-pci", "e1000", "e1000e"], 1000, 10, True
             self.sim_seeds = 50
+            self.move_sizes = [1, 16, 64, 128]
 
 
 def kv(text):
@@ -407,6 +416,92 @@ def sec_agent(sz, runs):
     return rows, md
 
 
+# ------------------------------------------------------------------ moves
+
+class Verbose:
+    """om-run -v of a program, its stderr lines timed as they arrive."""
+
+    def __init__(self, argv):
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                  text=True)
+        self.lines, self.lock = [], threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            with self.lock:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def after(self, t, text, timeout=300):
+        """The time of the first line containing text that came after t."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                for tl, l in self.lines:
+                    if tl >= t and text in l:
+                        return tl
+            if self.p.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.01)
+        raise TestFailure("om-run -v said no %r after the request: %s" % (text, self.lines[-10:]))
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.reader.join(5)
+
+
+def sec_moves(sz, runs):
+    c = Cluster()
+    rows = []
+    try:
+        nodes = [c.boot("virtio-net-pci", mem=MEM, extra=SAME) for _ in range(2)]
+        for n in nodes:
+            c.wait_registered(n)
+        ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
+        migrate = [os.path.join(BUILD, "om-migrate"), "--control", c.control]
+        for mib in sz.move_sizes:
+            times = {"node_to_node": [], "node_to_home": [], "home_to_node": []}
+            for _ in range(runs):
+                v = Verbose([os.path.join(BUILD, "om-run"), "-v", "--node", str(ids[0]), "--control", c.control,
+                             os.path.join(PROG, "holdimage"), str(mib), "600"])
+                try:
+                    check(v.p.stdout.readline() == "ready\n", "holdimage did not start")
+                    v.after(v.t0, "running on node %d" % ids[0])
+                    pid = int(open("/proc/%d/task/%d/children" % (v.p.pid, v.p.pid)).read().split()[0])
+                    for kind, target, done in (("node_to_node", ["node", str(ids[1])], "running on node %d" % ids[1]),
+                                               ("node_to_home", ["home"], "running at home"),
+                                               ("home_to_node", ["node", str(ids[0])], "running on node %d" % ids[0])):
+                        time.sleep(0.5)
+                        for _ in range(50):  # back home, its record comes a moment later
+                            t = time.monotonic()
+                            r = subprocess.run(migrate + [str(pid)] + target, capture_output=True, text=True,
+                                               timeout=30)
+                            if "no such job" not in r.stderr:
+                                break
+                            time.sleep(0.1)
+                        check(r.returncode == 0, "om-migrate %s: %s\n%s" % (kind, r.stderr, c.agent_text()[-2500:]))
+                        times[kind].append(v.after(t, done) - t)
+                    os.kill(pid, signal.SIGTERM)
+                    v.p.wait(60)
+                finally:
+                    v.close()
+            row = {"image_mib": mib, "runs": runs, "accel": ACCEL}
+            for kind, xs in times.items():
+                row[kind + "_s"] = med(xs)
+            rows.append(row)
+    finally:
+        c.close()
+    md = ["| dirty memory | node → node (through home) s | node → home s | home → node s |", "|---|---|---|---|"]
+    for r in rows:
+        md.append("| %d MiB | %s | %s | %s |" % (r["image_mib"], fmt(r["node_to_node_s"], 2),
+                                                fmt(r["node_to_home_s"], 2), fmt(r["home_to_node_s"], 2)))
+    return rows, md
+
+
 # ------------------------------------------------------------------ balance
 
 POLICIES = {"place": "placement only", "free-core": "busy at home to a free core",
@@ -551,6 +646,8 @@ def main():
         if om is not None:
             om.close()
             om = None
+        if "moves" in only:
+            section("moves", lambda: emit("moves", *sec_moves(sz, runs)))
         if "boot" in only:
             def boot():
                 rows, md, nic_rows, nic_md = sec_boot(sz, runs, tmp)
