@@ -12,7 +12,7 @@ from omtest import BUILD, check, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_MIGRATE = os.path.join(BUILD, "om-migrate")
-MOVES = 4
+MOVES = 10
 
 
 def children(pid):
@@ -24,7 +24,7 @@ def children(pid):
 
 
 def test_migrate_between_nodes():
-    prog = [os.path.join(BUILD, "corpus", "static", "memcheck"), "12", "24"]
+    prog = [os.path.join(BUILD, "corpus", "static", "memcheck"), "30", "24"]
     native = subprocess.run(prog, capture_output=True, timeout=120)
     check(native.returncode == 0 and b"words wrong: 0," in native.stdout, "natively: %r" % (native,))
     with cluster() as c:
