@@ -63,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "qemu-tests"))
 sys.path.insert(0, HERE)
-from omtest import ACCEL, BUILD, Cluster, TestFailure, check  # noqa: E402
+from omtest import ACCEL, BUILD, Cluster, TestFailure, check, children, wait_for  # noqa: E402
 import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
@@ -471,7 +471,7 @@ def sec_moves(sz, runs):
                 try:
                     check(v.p.stdout.readline() == "ready\n", "holdimage did not start")
                     v.after(v.t0, "running on node %d" % ids[0])
-                    pid = int(open("/proc/%d/task/%d/children" % (v.p.pid, v.p.pid)).read().split()[0])
+                    pid = wait_for(lambda: (children(v.p.pid) or [None])[0], 5, "holdimage's pid")
                     for kind, target, done in (("node_to_node", ["node", str(ids[1])], "running on node %d" % ids[1]),
                                                ("node_to_home", ["home"], "running at home"),
                                                ("home_to_node", ["node", str(ids[0])], "running on node %d" % ids[0])):

@@ -32,6 +32,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def children(pid):
+    """The pids of pid's children (om-run's child is the program), [] when
+    it is gone."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def wait_for(pred, timeout, what, interval=0.2):
     """Polls pred() until it returns a true value; fails after timeout s."""
     end = time.monotonic() + timeout

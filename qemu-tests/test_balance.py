@@ -7,20 +7,12 @@ import re
 import subprocess
 import time
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, check, children, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_MIGRATE = os.path.join(BUILD, "om-migrate")
 BURN = os.path.join(BUILD, "corpus", "static", "burn")
 TIMEOUT = 180
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def arrivals(node):

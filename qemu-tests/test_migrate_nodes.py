@@ -8,19 +8,11 @@ import re
 import subprocess
 import time
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, check, children, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_MIGRATE = os.path.join(BUILD, "om-migrate")
 MOVES = 10
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def test_migrate_between_nodes():

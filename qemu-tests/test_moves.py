@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, check, children, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_MIGRATE = os.path.join(BUILD, "om-migrate")
@@ -67,7 +67,7 @@ def test_migrate_from_home():
             p.stdin.write(b"one\n")
             p.stdin.flush()
             check(p.stdout.readline() == b"1: one\n", "first line")
-            pid = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+            pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "homework's pid")
             # the node it did not start on (it came home from there for its fork)
             k = 1 if node_jobs(nodes[0]) else 0
             target = ids[k]
@@ -109,8 +109,7 @@ def test_home_from_inside_the_vdso():
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             check(p.stdout.readline() == b"ready\n", "clockloop did not start")
-            pid = wait_for(lambda: int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0]), 5,
-                           "clockloop's pid")
+            pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "clockloop's pid")
             mig = [OM_MIGRATE, "--control", c.control, str(pid)]
             homes = 0
             for target in (["home"], ["node", str(nid)]) * 6:
