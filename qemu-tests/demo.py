@@ -40,7 +40,7 @@ def main():
     try:
         print("demo: om-agent listening on 127.0.0.1:%d, control %s" % (c.port, c.control))
         t0 = time.monotonic()
-        nodes = [c.boot(nic, mem=256, extra=["-cpu", "max"], append="om.agent=10.0.2.2:%d om.speed=100" % c.port)
+        nodes = [c.boot(nic, mem=256, extra=["-cpu", "max"], speed=100)
                  for nic in ("virtio-net-pci", "e1000", "e1000e")]
         print("demo: booting three QEMU nodes (%s): virtio-net, e1000, e1000e" % ACCEL)
         for n in nodes:

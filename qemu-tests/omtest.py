@@ -137,15 +137,20 @@ class Cluster:
             return f.read().decode("utf-8", "replace")
 
     def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf", netdev="",
-             backend=None, wrap=(), mac=None):
+             backend=None, wrap=(), mac=None, speed=None):
         """kernel: the image in build/ that QEMU loads with -kernel (None: no
         -kernel); netdev: extra options for the user-net backend; backend: a
         whole -netdev backend instead (e.g. "tap,ifname=tap1,script=no,
-        downscript=no"); wrap: a command prefix for QEMU (e.g. ip netns exec)."""
+        downscript=no"); wrap: a command prefix for QEMU (e.g. ip netns exec);
+        speed: om.speed=N, a fixed speed instead of the boot-time measurement
+        (which varies by 2-4x under TCG while several nodes boot at once, and
+        the balancer rightly moves work off a node that looks slow)."""
         i = len(self.nodes) + 1
         mac = mac or "52:54:00:00:00:%02x" % i
         if append is None:
             append = "om.agent=10.0.2.2:%d" % self.port
+        if speed is not None:
+            append += " om.speed=%d" % speed
         n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev, backend, wrap)
         self.nodes.append(n)
         return n

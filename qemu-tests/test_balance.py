@@ -32,7 +32,7 @@ def test_balancer_spreads_crowded_node():
     with cluster() as c:
         # Equal speeds: measured ones vary by half under TCG while two nodes
         # boot, and the balancer rightly keeps a burn off a slower node.
-        nodes = [c.boot(mem=256, extra=["-cpu", "max"], append="om.agent=10.0.2.2:%d om.speed=100" % c.port)
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"], speed=100)
                  for _ in range(2)]
         for n in nodes:
             c.wait_registered(n)

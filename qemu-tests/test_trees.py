@@ -70,7 +70,7 @@ def test_tree_spreads_over_nodes():
     native = subprocess.run(["/bin/sh", "-c", script], capture_output=True, timeout=TIMEOUT)
     t_native = time.monotonic() - t
     with cluster() as c:
-        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(4)]
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"], speed=100) for _ in range(4)]
         for n in nodes:
             c.wait_registered(n)
         peak = PeakJobs(c, "burn")
