@@ -127,8 +127,11 @@ static void exec_env_too_long(void)
 }
 
 /* A traced parent forks; the child goes to a second tracer, which lets it
- * run; the parent's own wait4 sees the child exit with its status. */
-static void handoff_fork_child(void)
+ * run; the parent's own wait4 sees the child exit with its status. With
+ * fail, the second tracer gives up before it takes the child (as a new
+ * deputy whose set-up failed): the first takes it back from its parking
+ * (no confirmation came) and lets it go, and nothing else changes. */
+static void handoff_to(int fail)
 {
 	int p[2], hp[2], st;
 	CHECK(pipe(p) == 0 && pipe(hp) == 0);
@@ -153,7 +156,7 @@ static void handoff_fork_child(void)
 	CHECK(ptrace(PTRACE_SEIZE, parent, NULL, (void *)(long)(PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL)) == 0);
 	kill(parent, SIGCONT);
 	pid_t taker = -1;
-	int gave = -1;
+	int gave = -1, took_back = -1;
 	while (waitpid(parent, &st, __WALL) == parent && WIFSTOPPED(st)) {
 		if ((st >> 16) == PTRACE_EVENT_FORK) {
 			unsigned long msg;
@@ -165,7 +168,8 @@ static void handoff_fork_child(void)
 			if (taker == 0) {
 				struct handoff h;
 				int s;
-				if (read(hp[0], &h, sizeof h) != sizeof h || handoff_take(&h, PTRACE_O_EXITKILL) != 0)
+				if (read(hp[0], &h, sizeof h) != sizeof h || fail ||
+				    handoff_take(&h, PTRACE_O_EXITKILL) != 0)
 					_exit(2);
 				ptrace(PTRACE_CONT, h.pid, NULL, NULL);
 				while (waitpid(h.pid, &s, __WALL) == h.pid && WIFSTOPPED(s))
@@ -176,6 +180,9 @@ static void handoff_fork_child(void)
 			gave = handoff_give(child, taker, &h);
 			if (gave == 0 && write(hp[1], &h, sizeof h) != sizeof h)
 				gave = -EIO;
+			int ts; /* the taker's end stands for the confirmation that never came */
+			if (fail && waitpid(taker, &ts, 0) == taker && (took_back = handoff_take(&h, PTRACE_O_EXITKILL)) == 0)
+				ptrace(PTRACE_DETACH, child, NULL, NULL);
 		}
 		ptrace(PTRACE_CONT, parent, NULL, (void *)(long)((st >> 16) || WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st)));
 	}
@@ -188,8 +195,22 @@ static void handoff_fork_child(void)
 		waitpid(taker, &ts, 0);
 	CHECK_EQ(gave, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CHECK(WIFEXITED(ts) && WEXITSTATUS(ts) == 0);
+	if (fail) {
+		CHECK_EQ(took_back, 0);
+	} else {
+		CHECK(WIFEXITED(ts) && WEXITSTATUS(ts) == 0);
+	}
 	CHECK(strcmp(out, "child 1 of 1\nparent: waited 1, status 7\n") == 0);
+}
+
+static void handoff_fork_child(void)
+{
+	handoff_to(0);
+}
+
+static void handoff_taken_back(void)
+{
+	handoff_to(1);
 }
 
 int main(void)
@@ -199,5 +220,6 @@ int main(void)
 	RUN(exec_env_many);
 	RUN(exec_env_too_long);
 	RUN(handoff_fork_child);
+	RUN(handoff_taken_back);
 	return check_exit();
 }
