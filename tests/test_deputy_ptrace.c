@@ -1,7 +1,8 @@
 /* test_deputy_ptrace.c - the deputy's ptrace parts that need a real
  * process: an environment entry added at the exec stop (exec_env), and a
  * forked child passed to another tracer (handoff) without its parent or
- * itself noticing. Every process started is waited for. */
+ * itself noticing, and a process followed at home (follow) through the
+ * events that used to lose it. Every process started is waited for. */
 #define _GNU_SOURCE
 #define CHECK_PREFIX "deputy_ptrace/"
 #include <errno.h>
@@ -11,13 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "exec_env.h"
+#include "follow.h"
 #include "handoff.h"
 #include "inject.h"
+
+extern char **environ;
 
 #define OUT_MAX (1 << 20)
 
@@ -213,6 +220,173 @@ static void handoff_taken_back(void)
 	handoff_to(1);
 }
 
+/* ---- follow: a process at home */
+
+/* A child that waits for a byte on go[0], then runs body; seized with
+ * options and in an interrupt stop, in that read. f is set up for it
+ * (SIGCHLD blocked, its signalfd). Returns its pid, or -1. */
+static pid_t follow_start(struct follow *f, int go[2], int (*body)(void), long options)
+{
+	sigset_t chld;
+	int st;
+	if (pipe(go) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(body());
+	}
+	close(go[0]);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	memset(f, 0, sizeof *f);
+	f->pid = pid;
+	f->watch_fd = -1;
+	f->chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)options) != 0 ||
+	    ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) != 0 || waitpid(pid, &st, __WALL) != pid ||
+	    (st >> 16) != PTRACE_EVENT_STOP) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, __WALL);
+		return -1;
+	}
+	f->stopped = 1;
+	return pid;
+}
+
+/* Ends the test's child (if the follower did not see it end). */
+static void follow_end(struct follow *f, int go[2], int ended)
+{
+	sigset_t chld;
+	int st;
+	if (!ended) {
+		kill(f->pid, SIGKILL);
+		while (waitpid(f->pid, &st, __WALL) == f->pid && WIFSTOPPED(st))
+			;
+	}
+	close(go[1]);
+	close(f->chld_fd);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+}
+
+static int run_true(void)
+{
+	char *argv[] = { "true", NULL };
+	execve("/bin/true", argv, environ);
+	return 127;
+}
+
+/* The move's PTRACE_INTERRUPT is pending when the process enters execve:
+ * the exec event stop takes it (any ptrace stop clears a pending one).
+ * follow_run still brings the stop it asked for, after the exec. */
+static void follow_interrupt_survives_exec(void)
+{
+	struct follow f;
+	struct user_regs_struct regs;
+	int go[2], st, steps = 0;
+	enum follow_event ev[3] = { -1, -1, -1 };
+	pid_t pid = follow_start(&f, go, run_true, follow_options());
+	CHECK(pid > 0);
+	CHECK(write(go[1], "x", 1) == 1);
+	/* To the entry of execve, one system-call stop at a time. */
+	do {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) != 0 || waitpid(pid, &st, __WALL) != pid ||
+		    !WIFSTOPPED(st) || ptrace(PTRACE_GETREGS, pid, NULL, &regs) != 0)
+			break;
+	} while (++steps < 50 && !(regs.orig_rax == SYS_execve && (int64_t)regs.rax == -ENOSYS));
+	int at_exec = regs.orig_rax == SYS_execve && (int64_t)regs.rax == -ENOSYS;
+	if (at_exec && follow_interrupt(&f) == 0) {
+		ev[0] = follow_run(&f);
+		ev[1] = ev[0] == FOLLOW_EXEC ? follow_run(&f) : ev[0];
+		ev[2] = ev[1] == FOLLOW_STOPPED ? follow_run(&f) : ev[1];
+	}
+	follow_end(&f, go, ev[2] == FOLLOW_EXITED);
+	CHECK(at_exec);
+	CHECK_EQ(ev[0], FOLLOW_EXEC);
+	CHECK_EQ(ev[1], FOLLOW_STOPPED);
+	CHECK_EQ(ev[2], FOLLOW_EXITED);
+	CHECK(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+	CHECK_EQ(f.interrupting, 0);
+}
+
+static int fork_and_wait(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	int cs;
+	return waitpid(c, &cs, 0) == c && WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL ? 0 : 3;
+}
+
+/* The process forks, and its child dies before follow_run sees its first
+ * stop: nothing to hand off, and the parent goes on (it waits for the
+ * child, and sees it killed). Without PTRACE_O_TRACEEXIT (the options of
+ * a process on a node), so that the child's end is not a stop. */
+static void follow_fork_child_dead(void)
+{
+	struct follow f;
+	siginfo_t si;
+	unsigned long msg = 0;
+	int go[2], ok = 0;
+	enum follow_event ev = -1;
+	pid_t pid = follow_start(&f, go, fork_and_wait, follow_options_away());
+	CHECK(pid > 0);
+	f.stopped = 0;
+	if (ptrace(PTRACE_CONT, pid, NULL, NULL) == 0 && write(go[1], "x", 1) == 1) {
+		/* Its fork event, seen but left for follow_run; the child killed
+		 * and gone before anyone saw its first stop. */
+		memset(&si, 0, sizeof si);
+		ok = waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOWAIT | __WALL) == 0 && si.si_code == CLD_TRAPPED &&
+		     ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0 && msg > 0 && kill((pid_t)msg, SIGKILL) == 0;
+		/* A tracee's stop shows in any wait: until it is a zombie. */
+		while (ok && (ok = waitid(P_PID, (id_t)msg, &si, WEXITED | WNOWAIT | __WALL) == 0) &&
+		       si.si_code == CLD_TRAPPED)
+			;
+		alarm(60); /* a parent left stopped would wait here for ever */
+		while (ok && (ev = follow_run(&f)) != FOLLOW_EXITED && ev != FOLLOW_ERROR)
+			;
+		alarm(0);
+	}
+	follow_end(&f, go, ev == FOLLOW_EXITED);
+	CHECK(ok);
+	CHECK_EQ(ev, FOLLOW_EXITED);
+	CHECK(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+}
+
+static int wait_for_ever(void)
+{
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* SIGKILL while the deputy holds the process in a stop: its end is a
+ * SIGKILL, not the deputy's failure. */
+static void follow_killed_while_held(void)
+{
+	struct follow f;
+	int go[2];
+	enum follow_event ev[2] = { -1, -1 };
+	pid_t pid = follow_start(&f, go, wait_for_ever, follow_options());
+	CHECK(pid > 0);
+	if (write(go[1], "x", 1) == 1 && follow_interrupt(&f) == 0 && (ev[0] = follow_run(&f)) == FOLLOW_STOPPED) {
+		kill(pid, SIGKILL);
+		ev[1] = follow_run(&f);
+	}
+	follow_end(&f, go, ev[1] == FOLLOW_EXITED);
+	CHECK_EQ(ev[0], FOLLOW_STOPPED);
+	CHECK_EQ(ev[1], FOLLOW_EXITED);
+	CHECK(WIFSIGNALED(f.status) && WTERMSIG(f.status) == SIGKILL);
+}
+
 int main(void)
 {
 	RUN(exec_env_appends);
@@ -221,5 +395,8 @@ int main(void)
 	RUN(exec_env_too_long);
 	RUN(handoff_fork_child);
 	RUN(handoff_taken_back);
+	RUN(follow_interrupt_survives_exec);
+	RUN(follow_fork_child_dead);
+	RUN(follow_killed_while_held);
 	return check_exit();
 }

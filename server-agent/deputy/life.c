@@ -462,6 +462,8 @@ static int life(struct remote *r, uint32_t first_node)
 			rc = place_at_exec(r, node);
 			node = 0; /* the user's choice was for the first program */
 			execed = 1;
+			if (rc == STAYS)
+				r->home_job = 0; /* recorded again, with the new command line */
 			break;
 		}
 		switch (rc) {
@@ -469,6 +471,7 @@ static int life(struct remote *r, uint32_t first_node)
 			break;
 		case NODE_HOME:
 			r->fw.stopped = 1;
+			r->fw.interrupting = 0; /* it went out: a move asked for before is done */
 			r->fw.watch_fd = r->jc->ctl_fd;
 			break;
 		case NODE_EXITED:
