@@ -2,7 +2,9 @@
  * process: an environment entry added at the exec stop (exec_env), and a
  * forked child passed to another tracer (handoff) without its parent or
  * itself noticing, and a process followed at home (follow) through the
- * events that used to lose it. Every process started is waited for. */
+ * events that used to lose it, and Linux's rule for a call a signal
+ * interrupted (restart), which the deputy applies when it moves a process
+ * in one. Every process started is waited for. */
 #define _GNU_SOURCE
 #define CHECK_PREFIX "deputy_ptrace/"
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "follow.h"
 #include "handoff.h"
 #include "inject.h"
+#include "restart.h"
 
 extern char **environ;
 
@@ -387,6 +390,67 @@ static void follow_killed_while_held(void)
 	CHECK(WIFSIGNALED(f.status) && WTERMSIG(f.status) == SIGKILL);
 }
 
+/* ---- restart: an interrupted call, ended as Linux ends it */
+
+#define SIG(n) (1ull << ((n) - 1))
+
+static void restart_codes(void)
+{
+	CHECK_EQ(restart_code((uint64_t)-512, 0), RESTART_SYS);
+	CHECK_EQ(restart_code((uint64_t)-513, 7), RESTART_NOINTR);
+	CHECK_EQ(restart_code((uint64_t)-514, 7), RESTART_NOHAND);
+	CHECK_EQ(restart_code((uint64_t)-516, 35), RESTART_BLOCK);
+	CHECK_EQ(restart_code((uint64_t)-515, 7), 0); /* not a restart code */
+	CHECK_EQ(restart_code((uint64_t)-4, 7), 0);   /* EINTR itself */
+	CHECK_EQ(restart_code((uint64_t)-512, (uint64_t)-1), 0); /* not in a call */
+}
+
+static void restart_rule(void)
+{
+	uint64_t usr1 = SIG(SIGUSR1), usr2 = SIG(SIGUSR2), chld = SIG(SIGCHLD);
+	/* Nothing pending, or nothing that runs a handler: the call again
+	 * (restart_syscall for a sleep). */
+	for (int code = RESTART_SYS; code <= RESTART_NOHAND; code++) {
+		CHECK_EQ(restart_decide(code, 0, 0, usr1, 0), RESTART_AGAIN);
+		CHECK_EQ(restart_decide(code, usr1, usr1, usr1, 0), RESTART_AGAIN); /* blocked */
+		CHECK_EQ(restart_decide(code, chld, 0, usr1, 0), RESTART_AGAIN);    /* no handler */
+	}
+	CHECK_EQ(restart_decide(RESTART_BLOCK, chld, 0, usr1, 0), RESTART_KERNEL);
+	/* A handler runs. */
+	CHECK_EQ(restart_decide(RESTART_NOHAND, usr1, 0, usr1, usr1), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1, 0, usr1, 0), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1, 0, usr1, usr1), RESTART_AGAIN); /* SA_RESTART */
+	CHECK_EQ(restart_decide(RESTART_NOINTR, usr1, 0, usr1, 0), RESTART_AGAIN);
+	CHECK_EQ(restart_decide(RESTART_BLOCK, usr1, 0, usr1, usr1), RESTART_EINTR);
+	/* The lowest caught one decides: SIGUSR1 (10) before SIGUSR2 (12). */
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, 0, usr1 | usr2, usr1), RESTART_AGAIN);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, 0, usr1 | usr2, usr2), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, usr1, usr1 | usr2, usr1), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, SIG(64), 0, SIG(64), 0), RESTART_EINTR);
+}
+
+/* What /proc says is pending: a blocked signal sent to a stopped child. */
+static void restart_pending(void)
+{
+	int st;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t usr2;
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &usr2, NULL);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	waitpid(pid, &st, WUNTRACED);
+	kill(pid, SIGUSR2);
+	uint64_t now = restart_pending_now(pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	CHECK_EQ(now, SIG(SIGUSR2));
+	CHECK_EQ(restart_pending_now(pid), 0); /* gone */
+}
+
 int main(void)
 {
 	RUN(exec_env_appends);
@@ -398,5 +462,8 @@ int main(void)
 	RUN(follow_interrupt_survives_exec);
 	RUN(follow_fork_child_dead);
 	RUN(follow_killed_while_held);
+	RUN(restart_codes);
+	RUN(restart_rule);
+	RUN(restart_pending);
 	return check_exit();
 }

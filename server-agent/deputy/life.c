@@ -110,23 +110,22 @@ static void drain_agent(struct remote *r)
 		agent_gone(r);
 }
 
-/* Removes the scratch region from the stopped process (registers kept). */
+/* Removes the scratch region from the stopped process (registers kept);
+ * the signals our injected calls took from it are its own again. */
 static void unprepare(struct remote *r)
 {
+	static struct inject_sig back[INJECT_SIGS_MAX];
 	struct user_regs_struct regs;
+	unsigned n = inject_take_signals(&r->in, back);
 	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		ptrace(PTRACE_SETREGS, r->pid, NULL, &regs);
 	} else {
 		inject_close(&r->in);
 	}
+	for (unsigned i = 0; i < n; i++)
+		inject_raise(r->pid, &back[i]);
 }
-
-/* Linux's restart codes (include/linux/errno.h), which a tracer sees. */
-#define ERESTARTSYS_ 512
-#define ERESTARTNOINTR_ 513
-#define ERESTARTNOHAND_ 514
-#define ERESTART_RESTARTBLOCK_ 516
 
 /* The job was placed but does not go: the agent forgets it. */
 static void give_back(struct remote *r)
@@ -143,6 +142,7 @@ static int send_placed(struct remote *r)
 {
 	r->in.interruptible = 0; /* nothing may cut the capture's calls short */
 	int rc = remote_send_out(r);
+	r->restart = 0;
 	if (rc == SENT_RUNS)
 		return remote_serve(r);
 	if (rc == SENT_NOT_STARTED) {
@@ -243,10 +243,12 @@ static int threads(pid_t pid)
 }
 
 /* The process, stopped where it ran at home (follow_interrupt), goes to
- * node (0: any) as it stands. A system call it was in is wound back to
- * run again there, as Linux restarts one no handler interrupted; one that
- * keeps its state in the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot
- * move, nor can a process with threads. Returns STAYS or NODE_*. */
+ * node (0: any) as it stands. A system call it was in is left as the stop
+ * shows it (restart.h): the image decides, by the signals pending then,
+ * whether it runs again on the node or returns EINTR, and a process that
+ * stays keeps it for home's kernel to decide. One that keeps its state in
+ * the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot move, nor can a
+ * process with threads. Returns STAYS or NODE_*. */
 static int move_out(struct remote *r, uint32_t node)
 {
 	struct user_regs_struct regs;
@@ -256,28 +258,21 @@ static int move_out(struct remote *r, uint32_t node)
 		why = "it has threads";
 	else if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == -1)
 		why = strerror(errno);
-	else if ((int64_t)regs.orig_rax >= 0) {
-		int64_t ret = (int64_t)regs.rax;
-		if (ret == -ERESTARTSYS_ || ret == -ERESTARTNOINTR_ || ret == -ERESTARTNOHAND_) {
-			regs.rip -= 2;
-			regs.rax = regs.orig_rax;
-			regs.orig_rax = (uint64_t)-1;
-			if (ptrace(PTRACE_SETREGS, r->pid, NULL, &regs) == -1)
-				why = strerror(errno);
-		} else if (ret == -ERESTART_RESTARTBLOCK_) {
-			why = "it sleeps in a call whose state only this kernel keeps";
-		}
-	}
+	else if ((r->restart = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK)
+		why = "it sleeps in a call whose state only this kernel keeps";
 	if (why) {
 		say(r, "it stays at home: %s", why);
+		r->restart = 0;
 		return STAYS;
 	}
 	if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0) {
 		agent_gone(r);
+		r->restart = 0;
 		return STAYS;
 	}
 	if (r->jc->placed.node == 0) {
 		say(r, "it stays at home: %s", r->jc->placed.reason);
+		r->restart = 0;
 		return STAYS;
 	}
 	say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
@@ -285,6 +280,7 @@ static int move_out(struct remote *r, uint32_t node)
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
+		r->restart = 0;
 		return STAYS;
 	}
 	return send_placed(r);
