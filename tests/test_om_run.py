@@ -236,6 +236,21 @@ def t_child_deputy_fds(tmp):
     check(p.returncode == 0 and m, "the background sleep was not alive: %r %r" % (p.stdout, p.stderr))
 
 
+def t_home_record_after_exec(tmp):
+    """A child that execs and stays at home is listed with its new
+    command line, not its parent's."""
+    a = harness.Agent(tmp)
+    p = spawn_run("--control", a.control, "sh", "-c", "sleep 60 & echo $!; wait")
+    pid = int(p.stdout.readline())
+    try:
+        harness.wait_for(lambda: [j for j in a.jobs() if j["pid"] == pid and j["cmd"] == "sleep 60"], 10,
+                         "a record of pid %d as 'sleep 60' (records: %r)" % (pid, a.jobs()))
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    p.communicate(timeout=10)
+    check(p.returncode == 0, "exit %d" % p.returncode)
+
+
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 
