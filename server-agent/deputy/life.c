@@ -351,8 +351,7 @@ static int child_deputy(const struct remote *parent, int fd, int ok)
 		return 0; /* the parent's deputy kept it */
 	if (remote_init(&rr, &jc, h.pid, 0) != 0 || handoff_take(&h, follow_options()) != 0)
 		return 1;
-	if (write(ok, "k", 1) != 1)
-		return 1; /* the parent's deputy is gone, and the job with it */
+	(void)!write(ok, "k", 1); /* if its deputy is gone, the child is still ours to follow */
 	close(ok);
 	rr.need = need;
 	rr.fw.stopped = 1;
