@@ -1,7 +1,10 @@
 /* test_deputy_ptrace.c - the deputy's ptrace parts that need a real
  * process: an environment entry added at the exec stop (exec_env), and a
  * forked child passed to another tracer (handoff) without its parent or
- * itself noticing. Every process started is waited for. */
+ * itself noticing, and a process followed at home (follow) through the
+ * events that used to lose it, and Linux's rule for a call a signal
+ * interrupted (restart), which the deputy applies when it moves a process
+ * in one. Every process started is waited for. */
 #define _GNU_SOURCE
 #define CHECK_PREFIX "deputy_ptrace/"
 #include <errno.h>
@@ -11,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,10 +23,14 @@
 
 #include "check.h"
 #include "exec_env.h"
+#include "follow.h"
 #include "handoff.h"
 #include "inject.h"
 #include "vdso.h"
 #include "vdso_leave.h"
+#include "restart.h"
+
+extern char **environ;
 
 #define OUT_MAX (1 << 20)
 
@@ -131,8 +140,11 @@ static void exec_env_too_long(void)
 }
 
 /* A traced parent forks; the child goes to a second tracer, which lets it
- * run; the parent's own wait4 sees the child exit with its status. */
-static void handoff_fork_child(void)
+ * run; the parent's own wait4 sees the child exit with its status. With
+ * fail, the second tracer gives up before it takes the child (as a new
+ * deputy whose set-up failed): the first takes it back from its parking
+ * (no confirmation came) and lets it go, and nothing else changes. */
+static void handoff_to(int fail)
 {
 	int p[2], hp[2], st;
 	CHECK(pipe(p) == 0 && pipe(hp) == 0);
@@ -157,7 +169,7 @@ static void handoff_fork_child(void)
 	CHECK(ptrace(PTRACE_SEIZE, parent, NULL, (void *)(long)(PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL)) == 0);
 	kill(parent, SIGCONT);
 	pid_t taker = -1;
-	int gave = -1;
+	int gave = -1, took_back = -1;
 	while (waitpid(parent, &st, __WALL) == parent && WIFSTOPPED(st)) {
 		if ((st >> 16) == PTRACE_EVENT_FORK) {
 			unsigned long msg;
@@ -169,7 +181,8 @@ static void handoff_fork_child(void)
 			if (taker == 0) {
 				struct handoff h;
 				int s;
-				if (read(hp[0], &h, sizeof h) != sizeof h || handoff_take(&h, PTRACE_O_EXITKILL) != 0)
+				if (read(hp[0], &h, sizeof h) != sizeof h || fail ||
+				    handoff_take(&h, PTRACE_O_EXITKILL) != 0)
 					_exit(2);
 				ptrace(PTRACE_CONT, h.pid, NULL, NULL);
 				while (waitpid(h.pid, &s, __WALL) == h.pid && WIFSTOPPED(s))
@@ -180,6 +193,9 @@ static void handoff_fork_child(void)
 			gave = handoff_give(child, taker, &h);
 			if (gave == 0 && write(hp[1], &h, sizeof h) != sizeof h)
 				gave = -EIO;
+			int ts; /* the taker's end stands for the confirmation that never came */
+			if (fail && waitpid(taker, &ts, 0) == taker && (took_back = handoff_take(&h, PTRACE_O_EXITKILL)) == 0)
+				ptrace(PTRACE_DETACH, child, NULL, NULL);
 		}
 		ptrace(PTRACE_CONT, parent, NULL, (void *)(long)((st >> 16) || WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st)));
 	}
@@ -192,7 +208,11 @@ static void handoff_fork_child(void)
 		waitpid(taker, &ts, 0);
 	CHECK_EQ(gave, 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CHECK(WIFEXITED(ts) && WEXITSTATUS(ts) == 0);
+	if (fail) {
+		CHECK_EQ(took_back, 0);
+	} else {
+		CHECK(WIFEXITED(ts) && WEXITSTATUS(ts) == 0);
+	}
 	CHECK(strcmp(out, "child 1 of 1\nparent: waited 1, status 7\n") == 0);
 }
 
@@ -259,6 +279,244 @@ static void vdso_leave_steps_out(void)
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
+static void handoff_fork_child(void)
+{
+	handoff_to(0);
+}
+
+static void handoff_taken_back(void)
+{
+	handoff_to(1);
+}
+
+/* ---- follow: a process at home */
+
+/* A child that waits for a byte on go[0], then runs body; seized with
+ * options and in an interrupt stop, in that read. f is set up for it
+ * (SIGCHLD blocked, its signalfd). Returns its pid, or -1. */
+static pid_t follow_start(struct follow *f, int go[2], int (*body)(void), long options)
+{
+	sigset_t chld;
+	int st;
+	if (pipe(go) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(body());
+	}
+	close(go[0]);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	memset(f, 0, sizeof *f);
+	f->pid = pid;
+	f->watch_fd = -1;
+	f->chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)options) != 0 ||
+	    ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) != 0 || waitpid(pid, &st, __WALL) != pid ||
+	    (st >> 16) != PTRACE_EVENT_STOP) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, __WALL);
+		return -1;
+	}
+	f->stopped = 1;
+	return pid;
+}
+
+/* Ends the test's child (if the follower did not see it end). */
+static void follow_end(struct follow *f, int go[2], int ended)
+{
+	sigset_t chld;
+	int st;
+	if (!ended) {
+		kill(f->pid, SIGKILL);
+		while (waitpid(f->pid, &st, __WALL) == f->pid && WIFSTOPPED(st))
+			;
+	}
+	close(go[1]);
+	close(f->chld_fd);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+}
+
+static int run_true(void)
+{
+	char *argv[] = { "true", NULL };
+	execve("/bin/true", argv, environ);
+	return 127;
+}
+
+/* The move's PTRACE_INTERRUPT is pending when the process enters execve:
+ * the exec event stop takes it (any ptrace stop clears a pending one).
+ * follow_run still brings the stop it asked for, after the exec. */
+static void follow_interrupt_survives_exec(void)
+{
+	struct follow f;
+	struct user_regs_struct regs;
+	int go[2], st, steps = 0;
+	enum follow_event ev[3] = { -1, -1, -1 };
+	pid_t pid = follow_start(&f, go, run_true, follow_options());
+	CHECK(pid > 0);
+	CHECK(write(go[1], "x", 1) == 1);
+	/* To the entry of execve, one system-call stop at a time. */
+	do {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) != 0 || waitpid(pid, &st, __WALL) != pid ||
+		    !WIFSTOPPED(st) || ptrace(PTRACE_GETREGS, pid, NULL, &regs) != 0)
+			break;
+	} while (++steps < 50 && !(regs.orig_rax == SYS_execve && (int64_t)regs.rax == -ENOSYS));
+	int at_exec = regs.orig_rax == SYS_execve && (int64_t)regs.rax == -ENOSYS;
+	if (at_exec && follow_interrupt(&f) == 0) {
+		ev[0] = follow_run(&f);
+		ev[1] = ev[0] == FOLLOW_EXEC ? follow_run(&f) : ev[0];
+		ev[2] = ev[1] == FOLLOW_STOPPED ? follow_run(&f) : ev[1];
+	}
+	follow_end(&f, go, ev[2] == FOLLOW_EXITED);
+	CHECK(at_exec);
+	CHECK_EQ(ev[0], FOLLOW_EXEC);
+	CHECK_EQ(ev[1], FOLLOW_STOPPED);
+	CHECK_EQ(ev[2], FOLLOW_EXITED);
+	CHECK(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+	CHECK_EQ(f.interrupting, 0);
+}
+
+static int fork_and_wait(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	int cs;
+	return waitpid(c, &cs, 0) == c && WIFSIGNALED(cs) && WTERMSIG(cs) == SIGKILL ? 0 : 3;
+}
+
+/* The process forks, and its child dies before follow_run sees its first
+ * stop: nothing to hand off, and the parent goes on (it waits for the
+ * child, and sees it killed). Without PTRACE_O_TRACEEXIT (the options of
+ * a process on a node), so that the child's end is not a stop. */
+static void follow_fork_child_dead(void)
+{
+	struct follow f;
+	siginfo_t si;
+	unsigned long msg = 0;
+	int go[2], ok = 0;
+	enum follow_event ev = -1;
+	pid_t pid = follow_start(&f, go, fork_and_wait, follow_options_away());
+	CHECK(pid > 0);
+	f.stopped = 0;
+	if (ptrace(PTRACE_CONT, pid, NULL, NULL) == 0 && write(go[1], "x", 1) == 1) {
+		/* Its fork event, seen but left for follow_run; the child killed
+		 * and gone before anyone saw its first stop. */
+		memset(&si, 0, sizeof si);
+		ok = waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOWAIT | __WALL) == 0 && si.si_code == CLD_TRAPPED &&
+		     ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0 && msg > 0 && kill((pid_t)msg, SIGKILL) == 0;
+		/* A tracee's stop shows in any wait: until it is a zombie. */
+		while (ok && (ok = waitid(P_PID, (id_t)msg, &si, WEXITED | WNOWAIT | __WALL) == 0) &&
+		       si.si_code == CLD_TRAPPED)
+			;
+		alarm(60); /* a parent left stopped would wait here for ever */
+		while (ok && (ev = follow_run(&f)) != FOLLOW_EXITED && ev != FOLLOW_ERROR)
+			;
+		alarm(0);
+	}
+	follow_end(&f, go, ev == FOLLOW_EXITED);
+	CHECK(ok);
+	CHECK_EQ(ev, FOLLOW_EXITED);
+	CHECK(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+}
+
+static int wait_for_ever(void)
+{
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* SIGKILL while the deputy holds the process in a stop: its end is a
+ * SIGKILL, not the deputy's failure. */
+static void follow_killed_while_held(void)
+{
+	struct follow f;
+	int go[2];
+	enum follow_event ev[2] = { -1, -1 };
+	pid_t pid = follow_start(&f, go, wait_for_ever, follow_options());
+	CHECK(pid > 0);
+	if (write(go[1], "x", 1) == 1 && follow_interrupt(&f) == 0 && (ev[0] = follow_run(&f)) == FOLLOW_STOPPED) {
+		kill(pid, SIGKILL);
+		ev[1] = follow_run(&f);
+	}
+	follow_end(&f, go, ev[1] == FOLLOW_EXITED);
+	CHECK_EQ(ev[0], FOLLOW_STOPPED);
+	CHECK_EQ(ev[1], FOLLOW_EXITED);
+	CHECK(WIFSIGNALED(f.status) && WTERMSIG(f.status) == SIGKILL);
+}
+
+/* ---- restart: an interrupted call, ended as Linux ends it */
+
+#define SIG(n) (1ull << ((n) - 1))
+
+static void restart_codes(void)
+{
+	CHECK_EQ(restart_code((uint64_t)-512, 0), RESTART_SYS);
+	CHECK_EQ(restart_code((uint64_t)-513, 7), RESTART_NOINTR);
+	CHECK_EQ(restart_code((uint64_t)-514, 7), RESTART_NOHAND);
+	CHECK_EQ(restart_code((uint64_t)-516, 35), RESTART_BLOCK);
+	CHECK_EQ(restart_code((uint64_t)-515, 7), 0); /* not a restart code */
+	CHECK_EQ(restart_code((uint64_t)-4, 7), 0);   /* EINTR itself */
+	CHECK_EQ(restart_code((uint64_t)-512, (uint64_t)-1), 0); /* not in a call */
+}
+
+static void restart_rule(void)
+{
+	uint64_t usr1 = SIG(SIGUSR1), usr2 = SIG(SIGUSR2), chld = SIG(SIGCHLD);
+	/* Nothing pending, or nothing that runs a handler: the call again
+	 * (restart_syscall for a sleep). */
+	for (int code = RESTART_SYS; code <= RESTART_NOHAND; code++) {
+		CHECK_EQ(restart_decide(code, 0, 0, usr1, 0), RESTART_AGAIN);
+		CHECK_EQ(restart_decide(code, usr1, usr1, usr1, 0), RESTART_AGAIN); /* blocked */
+		CHECK_EQ(restart_decide(code, chld, 0, usr1, 0), RESTART_AGAIN);    /* no handler */
+	}
+	CHECK_EQ(restart_decide(RESTART_BLOCK, chld, 0, usr1, 0), RESTART_KERNEL);
+	/* A handler runs. */
+	CHECK_EQ(restart_decide(RESTART_NOHAND, usr1, 0, usr1, usr1), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1, 0, usr1, 0), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1, 0, usr1, usr1), RESTART_AGAIN); /* SA_RESTART */
+	CHECK_EQ(restart_decide(RESTART_NOINTR, usr1, 0, usr1, 0), RESTART_AGAIN);
+	CHECK_EQ(restart_decide(RESTART_BLOCK, usr1, 0, usr1, usr1), RESTART_EINTR);
+	/* The lowest caught one decides: SIGUSR1 (10) before SIGUSR2 (12). */
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, 0, usr1 | usr2, usr1), RESTART_AGAIN);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, 0, usr1 | usr2, usr2), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, usr1 | usr2, usr1, usr1 | usr2, usr1), RESTART_EINTR);
+	CHECK_EQ(restart_decide(RESTART_SYS, SIG(64), 0, SIG(64), 0), RESTART_EINTR);
+}
+
+/* What /proc says is pending: a blocked signal sent to a stopped child. */
+static void restart_pending(void)
+{
+	int st;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t usr2;
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &usr2, NULL);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	waitpid(pid, &st, WUNTRACED);
+	kill(pid, SIGUSR2);
+	uint64_t now = restart_pending_now(pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	CHECK_EQ(now, SIG(SIGUSR2));
+	CHECK_EQ(restart_pending_now(pid), 0); /* gone */
+}
+
 int main(void)
 {
 	RUN(exec_env_appends);
@@ -268,5 +526,12 @@ int main(void)
 	RUN(handoff_fork_child);
 	RUN(vdso_trampolines_found);
 	RUN(vdso_leave_steps_out);
+	RUN(handoff_taken_back);
+	RUN(follow_interrupt_survives_exec);
+	RUN(follow_fork_child_dead);
+	RUN(follow_killed_while_held);
+	RUN(restart_codes);
+	RUN(restart_rule);
+	RUN(restart_pending);
 	return check_exit();
 }

@@ -8,6 +8,7 @@ reason"; exit status 0 iff all passed. Environment: OM_RUN (default
 build/om-run), OM_AGENT, OM_MON as for tests/harness.py, OM_TEST_PREFIX; a
 test name on the command line runs only that test.
 """
+import json
 import os
 import re
 import signal
@@ -191,6 +192,63 @@ def t_agent_reasons(tmp):
     a.node(harness.MAC2, cores=1, **ALL_FEATURES)
     rc, out, err = om_run("-v", "--control", a.control, "--node", "2", "true")
     check(rc == 0 and "job " in err and "placed on node 2" in err, "--node 2: %r" % err)
+
+
+def t_stats_many_processes(tmp):
+    """--stats with a tree whose lines fill a pipe many times over: the
+    deputies never wait for om-run, every process has its line."""
+    a = harness.Agent(tmp)
+    stats = os.path.join(tmp, "stats.json")
+    rc, out, err = om_run("--control", a.control, "--stats", stats, "sh", "-c",
+                          "for i in $(seq 600); do /bin/true padding-for-a-longer-line-of-stats; done",
+                          timeout=25)
+    check(rc == 0 and out == "" and err == "", "exit %d %r %r" % (rc, out, err))
+    with open(stats) as f:
+        s = json.load(f)
+    cmds = [x["command"] for x in s["list"]]
+    check(s["processes"] == 602 and len(cmds) == 602, "%d processes, %d lines" % (s["processes"], len(cmds)))
+    check(cmds.count("/bin/true padding-for-a-longer-line-of-stats") == 600 and cmds.count("seq 600") == 1,
+          "commands: %r" % sorted(set(cmds)))
+    check(a.jobs() == [], "records left at the agent: %r" % a.jobs()[:3])
+
+
+def t_stats_file_fails_early(tmp):
+    """A --stats file that cannot be created is an error before the
+    program runs."""
+    bad = os.path.join(tmp, "no-such-dir", "stats.json")
+    for extra in ([], ["--home"]):
+        rc, out, err = om_run(*(extra + ["--stats", bad, "sh", "-c", "echo ran"]))
+        check(rc == 1 and out == "" and err == "om-run: --stats %s: No such file or directory\n" % bad,
+              "%r: exit %d %r %r" % (extra, rc, out, err))
+
+
+def t_child_deputy_fds(tmp):
+    """A process the program leaves running keeps om-run's stdout only if
+    it has it itself: its deputy does not, so $(om-run ...) returns while
+    it runs, as natively."""
+    a = harness.Agent(tmp)
+    script = ("x=$(%s --control %s sh -c 'sleep 100 >/dev/null 2>&1 </dev/null & echo $!'); "
+              "kill -0 $x && echo alive $x" % (RUN, a.control))
+    p = subprocess.run(["sh", "-c", script], capture_output=True, timeout=25)
+    m = re.fullmatch(r"alive (\d+)\n", p.stdout.decode())
+    if m:
+        os.kill(int(m.group(1)), signal.SIGKILL)
+    check(p.returncode == 0 and m, "the background sleep was not alive: %r %r" % (p.stdout, p.stderr))
+
+
+def t_home_record_after_exec(tmp):
+    """A child that execs and stays at home is listed with its new
+    command line, not its parent's."""
+    a = harness.Agent(tmp)
+    p = spawn_run("--control", a.control, "sh", "-c", "sleep 60 & echo $!; wait")
+    pid = int(p.stdout.readline())
+    try:
+        harness.wait_for(lambda: [j for j in a.jobs() if j["pid"] == pid and j["cmd"] == "sleep 60"], 10,
+                         "a record of pid %d as 'sleep 60' (records: %r)" % (pid, a.jobs()))
+    finally:
+        os.kill(pid, signal.SIGKILL)
+    p.communicate(timeout=10)
+    check(p.returncode == 0, "exit %d" % p.returncode)
 
 
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]

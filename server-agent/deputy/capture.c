@@ -451,13 +451,12 @@ add_siginfo(struct om_image_hdr *h, const uint8_t *raw)
 
 /* The pending instances with their siginfo: the thread's queue, the
  * process's (PTRACE_PEEKSIGINFO), then what arrived during our injected
- * calls (inject.h, taken: they travel in the image now), each in the order
- * it came. */
+ * calls (inject.h: they travel in the image, and stay recorded until the
+ * caller knows the image was taken), each in the order it came. */
 static void
 fill_sigq(struct cap *c, struct om_image_hdr *h)
 {
 	static uint8_t buf[OM_SIGQUEUE_MAX][INJECT_SIGINFO_SIZE];
-	static struct inject_sig taken[INJECT_SIGS_MAX];
 	struct __ptrace_peeksiginfo_args a;
 	unsigned k, nt;
 	long n, i;
@@ -472,11 +471,12 @@ fill_sigq(struct cap *c, struct om_image_hdr *h)
 		for (i = 0; i < n; i++)
 			add_siginfo(h, buf[i]);
 	}
-	nt = inject_take_signals(c->in, taken);
+	nt = c->in->nsigs;
 	for (k = 0; k < nt; k++) {
-		h->sig_pending |= 1ull << (taken[k].sig - 1);
-		add_siginfo(h, taken[k].info);
+		h->sig_pending |= 1ull << (c->in->sigs[k].sig - 1);
+		add_siginfo(h, c->in->sigs[k].info);
 	}
+	c->st->sigs = nt;
 	/* One that came after the pending sets were read is pending only as
 	 * far as its bit says: without the bit, it is left out. */
 	for (i = 0; i < (long)h->sigq_count; i++)

@@ -23,6 +23,10 @@ struct capture_stats {
 	uint32_t regions;  /* IMAGE_REGION frames */
 	uint64_t pages;    /* pages sent */
 	uint64_t frames;   /* all frames */
+	unsigned sigs;     /* the oldest recorded signal instances (inject.h)
+			    * that are in the image: still recorded, for the
+			    * caller to drop once the image is taken, or to
+			    * make pending again at home if it is not */
 };
 
 /* Captures the tracee and emits IMAGE_BEGIN, per region IMAGE_REGION and its

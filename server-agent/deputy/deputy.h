@@ -49,8 +49,8 @@ struct job_ctx {
 	 * link of its own. Returns the fd, or -1. */
 	int (*connect)(const char *control);
 	/* --stats: every deputy of the job writes its process's story to
-	 * stats_fd (-1: none); om-run reads them from stats_rfd. */
-	int stats_fd, stats_rfd;
+	 * stats_fd (-1: none), which om-run's collector reads (stats.h). */
+	int stats_fd;
 };
 
 /* Forks the program's process: it waits, before execve, until released,

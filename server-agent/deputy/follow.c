@@ -56,38 +56,73 @@ static void root_stop(struct follow *f, int sig)
 	kill(f->pid, SIGCONT);
 }
 
-/* One wait status of the tracee: -1 nothing for the caller, else the
- * event. */
+/* Lets the stopped tracee go on, with sig. A stop it makes inside a
+ * system call (a fork, exec or exit event) takes a pending
+ * PTRACE_INTERRUPT with it (the kernel clears it at every ptrace stop
+ * but the one it asked for), so one still wanted is asked for again.
+ * Returns 0, or -1 (errno). */
+static int resume(struct follow *f, int sig)
+{
+	if (ptrace(PTRACE_CONT, f->pid, NULL, (void *)(long)sig) == -1)
+		return -1;
+	if (f->interrupting && ptrace(PTRACE_INTERRUPT, f->pid, NULL, NULL) == -1)
+		f->interrupting = 0; /* it is on its way out */
+	return 0;
+}
+
+/* The tracee cannot be resumed (ESRCH): killed (SIGKILL) while it was
+ * held. Its end is its status. */
+static enum follow_event gone(struct follow *f)
+{
+	int st;
+	for (;;) {
+		if (waitpid(f->pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			return FOLLOW_ERROR;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			f->status = st;
+			f->interrupting = 0;
+			return FOLLOW_EXITED;
+		}
+		ptrace(PTRACE_CONT, f->pid, NULL, NULL); /* a last stop on its way out */
+	}
+}
+
+/* One wait status of the tracee: -1 nothing for the caller (f->stopped:
+ * it is to be resumed), else the event. */
 static int on_status(struct follow *f, int st)
 {
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
 		f->status = st;
+		f->interrupting = 0;
 		return FOLLOW_EXITED;
 	}
 	if (!WIFSTOPPED(st))
 		return -1;
 	int ev = st >> 16, sig = WSTOPSIG(st);
+	f->stopped = 1;
 	switch (ev) {
 	case PTRACE_EVENT_EXEC:
-		f->stopped = 1;
 		return FOLLOW_EXEC;
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK: {
 		unsigned long msg;
 		int cst;
-		f->stopped = 1;
 		if (ptrace(PTRACE_GETEVENTMSG, f->pid, NULL, &msg) == -1)
-			return FOLLOW_ERROR;
+			return -1; /* resuming it tells what happened to it */
 		f->child = (pid_t)msg;
 		while (waitpid(f->child, &cst, __WALL) == -1)
 			if (errno != EINTR)
-				return FOLLOW_ERROR;
+				return -1; /* no child of ours to follow */
 		if (!WIFSTOPPED(cst))
-			return -1; /* killed at once: nothing to follow */
+			return -1; /* killed before its first stop: the parent goes on */
 		return FOLLOW_FORK;
 	}
 	case PTRACE_EVENT_STOP:
 		if (is_stop_signal(sig)) { /* a group-stop */
+			f->stopped = 0;
 			f->interrupting = 0; /* a stopped process stays as it is */
 			if (f->root) {
 				root_stop(f, sig);
@@ -102,20 +137,19 @@ static int on_status(struct follow *f, int st)
 		}
 		if (f->interrupting) {
 			f->interrupting = 0;
-			f->stopped = 1;
 			return FOLLOW_STOPPED;
 		}
-		ptrace(PTRACE_CONT, f->pid, NULL, NULL); /* woken from LISTEN */
-		return -1;
+		return -1; /* woken from LISTEN */
 	case PTRACE_EVENT_EXIT:
 		f->exit_cpu_ms = stats_home_cpu_ms(f->pid);
-		ptrace(PTRACE_CONT, f->pid, NULL, NULL);
+		f->interrupting = 0; /* it goes nowhere but its end */
 		return -1;
 	case 0: /* a signal on its way: its own */
-		ptrace(PTRACE_CONT, f->pid, NULL, (void *)(long)sig);
+		f->stopped = 0;
+		if (resume(f, sig) == -1)
+			f->stopped = 1; /* resumed below, which finds out why */
 		return -1;
 	default:
-		ptrace(PTRACE_CONT, f->pid, NULL, NULL);
 		return -1;
 	}
 }
@@ -130,13 +164,13 @@ int follow_interrupt(struct follow *f)
 
 enum follow_event follow_run(struct follow *f)
 {
-	if (f->stopped) {
-		f->stopped = 0;
-		if (ptrace(PTRACE_CONT, f->pid, NULL, NULL) == -1)
-			return FOLLOW_ERROR;
-	}
 	for (;;) {
 		int st, ev;
+		if (f->stopped) {
+			f->stopped = 0;
+			if (resume(f, 0) == -1)
+				return errno == ESRCH ? gone(f) : FOLLOW_ERROR;
+		}
 		pid_t got = waitpid(f->pid, &st, WNOHANG | __WALL);
 		if (got == -1 && errno != EINTR)
 			return FOLLOW_ERROR;

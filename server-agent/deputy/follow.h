@@ -40,12 +40,15 @@ struct follow {
  * it). */
 long follow_options(void);
 long follow_options_away(void);
-/* Lets the process run until the next event; returns it. */
+/* Lets the process run until the next event; returns it. A process
+ * killed while it was held in a stop is FOLLOW_EXITED with that status. */
 enum follow_event follow_run(struct follow *f);
 /* Asks for the running process to stop where it is (PTRACE_INTERRUPT):
  * follow_run then returns FOLLOW_STOPPED, after any event that comes
- * first. A process in a group-stop is not taken out of it: the request
- * lapses. Returns 0, or -errno. */
+ * first (an exec or fork event that took the request with it is followed
+ * by a new one). A process in a group-stop is not taken out of it, and
+ * one that exits goes: the request lapses (interrupting is 0 again).
+ * Returns 0, or -errno. */
 int follow_interrupt(struct follow *f);
 
 #endif

@@ -69,15 +69,16 @@ int handoff_give(pid_t pid, pid_t to, struct handoff *h)
 
 int handoff_take(const struct handoff *h, long options)
 {
-	int st;
-	if (ptrace(PTRACE_SEIZE, h->pid, NULL, (void *)options) == -1 ||
-	    ptrace(PTRACE_INTERRUPT, h->pid, NULL, NULL) == -1)
+	int st, err;
+	if (ptrace(PTRACE_SEIZE, h->pid, NULL, (void *)options) == -1)
 		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, h->pid, NULL, NULL) == -1)
+		goto untouched;
 	for (;;) {
 		if (waitpid(h->pid, &st, __WALL) == -1) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			goto untouched;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st))
 			return -ESRCH; /* SIGKILL while parked */
@@ -100,4 +101,10 @@ int handoff_take(const struct handoff *h, long options)
 		}
 	}
 	return 0;
+untouched:
+	/* Still parked: let it go (with PTRACE_O_EXITKILL our end would kill
+	 * it), so that the deputy that gave it can take it back. */
+	err = errno;
+	ptrace(PTRACE_DETACH, h->pid, NULL, NULL);
+	return -err;
 }

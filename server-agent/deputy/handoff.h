@@ -29,7 +29,8 @@ struct handoff {
  * Returns 0, or -errno (the child is then still ours, stopped). */
 int handoff_give(pid_t pid, pid_t to, struct handoff *h);
 /* The new tracer: seizes h->pid with the ptrace options given and leaves
- * it in a ptrace stop, as it was at the fork. Returns 0, or -errno. */
+ * it in a ptrace stop, as it was at the fork. Returns 0, or -errno (the
+ * child then parked as it was and not traced by us, or dead). */
 int handoff_take(const struct handoff *h, long options);
 
 #endif

@@ -54,6 +54,15 @@ inject_take_signals(struct inject *in, struct inject_sig *out)
 }
 
 void
+inject_drop_signals(struct inject *in, unsigned n)
+{
+	if (n > in->nsigs)
+		n = in->nsigs;
+	memmove(in->sigs, in->sigs + n, (in->nsigs - n) * sizeof in->sigs[0]);
+	in->nsigs -= n;
+}
+
+void
 inject_raise(pid_t pid, const struct inject_sig *s)
 {
 	int32_t code;

@@ -96,6 +96,8 @@ int inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n);
 /* Moves the recorded signal instances, oldest first, to out (room for
  * INJECT_SIGS_MAX) and clears them; returns how many. */
 unsigned inject_take_signals(struct inject *in, struct inject_sig *out);
+/* Forgets the n oldest recorded instances (they went with an image). */
+void inject_drop_signals(struct inject *in, unsigned n);
 /* Makes a recorded instance pending in pid again, sent from the caller's
  * process: with its siginfo where Linux lets another process queue that
  * (rt_tgsigqueueinfo takes a negative si_code, SI_TKILL aside), else as

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,23 +111,22 @@ static void drain_agent(struct remote *r)
 		agent_gone(r);
 }
 
-/* Removes the scratch region from the stopped process (registers kept). */
+/* Removes the scratch region from the stopped process (registers kept);
+ * the signals our injected calls took from it are its own again. */
 static void unprepare(struct remote *r)
 {
+	static struct inject_sig back[INJECT_SIGS_MAX];
 	struct user_regs_struct regs;
+	unsigned n = inject_take_signals(&r->in, back);
 	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		ptrace(PTRACE_SETREGS, r->pid, NULL, &regs);
 	} else {
 		inject_close(&r->in);
 	}
+	for (unsigned i = 0; i < n; i++)
+		inject_raise(r->pid, &back[i]);
 }
-
-/* Linux's restart codes (include/linux/errno.h), which a tracer sees. */
-#define ERESTARTSYS_ 512
-#define ERESTARTNOINTR_ 513
-#define ERESTARTNOHAND_ 514
-#define ERESTART_RESTARTBLOCK_ 516
 
 /* The job was placed but does not go: the agent forgets it. */
 static void give_back(struct remote *r)
@@ -143,6 +143,7 @@ static int send_placed(struct remote *r)
 {
 	r->in.interruptible = 0; /* nothing may cut the capture's calls short */
 	int rc = remote_send_out(r);
+	r->restart = 0;
 	if (rc == SENT_RUNS)
 		return remote_serve(r);
 	if (rc == SENT_NOT_STARTED) {
@@ -243,10 +244,12 @@ static int threads(pid_t pid)
 }
 
 /* The process, stopped where it ran at home (follow_interrupt), goes to
- * node (0: any) as it stands. A system call it was in is wound back to
- * run again there, as Linux restarts one no handler interrupted; one that
- * keeps its state in the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot
- * move, nor can a process with threads. Returns STAYS or NODE_*. */
+ * node (0: any) as it stands. A system call it was in is left as the stop
+ * shows it (restart.h): the image decides, by the signals pending then,
+ * whether it runs again on the node or returns EINTR, and a process that
+ * stays keeps it for home's kernel to decide. One that keeps its state in
+ * the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot move, nor can a
+ * process with threads. Returns STAYS or NODE_*. */
 static int move_out(struct remote *r, uint32_t node)
 {
 	struct user_regs_struct regs;
@@ -258,28 +261,21 @@ static int move_out(struct remote *r, uint32_t node)
 		why = "it could not be stepped out of the vDSO";
 	else if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == -1)
 		why = strerror(errno);
-	else if ((int64_t)regs.orig_rax >= 0) {
-		int64_t ret = (int64_t)regs.rax;
-		if (ret == -ERESTARTSYS_ || ret == -ERESTARTNOINTR_ || ret == -ERESTARTNOHAND_) {
-			regs.rip -= 2;
-			regs.rax = regs.orig_rax;
-			regs.orig_rax = (uint64_t)-1;
-			if (ptrace(PTRACE_SETREGS, r->pid, NULL, &regs) == -1)
-				why = strerror(errno);
-		} else if (ret == -ERESTART_RESTARTBLOCK_) {
-			why = "it sleeps in a call whose state only this kernel keeps";
-		}
-	}
+	else if ((r->restart = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK)
+		why = "it sleeps in a call whose state only this kernel keeps";
 	if (why) {
 		say(r, "it stays at home: %s", why);
+		r->restart = 0;
 		return STAYS;
 	}
 	if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0) {
 		agent_gone(r);
+		r->restart = 0;
 		return STAYS;
 	}
 	if (r->jc->placed.node == 0) {
 		say(r, "it stays at home: %s", r->jc->placed.reason);
+		r->restart = 0;
 		return STAYS;
 	}
 	say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
@@ -287,6 +283,7 @@ static int move_out(struct remote *r, uint32_t node)
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
+		r->restart = 0;
 		return STAYS;
 	}
 	return send_placed(r);
@@ -294,20 +291,62 @@ static int move_out(struct remote *r, uint32_t node)
 
 static int life(struct remote *r, uint32_t first_node);
 
+/* Closes every descriptor from lo up to (not including) hi. */
+static void close_span(int lo, int hi)
+{
+	if (lo >= hi)
+		return;
+	if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi - 1, 0) == 0)
+		return;
+	for (int fd = lo; fd < hi && fd < 65536; fd++)
+		close(fd);
+}
+
+/* A new deputy holds nothing of its parent's: not om-run's terminal or
+ * pipes (a `$(...)` around om-run would wait for every process the job
+ * left running), not the parent deputy's agent link, signalfd or scratch
+ * descriptors. It keeps the descriptors in keep (ascending), and stderr
+ * only when -v asks for its messages. */
+static void child_fds(int verbose, const int *keep, int nkeep)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), lo = 0;
+	for (int std = 0; std < (verbose ? 2 : 3) && null >= 0; std++) {
+		int kept = 0; /* om-run started with std closed: a pipe took it */
+		for (int i = 0; i < nkeep; i++)
+			kept |= keep[i] == std;
+		if (!kept && std != null)
+			dup2(null, std);
+	}
+	if (null > 2)
+		close(null);
+	for (int i = 0; i < nkeep; i++) {
+		close_span(lo > 3 ? lo : 3, keep[i]);
+		lo = keep[i] + 1;
+	}
+	close_span(lo > 3 ? lo : 3, INT_MAX);
+}
+
 /* The new deputy, in its own process: takes the child over and lives its
  * life. Its own signals (the terminal's, a kill of the process group) are
- * not its business: the processes have theirs. */
-static int child_deputy(const struct remote *parent, int fd)
+ * not its business: the processes have theirs. fd brings the handoff;
+ * ok takes one byte back once the child is ours (without it, the parent's
+ * deputy takes the child back). */
+static int child_deputy(const struct remote *parent, int fd, int ok)
 {
 	static struct job_ctx jc;
 	static struct remote rr;
 	struct handoff h;
 	struct om_cpu need = parent->need; /* the child's memory is the parent's */
+	int keep[3] = { fd, ok, parent->jc->stats_fd }, nkeep = keep[2] >= 0 ? 3 : 2;
 	jc = *parent->jc;
 	job_forget_child();
-	if (jc.stats_rfd >= 0)
-		close(jc.stats_rfd); /* om-run's to read */
-	close(jc.ctl_fd);
+	for (int i = 1; i < nkeep; i++) /* ascending, for child_fds */
+		for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	child_fds(jc.verbose, keep, nkeep);
 	jc.ctl_fd = jc.connect ? jc.connect(jc.control) : -1;
 	ssize_t n = read(fd, &h, sizeof h);
 	close(fd);
@@ -315,23 +354,28 @@ static int child_deputy(const struct remote *parent, int fd)
 		return 0; /* the parent's deputy kept it */
 	if (remote_init(&rr, &jc, h.pid, 0) != 0 || handoff_take(&h, follow_options()) != 0)
 		return 1;
+	(void)!write(ok, "k", 1); /* if its deputy is gone, the child is still ours to follow */
+	close(ok);
 	rr.need = need;
 	rr.fw.stopped = 1;
 	read_cmdline(&rr);
 	stats_command(&rr.stats, rr.cmd);
 	life(&rr, 0);
+	agent_gone(&rr); /* the agent forgets the process now, not after the line */
 	stats_send(&rr.stats, jc.stats_fd);
 	return 0;
 }
 
 /* A child the process forked, in its first stop: to a deputy of its own.
  * Through a short-lived middle process, so that the deputy is nobody's
- * child to reap. */
+ * child to reap. The new deputy says on up (one byte) that it has the
+ * child; if it fails first, the child is taken back from its parking. */
 static void spawn(struct remote *r, pid_t child)
 {
 	int up[2], down[2];
 	pid_t d = -1, x;
 	struct handoff h;
+	char ok;
 	if (pipe2(up, O_CLOEXEC) != 0)
 		goto alone;
 	if (pipe2(down, O_CLOEXEC) != 0) {
@@ -342,10 +386,8 @@ static void spawn(struct remote *r, pid_t child)
 	if ((x = fork()) == 0) {
 		close(up[0]);
 		close(down[1]);
-		if ((d = fork()) == 0) {
-			close(up[1]);
-			_exit(child_deputy(r, down[0]));
-		}
+		if ((d = fork()) == 0)
+			_exit(child_deputy(r, down[0], up[1]));
 		(void)!write(up[1], &d, sizeof d);
 		_exit(0);
 	}
@@ -353,22 +395,25 @@ static void spawn(struct remote *r, pid_t child)
 	close(down[0]);
 	if (x < 0 || read(up[0], &d, sizeof d) != (ssize_t)sizeof d)
 		d = -1;
-	close(up[0]);
 	if (x > 0)
 		while (waitpid(x, NULL, 0) == -1 && errno == EINTR)
 			;
 	if (d > 0 && handoff_give(child, d, &h) == 0) {
-		if (write(down[1], &h, sizeof h) == (ssize_t)sizeof h) {
-			close(down[1]);
-			return;
-		}
-		/* The new deputy is gone: take the parked child back. */
+		ssize_t n = write(down[1], &h, sizeof h);
 		close(down[1]);
+		if (n == (ssize_t)sizeof h)
+			while ((n = read(up[0], &ok, 1)) == -1 && errno == EINTR)
+				;
+		close(up[0]);
+		if (n == 1)
+			return;
+		/* The new deputy failed or is gone: take the parked child back. */
 		if (handoff_take(&h, follow_options()) == 0)
 			ptrace(PTRACE_DETACH, child, NULL, NULL);
 		say(r, "no deputy for child %d: it runs at home on its own", (int)child);
 		return;
 	}
+	close(up[0]);
 	close(down[1]);
 alone:
 	say(r, "no deputy for child %d: it runs at home on its own", (int)child);
@@ -415,6 +460,8 @@ static int life(struct remote *r, uint32_t first_node)
 			rc = place_at_exec(r, node);
 			node = 0; /* the user's choice was for the first program */
 			execed = 1;
+			if (rc == STAYS)
+				r->home_job = 0; /* recorded again, with the new command line */
 			break;
 		}
 		switch (rc) {
@@ -422,6 +469,7 @@ static int life(struct remote *r, uint32_t first_node)
 			break;
 		case NODE_HOME:
 			r->fw.stopped = 1;
+			r->fw.interrupting = 0; /* it went out: a move asked for before is done */
 			r->fw.watch_fd = r->jc->ctl_fd;
 			break;
 		case NODE_EXITED:
@@ -452,6 +500,7 @@ int deputy_run(struct job_ctx *jc)
 	/* om-run stops with its program, never on its own (follow.c). */
 	job_catch_stops(1);
 	int status = life(r, jc->node);
+	agent_gone(r); /* the agent forgets the process now, not after the line */
 	stats_send(&r->stats, jc->stats_fd);
 	return status;
 }

@@ -15,6 +15,7 @@
 #include "follow.h"
 #include "frame_rx.h"
 #include "inject.h"
+#include "restart.h"
 #include "restore.h"
 #include "stats.h"
 
@@ -51,6 +52,14 @@ struct remote {
 	uint32_t home_job;      /* its record at the agent while it is at home */
 	int moving;             /* at home: it goes out (om-migrate, CPU-bound) */
 	uint32_t move_to;       /* ... to this node (0: any) */
+	/* Going out from home in an interrupted call (restart.h): its code
+	 * (0: none); how the image's registers end it, and the signal state
+	 * that decided, from the image; set when a signal that came later
+	 * would have ended it otherwise, which keeps the process at home. */
+	int restart;
+	enum restart_how restart_how;
+	uint64_t rs_pending, rs_blocked, rs_caught, rs_sa_restart;
+	int restart_late;
 	int stop_at_home;       /* a stop signal the deputy sent its idle process */
 	int waking;             /* wake() waits for its PTRACE_INTERRUPT */
 	struct proc_stats stats; /* where it ran, for om-run --stats */

@@ -532,9 +532,51 @@ static void back_home(struct remote *r)
 
 /* ------------------------------------------------------------ start */
 
+/* The process went out in an interrupted call (r->restart): the image's
+ * registers end it as Linux would with the signals the image has pending
+ * (restart.h), since it goes on on the node. */
+static void restart_in_image(struct remote *r, struct om_image_hdr *h)
+{
+	uint64_t *g = h->regs;
+	r->rs_pending = h->sig_pending;
+	r->rs_blocked = h->sig_blocked;
+	r->rs_caught = r->rs_sa_restart = 0;
+	for (int i = 0; i < OM_NSIG; i++) {
+		if (h->sigact[i].handler > 1) /* neither SIG_DFL nor SIG_IGN */
+			r->rs_caught |= 1ull << i;
+		if (h->sigact[i].flags & SA_RESTART)
+			r->rs_sa_restart |= 1ull << i;
+	}
+	r->restart_how = restart_decide(r->restart, r->rs_pending, r->rs_blocked, r->rs_caught, r->rs_sa_restart);
+	if (r->restart_how == RESTART_EINTR) {
+		g[OM_REG_RAX] = (uint64_t)-EINTR;
+	} else { /* move_out sends no RESTART_KERNEL */
+		g[OM_REG_RIP] -= 2; /* back over SYSCALL */
+		g[OM_REG_RAX] = g[OM_REG_ORIG_RAX];
+	}
+	g[OM_REG_ORIG_RAX] = (uint64_t)-1; /* no call to restart on the node */
+}
+
+/* Before the image ends (and the process goes on on the node): a signal
+ * that came since its header and that would have ended the call with
+ * EINTR at home, where it was meanwhile, cannot change the image sent. */
+static int restart_too_late(struct remote *r)
+{
+	if (!r->restart || r->restart_how != RESTART_AGAIN)
+		return 0;
+	uint64_t pending = r->rs_pending | restart_pending_now(r->pid);
+	for (unsigned i = 0; i < r->in.nsigs; i++)
+		pending |= 1ull << (r->in.sigs[i].sig - 1);
+	return restart_decide(r->restart, pending, r->rs_blocked, r->rs_caught, r->rs_sa_restart) == RESTART_EINTR;
+}
+
 static int emit(int type, const void *payload, size_t len, void *ctx)
 {
 	struct remote *r = ctx;
+	if (type == OM_T_IMAGE_END && restart_too_late(r)) {
+		r->restart_late = 1;
+		return 1; /* the capture stops; the node drops what it got */
+	}
 	if (type == OM_T_IMAGE_BEGIN) {
 		/* The image may use what home and node share, no more. */
 		struct om_image_hdr *h = malloc(sizeof *h);
@@ -544,6 +586,8 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 			return -1;
 		}
 		h->cpu = r->need;
+		if (r->restart)
+			restart_in_image(r, h);
 		n = om_image_hdr_encode(h, r->txbuf, OM_MAX_PAYLOAD);
 		free(h);
 		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
@@ -590,7 +634,8 @@ int remote_hide_env(struct remote *r, const char *name, const char *user_entry)
 
 /* Its image, then the node's answer. SENT_REFUSED: the node refused it or
  * was lost first; SENT_NOT_STARTED: no answer; SENT_BROKEN: the capture
- * failed. */
+ * failed (or a signal came too late for an interrupted call, r->restart).
+ * Unless it runs, the signals recorded meanwhile are still recorded. */
 int remote_send_out(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
@@ -602,8 +647,13 @@ int remote_send_out(struct remote *r)
 	r->in.chld_fd = r->sigfd;
 	r->in.watch = frames_during_call;
 	r->in.watch_ctx = r;
+	r->restart_late = 0;
 	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
-		fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
+		if (r->restart_late)
+			say(r, "a signal it handles came while its image was taken: it stays at home, "
+			       "where the call it was in ends as Linux ends it");
+		else
+			fprintf(stderr, "om-run: capture failed: %s\n", rc < 0 ? err : "the agent went away");
 		return SENT_BROKEN;
 	}
 	say(r, "image sent to node %u: %u regions, %lu pages", jc->placed.node, cs.regions, (unsigned long)cs.pages);
@@ -622,6 +672,9 @@ int remote_send_out(struct remote *r)
 		return SENT_NOT_STARTED;
 	}
 	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	if (r->restart && r->restart_how == RESTART_EINTR)
+		say(r, "the call it was in returns EINTR there: a signal it handles came");
+	inject_drop_signals(&r->in, cs.sigs); /* they went with the image */
 	stats_move(&r->stats, jc->placed.node);
 	/* Its timers went with it: home's would fire a second time. */
 	if (timers_disarm(&r->in, err, sizeof err) != 0)

@@ -2,10 +2,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stats.h"
@@ -84,6 +87,26 @@ static int json_cmd(char *out, size_t len, const char *cmd)
 	return (int)k;
 }
 
+/* Writes one line without ever blocking: the collector drains the pipe
+ * as lines come, so a full pipe is a burst and waiting a little is enough;
+ * a collector that stopped reading costs the line, never the deputy. */
+static int line_send(int fd, const char *line, size_t len)
+{
+	for (int tries = 0;;) {
+		ssize_t n = write(fd, line, len);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && tries++ < STATS_TRIES) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+			(void)poll(&pfd, 1, STATS_WAIT_MS);
+			continue;
+		}
+		return -1; /* a pipe write below PIPE_BUF is all or nothing */
+	}
+}
+
 void stats_send(struct proc_stats *s, int fd)
 {
 	char line[STATS_LINE_MAX], cmd[2 * OM_CMD_MAX + 4];
@@ -103,11 +126,13 @@ void stats_send(struct proc_stats *s, int fd)
 	}
 	if (k > 0 && (size_t)k < sizeof line - 4)
 		k += snprintf(line + k, sizeof line - (size_t)k, "]}\n");
-	if (fd >= 0 && k > 0 && (size_t)k < sizeof line)
-		(void)!write(fd, line, (size_t)k);
+	if (fd >= 0 && k > 0 && (size_t)k < sizeof line && line_send(fd, line, (size_t)k) != 0)
+		fprintf(stderr, "om-run: --stats: the line of pid %d is lost: %s\n", (int)s->pid, strerror(errno));
 }
 
-int stats_write(int fd, const char *path)
+/* Every line from fd until the last writer is gone, then the summary to
+ * f. Returns 0, or -1 with errno. */
+static int summary(int fd, FILE *f)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *all = malloc(cap);
@@ -150,11 +175,6 @@ int stats_write(int fd, const char *path)
 		}
 		l = end + 1;
 	}
-	FILE *f = fopen(path, "we");
-	if (!f) {
-		free(all);
-		return -1;
-	}
 	fprintf(f, "{\"processes\":%u,\"migrations\":%u,\"node_cpu_s\":%.3f,\"home_cpu_s\":%.3f,\"list\":[",
 		procs, moves, node, home);
 	int first = 1;
@@ -171,5 +191,70 @@ int stats_write(int fd, const char *path)
 	}
 	fprintf(f, "\n]}\n");
 	free(all);
-	return fclose(f) == 0 ? 0 : -1;
+	return ferror(f) ? -1 : 0;
+}
+
+/* The collector, in its own process: it outlives what ends om-run's job
+ * (Ctrl-C, a kill of the group) to write what the deputies said, and
+ * holds nothing of the terminal's but stderr. */
+static void __attribute__((noreturn)) collect(int fd, FILE *f, const char *path)
+{
+	static const int quiet[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM,
+		SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
+	for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+		signal(quiet[i], SIG_IGN);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+	}
+	int flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	int rc = summary(fd, f);
+	int saved = errno;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc != 0)
+		fprintf(stderr, "om-run: --stats %s: %s\n", path, strerror(saved));
+	_exit(rc == 0 ? 0 : 1);
+}
+
+int stats_open(const char *path, pid_t *collector)
+{
+	int p[2];
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		fclose(f);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		collect(p[0], f, path);
+	}
+	int saved = errno;
+	close(p[0]);
+	fclose(f); /* the collector's now */
+	if (pid < 0) {
+		close(p[1]);
+		errno = saved;
+		return -1;
+	}
+	*collector = pid;
+	return p[1];
+}
+
+int stats_close(int fd, pid_t collector)
+{
+	int st;
+	if (fd >= 0)
+		close(fd);
+	while (waitpid(collector, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }

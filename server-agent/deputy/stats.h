@@ -3,9 +3,11 @@
  * Every deputy keeps the story of its process: where it was (home or a
  * node) from when, the CPU time it used on nodes (JOB_EXIT, JOB_HOME) and
  * at home (its home process's own count), and how often it moved. At its
- * end it writes the story as one JSON line to a pipe all deputies of the
- * job share (one write, below PIPE_BUF: lines never mix); om-run reads
- * them to the end, when the last deputy is gone, and writes the summary. */
+ * end (its agent link closed first) it writes the story as one JSON line
+ * to a pipe all deputies of the job share (one write, below PIPE_BUF:
+ * lines never mix; non-blocking: a deputy never waits on it for long). A
+ * collector process of om-run's reads them as they come, and when the
+ * last deputy is gone writes the summary. */
 #ifndef OM_STATS_H
 #define OM_STATS_H
 
@@ -16,6 +18,8 @@
 
 #define STATS_STRETCHES 24 /* kept per process; later ones join the last */
 #define STATS_LINE_MAX 4000 /* < PIPE_BUF */
+#define STATS_TRIES 50      /* a full pipe: waits of STATS_WAIT_MS, then the line is lost */
+#define STATS_WAIT_MS 100
 
 struct proc_stats {
 	pid_t pid;
@@ -36,10 +40,17 @@ void stats_move(struct proc_stats *s, uint32_t where);
 void stats_command(struct proc_stats *s, const char *cmd);
 /* Its home process's own CPU time now, in ms (utime + stime). */
 uint64_t stats_home_cpu_ms(pid_t pid);
-/* Ends the story (home_cpu_ms already set) and writes it to fd, if >= 0. */
+/* Ends the story (home_cpu_ms already set) and writes it to fd, if >= 0
+ * (a line that cannot go is said on stderr). */
 void stats_send(struct proc_stats *s, int fd);
-/* om-run: reads every story from fd until all writers are gone and writes
- * the summary to path. Returns 0, or -1 with errno. */
-int stats_write(int fd, const char *path);
+/* om-run, before the program starts: creates path (so a file that cannot
+ * be written fails at once) and forks the collector, which reads every
+ * story as it comes and, when all writers are gone, writes the summary to
+ * path. Returns the pipe's write end for the deputies (O_NONBLOCK,
+ * close-on-exec) with *collector set, or -1 with errno. */
+int stats_open(const char *path, pid_t *collector);
+/* om-run, at its end: closes its write end fd and waits for the
+ * collector. Returns 0, or -1 (the collector said why on stderr). */
+int stats_close(int fd, pid_t collector);
 
 #endif

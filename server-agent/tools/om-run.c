@@ -134,15 +134,18 @@ omrun_exit_like(int status)
 	exit(128 + sig); /* a signal whose default is not to terminate */
 }
 
+/* --stats: the collector (stats_open), which writes the file. */
+static pid_t omrun_collector = -1;
+
 /* Writes --stats (if asked) and leaves the way the program did. followed:
  * every process had a deputy, which wrote its story; otherwise the
  * program ran at home on its own, one process as far as om-run knows,
  * with the CPU time of all it waited for. The summary waits for every
  * deputy of the job, so for processes the program left running too. */
 static void __attribute__((noreturn))
-omrun_finish(struct job_ctx *jc, const char *stats, int status, int followed)
+omrun_finish(struct job_ctx *jc, int status, int followed)
 {
-	if (stats != NULL) {
+	if (jc->stats_fd >= 0) {
 		if (!followed) {
 			struct proc_stats s;
 			struct rusage ru;
@@ -153,9 +156,8 @@ omrun_finish(struct job_ctx *jc, const char *stats, int status, int followed)
 				    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 			stats_send(&s, jc->stats_fd);
 		}
-		close(jc->stats_fd);
-		if (stats_write(jc->stats_rfd, stats) == -1)
-			fprintf(stderr, "om-run: --stats %s: %s\n", stats, strerror(errno));
+		(void)stats_close(jc->stats_fd, omrun_collector); /* it says what failed */
+		jc->stats_fd = -1;
 	}
 	omrun_exit_like(status);
 }
@@ -216,7 +218,7 @@ main(int argc, char **argv)
 	int ch, home = 0, rc, status;
 
 	memset(&jc, 0, sizeof jc);
-	jc.ctl_fd = jc.stats_fd = jc.stats_rfd = -1;
+	jc.ctl_fd = jc.stats_fd = -1;
 	opterr = 0;
 	/* '+': options end at PROGRAM; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
@@ -251,6 +253,12 @@ main(int argc, char **argv)
 	jc.control = ctl_path(control);
 	jc.connect = ctl_connect;
 	jc.node = node;
+	/* Before the program exists: a file that cannot be written is an
+	 * error at once, not after the job's work. */
+	if (stats != NULL && (jc.stats_fd = stats_open(stats, &omrun_collector)) == -1) {
+		fprintf(stderr, "om-run: --stats %s: %s\n", stats, strerror(errno));
+		return OMRUN_EXIT_ERR;
+	}
 	if (job_fork(&jc) == -1) {
 		fprintf(stderr, "om-run: fork: %s\n", strerror(errno));
 		return OMRUN_EXIT_ERR;
@@ -260,20 +268,10 @@ main(int argc, char **argv)
 	job_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (stats != NULL) {
-		int sp[2];
-		if (pipe2(sp, O_CLOEXEC) == -1) {
-			fprintf(stderr, "om-run: --stats: %s\n", strerror(errno));
-			return OMRUN_EXIT_ERR;
-		}
-		jc.stats_rfd = sp[0];
-		jc.stats_fd = sp[1];
-	}
-
 	if (home) {
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: --home\n");
-		omrun_finish(&jc, stats, omrun_run_home(&jc), 0);
+		omrun_finish(&jc, omrun_run_home(&jc), 0);
 	}
 	if ((jc.ctl_fd = ctl_connect(jc.control)) == -1) {
 		if (jc.verbose)
@@ -281,7 +279,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 	} else {
 		if ((status = deputy_run(&jc)) != RUN_REMOTE_UNAVAILABLE)
-			omrun_finish(&jc, stats, status, 1);
+			omrun_finish(&jc, status, 1);
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: the deputy cannot trace the program\n");
 	}
@@ -290,5 +288,5 @@ main(int argc, char **argv)
 		close(jc.ctl_fd);
 		jc.ctl_fd = -1;
 	}
-	omrun_finish(&jc, stats, omrun_run_home(&jc), 0);
+	omrun_finish(&jc, omrun_run_home(&jc), 0);
 }
