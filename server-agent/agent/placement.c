@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drain.h"
 #include "placement.h"
 
 /* Feature names as the Intel SDM vol. 2A CPUID tables spell them (leaf 1
@@ -115,7 +116,7 @@ pick_one(struct node *n, void *arg)
 	struct pick *pk = arg;
 	char lack[48];
 
-	if (!node_up(n))
+	if (!node_up(n) || !drain_open(n))
 		return;
 	pk->up++;
 	if (placement_missing(&pk->s->cpu, &n->hello.cpu, lack, sizeof lack)) {
@@ -148,6 +149,10 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 		snprintf(reason, len, "no node %u", s->node);
 	else if (!node_up(n))
 		snprintf(reason, len, "node %u is down", s->node);
+	else if (!drain_open(n))
+		snprintf(reason, len, "node %u takes no new jobs (%s)", s->node,
+		    n->flags & OM_NODE_F_LEAVING ? "leaving" :
+		    n->flags & OM_NODE_F_DRAINING ? "draining" : "blocked");
 	else if (placement_missing(&s->cpu, &n->hello.cpu, lack, sizeof lack))
 		snprintf(reason, len, "node %u has no %s", s->node, lack);
 	else if (n->hb.mem_free < s->mem_bytes)

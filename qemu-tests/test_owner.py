@@ -1,0 +1,137 @@
+"""The owner comes back (issue 10): a key pressed at a node's own keyboard
+(QEMU's PS/2 keyboard, through QMP send-key) sends its jobs elsewhere or
+home, nothing lost, and restarts the PC, which boots again through its
+firmware into the boot menu's default entry; om-ctl reboot does the same
+from the server. Outputs are a native run's."""
+
+import os
+import re
+import subprocess
+import time
+
+from omtest import BUILD, check, cluster, wait_for
+from pxeboot import console, om_ipxe, tftp_dir
+
+OM_RUN = os.path.join(BUILD, "om-run")
+OM_CTL = os.path.join(BUILD, "om-ctl")
+BURN = os.path.join(BUILD, "corpus", "static", "burn")
+BURN_ARGS = ["owner", "1500"]  # some seconds on a TCG node: time to press a key
+TIMEOUT = 240
+
+
+def arrived(node):
+    return re.search(r"^job \d+: arrived", node.serial(), re.M)
+
+
+def boots(node):
+    """How many times the node's firmware started (SeaBIOS prints its
+    banner on the serial console at every reset)."""
+    return node.serial().count("SeaBIOS (version")
+
+
+def run_moving(c, argv, node_id, act):
+    """om-run argv on node node_id; act() once the job has arrived there.
+    Returns om-run's CompletedProcess-like (status, stdout, stderr)."""
+    p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)] + argv,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        act()
+        out, err = p.communicate(timeout=TIMEOUT)
+        return p.returncode, out, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_owner_back_key():
+    """Two nodes; burn runs on the first; a key at its keyboard: the job
+    goes on on the other node (through home), its output is a native
+    run's, and the first node says why, restarts and registers again."""
+    argv = [BURN] + BURN_ARGS
+    native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    with cluster() as c:
+        a = c.boot(mem=256, qmp=True, reboot=True)
+        b = c.boot(mem=256)
+        ida = c.wait_registered(a)["id"]
+        idb = c.wait_registered(b)["id"]
+
+        def press():
+            wait_for(lambda: arrived(a), 60, "the job to arrive on node %d" % ida)
+            a.send_key("a")
+
+        rc, out, err = run_moving(c, argv, ida, press)
+        check(rc == native.returncode == 0 and out == native.stdout,
+              "om-run: %d %r, natively %r; stderr %r" % (rc, out, native.stdout, err[-1500:]))
+        con = a.serial()
+        check("leave: owner is back: sending jobs away, then restarting" in con, "no message on node %d" % ida)
+        check(re.search(r"^job \d+: going home \(the owner is back\)$", con, re.M) and
+              re.search(r"^job \d+: image sent home$", con, re.M), "the job did not leave node %d" % ida)
+        check(re.search(r"job \d+: its node leaving moves it from node %d to node %d, through home"
+                        % (ida, idb), c.agent_text()), "the agent did not send it on to node %d" % idb)
+        check(re.search(r"^job \d+: exited with status 0$", b.serial(), re.M),
+              "the job did not end on node %d" % idb)
+        wait_for(lambda: boots(a) == 2, 60, "node %d to restart" % ida)
+        con = a.serial()
+        check("leave: jobs gone, said goodbye to the agent\nagent: connection lost" in con and
+              "leave: restarting the PC" in con, "no orderly goodbye: %r" % con[-800:])
+        check(re.search(r"node %d leaves \(owner back: a key was pressed or the mouse moved\); 1 job"
+                        % ida, c.agent_text()), "the agent did not log the node leaving")
+        wait_for(lambda: "node %d re-registered" % ida in c.agent_text(), 90, "node %d to come back" % ida)
+        check(c.node_by_mac(a.mac)["leaving"] is False, "still leaving after its restart")
+        print("INFO a key at node %d: its job went on on node %d, output as native; the node restarted"
+              % (ida, idb))
+
+
+def test_ctl_reboot():
+    """One node; om-ctl reboot while burn runs there: the job comes home
+    (no other node) and ends there with a native run's output; the node
+    restarts."""
+    argv = [BURN] + BURN_ARGS
+    native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    with cluster() as c:
+        a = c.boot(mem=256, reboot=True)
+        ida = c.wait_registered(a)["id"]
+        said = []
+
+        def reboot():
+            wait_for(lambda: arrived(a), 60, "the job to arrive")
+            said.append(subprocess.run([OM_CTL, "--control", c.control, "reboot", str(ida)],
+                                       capture_output=True, text=True, timeout=10))
+
+        rc, out, err = run_moving(c, argv, ida, reboot)
+        r = said[0]
+        check((r.returncode, r.stdout, r.stderr) ==
+              (0, "om-ctl: node %d: reboot: 1 job(s) leaving; now leaving\n" % ida, ""), "om-ctl: %r" % r)
+        check(rc == native.returncode == 0 and out == native.stdout,
+              "om-run: %d %r, natively %r; stderr %r" % (rc, out, native.stdout, err[-1500:]))
+        check(b"comes home from node %d (the node restarts)" % ida in err, "om-run -v: %r" % err[-800:])
+        wait_for(lambda: boots(a) == 2, 60, "the node to restart")
+        check("leave: the agent asks for a restart: sending jobs away, then restarting" in a.serial(),
+              "no message on the node")
+        wait_for(lambda: "node %d re-registered" % ida in c.agent_text(), 90, "the node to come back")
+
+
+def test_owner_back_menu():
+    """PXE through iPXE, menu default "lab" (the lab's terminal): "c"
+    picks compute mode; a key at the node restarts the PC, and the menu's
+    default entry runs by itself."""
+    with cluster() as c:
+        lab = "#!ipxe\necho lab-menu-reached\nprompt --timeout 60000 stop ||\n"
+        tftp = tftp_dir(c, {"om.ipxe": om_ipxe("10.0.2.2", c.port, "lab", 20000, lab="lab/menu.ipxe"),
+                            "lab/menu.ipxe": lab})
+        n = c.boot("e1000", kernel=None, mem=128, extra=["-boot", "n"], qmp=True, reboot=True,
+                   netdev="tftp=%s,bootfile=om.ipxe" % tftp)
+        menu = "Boot menu - %s" % n.mac
+        wait_for(lambda: menu in console(n), 120, "the boot menu")
+        n.send_key("c")
+        nid = c.wait_registered(n, timeout=120)["id"]
+        check("lab-menu-reached" not in console(n), "the lab entry ran instead of compute mode")
+        n.send_key("a")
+        wait_for(lambda: console(n).count(menu) >= 2, 120, "the menu after the restart")
+        wait_for(lambda: "lab-menu-reached" in console(n), 60, "the default entry (lab) to run")
+        con = console(n)
+        check("leave: owner is back: sending jobs away, then restarting" in con, "no message on the node")
+        check(con.count("om: loading om-node.elf") == 1, "compute mode started again by itself")
+        check(re.search(r"node %d leaves \(owner back" % nid, c.agent_text()), "the agent was not told")
+        print("INFO owner back: PXE node %d restarted into the menu's default entry" % nid)
