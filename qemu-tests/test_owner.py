@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from omtest import BUILD, check, cluster, wait_for
-from pxeboot import console, om_ipxe, tftp_dir
+from pxeboot import OVMF, console, om_ipxe, tftp_dir
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_CTL = os.path.join(BUILD, "om-ctl")
@@ -118,7 +118,7 @@ def test_owner_back_menu():
     default entry runs by itself."""
     with cluster() as c:
         lab = "#!ipxe\necho lab-menu-reached\nprompt --timeout 60000 stop ||\n"
-        tftp = tftp_dir(c, {"om.ipxe": om_ipxe("10.0.2.2", c.port, "lab", 20000, lab="lab/menu.ipxe"),
+        tftp = tftp_dir(c, {"om.ipxe": om_ipxe("10.0.2.2", c.port, "lab", 8000, lab="lab/menu.ipxe"),
                             "lab/menu.ipxe": lab})
         n = c.boot("e1000", kernel=None, mem=128, extra=["-boot", "n"], qmp=True, reboot=True,
                    netdev="tftp=%s,bootfile=om.ipxe" % tftp)
@@ -135,3 +135,18 @@ def test_owner_back_menu():
         check(con.count("om: loading om-node.elf") == 1, "compute mode started again by itself")
         check(re.search(r"node %d leaves \(owner back" % nid, c.agent_text()), "the agent was not told")
         print("INFO owner back: PXE node %d restarted into the menu's default entry" % nid)
+
+
+def test_owner_back_uefi_mouse():
+    """UEFI (OVMF, om-node.efi): the mouse moved at the node (QMP
+    input-send-event) counts as the owner too; the PC restarts through its
+    firmware, which loads the node again."""
+    with cluster() as c:
+        n = c.boot(kernel="om-node.efi", extra=["-bios", OVMF], qmp=True, reboot=True)
+        nid = c.wait_registered(n, timeout=150)["id"]
+        n.qmp("input-send-event", events=[{"type": "rel", "data": {"axis": "x", "value": 40}}])
+        wait_for(lambda: console(n).count("node kernel (uefi boot)") >= 2, 150, "the node to boot again")
+        con = console(n)
+        check("keyboard: watching the PS/2 keyboard and mouse" in con, "the mouse was not set up")
+        check("leave: owner is back: sending jobs away, then restarting" in con, "no message on the node")
+        wait_for(lambda: "node %d re-registered" % nid in c.agent_text(), 120, "the node to come back")
