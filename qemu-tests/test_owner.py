@@ -6,11 +6,16 @@ from the server. Outputs are a native run's."""
 
 import os
 import re
+import socket
 import subprocess
+import sys
 import time
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, ROOT, check, cluster, wait_for
 from pxeboot import OVMF, console, om_ipxe, tftp_dir
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import omwire as ow  # noqa: E402
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_CTL = os.path.join(BUILD, "om-ctl")
@@ -150,3 +155,61 @@ def test_owner_back_uefi_mouse():
         check("keyboard: watching the PS/2 keyboard and mouse" in con, "the mouse was not set up")
         check("leave: owner is back: sending jobs away, then restarting" in con, "no message on the node")
         wait_for(lambda: "node %d re-registered" % nid in c.agent_text(), 120, "the node to come back")
+
+
+def fake_agent_conn(listener, timeout=90):
+    """The next node connection on listener, registered: HELLO read,
+    WELCOME (node 1) sent."""
+    listener.settimeout(timeout)
+    s, _ = listener.accept()
+    s.settimeout(30)
+    peer = ow.Peer(s)
+    f = peer.recv_frame(30)
+    check(f is not None and f[0] == ow.T_HELLO, "expected HELLO, got %r" % (f,))
+    peer.send_frame(ow.T_WELCOME, ow.welcome(1, 1000, time.time_ns()))
+    return peer
+
+
+def next_frame(peer, skip=(ow.T_HEARTBEAT,)):
+    while True:
+        f = peer.recv_frame(30)
+        if f is None or f[0] not in skip:
+            return f
+
+
+def test_node_restart_bad_input():
+    """A fake agent: a NODE_RESTART with a payload is a protocol error (the
+    node answers ERROR, closes, does not restart, and connects again); a
+    proper one makes the node say NODE_LEAVING (restart asked), then BYE,
+    then restart."""
+    with cluster() as c:
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(4)
+        port = ls.getsockname()[1]
+        try:
+            n = c.boot(append="om.agent=10.0.2.2:%d" % port, reboot=True)
+            peer = fake_agent_conn(ls)
+            peer.send_frame(ow.T_NODE_RESTART, b"x")
+            f = next_frame(peer)
+            check(f is not None and f[0] == ow.T_ERROR and ow.error_decode(f[3]) ==
+                  (ow.E_TRAILING, "node: NODE_RESTART with a payload or job id"), "answer: %r" % (f,))
+            check(next_frame(peer) is None, "the node did not close")
+            peer = fake_agent_conn(ls)
+            check("leave:" not in n.serial(), "a bad NODE_RESTART started the leaving")
+            peer.send_frame(ow.T_NODE_RESTART, job=3)
+            f = next_frame(peer)
+            check(f is not None and f[0] == ow.T_ERROR, "NODE_RESTART with a job id: %r" % (f,))
+            peer = fake_agent_conn(ls)
+            peer.send_frame(ow.T_NODE_RESTART)
+            f = next_frame(peer)
+            check(f == (ow.T_NODE_LEAVING, 0, 0, ow.node_leaving(ow.LEAVE_RESTART, "om-ctl reboot")),
+                  "NODE_LEAVING: %r" % (f,))
+            f = next_frame(peer)
+            check(f == (ow.T_BYE, 0, 0, b""), "BYE: %r" % (f,))
+            peer.s.close()
+            wait_for(lambda: boots(n) == 2, 60, "the node to restart")
+            check("leave: the agent asks for a restart: sending jobs away, then restarting" in n.serial(),
+                  "no message on the node")
+        finally:
+            ls.close()

@@ -125,6 +125,29 @@ def t_drain_elsewhere_or_home(tmp):
     check(node != src.id, "a draining node took a job")
 
 
+def t_drain_late_start(tmp):
+    """A job whose image was on its way when the drain came leaves as soon
+    as the node says it started."""
+    a = Agent(tmp)
+    src = a.node(MAC1, cores=1, speed=5000)
+    dst = a.node(MAC2, cores=1, speed=100)
+    c = a.ctl()
+    job, node, _, _ = c.submit(node=src.id)
+    check(node == src.id, "placed on %d" % node)
+    rc, out, _ = om_ctl(a, "drain", str(src.id))
+    check(rc == 0 and "1 job(s) leaving" in out, "drain: %r" % out)
+    check(src.recv_frame()[:2] == (ow.T_MIGRATE_HOME, job), "no MIGRATE_HOME")
+    c.recv_frame()  # CTL_MIGRATE to dst
+    # the node had not started it yet: it ignored MIGRATE_HOME, now it starts
+    src.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED not relayed")
+    f = recv_type(c, ow.T_CTL_MIGRATE, "om-run told again where it goes")
+    check(f[3] == ow.job_migrate(os.getpid(), dst.id), "CTL_MIGRATE: %r" % (f,))
+    check(src.recv_frame()[:2] == (ow.T_MIGRATE_HOME, job), "no second MIGRATE_HOME")
+    wait_for(lambda: re.search(r"job %d: its node draining moves it from node %d to node %d" %
+                               (job, src.id, dst.id), a.log()), 3, "the log line")
+
+
 def t_expel(tmp):
     a = Agent(tmp)
     src = a.node(MAC1, speed=5000)

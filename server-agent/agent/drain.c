@@ -118,6 +118,19 @@ empty_node(struct node *n, int home_only, const char *who)
 	return sw.moving;
 }
 
+void
+drain_job_started(struct job *j)
+{
+	struct sweep sw;
+
+	if (j->node == NULL || !(j->node->flags & (OM_NODE_F_DRAINING | OM_NODE_F_LEAVING)))
+		return;
+	memset(&sw, 0, sizeof sw);
+	sw.from = j->node;
+	sw.who = "its node draining";
+	send_away(j, &sw);
+}
+
 static const char *const action_names[] = {
 	[OM_CTL_DRAIN] = "drain", [OM_CTL_BLOCK] = "block", [OM_CTL_UNBLOCK] = "unblock",
 	[OM_CTL_EXPEL] = "expel", [OM_CTL_REBOOT] = "reboot",

@@ -28,6 +28,10 @@ void drain_ctl(struct conn *c, uint32_t uid, const uint8_t *p, uint32_t len);
 /* NODE_LEAVING from node n on its connection c. A second one on the same
  * connection is a protocol error (ERROR OM_E_STATE, connection closed). */
 void drain_node_leaving(struct node *n, struct conn *c, const uint8_t *p, uint32_t len, uint32_t job);
+/* JOB_STARTED came for j (relay.c): a job that was on its way when its
+ * node began to drain or leave goes on at once, elsewhere or home. */
+struct job;
+void drain_job_started(struct job *j);
 /* Whether n may be given new jobs (no flag set). */
 int drain_open(const struct node *n);
 
