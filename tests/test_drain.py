@@ -86,6 +86,14 @@ def t_block_unblock(tmp):
     _, node, _, reason = c.submit(node=fast.id)
     check(node == 0 and reason == "node %d takes no new jobs (blocked)" % fast.id,
           "--node on a blocked node: %r" % reason)
+    rc, out, err = om_ctl(a, "block", str(slow.id))
+    check(rc == 0, "block the other: %r" % err)
+    _, node, _, reason = c.submit()
+    check(node == 0 and reason == "no node takes new jobs (blocked, draining or leaving)",
+          "both blocked: %r" % reason)
+    rc, out, err = om_ctl(a, "unblock", str(slow.id))
+    check(rc == 0 and out == "om-ctl: node %d: unblock: 0 job(s) leaving; now open\n" % slow.id,
+          "unblock: %r" % ((rc, out, err),))
     rc, out, err = om_ctl(a, "--json", "unblock", str(fast.id))
     check(rc == 0 and json.loads(out) == {"action": "unblock", "nodes": [
         {"node": fast.id, "ok": True, "blocked": False, "draining": False, "leaving": False,

@@ -90,6 +90,7 @@ struct pick {
 	const struct om_job_submit *s;
 	struct node *best;
 	int up, featok, memok;      /* nodes passing each test so far */
+	int closed;                 /* up, but taking no new jobs (drain.h) */
 	char lack[48];              /* the first node's missing feature */
 	int lack_same;              /* every up node lacks that same one */
 };
@@ -116,8 +117,12 @@ pick_one(struct node *n, void *arg)
 	struct pick *pk = arg;
 	char lack[48];
 
-	if (!node_up(n) || !drain_open(n))
+	if (!node_up(n))
 		return;
+	if (!drain_open(n)) {
+		pk->closed++;
+		return;
+	}
 	pk->up++;
 	if (placement_missing(&pk->s->cpu, &n->hello.cpu, lack, sizeof lack)) {
 		if (pk->up == 1) {
@@ -178,7 +183,9 @@ placement_choose(const struct om_job_submit *s, char *reason, size_t len)
 	nodes_each(pick_one, &pk);
 	if (pk.best != NULL)
 		return pk.best;
-	if (pk.up == 0)
+	if (pk.up == 0 && pk.closed)
+		snprintf(reason, len, "no node takes new jobs (blocked, draining or leaving)");
+	else if (pk.up == 0)
 		snprintf(reason, len, "no node is up");
 	else if (pk.featok == 0 && pk.lack_same)
 		snprintf(reason, len, "no node has %s", pk.lack);
