@@ -81,14 +81,11 @@ consider(struct node *n, void *arg)
 }
 
 static void
-send_away(struct job *j, void *arg)
+send_away(struct job *j, struct sweep *sw)
 {
-	struct sweep *sw = arg;
 	char why[OM_STR_MAX + 1];
 	uint32_t target = 0;
 
-	if (j->node != sw->from)
-		return;
 	if (!sw->home_only) {
 		sw->job = j;
 		sw->best = NULL;
@@ -104,17 +101,40 @@ send_away(struct job *j, void *arg)
 		log_warnx("job %u: stays on node %u: %s", j->id, sw->from->id, why);
 }
 
-/* Sends every job on n away (home_only: home). Returns how many go. */
+struct on_node {
+	const struct node *n;
+	uint32_t count;
+	uint32_t *ids;
+};
+
+static void
+collect(struct job *j, void *arg)
+{
+	struct on_node *on = arg;
+
+	if (j->node == on->n && on->count < OM_JOBS_MAX)
+		on->ids[on->count++] = j->id;
+}
+
+/* Sends every job on n away (home_only: home). Returns how many go. The
+ * ids come first: a send may close an om-run connection that stopped
+ * reading, which ends its jobs, so the table may change between moves. */
 static uint32_t
 empty_node(struct node *n, int home_only, const char *who)
 {
+	static uint32_t ids[OM_JOBS_MAX];
+	struct on_node on = { n, 0, ids };
 	struct sweep sw;
+	struct job *j;
 
+	jobs_each(collect, &on);
 	memset(&sw, 0, sizeof sw);
 	sw.from = n;
 	sw.home_only = home_only;
 	sw.who = who;
-	jobs_each(send_away, &sw);
+	for (uint32_t i = 0; i < on.count; i++)
+		if ((j = jobs_find(ids[i])) != NULL && j->node == n)
+			send_away(j, &sw);
 	return sw.moving;
 }
 
