@@ -31,6 +31,7 @@
 #define I8042_CTR_AUXINT 0x02 /**< Auxiliary interrupt enable */
 #define I8042_CTR_KBDDIS 0x10 /**< Keyboard clock disabled */
 #define I8042_CTR_AUXDIS 0x20 /**< Auxiliary clock disabled */
+#define I8042_CTR_XLATE 0x40  /**< Translate the keyboard's scan codes to set 1 */
 
 #define PS2_AUX_ENABLE_REPORTING 0xf4
 #define PS2_ACK 0xfa
@@ -80,7 +81,7 @@ static void flush(void)
 		(void)inb(I8042_DATA);
 }
 
-/* Scan code set 1 (the controller translates by default): a byte below
+/* Scan code set 1 (translation is switched on in i8042_init): a byte below
  * 0x80 is a key going down; releases have bit 7 set, and so do the
  * keyboard's answers (ACK 0xfa, self-test 0xaa). A key held since the
  * boot menu only sends its release, so it does not count. */
@@ -132,7 +133,9 @@ int i8042_init(void)
 	    write_data(PS2_AUX_ENABLE_REPORTING) == 0 && read_data(&ack) == 0 && ack == PS2_ACK)
 		i8042_aux = 1;
 	flush();
-	ctr |= I8042_CTR_KBDINT | (i8042_aux ? I8042_CTR_AUXINT : 0);
+	/* Set 1 whatever the firmware chose: there a release is one byte
+	 * with bit 7 set, in set 2 it is 0xf0 and then the key's own code. */
+	ctr |= I8042_CTR_KBDINT | I8042_CTR_XLATE | (i8042_aux ? I8042_CTR_AUXINT : 0);
 	ctr &= (uint8_t)~(I8042_CTR_KBDDIS | (i8042_aux ? I8042_CTR_AUXDIS : 0));
 	if (cmd(I8042_CMD_WRITE_CTR) < 0 || write_data(ctr) < 0)
 		goto fail;
