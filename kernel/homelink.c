@@ -617,13 +617,18 @@ static void on_kill(uint32_t id)
 	}
 }
 
-/* MIGRATE_HOME, or the node leaving: now, or after the call in flight. */
+/* MIGRATE_HOME, or the node leaving: now, or after the call in flight.
+ * A node that leaves does not wait for a call that may block for ever (a
+ * read of a terminal): it cuts the call short as a signal would, and the
+ * call, restarted, goes home with the job and runs on there. */
 static void send_home(struct hl_job *hj, const char *why)
 {
 	struct job *j = hj->job;
-	if (j->state == JOB_WAIT_HOME)
+	if (j->state == JOB_WAIT_HOME) {
 		hj->home_after_reply = 1;
-	else
+		if (hl.leaving)
+			host_interrupt(j);
+	} else
 		go_home(j, OM_HOME_REQUESTED, why, j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
 }
 

@@ -24,8 +24,8 @@ BURN_ARGS = ["owner", "1500"]  # some seconds on a TCG node: time to press a key
 TIMEOUT = 240
 
 
-def arrived(node):
-    return re.search(r"^job \d+: arrived", node.serial(), re.M)
+def arrived(node, times=1):
+    return len(re.findall(r"^job \d+: arrived", node.serial(), re.M)) >= times
 
 
 def boots(node):
@@ -215,3 +215,40 @@ def test_node_restart_bad_input():
                   "no message on the node")
         finally:
             ls.close()
+
+
+def test_owner_back_blocked_read():
+    """homework read, sent to a node (om-migrate) and blocked there in a
+    read of its stdin, forwarded home, when the owner comes back: the node
+    cuts the call short, the job comes home with the read restarted there,
+    and the next line reaches it."""
+    homework = os.path.join(BUILD, "corpus", "static", "homework")
+    with cluster("--no-balance") as c:
+        a = c.boot(mem=256, qmp=True, reboot=True)
+        ida = c.wait_registered(a)["id"]
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, homework, "read"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"ready\n", "homework did not start")
+            p.stdin.write(b"one\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"1: one\n", "first line, at home")
+            pid = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+            r = subprocess.run([os.path.join(BUILD, "om-migrate"), "--control", c.control, str(pid), "node",
+                                str(ida)], capture_output=True, timeout=10)
+            check(r.returncode == 0, "om-migrate: %r" % (r,))
+            # it started there, came home for its fork; now it is back
+            wait_for(lambda: arrived(a, 2), 60, "the process to reach the node")
+            p.stdin.write(b"two\n")
+            p.stdin.flush()
+            check(p.stdout.readline() == b"2: two\n", "second line, from the node")
+            a.send_key("ret")
+            wait_for(lambda: boots(a) == 2, 60, "the node to restart")
+            out, err = p.communicate(b"three\n", timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 0 and out == b"3: three\n", "om-run: %d %r; stderr %r" % (p.returncode, out, err[-1500:]))
+        check(re.search(r"^job \d+: going home \(the owner is back\)$", a.serial(), re.M),
+              "the process did not go home from the node")
