@@ -797,8 +797,8 @@ void homelink_leave(const char *why)
 		return;
 	hl.leaving = why;
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
-		if (hl.jobs[i].job && !hl.jobs[i].home_after_reply)
-			send_home(&hl.jobs[i], why);
+		if (hl.jobs[i].job)
+			send_home(&hl.jobs[i], why); /* again for one asked home already: now its call is cut */
 }
 
 int homelink_idle(void)
