@@ -12,6 +12,8 @@ test_agent.py (OM_AGENT, OM_MON; OM_CTL picks om-ctl).
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import sys
 
@@ -261,6 +263,64 @@ def t_node_leaving_bad(tmp):
     n.send_frame(ow.T_NODE_LEAVING, ow.node_leaving(ow.LEAVE_OWNER, "key"))
     n.expect_error(ow.E_STATE)
     check(a.alive(), "agent died")
+
+
+def t_bad_frames(tmp):
+    """Malformed CTL_NODE, and the new frames where they do not belong:
+    ERROR with the reason, that connection closed, the agent goes on."""
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    for payload, code in ((ow.ctl_node(0, 1), ow.E_RANGE),
+                          (ow.ctl_node(6, 1), ow.E_RANGE),
+                          (ow.ctl_node(ow.CTL_BLOCK, 0), ow.E_RANGE),
+                          (ow.ctl_node(ow.CTL_BLOCK, 1)[:4], ow.E_TRUNC),
+                          (ow.ctl_node(ow.CTL_BLOCK, 1) + b"\0", ow.E_TRAILING)):
+        c = a.ctl()
+        c.send_frame(ow.T_CTL_NODE, payload)
+        c.expect_error(code)
+    for ftype in (ow.T_CTL_NODE_REPLY, ow.T_NODE_LEAVING, ow.T_NODE_RESTART):
+        c = a.ctl()
+        c.send_frame(ftype, b"")
+        c.expect_error(ow.E_STATE)
+    for ftype, payload in ((ow.T_NODE_RESTART, b""), (ow.T_CTL_NODE, ow.ctl_node(ow.CTL_DRAIN, 1))):
+        m = a.node(MAC2)
+        m.send_frame(ftype, payload)
+        m.expect_error(ow.E_STATE)
+    check(state(a, MAC1) == ("up", {"blocked": False, "draining": False, "leaving": False}),
+          "a bad frame changed node 1: %r" % (state(a, MAC1),))
+    n.send_frame(ow.T_ECHO, b"still here")
+    check(n.recv_frame()[:1] == (ow.T_ECHO_REPLY,), "node 1 lost")
+
+
+def t_bad_replies(tmp):
+    """om-ctl against a fake agent: a reply that is malformed, for another
+    node, or an ERROR is a refusal (exit 1) with the reason."""
+    path = os.path.join(tmp, "fake.sock")
+    cases = [
+        (ow.frame(ow.T_CTL_NODE_REPLY, struct.pack("<IBI", 3, 8, 0)), "the agent's answer is malformed"),
+        (ow.frame(ow.T_CTL_NODE_REPLY, struct.pack("<IBI", 4, 0, 0)), "the agent's answer is malformed"),
+        (ow.frame(ow.T_CTL_NODE_REPLY, struct.pack("<IB", 3, 0)), "the agent's answer is malformed"),
+        (ow.frame(ow.T_ERROR, ow.error(-10, "nope")), "agent: nope"),
+        (b"", "receive:"),
+    ]
+    for reply, want in cases:
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(path)
+        srv.listen(1)
+        srv.settimeout(5)
+        p = spawn([CTL, "--control", path, "block", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        c, _ = srv.accept()
+        c.settimeout(5)
+        peer = ow.Peer(c)
+        f = peer.recv_frame()
+        check(f == (ow.T_CTL_NODE, 0, 0, ow.ctl_node(ow.CTL_BLOCK, 3)), "request: %r" % (f,))
+        peer.send(reply)
+        peer.close()
+        srv.close()
+        os.unlink(path)
+        out, err = p.communicate(timeout=10)
+        check(p.returncode == 1 and out == b"" and err.decode().startswith("om-ctl: node 3: ") and
+              want in err.decode(), "reply %r: exit %d, %r" % (reply[:24], p.returncode, err))
 
 
 def t_reboot(tmp):
