@@ -172,7 +172,9 @@ def t_expel(tmp):
     check(src.recv_frame()[:2] == (ow.T_MIGRATE_HOME, job), "no MIGRATE_HOME")
     check(re.search(r"job %d: om-ctl expel asks for it to come home from node %d" % (job, src.id),
                     a.log()), "not sent home: %r" % a.log()[-400:])
-    # the job comes home: om-run gets JOB_HOME and the image, never a CTL_MIGRATE
+    # om-run hears its job stays home (target 0), then JOB_HOME comes
+    f = recv_type(c, ow.T_CTL_MIGRATE, "om-run told its job comes home")
+    check(f[1] == job and f[3] == ow.job_migrate(os.getpid(), 0), "CTL_MIGRATE: %r" % (f,))
     src.send_frame(ow.T_JOB_HOME, ow.job_home(2, "requested"), job=job)
     f = c.recv_frame()
     check(f[:2] == (ow.T_JOB_HOME, job), "om-run got %r" % (f[:2],))
@@ -256,7 +258,9 @@ def t_node_leaving_bad(tmp):
     frames = n.expect_closed()
     errs = [ow.error_decode(f[3]) for f in frames if f[0] == ow.T_ERROR]
     check(errs == [(ow.E_STATE, "NODE_LEAVING twice")], "second NODE_LEAVING: %r" % errs)
-    f = c.recv_frame()  # no other node: it was to come home, no CTL_MIGRATE
+    f = recv_type(c, ow.T_CTL_MIGRATE, "om-run told its job comes home (no other node)")
+    check(f[3] == ow.job_migrate(os.getpid(), 0), "CTL_MIGRATE: %r" % (f,))
+    f = c.recv_frame()
     check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "om-run not told: %r" % (f,))
     # a NODE_LEAVING before HELLO is no better
     n = a.node()
