@@ -15,7 +15,7 @@ APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo bench clean distclean help
-all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate
+all: $(B)/om-node.elf $(B)/om-node.efi $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/om-ctl
 
 help:
 	@echo "make setup   install Debian packages, fetch lwIP, build newlib (idempotent)"
@@ -236,7 +236,7 @@ efi-check:
 # built from the folders it uses, and each folder is compiled seeing only the
 # headers it may use, so the dependencies run one way and a wrong include
 # fails to compile:
-#   tools/  -> deputy/, ctl/   the mains of om-run, om-mon, om-migrate, om-checkpoint
+#   tools/  -> deputy/, ctl/   the mains of om-run, om-mon, om-migrate, om-ctl, om-checkpoint
 #   agent/  -> ctl/            om-agent (from ctl/: where the socket is, who answers)
 #   deputy/                    ptrace start, capture, inject, restore, the remote run
 #   ctl/                       the tools' client of the agent's control socket
@@ -257,6 +257,7 @@ OM_AGENT_SRCS := $(AGENT_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_RUN_SRCS := $(SA)/tools/om-run.c $(DEPUTY_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_MON_SRCS := $(SA)/tools/om-mon.c $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_MIGRATE_SRCS := $(SA)/tools/om-migrate.c $(CTL_SRCS) $(MIGRATE_SRCS)
+OM_CTL_SRCS := $(SA)/tools/om-ctl.c $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_CHECKPOINT_SRCS := $(SA)/tools/om-checkpoint.c $(DEPUTY_SRCS) $(MIGRATE_SRCS)
 host_objs = $(patsubst %.c,$(B)/host/%.o,$(1))
 
@@ -275,6 +276,8 @@ $(B)/om-run: $(call host_objs,$(OM_RUN_SRCS))
 $(B)/om-mon: $(call host_objs,$(OM_MON_SRCS))
 	gcc -o $@ $^
 $(B)/om-migrate: $(call host_objs,$(OM_MIGRATE_SRCS))
+	gcc -o $@ $^
+$(B)/om-ctl: $(call host_objs,$(OM_CTL_SRCS))
 	gcc -o $@ $^
 # om-checkpoint: the deputy's capture / inject / restore without om-run.
 $(B)/om-checkpoint: $(call host_objs,$(OM_CHECKPOINT_SRCS))
@@ -345,15 +348,18 @@ $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
 
-unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/tests/om-agent $(B)/tests/om-mon
+unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/om-ctl $(B)/tests/om-agent $(B)/tests/om-mon
 unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
+	python3 tests/test_drain.py || rc=1; \
 	python3 tests/test_capture.py || rc=1; \
 	python3 tests/test_om_run.py || rc=1; \
 	python3 tests/test_man.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_agent.py || rc=1; \
+	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
+		python3 tests/test_drain.py || rc=1; \
 	exit $$rc
 
 # setup-done: the build needs setup's outputs but must not re-run apt each time.
@@ -415,7 +421,7 @@ DOCDIR := $(PREFIX)/share/doc/om
 MANDIR := $(PREFIX)/share/man
 # The users' tools, each with its page docs/man/TOOL.1; om-agent has
 # om-agent.8. om-checkpoint, a developer's test bench, is not installed.
-USER_TOOLS := om-run om-mon om-migrate
+USER_TOOLS := om-run om-mon om-migrate om-ctl
 INSTALL_EFI := $(wildcard $(B)/om-node.efi)
 IPXE_BINS := $(wildcard $(addprefix $(IPXE_DIR)/,undionly.kpxe snponly.efi ipxe.efi))
 # One sed script fills every template; '|' delimits, so values may hold '/'.

@@ -78,6 +78,7 @@ static struct {
 	int out_active;
 	struct job *homing[SCHED_JOBS_MAX]; /* jobs waiting to send their image home */
 	int nhoming;
+	const char *leaving;         /* homelink_leave's reason; NULL while the node stays */
 } hl;
 
 static struct hl_job *hj_of(const struct job *j)
@@ -448,6 +449,8 @@ static void job_arrived(struct job *j)
 	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
 		j->uvm.nregions, j->uvm.pages);
 	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
+	if (hl.leaving) /* it was on its way when the node began to leave */
+		go_home(j, OM_HOME_REQUESTED, hl.leaving, -1);
 }
 
 /* The image arriving for job id (its slot), or NULL. */
@@ -489,6 +492,10 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 		for (int i = 0; i < IMAGES_IN && slot < 0; i++)
 			if (!image_in_busy(&hl.in[i]))
 				slot = i;
+		if (hl.leaving) {
+			send_error(h->job, OM_E_BUSY, "node is leaving: it takes no new jobs");
+			return;
+		}
 		if (slot < 0 || sched_count() + homelink_jobs_in_transit() >= SCHED_JOBS_MAX) {
 			send_error(h->job, OM_E_BUSY, "node is busy: it takes all the jobs it can");
 			return;
@@ -557,7 +564,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 		sched_reply(j, ret);
 	/* A MIGRATE_HOME that came while the call was out can go now. */
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
-		go_home(j, OM_HOME_REQUESTED, "requested", -1);
+		go_home(j, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
 }
 
 static void on_signal(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
@@ -610,6 +617,21 @@ static void on_kill(uint32_t id)
 	}
 }
 
+/* MIGRATE_HOME, or the node leaving: now, or after the call in flight.
+ * A node that leaves does not wait for a call that may block for ever (a
+ * read of a terminal): it cuts the call short as a signal would, and the
+ * call, restarted, goes home with the job and runs on there. */
+static void send_home(struct hl_job *hj, const char *why)
+{
+	struct job *j = hj->job;
+	if (j->state == JOB_WAIT_HOME) {
+		hj->home_after_reply = 1;
+		if (hl.leaving)
+			host_interrupt(j);
+	} else
+		go_home(j, OM_HOME_REQUESTED, why, j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
+}
+
 static void on_frame(const struct om_hdr *h, const uint8_t *p)
 {
 	struct hl_job *hj = hj_by_id(h->job);
@@ -642,11 +664,7 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 			kprintf("job %u: MIGRATE_HOME for no job here, ignored\n", h->job);
 			return;
 		}
-		if (j->state == JOB_WAIT_HOME)
-			hj->home_after_reply = 1; /* after the call in flight */
-		else
-			go_home(j, OM_HOME_REQUESTED, "requested",
-				j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
+		send_home(hj, "requested");
 		return;
 	case OM_T_JOB_KILL:
 		on_kill(h->job);
@@ -771,6 +789,21 @@ void homelink_poll(void)
 int homelink_jobs_in_transit(void)
 {
 	return images_arriving() + hl.nhoming + hl.out_active;
+}
+
+void homelink_leave(const char *why)
+{
+	if (hl.leaving)
+		return;
+	hl.leaving = why;
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job)
+			send_home(&hl.jobs[i], why); /* again for one asked home already: now its call is cut */
+}
+
+int homelink_idle(void)
+{
+	return sched_count() == 0 && homelink_jobs_in_transit() == 0 && hl.ctl_count == 0 && !hl.slot_full;
 }
 
 int homelink_init(void)

@@ -11,5 +11,13 @@ int homelink_init(void);
 void homelink_poll(void);
 /* Jobs arriving or going home: the node holds them, not the scheduler. */
 int homelink_jobs_in_transit(void);
+/* The node leaves (its owner is back, or the agent asked): every job goes
+ * home as for MIGRATE_HOME (a job waiting for a call's reply goes after
+ * it), images still arriving go home once they have, and new ones are
+ * refused (JOB_ERROR busy). why is the JOB_HOME text. Idempotent. */
+void homelink_leave(const char *why);
+/* Whether nothing is left to send: no job, none in transit, no frame
+ * queued. */
+int homelink_idle(void);
 
 #endif

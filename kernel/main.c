@@ -18,6 +18,7 @@
 #include "selftest.h"
 #include "job.h"
 #include "homelink.h"
+#include "leave.h"
 #include "panel.h"
 #include "timer.h"
 #include "trap.h"
@@ -58,6 +59,7 @@ static void __attribute__((noreturn)) main_loop(void)
 		irq_work_pending = 0;
 		net_poll();
 		homelink_poll();
+		leave_poll();
 		panel_update();
 		/* The job runs until its next trap (a timer tick at the latest),
 		 * then the network gets its turn again. */
@@ -129,6 +131,7 @@ void kernel_main(struct bootinfo *bi)
 	if (homelink_init() < 0)
 		panic("jobs: out of memory for the job link");
 	panel_init(nic, id.hello.speed);
+	leave_init();
 	printf("boot: network starting %lu ms after kernel entry\n",
 	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
 	if (opt.selftest)

@@ -16,6 +16,7 @@
 #define PANEL_EVERY_MS 250
 
 static const struct nic *panel_nic;
+static const char *panel_notice_text;
 static uint32_t panel_speed, panel_next;
 static char panel_text[PANEL_LINES][PANEL_WIDTH + 1];
 
@@ -23,6 +24,13 @@ void panel_init(const struct nic *nic, uint32_t speed)
 {
 	panel_nic = nic;
 	panel_speed = speed;
+	panel_update();
+}
+
+void panel_notice(const char *text)
+{
+	panel_notice_text = text;
+	panel_next = timer_ms(); /* now, not at the next quarter second */
 	panel_update();
 }
 
@@ -63,7 +71,10 @@ void panel_update(void)
 	struct net_status st;
 	char lines[PANEL_LINES][PANEL_WIDTH + 1], ip[16];
 	net_get_status(&st);
-	agent_line(&st, lines[0], sizeof lines[0]);
+	if (panel_notice_text)
+		snprintf(lines[0], sizeof lines[0], " %s", panel_notice_text);
+	else
+		agent_line(&st, lines[0], sizeof lines[0]);
 	ip_str(st.ip, ip, sizeof ip);
 	const uint8_t *m = panel_nic ? panel_nic->mac : (const uint8_t[6]){ 0 };
 	snprintf(lines[1], sizeof lines[1], " address %s   card %s %02x:%02x:%02x:%02x:%02x:%02x", st.ip ? ip : "none yet",

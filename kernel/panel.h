@@ -12,5 +12,7 @@ void panel_init(const struct nic *nic, uint32_t speed);
 /* Redraws the panel when something in it changed (at most a few times a
  * second; cheap to call every loop). */
 void panel_update(void);
+/* Shows text in place of the cluster line from now on (the node leaves). */
+void panel_notice(const char *text);
 
 #endif

@@ -14,7 +14,7 @@
  * speed, mem_bytes, mem_free, load, jobs, state, uptime, registered, seen.
  * Used to reject a count that cannot possibly fit before walking it. */
 #define CPU_MIN_SIZE (2 + 2 + 3 * 4 + 5 * 4 + 8 + 2)
-#define NODE_MIN_SIZE (4 + 6 + 2 + 2 + CPU_MIN_SIZE + 4 + 8 + 8 + 4 + 4 + 1 + 4 + 4 + 4)
+#define NODE_MIN_SIZE (4 + 6 + 2 + 2 + CPU_MIN_SIZE + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4)
 
 const char *
 om_strerror(int err)
@@ -47,6 +47,8 @@ om_type_name(int type)
 	case OM_T_ECHO: return "ECHO";
 	case OM_T_ECHO_REPLY: return "ECHO_REPLY";
 	case OM_T_BYE: return "BYE";
+	case OM_T_NODE_LEAVING: return "NODE_LEAVING";
+	case OM_T_NODE_RESTART: return "NODE_RESTART";
 	case OM_T_IMAGE_BEGIN: return "IMAGE_BEGIN";
 	case OM_T_IMAGE_REGION: return "IMAGE_REGION";
 	case OM_T_IMAGE_PAGES: return "IMAGE_PAGES";
@@ -72,6 +74,8 @@ om_type_name(int type)
 	case OM_T_CTL_JOBS: return "CTL_JOBS";
 	case OM_T_CTL_JOBS_REPLY: return "CTL_JOBS_REPLY";
 	case OM_T_CTL_MIGRATE: return "CTL_MIGRATE";
+	case OM_T_CTL_NODE: return "CTL_NODE";
+	case OM_T_CTL_NODE_REPLY: return "CTL_NODE_REPLY";
 	}
 	return "?";
 }
@@ -316,6 +320,96 @@ om_heartbeat_decode(const void *buf, size_t len, struct om_heartbeat *m)
 	return wire_rd_end(&r);
 }
 
+/* ---- NODE_LEAVING */
+
+static int
+leave_reason_ok(uint8_t reason)
+{
+	return reason == OM_LEAVE_OWNER || reason == OM_LEAVE_RESTART;
+}
+
+int
+om_node_leaving_encode(const struct om_node_leaving *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (!leave_reason_ok(m->reason))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u8(&w, m->reason);
+	wire_wr_str(&w, m->text, sizeof m->text);
+	return wire_wr_end(&w);
+}
+
+int
+om_node_leaving_decode(const void *buf, size_t len, struct om_node_leaving *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->reason = wire_rd_u8(&r);
+	if (r.err == OM_OK && !leave_reason_ok(m->reason))
+		wire_rd_fail(&r, OM_E_RANGE);
+	wire_rd_str(&r, m->text, OM_STR_MAX);
+	return wire_rd_end(&r);
+}
+
+/* ---- CTL_NODE and its reply */
+
+int
+om_ctl_node_encode(const struct om_ctl_node *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->action < OM_CTL_DRAIN || m->action > OM_CTL_REBOOT || m->node == 0)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u8(&w, m->action);
+	wire_wr_u32(&w, m->node);
+	return wire_wr_end(&w);
+}
+
+int
+om_ctl_node_decode(const void *buf, size_t len, struct om_ctl_node *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->action = wire_rd_u8(&r);
+	m->node = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->action < OM_CTL_DRAIN || m->action > OM_CTL_REBOOT || m->node == 0))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
+int
+om_ctl_node_reply_encode(const struct om_ctl_node_reply *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->node == 0 || (m->flags & ~OM_NODE_F_ALL))
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->node);
+	wire_wr_u8(&w, m->flags);
+	wire_wr_u32(&w, m->moving);
+	return wire_wr_end(&w);
+}
+
+int
+om_ctl_node_reply_decode(const void *buf, size_t len, struct om_ctl_node_reply *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->node = wire_rd_u32(&r);
+	m->flags = wire_rd_u8(&r);
+	m->moving = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->node == 0 || (m->flags & ~OM_NODE_F_ALL)))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
 /* ---- node list (control socket) */
 
 int
@@ -332,7 +426,8 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 		const struct om_node_info *ni = &nodes[i];
 
 		if (ni->id == 0 || !mac_ok(ni->mac) ||
-		    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN))
+		    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN) ||
+		    (ni->flags & ~OM_NODE_F_ALL))
 			return OM_E_RANGE;
 		wire_wr_u32(&w, ni->id);
 		wire_wr_bytes(&w, ni->mac, 6);
@@ -345,6 +440,7 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 		wire_wr_u32(&w, ni->load_milli);
 		wire_wr_u32(&w, ni->jobs);
 		wire_wr_u8(&w, ni->state);
+		wire_wr_u8(&w, ni->flags);
 		wire_wr_u32(&w, ni->uptime_ms);
 		wire_wr_u32(&w, ni->registered_s);
 		wire_wr_u32(&w, ni->last_seen_ms);
@@ -378,13 +474,15 @@ om_node_list_next(const void *buf, size_t len, size_t *pos, struct om_node_info 
 	ni->load_milli = wire_rd_u32(&r);
 	ni->jobs = wire_rd_u32(&r);
 	ni->state = wire_rd_u8(&r);
+	ni->flags = wire_rd_u8(&r);
 	ni->uptime_ms = wire_rd_u32(&r);
 	ni->registered_s = wire_rd_u32(&r);
 	ni->last_seen_ms = wire_rd_u32(&r);
 	if (r.err != OM_OK)
 		return r.err;
 	if (ni->id == 0 || !mac_ok(ni->mac) ||
-	    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN))
+	    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN) ||
+	    (ni->flags & ~OM_NODE_F_ALL))
 		return OM_E_RANGE;
 	*pos += r.pos;
 	return OM_OK;

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 4
+#define OM_PROTO_VERSION 5
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -38,6 +38,8 @@ enum om_type {
 	OM_T_ECHO = 5,       /* either way: opaque payload, answered by ECHO_REPLY */
 	OM_T_ECHO_REPLY = 6, /* the same payload back */
 	OM_T_BYE = 7,        /* either way: empty payload, orderly close */
+	OM_T_NODE_LEAVING = 8, /* node -> agent: om_node_leaving, once per connection */
+	OM_T_NODE_RESTART = 9, /* agent -> node: empty, empty yourself and restart */
 	/* jobs (docs/migration.md): relayed by the agent by job id */
 	OM_T_IMAGE_BEGIN = 16,  /* home <-> node: om_image_hdr (migrate/image.h) */
 	OM_T_IMAGE_REGION = 17, /* home <-> node: one om_image_region */
@@ -66,7 +68,9 @@ enum om_type {
 	OM_T_CTL_JOBS = 68,        /* tool -> agent: empty payload */
 	OM_T_CTL_JOBS_REPLY = 69,  /* agent -> tool: count + job records */
 	OM_T_CTL_MIGRATE = 70,     /* om-migrate -> agent -> om-run: pid, target */
-	OM_T_MAX_KNOWN = 70
+	OM_T_CTL_NODE = 71,        /* om-ctl -> agent: om_ctl_node */
+	OM_T_CTL_NODE_REPLY = 72,  /* agent -> om-ctl: om_ctl_node_reply */
+	OM_T_MAX_KNOWN = 72
 };
 
 /* Result codes of every decoder and of om_frame_check. */
@@ -111,8 +115,11 @@ void om_hdr_encode(void *out, uint8_t type, uint32_t length, uint32_t job, uint3
  * its own bug instead of the peer): strings are u16 length + bytes, at most
  * the field's size - 1 bytes, printable ASCII 0x20-0x7e only (OM_E_RANGE);
  * a MAC is a unicast, non-zero station address; cpu.cores >= 1; a WELCOME
- * has node_id >= 1 and heartbeat_ms >= 1; a node record has id >= 1 and a
- * state from enum om_node_state. */
+ * has node_id >= 1 and heartbeat_ms >= 1; a node record has id >= 1, a
+ * state from enum om_node_state and flags within OM_NODE_F_ALL; NODE_LEAVING
+ * a reason from enum om_leave_reason; CTL_NODE an action from enum
+ * om_ctl_action and node >= 1; its reply node >= 1 and flags within
+ * OM_NODE_F_ALL. */
 
 struct om_error {
 	uint32_t code;              /* enum om_err or a protocol-level reason */
@@ -163,6 +170,47 @@ struct om_heartbeat {
 
 enum om_node_state { OM_NODE_UP = 1, OM_NODE_DOWN = 2 };
 
+/* What keeps new jobs off a node (node records, CTL_NODE_REPLY). Any of
+ * them means no new jobs; DRAINING and LEAVING also send its jobs away. */
+enum om_node_flag {
+	OM_NODE_F_BLOCKED = 1,  /* om-ctl block */
+	OM_NODE_F_DRAINING = 2, /* om-ctl drain or expel */
+	OM_NODE_F_LEAVING = 4,  /* NODE_LEAVING came, or om-ctl reboot asked */
+	OM_NODE_F_ALL = 7
+};
+
+/* NODE_LEAVING: the node empties itself and restarts (into the boot
+ * menu's default entry). Its jobs go home (JOB_HOME) right after it. */
+enum om_leave_reason {
+	OM_LEAVE_OWNER = 1,   /* a key or the mouse at the node: its owner is back */
+	OM_LEAVE_RESTART = 2  /* NODE_RESTART asked for it (om-ctl reboot) */
+};
+
+struct om_node_leaving {
+	uint8_t reason;             /* enum om_leave_reason */
+	char text[OM_STR_MAX + 1];  /* for the log, e.g. "a key was pressed" */
+};
+
+/* CTL_NODE: an admin's lever on one node (root only). */
+enum om_ctl_action {
+	OM_CTL_DRAIN = 1,   /* its jobs leave (to a free core elsewhere, else home), no new ones */
+	OM_CTL_BLOCK = 2,   /* no new jobs; its jobs stay */
+	OM_CTL_UNBLOCK = 3, /* clears BLOCKED and DRAINING */
+	OM_CTL_EXPEL = 4,   /* its jobs go home now, no new ones */
+	OM_CTL_REBOOT = 5   /* NODE_RESTART: it empties itself and restarts */
+};
+
+struct om_ctl_node {
+	uint8_t action;             /* enum om_ctl_action */
+	uint32_t node;              /* >= 1 */
+};
+
+struct om_ctl_node_reply {
+	uint32_t node;
+	uint8_t flags;              /* enum om_node_flag, after the action */
+	uint32_t moving;            /* jobs the action sent away */
+};
+
 struct om_node_info {
 	uint32_t id;
 	uint8_t mac[6];
@@ -175,6 +223,7 @@ struct om_node_info {
 	uint32_t load_milli;
 	uint32_t jobs;
 	uint8_t state;              /* enum om_node_state */
+	uint8_t flags;              /* enum om_node_flag */
 	uint32_t uptime_ms;         /* node's own uptime at its last heartbeat */
 	uint32_t registered_s;      /* seconds since it registered */
 	uint32_t last_seen_ms;      /* milliseconds since its last frame */
@@ -192,6 +241,12 @@ int om_welcome_encode(const struct om_welcome *m, void *out, size_t cap);
 int om_welcome_decode(const void *buf, size_t len, struct om_welcome *m);
 int om_heartbeat_encode(const struct om_heartbeat *m, void *out, size_t cap);
 int om_heartbeat_decode(const void *buf, size_t len, struct om_heartbeat *m);
+int om_node_leaving_encode(const struct om_node_leaving *m, void *out, size_t cap);
+int om_node_leaving_decode(const void *buf, size_t len, struct om_node_leaving *m);
+int om_ctl_node_encode(const struct om_ctl_node *m, void *out, size_t cap);
+int om_ctl_node_decode(const void *buf, size_t len, struct om_ctl_node *m);
+int om_ctl_node_reply_encode(const struct om_ctl_node_reply *m, void *out, size_t cap);
+int om_ctl_node_reply_decode(const void *buf, size_t len, struct om_ctl_node_reply *m);
 
 /* A node list is a u32 count followed by that many node records. Decoding is
  * one record at a time so callers need no large buffers. */

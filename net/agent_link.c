@@ -82,6 +82,7 @@ static struct {
 	agent_job_rx_fn job_rx;     /* the kernel's handler for job frames */
 	void (*status)(struct om_heartbeat *hb); /* the kernel's heartbeat values */
 	void (*job_lost)(void);
+	void (*restart)(void);      /* the kernel's handler for NODE_RESTART */
 } ag;
 
 static void agent_ntoa(const ip4_addr_t *a, char *buf, int len)
@@ -309,6 +310,14 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 		return ERR_OK; /* we send no ECHO yet; harmless */
 	case OM_T_BYE:
 		return agent_lost("agent said goodbye", 1);
+	case OM_T_NODE_RESTART:
+		if (ag.state != AGENT_REGISTERED)
+			return agent_bad_frame(OM_E_STATE, "NODE_RESTART before registration");
+		if (h->length != 0 || h->job != 0)
+			return agent_bad_frame(OM_E_TRAILING, "NODE_RESTART with a payload or job id");
+		if (ag.restart != NULL)
+			ag.restart();
+		return ERR_OK;
 	case OM_T_IMAGE_BEGIN:
 	case OM_T_IMAGE_REGION:
 	case OM_T_IMAGE_PAGES:
@@ -577,6 +586,11 @@ void agent_get_status(struct net_status *st)
 }
 
 /* ------------------------------------------------------------ jobs */
+
+void agent_set_restart_handler(void (*fn)(void))
+{
+	ag.restart = fn;
+}
 
 void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void))
 {

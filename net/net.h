@@ -53,9 +53,13 @@ typedef void (*agent_job_rx_fn)(const struct om_hdr *h, const uint8_t *payload);
  * MIGRATE_HOME, JOB_KILL); lost runs when the link drops while registered
  * (the agent then tells home its job's node was lost). */
 void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void));
+/* fn runs when the agent asks the node to restart (NODE_RESTART, om-ctl
+ * reboot). Main-loop context, inside net_poll. */
+void agent_set_restart_handler(void (*fn)(void));
 /* Bytes of payload agent_job_send would take now (0 when not registered). */
 size_t agent_job_room(void);
-/* Queues one frame. 0: queued; -1: no room now (call again after net_poll);
+/* Queues one frame (a job frame, or a node-level one with job 0: NODE_LEAVING,
+ * BYE). 0: queued; -1: no room now (call again after net_poll);
  * -2: no registered link. */
 int agent_job_send(uint8_t type, uint32_t job, uint32_t seq, const void *payload, size_t len);
 

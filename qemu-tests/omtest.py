@@ -58,20 +58,25 @@ class Node:
     """One QEMU guest booting build/om-node.elf (or another image) with
     -kernel, or with no -kernel at all when kernel is None (firmware boots
     from the network: netdev takes extra user-net options such as tftp= and
-    bootfile=); extra QEMU arguments (e.g. -bios for OVMF) go last."""
+    bootfile=); extra QEMU arguments (e.g. -bios for OVMF) go last. qmp: a
+    QMP socket for qmp() and send_key(); reboot: a guest reset restarts the
+    machine (the firmware boots again) instead of ending QEMU."""
 
     def __init__(self, cluster, name, nic, mac, append, mem, extra, kernel="om-node.elf", netdev="",
-                 backend=None, wrap=()):
+                 backend=None, wrap=(), qmp=False, reboot=False):
         self.cluster, self.name, self.nic, self.mac = cluster, name, nic, mac
         self.log = os.path.join(cluster.dir, name + ".serial")
         if backend is None:
             backend = "user,restrict=off" + ("," + netdev if netdev else "")
         args = list(wrap) + [
                 shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
-                "-accel", ACCEL, "-m", str(mem), "-nographic", "-no-reboot",
+                "-accel", ACCEL, "-m", str(mem), "-nographic"] + ([] if reboot else ["-no-reboot"]) + [
                 "-monitor", "none", "-serial", "file:" + self.log,
                 "-netdev", backend + ",id=n0",
                 "-device", "%s,netdev=n0,mac=%s" % (nic, mac)] + extra
+        self.qmp_path = os.path.join(cluster.dir, name + ".qmp") if qmp else None
+        if qmp:
+            args += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         if kernel is not None:
             args += ["-kernel", os.path.join(BUILD, kernel), "-append", append]
         self.started = time.monotonic()
@@ -90,6 +95,39 @@ class Node:
     def wait_serial(self, text, timeout=60):
         return wait_for(lambda: text in self.serial(), timeout,
                         "%r on %s's console" % (text, self.name))
+
+    def qmp(self, command, **arguments):
+        """Runs one QMP command on a fresh connection; returns its "return"
+        value (events that arrive first are skipped)."""
+        check(self.qmp_path is not None, "%s was booted without qmp=True" % self.name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(self.qmp_path)
+            f = s.makefile("rwb")
+
+            def call(cmd, args=None):
+                f.write(json.dumps(dict(execute=cmd, **({"arguments": args} if args else {}))).encode()
+                        + b"\n")
+                f.flush()
+                while True:
+                    line = f.readline()
+                    check(line, "QMP closed during %s" % cmd)
+                    msg = json.loads(line)
+                    if "error" in msg:
+                        raise TestFailure("QMP %s: %s" % (cmd, msg["error"]))
+                    if "return" in msg:
+                        return msg["return"]
+
+            check("QMP" in json.loads(f.readline()), "no QMP greeting")
+            call("qmp_capabilities")
+            return call(command, arguments)
+        finally:
+            s.close()
+
+    def send_key(self, key):
+        """Presses and releases one key (a QEMU qcode, e.g. "a", "ret")."""
+        self.qmp("send-key", keys=[{"type": "qcode", "data": key}])
 
     def kill(self):
         if self.proc.poll() is None:
@@ -137,7 +175,7 @@ class Cluster:
             return f.read().decode("utf-8", "replace")
 
     def boot(self, nic="virtio-net-pci", append=None, mem=128, extra=(), kernel="om-node.elf", netdev="",
-             backend=None, wrap=(), mac=None, speed=None):
+             backend=None, wrap=(), mac=None, speed=None, qmp=False, reboot=False):
         """kernel: the image in build/ that QEMU loads with -kernel (None: no
         -kernel); netdev: extra options for the user-net backend; backend: a
         whole -netdev backend instead (e.g. "tap,ifname=tap1,script=no,
@@ -151,7 +189,8 @@ class Cluster:
             append = "om.agent=10.0.2.2:%d" % self.port
         if speed is not None:
             append += " om.speed=%d" % speed
-        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev, backend, wrap)
+        n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev, backend, wrap,
+                 qmp, reboot)
         self.nodes.append(n)
         return n
 

@@ -134,7 +134,7 @@ def git_log(path):
 
 
 # What `make install` takes from build/.
-INSTALLED_BUILDS = ("om-agent", "om-mon", "om-run", "om-migrate", "om-node.elf", "om-node.efi")
+INSTALLED_BUILDS = ("om-agent", "om-mon", "om-run", "om-migrate", "om-ctl", "om-node.elf", "om-node.efi")
 
 
 def keep_built():

@@ -18,20 +18,21 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 4
+MAGIC, VERSION = 0x6D6F, 5
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
 
 # ---- 4. message types
 
-T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE = range(1, 8)
+(T_ERROR, T_HELLO, T_WELCOME, T_HEARTBEAT, T_ECHO, T_ECHO_REPLY, T_BYE, T_NODE_LEAVING,
+ T_NODE_RESTART) = range(1, 10)
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
  T_CALL_INTERRUPT) = range(16, 34)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
- T_CTL_JOBS_REPLY, T_CTL_MIGRATE) = range(64, 71)
+ T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY) = range(64, 73)
 
 # ---- ERROR codes (section 4, "ERROR (1)")
 
@@ -294,6 +295,30 @@ def jobs_reply_decode(p):
 def job_migrate(pid, target=0):
     """CTL_MIGRATE: pid, target (0 = home)."""
     return struct.pack("<II", pid, target)
+
+
+# NODE_LEAVING reasons, CTL_NODE actions, node flags
+LEAVE_OWNER, LEAVE_RESTART = 1, 2
+CTL_DRAIN, CTL_BLOCK, CTL_UNBLOCK, CTL_EXPEL, CTL_REBOOT = range(1, 6)
+NODE_F_BLOCKED, NODE_F_DRAINING, NODE_F_LEAVING = 1, 2, 4
+
+
+def node_leaving(reason, text):
+    """NODE_LEAVING: reason u8, text str(64)."""
+    return u8(reason) + wstr(text)
+
+
+def ctl_node(action, node):
+    """CTL_NODE: action u8, node u32."""
+    return struct.pack("<BI", action, node)
+
+
+def ctl_node_reply_decode(p):
+    """CTL_NODE_REPLY: (node, flags, moving)."""
+    r = Reader(p, "CTL_NODE_REPLY")
+    out = (r.u32(), r.u8(), r.u32())
+    r.end()
+    return out
 
 # ---- 1. transport: frames over a stream socket
 

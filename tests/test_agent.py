@@ -153,8 +153,8 @@ def t_malformed_closed(tmp):
     good = fake_hello(MAC2)
     cases = [
         ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
-        ("unknown type", ow.frame(9, b""), ow.E_TYPE),
-        ("unknown type 71", ow.frame(71, b""), ow.E_TYPE),
+        ("unknown type", ow.frame(10, b""), ow.E_TYPE),
+        ("unknown type 73", ow.frame(73, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
         ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
         ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),

@@ -69,6 +69,7 @@ fill_node(struct om_node_info *n, uint32_t id)
 	n->load_milli = 1500;
 	n->jobs = 2;
 	n->state = id % 2 ? OM_NODE_UP : OM_NODE_DOWN;
+	n->flags = (uint8_t)(id % 8);
 	n->uptime_ms = 0xfedcba98u;
 	n->registered_s = 3600;
 	n->last_seen_ms = 250;
@@ -102,7 +103,7 @@ node_eq(const struct om_node_info *a, const struct om_node_info *b)
 	    cpu_eq(&a->cpu, &b->cpu) && a->speed == b->speed &&
 	    a->mem_bytes == b->mem_bytes && a->mem_free == b->mem_free &&
 	    a->load_milli == b->load_milli && a->jobs == b->jobs &&
-	    a->state == b->state && a->uptime_ms == b->uptime_ms &&
+	    a->state == b->state && a->flags == b->flags && a->uptime_ms == b->uptime_ms &&
 	    a->registered_s == b->registered_s && a->last_seen_ms == b->last_seen_ms;
 }
 
@@ -119,6 +120,9 @@ CODEC_ADAPTERS(error, om_error)
 CODEC_ADAPTERS(hello, om_hello)
 CODEC_ADAPTERS(welcome, om_welcome)
 CODEC_ADAPTERS(hb, om_heartbeat)
+CODEC_ADAPTERS(leaving, om_node_leaving)
+CODEC_ADAPTERS(ctlnode, om_ctl_node)
+CODEC_ADAPTERS(ctlnode_reply, om_ctl_node_reply)
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -149,6 +153,9 @@ static const struct codec codecs[] = {
 	{ "hello", e_hello, d_hello },
 	{ "welcome", e_welcome, d_welcome },
 	{ "heartbeat", e_hb, d_hb },
+	{ "node_leaving", e_leaving, d_leaving },
+	{ "ctl_node", e_ctlnode, d_ctlnode },
+	{ "ctl_node_reply", e_ctlnode_reply, d_ctlnode_reply },
 	{ "node_list", e_list, d_list },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
@@ -164,6 +171,9 @@ sample(size_t i)
 	static struct om_welcome w = { 7, 1000, 1764059020123456789ull };
 	static struct om_heartbeat hb = { 123456, 2500, 1ull << 30, 3, 2,
 		{ { 7, 1500000000ull, 1 }, { 9, 0, 0 } } };
+	static struct om_node_leaving lv = { OM_LEAVE_OWNER, "a key was pressed" };
+	static struct om_ctl_node cn = { OM_CTL_EXPEL, 0x01020304 };
+	static struct om_ctl_node_reply cr = { 42, OM_NODE_F_DRAINING | OM_NODE_F_BLOCKED, 3 };
 	uint32_t k;
 
 	switch (i) {
@@ -171,6 +181,9 @@ sample(size_t i)
 	case 1: fill_hello(&h); return &h;
 	case 2: return &w;
 	case 3: return &hb;
+	case 4: return &lv;
+	case 5: return &cn;
+	case 6: return &cr;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -192,7 +205,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x04, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x05, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -239,8 +252,8 @@ static void
 hdr_bad_version(void)
 {
 	/* 1: before timers and whole siginfo, 2: before CPU time in JOB_EXIT/JOB_HOME,
-	 * 3: before heartbeat job lists */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 5, 0x7f, 0xff };
+	 * 3: before heartbeat job lists, 4: before NODE_LEAVING and node flags */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 6, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 
@@ -258,9 +271,9 @@ hdr_types(void)
 	int t, known;
 
 	for (t = 0; t < 256; t++) {
-		known = (t >= OM_T_ERROR && t <= OM_T_BYE) ||
+		known = (t >= OM_T_ERROR && t <= OM_T_NODE_RESTART) ||
 		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_JOB_LAST) ||
-		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_MIGRATE);
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_NODE_REPLY);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);
@@ -673,14 +686,65 @@ list_bad_records(void)
 	a.id = 0;
 	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
 	fill_node(&a, 1);
+	a.flags = 8;
+	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_node(&a, 1);
 	n = om_node_list_encode(&a, 1, buf, sizeof buf);
-	buf[n - 13] = 0; /* state, before uptime/registered/seen */
+	buf[n - 14] = 0; /* state, before flags/uptime/registered/seen */
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 13] = 9;
+	buf[n - 14] = 9;
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 13] = OM_NODE_UP;
+	buf[n - 14] = OM_NODE_UP;
+	buf[n - 13] = OM_NODE_F_ALL + 1; /* flags: an unknown bit */
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+	buf[n - 13] = 0x80;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+	buf[n - 13] = OM_NODE_F_ALL;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_OK);
 	memset(buf + 4, 0, 4); /* id 0 */
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+}
+
+/* ---- NODE_LEAVING and CTL_NODE: golden bytes and field limits */
+
+static void
+leaving_and_ctl_node(void)
+{
+	static const uint8_t want_lv[] = { 0x02, 0x02, 0x00, 'h', 'i' };
+	static const uint8_t want_cn[] = { 0x05, 0x07, 0x00, 0x00, 0x00 };
+	struct om_node_leaving lv = { OM_LEAVE_RESTART, "hi" };
+	struct om_ctl_node cn = { OM_CTL_REBOOT, 7 };
+	struct om_ctl_node_reply cr = { 7, OM_NODE_F_LEAVING, 0 };
+
+	CHECK_EQ(om_node_leaving_encode(&lv, buf, sizeof buf), (int)sizeof want_lv);
+	CHECK(memcmp(buf, want_lv, sizeof want_lv) == 0);
+	CHECK_EQ(om_ctl_node_encode(&cn, buf, sizeof buf), (int)sizeof want_cn);
+	CHECK(memcmp(buf, want_cn, sizeof want_cn) == 0);
+	CHECK_EQ(om_ctl_node_reply_encode(&cr, buf, sizeof buf), 9);
+	/* reasons, actions, node ids and flags out of range, both ways */
+	lv.reason = 0;
+	CHECK_EQ(om_node_leaving_encode(&lv, buf, sizeof buf), OM_E_RANGE);
+	buf[0] = 3, buf[1] = 0, buf[2] = 0;
+	CHECK_EQ(om_node_leaving_decode(buf, 3, &lv), OM_E_RANGE);
+	buf[0] = 1;
+	CHECK_EQ(om_node_leaving_decode(buf, 3, &lv), OM_OK);
+	CHECK_EQ(om_node_leaving_decode(buf, 4, &lv), OM_E_TRAILING);
+	cn.action = 6;
+	CHECK_EQ(om_ctl_node_encode(&cn, buf, sizeof buf), OM_E_RANGE);
+	cn.action = OM_CTL_DRAIN, cn.node = 0;
+	CHECK_EQ(om_ctl_node_encode(&cn, buf, sizeof buf), OM_E_RANGE);
+	memcpy(buf, want_cn, sizeof want_cn);
+	buf[0] = 0;
+	CHECK_EQ(om_ctl_node_decode(buf, sizeof want_cn, &cn), OM_E_RANGE);
+	buf[0] = 1, buf[1] = 0;
+	CHECK_EQ(om_ctl_node_decode(buf, sizeof want_cn, &cn), OM_E_RANGE);
+	buf[1] = 1;
+	CHECK_EQ(om_ctl_node_decode(buf, sizeof want_cn, &cn), OM_OK);
+	CHECK_EQ(om_ctl_node_decode(buf, sizeof want_cn - 1, &cn), OM_E_TRUNC);
+	cr.flags = 8;
+	CHECK_EQ(om_ctl_node_reply_encode(&cr, buf, sizeof buf), OM_E_RANGE);
+	cr.flags = 0, cr.node = 0;
+	CHECK_EQ(om_ctl_node_reply_encode(&cr, buf, sizeof buf), OM_E_RANGE);
 }
 
 /* ---- fuzz */
@@ -841,6 +905,7 @@ main(void)
 	RUN(list_many_max);
 	RUN(list_bad_counts);
 	RUN(list_bad_records);
+	RUN(leaving_and_ctl_node);
 	RUN(fuzz_decoders);
 	RUN(fuzz_headers);
 	return check_exit();

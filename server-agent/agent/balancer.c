@@ -4,6 +4,7 @@
 
 #include "balance.h"
 #include "balancer.h"
+#include "drain.h"
 #include "jobs.h"
 #include "log.h"
 #include "moves.h"
@@ -141,7 +142,7 @@ fits(const struct bal_proc *c, int place, void *arg)
 	(void)arg;
 	if (place == 0)
 		return 1;
-	return !placement_missing(&j->need, &n->hello.cpu, lack, sizeof lack) &&
+	return drain_open(n) && !placement_missing(&j->need, &n->hello.cpu, lack, sizeof lack) &&
 	    n->hb.mem_free >= j->mem_bytes && nodes_jobs(n) < OM_NODE_JOBS_MAX;
 }
 

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "ctl_client.h"
 #include "ctl_server.h"
+#include "drain.h"
 #include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
@@ -23,7 +24,7 @@
  * one frame; if the record layout grows, this fails to compile. */
 #define CTL_IP_MAX 15
 #define CTL_RECORD_MAX (4 + 6 + 2 + CTL_IP_MAX + 2 + OM_STR_MAX + \
-	2 + 12 + 2 + 48 + 8 * 4 + 8 + 2 + 4 + 8 + 8 + 4 + 4 + 1 + 4 + 4 + 4)
+	2 + 12 + 2 + 48 + 8 * 4 + 8 + 2 + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4)
 _Static_assert(4 + (uint64_t)OM_NODES_MAX * CTL_RECORD_MAX <= OM_MAX_PAYLOAD,
     "a full node table does not fit one CTL_NODES_REPLY");
 
@@ -113,6 +114,9 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 		break;
 	case OM_T_CTL_MIGRATE:
 		jobs_migrate(c, &cc->jh, p, h->length);
+		break;
+	case OM_T_CTL_NODE:
+		drain_ctl(c, cc->jh.uid, p, h->length);
 		break;
 	case OM_T_CTL_NODES:
 		if (h->length != 0)

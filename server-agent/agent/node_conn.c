@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "drain.h"
 #include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
@@ -183,6 +184,9 @@ nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 			conn_fail(c, OM_E_RANGE, "HEARTBEAT with job id %u", h->job);
 		else
 			nodes_heartbeat(nc->node, &hb, ev_now_ms());
+		break;
+	case OM_T_NODE_LEAVING:
+		drain_node_leaving(nc->node, c, p, h->length, h->job);
 		break;
 	case OM_T_ECHO:
 		nodes_seen(nc->node, ev_now_ms());

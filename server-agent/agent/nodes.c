@@ -73,6 +73,10 @@ nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew)
 		n->balance_at = -1;
 	}
 	n->state = OM_NODE_UP;
+	/* A node that left and said HELLO again has restarted: it takes jobs
+	 * unless the admin blocked or drained it. */
+	n->flags &= (uint8_t)~OM_NODE_F_LEAVING;
+	n->said_leaving = 0;
 	snprintf(n->ip, sizeof n->ip, "%s", ip);
 	n->hello = *h;
 	memset(&n->hb, 0, sizeof n->hb);
@@ -210,6 +214,7 @@ nodes_list(struct om_node_info **out, uint64_t now)
 		 * goes by nodes_jobs, the agent's own count). */
 		ni->jobs = n->hb.jobs > n->jobs ? n->hb.jobs : n->jobs;
 		ni->state = (uint8_t)n->state;
+		ni->flags = n->flags;
 		ni->uptime_ms = n->hb.uptime_ms;
 		ni->registered_s = clamp32((now - n->registered_ms) / 1000);
 		ni->last_seen_ms = clamp32(now - n->last_seen_ms);

@@ -29,6 +29,8 @@ struct node {
 	uint64_t last_seen_ms;     /* last valid frame */
 	void *link;                /* the node's connection, NULL when none */
 	uint32_t jobs;             /* jobs the agent placed here and not ended */
+	uint8_t flags;             /* enum om_node_flag (drain.c); LEAVING ends with a new HELLO */
+	uint8_t said_leaving;      /* NODE_LEAVING came on this connection */
 	double load_shown;         /* balancer.c: its smoothed load */
 	int balance_at;            /* balancer.c: its place this round, -1 none */
 };

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drain.h"
 #include "placement.h"
 
 /* Feature names as the Intel SDM vol. 2A CPUID tables spell them (leaf 1
@@ -89,6 +90,7 @@ struct pick {
 	const struct om_job_submit *s;
 	struct node *best;
 	int up, featok, memok;      /* nodes passing each test so far */
+	int closed;                 /* up, but taking no new jobs (drain.h) */
 	char lack[48];              /* the first node's missing feature */
 	int lack_same;              /* every up node lacks that same one */
 };
@@ -117,6 +119,10 @@ pick_one(struct node *n, void *arg)
 
 	if (!node_up(n))
 		return;
+	if (!drain_open(n)) {
+		pk->closed++;
+		return;
+	}
 	pk->up++;
 	if (placement_missing(&pk->s->cpu, &n->hello.cpu, lack, sizeof lack)) {
 		if (pk->up == 1) {
@@ -148,6 +154,10 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 		snprintf(reason, len, "no node %u", s->node);
 	else if (!node_up(n))
 		snprintf(reason, len, "node %u is down", s->node);
+	else if (!drain_open(n))
+		snprintf(reason, len, "node %u takes no new jobs (%s)", s->node,
+		    n->flags & OM_NODE_F_LEAVING ? "leaving" :
+		    n->flags & OM_NODE_F_DRAINING ? "draining" : "blocked");
 	else if (placement_missing(&s->cpu, &n->hello.cpu, lack, sizeof lack))
 		snprintf(reason, len, "node %u has no %s", s->node, lack);
 	else if (n->hb.mem_free < s->mem_bytes)
@@ -173,7 +183,9 @@ placement_choose(const struct om_job_submit *s, char *reason, size_t len)
 	nodes_each(pick_one, &pk);
 	if (pk.best != NULL)
 		return pk.best;
-	if (pk.up == 0)
+	if (pk.up == 0 && pk.closed)
+		snprintf(reason, len, "no node takes new jobs (blocked, draining or leaving)");
+	else if (pk.up == 0)
 		snprintf(reason, len, "no node is up");
 	else if (pk.featok == 0 && pk.lack_same)
 		snprintf(reason, len, "no node has %s", pk.lack);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drain.h"
 #include "jobs.h"
 #include "log.h"
 #include "moves.h"
@@ -281,7 +282,9 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	/* The relay may have ended the job (om-run gone): re-fetch it. */
 	if ((j = jobs_find(id)) == NULL || j->node != n)
 		return;
-	if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR) {
+	if (h->type == OM_T_JOB_STARTED)
+		drain_job_started(j);
+	else if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR) {
 		moves_forget(j->uid, j->pid);
 		jobs_end(j, what);
 	}

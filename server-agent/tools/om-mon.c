@@ -62,10 +62,21 @@ state_str(uint8_t state)
 	return state == OM_NODE_UP ? "up" : "down";
 }
 
+/* The state with what keeps jobs off the node: "up", "up,draining", ... */
+static const char *
+state_flags_str(const struct om_node_info *ni, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", state_str(ni->state),
+	    ni->flags & OM_NODE_F_BLOCKED ? ",blocked" : "",
+	    ni->flags & OM_NODE_F_DRAINING ? ",draining" : "",
+	    ni->flags & OM_NODE_F_LEAVING ? ",leaving" : "");
+	return buf;
+}
+
 static void
 print_table(const struct om_node_info *v, uint32_t n)
 {
-	char mac[18], up[24];
+	char mac[18], up[24], st[40];
 	uint32_t i;
 
 	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %4s  %-5s  %s\n",
@@ -78,7 +89,8 @@ print_table(const struct om_node_info *v, uint32_t n)
 		    v[i].id, mac, v[i].ip, v[i].nic, v[i].cpu.cores, v[i].speed,
 		    (unsigned long long)(v[i].mem_bytes >> 20),
 		    (unsigned long long)(v[i].mem_free >> 20),
-		    v[i].load_milli / 1000.0, v[i].jobs, state_str(v[i].state), up);
+		    v[i].load_milli / 1000.0, v[i].jobs,
+		    state_flags_str(&v[i], st, sizeof st), up);
 	}
 }
 
@@ -278,6 +290,10 @@ print_json(const struct om_node_info *v, uint32_t n, const struct om_job_info *j
 		    (unsigned long long)ni->mem_free, ni->load_milli / 1000,
 		    ni->load_milli % 1000, ni->jobs, state_str(ni->state), ni->uptime_ms,
 		    ni->registered_s, ni->last_seen_ms);
+		printf(",\"blocked\":%s,\"draining\":%s,\"leaving\":%s",
+		    ni->flags & OM_NODE_F_BLOCKED ? "true" : "false",
+		    ni->flags & OM_NODE_F_DRAINING ? "true" : "false",
+		    ni->flags & OM_NODE_F_LEAVING ? "true" : "false");
 		printf(",\"features\":{\"leaf1_ecx\":%u,\"leaf1_edx\":%u,\"leaf7_ebx\":%u,"
 		    "\"leaf7_ecx\":%u,\"leaf7_edx\":%u,\"xcr0\":%llu}",
 		    ni->cpu.leaf1_ecx, ni->cpu.leaf1_edx, ni->cpu.leaf7_ebx,
