@@ -12,6 +12,7 @@
 
 #include "deputy.h"
 #include "follow.h"
+#include "vdso_leave.h"
 #include "stats.h"
 
 long follow_options_away(void)
@@ -146,6 +147,11 @@ static int on_status(struct follow *f, int st)
 		return -1;
 	case 0: /* a signal on its way: its own */
 		f->stopped = 0;
+		/* About to move: a handler must not start with its frame inside
+		 * the vDSO (the move would stop it in the handler, and it would
+		 * return there on the node). Otherwise as natively. */
+		if (f->interrupting)
+			sig = vdso_leave_for_signal(f->pid, sig);
 		if (resume(f, sig) == -1)
 			f->stopped = 1; /* resumed below, which finds out why */
 		return -1;

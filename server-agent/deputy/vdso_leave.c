@@ -41,11 +41,17 @@ int vdso_leave(pid_t pid)
 		if (!WIFSTOPPED(st))
 			goto out; /* it died */
 		int sig = WSTOPSIG(st);
-		if (sig != SIGTRAP && st >> 16 == 0) {
+		siginfo_t si;
+		if (st >> 16 != 0)
+			goto out; /* an event stop (a fork or exec inside the vDSO?): not ours to step */
+		if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
+			goto out;
+		/* The step's own trap comes from the kernel (si_code > 0); a SIGTRAP
+		 * someone sent (SI_USER, SI_TKILL, SI_QUEUE: <= 0) is a signal. */
+		if (sig != SIGTRAP || si.si_code <= 0) {
 			/* A signal for it: held, queued again once it is out. */
-			siginfo_t si;
-			if (nheld == HELD_MAX || ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
-				goto out; /* (this one is suppressed, but the last step is not taken) */
+			if (nheld == HELD_MAX)
+				goto out;
 			held[nheld].sig = sig;
 			memcpy(held[nheld].info, &si, sizeof held[nheld].info);
 			nheld++;
@@ -58,4 +64,23 @@ out:
 	for (i = 0; i < nheld; i++)
 		inject_raise(pid, &held[i]);
 	return rc;
+}
+
+int vdso_leave_for_signal(pid_t pid, int sig)
+{
+	struct user_regs_struct regs;
+	uint64_t base = ptrace_auxv(pid, AT_SYSINFO_EHDR);
+	const uint8_t *img;
+	size_t len;
+	struct inject_sig s;
+	siginfo_t si;
+	if (!base || vdso_self(&img, &len) != 0 || ptrace(PTRACE_GETREGS, pid, NULL, &regs) == -1 ||
+	    !inside(regs.rip, base, len) || ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
+		return sig;
+	s.sig = sig;
+	memcpy(s.info, &si, sizeof s.info);
+	if (vdso_leave(pid) != 0)
+		return sig; /* delivered where it is, as before */
+	inject_raise(pid, &s); /* pending again: delivered outside the vDSO */
+	return 0;
 }

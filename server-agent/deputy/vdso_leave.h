@@ -18,4 +18,13 @@
  * got out (it died, ptrace failed, or too many steps). */
 int vdso_leave(pid_t pid);
 
+/* pid is in a signal-delivery-stop for sig at home, about to move. A
+ * handler must not run with its frame's saved rip inside the vDSO (the
+ * move stops it in the handler, which would return there on the node): if
+ * the process is inside, it is stepped out and sig queued to it again
+ * (with its siginfo where the kernel lets another process queue it; a
+ * kernel-made siginfo becomes SI_USER). Returns the signal to resume it
+ * with: sig, or 0 when it was queued again. */
+int vdso_leave_for_signal(pid_t pid, int sig);
+
 #endif
