@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from omtest import BUILD, ROOT, check, cluster, wait_for
+from omtest import BUILD, ROOT, check, children, cluster, wait_for
 from pxeboot import OVMF, console, om_ipxe, tftp_dir
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -233,7 +233,7 @@ def test_owner_back_blocked_read():
             p.stdin.write(b"one\n")
             p.stdin.flush()
             check(p.stdout.readline() == b"1: one\n", "first line, at home")
-            pid = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+            pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "homework's pid")
             r = subprocess.run([os.path.join(BUILD, "om-migrate"), "--control", c.control, str(pid), "node",
                                 str(ida)], capture_output=True, timeout=10)
             check(r.returncode == 0, "om-migrate: %r" % (r,))
