@@ -3,6 +3,7 @@
 again, sent by the agent's balancer; one blocked in a read at home goes when om-migrate sends
 it, and its read goes on there. Outputs are a native run's."""
 
+import json
 import os
 import re
 import signal
@@ -117,6 +118,11 @@ def test_home_from_inside_the_vdso():
                 r = wait_for(lambda: (lambda r: r if "no such job" not in r.stderr else None)(
                     subprocess.run(mig + target, capture_output=True, text=True, timeout=10)), 10, "the record")
                 check(r.returncode == 0, "om-migrate %s: %r" % (target, r.stderr))
+                # The request is passed on at once; the move takes a moment.
+                want = 0 if target == ["home"] else nid
+                wait_for(lambda: any(j["pid"] == pid and j["node"] == want and j["state"] in ("running", "home")
+                                     for j in json.loads(c.mon("--json").stdout)["jobs"]), 20,
+                         "the move to %s" % " ".join(target))
                 check(p.poll() is None, "clockloop died: %r" % p.returncode)
                 homes += target == ["home"]
             os.kill(pid, signal.SIGTERM)

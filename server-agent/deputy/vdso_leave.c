@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 
@@ -17,6 +18,49 @@
 static int inside(uint64_t rip, uint64_t base, size_t len)
 {
 	return rip >= base && rip - base < len;
+}
+
+/* Whether the next instruction is a syscall the vDSO's own code does not
+ * make (a program can jump into the vDSO's bytes anywhere: stepping a
+ * pause or a fork there is not ours to do). */
+static int vdso_call(uint64_t nr)
+{
+	switch (nr) {
+	case SYS_clock_gettime: case SYS_gettimeofday: case SYS_time: case SYS_clock_getres:
+	case SYS_getcpu: case SYS_getrandom:
+		return 1;
+	}
+	return 0;
+}
+
+static int foreign_syscall(pid_t pid, const struct user_regs_struct *regs)
+{
+	/* Stopped in a call (a step restarts it), or about to make one. */
+	if ((int64_t)regs->orig_rax >= 0 && !vdso_call(regs->orig_rax))
+		return 1;
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)regs->rip, NULL);
+	if (errno != 0)
+		return 1;
+	return (word & 0xffff) == 0x050f && !vdso_call(regs->rax); /* syscall */
+}
+
+/* The next stop after a step: 1 with a plain stop consumed into *st; 0
+ * when it exited or stopped at an event, which is left for the follower
+ * to see (WNOWAIT); -1 on error. */
+static int next_stop(pid_t pid, int *st)
+{
+	siginfo_t info;
+	memset(&info, 0, sizeof info);
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WSTOPPED | __WALL | WNOWAIT) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (info.si_code != CLD_TRAPPED || info.si_status >> 8 != 0)
+		return 0;
+	while (waitpid(pid, st, __WALL) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 1;
 }
 
 int vdso_leave(pid_t pid)
@@ -33,17 +77,13 @@ int vdso_leave(pid_t pid)
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) == -1)
 		return -1;
 	for (long step = 0; inside(regs.rip, base, len); step++) {
-		if (step >= VDSO_LEAVE_STEPS || ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) == -1)
+		if (step >= VDSO_LEAVE_STEPS || foreign_syscall(pid, &regs) ||
+		    ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) == -1)
 			goto out;
-		while (waitpid(pid, &st, __WALL) == -1)
-			if (errno != EINTR)
-				goto out;
-		if (!WIFSTOPPED(st))
-			goto out; /* it died */
+		if (next_stop(pid, &st) != 1)
+			goto out; /* it died, or an event: the follower sees it */
 		int sig = WSTOPSIG(st);
 		siginfo_t si;
-		if (st >> 16 != 0)
-			goto out; /* an event stop (a fork or exec inside the vDSO?): not ours to step */
 		if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
 			goto out;
 		/* The step's own trap comes from the kernel (si_code > 0); a SIGTRAP

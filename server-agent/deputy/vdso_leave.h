@@ -15,7 +15,10 @@
  * comes meanwhile is held and queued to it again, with its siginfo,
  * afterwards (so no handler runs with a frame that returns into the vDSO).
  * Returns 0 when the process is outside the vDSO, -1 when it could not be
- * got out (it died, ptrace failed, or too many steps). */
+ * got out: it died or stopped at an event (left unreaped for the follower
+ * to see), ptrace failed, too many steps, or its next instruction is a
+ * syscall the vDSO's code does not make (a program that jumped into the
+ * vDSO's bytes: stepping that is not ours to do). */
 int vdso_leave(pid_t pid);
 
 /* pid is in a signal-delivery-stop for sig at home, about to move. A
