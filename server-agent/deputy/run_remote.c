@@ -34,6 +34,7 @@
 #include "syscall_codec.h"
 #include "timers.h"
 #include "vdso.h"
+#include "vdso_leave.h"
 
 int say(struct remote *r, const char *fmt, ...)
 {
@@ -490,11 +491,11 @@ static void settle_home(struct remote *r)
  * ret it returns to its caller with the result it has in rax. */
 static void leave_trampoline(struct remote *r, struct user_regs_struct *regs)
 {
-	uint64_t base = ptrace_auxv(r->in.pid, AT_SYSINFO_EHDR);
+	uint64_t base;
 	const uint8_t *img;
 	size_t len;
 	long entry, ret;
-	if (!base || regs->rip < base || vdso_self(&img, &len) != 0 || regs->rip - base >= len)
+	if (vdso_range(r->in.pid, &base, &img, &len) != 0 || regs->rip < base || regs->rip - base >= len)
 		return;
 	if ((entry = vdso_trampoline_entry(img, len, regs->rip - base)) < 0)
 		return;

@@ -20,6 +20,12 @@ static int inside(uint64_t rip, uint64_t base, size_t len)
 	return rip >= base && rip - base < len;
 }
 
+int vdso_range(pid_t pid, uint64_t *base, const uint8_t **img, size_t *len)
+{
+	*base = ptrace_auxv(pid, AT_SYSINFO_EHDR);
+	return *base != 0 && vdso_self(img, len) == 0 ? 0 : -1;
+}
+
 /* Whether the next instruction is a syscall the vDSO's own code does not
  * make (a program can jump into the vDSO's bytes anywhere: stepping a
  * pause or a fork there is not ours to do). */
@@ -67,12 +73,12 @@ int vdso_leave(pid_t pid)
 {
 	static struct inject_sig held[HELD_MAX];
 	struct user_regs_struct regs;
-	uint64_t base = ptrace_auxv(pid, AT_SYSINFO_EHDR);
+	uint64_t base;
 	const uint8_t *img;
 	size_t len;
 	unsigned nheld = 0, i;
 	int st, rc = -1;
-	if (!base || vdso_self(&img, &len) != 0)
+	if (vdso_range(pid, &base, &img, &len) != 0)
 		return 0; /* no vDSO: nothing to leave */
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) == -1)
 		return -1;
@@ -109,12 +115,12 @@ out:
 int vdso_leave_for_signal(pid_t pid, int sig)
 {
 	struct user_regs_struct regs;
-	uint64_t base = ptrace_auxv(pid, AT_SYSINFO_EHDR);
+	uint64_t base;
 	const uint8_t *img;
 	size_t len;
 	struct inject_sig s;
 	siginfo_t si;
-	if (!base || vdso_self(&img, &len) != 0 || ptrace(PTRACE_GETREGS, pid, NULL, &regs) == -1 ||
+	if (vdso_range(pid, &base, &img, &len) != 0 || ptrace(PTRACE_GETREGS, pid, NULL, &regs) == -1 ||
 	    !inside(regs.rip, base, len) || ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == -1)
 		return sig;
 	s.sig = sig;

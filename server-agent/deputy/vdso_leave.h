@@ -6,7 +6,14 @@
 #ifndef OM_VDSO_LEAVE_H
 #define OM_VDSO_LEAVE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* Where pid's vDSO is (*base, from its auxv) and its unpatched image
+ * (*img, *len: the deputy's own, the same on this kernel). Returns 0, or
+ * -1 when it has none. */
+int vdso_range(pid_t pid, uint64_t *base, const uint8_t **img, size_t *len);
 
 #define VDSO_LEAVE_STEPS 100000 /* single steps at most (a vDSO call is short) */
 
