@@ -68,7 +68,7 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "moves", "boot", "agent", "balance"]
+SECTIONS = ["compute", "syscalls", "migration", "moves", "forks", "boot", "agent", "balance"]
 # The QEMU settings an om node and the Linux guest share (besides omtest's
 # -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
 SAME = ["-cpu", "max", "-smp", "1"]
@@ -89,6 +89,7 @@ class Sizes:
             self.nics, self.sim_nodes, self.sim_seconds, self.sim_saturate = ["virtio-net-pci"], 50, 1, False
             self.sim_seeds = 2
             self.move_sizes = [1]
+            self.fork_sizes, self.forks = [1], 3
         else:
             self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
             self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
@@ -97,6 +98,7 @@ class Sizes:
                 ["virtio-net-pci", "e1000", "e1000e"], 1000, 10, True
             self.sim_seeds = 50
             self.move_sizes = [1, 16, 64, 128]
+            self.fork_sizes, self.forks = [1, 16, 64], 10
 
 
 def kv(text):
@@ -502,6 +504,46 @@ def sec_moves(sz, runs):
     return rows, md
 
 
+# ------------------------------------------------------------------ forks
+
+def sec_forks(sz, runs):
+    """forkloop natively and on a node (its forks stay there; each vfork's
+    child comes home for its exec): ms per fork against dirty memory."""
+    c = Cluster()
+    rows = []
+    try:
+        node = c.boot("virtio-net-pci", mem=MEM, extra=SAME)
+        c.wait_registered(node)
+        nid = c.node_by_mac(node.mac)["id"]
+        prog = os.path.join(PROG, "forkloop")
+        for mib in sz.fork_sizes:
+            argv = [prog, str(mib), str(sz.forks), "/bin/true"]
+            got = {"native": [], "node": []}
+            for _ in range(runs):
+                for where, cmd in (("native", argv),
+                                   ("node", [os.path.join(BUILD, "om-run"), "--node", str(nid), "--control",
+                                             c.control] + argv)):
+                    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                    check(r.returncode == 0, "forkloop %s: %d %s" % (where, r.returncode, r.stderr[-500:]))
+                    got[where].append(kv(r.stdout))
+                    if where == "node":  # the node is free again before the next run
+                        wait_for(lambda: c.node_by_mac(node.mac)["jobs"] == 0, 10, "the node to be free")
+            row = {"image_mib": mib, "forks": sz.forks, "runs": runs, "accel": ACCEL}
+            for where, xs in got.items():
+                row[where + "_fork_ms"] = med([x["fork_ms"] for x in xs])
+                row[where + "_vfork_exec_ms"] = med([x["vfork_exec_ms"] for x in xs])
+            rows.append(row)
+    finally:
+        c.close()
+    md = ["| dirty memory | fork + exit + wait: native ms | on a node ms | vfork + exec + wait: native ms | "
+          "on a node ms |", "|---|---|---|---|---|"]
+    for r in rows:
+        md.append("| %d MiB | %s | %s | %s | %s |" % (r["image_mib"], fmt(r["native_fork_ms"], 3),
+                                                     fmt(r["node_fork_ms"], 1), fmt(r["native_vfork_exec_ms"], 3),
+                                                     fmt(r["node_vfork_exec_ms"], 1)))
+    return rows, md
+
+
 # ------------------------------------------------------------------ balance
 
 POLICIES = {"place": "placement only", "free-core": "busy at home to a free core",
@@ -648,6 +690,8 @@ def main():
             om = None
         if "moves" in only:
             section("moves", lambda: emit("moves", *sec_moves(sz, runs)))
+        if "forks" in only:
+            section("forks", lambda: emit("forks", *sec_forks(sz, runs)))
         if "boot" in only:
             def boot():
                 rows, md, nic_rows, nic_md = sec_boot(sz, runs, tmp)

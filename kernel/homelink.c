@@ -16,6 +16,7 @@
 #include "console.h"
 #include "homelink.h"
 #include "job.h"
+#include "job_fork.h"
 #include "job_image.h"
 #include "job_msg.h"
 #include "linux_abi.h"
@@ -59,6 +60,10 @@ struct hl_job {
 	uint32_t ack_now, ack_after;
 	uint32_t interrupt_seq;      /* the call CALL_INTERRUPT was asked for */
 	int interrupt_after;         /* ... to be queued once the call has left */
+	int fork_out;                /* its call out is a fork: a job slot is kept for the child */
+	uint32_t fork_child;         /* the fork call out has its child here (JOB_FORK) */
+	uint32_t vfork_child;        /* a vfork's parent waits until this job leaves */
+	int64_t vfork_ret;           /* ... and then returns this (the child's pid) */
 };
 
 static struct {
@@ -108,17 +113,40 @@ static void unsend(struct hl_job *hj)
 	hj->send_waiting = 0;
 }
 
+static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
+
+/* A vfork's child has left the node (exited, gone home, killed): its
+ * parent's call returns, as Linux's does when the child execs or exits.
+ * (The child had a copy of the parent's memory, not the memory itself:
+ * what it wrote before it left is its own.) */
+static void vfork_release(uint32_t child)
+{
+	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
+		struct hl_job *p = &hl.jobs[i];
+		if (!p->job || p->vfork_child != child)
+			continue;
+		p->vfork_child = 0;
+		sched_reply(p->job, p->vfork_ret);
+		if (p->home_after_reply)
+			go_home(p->job, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
+		return;
+	}
+}
+
 /* The job is no longer ours (ended, gone home, killed): forget its state. */
 static void hj_free(struct hl_job *hj)
 {
 	if (!hj)
 		return;
+	uint32_t id = hj->job ? hj->job->id : 0;
 	unsend(hj);
 	if (hl.slot_full && hj->in_slot)
 		hl.slot_full = 0; /* a request nobody waits for any more */
 	struct om_sysctx *fwd = hj->fwd;
 	memset(hj, 0, sizeof *hj);
 	hj->fwd = fwd;
+	if (id)
+		vfork_release(id);
 }
 
 /* ------------------------------------------------------------ control frames */
@@ -221,7 +249,6 @@ static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
 	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 1) < 0 ? -LX_EFAULT : 0;
 }
 
-static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
 static void fill_reply(struct hl_job *hj, int64_t ret);
 
 /* hj's request never left (its arguments did not read): the job has its
@@ -293,6 +320,7 @@ static void host_forward(struct job *j, const struct sys_call *sc)
 	struct hl_job *hj = hj_of(j);
 	memcpy(hj->fwd_args, sc->a, sizeof hj->fwd_args);
 	hj->fwd_done = 0;
+	hj->fork_out = om_syscall_is_fork((unsigned)sc->nr, sc->a);
 	forward_send(j, (unsigned)sc->nr, sc->a);
 }
 
@@ -333,6 +361,28 @@ static void fill_reply(struct hl_job *hj, int64_t ret)
 static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
 {
 	go_home(j, feature ? OM_HOME_FEATURE : OM_HOME_SYSCALL, what, pending);
+}
+
+/* Fork calls out, each holding a job slot for its child. */
+static int forks_out(void)
+{
+	int n = 0;
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		n += hl.jobs[i].job && hl.jobs[i].fork_out;
+	return n;
+}
+
+/* Jobs here, on their way, or about to be made by a fork: never more
+ * than SCHED_JOBS_MAX (hl.homing has room for all). */
+static int slots_taken(void)
+{
+	return sched_count() + homelink_jobs_in_transit() + forks_out();
+}
+
+/* A fork made here needs a copy of the job, and a job slot. */
+static int host_fork_ok(struct job *j)
+{
+	return !hl.leaving && slots_taken() < SCHED_JOBS_MAX && job_fork_fits(j);
 }
 
 static void host_exited(struct job *j)
@@ -396,8 +446,9 @@ static void host_interrupt(struct job *j)
 {
 	struct hl_job *hj = hj_of(j);
 	/* A call still waiting for the slot has no number yet (j->seq is
-	 * the previous call's): ask once it has one. */
-	if (!hj || hj->filling || hj->send_waiting)
+	 * the previous call's): ask once it has one. A vfork's parent waits
+	 * for its child, not for home. */
+	if (!hj || hj->filling || hj->send_waiting || hj->vfork_child)
 		return;
 	if (hj->interrupt_seq != j->seq) {
 		hj->interrupt_seq = j->seq;
@@ -414,6 +465,7 @@ static const struct job_host home_host = {
 	.stopped = host_stopped,
 	.interrupt = host_interrupt,
 	.exited = host_exited,
+	.fork_ok = host_fork_ok,
 };
 
 /* The job leaves: JOB_HOME, then its image, from the main loop, after the
@@ -428,6 +480,14 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	signal_settle_restart(j);
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
 	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
+	if (hl.nhoming == SCHED_JOBS_MAX) { /* slots_taken keeps this from happening */
+		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+		uint32_t id = j->id;
+		kprintf("job %u: no room to send it home; it is lost\n", id);
+		job_destroy(j);
+		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		return;
+	}
 	hl.homing[hl.nhoming++] = j;
 }
 
@@ -496,7 +556,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 			send_error(h->job, OM_E_BUSY, "node is leaving: it takes no new jobs");
 			return;
 		}
-		if (slot < 0 || sched_count() + homelink_jobs_in_transit() >= SCHED_JOBS_MAX) {
+		if (slot < 0 || slots_taken() >= SCHED_JOBS_MAX) {
 			send_error(h->job, OM_E_BUSY, "node is busy: it takes all the jobs it can");
 			return;
 		}
@@ -543,11 +603,76 @@ static int write_continues(struct hl_job *hj, int64_t *ret)
 	return 0;
 }
 
+/* Home ran the fork: ret is the child's pid there, whose job (JOB_FORK)
+ * came first, or the call's error. The parent returns, but a vfork's
+ * parent waits while its child is here. Returns 1 if it waits. */
+static int fork_replied(struct hl_job *hj, int64_t ret)
+{
+	struct job *j = hj->job;
+	uint32_t child = hj->fork_child;
+	int vfork = hj->fwd->nr == NR_vfork;
+	hj->fork_child = 0;
+	hj->fork_out = 0;
+	if (ret > 0 && !child)
+		kprintf("job %u: home forked pid %ld, but no child was made here\n", j->id, (long)ret);
+	job_fork_parent_done(j, ret, hj->fwd->nr == NR_clone ? hj->fwd_args[0] : 0, hj->fwd_args[2]);
+	if (vfork && ret > 0 && child && hj_by_id(child)) {
+		hj->vfork_child = child;
+		hj->vfork_ret = ret;
+		return 1;
+	}
+	sched_reply(j, ret);
+	return 0;
+}
+
+/* JOB_FORK: the agent gives the child of the fork call a parent has out a
+ * job id (its deputy at home has the home process): the child is made
+ * from the parent now, which waits in the call, so it is the parent as it
+ * was at the fork. Refused (JOB_ERROR) when no such call is out. */
+static void on_fork(const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_job_fork m;
+	if (om_job_fork_decode(p, h->length, &m) != OM_OK) {
+		send_error(h->job, OM_E_RANGE, "bad JOB_FORK");
+		return;
+	}
+	struct hl_job *ph = hj_by_id(m.parent);
+	struct job *pj = ph ? ph->job : NULL;
+	if (hj_by_id(h->job) || image_for(h->job) || job_leaving(h->job)) {
+		send_error(h->job, OM_E_STATE, "that job is here already");
+		return;
+	}
+	if (!pj || pj->state != JOB_WAIT_HOME || pj->seq != m.seq || ph->in_slot || ph->send_waiting ||
+	    ph->filling || ph->fork_child || ph->vfork_child || !ph->fork_out ||
+	    !om_syscall_is_fork(ph->fwd->nr, ph->fwd_args)) {
+		send_error(h->job, OM_E_STATE, "its parent has no fork in flight here");
+		return;
+	}
+	if (hl.leaving) {
+		send_error(h->job, OM_E_BUSY, "node is leaving: it takes no new jobs");
+		return;
+	}
+	if (slots_taken() - 1 >= SCHED_JOBS_MAX) { /* its own slot is among them */
+		send_error(h->job, OM_E_BUSY, "node is busy: it runs all the jobs it can");
+		return;
+	}
+	int clone = ph->fwd->nr == NR_clone;
+	struct job *c = job_fork(pj, h->job, m.pid, clone ? ph->fwd_args[0] : 0, ph->fwd_args[3]);
+	if (!c) {
+		send_error(h->job, OM_E_BUSY, "node is out of memory for the child");
+		return;
+	}
+	ph->fork_child = h->job;
+	kprintf("job %u: forked job %u (pid %u)\n", pj->id, h->job, m.pid);
+	job_arrived(c);
+}
+
 static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
 {
 	struct job *j = hj ? hj->job : NULL;
 	int64_t ret;
-	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->seq || hj->in_slot || hj->send_waiting) {
+	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->seq || hj->in_slot || hj->send_waiting ||
+	    hj->vfork_child) {
 		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
 		return;
 	}
@@ -558,10 +683,14 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
 	}
-	if (hj->filling)
+	if (hj->filling) {
 		fill_reply(hj, ret);
-	else if (!write_continues(hj, &ret)) /* an EIO stops a long write too */
+	} else if (om_syscall_is_fork(hj->fwd->nr, hj->fwd_args)) {
+		if (fork_replied(hj, ret))
+			return; /* a vfork's parent waits for its child */
+	} else if (!write_continues(hj, &ret)) { /* an EIO stops a long write too */
 		sched_reply(j, ret);
+	}
 	/* A MIGRATE_HOME that came while the call was out can go now. */
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
 		go_home(j, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
@@ -668,6 +797,9 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		return;
 	case OM_T_JOB_KILL:
 		on_kill(h->job);
+		return;
+	case OM_T_JOB_FORK:
+		on_fork(h, p);
 		return;
 	default:
 		return;

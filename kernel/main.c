@@ -43,6 +43,21 @@ static void node_status(struct om_heartbeat *hb)
 	}
 }
 
+/* When the jobs that want the CPU change, the agent hears it soon. */
+static void runnable_watch(void)
+{
+	static int last = -1;
+	int n = 0;
+	for (int i = 0; i < sched_count(); i++) {
+		const struct job *j = sched_job(i);
+		n += j->state == JOB_RUNNABLE && !j->stopped;
+	}
+	if (n != last) {
+		last = n;
+		agent_heartbeat_soon();
+	}
+}
+
 static void print_memory(const struct bootinfo *bi)
 {
 	uint64_t usable = 0;
@@ -65,6 +80,7 @@ static void __attribute__((noreturn)) main_loop(void)
 		 * then the network gets its turn again. */
 		int ran = sched_step();
 		homelink_poll(); /* what the step queued (a call, an exit) goes now */
+		runnable_watch();
 		if (ran)
 			continue;
 		/* Sleep until the next interrupt (the timer ticks at TIMER_HZ), unless

@@ -175,6 +175,11 @@ static void sched_syscall(struct job *j)
 	case SYS_BLOCK:
 	case SYS_EXITED: break;
 	case SYS_FORWARD:
+		if (om_syscall_is_fork((unsigned)sc.nr, sc.a) && !(host->fork_ok && host->fork_ok(j))) {
+			j->state = JOB_WAIT_HOME;
+			host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));
+			break;
+		}
 		j->state = JOB_WAIT_HOME;
 		j->last_nr = sc.nr;
 		j->syscalls_forwarded++;

@@ -34,6 +34,9 @@ struct job_host {
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */
 	void (*exited)(struct job *j);
+	/* Whether the host can make the child of a fork j makes here (the
+	 * call is then forwarded); NULL or 0: the job goes home for it. */
+	int (*fork_ok)(struct job *j);
 };
 
 /* Puts the job to sleep in the call sc: until wake_ns (node time,

@@ -526,6 +526,38 @@ int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int fo
 	return 0;
 }
 
+int uvm_clone(struct uvm *dst, struct uvm *src)
+{
+	int rc = uvm_create(dst);
+	if (rc < 0)
+		return rc;
+	if (uvm_reserve(dst, src->nregions) < 0)
+		goto nomem;
+	memcpy(dst->regions, src->regions, src->nregions * sizeof *src->regions);
+	dst->nregions = src->nregions;
+	dst->stack_limit = src->stack_limit;
+	for (uint32_t i = 0; i < src->nregions; i++) {
+		const struct uvm_region *r = &src->regions[i];
+		for (uint64_t va = uvm_next_page(src, r->start, r->end); va < r->end;
+		     va = uvm_next_page(src, va + PAGE_SIZE, r->end)) {
+			uint64_t from = *uvm_pte(src, va, 0), pa = pmm_alloc(1);
+			uint64_t *to = pa ? uvm_pte(dst, va, 1) : NULL;
+			if (!to) {
+				if (pa)
+					pmm_free(pa, 1);
+				goto nomem;
+			}
+			memcpy(phys_to_virt(pa), phys_to_virt(from & PTE_ADDR), PAGE_SIZE);
+			*to = pa | (from & ~PTE_ADDR); /* same protection, PROT_NONE's absence too */
+			dst->pages++;
+		}
+	}
+	return 0;
+nomem:
+	uvm_destroy(dst);
+	return -LX_ENOMEM;
+}
+
 const void *uvm_peek_page(struct uvm *u, uint64_t va)
 {
 	uint64_t *pte = uvm_pte(u, va & ~(PAGE_SIZE - 1), 0);

@@ -41,6 +41,9 @@ struct uvm {
 };
 
 int uvm_create(struct uvm *u);
+/* Makes dst a copy of src: its regions, and a frame of its own for every
+ * page src has (fork). -LX_ENOMEM leaves dst empty (destroyed). */
+int uvm_clone(struct uvm *dst, struct uvm *src);
 /* Frees every frame and table of the lower half, and the region list. */
 void uvm_destroy(struct uvm *u);
 /* Makes u the current address space (CR3). */

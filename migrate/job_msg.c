@@ -35,7 +35,12 @@ om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap)
 	wire_wr_u64(&w, m->mem_bytes);
 	wire_wr_u32(&w, m->node);
 	wire_wr_u32(&w, m->flags);
-	if (m->flags & ~OM_JOB_F_ALL)
+	if (m->flags & OM_JOB_F_FORK) {
+		wire_wr_u32(&w, m->fork_job);
+		wire_wr_u32(&w, m->fork_seq);
+	}
+	if ((m->flags & ~OM_JOB_F_ALL) || (m->flags & OM_JOB_F_HOME && m->flags & OM_JOB_F_FORK) ||
+	    (m->flags & OM_JOB_F_FORK && m->fork_job == 0))
 		wr_fail(&w, OM_E_RANGE);
 	return wire_wr_end(&w);
 }
@@ -53,7 +58,12 @@ om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m)
 	m->mem_bytes = wire_rd_u64(&r);
 	m->node = wire_rd_u32(&r);
 	m->flags = wire_rd_u32(&r);
-	if (r.err == OM_OK && (m->flags & ~OM_JOB_F_ALL))
+	if (m->flags & OM_JOB_F_FORK) {
+		m->fork_job = wire_rd_u32(&r);
+		m->fork_seq = wire_rd_u32(&r);
+	}
+	if (r.err == OM_OK && ((m->flags & ~OM_JOB_F_ALL) || (m->flags & OM_JOB_F_HOME && m->flags & OM_JOB_F_FORK) ||
+	    (m->flags & OM_JOB_F_FORK && m->fork_job == 0)))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
 }
@@ -98,6 +108,36 @@ om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m)
 }
 
 /* ---- CTL_MIGRATE */
+
+/* ---- JOB_FORK */
+
+int
+om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->parent == 0 || m->pid == 0)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->parent);
+	wire_wr_u32(&w, m->seq);
+	wire_wr_u32(&w, m->pid);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->parent = wire_rd_u32(&r);
+	m->seq = wire_rd_u32(&r);
+	m->pid = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->parent == 0 || m->pid == 0))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
 
 int
 om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap)

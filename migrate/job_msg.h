@@ -26,7 +26,8 @@
 
 /* CTL_JOB_SUBMIT flags */
 #define OM_JOB_F_HOME 1u /* record only: the process runs at home */
-#define OM_JOB_F_ALL OM_JOB_F_HOME
+#define OM_JOB_F_FORK 2u /* the child of a fork its parent made on a node */
+#define OM_JOB_F_ALL (OM_JOB_F_HOME | OM_JOB_F_FORK)
 
 /* CTL_JOB_SUBMIT (66), om-run -> agent. The command line is printable
  * ASCII (om-run replaces anything else with '?' and cuts it at OM_CMD_MAX);
@@ -40,6 +41,19 @@ struct om_job_submit {
 	uint64_t mem_bytes;        /* memory estimate, 0 = unknown */
 	uint32_t node;             /* preferred node id, 0 = any */
 	uint32_t flags;            /* OM_JOB_F_*; other bits are OM_E_RANGE */
+	/* OM_JOB_F_FORK only (on the wire only then): the parent's job and
+	 * the sequence number of its fork call, in flight on its node; pid is
+	 * the child's home process, made by that call run at home. */
+	uint32_t fork_job, fork_seq;
+};
+
+/* JOB_FORK (34), agent -> node, header job = the child's new job id: make
+ * the child of the fork call seq that job parent has in flight, with home
+ * pid pid, and run it (JOB_STARTED), or refuse (JOB_ERROR). */
+struct om_job_fork {
+	uint32_t parent;           /* >= 1 */
+	uint32_t seq;
+	uint32_t pid;              /* >= 1 */
 };
 
 /* CTL_JOB_PLACED (67), agent -> om-run. node == 0: not placed, run at
@@ -70,9 +84,10 @@ enum om_job_why {
 	OM_WHY_ASKED = 2,          /* om-run --node chose it */
 	OM_WHY_MIGRATE = 3,        /* om-migrate moved it there */
 	OM_WHY_BALANCER = 4,       /* the balancer moved it there */
-	OM_WHY_HOME = 5            /* at home: not placed, or it came home */
+	OM_WHY_HOME = 5,           /* at home: not placed, or it came home */
+	OM_WHY_FORK = 6            /* forked there by its parent */
 };
-#define OM_WHY_MAX OM_WHY_HOME
+#define OM_WHY_MAX OM_WHY_FORK
 
 /* A CTL_JOBS_REPLY (69) record. */
 struct om_job_info {
@@ -166,6 +181,8 @@ int om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap);
 int om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m);
 int om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap);
 int om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m);
+int om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap);
+int om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m);
 int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);
 int om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m);
 int om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap);
@@ -193,7 +210,7 @@ int om_job_list_next(const void *buf, size_t len, size_t *pos, struct om_job_inf
 int om_job_list_end(size_t len, size_t pos);
 
 /* The worst-case encoded sizes, for buffers. */
-#define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4)
+#define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4 + 8)
 #define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 2 + OM_STR_MAX)
 #define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 4 + 1 + 2 + OM_CMD_MAX + 8 + 1)
 

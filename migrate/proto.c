@@ -67,6 +67,7 @@ om_type_name(int type)
 	case OM_T_JOB_CONTINUE: return "JOB_CONTINUE";
 	case OM_T_SIGNAL_SEEN: return "SIGNAL_SEEN";
 	case OM_T_CALL_INTERRUPT: return "CALL_INTERRUPT";
+	case OM_T_JOB_FORK: return "JOB_FORK";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
 	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 5
+#define OM_PROTO_VERSION 6
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -59,7 +59,8 @@ enum om_type {
 	OM_T_JOB_CONTINUE = 31, /* home -> node: empty, a stopped job goes on */
 	OM_T_SIGNAL_SEEN = 32,  /* node -> home: SIGNAL/JOB_CONTINUE frames taken in */
 	OM_T_CALL_INTERRUPT = 33, /* node -> home: a signal came; cut call seq short */
-	OM_T_JOB_LAST = 33,     /* the last job frame type */
+	OM_T_JOB_FORK = 34,     /* agent -> node: om_job_fork, the child of a fork made there */
+	OM_T_JOB_LAST = 34,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

@@ -17,6 +17,7 @@
 #define SC_MAP_SHARED 0x01
 #define SC_PROT_WRITE 0x2
 #define SC_RUSAGE_CHILDREN (-1)
+#define SC_SIGCHLD 17
 #define SC_CLOCK_BOOTTIME 7 /* the last clock the node keeps: 0..7 */
 #define SC_PR_SET_VMA 0x53564d41u
 #define SC_PAGE 4096u
@@ -328,6 +329,8 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 	case SC_NR_clock_getres:
 	case SC_NR_clock_nanosleep:
 		return sc_node_clock(a[0]) ? OM_LOCAL : OM_FORWARD;
+	case SC_NR_clone:
+		return om_syscall_is_fork(nr, a) ? OM_FORWARD : OM_HOME;
 	case SC_NR_prctl:
 		/* The node answers PR_SET_VMA; a known option goes out. */
 		if (a[0] == SC_PR_SET_VMA)
@@ -338,6 +341,19 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 		if (!sc_resolve(e, i, a, &k))
 			return OM_HOME;
 	return e->where;
+}
+
+int
+om_syscall_is_fork(unsigned nr, const uint64_t a[6])
+{
+	if (nr == SC_NR_fork || nr == SC_NR_vfork)
+		return 1;
+	/* A new process with its own copy of everything that says SIGCHLD
+	 * when it ends: glibc's and musl's fork(). Threads, shared tables,
+	 * namespaces, a new stack, another exit signal (its tracer would see
+	 * a clone, not a fork) go home. */
+	return nr == SC_NR_clone && (a[0] & ~OM_FORK_CLONE_FLAGS) == 0 && (a[0] & 0xff) == SC_SIGCHLD &&
+	       a[1] == 0;
 }
 
 int

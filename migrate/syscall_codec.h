@@ -147,6 +147,7 @@ const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
  *   kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
  *                   LOCAL when aimed at self_pid only, else FORWARD;
  *   getpgid, getsid, get_robust_list  LOCAL for 0 or self_pid, else FORWARD;
+ *   clone           FORWARD for a plain fork (om_syscall_is_fork), else HOME;
  *   getrusage       FORWARD for RUSAGE_CHILDREN (they are at home), else LOCAL;
  *   clock_gettime, clock_getres, clock_nanosleep  LOCAL for the clocks the
  *                   node keeps (REALTIME .. BOOTTIME), else FORWARD;
@@ -155,6 +156,15 @@ const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
  * self_pid 0 means "unknown": every "self" test then fails, which is what
  * the deputy wants (it accepts exactly the calls this says FORWARD for). */
 int om_syscall_where_at(unsigned nr, const uint64_t args[6], uint32_t self_pid);
+/* The clone flags of a plain fork: the exit signal (CSIGNAL, SIGCHLD
+ * only), CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID. */
+#define OM_FORK_CLONE_FLAGS 0x013000ffull
+/* Whether the call makes a new process that copies the caller: fork,
+ * vfork, or clone with OM_FORK_CLONE_FLAGS only, SIGCHLD as its exit
+ * signal and no new stack. The
+ * deputy runs it at home and the node makes the child from the parent
+ * (docs/migration.md, "Fork on a node"); any other clone goes home. */
+int om_syscall_is_fork(unsigned nr, const uint64_t args[6]);
 /* Whether the deputy runs this call for a node: where_at(nr, args, 0) says
  * FORWARD, or the call is LOCAL but the node may lack the means to answer
  * it (getrandom without RDRAND). The node's encoder and the deputy's

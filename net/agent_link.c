@@ -48,6 +48,7 @@
 #define AGENT_HB_DEFAULT_MS 1000
 #define AGENT_HB_MIN_MS 100
 #define AGENT_HB_MAX_MS 60000
+#define AGENT_HB_SOON_MS 100 /* agent_heartbeat_soon: at most ten a second */
 #define AGENT_POLL_INTERVAL 1      /* tcp_poll: units of 500 ms */
 /* Job frames (process images, system call buffers) may be as large as the
  * protocol allows. */
@@ -68,6 +69,7 @@ static struct {
 	uint32_t retry_at;          /* BACKOFF: when to connect */
 	uint32_t deadline;          /* CONNECTING/HELLO_SENT: WELCOME due */
 	uint32_t next_hb;           /* REGISTERED: next heartbeat */
+	uint32_t last_hb;           /* ... and the last one */
 	uint32_t ack_at;            /* last time the agent acked our data */
 	uint32_t attempts, reconnects;
 	uint64_t welcome_time_ns;   /* home's clock in the last WELCOME */
@@ -327,6 +329,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_MIGRATE_HOME:
 	case OM_T_JOB_KILL:
 	case OM_T_JOB_CONTINUE:
+	case OM_T_JOB_FORK:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;
@@ -566,6 +569,7 @@ void agent_poll(void)
 	case AGENT_REGISTERED:
 		if ((int32_t)(now - ag.next_hb) >= 0) {
 			ag.next_hb = now + ag.heartbeat_ms;
+			ag.last_hb = now;
 			agent_send_heartbeat();
 		}
 		break;
@@ -586,6 +590,15 @@ void agent_get_status(struct net_status *st)
 }
 
 /* ------------------------------------------------------------ jobs */
+
+void agent_heartbeat_soon(void)
+{
+	uint32_t soon = ag.last_hb + AGENT_HB_SOON_MS, now = timer_ms();
+	if ((int32_t)(soon - now) < 0)
+		soon = now;
+	if (ag.state == AGENT_REGISTERED && (int32_t)(soon - ag.next_hb) < 0)
+		ag.next_hb = soon;
+}
 
 void agent_set_restart_handler(void (*fn)(void))
 {

@@ -56,6 +56,10 @@ void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void));
 /* fn runs when the agent asks the node to restart (NODE_RESTART, om-ctl
  * reboot). Main-loop context, inside net_poll. */
 void agent_set_restart_handler(void (*fn)(void));
+/* The jobs wanting the CPU changed: the next heartbeat goes soon (within
+ * AGENT_HB_SOON_MS of the last one), so that the agent knows a core is
+ * free (a shell now waiting for its children) before it places one. */
+void agent_heartbeat_soon(void);
 /* Bytes of payload agent_job_send would take now (0 when not registered). */
 size_t agent_job_room(void);
 /* Queues one frame (a job frame, or a node-level one with job 0: NODE_LEAVING,

@@ -31,7 +31,8 @@ def jobs(c):
 
 
 def running_primes(c):
-    return [j for j in jobs(c) if "demo-primes" in j["command"] and j["node"] and j["state"] == "running"]
+    return [j for j in jobs(c) if j["command"].startswith(os.path.relpath(PRIMES)) and j["node"] and
+            j["state"] == "running"]
 
 
 def main():
@@ -56,7 +57,8 @@ def main():
                                 "/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         wait_for(lambda: len(running_primes(c)) == 3, 30, "three programs running on nodes")
-        print("demo: the shell stays home, its three children run on the three nodes")
+        print("demo: the shell runs on a node and forks its children there; each came home for its exec, "
+              "and the three programs run on the three nodes")
         show(c, "--jobs")
 
         spread = running_primes(c)

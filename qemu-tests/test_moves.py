@@ -1,5 +1,5 @@
 """A running process moves from home to a node (docs/migration.md,
-"Process trees"): one that came home for a fork and then computes goes out
+"Process trees"): one that came home for a call only home runs and then computes goes out
 again, sent by the agent's balancer; one blocked in a read at home goes when om-migrate sends
 it, and its read goes on there. Outputs are a native run's."""
 
@@ -32,7 +32,7 @@ def node_jobs(node):
 
 
 def test_home_process_goes_out_again():
-    """homework burn: on the node, home for its fork, then it computes at
+    """homework burn: on the node, home for its clone, then it computes at
     home; after a few seconds of that the balancer sends it out again, and
     it ends there."""
     argv = [HOMEWORK, "burn", "2500"]
@@ -50,7 +50,7 @@ def test_home_process_goes_out_again():
               "the process should have come home and gone out again: %r" % jobs)
         check(re.search(r"the balancer \(busy at home, node \d+ has a free core\) moves it from home",
                         c.agent_text()), "the balancer did not say it sent the process out")
-        print("INFO a process that came home for a fork went out again when it computed, and ended on the node")
+        print("INFO a process that came home (for a clone) went out again when it computed, and ended on the node")
 
 
 def test_migrate_from_home():
@@ -69,7 +69,7 @@ def test_migrate_from_home():
             p.stdin.flush()
             check(p.stdout.readline() == b"1: one\n", "first line")
             pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "homework's pid")
-            # the node it did not start on (it came home from there for its fork)
+            # the node it did not start on (it came home from there for its clone)
             k = 1 if node_jobs(nodes[0]) else 0
             target = ids[k]
             r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "node", str(target)],

@@ -237,7 +237,7 @@ def test_owner_back_blocked_read():
             r = subprocess.run([os.path.join(BUILD, "om-migrate"), "--control", c.control, str(pid), "node",
                                 str(ida)], capture_output=True, timeout=10)
             check(r.returncode == 0, "om-migrate: %r" % (r,))
-            # it started there, came home for its fork; now it is back
+            # it started there, came home for its clone; now it is back
             wait_for(lambda: arrived(a, 2), 60, "the process to reach the node")
             p.stdin.write(b"two\n")
             p.stdin.flush()

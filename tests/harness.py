@@ -43,11 +43,11 @@ def fake_hello(mac, nic="virtio-net", mem=512 << 20, speed=1234, boot_ms=4321,
     return ow.hello(mac, nic, dict(CPU, **cpu_over), mem, speed, boot_ms, version)
 
 
-def fake_submit(pid=None, cmd="./prog arg", mem=1 << 20, node=0, flags=0, **cpu_over):
+def fake_submit(pid=None, cmd="./prog arg", mem=1 << 20, node=0, flags=0, fork_job=0, fork_seq=0, **cpu_over):
     """A CTL_JOB_SUBMIT payload for this process (or pid): JOB_CPU with
     cpu_over's fields changed."""
     pid = os.getpid() if pid is None else pid
-    return ow.job_submit(pid, cmd, dict(CPU, **dict(JOB_CPU, **cpu_over)), mem, node, flags)
+    return ow.job_submit(pid, cmd, dict(CPU, **dict(JOB_CPU, **cpu_over)), mem, node, flags, fork_job, fork_seq)
 
 # ---- checks
 

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 5
+MAGIC, VERSION = 0x6D6F, 6
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -30,7 +30,7 @@ MAX_PAYLOAD = 1 << 20
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
- T_CALL_INTERRUPT) = range(16, 34)
+ T_CALL_INTERRUPT, T_JOB_FORK) = range(16, 35)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY) = range(64, 73)
 
@@ -260,8 +260,16 @@ def sysrep(result):
     return i64(result)
 
 
-def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0):
-    return u32(pid) + wstr(cmd) + cpu(cpu_fields) + struct.pack("<QII", mem, node, flags)
+JOB_F_HOME, JOB_F_FORK = 1, 2
+
+
+def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0, fork_job=0, fork_seq=0):
+    p = u32(pid) + wstr(cmd) + cpu(cpu_fields) + struct.pack("<QII", mem, node, flags)
+    return p + struct.pack("<II", fork_job, fork_seq) if flags & JOB_F_FORK else p
+
+
+def job_fork(parent, seq, pid):
+    return struct.pack("<III", parent, seq, pid)
 
 
 def job_placed_decode(p):

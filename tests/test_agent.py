@@ -463,6 +463,85 @@ def t_job_place_and_list(tmp):
     check(re.search(r"job %d .*ended: exited with status 7" % job, a.log()), "exit not logged")
 
 
+def traced_child():
+    """A child of this process that this process traces (PTRACE_TRACEME,
+    then an exec): what a fork's home process is to its deputy."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return spawn(["sleep", "60"], preexec_fn=lambda: libc.ptrace(0, 0, None, None))
+
+
+def t_fork_on_node(tmp):
+    """A fork made on a node: the child's deputy asks for the child with
+    OM_JOB_F_FORK (the parent's job, its call's seq); the agent sends
+    JOB_FORK to the parent's node and answers with that node; the child
+    runs there once the node says so, listed as forked. Only for a parent
+    that runs on a node; a node that starts a job it was not asked to is
+    disconnected, and the other node goes on."""
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    other = a.node(MAC2, speed=10)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "parent not placed on the fast node: %d" % node)
+    c2 = a.ctl()
+    _, none, _, reason = c2.submit(pid=os.getpid(), flags=ow.JOB_F_FORK, fork_job=job, fork_seq=7)
+    check(none == 0 and reason == "its parent does not run on a node", "fork before the parent started: %r" % reason)
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "parent's JOB_STARTED")
+    kid = traced_child()
+    child, node2, _, _ = c2.submit(pid=kid.pid, flags=ow.JOB_F_FORK, fork_job=job, fork_seq=7, cmd="./prog child")
+    check(node2 == n.id and child not in (0, job), "child: job %d node %d" % (child, node2))
+    f = n.recv_frame()
+    check(f == (ow.T_JOB_FORK, child, 0, ow.job_fork(job, 7, kid.pid)), "JOB_FORK: %r" % (f,))
+    n.send_frame(ow.T_JOB_STARTED, job=child)
+    check(c2.recv_frame()[:2] == (ow.T_JOB_STARTED, child), "child's JOB_STARTED")
+    rec = {j["job"]: j for j in a.jobs()}[child]
+    check(rec["node"] == n.id and rec["why"] == 6 and rec["state"] == 2, "child's record: %r" % rec)
+    check(a.nodes()[MAC1]["jobs"] == 2, "node's job count")
+    _, none, _, reason = c2.submit(pid=kid.pid, flags=ow.JOB_F_FORK, fork_job=987654, fork_seq=1)
+    check(none == 0 and reason == "its parent does not run on a node", "fork of no job: %r" % reason)
+    # the copy of a job for a process that is not its fork's child: refused, closed
+    c3 = a.ctl()
+    c3.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit(flags=ow.JOB_F_FORK, fork_job=job, fork_seq=8))
+    frames = c3.expect_closed()
+    check(any(f[0] == ow.T_ERROR and b"is not a child of job %d" % job in f[3] for f in frames),
+          "a fork claimed by a process of the same user: %r" % frames)
+    check(re.search(r"job %d: forked by job %d on node %d" % (child, job, n.id), a.log()), "fork not logged")
+    # the node says the running child starts again: a lie
+    n.send_frame(ow.T_JOB_STARTED, job=child)
+    n.expect_closed()
+    f = c2.recv_frame()
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, child), "child's om-run: %r" % (f,))
+    a.check_up(MAC2)
+
+
+def t_node_frame_for_no_job(tmp):
+    """A node that speaks for a job it never ran (a fork, a call, an image)
+    is disconnected; one that speaks for a job that just ended there (the
+    end crossed its frame) is told JOB_KILL and stays."""
+    a = Agent(tmp)
+    n1 = a.node(MAC1)
+    n2 = a.node(MAC2, speed=10)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n1.id, "not placed on node 1")
+    n1.send_frame(ow.T_JOB_STARTED, job=job)
+    c.recv_frame()
+    for t in (ow.T_SYSCALL_REQ, ow.T_IMAGE_BEGIN, ow.T_JOB_STARTED):
+        n = a.node(MAC3)
+        n.send_frame(t, b"x" if t != ow.T_JOB_STARTED else b"", job=job)  # node 1's job
+        frames = n.expect_closed()
+        check(any(f[0] == ow.T_ERROR for f in frames), "no ERROR for %d: %r" % (t, frames))
+        check(re.search(r"for job %d, which never ran on node \d+" % job, a.log()), "not logged")
+    n2.send_frame(ow.T_SYSCALL_REQ, b"x", job=4242)
+    n2.expect_closed()
+    # node 1 and its job go on
+    n1.send_frame(ow.T_SYSCALL_REQ, b"q", job=job, seq=1)
+    check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 1, b"q"), "node 1's job after the lies")
+    a.check_up(MAC1)
+
+
 def t_job_relay(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)

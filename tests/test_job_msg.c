@@ -87,6 +87,7 @@ CODEC_ADAPTERS(sig, om_job_signal)
 CODEC_ADAPTERS(stop, om_job_stopped)
 CODEC_ADAPTERS(seen, om_signal_seen)
 CODEC_ADAPTERS(intr, om_call_interrupt)
+CODEC_ADAPTERS(fork, om_job_fork)
 CODEC_ADAPTERS(exit, om_job_exit)
 CODEC_ADAPTERS(home, om_job_home)
 CODEC_ADAPTERS(lost, om_node_lost)
@@ -131,6 +132,8 @@ static const struct codec codecs[] = {
 	{ "stopped", e_stop, d_stop },
 	{ "signal_seen", e_seen, d_seen },
 	{ "call_interrupt", e_intr, d_intr },
+	{ "submit_fork", e_sub, d_sub },
+	{ "job_fork", e_fork, d_fork },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -151,6 +154,8 @@ sample(size_t i)
 	static struct om_job_stopped stop = { 20 };
 	static struct om_signal_seen seen = { 0xfffffffe };
 	static struct om_call_interrupt intr = { 7 };
+	static struct om_job_submit subf;
+	static struct om_job_fork fork = { 77, 0xfffffff0u, 4242 };
 	uint32_t k;
 
 	switch (i) {
@@ -170,6 +175,13 @@ sample(size_t i)
 	case 11: return &stop;
 	case 12: return &seen;
 	case 13: return &intr;
+	case 14:
+		fill_submit(&subf);
+		subf.flags = OM_JOB_F_FORK;
+		subf.fork_job = 9;
+		subf.fork_seq = 3;
+		return &subf;
+	case 15: return &fork;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -277,6 +289,8 @@ max_sizes(void)
 	struct om_job_info j;
 
 	fill_submit(&s);
+	s.flags = OM_JOB_F_FORK; /* the longest */
+	s.fork_job = 1;
 	memset(s.cmd, 'c', OM_CMD_MAX);
 	s.cmd[OM_CMD_MAX] = '\0';
 	memset(s.cpu.vendor, 'v', 12);
@@ -306,14 +320,25 @@ submit_ranges(void)
 	int n;
 
 	fill_submit(&s);
-	s.flags = 2;
+	s.flags = 4;
 	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.flags = OM_JOB_F_HOME | OM_JOB_F_FORK; /* a child forked on a node is not at home */
+	s.fork_job = 5;
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.flags = OM_JOB_F_FORK;
+	s.fork_job = 0; /* a fork of no job */
+	CHECK_EQ(om_job_submit_encode(&s, buf, sizeof buf), OM_E_RANGE);
+	s.fork_job = 5;
+	n = om_job_submit_encode(&s, buf, sizeof buf);
+	CHECK(n > 0);
+	buf[n - 8] = 0; /* fork_job 0 on the wire */
+	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
 	s.flags = OM_JOB_F_HOME;
 	n = om_job_submit_encode(&s, buf, sizeof buf);
 	CHECK(n > 0);
 	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_OK);
 	CHECK_EQ(out.flags, OM_JOB_F_HOME);
-	buf[n - 4] = 3; /* flags: unknown bit */
+	buf[n - 4] = 5; /* flags: unknown bit */
 	CHECK_EQ(codec_dec_exact(&codecs[0], buf, (size_t)n, &out), OM_E_RANGE);
 	fill_submit(&s);
 	s.cpu.cores = 0;

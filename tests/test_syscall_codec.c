@@ -851,7 +851,7 @@ msghdr(void)
 static void
 not_forwardable(void)
 {
-	CHECK_EQ(enc(SYS_fork, 0, 0, 0, 0, 0, 0), OM_E_RANGE);
+	CHECK_EQ(enc(SYS_clone, 0x50f00, 0x1000, 0, 0, 0, 0), OM_E_RANGE); /* a thread */
 	CHECK_EQ(enc(SYS_brk, 0, 0, 0, 0, 0, 0), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_mmap, 0, 4096, 3, 0x22, (uint64_t)-1, 0), OM_E_RANGE);
 	CHECK_EQ(enc(400, 0, 0, 0, 0, 0, 0), OM_E_RANGE);
@@ -863,7 +863,7 @@ not_forwardable(void)
 	CHECK(enc(SYS_close, 3, 0, 0, 0, 0, 0) > 0);
 	reqbuf[0] = SYS_munmap;
 	CHECK_EQ(dec(), OM_E_RANGE);
-	reqbuf[0] = SYS_fork;
+	reqbuf[0] = SYS_execve;
 	CHECK_EQ(dec(), OM_E_RANGE);
 	reqbuf[0] = 0x90;
 	reqbuf[1] = 0x01; /* 400 */

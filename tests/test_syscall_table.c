@@ -297,7 +297,7 @@ where_design(void)
 		"rename", "mkdir", "access", "faccessat2", "epoll_wait",
 	};
 	static const char *const home[] = {
-		"fork", "vfork", "clone", "clone3", "execve", "execveat", "ptrace",
+		"clone3", "execve", "execveat", "ptrace",
 		"io_uring_setup", "io_uring_enter", "io_uring_register", "bpf",
 		"shmat", "signalfd4", "seccomp", "setuid", "setsid", "userfaultfd",
 		"sendmmsg", "recvmmsg", "io_submit", "perf_event_open",
@@ -371,7 +371,16 @@ where_at_runtime(void)
 	CHECK_EQ(at("clock_nanosleep", CLOCK_MONOTONIC, 0, 0x1000, 0, 100), OM_LOCAL);
 	CHECK_EQ(at("membarrier", 0, 0, 0, 0, 100), OM_FORWARD);
 	CHECK_EQ(at("read", 0, 0, 0, 0, 100), OM_FORWARD);
-	CHECK_EQ(at("fork", 0, 0, 0, 0, 100), OM_HOME);
+	CHECK_EQ(at("fork", 0, 0, 0, 0, 100), OM_FORWARD);
+	CHECK_EQ(at("vfork", 0, 0, 0, 0, 100), OM_FORWARD);
+	/* glibc's fork; a thread (CLONE_VM ...), a new stack, namespaces go home */
+	CHECK_EQ(at("clone", 0x01200011, 0, 0, 0x7000, 100), OM_FORWARD);
+	CHECK_EQ(at("clone", 0x003d0f00, 0x7000, 0x7100, 0x7200, 100), OM_HOME);
+	CHECK_EQ(at("clone", 17, 0x7000, 0, 0, 100), OM_HOME);
+	CHECK_EQ(at("clone", 0x4000 | 17, 0, 0, 0, 100), OM_HOME); /* CLONE_VFORK */
+	CHECK_EQ(at("clone", 0x01200000 | 10, 0, 0, 0x7000, 100), OM_HOME); /* exit signal SIGUSR1 */
+	CHECK_EQ(at("clone", 0, 0, 0, 0, 100), OM_HOME); /* no exit signal */
+	CHECK_EQ(at("clone", 0x20000000 | 17, 0, 0, 0, 100), OM_HOME); /* CLONE_NEWUTS */
 	CHECK_EQ(at("brk", 0, 0, 0, 0, 100), OM_LOCAL);
 	CHECK_EQ(om_syscall_where_at(400, (uint64_t[6]){ 0 }, 1), OM_HOME);
 }
@@ -388,7 +397,8 @@ forwardable(void)
 	CHECK(om_syscall_forwardable(by_name("read")->nr, a));
 	CHECK(!om_syscall_forwardable(by_name("exit_group")->nr, a));
 	CHECK(!om_syscall_forwardable(by_name("mmap")->nr, (uint64_t[6]){ 0, 4096, 3, 0x22, 0, 0 }));
-	CHECK(!om_syscall_forwardable(by_name("fork")->nr, a));
+	CHECK(om_syscall_forwardable(by_name("fork")->nr, a));
+	CHECK(!om_syscall_forwardable(by_name("clone")->nr, (uint64_t[6]){ 0x100, 0, 0, 0, 0, 0 }));
 	for (nr = 0; nr < 470; nr++)
 		if (nr != by_name("getrandom")->nr)
 			CHECK_EQ(om_syscall_forwardable(nr, a), om_syscall_where_at(nr, a, 0) == OM_FORWARD);

@@ -58,8 +58,8 @@ choose(struct sweep *sw, struct node *n)
 static int
 faster(const struct sweep *sw, const struct node *a, const struct node *b)
 {
-	uint64_t sa = (uint64_t)a->hello.speed * (nodes_jobs(b) + chosen(sw, b) + 1);
-	uint64_t sb = (uint64_t)b->hello.speed * (nodes_jobs(a) + chosen(sw, a) + 1);
+	uint64_t sa = (uint64_t)a->hello.speed * (nodes_busy(b, ev_now_ms()) + chosen(sw, b) + 1);
+	uint64_t sb = (uint64_t)b->hello.speed * (nodes_busy(a, ev_now_ms()) + chosen(sw, a) + 1);
 
 	return sa != sb ? sa > sb : a->id < b->id;
 }
@@ -74,7 +74,8 @@ consider(struct node *n, void *arg)
 		return;
 	if (placement_missing(&sw->job->need, &n->hello.cpu, lack, sizeof lack) ||
 	    n->hb.mem_free < sw->job->mem_bytes ||
-	    nodes_jobs(n) + chosen(sw, n) >= n->hello.cpu.cores)
+	    nodes_busy(n, ev_now_ms()) + chosen(sw, n) >= n->hello.cpu.cores ||
+	    nodes_jobs(n) + chosen(sw, n) >= OM_NODE_JOBS_MAX)
 		return;
 	if (sw->best == NULL || faster(sw, n, sw->best))
 		sw->best = n;

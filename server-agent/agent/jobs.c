@@ -83,6 +83,8 @@ jobs_end(struct job *j, const char *what)
 	    j->node ? j->node->id : 0, what);
 	if (j->node && j->node->jobs > 0)
 		j->node->jobs--;
+	if (j->node)
+		nodes_job_ended(j->node, j->id);
 	jobs_unlink(j);
 	free(j);
 }
@@ -261,12 +263,117 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	jobs_reply_placed(c, &pl);
 }
 
+/* The frames of a job on n may be big (IMAGE frames of up to 1 MiB)
+ * both ways. Returns 0, or -1 without memory for that. */
+static int
+jobs_relay_limits(struct conn *c, struct node *n)
+{
+	struct conn *nc = node_conn_get(n);
+
+	if (nc == NULL)
+		return -1;
+	if (conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == -1 ||
+	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1)
+		return -1;
+	return 0;
+}
+
+/* A new job on n for c's process s->pid, counted there. */
+static struct job *
+jobs_new_on(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		return NULL;
+	j->id = jobs_new_id();
+	j->uid = jh->uid;
+	j->pid = s->pid;
+	j->home_pid = jh->pid;
+	memcpy(j->cmd, s->cmd, sizeof j->cmd);
+	j->state = OM_JOB_PLACED;
+	jobs_identify(j);
+	j->start_ms = ev_now_ms();
+	j->need = s->cpu;
+	j->mem_bytes = s->mem_bytes;
+	j->node = n;
+	j->home = c;
+	jobs_link(j);
+	n->jobs++;
+	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
+	return j;
+}
+
+static void
+jobs_reply_node(struct conn *c, const struct job *j)
+{
+	struct om_job_placed pl;
+
+	memset(&pl, 0, sizeof pl);
+	pl.job = j->id;
+	pl.node = j->node->id;
+	pl.cpu = j->node->hello.cpu;
+	snprintf(pl.addr, sizeof pl.addr, "%s", j->node->ip);
+	jobs_reply_placed(c, &pl);
+}
+
+/* The child of a fork its parent makes on a node, whose home process the
+ * caller traces: it starts there as the parent's copy (JOB_FORK), before
+ * the parent's call returns; the balancer may move it later. Only for the
+ * parent's own child at home (the fork run there made it), traced by the
+ * caller (its deputy), and only while the parent runs there: no one gets
+ * a copy of a job that is not its parent's fork. */
+static void
+jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
+{
+	struct job *parent = jobs_find(s->fork_job), *j;
+	struct om_job_fork f;
+	struct proc_stat st;
+	uint8_t buf[16];
+	uint32_t id;
+	struct node *n;
+	int len;
+
+	if (parent == NULL || parent->uid != jh->uid || parent->node == NULL ||
+	    (parent->state != OM_JOB_RUNNING && parent->state != OM_JOB_STOPPED)) {
+		jobs_not_placed(c, s, jh, "its parent does not run on a node");
+		return;
+	}
+	if (proc_stat_read(s->pid, &st) == -1 || st.ppid != parent->pid || !jobs_traced_by(s->pid, jh->pid)) {
+		conn_fail(c, OM_E_RANGE, "pid %u is not a child of job %u's process that the caller traces",
+		    s->pid, parent->id);
+		return;
+	}
+	n = parent->node;
+	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new_on(c, jh, s, n)) == NULL) {
+		jobs_not_placed(c, s, jh, "agent out of memory");
+		return;
+	}
+	j->need = parent->need; /* its memory is the parent's */
+	j->mem_bytes = parent->mem_bytes;
+	j->why = OM_WHY_FORK;
+	id = j->id;
+	log_info("job %u: forked by job %u on node %u for uid %u pid %u: %s", id, parent->id,
+	    n->id, j->uid, j->pid, j->cmd);
+	f.parent = parent->id;
+	f.seq = s->fork_seq;
+	f.pid = s->pid;
+	len = om_job_fork_encode(&f, buf, sizeof buf);
+	/* A failed send closes the node's connection, which ends the job. */
+	if (len < 0 || conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len) == -1 ||
+	    (j = jobs_find(id)) == NULL) {
+		if ((j = jobs_find(id)) != NULL)
+			jobs_end(j, "JOB_FORK did not encode");
+		jobs_not_placed(c, s, jh, "the node was lost");
+		return;
+	}
+	jobs_reply_node(c, j);
+}
+
 void
 jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 {
 	struct om_job_submit s;
-	struct om_job_placed pl;
-	struct conn *nc;
 	struct node *n;
 	struct job *j;
 	char reason[OM_STR_MAX + 1];
@@ -306,47 +413,30 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_record_home(c, jh, &s, moved);
 		return;
 	}
+	if (s.flags & OM_JOB_F_FORK) {
+		jobs_fork(c, jh, &s);
+		return;
+	}
 	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
 	}
 	/* Both sides of the relay now carry IMAGE frames of up to 1 MiB. */
-	nc = node_conn_get(n);
-	if ((j = calloc(1, sizeof *j)) == NULL ||
-	    conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == -1 ||
-	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1) {
-		free(j);
+	if (jobs_relay_limits(c, n) == -1) {
 		jobs_not_placed(c, &s, jh, "agent out of memory");
 		return;
 	}
 	jobs_end_home_record(c, s.pid, "it leaves home");
-	j->id = jobs_new_id();
-	j->uid = jh->uid;
-	j->pid = s.pid;
-	j->home_pid = jh->pid;
-	memcpy(j->cmd, s.cmd, sizeof j->cmd);
-	j->state = OM_JOB_PLACED;
-	jobs_identify(j);
-	j->start_ms = ev_now_ms();
-	j->need = s.cpu;
-	j->mem_bytes = s.mem_bytes;
+	if ((j = jobs_new_on(c, jh, &s, n)) == NULL) {
+		jobs_not_placed(c, &s, jh, "agent out of memory");
+		return;
+	}
 	/* The user's choice (--node, om-migrate) holds; the balancer's does not. */
 	j->pinned = s.node != 0 && moved != OM_WHY_BALANCER;
 	j->why = moved ? moved : s.node != 0 ? OM_WHY_ASKED : OM_WHY_PLACED;
-	j->node = n;
-	j->home = c;
-	jobs_link(j);
-	n->jobs++;
-	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
 	log_info("job %u placed on node %u (%s) for uid %u pid %u: %s", j->id, n->id, n->ip,
 	    j->uid, j->pid, j->cmd);
-
-	memset(&pl, 0, sizeof pl);
-	pl.job = j->id;
-	pl.node = n->id;
-	pl.cpu = n->hello.cpu;
-	snprintf(pl.addr, sizeof pl.addr, "%s", n->ip);
-	jobs_reply_placed(c, &pl);
+	jobs_reply_node(c, j);
 }
 
 /* ---- list */

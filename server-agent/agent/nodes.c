@@ -96,10 +96,35 @@ nodes_seen(struct node *n, uint64_t now)
 	}
 }
 
+/* Keeps when each job the heartbeat lists as not runnable became so. */
+static void
+nodes_note_idle(struct node *n, const struct om_heartbeat *hb, uint64_t now)
+{
+	uint32_t i, k, m = 0, job[OM_NODE_JOBS_MAX];
+	uint64_t since[OM_NODE_JOBS_MAX];
+
+	for (i = 0; i < hb->nlisted && i < OM_NODE_JOBS_MAX; i++) {
+		if (hb->listed[i].runnable)
+			continue;
+		job[m] = hb->listed[i].job;
+		since[m] = now;
+		for (k = 0; k < n->nidle; k++)
+			if (n->idle[k].job == job[m])
+				since[m] = n->idle[k].since_ms;
+		m++;
+	}
+	for (i = 0; i < m; i++) {
+		n->idle[i].job = job[i];
+		n->idle[i].since_ms = since[i];
+	}
+	n->nidle = m;
+}
+
 void
 nodes_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now)
 {
 	n->hb = *hb;
+	nodes_note_idle(n, hb, now);
 	nodes_seen(n, now);
 }
 
@@ -121,6 +146,23 @@ nodes_each(void (*fn)(struct node *n, void *arg), void *arg)
 			fn(nodes_tab[i], arg);
 }
 
+void
+nodes_job_ended(struct node *n, uint32_t id)
+{
+	n->ended[n->nended++ % NODE_ENDED] = id;
+}
+
+int
+nodes_had(const struct node *n, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < NODE_ENDED && i < n->nended; i++)
+		if (n->ended[i] == id)
+			return 1;
+	return 0;
+}
+
 struct node *
 nodes_by_id(uint32_t id)
 {
@@ -137,6 +179,17 @@ nodes_jobs(const struct node *n)
 {
 	return n->jobs;
 }
+
+uint32_t
+nodes_busy(const struct node *n, uint64_t now)
+{
+	uint32_t idle = 0, i;
+
+	for (i = 0; i < n->nidle; i++)
+		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS && !nodes_had(n, n->idle[i].job);
+	return n->jobs > idle ? n->jobs - idle : 0;
+}
+
 
 void
 nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,

@@ -17,6 +17,7 @@
 #include "proto.h"
 
 #define NODE_RETIRED 0 /* state of an entry kept only for its id */
+#define NODE_ENDED 256 /* the latest job ids that ended on a node */
 
 struct node {
 	uint32_t id;
@@ -29,10 +30,18 @@ struct node {
 	uint64_t last_seen_ms;     /* last valid frame */
 	void *link;                /* the node's connection, NULL when none */
 	uint32_t jobs;             /* jobs the agent placed here and not ended */
+	/* Jobs the HEARTBEATs have listed as not runnable, since when. */
+	struct { uint32_t job; uint64_t since_ms; } idle[OM_NODE_JOBS_MAX];
+	uint32_t nidle;
 	uint8_t flags;             /* enum om_node_flag (drain.c); LEAVING ends with a new HELLO */
 	uint8_t said_leaving;      /* NODE_LEAVING came on this connection */
 	double load_shown;         /* balancer.c: its smoothed load */
 	int balance_at;            /* balancer.c: its place this round, -1 none */
+	/* Jobs that ended here lately (a ring: ended[n % NODE_ENDED]): a
+	 * frame of the node's for one of them crossed its end, while one for
+	 * a job it never had is a lie. */
+	uint32_t ended[NODE_ENDED];
+	uint32_t nended;
 };
 
 /* Called by nodes_sweep for a node being retired while link is set; the
@@ -56,6 +65,9 @@ void nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
     nodes_unlink_fn *unlink, nodes_down_fn *down);
 /* Calls fn for every listed (not retired) node. */
 void nodes_each(void (*fn)(struct node *n, void *arg), void *arg);
+/* Job id ended on n (nodes_had); whether it did lately. */
+void nodes_job_ended(struct node *n, uint32_t id);
+int nodes_had(const struct node *n, uint32_t id);
 /* The node with this id, or NULL (retired nodes are not found). */
 struct node *nodes_by_id(uint32_t id);
 /* Jobs on n: the agent's own count. The node's HEARTBEAT count lags (it
@@ -63,6 +75,12 @@ struct node *nodes_by_id(uint32_t id);
  * never runs a job the agent does not know: it drops its job when the link
  * to the agent drops. */
 uint32_t nodes_jobs(const struct node *n);
+/* Those of them that want a core: all but the ones the HEARTBEATs have
+ * listed as not runnable (waiting for a call at home, asleep) for
+ * NODE_IDLE_MS or more, so that a shell waiting for its children leaves
+ * its core to them, but a program that makes a short call does not. */
+#define NODE_IDLE_MS 50
+uint32_t nodes_busy(const struct node *n, uint64_t now);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
  * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "drain.h"
+#include "ev.h"
 #include "placement.h"
 
 /* Feature names as the Intel SDM vol. 2A CPUID tables spell them (leaf 1
@@ -101,12 +102,12 @@ node_up(const struct node *n)
 	return n->state == OM_NODE_UP && n->link != NULL;
 }
 
-/* speed / (jobs + 1), compared without division. */
+/* speed / (busy jobs + 1), compared without division. */
 static int
 better(const struct node *a, const struct node *b)
 {
-	uint64_t sa = (uint64_t)a->hello.speed * (nodes_jobs(b) + 1);
-	uint64_t sb = (uint64_t)b->hello.speed * (nodes_jobs(a) + 1);
+	uint64_t sa = (uint64_t)a->hello.speed * (nodes_busy(b, ev_now_ms()) + 1);
+	uint64_t sb = (uint64_t)b->hello.speed * (nodes_busy(a, ev_now_ms()) + 1);
 
 	return sa != sb ? sa > sb : a->id < b->id;
 }
@@ -137,7 +138,7 @@ pick_one(struct node *n, void *arg)
 	if (n->hb.mem_free < pk->s->mem_bytes)
 		return;
 	pk->memok++;
-	if (nodes_jobs(n) >= n->hello.cpu.cores)
+	if (nodes_busy(n, ev_now_ms()) >= n->hello.cpu.cores || nodes_jobs(n) >= OM_NODE_JOBS_MAX)
 		return;
 	if (pk->best == NULL || better(n, pk->best))
 		pk->best = n;

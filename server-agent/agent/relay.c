@@ -184,8 +184,11 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	what[0] = '\0';
 	switch (h->type) {
 	case OM_T_JOB_STARTED:
+		/* Only a job whose image or JOB_FORK it was given starts. */
 		if (h->length != 0)
 			rc = OM_E_TRAILING;
+		else if (j->state != OM_JOB_PLACED)
+			rc = OM_E_STATE;
 		break;
 	case OM_T_JOB_ERROR:
 		if ((rc = om_error_decode(p, h->length, &e)) == OM_OK)
@@ -258,6 +261,11 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	uint32_t id = h->job, stop_sig = 0;
 	char what[128];
 
+	if ((j == NULL || j->node != n) && !nodes_had(n, id)) {
+		conn_fail(c, OM_E_STATE, "%s for job %u, which never ran on node %u",
+		    om_type_name(h->type), id, n->id);
+		return;
+	}
 	if (j == NULL || j->node != n) {
 		/* Ended here already (om-run gone, node declared lost): a
 		 * race, not an attack; tell the node to drop it. */

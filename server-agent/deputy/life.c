@@ -289,7 +289,43 @@ static int move_out(struct remote *r, uint32_t node)
 	return send_placed(r);
 }
 
-static int life(struct remote *r, uint32_t first_node);
+static int life(struct remote *r, uint32_t first_node, int rc);
+
+/* A fork made on the node, as its child's deputy knows it: by value, for
+ * the new deputy reuses the static state its parent's deputy may have
+ * been living in (child_deputy). */
+struct node_fork {
+	uint32_t job, seq;         /* the parent's job and its fork call */
+	uint32_t node;             /* where the parent runs */
+	uint64_t scratch, scratch_len, stub, data; /* its scratch region, which the child has too */
+};
+
+/* The child of a fork made on the node (from): its home process, just
+ * forked at home, idles as any process whose image is away, while the
+ * node makes the image from the parent (JOB_FORK, which the agent sends
+ * when it places the child with OM_JOB_F_FORK). Once it runs there, the
+ * parent's deputy hears it on ok. Returns NODE_* for life(), or -1 when
+ * it did not start (the parent's deputy then ends the process). */
+static int adopt(struct remote *r, const struct node_fork *from, int ok)
+{
+	r->fork_job = from->job;
+	r->fork_seq = from->seq;
+	if (r->jc->ctl_fd < 0 || inject_open(&r->in, r->pid) != 0)
+		return -1;
+	r->in.scratch = from->scratch;
+	r->in.scratch_len = from->scratch_len;
+	r->in.stub = from->stub;
+	r->in.data = from->data;
+	if (remote_place(r, &r->need, from->node, OM_JOB_F_FORK) != 0 || r->jc->placed.node == 0) {
+		say(r, "the node cannot make the child: %s", r->jc->placed.reason);
+		return -1;
+	}
+	if (remote_adopted(r) != SENT_RUNS)
+		return -1;
+	(void)!write(ok, "k", 1);
+	close(ok);
+	return remote_serve(r);
+}
 
 /* Closes every descriptor from lo up to (not including) hi. */
 static void close_span(int lo, int hi)
@@ -331,12 +367,17 @@ static void child_fds(int verbose, const int *keep, int nkeep)
  * not its business: the processes have theirs. fd brings the handoff;
  * ok takes one byte back once the child is ours (without it, the parent's
  * deputy takes the child back). */
-static int child_deputy(const struct remote *parent, int fd, int ok)
+static int child_deputy(const struct remote *parent, int fd, int ok, const struct node_fork *parent_fork)
 {
 	static struct job_ctx jc;
 	static struct remote rr;
 	struct handoff h;
 	struct om_cpu need = parent->need; /* the child's memory is the parent's */
+	struct node_fork fork_copy, *from = NULL;
+	if (parent_fork) { /* before remote_init, which may clear what it points into */
+		fork_copy = *parent_fork;
+		from = &fork_copy;
+	}
 	int keep[3] = { fd, ok, parent->jc->stats_fd }, nkeep = keep[2] >= 0 ? 3 : 2;
 	jc = *parent->jc;
 	job_forget_child();
@@ -354,13 +395,20 @@ static int child_deputy(const struct remote *parent, int fd, int ok)
 		return 0; /* the parent's deputy kept it */
 	if (remote_init(&rr, &jc, h.pid, 0) != 0 || handoff_take(&h, follow_options()) != 0)
 		return 1;
-	(void)!write(ok, "k", 1); /* if its deputy is gone, the child is still ours to follow */
-	close(ok);
 	rr.need = need;
 	rr.fw.stopped = 1;
 	read_cmdline(&rr);
 	stats_command(&rr.stats, rr.cmd);
-	life(&rr, 0);
+	int rc = STAYS;
+	if (from) {
+		/* On failure the child goes with us (PTRACE_O_EXITKILL). */
+		if ((rc = adopt(&rr, from, ok)) < 0)
+			return 1;
+	} else {
+		(void)!write(ok, "k", 1); /* if its deputy is gone, the child is still ours to follow */
+		close(ok);
+	}
+	life(&rr, 0, rc);
 	agent_gone(&rr); /* the agent forgets the process now, not after the line */
 	stats_send(&rr.stats, jc.stats_fd);
 	return 0;
@@ -369,8 +417,11 @@ static int child_deputy(const struct remote *parent, int fd, int ok)
 /* A child the process forked, in its first stop: to a deputy of its own.
  * Through a short-lived middle process, so that the deputy is nobody's
  * child to reap. The new deputy says on up (one byte) that it has the
- * child; if it fails first, the child is taken back from its parking. */
-static void spawn(struct remote *r, pid_t child)
+ * child; if it fails first, the child is taken back from its parking.
+ * A child forked for a fork on the node (from) cannot run at home (its
+ * memory is on the node): if its deputy fails it is killed, and spawn
+ * returns -1. */
+static int spawn(struct remote *r, pid_t child, const struct node_fork *from)
 {
 	int up[2], down[2];
 	pid_t d = -1, x;
@@ -387,7 +438,7 @@ static void spawn(struct remote *r, pid_t child)
 		close(up[0]);
 		close(down[1]);
 		if ((d = fork()) == 0)
-			_exit(child_deputy(r, down[0], up[1]));
+			_exit(child_deputy(r, down[0], up[1], from));
 		(void)!write(up[1], &d, sizeof d);
 		_exit(0);
 	}
@@ -406,29 +457,99 @@ static void spawn(struct remote *r, pid_t child)
 				;
 		close(up[0]);
 		if (n == 1)
-			return;
+			return 0;
+		if (from) { /* parked, or going with its failed deputy */
+			kill(child, SIGKILL);
+			return -1;
+		}
 		/* The new deputy failed or is gone: take the parked child back. */
 		if (handoff_take(&h, follow_options()) == 0)
 			ptrace(PTRACE_DETACH, child, NULL, NULL);
 		say(r, "no deputy for child %d: it runs at home on its own", (int)child);
-		return;
+		return -1;
 	}
 	close(up[0]);
 	close(down[1]);
 alone:
+	if (from) {
+		kill(child, SIGKILL); /* still our tracee: its end is ours to collect */
+		while (waitpid(child, NULL, __WALL) == -1 && errno == EINTR)
+			;
+		return -1;
+	}
 	say(r, "no deputy for child %d: it runs at home on its own", (int)child);
 	ptrace(PTRACE_DETACH, child, NULL, NULL);
+	return -1;
+}
+
+int64_t remote_fork(struct remote *r, uint32_t seq)
+{
+	/* At home a plain fork (om_syscall_is_fork: SIGCHLD its exit
+	 * signal): the memory that vfork would share, and the addresses clone
+	 * writes tids to, are the node's (the node does those). */
+	uint64_t args[6] = { SIGCHLD, 0, 0, 0, 0, 0 };
+	struct node_fork from = { r->job, seq, r->jc->placed.node, r->in.scratch, r->in.scratch_len, r->in.stub,
+				  r->in.data };
+	int64_t pid;
+	int rc, st;
+	if ((rc = inject_syscall(&r->in, SYS_clone, args, &pid)) != 0)
+		return rc == -E2BIG ? -ENOMEM : rc;
+	if (pid <= 0)
+		return pid; /* its error, or a restart code for the node's signal handling */
+	while (waitpid((pid_t)pid, &st, __WALL) == -1 && errno == EINTR)
+		; /* its first stop (auto-attached) */
+	if (spawn(r, (pid_t)pid, &from) == 0) {
+		say(r, "forked pid %ld on node %u", (long)pid, r->jc->placed.node);
+		return pid;
+	}
+	/* The node could not make the child: the fork fails, and the home
+	 * process it made is gone (reaped, so the parent never sees it). */
+	uint64_t w[6] = { (uint64_t)pid, 0, __WALL | WNOHANG, 0, 0, 0 };
+	int64_t got = 0;
+	for (int i = 0; i < 500 && got == 0 && !r->in.dead; i++) {
+		if (inject_syscall(&r->in, SYS_wait4, w, &got) != 0)
+			break;
+		if (got == 0)
+			usleep(10000);
+	}
+	/* Nor does it hear of it: no SIGCHLD for a fork that failed. */
+	unsigned k = 0;
+	for (unsigned i = 0; i < r->in.nsigs; i++) {
+		int32_t from;
+		memcpy(&from, r->in.sigs[i].info + 16, sizeof from); /* si_pid */
+		if (r->in.sigs[i].sig != SIGCHLD || from != (int32_t)pid)
+			r->in.sigs[k++] = r->in.sigs[i];
+	}
+	r->in.nsigs = k;
+	say(r, "fork on node %u failed: no child could be made there", r->jc->placed.node);
+	return -EAGAIN;
 }
 
 /* Follows the process to its end; returns its wait status (or om-run's
  * own failure, or NODE_LOST_STATUS). While it is at home the agent has a
  * record of it (for om-mon and om-migrate). */
-static int life(struct remote *r, uint32_t first_node)
+static int life(struct remote *r, uint32_t first_node, int rc)
 {
 	uint32_t node = first_node;
 	struct om_cpu base;
-	int execed = !r->root, rc = STAYS; /* om-run's child is at its exec at once */
+	int execed = !r->root; /* om-run's child is at its exec at once */
 	for (;;) {
+		switch (rc) { /* where the last step left it */
+		case STAYS:
+			break;
+		case NODE_HOME:
+			r->fw.stopped = 1;
+			r->fw.interrupting = 0; /* it went out: a move asked for before is done */
+			r->fw.watch_fd = r->jc->ctl_fd;
+			break;
+		case NODE_EXITED:
+			return r->in.status;
+		case NODE_LOST:
+			return NODE_LOST_STATUS;
+		default:
+			return OMRUN_FAIL;
+		}
+		rc = STAYS;
 		if (!r->home_job && execed && r->jc->ctl_fd >= 0) {
 			base = r->need;
 			if (remote_place(r, &base, 0, OM_JOB_F_HOME) != 0)
@@ -449,10 +570,10 @@ static int life(struct remote *r, uint32_t first_node)
 			return OMRUN_FAIL;
 		case FOLLOW_READABLE:
 			drain_agent(r);
-			continue;
+			break;
 		case FOLLOW_FORK:
-			spawn(r, r->fw.child);
-			continue;
+			spawn(r, r->fw.child, NULL);
+			break;
 		case FOLLOW_STOPPED:
 			rc = move_out(r, r->move_to);
 			break;
@@ -463,21 +584,6 @@ static int life(struct remote *r, uint32_t first_node)
 			if (rc == STAYS)
 				r->home_job = 0; /* recorded again, with the new command line */
 			break;
-		}
-		switch (rc) {
-		case STAYS:
-			break;
-		case NODE_HOME:
-			r->fw.stopped = 1;
-			r->fw.interrupting = 0; /* it went out: a move asked for before is done */
-			r->fw.watch_fd = r->jc->ctl_fd;
-			break;
-		case NODE_EXITED:
-			return r->in.status;
-		case NODE_LOST:
-			return NODE_LOST_STATUS;
-		default:
-			return OMRUN_FAIL;
 		}
 	}
 }
@@ -499,7 +605,7 @@ int deputy_run(struct job_ctx *jc)
 	}
 	/* om-run stops with its program, never on its own (follow.c). */
 	job_catch_stops(1);
-	int status = life(r, jc->node);
+	int status = life(r, jc->node, STAYS);
 	agent_gone(r); /* the agent forgets the process now, not after the line */
 	stats_send(&r->stats, jc->stats_fd);
 	return status;

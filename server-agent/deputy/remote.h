@@ -50,6 +50,7 @@ struct remote {
 	uint32_t call_seq;      /* the forwarded call running at home */
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
 	uint32_t home_job;      /* its record at the agent while it is at home */
+	uint32_t fork_job, fork_seq; /* OM_JOB_F_FORK: the parent job and its fork call */
 	int moving;             /* at home: it goes out (om-migrate, CPU-bound) */
 	uint32_t move_to;       /* ... to this node (0: any) */
 	/* Going out from home in an interrupted call (restart.h): its code
@@ -90,6 +91,18 @@ enum { SENT_RUNS, SENT_REFUSED, SENT_NOT_STARTED, SENT_BROKEN };
  * r->jc->placed's node: SENT_RUNS it runs there, idle at home; otherwise
  * it is as it was (SENT_NOT_STARTED and SENT_BROKEN are said on stderr). */
 int remote_send_out(struct remote *r);
+
+/* The child of a fork made on the node, whose home process is r->pid
+ * (forked at home, stopped, with its parent's scratch region): the agent
+ * has placed it with OM_JOB_F_FORK; waits for the node's answer.
+ * SENT_RUNS it runs there, else it did not start. */
+int remote_adopted(struct remote *r);
+/* A fork the process made on its node (call seq; om_syscall_is_fork): a
+ * plain fork runs at home, and the
+ * child gets a deputy of its own, which has the node make the child's
+ * image before this returns (life.c). Returns the call's result for the
+ * node: the child's pid, or -errno. */
+int64_t remote_fork(struct remote *r, uint32_t seq);
 
 enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL };
 /* Serves the process on its node until it ends (NODE_EXITED: the process

@@ -333,6 +333,16 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if ((rc = wake(r)) != 0)
 		return -1;
+	if (om_syscall_is_fork(req.nr, req.args)) {
+		ret = remote_fork(r, h->seq);
+		if (r->in.dead)
+			return -1;
+		int n = om_sysrep_encode(&req, ret, NULL, r->txbuf, OM_MAX_PAYLOAD);
+		forward_recorded(r);
+		if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0 || idle(r) != 0)
+			return -1;
+		return 0;
+	}
 	/* A call the node made before it knew of a signal we sent must not
 	 * block, as it would not with the signal pending in Linux. */
 	r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
@@ -637,12 +647,34 @@ int remote_hide_env(struct remote *r, const char *name, const char *user_entry)
  * was lost first; SENT_NOT_STARTED: no answer; SENT_BROKEN: the capture
  * failed (or a signal came too late for an interrupted call, r->restart).
  * Unless it runs, the signals recorded meanwhile are still recorded. */
+/* The node's answer to a job sent or forked there (JOB_STARTED). */
+static int started(struct remote *r, int timeout_ms)
+{
+	struct job_ctx *jc = r->jc;
+	struct om_hdr h;
+	const uint8_t *p;
+	int got = next_frame(r, &h, &p, NULL, timeout_ms);
+	if (got > 0 && h.type == OM_T_JOB_ERROR) {
+		struct om_error e;
+		if (om_error_decode(p, h.length, &e) == OM_OK)
+			say(r, "node %u refused the job (%s): running at home", jc->placed.node, e.msg);
+		return SENT_REFUSED;
+	}
+	if (got > 0 && h.type == OM_T_NODE_LOST)
+		return SENT_REFUSED;
+	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
+		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
+			r->prog);
+		return SENT_NOT_STARTED;
+	}
+	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	return SENT_RUNS;
+}
+
 int remote_send_out(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
 	struct capture_stats cs;
-	struct om_hdr h;
-	const uint8_t *p;
 	char err[256];
 	int rc;
 	r->in.chld_fd = r->sigfd;
@@ -658,30 +690,28 @@ int remote_send_out(struct remote *r)
 		return SENT_BROKEN;
 	}
 	say(r, "image sent to node %u: %u regions, %lu pages", jc->placed.node, cs.regions, (unsigned long)cs.pages);
-	int got = next_frame(r, &h, &p, NULL, -1);
-	if (got > 0 && h.type == OM_T_JOB_ERROR) {
-		struct om_error e;
-		if (om_error_decode(p, h.length, &e) == OM_OK)
-			say(r, "node %u refused the job (%s): running at home", jc->placed.node, e.msg);
-		return SENT_REFUSED;
-	}
-	if (got > 0 && h.type == OM_T_NODE_LOST)
-		return SENT_REFUSED;
-	if (got <= 0 || h.type != OM_T_JOB_STARTED) {
-		fprintf(stderr, "om-run: node %u (%s) did not start %s\n", jc->placed.node, jc->placed.addr,
-			r->prog);
-		return SENT_NOT_STARTED;
-	}
-	say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+	if ((rc = started(r, -1)) != SENT_RUNS)
+		return rc;
+	stats_move(&r->stats, jc->placed.node);
 	if (r->restart && r->restart_how == RESTART_EINTR)
 		say(r, "the call it was in returns EINTR there: a signal it handles came");
 	inject_drop_signals(&r->in, cs.sigs); /* they went with the image */
-	stats_move(&r->stats, jc->placed.node);
 	/* Its timers went with it: home's would fire a second time. */
 	if (timers_disarm(&r->in, err, sizeof err) != 0)
 		say(r, "home's timers could not be stopped: %s", err);
 	forward_recorded(r); /* what reached the program while it was captured */
 	return SENT_RUNS;
+}
+
+int remote_adopted(struct remote *r)
+{
+	r->in.chld_fd = r->sigfd;
+	r->in.watch = frames_during_call;
+	r->in.watch_ctx = r;
+	int rc = started(r, HOMING_QUIET_MS);
+	if (rc == SENT_RUNS)
+		stats_born_on(&r->stats, r->jc->placed.node); /* not a move */
+	return rc;
 }
 
 int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uint32_t flags)
@@ -692,6 +722,10 @@ int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uin
 	const uint8_t *p;
 	job_submit_fill((uint32_t)r->pid, r->cmd, need, node, &s);
 	s.flags = flags;
+	if (flags & OM_JOB_F_FORK) {
+		s.fork_job = r->fork_job;
+		s.fork_seq = r->fork_seq;
+	}
 	int n = om_job_submit_encode(&s, buf, sizeof buf);
 	if (n < 0 || send_frame_for(r, OM_T_CTL_JOB_SUBMIT, 0, 0, buf, (size_t)n) < 0)
 		return -1;

@@ -49,6 +49,12 @@ void stats_move(struct proc_stats *s, uint32_t where)
 	s->migrations++;
 }
 
+void stats_born_on(struct proc_stats *s, uint32_t where)
+{
+	s->where = where;
+	s->since_ms = mono_ms();
+}
+
 void stats_command(struct proc_stats *s, const char *cmd)
 {
 	snprintf(s->cmd, sizeof s->cmd, "%s", cmd);

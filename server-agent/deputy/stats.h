@@ -36,6 +36,9 @@ struct proc_stats {
 void stats_begin(struct proc_stats *s, pid_t pid);
 /* It moved: to node where (0: home). */
 void stats_move(struct proc_stats *s, uint32_t where);
+/* It was born there (forked on node where): its story starts there,
+ * without a move. */
+void stats_born_on(struct proc_stats *s, uint32_t where);
 /* Its command line, after an exec. */
 void stats_command(struct proc_stats *s, const char *cmd);
 /* Its home process's own CPU time now, in ms (utime + stime). */

@@ -129,6 +129,7 @@ job_why_str(uint8_t why)
 	case OM_WHY_MIGRATE: return "migrate";
 	case OM_WHY_BALANCER: return "balancer";
 	case OM_WHY_HOME: return "home";
+	case OM_WHY_FORK: return "fork";
 	default: return "-";
 	}
 }

@@ -1,7 +1,8 @@
-/* home_state: what a job has when it comes home (here: at fork, which the
- * node cannot do) must be what it had on the node. Live vector and x87
+/* home_state: what a job has when it comes home (here: at a clone with
+ * CLONE_PTRACE, which the node leaves to home, and which is a plain fork
+ * for a program nobody traces) must be what it had on the node. Live vector and x87
  * registers, MXCSR and the x87 control word cross one SYSCALL instruction
- * (a raw fork, so no libc code touches them); armed timers still fire
+ * (a raw clone, so no libc code touches them); armed timers still fire
  * after it, a POSIX timer keeps its id, a blocked real-time signal queued
  * before it is still pending. Prints the same on any machine. */
 #define _GNU_SOURCE
@@ -20,7 +21,7 @@ static volatile sig_atomic_t alarms, rt_id = -1;
 static void on_alarm(int sig) { (void)sig; alarms++; }
 static void on_rt(int sig, siginfo_t *si, void *uc) { (void)sig, (void)uc; rt_id = si->si_value.sival_int; }
 
-/* Sets the registers, forks with a raw SYSCALL, reads them back. */
+/* Sets the registers, forks with a raw clone, reads them back. */
 static long fork_with_state(uint64_t out[5])
 {
 	static const uint64_t pattern[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
@@ -31,7 +32,12 @@ static long fork_with_state(uint64_t out[5])
 			 "ldmxcsr %[mx]\n\t"
 			 "fldcw %[cw]\n\t"
 			 "fldpi\n\t"
-			 "mov $57, %%eax\n\t" /* fork */
+			 "mov $56, %%eax\n\t" /* clone(CLONE_PTRACE | SIGCHLD, 0, 0, 0, 0) */
+			 "mov $0x2011, %%edi\n\t"
+			 "xor %%esi, %%esi\n\t"
+			 "xor %%edx, %%edx\n\t"
+			 "xor %%r10d, %%r10d\n\t"
+			 "xor %%r8d, %%r8d\n\t"
 			 "syscall\n\t"
 			 "mov %%rax, %[ret]\n\t"
 			 "movq %%xmm8, %[o0]\n\t"
@@ -40,7 +46,7 @@ static long fork_with_state(uint64_t out[5])
 			 "fstpt %[o3]\n\t"
 			 : [ret] "=m"(ret), [o0] "=m"(out[0]), [o1] "=m"(out[1]), [o2] "=m"(out[2]), [o3] "=m"(out[3])
 			 : [pat] "m"(pattern), [mx] "m"(mxcsr), [cw] "m"(cw)
-			 : "rax", "rcx", "r11", "xmm8", "memory");
+			 : "rax", "rcx", "rdi", "rsi", "rdx", "r8", "r10", "r11", "xmm8", "memory");
 	return ret;
 }
 

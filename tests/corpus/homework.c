@@ -1,13 +1,19 @@
 /* homework burn MILLIONS | homework read: forks a child that exits at
- * once and waits for it (so under om-run it comes home, for the fork),
+ * once and waits for it, with a clone the node leaves to home
+ * (CLONE_PTRACE, a plain fork for a program nobody traces; so under
+ * om-run it comes home, for that clone),
  * then works at home: "burn" computes as burn does and prints "HASH"
  * (a CPU-bound process at home, which om-run sends out again); "read"
  * echoes each stdin line as "N: line" until EOF (a process blocked in a
  * read at home, which om-migrate can send out). */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +21,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	pid_t c = fork();
+	pid_t c = (pid_t)syscall(SYS_clone, CLONE_PTRACE | SIGCHLD, 0, 0, 0, 0);
 	if (c == 0)
 		_exit(0);
 	int st;

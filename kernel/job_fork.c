@@ -1,0 +1,96 @@
+/* job_fork.c - the child of a fork made on the node (job_fork.h): the
+ * parent's copy, as Linux's fork(2) leaves a child. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpu.h"
+#include "job_fork.h"
+#include "linux_abi.h"
+#include "mm.h"
+#include "syscall.h"
+#include "timers.h"
+
+#define CLONE_PARENT_SETTID 0x00100000ull
+#define CLONE_CHILD_CLEARTID 0x00200000ull
+#define CLONE_CHILD_SETTID 0x01000000ull
+/* Kept free for the kernel (its heap, the link's buffers) after a copy. */
+#define FORK_RESERVE (8ull << 20)
+
+int job_fork_fits(const struct job *j)
+{
+	for (uint32_t i = 0; i < j->uvm.nregions; i++)
+		if (j->uvm.regions[i].kind == UVM_SHARED_ANON)
+			return 0; /* processes that share memory stay together: home */
+	/* Its pages, and about one table page for 512 of them. */
+	uint64_t need = (j->uvm.pages + j->uvm.pages / 512 + 16) * PAGE_SIZE + FORK_RESERVE;
+	return pmm_free_bytes() >= need;
+}
+
+struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flags, uint64_t child_tid)
+{
+	struct job *c = job_create(id);
+	if (!c)
+		return NULL;
+	uvm_destroy(&c->uvm);
+	if (uvm_clone(&c->uvm, &parent->uvm) < 0) {
+		job_destroy(c);
+		return NULL;
+	}
+	/* Everything is the parent's, but for what the child owns (its
+	 * memory, FPU area, signal queue) and what fork(2) says it does not
+	 * inherit: pending signals, timers, resource usage, robust futexes,
+	 * memory locks. */
+	struct uvm uvm = c->uvm;
+	uint8_t *xsave = c->xsave;
+	struct job_sigqueued *sigq = c->sigq;
+	*c = *parent;
+	c->uvm = uvm;
+	c->xsave = xsave;
+	c->sigq = sigq;
+	memcpy(c->xsave, parent->xsave, fpu_area_size());
+	c->id = id;
+	c->state = JOB_RUNNABLE;
+	c->pending = c->info_pending = 0;
+	c->nsigq = 0;
+	memset(c->info, 0, sizeof c->info);
+	c->stopped = c->suspended = c->sigwaiting = 0;
+	memset(c->itimer, 0, sizeof c->itimer);
+	memset(c->timer, 0, sizeof c->timer);
+	c->timer_next_id = 0;
+	timers_init(c);
+	/* mlock and mlockall(MCL_FUTURE) are not inherited either */
+	for (uint32_t i = 0; i < c->uvm.nregions; i++)
+		c->uvm.regions[i].locked = 0;
+	c->lock_future = 0;
+	c->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? child_tid : 0;
+	c->robust_list = c->robust_len = 0;
+	uint64_t maxrss = parent->home_usage.maxrss_kb, ticks = parent->home_usage.ticks;
+	memset(&c->home_usage, 0, sizeof c->home_usage);
+	c->home_usage.maxrss_kb = maxrss;
+	c->home_usage.ticks = ticks;
+	c->ident.pid = c->ident.tid = pid;
+	c->ident.ppid = parent->ident.pid;
+	memset(&c->fill, 0, sizeof c->fill);
+	c->fault_addr = c->wake_ns = c->sleep_rem = 0;
+	c->wake_ret = 0;
+	c->cpu_ns = 0;
+	c->sleep_restart = c->restart_pending = 0;
+	c->last_nr = 0;
+	c->exit_code = 0;
+	c->seq = 0;
+	c->syscalls_local = c->syscalls_forwarded = c->faults = 0;
+	syscall_return(c, 0);
+	if (flags & CLONE_CHILD_SETTID) {
+		int32_t tid = (int32_t)pid;
+		uvm_write(&c->uvm, child_tid, &tid, sizeof tid, 0); /* Linux ignores a fault here too */
+	}
+	return c;
+}
+
+void job_fork_parent_done(struct job *parent, int64_t pid, uint64_t flags, uint64_t parent_tid)
+{
+	if (pid > 0 && (flags & CLONE_PARENT_SETTID)) {
+		int32_t tid = (int32_t)pid;
+		uvm_write(&parent->uvm, parent_tid, &tid, sizeof tid, 0);
+	}
+}
