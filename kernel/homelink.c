@@ -643,8 +643,7 @@ static void on_fork(const struct om_hdr *h, const uint8_t *p)
 		return;
 	}
 	if (!pj || pj->state != JOB_WAIT_HOME || pj->seq != m.seq || ph->in_slot || ph->send_waiting ||
-	    ph->filling || ph->fork_child || ph->vfork_child || !ph->fork_out ||
-	    !om_syscall_is_fork(ph->fwd->nr, ph->fwd_args)) {
+	    ph->filling || ph->fork_child || ph->vfork_child || !ph->fork_out) {
 		send_error(h->job, OM_E_STATE, "its parent has no fork in flight here");
 		return;
 	}
@@ -685,7 +684,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 	}
 	if (hj->filling) {
 		fill_reply(hj, ret);
-	} else if (om_syscall_is_fork(hj->fwd->nr, hj->fwd_args)) {
+	} else if (hj->fork_out) {
 		if (fork_replied(hj, ret))
 			return; /* a vfork's parent waits for its child */
 	} else if (!write_continues(hj, &ret)) { /* an EIO stops a long write too */

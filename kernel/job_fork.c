@@ -31,7 +31,6 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	struct job *c = job_create(id);
 	if (!c)
 		return NULL;
-	uvm_destroy(&c->uvm);
 	if (uvm_clone(&c->uvm, &parent->uvm) < 0) {
 		job_destroy(c);
 		return NULL;

@@ -26,6 +26,11 @@
 #define OM_VERSION "om 0.1"
 #define SPEED_BENCH_MS 50
 
+static int wants_cpu(const struct job *j)
+{
+	return j->state == JOB_RUNNABLE && !j->stopped;
+}
+
 /* The live values of each heartbeat (net_start calls it back). */
 static void node_status(struct om_heartbeat *hb)
 {
@@ -35,7 +40,7 @@ static void node_status(struct om_heartbeat *hb)
 	hb->jobs = (uint32_t)(sched_count() + homelink_jobs_in_transit());
 	for (int i = 0; i < sched_count(); i++) {
 		const struct job *j = sched_job(i);
-		int runnable = j->state == JOB_RUNNABLE && !j->stopped;
+		int runnable = wants_cpu(j);
 		if (runnable)
 			hb->load_milli += 1000; /* a job that wants the CPU now */
 		if (hb->nlisted < OM_NODE_JOBS_MAX)
@@ -48,10 +53,8 @@ static void runnable_watch(void)
 {
 	static int last = -1;
 	int n = 0;
-	for (int i = 0; i < sched_count(); i++) {
-		const struct job *j = sched_job(i);
-		n += j->state == JOB_RUNNABLE && !j->stopped;
-	}
+	for (int i = 0; i < sched_count(); i++)
+		n += wants_cpu(sched_job(i));
 	if (n != last) {
 		last = n;
 		agent_heartbeat_soon();

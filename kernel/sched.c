@@ -169,17 +169,16 @@ static void sched_syscall(struct job *j)
 	const struct job_host *host = host_of(j);
 	struct sys_call sc;
 	syscall_handle(j, &sc);
+	/* A fork the host cannot make here (no room for the child) goes home. */
+	if (sc.outcome == SYS_FORWARD && om_syscall_is_fork((unsigned)sc.nr, sc.a) &&
+	    !(host->fork_ok && host->fork_ok(j)))
+		sc.outcome = SYS_HOME;
 	switch (sc.outcome) {
 	case SYS_RETURN: syscall_return(j, sc.ret); break;
 	case SYS_KEEP_REGS:
 	case SYS_BLOCK:
 	case SYS_EXITED: break;
 	case SYS_FORWARD:
-		if (om_syscall_is_fork((unsigned)sc.nr, sc.a) && !(host->fork_ok && host->fork_ok(j))) {
-			j->state = JOB_WAIT_HOME;
-			host->go_home(j, 0, (int32_t)sc.nr, om_syscall_name((unsigned)sc.nr));
-			break;
-		}
 		j->state = JOB_WAIT_HOME;
 		j->last_nr = sc.nr;
 		j->syscalls_forwarded++;

@@ -528,11 +528,8 @@ int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int fo
 
 int uvm_clone(struct uvm *dst, struct uvm *src)
 {
-	int rc = uvm_create(dst);
-	if (rc < 0)
-		return rc;
 	if (uvm_reserve(dst, src->nregions) < 0)
-		goto nomem;
+		return -LX_ENOMEM;
 	memcpy(dst->regions, src->regions, src->nregions * sizeof *src->regions);
 	dst->nregions = src->nregions;
 	dst->stack_limit = src->stack_limit;
@@ -545,7 +542,7 @@ int uvm_clone(struct uvm *dst, struct uvm *src)
 			if (!to) {
 				if (pa)
 					pmm_free(pa, 1);
-				goto nomem;
+				return -LX_ENOMEM;
 			}
 			memcpy(phys_to_virt(pa), phys_to_virt(from & PTE_ADDR), PAGE_SIZE);
 			*to = pa | (from & ~PTE_ADDR); /* same protection, PROT_NONE's absence too */
@@ -553,9 +550,6 @@ int uvm_clone(struct uvm *dst, struct uvm *src)
 		}
 	}
 	return 0;
-nomem:
-	uvm_destroy(dst);
-	return -LX_ENOMEM;
 }
 
 const void *uvm_peek_page(struct uvm *u, uint64_t va)

@@ -41,8 +41,9 @@ struct uvm {
 };
 
 int uvm_create(struct uvm *u);
-/* Makes dst a copy of src: its regions, and a frame of its own for every
- * page src has (fork). -LX_ENOMEM leaves dst empty (destroyed). */
+/* Makes dst, new and empty (uvm_create), a copy of src: its regions, and
+ * a frame of its own for every page src has (fork). After -LX_ENOMEM dst
+ * holds part of it: destroy it. */
 int uvm_clone(struct uvm *dst, struct uvm *src);
 /* Frees every frame and table of the lower half, and the region list. */
 void uvm_destroy(struct uvm *u);

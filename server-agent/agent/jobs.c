@@ -228,6 +228,34 @@ jobs_end_home_record(struct conn *c, uint32_t pid, const char *why)
 		jobs_end(j, why);
 }
 
+/* A new job for c's process s->pid: on n, counted there, or its record
+ * at home (n NULL). */
+static struct job *
+jobs_new(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		return NULL;
+	j->id = jobs_new_id();
+	j->uid = jh->uid;
+	j->pid = s->pid;
+	j->home_pid = jh->pid;
+	memcpy(j->cmd, s->cmd, sizeof j->cmd);
+	j->state = n != NULL ? OM_JOB_PLACED : OM_JOB_HOME;
+	jobs_identify(j);
+	j->start_ms = ev_now_ms();
+	j->need = s->cpu;
+	j->mem_bytes = s->mem_bytes;
+	j->node = n;
+	j->home = c;
+	jobs_link(j);
+	if (n != NULL)
+		n->jobs++;
+	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
+	return j;
+}
+
 /* A process of a job that runs at home, followed by its deputy: a record
  * without a node, for om-mon and om-migrate (and the deputy's CTL_MIGRATE). */
 static void
@@ -237,25 +265,12 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 	struct job *j;
 
 	jobs_end_home_record(c, s->pid, "recorded again");
-	if ((j = calloc(1, sizeof *j)) == NULL) {
+	if ((j = jobs_new(c, jh, s, NULL)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
 	}
-	j->id = jobs_new_id();
-	j->uid = jh->uid;
-	j->pid = s->pid;
-	j->home_pid = jh->pid;
-	memcpy(j->cmd, s->cmd, sizeof j->cmd);
-	j->state = OM_JOB_HOME;
-	jobs_identify(j);
 	j->why = moved ? moved : OM_WHY_HOME;
 	j->pinned = moved == OM_WHY_MIGRATE; /* the user said home */
-	j->start_ms = ev_now_ms();
-	j->need = s->cpu;
-	j->mem_bytes = s->mem_bytes;
-	j->home = c;
-	jobs_link(j);
-	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
 	log_debug("job %u: uid %u pid %u runs at home: %s", j->id, j->uid, j->pid, j->cmd);
 	memset(&pl, 0, sizeof pl);
 	pl.job = j->id;
@@ -276,32 +291,6 @@ jobs_relay_limits(struct conn *c, struct node *n)
 	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1)
 		return -1;
 	return 0;
-}
-
-/* A new job on n for c's process s->pid, counted there. */
-static struct job *
-jobs_new_on(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n)
-{
-	struct job *j = calloc(1, sizeof *j);
-
-	if (j == NULL)
-		return NULL;
-	j->id = jobs_new_id();
-	j->uid = jh->uid;
-	j->pid = s->pid;
-	j->home_pid = jh->pid;
-	memcpy(j->cmd, s->cmd, sizeof j->cmd);
-	j->state = OM_JOB_PLACED;
-	jobs_identify(j);
-	j->start_ms = ev_now_ms();
-	j->need = s->cpu;
-	j->mem_bytes = s->mem_bytes;
-	j->node = n;
-	j->home = c;
-	jobs_link(j);
-	n->jobs++;
-	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
-	return j;
 }
 
 static void
@@ -345,7 +334,7 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 		return;
 	}
 	n = parent->node;
-	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new_on(c, jh, s, n)) == NULL) {
+	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new(c, jh, s, n)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
 	}
@@ -358,12 +347,10 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 	f.parent = parent->id;
 	f.seq = s->fork_seq;
 	f.pid = s->pid;
-	len = om_job_fork_encode(&f, buf, sizeof buf);
+	len = om_job_fork_encode(&f, buf, sizeof buf); /* parent and pid are >= 1: it fits */
 	/* A failed send closes the node's connection, which ends the job. */
-	if (len < 0 || conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len) == -1 ||
-	    (j = jobs_find(id)) == NULL) {
-		if ((j = jobs_find(id)) != NULL)
-			jobs_end(j, "JOB_FORK did not encode");
+	(void)conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len);
+	if ((j = jobs_find(id)) == NULL) {
 		jobs_not_placed(c, s, jh, "the node was lost");
 		return;
 	}
@@ -427,7 +414,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	jobs_end_home_record(c, s.pid, "it leaves home");
-	if ((j = jobs_new_on(c, jh, &s, n)) == NULL) {
+	if ((j = jobs_new(c, jh, &s, n)) == NULL) {
 		jobs_not_placed(c, &s, jh, "agent out of memory");
 		return;
 	}

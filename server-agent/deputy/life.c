@@ -482,6 +482,29 @@ alone:
 	return -1;
 }
 
+/* The node could not make the child of a fork run at home: the home
+ * process it made (killed) is reaped inside its parent, which never sees
+ * it, nor its SIGCHLD (Linux sends none for a fork that failed). */
+static void unfork(struct remote *r, pid_t pid)
+{
+	uint64_t w[6] = { (uint64_t)pid, 0, __WALL | WNOHANG, 0, 0, 0 };
+	int64_t got = 0;
+	for (int i = 0; i < 500 && got == 0 && !r->in.dead; i++) {
+		if (inject_syscall(&r->in, SYS_wait4, w, &got) != 0)
+			break;
+		if (got == 0)
+			usleep(10000); /* its deputy, its tracer, lets it go as it exits */
+	}
+	unsigned k = 0;
+	for (unsigned i = 0; i < r->in.nsigs; i++) {
+		int32_t from;
+		memcpy(&from, r->in.sigs[i].info + 16, sizeof from); /* si_pid */
+		if (r->in.sigs[i].sig != SIGCHLD || from != (int32_t)pid)
+			r->in.sigs[k++] = r->in.sigs[i];
+	}
+	r->in.nsigs = k;
+}
+
 int64_t remote_fork(struct remote *r, uint32_t seq)
 {
 	/* At home a plain fork (om_syscall_is_fork: SIGCHLD its exit
@@ -502,25 +525,7 @@ int64_t remote_fork(struct remote *r, uint32_t seq)
 		say(r, "forked pid %ld on node %u", (long)pid, r->jc->placed.node);
 		return pid;
 	}
-	/* The node could not make the child: the fork fails, and the home
-	 * process it made is gone (reaped, so the parent never sees it). */
-	uint64_t w[6] = { (uint64_t)pid, 0, __WALL | WNOHANG, 0, 0, 0 };
-	int64_t got = 0;
-	for (int i = 0; i < 500 && got == 0 && !r->in.dead; i++) {
-		if (inject_syscall(&r->in, SYS_wait4, w, &got) != 0)
-			break;
-		if (got == 0)
-			usleep(10000);
-	}
-	/* Nor does it hear of it: no SIGCHLD for a fork that failed. */
-	unsigned k = 0;
-	for (unsigned i = 0; i < r->in.nsigs; i++) {
-		int32_t from;
-		memcpy(&from, r->in.sigs[i].info + 16, sizeof from); /* si_pid */
-		if (r->in.sigs[i].sig != SIGCHLD || from != (int32_t)pid)
-			r->in.sigs[k++] = r->in.sigs[i];
-	}
-	r->in.nsigs = k;
+	unfork(r, (pid_t)pid);
 	say(r, "fork on node %u failed: no child could be made there", r->jc->placed.node);
 	return -EAGAIN;
 }

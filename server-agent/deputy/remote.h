@@ -98,10 +98,9 @@ int remote_send_out(struct remote *r);
  * SENT_RUNS it runs there, else it did not start. */
 int remote_adopted(struct remote *r);
 /* A fork the process made on its node (call seq; om_syscall_is_fork): a
- * plain fork runs at home, and the
- * child gets a deputy of its own, which has the node make the child's
- * image before this returns (life.c). Returns the call's result for the
- * node: the child's pid, or -errno. */
+ * plain fork runs at home, and the child gets a deputy of its own, which
+ * has the node make the child's image before this returns (life.c).
+ * Returns the call's result for the node: the child's pid, or -errno. */
 int64_t remote_fork(struct remote *r, uint32_t seq);
 
 enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL };

@@ -333,30 +333,25 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if ((rc = wake(r)) != 0)
 		return -1;
-	if (om_syscall_is_fork(req.nr, req.args)) {
-		ret = remote_fork(r, h->seq);
-		if (r->in.dead)
-			return -1;
-		int n = om_sysrep_encode(&req, ret, NULL, r->txbuf, OM_MAX_PAYLOAD);
-		forward_recorded(r);
-		if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0 || idle(r) != 0)
-			return -1;
-		return 0;
+	int fork = om_syscall_is_fork(req.nr, req.args);
+	if (fork) {
+		ret = remote_fork(r, h->seq); /* no buffers: dout.outs is not read */
+	} else {
+		/* A call the node made before it knew of a signal we sent must
+		 * not block, as it would not with the signal pending in Linux. */
+		r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
+		r->call_seq = h->seq;
+		/* From here frames_during_call may read on, and the receive
+		 * buffer the request's payload (req's buffers) lies in may be
+		 * reused: deputy_call has placed them in the tracee before it
+		 * waits, and the reply below takes only req's numbers and kinds. */
+		r->in.watch_fd = r->jc->ctl_fd;
+		rc = deputy_call(&r->in, &req, &ret, &r->dout);
+		r->in.watch_fd = -1;
 	}
-	/* A call the node made before it knew of a signal we sent must not
-	 * block, as it would not with the signal pending in Linux. */
-	r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
-	r->call_seq = h->seq;
-	/* From here frames_during_call may read on, and the receive buffer the
-	 * request's payload (req's buffers) lies in may be reused: deputy_call
-	 * has placed them in the tracee before it waits, and the reply below
-	 * takes only req's numbers and kinds. */
-	r->in.watch_fd = r->jc->ctl_fd;
-	rc = deputy_call(&r->in, &req, &ret, &r->dout);
-	r->in.watch_fd = -1;
 	if (r->in.dead)
 		return -1;
-	int n = rc == 0 ? om_sysrep_encode(&req, ret, r->dout.outs, r->txbuf, OM_MAX_PAYLOAD)
+	int n = rc == 0 ? om_sysrep_encode(&req, ret, fork ? NULL : r->dout.outs, r->txbuf, OM_MAX_PAYLOAD)
 			: om_sysrep_encode(&req, rc == -E2BIG ? -ENOMEM : rc, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	if (n < 0) {
 		fprintf(stderr, "om-run: the reply to %s does not encode (%s)\n", om_syscall_name(req.nr),
@@ -643,11 +638,8 @@ int remote_hide_env(struct remote *r, const char *name, const char *user_entry)
 	return -1;
 }
 
-/* Its image, then the node's answer. SENT_REFUSED: the node refused it or
- * was lost first; SENT_NOT_STARTED: no answer; SENT_BROKEN: the capture
- * failed (or a signal came too late for an interrupted call, r->restart).
- * Unless it runs, the signals recorded meanwhile are still recorded. */
-/* The node's answer to a job sent or forked there (JOB_STARTED). */
+/* The node's answer to a job sent or forked there (JOB_STARTED):
+ * SENT_RUNS, SENT_REFUSED or SENT_NOT_STARTED. */
 static int started(struct remote *r, int timeout_ms)
 {
 	struct job_ctx *jc = r->jc;
@@ -671,6 +663,10 @@ static int started(struct remote *r, int timeout_ms)
 	return SENT_RUNS;
 }
 
+/* Its image, then the node's answer. SENT_REFUSED: the node refused it or
+ * was lost first; SENT_NOT_STARTED: no answer; SENT_BROKEN: the capture
+ * failed (or a signal came too late for an interrupted call, r->restart).
+ * Unless it runs, the signals recorded meanwhile are still recorded. */
 int remote_send_out(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
