@@ -508,7 +508,7 @@ def sec_moves(sz, runs):
 
 def sec_forks(sz, runs):
     """forkloop natively and on a node (its forks stay there; each vfork's
-    child comes home for its exec): ms per fork against dirty memory."""
+    child's exec runs at home as a call): ms per fork against dirty memory."""
     c = Cluster()
     rows = []
     try:

@@ -16,6 +16,7 @@
 #include "console.h"
 #include "homelink.h"
 #include "job.h"
+#include "job_exec.h"
 #include "job_fork.h"
 #include "job_image.h"
 #include "job_msg.h"
@@ -61,6 +62,7 @@ struct hl_job {
 	uint32_t interrupt_seq;      /* the call CALL_INTERRUPT was asked for */
 	int interrupt_after;         /* ... to be queued once the call has left */
 	int fork_out;                /* its call out is a fork: a job slot is kept for the child */
+	int exec_out;                /* its call out is an execve: success ends the job here */
 	uint32_t fork_child;         /* the fork call out has its child here (JOB_FORK) */
 	uint32_t vfork_child;        /* a vfork's parent waits until this job leaves */
 	int64_t vfork_ret;           /* ... and then returns this (the child's pid) */
@@ -284,7 +286,7 @@ static void request_encode(struct hl_job *hj)
 		answer_now(hj, -uerr);
 		return;
 	}
-	if (n == OM_E_RANGE) { /* not forwardable with these arguments */
+	if (n == OM_E_RANGE || n == OM_E_NOSPACE) { /* not forwardable with these arguments */
 		go_home(j, OM_HOME_SYSCALL, om_syscall_name(hj->send_nr), (int32_t)hj->send_nr);
 		return;
 	}
@@ -321,7 +323,17 @@ static void host_forward(struct job *j, const struct sys_call *sc)
 	memcpy(hj->fwd_args, sc->a, sizeof hj->fwd_args);
 	hj->fwd_done = 0;
 	hj->fork_out = om_syscall_is_fork((unsigned)sc->nr, sc->a);
-	forward_send(j, (unsigned)sc->nr, sc->a);
+	hj->exec_out = sc->nr == NR_execve;
+	uint64_t a[6];
+	memcpy(a, sc->a, sizeof a);
+	if (hj->exec_out)
+		job_exec_sigstate(j, &a[3], &a[4]);
+	if (hj->fork_out) {
+		const struct job_sigaction *chld = &j->act[LX_SIGCHLD - 1];
+		a[5] = (chld->flags & (LX_SA_NOCLDSTOP | LX_SA_NOCLDWAIT)) |
+		       (chld->handler == LX_SIG_IGN ? OM_FORK_CHLD_IGN : 0);
+	}
+	forward_send(j, (unsigned)sc->nr, a);
 }
 
 /* The next pread of a file mapping's contents (OM_SYSCALL_MAX_BUF at most
@@ -363,12 +375,13 @@ static void host_go_home(struct job *j, int feature, int32_t pending, const char
 	go_home(j, feature ? OM_HOME_FEATURE : OM_HOME_SYSCALL, what, pending);
 }
 
-/* Fork calls out, each holding a job slot for its child. */
+/* Fork calls out whose child is not made yet, each holding a job slot
+ * for it (a child made is counted as a job). */
 static int forks_out(void)
 {
 	int n = 0;
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
-		n += hl.jobs[i].job && hl.jobs[i].fork_out;
+		n += hl.jobs[i].job && hl.jobs[i].fork_out && !hl.jobs[i].fork_child;
 	return n;
 }
 
@@ -401,6 +414,19 @@ static void host_exited(struct job *j)
 	}
 	hj_free(hj_of(j));
 	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+}
+
+/* The job's execve ran at home: its process there is the new program,
+ * which its deputy places again; the job here is over. */
+static void execed(struct hl_job *hj)
+{
+	struct job *j = hj->job;
+	struct om_job_exit e = { .kind = OM_EXIT_EXECED, .cpu_ns = j->cpu_ns };
+	uint8_t buf[CTL_MAX];
+	kprintf("job %u: its execve ran at home\n", j->id);
+	hj_free(hj);
+	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+	sched_abort(j);
 }
 
 /* Home stops om-run (and so the user's shell sees the job stopped) on
@@ -687,6 +713,9 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 	} else if (hj->fork_out) {
 		if (fork_replied(hj, ret))
 			return; /* a vfork's parent waits for its child */
+	} else if (hj->exec_out && ret == 0) {
+		execed(hj);
+		return;
 	} else if (!write_continues(hj, &ret)) { /* an EIO stops a long write too */
 		sched_reply(j, ret);
 	}

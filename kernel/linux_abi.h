@@ -47,6 +47,8 @@
 #define LX_SIGALRM 14
 #define LX_SIGTERM 15
 #define LX_SIGCHLD 17
+#define LX_SA_NOCLDSTOP 1
+#define LX_SA_NOCLDWAIT 2
 #define LX_SIGCONT 18
 #define LX_SIGSTOP 19
 #define LX_SIGTSTP 20
@@ -100,6 +102,8 @@
 #define LX_MAP_FIXED_NOREPLACE 0x100000
 #define LX_MADV_DONTNEED 4
 #define LX_MADV_FREE 8
+#define LX_MADV_DONTFORK 10
+#define LX_MADV_WIPEONFORK 18
 #define LX_MS_ASYNC 1
 #define LX_MS_INVALIDATE 2
 #define LX_MS_SYNC 4

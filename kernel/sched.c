@@ -5,11 +5,13 @@
 
 #include "console.h"
 #include "job.h"
+#include "job_exec.h"
 #include "linux_abi.h"
 #include "sched.h"
 #include "signal.h"
 #include "syscall.h"
 #include "syscall_codec.h"
+#include "sysnr.h"
 #include "timer.h"
 #include "timers.h"
 
@@ -169,9 +171,12 @@ static void sched_syscall(struct job *j)
 	const struct job_host *host = host_of(j);
 	struct sys_call sc;
 	syscall_handle(j, &sc);
-	/* A fork the host cannot make here (no room for the child) goes home. */
+	/* A fork the host cannot make here (no room for the child) goes
+	 * home, and so does an execve whose state the call cannot carry. */
 	if (sc.outcome == SYS_FORWARD && om_syscall_is_fork((unsigned)sc.nr, sc.a) &&
 	    !(host->fork_ok && host->fork_ok(j)))
+		sc.outcome = SYS_HOME;
+	if (sc.outcome == SYS_FORWARD && sc.nr == NR_execve && !job_exec_fits(j))
 		sc.outcome = SYS_HOME;
 	switch (sc.outcome) {
 	case SYS_RETURN: syscall_return(j, sc.ret); break;

@@ -153,6 +153,13 @@ void sys_madvise(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
+	/* A fork here copies every page: a program told that memory is left
+	 * out of the child, or wiped in it, would trust that (a random
+	 * generator's state): it hears what a kernel without them says. */
+	if (sc->a[2] == LX_MADV_DONTFORK || sc->a[2] == LX_MADV_WIPEONFORK) {
+		sc->ret = -LX_EINVAL;
+		return;
+	}
 	sc->ret = 0;
 	if (!len || (sc->a[2] != LX_MADV_DONTNEED && sc->a[2] != LX_MADV_FREE))
 		return;

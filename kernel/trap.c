@@ -62,6 +62,22 @@ void trap_dump(const struct trap_frame *tf)
 	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", tf->r13, tf->r14, tf->r15);
 	kprintf("  cr0 %016lx  cr2 %016lx  cr3 %016lx  cr4 %016lx\n",
 		read_cr0(), read_cr2(), read_cr3(), read_cr4());
+	if (tf->cs & 3)
+		return;
+	/* Without frame pointers a backtrace is a guess: the words on the
+	 * stack that point into the kernel's code, likely return addresses
+	 * (addr2line -e om-node.elf turns them into places). */
+	extern const char __image_start[], __text_end[], __image_end[];
+	const uint64_t *sp = (const uint64_t *)(tf->rsp & ~7ull);
+	if (tf->rsp < (uint64_t)__image_start || tf->rsp >= (uint64_t)__image_end)
+		return; /* not one of the kernel's stacks: nothing safe to read */
+	kprintf("  code addresses on the stack:");
+	for (int i = 0, n = 0; i < 128 && n < 16 && (uint64_t)(sp + i + 1) <= (uint64_t)__image_end; i++)
+		if (sp[i] >= (uint64_t)__image_start && sp[i] < (uint64_t)__text_end) {
+			kprintf(" %lx", sp[i]);
+			n++;
+		}
+	kprintf("\n");
 }
 
 void trap_dispatch(struct trap_frame *tf)

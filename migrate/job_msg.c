@@ -287,6 +287,8 @@ exit_ok(const struct om_job_exit *m)
 		return m->status <= 255 && m->core == 0;
 	if (m->kind == OM_EXIT_SIGNALED)
 		return m->status >= 1 && m->status <= OM_SIG_MAX && m->core <= 1;
+	if (m->kind == OM_EXIT_EXECED)
+		return m->status == 0 && m->core == 0;
 	return 0;
 }
 

@@ -145,10 +145,12 @@ struct om_signal_seen {
 	uint32_t count;
 };
 
-enum om_exit_kind { OM_EXIT_EXITED = 1, OM_EXIT_SIGNALED = 2 };
+enum om_exit_kind { OM_EXIT_EXITED = 1, OM_EXIT_SIGNALED = 2, OM_EXIT_EXECED = 3 };
 
 /* JOB_EXIT (25), node -> home. EXITED: status 0..255, core 0. SIGNALED:
- * status is the signal 1..OM_SIG_MAX, core 0 or 1. */
+ * status is the signal 1..OM_SIG_MAX, core 0 or 1. EXECED: status and
+ * core 0; the job's execve ran at home (its reply said 0), so the job
+ * here is over and its process at home runs the new program. */
 struct om_job_exit {
 	uint8_t kind;
 	uint32_t status;

@@ -7,6 +7,7 @@
 #include "wire.h"
 
 /* Linux x86-64 errno values the node hands back to the job. */
+#define SC_E2BIG 7
 #define SC_EFAULT 14
 #define SC_EINVAL 22
 #define SC_ENAMETOOLONG 36
@@ -40,6 +41,7 @@ enum sc_nr {
 #define INN(c, s) { OM_K_INN, c, s }
 #define OUTRETN(c, s) { OM_K_OUTRETN, c, s }
 #define STR { OM_K_STR, 0, 0 }
+#define STRV { OM_K_STRV, 0, 0 }
 #define INS(s) { OM_K_INS, 0, s }
 #define OUTS(s) { OM_K_OUTS, 0, s }
 #define INOUTS(s) { OM_K_INOUTS, 0, s }
@@ -150,7 +152,7 @@ om_kind_name(int kind)
 		[OM_K_OPT_OUT] = "OPT_OUT", [OM_K_LENP] = "LENP", [OM_K_IOCTL] = "IOCTL",
 		[OM_K_FCNTL] = "FCNTL", [OM_K_PRCTL] = "PRCTL", [OM_K_POLL] = "POLL",
 		[OM_K_FDSET] = "FDSET", [OM_K_SIGSET6] = "SIGSET6",
-		[OM_K_MSG_IN] = "MSG_IN", [OM_K_MSG_OUT] = "MSG_OUT",
+		[OM_K_MSG_IN] = "MSG_IN", [OM_K_MSG_OUT] = "MSG_OUT", [OM_K_STRV] = "STRV",
 	};
 
 	if (kind < 0 || kind >= OM_K_COUNT)
@@ -369,7 +371,7 @@ static int
 sc_kind_has_in(int kind)
 {
 	switch (kind) {
-	case OM_K_IN: case OM_K_INOUT: case OM_K_INN: case OM_K_STR:
+	case OM_K_IN: case OM_K_INOUT: case OM_K_INN: case OM_K_STR: case OM_K_STRV:
 	case OM_K_INS: case OM_K_INOUTS: case OM_K_IOV_IN: case OM_K_SOCKADDR_IN:
 	case OM_K_LENP: case OM_K_POLL: case OM_K_FDSET: case OM_K_SIGSET6:
 	case OM_K_MSG_IN:
@@ -547,10 +549,11 @@ enc_in(struct sc_enc *s, uint64_t addr, uint32_t n)
 	enc_copy(s, addr, n);
 }
 
-/* A NUL-terminated string, read a page at a time so that no byte past its
+/* A NUL-terminated string of at most max bytes with its NUL (longer:
+ * the job's errno toolong), read a page at a time so that no byte past its
  * end is touched (it may end just before an unmapped page). */
 static void
-enc_str(struct sc_enc *s, uint64_t addr, uint32_t *lenp)
+enc_str(struct sc_enc *s, uint64_t addr, uint32_t *lenp, uint32_t max, int toolong)
 {
 	uint8_t *lenq = wire_wr_take(&s->w, 4);
 	uint32_t n = 0, chunk, room;
@@ -561,10 +564,10 @@ enc_str(struct sc_enc *s, uint64_t addr, uint32_t *lenp)
 		if (enc_failed(s))
 			return;
 		chunk = SC_PAGE - (uint32_t)((addr + n) % SC_PAGE);
-		if (chunk > OM_SYSCALL_STR_MAX - n)
-			chunk = OM_SYSCALL_STR_MAX - n;
+		if (chunk > max - n)
+			chunk = max - n;
 		if (chunk == 0) {
-			enc_uerr(s, SC_ENAMETOOLONG);
+			enc_uerr(s, toolong);
 			return;
 		}
 		room = (uint32_t)(s->w.cap - s->w.pos < chunk ? s->w.cap - s->w.pos : chunk);
@@ -585,6 +588,34 @@ enc_str(struct sc_enc *s, uint64_t addr, uint32_t *lenp)
 		s->w.pos += room;
 		n += room;
 	}
+}
+
+/* A NULL-ended array of string pointers at addr (execve's argv, envp):
+ * u32 count, then each string as enc_str writes it. Linux's E2BIG for a
+ * string longer than MAX_ARG_STRLEN; more strings than a frame carries
+ * is OM_E_NOSPACE (the call goes home, where Linux judges them). */
+static void
+enc_strv(struct sc_enc *s, uint64_t addr, struct om_sysctx_buf *b)
+{
+	uint8_t *countq = wire_wr_take(&s->w, 4), v[8];
+	uint32_t n, len;
+	size_t start = s->w.pos;
+
+	for (n = 0; !enc_failed(s); n++) {
+		if (enc_read(s, addr + 8ull * n, 8, v) != 0)
+			return;
+		if (sc_le64(v) == 0)
+			break;
+		if (n == OM_SYSCALL_STRV_MAX) {
+			s->w.err = OM_E_NOSPACE;
+			return;
+		}
+		enc_str(s, sc_le64(v), &len, OM_SYSCALL_ARG_STRLEN, SC_E2BIG);
+	}
+	if (enc_failed(s))
+		return;
+	sc_put32(countq, n);
+	b->len = (uint32_t)(s->w.pos - start);
 }
 
 /* Clamps the length in argument x to max; marks the call clamped. */
@@ -729,7 +760,10 @@ enc_item(struct sc_enc *s, const struct om_syscall *e, const struct om_argkind *
 		wire_wr_u32(&s->w, b->cap);
 		break;
 	case OM_K_STR:
-		enc_str(s, b->addr, &b->len);
+		enc_str(s, b->addr, &b->len, OM_SYSCALL_STR_MAX, SC_ENAMETOOLONG);
+		break;
+	case OM_K_STRV:
+		enc_strv(s, b->addr, b);
 		break;
 	case OM_K_INS:
 	case OM_K_INOUTS:
@@ -884,6 +918,16 @@ om_sysbuf_iov_len(const struct om_sysbuf *b, uint32_t i)
 	return i < b->niov ? sc_le32(b->iov_lens + 4 * (size_t)i) : 0;
 }
 
+const uint8_t *
+om_sysbuf_str(const struct om_sysbuf *b, uint32_t *at, uint32_t *len)
+{
+	const uint8_t *p = b->data + *at;
+
+	*len = sc_le32(p);
+	*at += 4 + *len;
+	return p + 4;
+}
+
 /* u32 length that must satisfy len <= max, then the bytes. */
 static const uint8_t *
 dec_in(struct wire_rd *r, uint32_t max, uint32_t *len)
@@ -933,6 +977,27 @@ dec_iov(struct wire_rd *r, struct om_sysbuf *b, uint64_t want_cnt)
 	return (uint32_t)total;
 }
 
+/* STRV: each string within MAX_ARG_STRLEN, without a NUL inside. */
+static void
+dec_strv(struct wire_rd *r, struct om_sysbuf *b)
+{
+	const uint8_t *s;
+	size_t start;
+	uint32_t i, len;
+
+	b->niov = wire_rd_u32(r);
+	if (r->err == OM_OK && b->niov > OM_SYSCALL_STRV_MAX)
+		wire_rd_fail(r, OM_E_RANGE);
+	start = r->pos;
+	b->data = r->p + start;
+	for (i = 0; i < b->niov && r->err == OM_OK; i++) {
+		s = dec_in(r, OM_SYSCALL_ARG_STRLEN - 1, &len);
+		if (r->err == OM_OK && memchr(s, 0, len) != NULL)
+			wire_rd_fail(r, OM_E_RANGE);
+	}
+	b->len = r->err == OM_OK ? (uint32_t)(r->pos - start) : 0;
+}
+
 static void
 dec_item(struct wire_rd *r, const struct om_argkind *k, const uint64_t *a,
     struct om_sysreq *req, struct om_sysbuf *b)
@@ -962,6 +1027,9 @@ dec_item(struct wire_rd *r, const struct om_argkind *k, const uint64_t *a,
 		b->data = dec_in(r, OM_SYSCALL_STR_MAX - 1, &b->len);
 		if (r->err == OM_OK && memchr(b->data, 0, b->len) != NULL)
 			wire_rd_fail(r, OM_E_RANGE);
+		break;
+	case OM_K_STRV:
+		dec_strv(r, b);
 		break;
 	case OM_K_INS:
 	case OM_K_INOUTS:

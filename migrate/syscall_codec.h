@@ -20,6 +20,8 @@
  *   every pointer argument that is not NULL (a NULL pointer carries nothing
  *   and the deputy passes NULL):
  *     IN-like (IN, INN, STR, INS, SOCKADDR_IN, SIGSET6)  u32 len + bytes
+ *     STRV     u32 count, then count x (u32 len + bytes): a NULL-ended
+ *              array of strings (execve's argv, envp), each without its NUL
  *     INOUT-like (INOUT, INOUTS, POLL, FDSET, LENP)      u32 len + bytes
  *     OUT-like (OUT, OUTRET, OUTRETN, OUTS, SOCKADDR_OUT, OPT_OUT)  u32 cap
  *     IOV_IN   u32 count, count x u32 len, then the gathered bytes
@@ -69,6 +71,8 @@
 #define OM_SYSCALL_CTL_MAX 65536         /* msg_control of sendmsg/recvmsg */
 #define OM_SYSCALL_MAX_FDS 65536         /* select: nfds is clamped to this */
 #define OM_SYSCALL_MAX_BUFS 6            /* buffers of one call (one per arg) */
+#define OM_SYSCALL_STRV_MAX 32768        /* strings of one STRV (more: home) */
+#define OM_SYSCALL_ARG_STRLEN 131072     /* Linux MAX_ARG_STRLEN, the NUL included */
 
 enum om_where { OM_LOCAL = 1, OM_FORWARD = 2, OM_HOME = 3 };
 
@@ -99,6 +103,7 @@ enum om_kind {
 	OM_K_SIGSET6,
 	OM_K_MSG_IN,
 	OM_K_MSG_OUT,
+	OM_K_STRV,         /* NULL-ended array of strings */
 	OM_K_COUNT
 };
 
@@ -159,6 +164,12 @@ int om_syscall_where_at(unsigned nr, const uint64_t args[6], uint32_t self_pid);
 /* The clone flags of a plain fork: the exit signal (CSIGNAL, SIGCHLD
  * only), CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID. */
 #define OM_FORK_CLONE_FLAGS 0x013000ffull
+/* A fork's argument 5, which Linux does not read: the node puts the
+ * caller's SIGCHLD disposition there, for it decides at home whether the
+ * children become zombies: SA_NOCLDSTOP (1) and SA_NOCLDWAIT (2) as they
+ * are, and OM_FORK_CHLD_IGN for SIG_IGN. */
+#define OM_FORK_CHLD_IGN 0x100u
+#define OM_FORK_CHLD_MASK 0x103u
 /* Whether the call makes a new process that copies the caller: fork,
  * vfork, or clone with OM_FORK_CLONE_FLAGS only, SIGCHLD as its exit
  * signal and no new stack. The
@@ -215,9 +226,12 @@ struct om_sysctx {
  * or:
  *   OM_E_RANGE    the call cannot be forwarded (om_syscall_where_at with
  *                 self_pid 0 is not FORWARD): the node runs it or goes home;
- *   OM_E_NOSPACE  cap is too small (cap >= OM_MAX_PAYLOAD always fits);
+ *   OM_E_NOSPACE  cap is too small: cap >= OM_MAX_PAYLOAD fits every call
+ *                 but an execve whose strings do not (more than
+ *                 OM_SYSCALL_STRV_MAX of them, or more bytes than a frame
+ *                 holds): the node runs that one at home;
  *   OM_SC_EUSER   *uerr is set to a positive Linux errno (EFAULT from the
- *                 read callback, EINVAL, ENAMETOOLONG): the node returns
+ *                 read callback, EINVAL, ENAMETOOLONG, E2BIG): the node returns
  *                 -*uerr to the job without forwarding. */
 int om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
     om_user_read_fn read_user, void *rctx, void *out, size_t cap, int *uerr);
@@ -241,7 +255,8 @@ struct om_sysbuf {
 	uint32_t cap;      /* OUT side capacity (INOUT kinds: == len) */
 	/* IOV_IN, IOV_OUT, MSG_*: niov little-endian u32 lengths in the
 	 * payload (use om_sysbuf_iov_len); for IOV_IN and MSG_IN data/len
-	 * hold the gathered bytes */
+	 * hold the gathered bytes. STRV: niov strings; data/len hold them
+	 * as they travel (u32 len + bytes each, checked: use om_sysbuf_str) */
 	uint32_t niov;
 	const uint8_t *iov_lens;
 	uint32_t iov_total;
@@ -261,6 +276,9 @@ struct om_sysreq {
 	struct om_sysbuf buf[OM_SYSCALL_MAX_BUFS];
 };
 
+/* String i of a STRV buffer, walking from *at (0 for the first; strings
+ * come in order): its bytes (no NUL) and length. */
+const uint8_t *om_sysbuf_str(const struct om_sysbuf *b, uint32_t *at, uint32_t *len);
 /* Length of iovec i of b (i < b->niov). */
 uint32_t om_sysbuf_iov_len(const struct om_sysbuf *b, uint32_t i);
 

@@ -57,7 +57,7 @@ def main():
                                 "/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         wait_for(lambda: len(running_primes(c)) == 3, 30, "three programs running on nodes")
-        print("demo: the shell runs on a node and forks its children there; each came home for its exec, "
+        print("demo: the shell runs on a node and forks its children there; each child's exec ran at home as a call, "
               "and the three programs run on the three nodes")
         show(c, "--jobs")
 

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 6
+MAGIC, VERSION = 0x6D6F, 7
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -40,7 +40,7 @@ E_MAGIC, E_VERSION, E_TOOBIG, E_TYPE, E_TRUNC, E_TRAILING, E_RANGE = range(-2, -
 E_STATE, E_BUSY = -10, -11
 
 # JOB_EXIT kinds
-EXIT_EXITED, EXIT_SIGNALED = 1, 2
+EXIT_EXITED, EXIT_SIGNALED, EXIT_EXECED = 1, 2, 3
 
 
 class ProtocolError(Exception):

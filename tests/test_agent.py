@@ -501,6 +501,15 @@ def t_fork_on_node(tmp):
     check(a.nodes()[MAC1]["jobs"] == 2, "node's job count")
     _, none, _, reason = c2.submit(pid=kid.pid, flags=ow.JOB_F_FORK, fork_job=987654, fork_seq=1)
     check(none == 0 and reason == "its parent does not run on a node", "fork of no job: %r" % reason)
+    # a child is made once: a second claim for it is refused and closed,
+    # even from a connection that recorded it at home first (no way
+    # around the job limits)
+    c4 = a.ctl()
+    check(c4.submit(pid=kid.pid, flags=ow.JOB_F_HOME)[1] == 0, "home record")
+    c4.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit(pid=kid.pid, flags=ow.JOB_F_FORK, fork_job=job, fork_seq=7))
+    frames = c4.expect_closed()
+    check(any(f[0] == ow.T_ERROR and b"pid %d has job %d already" % (kid.pid, child) in f[3] for f in frames),
+          "a second claim for a forked child: %r" % frames)
     # the copy of a job for a process that is not its fork's child: refused, closed
     c3 = a.ctl()
     c3.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit(flags=ow.JOB_F_FORK, fork_job=job, fork_seq=8))
@@ -514,6 +523,29 @@ def t_fork_on_node(tmp):
     f = c2.recv_frame()
     check(f is not None and f[:2] == (ow.T_NODE_LOST, child), "child's om-run: %r" % (f,))
     a.check_up(MAC2)
+
+
+def t_job_execed(tmp):
+    """A job whose execve ran at home ends with JOB_EXIT kind 3 (execed),
+    relayed to its om-run and logged; a JOB_EXIT kind 3 that says a status
+    is malformed: the node is disconnected."""
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    c.recv_frame()
+    execed = ow.job_exit(ow.EXIT_EXECED, 0, cpu_ns=5)
+    n.send_frame(ow.T_JOB_EXIT, execed, job=job, seq=2)
+    check(c.recv_frame() == (ow.T_JOB_EXIT, job, 2, execed), "JOB_EXIT execed not relayed")
+    wait_for(lambda: re.search(r"job %d .*ended: execed: the new program is at home" % job, a.log()), 5,
+             "the exec in the log")
+    check(a.nodes()[MAC1]["jobs"] == 0, "the node's count after the exec")
+    job, _, _, _ = c.submit()
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    c.recv_frame()
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXECED, 1), job=job)
+    n.expect_closed()
 
 
 def t_node_frame_for_no_job(tmp):

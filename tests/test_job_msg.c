@@ -439,7 +439,13 @@ small_ranges(void)
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
 	e = (struct om_job_exit){ OM_EXIT_SIGNALED, 9, 2 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
-	e = (struct om_job_exit){ 3, 0, 0 };
+	e = (struct om_job_exit){ OM_EXIT_EXECED, 1, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_EXECED, 0, 1 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
+	e = (struct om_job_exit){ OM_EXIT_EXECED, 0, 0 };
+	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 14);
+	e = (struct om_job_exit){ 4, 0, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), OM_E_RANGE);
 	e = (struct om_job_exit){ OM_EXIT_EXITED, 0, 0 };
 	CHECK_EQ(om_job_exit_encode(&e, buf, sizeof buf), 14);

@@ -863,11 +863,103 @@ not_forwardable(void)
 	CHECK(enc(SYS_close, 3, 0, 0, 0, 0, 0) > 0);
 	reqbuf[0] = SYS_munmap;
 	CHECK_EQ(dec(), OM_E_RANGE);
-	reqbuf[0] = SYS_execve;
+	reqbuf[0] = SYS_execveat & 0xff; /* it goes home, execve does not */
+	reqbuf[1] = SYS_execveat >> 8;
 	CHECK_EQ(dec(), OM_E_RANGE);
+	reqbuf[1] = 0;
 	reqbuf[0] = 0x90;
 	reqbuf[1] = 0x01; /* 400 */
 	CHECK_EQ(dec(), OM_E_RANGE);
+}
+
+/* execve: the path, then argv and envp as STRV (count, then strings);
+ * the node's signal state in arguments 3 and 4 as they are. */
+static void
+execve_strv(void)
+{
+	uint32_t at = 0, len, i;
+	const uint8_t *s;
+
+	reset_mem();
+	fill(0x1000, "/bin/sh");
+	fill(0x1100, "sh");
+	fill(0x1200, "-c");
+	fill(0x1300, "");
+	fill(0x1400, "PATH=/bin");
+	put64(0x2000, A(0x1100));
+	put64(0x2008, A(0x1200));
+	put64(0x2010, A(0x1300));
+	put64(0x2018, 0);
+	put64(0x2100, A(0x1400));
+	put64(0x2108, 0);
+	CHECK(enc(SYS_execve, A(0x1000), A(0x2000), A(0x2100), 0x4000, 0x2, 0) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	CHECK_EQ(dreq.nbuf, 3);
+	CHECK_EQ(dreq.buf[1].kind, OM_K_STRV);
+	CHECK_EQ(dreq.buf[1].niov, 3);
+	CHECK_EQ(dreq.buf[1].len, 3 * 4 + 2 + 2 + 0);
+	s = om_sysbuf_str(&dreq.buf[1], &at, &len);
+	CHECK(len == 2 && memcmp(s, "sh", 2) == 0);
+	s = om_sysbuf_str(&dreq.buf[1], &at, &len);
+	CHECK(len == 2 && memcmp(s, "-c", 2) == 0);
+	om_sysbuf_str(&dreq.buf[1], &at, &len);
+	CHECK_EQ(len, 0);
+	CHECK_EQ(dreq.buf[2].niov, 1);
+	CHECK_EQ(dreq.args[3], 0x4000);
+	CHECK_EQ(dreq.args[4], 0x2);
+	CHECK_EQ(rep(-2, NULL), 8);
+	CHECK_EQ(apply(), OM_OK);
+	CHECK_EQ(got_ret, -2);
+	/* NULL argv carries nothing (home's kernel judges it) */
+	CHECK(enc(SYS_execve, A(0x1000), 0, A(0x2100), 0, 0, 0) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	CHECK_EQ(dreq.nbuf, 2);
+	CHECK_EQ(dreq.buf[1].arg, 2);
+	/* an unreadable array or string: EFAULT, as Linux */
+	CHECK_EQ(enc(SYS_execve, A(0x1000), A(MEM_SIZE - 8), 0, 0, 0, 0), OM_SC_EUSER);
+	CHECK_EQ(uerr, 14);
+	put64(0x2008, 0x10);
+	CHECK_EQ(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0), OM_SC_EUSER);
+	CHECK_EQ(uerr, 14);
+	/* a string of MAX_ARG_STRLEN - 1 bytes goes; one byte more is E2BIG */
+	memset(mem + 0x100000, 'e', OM_SYSCALL_ARG_STRLEN - 1);
+	mem[0x100000 + OM_SYSCALL_ARG_STRLEN - 1] = 0;
+	put64(0x2008, A(0x100000));
+	CHECK(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	mem[0x100000 + OM_SYSCALL_ARG_STRLEN - 1] = 'e';
+	mem[0x100000 + OM_SYSCALL_ARG_STRLEN] = 0;
+	CHECK_EQ(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0), OM_SC_EUSER);
+	CHECK_EQ(uerr, 7);
+	/* more than a frame holds goes home: bytes, or strings */
+	mem[0x100000 + OM_SYSCALL_ARG_STRLEN - 1] = 0;
+	for (i = 0; i < 9; i++)
+		put64(0x2000 + 8 * i, A(0x100000));
+	put64(0x2000 + 8 * 9, 0);
+	CHECK_EQ(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0), OM_E_NOSPACE);
+	for (i = 0; i < OM_SYSCALL_STRV_MAX; i++)
+		put64(0x200000 + 8 * i, A(0x1300));
+	put64(0x200000 + 8ull * OM_SYSCALL_STRV_MAX, 0);
+	CHECK(enc(SYS_execve, A(0x1000), A(0x200000), 0, 0, 0, 0) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	CHECK_EQ(dreq.buf[1].niov, OM_SYSCALL_STRV_MAX);
+	put64(0x200000 + 8ull * OM_SYSCALL_STRV_MAX, A(0x1300));
+	put64(0x200000 + 8ull * OM_SYSCALL_STRV_MAX + 8, 0);
+	CHECK_EQ(enc(SYS_execve, A(0x1000), A(0x200000), 0, 0, 0, 0), OM_E_NOSPACE);
+	/* the decoder: a NUL inside a string, too many strings */
+	put64(0x2000, A(0x1100));
+	put64(0x2008, 0);
+	CHECK(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	reqbuf[reqlen - 1] = 0; /* "sh" -> "s\0" */
+	CHECK_EQ(dec(), OM_E_RANGE);
+	CHECK(enc(SYS_execve, A(0x1000), A(0x2000), 0, 0, 0, 0) > 0);
+	{
+		uint32_t many = OM_SYSCALL_STRV_MAX + 1;
+
+		memcpy(reqbuf + reqlen - 10, &many, 4); /* argv's count */
+		CHECK_EQ(dec(), OM_E_RANGE);
+	}
 }
 
 /* ---- every truncation, trailing bytes */
@@ -901,6 +993,7 @@ static const struct sample samples[] = {
 	{ SYS_getsockopt, { 4, 1, 7, A(0x1300), A(0x1200) } },
 	{ SYS_semop, { 1, A(0x1000), 3 } },
 	{ SYS_kill, { 77, 15 } },
+	{ SYS_execve, { A(0x8000), A(0xa000), A(0xa100), 5, 7 } },
 };
 #define NSAMPLES (sizeof samples / sizeof samples[0])
 
@@ -913,6 +1006,13 @@ setup_samples(void)
 	put32(0x1200, 16);
 	put64(0x6300, A(0x6400));
 	put64(0x6308, 8);
+	put64(0xa000, A(0x8000)); /* execve's argv, envp */
+	put64(0xa008, A(0xa200));
+	put64(0xa010, 0);
+	put64(0xa100, A(0xa300));
+	put64(0xa108, 0);
+	fill(0xa200, "x");
+	fill(0xa300, "A=1");
 }
 
 static int
@@ -1174,6 +1274,7 @@ main(void)
 	RUN(wait4_pipe2);
 	RUN(msghdr);
 	RUN(not_forwardable);
+	RUN(execve_strv);
 	RUN(request_every_truncation);
 	RUN(reply_every_truncation);
 	RUN(fuzz_encoder);

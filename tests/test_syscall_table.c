@@ -294,10 +294,10 @@ where_design(void)
 		"socket", "connect", "accept", "accept4", "bind", "listen",
 		"sendto", "recvfrom", "sendmsg", "recvmsg", "chdir", "getcwd",
 		"umask", "wait4", "readlink", "getrlimit", "prlimit64", "unlink",
-		"rename", "mkdir", "access", "faccessat2", "epoll_wait",
+		"rename", "mkdir", "access", "faccessat2", "epoll_wait", "execve",
 	};
 	static const char *const home[] = {
-		"clone3", "execve", "execveat", "ptrace",
+		"clone3", "execveat", "ptrace",
 		"io_uring_setup", "io_uring_enter", "io_uring_register", "bpf",
 		"shmat", "signalfd4", "seccomp", "setuid", "setsid", "userfaultfd",
 		"sendmmsg", "recvmmsg", "io_submit", "perf_event_open",

@@ -306,6 +306,21 @@ jobs_reply_node(struct conn *c, const struct job *j)
 	jobs_reply_placed(c, &pl);
 }
 
+/* The job of pid's parent process, if it runs on a node (NULL: none). */
+static struct job *
+jobs_parent_on_node(uint32_t uid, uint32_t pid)
+{
+	struct proc_stat st;
+	struct job *j;
+
+	if (proc_stat_read(pid, &st) == -1)
+		return NULL;
+	for (j = jobs_all; j != NULL; j = j->next)
+		if (j->uid == uid && j->pid == st.ppid && j->node != NULL)
+			return j;
+	return NULL;
+}
+
 /* The child of a fork its parent makes on a node, whose home process the
  * caller traces: it starts there as the parent's copy (JOB_FORK), before
  * the parent's call returns; the balancer may move it later. Only for the
@@ -333,6 +348,13 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 		    s->pid, parent->id);
 		return;
 	}
+	/* Each child is made once: a process with a job already is not. */
+	for (j = jobs_all; j != NULL; j = j->next)
+		if (j->uid == jh->uid && j->pid == s->pid && j->node != NULL) {
+			conn_fail(c, OM_E_STATE, "pid %u has job %u already", s->pid, j->id);
+			return;
+		}
+	jobs_end_home_record(c, s->pid, "it is forked on a node");
 	n = parent->node;
 	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new(c, jh, s, n)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
@@ -362,7 +384,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 {
 	struct om_job_submit s;
 	struct node *n;
-	struct job *j;
+	struct job *j, *parent;
 	char reason[OM_STR_MAX + 1];
 	uint8_t moved;
 	int rc, replacing;
@@ -381,8 +403,9 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		moved = moves_land(jh->uid, s.pid, 0);
 	else
 		moved = s.node != 0 ? moves_land(jh->uid, s.pid, s.node) : 0;
-	/* A process's record at home is replaced, not added to. */
-	replacing = jobs_home_record(c, s.pid) != NULL;
+	/* A process's record at home is replaced, not added to. A fork's
+	 * child is a new process: it counts, whatever the caller recorded. */
+	replacing = !(s.flags & OM_JOB_F_FORK) && jobs_home_record(c, s.pid) != NULL;
 	static uint32_t live[JOBS_PER_HOME];
 	if (!replacing && jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME) {
 		jobs_not_placed(c, &s, jh, "too many jobs on one connection");
@@ -404,7 +427,9 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_fork(c, jh, &s);
 		return;
 	}
-	if ((n = placement_choose(&s, reason, sizeof reason)) == NULL) {
+	parent = jobs_parent_on_node(jh->uid, s.pid);
+	if ((n = placement_choose(&s, parent ? parent->id : 0, parent ? parent->node : NULL, reason,
+	    sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
 	}

@@ -183,10 +183,20 @@ nodes_jobs(const struct node *n)
 uint32_t
 nodes_busy(const struct node *n, uint64_t now)
 {
+	return nodes_busy_but(n, now, 0);
+}
+
+uint32_t
+nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting)
+{
 	uint32_t idle = 0, i;
 
-	for (i = 0; i < n->nidle; i++)
-		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS && !nodes_had(n, n->idle[i].job);
+	for (i = 0; i < n->nidle; i++) {
+		if (nodes_had(n, n->idle[i].job))
+			continue;
+		/* waiting: listed not runnable at all, not NODE_IDLE_MS yet */
+		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS || n->idle[i].job == waiting;
+	}
 	return n->jobs > idle ? n->jobs - idle : 0;
 }
 

@@ -17,7 +17,7 @@
 #include "proto.h"
 
 #define NODE_RETIRED 0 /* state of an entry kept only for its id */
-#define NODE_ENDED 256 /* the latest job ids that ended on a node */
+#define NODE_ENDED 1024 /* the latest job ids that ended on a node */
 
 struct node {
 	uint32_t id;
@@ -39,7 +39,9 @@ struct node {
 	int balance_at;            /* balancer.c: its place this round, -1 none */
 	/* Jobs that ended here lately (a ring: ended[n % NODE_ENDED]): a
 	 * frame of the node's for one of them crossed its end, while one for
-	 * a job it never had is a lie. */
+	 * a job it never had is a lie. A frame crosses an end within a round
+	 * trip; every exec on a node ends a job, so a busy node ends many in
+	 * one: the ring holds far more than that. */
 	uint32_t ended[NODE_ENDED];
 	uint32_t nended;
 };
@@ -81,6 +83,9 @@ uint32_t nodes_jobs(const struct node *n);
  * its core to them, but a program that makes a short call does not. */
 #define NODE_IDLE_MS 50
 uint32_t nodes_busy(const struct node *n, uint64_t now);
+/* The same, not counting job 'waiting' (0: none) once n lists it not
+ * runnable, however lately. */
+uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
  * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */

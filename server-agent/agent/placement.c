@@ -89,6 +89,8 @@ placement_missing(const struct om_cpu *need, const struct om_cpu *have, char *bu
 
 struct pick {
 	const struct om_job_submit *s;
+	uint32_t parent;            /* its parent's job, whose core is free for it, */
+	const struct node *parent_node; /* ... on this node */
 	struct node *best;
 	int up, featok, memok;      /* nodes passing each test so far */
 	int closed;                 /* up, but taking no new jobs (drain.h) */
@@ -102,12 +104,19 @@ node_up(const struct node *n)
 	return n->state == OM_NODE_UP && n->link != NULL;
 }
 
+/* n's busy jobs, for the job pk places. */
+static uint32_t
+busy(const struct pick *pk, const struct node *n)
+{
+	return nodes_busy_but(n, ev_now_ms(), n == pk->parent_node ? pk->parent : 0);
+}
+
 /* speed / (busy jobs + 1), compared without division. */
 static int
-better(const struct node *a, const struct node *b)
+better(const struct pick *pk, const struct node *a, const struct node *b)
 {
-	uint64_t sa = (uint64_t)a->hello.speed * (nodes_busy(b, ev_now_ms()) + 1);
-	uint64_t sb = (uint64_t)b->hello.speed * (nodes_busy(a, ev_now_ms()) + 1);
+	uint64_t sa = (uint64_t)a->hello.speed * (busy(pk, b) + 1);
+	uint64_t sb = (uint64_t)b->hello.speed * (busy(pk, a) + 1);
 
 	return sa != sb ? sa > sb : a->id < b->id;
 }
@@ -138,9 +147,9 @@ pick_one(struct node *n, void *arg)
 	if (n->hb.mem_free < pk->s->mem_bytes)
 		return;
 	pk->memok++;
-	if (nodes_busy(n, ev_now_ms()) >= n->hello.cpu.cores || nodes_jobs(n) >= OM_NODE_JOBS_MAX)
+	if (busy(pk, n) >= n->hello.cpu.cores || nodes_jobs(n) >= OM_NODE_JOBS_MAX)
 		return;
-	if (pk->best == NULL || better(n, pk->best))
+	if (pk->best == NULL || better(pk, n, pk->best))
 		pk->best = n;
 }
 
@@ -172,7 +181,8 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 }
 
 struct node *
-placement_choose(const struct om_job_submit *s, char *reason, size_t len)
+placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
+    char *reason, size_t len)
 {
 	struct pick pk;
 
@@ -181,6 +191,8 @@ placement_choose(const struct om_job_submit *s, char *reason, size_t len)
 		return placement_node(s, reason, len);
 	memset(&pk, 0, sizeof pk);
 	pk.s = s;
+	pk.parent = parent;
+	pk.parent_node = parent_node;
 	nodes_each(pick_one, &pk);
 	if (pk.best != NULL)
 		return pk.best;

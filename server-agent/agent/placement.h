@@ -15,8 +15,13 @@
 
 /* Returns the node for s, or NULL with a one-line reason for the user in
  * reason[len] ("no node is up", "no node has AVX2", "all cores busy",
- * "node 3 is down", ...). s->node != 0 asks for that node only. */
-struct node *placement_choose(const struct om_job_submit *s, char *reason, size_t len);
+ * "node 3 is down", ...). s->node != 0 asks for that node only. parent
+ * (0: none) is the job of s's parent process, on parent_node: its core
+ * counts as free for s as soon as its node lists it not runnable, without
+ * the NODE_IDLE_MS that other jobs wait: a process whose child execs (a
+ * shell, make) waits for it. */
+struct node *placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
+    char *reason, size_t len);
 
 /* Writes the name of the first feature 'need' has and 'have' lacks
  * ("AVX2", "leaf7_ecx bit 30", "XCR0 bit 9 (PKRU)") into buf; returns 0

@@ -199,6 +199,8 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			break;
 		if (ex.kind == OM_EXIT_EXITED)
 			snprintf(what, len, "exited with status %u", ex.status);
+		else if (ex.kind == OM_EXIT_EXECED)
+			snprintf(what, len, "execed: the new program is at home");
 		else
 			snprintf(what, len, "killed by signal %u%s", ex.status,
 			    ex.core ? " (core dumped)" : "");

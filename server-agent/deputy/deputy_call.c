@@ -2,6 +2,7 @@
  * and credentials are: in the original process. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deputy_call.h"
@@ -48,6 +49,33 @@ static int area_iov(struct area *a, const struct om_sysbuf *b, uint64_t base, ui
 		}
 		rc = inject_write(a->in, *iov_addr + (uint64_t)i * 16, iov, (size_t)k * 16);
 	}
+	return rc;
+}
+
+/* A STRV: its strings one after the other, each with its NUL, then the
+ * NULL-ended array of pointers to them (at addr, for the call). */
+static int area_strv(struct area *a, const struct om_sysbuf *b, uint64_t *addr)
+{
+	uint64_t strs, size = (uint64_t)b->len - 3ull * b->niov; /* a u32 length becomes a NUL */
+	uint64_t *ptrs = malloc(((size_t)b->niov + 1) * 8);
+	uint8_t *bytes = malloc(size ? size : 1), *q = bytes;
+	int rc = ptrs && bytes ? area_take(a, size ? size : 1, &strs) : -ENOMEM;
+	uint32_t at = 0, len;
+	for (uint32_t i = 0; rc == 0 && i < b->niov; i++) {
+		const uint8_t *s = om_sysbuf_str(b, &at, &len);
+		ptrs[i] = strs + (uint64_t)(q - bytes);
+		memcpy(q, s, len);
+		q += len;
+		*q++ = 0;
+	}
+	if (rc == 0) {
+		ptrs[b->niov] = 0;
+		rc = inject_write(a->in, strs, bytes, size);
+	}
+	if (rc == 0)
+		rc = area_put(a, ptrs, ((uint64_t)b->niov + 1) * 8, addr);
+	free(ptrs);
+	free(bytes);
 	return rc;
 }
 
@@ -115,6 +143,8 @@ static int place(struct area *a, const struct om_sysbuf *b, struct placed *p)
 	case OM_K_MSG_IN:
 	case OM_K_MSG_OUT:
 		return place_msg(a, b, p);
+	case OM_K_STRV:
+		return area_strv(a, b, &p->addr);
 	default: /* IN, INN, INS, SOCKADDR_IN, INOUT, INOUTS, POLL, FDSET, LENP */
 		return area_put(a, b->data, b->len, &p->addr);
 	}
@@ -200,7 +230,7 @@ int deputy_call(struct inject *in, const struct om_sysreq *req, int64_t *ret, st
 		args[req->buf[i].arg] = p[i].addr;
 	}
 	if ((rc = inject_syscall(in, req->nr, args, ret)) != 0)
-		return rc;
+		return rc; /* INJECT_EXECED too: nothing to read back */
 	uint8_t *mem = out->mem;
 	for (unsigned i = 0; i < req->nbuf; i++) {
 		if (!has_out(req->buf[i].kind)) {

@@ -17,7 +17,9 @@ struct deputy_out {
 
 /* Runs req in the tracee. Returns 0 with *ret the call's result and
  * out->outs filled for om_sysrep_encode, or -errno when the deputy itself
- * failed (the tracee died: in->dead; no room in the scratch area: -E2BIG). */
+ * failed (the tracee died: in->dead; no room in the scratch area: -E2BIG).
+ * An execve that succeeded returns INJECT_EXECED (inject.h): the tracee is
+ * the new program, at its exec stop. */
 int deputy_call(struct inject *in, const struct om_sysreq *req, int64_t *ret, struct deputy_out *out);
 
 #endif

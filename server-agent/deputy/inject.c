@@ -234,6 +234,8 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 			in->status = st;
 			return -ESRCH;
 		}
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_EXEC)
+			return INJECT_EXECED; /* the old registers are gone with its memory */
 		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_STOP && poke) {
 			/* Our PTRACE_INTERRUPT: a call it found blocked ends. */
 			end_interrupted(in, regs);
@@ -303,6 +305,12 @@ do_syscall(struct inject *in, uint64_t code, long nr, const uint64_t args[6],
 	rc = run_stub(in, &regs, code, &after);
 	if (rc == 0)
 		*ret = (int64_t)after.rax;
+	if (rc == INJECT_EXECED) {
+		*ret = 0;
+		in->scratch = in->stub = in->data = in->scratch_len = 0;
+		inject_close(in);
+		return rc;
+	}
 	if (in->dead)
 		return rc;
 	rc2 = ptrace(PTRACE_SETREGS, in->pid, NULL, &saved) == -1 ? -errno : 0;
@@ -336,7 +344,7 @@ inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int64_t 
 	    (ssize_t)sizeof inject_code)
 		return -EIO;
 	rc = do_syscall(in, regs.rip, nr, args, ret, 0);
-	if (in->dead)
+	if (in->dead || rc == INJECT_EXECED)
 		return rc;
 	rc2 = pwrite(in->memfd, orig, sizeof orig, (off_t)regs.rip) ==
 	    (ssize_t)sizeof orig ? 0 : -EIO;

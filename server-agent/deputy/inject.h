@@ -28,6 +28,11 @@
  * SIGTRAP, e.g. the registered rseq area was unmapped) fails the call with
  * -EFAULT; the registers are restored and the signal is not delivered.
  *
+ * An execve that succeeds (the tracee traced with PTRACE_O_TRACEEXEC) leaves
+ * the tracee at its PTRACE_EVENT_EXEC stop, the new program's registers
+ * in place: the call returns INJECT_EXECED with *ret 0, the scratch region
+ * is gone with the old memory and memfd is closed (inject_open again).
+ *
  * All calls require the tracee to be in a ptrace stop and leave it in one.
  * Functions return 0 or -errno. */
 #ifndef OM_INJECT_H
@@ -43,6 +48,7 @@
 #define INJECT_DATA_SIZE (2u << 20)     /* RW data area after it */
 #define INJECT_SIGINFO_SIZE 128u        /* siginfo_t */
 #define INJECT_SIGS_MAX 256u            /* instances recorded; more merge */
+#define INJECT_EXECED 1                 /* an injected execve succeeded */
 
 /* A signal instance the deputy took from the tracee. */
 struct inject_sig {
@@ -84,7 +90,8 @@ int inject_open(struct inject *in, pid_t pid);
  * as it is at the entry stop. */
 int inject_setup(struct inject *in);
 /* Runs system call nr with args[0..5] (rdi rsi rdx r10 r8 r9) through the
- * stub; *ret is the raw result (negative errno on failure of the call). */
+ * stub; *ret is the raw result (negative errno on failure of the call).
+ * INJECT_EXECED for a successful execve (above). */
 int inject_syscall(struct inject *in, long nr, const uint64_t args[6], int64_t *ret);
 /* The same, with the stub written temporarily at the current rip: works
  * without (or after removing) the scratch region. */

@@ -505,7 +505,21 @@ static void unfork(struct remote *r, pid_t pid)
 	r->in.nsigs = k;
 }
 
-int64_t remote_fork(struct remote *r, uint32_t seq)
+/* The home process takes the SIGCHLD disposition its program has on the
+ * node (chld, OM_FORK_CHLD_*): it decides at home whether the children
+ * it forks become zombies for its wait. */
+static void mirror_sigchld(struct remote *r, uint64_t chld)
+{
+	uint64_t act[4] = { chld & OM_FORK_CHLD_IGN ? (uint64_t)(uintptr_t)SIG_IGN : (uint64_t)(uintptr_t)SIG_DFL,
+			    chld & (SA_NOCLDSTOP | SA_NOCLDWAIT), 0, 0 };
+	uint64_t a[6] = { SIGCHLD, r->in.data, 0, 8, 0, 0 };
+	int64_t ret = 0;
+	if (inject_write(&r->in, r->in.data, act, sizeof act) != 0 ||
+	    inject_syscall(&r->in, SYS_rt_sigaction, a, &ret) != 0 || ret != 0)
+		say(r, "its SIGCHLD disposition could not be set at home");
+}
+
+int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld)
 {
 	/* At home a plain fork (om_syscall_is_fork: SIGCHLD its exit
 	 * signal): the memory that vfork would share, and the addresses clone
@@ -515,6 +529,7 @@ int64_t remote_fork(struct remote *r, uint32_t seq)
 				  r->in.data };
 	int64_t pid;
 	int rc, st;
+	mirror_sigchld(r, chld & OM_FORK_CHLD_MASK);
 	if ((rc = inject_syscall(&r->in, SYS_clone, args, &pid)) != 0)
 		return rc == -E2BIG ? -ENOMEM : rc;
 	if (pid <= 0)
@@ -551,6 +566,12 @@ static int life(struct remote *r, uint32_t first_node, int rc)
 			return r->in.status;
 		case NODE_LOST:
 			return NODE_LOST_STATUS;
+		case NODE_EXECED: /* at home now, at its exec stop */
+			remote_exec_settle(r);
+			execed = 1;
+			if ((rc = place_at_exec(r, 0)) == STAYS)
+				r->home_job = 0; /* recorded again, with the new command line */
+			continue;
 		default:
 			return OMRUN_FAIL;
 		}

@@ -51,6 +51,10 @@ struct remote {
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
 	uint32_t home_job;      /* its record at the agent while it is at home */
 	uint32_t fork_job, fork_seq; /* OM_JOB_F_FORK: the parent job and its fork call */
+	/* Its execve on the node ran at home: the process is the new program,
+	 * at its exec stop; the signal state the node kept for it */
+	int execed;
+	uint64_t exec_blocked, exec_ignored;
 	int moving;             /* at home: it goes out (om-migrate, CPU-bound) */
 	uint32_t move_to;       /* ... to this node (0: any) */
 	/* Going out from home in an interrupted call (restart.h): its code
@@ -97,18 +101,26 @@ int remote_send_out(struct remote *r);
  * has placed it with OM_JOB_F_FORK; waits for the node's answer.
  * SENT_RUNS it runs there, else it did not start. */
 int remote_adopted(struct remote *r);
-/* A fork the process made on its node (call seq; om_syscall_is_fork): a
- * plain fork runs at home, and the child gets a deputy of its own, which
- * has the node make the child's image before this returns (life.c).
- * Returns the call's result for the node: the child's pid, or -errno. */
-int64_t remote_fork(struct remote *r, uint32_t seq);
+/* A fork the process made on its node (call seq; om_syscall_is_fork;
+ * chld its SIGCHLD disposition there, OM_FORK_CHLD_*): a plain fork runs
+ * at home, and the child gets a deputy of its own, which has the node
+ * make the child's image before this returns (life.c). Returns the
+ * call's result for the node: the child's pid, or -errno. */
+int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld);
 
-enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL };
+enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL, NODE_EXECED };
 /* Serves the process on its node until it ends (NODE_EXITED: the process
  * ended the same way, r->in.status), comes home (NODE_HOME: stopped, as
- * it was on the node, the scratch region gone), or is lost (NODE_LOST:
- * said, the process killed) or the deputy fails (NODE_FAIL). */
+ * it was on the node, the scratch region gone), execs (NODE_EXECED: its
+ * execve ran at home, r->execed), or is lost (NODE_LOST: said, the
+ * process killed) or the deputy fails (NODE_FAIL). */
 int remote_serve(struct remote *r);
+
+/* After NODE_EXECED, at the exec stop: the new program gets the signal
+ * state the node kept (blocked mask, ignored signals: what outlives
+ * exec) and the signals that came during the exec; the process is
+ * followed as at home again (options, no scratch region). */
+void remote_exec_settle(struct remote *r);
 
 /* At the entry point: the environment entry NAME= that ld.so had from
  * the deputy goes, or becomes the user's own again (user_entry). */

@@ -333,9 +333,14 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if ((rc = wake(r)) != 0)
 		return -1;
-	int fork = om_syscall_is_fork(req.nr, req.args);
+	int fork = om_syscall_is_fork(req.nr, req.args), outs = !fork;
 	if (fork) {
-		ret = remote_fork(r, h->seq); /* no buffers: dout.outs is not read */
+		ret = remote_fork(r, h->seq, req.args[5]); /* no buffers: dout.outs is not read */
+	} else if (req.nr == SYS_execve && r->sigs_seen < r->sigs_sent) {
+		/* A signal is on its way to the node: the job takes it there
+		 * first, as Linux would before the exec, then calls again. */
+		ret = -RESTART_NOINTR;
+		outs = 0;
 	} else {
 		/* A call the node made before it knew of a signal we sent must
 		 * not block, as it would not with the signal pending in Linux. */
@@ -348,20 +353,29 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		r->in.watch_fd = r->jc->ctl_fd;
 		rc = deputy_call(&r->in, &req, &ret, &r->dout);
 		r->in.watch_fd = -1;
+		if (rc == INJECT_EXECED) { /* the process at home is the new program */
+			r->execed = 1;
+			r->exec_blocked = req.args[3];
+			r->exec_ignored = req.args[4];
+			say(r, "its execve ran at home");
+			rc = 0;
+			outs = 0;
+		}
 	}
 	if (r->in.dead)
 		return -1;
-	int n = rc == 0 ? om_sysrep_encode(&req, ret, fork ? NULL : r->dout.outs, r->txbuf, OM_MAX_PAYLOAD)
+	int n = rc == 0 ? om_sysrep_encode(&req, ret, outs ? r->dout.outs : NULL, r->txbuf, OM_MAX_PAYLOAD)
 			: om_sysrep_encode(&req, rc == -E2BIG ? -ENOMEM : rc, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	if (n < 0) {
 		fprintf(stderr, "om-run: the reply to %s does not encode (%s)\n", om_syscall_name(req.nr),
 			om_strerror(n));
 		n = om_sysrep_encode(&req, -EIO, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	}
-	forward_recorded(r);
-	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0 || idle(r) != 0)
+	if (!r->execed) /* else they are the new program's (remote_exec_settle) */
+		forward_recorded(r);
+	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0)
 		return -1;
-	return 0;
+	return r->execed || idle(r) == 0 ? 0 : -1;
 }
 
 /* The job stopped on the node (a stop signal with its default action):
@@ -404,7 +418,13 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 {
 	struct om_job_exit e;
 	int64_t ret;
-	if (om_job_exit_decode(p, len, &e) != OM_OK || (!r->homing && wake(r) != 0))
+	if (om_job_exit_decode(p, len, &e) != OM_OK)
+		return -1;
+	if (e.kind == OM_EXIT_EXECED) {
+		fprintf(stderr, "om-run: node %u says %s execed, which it did not\n", r->jc->placed.node, r->prog);
+		return -1;
+	}
+	if (!r->homing && wake(r) != 0)
 		return -1;
 	r->stats.node_cpu_ns += e.cpu_ns;
 	r->stats.home_cpu_ms = stats_home_cpu_ms(r->in.pid); /* its calls, run at home */
@@ -770,6 +790,33 @@ static int move_on(struct remote *r)
 	return idle(r) == 0 ? 1 : -1;
 }
 
+/* After its execve ran at home (r->execed) the job on the node is over:
+ * the node says so with JOB_EXIT (OM_EXIT_EXECED), and its CPU time counts.
+ * A node that says anything else about it, or goes, changes nothing for
+ * the process, which is the new program at home now. */
+static int after_exec(struct remote *r, int got, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_job_exit e;
+	if (got > 0 && h->type == OM_T_JOB_EXIT && om_job_exit_decode(p, h->length, &e) == OM_OK &&
+	    e.kind == OM_EXIT_EXECED) {
+		r->stats.node_cpu_ns += e.cpu_ns;
+		return NODE_EXECED;
+	}
+	if (got > 0 && (h->type == OM_T_SIGNAL_SEEN || h->type == OM_T_CALL_INTERRUPT || h->type == OM_T_CTL_MIGRATE))
+		return -1; /* crossed the exec: moot */
+	if (got > 0 && h->type != OM_T_NODE_LOST) {
+		fprintf(stderr, "om-run: node %u sent %s for %s after its exec\n", r->jc->placed.node,
+			om_type_name(h->type), r->prog);
+		if (h->type != OM_T_JOB_EXIT)
+			send_frame(r, OM_T_JOB_KILL, 0, NULL, 0); /* the agent forgets it */
+	}
+	if (got == -2) { /* its JOB_EXIT never came: the agent forgets the job */
+		say(r, "node %u did not say the job ended after its exec", r->jc->placed.node);
+		send_frame(r, OM_T_JOB_KILL, 0, NULL, 0);
+	}
+	return NODE_EXECED;
+}
+
 /* The node lost, or the deputy failed: the process goes. */
 static int give_up(struct remote *r, int how)
 {
@@ -803,10 +850,14 @@ int remote_serve(struct remote *r)
 		 * if it stops for HOMING_QUIET_MS the job is as good as lost.
 		 * Before the image begins it may wait behind other jobs' images
 		 * for as long as the link takes (a lost node is NODE_LOST). */
-		int quiet = r->homing == HOMING_IMAGE ? HOMING_QUIET_MS : -1;
-		int got = next_frame(r, &h, &p, r->homing ? NULL : on_tracee, quiet);
+		int quiet = r->homing == HOMING_IMAGE || r->execed ? HOMING_QUIET_MS : -1;
+		int got = next_frame(r, &h, &p, r->homing || r->execed ? NULL : on_tracee, quiet);
 		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
 			return NODE_EXITED;
+		if (r->execed && (rc = after_exec(r, got, &h, p)) >= 0)
+			return rc;
+		if (r->execed)
+			continue;
 		if (got == -2) {
 			fprintf(stderr, "om-run: node %u (%s) stopped sending %s home\n", jc->placed.node,
 				jc->placed.addr, r->prog);
@@ -825,7 +876,7 @@ int remote_serve(struct remote *r)
 		switch (h.type) {
 		case OM_T_SYSCALL_REQ:
 			if (on_syscall(r, &h, p) < 0)
-				return r->in.dead ? NODE_EXITED : give_up(r, NODE_FAIL);
+				return r->in.dead ? NODE_EXITED : r->execed ? NODE_EXECED : give_up(r, NODE_FAIL);
 			break;
 		case OM_T_JOB_STOPPED:
 			if (on_stopped(r, p, h.length) < 0)
