@@ -328,11 +328,8 @@ static void host_forward(struct job *j, const struct sys_call *sc)
 	memcpy(a, sc->a, sizeof a);
 	if (hj->exec_out)
 		job_exec_sigstate(j, &a[3], &a[4]);
-	if (hj->fork_out) {
-		const struct job_sigaction *chld = &j->act[LX_SIGCHLD - 1];
-		a[5] = (chld->flags & (LX_SA_NOCLDSTOP | LX_SA_NOCLDWAIT)) |
-		       (chld->handler == LX_SIG_IGN ? OM_FORK_CHLD_IGN : 0);
-	}
+	if (hj->fork_out)
+		a[5] = job_fork_sigchld(j);
 	forward_send(j, (unsigned)sc->nr, a);
 }
 

@@ -7,6 +7,7 @@
 #include "job_fork.h"
 #include "linux_abi.h"
 #include "mm.h"
+#include "syscall_codec.h"
 #include "syscall.h"
 #include "timers.h"
 
@@ -84,6 +85,12 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 		uvm_write(&c->uvm, child_tid, &tid, sizeof tid, 0); /* Linux ignores a fault here too */
 	}
 	return c;
+}
+
+uint64_t job_fork_sigchld(const struct job *j)
+{
+	const struct job_sigaction *a = &j->act[LX_SIGCHLD - 1];
+	return (a->flags & (LX_SA_NOCLDSTOP | LX_SA_NOCLDWAIT)) | (a->handler == LX_SIG_IGN ? OM_FORK_CHLD_IGN : 0);
 }
 
 void job_fork_parent_done(struct job *parent, int64_t pid, uint64_t flags, uint64_t parent_tid)

@@ -20,6 +20,10 @@ int job_fork_fits(const struct job *j);
  * vfork; child_tid as clone's): job id, home pid, the parent's memory and
  * state copied, returning 0 from the call. NULL when out of memory. */
 struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flags, uint64_t child_tid);
+/* j's SIGCHLD disposition, for the fork call's argument 5
+ * (OM_FORK_CHLD_*): at home it decides whether the children become
+ * zombies. */
+uint64_t job_fork_sigchld(const struct job *j);
 /* The parent's side once the call returns pid: CLONE_PARENT_SETTID. */
 void job_fork_parent_done(struct job *parent, int64_t pid, uint64_t flags, uint64_t parent_tid);
 

@@ -306,19 +306,25 @@ jobs_reply_node(struct conn *c, const struct job *j)
 	jobs_reply_placed(c, &pl);
 }
 
+/* The job of uid's process pid on a node, or NULL. */
+static struct job *
+jobs_placed_pid(uint32_t uid, uint32_t pid)
+{
+	struct job *j;
+
+	for (j = jobs_all; j != NULL; j = j->next)
+		if (j->uid == uid && j->pid == pid && j->node != NULL)
+			return j;
+	return NULL;
+}
+
 /* The job of pid's parent process, if it runs on a node (NULL: none). */
 static struct job *
 jobs_parent_on_node(uint32_t uid, uint32_t pid)
 {
 	struct proc_stat st;
-	struct job *j;
 
-	if (proc_stat_read(pid, &st) == -1)
-		return NULL;
-	for (j = jobs_all; j != NULL; j = j->next)
-		if (j->uid == uid && j->pid == st.ppid && j->node != NULL)
-			return j;
-	return NULL;
+	return proc_stat_read(pid, &st) == -1 ? NULL : jobs_placed_pid(uid, st.ppid);
 }
 
 /* The child of a fork its parent makes on a node, whose home process the
@@ -349,17 +355,16 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 		return;
 	}
 	/* Each child is made once: a process with a job already is not. */
-	for (j = jobs_all; j != NULL; j = j->next)
-		if (j->uid == jh->uid && j->pid == s->pid && j->node != NULL) {
-			conn_fail(c, OM_E_STATE, "pid %u has job %u already", s->pid, j->id);
-			return;
-		}
-	jobs_end_home_record(c, s->pid, "it is forked on a node");
+	if ((j = jobs_placed_pid(jh->uid, s->pid)) != NULL) {
+		conn_fail(c, OM_E_STATE, "pid %u has job %u already", s->pid, j->id);
+		return;
+	}
 	n = parent->node;
 	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new(c, jh, s, n)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;
 	}
+	jobs_end_home_record(c, s->pid, "it is forked on a node");
 	j->need = parent->need; /* its memory is the parent's */
 	j->mem_bytes = parent->mem_bytes;
 	j->why = OM_WHY_FORK;

@@ -274,6 +274,27 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 	}
 }
 
+/* The tracee is at its exec stop, its old memory gone: /proc/PID/mem is
+ * opened again for the new. The execve has not returned there: the kernel
+ * stores its result (0, read's number) in rax after the stop, so the first
+ * call injected would run as a read; one of nothing from no descriptor
+ * takes that turn, and calls go in as usual after it. */
+static int
+leave_exec_stop(struct inject *in)
+{
+	char path[64];
+	uint64_t none[6] = { (uint64_t)-1, 0, 0, 0, 0, 0 };
+	int64_t ret;
+	int rc;
+
+	inject_close(in);
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)in->pid);
+	if ((in->memfd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return -errno;
+	rc = inject_syscall_here(in, SYS_read, none, &ret);
+	return rc != 0 ? rc : INJECT_EXECED;
+}
+
 /* The common part: save registers, load the call, run the code at 'code',
  * restore registers. */
 static int
@@ -308,8 +329,7 @@ do_syscall(struct inject *in, uint64_t code, long nr, const uint64_t args[6],
 	if (rc == INJECT_EXECED) {
 		*ret = 0;
 		in->scratch = in->stub = in->data = in->scratch_len = 0;
-		inject_close(in);
-		return rc;
+		return leave_exec_stop(in);
 	}
 	if (in->dead)
 		return rc;
@@ -349,6 +369,31 @@ inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int64_t 
 	rc2 = pwrite(in->memfd, orig, sizeof orig, (off_t)regs.rip) ==
 	    (ssize_t)sizeof orig ? 0 : -EIO;
 	return rc != 0 ? rc : rc2;
+}
+
+int
+inject_sigaction(struct inject *in, int sig, uint64_t handler, uint64_t flags, uint64_t at)
+{
+	uint64_t act[4] = { handler, flags, 0, 0 }; /* handler, flags, restorer, mask */
+	uint64_t a[6] = { (uint64_t)sig, at, 0, 8, 0, 0 };
+	int64_t ret;
+	int rc = inject_write(in, at, act, sizeof act);
+
+	if (rc == 0)
+		rc = inject_syscall(in, SYS_rt_sigaction, a, &ret);
+	return rc != 0 ? rc : (int)ret;
+}
+
+int
+inject_sigmask(struct inject *in, int how, uint64_t set, uint64_t at)
+{
+	uint64_t a[6] = { (uint64_t)how, at, 0, 8, 0, 0 };
+	int64_t ret;
+	int rc = inject_write(in, at, &set, sizeof set);
+
+	if (rc == 0)
+		rc = inject_syscall(in, SYS_rt_sigprocmask, a, &ret);
+	return rc != 0 ? rc : (int)ret;
 }
 
 int

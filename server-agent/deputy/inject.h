@@ -31,7 +31,9 @@
  * An execve that succeeds (the tracee traced with PTRACE_O_TRACEEXEC) leaves
  * the tracee at its PTRACE_EVENT_EXEC stop, the new program's registers
  * in place: the call returns INJECT_EXECED with *ret 0, the scratch region
- * is gone with the old memory and memfd is closed (inject_open again).
+ * is gone with the old memory, memfd is the new memory's, and calls can be
+ * injected there (inject_syscall_here: no scratch region) before any of
+ * the new program runs.
  *
  * All calls require the tracee to be in a ptrace stop and leave it in one.
  * Functions return 0 or -errno. */
@@ -96,6 +98,11 @@ int inject_syscall(struct inject *in, long nr, const uint64_t args[6], int64_t *
 /* The same, with the stub written temporarily at the current rip: works
  * without (or after removing) the scratch region. */
 int inject_syscall_here(struct inject *in, long nr, const uint64_t args[6], int64_t *ret);
+/* rt_sigaction(sig) with handler and flags (no mask, no restorer), and
+ * rt_sigprocmask(how, set), their structures written at the tracee's
+ * address at. 0 or -errno (the call's, or the deputy's). */
+int inject_sigaction(struct inject *in, int sig, uint64_t handler, uint64_t flags, uint64_t at);
+int inject_sigmask(struct inject *in, int how, uint64_t set, uint64_t at);
 /* Copies n bytes from/to the tracee: process_vm_readv/writev, falling back
  * to /proc/PID/mem (which ignores page protections) when that fails. */
 int inject_read(struct inject *in, uint64_t addr, void *buf, size_t n);

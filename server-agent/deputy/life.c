@@ -510,12 +510,8 @@ static void unfork(struct remote *r, pid_t pid)
  * it forks become zombies for its wait. */
 static void mirror_sigchld(struct remote *r, uint64_t chld)
 {
-	uint64_t act[4] = { chld & OM_FORK_CHLD_IGN ? (uint64_t)(uintptr_t)SIG_IGN : (uint64_t)(uintptr_t)SIG_DFL,
-			    chld & (SA_NOCLDSTOP | SA_NOCLDWAIT), 0, 0 };
-	uint64_t a[6] = { SIGCHLD, r->in.data, 0, 8, 0, 0 };
-	int64_t ret = 0;
-	if (inject_write(&r->in, r->in.data, act, sizeof act) != 0 ||
-	    inject_syscall(&r->in, SYS_rt_sigaction, a, &ret) != 0 || ret != 0)
+	uint64_t handler = (uint64_t)(uintptr_t)(chld & OM_FORK_CHLD_IGN ? SIG_IGN : SIG_DFL);
+	if (inject_sigaction(&r->in, SIGCHLD, handler, chld & (SA_NOCLDSTOP | SA_NOCLDWAIT), r->in.data) != 0)
 		say(r, "its SIGCHLD disposition could not be set at home");
 }
 
@@ -545,6 +541,14 @@ int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld)
 	return -EAGAIN;
 }
 
+/* Back from its node (home or exec'd there), stopped: followed again. */
+static void follow_again(struct remote *r)
+{
+	r->fw.stopped = 1;
+	r->fw.interrupting = 0; /* it went out: a move asked for before is done */
+	r->fw.watch_fd = r->jc->ctl_fd;
+}
+
 /* Follows the process to its end; returns its wait status (or om-run's
  * own failure, or NODE_LOST_STATUS). While it is at home the agent has a
  * record of it (for om-mon and om-migrate). */
@@ -558,9 +562,7 @@ static int life(struct remote *r, uint32_t first_node, int rc)
 		case STAYS:
 			break;
 		case NODE_HOME:
-			r->fw.stopped = 1;
-			r->fw.interrupting = 0; /* it went out: a move asked for before is done */
-			r->fw.watch_fd = r->jc->ctl_fd;
+			follow_again(r);
 			break;
 		case NODE_EXITED:
 			return r->in.status;
@@ -568,6 +570,7 @@ static int life(struct remote *r, uint32_t first_node, int rc)
 			return NODE_LOST_STATUS;
 		case NODE_EXECED: /* at home now, at its exec stop */
 			remote_exec_settle(r);
+			follow_again(r);
 			execed = 1;
 			if ((rc = place_at_exec(r, 0)) == STAYS)
 				r->home_job = 0; /* recorded again, with the new command line */

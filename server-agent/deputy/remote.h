@@ -118,8 +118,8 @@ int remote_serve(struct remote *r);
 
 /* After NODE_EXECED, at the exec stop: the new program gets the signal
  * state the node kept (blocked mask, ignored signals: what outlives
- * exec) and the signals that came during the exec; the process is
- * followed as at home again (options, no scratch region). */
+ * exec) and the signals that came during the exec; the ptrace options
+ * are home's again, and the scratch region is gone. */
 void remote_exec_settle(struct remote *r);
 
 /* At the entry point: the environment entry NAME= that ld.so had from

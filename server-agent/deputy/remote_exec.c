@@ -9,15 +9,10 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/user.h>
 
 #include "remote.h"
-
-#define SIGSET_BYTES 8
-#define KSIGACTION_BYTES 32 /* handler, flags, restorer, mask */
 
 /* SigIgn of /proc/PID/status: the signals ignored at home (bit sig - 1). */
 static int home_ignored(pid_t pid, uint64_t *set)
@@ -33,59 +28,40 @@ static int home_ignored(pid_t pid, uint64_t *set)
 	return found ? 0 : -1;
 }
 
-/* Injected at the exec stop, before any of the new program runs; its
- * structures go below the stack pointer, in stack it has not used. */
-static int settle_signals(struct remote *r, uint64_t below)
+/* Injected at the exec stop, before any of the new program runs (inject.h);
+ * the structures go below the stack pointer, in stack it has not used. */
+static int settle_signals(struct remote *r)
 {
-	uint64_t home = 0, act[4] = { 0 }, at = (below - 512) & ~15ull;
-	int64_t ret;
-	/* The execve has not returned at its stop: the kernel sets rax to
-	 * its result (0, read) after it, so the first call injected here runs
-	 * as a read. One of nothing from no descriptor takes that turn. */
-	uint64_t none[6] = { (uint64_t)-1, 0, 0, 0, 0, 0 };
-	int rc = inject_syscall_here(&r->in, SYS_read, none, &ret);
-	if (rc == 0)
-		rc = home_ignored(r->pid, &home);
+	struct user_regs_struct regs;
+	uint64_t home = 0;
+	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) != 0 || home_ignored(r->pid, &home) != 0)
+		return -1;
+	uint64_t at = (regs.rsp - 512) & ~15ull;
+	int rc = 0;
 	for (int sig = 1; rc == 0 && sig <= 64; sig++) {
 		uint64_t bit = 1ull << (sig - 1);
-		if (sig == SIGKILL || sig == SIGSTOP || !((home ^ r->exec_ignored) & bit))
-			continue;
-		act[0] = r->exec_ignored & bit ? (uint64_t)(uintptr_t)SIG_IGN : (uint64_t)(uintptr_t)SIG_DFL;
-		uint64_t a[6] = { (uint64_t)sig, at, 0, SIGSET_BYTES, 0, 0 };
-		if ((rc = inject_write(&r->in, at, act, KSIGACTION_BYTES)) == 0)
-			rc = inject_syscall_here(&r->in, SYS_rt_sigaction, a, &ret);
-		if (rc == 0 && ret != 0)
-			rc = (int)ret;
+		if (sig != SIGKILL && sig != SIGSTOP && ((home ^ r->exec_ignored) & bit))
+			rc = inject_sigaction(&r->in, sig, (uint64_t)(uintptr_t)(r->exec_ignored & bit ? SIG_IGN : SIG_DFL),
+					      0, at);
 	}
-	uint64_t m[6] = { SIG_SETMASK, at, 0, SIGSET_BYTES, 0, 0 };
-	if (rc == 0 && (rc = inject_write(&r->in, at, &r->exec_blocked, SIGSET_BYTES)) == 0)
-		rc = inject_syscall_here(&r->in, SYS_rt_sigprocmask, m, &ret);
-	return rc == 0 ? (int)ret : rc;
+	return rc == 0 ? inject_sigmask(&r->in, SIG_SETMASK, r->exec_blocked, at) : rc;
 }
 
 void remote_exec_settle(struct remote *r)
 {
-	static struct inject_sig came[INJECT_SIGS_MAX], later[INJECT_SIGS_MAX];
-	struct user_regs_struct regs;
-	unsigned n = inject_take_signals(&r->in, came), m;
+	static struct inject_sig came[INJECT_SIGS_MAX];
 	r->execed = 0;
 	r->next_node = 0; /* a move asked for the old program is moot */
 	r->moving = 0;
 	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
-	if (inject_open(&r->in, r->pid) != 0 || ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) != 0 ||
-	    settle_signals(r, regs.rsp) != 0)
+	if (settle_signals(r) != 0)
 		fprintf(stderr, "om-run: %s: the signal mask and ignored signals it had on node %u could not be set "
 				"at home\n", r->prog, r->jc->placed.node);
-	/* Those that came during the exec, then those that waited in the
-	 * kernel since (the settling calls took them): the new program's. */
-	m = inject_take_signals(&r->in, later);
+	/* Those that came during the exec or waited in the kernel since (the
+	 * settling calls took them) are the new program's. */
+	unsigned n = inject_take_signals(&r->in, came);
 	inject_close(&r->in);
 	for (unsigned i = 0; i < n; i++)
 		inject_raise(r->pid, &came[i]);
-	for (unsigned i = 0; i < m; i++)
-		inject_raise(r->pid, &later[i]);
 	stats_move(&r->stats, 0); /* the new program starts at home */
-	r->fw.stopped = 1;
-	r->fw.interrupting = 0;
-	r->fw.watch_fd = r->jc->ctl_fd;
 }

@@ -433,17 +433,8 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 		inject_syscall(&r->in, SYS_exit_group, args, &ret);
 	} else {
 		/* Default action, unblocked, then delivered. */
-		uint64_t act[4] = { 0 /* SIG_DFL */, 0, 0, 0 }, addr, set = 1ULL << (e.status - 1);
-		uint64_t a[6] = { e.status, 0, 0, 8 };
-		if (inject_write(&r->in, r->in.data, act, sizeof act) == 0) {
-			a[1] = r->in.data;
-			inject_syscall(&r->in, SYS_rt_sigaction, a, &ret);
-		}
-		addr = r->in.data + 64;
-		if (inject_write(&r->in, addr, &set, sizeof set) == 0) {
-			uint64_t m[6] = { SIG_UNBLOCK, addr, 0, 8 };
-			inject_syscall(&r->in, SYS_rt_sigprocmask, m, &ret);
-		}
+		inject_sigaction(&r->in, (int)e.status, (uint64_t)(uintptr_t)SIG_DFL, 0, r->in.data);
+		inject_sigmask(&r->in, SIG_UNBLOCK, 1ULL << (e.status - 1), r->in.data);
 		if (!r->in.dead)
 			kill(r->in.pid, (int)e.status);
 		while (!r->in.dead && ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)e.status) == 0) {
