@@ -468,10 +468,18 @@ static void host_stopped(struct job *j)
 static void host_interrupt(struct job *j)
 {
 	struct hl_job *hj = hj_of(j);
+	/* A vfork's parent waits for its child, not for home; as in Linux
+	 * (TASK_KILLABLE) only a signal that kills it ends the wait. */
+	if (hj && hj->vfork_child) {
+		if (signal_fatal_ready(j)) {
+			hj->vfork_child = 0;
+			sched_reply(j, hj->vfork_ret);
+		}
+		return;
+	}
 	/* A call still waiting for the slot has no number yet (j->seq is
-	 * the previous call's): ask once it has one. A vfork's parent waits
-	 * for its child, not for home. */
-	if (!hj || hj->filling || hj->send_waiting || hj->vfork_child)
+	 * the previous call's): ask once it has one. */
+	if (!hj || hj->filling || hj->send_waiting)
 		return;
 	if (hj->interrupt_seq != j->seq) {
 		hj->interrupt_seq = j->seq;

@@ -227,6 +227,10 @@ static int prepare(struct job *j, const struct job_host *host)
 			syscall_return(j, j->wake_ret);
 		}
 	}
+	/* Before the signals: a vfork's parent killed in its wait returns
+	 * from it (host->interrupt), and dies below. */
+	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
+		host->interrupt(j);
 	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
 		int was_stopped = j->stopped;
 		if (!signal_deliver(j))
@@ -242,8 +246,6 @@ static int prepare(struct job *j, const struct job_host *host)
 		job_destroy(j);
 		return 0;
 	}
-	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
-		host->interrupt(j);
 	return 1;
 }
 

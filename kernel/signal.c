@@ -384,6 +384,17 @@ int signal_ready(const struct job *j)
 	return 0;
 }
 
+int signal_fatal_ready(const struct job *j)
+{
+	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	for (; ready; ready &= ready - 1) {
+		int s = __builtin_ctzll(ready) + 1;
+		if (s == LX_SIGKILL || (j->act[s - 1].handler == LX_SIG_DFL && !((IGNORE_SIGS | STOP_SIGS) & BIT(s))))
+			return 1;
+	}
+	return 0;
+}
+
 void signal_wait_timeout(struct job *j)
 {
 	uint64_t ready = j->pending & j->sigwait_set;

@@ -85,3 +85,36 @@ def test_cpython_itimer_tests_on_node():
         check("going home" not in n.serial(), "python3 came home:\n" + n.serial()[-1500:])
         print("INFO CPython's test_signal.ItimerTest: %d tests, all as natively, on the node from start to end"
               % len(got))
+
+
+def test_cpython_json_suite_on_nodes():
+    """CPython's own test_json (Debian's libpython3.11-testsuite) through
+    om-run on two nodes: every test's verdict and the status as natively;
+    the interpreter and the 16 interpreters its tests start (fork + exec)
+    run on nodes, and --stats says so: nearly all of the tree's CPU time
+    is spent there."""
+    import json
+    argv = ["/usr/bin/python3", "-m", "test", "-v", "test_json"]
+    with cluster() as c, tempfile.TemporaryDirectory(prefix="om-json-") as d:
+        nodes = [c.boot(mem=512, extra=["-cpu", "max"]) for _ in range(2)]
+        for n in nodes:
+            c.wait_registered(n)
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        native = subprocess.run(argv, capture_output=True, timeout=120, env=env, cwd=d, stdin=subprocess.DEVNULL)
+        stats = os.path.join(d, "stats.json")
+        om = subprocess.run([os.path.join(BUILD, "om-run"), "--stats", stats, "--control", c.control] + argv,
+                            capture_output=True, timeout=400, env=env, cwd=d, stdin=subprocess.DEVNULL)
+        want, got = RESULT.findall(native.stdout), RESULT.findall(om.stdout)
+        check(native.returncode == 0 and len(want) >= 150, "natively: %d %r" % (native.returncode, native.stdout[-800:]))
+        check(got == want and om.returncode == native.returncode and b"Tests result: SUCCESS" in om.stdout,
+              "om-run: status %d, %d results (natively %d)\n%s" % (om.returncode, len(got), len(want),
+                                                                   om.stdout[-1500:] + om.stderr[-1500:]))
+        with open(stats) as f:
+            s = json.load(f)
+        on_node = [x for x in s["list"] if any(r["where"].startswith("node ") for r in x["ran"])]
+        total = s["node_cpu_s"] + s["home_cpu_s"]
+        check(s["processes"] >= 17 and len(on_node) == s["processes"] and s["node_cpu_s"] >= 0.9 * total,
+              "stats: %r" % {k: s[k] for k in s if k != "list"})
+        print("INFO CPython's test_json: %d tests as natively; %d processes, all ran on nodes; "
+              "%.1f CPU s on nodes, %.1f at home (%.0f %%)"
+              % (len(got), s["processes"], s["node_cpu_s"], s["home_cpu_s"], 100 * s["node_cpu_s"] / total))

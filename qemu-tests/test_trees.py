@@ -158,3 +158,37 @@ def test_tree_dynamic_pipeline():
         print("INFO sh -c 'gzip | gunzip | sha256sum; gzip | wc': %d of 6 processes ran on nodes (to their end), "
               "bytes as natively"
               % len(ran))
+
+
+def test_tree_fork_on_blocked_node():
+    """A shell on a node forks after its node was blocked (om-ctl block):
+    the agent will not make the child there, so the shell comes home with
+    its fork restarted and forks natively; nothing is lost and the output
+    is a native run's."""
+    script = 'read x; echo "$x" & wait; echo end'
+    with cluster("--no-balance") as c:
+        n = c.boot(mem=256, extra=["-cpu", "max"])
+        c.wait_registered(n)
+        nid = c.node_by_mac(n.mac)["id"]
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(nid), "/bin/sh", "-c", script],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(j["command"].startswith("/bin/sh") and j["state"] == "running" and j["node"] == nid
+                          for j in jobs_now(c)):
+                check(time.monotonic() < deadline and p.poll() is None, "the shell never ran on node %d" % nid)
+                time.sleep(0.2)
+            r = subprocess.run([os.path.join(BUILD, "om-ctl"), "--control", c.control, "block", str(nid)],
+                               capture_output=True, timeout=10)
+            check(r.returncode == 0, "om-ctl block: %r" % (r,))
+            out, err = p.communicate(b"go\n", timeout=TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 0 and out == b"go\nend\n", "om-run: %d %r; stderr %r" % (p.returncode, out, err[-1500:]))
+        check(b"its fork goes home" in err and b"takes no new jobs (blocked)" in err,
+              "the fork should have brought the shell home: %r" % err[-1500:])
+        shell = [lines for lines in node_jobs(n).values() if any("going home (requested)" in x for x in lines)]
+        check(len(shell) == 1, "node's jobs: %r" % node_jobs(n))
+        print("INFO a fork on a blocked node brought its shell home to fork there; output as natively")

@@ -517,6 +517,16 @@ def t_fork_on_node(tmp):
     check(any(f[0] == ow.T_ERROR and b"is not a child of job %d" % job in f[3] for f in frames),
           "a fork claimed by a process of the same user: %r" % frames)
     check(re.search(r"job %d: forked by job %d on node %d" % (child, job, n.id), a.log()), "fork not logged")
+    # a blocked node takes no new jobs, forked children included (om-run
+    # then brings the parent home to fork)
+    cb = a.ctl()
+    cb.send_frame(ow.T_CTL_NODE, ow.ctl_node(ow.CTL_BLOCK, n.id))
+    check(cb.recv_frame()[0] == ow.T_CTL_NODE_REPLY, "block")
+    kid2 = traced_child()
+    _, none, _, reason = c2.submit(pid=kid2.pid, flags=ow.JOB_F_FORK, fork_job=job, fork_seq=9)
+    check(none == 0 and reason == "node %d takes no new jobs (blocked)" % n.id, "fork on a blocked node: %r" % reason)
+    cb.send_frame(ow.T_CTL_NODE, ow.ctl_node(ow.CTL_UNBLOCK, n.id))
+    check(cb.recv_frame()[0] == ow.T_CTL_NODE_REPLY, "unblock")
     # the node says the running child starts again: a lie
     n.send_frame(ow.T_JOB_STARTED, job=child)
     n.expect_closed()

@@ -28,6 +28,12 @@ drain_open(const struct node *n)
 	return n->flags == 0;
 }
 
+const char *
+drain_why(const struct node *n)
+{
+	return n->flags & OM_NODE_F_LEAVING ? "leaving" : n->flags & OM_NODE_F_DRAINING ? "draining" : "blocked";
+}
+
 static uint32_t
 chosen(const struct sweep *sw, const struct node *n)
 {

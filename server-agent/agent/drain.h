@@ -34,5 +34,8 @@ struct job;
 void drain_job_started(struct job *j);
 /* Whether n may be given new jobs (no flag set). */
 int drain_open(const struct node *n);
+/* Why a node that is not open takes no new jobs: "leaving", "draining"
+ * or "blocked". */
+const char *drain_why(const struct node *n);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "balancer.h"
+#include "drain.h"
 #include "ev.h"
 #include "jobs.h"
 #include "log.h"
@@ -337,6 +338,7 @@ static void
 jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 {
 	struct job *parent = jobs_find(s->fork_job), *j;
+	char reason[OM_STR_MAX + 1];
 	struct om_job_fork f;
 	struct proc_stat st;
 	uint8_t buf[16];
@@ -360,6 +362,11 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 		return;
 	}
 	n = parent->node;
+	if (!drain_open(n)) { /* the parent comes home to fork (om-run) */
+		snprintf(reason, sizeof reason, "node %u takes no new jobs (%s)", n->id, drain_why(n));
+		jobs_not_placed(c, s, jh, reason);
+		return;
+	}
 	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new(c, jh, s, n)) == NULL) {
 		jobs_not_placed(c, s, jh, "agent out of memory");
 		return;

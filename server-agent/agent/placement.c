@@ -165,9 +165,7 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 	else if (!node_up(n))
 		snprintf(reason, len, "node %u is down", s->node);
 	else if (!drain_open(n))
-		snprintf(reason, len, "node %u takes no new jobs (%s)", s->node,
-		    n->flags & OM_NODE_F_LEAVING ? "leaving" :
-		    n->flags & OM_NODE_F_DRAINING ? "draining" : "blocked");
+		snprintf(reason, len, "node %u takes no new jobs (%s)", s->node, drain_why(n));
 	else if (placement_missing(&s->cpu, &n->hello.cpu, lack, sizeof lack))
 		snprintf(reason, len, "node %u has no %s", s->node, lack);
 	else if (n->hb.mem_free < s->mem_bytes)

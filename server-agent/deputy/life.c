@@ -537,8 +537,11 @@ int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld)
 		return pid;
 	}
 	unfork(r, (pid_t)pid);
-	say(r, "fork on node %u failed: no child could be made there", r->jc->placed.node);
-	return -EAGAIN;
+	/* The agent or the node would not take the child (no room, no
+	 * memory, no deputy): the fork is not the program's to fail. */
+	say(r, "no child could be made on node %u: its fork goes home", r->jc->placed.node);
+	r->fork_home = 1;
+	return -RESTART_NOINTR;
 }
 
 /* Back from its node (home or exec'd there), stopped: followed again. */

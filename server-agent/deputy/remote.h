@@ -54,6 +54,7 @@ struct remote {
 	/* Its execve on the node ran at home: the process is the new program,
 	 * at its exec stop; the signal state the node kept for it */
 	int execed;
+	int fork_home; /* its fork goes home to be made (remote_fork) */
 	uint64_t exec_blocked, exec_ignored;
 	int moving;             /* at home: it goes out (om-migrate, CPU-bound) */
 	uint32_t move_to;       /* ... to this node (0: any) */
@@ -105,7 +106,9 @@ int remote_adopted(struct remote *r);
  * chld its SIGCHLD disposition there, OM_FORK_CHLD_*): a plain fork runs
  * at home, and the child gets a deputy of its own, which has the node
  * make the child's image before this returns (life.c). Returns the
- * call's result for the node: the child's pid, or -errno. */
+ * call's result for the node: the child's pid, or -errno; when the fork
+ * ran at home but no child could be made on a node, it sets fork_home
+ * and returns a restart: the parent comes home and forks there. */
 int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld);
 
 enum { NODE_EXITED, NODE_HOME, NODE_LOST, NODE_FAIL, NODE_EXECED };

@@ -373,6 +373,11 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if (!r->execed) /* else they are the new program's (remote_exec_settle) */
 		forward_recorded(r);
+	if (r->fork_home) { /* before the reply, which restarts the fork */
+		r->fork_home = 0;
+		if (send_frame(r, OM_T_MIGRATE_HOME, 0, NULL, 0) < 0)
+			return -1;
+	}
 	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0)
 		return -1;
 	return r->execed || idle(r) == 0 ? 0 : -1;

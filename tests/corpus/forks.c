@@ -2,10 +2,12 @@
  * writes to memory stay its own; a pipe carries a child's answer to its
  * parent; statuses and signals come through waitpid; a vfork's parent
  * waits for its child's _exit or exec; clone's PARENT_SETTID and
- * CHILD_SETTID write the child's pid. Under om-run on a node every
- * process here but the exec'd one runs on the node. */
+ * CHILD_SETTID write the child's pid; a vfork's parent dies of a signal in
+ * its wait. Under om-run on a node every process here but the exec'd one
+ * runs on the node. */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,6 +117,32 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	say_status("vfork+exec child", status_of(c));
+
+	/* a vfork's parent killed while it waits dies at once (Linux's wait
+	 * is killable); its child goes on, and hears of it from us */
+	int q[2], back[2];
+	if (pipe(q) != 0 || pipe(back) != 0)
+		return 1;
+	if ((c = fork()) == 0) {
+		pid_t parent = getpid();
+		if (vfork() == 0) {
+			kill(parent, SIGTERM);
+			struct pollfd pf = { .fd = back[0], .events = POLLIN };
+			char gone = poll(&pf, 1, 10000) == 1;
+			(void)!write(q[1], &gone, 1);
+			_exit(0);
+		}
+		_exit(1); /* not reached: the signal ends it in its wait */
+	}
+	close(q[1]);
+	close(back[0]);
+	say_status("killed vfork parent", status_of(c));
+	(void)!write(back[1], "x", 1);
+	char gone = 0;
+	printf("its child saw it die before it left %d\n", read(q[0], &gone, 1) == 1 && gone);
+	fflush(stdout);
+	close(q[0]);
+	close(back[1]);
 
 	/* clone as glibc's fork calls it, with both tid addresses */
 	pid_t ptid = 0, ctid = 0;
