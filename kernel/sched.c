@@ -98,6 +98,10 @@ void sched_reply(struct job *j, int64_t ret)
 	syscall_return(j, ret);
 	j->restart_pending = ret >= LX_ERESTART_MIN && ret <= LX_ERESTART_MAX;
 	j->state = JOB_RUNNABLE;
+	/* Prepared again before it runs: a reply made while the others are
+	 * prepared (a vfork's child ending there) must not let it run past
+	 * the signals that came while it waited. */
+	run[slot_of(j)].prepared = 0;
 }
 
 /* A CPU exception in ring 3 becomes what Linux makes of it. */
@@ -258,6 +262,8 @@ static int runnable(int i)
 	return run[i].prepared == steps && !j->stopped && j->state == JOB_RUNNABLE;
 }
 
+/* Until every job is prepared in this step: preparing one may end another
+ * job's wait (sched_reply), or shift the list (a job ended). */
 static void prepare_all(void)
 {
 	steps++;
@@ -267,10 +273,9 @@ static void prepare_all(void)
 			if (run[i].prepared == steps)
 				continue;
 			run[i].prepared = steps;
-			if (!prepare(run[i].job, run[i].host)) {
-				again = 1; /* the list shifted: look at it afresh */
-				break;
-			}
+			again = 1;
+			if (!prepare(run[i].job, run[i].host))
+				break; /* the list shifted: look at it afresh */
 		}
 	}
 }

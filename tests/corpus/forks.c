@@ -20,6 +20,13 @@
 #define BUF (1 << 20)
 static unsigned char buf[BUF];
 
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	got_usr1 = sig;
+}
+
 static uint64_t sum(void)
 {
 	uint64_t s = 0;
@@ -143,6 +150,22 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	close(q[0]);
 	close(back[1]);
+
+	/* a signal that came while a vfork's parent waited is handled as the
+	 * wait ends, before anything the parent does next (under om-run the
+	 * kill reaches the parent through its deputy: the child gives it
+	 * time to) */
+	if ((c = fork()) == 0) {
+		signal(SIGUSR1, on_usr1);
+		pid_t parent = getpid();
+		if (vfork() == 0) {
+			kill(parent, SIGUSR1);
+			usleep(300000);
+			_exit(0);
+		}
+		_exit(got_usr1 ? 0 : 3);
+	}
+	say_status("vfork parent's handler ran first", status_of(c));
 
 	/* clone as glibc's fork calls it, with both tid addresses */
 	pid_t ptid = 0, ctid = 0;
