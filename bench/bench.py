@@ -268,7 +268,7 @@ def sec_syscalls(sz, runs, om, link):
     for k in node:
         rows.append({"what": k, "native_us": native.get(k, float("nan")), "node_us": node[k],
                      "ratio_to_echo": node[k] / rtt_med, "accel": ACCEL})
-    names = {"getppid": "getppid (answered on the node)", "fcntl_getfd": "fcntl(F_GETFD) (forwarded)",
+    names = {"getpid": "getpid (answered on the node)", "fcntl_getfd": "fcntl(F_GETFD) (forwarded)",
              "write_1B_devnull": "write 1 byte to /dev/null (forwarded)", "pread_4KiB": "pread 4 KiB (forwarded)"}
     md = ["| call | native µs | on the node µs | node / ECHO round trip |", "|---|---|---|---|",
           "| ECHO round trip (the link), median | — | %s | 1.00 |" % fmt(rtt_med, 1),

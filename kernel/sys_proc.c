@@ -30,7 +30,6 @@
 	}
 SYS_IDENTITY(getpid, pid)
 SYS_IDENTITY(gettid, tid)
-SYS_IDENTITY(getppid, ppid)
 SYS_IDENTITY(getuid, uid)
 SYS_IDENTITY(geteuid, euid)
 SYS_IDENTITY(getgid, gid)

@@ -282,12 +282,12 @@ where_design(void)
 		"rt_sigaction", "rt_sigprocmask", "sigaltstack", "rt_sigreturn",
 		"futex", "clock_gettime", "clock_getres", "gettimeofday", "time",
 		"nanosleep", "clock_nanosleep", "getrandom", "sched_yield", "exit",
-		"exit_group", "getpid", "getppid", "gettid", "getuid", "geteuid",
+		"exit_group", "getpid", "gettid", "getuid", "geteuid",
 		"getgid", "getegid", "getresuid", "getresgid", "getpgrp", "getpgid",
 		"getsid", "uname", "pause", "rt_sigsuspend", "kill", "tgkill", "tkill",
 	};
 	static const char *const forward[] = {
-		"read", "write", "open", "openat", "close", "stat", "fstat", "lstat",
+		"read", "write", "open", "openat", "close", "stat", "fstat", "lstat", "getppid",
 		"newfstatat", "statx", "lseek", "pread64", "pwrite64", "readv",
 		"writev", "preadv", "pwritev", "getdents64", "ioctl", "fcntl", "poll",
 		"ppoll", "select", "pselect6", "dup", "dup2", "dup3", "pipe", "pipe2",

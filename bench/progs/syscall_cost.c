@@ -1,5 +1,5 @@
 /* syscall_cost.c - microseconds per system call, for a call the node answers
- * itself (getppid) and for calls it forwards home (fcntl F_GETFD; a 1-byte
+ * itself (getpid) and for calls it forwards home (fcntl F_GETFD; a 1-byte
  * write to /dev/null; a 4 KiB read from a file given as argv[2]). Run
  * natively and through om-run by bench/syscall_rtt.py. Prints one line per
  * call: "NAME US_PER_CALL". */
@@ -27,8 +27,8 @@ int main(int argc, char **argv)
 
 	t = now_us();
 	for (int i = 0; i < n; i++)
-		syscall(SYS_getppid);
-	printf("getppid %.2f\n", (now_us() - t) / n);
+		syscall(SYS_getpid);
+	printf("getpid %.2f\n", (now_us() - t) / n);
 
 	t = now_us();
 	for (int i = 0; i < n; i++)

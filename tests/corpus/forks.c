@@ -167,6 +167,28 @@ int main(int argc, char **argv)
 	}
 	say_status("vfork parent's handler ran first", status_of(c));
 
+	/* an orphan sees its parent gone: getppid no longer names it */
+	if (pipe(q) != 0)
+		return 1;
+	if ((c = fork()) == 0) {
+		pid_t parent = getpid();
+		if (fork() == 0) {
+			char left = 0;
+			for (int i = 0; i < 1000 && !left; i++)
+				if (!(left = getppid() != parent))
+					usleep(10000);
+			(void)!write(q[1], &left, 1);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(q[1]);
+	say_status("orphan's parent", status_of(c));
+	gone = 0;
+	printf("the orphan saw its parent gone %d\n", read(q[0], &gone, 1) == 1 && gone);
+	fflush(stdout);
+	close(q[0]);
+
 	/* clone as glibc's fork calls it, with both tid addresses */
 	pid_t ptid = 0, ctid = 0;
 	long r = syscall(SYS_clone, CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD, 0, &ptid, &ctid, 0);
