@@ -18,7 +18,7 @@ EXPECTED = {
     "compute.csv": (["program", "metric", "native", "guest", "om", "om_over_guest"], "program",
                     ["sieve", "nbody", "membw", "gzip"]),
     "syscall_rtt.csv": (["what", "native_us", "node_us", "ratio_to_echo"], "what",
-                        ["echo_rtt_median", "getppid", "fcntl_getfd", "write_1B_devnull", "pread_4KiB"]),
+                        ["echo_rtt_median", "getpid", "fcntl_getfd", "write_1B_devnull", "pread_4KiB"]),
     "migration.csv": (["image_mib", "image_pages", "started_s", "mb_per_s", "link_mb_per_s", "ratio"], "image_mib",
                       ["1"]),
     "boot_vs_guest.csv": (["what", "seconds", "ratio_to_guest"], "what", ["om_node_registered", "linux_guest_init"]),
