@@ -469,11 +469,14 @@ static void host_interrupt(struct job *j)
 {
 	struct hl_job *hj = hj_of(j);
 	/* A vfork's parent waits for its child, not for home; as in Linux
-	 * (TASK_KILLABLE) only a signal that kills it ends the wait. */
+	 * (TASK_KILLABLE) only a signal that kills it ends the wait, and it
+	 * kills it there and then (no handler or stop of a lower signal
+	 * first: Linux makes it a SIGKILL of the process). */
+	int fatal;
 	if (hj && hj->vfork_child) {
-		if (signal_fatal_ready(j)) {
+		if ((fatal = signal_fatal_ready(j)) != 0) {
 			hj->vfork_child = 0;
-			sched_reply(j, hj->vfork_ret);
+			signal_die(j, fatal);
 		}
 		return;
 	}
@@ -647,6 +650,18 @@ static int fork_replied(struct hl_job *hj, int64_t ret)
 	if (ret > 0 && !child)
 		kprintf("job %u: home forked pid %ld, but no child was made here\n", j->id, (long)ret);
 	job_fork_parent_done(j, ret, hj->fwd->nr == NR_clone ? hj->fwd_args[0] : 0, hj->fwd_args[2]);
+	if (ret <= 0 && child && hj_by_id(child)) {
+		/* Made here, but home gave up on it (its deputy failed): the
+		 * fork did not happen, and the parent may make it again. */
+		struct hl_job *ch = hj_by_id(child);
+		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL, .cpu_ns = ch->job->cpu_ns };
+		struct job *cj = ch->job;
+		uint8_t buf[CTL_MAX];
+		kprintf("job %u: its parent's fork failed at home; it ends\n", child);
+		hj_free(ch);
+		sched_abort(cj);
+		ctl_send(OM_T_JOB_EXIT, child, buf, om_job_exit_encode(&e, buf, sizeof buf));
+	}
 	if (vfork && ret > 0 && child && hj_by_id(child)) {
 		hj->vfork_child = child;
 		hj->vfork_ret = ret;

@@ -231,8 +231,8 @@ static int prepare(struct job *j, const struct job_host *host)
 			syscall_return(j, j->wake_ret);
 		}
 	}
-	/* Before the signals: a vfork's parent killed in its wait returns
-	 * from it (host->interrupt), and dies below. */
+	/* Before the signals: a vfork's parent killed in its wait dies
+	 * there (host->interrupt), and ends below. */
 	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
 		host->interrupt(j);
 	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {

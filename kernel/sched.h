@@ -30,7 +30,7 @@ struct job_host {
 	/* A signal the job must take is pending while it waits for home
 	 * (JOB_WAIT_HOME): home should cut the call short. Called on every
 	 * step while that lasts, before signals are delivered: the host may
-	 * end the wait (sched_reply) for a signal that kills. */
+	 * end the job there (JOB_EXITED) for a signal that kills. */
 	void (*interrupt)(struct job *j);
 	/* The job ended; j->exit_code is its wait(2) status. The host must not
 	 * keep j: the scheduler frees it after this returns. */

@@ -218,7 +218,7 @@ static int on_altstack(const struct job *j, uint64_t sp)
 	return j->altstack_size && sp > j->altstack_sp && sp <= j->altstack_sp + j->altstack_size;
 }
 
-static void job_die(struct job *j, int sig)
+void signal_die(struct job *j, int sig)
 {
 	j->exit_code = LX_W_SIGNALED((uint32_t)sig, (CORE_SIGS & BIT(sig)) != 0);
 	j->state = JOB_EXITED;
@@ -390,7 +390,7 @@ int signal_fatal_ready(const struct job *j)
 	for (; ready; ready &= ready - 1) {
 		int s = __builtin_ctzll(ready) + 1;
 		if (s == LX_SIGKILL || (j->act[s - 1].handler == LX_SIG_DFL && !((IGNORE_SIGS | STOP_SIGS) & BIT(s))))
-			return 1;
+			return s;
 	}
 	return 0;
 }
@@ -463,11 +463,11 @@ int signal_deliver(struct job *j)
 	j->suspended = 0;
 
 	if (sig == LX_SIGKILL || a->handler == LX_SIG_DFL) {
-		job_die(j, sig);
+		signal_die(j, sig);
 		return 1;
 	}
 	if (!(a->flags & LX_SA_RESTORER) || signal_frame(j, sig, &info, a, old_mask) < 0) {
-		job_die(j, LX_SIGSEGV); /* what Linux's force_sigsegv amounts to here */
+		signal_die(j, LX_SIGSEGV); /* what Linux's force_sigsegv amounts to here */
 		return 1;
 	}
 	j->blocked = (j->blocked | a->mask | ((a->flags & LX_SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;

@@ -35,8 +35,11 @@ void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trap
 void signal_settle_restart(struct job *j);
 /* 1 if a pending signal would do something now (not blocked, not ignored). */
 int signal_ready(const struct job *j);
-/* 1 if a pending signal would end the job now (its default action kills). */
+/* A pending signal that would end the job now (its default action kills),
+ * or 0. */
 int signal_fatal_ready(const struct job *j);
+/* Ends the job as sig's default action does (state JOB_EXITED). */
+void signal_die(struct job *j, int sig);
 /* Delivers the first deliverable pending signal, if any: runs its default
  * action (the job may end: state JOB_EXITED) or builds a handler frame.
  * Call before resuming the job. Returns 1 if something was delivered. */

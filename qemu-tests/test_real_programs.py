@@ -90,9 +90,10 @@ def test_cpython_itimer_tests_on_node():
 def test_cpython_json_suite_on_nodes():
     """CPython's own test_json (Debian's libpython3.11-testsuite) through
     om-run on two nodes: every test's verdict and the status as natively;
-    the interpreter and the 16 interpreters its tests start (fork + exec)
-    run on nodes, and --stats says so: nearly all of the tree's CPU time
-    is spent there."""
+    the interpreter and the 16 or so interpreters its tests start (fork +
+    exec) run on nodes (one may be placed at home while both nodes are
+    taken), and --stats says so: nearly all of the tree's CPU time is
+    spent there."""
     import json
     argv = ["/usr/bin/python3", "-m", "test", "-v", "test_json"]
     with cluster() as c, tempfile.TemporaryDirectory(prefix="om-json-") as d:
@@ -113,8 +114,9 @@ def test_cpython_json_suite_on_nodes():
             s = json.load(f)
         on_node = [x for x in s["list"] if any(r["where"].startswith("node ") for r in x["ran"])]
         total = s["node_cpu_s"] + s["home_cpu_s"]
-        check(s["processes"] >= 17 and len(on_node) == s["processes"] and s["node_cpu_s"] >= 0.9 * total,
+        check(s["processes"] >= 17 and len(on_node) >= s["processes"] - 1 and s["node_cpu_s"] >= 0.9 * total,
               "stats: %r" % {k: s[k] for k in s if k != "list"})
-        print("INFO CPython's test_json: %d tests as natively; %d processes, all ran on nodes; "
+        print("INFO CPython's test_json: %d tests as natively; %d of %d processes ran on nodes; "
               "%.1f CPU s on nodes, %.1f at home (%.0f %%)"
-              % (len(got), s["processes"], s["node_cpu_s"], s["home_cpu_s"], 100 * s["node_cpu_s"] / total))
+              % (len(got), len(on_node), s["processes"], s["node_cpu_s"], s["home_cpu_s"],
+                 100 * s["node_cpu_s"] / total))

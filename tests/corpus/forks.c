@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		pid_t parent = getpid();
 		if (vfork() == 0) {
 			kill(parent, SIGUSR1);
-			usleep(300000);
+			usleep(1000000);
 			_exit(0);
 		}
 		_exit(got_usr1 ? 0 : 3);
