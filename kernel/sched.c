@@ -143,6 +143,9 @@ static void sched_fault(struct job *j)
 			return;
 		if (rc == -LX_ENOMEM)
 			kprintf("job %u: out of memory at %#lx\n", j->id, j->fault_addr);
+		else if (j->act[LX_SIGSEGV - 1].handler == LX_SIG_DFL) /* as Linux's log line, when it kills */
+			kprintf("job %u: segfault at %#lx rip %#lx rsp %#lx error %x\n", j->id, j->fault_addr, r->rip,
+				r->rsp, err | 4);
 		signal_fault(j, LX_SIGSEGV, rc == -LX_EACCES ? LX_SEGV_ACCERR : LX_SEGV_MAPERR, j->fault_addr, vec,
 			     err | 4 /* user */);
 		return;

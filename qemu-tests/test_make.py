@@ -6,6 +6,7 @@ om-run --stats says how much of the work ran on nodes."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -49,9 +50,13 @@ def test_make_j4_debian_source():
                 c.wait_registered(n)
             stats_file = os.path.join(tmp, "stats.json")
             om, om_secs, om_files = build(src, [OM_RUN, "--control", c.control, "--stats", stats_file])
+            # What the nodes said of jobs that did not end well, for a failure below.
+            said = ["node %d: %s" % (i, line) for i, n in enumerate(nodes) for line in n.serial().splitlines()
+                    if re.search(r"signal|fault|panic|trap|rip|stack", line) and "exited with status 0" not in line]
         native, native_secs, native_files = build(src)
         check(native.returncode == 0, "native make failed: %r" % native.stderr[-2000:])
-        check(om.returncode == 0, "om-run make -j4 exited %d: %r" % (om.returncode, om.stderr[-3000:]))
+        check(om.returncode == 0, "om-run make -j4 exited %d: %r\n%s" % (om.returncode, om.stderr[-3000:],
+                                                                        "\n".join(said[-60:])))
         check(sorted(native_files) == sorted(OUTPUTS), "native build lacks %r" % (set(OUTPUTS) - set(native_files)))
         differ = [f for f in OUTPUTS if om_files.get(f) != native_files[f]]
         check(not differ, "not byte-identical to the native build: %r" % differ)
