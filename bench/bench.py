@@ -27,7 +27,8 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              heartbeats; the agent's CPU from /proc/PID/stat.
   moves      a running process with 1..128 MiB of dirty memory
              (bench/progs/holdimage.c) moved while it computes: node ->
-             node (through home), node -> home, home -> node, with
+             node through the agent and through home (agent.conf
+             node_moves), node -> home, home -> node, with
              om-migrate; freeze = from the request to om-run -v's "running
              on node"/"running at home" (the process makes no progress in
              between), on two nodes (virtio-net, same QEMU settings).
@@ -456,51 +457,88 @@ class Verbose:
         self.reader.join(5)
 
 
-def sec_moves(sz, runs):
-    c = Cluster()
-    rows = []
-    try:
-        nodes = [c.boot("virtio-net-pci", mem=MEM, extra=SAME) for _ in range(2)]
+class MoveRig:
+    """An agent with node_moves = how and two nodes: the freeze of each
+    kind of move of a running holdimage."""
+
+    STEPS = ("node_to_node", "node_to_home", "home_to_node")
+
+    def __init__(self, how):
+        self.conf = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="om-agent-")
+        self.conf.write("node_moves = %s\n" % how)
+        self.conf.flush()
+        self.c = Cluster(["--config", self.conf.name])
+        nodes = [self.c.boot("virtio-net-pci", mem=MEM, extra=SAME) for _ in range(2)]
         for n in nodes:
-            c.wait_registered(n)
-        ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
+            self.c.wait_registered(n)
+        self.ids = [self.c.node_by_mac(n.mac)["id"] for n in nodes]
+
+    def measure(self, mib, kinds):
+        c, ids = self.c, self.ids
         migrate = [os.path.join(BUILD, "om-migrate"), "--control", c.control]
+        steps = {"node_to_node": (["node", str(ids[1])], "running on node %d" % ids[1]),
+                 "node_to_home": (["home"], "running at home"),
+                 "home_to_node": (["node", str(ids[0])], "running on node %d" % ids[0])}
+        times = {}
+        v = Verbose([os.path.join(BUILD, "om-run"), "-v", "--node", str(ids[0]), "--control", c.control,
+                     os.path.join(PROG, "holdimage"), str(mib), "600"])
+        try:
+            check(v.p.stdout.readline() == "ready\n", "holdimage did not start")
+            v.after(v.t0, "running on node %d" % ids[0])
+            pid = wait_for(lambda: (children(v.p.pid) or [None])[0], 5, "holdimage's pid")
+            for kind in kinds:
+                target, done = steps[kind]
+                time.sleep(0.5)
+                for _ in range(50):  # back home, its record comes a moment later
+                    t = time.monotonic()
+                    r = subprocess.run(migrate + [str(pid)] + target, capture_output=True, text=True, timeout=30)
+                    if "no such job" not in r.stderr:
+                        break
+                    time.sleep(0.1)
+                check(r.returncode == 0, "om-migrate %s: %s\n%s" % (kind, r.stderr, c.agent_text()[-2500:]))
+                times[kind] = v.after(t, done) - t
+            os.kill(pid, signal.SIGTERM)
+            v.p.wait(60)
+        finally:
+            v.close()
+        return times
+
+    def close(self):
+        self.c.close()
+        self.conf.close()
+
+
+def sec_moves(sz, runs):
+    """A running process moved node -> node through the agent and through
+    home, node -> home and home -> node: its freeze against its memory.
+    The two ways node -> node take turns, run by run, on two clusters up
+    side by side, so that both see the same machine."""
+    rigs = []
+    try:
+        rigs = [MoveRig("relay"), MoveRig("home")]
+        rows = []
         for mib in sz.move_sizes:
-            times = {"node_to_node": [], "node_to_home": [], "home_to_node": []}
+            t = {k: [] for k in ("relay", "home", "node_to_home", "home_to_node")}
             for _ in range(runs):
-                v = Verbose([os.path.join(BUILD, "om-run"), "-v", "--node", str(ids[0]), "--control", c.control,
-                             os.path.join(PROG, "holdimage"), str(mib), "600"])
-                try:
-                    check(v.p.stdout.readline() == "ready\n", "holdimage did not start")
-                    v.after(v.t0, "running on node %d" % ids[0])
-                    pid = wait_for(lambda: (children(v.p.pid) or [None])[0], 5, "holdimage's pid")
-                    for kind, target, done in (("node_to_node", ["node", str(ids[1])], "running on node %d" % ids[1]),
-                                               ("node_to_home", ["home"], "running at home"),
-                                               ("home_to_node", ["node", str(ids[0])], "running on node %d" % ids[0])):
-                        time.sleep(0.5)
-                        for _ in range(50):  # back home, its record comes a moment later
-                            t = time.monotonic()
-                            r = subprocess.run(migrate + [str(pid)] + target, capture_output=True, text=True,
-                                               timeout=30)
-                            if "no such job" not in r.stderr:
-                                break
-                            time.sleep(0.1)
-                        check(r.returncode == 0, "om-migrate %s: %s\n%s" % (kind, r.stderr, c.agent_text()[-2500:]))
-                        times[kind].append(v.after(t, done) - t)
-                    os.kill(pid, signal.SIGTERM)
-                    v.p.wait(60)
-                finally:
-                    v.close()
-            row = {"image_mib": mib, "runs": runs, "accel": ACCEL}
-            for kind, xs in times.items():
-                row[kind + "_s"] = med(xs)
-            rows.append(row)
+                a = rigs[0].measure(mib, MoveRig.STEPS)
+                b = rigs[1].measure(mib, ["node_to_node"])
+                t["relay"].append(a["node_to_node"])
+                t["home"].append(b["node_to_node"])
+                t["node_to_home"].append(a["node_to_home"])
+                t["home_to_node"].append(a["home_to_node"])
+            rows.append({"image_mib": mib, "runs": runs, "accel": ACCEL, "node_to_node_s": med(t["relay"]),
+                         "node_to_node_home_s": med(t["home"]), "node_to_home_s": med(t["node_to_home"]),
+                         "home_to_node_s": med(t["home_to_node"])})
     finally:
-        c.close()
-    md = ["| dirty memory | node → node (through home) s | node → home s | home → node s |", "|---|---|---|---|"]
+        for r in rigs:
+            r.close()
+    md = ["| dirty memory | node → node (through the agent) s | node → node (through home) s | ratio | "
+          "node → home s | home → node s |", "|---|---|---|---|---|---|"]
     for r in rows:
-        md.append("| %d MiB | %s | %s | %s |" % (r["image_mib"], fmt(r["node_to_node_s"], 2),
-                                                fmt(r["node_to_home_s"], 2), fmt(r["home_to_node_s"], 2)))
+        md.append("| %d MiB | %s | %s | %s | %s | %s |" % (
+            r["image_mib"], fmt(r["node_to_node_s"], 2), fmt(r["node_to_node_home_s"], 2),
+            fmt(r["node_to_node_home_s"] / r["node_to_node_s"], 1) if r["node_to_node_s"] else "-",
+            fmt(r["node_to_home_s"], 2), fmt(r["home_to_node_s"], 2)))
     return rows, md
 
 

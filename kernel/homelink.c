@@ -85,6 +85,14 @@ static struct {
 	int out_active;
 	struct job *homing[SCHED_JOBS_MAX]; /* jobs waiting to send their image home */
 	int nhoming;
+	/* Jobs moving to another node through the agent (JOB_MOVE): owned
+	 * here, stopped, until the agent says JOB_KILL (they run there) or
+	 * JOB_RESUME; their images go out as those going home do. */
+	struct { struct job *job; uint32_t signals_in; } moving[SCHED_JOBS_MAX];
+	int nmoving;
+	/* JOB_ARRIVING: the count of SIGNAL/JOB_CONTINUE frames a job moving
+	 * here took in on its last node, until its image is complete. */
+	struct { uint32_t job, signals_in; } arriving[IMAGES_IN];
 	const char *leaving;         /* homelink_leave's reason; NULL while the node stays */
 } hl;
 
@@ -116,6 +124,7 @@ static void unsend(struct hl_job *hj)
 }
 
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
+static struct job *moving_take(uint32_t id, uint32_t *signals_in);
 
 /* A vfork's child has left the node (exited, gone home, killed): its
  * parent's call returns, as Linux's does when the child execs or exits.
@@ -389,6 +398,32 @@ static int slots_taken(void)
 	return sched_count() + homelink_jobs_in_transit() + forks_out();
 }
 
+static int moving_index(uint32_t id)
+{
+	for (int i = 0; i < hl.nmoving; i++)
+		if (hl.moving[i].job->id == id)
+			return i;
+	return -1;
+}
+
+/* Whether j waits to send its image, or sends it now. */
+static int job_streaming(const struct job *j)
+{
+	for (int i = 0; i < hl.nhoming; i++)
+		if (hl.homing[i] == j)
+			return 1;
+	return hl.out_active && hl.out.job == j;
+}
+
+/* Moving jobs whose image is out: they wait for the agent's word. */
+static int moved_out(void)
+{
+	int n = 0;
+	for (int i = 0; i < hl.nmoving; i++)
+		n += !job_streaming(hl.moving[i].job);
+	return n;
+}
+
 /* A fork made here needs a copy of the job, and a job slot. */
 static int host_fork_ok(struct job *j)
 {
@@ -540,6 +575,11 @@ static void job_arrived(struct job *j)
 	}
 	hj_free(hj);
 	hj->job = j;
+	for (int i = 0; i < IMAGES_IN; i++)
+		if (hl.arriving[i].job == j->id) {
+			hj->signals_in = hl.arriving[i].signals_in;
+			hl.arriving[i].job = 0;
+		}
 	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
 		j->uvm.nregions, j->uvm.pages);
 	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
@@ -770,6 +810,15 @@ static void on_signal(struct hl_job *hj, const struct om_hdr *h, const uint8_t *
 static void on_kill(uint32_t id)
 {
 	struct hl_job *hj = hj_by_id(id);
+	uint32_t signals_in;
+	struct job *moved = hj ? NULL : moving_take(id, &signals_in);
+	for (int i = 0; i < IMAGES_IN; i++)
+		if (hl.arriving[i].job == id)
+			hl.arriving[i].job = 0;
+	if (moved) { /* it runs on its new node now, or its deputy is gone */
+		job_destroy(moved);
+		return;
+	}
 	if (hj) {
 		kprintf("job %u: killed (its deputy is gone)\n", id);
 		struct job *j = hj->job;
@@ -807,6 +856,134 @@ static void send_home(struct hl_job *hj, const char *why)
 			host_interrupt(j);
 	} else
 		go_home(j, OM_HOME_REQUESTED, why, j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
+}
+
+/* ------------------------------------------------------------ to another node */
+
+static void refuse_move(uint32_t id, const char *why)
+{
+	struct om_error e = { .code = OM_E_STATE };
+	uint8_t buf[CTL_MAX];
+	snprintf(e.msg, sizeof e.msg, "%s", why);
+	kprintf("job %u: it cannot move to another node now (%s)\n", id, why);
+	ctl_send(OM_T_JOB_MOVE_REFUSED, id, buf, om_error_encode(&e, buf, sizeof buf));
+}
+
+/* Why the job cannot leave as it stands (NULL: it can): only a job that
+ * runs in user mode, with nothing of its own out or queued, travels
+ * without home; any other goes through home, which knows what to do with
+ * a call in flight. */
+static const char *move_blocker(struct hl_job *hj)
+{
+	struct job *j = hj->job;
+	if (hl.leaving)
+		return "the node is leaving";
+	if (j->state == JOB_SLEEPING)
+		return "it sleeps in a call";
+	if (j->state != JOB_RUNNABLE || hj->vfork_child || hj->fork_out)
+		return "a call of its is at home";
+	if (j->stopped)
+		return "it is stopped";
+	if (hj->send_waiting || hj->in_slot || hj->home_after_reply || hj->interrupt_after)
+		return "a frame of its waits to be sent";
+	if (hj->ack_now || hj->ack_after)
+		return "an acknowledgement of its waits to be sent";
+	return NULL;
+}
+
+/* JOB_MOVE: JOB_MOVING, then the image, which the agent relays to the
+ * target; the job stays here, stopped, until the agent's word. */
+static void on_move(struct hl_job *hj, uint32_t id)
+{
+	const char *why = hj ? move_blocker(hj) : "no such job here";
+	if (why) {
+		refuse_move(id, why);
+		return;
+	}
+	struct job *j = hj->job;
+	struct om_job_moving m = { .cpu_ns = j->cpu_ns, .signals_in = hj->signals_in };
+	uint8_t buf[CTL_MAX];
+	sched_take(j);
+	hj_free(hj);
+	signal_settle_restart(j);
+	kprintf("job %u: moving to another node\n", id);
+	ctl_send(OM_T_JOB_MOVING, id, buf, om_job_moving_encode(&m, buf, sizeof buf));
+	hl.moving[hl.nmoving].job = j; /* fewer than SCHED_JOBS_MAX: j was in hl.jobs */
+	hl.moving[hl.nmoving++].signals_in = m.signals_in;
+	hl.homing[hl.nhoming++] = j;   /* slots_taken keeps room for it */
+}
+
+/* Takes a moving job off every list; NULL if id is not moving. */
+static struct job *moving_take(uint32_t id, uint32_t *signals_in)
+{
+	int i = moving_index(id);
+	if (i < 0)
+		return NULL;
+	struct job *j = hl.moving[i].job;
+	*signals_in = hl.moving[i].signals_in;
+	hl.moving[i] = hl.moving[--hl.nmoving];
+	for (int k = 0; k < hl.nhoming; k++)
+		if (hl.homing[k] == j) {
+			memmove(&hl.homing[k], &hl.homing[k + 1], (size_t)(hl.nhoming - k - 1) * sizeof j);
+			hl.nhoming--;
+			break;
+		}
+	if (hl.out_active && hl.out.job == j) {
+		hl.out_active = 0; /* the agent drops what it still gets of the image */
+		if (hl.slot_full && hl.slot_job == id && !hj_by_id(id))
+			hl.slot_full = 0;
+	}
+	return j;
+}
+
+/* JOB_RESUME: its move failed (the target refused it, or was lost). */
+static void on_resume(uint32_t id)
+{
+	uint32_t signals_in;
+	struct job *j = moving_take(id, &signals_in);
+	struct hl_job *hj = NULL;
+	if (!j) {
+		kprintf("job %u: JOB_RESUME for no job moving from here, ignored\n", id);
+		return;
+	}
+	for (int i = 0; i < SCHED_JOBS_MAX && !hj; i++)
+		if (!hl.jobs[i].job)
+			hj = &hl.jobs[i];
+	if (!hj || sched_start(j, &home_host) < 0) { /* cannot be: its slot was kept */
+		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+		uint8_t buf[CTL_MAX];
+		kprintf("job %u: no room to take it back; it is lost\n", id);
+		job_destroy(j);
+		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		return;
+	}
+	hj_free(hj);
+	hj->job = j;
+	hj->signals_in = signals_in;
+	kprintf("job %u: its move failed; it goes on here\n", id);
+	if (hl.leaving)
+		go_home(j, OM_HOME_REQUESTED, hl.leaving, -1);
+}
+
+static void on_arriving(const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_job_moving m;
+	int slot = -1;
+	if (om_job_moving_decode(p, h->length, &m) != OM_OK) {
+		kprintf("job %u: bad JOB_ARRIVING, ignored\n", h->job);
+		return;
+	}
+	/* Its own entry, else a free one (each is freed by the job's arrival
+	 * or the JOB_KILL of a move that failed), else the first. */
+	for (int i = 0; i < IMAGES_IN && slot < 0; i++)
+		if (hl.arriving[i].job == h->job)
+			slot = i;
+	for (int i = 0; i < IMAGES_IN && slot < 0; i++)
+		if (!hl.arriving[i].job)
+			slot = i;
+	slot = slot < 0 ? 0 : slot;
+	hl.arriving[slot].job = h->job;
+	hl.arriving[slot].signals_in = m.signals_in;
 }
 
 static void on_frame(const struct om_hdr *h, const uint8_t *p)
@@ -849,6 +1026,15 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_FORK:
 		on_fork(h, p);
 		return;
+	case OM_T_JOB_MOVE:
+		on_move(hj, h->job);
+		return;
+	case OM_T_JOB_RESUME:
+		on_resume(h->job);
+		return;
+	case OM_T_JOB_ARRIVING:
+		on_arriving(h, p);
+		return;
 	default:
 		return;
 	}
@@ -867,6 +1053,11 @@ static void on_link_lost(void)
 	for (int i = 0; i < IMAGES_IN; i++)
 		if (image_in_busy(&hl.in[i]))
 			image_in_abort(&hl.in[i]);
+	for (int i = 0; i < hl.nmoving; i++)
+		if (!job_streaming(hl.moving[i].job))
+			job_destroy(hl.moving[i].job); /* the others go below */
+	hl.nmoving = 0;
+	memset(hl.arriving, 0, sizeof hl.arriving);
 	for (int i = 0; i < hl.nhoming; i++)
 		job_destroy(hl.homing[i]);
 	hl.nhoming = 0;
@@ -915,10 +1106,21 @@ static void slot_fill(void)
 			image_out_start(&hl.out, hl.homing[0]);
 			memmove(&hl.homing[0], &hl.homing[1], (size_t)--hl.nhoming * sizeof hl.homing[0]);
 			hl.out_active = 1;
+			hl.out.keep = moving_index(hl.out.job->id) >= 0;
 		}
 		uint8_t type;
 		uint32_t id = hl.out.job->id;
 		int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
+		if (n <= 0 && hl.out.keep) {
+			/* It waits here, whole, for the agent's word; an
+			 * image that does not encode is a move that fails. */
+			hl.out_active = 0;
+			if (n < 0)
+				refuse_move(id, om_strerror(n));
+			else
+				kprintf("job %u: image sent on to its next node\n", id);
+			continue;
+		}
 		if (n <= 0) {
 			hl.out_active = 0;
 			if (n < 0) {
@@ -968,7 +1170,7 @@ void homelink_poll(void)
 
 int homelink_jobs_in_transit(void)
 {
-	return images_arriving() + hl.nhoming + hl.out_active;
+	return images_arriving() + hl.nhoming + hl.out_active + moved_out();
 }
 
 void homelink_leave(const char *why)

@@ -493,7 +493,8 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			return om_image_end_encode(&e, buf, cap);
 		}
 		default:
-			job_destroy(o->job);
+			if (!o->keep)
+				job_destroy(o->job);
 			o->job = NULL;
 			return 0;
 		}

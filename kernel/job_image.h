@@ -32,7 +32,8 @@ void image_in_abort(struct image_in *in);
 int image_in_busy(const struct image_in *in);
 
 struct image_out {
-	struct job *job;             /* owned: destroyed when the image is out */
+	struct job *job;             /* owned: destroyed when the image is out, */
+	int keep;                    /* ... unless this is set (a move that may fail) */
 	int phase;                   /* private */
 	uint32_t region;             /* index of the region being sent */
 	uint64_t page;               /* next page offset in it */
@@ -40,11 +41,11 @@ struct image_out {
 	uint64_t pages_sent;
 };
 
-/* Takes ownership of j. */
+/* Takes ownership of j (keep is cleared). */
 void image_out_start(struct image_out *o, struct job *j);
 /* Encodes the next frame into buf[cap] (cap >= OM_MAX_PAYLOAD): returns the
  * payload length and sets *type, or 0 when the image is complete (the job
- * has then been destroyed), or a negative enum om_err. */
+ * has then been destroyed, unless o->keep), or a negative enum om_err. */
 int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap);
 
 #endif

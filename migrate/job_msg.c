@@ -70,6 +70,32 @@ om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m)
 
 /* ---- CTL_JOB_PLACED */
 
+static void
+placed_put(struct wire_wr *w, const struct om_job_placed *m)
+{
+	wire_wr_u32(w, m->job);
+	wire_wr_u32(w, m->node);
+	if (m->node != 0) {
+		om_cpu_put(w, &m->cpu);
+		wire_wr_str(w, m->addr, sizeof m->addr);
+	}
+	wire_wr_str(w, m->reason, sizeof m->reason);
+}
+
+static void
+placed_get(struct wire_rd *r, struct om_job_placed *m)
+{
+	m->job = wire_rd_u32(r);
+	m->node = wire_rd_u32(r);
+	if (r->err == OM_OK && m->node != 0 && m->job == 0)
+		wire_rd_fail(r, OM_E_RANGE);
+	if (m->node != 0) {
+		om_cpu_get(r, &m->cpu);
+		wire_rd_str(r, m->addr, OM_STR_MAX);
+	}
+	wire_rd_str(r, m->reason, OM_STR_MAX);
+}
+
 int
 om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap)
 {
@@ -78,13 +104,7 @@ om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap)
 	if (m->node != 0 && m->job == 0)
 		return OM_E_RANGE;
 	wire_wr_init(&w, out, cap);
-	wire_wr_u32(&w, m->job);
-	wire_wr_u32(&w, m->node);
-	if (m->node != 0) {
-		om_cpu_put(&w, &m->cpu);
-		wire_wr_str(&w, m->addr, sizeof m->addr);
-	}
-	wire_wr_str(&w, m->reason, sizeof m->reason);
+	placed_put(&w, m);
 	return wire_wr_end(&w);
 }
 
@@ -95,15 +115,58 @@ om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m)
 
 	memset(m, 0, sizeof *m);
 	wire_rd_init(&r, buf, len);
-	m->job = wire_rd_u32(&r);
-	m->node = wire_rd_u32(&r);
-	if (r.err == OM_OK && m->node != 0 && m->job == 0)
+	placed_get(&r, m);
+	return wire_rd_end(&r);
+}
+
+/* ---- JOB_MOVING, JOB_ARRIVING, JOB_MOVED */
+
+int
+om_job_moving_encode(const struct om_job_moving *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, out, cap);
+	wire_wr_u64(&w, m->cpu_ns);
+	wire_wr_u32(&w, m->signals_in);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_moving_decode(const void *buf, size_t len, struct om_job_moving *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->cpu_ns = wire_rd_u64(&r);
+	m->signals_in = wire_rd_u32(&r);
+	return wire_rd_end(&r);
+}
+
+int
+om_job_moved_encode(const struct om_job_moved *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->to.node == 0 || m->to.job == 0)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u64(&w, m->cpu_ns);
+	placed_put(&w, &m->to);
+	return wire_wr_end(&w);
+}
+
+int
+om_job_moved_decode(const void *buf, size_t len, struct om_job_moved *m)
+{
+	struct wire_rd r;
+
+	memset(m, 0, sizeof *m);
+	wire_rd_init(&r, buf, len);
+	m->cpu_ns = wire_rd_u64(&r);
+	placed_get(&r, &m->to);
+	if (r.err == OM_OK && m->to.node == 0)
 		wire_rd_fail(&r, OM_E_RANGE);
-	if (m->node != 0) {
-		om_cpu_get(&r, &m->cpu);
-		wire_rd_str(&r, m->addr, OM_STR_MAX);
-	}
-	wire_rd_str(&r, m->reason, OM_STR_MAX);
 	return wire_rd_end(&r);
 }
 
@@ -396,7 +459,7 @@ job_info_ok(const struct om_job_info *j)
 {
 	/* Node 0 is home, and only a process at home is there. */
 	return j->job != 0 && (j->node == 0) == (j->state == OM_JOB_HOME) && j->state >= OM_JOB_PLACED &&
-	    j->state <= OM_JOB_HOME && j->why <= OM_WHY_MAX;
+	    j->state <= OM_JOB_MOVING && j->why <= OM_WHY_MAX;
 }
 
 int

@@ -74,7 +74,8 @@ enum om_job_state {
 	OM_JOB_RUNNING = 2,  /* JOB_STARTED seen */
 	OM_JOB_HOMING = 3,   /* JOB_HOME seen; the image is on its way home */
 	OM_JOB_STOPPED = 4,  /* JOB_STOPPED seen: a stop signal holds it */
-	OM_JOB_HOME = 5      /* a process at home, followed by its deputy (node 0) */
+	OM_JOB_HOME = 5,     /* a process at home, followed by its deputy (node 0) */
+	OM_JOB_MOVING = 6    /* on its way to another node, relayed by the agent */
 };
 
 /* Why a process is where it is (CTL_JOBS_REPLY). */
@@ -173,6 +174,21 @@ struct om_job_home {
 	uint64_t cpu_ns;           /* CPU time it used on the node, this stay */
 };
 
+/* JOB_MOVING (36), node -> agent, and the same payload as JOB_ARRIVING
+ * (39), agent -> the target node: what of the job's stay on its node
+ * does not travel in its image. */
+struct om_job_moving {
+	uint64_t cpu_ns;           /* CPU time it used on the node it leaves, this stay */
+	uint32_t signals_in;       /* SIGNAL and JOB_CONTINUE frames that node took in */
+};
+
+/* JOB_MOVED (40), agent -> home: the job runs on another node now, under
+ * the same job id (to.job); to describes the node as CTL_JOB_PLACED does. */
+struct om_job_moved {
+	uint64_t cpu_ns;           /* CPU time it used on the node it left, that stay */
+	struct om_job_placed to;   /* node >= 1 */
+};
+
 /* NODE_LOST (29), agent -> home. */
 struct om_node_lost {
 	uint32_t node;             /* >= 1 */
@@ -183,6 +199,10 @@ int om_job_submit_encode(const struct om_job_submit *m, void *out, size_t cap);
 int om_job_submit_decode(const void *buf, size_t len, struct om_job_submit *m);
 int om_job_placed_encode(const struct om_job_placed *m, void *out, size_t cap);
 int om_job_placed_decode(const void *buf, size_t len, struct om_job_placed *m);
+int om_job_moving_encode(const struct om_job_moving *m, void *out, size_t cap);
+int om_job_moving_decode(const void *buf, size_t len, struct om_job_moving *m);
+int om_job_moved_encode(const struct om_job_moved *m, void *out, size_t cap);
+int om_job_moved_decode(const void *buf, size_t len, struct om_job_moved *m);
 int om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap);
 int om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m);
 int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);
@@ -214,6 +234,7 @@ int om_job_list_end(size_t len, size_t pos);
 /* The worst-case encoded sizes, for buffers. */
 #define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4 + 8)
 #define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 2 + OM_STR_MAX)
+#define OM_JOB_MOVED_MAX (8 + OM_JOB_PLACED_MAX)
 #define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 4 + 1 + 2 + OM_CMD_MAX + 8 + 1)
 
 #endif

@@ -68,6 +68,12 @@ om_type_name(int type)
 	case OM_T_SIGNAL_SEEN: return "SIGNAL_SEEN";
 	case OM_T_CALL_INTERRUPT: return "CALL_INTERRUPT";
 	case OM_T_JOB_FORK: return "JOB_FORK";
+	case OM_T_JOB_MOVE: return "JOB_MOVE";
+	case OM_T_JOB_MOVING: return "JOB_MOVING";
+	case OM_T_JOB_MOVE_REFUSED: return "JOB_MOVE_REFUSED";
+	case OM_T_JOB_RESUME: return "JOB_RESUME";
+	case OM_T_JOB_ARRIVING: return "JOB_ARRIVING";
+	case OM_T_JOB_MOVED: return "JOB_MOVED";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
 	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 7
+#define OM_PROTO_VERSION 8
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -60,7 +60,13 @@ enum om_type {
 	OM_T_SIGNAL_SEEN = 32,  /* node -> home: SIGNAL/JOB_CONTINUE frames taken in */
 	OM_T_CALL_INTERRUPT = 33, /* node -> home: a signal came; cut call seq short */
 	OM_T_JOB_FORK = 34,     /* agent -> node: om_job_fork, the child of a fork made there */
-	OM_T_JOB_LAST = 34,     /* the last job frame type */
+	OM_T_JOB_MOVE = 35,     /* agent -> node: empty, send the job to another node (through the agent) */
+	OM_T_JOB_MOVING = 36,   /* node -> agent: om_job_moving; its image follows, the job waits */
+	OM_T_JOB_MOVE_REFUSED = 37, /* node -> agent: om_error, it cannot leave that way now */
+	OM_T_JOB_RESUME = 38,   /* agent -> node: empty, the move failed: the waiting job goes on */
+	OM_T_JOB_ARRIVING = 39, /* agent -> node: om_job_moving, before the image of a moving job */
+	OM_T_JOB_MOVED = 40,    /* agent -> home: om_job_moved, the job runs on another node */
+	OM_T_JOB_LAST = 40,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

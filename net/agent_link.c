@@ -330,6 +330,9 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_KILL:
 	case OM_T_JOB_CONTINUE:
 	case OM_T_JOB_FORK:
+	case OM_T_JOB_MOVE:
+	case OM_T_JOB_RESUME:
+	case OM_T_JOB_ARRIVING:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;

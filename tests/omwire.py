@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 7
+MAGIC, VERSION = 0x6D6F, 8
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -30,7 +30,8 @@ MAX_PAYLOAD = 1 << 20
 (T_IMAGE_BEGIN, T_IMAGE_REGION, T_IMAGE_PAGES, T_IMAGE_END, T_JOB_STARTED, T_JOB_ERROR,
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
- T_CALL_INTERRUPT, T_JOB_FORK) = range(16, 35)
+ T_CALL_INTERRUPT, T_JOB_FORK, T_JOB_MOVE, T_JOB_MOVING, T_JOB_MOVE_REFUSED, T_JOB_RESUME,
+ T_JOB_ARRIVING, T_JOB_MOVED) = range(16, 41)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY) = range(64, 73)
 
@@ -270,6 +271,23 @@ def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0, fork_job=0, fork_seq=
 
 def job_fork(parent, seq, pid):
     return struct.pack("<III", parent, seq, pid)
+
+
+def job_moving(cpu_ns, signals_in):
+    """JOB_MOVING and JOB_ARRIVING."""
+    return struct.pack("<QI", cpu_ns, signals_in)
+
+
+def job_moved_decode(p):
+    """(cpu_ns, job, node, addr) of a JOB_MOVED payload."""
+    r = Reader(p, "JOB_MOVED")
+    cpu_ns = r.u64()
+    job, node = r.u32(), r.u32()
+    r.cpu()
+    addr = r.str()
+    r.str()
+    r.end()
+    return cpu_ns, job, node, addr
 
 
 def job_placed_decode(p):

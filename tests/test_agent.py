@@ -643,6 +643,100 @@ def t_job_relay(tmp):
     a.check_up(MAC1)
 
 
+def started_on(n, c, job):
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED of job %d" % job)
+
+
+def move(a, pid, target):
+    m = a.ctl()
+    m.send_frame(ow.T_CTL_MIGRATE, ow.job_migrate(pid, target))
+    f = m.recv_frame()
+    check(f is not None and f[0] == ow.T_CTL_MIGRATE, "om-migrate answered %r" % (f,))
+
+
+def t_move_relayed(tmp):
+    """om-migrate PID node B of a job on node A goes through the agent:
+    JOB_MOVE to A; A's JOB_MOVING (as JOB_ARRIVING) and image go to B;
+    what om-run sends meanwhile waits; once B says JOB_STARTED, A gets
+    JOB_KILL (its stopped copy), om-run JOB_MOVED (same job id, B and A's
+    CPU time) and B the frames that waited. A move B refuses, or whose B
+    is lost, ends with JOB_RESUME to A, and the job goes on there; what A
+    still sends of that image is dropped. A node that sends JOB_MOVING
+    unasked, or a target that speaks for the job before it starts it, is
+    disconnected; the other node and the job's om-run go on."""
+    a = Agent(tmp)
+    na, nb = a.node(MAC1, speed=5000), a.node(MAC2, speed=100)
+    kids = [spawn(["sleep", "60"]) for _ in range(3)]
+    cs = [a.ctl() for _ in kids]
+    jobs = []
+    for k, c in zip(kids, cs):
+        job, node, _, _ = c.submit(pid=k.pid, node=na.id)
+        check(node == na.id, "not placed on A")
+        started_on(na, c, job)
+        jobs.append(job)
+    j1, j2, j3 = jobs
+    c1, c2, c3 = cs
+    # the move that lands
+    move(a, kids[0].pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, j1), "no JOB_MOVE to A")
+    check({j["job"]: j for j in a.jobs()}[j1]["state"] == 6, "not listed as moving")
+    c1.send_frame(ow.T_SIGNAL, ow.job_signal(10, 0, 1, 0), job=j1)  # waits at the agent
+    check(no_frame(na, 0.2), "a frame for a moving job went to the node it leaves")
+    na.send_frame(ow.T_JOB_MOVING, ow.job_moving(7 * 10**9, 3), job=j1)
+    check(nb.recv_frame() == (ow.T_JOB_ARRIVING, j1, 0, ow.job_moving(7 * 10**9, 3)), "no JOB_ARRIVING to B")
+    big = bytes(range(256)) * 4096
+    for t, payload in ((ow.T_IMAGE_BEGIN, b"hdr"), (ow.T_IMAGE_PAGES, big), (ow.T_IMAGE_END, b"end")):
+        na.send_frame(t, payload, job=j1)
+        check(nb.recv_frame() == (t, j1, 0, payload), "image frame %d not relayed to B" % t)
+    check(no_frame(c1, 0.2), "om-run got part of an image going to another node")
+    nb.send_frame(ow.T_JOB_STARTED, job=j1)
+    check(na.recv_frame()[:2] == (ow.T_JOB_KILL, j1), "A's stopped copy not killed")
+    f = c1.recv_frame()
+    check(f[:2] == (ow.T_JOB_MOVED, j1) and ow.job_moved_decode(f[3])[:3] == (7 * 10**9, j1, nb.id),
+          "JOB_MOVED: %r" % (f,))
+    check(nb.recv_frame()[:2] == (ow.T_SIGNAL, j1), "the signal that waited did not reach B")
+    rec = {j["job"]: j for j in a.jobs()}[j1]
+    check(rec["node"] == nb.id and rec["state"] == 2 and rec["why"] == 3, "record after the move: %r" % rec)
+    check(a.nodes()[MAC1]["jobs"] == 2 and a.nodes()[MAC2]["jobs"] == 1, "job counts: %r" % a.nodes())
+    nb.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 10, job=j1, seq=1)
+    check(c1.recv_frame()[:2] == (ow.T_SYSCALL_REQ, j1), "B's call for the job not relayed")
+    check(re.search(r"job %d: moved from node %d to node %d in \d+ ms" % (j1, na.id, nb.id), a.log()), "not logged")
+    # a move the target refuses: the job goes on at A
+    move(a, kids[1].pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, j2), "no JOB_MOVE for job 2")
+    na.send_frame(ow.T_JOB_MOVING, ow.job_moving(1, 0), job=j2)
+    check(nb.recv_frame()[:2] == (ow.T_JOB_ARRIVING, j2), "no JOB_ARRIVING for job 2")
+    nb.send_frame(ow.T_JOB_ERROR, ow.error(ow.E_BUSY, "node is busy"), job=j2)
+    check(na.recv_frame()[:2] == (ow.T_JOB_RESUME, j2), "A not told to resume job 2")
+    check(nb.recv_frame()[:2] == (ow.T_JOB_KILL, j2), "B not told to drop what it has of job 2")
+    na.send_frame(ow.T_IMAGE_BEGIN, b"late", job=j2)  # crossed JOB_RESUME: dropped
+    check(no_frame(c2, 0.2), "a late image frame went to om-run")
+    rec = {j["job"]: j for j in a.jobs()}[j2]
+    check(rec["node"] == na.id and rec["state"] == 2, "job 2 after a refused move: %r" % rec)
+    check(re.search(r"job %d: its move from node %d to node %d failed \(node %d refused it: node is busy\)" %
+                    (j2, na.id, nb.id, nb.id), a.log()), "refusal not logged")
+    na.send_frame(ow.T_SYSCALL_REQ, b"x", job=j2, seq=4)
+    check(c2.recv_frame()[:2] == (ow.T_SYSCALL_REQ, j2), "job 2 does not go on at A")
+    # a target that speaks for a job it has not started: a lie
+    move(a, kids[2].pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, j3), "no JOB_MOVE for job 3")
+    na.send_frame(ow.T_JOB_MOVING, ow.job_moving(1, 0), job=j3)
+    check(nb.recv_frame()[:2] == (ow.T_JOB_ARRIVING, j3), "no JOB_ARRIVING for job 3")
+    nb.send_frame(ow.T_SYSCALL_REQ, b"x", job=j3)
+    nb.expect_closed()
+    f = na.recv_frame()
+    check(f[:2] == (ow.T_JOB_RESUME, j3), "A not told to resume job 3 when B was dropped: %r" % (f,))
+    check(c1.recv_frame()[:2] == (ow.T_NODE_LOST, j1), "job 1's om-run not told B was lost")
+    rec = {j["job"]: j for j in a.jobs()}[j3]
+    check(rec["node"] == na.id and rec["state"] == 2, "job 3 after its target was lost: %r" % rec)
+    # JOB_MOVING never asked for: the node is disconnected
+    na.send_frame(ow.T_JOB_MOVING, ow.job_moving(1, 0), job=j2)
+    na.expect_closed()
+    check(c2.recv_frame()[:2] == (ow.T_NODE_LOST, j2), "job 2's om-run not told A was lost")
+    check(a.alive(), "agent died")
+
+
 def t_job_rules(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)
@@ -742,6 +836,31 @@ def t_job_home_gone(tmp):
     wait_for(lambda: a.nodes()[MAC1]["jobs"] == 0, 2, "the core to be free")
     _, node, _, _ = c2.submit()
     check(node == n.id, "core not reused")
+
+
+def t_parent_in_call_frees_its_core(tmp):
+    """A shell on a 1-core node that forwards a call (its wait for the
+    child it started) leaves its core to that child's exec at once, before
+    any heartbeat says the shell is not runnable; a call answered takes
+    the core back."""
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "the shell not placed")
+    started_on(n, c, job)
+    kids = [spawn(["sleep", "60"]) for _ in range(2)]
+    _, node, _, reason = a.ctl().submit(pid=kids[0].pid)
+    check(node == 0 and reason == "all cores busy", "a child while its parent computes: %r" % reason)
+    n.send_frame(ow.T_SYSCALL_REQ, b"\x3d" * 8, job=job, seq=1)  # wait4, say
+    check(c.recv_frame()[:2] == (ow.T_SYSCALL_REQ, job), "the call not relayed")
+    c2 = a.ctl()
+    _, node, _, reason = c2.submit(pid=kids[0].pid)
+    check(node == n.id, "a child while its parent waits at home: %r" % reason)
+    c.send_frame(ow.T_SYSCALL_REP, b"\0" * 8, job=job, seq=1)
+    check(n.recv_frame()[:2] == (ow.T_SYSCALL_REP, job), "the reply not relayed")
+    _, node, _, reason = a.ctl().submit(pid=kids[1].pid)
+    check(node == 0 and reason == "all cores busy", "after the reply: %r" % reason)
 
 
 def t_job_node_shared(tmp):
@@ -947,8 +1066,8 @@ def no_frame(peer, secs):
 def t_balance_spreads(tmp):
     """Two processes want the one core of node A, node B is idle: the
     balancer moves one there: not the one om-migrate put on A (the user's
-    choice holds), though it has used more CPU (MIGRATE_HOME to A,
-    CTL_MIGRATE naming B to its deputy), logs the loads that decided it and
+    choice holds), though it has used more CPU (JOB_MOVE to A: it goes
+    through the agent), logs the loads that decided it and
     moves nothing more. A job placed by --node stays; heartbeats that list
     jobs the agent does not know change nothing."""
     a = balancing_agent(tmp)
@@ -973,9 +1092,8 @@ def t_balance_spreads(tmp):
                                                                      (4242, 10**10, 1)]))
     nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 0, [(j1, 10**10, 1)]))
     f = na.recv_frame(3)
-    check(f[:2] == (ow.T_MIGRATE_HOME, j1), "node A got %r, not MIGRATE_HOME for job %d" % (f, j1))
-    f = c1.recv_frame(3)
-    check(f == (ow.T_CTL_MIGRATE, j1, 0, ow.job_migrate(kids[0].pid, nb.id)), "deputy told %r" % (f,))
+    check(f[:2] == (ow.T_JOB_MOVE, j1), "node A got %r, not JOB_MOVE for job %d" % (f, j1))
+    check(no_frame(c1, 0.1), "its deputy was told of a move through the agent")
     check(re.search(r"job %d: the balancer \(load node %d 2\.00 > 1\.30 x node %d 1\.00\) moves it from "
                     r"node %d to node %d" % (j1, na.id, nb.id, na.id, nb.id), a.log()), "log: %r" % a.log()[-600:])
     check(no_frame(na, 0.5) and no_frame(c2, 0.1), "a second move while the first is in flight")
@@ -1027,6 +1145,9 @@ def t_migrate_balance(tmp):
                        timeout=10)
     check(p.returncode == 0 and p.stdout == "om-migrate: job of pid %d is moving to node %d\n" % (kids[1].pid, nb.id),
           "balance: %d %r %r" % (p.returncode, p.stdout, p.stderr))
+    check(na.recv_frame(3)[:2] == (ow.T_JOB_MOVE, j2), "node A not asked to move job 2")
+    # node A cannot send it on now (a call out): it goes through home
+    na.send_frame(ow.T_JOB_MOVE_REFUSED, ow.error(ow.E_STATE, "a call of its is at home"), job=j2)
     check(na.recv_frame(3)[:2] == (ow.T_MIGRATE_HOME, j2), "node A not asked to send job 2 home")
     check(c2.recv_frame(3) == (ow.T_CTL_MIGRATE, j2, 0, ow.job_migrate(kids[1].pid, nb.id)), "deputy not told")
     p = subprocess.run([MIGRATE, "--control", a.control, str(kids[0].pid), "balance"], capture_output=True, text=True,
@@ -1097,7 +1218,7 @@ def t_balance_user_moves_do_not_stall(tmp):
         check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, j), "JOB_STARTED")
     na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 30, 2, [(j1, 10**9, 1), (j2, 10**9, 1)]))
     f = na.recv_frame(3)
-    check(f[:2] == (ow.T_MIGRATE_HOME, j1), "the balancer was stalled by another move: %r" % (f,))
+    check(f[:2] == (ow.T_JOB_MOVE, j1), "the balancer was stalled by another move: %r" % (f,))
 
 
 def t_balance_home_gone_mid_round(tmp):
@@ -1177,7 +1298,8 @@ def t_config_file(tmp):
            ("home_cores = 1025\n", ":1: home_cores: not a number of cores (0..1024)"),
            ("home_cores = -1\n", ":1: home_cores: not a number of cores (0..1024)"),
            ("home_speed = 1000001\n", ":1: home_speed: not a speed (0..1000000)"),
-           ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds")]
+           ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds"),
+           ("node_moves = direct\n", ":1: node_moves: not relay or home")]
     for text, want in bad:
         with open(conf, "w") as f:
             f.write(text)

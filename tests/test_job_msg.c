@@ -88,6 +88,8 @@ CODEC_ADAPTERS(stop, om_job_stopped)
 CODEC_ADAPTERS(seen, om_signal_seen)
 CODEC_ADAPTERS(intr, om_call_interrupt)
 CODEC_ADAPTERS(fork, om_job_fork)
+CODEC_ADAPTERS(moving, om_job_moving)
+CODEC_ADAPTERS(moved, om_job_moved)
 CODEC_ADAPTERS(exit, om_job_exit)
 CODEC_ADAPTERS(home, om_job_home)
 CODEC_ADAPTERS(lost, om_node_lost)
@@ -134,6 +136,8 @@ static const struct codec codecs[] = {
 	{ "call_interrupt", e_intr, d_intr },
 	{ "submit_fork", e_sub, d_sub },
 	{ "job_fork", e_fork, d_fork },
+	{ "job_moving", e_moving, d_moving },
+	{ "job_moved", e_moved, d_moved },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -156,6 +160,8 @@ sample(size_t i)
 	static struct om_call_interrupt intr = { 7 };
 	static struct om_job_submit subf;
 	static struct om_job_fork fork = { 77, 0xfffffff0u, 4242 };
+	static struct om_job_moving moving = { 0x0102030405060708ull, 0xfffffffeu };
+	static struct om_job_moved moved;
 	uint32_t k;
 
 	switch (i) {
@@ -182,6 +188,11 @@ sample(size_t i)
 		subf.fork_seq = 3;
 		return &subf;
 	case 15: return &fork;
+	case 16: return &moving;
+	case 17:
+		fill_placed(&moved.to);
+		moved.cpu_ns = 12345678901ull;
+		return &moved;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -279,6 +290,38 @@ golden_small(void)
 	n = om_job_placed_encode(&p, buf, sizeof buf);
 	CHECK_EQ(n, 12);
 	CHECK(memcmp(buf, none, 10) == 0 && buf[10] == 'n' && buf[11] == 'o');
+	static const uint8_t moving[12] = { 8, 7, 6, 5, 4, 3, 2, 1, 0xfe, 0xff, 0xff, 0xff };
+	CHECK_EQ(om_job_moving_encode(sample(16), buf, sizeof buf), 12);
+	CHECK(memcmp(buf, moving, 12) == 0);
+}
+
+/* JOB_MOVED names a node and a job: the node the job runs on now. */
+static void
+moved_ranges(void)
+{
+	struct om_job_moved m, out;
+	uint8_t b[OM_JOB_MOVED_MAX];
+	int n;
+
+	memset(&m, 0, sizeof m);
+	fill_placed(&m.to);
+	memset(m.to.addr, 'a', OM_STR_MAX);
+	memset(m.to.reason, 'r', OM_STR_MAX);
+	memset(m.to.cpu.vendor, 'v', 12);
+	memset(m.to.cpu.model, 'm', 48);
+	CHECK_EQ(om_job_moved_encode(&m, b, sizeof b), OM_JOB_MOVED_MAX);
+	fill_placed(&m.to);
+	m.to.node = 0;
+	CHECK_EQ(om_job_moved_encode(&m, b, sizeof b), OM_E_RANGE);
+	m.to.node = 3;
+	m.to.job = 0;
+	CHECK_EQ(om_job_moved_encode(&m, b, sizeof b), OM_E_RANGE);
+	/* a JOB_MOVED naming home (node 0): refused on decode */
+	memset(&m.to, 0, sizeof m.to);
+	n = om_job_placed_encode(&m.to, b + 8, sizeof b - 8);
+	memset(b, 0, 8);
+	CHECK(n > 0);
+	CHECK_EQ(om_job_moved_decode(b, (size_t)n + 8, &out), OM_E_RANGE);
 }
 
 static void
@@ -499,7 +542,7 @@ list_edges(void)
 	fill_info(&j, 1);
 	j.state = 0;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
-	j.state = OM_JOB_HOME + 1;
+	j.state = OM_JOB_MOVING + 1;
 	CHECK_EQ(om_job_list_encode(&j, 1, buf, sizeof buf), OM_E_RANGE);
 	fill_info(&j, 1);
 	j.state = OM_JOB_HOME; /* at home, yet on a node */
@@ -609,6 +652,7 @@ main(void)
 	RUN(placed_ranges);
 	RUN(small_ranges);
 	RUN(list_edges);
+	RUN(moved_ranges);
 	RUN(list_full);
 	RUN(fuzz_mutations);
 	return check_exit();

@@ -27,6 +27,7 @@
 
 #include "balancer.h"
 #include "conf.h"
+#include "move_relay.h"
 #include "conn.h"
 #include "ctl_server.h"
 #include "ctl_client.h"
@@ -181,6 +182,7 @@ main(int argc, char **argv)
 	bal.min_stay_ms = cf.balance_min_stay_ms ? cf.balance_min_stay_ms : BALANCE_MIN_STAY_MS;
 	bal.home_cores = cf.home_cores > 0 ? (uint32_t)cf.home_cores : 0;
 	bal.home_speed = cf.home_speed;
+	move_relay_enable(cf.node_moves_relay != 0);
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)

@@ -65,11 +65,11 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 	static const char *const keys[] = {
 		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
 		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
-		"balance_min_stay_ms"
+		"balance_min_stay_ms", "node_moves"
 	};
 	struct sockaddr_in sin;
 	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
-		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms };
+		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL };
 	unsigned long long v;
 	unsigned i;
 
@@ -112,6 +112,11 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		else
 			cf->home_speed = (uint32_t)v;
 		return NULL;
+	case 12:
+		if (strcmp(val, "relay") != 0 && strcmp(val, "home") != 0)
+			return "not relay or home";
+		cf->node_moves_relay = strcmp(val, "relay") == 0;
+		return NULL;
 	}
 	if (conf_parse_ms(val, ms[i]) == -1)
 		return "not a number of milliseconds (1..86400000)";
@@ -130,6 +135,7 @@ conf_load(const char *path, int required, struct agent_conf *cf, char *err, size
 	memset(cf, 0, sizeof *cf);
 	cf->balance = -1;
 	cf->home_cores = -1;
+	cf->node_moves_relay = -1;
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;

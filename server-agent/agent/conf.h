@@ -6,7 +6,9 @@
  * down_after_ms, drop_after_ms (1..86400000); the balancer's (balancer.h):
  * balance (yes/no), balance_ms, balance_min_cpu_ms, balance_min_stay_ms
  * (milliseconds), balance_margin (1.0..10.0), home_cores (0..1024),
- * home_speed (0..1000000, 0: the fastest node's). A key may appear once.
+ * home_speed (0..1000000, 0: the fastest node's); node_moves (relay: a job
+ * goes from node to node through the agent, the default; home: through
+ * its home process, as before). A key may appear once.
  * Command-line options override the file. */
 #ifndef OM_CONF_H
 #define OM_CONF_H
@@ -25,6 +27,7 @@ struct agent_conf {
 	double balance_margin;     /* 0: not set */
 	int64_t home_cores;        /* -1: not set */
 	uint32_t home_speed;       /* 0: not set */
+	int node_moves_relay;      /* -1 not set, 0 home, 1 relay */
 };
 
 /* Reads path into *cf (zeroed first). A missing file is fine (returns 0,

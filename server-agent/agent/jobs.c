@@ -10,6 +10,7 @@
 #include "ev.h"
 #include "jobs.h"
 #include "log.h"
+#include "move_relay.h"
 #include "moves.h"
 #include "placement.h"
 #include "proc_stat.h"
@@ -86,6 +87,7 @@ jobs_end(struct job *j, const char *what)
 		j->node->jobs--;
 	if (j->node)
 		nodes_job_ended(j->node, j->id);
+	move_relay_end(j);
 	jobs_unlink(j);
 	free(j);
 }
@@ -440,8 +442,8 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	parent = jobs_parent_on_node(jh->uid, s.pid);
-	if ((n = placement_choose(&s, parent ? parent->id : 0, parent ? parent->node : NULL, reason,
-	    sizeof reason)) == NULL) {
+	if ((n = placement_choose(&s, parent ? parent->id : 0, parent ? parent->node : NULL,
+	    parent ? parent->in_call : 0, reason, sizeof reason)) == NULL) {
 		jobs_not_placed(c, &s, jh, reason);
 		return;
 	}
@@ -501,7 +503,7 @@ jobs_list(struct conn *c, const struct job_home *jh)
 		v[k].why = j->why;
 		memcpy(v[k].cmd, j->cmd, sizeof v[k].cmd);
 		v[k].runtime_ms = now - j->start_ms;
-		v[k].state = j->state;
+		v[k].state = j->move_to != NULL ? OM_JOB_MOVING : j->state;
 		k++;
 	}
 	/* Newest first from the list; show them in id order. */
@@ -529,7 +531,6 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 	struct node *to = target ? nodes_by_id(target) : NULL, *from = j->node;
 	uint32_t id = j->id;
 	int homing = j->state == OM_JOB_HOMING;
-	struct conn *nc;
 	uint8_t buf[8];
 	int rc;
 
@@ -549,8 +550,14 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 		snprintf(why, len, "cannot encode CTL_MIGRATE: %s", om_strerror(rc));
 		return rc;
 	}
+	if (j->move_to != NULL) {
+		snprintf(why, len, "job %u is on its way to node %u already", j->id, j->move_to->id);
+		return OM_E_STATE;
+	}
 	if (moves_add(j->uid, j->pid, from ? from->id : 0, target, cause, ev_now_ms()) == -1)
 		log_warnx("job %u: the table of moves is full; its move is not recorded", id);
+	if (from != NULL && target != 0 && !homing && move_relay_start(j, to, who) == 0)
+		return OM_OK;
 	if (from == NULL)
 		log_info("job %u: %s moves it from home to node %u", id, who, target);
 	else if (target != 0)
@@ -558,13 +565,29 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 		    target);
 	else
 		log_info("job %u: %s asks for it to come home from node %u", id, who, from->id);
+	jobs_move_through_home(j, target);
+	return OM_OK;
+}
+
+void
+jobs_move_through_home(struct job *j, uint32_t target)
+{
+	struct om_job_migrate m = { j->pid, target };
+	uint32_t id = j->id;
+	int homing = j->state == OM_JOB_HOMING;
+	struct node *from = j->node;
+	struct conn *nc;
+	uint8_t buf[8];
+	int rc;
+
+	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) < 0)
+		return; /* jobs_move checked it encodes */
 	/* Its om-run hears where it goes next (from a node: before JOB_HOME
 	 * comes; home cancels an earlier target). A failed send may close
 	 * that connection and end the job: j is not used after it. */
 	(void)conn_send(j->home, OM_T_CTL_MIGRATE, id, 0, buf, (size_t)rc);
 	if (from != NULL && !homing && jobs_find(id) != NULL && (nc = node_conn_get(from)) != NULL)
 		(void)conn_send(nc, OM_T_MIGRATE_HOME, id, 0, NULL, 0);
-	return OM_OK;
 }
 
 void
@@ -646,6 +669,14 @@ jobs_node_lost(struct node *n, const char *why)
 			nl.reason[i] = '?';
 	if ((len = om_node_lost_encode(&nl, buf, sizeof buf)) < 0)
 		len = 0;
+	/* Jobs on their way to n go on where they are. */
+	k = 0;
+	for (j = jobs_all; j != NULL && k < OM_JOBS_MAX; j = j->next)
+		if (j->move_to == n)
+			ids[k++] = j->id;
+	for (i = 0; i < k; i++)
+		if ((j = jobs_find(ids[i])) != NULL && j->move_to == n)
+			move_relay_abort(j, "the node it went to was lost");
 	k = jobs_collect(ids, OM_JOBS_MAX, n, NULL);
 	for (i = 0; i < k; i++) {
 		if ((j = jobs_find(ids[i])) == NULL || j->node != n)

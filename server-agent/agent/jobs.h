@@ -51,9 +51,19 @@ struct job {
 	 * (threads, stopped, on its way). */
 	uint64_t cpu_ms, sampled_ms;
 	uint8_t runnable, unmovable;
+	uint8_t in_call;           /* a SYSCALL_REQ of its was relayed home, no reply yet */
 	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
 	struct node *node;
 	struct conn *home;
+	/* A node -> node move the agent relays (move_relay.c). */
+	struct node *move_to;      /* its target; NULL: no such move */
+	uint8_t move_phase;        /* 1: JOB_MOVE sent, 2: the image streams */
+	uint8_t move_cause;        /* enum om_job_why it lands with */
+	uint8_t move_stale;        /* a failed move's last frames may still come: dropped */
+	uint64_t move_since_ms;
+	uint64_t move_cpu_ns;      /* JOB_MOVING's: its CPU time on the node it leaves */
+	struct held_frame *held, **held_tail; /* om-run's frames while it moves */
+	size_t held_bytes;
 	struct job *prev, *next;   /* every live job */
 	struct job *hnext;         /* id hash chain */
 };
@@ -90,6 +100,9 @@ void jobs_home_gone(struct conn *c);
  * in why[len]. */
 int jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *why,
     size_t len);
+/* The second half of a move from a node (or any move from home): its
+ * om-run hears the target (CTL_MIGRATE), the node gets MIGRATE_HOME. */
+void jobs_move_through_home(struct job *j, uint32_t target);
 /* Calls fn for every live job (fn must not end jobs). */
 void jobs_each(void (*fn)(struct job *j, void *arg), void *arg);
 /* The state of j's home process, if it is still the one the job was

@@ -183,20 +183,23 @@ nodes_jobs(const struct node *n)
 uint32_t
 nodes_busy(const struct node *n, uint64_t now)
 {
-	return nodes_busy_but(n, now, 0);
+	return nodes_busy_but(n, now, 0, 0);
 }
 
 uint32_t
-nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting)
+nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call)
 {
 	uint32_t idle = 0, i;
+	int listed = 0;
 
 	for (i = 0; i < n->nidle; i++) {
 		if (nodes_had(n, n->idle[i].job))
 			continue;
+		listed |= waiting != 0 && n->idle[i].job == waiting;
 		/* waiting: listed not runnable at all, not NODE_IDLE_MS yet */
 		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS || n->idle[i].job == waiting;
 	}
+	idle += waiting_in_call && !listed;
 	return n->jobs > idle ? n->jobs - idle : 0;
 }
 

@@ -84,8 +84,9 @@ uint32_t nodes_jobs(const struct node *n);
 #define NODE_IDLE_MS 50
 uint32_t nodes_busy(const struct node *n, uint64_t now);
 /* The same, not counting job 'waiting' (0: none) once n lists it not
- * runnable, however lately. */
-uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting);
+ * runnable, however lately, or at once when waiting_in_call (a call of
+ * its is at home now: the agent relayed it and no answer yet). */
+uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
  * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */

@@ -91,6 +91,7 @@ struct pick {
 	const struct om_job_submit *s;
 	uint32_t parent;            /* its parent's job, whose core is free for it, */
 	const struct node *parent_node; /* ... on this node */
+	int parent_in_call;         /* ... a call of its at home now */
 	struct node *best;
 	int up, featok, memok;      /* nodes passing each test so far */
 	int closed;                 /* up, but taking no new jobs (drain.h) */
@@ -108,7 +109,9 @@ node_up(const struct node *n)
 static uint32_t
 busy(const struct pick *pk, const struct node *n)
 {
-	return nodes_busy_but(n, ev_now_ms(), n == pk->parent_node ? pk->parent : 0);
+	int mine = n == pk->parent_node;
+
+	return nodes_busy_but(n, ev_now_ms(), mine ? pk->parent : 0, mine && pk->parent_in_call);
 }
 
 /* speed / (busy jobs + 1), compared without division. */
@@ -180,7 +183,7 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 
 struct node *
 placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
-    char *reason, size_t len)
+    int parent_in_call, char *reason, size_t len)
 {
 	struct pick pk;
 
@@ -191,6 +194,7 @@ placement_choose(const struct om_job_submit *s, uint32_t parent, const struct no
 	pk.s = s;
 	pk.parent = parent;
 	pk.parent_node = parent_node;
+	pk.parent_in_call = parent_in_call;
 	nodes_each(pick_one, &pk);
 	if (pk.best != NULL)
 		return pk.best;

@@ -19,9 +19,10 @@
  * (0: none) is the job of s's parent process, on parent_node: its core
  * counts as free for s as soon as its node lists it not runnable, without
  * the NODE_IDLE_MS that other jobs wait: a process whose child execs (a
- * shell, make) waits for it. */
+ * shell, make) waits for it; and at once while parent_in_call (a call of
+ * its waits at home: the heartbeat need not say so first). */
 struct node *placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
-    char *reason, size_t len);
+    int parent_in_call, char *reason, size_t len);
 
 /* Writes the name of the first feature 'need' has and 'have' lacks
  * ("AVX2", "leaf7_ecx bit 30", "XCR0 bit 9 (PKRU)") into buf; returns 0

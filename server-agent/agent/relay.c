@@ -9,6 +9,7 @@
 #include "drain.h"
 #include "jobs.h"
 #include "log.h"
+#include "move_relay.h"
 #include "moves.h"
 
 /* Connections not being read because a peer's queue is full. */
@@ -162,6 +163,13 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		if (h->type == OM_T_MIGRATE_HOME)
 			log_info("job %u: om-run asks node %u to send it home", j->id, j->node->id);
 	}
+	if (h->type == OM_T_SYSCALL_REP)
+		j->in_call = 0;
+	if ((rc = move_relay_hold(j, h, p)) != 0) {
+		if (rc < 0)
+			conn_fail(c, OM_E_BUSY, "too many frames for job %u while it moves", j->id);
+		return;
+	}
 	if ((nc = node_conn_get(j->node)) != NULL)
 		jobs_relay_send(c, nc, h, p);
 }
@@ -263,6 +271,8 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	uint32_t id = h->job, stop_sig = 0;
 	char what[128];
 
+	if (j != NULL && (j->node == n || j->move_to == n) && move_relay_from_node(n, c, j, h, p))
+		return;
 	if ((j == NULL || j->node != n) && !nodes_had(n, id)) {
 		conn_fail(c, OM_E_STATE, "%s for job %u, which never ran on node %u",
 		    om_type_name(h->type), id, n->id);
@@ -281,8 +291,11 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	if (h->type == OM_T_JOB_STARTED) {
 		j->state = OM_JOB_RUNNING;
 		log_info("job %u started on node %u", id, n->id);
+	} else if (h->type == OM_T_SYSCALL_REQ) {
+		j->in_call = 1;
 	} else if (h->type == OM_T_JOB_HOME) {
 		j->state = OM_JOB_HOMING;
+		j->move_stale = 0; /* what comes now is its image for home */
 		log_info("job %u: %s", id, what);
 	} else if (h->type == OM_T_JOB_STOPPED) {
 		j->state = stop_sig != 0 ? OM_JOB_STOPPED : OM_JOB_RUNNING;

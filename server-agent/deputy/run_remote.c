@@ -937,6 +937,18 @@ int remote_serve(struct remote *r)
 				say(r, "the job comes home from node %u to stay", jc->placed.node);
 			break;
 		}
+		case OM_T_JOB_MOVED: {
+			struct om_job_moved m;
+			if (om_job_moved_decode(p, h.length, &m) != OM_OK || h.job != r->job || m.to.job != r->job)
+				break; /* not this job's (the agent sends its own only) */
+			say(r, "the job moved from node %u to node %u, through the agent", jc->placed.node, m.to.node);
+			r->stats.node_cpu_ns += m.cpu_ns;
+			r->next_node = 0; /* a move through home asked earlier is moot */
+			jc->placed = m.to;
+			stats_move(&r->stats, m.to.node);
+			say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
+			break;
+		}
 		case OM_T_NODE_LOST: {
 			struct om_node_lost nl;
 			om_node_lost_decode(p, h.length, &nl);

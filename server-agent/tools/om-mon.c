@@ -102,6 +102,7 @@ job_state_str(uint8_t state)
 	case OM_JOB_HOMING: return "homing";
 	case OM_JOB_STOPPED: return "stopped";
 	case OM_JOB_HOME: return "home";
+	case OM_JOB_MOVING: return "moving";
 	default: return "placed";
 	}
 }
