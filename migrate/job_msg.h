@@ -61,6 +61,12 @@ struct om_job_fork {
  * the id of the record of a process at home (the answer to a SUBMIT with
  * OM_JOB_F_HOME). node != 0: job >= 1, cpu and addr describe the node;
  * reason may be "". */
+/* CTL_JOB_PLACED's reason when every core is busy, its parent's (on a
+ * node, running) among them: the parent may be about to wait for it, and
+ * the deputy asks once more after OM_PARENT_RETRY_MS. */
+#define OM_REASON_PARENT_BUSY "all cores busy, its parent's among them"
+#define OM_PARENT_RETRY_MS 200
+
 struct om_job_placed {
 	uint32_t job;
 	uint32_t node;

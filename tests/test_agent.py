@@ -737,6 +737,87 @@ def t_move_relayed(tmp):
     check(a.alive(), "agent died")
 
 
+def t_move_crossed_by_home(tmp):
+    """The job goes home (a call the node lacks) just as JOB_MOVE is on its
+    way: its om-run hears the target before JOB_HOME (home sends it on),
+    the node's answer (JOB_MOVE_REFUSED, no such job) that comes amid the
+    image going home is dropped, and the node stays."""
+    a = Agent(tmp)
+    na, nb = a.node(MAC1), a.node(MAC2)
+    k = spawn(["sleep", "60"])
+    c = a.ctl()
+    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
+    started_on(na, c, job)
+    move(a, k.pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    na.send_frame(ow.T_JOB_HOME, ow.job_home(1, "a call", 5), job=job)
+    na.send_frame(ow.T_IMAGE_BEGIN, b"hdr", job=job)
+    na.send_frame(ow.T_JOB_MOVE_REFUSED, ow.error(ow.E_STATE, "no such job here"), job=job)
+    na.send_frame(ow.T_IMAGE_END, b"end", job=job)
+    f = c.recv_frame()
+    check(f == (ow.T_CTL_MIGRATE, job, 0, ow.job_migrate(k.pid, nb.id)), "om-run not told the target first: %r" % (f,))
+    for t in (ow.T_JOB_HOME, ow.T_IMAGE_BEGIN, ow.T_IMAGE_END):
+        check(c.recv_frame()[:2] == (t, job), "frame %d not relayed home" % t)
+    check(no_frame(nb, 0.2), "the target heard of a job that went home")
+    a.check_up(MAC1)
+    check(a.nodes()[MAC2]["jobs"] == 0, "the target's core still taken")
+
+
+def t_move_again_while_stale(tmp):
+    """A move asked again at once after one failed, while the node may
+    still send frames of the failed one: it goes through home, and the
+    late frames are dropped; the node stays."""
+    a = Agent(tmp)
+    na, nb, nc = a.node(MAC1), a.node(MAC2), a.node(MAC3)
+    k = spawn(["sleep", "60"])
+    c = a.ctl()
+    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
+    started_on(na, c, job)
+    move(a, k.pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    na.send_frame(ow.T_JOB_MOVING, ow.job_moving(1, 0), job=job)
+    check(nb.recv_frame()[:2] == (ow.T_JOB_ARRIVING, job), "no JOB_ARRIVING")
+    nb.send_frame(ow.T_JOB_ERROR, ow.error(ow.E_BUSY, "busy"), job=job)
+    check(na.recv_frame()[:2] == (ow.T_JOB_RESUME, job), "no JOB_RESUME")
+    move(a, k.pid, nc.id)
+    check(na.recv_frame()[:2] == (ow.T_MIGRATE_HOME, job), "the second move not through home")
+    check(c.recv_frame() == (ow.T_CTL_MIGRATE, job, 0, ow.job_migrate(k.pid, nc.id)), "om-run not told")
+    na.send_frame(ow.T_IMAGE_PAGES, b"late", job=job)  # sent before it read JOB_RESUME
+    na.send_frame(ow.T_SYSCALL_REQ, b"x", job=job, seq=3)
+    check(c.recv_frame()[:2] == (ow.T_SYSCALL_REQ, job), "the job's call after the late frame")
+    a.check_up(MAC1)
+
+
+def t_move_stalls(tmp):
+    """A source that never answers JOB_MOVE (a hung node that still
+    heartbeats) does not keep the job stopped and om-run's frames held:
+    after 15 s the move fails (JOB_RESUME), the held signal goes to the
+    source, the target's core is free again."""
+    a = Agent(tmp)
+    na, nb = a.node(MAC1), a.node(MAC2)
+    k = spawn(["sleep", "60"])
+    c = a.ctl()
+    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
+    started_on(na, c, job)
+    move(a, k.pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    c.send_frame(ow.T_SIGNAL, ow.job_signal(10, 0, 1, 0), job=job)
+    check(a.nodes()[MAC2]["jobs"] == 1, "the target's core not reserved")
+    f = None
+    for _ in range(18):  # heartbeats keep both nodes up
+        na.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 29, 1))
+        nb.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1000, 0, 1 << 29, 0))
+        try:
+            f = na.recv_frame(1.0)
+        except (TimeoutError, socket.timeout):
+            continue
+        break
+    check(f is not None and f[:2] == (ow.T_JOB_RESUME, job), "no JOB_RESUME after the stall: %r" % (f,))
+    check(na.recv_frame()[:2] == (ow.T_SIGNAL, job), "the held signal not sent to the source")
+    check(a.nodes()[MAC2]["jobs"] == 0, "the target's core still taken")
+    check(re.search(r"failed \(no word of it from the nodes for 15 s\)", a.log()), "stall not logged")
+
+
 def t_job_rules(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)
@@ -851,7 +932,7 @@ def t_parent_in_call_frees_its_core(tmp):
     started_on(n, c, job)
     kids = [spawn(["sleep", "60"]) for _ in range(2)]
     _, node, _, reason = a.ctl().submit(pid=kids[0].pid)
-    check(node == 0 and reason == "all cores busy", "a child while its parent computes: %r" % reason)
+    check(node == 0 and reason == "all cores busy, its parent's among them", "a child while its parent computes: %r" % reason)
     n.send_frame(ow.T_SYSCALL_REQ, b"\x3d" * 8, job=job, seq=1)  # wait4, say
     check(c.recv_frame()[:2] == (ow.T_SYSCALL_REQ, job), "the call not relayed")
     c2 = a.ctl()
@@ -860,7 +941,7 @@ def t_parent_in_call_frees_its_core(tmp):
     c.send_frame(ow.T_SYSCALL_REP, b"\0" * 8, job=job, seq=1)
     check(n.recv_frame()[:2] == (ow.T_SYSCALL_REP, job), "the reply not relayed")
     _, node, _, reason = a.ctl().submit(pid=kids[1].pid)
-    check(node == 0 and reason == "all cores busy", "after the reply: %r" % reason)
+    check(node == 0 and reason == "all cores busy, its parent's among them", "after the reply: %r" % reason)
 
 
 def t_job_node_shared(tmp):

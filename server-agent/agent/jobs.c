@@ -444,6 +444,10 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	parent = jobs_parent_on_node(jh->uid, s.pid);
 	if ((n = placement_choose(&s, parent ? parent->id : 0, parent ? parent->node : NULL,
 	    parent ? parent->in_call : 0, reason, sizeof reason)) == NULL) {
+		/* A parent that runs on (it has just forked this child, say)
+		 * may wait for it a moment later: its deputy may ask again. */
+		if (parent != NULL && !parent->in_call && strcmp(reason, "all cores busy") == 0)
+			snprintf(reason, sizeof reason, "%s", OM_REASON_PARENT_BUSY);
 		jobs_not_placed(c, &s, jh, reason);
 		return;
 	}
@@ -633,7 +637,9 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 void
 jobs_home_gone(struct conn *c)
 {
-	static uint32_t ids[OM_JOBS_MAX];
+	/* Not static: a failed send in the loop may close another
+	 * connection, which comes back here with its own list. */
+	uint32_t ids[OM_JOBS_MAX];
 	struct conn *nc;
 	struct job *j;
 	int i, k;
@@ -652,9 +658,24 @@ jobs_home_gone(struct conn *c)
 }
 
 void
+jobs_moves_sweep(uint64_t now)
+{
+	uint32_t ids[OM_JOBS_MAX];
+	struct job *j;
+	int i, k = 0;
+
+	for (j = jobs_all; j != NULL && k < OM_JOBS_MAX; j = j->next)
+		if (move_relay_stalled(j, now))
+			ids[k++] = j->id;
+	for (i = 0; i < k; i++)
+		if ((j = jobs_find(ids[i])) != NULL && move_relay_stalled(j, now))
+			move_relay_abort(j, "no word of it from the nodes for 15 s");
+}
+
+void
 jobs_node_lost(struct node *n, const char *why)
 {
-	static uint32_t ids[OM_JOBS_MAX];
+	uint32_t ids[OM_JOBS_MAX]; /* not static: see jobs_home_gone */
 	struct om_node_lost nl;
 	struct conn *nc;
 	struct job *j;

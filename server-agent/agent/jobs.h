@@ -58,9 +58,12 @@ struct job {
 	/* A node -> node move the agent relays (move_relay.c). */
 	struct node *move_to;      /* its target; NULL: no such move */
 	uint8_t move_phase;        /* 1: JOB_MOVE sent, 2: the image streams */
-	uint8_t move_cause;        /* enum om_job_why it lands with */
-	uint8_t move_stale;        /* a failed move's last frames may still come: dropped */
-	uint64_t move_since_ms;
+	/* The node's answer to a JOB_MOVE (JOB_MOVING or JOB_MOVE_REFUSED)
+	 * is still to come, whatever became of the move (it failed, the job
+	 * went home); after a JOB_MOVING for a move that is over, its image
+	 * frames are dropped until the node sends anything else. */
+	uint8_t move_answer_due, move_stale_image;
+	uint64_t move_since_ms, move_heard_ms; /* asked; last frame of it */
 	uint64_t move_cpu_ns;      /* JOB_MOVING's: its CPU time on the node it leaves */
 	struct held_frame *held, **held_tail; /* om-run's frames while it moves */
 	size_t held_bytes;
@@ -117,6 +120,8 @@ void jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h,
 /* n is down or gone: every job on it ends with NODE_LOST to its om-run;
  * if n is still connected it gets JOB_KILL for each. */
 void jobs_node_lost(struct node *n, const char *why);
+/* Moves through the agent that stalled (move_relay.h) fail. */
+void jobs_moves_sweep(uint64_t now);
 /* A node connection is closing (after jobs_node_lost). */
 void jobs_conn_gone(struct conn *c);
 

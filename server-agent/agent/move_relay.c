@@ -15,9 +15,6 @@
 #include "placement.h"
 
 enum { MOVE_ASKED = 1, MOVE_STREAMING = 2 };
-/* After a failed move, what its node may still send before it reads
- * JOB_RESUME: its answer to JOB_MOVE, then (JOB_MOVING) image frames. */
-enum { STALE_ANSWER = 1, STALE_IMAGE = 2 };
 
 /* om-run's frames for one moving job: SIGNAL, JOB_CONTINUE, MIGRATE_HOME,
  * all small. A deputy does not send this much in the seconds a move
@@ -78,17 +75,20 @@ move_relay_start(struct job *j, struct node *to, const char *who)
 	uint32_t id = j->id;
 	char missing[64];
 
-	/* A target that would refuse it (a feature, memory it lacks) is
-	 * asked through home, whose placement says why it will not go. */
-	if (!relay_on || j->state != OM_JOB_RUNNING || j->move_to != NULL || from_c == NULL ||
-	    (j->node->flags & OM_NODE_F_LEAVING) || j->node->said_leaving ||
-	    to_c == NULL || placement_missing(&j->need, &to->hello.cpu, missing, sizeof missing) != 0 ||
+	/* A target that would refuse it (closed, full, a feature or memory
+	 * it lacks) is asked through home, whose placement says why it will
+	 * not go; so is a job whose node may still send frames of an
+	 * earlier move. */
+	if (!relay_on || j->state != OM_JOB_RUNNING || j->move_to != NULL || j->move_answer_due ||
+	    j->move_stale_image || from_c == NULL || (j->node->flags & OM_NODE_F_LEAVING) ||
+	    j->node->said_leaving || to_c == NULL || !drain_open(to) || nodes_jobs(to) >= OM_NODE_JOBS_MAX ||
+	    placement_missing(&j->need, &to->hello.cpu, missing, sizeof missing) != 0 ||
 	    to->hb.mem_free < j->mem_bytes || conn_set_limits(to_c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1)
 		return -1;
 	j->move_to = to;
 	j->move_phase = MOVE_ASKED;
-	j->move_stale = 0;
-	j->move_since_ms = ev_now_ms();
+	j->move_answer_due = 1;
+	j->move_since_ms = j->move_heard_ms = ev_now_ms();
 	j->held = NULL;
 	j->held_tail = &j->held;
 	j->held_bytes = 0;
@@ -143,7 +143,7 @@ void
 move_relay_abort(struct job *j, const char *why)
 {
 	uint32_t id = j->id, from = j->node->id, to = j->move_to->id;
-	uint8_t stale = j->move_phase == MOVE_STREAMING ? STALE_IMAGE : STALE_ANSWER;
+	int streaming = j->move_phase == MOVE_STREAMING;
 	struct conn *nc;
 
 	log_info("job %u: its move from node %u to node %u failed (%s); it goes on at node %u", id,
@@ -152,7 +152,7 @@ move_relay_abort(struct job *j, const char *why)
 	target_forget(j);
 	if ((j = jobs_find(id)) == NULL)
 		return;
-	j->move_stale = stale;
+	j->move_stale_image = streaming; /* until the node has read JOB_RESUME */
 	if ((nc = node_conn_get(j->node)) != NULL)
 		(void)conn_send(nc, OM_T_JOB_RESUME, id, 0, NULL, 0);
 	held_flush(id);
@@ -219,24 +219,22 @@ from_source(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	int image = h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_IMAGE_END;
 	int rc;
 
-	if (j->move_to == NULL) {
-		if (j->move_stale == STALE_ANSWER && h->type == OM_T_JOB_MOVING) {
-			j->move_stale = STALE_IMAGE;
-			return 1;
-		}
-		if (j->move_stale == STALE_ANSWER && h->type == OM_T_JOB_MOVE_REFUSED) {
-			j->move_stale = 0;
-			return 1;
-		}
-		if (j->move_stale == STALE_IMAGE && image)
-			return 1;
-		if (j->move_stale == STALE_IMAGE)
-			j->move_stale = 0; /* the node has read JOB_RESUME */
-		if (h->type == OM_T_JOB_MOVING || h->type == OM_T_JOB_MOVE_REFUSED) {
+	if (h->type == OM_T_JOB_MOVING || h->type == OM_T_JOB_MOVE_REFUSED) {
+		if (!j->move_answer_due) {
 			conn_fail(c, OM_E_STATE, "%s for job %u, which was not asked to move",
 			    om_type_name(h->type), j->id);
 			return 1;
 		}
+		j->move_answer_due = 0;
+		if (j->move_to == NULL) { /* for a move that is over: dropped */
+			j->move_stale_image = h->type == OM_T_JOB_MOVING;
+			return 1;
+		}
+	}
+	if (j->move_to == NULL) {
+		if (j->move_stale_image && image)
+			return 1;
+		j->move_stale_image = 0; /* the node has read JOB_RESUME */
 		return 0;
 	}
 	if (h->type == OM_T_JOB_MOVE_REFUSED) {
@@ -264,11 +262,13 @@ from_source(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 		}
 		j->move_cpu_ns = mv.cpu_ns;
 		j->move_phase = MOVE_STREAMING;
+		j->move_heard_ms = ev_now_ms();
 		if ((tc = node_conn_get(j->move_to)) != NULL)
 			(void)conn_send(tc, OM_T_JOB_ARRIVING, j->id, 0, p, h->length);
 		return 1;
 	}
 	if (j->move_phase == MOVE_STREAMING && image) {
+		j->move_heard_ms = ev_now_ms();
 		if ((tc = node_conn_get(j->move_to)) != NULL)
 			jobs_relay_send(c, tc, h, p);
 		return 1;
@@ -303,6 +303,8 @@ from_target(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	char why[OM_STR_MAX + 32];
 	int rc;
 
+	if (j->move_phase == MOVE_ASKED && nodes_had(j->move_to, j->id))
+		return 1; /* a late word about an earlier move here that failed */
 	if (j->move_phase == MOVE_STREAMING && h->type == OM_T_JOB_STARTED && h->length == 0) {
 		landed(j);
 		return 1;
@@ -318,6 +320,12 @@ from_target(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	}
 	conn_fail(c, OM_E_STATE, "%s for job %u, which it does not run yet", om_type_name(h->type), j->id);
 	return 1;
+}
+
+int
+move_relay_stalled(const struct job *j, uint64_t now)
+{
+	return j->move_to != NULL && now - j->move_heard_ms > MOVE_STALL_MS;
 }
 
 int

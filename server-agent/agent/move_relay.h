@@ -33,6 +33,12 @@ int move_relay_from_node(struct node *n, struct conn *c, struct job *j, const st
 /* The move of j fails (its target lost, refused it): j goes on where it is.
  * why is logged. */
 void move_relay_abort(struct job *j, const char *why);
+/* A move that has heard nothing of its node for this long (no answer to
+ * JOB_MOVE, no image frame, no word from the target) fails: a node that
+ * hangs must not keep the job stopped and om-run's frames held. */
+#define MOVE_STALL_MS 15000
+/* Whether j's move has stalled so (the caller aborts it). */
+int move_relay_stalled(const struct job *j, uint64_t now);
 /* j ends during its move: the target's share goes (JOB_KILL if it has a
  * part of the image). */
 void move_relay_end(struct job *j);

@@ -320,6 +320,7 @@ nc_sweep(struct ev_loop *ev, void *arg)
 		if (nc->node != NULL && nc->c->paused)
 			nodes_seen(nc->node, now);
 	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
+	jobs_moves_sweep(now);
 	/* A quarter of the shortest timeout keeps state changes within 25%
 	 * of their deadline without waking an idle agent too often. */
 	tick /= 4;

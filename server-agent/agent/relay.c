@@ -295,7 +295,6 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 		j->in_call = 1;
 	} else if (h->type == OM_T_JOB_HOME) {
 		j->state = OM_JOB_HOMING;
-		j->move_stale = 0; /* what comes now is its image for home */
 		log_info("job %u: %s", id, what);
 	} else if (h->type == OM_T_JOB_STOPPED) {
 		j->state = stop_sig != 0 ? OM_JOB_STOPPED : OM_JOB_RUNNING;

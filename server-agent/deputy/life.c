@@ -175,7 +175,12 @@ static int place_at_exec(struct remote *r, uint32_t node)
 		return STAYS;
 	base = home;
 	cpu_mask_baseline(&base); /* a program chooses its code where it runs */
-	if (remote_place(r, &base, node, 0) != 0) {
+	rc = remote_place(r, &base, node, 0);
+	if (rc == 0 && jc->placed.node == 0 && strcmp(jc->placed.reason, OM_REASON_PARENT_BUSY) == 0) {
+		usleep(OM_PARENT_RETRY_MS * 1000); /* its parent may wait for it by then */
+		rc = remote_place(r, &base, node, 0);
+	}
+	if (rc != 0) {
 		agent_gone(r);
 		return STAYS;
 	}
