@@ -17,6 +17,17 @@ OM_RUN = os.path.join(BUILD, "om-run")
 OM_MIGRATE = os.path.join(BUILD, "om-migrate")
 
 
+def on_first_of_two(c, prog):
+    """Two nodes up, and om-run -v of prog on the first: (nodes, ids, om-run)."""
+    nodes = [c.boot(mem=512, extra=["-cpu", "max"]) for _ in range(2)]
+    for n in nodes:
+        c.wait_registered(n)
+    ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
+    p = subprocess.Popen([OM_RUN, "-v", "--node", str(ids[0]), "--control", c.control] + prog,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return nodes, ids, p
+
+
 def migtorture(moves, how, seconds):
     prog = [os.path.join(BUILD, "corpus", "static", "memcheck"), str(seconds), "24"]
     native = subprocess.run(prog, capture_output=True, timeout=120)
@@ -25,12 +36,7 @@ def migtorture(moves, how, seconds):
     conf.write("node_moves = %s\n" % how)
     conf.flush()
     with conf, cluster("--config", conf.name) as c:
-        nodes = [c.boot(mem=512, extra=["-cpu", "max"]) for _ in range(2)]
-        for n in nodes:
-            c.wait_registered(n)
-        ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
-        p = subprocess.Popen([OM_RUN, "-v", "--node", str(ids[0]), "--control", c.control] + prog,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        nodes, ids, p = on_first_of_two(c, prog)
         try:
             check(p.stdout.readline() == b"ready\n", "the program did not start")
             pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "om-run's child")
@@ -75,12 +81,7 @@ def test_move_target_lost():
     native = subprocess.run(prog, capture_output=True, timeout=120)
     check(native.returncode == 0 and b"words wrong: 0," in native.stdout, "natively: %r" % (native,))
     with cluster() as c:
-        nodes = [c.boot(mem=512, extra=["-cpu", "max"]) for _ in range(2)]
-        for n in nodes:
-            c.wait_registered(n)
-        ids = [c.node_by_mac(n.mac)["id"] for n in nodes]
-        p = subprocess.Popen([OM_RUN, "-v", "--node", str(ids[0]), "--control", c.control] + prog,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        nodes, ids, p = on_first_of_two(c, prog)
         try:
             check(p.stdout.readline() == b"ready\n", "the program did not start")
             pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "om-run's child")

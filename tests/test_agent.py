@@ -737,6 +737,18 @@ def t_move_relayed(tmp):
     check(a.alive(), "agent died")
 
 
+def asked_to_move(a, na, nb):
+    """A job started on na that om-migrate sends to nb: (its process,
+    its om-run connection, its job), once na has JOB_MOVE."""
+    k = spawn(["sleep", "60"])
+    c = a.ctl()
+    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
+    started_on(na, c, job)
+    move(a, k.pid, nb.id)
+    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    return k, c, job
+
+
 def t_move_crossed_by_home(tmp):
     """The job goes home (a call the node lacks) just as JOB_MOVE is on its
     way: its om-run hears the target before JOB_HOME (home sends it on),
@@ -744,12 +756,7 @@ def t_move_crossed_by_home(tmp):
     image going home is dropped, and the node stays."""
     a = Agent(tmp)
     na, nb = a.node(MAC1), a.node(MAC2)
-    k = spawn(["sleep", "60"])
-    c = a.ctl()
-    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
-    started_on(na, c, job)
-    move(a, k.pid, nb.id)
-    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    k, c, job = asked_to_move(a, na, nb)
     na.send_frame(ow.T_JOB_HOME, ow.job_home(1, "a call", 5), job=job)
     na.send_frame(ow.T_IMAGE_BEGIN, b"hdr", job=job)
     na.send_frame(ow.T_JOB_MOVE_REFUSED, ow.error(ow.E_STATE, "no such job here"), job=job)
@@ -769,12 +776,7 @@ def t_move_again_while_stale(tmp):
     late frames are dropped; the node stays."""
     a = Agent(tmp)
     na, nb, nc = a.node(MAC1), a.node(MAC2), a.node(MAC3)
-    k = spawn(["sleep", "60"])
-    c = a.ctl()
-    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
-    started_on(na, c, job)
-    move(a, k.pid, nb.id)
-    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    k, c, job = asked_to_move(a, na, nb)
     na.send_frame(ow.T_JOB_MOVING, ow.job_moving(1, 0), job=job)
     check(nb.recv_frame()[:2] == (ow.T_JOB_ARRIVING, job), "no JOB_ARRIVING")
     nb.send_frame(ow.T_JOB_ERROR, ow.error(ow.E_BUSY, "busy"), job=job)
@@ -795,12 +797,7 @@ def t_move_stalls(tmp):
     source, the target's core is free again."""
     a = Agent(tmp)
     na, nb = a.node(MAC1), a.node(MAC2)
-    k = spawn(["sleep", "60"])
-    c = a.ctl()
-    job, _, _, _ = c.submit(pid=k.pid, node=na.id)
-    started_on(na, c, job)
-    move(a, k.pid, nb.id)
-    check(na.recv_frame()[:2] == (ow.T_JOB_MOVE, job), "no JOB_MOVE")
+    k, c, job = asked_to_move(a, na, nb)
     c.send_frame(ow.T_SIGNAL, ow.job_signal(10, 0, 1, 0), job=job)
     check(a.nodes()[MAC2]["jobs"] == 1, "the target's core not reserved")
     f = None
