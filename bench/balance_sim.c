@@ -2,12 +2,12 @@
  * balance.c, the same code) in a simulated lab, against what om did
  * without it, and against the ideal.
  *
- * A lab: home with HOME_CORES cores, and nodes of two speeds with one
- * or two cores. Processes arrive with an amount of work (CPU seconds on a
+ * A lab: home with HOME_CORES cores, and nodes of two speeds (or four,
+ * graded) with one or two cores. Processes arrive with an amount of work (CPU seconds on a
  * speed-100 core) and are placed as the agent places them (a free core,
  * best speed / (jobs + 1); none free: they run at home). A place shares
  * its cores among the processes on it. A move freezes the process for
- * MOVE_S seconds (its image goes through home). Policies:
+ * MOVE_S seconds (or the scenario's own: a large image). Policies:
  *
  *   place      placement only: a process never moves
  *   free-core  a busy process at home goes out when a node has a free
@@ -31,7 +31,7 @@
 
 #define STEP 0.1          /* seconds per simulation step */
 #define ROUND 10          /* steps per balancer round (1 s) */
-#define MOVE_S 1.0        /* a move's freeze */
+#define MOVE_S 1.0        /* a move's freeze (a few MiB; see PERFORMANCE.md) */
 #define HOME_CORES 2
 #define MAXP 256
 #define MAXN 16
@@ -42,18 +42,22 @@ static const char *const policy_names[P_N] = { "place", "free-core", "balance", 
 struct scenario {
 	const char *name;
 	int nodes, fast;          /* nodes, of which fast ones (speed 100; others 50) */
+	int graded;               /* instead: speeds 100, 90, 80, 70, 100, ... */
 	int dual;                 /* nodes with two cores (the last ones) */
 	int procs;
 	double arrive_over;       /* arrivals spread uniformly over this many s */
 	double work_min, work_max;
+	double move_s;            /* a move's freeze; 0: MOVE_S */
 };
 
 static const struct scenario scenarios[] = {
-	{ "burst-32-on-8", 8, 4, 0, 32, 0, 5, 40 },
-	{ "stream-48-on-8", 8, 4, 0, 48, 60, 5, 30 },
-	{ "few-long-6-on-8", 8, 2, 0, 6, 10, 60, 120 },
-	{ "make-like-64-on-4", 4, 4, 0, 64, 30, 1, 8 },
-	{ "mixed-cores-40-on-6", 6, 3, 3, 40, 20, 5, 40 },
+	{ "burst-32-on-8", 8, 4, 0, 0, 32, 0, 5, 40, 0 },
+	{ "stream-48-on-8", 8, 4, 0, 0, 48, 60, 5, 30, 0 },
+	{ "few-long-6-on-8", 8, 2, 0, 0, 6, 10, 60, 120, 0 },
+	{ "make-like-64-on-4", 4, 4, 0, 0, 64, 30, 1, 8, 0 },
+	{ "mixed-cores-40-on-6", 6, 3, 0, 3, 40, 20, 5, 40, 0 },
+	{ "graded-speeds-16-on-8", 8, 0, 1, 0, 16, 30, 20, 60, 0 },
+	{ "graded-big-images-16-on-8", 8, 0, 1, 0, 16, 30, 20, 60, 5.0 },
 };
 
 struct sproc {
@@ -78,6 +82,7 @@ struct lab {
 	uint32_t cores[MAXN + 1], speed[MAXN + 1];
 	double shown[MAXN + 1];
 	int count[MAXN + 1];      /* processes there (running or frozen) */
+	double move_s;
 };
 
 /* The agent's placement: a node with a free core, best speed / (jobs + 1);
@@ -103,7 +108,7 @@ move(struct lab *lb, struct sproc *p, int to)
 	lb->count[p->place]--;
 	lb->count[to]++;
 	p->place = to;
-	p->frozen = MOVE_S;
+	p->frozen = lb->move_s;
 	p->cpu_here = p->stay = 0;
 	p->moves++;
 }
@@ -145,9 +150,9 @@ round_balance(struct lab *lb, struct sproc *ps, int n, double margin, double *bu
 	k = balance_choose(pl, lb->npl, pr, np, &r, mv, 8);
 	for (i = 0; i < k; i++) {
 		move(lb, &ps[idx[mv[i].proc]], mv[i].to);
-		busy_until[mv[i].to] = now + MOVE_S; /* until it lands */
+		busy_until[mv[i].to] = now + lb->move_s; /* until it lands */
 		if (mv[i].from != 0)
-			busy_until[mv[i].from] = now + MOVE_S;
+			busy_until[mv[i].from] = now + lb->move_s;
 	}
 }
 
@@ -180,11 +185,12 @@ run(const struct scenario *sc, enum policy pol, uint64_t seed)
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	memset(&lb, 0, sizeof lb);
 	lb.npl = sc->nodes + 1;
+	lb.move_s = sc->move_s > 0 ? sc->move_s : MOVE_S;
 	lb.cores[0] = HOME_CORES;
 	lb.speed[0] = 100;
 	for (i = 1; i < lb.npl; i++) {
 		lb.cores[i] = i > sc->nodes - sc->dual ? 2 : 1;
-		lb.speed[i] = i <= sc->fast ? 100 : 50;
+		lb.speed[i] = sc->graded ? 100 - 10 * ((i - 1) % 4) : i <= sc->fast ? 100 : 50;
 		cap += lb.cores[i] * lb.speed[i] / 100.0;
 	}
 	cap += HOME_CORES; /* home computes what it holds */
