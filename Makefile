@@ -291,7 +291,7 @@ TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror=implicit-function-declara
 UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job_msg
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
-UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers
+UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers $(B)/tests/test_acpi_madt
 UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
@@ -310,6 +310,10 @@ $(B)/tests/test_balance: tests/test_balance.c $(SA)/agent/balance.c $(SA)/agent/
 $(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -Ikernel -Idrivers -Inet -o $@ tests/test_cmdline.c kernel/cmdline.c
+# The node's MADT parser, built for the host.
+$(B)/tests/test_acpi_madt: tests/test_acpi_madt.c kernel/acpi_madt.c kernel/acpi.h tests/check.h
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) -Ikernel -o $@ tests/test_acpi_madt.c kernel/acpi_madt.c
 $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec: migrate/syscalls.def tests/gen_syscalls_md.c
 # It reads the node image's symbols: the image is built first.
 $(B)/tests/test_node_handlers: $(B)/om-node-debug.elf

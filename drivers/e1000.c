@@ -198,7 +198,7 @@ static void e1000_irq(void *arg)
 	/* 13.4.17: reading ICR returns and clears the causes, which
 	 * deasserts INTx. A shared line may fire for another device: then
 	 * the read returns 0 and changes nothing. */
-	e->icr_seen |= e1000_read(e, E1000_ICR);
+	__atomic_fetch_or(&e->icr_seen, e1000_read(e, E1000_ICR), __ATOMIC_SEQ_CST);
 }
 
 static void e1000_rings_free(struct e1000 *e)

@@ -90,7 +90,7 @@ static void rtl8139_irq(void *arg)
 	if (isr == 0 || isr == 0xffff)
 		return;
 	rtl8139_write16(r, RTL8139_ISR, isr);
-	r->isr_seen |= isr;
+	__atomic_fetch_or(&r->isr_seen, isr, __ATOMIC_SEQ_CST);
 }
 
 static void rtl8139_dma_free(struct rtl8139 *r)

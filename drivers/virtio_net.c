@@ -353,7 +353,7 @@ static void virtio_net_irq(void *arg)
 	struct virtio_net *vn = arg;
 
 	/* 4.1.4.5: reading the ISR status clears it and deasserts INTx. */
-	vn->isr_seen |= mmio_read8(vn->isr);
+	__atomic_fetch_or(&vn->isr_seen, mmio_read8(vn->isr), __ATOMIC_SEQ_CST);
 }
 
 static int virtio_net_open(struct nic *nic)

@@ -7,6 +7,7 @@
 #include "cpu_describe.h"
 #include "cpuinfo.h"
 #include "fpu.h"
+#include "percpu.h"
 #include "timer.h"
 
 static void cpuinfo_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -27,6 +28,7 @@ const struct om_cpu *cpuinfo_node(void)
 		cpuinfo_fill(&node);
 		known = 1;
 	}
+	node.cores = (uint16_t)ncpus; /* the cores running, once smp_start is done */
 	return &node;
 }
 

@@ -66,6 +66,14 @@ void fpu_init(void)
 		panic("cpu: XSAVE area of %u bytes is larger than the trap path's", area_size);
 }
 
+void fpu_init_core(void)
+{
+	if (!use_xsave)
+		return;
+	write_cr4(read_cr4() | CR4_OSXSAVE);
+	xsetbv(0, xcr0);
+}
+
 int fpu_has_xsave(void) { return use_xsave; }
 uint32_t fpu_area_size(void) { return area_size; }
 uint64_t fpu_xcr0(void) { return xcr0; }

@@ -16,6 +16,8 @@
 /* Turns on XSAVE with every user state component the CPU has (x87, SSE,
  * AVX, AVX-512), or notes that the CPU has FXSAVE only; reads MXCSR_MASK. */
 void fpu_init(void);
+/* The same state on another core, once fpu_init has run on the first. */
+void fpu_init_core(void);
 /* 1 if jobs' state is kept with XSAVE, 0 if with FXSAVE. */
 int fpu_has_xsave(void);
 /* Bytes of a job's area: CPUID 0xD.0 EBX for the enabled XCR0, or 512. */

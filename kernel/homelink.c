@@ -24,6 +24,7 @@
 #include "net.h"
 #include "sched.h"
 #include "signal.h"
+#include "smp.h"
 #include "syscall.h"
 #include "syscall_codec.h"
 #include "sysnr.h"
@@ -81,6 +82,9 @@ static struct {
 	int nsend;
 	struct image_in in[IMAGES_IN];
 	uint32_t in_job[IMAGES_IN];
+	/* MIGRATE_HOME for a job whose image was still arriving (om-migrate
+	 * right after it was placed): it goes home once it has started. */
+	uint32_t home_on_arrival[IMAGES_IN];
 	struct image_out out;
 	int out_active;
 	struct job *homing[SCHED_JOBS_MAX]; /* jobs waiting to send their image home */
@@ -541,8 +545,10 @@ static const struct job_host home_host = {
  * images already on their way. */
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending)
 {
-	struct om_job_home m = { .reason = reason, .pending = pending, .cpu_ns = j->cpu_ns };
+	struct om_job_home m = { .reason = reason, .pending = pending };
 	uint8_t buf[CTL_MAX];
+	sched_park(j);
+	m.cpu_ns = j->cpu_ns;
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
 	sched_take(j);
 	hj_free(hj_of(j));
@@ -583,8 +589,16 @@ static void job_arrived(struct job *j)
 	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
 		j->uvm.nregions, j->uvm.pages);
 	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
+	int asked = 0;
+	for (int i = 0; i < IMAGES_IN; i++)
+		if (hl.home_on_arrival[i] == j->id) {
+			hl.home_on_arrival[i] = 0;
+			asked = 1;
+		}
 	if (hl.leaving) /* it was on its way when the node began to leave */
 		go_home(j, OM_HOME_REQUESTED, hl.leaving, -1);
+	else if (asked)
+		go_home(j, OM_HOME_REQUESTED, "requested", -1);
 }
 
 /* The image arriving for job id (its slot), or NULL. */
@@ -850,6 +864,7 @@ static void on_kill(uint32_t id)
 static void send_home(struct hl_job *hj, const char *why)
 {
 	struct job *j = hj->job;
+	sched_park(j); /* its registers and state, not another core's view */
 	if (j->state == JOB_WAIT_HOME) {
 		hj->home_after_reply = 1;
 		if (hl.leaving)
@@ -895,7 +910,10 @@ static const char *move_blocker(struct hl_job *hj)
  * target; the job stays here, stopped, until the agent's word. */
 static void on_move(struct hl_job *hj, uint32_t id)
 {
-	const char *why = hj ? move_blocker(hj) : "no such job here";
+	const char *why;
+	if (hj)
+		sched_park(hj->job);
+	why = hj ? move_blocker(hj) : "no such job here";
 	if (why) {
 		refuse_move(id, why);
 		return;
@@ -1001,6 +1019,10 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_reply(hj, h, p);
 		return;
 	case OM_T_SIGNAL:
+		/* Taken in as on one core: before any call the job has made
+		 * since and no core has seen to yet (that one is made again). */
+		if (j)
+			sched_park(j);
 		on_signal(hj, h, p);
 		return;
 	case OM_T_JOB_CONTINUE:
@@ -1012,8 +1034,18 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		}
 		if (signal_continue(j))
 			send_stopped(j, 0);
+		smp_wake_idle();
 		return;
 	case OM_T_MIGRATE_HOME:
+		if (!j && image_for(h->job)) {
+			for (int i = 0; i < IMAGES_IN; i++)
+				/* a slot whose image never completed is free again */
+				if (hl.home_on_arrival[i] == 0 || hl.home_on_arrival[i] == h->job ||
+				    !image_for(hl.home_on_arrival[i])) {
+					hl.home_on_arrival[i] = h->job;
+					return;
+				}
+		}
 		if (!j) {
 			kprintf("job %u: MIGRATE_HOME for no job here, ignored\n", h->job);
 			return;

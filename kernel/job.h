@@ -73,6 +73,8 @@ enum job_event { JOB_EV_SYSCALL, JOB_EV_IRQ, JOB_EV_FAULT, JOB_EV_BADSTATE };
 struct job {
 	uint32_t id;               /* the agent's job id */
 	enum job_state state;
+	int cpu;                   /* the core running it in ring 3, -1: none */
+	int in_user;               /* set until its registers are back in regs */
 	struct trap_frame regs;    /* user registers while not running */
 	uint64_t fs_base, gs_base;
 	uint8_t *xsave;            /* cpu_xsave_size() bytes, 64-byte aligned */
@@ -153,8 +155,9 @@ void job_destroy(struct job *j);
 void job_fpu_init(struct job *j);
 /* Runs j in ring 3 until it traps back; returns why. */
 enum job_event job_run(struct job *j);
-/* Prepares ring-3 entry: IA32_STAR/LSTAR/FMASK, EFER.SCE, FSGSBASE. */
-void user_init(void);
+/* Prepares ring-3 entry on core cpu: IA32_STAR/LSTAR/FMASK, EFER.SCE,
+ * FSGSBASE, its trap stack (trap_top; 0: the boot core's static one). */
+void user_init(int cpu, uint64_t trap_top);
 /* Called by trap_dispatch for every trap taken in ring 3; never returns. */
 void user_trap(struct trap_frame *tf) __attribute__((noreturn));
 

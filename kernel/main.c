@@ -10,12 +10,14 @@
 #include "cpuinfo.h"
 #include "fpu.h"
 #include "irq.h"
+#include "klock.h"
 #include "mm.h"
 #include "net.h"
 #include "nic.h"
 #include "pci.h"
 #include "sched.h"
 #include "selftest.h"
+#include "smp.h"
 #include "job.h"
 #include "homelink.h"
 #include "leave.h"
@@ -71,8 +73,12 @@ static void print_memory(const struct bootinfo *bi)
 	       usable >> 20, bi->nmem, pmm_free_bytes() >> 20);
 }
 
+/* The boot core's loop: the network, the job link, the panel, and jobs
+ * like any core. It holds the kernel lock except while a job runs in
+ * ring 3 (sched_step) and while it sleeps. */
 static void __attribute__((noreturn)) main_loop(void)
 {
+	klock();
 	for (;;) {
 		irq_work_pending = 0;
 		net_poll();
@@ -88,11 +94,13 @@ static void __attribute__((noreturn)) main_loop(void)
 			continue;
 		/* Sleep until the next interrupt (the timer ticks at TIMER_HZ), unless
 		 * one arrived while we were polling. */
+		kunlock();
 		cpu_cli();
 		if (irq_work_pending)
 			cpu_sti();
 		else
 			cpu_sti_hlt();
+		klock();
 	}
 }
 
@@ -105,8 +113,9 @@ void kernel_main(struct bootinfo *bi)
 	kernel_phys_base = bi->kernel_phys;
 	console_init();
 	kprintf("\n%s node kernel (%s boot)\n", OM_VERSION, bi->loader);
-	gdt_init();
+	gdt_init(0, 0);
 	idt_init();
+	idt_load();
 	pmm_init(bi);
 	vm_init(bi);
 	console_attach(bi);
@@ -114,13 +123,15 @@ void kernel_main(struct bootinfo *bi)
 	fpu_init();
 	pic_init();
 	timer_init();
-	user_init();
+	user_init(0, 0);
+	smp_init(bi);
 	cpu_sti();
 	if (fpu_has_xsave())
 		printf("cpu: TSC %lu MHz, XSAVE area %u bytes\n", timer_tsc_hz() / 1000000, fpu_area_size());
 	else
 		printf("cpu: TSC %lu MHz, no XSAVE: x87/SSE state kept with FXSAVE\n", timer_tsc_hz() / 1000000);
 	print_memory(bi);
+	smp_start();
 
 	cmdline_parse(bi->cmdline, &opt);
 	if (!cfg->use_dhcp && !cfg->agent_ip) {
@@ -155,5 +166,6 @@ void kernel_main(struct bootinfo *bi)
 	       (rdtsc() - bi->tsc_at_entry) / (timer_tsc_hz() / 1000));
 	if (opt.selftest)
 		selftest_start();
+	smp_release();
 	main_loop();
 }

@@ -42,6 +42,11 @@ volatile void *vm_map_mmio(uint64_t pa, size_t len);
 /* Maps npages fresh zeroed pages at va inside the heap window; 0 or -1. */
 int vm_heap_grow(uint64_t va, size_t npages);
 uint64_t vm_heap_base(void);
+/* The kernel's own top-level page table (every address space shares its
+ * upper half). */
+uint64_t *vm_kernel_pml4(void);
+/* Physical memory below this is in the direct map (firmware tables too). */
+uint64_t vm_direct_map_end(void);
 
 /* heap: backs newlib's malloc through sbrk. */
 void heap_init(void);

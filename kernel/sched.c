@@ -1,14 +1,21 @@
-/* sched.c - the job's run loop: run, handle the trap, repeat. */
+/* sched.c - the jobs' run loop: run, handle the trap, repeat, on every
+ * core. The kernel lock (klock.h) is held except while a job runs in
+ * ring 3; job->cpu says which core runs it there. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "console.h"
+#include "cpu.h"
 #include "job.h"
 #include "job_exec.h"
+#include "klock.h"
+#include "lapic.h"
 #include "linux_abi.h"
+#include "percpu.h"
 #include "sched.h"
 #include "signal.h"
+#include "smp.h"
 #include "syscall.h"
 #include "syscall_codec.h"
 #include "sysnr.h"
@@ -27,9 +34,7 @@ static struct {
 	uint64_t prepared; /* the step that last prepared it */
 } run[SCHED_JOBS_MAX];
 static int nrun;
-static int turn;          /* the job whose turn it is */
-static int turn_over;     /* its slice ended (time, a wait, a yield): the next goes */
-static uint64_t turn_ns;  /* when its turn began */
+static int rr;            /* where the next core looks for a job first */
 static uint64_t steps;
 
 static int slot_of(const struct job *j)
@@ -65,6 +70,8 @@ int sched_start(struct job *j, const struct job_host *host)
 	run[nrun].host = host;
 	nrun++;
 	j->state = JOB_RUNNABLE;
+	j->cpu = -1;
+	smp_wake_idle();
 	return 0;
 }
 
@@ -76,19 +83,18 @@ static void unlist(struct job *j)
 		return;
 	memmove(&run[i], &run[i + 1], (size_t)(nrun - i - 1) * sizeof run[0]);
 	nrun--;
-	if (turn == i) { /* the next job's turn begins */
-		turn_over = 0;
-		turn_ns = timer_ns();
-	}
-	if (turn > i)
-		turn--;
-	if (turn >= nrun)
-		turn = 0;
+	for (int c = 0; c < ncpus; c++)
+		if (cpus[c].last == j) /* the next job's turn begins */
+			cpus[c].last = NULL;
+	if (rr > i)
+		rr--;
+	if (rr >= nrun)
+		rr = 0;
 }
 
 void sched_yield_turn(void)
 {
-	turn_over = 1;
+	this_cpu()->turn_over = 1;
 }
 
 void sched_reply(struct job *j, int64_t ret)
@@ -102,6 +108,7 @@ void sched_reply(struct job *j, int64_t ret)
 	 * prepared (a vfork's child ending there) must not let it run past
 	 * the signals that came while it waited. */
 	run[slot_of(j)].prepared = 0;
+	smp_wake_idle();
 }
 
 /* A CPU exception in ring 3 becomes what Linux makes of it. */
@@ -262,7 +269,7 @@ static int prepare(struct job *j, const struct job_host *host)
 static int runnable(int i)
 {
 	const struct job *j = run[i].job;
-	return run[i].prepared == steps && !j->stopped && j->state == JOB_RUNNABLE;
+	return run[i].prepared == steps && !j->stopped && j->state == JOB_RUNNABLE && j->cpu < 0;
 }
 
 /* Until every job is prepared in this step: preparing one may end another
@@ -276,6 +283,8 @@ static void prepare_all(void)
 			if (run[i].prepared == steps)
 				continue;
 			run[i].prepared = steps;
+			if (run[i].job->cpu >= 0)
+				continue; /* in ring 3 on another core: its own core prepares it */
 			again = 1;
 			if (!prepare(run[i].job, run[i].host))
 				break; /* the list shifted: look at it afresh */
@@ -283,36 +292,15 @@ static void prepare_all(void)
 	}
 }
 
-int sched_step(void)
+/* What the kernel does after j came back from ring 3 on core c. */
+static void after_run(struct job *j, enum job_event ev, struct cpu *c)
 {
-	prepare_all();
-	if (nrun == 0)
-		return 0;
-	/* Round robin: a job keeps its turn across its system calls and
-	 * faults until its slice is over or it waits. */
-	if (turn >= nrun)
-		turn = 0;
-	if (turn_over || !runnable(turn))
-		for (int k = 1; k <= nrun; k++)
-			if (runnable((turn + k) % nrun)) {
-				if ((turn + k) % nrun != turn || turn_over)
-					turn_ns = timer_ns();
-				turn = (turn + k) % nrun;
-				break;
-			}
-	turn_over = 0;
-	struct job *j = run[turn].job;
-	if (!runnable(turn))
-		return 0;
-	uint64_t t0 = timer_ns();
-	enum job_event ev = job_run(j);
-	uint64_t t1 = timer_ns();
-	j->cpu_ns += t1 - t0;
+	j->cpu_ns += c->ran_ns;
 	/* Time in the kernel on the job's behalf counts too: a job making
 	 * cheap local calls in a loop gets no longer slice than one that
 	 * only computes. */
-	if (ev == JOB_EV_IRQ || t1 - turn_ns >= SLICE_NS)
-		turn_over = 1;
+	if (ev == JOB_EV_IRQ || timer_ns() - c->turn_ns >= SLICE_NS)
+		c->turn_over = 1;
 	if (ev == JOB_EV_SYSCALL)
 		sched_syscall(j);
 	else if (ev == JOB_EV_FAULT)
@@ -325,16 +313,96 @@ int sched_step(void)
 		j->act[LX_SIGSEGV - 1].handler = LX_SIG_DFL; /* as force_sigsegv */
 		signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 	}
+}
+
+/* The job this core runs next: the one it ran, until its slice is over,
+ * then the next one no core runs (round robin). -1: none. */
+static int pick(struct cpu *c)
+{
+	int cur = c->last ? slot_of(c->last) : -1, i;
+
+	if (cur >= 0 && !c->turn_over && runnable(cur))
+		return cur;
+	for (int k = 1; k <= nrun; k++)
+		if ((i = (rr + k) % nrun) != cur && runnable(i)) {
+			rr = i;
+			c->turn_ns = timer_ns();
+			return i;
+		}
+	if (cur >= 0 && runnable(cur)) {
+		c->turn_ns = timer_ns();
+		return cur;
+	}
+	return -1;
+}
+
+int sched_step(void)
+{
+	struct cpu *c = this_cpu();
+	int i;
+
+	prepare_all();
+	if (nrun == 0 || (i = pick(c)) < 0)
+		return 0;
+	c->turn_over = 0;
+	struct job *j = run[i].job;
+	c->last = c->cur = j;
+	j->cpu = c->index;
+	j->in_user = 1;
+	kunlock();
+	uint64_t t0 = timer_ns();
+	c->ev = job_run(j);
+	c->ran_ns = timer_ns() - t0;
+	/* From here j may be another core's (sched_park): only the lock
+	 * tells whether it is still this core's to deal with. */
+	__atomic_store_n(&j->in_user, 0, __ATOMIC_RELEASE);
+	klock();
+	c->kick = 0;
+	if (c->cur != j)
+		return 1;
+	c->cur = NULL;
+	j->cpu = -1;
+	after_run(j, (enum job_event)c->ev, c);
 	return 1;
+}
+
+void sched_park(struct job *j)
+{
+	if (j->cpu < 0)
+		return;
+	struct cpu *o = &cpus[j->cpu];
+	o->kick = 1;
+	lapic_send(o->apic_id, T_IPI_KICK);
+	while (__atomic_load_n(&j->in_user, __ATOMIC_ACQUIRE))
+		cpu_pause();
+	o->kick = 0; /* it came back (on its own, maybe): its next job runs */
+	o->cur = NULL;
+	o->turn_over = 1;
+	j->cpu = -1;
+	j->cpu_ns += o->ran_ns;
+	/* What brought it back is undone, not dealt with here: a system
+	 * call is made again when it next runs (SYSCALL is 2 bytes, RAX
+	 * still holds its number), a fault faults again. The traps that
+	 * leave RIP past their instruction become their signal now. */
+	if (o->ev == JOB_EV_SYSCALL)
+		j->regs.rip -= 2;
+	else if (o->ev == JOB_EV_FAULT && (j->regs.vector == 1 || j->regs.vector == 3 || j->regs.vector == 4))
+		sched_fault(j);
+	int slot = slot_of(j);
+	if (slot >= 0)
+		run[slot].prepared = 0;
+	smp_wake_idle(); /* its core took another job, maybe: another core may run it */
 }
 
 void sched_abort(struct job *j)
 {
+	sched_park(j);
 	unlist(j);
 	job_destroy(j);
 }
 
 void sched_take(struct job *j)
 {
+	sched_park(j);
 	unlist(j);
 }

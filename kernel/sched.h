@@ -59,6 +59,11 @@ int sched_step(void);
 int sched_count(void);
 struct job *sched_job(int i);
 struct job *sched_find(uint32_t id);
+/* Makes sure no other core runs j in ring 3: one that does is kicked and
+ * j comes back as it was (a system call it had just made is made again
+ * when it next runs). Everything that reads or changes a job's registers
+ * or takes it off the list does this first. */
+void sched_park(struct job *j);
 /* Drops j without calling its host (the deputy is gone). */
 void sched_abort(struct job *j);
 /* Hands j to the caller, who now owns it (it goes home). */

@@ -62,9 +62,10 @@ void timer_init(void)
 
 uint64_t timer_ns(void)
 {
-	if (!ns_mult)
+	uint64_t t = rdtsc();
+	if (!ns_mult || t < tsc_base) /* a core whose TSC lags the boot core's */
 		return 0;
-	return (uint64_t)(((unsigned __int128)(rdtsc() - tsc_base) * ns_mult) >> 32);
+	return (uint64_t)(((unsigned __int128)(t - tsc_base) * ns_mult) >> 32);
 }
 
 uint32_t timer_ms(void) { return (uint32_t)(timer_ns() / 1000000u); }

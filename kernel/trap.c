@@ -4,6 +4,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "job.h"
+#include "lapic.h"
 #include "trap.h"
 
 struct idt_gate {
@@ -19,6 +20,7 @@ struct idt_gate {
 #define T_MC 18
 
 extern const uint64_t trap_vectors[T_NVEC];
+extern const char trap_vec_spurious[];
 static struct idt_gate idt[256];
 
 static const char *const trap_names[32] = {
@@ -31,19 +33,27 @@ static const char *const trap_names[32] = {
 	"VMM communication", "security", "reserved",
 };
 
+static void set_gate(int v, uint64_t off)
+{
+	idt[v] = (struct idt_gate){
+		.off_lo = off & 0xffff,
+		.sel = SEL_KCODE,
+		.ist = (v == T_DF || v == T_NMI || v == T_MC) ? 1 : 0,
+		.type_attr = GATE_INTR,
+		.off_mid = (off >> 16) & 0xffff,
+		.off_hi = off >> 32,
+	};
+}
+
 void idt_init(void)
 {
-	for (int v = 0; v < T_NVEC; v++) {
-		uint64_t off = trap_vectors[v];
-		idt[v] = (struct idt_gate){
-			.off_lo = off & 0xffff,
-			.sel = SEL_KCODE,
-			.ist = (v == T_DF || v == T_NMI || v == T_MC) ? 1 : 0,
-			.type_attr = GATE_INTR,
-			.off_mid = (off >> 16) & 0xffff,
-			.off_hi = off >> 32,
-		};
-	}
+	for (int v = 0; v < T_NVEC; v++)
+		set_gate(v, trap_vectors[v]);
+	set_gate(T_LAPIC_SPURIOUS, (uint64_t)trap_vec_spurious);
+}
+
+void idt_load(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;
@@ -87,6 +97,13 @@ void trap_dispatch(struct trap_frame *tf)
 		pic_dispatch((int)(tf->vector - T_PIC_BASE));
 		if (from_user)
 			user_trap(tf); /* back to the main loop, which polls and resumes */
+		return;
+	}
+	if (tf->vector == T_LAPIC_TIMER || tf->vector == T_IPI_KICK || tf->vector == T_LAPIC_SPURIOUS) {
+		if (tf->vector != T_LAPIC_SPURIOUS) /* a spurious one takes no EOI */
+			lapic_eoi();
+		if (from_user)
+			user_trap(tf); /* the core's loop looks at its job */
 		return;
 	}
 	if (from_user)

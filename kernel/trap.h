@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define T_PIC_BASE 32 /* ISA IRQ n arrives as vector 32 + n */
-#define T_NVEC 48
+#define T_NVEC 50 /* exceptions, the PIC's 16, the local APIC's timer and kick */
 
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -18,8 +18,12 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-void gdt_init(void);
+/* Loads the GDT and core cpu's TSS, whose IST1 stack tops at ist_top (0:
+ * the boot core's static one). */
+void gdt_init(int cpu, uint64_t ist_top);
+/* Fills the IDT (once) and loads it (on every core). */
 void idt_init(void);
+void idt_load(void);
 void trap_dispatch(struct trap_frame *tf);
 void pic_init(void);
 void pic_dispatch(int irq);
@@ -36,6 +40,6 @@ void trap_dump(const struct trap_frame *tf);
 #define SEL_TSS 0x30
 
 /* The stack the CPU switches to on entry from ring 3. */
-void tss_set_rsp0(uint64_t rsp0);
+void tss_set_rsp0(int cpu, uint64_t rsp0);
 
 #endif

@@ -3,6 +3,8 @@
  * an error code only for some exceptions (SDM vol. 3, 6.13); the others get a
  * zero so every frame has the same shape. */
 
+#include "user_asm.h"
+
 .macro TRAP_NOERR vec
 	.globl trap_vec\vec
 trap_vec\vec:
@@ -48,9 +50,10 @@ TRAP_NOERR \v
 TRAP_ERR 29
 TRAP_ERR 30
 TRAP_NOERR 31
-.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49
 TRAP_NOERR \v
 .endr
+TRAP_NOERR 255
 
 	.globl trap_common
 trap_common:
@@ -70,14 +73,23 @@ trap_common:
 	pushq %r14
 	pushq %r15
 	cld
+	/* This core's struct cpu_asm, from its task register (percpu.h),
+	 * kept in R12 across the C call. */
+	str %ax
+	movzwl %ax, %eax
+	subl $UA_SEL_TSS, %eax
+	shll $2, %eax                       /* / 16 * CA_SIZE */
+	leaq cpu_asm(%rip), %r12
+	addq %rax, %r12
 	/* C code may use SSE registers (the compiler copies structs with them),
 	 * so the vector state is saved before any C runs: into the job's area
-	 * for a trap from ring 3 (that path never returns here), into a static
-	 * area for an interrupt of the kernel (interrupt gates do not nest). */
-	leaq kernel_trap_fpu(%rip), %rdi
+	 * for a trap from ring 3 (that path never returns here), into the
+	 * core's own area for an interrupt of the kernel (interrupt gates do
+	 * not nest). */
+	movq CA_KERNEL_FPU(%r12), %rdi
 	testb $3, 144(%rsp)                 /* CS in struct trap_frame */
 	jz 1f
-	movq user_fpu_area(%rip), %rdi
+	movq CA_USER_FPU(%r12), %rdi
 1:	call fpu_save_to
 	movq %rsp, %rdi
 	/* The SysV ABI wants a 16-byte aligned stack at the call. */
@@ -85,7 +97,7 @@ trap_common:
 	andq $~15, %rsp
 	call trap_dispatch
 	movq %rbx, %rsp
-	leaq kernel_trap_fpu(%rip), %rdi
+	movq CA_KERNEL_FPU(%r12), %rdi
 	call fpu_restore_from
 	popq %r15
 	popq %r14
@@ -129,12 +141,16 @@ fpu_restore_from:
 
 	.bss
 	.align 64
-kernel_trap_fpu:
+kernel_trap_fpu:                        /* the boot core's; the others' are malloc'd */
 	.skip 16384
 	.data
-	.globl user_fpu_area, fpu_use_xsave
-user_fpu_area:	.quad 0
+	.globl fpu_use_xsave
 fpu_use_xsave:	.byte 0
+	.align 64
+	.globl cpu_asm
+cpu_asm:
+	.quad 0, 0, 0, kernel_trap_fpu, 0, 0, 0, 0
+	.skip CA_SIZE * (UA_MAX_CPUS - 1)
 
 	.section .rodata
 	.align 8
@@ -143,6 +159,8 @@ trap_vectors:
 .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad trap_vec\v
 .endr
-.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49
 	.quad trap_vec\v
 .endr
+	.globl trap_vec_spurious
+	.set trap_vec_spurious, trap_vec255

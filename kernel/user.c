@@ -10,6 +10,7 @@
 #include "fpu.h"
 #include "job.h"
 #include "mm.h"
+#include "percpu.h"
 #include "timers.h"
 #include "trap.h"
 #include "user_asm.h"
@@ -34,23 +35,24 @@ _Static_assert(offsetof(struct trap_frame, vector) == UA_VECTOR, "trap_frame lay
 _Static_assert(offsetof(struct trap_frame, rip) == UA_RIP, "trap_frame layout");
 _Static_assert(offsetof(struct trap_frame, ss) == UA_SS, "trap_frame layout");
 _Static_assert(UA_SEL_UDATA3 == (SEL_UDATA | 3) && UA_SEL_UCODE3 == (SEL_UCODE | 3), "selectors");
+_Static_assert(UA_SEL_TSS == SEL_TSS && UA_MAX_CPUS == SMP_MAX_CPUS, "per-core slots");
+_Static_assert(sizeof(struct cpu_asm) == CA_SIZE && offsetof(struct cpu_asm, syscall_rsp) == CA_SYSCALL_RSP &&
+	       offsetof(struct cpu_asm, trap_top) == CA_TRAP_TOP && offsetof(struct cpu_asm, user_fpu) == CA_USER_FPU &&
+	       offsetof(struct cpu_asm, kernel_fpu) == CA_KERNEL_FPU &&
+	       offsetof(struct cpu_asm, kernel_rsp) == CA_KERNEL_RSP, "struct cpu_asm layout");
 
-extern void syscall_entry(void);
-extern int user_enter(struct trap_frame *tf);
-extern void user_leave(int event) __attribute__((noreturn));
-extern uint64_t user_trap_stack_top;
+extern const uint8_t syscall_stubs[]; /* one per core, CA_SIZE bytes apart */
+extern int user_enter(struct trap_frame *tf, uint64_t *kernel_rsp);
+extern void user_leave(int event, uint64_t kernel_rsp) __attribute__((noreturn));
 /* In kernel/trap_entry.S: they run before any C code can touch SSE. */
 extern void fpu_save_to(uint8_t *area);
 extern void fpu_restore_from(uint8_t *area);
-extern uint8_t *user_fpu_area;
 extern uint8_t fpu_use_xsave;
 
-
-static struct job *running;
 static int have_fsgsbase;
-static uint8_t user_trap_stack[16384] __attribute__((aligned(16)));
+static uint8_t boot_trap_stack[16384] __attribute__((aligned(16)));
 
-void user_init(void)
+void user_init(int cpu, uint64_t trap_top)
 {
 	uint32_t r[4];
 	fpu_use_xsave = (uint8_t)fpu_has_xsave();
@@ -62,10 +64,12 @@ void user_init(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 	/* SYSRET would load CS = STAR[63:48] + 16 and SS = STAR[63:48] + 8. */
 	wrmsr(MSR_STAR, ((uint64_t)SEL_UCODE32 << 48) | ((uint64_t)SEL_KCODE << 32));
-	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	wrmsr(MSR_LSTAR, (uint64_t)(syscall_stubs + cpu * CA_SIZE));
 	wrmsr(MSR_FMASK, 0x44700); /* IF, TF, DF, NT, AC cleared on entry */
-	user_trap_stack_top = (uint64_t)(user_trap_stack + sizeof user_trap_stack);
-	tss_set_rsp0(user_trap_stack_top);
+	if (!trap_top)
+		trap_top = (uint64_t)(boot_trap_stack + sizeof boot_trap_stack);
+	cpu_asm[cpu].trap_top = trap_top;
+	tss_set_rsp0(cpu, trap_top);
 }
 
 void job_fpu_init(struct job *j) { fpu_area_init(j->xsave); }
@@ -86,6 +90,7 @@ struct job *job_create(uint32_t id)
 	job_fpu_init(j);
 	timers_init(j);
 	j->id = id;
+	j->cpu = -1;
 	j->regs.cs = SEL_UCODE | 3;
 	j->regs.ss = SEL_UDATA | 3;
 	j->regs.rflags = RFLAGS_IF | 2;
@@ -117,17 +122,31 @@ enum job_event job_run(struct job *j)
 	wrmsr(MSR_FS_BASE, j->fs_base);
 	wrmsr(MSR_GS_BASE, j->gs_base);
 	fpu_restore_from(j->xsave);
-	user_fpu_area = j->xsave;
-	running = j;
+	struct cpu *c = this_cpu();
+	cpu_asm[c->index].user_fpu = (uint64_t)j->xsave;
+	c->user_job = j;
 	cpu_cli(); /* the IRET turns interrupts back on in ring 3 */
-	enum job_event ev = (enum job_event)user_enter(&j->regs);
+	enum job_event ev;
+	if (c->kick) { /* sched_park wants the job: it gets it as it is */
+		c->kick = 0;
+		c->user_job = NULL;
+		ev = JOB_EV_IRQ;
+	} else
+		ev = (enum job_event)user_enter(&j->regs, &cpu_asm[c->index].kernel_rsp);
+	/* With other cores, none keeps a job's page tables loaded once it is
+	 * back: another core may free them (the job ends there) or change
+	 * them (its calls are handled there) while this one's TLB still
+	 * holds them. One core: the next run of the same job skips the load. */
+	if (ncpus > 1)
+		write_cr3(virt_to_phys(vm_kernel_pml4()));
 	cpu_sti();
 	return ev;
 }
 
 void user_trap(struct trap_frame *tf)
 {
-	struct job *j = running;
+	struct cpu *c = this_cpu();
+	struct job *j = c->user_job;
 	if (!j)
 		panic("trap from ring 3 with no job");
 	j->regs = *tf;
@@ -138,10 +157,11 @@ void user_trap(struct trap_frame *tf)
 		j->fs_base = rdmsr(MSR_FS_BASE);
 		j->gs_base = rdmsr(MSR_GS_BASE);
 	}
-	running = NULL;
+	c->user_job = NULL;
+	uint64_t rsp = cpu_asm[c->index].kernel_rsp;
 	if (tf->vector == UA_T_SYSCALL)
-		user_leave(JOB_EV_SYSCALL);
-	if (tf->vector >= T_PIC_BASE && tf->vector < T_PIC_BASE + 16)
-		user_leave(JOB_EV_IRQ);
-	user_leave(JOB_EV_FAULT);
+		user_leave(JOB_EV_SYSCALL, rsp);
+	if (tf->vector >= T_PIC_BASE)
+		user_leave(JOB_EV_IRQ, rsp);
+	user_leave(JOB_EV_FAULT, rsp);
 }

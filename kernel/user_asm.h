@@ -30,4 +30,15 @@
 #define UA_SEL_UCODE3 0x2b /* SEL_UCODE | RPL 3 */
 #define UA_T_SYSCALL 256   /* vector number recorded for SYSCALL entries */
 
+/* struct cpu_asm (kernel/percpu.h): one 64-byte slot per core, core i at
+ * TSS selector UA_SEL_TSS + 16 i. */
+#define UA_MAX_CPUS 64
+#define UA_SEL_TSS 0x30
+#define CA_SYSCALL_RSP 0
+#define CA_TRAP_TOP 8
+#define CA_USER_FPU 16
+#define CA_KERNEL_FPU 24
+#define CA_KERNEL_RSP 32
+#define CA_SIZE 64
+
 #endif

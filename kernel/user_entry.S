@@ -6,8 +6,10 @@
  * struct trap_frame there, and trap_dispatch hands it to user_trap, which
  * copies it into the job and calls user_leave: that drops the trap stack and
  * returns from user_enter on the kernel stack as if it were a normal call.
- * So the main loop sees a job run as one function call. One CPU: the saved
- * state lives in globals (struct cpu is where it goes with SMP). */
+ * So the main loop sees a job run as one function call. Each core has its
+ * own slot for the kernel stack pointer (user_enter's second argument) and
+ * its own SYSCALL stub (IA32_LSTAR is per core), which finds its trap stack
+ * without a free register. */
 
 #include "user_asm.h"
 
@@ -20,7 +22,7 @@ user_enter:
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	movq %rsp, user_kernel_rsp(%rip)
+	movq %rsp, (%rsi)
 
 	/* IRET frame: SS, RSP, RFLAGS, CS, RIP (SDM vol. 3, 6.14.3). */
 	pushq $UA_SEL_UDATA3
@@ -46,10 +48,11 @@ user_enter:
 	movq UA_RDI(%rdi), %rdi
 	iretq
 
-/* void user_leave(int reason): back to user_enter's caller. */
+/* void user_leave(int reason, uint64_t kernel_rsp): back to user_enter's
+ * caller, on the stack user_enter saved. */
 	.globl user_leave
 user_leave:
-	movq user_kernel_rsp(%rip), %rsp
+	movq %rsi, %rsp
 	popq %r15
 	popq %r14
 	popq %r13
@@ -59,26 +62,32 @@ user_leave:
 	movl %edi, %eax
 	ret
 
-/* SYSCALL lands here (IA32_LSTAR) with RCX = user RIP, R11 = user RFLAGS,
- * IF/TF/DF/AC cleared by IA32_FMASK, and the user's RSP still loaded. Build
- * the same frame an interrupt from ring 3 would have pushed, then share the
- * common trap path. */
-	.globl syscall_entry
-syscall_entry:
-	movq %rsp, user_scratch_rsp(%rip)
-	movq user_trap_stack_top(%rip), %rsp
+/* SYSCALL lands here (core n's IA32_LSTAR points at stub n) with RCX =
+ * user RIP, R11 = user RFLAGS, IF/TF/DF/AC cleared by IA32_FMASK, and the
+ * user's RSP still loaded. Build the same frame an interrupt from ring 3
+ * would have pushed, on the core's trap stack, then share the common trap
+ * path. Each stub fits in 64 bytes. */
+.macro SYSCALL_STUB n
+	.balign 64
+	movq %rsp, cpu_asm + \n * CA_SIZE + CA_SYSCALL_RSP(%rip)
+	movq cpu_asm + \n * CA_SIZE + CA_TRAP_TOP(%rip), %rsp
 	pushq $UA_SEL_UDATA3
-	pushq user_scratch_rsp(%rip)
+	pushq cpu_asm + \n * CA_SIZE + CA_SYSCALL_RSP(%rip)
 	pushq %r11
 	pushq $UA_SEL_UCODE3
 	pushq %rcx
 	pushq $0
 	pushq $UA_T_SYSCALL
 	jmp trap_common
+.endm
 
-	.data
-	.align 8
-	.globl user_kernel_rsp, user_scratch_rsp, user_trap_stack_top
-user_kernel_rsp:	.quad 0
-user_scratch_rsp:	.quad 0
-user_trap_stack_top:	.quad 0
+	.altmacro
+	.balign 64
+	.globl syscall_stubs
+syscall_stubs:
+	.set stub_n, 0
+	.rept UA_MAX_CPUS
+	SYSCALL_STUB %stub_n
+	.set stub_n, stub_n + 1
+	.endr
+	.noaltmacro

@@ -20,7 +20,6 @@
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
 
-extern uint64_t *vm_kernel_pml4(void);
 
 static int page_aligned(uint64_t a) { return (a & (PAGE_SIZE - 1)) == 0; }
 

@@ -30,6 +30,7 @@
 extern char __image_start[], __image_end[];
 uint64_t kernel_phys_base;
 static uint64_t *kernel_pml4;
+static uint64_t direct_map_end;
 static uint64_t vm_mmio_next = VM_MMIO_BASE;
 
 uint64_t virt_to_phys(const void *va)
@@ -91,6 +92,7 @@ void vm_init(const struct bootinfo *bi)
 			top = m->base + m->len;
 	}
 	kernel_pml4 = vm_table_alloc();
+	direct_map_end = (top + (1ULL << 21) - 1) & ~((1ULL << 21) - 1);
 
 	/* Direct map, 2 MiB pages, no execute; the first 2 MiB in 4 KiB pages so
 	 * the legacy VGA window can be uncached. */
@@ -147,5 +149,6 @@ int vm_heap_grow(uint64_t va, size_t npages)
 }
 
 uint64_t vm_heap_base(void) { return VM_HEAP_BASE; }
+uint64_t vm_direct_map_end(void) { return direct_map_end; }
 
 uint64_t *vm_kernel_pml4(void) { return kernel_pml4; }

@@ -54,5 +54,5 @@ void om_cpu_describe(struct om_cpu *c, om_cpuid_fn *cpuid, uint64_t xcr0)
 		memmove(c->model, m, strlen(m) + 1);
 		printable(c->model);
 	}
-	c->cores = 1; /* one job core per node until SMP bring-up exists */
+	c->cores = 1; /* the node kernel says how many of its cores run */
 }

@@ -241,14 +241,15 @@ def corpus_cases(kind):
 
 
 @contextlib.contextmanager
-def corpus_node(cpu="max"):
+def corpus_node(cpu="max", smp=1):
     """One node for a corpus run, a Runner on it and an empty work
     directory: yields (runner, work, t0, seconds from t0 to registered);
     kills and removes all of it afterwards. cpu None: QEMU's default CPU
-    model (qemu64: no XSAVE, no AVX, no RDRAND, like a pre-2011 PC)."""
+    model (qemu64: no XSAVE, no AVX, no RDRAND, like a pre-2011 PC); smp:
+    the node's cores."""
     t0 = time.monotonic()
     with cluster() as c:
-        node = c.boot(mem=1024, extra=["-cpu", cpu] if cpu else [])
+        node = c.boot(mem=1024, extra=(["-cpu", cpu] if cpu else []) + ["-smp", str(smp)])
         c.wait_registered(node)
         t_boot = time.monotonic() - t0
         r = Runner(c, node)
@@ -260,9 +261,9 @@ def corpus_node(cpu="max"):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run_corpus(kind, cpu="max"):
+def run_corpus(kind, cpu="max", smp=1):
     build_corpus()
-    with corpus_node(cpu) as (r, work, t0, t_boot):
+    with corpus_node(cpu, smp) as (r, work, t0, t_boot):
         for name, argv, stdin, home in corpus_cases(kind):
             compare(r, argv, "%s/%s" % (kind, name), input=stdin, cwd=work, home=home)
         # file I/O in the same (empty) directory both times
@@ -318,9 +319,9 @@ def run_corpus(kind, cpu="max"):
         r.check_where("%s/execs -v" % kind, 0, 5)
         check(rc == 0 and err.count(b"its execve ran at home") == 2 and err.count(b"comes home from node") == 2,
               "execs -v: %d %r" % (rc, err[-3000:]))
-        print("INFO corpus %s on -cpu %s: %d cases on the node, %d came home, 0 failed; node up in %.1f s, "
+        print("INFO corpus %s on -cpu %s -smp %d: %d cases on the node, %d came home, 0 failed; node up in %.1f s, "
               "cases %.1f s (%.1f s of it waiting for the agent to see the node free)"
-              % (kind, cpu or "(QEMU's default)", r.where["node"], r.where["home"], t_boot,
+              % (kind, cpu or "(QEMU's default)", smp, r.where["node"], r.where["home"], t_boot,
                  time.monotonic() - t0 - t_boot, r.waited))
 
 
@@ -329,7 +330,8 @@ def test_corpus_static():
 
 
 def test_corpus_musl():
-    run_corpus("musl")
+    """On a node with four cores (kernel/smp.c): each case as on one."""
+    run_corpus("musl", smp=4)
 
 
 def test_corpus_dynamic():
@@ -339,8 +341,8 @@ def test_corpus_dynamic():
 # QEMU's default CPU model has no XSAVE: the node keeps x87/SSE state with
 # FXSAVE, and a dynamic program's libc was told at home to leave out what
 # the node lacks.
-def test_corpus_static_default_cpu():
-    run_corpus("static", None)
+def test_corpus_static_default_cpu_two_cores():
+    run_corpus("static", None, smp=2)
 
 
 def test_corpus_musl_default_cpu():

@@ -661,7 +661,15 @@ static int started(struct remote *r, int timeout_ms)
 	struct job_ctx *jc = r->jc;
 	struct om_hdr h;
 	const uint8_t *p;
+	struct om_job_migrate m;
 	int got = next_frame(r, &h, &p, NULL, timeout_ms);
+	/* A move asked for before the node's word came (om-migrate right
+	 * after the placement): where it goes after this stay. */
+	while (got > 0 && h.type == OM_T_CTL_MIGRATE && h.job == r->job &&
+	       om_job_migrate_decode(p, h.length, &m) == OM_OK) {
+		r->next_node = m.target;
+		got = next_frame(r, &h, &p, NULL, timeout_ms);
+	}
 	if (got > 0 && h.type == OM_T_JOB_ERROR) {
 		struct om_error e;
 		if (om_error_decode(p, h.length, &e) == OM_OK)

@@ -1,0 +1,18 @@
+/* smp.h - bringing up the other cores. A machine whose ACPI tables cannot
+ * be read, or that has one core, runs on one core as before. Boot only. */
+#ifndef OM_SMP_H
+#define OM_SMP_H
+
+struct bootinfo;
+
+/* Finds the cores (ACPI MADT) and enables the boot core's local APIC.
+ * After timer_init. */
+void smp_init(const struct bootinfo *bi);
+/* Starts every other core; each waits until smp_release. */
+void smp_start(void);
+/* Lets the started cores run jobs (the scheduler and the job link are up). */
+void smp_release(void);
+/* Wakes the cores that sleep with nothing to run (a job became runnable). */
+void smp_wake_idle(void);
+
+#endif

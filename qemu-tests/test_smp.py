@@ -1,0 +1,147 @@
+"""Nodes with several cores (docs/node.md, "Cores"): the node kernel starts
+every core the ACPI tables list, reports them, and runs one job per core
+at once; a job running on another core than the one handling the network
+is moved away, killed and stopped as on one core. A node with one core is
+what every other test boots."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+from omtest import BUILD, check, children, cluster, wait_for
+
+OM_RUN = os.path.join(BUILD, "om-run")
+OM_MON = os.path.join(BUILD, "om-mon")
+OM_MIGRATE = os.path.join(BUILD, "om-migrate")
+CORPUS = os.path.join(BUILD, "corpus", "static")
+OVMF = "/usr/share/ovmf/OVMF.fd"
+TIMEOUT = 240
+
+
+def node_cpus(c):
+    r = subprocess.run([OM_MON, "--control", c.control, "--json"], capture_output=True, timeout=10)
+    check(r.returncode == 0, "om-mon --json: %r" % r.stderr)
+    return [n["cpus"] for n in json.loads(r.stdout)["nodes"]]
+
+
+def burns_at_once(c, node, k, rounds):
+    """sh -c 'burn a & burn b & ... & wait' through om-run: output as
+    natively, every burn on the node; returns (wall s, --stats)."""
+    burn = os.path.join(CORPUS, "burn")
+    script = " ".join("%s %s %d &" % (burn, x, rounds) for x in "abcdefgh"[:k]) + " wait"
+    native = subprocess.run(["/bin/sh", "-c", script], capture_output=True, timeout=TIMEOUT)
+    stats_file = os.path.join(c.dir, "stats-%d.json" % k)
+    t = time.monotonic()
+    p = subprocess.run([OM_RUN, "--stats", stats_file, "--control", c.control, "/bin/sh", "-c", script],
+                       capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    secs = time.monotonic() - t
+    check(p.returncode == native.returncode == 0 and
+          sorted(p.stdout.splitlines()) == sorted(native.stdout.splitlines()),
+          "om-run: %d %r, natively %r; %r" % (p.returncode, p.stdout, native.stdout, p.stderr[-1500:]))
+    with open(stats_file) as f:
+        stats = json.load(f)
+    burns = [x for x in stats["list"] if x["command"].startswith(burn)]
+    check(len(burns) == k and all(x["ran"][-1]["where"].startswith("node ") for x in burns),
+          "burns not all on the node: %r\n%s" % (burns, node.serial()[-2000:]))
+    return secs, stats
+
+
+def test_two_cores_run_two_jobs_at_once():
+    """-smp 2: the node says 2 cores, the agent places two burns there,
+    both compute at once (their CPU time on the node is about twice the
+    time they took)."""
+    with cluster() as c:
+        n = c.boot(mem=256, extra=["-cpu", "max", "-smp", "2"], speed=100)
+        c.wait_registered(n)
+        check("smp: 2 cores running" in n.serial(), "console:\n" + n.serial()[-1500:])
+        check(node_cpus(c) == [2], "om-mon says cpus %r" % node_cpus(c))
+        secs, stats = burns_at_once(c, n, 2, 3000)
+        total = stats["node_cpu_s"] + stats["home_cpu_s"]
+        check(stats["node_cpu_s"] >= 0.9 * total, "stats: %r" % stats)
+        print("INFO 2 burns on a 2-core node: %.1f CPU s on the node in %.1f s (%.2f cores busy; TCG, "
+              "2 host cores)" % (stats["node_cpu_s"], secs, stats["node_cpu_s"] / secs))
+
+
+def test_jobs_on_other_cores_move_stop_and_die():
+    """-smp 4, three jobs: memcheck (its memory checked round after round)
+    is sent home and back out five times while two spins run on the other
+    cores; one spin is stopped and continued (SIGTSTP, SIGCONT) and one
+    killed with its om-run (SIGKILL): memcheck ends as a native run does,
+    the node stays up and runs the next job."""
+    memcheck = [os.path.join(CORPUS, "memcheck"), "40", "8"]
+    want = b"ready\nwords wrong: 0, rounds > 0: 1, alarms > 0: 1, sum finite: 1\n"  # as natively
+    with cluster() as c:
+        n = c.boot(mem=512, extra=["-cpu", "max", "-smp", "4"], speed=100)
+        c.wait_registered(n)
+        node_id = c.node_by_mac(n.mac)["id"]
+        procs = []
+        try:
+            spin = [OM_RUN, "--control", c.control, os.path.join(CORPUS, "spin"), "60"]
+            procs = [subprocess.Popen(spin, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+            for p in procs:
+                check(p.stdout.readline() == b"spinning\n", "spin did not start")
+            m = subprocess.Popen([OM_RUN, "-v", "--control", c.control] + memcheck, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            procs.append(m)
+            check(m.stdout.readline() == b"ready\n", "memcheck did not start")
+            pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "memcheck's pid")
+            arrivals = lambda: len(re.findall(r"^job \d+: arrived \(pid %d," % pid, n.serial(), re.M))
+            wait_for(lambda: arrivals() == 1, 20, "memcheck on the node")
+            for k in range(5):
+                r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "home"], capture_output=True,
+                                   timeout=10)
+                check(r.returncode == 0, "om-migrate home: %r" % (r,))
+                wait_for(lambda: n.serial().count("going home (requested)") == k + 1, 20, "memcheck to go home")
+                # once home has it back (until then the agent sees it on the node)
+                last = []
+
+                def out_again():
+                    last[:] = [subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "node", str(node_id)],
+                                              capture_output=True, timeout=10)]
+                    return last[0].returncode == 0
+                try:
+                    wait_for(out_again, 20, "om-migrate to send memcheck out again")
+                except Exception:
+                    print("last om-migrate: %r" % last)
+                    raise
+                wait_for(lambda: arrivals() == k + 2, 20, "memcheck back on the node")
+            spin_pids = [children(p.pid)[0] for p in procs[:2]]
+            os.kill(spin_pids[0], signal.SIGTSTP)
+            wait_for(lambda: "stopped by signal 20" in n.serial(), 10, "the spin to stop")
+            os.kill(spin_pids[0], signal.SIGCONT)
+            wait_for(lambda: "continues" in n.serial(), 10, "the spin to continue")
+            procs[1].kill()
+            wait_for(lambda: "killed (its deputy is gone)" in n.serial(), 10, "the other spin to be killed")
+            out, err = m.communicate(timeout=TIMEOUT)
+            check(m.returncode == 0 and b"ready\n" + out == want,
+                  "memcheck: %d %r; %r" % (m.returncode, out, err[-1500:]))
+            os.kill(spin_pids[0], signal.SIGTERM)
+            procs[0].wait(timeout=30)
+            check(procs[0].returncode == -signal.SIGTERM, "spin: %r" % procs[0].returncode)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        r = subprocess.run([OM_RUN, "--control", c.control, os.path.join(CORPUS, "exitcode"), "7"],
+                           capture_output=True, timeout=60)
+        check(r.returncode == 7 and r.stdout == b"exiting with 7\n", "after: %r" % (r,))
+        check("panic" not in n.serial(), "node console:\n" + n.serial()[-2000:])
+        print("INFO memcheck moved home and back 5 times from a 4-core node while 2 spins ran there "
+              "(one stopped and continued, one killed): output as natively")
+
+
+def test_uefi_four_cores():
+    """OVMF with -smp 4: the loader's ACPI tables give the cores; four
+    burns run on the node."""
+    check(os.path.exists(OVMF), "%s missing: run 'make setup' (package ovmf)" % OVMF)
+    with cluster() as c:
+        n = c.boot(mem=512, extra=["-bios", OVMF, "-smp", "4"], kernel="om-node.efi", speed=100)
+        c.wait_registered(n, timeout=150)
+        check("smp: 4 cores running" in n.serial(), "console:\n" + n.serial()[-1500:])
+        check(node_cpus(c) == [4], "om-mon says cpus %r" % node_cpus(c))
+        secs, stats = burns_at_once(c, n, 4, 500)
+        print("INFO 4 burns on a 4-core UEFI node: %.1f CPU s on the node in %.1f s" % (stats["node_cpu_s"], secs))
