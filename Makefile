@@ -496,11 +496,13 @@ $(B)/bench-syscall-cost: bench/progs/syscall_cost.c
 # bench/results/*.csv and the tables of docs/PERFORMANCE.md. Not part of make
 # test, which runs only its smoke mode (qemu-tests/test_bench_smoke.py).
 # OM_BENCH_RUNS=N: runs per figure (default 3).
-BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1 balance_sim holdimage forkloop)
+BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1 balance_sim holdimage forkloop \
+	parwork)
 BENCH_BIG := $(addprefix $(B)/bench/bigimage-,16 128 512)
-$(addprefix $(B)/bench/,sieve nbody membw timeit holdimage forkloop): $(B)/bench/%: bench/progs/%.c bench/progs/bench_clock.h
+$(addprefix $(B)/bench/,sieve nbody membw timeit holdimage forkloop parwork): $(B)/bench/%: bench/progs/%.c \
+		bench/progs/bench_clock.h
 	@mkdir -p $(dir $@)
-	gcc -O2 -static -Wall -Wextra -o $@ $< -lm
+	gcc -O2 -static -Wall -Wextra -pthread -o $@ $< -lm
 # MIB MiB of initialised .data: the 512 MiB one is a 512 MiB file.
 $(B)/bench/bigimage-%: bench/progs/bigimage.c
 	@mkdir -p $(dir $@)

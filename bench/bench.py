@@ -32,6 +32,10 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              om-migrate; freeze = from the request to om-run -v's "running
              on node"/"running at home" (the process makes no progress in
              between), on two nodes (virtio-net, same QEMU settings).
+  cores      bench/progs/parwork.c: 1, 2 and 4 forked workers with the
+             same work each, on a 4-core node (-smp 4) and in a Linux
+             guest with the same -smp; the program's own wall time and
+             how work per second grows with the workers on each.
   balance    bench/balance_sim.c: the balancer's decision code in a
              simulated lab (nodes of two speeds, processes arriving with
              random work), against placement alone and against moving only
@@ -69,7 +73,7 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "moves", "forks", "boot", "agent", "balance"]
+SECTIONS = ["compute", "syscalls", "migration", "moves", "forks", "cores", "boot", "agent", "balance"]
 # The QEMU settings an om node and the Linux guest share (besides omtest's
 # -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
 SAME = ["-cpu", "max", "-smp", "1"]
@@ -91,6 +95,7 @@ class Sizes:
             self.sim_seeds = 2
             self.move_sizes = [1]
             self.fork_sizes, self.forks = [1], 3
+            self.cores, self.core_workers, self.core_millions = 2, [1, 2], 20
         else:
             self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
             self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
@@ -100,6 +105,7 @@ class Sizes:
             self.sim_seeds = 50
             self.move_sizes = [1, 16, 64, 128]
             self.fork_sizes, self.forks = [1, 16, 64], 10
+            self.cores, self.core_workers, self.core_millions = 4, [1, 2, 4], 1000
 
 
 def kv(text):
@@ -588,6 +594,64 @@ POLICIES = {"place": "placement only", "free-core": "busy at home to a free core
             "balance": "balancer (margin 1.3)", "balance-1": "balancer (margin 1.0)"}
 
 
+# ------------------------------------------------------------------ cores
+
+def sec_cores(sz, runs, tmp):
+    """parwork procs N (N forked workers, the same work each) on a node with
+    sz.cores cores and in a Linux guest with the same -smp, side by side:
+    the program's own wall time (first fork to last wait), and how the
+    work per second grows with N on each."""
+    extra = ["-cpu", "max", "-smp", str(sz.cores)]
+    prog = os.path.join(PROG, "parwork")
+    argv = lambda n: ["procs", str(n), str(sz.core_millions)]  # noqa: E731
+    cmds = []
+    for n in sz.core_workers:
+        cmds += ["echo BENCH-BEGIN %d" % n, "/bin/parwork %s" % " ".join(argv(n)), "echo BENCH-END %d" % n]
+    initrd = os.path.join(tmp, "cores.cpio")
+    linux_guest.build_initramfs(initrd, cmds, [prog], [])
+    got = {n: {"node": [], "guest": []} for n in sz.core_workers}
+    c = Cluster()
+    try:
+        node = c.boot("virtio-net-pci", mem=MEM, extra=extra)
+        c.wait_registered(node)
+        check("smp: %d cores running" % sz.cores in node.serial(), "the node did not start its cores:\n%s"
+              % node.serial()[-1500:])
+        nid = c.node_by_mac(node.mac)["id"]
+        for _ in range(runs):
+            con, _ = linux_guest.run(c, initrd, MEM, extra, timeout=1800)
+            for n in sz.core_workers:
+                m = re.search(r"BENCH-BEGIN %d\n(.*?)BENCH-END %d\n" % (n, n), con, re.S)
+                check(m is not None and "wall_s" in m.group(1), "guest parwork %d:\n%s" % (n, con[-2000:]))
+                got[n]["guest"].append(kv(m.group(1))["wall_s"])
+            for n in sz.core_workers:
+                before = node.serial().count("forked job")
+                r = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--node", str(nid), "--control",
+                                    c.control, prog] + argv(n), capture_output=True, text=True, timeout=1800)
+                check(r.returncode == 0 and "running on node" in r.stderr and "comes home" not in r.stderr,
+                      "parwork %d on the node: %d %s" % (n, r.returncode, r.stderr[-1500:]))
+                check(node.serial().count("forked job") - before == n, "parwork %d: not every worker forked "
+                      "on the node:\n%s" % (n, node.serial()[-1500:]))
+                got[n]["node"].append(kv(r.stdout)["wall_s"])
+                wait_for(lambda: c.node_by_mac(node.mac)["jobs"] == 0, 10, "the node to be free")
+    finally:
+        c.close()
+    rows = []
+    one = {k: med(got[sz.core_workers[0]][k]) for k in ("node", "guest")}
+    for n in sz.core_workers:
+        v = {k: med(got[n][k]) for k in ("node", "guest")}
+        rows.append({"workers": n, "cores": sz.cores, "millions_each": sz.core_millions,
+                     "node_wall_s": v["node"], "guest_wall_s": v["guest"], "node_over_guest": v["node"] / v["guest"],
+                     "node_scaling": n * one["node"] / v["node"], "guest_scaling": n * one["guest"] / v["guest"],
+                     "runs": runs, "accel": ACCEL})
+    md = ["| workers (processes) | om node s | Linux guest s | om / guest | om: work per s vs 1 worker "
+          "| guest: work per s vs 1 worker |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append("| %d | %s | %s | %s | %s | %s |" % (r["workers"], fmt(r["node_wall_s"]), fmt(r["guest_wall_s"]),
+                                                     fmt(r["node_over_guest"]), fmt(r["node_scaling"]),
+                                                     fmt(r["guest_scaling"])))
+    return rows, md
+
+
 def sec_balance(sz):
     r = subprocess.run([os.path.join(PROG, "balance_sim"), str(sz.sim_seeds)], capture_output=True, text=True,
                        timeout=300)
@@ -730,6 +794,8 @@ def main():
             section("moves", lambda: emit("moves", *sec_moves(sz, runs)))
         if "forks" in only:
             section("forks", lambda: emit("forks", *sec_forks(sz, runs)))
+        if "cores" in only:
+            section("cores", lambda: emit("cores", *sec_cores(sz, runs, tmp)))
         if "boot" in only:
             def boot():
                 rows, md, nic_rows, nic_md = sec_boot(sz, runs, tmp)

@@ -7,6 +7,8 @@
  * EAX = 0x2BADB002, EBX = physical address of the multiboot info, paging off,
  * interrupts off, and a stack we must not trust. */
 
+#include "sse_on.h"
+
 #define KERNEL_VMA 0xffffffff80000000
 #define V2P(x) ((x) - KERNEL_VMA)
 
@@ -145,15 +147,7 @@ mb_entry_high:
 	movabsq $boot_stack_top, %rsp
 	xorl %ebp, %ebp
 
-	/* SSE on before any C code: the compiler may use it for copies.
-	 * CR0: clear EM, set MP; CR4: OSFXSR, OSXMMEXCPT (SDM vol. 3, 13.1.3). */
-	movq %cr0, %rax
-	andq $~(1 << 2), %rax
-	orq $(1 << 1), %rax
-	movq %rax, %cr0
-	movq %cr4, %rax
-	orq $((1 << 9) | (1 << 10)), %rax
-	movq %rax, %cr4
+	SSE_ON
 
 	movl mb_magic(%rip), %edi
 	movl mb_info(%rip), %esi

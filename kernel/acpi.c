@@ -14,8 +14,6 @@
 #define BIOS_ROM_HI 0x100000
 #define TABLE_MAX_LEN 65536
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 /* The bytes [pa, pa + len) through the direct map, or NULL past its end. */
 static const uint8_t *phys(uint64_t pa, uint64_t len)
@@ -54,14 +52,14 @@ static uint64_t rsdp_search(void)
  * (8-byte) entries; its length in *len. */
 static const uint8_t *find_table(const uint8_t *sdt, int wide, const char *sig, uint32_t *len)
 {
-	uint32_t n = (rd32(sdt + 4) - SDT_HEADER) / (wide ? 8 : 4);
+	uint32_t n = (acpi_rd32(sdt + 4) - SDT_HEADER) / (wide ? 8 : 4);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = sdt + SDT_HEADER + i * (wide ? 8 : 4);
-		uint64_t pa = wide ? rd64(e) : rd32(e);
+		uint64_t pa = wide ? acpi_rd64(e) : acpi_rd32(e);
 		const uint8_t *h = phys(pa, SDT_HEADER);
 		if (!h || memcmp(h, sig, 4) != 0)
 			continue;
-		*len = rd32(h + 4);
+		*len = acpi_rd32(h + 4);
 		if (*len < SDT_HEADER || *len > TABLE_MAX_LEN)
 			return NULL;
 		return phys(pa, *len);
@@ -82,12 +80,12 @@ int acpi_find_cpus(const struct bootinfo *bi, struct acpi_cpus *out, const char 
 		return -1;
 	}
 	/* Revision 2+: the XSDT, 64-bit pointers, if its checksum holds. */
-	wide = rsdp[15] >= 2 && (rsdp = phys(rsdp_pa, 36)) && sum_ok(rsdp, 36) && rd64(rsdp + 24);
+	wide = rsdp[15] >= 2 && (rsdp = phys(rsdp_pa, 36)) && sum_ok(rsdp, 36) && acpi_rd64(rsdp + 24);
 	rsdp = phys(rsdp_pa, RSDP_V1_LEN);
-	sdt_pa = wide ? rd64(rsdp + 24) : rd32(rsdp + 16);
+	sdt_pa = wide ? acpi_rd64(rsdp + 24) : acpi_rd32(rsdp + 16);
 	sdt = phys(sdt_pa, SDT_HEADER);
-	if (!sdt || rd32(sdt + 4) < SDT_HEADER || rd32(sdt + 4) > TABLE_MAX_LEN ||
-	    !(sdt = phys(sdt_pa, rd32(sdt + 4))) || !sum_ok(sdt, rd32(sdt + 4))) {
+	if (!sdt || acpi_rd32(sdt + 4) < SDT_HEADER || acpi_rd32(sdt + 4) > TABLE_MAX_LEN ||
+	    !(sdt = phys(sdt_pa, acpi_rd32(sdt + 4))) || !sum_ok(sdt, acpi_rd32(sdt + 4))) {
 		*err = "ACPI root table missing or broken";
 		return -1;
 	}

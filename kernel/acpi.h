@@ -13,6 +13,10 @@
 
 #define ACPI_MAX_CPUS 64
 
+/* The tables' little-endian fields, at any alignment. */
+static inline uint32_t acpi_rd32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
+static inline uint64_t acpi_rd64(const uint8_t *p) { uint64_t v; __builtin_memcpy(&v, p, 8); return v; }
+
 struct acpi_cpus {
 	uint64_t lapic_pa;              /* the local APICs' register window */
 	uint32_t n;                     /* enabled processors, the boot one among them */

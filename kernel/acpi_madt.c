@@ -10,8 +10,6 @@
 #define MADT_X2APIC 9
 #define LAPIC_ENABLED 1
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static void add_cpu(struct acpi_cpus *out, uint32_t apic_id)
 {
@@ -35,7 +33,7 @@ int acpi_madt_parse(const uint8_t *t, size_t len, struct acpi_cpus *out, const c
 		*err = "not a MADT";
 		return -1;
 	}
-	tlen = rd32(t + 4);
+	tlen = acpi_rd32(t + 4);
 	if (tlen < MADT_HEADER || tlen > len) {
 		*err = "MADT length out of bounds";
 		return -1;
@@ -46,7 +44,7 @@ int acpi_madt_parse(const uint8_t *t, size_t len, struct acpi_cpus *out, const c
 		*err = "MADT checksum wrong";
 		return -1;
 	}
-	out->lapic_pa = rd32(t + 36);
+	out->lapic_pa = acpi_rd32(t + 36);
 	for (uint32_t off = MADT_HEADER; off < tlen;) {
 		uint8_t type, elen;
 		if (tlen - off < 2) {
@@ -59,12 +57,12 @@ int acpi_madt_parse(const uint8_t *t, size_t len, struct acpi_cpus *out, const c
 			*err = "MADT entry length out of bounds";
 			return -1;
 		}
-		if (type == MADT_LAPIC && elen >= 8 && (rd32(t + off + 4) & LAPIC_ENABLED))
+		if (type == MADT_LAPIC && elen >= 8 && (acpi_rd32(t + off + 4) & LAPIC_ENABLED))
 			add_cpu(out, t[off + 3]);
-		else if (type == MADT_X2APIC && elen >= 16 && (rd32(t + off + 8) & LAPIC_ENABLED))
-			add_cpu(out, rd32(t + off + 4));
+		else if (type == MADT_X2APIC && elen >= 16 && (acpi_rd32(t + off + 8) & LAPIC_ENABLED))
+			add_cpu(out, acpi_rd32(t + off + 4));
 		else if (type == MADT_LAPIC_OVERRIDE && elen >= 12)
-			out->lapic_pa = rd64(t + off + 4);
+			out->lapic_pa = acpi_rd64(t + off + 4);
 		off += elen;
 	}
 	if (out->n == 0) {

@@ -7,6 +7,8 @@
  * smp.c copies ap_tramp_start..ap_tramp_end to AP_TRAMPOLINE and fills
  * the three words at its end; addresses here are that copy's. */
 
+#include "sse_on.h"
+
 #define AP_TRAMPOLINE 0x8000
 #define CR0_ON 0x33 /* PE, MP, ET, NE; CD, NW, EM, TS clear */
 #define AT(label) (AP_TRAMPOLINE + (label - ap_tramp_start))
@@ -48,14 +50,7 @@ tr_code32:
 
 	.code64
 tr_code64:
-	/* SSE on before any C code, as on the boot core (boot/multiboot.S). */
-	movq %cr0, %rax
-	andq $~(1 << 2), %rax
-	orq $(1 << 1), %rax
-	movq %rax, %cr0
-	movq %cr4, %rax
-	orq $((1 << 9) | (1 << 10)), %rax
-	movq %rax, %cr4
+	SSE_ON
 	movq AT(ap_tramp_stack), %rsp
 	xorl %ebp, %ebp
 	movq AT(ap_tramp_entry), %rax

@@ -29,6 +29,8 @@ EXPECTED = {
                     "policy", ["place", "free-core", "balance"]),
     "moves.csv": (["image_mib", "node_to_node_s", "node_to_node_home_s", "node_to_home_s", "home_to_node_s"],
                   "image_mib", ["1"]),
+    "cores.csv": (["workers", "cores", "node_wall_s", "guest_wall_s", "node_over_guest", "node_scaling",
+                   "guest_scaling"], "workers", ["1", "2"]),
 }
 TEXT = {"program", "metric", "unit", "what", "nic", "accel", "mode", "phase", "scenario", "policy"}
 
@@ -39,7 +41,7 @@ def test_bench_smoke():
     check(r.returncode == 0, "make bench-progs failed:\n" + r.stdout + r.stderr)
     with tempfile.TemporaryDirectory(prefix="om-bench-smoke-") as out:
         r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench.py"), "--smoke", "--out", out],
-                           cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=200)
+                           cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
         check(r.returncode == 0, "bench.py --smoke exited %d:\n%s\n%s" % (r.returncode, r.stdout[-3000:],
                                                                          r.stderr[-3000:]))
         for name, (cols, key, want) in EXPECTED.items():
