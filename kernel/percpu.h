@@ -43,6 +43,11 @@ struct cpu {
 	uint64_t turn_ns;
 	int turn_over;
 	struct job *user_job; /* kernel/user.c: the job in ring 3 */
+	/* The job page tables this core has loaded (CR3; 0: the kernel's)
+	 * and their uvm gen then (kernel/uvm.c); a request to let go of
+	 * them (smp_forget_tables), seen to by the kick's handler. */
+	uint64_t cr3_job, cr3_gen;
+	uint64_t forget;
 };
 extern struct cpu cpus[SMP_MAX_CPUS];
 

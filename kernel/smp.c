@@ -210,6 +210,38 @@ void smp_release(void)
 	__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
 }
 
+static void kernel_tables(struct cpu *c)
+{
+	write_cr3(virt_to_phys(vm_kernel_pml4()));
+	__atomic_store_n(&c->cr3_job, 0, __ATOMIC_SEQ_CST);
+}
+
+void smp_forget_tables(uint64_t pml4)
+{
+	struct cpu *me = this_cpu();
+	if (read_cr3() == pml4)
+		kernel_tables(me);
+	for (int i = 0; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+		if (c == me || __atomic_load_n(&c->cr3_job, __ATOMIC_SEQ_CST) != pml4)
+			continue;
+		/* Idle, or waiting for the lock, with them loaded from its last
+		 * run of the job: not in ring 3 on them (the job is not running). */
+		__atomic_store_n(&c->forget, pml4, __ATOMIC_SEQ_CST);
+		lapic_send(c->apic_id, T_IPI_KICK);
+		while (__atomic_load_n(&c->cr3_job, __ATOMIC_SEQ_CST) == pml4)
+			cpu_pause();
+	}
+}
+
+void smp_on_kick(void)
+{
+	struct cpu *c = this_cpu();
+	uint64_t f = __atomic_exchange_n(&c->forget, 0, __ATOMIC_SEQ_CST);
+	if (f && read_cr3() == f)
+		kernel_tables(c);
+}
+
 void smp_wake_idle(void)
 {
 	__atomic_fetch_add(&wake_gen, 1, __ATOMIC_SEQ_CST);

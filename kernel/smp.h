@@ -14,5 +14,11 @@ void smp_start(void);
 void smp_release(void);
 /* Wakes the cores that sleep with nothing to run (a job became runnable). */
 void smp_wake_idle(void);
+/* The job page tables at pml4 are about to be freed: no core may hold
+ * them loaded after this returns (the others are kicked, and wait for
+ * nothing but their kick's handler). Kernel lock held. */
+void smp_forget_tables(uint64_t pml4);
+/* The kick's handler (any context, interrupts off). */
+void smp_on_kick(void);
 
 #endif

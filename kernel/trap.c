@@ -5,6 +5,7 @@
 #include "cpu.h"
 #include "job.h"
 #include "lapic.h"
+#include "smp.h"
 #include "trap.h"
 
 struct idt_gate {
@@ -100,6 +101,8 @@ void trap_dispatch(struct trap_frame *tf)
 		return;
 	}
 	if (tf->vector == T_LAPIC_TIMER || tf->vector == T_IPI_KICK || tf->vector == T_LAPIC_SPURIOUS) {
+		if (tf->vector == T_IPI_KICK)
+			smp_on_kick();
 		if (tf->vector != T_LAPIC_SPURIOUS) /* a spurious one takes no EOI */
 			lapic_eoi();
 		if (from_user)

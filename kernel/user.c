@@ -133,12 +133,6 @@ enum job_event job_run(struct job *j)
 		ev = JOB_EV_IRQ;
 	} else
 		ev = (enum job_event)user_enter(&j->regs, &cpu_asm[c->index].kernel_rsp);
-	/* With other cores, none keeps a job's page tables loaded once it is
-	 * back: another core may free them (the job ends there) or change
-	 * them (its calls are handled there) while this one's TLB still
-	 * holds them. One core: the next run of the same job skips the load. */
-	if (ncpus > 1)
-		write_cr3(virt_to_phys(vm_kernel_pml4()));
 	cpu_sti();
 	return ev;
 }

@@ -8,6 +8,8 @@
 #include "linux_abi.h"
 #include "cpu.h"
 #include "mm.h"
+#include "percpu.h"
+#include "smp.h"
 #include "uvm.h"
 
 #define PTE_P 0x001ULL
@@ -61,6 +63,14 @@ static uint64_t *uvm_pte(struct uvm *u, uint64_t va, int create)
 
 static void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
+/* An entry of u was removed or weakened: this core forgets it now, the
+ * others when they next load u (uvm_activate). */
+static void weakened(struct uvm *u, uint64_t va)
+{
+	invlpg(va);
+	u->gen++;
+}
+
 int uvm_create(struct uvm *u)
 {
 	memset(u, 0, sizeof *u);
@@ -89,8 +99,7 @@ void uvm_destroy(struct uvm *u)
 {
 	if (!u->pml4)
 		return;
-	if (read_cr3() == virt_to_phys(u->pml4))
-		write_cr3(virt_to_phys(vm_kernel_pml4()));
+	smp_forget_tables(virt_to_phys(u->pml4));
 	for (int i = 0; i < 256; i++) {
 		if (!(u->pml4[i] & PTE_P))
 			continue;
@@ -104,9 +113,13 @@ void uvm_destroy(struct uvm *u)
 
 void uvm_activate(const struct uvm *u)
 {
+	struct cpu *c = this_cpu();
 	uint64_t pa = virt_to_phys(u->pml4);
-	if (read_cr3() != pa)
+	/* One core: invlpg already dropped what changed. */
+	if (read_cr3() != pa || (ncpus > 1 && c->cr3_gen != u->gen))
 		write_cr3(pa);
+	c->cr3_gen = u->gen;
+	__atomic_store_n(&c->cr3_job, pa, __ATOMIC_SEQ_CST);
 }
 
 /* Frees the frames mapped in [start, end) and clears their entries. */
@@ -122,7 +135,7 @@ static void uvm_drop_pages(struct uvm *u, uint64_t start, uint64_t end)
 		if (*pte & PTE_ADDR) { /* present, or kept by PROT_NONE */
 			pmm_free(*pte & PTE_ADDR, 1);
 			*pte = 0;
-			invlpg(va);
+			weakened(u, va);
 			u->pages--;
 		}
 	}
@@ -318,7 +331,7 @@ int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
 		} else {
 			*pte = (*pte & PTE_ADDR) | pte_flags(prot);
 		}
-		invlpg(va);
+		weakened(u, va);
 	}
 	return 0;
 }
@@ -366,8 +379,8 @@ static int uvm_move_pages(struct uvm *u, uint64_t old, uint64_t new, uint64_t le
 		src = uvm_pte(u, old + off, 0); /* the table may have been allocated */
 		*dst = *src;
 		*src = 0;
-		invlpg(old + off);
-		invlpg(new + off);
+		weakened(u, old + off);
+		weakened(u, new + off);
 	}
 	return 0;
 }

@@ -38,6 +38,10 @@ struct uvm {
 	uint32_t nregions, cap;
 	uint64_t pages;          /* frames mapped for the job */
 	uint64_t stack_limit;    /* lowest address the stack may grow down to */
+	/* Counts entries removed or made weaker (munmap, mprotect, mremap):
+	 * a core that still holds these tables from an earlier run reloads
+	 * them when it differs (uvm_activate). */
+	uint64_t gen;
 };
 
 int uvm_create(struct uvm *u);
@@ -47,7 +51,10 @@ int uvm_create(struct uvm *u);
 int uvm_clone(struct uvm *dst, struct uvm *src);
 /* Frees every frame and table of the lower half, and the region list. */
 void uvm_destroy(struct uvm *u);
-/* Makes u the current address space (CR3). */
+/* Makes u the current address space (CR3): loaded again unless this core
+ * holds it already, unchanged since (with other cores, a core keeps a
+ * job's tables loaded after the job is back in the kernel; uvm_destroy
+ * has every core let go of them first, smp_forget_tables). */
 void uvm_activate(const struct uvm *u);
 
 /* Adds a region; it must not overlap another unless fixed is set, in which
