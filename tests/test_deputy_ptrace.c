@@ -7,6 +7,7 @@
  * in one. Every process started is waited for. */
 #define _GNU_SOURCE
 #define CHECK_PREFIX "deputy_ptrace/"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "exec_env.h"
 #include "follow.h"
 #include "handoff.h"
+#include "home_thread.h"
 #include "inject.h"
 #include "vdso.h"
 #include "vdso_leave.h"
@@ -312,6 +314,66 @@ static void handoff_taken_back(void)
 	handoff_to(1);
 }
 
+/* ---- home threads */
+
+static int tasks(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Two home threads made in a sleeping process, a call injected in each
+ * runs with that thread's tid; ended, they are gone and the process runs
+ * on as before. */
+static void home_threads_made_and_ended(void)
+{
+	long options = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+	struct inject in, t[2];
+	uint64_t none[6] = { 0 };
+	int64_t ret;
+	pid_t tid[2];
+	int st;
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 200; i++)
+			usleep(100000);
+		_exit(7);
+	}
+	CHECK(pid > 0);
+	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void *)options) == 0);
+	CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
+	CHECK(waitpid(pid, &st, __WALL) == pid && (st >> 16) == PTRACE_EVENT_STOP);
+	CHECK_EQ(inject_open(&in, pid), 0);
+	CHECK_EQ(inject_setup(&in), 0);
+	for (int k = 0; k < 2; k++) {
+		CHECK_EQ(home_thread_new(&in, options, &t[k], &tid[k]), 0);
+		CHECK(tid[k] > 0 && tid[k] != pid);
+		CHECK_EQ(inject_syscall(&t[k], SYS_gettid, none, &ret), 0);
+		CHECK_EQ(ret, tid[k]);
+		CHECK_EQ(inject_syscall(&t[k], SYS_getpid, none, &ret), 0);
+		CHECK_EQ(ret, pid);
+	}
+	CHECK_EQ(tasks(pid), 3);
+	CHECK_EQ(inject_syscall(&in, SYS_gettid, none, &ret), 0);
+	CHECK_EQ(ret, pid);
+	for (int k = 0; k < 2; k++)
+		CHECK_EQ(home_thread_end(&t[k]), 0);
+	CHECK_EQ(tasks(pid), 1);
+	CHECK_EQ(inject_teardown(&in), 0);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, __WALL) == pid && WIFSTOPPED(st))
+		;
+	CHECK(WIFSIGNALED(st));
+}
+
 /* ---- follow: a process at home */
 
 /* A child that waits for a byte on go[0], then runs body; seized with
@@ -553,6 +615,7 @@ int main(void)
 	RUN(follow_interrupt_survives_exec);
 	RUN(follow_fork_child_dead);
 	RUN(follow_killed_while_held);
+	RUN(home_threads_made_and_ended);
 	RUN(restart_codes);
 	RUN(restart_rule);
 	RUN(restart_pending);
