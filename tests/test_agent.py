@@ -18,6 +18,7 @@ import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -914,6 +915,33 @@ def t_job_home_gone(tmp):
     wait_for(lambda: a.nodes()[MAC1]["jobs"] == 0, 2, "the core to be free")
     _, node, _, _ = c2.submit()
     check(node == n.id, "core not reused")
+
+
+def t_close_inside_close(tmp):
+    """A node whose socket was reset, and the two om-runs with a job on it
+    closing at the same moment: the first om-run's close sends JOB_KILL to
+    the node, which fails and closes the node, whose loss tells the second
+    om-run, whose socket fails too. Every close is ended after the turn
+    that asked for it, none inside another's (issue: a use-after-free in
+    jobs_home_gone / jobs_node_lost). Many rounds, so the three arrive in
+    every order; the agent stays up, clean (the asan/ run), with nothing
+    left of them."""
+    a = Agent(tmp)
+    for r in range(30):
+        mac = "52:54:00:aa:%02x:%02x" % (r >> 8, r & 0xff)
+        n = a.node(mac, cores=2)
+        homes = [a.ctl() for _ in range(2)]
+        for c in homes:
+            job, node, _, _ = c.submit()
+            check(node == n.id, "round %d: placed on %d" % (r, node))
+        n.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        n.close()  # a reset, not a FIN
+        for c in homes:
+            c.close()
+    wait_for(lambda: a.jobs() == [], 5, "the jobs to be gone")
+    check(all(v["state"] != "up" for v in a.nodes().values()), "a reset node still up: %r" % a.nodes())
+    rc, out, err = a.mon()
+    check(rc == 0, "om-mon after the closes: %d %r" % (rc, err))
 
 
 def t_parent_in_call_frees_its_core(tmp):

@@ -201,6 +201,7 @@ main(int argc, char **argv)
 		fatal("signalfd");
 	if ((ev = ev_create(agent_maxfds())) == NULL)
 		fatal("event loop");
+	ev_set_turn_end(ev, conn_end_closed, NULL);
 	if (ev_add(ev, sfd, EV_READ, agent_signal, NULL) == -1)
 		fatal("event loop: signalfd");
 	if (ctl_start(ev, control) == -1)

@@ -9,11 +9,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "log.h"
 #include "sock.h"
 
 enum {
 	CONN_OPEN,     /* normal operation */
-	CONN_CLOSING,  /* close requested; freed when the handler returns */
+	CONN_CLOSING,  /* close requested; ended at the end of the loop's turn */
 	CONN_FAILING,  /* as CLOSING, then linger */
 	CONN_LINGER    /* detached from its owner, draining input until EOF */
 };
@@ -22,6 +23,7 @@ enum {
 #define CONN_LINGER_MAX (256 * 1024)
 
 static int conn_alive;
+static int conn_closing;   /* conns in CONN_CLOSING or CONN_FAILING */
 static struct conn *conn_all;
 
 static void conn_event(struct ev_loop *ev, int fd, int mask, void *arg);
@@ -149,10 +151,18 @@ conn_flush(struct conn *c)
 static void
 conn_end(struct conn *c)
 {
+	static int ending;
 	int failing = c->state == CONN_FAILING;
 
+	/* An owner's closed() only ever asks for other closes: one ending
+	 * inside another is the bug this order exists against. */
+	if (ending)
+		fatalx("conn: %s ended inside another connection's end", c->peer);
+	conn_closing--;
 	(void)conn_flush(c);
+	ending = 1;
 	c->ops->closed(c, c->why);
+	ending = 0;
 	c->ops = NULL;
 	c->owner = NULL;
 	if (!failing || shutdown(c->fd, SHUT_WR) == -1) {
@@ -225,9 +235,9 @@ conn_close(struct conn *c, const char *why)
 	if (c->state != CONN_OPEN)
 		return;
 	snprintf(c->why, sizeof c->why, "%s", why);
+	conn_pause(c); /* nothing more is read from it */
 	c->state = CONN_CLOSING;
-	if (!c->busy)
-		conn_end(c);
+	conn_closing++;
 }
 
 void
@@ -253,9 +263,27 @@ conn_fail(struct conn *c, int code, const char *fmt, ...)
 		(void)conn_send(c, OM_T_ERROR, 0, 0, buf, (size_t)n);
 	if (c->state != CONN_OPEN)
 		return; /* the send itself failed and closed it */
+	conn_pause(c);
 	c->state = CONN_FAILING;
-	if (!c->busy)
+	conn_closing++;
+}
+
+void
+conn_end_closed(struct ev_loop *ev, void *arg)
+{
+	struct conn *c;
+
+	(void)ev;
+	(void)arg;
+	/* Afresh after each: an owner's closed() may close others. */
+	while (conn_closing > 0) {
+		for (c = conn_all; c != NULL; c = c->next)
+			if (c->state == CONN_CLOSING || c->state == CONN_FAILING)
+				break;
+		if (c == NULL)
+			break;
 		conn_end(c);
+	}
 }
 
 int
@@ -381,14 +409,12 @@ conn_event(struct ev_loop *ev, int fd, int mask, void *arg)
 			conn_linger_read(c);
 		return;
 	}
-	c->busy = 1;
+	if (c->state != CONN_OPEN)
+		return; /* closing: ended at the end of this turn */
 	if ((mask & EV_WRITE) && conn_flush(c) == -1) {
 		snprintf(why, sizeof why, "send: %s", strerror(errno));
 		conn_close(c, why);
 	}
 	if ((mask & EV_READ) && c->state == CONN_OPEN)
 		conn_read(c);
-	c->busy = 0;
-	if (c->state != CONN_OPEN)
-		conn_end(c);
 }

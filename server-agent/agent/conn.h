@@ -3,10 +3,12 @@
  * Node connections and control connections are both built on it.
  *
  * Teardown rules. conn_close and conn_fail may be called at any time,
- * including from inside the conn's own callbacks; the conn is then freed
- * when its event handler returns, so callers never see it vanish under
- * them. ops->closed runs exactly once, just before the owner must forget
- * the conn. After conn_fail the socket lingers for a moment (write side
+ * including from inside any callback; the conn stops reading and sending
+ * at once, and is ended at the end of the event loop's turn (conn_end_closed,
+ * ev_set_turn_end), never inside another handler: callers never see a conn
+ * vanish under them, nor an owner's ops->closed run in the middle of their
+ * own work (a list they walk, a job they hold). ops->closed runs exactly
+ * once, just before the owner must forget the conn. After conn_fail the socket lingers for a moment (write side
  * shut, input discarded) so the ERROR frame reaches the peer instead of
  * being destroyed by a TCP reset. */
 #ifndef OM_CONN_H
@@ -42,7 +44,6 @@ struct conn {
 	uint8_t *rxbuf;
 	uint8_t *out;              /* queued output is out[out_off, out_len) */
 	size_t out_off, out_len, out_cap, out_max;
-	int busy;                  /* inside our event handler: defer frees */
 	int paused;                /* reading stopped by conn_pause */
 	struct conn *blocked_by;   /* paused until this conn drains (relay.c) */
 	int state;                 /* CONN_* in conn.c */
@@ -83,6 +84,11 @@ void conn_close(struct conn *c, const char *why);
  * given to ops->closed. */
 void conn_fail(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Ends every conn whose close was requested (ops->closed runs for each,
+ * and for those its callbacks close). The event loop runs it at the end of
+ * every turn: ev_set_turn_end(ev, conn_end_closed, NULL). */
+void conn_end_closed(struct ev_loop *ev, void *arg);
 
 /* Connections alive, including lingering ones (they still hold an fd). */
 int conn_count(void);

@@ -288,8 +288,10 @@ ctl_stop(void)
 {
 	struct stat st;
 
-	while (ctl_all != NULL)
+	while (ctl_all != NULL) {
 		conn_close(ctl_all->c, "agent shutting down");
+		conn_end_closed(NULL, NULL); /* the loop has stopped: end it now */
+	}
 	if (ctl_fd != -1) {
 		ev_del(ctl_ev, ctl_fd, EV_READ);
 		close(ctl_fd);

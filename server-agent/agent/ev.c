@@ -32,6 +32,8 @@ struct ev_loop {
 	struct ev_timer *timers;  /* unsorted: there are only a handful */
 	long long next_id;
 	int stop;
+	void (*turn_end)(struct ev_loop *ev, void *arg);
+	void *turn_end_arg;
 };
 
 uint64_t
@@ -240,8 +242,17 @@ ev_run(struct ev_loop *ev)
 				f->fn(ev, fd, mask, f->arg);
 		}
 		ev_run_timers(ev);
+		if (ev->turn_end != NULL)
+			ev->turn_end(ev, ev->turn_end_arg);
 	}
 	return 0;
+}
+
+void
+ev_set_turn_end(struct ev_loop *ev, void (*fn)(struct ev_loop *ev, void *arg), void *arg)
+{
+	ev->turn_end = fn;
+	ev->turn_end_arg = arg;
 }
 
 void

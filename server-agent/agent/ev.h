@@ -34,6 +34,11 @@ long long ev_timer_add(struct ev_loop *ev, long ms, ev_timer_fn *fn, void *arg);
 /* Deletes a timer; unknown or already expired ids are ignored. */
 void ev_timer_del(struct ev_loop *ev, long long id);
 
+/* fn(ev, arg) runs at the end of every turn of the loop (after that
+ * turn's file events and timers): the place for work that must not run
+ * inside another callback (conn.c ends closed connections there). */
+void ev_set_turn_end(struct ev_loop *ev, void (*fn)(struct ev_loop *ev, void *arg), void *arg);
+
 /* Dispatches events until ev_stop. Returns 0, or -1 if epoll failed. */
 int ev_run(struct ev_loop *ev);
 void ev_stop(struct ev_loop *ev);

@@ -384,7 +384,8 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 	f.seq = s->fork_seq;
 	f.pid = s->pid;
 	len = om_job_fork_encode(&f, buf, sizeof buf); /* parent and pid are >= 1: it fits */
-	/* A failed send closes the node's connection, which ends the job. */
+	/* A failed send closes the node's connection; its jobs end when the
+	 * loop's turn is over (conn.h), this one among them. */
 	(void)conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len);
 	if ((j = jobs_find(id)) == NULL) {
 		jobs_not_placed(c, s, jh, "the node was lost");
@@ -587,8 +588,8 @@ jobs_move_through_home(struct job *j, uint32_t target)
 	if ((rc = om_job_migrate_encode(&m, buf, sizeof buf)) < 0)
 		return; /* jobs_move checked it encodes */
 	/* Its om-run hears where it goes next (from a node: before JOB_HOME
-	 * comes; home cancels an earlier target). A failed send may close
-	 * that connection and end the job: j is not used after it. */
+	 * comes; home cancels an earlier target). A failed send closes that
+	 * connection when the loop's turn is over (conn.h). */
 	(void)conn_send(j->home, OM_T_CTL_MIGRATE, id, 0, buf, (size_t)rc);
 	if (from != NULL && !homing && jobs_find(id) != NULL && (nc = node_conn_get(from)) != NULL)
 		(void)conn_send(nc, OM_T_MIGRATE_HOME, id, 0, NULL, 0);
@@ -637,8 +638,7 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 void
 jobs_home_gone(struct conn *c)
 {
-	/* Not static: a failed send in the loop may close another
-	 * connection, which comes back here with its own list. */
+	/* The ids first: ending a job changes the list walked. */
 	uint32_t ids[OM_JOBS_MAX];
 	struct conn *nc;
 	struct job *j;

@@ -358,10 +358,11 @@ node_conn_stop(void)
 	if (nc_listen_fd == -1)
 		return;
 	while ((nc = nc_all) != NULL) {
-		/* Outside any handler, so a close frees nc at once (and unlinks
-		 * it); a failed send has already closed it. */
+		/* The loop has stopped: each close is ended at once (which
+		 * frees nc and unlinks it); a failed send has closed it too. */
 		if (nc->node == NULL || conn_send(nc->c, OM_T_BYE, 0, 0, NULL, 0) == 0)
 			conn_close(nc->c, "agent shutting down");
+		conn_end_closed(NULL, NULL);
 	}
 	if (nc_accept_timer > 0)
 		ev_timer_del(nc_ev, nc_accept_timer);

@@ -148,7 +148,8 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		}
 		id = j->id;
 		on_node = j->node != NULL;
-		/* A failed send may close the node's connection and end the job. */
+		/* A failed send closes the node's connection when the loop's
+		 * turn is over (conn.h): j is still there below. */
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
 		if ((j = jobs_find(id)) != NULL)
