@@ -42,7 +42,7 @@ add_node(struct node *n, void *arg)
 
 	(void)arg;
 	n->balance_at = -1;
-	if (n->state != OM_NODE_UP || n->link == NULL || r.npl >= 1 + OM_NODES_MAX)
+	if (n->state != OM_NODE_UP || node_conn_get(n) == NULL || r.npl >= 1 + OM_NODES_MAX)
 		return;
 	n->balance_at = r.npl;
 	memset(p, 0, sizeof *p);

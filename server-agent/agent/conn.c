@@ -175,7 +175,9 @@ conn_end(struct conn *c)
 	 * bounded in time and bytes. */
 	c->state = CONN_LINGER;
 	ev_del(c->ev, c->fd, EV_WRITE);
-	if (c->paused && ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1) {
+	/* Paused when its close was asked for (maybe resumed since, which
+	 * does not watch a conn that is not open): read again. */
+	if (ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1) {
 		conn_destroy(c);
 		return;
 	}
@@ -227,6 +229,12 @@ conn_resume(struct conn *c)
 	c->blocked_by = NULL;
 	if (c->state == CONN_OPEN && ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1)
 		conn_close(c, "cannot watch the socket");
+}
+
+int
+conn_is_open(const struct conn *c)
+{
+	return c->state == CONN_OPEN;
 }
 
 void

@@ -78,6 +78,9 @@ size_t conn_queued(const struct conn *c);
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 
+/* Whether c still reads and sends (no close asked for). */
+int conn_is_open(const struct conn *c);
+
 /* Closes without a word to the peer; why goes to ops->closed. */
 void conn_close(struct conn *c, const char *why);
 /* Sends ERROR {code, msg} if it can, then closes; msg is also the reason

@@ -76,7 +76,7 @@ consider(struct node *n, void *arg)
 	struct sweep *sw = arg;
 	char lack[48];
 
-	if (n == sw->from || n->state != OM_NODE_UP || n->link == NULL || !drain_open(n))
+	if (n == sw->from || n->state != OM_NODE_UP || node_conn_get(n) == NULL || !drain_open(n))
 		return;
 	if (placement_missing(&sw->job->need, &n->hello.cpu, lack, sizeof lack) ||
 	    n->hb.mem_free < sw->job->mem_bytes ||

@@ -384,10 +384,10 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 	f.seq = s->fork_seq;
 	f.pid = s->pid;
 	len = om_job_fork_encode(&f, buf, sizeof buf); /* parent and pid are >= 1: it fits */
-	/* A failed send closes the node's connection; its jobs end when the
-	 * loop's turn is over (conn.h), this one among them. */
-	(void)conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len);
-	if ((j = jobs_find(id)) == NULL) {
+	/* A failed send closes the node's connection (ended with this turn):
+	 * the child is not placed after all, and its deputy says so. */
+	if (conn_send(node_conn_get(n), OM_T_JOB_FORK, id, 0, buf, (size_t)len) == -1) {
+		jobs_end(j, "the node was lost");
 		jobs_not_placed(c, s, jh, "the node was lost");
 		return;
 	}

@@ -137,7 +137,7 @@ void jobs_end(struct job *j, const char *what);
 void jobs_relay_send(struct conn *from, struct conn *to, const struct om_hdr *h,
     const uint8_t *p);
 /* The connection of a node (NULL when it has none); node_conn.c. */
-struct conn *node_conn_get(struct node *n);
+struct conn *node_conn_get(const struct node *n);
 /* Frees every job at agent exit (connections are being closed anyway). */
 void jobs_free_all(void);
 

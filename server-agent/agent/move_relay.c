@@ -1,8 +1,9 @@
 /* move_relay.c - node -> node moves relayed by the agent (see move_relay.h).
  *
- * Every send may fail and close a connection, which can end the job (its
- * om-run gone, its node lost): after each one the job is found again by
- * id before it is used. */
+ * A send that fails closes its connection when the loop's turn is over
+ * (conn.h), which may end the job then (its om-run gone, its node lost);
+ * the job is still found again by id after each send, which costs little
+ * and keeps this code right whatever a send's callers do. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

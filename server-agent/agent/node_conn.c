@@ -42,11 +42,12 @@ static const struct conn_ops nc_ops = {
 };
 
 struct conn *
-node_conn_get(struct node *n)
+node_conn_get(const struct node *n)
 {
 	struct nconn *nc = n != NULL ? n->link : NULL; /* NULL: a job at home */
 
-	return nc != NULL ? nc->c : NULL;
+	/* A connection whose close was asked for ends with this turn. */
+	return nc != NULL && conn_is_open(nc->c) ? nc->c : NULL;
 }
 
 /* The name used in log lines: the node id once known, else the peer. */
@@ -264,16 +265,17 @@ nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 			free(nc);
 			continue;
 		}
+		/* Listed first: its close unlinks it. */
+		nc->next = nc_all;
+		if (nc_all != NULL)
+			nc_all->prev = nc;
+		nc_all = nc;
 		nc->hello_timer = ev_timer_add(ev, nc_cfg.down_after_ms, nc_hello_expired, nc);
 		if (nc->hello_timer < 0) {
 			nc->hello_timer = 0;
 			conn_close(nc->c, "out of memory");
 			continue;
 		}
-		nc->next = nc_all;
-		if (nc_all != NULL)
-			nc_all->prev = nc;
-		nc_all = nc;
 		log_debug("%s: connected", peer);
 	}
 }
@@ -317,7 +319,7 @@ nc_sweep(struct ev_loop *ev, void *arg)
 	(void)arg;
 	/* A node we stopped reading (back-pressure) is silent by our doing. */
 	for (nc = nc_all; nc != NULL; nc = nc->next)
-		if (nc->node != NULL && nc->c->paused)
+		if (nc->node != NULL && nc->c->paused && conn_is_open(nc->c))
 			nodes_seen(nc->node, now);
 	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
 	jobs_moves_sweep(now);

@@ -4,6 +4,7 @@
 
 #include "drain.h"
 #include "ev.h"
+#include "jobs.h"
 #include "placement.h"
 
 /* Feature names as the Intel SDM vol. 2A CPUID tables spell them (leaf 1
@@ -102,7 +103,7 @@ struct pick {
 static int
 node_up(const struct node *n)
 {
-	return n->state == OM_NODE_UP && n->link != NULL;
+	return n->state == OM_NODE_UP && node_conn_get(n) != NULL;
 }
 
 /* n's busy jobs, for the job pk places. */
