@@ -55,13 +55,12 @@ void fpu_init(void)
 	cpuid(1, 0, r);
 	if (!(r[2] & CPUID1_ECX_XSAVE))
 		return; /* FXSAVE/FXRSTOR keep x87 and SSE: all a job can use here */
-	write_cr4(read_cr4() | CR4_OSXSAVE);
-	cpuid(0xd, 0, r);
+	cpuid(0xd, 0, r); /* what the CPU supports; OSXSAVE is not needed to ask */
 	xcr0 = (((uint64_t)r[3] << 32) | r[0]) & XCR0_USER_STATE;
-	xsetbv(0, xcr0);
+	use_xsave = 1;
+	fpu_init_core();
 	cpuid(0xd, 0, r); /* EBX now reflects the enabled components */
 	area_size = r[1];
-	use_xsave = 1;
 	if (area_size > TRAP_PATH_AREA)
 		panic("cpu: XSAVE area of %u bytes is larger than the trap path's", area_size);
 }

@@ -547,10 +547,9 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 {
 	struct om_job_home m = { .reason = reason, .pending = pending };
 	uint8_t buf[CTL_MAX];
-	sched_park(j);
+	sched_take(j); /* off any other core first: its CPU time is whole */
 	m.cpu_ns = j->cpu_ns;
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
-	sched_take(j);
 	hj_free(hj_of(j));
 	signal_settle_restart(j);
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
@@ -864,7 +863,6 @@ static void on_kill(uint32_t id)
 static void send_home(struct hl_job *hj, const char *why)
 {
 	struct job *j = hj->job;
-	sched_park(j); /* its registers and state, not another core's view */
 	if (j->state == JOB_WAIT_HOME) {
 		hj->home_after_reply = 1;
 		if (hl.leaving)
@@ -910,10 +908,7 @@ static const char *move_blocker(struct hl_job *hj)
  * target; the job stays here, stopped, until the agent's word. */
 static void on_move(struct hl_job *hj, uint32_t id)
 {
-	const char *why;
-	if (hj)
-		sched_park(hj->job);
-	why = hj ? move_blocker(hj) : "no such job here";
+	const char *why = hj ? move_blocker(hj) : "no such job here";
 	if (why) {
 		refuse_move(id, why);
 		return;
@@ -1008,6 +1003,11 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 {
 	struct hl_job *hj = hj_by_id(h->job);
 	struct job *j = hj ? hj->job : NULL;
+	/* A frame for a job is seen to as on one core: with the job off every
+	 * other core, before any call it has made since and no core has seen
+	 * to yet (that call is made again). */
+	if (j)
+		sched_park(j);
 	switch (h->type) {
 	case OM_T_IMAGE_BEGIN:
 	case OM_T_IMAGE_REGION:
@@ -1019,10 +1019,6 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_reply(hj, h, p);
 		return;
 	case OM_T_SIGNAL:
-		/* Taken in as on one core: before any call the job has made
-		 * since and no core has seen to yet (that one is made again). */
-		if (j)
-			sched_park(j);
 		on_signal(hj, h, p);
 		return;
 	case OM_T_JOB_CONTINUE:

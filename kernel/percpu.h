@@ -42,7 +42,6 @@ struct cpu {
 	struct job *last;
 	uint64_t turn_ns;
 	int turn_over;
-	struct job *user_job; /* kernel/user.c: the job in ring 3 */
 	/* The job page tables this core has loaded (CR3; 0: the kernel's)
 	 * and their uvm gen then (kernel/uvm.c); a request to let go of
 	 * them (smp_forget_tables), seen to by the kick's handler. */

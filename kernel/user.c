@@ -124,12 +124,10 @@ enum job_event job_run(struct job *j)
 	fpu_restore_from(j->xsave);
 	struct cpu *c = this_cpu();
 	cpu_asm[c->index].user_fpu = (uint64_t)j->xsave;
-	c->user_job = j;
 	cpu_cli(); /* the IRET turns interrupts back on in ring 3 */
 	enum job_event ev;
 	if (c->kick) { /* sched_park wants the job: it gets it as it is */
 		c->kick = 0;
-		c->user_job = NULL;
 		ev = JOB_EV_IRQ;
 	} else
 		ev = (enum job_event)user_enter(&j->regs, &cpu_asm[c->index].kernel_rsp);
@@ -140,7 +138,7 @@ enum job_event job_run(struct job *j)
 void user_trap(struct trap_frame *tf)
 {
 	struct cpu *c = this_cpu();
-	struct job *j = c->user_job;
+	struct job *j = c->cur; /* sched_step's: set until the job is back */
 	if (!j)
 		panic("trap from ring 3 with no job");
 	j->regs = *tf;
@@ -151,7 +149,6 @@ void user_trap(struct trap_frame *tf)
 		j->fs_base = rdmsr(MSR_FS_BASE);
 		j->gs_base = rdmsr(MSR_GS_BASE);
 	}
-	c->user_job = NULL;
 	uint64_t rsp = cpu_asm[c->index].kernel_rsp;
 	if (tf->vector == UA_T_SYSCALL)
 		user_leave(JOB_EV_SYSCALL, rsp);

@@ -96,17 +96,9 @@ def test_jobs_on_other_cores_move_stop_and_die():
                 check(r.returncode == 0, "om-migrate home: %r" % (r,))
                 wait_for(lambda: n.serial().count("going home (requested)") == k + 1, 20, "memcheck to go home")
                 # once home has it back (until then the agent sees it on the node)
-                last = []
-
-                def out_again():
-                    last[:] = [subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "node", str(node_id)],
-                                              capture_output=True, timeout=10)]
-                    return last[0].returncode == 0
-                try:
-                    wait_for(out_again, 20, "om-migrate to send memcheck out again")
-                except Exception:
-                    print("last om-migrate: %r" % last)
-                    raise
+                send_out = [OM_MIGRATE, "--control", c.control, str(pid), "node", str(node_id)]
+                wait_for(lambda: subprocess.run(send_out, capture_output=True, timeout=10).returncode == 0, 20,
+                         "om-migrate to send memcheck out again")
                 wait_for(lambda: arrivals() == k + 2, 20, "memcheck back on the node")
             spin_pids = [children(p.pid)[0] for p in procs[:2]]
             os.kill(spin_pids[0], signal.SIGTSTP)

@@ -269,6 +269,21 @@ static int wake(struct remote *r)
 
 /* ------------------------------------------------------------ the job's calls */
 
+/* CTL_MIGRATE for this job: where it goes after this stay (0: home to
+ * stay). 0, or -1 for a frame that is not this job's or does not decode. */
+static int note_migrate(struct remote *r, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_job_migrate m;
+	if (h->job != r->job || om_job_migrate_decode(p, h->length, &m) != OM_OK)
+		return -1; /* not this job's (the agent sends its own only) */
+	r->next_node = m.target;
+	if (m.target)
+		say(r, "the job moves from node %u to node %u, through home", r->jc->placed.node, m.target);
+	else
+		say(r, "the job comes home from node %u to stay", r->jc->placed.node);
+	return 0;
+}
+
 static int note_signal_seen(struct remote *r, const uint8_t *p, size_t len)
 {
 	struct om_signal_seen m;
@@ -661,15 +676,11 @@ static int started(struct remote *r, int timeout_ms)
 	struct job_ctx *jc = r->jc;
 	struct om_hdr h;
 	const uint8_t *p;
-	struct om_job_migrate m;
 	int got = next_frame(r, &h, &p, NULL, timeout_ms);
 	/* A move asked for before the node's word came (om-migrate right
-	 * after the placement): where it goes after this stay. */
-	while (got > 0 && h.type == OM_T_CTL_MIGRATE && h.job == r->job &&
-	       om_job_migrate_decode(p, h.length, &m) == OM_OK) {
-		r->next_node = m.target;
+	 * after the placement). */
+	while (got > 0 && h.type == OM_T_CTL_MIGRATE && note_migrate(r, &h, p) == 0)
 		got = next_frame(r, &h, &p, NULL, timeout_ms);
-	}
 	if (got > 0 && h.type == OM_T_JOB_ERROR) {
 		struct om_error e;
 		if (om_error_decode(p, h.length, &e) == OM_OK)
@@ -934,17 +945,9 @@ int remote_serve(struct remote *r)
 			}
 			back_home(r);
 			return NODE_HOME;
-		case OM_T_CTL_MIGRATE: {
-			struct om_job_migrate m;
-			if (om_job_migrate_decode(p, h.length, &m) != OM_OK || h.job != r->job)
-				break; /* not this job's (the agent sends its own only) */
-			r->next_node = m.target; /* 0: home after all */
-			if (m.target)
-				say(r, "the job moves from node %u to node %u, through home", jc->placed.node, m.target);
-			else
-				say(r, "the job comes home from node %u to stay", jc->placed.node);
+		case OM_T_CTL_MIGRATE:
+			(void)note_migrate(r, &h, p);
 			break;
-		}
 		case OM_T_JOB_MOVED: {
 			struct om_job_moved m;
 			if (om_job_moved_decode(p, h.length, &m) != OM_OK || h.job != r->job || m.to.job != r->job)
