@@ -53,6 +53,7 @@ def test_make_j4_debian_source():
             # What the nodes said of jobs that did not end well, for a failure below.
             said = ["node %d: %s" % (i, line) for i, n in enumerate(nodes) for line in n.serial().splitlines()
                     if re.search(r"signal|fault|panic|trap|rip|stack", line) and "exited with status 0" not in line]
+            placed_home = [l for l in c.agent_text().splitlines() if "not placed" in l or "all cores" in l]
         native, native_secs, native_files = build(src)
         check(native.returncode == 0, "native make failed: %r" % native.stderr[-2000:])
         check(om.returncode == 0, "om-run make -j4 exited %d: %r\n%s" % (om.returncode, om.stderr[-3000:],
@@ -68,8 +69,11 @@ def test_make_j4_debian_source():
             st = json.load(f)
         compilers = [x for x in st["list"] if "/cc1 " in x["command"] or x["command"].startswith("as ")]
         on_nodes = [x for x in compilers if any(r["where"].startswith("node ") for r in x["ran"])]
+        at_home = [x for x in compilers if x not in on_nodes]
         check(len(compilers) >= 9 and len(on_nodes) == len(compilers),
-              "compilers on nodes: %d of %d" % (len(on_nodes), len(compilers)))
+              "compilers on nodes: %d of %d; at home: %r\nthe agent's placements:\n%s"
+              % (len(on_nodes), len(compilers), at_home,
+                 "\n".join(placed_home[-20:])))
         ran_on_nodes = sum(1 for x in st["list"] if any(r["where"].startswith("node ") for r in x["ran"]))
         print("INFO om-run make -j4 (bzip2 from Debian's source, with its self-test): %.1f s on 4 TCG nodes, "
               "%.1f s natively; %d processes, %d ran on nodes; %.1f CPU s on nodes, %.1f at home; outputs "
