@@ -97,8 +97,13 @@ def test_jobs_on_other_cores_move_stop_and_die():
                 wait_for(lambda: n.serial().count("going home (requested)") == k + 1, 20, "memcheck to go home")
                 # once home has it back (until then the agent sees it on the node)
                 send_out = [OM_MIGRATE, "--control", c.control, str(pid), "node", str(node_id)]
-                wait_for(lambda: subprocess.run(send_out, capture_output=True, timeout=10).returncode == 0, 20,
+                wait_for(lambda: m.poll() is not None or
+                         subprocess.run(send_out, capture_output=True, timeout=10).returncode == 0, 20,
                          "om-migrate to send memcheck out again")
+                # om-run ending here is the bug this test caught once (CI): say how it ended
+                if m.poll() is not None:
+                    check(False, "memcheck's om-run ended at home after move %d: %r; stdout %r; stderr %r"
+                          % (k + 1, m.returncode, m.stdout.read(), m.stderr.read()[-3000:]))
                 wait_for(lambda: arrivals() == k + 2, 20, "memcheck back on the node")
             spin_pids = [children(p.pid)[0] for p in procs[:2]]
             os.kill(spin_pids[0], signal.SIGTSTP)
