@@ -250,18 +250,18 @@ static void request_sent(struct hl_job *hj)
 
 static int read_user(void *ctx, uint64_t addr, uint32_t len, void *dst)
 {
-	return uvm_read(&((struct job *)ctx)->uvm, addr, dst, len) < 0 ? -LX_EFAULT : 0;
+	return uvm_read(&((struct job *)ctx)->p->uvm, addr, dst, len) < 0 ? -LX_EFAULT : 0;
 }
 
 static int write_user(void *ctx, uint64_t addr, uint32_t len, const void *src)
 {
-	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 0) < 0 ? -LX_EFAULT : 0;
+	return uvm_write(&((struct job *)ctx)->p->uvm, addr, src, len, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 /* A file mapping's own contents land even where the program may not write. */
 static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
 {
-	return uvm_write(&((struct job *)ctx)->uvm, addr, src, len, 1) < 0 ? -LX_EFAULT : 0;
+	return uvm_write(&((struct job *)ctx)->p->uvm, addr, src, len, 1) < 0 ? -LX_EFAULT : 0;
 }
 
 static void fill_reply(struct hl_job *hj, int64_t ret);
@@ -311,7 +311,7 @@ static void request_encode(struct hl_job *hj)
 	hl.slot_len = (size_t)n;
 	hl.slot_type = OM_T_SYSCALL_REQ;
 	hl.slot_job = j->id;
-	hl.slot_seq = ++j->seq;
+	hl.slot_seq = ++j->p->seq;
 	hl.slot_full = 1;
 	hj->in_slot = 1;
 }
@@ -373,7 +373,7 @@ static void fill_reply(struct hl_job *hj, int64_t ret)
 	}
 	hj->filling = 0;
 	if (ret < 0) {
-		uvm_unmap(&j->uvm, j->fill.addr, j->fill.addr + j->fill.len);
+		uvm_unmap(&j->p->uvm, j->fill.addr, j->fill.addr + j->fill.len);
 		sched_reply(j, ret == -29 /* ESPIPE */ ? -19 /* ENODEV, as mmap of a pipe */ : ret);
 		return;
 	}
@@ -497,7 +497,7 @@ static void ack_signal(struct hl_job *hj)
 
 static void host_stopped(struct job *j)
 {
-	send_stopped(j, j->stopped);
+	send_stopped(j, j->p->stopped);
 }
 
 /* A signal came for the job while its call is at home: ask home, once per
@@ -519,12 +519,12 @@ static void host_interrupt(struct job *j)
 		}
 		return;
 	}
-	/* A call still waiting for the slot has no number yet (j->seq is
+	/* A call still waiting for the slot has no number yet (j->p->seq is
 	 * the previous call's): ask once it has one. */
 	if (!hj || hj->filling || hj->send_waiting)
 		return;
-	if (hj->interrupt_seq != j->seq) {
-		hj->interrupt_seq = j->seq;
+	if (hj->interrupt_seq != j->p->seq) {
+		hj->interrupt_seq = j->p->seq;
 		hj->interrupt_after = 1;
 	}
 	if (hj->interrupt_after && !hj->in_slot)
@@ -585,8 +585,8 @@ static void job_arrived(struct job *j)
 			hj->signals_in = hl.arriving[i].signals_in;
 			hl.arriving[i].job = 0;
 		}
-	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->ident.pid,
-		j->uvm.nregions, j->uvm.pages);
+	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->p->ident.pid,
+		j->p->uvm.nregions, j->p->uvm.pages);
 	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 	int asked = 0;
 	for (int i = 0; i < IMAGES_IN; i++)
@@ -741,7 +741,7 @@ static void on_fork(const struct om_hdr *h, const uint8_t *p)
 		send_error(h->job, OM_E_STATE, "that job is here already");
 		return;
 	}
-	if (!pj || pj->state != JOB_WAIT_HOME || pj->seq != m.seq || ph->in_slot || ph->send_waiting ||
+	if (!pj || pj->state != JOB_WAIT_HOME || pj->p->seq != m.seq || ph->in_slot || ph->send_waiting ||
 	    ph->filling || ph->fork_child || ph->vfork_child || !ph->fork_out) {
 		send_error(h->job, OM_E_STATE, "its parent has no fork in flight here");
 		return;
@@ -769,7 +769,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 {
 	struct job *j = hj ? hj->job : NULL;
 	int64_t ret;
-	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->seq || hj->in_slot || hj->send_waiting ||
+	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->p->seq || hj->in_slot || hj->send_waiting ||
 	    hj->vfork_child) {
 		kprintf("job %u: SYSCALL_REP seq %u matches no call in flight, ignored\n", h->job, h->seq);
 		return;
@@ -809,13 +809,13 @@ static void on_signal(struct hl_job *hj, const struct om_hdr *h, const uint8_t *
 	}
 	struct job_siginfo info = { .code = s.code, .errnum = s.errnum };
 	memcpy(info.fields, s.fields, sizeof info.fields);
-	int was_stopped = j->stopped;
+	int was_stopped = j->p->stopped;
 	if (signal_raise(j, (int)s.signo, &info) == -LX_EAGAIN) {
 		/* Home's kernel took it: it comes, as from kill() if it must. */
 		struct job_siginfo bare = { .code = LX_SI_USER };
 		signal_raise(j, (int)s.signo, &bare);
 	}
-	if (was_stopped && !j->stopped && s.signo != LX_SIGKILL)
+	if (was_stopped && !j->p->stopped && s.signo != LX_SIGKILL)
 		send_stopped(j, 0);
 }
 
@@ -895,7 +895,7 @@ static const char *move_blocker(struct hl_job *hj)
 		return "it sleeps in a call";
 	if (j->state != JOB_RUNNABLE || hj->vfork_child || hj->fork_out)
 		return "a call of its is at home";
-	if (j->stopped)
+	if (j->p->stopped)
 		return "it is stopped";
 	if (hj->send_waiting || hj->in_slot || hj->home_after_reply || hj->interrupt_after)
 		return "a frame of its waits to be sent";

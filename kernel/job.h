@@ -1,7 +1,10 @@
-/* job.h - the one program a node runs (one per core; one core for now).
+/* job.h - the programs a node runs.
  *
- * A job is its registers, its FPU/vector state, its address space, its
- * signal state and the identity and clocks captured at home. The main loop
+ * A job is one thread of a process from home: its registers, its
+ * FPU/vector state and signal mask; its process (struct proc) holds the
+ * address space, signal dispositions, timers and the identity and clocks
+ * captured at home. Single-threaded processes are the common case: one
+ * job, one proc. The main loop
  * runs it with job_run until it needs the kernel. Main-loop context only. */
 #ifndef OM_JOB_H
 #define OM_JOB_H
@@ -38,6 +41,20 @@ struct job_sigqueued {
 	struct job_siginfo info;
 };
 
+/* Signals pending for a thread, or for its whole process (the first
+ * thread that does not block one takes it): pending = info_pending | what
+ * sigq holds. info[] keeps the one instance of a signal below SIGRTMIN
+ * (or of a real-time one that found the queue full), sigq the real-time
+ * ones and the timers', oldest first (malloc'd, JOB_SIGQUEUE_MAX +
+ * JOB_TIMERS_MAX). */
+struct sigpend {
+	uint64_t pending;          /* bit sig - 1 */
+	struct job_siginfo info[JOB_NSIG];
+	uint64_t info_pending;
+	struct job_sigqueued *sigq;
+	uint32_t nsigq;
+};
+
 /* An interval timer (setitimer) or a POSIX timer (timer_create). */
 #define JOB_TIMERS_MAX 32
 struct job_timer {
@@ -64,50 +81,28 @@ enum job_state {
 	JOB_RUNNABLE,
 	JOB_SLEEPING,  /* until wake_ns, or a signal */
 	JOB_WAIT_HOME, /* a forwarded call is out */
-	JOB_EXITED
+	JOB_EXITED,
+	JOB_DONE       /* a thread that ended while others go on: kept for
+			* its process, whose first thread it is (the host's) */
 };
 
 /* Why job_run returned. */
 enum job_event { JOB_EV_SYSCALL, JOB_EV_IRQ, JOB_EV_FAULT, JOB_EV_BADSTATE };
 
-struct job {
+/* What the threads of one process share: its memory, its signal
+ * dispositions, its identity and clocks from home, its timers. Each
+ * thread (struct job) points at it; the last thread to go frees it. */
+struct proc {
 	uint32_t id;               /* the agent's job id */
-	enum job_state state;
-	int cpu;                   /* the core running it in ring 3, -1: none */
-	int in_user;               /* set until its registers are back in regs */
-	struct trap_frame regs;    /* user registers while not running */
-	uint64_t fs_base, gs_base;
-	uint8_t *xsave;            /* cpu_xsave_size() bytes, 64-byte aligned */
-	uint32_t home_xsave_size;  /* the home's XSAVE area size and XCR0: what */
-	uint64_t home_xcr0;        /* goes home must fit them (0: not known) */
+	int nthreads;              /* threads pointing here */
 	struct uvm uvm;
 	uint64_t start_brk, brk, mmap_base;
-
-	/* signals */
 	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
-	uint64_t blocked, pending; /* bit sig - 1 */
-	/* The pending instances: pending = info_pending | what sigq holds.
-	 * info[] keeps the one instance of a signal below SIGRTMIN (or of a
-	 * real-time one that found the queue full), sigq the real-time ones
-	 * and the timers', oldest first (malloc'd, JOB_SIGQUEUE_MAX + timers). */
-	struct job_siginfo info[JOB_NSIG];
-	uint64_t info_pending;
-	struct job_sigqueued *sigq;
-	uint32_t nsigq;
-	int stopped;               /* the stop signal holding the job, 0: it runs */
-	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
-	int suspended;
-	/* rt_sigtimedwait in progress: the set it waits for (unblocked while it
-	 * waits), the mask to restore, where the siginfo goes */
-	uint64_t sigwait_set, sigwait_mask, sigwait_info;
-	int sigwaiting;
-	uint64_t altstack_sp, altstack_size;
-	uint32_t altstack_flags;
-
-	/* thread-ish state kept for the program's libc */
-	uint64_t clear_child_tid, robust_list, robust_len;
-	uint64_t rseq, rseq_len;
-	uint32_t rseq_sig;
+	struct sigpend shared;     /* signals sent to the process */
+	struct job *threads;       /* its threads, through job->sibling */
+	int stopped;               /* the stop signal holding it, 0: it runs */
+	uint32_t home_xsave_size;  /* the home's XSAVE area size and XCR0: what */
+	uint64_t home_xcr0;        /* goes home must fit them (0: not known) */
 
 	/* timers: ITIMER_REAL, _VIRTUAL, _PROF; POSIX timers by id */
 	struct job_timer itimer[3];
@@ -127,6 +122,46 @@ struct job {
 	/* home clocks at the moment node_ns_base was taken */
 	int64_t home_realtime_ns, home_monotonic_ns, home_boottime_ns;
 	uint64_t node_ns_base;
+	uint32_t seq;              /* next forwarded-call sequence number */
+	uint64_t ran_gone_ns;      /* ring-3 time of its threads that ended */
+	int dying;                 /* exit_group or a fatal signal: every thread ends */
+	uint32_t exit_code;        /* then, its wait(2) status */
+};
+
+/* A clone making a thread (kernel/job_thread.c), while home makes its tid. */
+struct job_clone {
+	uint64_t flags, stack, parent_tid, child_tid, tls;
+};
+
+/* One thread: what the scheduler runs. */
+struct job {
+	uint32_t id;               /* its process's job id (p->id) */
+	struct proc *p;
+	struct job *sibling;       /* the next thread of p */
+	int64_t tid;
+	enum job_state state;
+	int cpu;                   /* the core running it in ring 3, -1: none */
+	int in_user;               /* set until its registers are back in regs */
+	struct trap_frame regs;    /* user registers while not running */
+	uint64_t fs_base, gs_base;
+	uint8_t *xsave;            /* cpu_xsave_size() bytes, 64-byte aligned */
+
+	/* signals: the mask, those sent to this thread (tgkill, its faults) */
+	uint64_t blocked;          /* bit sig - 1 */
+	struct sigpend own;
+	uint64_t suspend_mask;     /* rt_sigsuspend's saved mask, valid if suspended */
+	int suspended;
+	/* rt_sigtimedwait in progress: the set it waits for (unblocked while it
+	 * waits), the mask to restore, where the siginfo goes */
+	uint64_t sigwait_set, sigwait_mask, sigwait_info;
+	int sigwaiting;
+	uint64_t altstack_sp, altstack_size;
+	uint32_t altstack_flags;
+
+	/* thread state kept for the program's libc */
+	uint64_t clear_child_tid, robust_list, robust_len;
+	uint64_t rseq, rseq_len;
+	uint32_t rseq_sig;
 
 	uint64_t fault_addr;       /* CR2 of the last page fault */
 	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
@@ -134,6 +169,10 @@ struct job {
 	uint64_t cpu_ns;           /* time spent in ring 3 */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
 	uint64_t sleep_rem;        /* nanosleep's rem pointer, 0 if none */
+	/* JOB_SLEEPING in a futex wait (kernel/futex.c): on which word, for
+	 * which bits, since when (waiters are woken oldest first) */
+	uint64_t futex_addr, futex_since;
+	uint32_t futex_bitset;
 	/* A private file mapping being filled from home (mmap of a file):
 	 * its pages are read with pread before mmap returns. */
 	struct {
@@ -141,15 +180,19 @@ struct job {
 		int64_t fd;
 	} fill;
 	uint64_t last_nr;          /* the forwarded call in flight or just answered */
+	int cloning;               /* that call is a thread's clone: */
+	struct job_clone clone;    /* what it asked for */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */
 	uint32_t exit_code;        /* valid in JOB_EXITED: wait(2) status */
-	uint32_t seq;              /* next forwarded-call sequence number */
 	uint64_t syscalls_local, syscalls_forwarded, faults;
 };
 
-/* Creates an empty job (address space, FPU state in its initial form). */
+/* Creates an empty job in a process of its own (address space, FPU
+ * state in its initial form). */
 struct job *job_create(uint32_t id);
 void job_destroy(struct job *j);
+/* A thread with nothing in it yet in process p (job_thread.c fills it). */
+struct job *job_create_thread(struct proc *p, uint32_t id);
 /* Puts j's FPU/vector state in its initial form (as after execve; also
  * what a signal handler starts with). */
 void job_fpu_init(struct job *j);

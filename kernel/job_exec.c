@@ -4,10 +4,10 @@
 
 int job_exec_fits(const struct job *j)
 {
-	if (j->pending)
+	if (j->own.pending | j->p->shared.pending)
 		return 0; /* they stay pending in the new program */
 	for (int i = 0; i < 3; i++)
-		if (j->itimer[i].expires)
+		if (j->p->itimer[i].expires)
 			return 0; /* setitimer and alarm run on across an exec */
 	return 1;
 }
@@ -17,6 +17,6 @@ void job_exec_sigstate(const struct job *j, uint64_t *blocked, uint64_t *ignored
 	*blocked = j->blocked;
 	*ignored = 0;
 	for (int s = 1; s <= JOB_NSIG; s++)
-		if (j->act[s - 1].handler == LX_SIG_IGN)
+		if (j->p->act[s - 1].handler == LX_SIG_IGN)
 			*ignored |= 1ull << (s - 1);
 }

@@ -19,11 +19,11 @@
 
 int job_fork_fits(const struct job *j)
 {
-	for (uint32_t i = 0; i < j->uvm.nregions; i++)
-		if (j->uvm.regions[i].kind == UVM_SHARED_ANON)
+	for (uint32_t i = 0; i < j->p->uvm.nregions; i++)
+		if (j->p->uvm.regions[i].kind == UVM_SHARED_ANON)
 			return 0; /* processes that share memory stay together: home */
 	/* Its pages, and about one table page for 512 of them. */
-	uint64_t need = (j->uvm.pages + j->uvm.pages / 512 + 16) * PAGE_SIZE + FORK_RESERVE;
+	uint64_t need = (j->p->uvm.pages + j->p->uvm.pages / 512 + 16) * PAGE_SIZE + FORK_RESERVE;
 	return pmm_free_bytes() >= need;
 }
 
@@ -32,7 +32,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	struct job *c = job_create(id);
 	if (!c)
 		return NULL;
-	if (uvm_clone(&c->uvm, &parent->uvm) < 0) {
+	if (uvm_clone(&c->p->uvm, &parent->p->uvm) < 0) {
 		job_destroy(c);
 		return NULL;
 	}
@@ -40,56 +40,71 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	 * memory, FPU area, signal queue) and what fork(2) says it does not
 	 * inherit: pending signals, timers, resource usage, robust futexes,
 	 * memory locks. */
-	struct uvm uvm = c->uvm;
+	struct proc *p = c->p;
+	struct uvm uvm = p->uvm;
 	uint8_t *xsave = c->xsave;
-	struct job_sigqueued *sigq = c->sigq;
+	struct job_sigqueued *sigq = c->own.sigq, *shared_q = p->shared.sigq;
 	*c = *parent;
-	c->uvm = uvm;
+	*p = *parent->p;
+	c->p = p;
+	c->sibling = NULL;
+	p->threads = c; /* only the thread that forks is in the child */
+	p->nthreads = 1;
+	p->uvm = uvm;
+	p->id = id;
+	memset(&p->shared, 0, sizeof p->shared);
+	p->shared.sigq = shared_q;
+	p->ran_gone_ns = 0;
+	p->dying = 0;
+	p->exit_code = 0;
 	c->xsave = xsave;
-	c->sigq = sigq;
+	c->own.sigq = sigq;
 	memcpy(c->xsave, parent->xsave, fpu_area_size());
 	c->id = id;
 	c->state = JOB_RUNNABLE;
-	c->pending = c->info_pending = 0;
-	c->nsigq = 0;
-	memset(c->info, 0, sizeof c->info);
-	c->stopped = c->suspended = c->sigwaiting = 0;
-	memset(c->itimer, 0, sizeof c->itimer);
-	memset(c->timer, 0, sizeof c->timer);
-	c->timer_next_id = 0;
+	c->own.pending = c->own.info_pending = 0;
+	c->own.nsigq = 0;
+	memset(c->own.info, 0, sizeof c->own.info);
+	c->p->stopped = 0;
+	c->suspended = c->sigwaiting = 0;
+	memset(c->p->itimer, 0, sizeof c->p->itimer);
+	memset(c->p->timer, 0, sizeof c->p->timer);
+	c->p->timer_next_id = 0;
 	timers_init(c);
 	/* mlock and mlockall(MCL_FUTURE) are not inherited either */
-	for (uint32_t i = 0; i < c->uvm.nregions; i++)
-		c->uvm.regions[i].locked = 0;
-	c->lock_future = 0;
+	for (uint32_t i = 0; i < c->p->uvm.nregions; i++)
+		c->p->uvm.regions[i].locked = 0;
+	c->p->lock_future = 0;
 	c->clear_child_tid = flags & CLONE_CHILD_CLEARTID ? child_tid : 0;
 	c->robust_list = c->robust_len = 0;
-	uint64_t maxrss = parent->home_usage.maxrss_kb, ticks = parent->home_usage.ticks;
-	memset(&c->home_usage, 0, sizeof c->home_usage);
-	c->home_usage.maxrss_kb = maxrss;
-	c->home_usage.ticks = ticks;
-	c->ident.pid = c->ident.tid = pid;
-	c->ident.ppid = parent->ident.pid;
+	uint64_t maxrss = parent->p->home_usage.maxrss_kb, ticks = parent->p->home_usage.ticks;
+	memset(&c->p->home_usage, 0, sizeof c->p->home_usage);
+	c->p->home_usage.maxrss_kb = maxrss;
+	c->p->home_usage.ticks = ticks;
+	c->p->ident.pid = c->p->ident.tid = c->tid = pid;
+	c->p->ident.ppid = parent->p->ident.pid;
 	memset(&c->fill, 0, sizeof c->fill);
 	c->fault_addr = c->wake_ns = c->sleep_rem = 0;
 	c->wake_ret = 0;
 	c->cpu_ns = 0;
+	c->cloning = 0;
+	c->futex_addr = 0;
 	c->sleep_restart = c->restart_pending = 0;
 	c->last_nr = 0;
 	c->exit_code = 0;
-	c->seq = 0;
+	c->p->seq = 0;
 	c->syscalls_local = c->syscalls_forwarded = c->faults = 0;
 	syscall_return(c, 0);
 	if (flags & CLONE_CHILD_SETTID) {
 		int32_t tid = (int32_t)pid;
-		uvm_write(&c->uvm, child_tid, &tid, sizeof tid, 0); /* Linux ignores a fault here too */
+		uvm_write(&c->p->uvm, child_tid, &tid, sizeof tid, 0); /* Linux ignores a fault here too */
 	}
 	return c;
 }
 
 uint64_t job_fork_sigchld(const struct job *j)
 {
-	const struct job_sigaction *a = &j->act[LX_SIGCHLD - 1];
+	const struct job_sigaction *a = &j->p->act[LX_SIGCHLD - 1];
 	return (a->flags & (LX_SA_NOCLDSTOP | LX_SA_NOCLDWAIT)) | (a->handler == LX_SIG_IGN ? OM_FORK_CHLD_IGN : 0);
 }
 
@@ -97,6 +112,6 @@ void job_fork_parent_done(struct job *parent, int64_t pid, uint64_t flags, uint6
 {
 	if (pid > 0 && (flags & CLONE_PARENT_SETTID)) {
 		int32_t tid = (int32_t)pid;
-		uvm_write(&parent->uvm, parent_tid, &tid, sizeof tid, 0);
+		uvm_write(&parent->p->uvm, parent_tid, &tid, sizeof tid, 0);
 	}
 }

@@ -10,6 +10,7 @@
 #include "linux_abi.h"
 #include "mm.h"
 #include "net.h"
+#include "signal.h"
 #include "syscall.h"
 #include "timer.h"
 
@@ -87,39 +88,39 @@ static void clocks_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	struct net_status st;
 	net_get_status(&st);
-	j->node_ns_base = timer_ns();
+	j->p->node_ns_base = timer_ns();
 	int64_t realtime = (int64_t)h->clock_realtime;
 	if (st.welcome_time_ns)
-		realtime = (int64_t)st.welcome_time_ns + (int64_t)(j->node_ns_base / 1000000 - st.welcome_at_ms) * 1000000;
+		realtime = (int64_t)st.welcome_time_ns + (int64_t)(j->p->node_ns_base / 1000000 - st.welcome_at_ms) * 1000000;
 	if (realtime < (int64_t)h->clock_realtime)
 		realtime = (int64_t)h->clock_realtime; /* never before the capture */
 	int64_t since_capture = realtime - (int64_t)h->clock_realtime;
-	j->home_realtime_ns = realtime;
-	j->home_monotonic_ns = (int64_t)h->clock_monotonic + since_capture;
-	j->home_boottime_ns = (int64_t)h->clock_boottime + since_capture;
+	j->p->home_realtime_ns = realtime;
+	j->p->home_monotonic_ns = (int64_t)h->clock_monotonic + since_capture;
+	j->p->home_boottime_ns = (int64_t)h->clock_boottime + since_capture;
 }
 
 static void usage_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	const struct om_usage *u = &h->usage;
-	j->home_usage = (struct job_usage){ u->utime_ns, u->stime_ns, u->cutime_ns, u->cstime_ns, u->maxrss_kb,
+	j->p->home_usage = (struct job_usage){ u->utime_ns, u->stime_ns, u->cutime_ns, u->cstime_ns, u->maxrss_kb,
 					    u->minflt,   u->majflt,   u->nvcsw,     u->nivcsw,    u->ticks };
-	j->memlock_max = h->memlock_max;
+	j->p->memlock_max = h->memlock_max;
 }
 
 static void usage_to_image(const struct job *j, struct om_image_hdr *h)
 {
-	const struct job_usage *u = &j->home_usage;
-	uint64_t rss_kb = j->uvm.pages * (PAGE_SIZE / 1024);
+	const struct job_usage *u = &j->p->home_usage;
+	uint64_t rss_kb = j->p->uvm.pages * (PAGE_SIZE / 1024);
 	h->usage = (struct om_usage){
 		.utime_ns = u->utime_ns + j->cpu_ns, .stime_ns = u->stime_ns,
 		.cutime_ns = u->cutime_ns, .cstime_ns = u->cstime_ns,
 		.maxrss_kb = rss_kb > u->maxrss_kb ? rss_kb : u->maxrss_kb,
 		.minflt = u->minflt + j->faults, .majflt = u->majflt,
 		.nvcsw = u->nvcsw + j->syscalls_forwarded, .nivcsw = u->nivcsw,
-		.ticks = u->ticks + (timer_ns() - j->node_ns_base) / 10000000u, /* USER_HZ */
+		.ticks = u->ticks + (timer_ns() - j->p->node_ns_base) / 10000000u, /* USER_HZ */
 	};
-	h->memlock_max = j->memlock_max;
+	h->memlock_max = j->p->memlock_max;
 }
 
 /* Timers keep their absolute times: the job's clocks go on from the
@@ -127,13 +128,13 @@ static void usage_to_image(const struct job *j, struct om_image_hdr *h)
 static void timers_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	for (int i = 0; i < 3; i++) {
-		j->itimer[i].expires = h->itimer[i].expires;
-		j->itimer[i].interval = h->itimer[i].interval;
+		j->p->itimer[i].expires = h->itimer[i].expires;
+		j->p->itimer[i].interval = h->itimer[i].interval;
 	}
-	j->timer_next_id = h->timer_next_id;
+	j->p->timer_next_id = h->timer_next_id;
 	for (uint32_t i = 0; i < h->timer_count; i++) {
 		const struct om_timer *t = &h->timers[i];
-		j->timer[i] = (struct job_timer){ .used = 1, .id = t->id, .clock = (int)t->clock,
+		j->p->timer[i] = (struct job_timer){ .used = 1, .id = t->id, .clock = (int)t->clock,
 						  .expires = t->expires, .interval = t->interval,
 						  .notify = (int)t->notify, .signo = (int)t->signo, .value = t->value };
 	}
@@ -144,10 +145,10 @@ _Static_assert(JOB_TIMERS_MAX <= OM_TIMERS_MAX, "every timer fits in an image");
 static void timers_to_image(const struct job *j, struct om_image_hdr *h)
 {
 	for (int i = 0; i < 3; i++)
-		h->itimer[i] = (struct om_itimer){ j->itimer[i].expires, j->itimer[i].interval };
-	h->timer_next_id = j->timer_next_id;
+		h->itimer[i] = (struct om_itimer){ j->p->itimer[i].expires, j->p->itimer[i].interval };
+	h->timer_next_id = j->p->timer_next_id;
 	for (int i = 0; i < JOB_TIMERS_MAX; i++) {
-		const struct job_timer *t = &j->timer[i];
+		const struct job_timer *t = &j->p->timer[i];
 		if (t->used)
 			h->timers[h->timer_count++] = (struct om_timer){
 				.id = t->id, .clock = (uint32_t)t->clock, .expires = t->expires,
@@ -172,36 +173,36 @@ static void sigq_from_image(struct job *j, const struct om_image_hdr *h)
 		int32_t id;
 		memcpy(&id, info.fields, sizeof id);
 		for (int k = 0; s->code == LX_SI_TIMER && k < JOB_TIMERS_MAX && !t; k++)
-			if (j->timer[k].used && j->timer[k].id == id && !j->timer[k].queued)
-				t = &j->timer[k];
-		if (t || ((int)s->signo >= LX_SIGRTMIN && j->nsigq < JOB_SIGQUEUE_MAX)) {
+			if (j->p->timer[k].used && j->p->timer[k].id == id && !j->p->timer[k].queued)
+				t = &j->p->timer[k];
+		if (t || ((int)s->signo >= LX_SIGRTMIN && j->own.nsigq < JOB_SIGQUEUE_MAX)) {
 			info.timer = t != NULL;
 			if (t)
 				t->queued = 1;
-			j->sigq[j->nsigq].sig = (int)s->signo;
-			j->sigq[j->nsigq++].info = info;
+			j->own.sigq[j->own.nsigq].sig = (int)s->signo;
+			j->own.sigq[j->own.nsigq++].info = info;
 			queued |= bit;
 		} else if (!(kept & bit)) {
-			j->info[s->signo - 1] = info;
+			j->own.info[s->signo - 1] = info;
 			kept |= bit;
 		}
 	}
 	/* Pending without an instance of its own: as from kill(). */
-	j->info_pending = kept | (h->sig_pending & ~queued);
+	j->own.info_pending = kept | (h->sig_pending & ~queued);
 }
 
 static void sigq_to_image(const struct job *j, struct om_image_hdr *h)
 {
 	for (int sig = 1; sig <= JOB_NSIG && h->sigq_count < OM_SIGQUEUE_MAX; sig++) {
-		const struct job_siginfo *in = &j->info[sig - 1];
-		if (!(j->info_pending & (1ULL << (sig - 1))))
+		const struct job_siginfo *in = &j->own.info[sig - 1];
+		if (!(j->own.info_pending & (1ULL << (sig - 1))))
 			continue;
 		struct om_siginfo *s = &h->sigq[h->sigq_count++];
 		*s = (struct om_siginfo){ .signo = (uint32_t)sig, .code = in->code, .errnum = in->errnum };
 		memcpy(s->fields, in->fields, sizeof s->fields);
 	}
-	for (uint32_t k = 0; k < j->nsigq && h->sigq_count < OM_SIGQUEUE_MAX; k++) {
-		const struct job_sigqueued *q = &j->sigq[k];
+	for (uint32_t k = 0; k < j->own.nsigq && h->sigq_count < OM_SIGQUEUE_MAX; k++) {
+		const struct job_sigqueued *q = &j->own.sigq[k];
 		struct om_siginfo *s = &h->sigq[h->sigq_count++];
 		*s = (struct om_siginfo){ .signo = (uint32_t)q->sig, .code = q->info.code, .errnum = q->info.errnum };
 		memcpy(s->fields, q->info.fields, sizeof s->fields);
@@ -211,17 +212,17 @@ static void sigq_to_image(const struct job *j, struct om_image_hdr *h)
 static void state_from_image(struct job *j, const struct om_image_hdr *h)
 {
 	regs_from_image(j, h);
-	j->home_xsave_size = h->xsave_size;
-	j->home_xcr0 = h->xcr0;
-	j->start_brk = h->start_brk;
-	j->brk = h->brk;
-	j->mmap_base = h->mmap_base;
+	j->p->home_xsave_size = h->xsave_size;
+	j->p->home_xcr0 = h->xcr0;
+	j->p->start_brk = h->start_brk;
+	j->p->brk = h->brk;
+	j->p->mmap_base = h->mmap_base;
 	j->blocked = h->sig_blocked & ~((1ULL << (LX_SIGKILL - 1)) | (1ULL << (LX_SIGSTOP - 1)));
-	j->pending = h->sig_pending;
+	j->own.pending = h->sig_pending;
 	for (int i = 0; i < JOB_NSIG; i++) {
-		j->act[i] = (struct job_sigaction){ h->sigact[i].handler, h->sigact[i].flags,
+		j->p->act[i] = (struct job_sigaction){ h->sigact[i].handler, h->sigact[i].flags,
 						    h->sigact[i].restorer, h->sigact[i].mask };
-		j->info[i] = (struct job_siginfo){ .code = LX_SI_USER };
+		j->own.info[i] = (struct job_siginfo){ .code = LX_SI_USER };
 	}
 	j->altstack_sp = h->ss_sp;
 	j->altstack_size = h->ss_size;
@@ -234,8 +235,8 @@ static void state_from_image(struct job *j, const struct om_image_hdr *h)
 	j->clear_child_tid = h->tid_address;
 	j->robust_list = h->robust_list;
 	j->robust_len = h->robust_len;
-	struct job_identity *id = &j->ident;
-	id->pid = h->pid, id->ppid = h->ppid, id->tid = h->tid, id->pgid = h->pgid, id->sid = h->sid;
+	struct job_identity *id = &j->p->ident;
+	id->pid = h->pid, id->ppid = h->ppid, id->tid = j->tid = h->tid, id->pgid = h->pgid, id->sid = h->sid;
 	id->uid = h->uid, id->euid = h->euid, id->suid = h->suid;
 	id->gid = h->gid, id->egid = h->egid, id->sgid = h->sgid;
 	id->umask = h->umask;
@@ -288,13 +289,13 @@ int image_in_region(struct image_in *in, const void *p, size_t len)
 		return fail(in, "bad IMAGE_REGION: %s", in->chk.why);
 	uint32_t kind = uvm_kind_of(&r);
 	uint32_t prot = kind == UVM_RESERVED ? 0 : r.prot & (UVM_PROT_R | UVM_PROT_W | UVM_PROT_X);
-	if ((rc = uvm_map(&in->job->uvm, r.start, r.end, prot, kind, 0)) < 0)
+	if ((rc = uvm_map(&in->job->p->uvm, r.start, r.end, prot, kind, 0)) < 0)
 		return fail(in, "%s", rc == -LX_ENOMEM ? "out of memory for the address space"
 						       : "a region the node cannot map");
-	if ((r.flags & OM_RF_LOCKED) && uvm_lock(&in->job->uvm, r.start, r.end, 1) < 0)
+	if ((r.flags & OM_RF_LOCKED) && uvm_lock(&in->job->p->uvm, r.start, r.end, 1) < 0)
 		return fail(in, "%s", "out of memory for the address space");
 	if (kind == UVM_STACK)
-		in->job->uvm.stack_limit = r.end > STACK_RLIMIT ? r.end - STACK_RLIMIT : 0;
+		in->job->p->uvm.stack_limit = r.end > STACK_RLIMIT ? r.end - STACK_RLIMIT : 0;
 	in->cur = r;
 	in->cur_index = in->cur_index == UINT32_MAX ? 0 : in->cur_index + 1;
 	return 0;
@@ -313,7 +314,7 @@ int image_in_pages(struct image_in *in, const void *p, size_t len)
 	if (pg.region != in->cur_index)
 		return fail(in, "%s", "IMAGE_PAGES for a region other than the last one");
 	uint64_t at = in->cur.start + pg.first * OM_PAGE_SIZE;
-	if (uvm_write(&in->job->uvm, at, pg.data, (size_t)pg.count * OM_PAGE_SIZE, 1) < 0)
+	if (uvm_write(&in->job->p->uvm, at, pg.data, (size_t)pg.count * OM_PAGE_SIZE, 1) < 0)
 		return fail(in, "%s", "out of memory for the image's pages");
 	return 0;
 }
@@ -340,7 +341,7 @@ struct job *image_in_end(struct image_in *in, const void *p, size_t len)
 	 * only CPU from now on (cpu_id_start and cpu_id, offsets 0 and 4). */
 	if (j->rseq) {
 		uint32_t cpu[2] = { 0, 0 };
-		if (uvm_write(&j->uvm, j->rseq, cpu, sizeof cpu, 0) < 0)
+		if (uvm_write(&j->p->uvm, j->rseq, cpu, sizeof cpu, 0) < 0)
 			j->rseq = 0;
 	}
 	return j;
@@ -380,6 +381,7 @@ static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
 
 static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 {
+	signal_unshare(j); /* one thread leaves: one pending set */
 	struct om_image_hdr *h = calloc(1, sizeof *h);
 	if (!h)
 		return OM_E_NOSPACE;
@@ -394,22 +396,22 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	g[OM_REG_ORIG_RAX] = (uint64_t)-1;
 	g[OM_REG_FS_BASE] = j->fs_base, g[OM_REG_GS_BASE] = j->gs_base;
 	h->cpu = *cpuinfo_node();
-	h->xsave_size = fpu_to_image(j->xsave, h->xsave, j->home_xsave_size, j->home_xcr0, &h->xcr0);
-	h->start_brk = j->start_brk, h->brk = j->brk, h->mmap_base = j->mmap_base;
+	h->xsave_size = fpu_to_image(j->xsave, h->xsave, j->p->home_xsave_size, j->p->home_xcr0, &h->xcr0);
+	h->start_brk = j->p->start_brk, h->brk = j->p->brk, h->mmap_base = j->p->mmap_base;
 	/* In sigsuspend or sigtimedwait the job's real mask is the saved one: home runs the
 	 * call again with its temporary mask. */
 	h->sig_blocked = j->suspended ? j->suspend_mask : j->sigwaiting ? j->sigwait_mask : j->blocked;
-	h->sig_pending = j->pending;
+	h->sig_pending = j->own.pending;
 	for (int i = 0; i < JOB_NSIG; i++)
-		h->sigact[i] = (struct om_sigaction){ j->act[i].handler, j->act[i].flags, j->act[i].restorer,
-						      j->act[i].mask };
+		h->sigact[i] = (struct om_sigaction){ j->p->act[i].handler, j->p->act[i].flags, j->p->act[i].restorer,
+						      j->p->act[i].mask };
 	h->ss_sp = j->altstack_sp, h->ss_size = j->altstack_size;
 	h->ss_flags = j->altstack_size ? j->altstack_flags : LX_SS_DISABLE;
 	h->rseq_addr = j->rseq, h->rseq_len = (uint32_t)j->rseq_len, h->rseq_sig = j->rseq_sig;
 	h->tid_address = j->clear_child_tid;
 	h->robust_list = j->robust_list, h->robust_len = j->robust_len;
-	const struct job_identity *id = &j->ident;
-	h->pid = (uint32_t)id->pid, h->ppid = (uint32_t)id->ppid, h->tid = (uint32_t)id->tid;
+	const struct job_identity *id = &j->p->ident;
+	h->pid = (uint32_t)id->pid, h->ppid = (uint32_t)id->ppid, h->tid = (uint32_t)j->tid;
 	h->pgid = (uint32_t)id->pgid, h->sid = (uint32_t)id->sid;
 	h->uid = (uint32_t)id->uid, h->euid = (uint32_t)id->euid, h->suid = (uint32_t)id->suid;
 	h->gid = (uint32_t)id->gid, h->egid = (uint32_t)id->egid, h->sgid = (uint32_t)id->sgid;
@@ -420,8 +422,8 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	h->clock_realtime = (uint64_t)job_clock_ns(j, LX_CLOCK_REALTIME);
 	h->clock_monotonic = (uint64_t)job_clock_ns(j, LX_CLOCK_MONOTONIC);
 	h->clock_boottime = (uint64_t)job_clock_ns(j, LX_CLOCK_BOOTTIME);
-	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
-		const struct uvm_region *ur = &j->uvm.regions[i];
+	for (uint32_t i = 0; i < j->p->uvm.nregions; i++) {
+		const struct uvm_region *ur = &j->p->uvm.regions[i];
 		if (ur->kind == UVM_RESERVED && !h->scratch_start)
 			h->scratch_start = ur->start, h->scratch_len = ur->end - ur->start;
 		if (ur->kind == UVM_VDSO)
@@ -430,7 +432,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	usage_to_image(j, h);
 	timers_to_image(j, h);
 	sigq_to_image(j, h);
-	h->region_count = j->uvm.nregions;
+	h->region_count = j->p->uvm.nregions;
 	int n = om_image_hdr_encode(h, buf, cap);
 	free(h);
 	return n;
@@ -439,7 +441,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 {
 	struct job *j = o->job;
-	struct uvm *u = &j->uvm;
+	struct uvm *u = &j->p->uvm;
 	for (;;) {
 		switch (o->phase) {
 		case OUT_HDR:

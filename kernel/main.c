@@ -30,7 +30,7 @@
 
 static int wants_cpu(const struct job *j)
 {
-	return j->state == JOB_RUNNABLE && !j->stopped;
+	return j->state == JOB_RUNNABLE && !j->p->stopped;
 }
 
 /* The live values of each heartbeat (net_start calls it back). */

@@ -82,11 +82,11 @@ void panel_update(void)
 	struct job *j = sched_job(0);
 	if (j && sched_count() > 1)
 		snprintf(lines[2], sizeof lines[2], " %d jobs: pid %ld and %d more from home", sched_count(),
-			 (long)j->ident.pid, sched_count() - 1);
+			 (long)j->p->ident.pid, sched_count() - 1);
 	else if (j)
 		snprintf(lines[2], sizeof lines[2], " job %u: pid %ld from home, %s %lu s, %lu forwarded calls", j->id,
-			 (long)j->ident.pid, j->stopped ? "stopped after" : "running",
-			 (unsigned long)((timer_ns() - j->node_ns_base) / 1000000000u),
+			 (long)j->p->ident.pid, j->p->stopped ? "stopped after" : "running",
+			 (unsigned long)((timer_ns() - j->p->node_ns_base) / 1000000000u),
 			 (unsigned long)j->syscalls_forwarded);
 	else
 		snprintf(lines[2], sizeof lines[2], " jobs: none, idle");

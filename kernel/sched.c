@@ -8,7 +8,9 @@
 #include "console.h"
 #include "cpu.h"
 #include "job.h"
+#include "futex.h"
 #include "job_exec.h"
+#include "job_thread.h"
 #include "klock.h"
 #include "lapic.h"
 #include "linux_abi.h"
@@ -97,17 +99,41 @@ void sched_yield_turn(void)
 	this_cpu()->turn_over = 1;
 }
 
+/* Home made the thread's tid (ret): the thread starts here. */
+static int64_t clone_done(struct job *j, int64_t tid)
+{
+	j->cloning = 0;
+	if (tid <= 0)
+		return tid;
+	struct job *t = job_thread_new(j, &j->clone, tid);
+	if (t && sched_start(t, host_of(j)) == 0)
+		return tid;
+	/* Its home thread stays, unused, until the process ends there. */
+	job_thread_unlink(t);
+	job_destroy(t);
+	return -LX_EAGAIN;
+}
+
 void sched_reply(struct job *j, int64_t ret)
 {
 	if (slot_of(j) < 0 || j->state != JOB_WAIT_HOME)
 		return;
+	if (j->cloning)
+		ret = clone_done(j, ret);
 	syscall_return(j, ret);
 	j->restart_pending = ret >= LX_ERESTART_MIN && ret <= LX_ERESTART_MAX;
 	j->state = JOB_RUNNABLE;
 	/* Prepared again before it runs: a reply made while the others are
 	 * prepared (a vfork's child ending there) must not let it run past
 	 * the signals that came while it waited. */
-	run[slot_of(j)].prepared = 0;
+	sched_ready(j);
+}
+
+void sched_ready(struct job *j)
+{
+	int i = slot_of(j);
+	if (i >= 0)
+		run[i].prepared = 0;
 	smp_wake_idle();
 }
 
@@ -145,12 +171,12 @@ static void sched_fault(struct job *j)
 	j->faults++;
 	switch (vec) {
 	case 14: {
-		int rc = uvm_fault(&j->uvm, j->fault_addr, (err & PF_WRITE) != 0, (err & PF_INSTR) != 0);
+		int rc = uvm_fault(&j->p->uvm, j->fault_addr, (err & PF_WRITE) != 0, (err & PF_INSTR) != 0);
 		if (rc == 0)
 			return;
 		if (rc == -LX_ENOMEM)
 			kprintf("job %u: out of memory at %#lx\n", j->id, j->fault_addr);
-		else if (j->act[LX_SIGSEGV - 1].handler == LX_SIG_DFL) /* as Linux's log line, when it kills */
+		else if (j->p->act[LX_SIGSEGV - 1].handler == LX_SIG_DFL) /* as Linux's log line, when it kills */
 			kprintf("job %u: segfault at %#lx rip %#lx rsp %#lx error %x\n", j->id, j->fault_addr, r->rip,
 				r->rsp, err | 4);
 		signal_fault(j, LX_SIGSEGV, rc == -LX_EACCES ? LX_SEGV_ACCERR : LX_SEGV_MAPERR, j->fault_addr, vec,
@@ -165,7 +191,7 @@ static void sched_fault(struct job *j)
 		 * or gets its SIGILL there if no CPU has it. */
 		uint8_t op[4] = { 0 };
 		char what[48];
-		uvm_read(&j->uvm, r->rip, op, sizeof op);
+		uvm_read(&j->p->uvm, r->rip, op, sizeof op);
 		snprintf(what, sizeof what, "invalid opcode %02x %02x %02x %02x at %#lx", op[0], op[1], op[2],
 			 op[3], r->rip);
 		j->state = JOB_WAIT_HOME;
@@ -185,6 +211,19 @@ static void sched_syscall(struct job *j)
 	const struct job_host *host = host_of(j);
 	struct sys_call sc;
 	syscall_handle(j, &sc);
+	/* pthread_create: home makes the tid, the thread starts here (or the
+	 * process goes home, if its host cannot). */
+	if (sc.outcome == SYS_HOME && (sc.nr == NR_clone || sc.nr == NR_clone3) && host->thread_ok &&
+	    host->thread_ok(j)) {
+		int rc = job_thread_clone(j, &sc, &j->clone);
+		if (rc < 0) {
+			sc.outcome = SYS_RETURN;
+			sc.ret = rc;
+		} else if (rc == 1) {
+			sc.outcome = SYS_FORWARD;
+			j->cloning = 1;
+		}
+	}
 	/* A fork the host cannot make here (no room for the child) goes
 	 * home, and so does an execve whose state the call cannot carry. */
 	if (sc.outcome == SYS_FORWARD && om_syscall_is_fork((unsigned)sc.nr, sc.a) &&
@@ -220,10 +259,68 @@ void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t a
 	j->wake_ns = wake_ns;
 	j->wake_ret = at_deadline;
 	j->state = JOB_SLEEPING;
+	futex_forget(j);
 	j->sleep_restart = 0;
 	j->sleep_rem = 0;
 	sc->ret = 0;
 	sc->outcome = SYS_BLOCK;
+}
+
+/* Every other thread of a process that is ending comes off its core. */
+static void park_threads(struct job *j)
+{
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (t != j)
+			sched_park(t);
+}
+
+/* j ended (JOB_EXITED). A thread of a process that goes on is let go; the
+ * last one ends the process, which its host hears of through the first
+ * thread (the one it knows), with the process's status: exit_group's or
+ * the fatal signal's, else the last thread's own exit. Returns 0 (j is
+ * gone, or kept as JOB_DONE: either way it does not run). */
+static int thread_end(struct job *j, const struct job_host *host)
+{
+	struct proc *p = j->p;
+	if (p->dying)
+		park_threads(j);
+	if (job_threads_live(j) > 0) {
+		job_thread_exit(j);
+		struct job *leader = job_thread_leader(j);
+		if (leader == j) {
+			j->state = JOB_DONE;
+			return 1;
+		}
+		unlist(j);
+		job_thread_unlink(j);
+		job_destroy(j);
+		return 0;
+	}
+	uint32_t status = p->dying ? p->exit_code : j->exit_code;
+	struct job *leader = job_thread_leader(j);
+	if (leader != j) {
+		unlist(j);
+		job_thread_unlink(j);
+		job_destroy(j);
+	}
+	/* Threads done or not yet gone (dying: each ends on its own turn)
+	 * go with the process. */
+	for (struct job *t = p->threads, *next; t; t = next) {
+		next = t->sibling;
+		if (t != leader) {
+			unlist(t);
+			job_thread_unlink(t);
+			job_destroy(t);
+		}
+	}
+	leader->exit_code = status;
+	leader->state = JOB_EXITED;
+	leader->cpu_ns = job_ran_ns(p); /* the host reports the process's time */
+	p->ran_gone_ns = 0;
+	unlist(leader);
+	host->exited(leader);
+	job_destroy(leader);
+	return 0;
 }
 
 /* What the kernel does for j before it may run: its timers, the end of a
@@ -233,7 +330,14 @@ void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t a
 static int prepare(struct job *j, const struct job_host *host)
 {
 	timers_run(j);
+	if (j->state == JOB_DONE)
+		return 1;
+	if (j->p->dying && j->state != JOB_EXITED) {
+		j->state = JOB_EXITED; /* another thread ended the process */
+		j->exit_code = j->p->exit_code;
+	}
 	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
+		futex_forget(j);
 		if (j->sigwaiting) {
 			signal_wait_timeout(j);
 		} else {
@@ -243,23 +347,19 @@ static int prepare(struct job *j, const struct job_host *host)
 	}
 	/* Before the signals: a vfork's parent killed in its wait dies
 	 * there (host->interrupt), and ends below. */
-	if (j->state == JOB_WAIT_HOME && !j->stopped && signal_ready(j))
+	if (j->state == JOB_WAIT_HOME && !j->p->stopped && signal_ready(j))
 		host->interrupt(j);
 	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
-		int was_stopped = j->stopped;
+		int was_stopped = j->p->stopped;
 		if (!signal_deliver(j))
 			break;
-		if (j->stopped && !was_stopped)
+		if (j->p->stopped && !was_stopped)
 			host->stopped(j); /* may end the stop at once */
-		if (j->stopped)
+		if (j->p->stopped)
 			break;
 	}
-	if (j->state == JOB_EXITED) {
-		unlist(j);
-		host->exited(j);
-		job_destroy(j);
-		return 0;
-	}
+	if (j->state == JOB_EXITED)
+		return thread_end(j, host);
 	return 1;
 }
 
@@ -269,7 +369,7 @@ static int prepare(struct job *j, const struct job_host *host)
 static int runnable(int i)
 {
 	const struct job *j = run[i].job;
-	return run[i].prepared == steps && !j->stopped && j->state == JOB_RUNNABLE && j->cpu < 0;
+	return run[i].prepared == steps && !j->p->stopped && j->state == JOB_RUNNABLE && j->cpu < 0;
 }
 
 /* Until every job is prepared in this step: preparing one may end another
@@ -292,8 +392,22 @@ static void prepare_all(void)
 	}
 }
 
+static void handle_trap(struct job *j, enum job_event ev, struct cpu *c);
+
 /* What the kernel does after j came back from ring 3 on core c. */
 static void after_run(struct job *j, enum job_event ev, struct cpu *c)
+{
+	uint64_t gen = j->p->uvm.gen;
+	handle_trap(j, ev, c);
+	/* An entry of the page tables was removed or weakened: the process's
+	 * threads in ring 3 on other cores may hold it in their TLBs. They come
+	 * off their cores (a core reloads changed tables before it runs one),
+	 * as Linux's TLB shootdown IPI would flush them. */
+	if (j->p->uvm.gen != gen && j->p->nthreads > 1)
+		park_threads(j);
+}
+
+static void handle_trap(struct job *j, enum job_event ev, struct cpu *c)
 {
 	j->cpu_ns += c->ran_ns;
 	/* Time in the kernel on the job's behalf counts too: a job making
@@ -310,7 +424,7 @@ static void after_run(struct job *j, enum job_event ev, struct cpu *c)
 		 * fault in Linux's sigreturn would be. */
 		j->regs.rip = 0;
 		j->fs_base = j->gs_base = 0;
-		j->act[LX_SIGSEGV - 1].handler = LX_SIG_DFL; /* as force_sigsegv */
+		j->p->act[LX_SIGSEGV - 1].handler = LX_SIG_DFL; /* as force_sigsegv */
 		signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 	}
 }

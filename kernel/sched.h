@@ -38,6 +38,10 @@ struct job_host {
 	/* Whether the host can make the child of a fork j makes here (the
 	 * call is then forwarded); NULL or 0: the job goes home for it. */
 	int (*fork_ok)(struct job *j);
+	/* Whether the host can make a thread of j's process here: the clone
+	 * goes to forward (j->cloning set) and its answer is the new tid.
+	 * NULL or 0: the process goes home for it. */
+	int (*thread_ok)(struct job *j);
 };
 
 /* Puts the job to sleep in the call sc: until wake_ns (node time,
@@ -50,8 +54,11 @@ void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t a
 /* Takes ownership of j and starts running it. Returns -1 when the node
  * has SCHED_JOBS_MAX jobs. */
 int sched_start(struct job *j, const struct job_host *host);
-/* Completes the forwarded call j waits for. */
+/* Completes the forwarded call j waits for (a thread's clone: ret is the
+ * new thread's tid, and it starts). */
 void sched_reply(struct job *j, int64_t ret);
+/* j may run again (a futex woke it): it is prepared first. */
+void sched_ready(struct job *j);
 /* Deals with every job's timers, sleeps and signals, then runs the job
  * whose turn it is until its next trap. Returns 1 if a job ran. */
 int sched_step(void);

@@ -24,11 +24,14 @@ extern const uint8_t selftest_elf[], selftest_elf_end[];
 
 static void selftest_forward(struct job *j, const struct sys_call *sc)
 {
+	static int64_t next_tid = 2;
 	int64_t ret = -LX_ENOSYS;
-	if (sc->nr == 1 && (sc->a[0] == 1 || sc->a[0] == 2)) {
+	if (j->cloning) {
+		ret = next_tid++; /* no home: the node names its threads */
+	} else if (sc->nr == 1 && (sc->a[0] == 1 || sc->a[0] == 2)) {
 		char buf[256];
 		uint64_t len = sc->a[2] < sizeof buf ? sc->a[2] : sizeof buf;
-		ret = uvm_read(&j->uvm, sc->a[1], buf, len) < 0 ? -LX_EFAULT : (int64_t)len;
+		ret = uvm_read(&j->p->uvm, sc->a[1], buf, len) < 0 ? -LX_EFAULT : (int64_t)len;
 		if (ret > 0)
 			console_write(buf, len);
 	} else {
@@ -52,8 +55,14 @@ static void selftest_home(struct job *j, int feature, int32_t pending, const cha
 static void selftest_stopped(struct job *j)
 {
 	struct job_siginfo info = { .code = LX_SI_USER };
-	kprintf("selftest: job stopped by signal %d; SIGCONT from the host\n", j->stopped);
+	kprintf("selftest: job stopped by signal %d; SIGCONT from the host\n", j->p->stopped);
 	signal_raise(j, LX_SIGCONT, &info);
+}
+
+static int selftest_thread_ok(struct job *j)
+{
+	(void)j;
+	return 1;
 }
 
 /* Calls are answered at once here: none is ever out to interrupt. */
@@ -75,7 +84,7 @@ static void selftest_exited(struct job *j)
  * open. */
 static void selftest_fill(struct job *j)
 {
-	uvm_unmap(&j->uvm, j->fill.addr, j->fill.addr + j->fill.len);
+	uvm_unmap(&j->p->uvm, j->fill.addr, j->fill.addr + j->fill.len);
 	sched_reply(j, -LX_EBADF);
 }
 
@@ -86,6 +95,7 @@ static const struct job_host selftest_host = {
 	.stopped = selftest_stopped,
 	.interrupt = selftest_interrupt,
 	.exited = selftest_exited,
+	.thread_ok = selftest_thread_ok,
 };
 
 static int selftest_load(struct job *j)
@@ -110,23 +120,23 @@ static int selftest_load(struct job *j)
 		uint64_t end = (ph.p_vaddr + ph.p_memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		uint32_t prot = ((ph.p_flags & PF_R) ? UVM_PROT_R : 0) | ((ph.p_flags & PF_W) ? UVM_PROT_W : 0) |
 				((ph.p_flags & PF_X) ? UVM_PROT_X : 0);
-		if (uvm_map(&j->uvm, start, end, prot, UVM_FILE, 0) < 0 ||
-		    uvm_write(&j->uvm, ph.p_vaddr, selftest_elf + ph.p_offset, ph.p_filesz, 1) < 0)
+		if (uvm_map(&j->p->uvm, start, end, prot, UVM_FILE, 0) < 0 ||
+		    uvm_write(&j->p->uvm, ph.p_vaddr, selftest_elf + ph.p_offset, ph.p_filesz, 1) < 0)
 			return -1;
-		if (end > j->start_brk)
-			j->start_brk = j->brk = end;
+		if (end > j->p->start_brk)
+			j->p->start_brk = j->p->brk = end;
 	}
-	if (uvm_map(&j->uvm, SELFTEST_STACK_TOP - SELFTEST_STACK_SIZE, SELFTEST_STACK_TOP,
+	if (uvm_map(&j->p->uvm, SELFTEST_STACK_TOP - SELFTEST_STACK_SIZE, SELFTEST_STACK_TOP,
 		    UVM_PROT_R | UVM_PROT_W, UVM_STACK, 0) < 0)
 		return -1;
-	j->uvm.stack_limit = SELFTEST_STACK_TOP - (8UL << 20);
+	j->p->uvm.stack_limit = SELFTEST_STACK_TOP - (8UL << 20);
 	/* argc 0, argv NULL, envp NULL, auxv AT_NULL: the smallest execve stack */
 	uint64_t sp = SELFTEST_STACK_TOP - 64, zero[4] = { 0, 0, 0, 0 };
-	if (uvm_write(&j->uvm, sp, zero, sizeof zero, 0) < 0)
+	if (uvm_write(&j->p->uvm, sp, zero, sizeof zero, 0) < 0)
 		return -1;
 	j->regs.rsp = sp;
 	j->regs.rip = eh.e_entry;
-	j->mmap_base = SELFTEST_STACK_TOP - (64UL << 20);
+	j->p->mmap_base = SELFTEST_STACK_TOP - (64UL << 20);
 	return 0;
 }
 
@@ -135,8 +145,9 @@ int selftest_start(void)
 	struct job *j = job_create(0);
 	if (!j)
 		return -1;
-	j->ident = (struct job_identity){ .pid = 1, .ppid = 0, .tid = 1, .pgid = 1, .sid = 1 };
-	j->node_ns_base = timer_ns();
+	j->p->ident = (struct job_identity){ .pid = 1, .ppid = 0, .tid = 1, .pgid = 1, .sid = 1 };
+	j->tid = 1;
+	j->p->node_ns_base = timer_ns();
 	if (selftest_load(j) < 0) {
 		kprintf("selftest: the built-in program is malformed\n");
 		job_destroy(j);

@@ -6,6 +6,7 @@
 
 #include "console.h"
 #include "fpu.h"
+#include "futex.h"
 #include "job.h"
 #include "linux_abi.h"
 #include "sched.h"
@@ -69,8 +70,8 @@ _Static_assert(sizeof(struct lx_siginfo) == 128, "siginfo is 128 bytes");
 
 int signal_continue(struct job *j)
 {
-	int was = j->stopped != 0;
-	j->stopped = 0;
+	int was = j->p->stopped != 0;
+	j->p->stopped = 0;
 	signal_discard(j, STOP_SIGS); /* as a SIGCONT would: no stop right after */
 	return was;
 }
@@ -92,47 +93,76 @@ static struct job_siginfo info_fault(int code, uint64_t addr, uint32_t trapno, u
 	return info;
 }
 
-static int queued(const struct job *j, int sig)
+static int queued(const struct sigpend *sp, int sig)
 {
-	for (uint32_t i = 0; i < j->nsigq; i++)
-		if (j->sigq[i].sig == sig)
+	for (uint32_t i = 0; i < sp->nsigq; i++)
+		if (sp->sigq[i].sig == sig)
 			return 1;
 	return 0;
 }
 
-void signal_discard(struct job *j, uint64_t sigs)
+static void discard(struct job *j, struct sigpend *sp, uint64_t sigs)
 {
 	uint32_t k = 0;
-	for (uint32_t i = 0; i < j->nsigq; i++) {
-		if (sigs & BIT(j->sigq[i].sig)) {
-			if (j->sigq[i].info.timer)
-				timers_signal_gone(j, &j->sigq[i].info);
+	for (uint32_t i = 0; i < sp->nsigq; i++) {
+		if (sigs & BIT(sp->sigq[i].sig)) {
+			if (sp->sigq[i].info.timer)
+				timers_signal_gone(j, &sp->sigq[i].info);
 			continue;
 		}
-		j->sigq[k++] = j->sigq[i];
+		sp->sigq[k++] = sp->sigq[i];
 	}
-	j->nsigq = k;
-	j->pending &= ~sigs;
-	j->info_pending &= ~sigs;
+	sp->nsigq = k;
+	sp->pending &= ~sigs;
+	sp->info_pending &= ~sigs;
+}
+
+/* Every thread's and the process's pending instances, as Linux's
+ * flush_sigqueue_mask over the thread group. */
+void signal_discard(struct job *j, uint64_t sigs)
+{
+	discard(j, &j->p->shared, sigs);
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		discard(t, &t->own, sigs);
+}
+
+uint64_t signal_pending(const struct job *j)
+{
+	return j->own.pending | j->p->shared.pending;
 }
 
 static int ignored(const struct job *j, int sig)
 {
-	const struct job_sigaction *a = &j->act[sig - 1];
+	const struct job_sigaction *a = &j->p->act[sig - 1];
 	return sig != LX_SIGKILL && (a->handler == LX_SIG_IGN || (a->handler == LX_SIG_DFL && (IGNORE_SIGS & BIT(sig))));
 }
 
 /* The instance kept in info[]: a signal below SIGRTMIN is pending at most
  * once (a second is lost, the first's info stays). */
-static void keep_one(struct job *j, int sig, const struct job_siginfo *info)
+static void keep_one(struct sigpend *sp, int sig, const struct job_siginfo *info)
 {
-	if (!(j->info_pending & BIT(sig)))
-		j->info[sig - 1] = *info;
-	j->info_pending |= BIT(sig);
-	j->pending |= BIT(sig);
+	if (!(sp->info_pending & BIT(sig)))
+		sp->info[sig - 1] = *info;
+	sp->info_pending |= BIT(sig);
+	sp->pending |= BIT(sig);
 }
 
-int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
+/* Whether every thread of j's process holds sig back (blocked, or
+ * sigwaiting without it in its set). */
+static uint64_t held(const struct job *t)
+{
+	return t->blocked | (t->sigwaiting ? t->sigwait_mask : 0);
+}
+
+static int blocked_by_all(const struct job *j, int sig)
+{
+	for (const struct job *t = j->p->threads; t; t = t->sibling)
+		if (t->state != JOB_EXITED && t->state != JOB_DONE && !(held(t) & BIT(sig)))
+			return 0;
+	return 1;
+}
+
+static int raise_in(struct job *j, struct sigpend *sp, int sig, const struct job_siginfo *info, int held)
 {
 	if (sig < 1 || sig > JOB_NSIG)
 		return -LX_EINVAL;
@@ -144,11 +174,10 @@ int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 		signal_continue(j);
 	else if (STOP_SIGS & BIT(sig))
 		signal_discard(j, BIT(LX_SIGCONT));
-	uint64_t blocked = j->blocked | (j->sigwaiting ? j->sigwait_mask : 0);
-	if (!(blocked & BIT(sig)) && ignored(j, sig))
+	if (!held && ignored(j, sig))
 		return 0;
 	if (sig < LX_SIGRTMIN && !info->timer) {
-		keep_one(j, sig, info);
+		keep_one(sp, sig, info);
 		return 0;
 	}
 	/* Real-time signals queue, each with its info; a timer's signal has a
@@ -156,56 +185,87 @@ int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 	 * the queue full: from kill() or the kernel the signal still comes,
 	 * without its info; from sigqueue it fails (Linux's
 	 * __send_signal_locked). */
-	if (!info->timer && j->nsigq >= JOB_SIGQUEUE_MAX) {
+	if (!info->timer && sp->nsigq >= JOB_SIGQUEUE_MAX) {
 		if (info->code != LX_SI_USER && info->code != LX_SI_KERNEL)
 			return -LX_EAGAIN;
 		struct job_siginfo bare = { .code = LX_SI_USER };
-		keep_one(j, sig, &bare);
+		keep_one(sp, sig, &bare);
 		return 0;
 	}
-	j->sigq[j->nsigq].sig = sig;
-	j->sigq[j->nsigq].info = *info;
-	j->nsigq++;
-	j->pending |= BIT(sig);
+	sp->sigq[sp->nsigq].sig = sig;
+	sp->sigq[sp->nsigq].info = *info;
+	sp->nsigq++;
+	sp->pending |= BIT(sig);
 	return 0;
 }
 
-/* Takes one instance of sig off the pending set and returns its info: the
- * one kept in info[] first (it came before any queued beside it, a timer's
- * aside), then the queue's oldest. */
-static struct job_siginfo dequeue(struct job *j, int sig)
+int signal_raise(struct job *j, int sig, const struct job_siginfo *info)
 {
-	struct job_siginfo info = j->info[sig - 1];
-	if (j->info_pending & BIT(sig)) {
-		j->info_pending &= ~BIT(sig);
+	return raise_in(j, &j->p->shared, sig, info, sig >= 1 && sig <= JOB_NSIG && blocked_by_all(j, sig));
+}
+
+int signal_raise_thread(struct job *j, int sig, const struct job_siginfo *info)
+{
+	return raise_in(j, &j->own, sig, info, sig >= 1 && sig <= JOB_NSIG && (held(j) & BIT(sig)));
+}
+
+static struct job_siginfo dequeue_from(struct job *j, struct sigpend *sp, int sig)
+{
+	struct job_siginfo info = sp->info[sig - 1];
+	if (sp->info_pending & BIT(sig)) {
+		sp->info_pending &= ~BIT(sig);
 	} else {
 		uint32_t i;
-		for (i = 0; i < j->nsigq && j->sigq[i].sig != sig; i++)
+		for (i = 0; i < sp->nsigq && sp->sigq[i].sig != sig; i++)
 			;
-		if (i < j->nsigq) {
-			info = j->sigq[i].info;
-			memmove(&j->sigq[i], &j->sigq[i + 1], (j->nsigq - i - 1) * sizeof j->sigq[0]);
-			j->nsigq--;
+		if (i < sp->nsigq) {
+			info = sp->sigq[i].info;
+			memmove(&sp->sigq[i], &sp->sigq[i + 1], (sp->nsigq - i - 1) * sizeof sp->sigq[0]);
+			sp->nsigq--;
 			if (info.timer)
 				timers_signal_delivered(j, &info);
 		}
 	}
-	if (!(j->info_pending & BIT(sig)) && !queued(j, sig))
-		j->pending &= ~BIT(sig);
+	if (!(sp->info_pending & BIT(sig)) && !queued(sp, sig))
+		sp->pending &= ~BIT(sig);
 	return info;
+}
+
+/* Takes one instance of sig off the pending sets and returns its info:
+ * the thread's own first, then the process's (as Linux's dequeue_signal);
+ * in each the one kept in info[] first (it came before any queued beside
+ * it, a timer's aside), then the queue's oldest. */
+static struct job_siginfo dequeue(struct job *j, int sig)
+{
+	return dequeue_from(j, (j->own.pending & BIT(sig)) ? &j->own : &j->p->shared, sig);
+}
+
+void signal_unshare(struct job *j)
+{
+	struct sigpend *sh = &j->p->shared, *own = &j->own;
+	for (uint64_t r = sh->info_pending & ~own->info_pending; r; r &= r - 1)
+		own->info[__builtin_ctzll(r)] = sh->info[__builtin_ctzll(r)];
+	own->info_pending |= sh->info_pending;
+	/* Both queues together hold at most what one can: the timers' slots
+	 * are the process's, the others are bounded per sender by the cap. */
+	for (uint32_t i = 0; i < sh->nsigq && own->nsigq < JOB_SIGQUEUE_MAX + JOB_TIMERS_MAX; i++)
+		own->sigq[own->nsigq++] = sh->sigq[i];
+	own->pending |= sh->pending;
+	sh->pending = sh->info_pending = 0;
+	sh->nsigq = 0;
 }
 
 void signal_fault(struct job *j, int sig, int code, uint64_t addr, uint32_t trapno, uint32_t err)
 {
-	struct job_sigaction *a = &j->act[sig - 1];
+	struct job_sigaction *a = &j->p->act[sig - 1];
 	if ((j->blocked & BIT(sig)) || a->handler == LX_SIG_IGN) {
 		a->handler = LX_SIG_DFL;
 		j->blocked &= ~BIT(sig);
 	}
 	/* A fault's info is the fault's, even if the signal was pending. */
-	signal_discard(j, BIT(sig));
+	discard(j, &j->own, BIT(sig));
 	struct job_siginfo info = info_fault(code, addr, trapno, err);
-	signal_raise(j, sig, &info);
+	signal_raise_thread(j, sig, &info);
 }
 
 void signal_force(struct job *j, int sig, int code, uint64_t addr)
@@ -222,6 +282,8 @@ void signal_die(struct job *j, int sig)
 {
 	j->exit_code = LX_W_SIGNALED((uint32_t)sig, (CORE_SIGS & BIT(sig)) != 0);
 	j->state = JOB_EXITED;
+	j->p->dying = 1; /* the whole process: every thread ends */
+	j->p->exit_code = j->exit_code;
 }
 
 /* Builds the frame; returns -1 if the stack cannot take it (Linux then
@@ -250,10 +312,10 @@ static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, co
 				    xsize };
 		memcpy(j->xsave + 464, sw, sizeof sw);
 		uint32_t m2 = FP_XSTATE_MAGIC2;
-		if (uvm_write(&j->uvm, fp + xsize, &m2, 4, 0) < 0)
+		if (uvm_write(&j->p->uvm, fp + xsize, &m2, 4, 0) < 0)
 			return -1;
 	}
-	if (uvm_write(&j->uvm, fp, j->xsave, xsize, 0) < 0)
+	if (uvm_write(&j->p->uvm, fp, j->xsave, xsize, 0) < 0)
 		return -1;
 
 	struct lx_rt_sigframe f;
@@ -283,7 +345,7 @@ static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, co
 	f.info.err = si->errnum;
 	f.info.code = si->code;
 	memcpy(f.info.u.bytes, si->fields, sizeof si->fields);
-	if (uvm_write(&j->uvm, frame, &f, sizeof f, 0) < 0)
+	if (uvm_write(&j->p->uvm, frame, &f, sizeof f, 0) < 0)
 		return -1;
 
 	if (frame_on_alt && (j->altstack_flags & SS_AUTODISARM))
@@ -304,7 +366,7 @@ static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, co
 static void signal_restart(struct job *j, int sig)
 {
 	int64_t code = (int64_t)j->regs.rax;
-	const struct job_sigaction *a = sig ? &j->act[sig - 1] : NULL;
+	const struct job_sigaction *a = sig ? &j->p->act[sig - 1] : NULL;
 	int handler = a && a->handler > LX_SIG_IGN && sig != LX_SIGKILL;
 	int restart = !handler || code == LX_ERESTARTNOINTR ||
 		      (code == LX_ERESTARTSYS && (a->flags & LX_SA_RESTART));
@@ -332,14 +394,14 @@ static void sigwait_complete(struct job *j, int sig)
 	j->sigwaiting = 0;
 	j->state = JOB_RUNNABLE;
 	syscall_return(j, sig);
-	if (j->sigwait_info && uvm_write(&j->uvm, j->sigwait_info, &out, sizeof out, 0) < 0)
+	if (j->sigwait_info && uvm_write(&j->p->uvm, j->sigwait_info, &out, sizeof out, 0) < 0)
 		syscall_return(j, -LX_EFAULT);
 }
 
 void signal_wait(struct job *j, struct sys_call *sc, uint64_t set, uint64_t info, uint64_t wake_ns)
 {
 	set &= ~UNBLOCKABLE;
-	uint64_t ready = j->pending & set;
+	uint64_t ready = signal_pending(j) & set;
 	if (ready) {
 		j->sigwait_mask = j->blocked;
 		j->sigwait_info = info;
@@ -365,11 +427,11 @@ void signal_settle_restart(struct job *j)
 		return;
 	/* Linux decides by the signal whose handler runs first; stops,
 	 * ignored and fatal signals restart the call. */
-	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
 	int by = 0;
 	for (uint64_t r = ready; r && !by; r &= r - 1) {
 		int s = __builtin_ctzll(r) + 1;
-		if (s != LX_SIGKILL && j->act[s - 1].handler > LX_SIG_IGN)
+		if (s != LX_SIGKILL && j->p->act[s - 1].handler > LX_SIG_IGN)
 			by = s;
 	}
 	signal_restart(j, by);
@@ -377,7 +439,7 @@ void signal_settle_restart(struct job *j)
 
 int signal_ready(const struct job *j)
 {
-	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
 	for (; ready; ready &= ready - 1)
 		if (!ignored(j, __builtin_ctzll(ready) + 1))
 			return 1;
@@ -386,10 +448,10 @@ int signal_ready(const struct job *j)
 
 int signal_fatal_ready(const struct job *j)
 {
-	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
+	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
 	for (; ready; ready &= ready - 1) {
 		int s = __builtin_ctzll(ready) + 1;
-		if (s == LX_SIGKILL || (j->act[s - 1].handler == LX_SIG_DFL && !((IGNORE_SIGS | STOP_SIGS) & BIT(s))))
+		if (s == LX_SIGKILL || (j->p->act[s - 1].handler == LX_SIG_DFL && !((IGNORE_SIGS | STOP_SIGS) & BIT(s))))
 			return s;
 	}
 	return 0;
@@ -397,7 +459,7 @@ int signal_fatal_ready(const struct job *j)
 
 void signal_wait_timeout(struct job *j)
 {
-	uint64_t ready = j->pending & j->sigwait_set;
+	uint64_t ready = signal_pending(j) & j->sigwait_set;
 	if (ready) { /* it came in the same step as the deadline: it wins */
 		sigwait_complete(j, __builtin_ctzll(ready) + 1);
 		return;
@@ -410,8 +472,8 @@ void signal_wait_timeout(struct job *j)
 
 int signal_deliver(struct job *j)
 {
-	uint64_t ready = j->pending & ~(j->blocked & ~UNBLOCKABLE);
-	if (j->stopped)
+	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
+	if (j->p->stopped)
 		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
 	if (j->state == JOB_RUNNABLE)
 		signal_settle_restart(j);
@@ -422,7 +484,7 @@ int signal_deliver(struct job *j)
 		return 1;
 	}
 	int sig = __builtin_ctzll(ready) + 1;
-	struct job_sigaction *a = &j->act[sig - 1];
+	struct job_sigaction *a = &j->p->act[sig - 1];
 	struct job_siginfo info = dequeue(j, sig);
 
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
@@ -431,7 +493,7 @@ int signal_deliver(struct job *j)
 	/* A stop leaves a sleep or sigsuspend as it is: it goes on after
 	 * SIGCONT, as Linux restarts it. */
 	if (a->handler == LX_SIG_DFL && (STOP_SIGS & BIT(sig))) {
-		j->stopped = sig;
+		j->p->stopped = sig;
 		return 1;
 	}
 
@@ -440,6 +502,7 @@ int signal_deliver(struct job *j)
 	 * when SA_RESTART says so. */
 	if (j->state == JOB_SLEEPING) {
 		j->state = JOB_RUNNABLE;
+		futex_forget(j);
 		if (j->sigwaiting) { /* rt_sigtimedwait: its mask is back before the handler runs */
 			j->blocked = j->sigwait_mask;
 			j->sigwaiting = 0;
@@ -451,7 +514,7 @@ int signal_deliver(struct job *j)
 			if (j->sleep_rem) {
 				uint64_t now = timer_ns(), left = j->wake_ns > now ? j->wake_ns - now : 0;
 				struct lx_timespec ts = { (int64_t)(left / 1000000000u), (int64_t)(left % 1000000000u) };
-				if (uvm_write(&j->uvm, j->sleep_rem, &ts, sizeof ts, 0) < 0)
+				if (uvm_write(&j->p->uvm, j->sleep_rem, &ts, sizeof ts, 0) < 0)
 					syscall_return(j, -LX_EFAULT);
 			}
 		}
@@ -485,7 +548,7 @@ void sys_sigaltstack(struct job *j, struct sys_call *sc)
 							     (int32_t)j->altstack_flags
 						   : LX_SS_DISABLE), 0, j->altstack_size };
 	if (sc->a[0]) {
-		if (uvm_read(&j->uvm, sc->a[0], &neu, sizeof neu) < 0) {
+		if (uvm_read(&j->p->uvm, sc->a[0], &neu, sizeof neu) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
@@ -512,7 +575,7 @@ void sys_sigaltstack(struct job *j, struct sys_call *sc)
 		j->altstack_flags = (neu.flags & LX_SS_DISABLE) ? 0 : (uint32_t)neu.flags & SS_AUTODISARM;
 	}
 	sc->ret = 0;
-	if (sc->a[1] && uvm_write(&j->uvm, sc->a[1], &old, sizeof old, 0) < 0)
+	if (sc->a[1] && uvm_write(&j->p->uvm, sc->a[1], &old, sizeof old, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -521,7 +584,7 @@ void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 	struct lx_ucontext uc;
 	uint64_t ucp = j->regs.rsp - 8 + offsetof(struct lx_rt_sigframe, uc);
 	sc->outcome = SYS_KEEP_REGS;
-	if (uvm_read(&j->uvm, ucp, &uc, sizeof uc) < 0) {
+	if (uvm_read(&j->p->uvm, ucp, &uc, sizeof uc) < 0) {
 		signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 		return;
 	}
@@ -546,7 +609,7 @@ void sys_rt_sigreturn(struct job *j, struct sys_call *sc)
 		}
 	}
 	if (mc->fpstate) {
-		if (uvm_read(&j->uvm, mc->fpstate, j->xsave, fpu_area_size()) < 0) {
+		if (uvm_read(&j->p->uvm, mc->fpstate, j->xsave, fpu_area_size()) < 0) {
 			job_fpu_init(j);
 			signal_force(j, LX_SIGSEGV, LX_SI_KERNEL, 0);
 			return;

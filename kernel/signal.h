@@ -9,14 +9,23 @@
 #define SIG_BIT(sig) (1ULL << ((sig) - 1))
 #define SIG_UNBLOCKABLE (SIG_BIT(9) | SIG_BIT(19)) /* SIGKILL, SIGSTOP */
 
-/* Makes sig pending for j with this info: a signal below SIGRTMIN at most
+/* Makes sig pending for j's process with this info (the first of its
+ * threads that does not block it takes it): a signal below SIGRTMIN at most
  * once (a second instance is merged into the first), a real-time signal or
  * a timer's once per instance. SIGCONT and SIGKILL end a stop here, at once
  * (the caller sees j->stopped drop to 0). Returns 0, -LX_EINVAL for a bad
  * number, -LX_EAGAIN when the queue is full for a signal that must carry
  * its info (sigqueue). */
 int signal_raise(struct job *j, int sig, const struct job_siginfo *info);
-/* Drops every pending instance of the signals in sigs (a bit mask). */
+/* The same for one thread only (tgkill, tkill; its faults). */
+int signal_raise_thread(struct job *j, int sig, const struct job_siginfo *info);
+/* The signals pending for j: its own and its process's. */
+uint64_t signal_pending(const struct job *j);
+/* Moves the process's pending instances to j's own (a process of one
+ * thread leaving the node: its image has one pending set). */
+void signal_unshare(struct job *j);
+/* Drops every pending instance of the signals in sigs (a bit mask), the
+ * process's and every thread's. */
 void signal_discard(struct job *j, uint64_t sigs);
 /* siginfo of a signal a process sent: si_code, and the _kill / _rt
  * layout's pid, uid and value. */

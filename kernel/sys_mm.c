@@ -22,22 +22,22 @@ static uint32_t prot_from_linux(uint64_t prot)
 void sys_brk(struct job *j, struct sys_call *sc)
 {
 	uint64_t want = sc->a[0];
-	sc->ret = (int64_t)j->brk;
-	if (want < j->start_brk)
+	sc->ret = (int64_t)j->p->brk;
+	if (want < j->p->start_brk)
 		return;
-	uint64_t heap = page_up(j->start_brk), old_end = page_up(j->brk), new_end = page_up(want);
+	uint64_t heap = page_up(j->p->start_brk), old_end = page_up(j->p->brk), new_end = page_up(want);
 	if (new_end > old_end) {
-		int rc = old_end > heap ? uvm_map(&j->uvm, old_end, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0)
-					: uvm_map(&j->uvm, heap, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0);
+		int rc = old_end > heap ? uvm_map(&j->p->uvm, old_end, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0)
+					: uvm_map(&j->p->uvm, heap, new_end, UVM_PROT_R | UVM_PROT_W, UVM_HEAP, 0);
 		if (rc < 0)
 			return; /* brk(2): failure is the old break */
 	} else if (new_end < old_end) {
-		uvm_unmap(&j->uvm, new_end, old_end);
+		uvm_unmap(&j->p->uvm, new_end, old_end);
 	}
-	j->brk = want;
+	j->p->brk = want;
 	sc->ret = (int64_t)want;
-	if (j->lock_future && new_end > old_end)
-		uvm_lock(&j->uvm, old_end > heap ? old_end : heap, new_end, 1);
+	if (j->p->lock_future && new_end > old_end)
+		uvm_lock(&j->p->uvm, old_end > heap ? old_end : heap, new_end, 1);
 }
 
 /* The mapping exists; its contents come from home before mmap returns. */
@@ -77,7 +77,7 @@ static void mmap_place(struct job *j, struct sys_call *sc)
 			sc->ret = -LX_EINVAL;
 			return;
 		}
-		int rc = uvm_map(&j->uvm, addr, addr + len, uprot, kind, !(flags & LX_MAP_FIXED_NOREPLACE));
+		int rc = uvm_map(&j->p->uvm, addr, addr + len, uprot, kind, !(flags & LX_MAP_FIXED_NOREPLACE));
 		sc->ret = rc < 0 ? rc : (int64_t)addr;
 		if (rc == 0 && file)
 			mmap_fill(j, sc, addr, len);
@@ -85,20 +85,20 @@ static void mmap_place(struct job *j, struct sys_call *sc)
 	}
 	/* A hint is taken when the range is free, as on Linux. */
 	addr = page_up(addr);
-	if (addr >= MMAP_MIN && addr + len <= UVM_TOP && uvm_map(&j->uvm, addr, addr + len, uprot, kind, 0) == 0) {
+	if (addr >= MMAP_MIN && addr + len <= UVM_TOP && uvm_map(&j->p->uvm, addr, addr + len, uprot, kind, 0) == 0) {
 		sc->ret = (int64_t)addr;
 		if (file)
 			mmap_fill(j, sc, addr, len);
 		return;
 	}
-	addr = uvm_find_gap(&j->uvm, len, MMAP_MIN, j->mmap_base);
+	addr = uvm_find_gap(&j->p->uvm, len, MMAP_MIN, j->p->mmap_base);
 	if (!addr)
-		addr = uvm_find_gap(&j->uvm, len, MMAP_MIN, UVM_TOP);
+		addr = uvm_find_gap(&j->p->uvm, len, MMAP_MIN, UVM_TOP);
 	if (!addr) {
 		sc->ret = -LX_ENOMEM;
 		return;
 	}
-	int rc = uvm_map(&j->uvm, addr, addr + len, uprot, kind, 0);
+	int rc = uvm_map(&j->p->uvm, addr, addr + len, uprot, kind, 0);
 	sc->ret = rc < 0 ? rc : (int64_t)addr;
 	if (rc == 0 && file)
 		mmap_fill(j, sc, addr, len);
@@ -108,8 +108,8 @@ static void mmap_place(struct job *j, struct sys_call *sc)
 void sys_mmap(struct job *j, struct sys_call *sc)
 {
 	mmap_place(j, sc);
-	if (j->lock_future && sc->ret >= 0 && sc->outcome != SYS_HOME)
-		uvm_lock(&j->uvm, (uint64_t)sc->ret, (uint64_t)sc->ret + page_up(sc->a[1]), 1);
+	if (j->p->lock_future && sc->ret >= 0 && sc->outcome != SYS_HOME)
+		uvm_lock(&j->p->uvm, (uint64_t)sc->ret, (uint64_t)sc->ret + page_up(sc->a[1]), 1);
 }
 
 void sys_munmap(struct job *j, struct sys_call *sc)
@@ -119,7 +119,7 @@ void sys_munmap(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	sc->ret = uvm_unmap(&j->uvm, addr, addr + len);
+	sc->ret = uvm_unmap(&j->p->uvm, addr, addr + len);
 }
 
 void sys_mprotect(struct job *j, struct sys_call *sc)
@@ -131,19 +131,19 @@ void sys_mprotect(struct job *j, struct sys_call *sc)
 	}
 	/* A shared file mapping made writable must write the file: home. */
 	if (sc->a[2] & LX_PROT_WRITE)
-		for (uint32_t i = 0; i < j->uvm.nregions; i++) {
-			const struct uvm_region *r = &j->uvm.regions[i];
+		for (uint32_t i = 0; i < j->p->uvm.nregions; i++) {
+			const struct uvm_region *r = &j->p->uvm.regions[i];
 			if (r->kind == UVM_FILE_SHARED && r->start < addr + len && r->end > addr) {
 				sc->outcome = SYS_HOME;
 				return;
 			}
 		}
-	sc->ret = uvm_protect(&j->uvm, addr, addr + len, prot_from_linux(sc->a[2]));
+	sc->ret = uvm_protect(&j->p->uvm, addr, addr + len, prot_from_linux(sc->a[2]));
 }
 
 void sys_mremap(struct job *j, struct sys_call *sc)
 {
-	sc->ret = uvm_remap(&j->uvm, sc->a[0], sc->a[1], sc->a[2], (int)sc->a[3], sc->a[4]);
+	sc->ret = uvm_remap(&j->p->uvm, sc->a[0], sc->a[1], sc->a[2], (int)sc->a[3], sc->a[4]);
 }
 
 void sys_madvise(struct job *j, struct sys_call *sc)
@@ -166,13 +166,13 @@ void sys_madvise(struct job *j, struct sys_call *sc)
 	/* Shared memory keeps its contents (the object behind it does, on
 	 * Linux); private memory reads as zero again. */
 	uint64_t end = addr + len, covered = 0;
-	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
-		const struct uvm_region *r = &j->uvm.regions[i];
+	for (uint32_t i = 0; i < j->p->uvm.nregions; i++) {
+		const struct uvm_region *r = &j->p->uvm.regions[i];
 		uint64_t lo = r->start > addr ? r->start : addr, hi = r->end < end ? r->end : end;
 		if (lo >= hi)
 			continue;
 		covered += hi - lo;
-		if (r->kind != UVM_SHARED_ANON && (sc->ret = uvm_discard(&j->uvm, lo, hi)) < 0)
+		if (r->kind != UVM_SHARED_ANON && (sc->ret = uvm_discard(&j->p->uvm, lo, hi)) < 0)
 			return;
 	}
 	if (covered < len)
@@ -183,8 +183,8 @@ void sys_madvise(struct job *j, struct sys_call *sc)
 static uint64_t mapped_bytes(const struct job *j, uint64_t start, uint64_t end)
 {
 	uint64_t covered = 0;
-	for (uint32_t i = 0; i < j->uvm.nregions; i++) {
-		const struct uvm_region *r = &j->uvm.regions[i];
+	for (uint32_t i = 0; i < j->p->uvm.nregions; i++) {
+		const struct uvm_region *r = &j->p->uvm.regions[i];
 		uint64_t lo = r->start > start ? r->start : start, hi = r->end < end ? r->end : end;
 		if (lo < hi)
 			covered += hi - lo;
@@ -229,15 +229,15 @@ void sys_mincore(struct job *j, struct sys_call *sc)
 	while (addr < end) {
 		size_t n = 0;
 		/* Untouched stretches are skipped a page table at a time. */
-		uint64_t next = uvm_next_page(&j->uvm, addr, end);
+		uint64_t next = uvm_next_page(&j->p->uvm, addr, end);
 		for (; n < sizeof chunk && addr < end; n++, addr += PAGE_SIZE)
 			if (addr < next) {
 				chunk[n] = 0;
 			} else {
-				chunk[n] = uvm_peek_page(&j->uvm, addr) != NULL;
-				next = uvm_next_page(&j->uvm, addr + PAGE_SIZE, end);
+				chunk[n] = uvm_peek_page(&j->p->uvm, addr) != NULL;
+				next = uvm_next_page(&j->p->uvm, addr + PAGE_SIZE, end);
 			}
-		if (uvm_write(&j->uvm, vec, chunk, n, 0) < 0) {
+		if (uvm_write(&j->p->uvm, vec, chunk, n, 0) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
@@ -251,11 +251,11 @@ void sys_mincore(struct job *j, struct sys_call *sc)
  * job runs as root, as CAP_IPC_LOCK would allow (a limit of 0: EPERM). */
 static int may_lock(const struct job *j, uint64_t more)
 {
-	if (j->ident.euid == 0)
+	if (j->p->ident.euid == 0)
 		return 0;
-	if (j->memlock_max == 0)
+	if (j->p->memlock_max == 0)
 		return -LX_EPERM;
-	return uvm_locked_bytes(&j->uvm, 0, UVM_TOP) + more > j->memlock_max ? -LX_ENOMEM : 0;
+	return uvm_locked_bytes(&j->p->uvm, 0, UVM_TOP) + more > j->p->memlock_max ? -LX_ENOMEM : 0;
 }
 
 static void lock_range(struct job *j, struct sys_call *sc, int lock)
@@ -270,11 +270,11 @@ static void lock_range(struct job *j, struct sys_call *sc, int lock)
 		return;
 	}
 	if (lock) {
-		uint64_t already = uvm_locked_bytes(&j->uvm, start, start + len);
+		uint64_t already = uvm_locked_bytes(&j->p->uvm, start, start + len);
 		if ((sc->ret = may_lock(j, len - already)) < 0)
 			return;
 	}
-	sc->ret = uvm_lock(&j->uvm, start, start + len, lock);
+	sc->ret = uvm_lock(&j->p->uvm, start, start + len, lock);
 }
 
 void sys_mlock(struct job *j, struct sys_call *sc) { lock_range(j, sc, 1); }
@@ -292,8 +292,8 @@ void sys_mlock2(struct job *j, struct sys_call *sc)
 /* Locks (or unlocks) every region there is. */
 static void lock_all(struct job *j, int on)
 {
-	for (uint32_t i = 0; i < j->uvm.nregions; i++)
-		j->uvm.regions[i].locked = (uint32_t)on;
+	for (uint32_t i = 0; i < j->p->uvm.nregions; i++)
+		j->p->uvm.regions[i].locked = (uint32_t)on;
 }
 
 /* MCL_FUTURE locks what is mapped later too (lock_new). */
@@ -305,18 +305,18 @@ void sys_mlockall(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	uint64_t total = mapped_bytes(j, 0, UVM_TOP), locked = uvm_locked_bytes(&j->uvm, 0, UVM_TOP);
+	uint64_t total = mapped_bytes(j, 0, UVM_TOP), locked = uvm_locked_bytes(&j->p->uvm, 0, UVM_TOP);
 	if ((sc->ret = may_lock(j, (flags & LX_MCL_CURRENT) ? total - locked : 0)) < 0)
 		return;
 	if (flags & LX_MCL_CURRENT)
 		lock_all(j, 1);
-	j->lock_future = (flags & LX_MCL_FUTURE) != 0;
+	j->p->lock_future = (flags & LX_MCL_FUTURE) != 0;
 }
 
 void sys_munlockall(struct job *j, struct sys_call *sc)
 {
 	lock_all(j, 0);
-	j->lock_future = 0;
+	j->p->lock_future = 0;
 	sc->ret = 0;
 }
 

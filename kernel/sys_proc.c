@@ -1,7 +1,6 @@
 /* sys_proc.c - process-level calls answered on the node: identity (values
  * captured at home), thread-area and libc bookkeeping (arch_prctl,
- * set_tid_address, robust lists, rseq), randomness, yield, futex for one
- * thread, and exit. */
+ * set_tid_address, robust lists, rseq), randomness, yield, and exit. */
 #include <stdint.h>
 #include <string.h>
 
@@ -15,21 +14,14 @@
 #define ROBUST_LIST_HEAD_SIZE 24
 #define RSEQ_MIN_LEN 32
 #define RSEQ_FLAG_UNREGISTER 1
-#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG / CLOCK_REALTIME */
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAKE_BITSET 10
-#define FUTEX_CLOCK_REALTIME 256
 
 /* Identity: the values captured at home. */
 #define SYS_IDENTITY(name, field)                               \
 	void sys_##name(struct job *j, struct sys_call *sc)     \
 	{                                                       \
-		sc->ret = j->ident.field;                       \
+		sc->ret = j->p->ident.field;                       \
 	}
 SYS_IDENTITY(getpid, pid)
-SYS_IDENTITY(gettid, tid)
 SYS_IDENTITY(getuid, uid)
 SYS_IDENTITY(geteuid, euid)
 SYS_IDENTITY(getgid, gid)
@@ -37,8 +29,8 @@ SYS_IDENTITY(getegid, egid)
 SYS_IDENTITY(getpgrp, pgid)
 
 /* getpgid/getsid of anyone but the job are forwarded (om_syscall_where_at). */
-void sys_getpgid(struct job *j, struct sys_call *sc) { sc->ret = j->ident.pgid; }
-void sys_getsid(struct job *j, struct sys_call *sc) { sc->ret = j->ident.sid; }
+void sys_getpgid(struct job *j, struct sys_call *sc) { sc->ret = j->p->ident.pgid; }
+void sys_getsid(struct job *j, struct sys_call *sc) { sc->ret = j->p->ident.sid; }
 
 static void put_ids(struct job *j, struct sys_call *sc, int64_t r, int64_t e, int64_t saved)
 {
@@ -46,24 +38,24 @@ static void put_ids(struct job *j, struct sys_call *sc, int64_t r, int64_t e, in
 	sc->ret = 0;
 	for (int i = 0; i < 3; i++) {
 		uint32_t x = (uint32_t)v[i];
-		if (uvm_write(&j->uvm, sc->a[i], &x, sizeof x, 0) < 0)
+		if (uvm_write(&j->p->uvm, sc->a[i], &x, sizeof x, 0) < 0)
 			sc->ret = -LX_EFAULT;
 	}
 }
 
 void sys_getresuid(struct job *j, struct sys_call *sc)
 {
-	put_ids(j, sc, j->ident.uid, j->ident.euid, j->ident.suid);
+	put_ids(j, sc, j->p->ident.uid, j->p->ident.euid, j->p->ident.suid);
 }
 
 void sys_getresgid(struct job *j, struct sys_call *sc)
 {
-	put_ids(j, sc, j->ident.gid, j->ident.egid, j->ident.sgid);
+	put_ids(j, sc, j->p->ident.gid, j->p->ident.egid, j->p->ident.sgid);
 }
 
 void sys_uname(struct job *j, struct sys_call *sc)
 {
-	sc->ret = uvm_write(&j->uvm, sc->a[0], j->ident.uts, sizeof j->ident.uts, 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, sc->a[0], j->p->ident.uts, sizeof j->p->ident.uts, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 void sys_arch_prctl(struct job *j, struct sys_call *sc)
@@ -85,7 +77,7 @@ void sys_arch_prctl(struct job *j, struct sys_call *sc)
 	case LX_ARCH_GET_FS:
 	case LX_ARCH_GET_GS: {
 		uint64_t base = sc->a[0] == LX_ARCH_GET_FS ? j->fs_base : j->gs_base;
-		if (uvm_write(&j->uvm, v, &base, sizeof base, 0) < 0)
+		if (uvm_write(&j->p->uvm, v, &base, sizeof base, 0) < 0)
 			sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -94,10 +86,12 @@ void sys_arch_prctl(struct job *j, struct sys_call *sc)
 	}
 }
 
+void sys_gettid(struct job *j, struct sys_call *sc) { sc->ret = j->tid; }
+
 void sys_set_tid_address(struct job *j, struct sys_call *sc)
 {
 	j->clear_child_tid = sc->a[0];
-	sc->ret = j->ident.tid;
+	sc->ret = j->tid;
 }
 
 void sys_set_robust_list(struct job *j, struct sys_call *sc)
@@ -116,8 +110,8 @@ void sys_get_robust_list(struct job *j, struct sys_call *sc)
 {
 	uint64_t head = j->robust_list, len = ROBUST_LIST_HEAD_SIZE; /* Linux: always its size */
 	sc->ret = 0;
-	if (uvm_write(&j->uvm, sc->a[2], &len, sizeof len, 0) < 0 ||
-	    uvm_write(&j->uvm, sc->a[1], &head, sizeof head, 0) < 0)
+	if (uvm_write(&j->p->uvm, sc->a[2], &len, sizeof len, 0) < 0 ||
+	    uvm_write(&j->p->uvm, sc->a[1], &head, sizeof head, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -127,7 +121,7 @@ void sys_getcpu(struct job *j, struct sys_call *sc)
 	uint32_t zero = 0;
 	sc->ret = 0;
 	for (int i = 0; i < 2; i++)
-		if (sc->a[i] && uvm_write(&j->uvm, sc->a[i], &zero, sizeof zero, 0) < 0)
+		if (sc->a[i] && uvm_write(&j->p->uvm, sc->a[i], &zero, sizeof zero, 0) < 0)
 			sc->ret = -LX_EFAULT;
 }
 
@@ -144,7 +138,7 @@ void sys_restart_syscall(struct job *j, struct sys_call *sc)
 static int rseq_publish_cpu(struct job *j)
 {
 	uint32_t cpu[2] = { 0, 0 };
-	return uvm_write(&j->uvm, j->rseq, cpu, sizeof cpu, 0);
+	return uvm_write(&j->p->uvm, j->rseq, cpu, sizeof cpu, 0);
 }
 
 void sys_rseq(struct job *j, struct sys_call *sc)
@@ -212,7 +206,7 @@ void sys_getrandom(struct job *j, struct sys_call *sc)
 			return;
 		}
 		uint64_t n = len - off < 8 ? len - off : 8;
-		if (uvm_write(&j->uvm, buf + off, &v, n, 0) < 0) {
+		if (uvm_write(&j->p->uvm, buf + off, &v, n, 0) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
@@ -227,72 +221,18 @@ void sys_sched_yield(struct job *j, struct sys_call *sc)
 	sc->ret = 0;
 }
 
-/* The node-time deadline of a futex wait's timeout: FUTEX_WAIT's is
- * relative, FUTEX_WAIT_BITSET's absolute on CLOCK_MONOTONIC or, with
- * FUTEX_CLOCK_REALTIME, CLOCK_REALTIME (Linux's futex_init_timeout). */
-static int futex_deadline(struct job *j, struct sys_call *sc, int op, uint64_t *wake)
-{
-	int64_t ns;
-	int rc = job_read_timespec(j, sc->a[3], &ns);
-	if (rc < 0)
-		return rc;
-	int clock = (sc->a[1] & FUTEX_CLOCK_REALTIME) ? LX_CLOCK_REALTIME : LX_CLOCK_MONOTONIC;
-	*wake = job_deadline(j, ns, op == FUTEX_WAIT_BITSET ? clock : -1);
-	return 0;
-}
-
-/* One thread: nobody else can wake a waiter, so a wait either fails at once
- * (value changed), times out, or lasts until a signal, as it would on Linux. */
-void sys_futex(struct job *j, struct sys_call *sc)
-{
-	int op = (int)(sc->a[1] & FUTEX_CMD_MASK);
-	uint64_t wake = UINT64_MAX;
-	/* Linux 6.1 takes FUTEX_CLOCK_REALTIME with a bitset wait only. */
-	if ((sc->a[1] & FUTEX_CLOCK_REALTIME) && op != FUTEX_WAIT_BITSET && op <= FUTEX_WAKE_BITSET) {
-		sc->ret = -LX_ENOSYS;
-		return;
-	}
-	if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) {
-		sc->ret = 0;
-		return;
-	}
-	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET) {
-		sc->outcome = SYS_HOME;
-		return;
-	}
-	if (op == FUTEX_WAIT_BITSET && (uint32_t)sc->a[5] == 0) {
-		sc->ret = -LX_EINVAL;
-		return;
-	}
-	if (sc->a[3]) {
-		int rc = futex_deadline(j, sc, op, &wake);
-		if (rc < 0) {
-			sc->ret = rc;
-			return;
-		}
-	}
-	uint32_t cur;
-	if (uvm_read(&j->uvm, sc->a[0], &cur, sizeof cur) < 0) {
-		sc->ret = -LX_EFAULT;
-		return;
-	}
-	if (cur != (uint32_t)sc->a[2]) {
-		sc->ret = -LX_EAGAIN;
-		return;
-	}
-	sched_sleep(j, sc, wake, -LX_ETIMEDOUT);
-	/* Without a timeout a handler with SA_RESTART starts the wait again;
-	 * with one the call fails with EINTR (its restart block, on Linux). */
-	j->sleep_restart = !sc->a[3];
-}
-
-/* One thread: exit and exit_group end the same job. */
-static void job_exit(struct job *j, struct sys_call *sc)
+/* exit ends the thread (the process with its last one), exit_group all
+ * of them (kernel/sched.c sees to the others). */
+void sys_exit(struct job *j, struct sys_call *sc)
 {
 	j->exit_code = LX_W_EXITED((uint32_t)sc->a[0]);
 	j->state = JOB_EXITED;
 	sc->outcome = SYS_EXITED;
 }
 
-void sys_exit(struct job *j, struct sys_call *sc) { job_exit(j, sc); }
-void sys_exit_group(struct job *j, struct sys_call *sc) { job_exit(j, sc); }
+void sys_exit_group(struct job *j, struct sys_call *sc)
+{
+	sys_exit(j, sc);
+	j->p->dying = 1;
+	j->p->exit_code = j->exit_code;
+}

@@ -9,6 +9,7 @@
 #include "sched.h"
 #include "signal.h"
 #include "syscall.h"
+#include "sysnr.h"
 
 #define IGNORE_SIGS (SIG_BIT(LX_SIGCHLD) | SIG_BIT(LX_SIGCONT) | SIG_BIT(LX_SIGURG) | SIG_BIT(LX_SIGWINCH))
 #define SIGSET_SIZE 8
@@ -20,18 +21,18 @@ void sys_rt_sigaction(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	struct job_sigaction *a = &j->act[sig - 1], neu;
+	struct job_sigaction *a = &j->p->act[sig - 1], neu;
 	if (sc->a[1]) {
 		if (sig == LX_SIGKILL || sig == LX_SIGSTOP) {
 			sc->ret = -LX_EINVAL;
 			return;
 		}
-		if (uvm_read(&j->uvm, sc->a[1], &neu, sizeof neu) < 0) {
+		if (uvm_read(&j->p->uvm, sc->a[1], &neu, sizeof neu) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
 	}
-	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], a, sizeof *a, 0) < 0) {
+	if (sc->a[2] && uvm_write(&j->p->uvm, sc->a[2], a, sizeof *a, 0) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -52,7 +53,7 @@ void sys_rt_sigprocmask(struct job *j, struct sys_call *sc)
 		return;
 	}
 	if (sc->a[1]) {
-		if (uvm_read(&j->uvm, sc->a[1], &set, sizeof set) < 0) {
+		if (uvm_read(&j->p->uvm, sc->a[1], &set, sizeof set) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
@@ -65,7 +66,7 @@ void sys_rt_sigprocmask(struct job *j, struct sys_call *sc)
 		j->blocked &= ~SIG_UNBLOCKABLE;
 	}
 	sc->ret = 0;
-	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], &old, sizeof old, 0) < 0)
+	if (sc->a[2] && uvm_write(&j->p->uvm, sc->a[2], &old, sizeof old, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -73,12 +74,12 @@ void sys_rt_sigprocmask(struct job *j, struct sys_call *sc)
  * a shorter set gets its first bytes, as Linux's do_sigpending. */
 void sys_rt_sigpending(struct job *j, struct sys_call *sc)
 {
-	uint64_t set = j->pending & j->blocked;
+	uint64_t set = (j->own.pending | j->p->shared.pending) & j->blocked;
 	if (sc->a[1] > SIGSET_SIZE) {
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	sc->ret = uvm_write(&j->uvm, sc->a[0], &set, sc->a[1], 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, sc->a[0], &set, sc->a[1], 0) < 0 ? -LX_EFAULT : 0;
 }
 
 static void sleep_for_signal(struct job *j, struct sys_call *sc)
@@ -93,7 +94,7 @@ static int64_t read_sigset(struct job *j, uint64_t uaddr, uint64_t size, uint64_
 {
 	if (size != SIGSET_SIZE)
 		return -LX_EINVAL;
-	return uvm_read(&j->uvm, uaddr, set, sizeof *set) < 0 ? -LX_EFAULT : 0;
+	return uvm_read(&j->p->uvm, uaddr, set, sizeof *set) < 0 ? -LX_EFAULT : 0;
 }
 
 void sys_rt_sigsuspend(struct job *j, struct sys_call *sc)
@@ -123,7 +124,8 @@ void sys_rt_sigtimedwait(struct job *j, struct sys_call *sc)
 	signal_wait(j, sc, set, sc->a[1], wake);
 }
 
-/* kill, tkill and tgkill reach here only aimed at the job itself. */
+/* kill reaches here only aimed at the process itself, tkill and tgkill
+ * at one of its threads (job_signal_target). */
 static void kill_self(struct job *j, struct sys_call *sc, int sig, int code)
 {
 	if (sig < 0 || sig > JOB_NSIG) {
@@ -133,8 +135,12 @@ static void kill_self(struct job *j, struct sys_call *sc, int sig, int code)
 	sc->ret = 0;
 	if (sig == 0)
 		return;
-	struct job_siginfo info = signal_info_sender(code, (int32_t)j->ident.pid, (uint32_t)j->ident.uid, 0);
-	sc->ret = signal_raise(j, sig, &info);
+	struct job_siginfo info = signal_info_sender(code, (int32_t)j->p->ident.pid, (uint32_t)j->p->ident.uid, 0);
+	struct job *t = job_signal_target(j, sc);
+	if (!t)
+		sc->ret = -LX_ESRCH; /* a thread that ended since */
+	else
+		sc->ret = sc->nr == NR_kill ? signal_raise(j, sig, &info) : signal_raise_thread(t, sig, &info);
 }
 
 void sys_kill(struct job *j, struct sys_call *sc) { kill_self(j, sc, (int)sc->a[1], LX_SI_USER); }
@@ -149,7 +155,7 @@ static void queue_self(struct job *j, struct sys_call *sc, int sig, uint64_t uin
 		int32_t signo, errnum, code, pad;
 		uint8_t fields[32];
 	} u;
-	if (uvm_read(&j->uvm, uinfo, &u, sizeof u) < 0) {
+	if (uvm_read(&j->p->uvm, uinfo, &u, sizeof u) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -162,7 +168,11 @@ static void queue_self(struct job *j, struct sys_call *sc, int sig, uint64_t uin
 		return;
 	struct job_siginfo info = { .code = u.code, .errnum = u.errnum };
 	memcpy(info.fields, u.fields, sizeof info.fields);
-	sc->ret = signal_raise(j, sig, &info);
+	struct job *t = job_signal_target(j, sc);
+	if (!t)
+		sc->ret = -LX_ESRCH;
+	else
+		sc->ret = sc->nr == NR_rt_sigqueueinfo ? signal_raise(j, sig, &info) : signal_raise_thread(t, sig, &info);
 }
 
 void sys_rt_sigqueueinfo(struct job *j, struct sys_call *sc) { queue_self(j, sc, (int)sc->a[1], sc->a[2]); }

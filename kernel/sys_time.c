@@ -11,27 +11,36 @@
 
 #define NS 1000000000LL
 
+uint64_t job_ran_ns(const struct proc *p)
+{
+	uint64_t ns = p->ran_gone_ns;
+	for (const struct job *t = p->threads; t; t = t->sibling)
+		ns += t->cpu_ns;
+	return ns;
+}
+
 uint64_t job_cpu_ns(const struct job *j)
 {
-	return j->home_usage.utime_ns + j->home_usage.stime_ns + j->cpu_ns;
+	return j->p->home_usage.utime_ns + j->p->home_usage.stime_ns + job_ran_ns(j->p);
 }
 
 int64_t job_clock_ns(const struct job *j, int clock)
 {
-	int64_t delta = (int64_t)(timer_ns() - j->node_ns_base);
+	int64_t delta = (int64_t)(timer_ns() - j->p->node_ns_base);
 	switch (clock) {
 	case LX_CLOCK_REALTIME:
 	case LX_CLOCK_REALTIME_COARSE:
-		return j->home_realtime_ns + delta;
+		return j->p->home_realtime_ns + delta;
 	case LX_CLOCK_MONOTONIC:
 	case LX_CLOCK_MONOTONIC_RAW:
 	case LX_CLOCK_MONOTONIC_COARSE:
-		return j->home_monotonic_ns + delta;
+		return j->p->home_monotonic_ns + delta;
 	case LX_CLOCK_BOOTTIME:
-		return j->home_boottime_ns + delta;
+		return j->p->home_boottime_ns + delta;
 	case LX_CLOCK_PROCESS_CPUTIME_ID:
-	case LX_CLOCK_THREAD_CPUTIME_ID:
 		return (int64_t)job_cpu_ns(j);
+	case LX_CLOCK_THREAD_CPUTIME_ID: /* the time at home was the first thread's */
+		return (int64_t)(j->cpu_ns + (j->tid == j->p->ident.pid ? job_cpu_ns(j) - job_ran_ns(j->p) : 0));
 	default:
 		return -1;
 	}
@@ -40,7 +49,7 @@ int64_t job_clock_ns(const struct job *j, int clock)
 static void put_timespec(struct job *j, struct sys_call *sc, uint64_t uaddr, int64_t ns)
 {
 	struct lx_timespec ts = { ns / NS, ns % NS };
-	sc->ret = uvm_write(&j->uvm, uaddr, &ts, sizeof ts, 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, uaddr, &ts, sizeof ts, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 /* Clocks the node does not keep (TAI, the alarm clocks, another
@@ -62,11 +71,11 @@ void sys_gettimeofday(struct job *j, struct sys_call *sc)
 	int64_t ns = job_clock_ns(j, LX_CLOCK_REALTIME);
 	struct { int64_t sec, usec; } tv = { ns / NS, ns % NS / 1000 };
 	sc->ret = 0;
-	if (sc->a[0] && uvm_write(&j->uvm, sc->a[0], &tv, sizeof tv, 0) < 0)
+	if (sc->a[0] && uvm_write(&j->p->uvm, sc->a[0], &tv, sizeof tv, 0) < 0)
 		sc->ret = -LX_EFAULT;
 	/* The timezone argument is obsolete; Linux fills zeros. */
 	static const int32_t tz[2];
-	if (sc->a[1] && uvm_write(&j->uvm, sc->a[1], tz, sizeof tz, 0) < 0)
+	if (sc->a[1] && uvm_write(&j->p->uvm, sc->a[1], tz, sizeof tz, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -74,7 +83,7 @@ void sys_time(struct job *j, struct sys_call *sc)
 {
 	int64_t sec = job_clock_ns(j, LX_CLOCK_REALTIME) / NS;
 	sc->ret = sec;
-	if (sc->a[0] && uvm_write(&j->uvm, sc->a[0], &sec, sizeof sec, 0) < 0)
+	if (sc->a[0] && uvm_write(&j->p->uvm, sc->a[0], &sec, sizeof sec, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -89,7 +98,7 @@ static void sleep_until(struct job *j, struct sys_call *sc, uint64_t wake, uint6
 int job_read_timespec(struct job *j, uint64_t uaddr, int64_t *ns)
 {
 	struct lx_timespec ts;
-	if (uvm_read(&j->uvm, uaddr, &ts, sizeof ts) < 0)
+	if (uvm_read(&j->p->uvm, uaddr, &ts, sizeof ts) < 0)
 		return -LX_EFAULT;
 	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS)
 		return -LX_EINVAL;

@@ -28,15 +28,16 @@ static struct lx_timeval tv(uint64_t ns) { return (struct lx_timeval){ (int64_t)
 /* Every call forwarded home waited for home: a voluntary switch. */
 void sys_getrusage(struct job *j, struct sys_call *sc)
 {
-	const struct job_usage *h = &j->home_usage;
+	const struct job_usage *h = &j->p->home_usage;
 	int64_t who = (int32_t)sc->a[0];
 	if (who != RUSAGE_SELF && who != RUSAGE_THREAD) {
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	uint64_t rss_kb = j->uvm.pages * (PAGE_SIZE / 1024);
+	uint64_t rss_kb = j->p->uvm.pages * (PAGE_SIZE / 1024);
+	uint64_t ran = who == RUSAGE_THREAD ? j->cpu_ns : job_ran_ns(j->p);
 	struct lx_rusage ru = {
-		.utime = tv(h->utime_ns + j->cpu_ns),
+		.utime = tv(h->utime_ns + ran),
 		.stime = tv(h->stime_ns),
 		.maxrss = (int64_t)(rss_kb > h->maxrss_kb ? rss_kb : h->maxrss_kb),
 		.minflt = (int64_t)(h->minflt + j->faults),
@@ -44,20 +45,20 @@ void sys_getrusage(struct job *j, struct sys_call *sc)
 		.nvcsw = (int64_t)(h->nvcsw + j->syscalls_forwarded),
 		.nivcsw = (int64_t)h->nivcsw,
 	};
-	sc->ret = uvm_write(&j->uvm, sc->a[1], &ru, sizeof ru, 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, sc->a[1], &ru, sizeof ru, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 void sys_times(struct job *j, struct sys_call *sc)
 {
-	const struct job_usage *h = &j->home_usage;
+	const struct job_usage *h = &j->p->home_usage;
 	int64_t t[4] = {
-		(int64_t)((h->utime_ns + j->cpu_ns) / (NS / USER_HZ)), (int64_t)(h->stime_ns / (NS / USER_HZ)),
+		(int64_t)((h->utime_ns + job_ran_ns(j->p)) / (NS / USER_HZ)), (int64_t)(h->stime_ns / (NS / USER_HZ)),
 		(int64_t)(h->cutime_ns / (NS / USER_HZ)), (int64_t)(h->cstime_ns / (NS / USER_HZ)),
 	};
-	if (sc->a[0] && uvm_write(&j->uvm, sc->a[0], t, sizeof t, 0) < 0) {
+	if (sc->a[0] && uvm_write(&j->p->uvm, sc->a[0], t, sizeof t, 0) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
 	/* The system's tick count, going on from home's at capture. */
-	sc->ret = (int64_t)(h->ticks + (timer_ns() - j->node_ns_base) / (NS / USER_HZ));
+	sc->ret = (int64_t)(h->ticks + (timer_ns() - j->p->node_ns_base) / (NS / USER_HZ));
 }

@@ -8,6 +8,7 @@
 #include "linux_abi.h"
 #include "syscall.h"
 #include "syscall_codec.h"
+#include "sysnr.h"
 
 /* xv6's shape: an array indexed by number. A LOCAL entry names its
  * handler, so a call marked local without one does not link. */
@@ -50,6 +51,23 @@ void syscall_return(struct job *j, int64_t ret)
 	j->regs.r11 = j->regs.rflags;
 }
 
+struct job *job_signal_target(struct job *j, const struct sys_call *sc)
+{
+	int64_t tgid = -1, tid;
+	if (sc->nr == NR_tkill)
+		tid = (int32_t)sc->a[0];
+	else if (sc->nr == NR_tgkill || sc->nr == NR_rt_tgsigqueueinfo)
+		tgid = (int32_t)sc->a[0], tid = (int32_t)sc->a[1];
+	else
+		return sc->nr == NR_kill || sc->nr == NR_rt_sigqueueinfo ? j : NULL;
+	if (tgid != -1 && tgid != j->p->ident.pid)
+		return NULL;
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (t->tid == tid && t->state != JOB_EXITED && t->state != JOB_DONE)
+			return t;
+	return NULL;
+}
+
 void syscall_handle(struct job *j, struct sys_call *sc)
 {
 	const struct trap_frame *r = &j->regs;
@@ -60,8 +78,11 @@ void syscall_handle(struct job *j, struct sys_call *sc)
 	sc->outcome = SYS_RETURN;
 
 	int where = sc->nr < sizeof sys_table / sizeof sys_table[0]
-			    ? om_syscall_where_at((unsigned)sc->nr, sc->a, (uint32_t)j->ident.pid)
+			    ? om_syscall_where_at((unsigned)sc->nr, sc->a, (uint32_t)j->p->ident.pid)
 			    : OM_HOME;
+	if (where == OM_FORWARD && (sc->nr == NR_tkill || sc->nr == NR_tgkill || sc->nr == NR_rt_tgsigqueueinfo) &&
+	    job_signal_target(j, sc))
+		where = OM_LOCAL; /* to another thread of the process here */
 	if (where == OM_FORWARD) {
 		sc->outcome = SYS_FORWARD;
 		return;

@@ -33,6 +33,9 @@ typedef void (*sys_fn)(struct job *j, struct sys_call *sc);
 
 /* Fills sc from the job's registers and runs the local handler, if any. */
 void syscall_handle(struct job *j, struct sys_call *sc);
+/* The thread of j's process a tkill, tgkill or rt_tgsigqueueinfo names
+ * (NULL: none here; kill and rt_sigqueueinfo: j). */
+struct job *job_signal_target(struct job *j, const struct sys_call *sc);
 /* Writes a finished call's result back into the job's registers the way
  * the SYSCALL/SYSRET pair leaves them (RCX = RIP, R11 = RFLAGS). */
 void syscall_return(struct job *j, int64_t ret);
@@ -54,8 +57,11 @@ void syscall_return(struct job *j, int64_t ret);
 /* The job's clock (LX_CLOCK_*, one the node keeps) in ns: home's time as
  * the node keeps it, or the CPU time spent at home and here. */
 int64_t job_clock_ns(const struct job *j, int clock);
-/* The job's CPU time: at home until the image left, then on the node. */
+/* The process's CPU time: at home until the image left, then on the
+ * node (every thread's, those ended too). */
 uint64_t job_cpu_ns(const struct job *j);
+/* Its CPU time on the node only. */
+uint64_t job_ran_ns(const struct proc *p);
 /* Reads a struct timespec from the job's memory into *ns (saturating):
  * 0, -LX_EFAULT, or -LX_EINVAL for one Linux refuses. */
 int job_read_timespec(struct job *j, uint64_t uaddr, int64_t *ns);

@@ -69,7 +69,7 @@ static uint64_t remaining(const struct job *j, const struct job_timer *t)
  * timers (Linux's do_setitimer, common_timer_set, set_cpu_itimer). */
 static void arm(struct job *j, struct job_timer *t, uint64_t value, uint64_t interval, int absolute)
 {
-	int cpu_itimer = t == &j->itimer[LX_ITIMER_VIRTUAL] || t == &j->itimer[LX_ITIMER_PROF];
+	int cpu_itimer = t == &j->p->itimer[LX_ITIMER_VIRTUAL] || t == &j->p->itimer[LX_ITIMER_PROF];
 	t->interval = value || cpu_itimer ? interval : 0;
 	if (!value) {
 		t->expires = 0;
@@ -118,13 +118,13 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 void timers_run(struct job *j)
 {
 	for (int i = 0; i < 3; i++) {
-		struct job_timer *t = &j->itimer[i];
+		struct job_timer *t = &j->p->itimer[i];
 		uint64_t now;
 		if (t->expires && (now = clock_now(j, t->clock)) >= t->expires)
 			fire(j, t, 0, now);
 	}
 	for (int i = 0; i < JOB_TIMERS_MAX; i++) {
-		struct job_timer *t = &j->timer[i];
+		struct job_timer *t = &j->p->timer[i];
 		uint64_t now;
 		if (t->used && t->expires && (now = clock_now(j, t->clock)) >= t->expires)
 			fire(j, t, 1, now);
@@ -134,8 +134,8 @@ void timers_run(struct job *j)
 static struct job_timer *timer_by_id(struct job *j, int64_t id)
 {
 	for (int i = 0; i < JOB_TIMERS_MAX; i++)
-		if (j->timer[i].used && j->timer[i].id == id)
-			return &j->timer[i];
+		if (j->p->timer[i].used && j->p->timer[i].id == id)
+			return &j->p->timer[i];
 	return NULL;
 }
 
@@ -171,14 +171,14 @@ void timers_signal_gone(struct job *j, const struct job_siginfo *info)
 void timers_init(struct job *j)
 {
 	for (int i = 0; i < 3; i++) {
-		j->itimer[i].clock = itimer_kind[i].clock;
-		j->itimer[i].signo = itimer_kind[i].signo;
+		j->p->itimer[i].clock = itimer_kind[i].clock;
+		j->p->itimer[i].signo = itimer_kind[i].signo;
 	}
 }
 
 static struct lx_itimerval itimer_get(struct job *j, int which)
 {
-	const struct job_timer *t = &j->itimer[which];
+	const struct job_timer *t = &j->p->itimer[which];
 	uint64_t left = remaining(j, t);
 	/* A live timer under a microsecond still reads as armed. */
 	return (struct lx_itimerval){ ns_tv(t->interval), ns_tv(left && left < US ? US : left) };
@@ -192,7 +192,7 @@ void sys_getitimer(struct job *j, struct sys_call *sc)
 		return;
 	}
 	struct lx_itimerval v = itimer_get(j, which);
-	sc->ret = uvm_write(&j->uvm, sc->a[1], &v, sizeof v, 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, sc->a[1], &v, sizeof v, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 /* A NULL new value disarms, as Linux 6.1 still allows. */
@@ -201,7 +201,7 @@ void sys_setitimer(struct job *j, struct sys_call *sc)
 	int which = (int)sc->a[0];
 	struct lx_itimerval neu = { { 0, 0 }, { 0, 0 } };
 	if (sc->a[1]) {
-		if (uvm_read(&j->uvm, sc->a[1], &neu, sizeof neu) < 0) {
+		if (uvm_read(&j->p->uvm, sc->a[1], &neu, sizeof neu) < 0) {
 			sc->ret = -LX_EFAULT;
 			return;
 		}
@@ -215,9 +215,9 @@ void sys_setitimer(struct job *j, struct sys_call *sc)
 		return;
 	}
 	struct lx_itimerval old = itimer_get(j, which);
-	arm(j, &j->itimer[which], tv_ns(&neu.value), tv_ns(&neu.interval), 0);
+	arm(j, &j->p->itimer[which], tv_ns(&neu.value), tv_ns(&neu.interval), 0);
 	sc->ret = 0;
-	if (sc->a[2] && uvm_write(&j->uvm, sc->a[2], &old, sizeof old, 0) < 0)
+	if (sc->a[2] && uvm_write(&j->p->uvm, sc->a[2], &old, sizeof old, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -225,7 +225,7 @@ void sys_setitimer(struct job *j, struct sys_call *sc)
  * 0 for one still pending (Linux's alarm_setitimer). */
 void sys_alarm(struct job *j, struct sys_call *sc)
 {
-	struct job_timer *t = &j->itimer[LX_ITIMER_REAL];
+	struct job_timer *t = &j->p->itimer[LX_ITIMER_REAL];
 	uint64_t left = remaining(j, t);
 	arm(j, t, (uint64_t)(uint32_t)sc->a[0] * NS, 0, 0);
 	uint64_t sec = left / NS, frac = left % NS;
@@ -261,7 +261,7 @@ static int timer_clock(const struct job *j, int64_t clock, int *out)
 	if ((clock & CPUCLOCK_TYPE) == CPUCLOCK_TYPE)
 		return -LX_EINVAL;
 	int64_t pid = ~(clock >> 3);
-	if (pid != 0 && pid != j->ident.pid)
+	if (pid != 0 && pid != j->p->ident.pid)
 		return 1;
 	*out = (clock & CPUCLOCK_PERTHREAD) ? LX_CLOCK_THREAD_CPUTIME_ID : LX_CLOCK_PROCESS_CPUTIME_ID;
 	return 0;
@@ -272,7 +272,7 @@ static int sigevent_ok(const struct job *j, int notify, int signo, int32_t tid)
 {
 	switch (notify) {
 	case LX_SIGEV_SIGNAL | LX_SIGEV_THREAD_ID:
-		if (tid != j->ident.tid)
+		if (tid != j->tid)
 			return 0;
 		/* fall through */
 	case LX_SIGEV_SIGNAL:
@@ -288,8 +288,8 @@ static int sigevent_ok(const struct job *j, int notify, int signo, int32_t tid)
 static int32_t next_id(struct job *j)
 {
 	for (;;) {
-		int32_t id = (int32_t)j->timer_next_id;
-		j->timer_next_id = (j->timer_next_id + 1) & TIMERID_MAX;
+		int32_t id = (int32_t)j->p->timer_next_id;
+		j->p->timer_next_id = (j->p->timer_next_id + 1) & TIMERID_MAX;
 		if (!timer_by_id(j, id))
 			return id;
 	}
@@ -304,7 +304,7 @@ void sys_timer_create(struct job *j, struct sys_call *sc)
 		int32_t signo, notify, tid;
 		uint8_t pad[44];
 	} ev = { .signo = LX_SIGALRM, .notify = LX_SIGEV_SIGNAL };
-	if (sc->a[1] && uvm_read(&j->uvm, sc->a[1], &ev, sizeof ev) < 0) {
+	if (sc->a[1] && uvm_read(&j->p->uvm, sc->a[1], &ev, sizeof ev) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -319,8 +319,8 @@ void sys_timer_create(struct job *j, struct sys_call *sc)
 	}
 	struct job_timer *t = NULL;
 	for (int i = 0; i < JOB_TIMERS_MAX && !t; i++)
-		if (!j->timer[i].used)
-			t = &j->timer[i];
+		if (!j->p->timer[i].used)
+			t = &j->p->timer[i];
 	if (!t) {
 		sc->outcome = SYS_HOME; /* Linux allows many more: home has room */
 		return;
@@ -332,7 +332,7 @@ void sys_timer_create(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	if (uvm_write(&j->uvm, sc->a[2], &id, sizeof id, 0) < 0) {
+	if (uvm_write(&j->p->uvm, sc->a[2], &id, sizeof id, 0) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -365,7 +365,7 @@ void sys_timer_settime(struct job *j, struct sys_call *sc)
 		sc->ret = -LX_EINVAL;
 		return;
 	}
-	if (uvm_read(&j->uvm, sc->a[2], &neu, sizeof neu) < 0) {
+	if (uvm_read(&j->p->uvm, sc->a[2], &neu, sizeof neu) < 0) {
 		sc->ret = -LX_EFAULT;
 		return;
 	}
@@ -380,7 +380,7 @@ void sys_timer_settime(struct job *j, struct sys_call *sc)
 	t->overrun_last = 0;
 	arm(j, t, ts_ns(&neu.value), ts_ns(&neu.interval), (sc->a[1] & LX_TIMER_ABSTIME) != 0);
 	sc->ret = 0;
-	if (sc->a[3] && uvm_write(&j->uvm, sc->a[3], &old, sizeof old, 0) < 0)
+	if (sc->a[3] && uvm_write(&j->p->uvm, sc->a[3], &old, sizeof old, 0) < 0)
 		sc->ret = -LX_EFAULT;
 }
 
@@ -390,7 +390,7 @@ void sys_timer_gettime(struct job *j, struct sys_call *sc)
 	if (!t)
 		return;
 	struct lx_itimerspec cur = timer_get(j, t);
-	sc->ret = uvm_write(&j->uvm, sc->a[1], &cur, sizeof cur, 0) < 0 ? -LX_EFAULT : 0;
+	sc->ret = uvm_write(&j->p->uvm, sc->a[1], &cur, sizeof cur, 0) < 0 ? -LX_EFAULT : 0;
 }
 
 void sys_timer_getoverrun(struct job *j, struct sys_call *sc)

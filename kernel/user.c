@@ -1,9 +1,6 @@
 /* user.c - running a job in ring 3: MSR set-up, FPU state switching, and the
  * C side of user_entry.S. */
-#include <malloc.h>
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "console.h"
 #include "cpu.h"
@@ -72,41 +69,6 @@ void user_init(int cpu, uint64_t trap_top)
 	tss_set_rsp0(cpu, trap_top);
 }
 
-void job_fpu_init(struct job *j) { fpu_area_init(j->xsave); }
-
-struct job *job_create(uint32_t id)
-{
-	struct job *j = calloc(1, sizeof *j);
-	if (!j)
-		return NULL;
-	j->xsave = memalign(64, (fpu_area_size() + 63) & ~63u);
-	j->sigq = malloc((JOB_SIGQUEUE_MAX + JOB_TIMERS_MAX) * sizeof *j->sigq);
-	if (!j->xsave || !j->sigq || uvm_create(&j->uvm) < 0) {
-		free(j->xsave);
-		free(j->sigq);
-		free(j);
-		return NULL;
-	}
-	job_fpu_init(j);
-	timers_init(j);
-	j->id = id;
-	j->cpu = -1;
-	j->regs.cs = SEL_UCODE | 3;
-	j->regs.ss = SEL_UDATA | 3;
-	j->regs.rflags = RFLAGS_IF | 2;
-	return j;
-}
-
-void job_destroy(struct job *j)
-{
-	if (!j)
-		return;
-	uvm_destroy(&j->uvm);
-	free(j->xsave);
-	free(j->sigq);
-	free(j);
-}
-
 enum job_event job_run(struct job *j)
 {
 	/* IRET to a non-canonical RIP and WRMSR of a non-canonical base both
@@ -118,7 +80,7 @@ enum job_event job_run(struct job *j)
 	j->regs.rflags = (j->regs.rflags & RFLAGS_USER) | RFLAGS_IF | 2;
 	j->regs.cs = SEL_UCODE | 3;
 	j->regs.ss = SEL_UDATA | 3;
-	uvm_activate(&j->uvm);
+	uvm_activate(&j->p->uvm);
 	wrmsr(MSR_FS_BASE, j->fs_base);
 	wrmsr(MSR_GS_BASE, j->gs_base);
 	fpu_restore_from(j->xsave);

@@ -538,6 +538,11 @@ int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int fo
 	return 0;
 }
 
+uint32_t *uvm_word(struct uvm *u, uint64_t uaddr)
+{
+	return (uaddr & 3) ? NULL : uvm_byte(u, uaddr, 1, 0);
+}
+
 int uvm_clone(struct uvm *dst, struct uvm *src)
 {
 	if (uvm_reserve(dst, src->nregions) < 0)

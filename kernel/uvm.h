@@ -88,6 +88,10 @@ int uvm_fault(struct uvm *u, uint64_t addr, int write, int exec);
  * Return 0 or -EFAULT. */
 int uvm_read(struct uvm *u, uint64_t uaddr, void *dst, size_t len);
 int uvm_write(struct uvm *u, uint64_t uaddr, const void *src, size_t len, int force);
+/* The kernel's pointer to the aligned 32-bit word at uaddr, faulted in
+ * writable as the job's own write would (NULL if it would fault): for
+ * atomic operations other cores see (futexes). */
+uint32_t *uvm_word(struct uvm *u, uint64_t uaddr);
 /* The first page at or after va and below end that owns a frame (present,
  * or kept by PROT_NONE), or end; skips untouched ranges a table at a time,
  * so huge sparse reservations cost little. */

@@ -1,5 +1,6 @@
 """om.selftest: the node runs its built-in ring-3 program (memory, faults,
-signal frames, FPU state across signals, clocks) with no home attached."""
+signal frames, FPU state across signals, clocks, threads and futexes) with
+no home attached."""
 
 from omtest import check, cluster
 
@@ -13,14 +14,18 @@ user: stop and SIGCONT ok
 user: arch_prctl ok
 user: stack growth ok
 user: nanosleep ok
+user: clone threads, gettid, TLS ok
+user: tgkill to a thread ok
+user: process signal to the thread that takes it ok
+user: futex wake and CLEARTID join ok
 user: all ok
 """
 
 
-def run_selftest(cpu):
+def run_selftest(cpu, smp=1):
     with cluster() as c:
         n = c.boot("virtio-net-pci", append="om.selftest om.agent=10.0.2.2:%d" % c.port,
-                   mem=256, extra=["-cpu", cpu])
+                   mem=256, extra=["-cpu", cpu, "-smp", str(smp)])
         n.wait_serial("selftest: job exited", timeout=60)
         con = n.serial()
         lines = "".join(l + "\n" for l in con.splitlines() if l.startswith("user: "))
@@ -35,5 +40,6 @@ def test_selftest_xsave():
 
 
 def test_selftest_fxsave():
-    """The default qemu64 CPU has no XSAVE: FXSAVE path."""
-    run_selftest("qemu64")
+    """The default qemu64 CPU has no XSAVE: FXSAVE path; two cores, so the
+    threads run on both at once."""
+    run_selftest("qemu64", smp=2)

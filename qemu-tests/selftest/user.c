@@ -18,6 +18,12 @@
 #define SYS_arch_prctl 158
 #define SYS_clock_gettime 228
 #define SYS_exit_group 231
+#define SYS_rt_sigprocmask 14
+#define SYS_clone 56
+#define SYS_exit 60
+#define SYS_gettid 186
+#define SYS_futex 202
+#define SYS_tgkill 234
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -114,6 +120,7 @@ static unsigned long recurse(unsigned long n)
 }
 
 struct ts { long sec, nsec; };
+static void threads(void);
 
 void start_c(void)
 {
@@ -218,8 +225,148 @@ void start_c(void)
 		fail("sleep length");
 	ok("nanosleep");
 
+	threads();
+}
+
+/* ---- threads: clone as the C libraries make them, futexes between
+ * cores, CLEARTID joins, thread-directed and process-directed signals,
+ * the first thread leaving before the last ends the process */
+#define CLONE_THREAD_FLAGS 0x3d0f00 /* glibc's: VM FS FILES SIGHAND THREAD SYSVSEM SETTLS PARENT_SETTID CHILD_CLEARTID */
+#define NTHREADS 3
+#define ROUNDS 200000
+
+/* raw_clone(flags, stack, ptid, ctid, tls): the child pops its function
+ * and argument off the new stack, runs it, and exits with its result. */
+long raw_clone(long flags, void *stack, int *ptid, int *ctid, void *tls);
+__asm__(".text\n.globl raw_clone\nraw_clone:\n"
+	"\tmov %rcx, %r10\n\tmov $56, %eax\n\tsyscall\n\ttest %rax, %rax\n\tjnz 1f\n"
+	"\tpop %rax\n\tpop %rdi\n\tandq $-16, %rsp\n\tcall *%rax\n"
+	"\tmov %eax, %edi\n\tmov $60, %eax\n\tsyscall\n\thlt\n1:\tret\n");
+
+static long futex(volatile int *w, int op, int val)
+{
+	return sys6(SYS_futex, (long)w, op, val, 0, 0, 0);
+}
+
+struct thr {
+	uint64_t tls[2];         /* %fs:0 points here, %fs:8 holds its index */
+	int ptid, ctid;
+	long index;
+	volatile int seen_tid;   /* what gettid said in the thread */
+	uint64_t stack[2048];
+};
+static struct thr thr[NTHREADS + 1];
+static volatile long counter;
+static volatile int go, usr2_tid, usr1_tid, spin_until;
+
+static int spawn(int i, int (*fn)(long))
+{
+	struct thr *t = &thr[i];
+	t->index = i;
+	t->tls[0] = (uint64_t)t->tls;
+	t->tls[1] = (uint64_t)i;
+	uint64_t *sp = &t->stack[2048 - 2];
+	sp[0] = (uint64_t)fn;
+	sp[1] = (uint64_t)i;
+	/* one word for both, as glibc's pthread struct: set by the parent,
+	 * cleared when the thread ends */
+	long tid = raw_clone(CLONE_THREAD_FLAGS, sp, &t->ctid, &t->ctid, t->tls);
+	t->ptid = (int)tid;
+	if (tid <= 1 || (t->ctid != tid && t->ctid != 0))
+		fail("clone: tid");
+	return (int)tid;
+}
+
+static int worker(long i)
+{
+	uint64_t fsidx;
+	__asm__ volatile("movq %%fs:8, %0" : "=r"(fsidx));
+	thr[i].seen_tid = (int)sys(SYS_gettid, 0, 0, 0);
+	if (fsidx != (uint64_t)i)
+		return 1;
+	for (int k = 0; k < ROUNDS; k++)
+		__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+	while (!go)
+		futex(&go, 0 /* FUTEX_WAIT */, 0);
+	/* the signals: SIGUSR2 aimed at thread 1, SIGUSR1 at the process
+	 * while every other thread blocks it */
+	if (i == 2) {
+		uint64_t usr1 = 1ul << 9;
+		sys6(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, (long)&usr1, 0, 8, 0, 0);
+	}
+	while (i == 1 && !usr2_tid)
+		;
+	while (i == 2 && !usr1_tid)
+		;
+	return 0;
+}
+
+static void tid_handler(int sig, struct siginfo *si, void *uc)
+{
+	(void)si, (void)uc;
+	int tid = (int)sys(SYS_gettid, 0, 0, 0);
+	if (sig == 12)
+		usr2_tid = tid;
+	else
+		usr1_tid = tid;
+}
+
+static void join(int i)
+{
+	int v;
+	while ((v = thr[i].ctid) != 0)
+		futex(&thr[i].ctid, 0, v);
+}
+
+static int last(long i)
+{
+	(void)i;
+	struct ts nap = { 0, 20000000 };
+	sys(SYS_nanosleep, &nap, 0, 0); /* the first thread has left by now */
 	say("user: all ok\n");
 	sys(SYS_exit_group, 42, 0, 0);
+	return 1;
+}
+
+static void threads(void)
+{
+	on(12, tid_handler);
+	on(10, tid_handler);
+	/* SIGUSR1 blocked in every thread but the one that unblocks it */
+	uint64_t usr1 = 1ul << 9;
+	sys6(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, (long)&usr1, 0, 8, 0, 0);
+	for (int i = 0; i < NTHREADS; i++)
+		spawn(i, worker);
+	for (int i = 0; i < NTHREADS; i++)
+		while (!thr[i].seen_tid)
+			;
+	for (int i = 0; i < NTHREADS; i++)
+		if (thr[i].seen_tid != thr[i].ptid)
+			fail("gettid in a thread");
+	ok("clone threads, gettid, TLS");
+	/* thread 1 gets SIGUSR2 by tgkill */
+	go = 1;
+	futex(&go, 1 /* FUTEX_WAKE */, NTHREADS);
+	long pid = sys(SYS_getpid, 0, 0, 0);
+	if (sys(SYS_tgkill, pid, thr[1].ptid, 12) != 0)
+		fail("tgkill");
+	join(0);
+	join(1);
+	if (usr2_tid != thr[1].ptid)
+		fail("tgkill: the handler ran in another thread");
+	ok("tgkill to a thread");
+	if (sys(SYS_kill, pid, 10, 0) != 0)
+		fail("kill");
+	join(2);
+	if (usr1_tid != thr[2].ptid)
+		fail("process signal: not taken by the thread that lets it in");
+	ok("process signal to the thread that takes it");
+	if (counter != (long)NTHREADS * ROUNDS)
+		fail("atomic counter across threads");
+	ok("futex wake and CLEARTID join");
+	spawn(NTHREADS, last);
+	sys(SYS_exit, 0, 0, 0); /* the process lives on in the last thread */
+	fail("exit returned");
 }
 
 /* The kernel enters with the stack as execve leaves it; align and go. */
