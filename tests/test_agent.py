@@ -969,6 +969,28 @@ def t_parent_in_call_frees_its_core(tmp):
     check(node == 0 and reason == "all cores busy, its parent's among them", "after the reply: %r" % reason)
 
 
+def t_exec_holds_its_core(tmp):
+    """A process whose program on a 1-core node execs keeps that core for
+    its new program: a job placed in between finds all cores busy, the
+    new program is placed there; a hold not taken up ends after
+    NODE_HOLD_MS (1 s)."""
+    a = Agent(tmp)
+    n = a.node(MAC1, cores=1)
+    c = a.ctl()
+    kids = [spawn(["sleep", "60"]) for _ in range(2)]
+    for k in range(2):
+        job, node, _, _ = c.submit()
+        check(node == n.id, "round %d: not placed" % k)
+        started_on(n, c, job)
+        n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXECED, 0), job=job)
+        check(c.recv_frame()[:2] == (ow.T_JOB_EXIT, job), "round %d: the exec not relayed" % k)
+        _, node, _, reason = a.ctl().submit(pid=kids[k].pid)
+        check(node == 0 and reason == "all cores busy", "round %d: another job took the core: %r" % (k, reason))
+    time.sleep(1.2)
+    _, node, _, reason = a.ctl().submit(pid=kids[0].pid)
+    check(node == n.id, "the hold did not end: %r" % reason)
+
+
 def t_job_node_shared(tmp):
     """Asked for by name, a node shares its core with more jobs, up to the
     most a node runs (OM_NODE_JOBS_MAX, 16); the automatic choice does not."""

@@ -206,6 +206,9 @@ jobs_not_placed(struct conn *c, const struct om_job_submit *s, const struct job_
 	memset(&pl, 0, sizeof pl);
 	snprintf(pl.reason, sizeof pl.reason, "%s", reason);
 	log_info("job not placed (uid %u pid %u \"%s\"): %s", jh->uid, s->pid, s->cmd, reason);
+	/* Its deputy asks once more when its parent is busy (life.c). */
+	if (strcmp(reason, OM_REASON_PARENT_BUSY) != 0)
+		nodes_unhold(jh->uid, s->pid, ev_now_ms());
 	jobs_reply_placed(c, &pl);
 }
 
@@ -443,7 +446,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	parent = jobs_parent_on_node(jh->uid, s.pid);
-	if ((n = placement_choose(&s, parent ? parent->id : 0, parent ? parent->node : NULL,
+	if ((n = placement_choose(&s, jh->uid, parent ? parent->id : 0, parent ? parent->node : NULL,
 	    parent ? parent->in_call : 0, reason, sizeof reason)) == NULL) {
 		/* A parent that runs on (it has just forked this child, say)
 		 * may wait for it a moment later: its deputy may ask again. */
@@ -458,6 +461,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	jobs_end_home_record(c, s.pid, "it leaves home");
+	nodes_unhold(jh->uid, s.pid, ev_now_ms());
 	if ((j = jobs_new(c, jh, &s, n)) == NULL) {
 		jobs_not_placed(c, &s, jh, "agent out of memory");
 		return;

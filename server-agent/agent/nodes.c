@@ -183,11 +183,54 @@ nodes_jobs(const struct node *n)
 uint32_t
 nodes_busy(const struct node *n, uint64_t now)
 {
-	return nodes_busy_but(n, now, 0, 0);
+	return nodes_busy_but(n, now, 0, 0, 0, 0);
+}
+
+static void
+unhold_at(struct node *n, uint32_t uid, uint32_t pid, uint64_t now)
+{
+	uint32_t i = 0;
+
+	while (i < n->nheld)
+		if ((n->held[i].uid == uid && n->held[i].pid == pid) || now >= n->held[i].until_ms)
+			n->held[i] = n->held[--n->nheld];
+		else
+			i++;
+}
+
+void
+nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint64_t now)
+{
+	unhold_at(n, uid, pid, now);
+	if (n->nheld < OM_NODE_JOBS_MAX) {
+		n->held[n->nheld].uid = uid;
+		n->held[n->nheld].pid = pid;
+		n->held[n->nheld++].until_ms = now + NODE_HOLD_MS;
+	}
+}
+
+void
+nodes_unhold(uint32_t uid, uint32_t pid, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < nodes_n; i++)
+		unhold_at(nodes_tab[i], uid, pid, now);
+}
+
+static uint32_t
+holds(const struct node *n, uint64_t now, uint32_t uid, uint32_t pid)
+{
+	uint32_t held = 0, i;
+
+	for (i = 0; i < n->nheld; i++)
+		held += now < n->held[i].until_ms && !(pid != 0 && n->held[i].uid == uid && n->held[i].pid == pid);
+	return held;
 }
 
 uint32_t
-nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call)
+nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call,
+    uint32_t uid, uint32_t pid)
 {
 	uint32_t idle = 0, i;
 	int listed = 0;
@@ -200,7 +243,7 @@ nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting
 		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS || n->idle[i].job == waiting;
 	}
 	idle += waiting_in_call && !listed;
-	return n->jobs > idle ? n->jobs - idle : 0;
+	return (n->jobs > idle ? n->jobs - idle : 0) + holds(n, now, uid, pid);
 }
 
 

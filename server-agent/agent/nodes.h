@@ -33,6 +33,9 @@ struct node {
 	/* Jobs the HEARTBEATs have listed as not runnable, since when. */
 	struct { uint32_t job; uint64_t since_ms; } idle[OM_NODE_JOBS_MAX];
 	uint32_t nidle;
+	/* Cores held for processes that left by an exec (nodes_hold). */
+	struct { uint32_t uid, pid; uint64_t until_ms; } held[OM_NODE_JOBS_MAX];
+	uint32_t nheld;
 	uint8_t flags;             /* enum om_node_flag (drain.c); LEAVING ends with a new HELLO */
 	uint8_t said_leaving;      /* NODE_LEAVING came on this connection */
 	double load_shown;         /* balancer.c: its smoothed load */
@@ -85,8 +88,18 @@ uint32_t nodes_jobs(const struct node *n);
 uint32_t nodes_busy(const struct node *n, uint64_t now);
 /* The same, not counting job 'waiting' (0: none) once n lists it not
  * runnable, however lately, or at once when waiting_in_call (a call of
- * its is at home now: the agent relayed it and no answer yet). */
-uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call);
+ * its is at home now: the agent relayed it and no answer yet), nor the
+ * core held for process pid of uid (pid 0: none). */
+uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call,
+    uint32_t uid, uint32_t pid);
+/* A process whose program on n execed comes home to be placed anew: its
+ * core stays its own until it is placed, or NODE_HOLD_MS at most, so that
+ * a job placed meanwhile does not take it (a gcc's cc1 would run at home
+ * while a cc1 of another gcc runs on its parent's node). */
+#define NODE_HOLD_MS 1000
+void nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint64_t now);
+/* The process is placed (or runs at home): its held core is free. */
+void nodes_unhold(uint32_t uid, uint32_t pid, uint64_t now);
 
 /* Fills a snapshot of the listed (not retired) nodes, in id order, into a
  * malloc'd array (*out, free it). Returns the count, or -1 (ENOMEM). */

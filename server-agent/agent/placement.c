@@ -90,6 +90,7 @@ placement_missing(const struct om_cpu *need, const struct om_cpu *have, char *bu
 
 struct pick {
 	const struct om_job_submit *s;
+	uint32_t uid;               /* s->pid's */
 	uint32_t parent;            /* its parent's job, whose core is free for it, */
 	const struct node *parent_node; /* ... on this node */
 	int parent_in_call;         /* ... a call of its at home now */
@@ -112,7 +113,8 @@ busy(const struct pick *pk, const struct node *n)
 {
 	int mine = n == pk->parent_node;
 
-	return nodes_busy_but(n, ev_now_ms(), mine ? pk->parent : 0, mine && pk->parent_in_call);
+	return nodes_busy_but(n, ev_now_ms(), mine ? pk->parent : 0, mine && pk->parent_in_call, pk->uid,
+	    pk->s->pid);
 }
 
 /* speed / (busy jobs + 1), compared without division. */
@@ -183,8 +185,8 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 }
 
 struct node *
-placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
-    int parent_in_call, char *reason, size_t len)
+placement_choose(const struct om_job_submit *s, uint32_t uid, uint32_t parent,
+    const struct node *parent_node, int parent_in_call, char *reason, size_t len)
 {
 	struct pick pk;
 
@@ -193,6 +195,7 @@ placement_choose(const struct om_job_submit *s, uint32_t parent, const struct no
 		return placement_node(s, reason, len);
 	memset(&pk, 0, sizeof pk);
 	pk.s = s;
+	pk.uid = uid;
 	pk.parent = parent;
 	pk.parent_node = parent_node;
 	pk.parent_in_call = parent_in_call;

@@ -20,9 +20,10 @@
  * counts as free for s as soon as its node lists it not runnable, without
  * the NODE_IDLE_MS that other jobs wait: a process whose child execs (a
  * shell, make) waits for it; and at once while parent_in_call (a call of
- * its waits at home: the heartbeat need not say so first). */
-struct node *placement_choose(const struct om_job_submit *s, uint32_t parent, const struct node *parent_node,
-    int parent_in_call, char *reason, size_t len);
+ * its waits at home: the heartbeat need not say so first). s is process
+ * s->pid of uid: a core held for it (nodes_hold) is free for it. */
+struct node *placement_choose(const struct om_job_submit *s, uint32_t uid, uint32_t parent,
+    const struct node *parent_node, int parent_in_call, char *reason, size_t len);
 
 /* Writes the name of the first feature 'need' has and 'have' lacks
  * ("AVX2", "leaf7_ecx bit 30", "XCR0 bit 9 (PKRU)") into buf; returns 0
