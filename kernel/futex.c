@@ -23,6 +23,11 @@
 
 static uint64_t waits; /* orders the waiters */
 
+static int aligned(uint64_t addr) { return !(addr & 3); }
+
+/* A wake's count: Linux wakes one for 0 or less. */
+static int at_least_one(uint64_t n) { return (int)n > 0 ? (int)n : 1; }
+
 /* The oldest waiter on addr in p whose bitset meets mask, or NULL. */
 static struct job *oldest_waiter(struct proc *p, uint64_t addr, uint32_t mask)
 {
@@ -48,11 +53,17 @@ int futex_wake(struct job *j, uint64_t addr, int n, uint32_t mask)
 	return woken;
 }
 
-/* Moves up to n waiters on addr to addr2 (they are woken from there). */
+/* Moves up to n waiters on addr to addr2 (they are woken from there).
+ * Onto the same address, they stay and count, as on Linux. */
 static int requeue(struct job *j, uint64_t addr, uint64_t addr2, int n)
 {
 	int moved = 0;
 	struct job *t;
+	if (addr == addr2) {
+		for (t = j->p->threads; t && moved < n; t = t->sibling)
+			moved += t->state == JOB_SLEEPING && t->futex_addr == addr && t->futex_bitset;
+		return moved;
+	}
 	while (moved < n && (t = oldest_waiter(j->p, addr, FUTEX_BITSET_ANY))) {
 		t->futex_addr = addr2;
 		moved++;
@@ -118,12 +129,11 @@ static void wake_op(struct job *j, struct sys_call *sc)
 	uint32_t v3 = (uint32_t)sc->a[5];
 	int op = (v3 >> 28) & 7, cmp = (v3 >> 24) & 15;
 	int32_t oparg = (int32_t)(v3 << 8) >> 20, cmparg = (int32_t)(v3 << 20) >> 20;
-	if (v3 & (8u << 28)) {
-		if (oparg < 0 || oparg > 31) {
-			sc->ret = -LX_EINVAL;
-			return;
-		}
-		oparg = (int32_t)(1u << oparg);
+	if (v3 & (8u << 28))
+		oparg = (int32_t)(1u << (oparg & 31)); /* Linux masks a shift out of range */
+	if (!aligned(sc->a[0]) || !aligned(sc->a[4])) {
+		sc->ret = -LX_EINVAL;
+		return;
 	}
 	if (op > 4 || cmp > 5) {
 		sc->ret = -LX_ENOSYS;
@@ -147,9 +157,9 @@ static void wake_op(struct job *j, struct sys_call *sc)
 	int32_t o = (int32_t)old;
 	int hit = cmp == 0 ? o == cmparg : cmp == 1 ? o != cmparg : cmp == 2 ? o < cmparg
 		: cmp == 3 ? o <= cmparg : cmp == 4 ? o > cmparg : o >= cmparg;
-	int n = futex_wake(j, sc->a[0], (int)sc->a[2], FUTEX_BITSET_ANY);
+	int n = futex_wake(j, sc->a[0], at_least_one(sc->a[2]), FUTEX_BITSET_ANY);
 	if (hit)
-		n += futex_wake(j, sc->a[4], (int)sc->a[3], FUTEX_BITSET_ANY);
+		n += futex_wake(j, sc->a[4], at_least_one(sc->a[3]), FUTEX_BITSET_ANY);
 	sc->ret = n;
 }
 
@@ -157,7 +167,7 @@ static void do_requeue(struct job *j, struct sys_call *sc, int cmp)
 {
 	uint32_t cur;
 	int nwake = (int)sc->a[2], nmove = (int)sc->a[3];
-	if (nwake < 0 || nmove < 0) {
+	if (nwake < 0 || nmove < 0 || !aligned(sc->a[0]) || !aligned(sc->a[4])) {
 		sc->ret = -LX_EINVAL;
 		return;
 	}
@@ -187,15 +197,15 @@ void sys_futex(struct job *j, struct sys_call *sc)
 	case FUTEX_WAIT:
 	case FUTEX_WAIT_BITSET: wait(j, sc, op); return;
 	case FUTEX_WAKE:
-		sc->ret = futex_wake(j, sc->a[0], (int)sc->a[2], FUTEX_BITSET_ANY);
-		return;
-	case FUTEX_WAKE_BITSET:
-		if ((uint32_t)sc->a[5] == 0) {
+	case FUTEX_WAKE_BITSET: {
+		uint32_t mask = op == FUTEX_WAKE ? FUTEX_BITSET_ANY : (uint32_t)sc->a[5];
+		if (mask == 0 || !aligned(sc->a[0])) {
 			sc->ret = -LX_EINVAL;
 			return;
 		}
-		sc->ret = futex_wake(j, sc->a[0], (int)sc->a[2], (uint32_t)sc->a[5]);
+		sc->ret = futex_wake(j, sc->a[0], at_least_one(sc->a[2]), mask);
 		return;
+	}
 	case FUTEX_REQUEUE: do_requeue(j, sc, 0); return;
 	case FUTEX_CMP_REQUEUE: do_requeue(j, sc, 1); return;
 	case FUTEX_WAKE_OP: wake_op(j, sc); return;

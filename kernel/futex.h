@@ -18,6 +18,10 @@
  * returns how many. */
 int futex_wake(struct job *j, uint64_t addr, int n, uint32_t mask);
 /* A sleep of j ended some other way (signal, timeout): it waits no more. */
-static inline void futex_forget(struct job *j) { j->futex_addr = 0; }
+static inline void futex_forget(struct job *j)
+{
+	j->futex_addr = 0;
+	j->futex_bitset = 0; /* no wake's mask meets it: address 0 is no waiter's */
+}
 
 #endif

@@ -68,6 +68,8 @@ struct job_timer {
 	int queued;              /* its signal is pending, not yet delivered */
 	uint32_t overrun;        /* expiries while queued */
 	uint32_t overrun_last;   /* timer_getoverrun: at the last delivery */
+	int32_t tid;             /* SIGEV_THREAD_ID: the thread it signals; 0 the process */
+	int32_t owner;           /* CLOCK_THREAD_CPUTIME_ID: whose time it counts; 0 none */
 };
 
 struct job_identity {

@@ -89,6 +89,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	c->cpu_ns = 0;
 	c->cloning = 0;
 	c->futex_addr = 0;
+	c->futex_bitset = 0;
 	c->sleep_restart = c->restart_pending = 0;
 	c->last_nr = 0;
 	c->exit_code = 0;

@@ -28,6 +28,7 @@
 #define FUTEX_OWNER_DIED 0x40000000u
 #define FUTEX_TID_MASK 0x3fffffffu
 #define ROBUST_LIST_LIMIT 2048 /* Linux's bound on a list's walk */
+#define TASK_SIZE_MAX ((1ULL << 47) - 4096) /* the lowest FS base that is not a user address */
 
 int job_thread_clone(struct job *j, const struct sys_call *sc, struct job_clone *c)
 {
@@ -65,6 +66,8 @@ int job_thread_clone(struct job *j, const struct sys_call *sc, struct job_clone 
 		return 0;
 	if ((c->flags & 0xff) || !c->stack)
 		return 0; /* an exit signal, or the caller's stack: not a C library's thread */
+	if ((c->flags & CLONE_SETTLS) && c->tls >= TASK_SIZE_MAX)
+		return -LX_EPERM; /* Linux's do_set_thread_area_64 */
 	return 1;
 }
 
@@ -87,22 +90,32 @@ struct job *job_thread_new(struct job *j, const struct job_clone *c, int64_t tid
 	/* A new thread has no alternate stack, rseq or robust list of its
 	 * own (Linux's copy_process with CLONE_VM). */
 	t->clear_child_tid = (c->flags & CLONE_CHILD_CLEARTID) ? c->child_tid : 0;
+	return t;
+}
+
+void job_thread_set_tids(struct job *j, const struct job_clone *c, int64_t tid)
+{
 	int32_t t32 = (int32_t)tid;
 	if (c->flags & CLONE_CHILD_SETTID)
 		uvm_write(&j->p->uvm, c->child_tid, &t32, sizeof t32, 0); /* a fault is ignored, as Linux does */
 	if (c->flags & CLONE_PARENT_SETTID)
 		uvm_write(&j->p->uvm, c->parent_tid, &t32, sizeof t32, 0);
-	return t;
 }
 
 /* One robust futex of an ending thread: if it holds it, the word says its
- * owner died and a waiter is woken (Linux's handle_futex_death). */
-static void futex_death(struct job *j, uint64_t addr)
+ * owner died and a waiter is woken (Linux's handle_futex_death). The one
+ * it was taking (pending, not PI) with the word still 0 may have been
+ * released to it with a wake it never saw: a waiter is woken. */
+static void futex_death(struct job *j, uint64_t addr, int pending)
 {
 	uint32_t *w = uvm_word(&j->p->uvm, addr);
 	if (!w)
 		return;
 	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+	if (pending && old == 0) {
+		futex_wake(j, addr, 1, ~0u);
+		return;
+	}
 	do {
 		if ((old & FUTEX_TID_MASK) != (uint32_t)j->tid)
 			return;
@@ -127,11 +140,11 @@ static void robust_list_exit(struct job *j)
 		if (uvm_read(&j->p->uvm, entry & ~1ull, &next, sizeof next) < 0)
 			return;
 		if ((entry & ~1ull) != (head.pending & ~1ull))
-			futex_death(j, (entry & ~1ull) + (uint64_t)head.futex_offset);
+			futex_death(j, (entry & ~1ull) + (uint64_t)head.futex_offset, 0);
 		entry = next;
 	}
 	if (head.pending)
-		futex_death(j, (head.pending & ~1ull) + (uint64_t)head.futex_offset);
+		futex_death(j, (head.pending & ~1ull) + (uint64_t)head.futex_offset, !(head.pending & 1));
 }
 
 void job_thread_exit(struct job *j)
@@ -155,6 +168,14 @@ void job_thread_unlink(struct job *j)
 		}
 	j->p->ran_gone_ns += j->cpu_ns;
 	j->cpu_ns = 0;
+}
+
+struct job *job_thread_find(struct proc *p, int64_t tid)
+{
+	for (struct job *t = p->threads; t; t = t->sibling)
+		if (t->tid == tid && t->state != JOB_EXITED && t->state != JOB_DONE)
+			return t;
+	return NULL;
 }
 
 int job_threads_live(const struct job *j)

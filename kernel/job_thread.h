@@ -22,10 +22,15 @@ int job_thread_clone(struct job *j, const struct sys_call *sc, struct job_clone 
  * stack, TLS and tid as c says, its FPU state and mask copied; it joins
  * j's process. NULL when out of memory. */
 struct job *job_thread_new(struct job *j, const struct job_clone *c, int64_t tid);
+/* The new thread runs: its tid goes where CLONE_CHILD_SETTID and
+ * CLONE_PARENT_SETTID ask. */
+void job_thread_set_tids(struct job *j, const struct job_clone *c, int64_t tid);
 /* What Linux does as a thread ends while its memory lives on: its robust
  * futexes marked FUTEX_OWNER_DIED (a waiter woken), and 0 written to its
  * clear_child_tid word with a futex wake there (pthread_join). */
 void job_thread_exit(struct job *j);
+/* The live thread of p with this tid, or NULL. */
+struct job *job_thread_find(struct proc *p, int64_t tid);
 /* Takes j out of its process's thread list (before job_destroy). */
 void job_thread_unlink(struct job *j);
 /* The threads of j's process that still run (not JOB_EXITED nor

@@ -1,6 +1,7 @@
 /* sched.c - the jobs' run loop: run, handle the trap, repeat, on every
  * core. The kernel lock (klock.h) is held except while a job runs in
  * ring 3; job->cpu says which core runs it there. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,10 +65,13 @@ struct job *sched_find(uint32_t id)
 	return NULL;
 }
 
+static void shootdown(struct uvm *u);
+
 int sched_start(struct job *j, const struct job_host *host)
 {
 	if (nrun == SCHED_JOBS_MAX)
 		return -1;
+	uvm_shootdown = shootdown;
 	run[nrun].job = j;
 	run[nrun].host = host;
 	nrun++;
@@ -106,11 +110,15 @@ static int64_t clone_done(struct job *j, int64_t tid)
 	if (tid <= 0)
 		return tid;
 	struct job *t = job_thread_new(j, &j->clone, tid);
-	if (t && sched_start(t, host_of(j)) == 0)
+	if (t && sched_start(t, host_of(j)) == 0) {
+		job_thread_set_tids(j, &j->clone, tid);
 		return tid;
+	}
 	/* Its home thread stays, unused, until the process ends there. */
-	job_thread_unlink(t);
-	job_destroy(t);
+	if (t) {
+		job_thread_unlink(t);
+		job_destroy(t);
+	}
 	return -LX_EAGAIN;
 }
 
@@ -296,8 +304,9 @@ static int thread_end(struct job *j, const struct job_host *host)
 		job_destroy(j);
 		return 0;
 	}
-	uint32_t status = p->dying ? p->exit_code : j->exit_code;
+	/* Each thread called exit: the leader's status, as Linux reports. */
 	struct job *leader = job_thread_leader(j);
+	uint32_t status = p->dying ? p->exit_code : leader->exit_code;
 	if (leader != j) {
 		unlist(j);
 		job_thread_unlink(j);
@@ -392,21 +401,20 @@ static void prepare_all(void)
 	}
 }
 
-static void handle_trap(struct job *j, enum job_event ev, struct cpu *c);
-
-/* What the kernel does after j came back from ring 3 on core c. */
-static void after_run(struct job *j, enum job_event ev, struct cpu *c)
+/* uvm_shootdown: an entry of the page tables is about to be removed or
+ * weakened; the process's threads in ring 3 on other cores may hold it in
+ * their TLBs. They come off their cores first (a core reloads changed
+ * tables before it runs one), as Linux's TLB shootdown IPI would flush
+ * them; under the kernel lock, none goes back before the change is made. */
+static void shootdown(struct uvm *u)
 {
-	uint64_t gen = j->p->uvm.gen;
-	handle_trap(j, ev, c);
-	/* An entry of the page tables was removed or weakened: the process's
-	 * threads in ring 3 on other cores may hold it in their TLBs. They come
-	 * off their cores (a core reloads changed tables before it runs one),
-	 * as Linux's TLB shootdown IPI would flush them. */
-	if (j->p->uvm.gen != gen && j->p->nthreads > 1)
-		park_threads(j);
+	struct proc *p = (struct proc *)((char *)u - offsetof(struct proc, uvm));
+	if (p->nthreads > 1)
+		for (struct job *t = p->threads; t; t = t->sibling)
+			sched_park(t);
 }
 
+/* What the kernel does after j came back from ring 3 on core c. */
 static void handle_trap(struct job *j, enum job_event ev, struct cpu *c)
 {
 	j->cpu_ns += c->ran_ns;
@@ -463,6 +471,7 @@ int sched_step(void)
 	c->last = c->cur = j;
 	j->cpu = c->index;
 	j->in_user = 1;
+	j->p->uvm.shot = 0;
 	kunlock();
 	uint64_t t0 = timer_ns();
 	c->ev = job_run(j);
@@ -476,7 +485,7 @@ int sched_step(void)
 		return 1;
 	c->cur = NULL;
 	j->cpu = -1;
-	after_run(j, (enum job_event)c->ev, c);
+	handle_trap(j, (enum job_event)c->ev, c);
 	return 1;
 }
 

@@ -282,8 +282,10 @@ void signal_die(struct job *j, int sig)
 {
 	j->exit_code = LX_W_SIGNALED((uint32_t)sig, (CORE_SIGS & BIT(sig)) != 0);
 	j->state = JOB_EXITED;
-	j->p->dying = 1; /* the whole process: every thread ends */
-	j->p->exit_code = j->exit_code;
+	if (!j->p->dying) { /* the whole process: every thread ends */
+		j->p->dying = 1;
+		j->p->exit_code = j->exit_code;
+	}
 }
 
 /* Builds the frame; returns -1 if the stack cannot take it (Linux then

@@ -233,6 +233,8 @@ void sys_exit(struct job *j, struct sys_call *sc)
 void sys_exit_group(struct job *j, struct sys_call *sc)
 {
 	sys_exit(j, sc);
-	j->p->dying = 1;
-	j->p->exit_code = j->exit_code;
+	if (!j->p->dying) { /* the first exit_group or fatal signal says it */
+		j->p->dying = 1;
+		j->p->exit_code = j->exit_code;
+	}
 }

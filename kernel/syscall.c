@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "job_thread.h"
 #include "linux_abi.h"
 #include "syscall.h"
 #include "syscall_codec.h"
@@ -62,10 +63,7 @@ struct job *job_signal_target(struct job *j, const struct sys_call *sc)
 		return sc->nr == NR_kill || sc->nr == NR_rt_sigqueueinfo ? j : NULL;
 	if (tgid != -1 && tgid != j->p->ident.pid)
 		return NULL;
-	for (struct job *t = j->p->threads; t; t = t->sibling)
-		if (t->tid == tid && t->state != JOB_EXITED && t->state != JOB_DONE)
-			return t;
-	return NULL;
+	return job_thread_find(j->p, tid);
 }
 
 void syscall_handle(struct job *j, struct sys_call *sc)

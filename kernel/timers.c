@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "job_thread.h"
 #include "linux_abi.h"
 #include "signal.h"
 #include "syscall.h"
@@ -111,7 +112,8 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 	memcpy(info.fields + 0, &t->id, 4); /* _timer: si_timerid, si_overrun, si_value */
 	memcpy(info.fields + 4, &zero, 4);
 	memcpy(info.fields + 8, &t->value, 8);
-	if (signal_raise(j, t->signo, &info) == 0)
+	struct job *to = t->tid ? job_thread_find(j->p, t->tid) : NULL;
+	if ((to ? signal_raise_thread(to, t->signo, &info) : signal_raise(j, t->signo, &info)) == 0)
 		t->queued = 1;
 }
 
@@ -126,6 +128,8 @@ void timers_run(struct job *j)
 	for (int i = 0; i < JOB_TIMERS_MAX; i++) {
 		struct job_timer *t = &j->p->timer[i];
 		uint64_t now;
+		if (t->owner && t->owner != j->tid)
+			continue; /* a thread's CPU clock: its own turn reads it */
 		if (t->used && t->expires && (now = clock_now(j, t->clock)) >= t->expires)
 			fire(j, t, 1, now);
 	}
@@ -267,12 +271,12 @@ static int timer_clock(const struct job *j, int64_t clock, int *out)
 	return 0;
 }
 
-/* Linux's good_sigevent: a thread id must name the job's own thread. */
-static int sigevent_ok(const struct job *j, int notify, int signo, int32_t tid)
+/* Linux's good_sigevent: a thread id must name a thread of the process. */
+static int sigevent_ok(struct job *j, int notify, int signo, int32_t tid)
 {
 	switch (notify) {
 	case LX_SIGEV_SIGNAL | LX_SIGEV_THREAD_ID:
-		if (tid != j->tid)
+		if (!job_thread_find(j->p, tid))
 			return 0;
 		/* fall through */
 	case LX_SIGEV_SIGNAL:
@@ -337,7 +341,9 @@ void sys_timer_create(struct job *j, struct sys_call *sc)
 		return;
 	}
 	*t = (struct job_timer){ .used = 1, .id = id, .clock = clock, .notify = ev.notify & ~LX_SIGEV_THREAD_ID,
-				 .signo = ev.signo, .value = ev.value };
+				 .signo = ev.signo, .value = ev.value,
+				 .tid = sc->a[1] && (ev.notify & LX_SIGEV_THREAD_ID) ? ev.tid : 0,
+				 .owner = clock == LX_CLOCK_THREAD_CPUTIME_ID ? (int32_t)j->tid : 0 };
 	sc->ret = 0;
 }
 

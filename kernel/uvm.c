@@ -63,10 +63,22 @@ static uint64_t *uvm_pte(struct uvm *u, uint64_t va, int create)
 
 static void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
+void (*uvm_shootdown)(struct uvm *u);
+
+/* An entry of u is about to be removed or weakened. */
+static void changing(struct uvm *u)
+{
+	if (!u->shot && uvm_shootdown) {
+		uvm_shootdown(u);
+		u->shot = 1;
+	}
+}
+
 /* An entry of u was removed or weakened: this core forgets it now, the
  * others when they next load u (uvm_activate). */
 static void weakened(struct uvm *u, uint64_t va)
 {
+	changing(u);
 	invlpg(va);
 	u->gen++;
 }
@@ -116,9 +128,10 @@ void uvm_activate(const struct uvm *u)
 	struct cpu *c = this_cpu();
 	uint64_t pa = virt_to_phys(u->pml4);
 	/* One core: invlpg already dropped what changed. */
-	if (read_cr3() != pa || (ncpus > 1 && c->cr3_gen != u->gen))
+	uint64_t gen = __atomic_load_n(&u->gen, __ATOMIC_ACQUIRE);
+	if (read_cr3() != pa || (ncpus > 1 && c->cr3_gen != gen))
 		write_cr3(pa);
-	c->cr3_gen = u->gen;
+	c->cr3_gen = gen;
 	__atomic_store_n(&c->cr3_job, pa, __ATOMIC_SEQ_CST);
 }
 
@@ -133,6 +146,7 @@ static void uvm_drop_pages(struct uvm *u, uint64_t start, uint64_t end)
 			continue;
 		}
 		if (*pte & PTE_ADDR) { /* present, or kept by PROT_NONE */
+			changing(u);
 			pmm_free(*pte & PTE_ADDR, 1);
 			*pte = 0;
 			weakened(u, va);

@@ -42,7 +42,15 @@ struct uvm {
 	 * a core that still holds these tables from an earlier run reloads
 	 * them when it differs (uvm_activate). */
 	uint64_t gen;
+	/* No thread of it has entered ring 3 since uvm_shootdown ran. */
+	uint8_t shot;
 };
+
+/* Called (by the scheduler) before the first entry of u is removed or
+ * weakened while other threads of its process may run on other cores:
+ * they leave their cores first, so that no stale TLB entry reaches a frame
+ * freed and given out again (Linux's flush before free). */
+extern void (*uvm_shootdown)(struct uvm *u);
 
 int uvm_create(struct uvm *u);
 /* Makes dst, new and empty (uvm_create), a copy of src: its regions, and

@@ -18,6 +18,8 @@ user: clone threads, gettid, TLS ok
 user: tgkill to a thread ok
 user: process signal to the thread that takes it ok
 user: futex wake and CLEARTID join ok
+user: futex corner cases ok
+user: TLB shootdown before a frame is freed ok
 user: all ok
 """
 

@@ -24,6 +24,7 @@
 #define SYS_gettid 186
 #define SYS_futex 202
 #define SYS_tgkill 234
+#define SYS_madvise 28
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -318,6 +319,100 @@ static void join(int i)
 		futex(&thr[i].ctid, 0, v);
 }
 
+/* A thread whose futex wait ended (woken) and that now sleeps: a wake
+ * at address 0 must not take it for a waiter. */
+static volatile int fword, fwoken, scribbling;
+static volatile uint64_t *volatile scribble_page;
+
+static int sleeper(long i)
+{
+	(void)i;
+	while (futex(&fword, 0, 0) != 0)
+		;
+	fwoken = 1;
+	struct ts nap = { 0, 200000000 };
+	sys(SYS_nanosleep, &nap, 0, 0);
+	return 0;
+}
+
+static int waiter(long i)
+{
+	(void)i;
+	while (fword == 0)
+		futex(&fword, 0, 0);
+	return 0;
+}
+
+/* Calls futex op until it returns want (the other thread waits by then). */
+static void until(int op, long val, long val2, long val3, long want, const char *what)
+{
+	struct ts nap = { 0, 1000000 };
+	for (int tries = 0; tries < 2000; tries++) {
+		long r = sys6(SYS_futex, (long)&fword, op, val, val2, (long)&fword, val3);
+		if (r == want)
+			return;
+		if (r != 0)
+			break;
+		sys(SYS_nanosleep, &nap, 0, 0);
+	}
+	fail(what);
+}
+
+/* Writes into a page the other thread keeps discarding (MADV_DONTNEED):
+ * a stale TLB entry on this core must never let a write reach the frame
+ * once it is freed and handed out again. */
+static int scribbler(long i)
+{
+	(void)i;
+	while (scribbling)
+		for (int k = 0; k < 512; k++)
+			scribble_page[k] = 0x5a5a5a5a5a5a5a5aull;
+	return 0;
+}
+
+static void more_futex(void)
+{
+	struct ts nap = { 0, 20000000 };
+	spawn(0, sleeper);
+	until(1 /* WAKE */, 0, 0, 0, 1, "FUTEX_WAKE with count 0"); /* wakes one, as on Linux */
+	while (!fwoken)
+		;
+	sys(SYS_nanosleep, &nap, 0, 0); /* it sleeps in nanosleep now */
+	if (futex(NULL, 1, 1) != 0)
+		fail("FUTEX_WAKE at address 0 woke a thread that does not wait");
+	if (futex((volatile int *)((char *)&fword + 1), 1, 1) != -22)
+		fail("FUTEX_WAKE at a misaligned address");
+	join(0);
+	spawn(0, waiter);
+	/* onto the same word: it stays, counted once, at once */
+	until(4 /* CMP_REQUEUE */, 0, 0x7fffffff, 0, 1, "FUTEX_CMP_REQUEUE onto the same word");
+	fword = 1;
+	futex(&fword, 1, 1);
+	join(0);
+	if (raw_clone(CLONE_THREAD_FLAGS, &thr[0].stack[2046], &thr[0].ctid, &thr[0].ctid,
+		      (void *)0x800000000000ull) != -1)
+		fail("clone with a TLS that is not a user address");
+	ok("futex corner cases");
+
+	scribble_page = (uint64_t *)sys6(SYS_mmap, 0, 4096, 3, 0x22, -1, 0);
+	scribbling = 1;
+	spawn(0, scribbler);
+	for (int round = 0; round < 300; round++) {
+		sys(SYS_madvise, scribble_page, 4096, 4 /* MADV_DONTNEED */);
+		uint64_t *fresh = (uint64_t *)sys6(SYS_mmap, 0, 4096, 3, 0x22, -1, 0);
+		uint64_t sum = 0;
+		for (int s = 0; s < 20; s++)
+			for (int k = 0; k < 512; k++)
+				sum |= fresh[k];
+		sys(SYS_munmap, fresh, 4096, 0);
+		if (sum != 0)
+			fail("a write through a stale TLB entry reached a freed frame");
+	}
+	scribbling = 0;
+	join(0);
+	ok("TLB shootdown before a frame is freed");
+}
+
 static int last(long i)
 {
 	(void)i;
@@ -364,6 +459,7 @@ static void threads(void)
 	if (counter != (long)NTHREADS * ROUNDS)
 		fail("atomic counter across threads");
 	ok("futex wake and CLEARTID join");
+	more_futex();
 	spawn(NTHREADS, last);
 	sys(SYS_exit, 0, 0, 0); /* the process lives on in the last thread */
 	fail("exit returned");
