@@ -65,6 +65,30 @@ def test_two_cores_run_two_jobs_at_once():
               "2 host cores)" % (stats["node_cpu_s"], secs, stats["node_cpu_s"] / secs))
 
 
+def test_cores_asked_for():
+    """om-run --cores: a burn that asks for 2 cores goes to the 2-core
+    node, not to the faster 1-core one, output as natively; one that asks
+    for 3 runs at home, and -v says why."""
+    burn = [os.path.join(CORPUS, "burn"), "x", "300"]
+    native = subprocess.run(burn, capture_output=True, timeout=TIMEOUT)
+    with cluster() as c:
+        one = c.boot(mem=256, extra=["-cpu", "max"], speed=1000)
+        two = c.boot(mem=256, extra=["-cpu", "max", "-smp", "2"], speed=100)
+        for n in (one, two):
+            c.wait_registered(n)
+        two_id = c.node_by_mac(two.mac)["id"]
+        p = subprocess.run([OM_RUN, "-v", "--cores", "2", "--control", c.control] + burn, capture_output=True,
+                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        check(p.returncode == 0 and p.stdout == native.stdout and
+              re.search(rb"job \d+ placed on node %d " % two_id, p.stderr),
+              "--cores 2: %d %r %r" % (p.returncode, p.stdout, p.stderr))
+        p = subprocess.run([OM_RUN, "-v", "--cores", "3", "--control", c.control] + burn, capture_output=True,
+                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        check(p.returncode == 0 and p.stdout == native.stdout and
+              p.stderr == b"om-run: running at home: no node has 3 cores\n",
+              "--cores 3: %d %r %r" % (p.returncode, p.stdout, p.stderr))
+
+
 def test_jobs_on_other_cores_move_stop_and_die():
     """-smp 4, three jobs: memcheck (its memory checked round after round)
     is sent home and back out five times while two spins run on the other

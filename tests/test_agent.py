@@ -991,6 +991,39 @@ def t_exec_holds_its_core(tmp):
     check(node == n.id, "the hold did not end: %r" % reason)
 
 
+def t_job_cores(tmp):
+    """A job that asks for cores (om-run --cores) goes to a node with that
+    many free and holds them all until it ends; when no node has them, or
+    none has them free, it is not placed and the reason says which."""
+    a = Agent(tmp)
+    n1 = a.node(MAC1, cores=1)
+    n4 = a.node(MAC2, cores=4)
+    kids = [spawn(["sleep", "60"]) for _ in range(4)]
+    _, node, _, reason = a.ctl().submit(pid=kids[0].pid, cores=8)
+    check(node == 0 and reason == "no node has 8 cores", "8 cores: %r" % reason)
+    c = a.ctl()
+    job, node, _, reason = c.submit(cores=3)
+    check(node == n4.id, "3 cores: %r" % reason)
+    started_on(n4, c, job)
+    check(a.nodes()[MAC2]["jobs"] == 1, "the wide job's count")
+    _, node, _, reason = a.ctl().submit(pid=kids[1].pid, cores=2)
+    check(node == 0 and reason == "no node has 2 cores free", "2 more cores: %r" % reason)
+    c1 = a.ctl()
+    _, node, _, _ = c1.submit(pid=kids[2].pid)
+    check(node in (n1.id, n4.id), "one core: not placed")
+    c2 = a.ctl()
+    _, node2, _, reason = c2.submit(pid=kids[3].pid)
+    check(node2 in (n1.id, n4.id) and node2 != node, "the last free core: %r" % reason)
+    _, node, _, reason = a.ctl().submit()
+    check(node == 0 and reason == "all cores busy", "every core taken: %r" % reason)
+    c.close()
+    wait_for(lambda: a.nodes()[MAC2]["jobs"] <= 1, 2, "the wide job to end")
+    _, node, _, reason = a.ctl().submit(pid=kids[1].pid, cores=4)
+    check(node == 0 and reason == "no node has 4 cores free", "4 cores with one taken: %r" % reason)
+    _, node, _, reason = a.ctl().submit(pid=kids[1].pid, cores=3)
+    check(node == n4.id, "its cores came back: %r" % reason)
+
+
 def t_job_node_shared(tmp):
     """Asked for by name, a node shares its core with more jobs, up to the
     most a node runs (OM_NODE_JOBS_MAX, 16); the automatic choice does not."""

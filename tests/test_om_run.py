@@ -40,10 +40,11 @@ def spawn_run(*args, **kw):
 
 def t_usage(tmp):
     rc, out, err = om_run("--help")
-    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--home] [--stats FILE] [-v] [--control PATH] "
-                                     "PROGRAM [ARGS...]"), "--help: %r" % out)
+    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--cores N] [--home] [--stats FILE] [-v] "
+                                     "[--control PATH] PROGRAM [ARGS...]"), "--help: %r" % out)
     for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"],
-                ["--node", "0", "true"], ["--home", "--node", "1", "true"]):
+                ["--node", "0", "true"], ["--home", "--node", "1", "true"], ["--cores", "0", "true"],
+                ["--cores", "4097", "true"], ["--cores", "2x", "true"], ["--home", "--cores", "2", "true"]):
         rc, out, err = om_run(*bad)
         check(rc == 2 and err.startswith("om-run: ") and "usage:" in err,
               "%r: exit %d %r" % (bad, rc, err))
@@ -190,6 +191,8 @@ def t_agent_reasons(tmp):
     rc, out, err = om_run("-v", "--control", a.control, "--node", "7", "true")
     check(rc == 0 and err == "om-run: running at home: no node 7\n", "--node 7: %r" % err)
     a.node(harness.MAC2, cores=1, **ALL_FEATURES)
+    rc, out, err = om_run("-v", "--control", a.control, "--cores", "4", "true")
+    check(rc == 0 and err == "om-run: running at home: no node has 4 cores\n", "--cores 4: %r" % err)
     rc, out, err = om_run("-v", "--control", a.control, "--node", "2", "true")
     check(rc == 0 and "job " in err and "placed on node 2" in err, "--node 2: %r" % err)
 

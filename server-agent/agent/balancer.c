@@ -111,8 +111,9 @@ add_job(struct job *j, void *arg)
 	c->place = at;
 	c->runnable = j->runnable;
 	/* A process with a move in the table is on its way, or did not go
-	 * when asked: not a candidate. */
-	c->pinned = j->pinned || j->unmovable || moves_pending(j->uid, j->pid);
+	 * when asked: not a candidate; nor is one given several cores (the
+	 * balancer counts one a process). */
+	c->pinned = j->pinned || j->unmovable || moves_pending(j->uid, j->pid) || j->need.cores > 1;
 	c->cpu_ms = j->cpu_ms;
 	c->stay_ms = r.now - j->start_ms;
 	c->can_go = j;

@@ -80,7 +80,7 @@ consider(struct node *n, void *arg)
 		return;
 	if (placement_missing(&sw->job->need, &n->hello.cpu, lack, sizeof lack) ||
 	    n->hb.mem_free < sw->job->mem_bytes ||
-	    nodes_busy(n, ev_now_ms()) + chosen(sw, n) >= n->hello.cpu.cores ||
+	    nodes_busy(n, ev_now_ms()) + chosen(sw, n) + sw->job->need.cores > n->hello.cpu.cores ||
 	    nodes_jobs(n) + chosen(sw, n) >= OM_NODE_JOBS_MAX)
 		return;
 	if (sw->best == NULL || faster(sw, n, sw->best))

@@ -83,8 +83,8 @@ jobs_end(struct job *j, const char *what)
 {
 	log_info("job %u (uid %u pid %u) on node %u ended: %s", j->id, j->uid, j->pid,
 	    j->node ? j->node->id : 0, what);
-	if (j->node && j->node->jobs > 0)
-		j->node->jobs--;
+	if (j->node)
+		nodes_job_out(j->node, j->need.cores);
 	if (j->node)
 		nodes_job_ended(j->node, j->id);
 	move_relay_end(j);
@@ -257,7 +257,7 @@ jobs_new(struct conn *c, struct job_home *jh, const struct om_job_submit *s, str
 	j->home = c;
 	jobs_link(j);
 	if (n != NULL)
-		n->jobs++;
+		nodes_job_in(n, j->need.cores);
 	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
 	return j;
 }
@@ -378,6 +378,7 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 	}
 	jobs_end_home_record(c, s->pid, "it is forked on a node");
 	j->need = parent->need; /* its memory is the parent's */
+	j->need.cores = s->cpu.cores; /* as counted on the node: its own */
 	j->mem_bytes = parent->mem_bytes;
 	j->why = OM_WHY_FORK;
 	id = j->id;

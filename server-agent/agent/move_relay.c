@@ -93,7 +93,7 @@ move_relay_start(struct job *j, struct node *to, const char *who)
 	j->held = NULL;
 	j->held_tail = &j->held;
 	j->held_bytes = 0;
-	to->jobs++; /* its core is taken from now on */
+	nodes_job_in(to, j->need.cores); /* its cores are taken from now on */
 	log_info("job %u: %s moves it from node %u to node %u, through the agent", id, who,
 	    j->node->id, to->id);
 	(void)conn_send(from_c, OM_T_JOB_MOVE, id, 0, NULL, 0);
@@ -130,8 +130,7 @@ target_forget(struct job *j)
 
 	j->move_to = NULL;
 	j->move_phase = 0;
-	if (to->jobs > 0)
-		to->jobs--;
+	nodes_job_out(to, j->need.cores);
 	if (!streamed)
 		return;
 	/* Its late frames (a JOB_STARTED crossing this) are a race, not a lie. */
@@ -180,8 +179,7 @@ landed(struct job *j)
 	struct conn *nc;
 	int len;
 
-	if (from->jobs > 0)
-		from->jobs--;
+	nodes_job_out(from, j->need.cores);
 	nodes_job_ended(from, id);
 	j->node = to;
 	j->move_to = NULL;

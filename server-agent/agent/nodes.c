@@ -180,6 +180,23 @@ nodes_jobs(const struct node *n)
 	return n->jobs;
 }
 
+void
+nodes_job_in(struct node *n, uint32_t cores)
+{
+	n->jobs++;
+	n->wide += cores > 1 ? cores - 1 : 0;
+}
+
+void
+nodes_job_out(struct node *n, uint32_t cores)
+{
+	uint32_t extra = cores > 1 ? cores - 1 : 0;
+
+	if (n->jobs > 0)
+		n->jobs--;
+	n->wide -= extra < n->wide ? extra : n->wide;
+}
+
 uint32_t
 nodes_busy(const struct node *n, uint64_t now)
 {
@@ -243,7 +260,7 @@ nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting
 		idle += now - n->idle[i].since_ms >= NODE_IDLE_MS || n->idle[i].job == waiting;
 	}
 	idle += waiting_in_call && !listed;
-	return (n->jobs > idle ? n->jobs - idle : 0) + holds(n, now, uid, pid);
+	return (n->jobs > idle ? n->jobs - idle : 0) + n->wide + holds(n, now, uid, pid);
 }
 
 

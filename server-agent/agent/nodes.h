@@ -30,6 +30,7 @@ struct node {
 	uint64_t last_seen_ms;     /* last valid frame */
 	void *link;                /* the node's connection, NULL when none */
 	uint32_t jobs;             /* jobs the agent placed here and not ended */
+	uint32_t wide;             /* their cores beyond one each (om-run --cores) */
 	/* Jobs the HEARTBEATs have listed as not runnable, since when. */
 	struct { uint32_t job; uint64_t since_ms; } idle[OM_NODE_JOBS_MAX];
 	uint32_t nidle;
@@ -80,10 +81,14 @@ struct node *nodes_by_id(uint32_t id);
  * never runs a job the agent does not know: it drops its job when the link
  * to the agent drops. */
 uint32_t nodes_jobs(const struct node *n);
-/* Those of them that want a core: all but the ones the HEARTBEATs have
- * listed as not runnable (waiting for a call at home, asleep) for
- * NODE_IDLE_MS or more, so that a shell waiting for its children leaves
- * its core to them, but a program that makes a short call does not. */
+/* A job that takes cores (>= 1) of n's cores comes to n, or leaves it. */
+void nodes_job_in(struct node *n, uint32_t cores);
+void nodes_job_out(struct node *n, uint32_t cores);
+/* The cores those of them that want a core take: all but the ones the
+ * HEARTBEATs have listed as not runnable (waiting for a call at home,
+ * asleep) for NODE_IDLE_MS or more, so that a shell waiting for its
+ * children leaves its core to them, but a program that makes a short call
+ * does not. A job given more cores holds them all, idle or not. */
 #define NODE_IDLE_MS 50
 uint32_t nodes_busy(const struct node *n, uint64_t now);
 /* The same, not counting job 'waiting' (0: none) once n lists it not

@@ -95,7 +95,7 @@ struct pick {
 	const struct node *parent_node; /* ... on this node */
 	int parent_in_call;         /* ... a call of its at home now */
 	struct node *best;
-	int up, featok, memok;      /* nodes passing each test so far */
+	int up, featok, memok, big; /* nodes passing each test so far */
 	int closed;                 /* up, but taking no new jobs (drain.h) */
 	char lack[48];              /* the first node's missing feature */
 	int lack_same;              /* every up node lacks that same one */
@@ -153,7 +153,10 @@ pick_one(struct node *n, void *arg)
 	if (n->hb.mem_free < pk->s->mem_bytes)
 		return;
 	pk->memok++;
-	if (busy(pk, n) >= n->hello.cpu.cores || nodes_jobs(n) >= OM_NODE_JOBS_MAX)
+	if (n->hello.cpu.cores < pk->s->cpu.cores)
+		return;
+	pk->big++;
+	if (busy(pk, n) + pk->s->cpu.cores > n->hello.cpu.cores || nodes_jobs(n) >= OM_NODE_JOBS_MAX)
 		return;
 	if (pk->best == NULL || better(pk, n, pk->best))
 		pk->best = n;
@@ -213,6 +216,10 @@ placement_choose(const struct om_job_submit *s, uint32_t uid, uint32_t parent,
 	else if (pk.memok == 0)
 		snprintf(reason, len, "no node has %llu MiB free",
 		    (unsigned long long)((s->mem_bytes + (1 << 20) - 1) >> 20));
+	else if (pk.big == 0)
+		snprintf(reason, len, "no node has %u cores", s->cpu.cores);
+	else if (s->cpu.cores > 1)
+		snprintf(reason, len, "no node has %u cores free", s->cpu.cores);
 	else
 		snprintf(reason, len, "all cores busy");
 	return NULL;

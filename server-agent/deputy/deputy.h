@@ -43,6 +43,7 @@ struct job_ctx {
 				    * agent send JOB_KILL to the node) */
 	struct om_job_placed placed; /* job id, node id, node cpu and address */
 	uint32_t node;             /* --node: where the program should go (0: any) */
+	uint32_t cores;            /* --cores: of one node, for the program (1..4096) */
 	int verbose;               /* -v: say what happens on stderr */
 	const char *control;       /* the control socket path */
 	/* Connects to the agent at control: a new deputy (a child's) has a

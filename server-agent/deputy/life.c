@@ -59,6 +59,7 @@ static int remote_init(struct remote *r, struct job_ctx *jc, pid_t pid, int root
 	r->jc = jc;
 	r->pid = pid;
 	r->root = root;
+	r->cores = root && jc->cores > 1 ? (uint16_t)jc->cores : 1;
 	r->pending_nr = -1;
 	r->in.pid = pid;
 	r->in.memfd = r->in.watch_fd = r->in.chld_fd = -1;

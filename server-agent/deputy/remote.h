@@ -40,6 +40,7 @@ struct remote {
 	uint8_t *rxbuf, *txbuf;
 	struct deputy_out dout;
 	struct om_cpu need;     /* what the image may use: home and node share it */
+	uint16_t cores;         /* the cores it asks for: --cores for om-run's child, else 1 */
 	struct restore rs;      /* coming home */
 	int homing;             /* HOMING_ANNOUNCED, then HOMING_IMAGE */
 	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */

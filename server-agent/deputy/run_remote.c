@@ -752,6 +752,7 @@ int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uin
 	struct om_hdr h;
 	const uint8_t *p;
 	job_submit_fill((uint32_t)r->pid, r->cmd, need, node, &s);
+	s.cpu.cores = r->cores;
 	s.flags = flags;
 	if (flags & OM_JOB_F_FORK) {
 		s.fork_job = r->fork_job;

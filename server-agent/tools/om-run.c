@@ -34,6 +34,7 @@
 #define OMRUN_EXIT_ERR 1
 #define OMRUN_EXIT_USAGE 2
 #define OMRUN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define OMRUN_CORES_MAX 4096 /* om_cpu.cores is 16 bits; no node has more */
 
 extern char **environ;
 
@@ -41,8 +42,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-run [--node ID] [--home] [--stats FILE] [-v] [--control PATH] PROGRAM [ARGS...]\n"
+	    "usage: om-run [--node ID] [--cores N] [--home] [--stats FILE] [-v] [--control PATH] PROGRAM [ARGS...]\n"
 	    "  --node ID        run on node ID only (see om-mon); otherwise the agent picks\n"
+	    "  --cores N        the program needs N cores of one node (default 1)\n"
 	    "  --home           run here, without asking the agent\n"
 	    "  --stats FILE     write where each process ran, as JSON, when all have ended\n"
 	    "  -v, --verbose    say where the program runs and why\n"
@@ -183,16 +185,18 @@ omrun_run_home(struct job_ctx *jc)
 /* ---- the agent */
 
 
+/* A decimal number 1..max for option opt (what: its meaning), or a usage
+ * error. */
 static uint32_t
-omrun_parse_node(const char *s)
+omrun_parse_count(const char *opt, const char *what, const char *s, unsigned long max)
 {
 	unsigned long v;
 	char *end;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > UINT32_MAX) {
-		fprintf(stderr, "om-run: --node: invalid node id '%s'\n", s);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v == 0 || v > max) {
+		fprintf(stderr, "om-run: %s: invalid %s '%s'\n", opt, what, s);
 		usage(stderr);
 		exit(OMRUN_EXIT_USAGE);
 	}
@@ -204,6 +208,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "node", required_argument, NULL, 'n' },
+		{ "cores", required_argument, NULL, 'C' },
 		{ "home", no_argument, NULL, 'H' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -214,7 +219,7 @@ main(int argc, char **argv)
 	struct job_ctx jc;
 	char path[PATH_MAX];
 	const char *control = NULL, *stats = NULL;
-	uint32_t node = 0;
+	uint32_t node = 0, cores = 1;
 	int ch, home = 0, rc, status;
 
 	memset(&jc, 0, sizeof jc);
@@ -223,7 +228,8 @@ main(int argc, char **argv)
 	/* '+': options end at PROGRAM; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'n': node = omrun_parse_node(optarg); break;
+		case 'n': node = omrun_parse_count("--node", "node id", optarg, UINT32_MAX); break;
+		case 'C': cores = omrun_parse_count("--cores", "number of cores", optarg, OMRUN_CORES_MAX); break;
 		case 'H': home = 1; break;
 		case 's': stats = optarg; break;
 		case 'v': jc.verbose = 1; break;
@@ -240,8 +246,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return OMRUN_EXIT_USAGE;
 	}
-	if (home && node != 0) {
-		fprintf(stderr, "om-run: --home and --node cannot be combined\n");
+	if (home && (node != 0 || cores != 1)) {
+		fprintf(stderr, "om-run: --home and %s cannot be combined\n", node != 0 ? "--node" : "--cores");
 		usage(stderr);
 		return OMRUN_EXIT_USAGE;
 	}
@@ -253,6 +259,7 @@ main(int argc, char **argv)
 	jc.control = ctl_path(control);
 	jc.connect = ctl_connect;
 	jc.node = node;
+	jc.cores = cores;
 	/* Before the program exists: a file that cannot be written is an
 	 * error at once, not after the job's work. */
 	if (stats != NULL && (jc.stats_fd = stats_open(stats, &omrun_collector)) == -1) {
