@@ -653,6 +653,8 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 	} else if (!in) {
 		kprintf("job %u: %s for no image in progress, ignored\n", h->job, om_type_name(h->type));
 		return;
+	} else if (h->type == OM_T_IMAGE_THREAD) {
+		rc = image_in_thread(in, p, h->length);
 	} else if (h->type == OM_T_IMAGE_REGION) {
 		rc = image_in_region(in, p, h->length);
 	} else if (h->type == OM_T_IMAGE_PAGES) {
@@ -1010,6 +1012,7 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		sched_park(j);
 	switch (h->type) {
 	case OM_T_IMAGE_BEGIN:
+	case OM_T_IMAGE_THREAD:
 	case OM_T_IMAGE_REGION:
 	case OM_T_IMAGE_PAGES:
 	case OM_T_IMAGE_END:

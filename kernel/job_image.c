@@ -261,6 +261,8 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 		return fail(in, "bad IMAGE_BEGIN: %s", om_strerror(rc));
 	if (om_image_check_begin(&in->chk, in->hdr) != OM_OK)
 		return fail(in, "bad IMAGE_BEGIN: %s", in->chk.why);
+	if (in->hdr->thread_count)
+		return fail(in, "%s", "the image has more threads: a node takes a process with one thread only, yet");
 	const char *missing = missing_feature(&in->hdr->cpu);
 	if (missing)
 		return fail(in, "the image needs CPU features this node lacks (%s)", missing);
@@ -274,6 +276,23 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 		return fail(in, "bad IMAGE_BEGIN: %s", why);
 	state_from_image(in->job, in->hdr);
 	in->cur_index = UINT32_MAX;
+	return 0;
+}
+
+int image_in_thread(struct image_in *in, const void *p, size_t len)
+{
+	struct om_image_thread *t;
+	int rc;
+	if (!in->job)
+		return fail(in, "%s", "IMAGE_THREAD without IMAGE_BEGIN");
+	if (!(t = malloc(sizeof *t)))
+		return fail(in, "%s", "out of memory");
+	rc = om_image_thread_decode(p, len, t);
+	if (rc == OM_OK && om_image_check_thread(&in->chk, t) != OM_OK)
+		rc = OM_E_RANGE;
+	free(t);
+	if (rc != OM_OK)
+		return fail(in, "bad IMAGE_THREAD: %s", in->chk.err ? in->chk.why : om_strerror(rc));
 	return 0;
 }
 

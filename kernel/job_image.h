@@ -25,6 +25,7 @@ struct image_in {
 /* Each returns 0, or -1 with in->why set and everything built so far freed.
  * image_in_end returns the finished job (the caller owns it) or NULL. */
 int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len);
+int image_in_thread(struct image_in *in, const void *p, size_t len);
 int image_in_region(struct image_in *in, const void *p, size_t len);
 int image_in_pages(struct image_in *in, const void *p, size_t len);
 struct job *image_in_end(struct image_in *in, const void *p, size_t len);

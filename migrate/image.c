@@ -8,7 +8,7 @@
 #include "cpu_wire.h"
 #include "wire.h"
 
-enum { CK_BEGIN, CK_BODY, CK_DONE, CK_FAILED };
+enum { CK_BEGIN, CK_THREADS, CK_BODY, CK_DONE, CK_FAILED };
 
 #define PAGE_MASK ((uint64_t)OM_PAGE_SIZE - 1)
 #define XCR0_X87_SSE 3u
@@ -68,27 +68,42 @@ timer_valid(const struct om_timer *t)
 	return 0;
 }
 
+/* Pending instances: a bounded count, each of a signal that is pending. */
+static int
+sigq_valid(uint32_t count, const struct om_siginfo *q, uint64_t pending)
+{
+	uint32_t i;
+
+	if (count > OM_SIGQUEUE_MAX)
+		return 0;
+	for (i = 0; i < count; i++)
+		if (q[i].signo < 1 || q[i].signo > OM_NSIG || !(pending >> (q[i].signo - 1) & 1))
+			return 0;
+	return 1;
+}
+
+static int
+xsave_size_valid(uint32_t size)
+{
+	return size == 0 || (size >= OM_XSAVE_MIN && size <= OM_XSAVE_MAX);
+}
+
 int
 om_image_hdr_valid(const struct om_image_hdr *h)
 {
 	uint32_t i, k;
 
-	if (h->xsave_size != 0 &&
-	    (h->xsave_size < OM_XSAVE_MIN || h->xsave_size > OM_XSAVE_MAX ||
-	    (h->xcr0 & XCR0_X87_SSE) != XCR0_X87_SSE))
+	if (!xsave_size_valid(h->xsave_size) ||
+	    (h->xsave_size != 0 && (h->xcr0 & XCR0_X87_SSE) != XCR0_X87_SSE))
 		return OM_E_RANGE;
 	if (h->umask > 0777 || h->cpu.cores == 0 ||
-	    h->region_count > OM_IMAGE_REGIONS_MAX)
+	    h->region_count > OM_IMAGE_REGIONS_MAX || h->thread_count > OM_IMAGE_THREADS_MAX)
 		return OM_E_RANGE;
 	if (!user_range_ok(h->scratch_start, h->scratch_len) ||
 	    (h->vdso_base & PAGE_MASK) != 0 || h->vdso_base >= OM_USER_TOP)
 		return OM_E_RANGE;
-	if (h->sigq_count > OM_SIGQUEUE_MAX)
+	if (!sigq_valid(h->sigq_count, h->sigq, h->sig_pending))
 		return OM_E_RANGE;
-	for (i = 0; i < h->sigq_count; i++)
-		if (h->sigq[i].signo < 1 || h->sigq[i].signo > OM_NSIG ||
-		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1))
-			return OM_E_RANGE;
 	if (h->timer_count > OM_TIMERS_MAX || h->timer_next_id > INT32_MAX)
 		return OM_E_RANGE;
 	for (i = 0; i < h->timer_count; i++) {
@@ -154,6 +169,47 @@ usage_get(struct wire_rd *r, struct om_usage *u)
 }
 
 static void
+sigq_put(struct wire_wr *w, uint32_t count, const struct om_siginfo *q)
+{
+	uint32_t i;
+
+	wire_wr_u32(w, count);
+	for (i = 0; i < count; i++) {
+		wire_wr_u32(w, q[i].signo);
+		wire_wr_u32(w, (uint32_t)q[i].code);
+		wire_wr_u32(w, (uint32_t)q[i].errnum);
+		wire_wr_bytes(w, q[i].fields, OM_SIGINFO_FIELDS);
+	}
+}
+
+static void
+sigq_get(struct wire_rd *r, uint32_t *count, struct om_siginfo *q)
+{
+	uint32_t i;
+
+	*count = wire_rd_u32(r);
+	/* The count is judged before it is used to read anything. */
+	if (r->err == OM_OK && *count > OM_SIGQUEUE_MAX)
+		wire_rd_fail(r, OM_E_RANGE);
+	for (i = 0; r->err == OM_OK && i < *count; i++) {
+		q[i].signo = wire_rd_u32(r);
+		q[i].code = (int32_t)wire_rd_u32(r);
+		q[i].errnum = (int32_t)wire_rd_u32(r);
+		wire_rd_bytes(r, q[i].fields, OM_SIGINFO_FIELDS);
+	}
+}
+
+/* The FPU area: its size, judged before it is used to copy anything. */
+static void
+xsave_get(struct wire_rd *r, uint32_t *size, uint8_t *area)
+{
+	*size = wire_rd_u32(r);
+	if (r->err == OM_OK && *size > OM_XSAVE_MAX)
+		wire_rd_fail(r, OM_E_RANGE);
+	wire_rd_bytes(r, area, r->err == OM_OK ? *size : 0);
+}
+
+static void
 timer_put(struct wire_wr *w, const struct om_timer *t)
 {
 	wire_wr_u32(w, (uint32_t)t->id);
@@ -197,13 +253,7 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 	wire_wr_u64(&w, h->mmap_base);
 	wire_wr_u64(&w, h->sig_blocked);
 	wire_wr_u64(&w, h->sig_pending);
-	wire_wr_u32(&w, h->sigq_count);
-	for (i = 0; i < (int)h->sigq_count; i++) {
-		wire_wr_u32(&w, h->sigq[i].signo);
-		wire_wr_u32(&w, (uint32_t)h->sigq[i].code);
-		wire_wr_u32(&w, (uint32_t)h->sigq[i].errnum);
-		wire_wr_bytes(&w, h->sigq[i].fields, OM_SIGINFO_FIELDS);
-	}
+	sigq_put(&w, h->sigq_count, h->sigq);
 	for (i = 0; i < OM_NSIG; i++) {
 		wire_wr_u64(&w, h->sigact[i].handler);
 		wire_wr_u64(&w, h->sigact[i].flags);
@@ -249,6 +299,7 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 	for (i = 0; i < (int)h->timer_count; i++)
 		timer_put(&w, &h->timers[i]);
 	wire_wr_u32(&w, h->region_count);
+	wire_wr_u32(&w, h->thread_count);
 	return wire_wr_end(&w);
 }
 
@@ -263,27 +314,14 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 	for (i = 0; i < OM_REG_COUNT; i++)
 		h->regs[i] = wire_rd_u64(&r);
 	h->xcr0 = wire_rd_u64(&r);
-	h->xsave_size = wire_rd_u32(&r);
-	/* The size is judged before it is used to copy anything. */
-	if (r.err == OM_OK && h->xsave_size > OM_XSAVE_MAX)
-		wire_rd_fail(&r, OM_E_RANGE);
-	wire_rd_bytes(&r, h->xsave, r.err == OM_OK ? h->xsave_size : 0);
+	xsave_get(&r, &h->xsave_size, h->xsave);
 	om_cpu_get(&r, &h->cpu);
 	h->start_brk = wire_rd_u64(&r);
 	h->brk = wire_rd_u64(&r);
 	h->mmap_base = wire_rd_u64(&r);
 	h->sig_blocked = wire_rd_u64(&r);
 	h->sig_pending = wire_rd_u64(&r);
-	h->sigq_count = wire_rd_u32(&r);
-	/* The count is judged before it is used to read anything. */
-	if (r.err == OM_OK && h->sigq_count > OM_SIGQUEUE_MAX)
-		wire_rd_fail(&r, OM_E_RANGE);
-	for (i = 0; r.err == OM_OK && i < (int)h->sigq_count; i++) {
-		h->sigq[i].signo = wire_rd_u32(&r);
-		h->sigq[i].code = (int32_t)wire_rd_u32(&r);
-		h->sigq[i].errnum = (int32_t)wire_rd_u32(&r);
-		wire_rd_bytes(&r, h->sigq[i].fields, OM_SIGINFO_FIELDS);
-	}
+	sigq_get(&r, &h->sigq_count, h->sigq);
 	for (i = 0; i < OM_NSIG; i++) {
 		h->sigact[i].handler = wire_rd_u64(&r);
 		h->sigact[i].flags = wire_rd_u64(&r);
@@ -332,9 +370,83 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 	for (i = 0; r.err == OM_OK && i < (int)h->timer_count; i++)
 		timer_get(&r, &h->timers[i]);
 	h->region_count = wire_rd_u32(&r);
+	h->thread_count = wire_rd_u32(&r);
 	if ((rc = wire_rd_end(&r)) != OM_OK)
 		return rc;
 	return om_image_hdr_valid(h);
+}
+
+/* ---- IMAGE_THREAD */
+
+int
+om_image_thread_valid(const struct om_image_thread *t)
+{
+	if (t->tid == 0 || !xsave_size_valid(t->xsave_size) ||
+	    !sigq_valid(t->sigq_count, t->sigq, t->sig_pending))
+		return OM_E_RANGE;
+	return OM_OK;
+}
+
+int
+om_image_thread_encode(const struct om_image_thread *t, void *out, size_t cap)
+{
+	struct wire_wr w;
+	int i, rc;
+
+	if ((rc = om_image_thread_valid(t)) != OM_OK)
+		return rc;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, t->tid);
+	for (i = 0; i < OM_REG_COUNT; i++)
+		wire_wr_u64(&w, t->regs[i]);
+	wire_wr_u32(&w, t->xsave_size);
+	wire_wr_bytes(&w, t->xsave, t->xsave_size);
+	wire_wr_u64(&w, t->sig_blocked);
+	wire_wr_u64(&w, t->sig_pending);
+	sigq_put(&w, t->sigq_count, t->sigq);
+	wire_wr_u64(&w, t->ss_sp);
+	wire_wr_u32(&w, t->ss_flags);
+	wire_wr_u64(&w, t->ss_size);
+	wire_wr_u64(&w, t->rseq_addr);
+	wire_wr_u32(&w, t->rseq_len);
+	wire_wr_u32(&w, t->rseq_sig);
+	wire_wr_u64(&w, t->tid_address);
+	wire_wr_u64(&w, t->robust_list);
+	wire_wr_u64(&w, t->robust_len);
+	wire_wr_u64(&w, t->utime_ns);
+	wire_wr_u64(&w, t->stime_ns);
+	return wire_wr_end(&w);
+}
+
+int
+om_image_thread_decode(const void *buf, size_t len, struct om_image_thread *t)
+{
+	struct wire_rd r;
+	int i, rc;
+
+	memset(t, 0, sizeof *t);
+	wire_rd_init(&r, buf, len);
+	t->tid = wire_rd_u32(&r);
+	for (i = 0; i < OM_REG_COUNT; i++)
+		t->regs[i] = wire_rd_u64(&r);
+	xsave_get(&r, &t->xsave_size, t->xsave);
+	t->sig_blocked = wire_rd_u64(&r);
+	t->sig_pending = wire_rd_u64(&r);
+	sigq_get(&r, &t->sigq_count, t->sigq);
+	t->ss_sp = wire_rd_u64(&r);
+	t->ss_flags = wire_rd_u32(&r);
+	t->ss_size = wire_rd_u64(&r);
+	t->rseq_addr = wire_rd_u64(&r);
+	t->rseq_len = wire_rd_u32(&r);
+	t->rseq_sig = wire_rd_u32(&r);
+	t->tid_address = wire_rd_u64(&r);
+	t->robust_list = wire_rd_u64(&r);
+	t->robust_len = wire_rd_u64(&r);
+	t->utime_ns = wire_rd_u64(&r);
+	t->stime_ns = wire_rd_u64(&r);
+	if ((rc = wire_rd_end(&r)) != OM_OK)
+		return rc;
+	return om_image_thread_valid(t);
 }
 
 /* ---- IMAGE_REGION */
@@ -506,6 +618,13 @@ ck_close_region(struct om_image_check *c)
 	return OM_OK;
 }
 
+/* Why a frame of the body cannot come now. */
+static const char *
+outside(const struct om_image_check *c, const char *why)
+{
+	return c->state == CK_THREADS ? "fewer threads than the header announced" : why;
+}
+
 void
 om_image_check_init(struct om_image_check *c)
 {
@@ -526,7 +645,30 @@ om_image_check_begin(struct om_image_check *c, const struct om_image_hdr *h)
 		return ck_fail(c, OM_E_RANGE, "invalid image header");
 	c->regions_expected = h->region_count;
 	c->vdso_base = h->vdso_base;
-	c->state = CK_BODY;
+	c->threads_expected = h->thread_count;
+	c->hdr_tid = c->last_tid = h->tid;
+	c->xsave_size = h->xsave_size;
+	c->state = h->thread_count ? CK_THREADS : CK_BODY;
+	return OM_OK;
+}
+
+int
+om_image_check_thread(struct om_image_check *c, const struct om_image_thread *t)
+{
+	if (c->state == CK_FAILED)
+		return c->err;
+	if (c->state != CK_THREADS)
+		return ck_fail(c, OM_E_STATE, c->state == CK_BODY ? "more threads than the header announced, "
+		    "or a thread after the regions" : "IMAGE_THREAD outside an image");
+	if (om_image_thread_valid(t) != OM_OK)
+		return ck_fail(c, OM_E_RANGE, "invalid thread");
+	if (t->tid == c->hdr_tid || (c->threads > 0 && t->tid <= c->last_tid))
+		return ck_fail(c, OM_E_RANGE, "thread ids not ascending, or the header's again");
+	if (t->xsave_size != c->xsave_size)
+		return ck_fail(c, OM_E_RANGE, "a thread's FPU area differs from the header's in size");
+	c->last_tid = t->tid;
+	if (++c->threads == c->threads_expected)
+		c->state = CK_BODY;
 	return OM_OK;
 }
 
@@ -536,7 +678,7 @@ om_image_check_region(struct om_image_check *c, const struct om_image_region *r)
 	if (c->state == CK_FAILED)
 		return c->err;
 	if (c->state != CK_BODY)
-		return ck_fail(c, OM_E_STATE, "IMAGE_REGION outside an image");
+		return ck_fail(c, OM_E_STATE, outside(c, "IMAGE_REGION outside an image"));
 	if (ck_close_region(c) != OM_OK)
 		return c->err;
 	if (c->regions >= c->regions_expected)
@@ -567,7 +709,7 @@ om_image_check_pages(struct om_image_check *c, const struct om_image_pages *p)
 	if (c->state == CK_FAILED)
 		return c->err;
 	if (c->state != CK_BODY || c->regions == 0)
-		return ck_fail(c, OM_E_STATE, "IMAGE_PAGES before any IMAGE_REGION");
+		return ck_fail(c, OM_E_STATE, outside(c, "IMAGE_PAGES before any IMAGE_REGION"));
 	if (p->region != c->regions - 1)
 		return ck_fail(c, OM_E_RANGE, "IMAGE_PAGES for a region other than the current one");
 	if (p->count == 0 || p->count > OM_IMAGE_PAGES_MAX)
@@ -590,7 +732,7 @@ om_image_check_end(struct om_image_check *c, const struct om_image_end *e)
 	if (c->state == CK_FAILED)
 		return c->err;
 	if (c->state != CK_BODY)
-		return ck_fail(c, OM_E_STATE, "IMAGE_END outside an image");
+		return ck_fail(c, OM_E_STATE, outside(c, "IMAGE_END outside an image"));
 	if (ck_close_region(c) != OM_OK)
 		return c->err;
 	if (c->regions != c->regions_expected)

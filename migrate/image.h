@@ -7,6 +7,8 @@
  * Frame order (checked by struct om_image_check):
  *
  *   IMAGE_BEGIN                      one om_image_hdr
+ *   IMAGE_THREAD*                    hdr.thread_count more threads, in
+ *                                    ascending tid order
  *   IMAGE_REGION, IMAGE_PAGES*       per region, in ascending address order;
  *                                    the PAGES of a region follow its REGION,
  *                                    at ascending, non-overlapping offsets
@@ -37,6 +39,7 @@
 #define OM_TIMERS_MAX 32u         /* POSIX timers an image carries */
 #define OM_SIGQUEUE_MAX 256u      /* pending signal instances it carries */
 #define OM_SIGINFO_FIELDS 32u     /* siginfo_t bytes 16..47 (the union) */
+#define OM_IMAGE_THREADS_MAX 1023u /* threads besides the header's */
 
 /* General registers in the order they travel (user_regs_struct names). */
 enum om_reg {
@@ -133,6 +136,34 @@ struct om_image_hdr {
 	uint32_t timer_count;        /* <= OM_TIMERS_MAX */
 	struct om_timer timers[OM_TIMERS_MAX];
 	uint32_t region_count;       /* <= OM_IMAGE_REGIONS_MAX */
+	/* IMAGE_THREAD frames that follow, one per other live thread; the
+	 * header's own fields above are the thread tid's (the leader while it
+	 * lives: a tid other than pid says it is gone). With threads,
+	 * sig_pending and sigq are the process's pending signals and that
+	 * thread's own, merged. */
+	uint32_t thread_count;       /* <= OM_IMAGE_THREADS_MAX */
+};
+
+/* IMAGE_THREAD: another thread of the process, what is its own. Its FPU
+ * area is in the header's format (xcr0, size); its CPU time counts in the
+ * header's usage too. */
+struct om_image_thread {
+	uint32_t tid;                /* >= 1, above the previous thread's, not hdr.tid */
+	uint64_t regs[OM_REG_COUNT];
+	uint32_t xsave_size;         /* the header's */
+	uint8_t xsave[OM_XSAVE_MAX];
+	uint64_t sig_blocked;
+	uint64_t sig_pending;        /* sent to this thread (tgkill), not the process */
+	uint32_t sigq_count;         /* <= OM_SIGQUEUE_MAX, as in the header */
+	struct om_siginfo sigq[OM_SIGQUEUE_MAX];
+	uint64_t ss_sp;              /* sigaltstack */
+	uint32_t ss_flags;
+	uint64_t ss_size;
+	uint64_t rseq_addr;          /* 0 = not registered */
+	uint32_t rseq_len, rseq_sig;
+	uint64_t tid_address;        /* set_tid_address / CLONE_CHILD_CLEARTID */
+	uint64_t robust_list, robust_len;
+	uint64_t utime_ns, stime_ns; /* its own CPU time so far */
 };
 
 enum om_region_kind {
@@ -181,6 +212,7 @@ struct om_image_end {
 #define OM_IMAGE_HDR_MAX 36864u /* checked by tests/test_image.c */
 #define OM_IMAGE_REGION_MAX (8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 2 + OM_IMAGE_NAME_MAX)
 #define OM_IMAGE_PAGES_HDR 16u /* region u32, first u64, count u32 */
+#define OM_IMAGE_THREAD_MAX 28672u /* checked by tests/test_image.c */
 
 /* Encoders return the payload length or a negative enum om_err. */
 int om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap);
@@ -195,6 +227,11 @@ int om_image_pages_encode(uint32_t region, uint64_t first, uint32_t count,
 int om_image_pages_encode_header(uint32_t region, uint64_t first, uint32_t count,
     void *out, size_t cap);
 int om_image_pages_decode(const void *buf, size_t len, struct om_image_pages *p);
+/* IMAGE_THREAD; valid checks what the frame alone can: xsave size
+ * bounds, tid >= 1, its pending siginfo. */
+int om_image_thread_valid(const struct om_image_thread *t);
+int om_image_thread_encode(const struct om_image_thread *t, void *out, size_t cap);
+int om_image_thread_decode(const void *buf, size_t len, struct om_image_thread *t);
 int om_image_end_encode(const struct om_image_end *e, void *out, size_t cap);
 int om_image_end_decode(const void *buf, size_t len, struct om_image_end *e);
 
@@ -218,10 +255,13 @@ struct om_image_check {
 	uint32_t cur_kind;
 	uint64_t vdso_base;   /* hdr.vdso_base, to find its region */
 	int vdso_seen;
+	uint32_t threads, threads_expected; /* IMAGE_THREAD frames seen, hdr.thread_count */
+	uint32_t hdr_tid, last_tid, xsave_size; /* the header's tid, the last thread's, the FPU size */
 };
 
 void om_image_check_init(struct om_image_check *c);
 int om_image_check_begin(struct om_image_check *c, const struct om_image_hdr *h);
+int om_image_check_thread(struct om_image_check *c, const struct om_image_thread *t);
 int om_image_check_region(struct om_image_check *c, const struct om_image_region *r);
 int om_image_check_pages(struct om_image_check *c, const struct om_image_pages *p);
 int om_image_check_end(struct om_image_check *c, const struct om_image_end *e);
@@ -231,8 +271,8 @@ int om_image_check_done(const struct om_image_check *c);
 /* Checks a header on its own (also done by om_image_hdr_decode/_encode):
  * XSAVE size bounds, XCR0 has x87|SSE when XSAVE is present, umask, scratch
  * range, cpu.cores >= 1, pending siginfo (count, each signal pending),
- * timers (count, ids unique and >= 0, clock, notify, signal), region count
- * bound. */
+ * timers (count, ids unique and >= 0, clock, notify, signal), region and
+ * thread count bounds. */
 int om_image_hdr_valid(const struct om_image_hdr *h);
 
 const char *om_region_kind_name(uint32_t kind); /* "anon", ..., "?" */

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 8
+#define OM_PROTO_VERSION 9
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -66,7 +66,8 @@ enum om_type {
 	OM_T_JOB_RESUME = 38,   /* agent -> node: empty, the move failed: the waiting job goes on */
 	OM_T_JOB_ARRIVING = 39, /* agent -> node: om_job_moving, before the image of a moving job */
 	OM_T_JOB_MOVED = 40,    /* agent -> home: om_job_moved, the job runs on another node */
-	OM_T_JOB_LAST = 40,     /* the last job frame type */
+	OM_T_IMAGE_THREAD = 41, /* home <-> node: one om_image_thread, after IMAGE_BEGIN */
+	OM_T_JOB_LAST = 41,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */
@@ -79,6 +80,13 @@ enum om_type {
 	OM_T_CTL_NODE_REPLY = 72,  /* agent -> om-ctl: om_ctl_node_reply */
 	OM_T_MAX_KNOWN = 72
 };
+
+/* Whether frames of type t are part of an image (migrate/image.h). */
+static inline int
+om_type_is_image(int t)
+{
+	return (t >= OM_T_IMAGE_BEGIN && t <= OM_T_IMAGE_END) || t == OM_T_IMAGE_THREAD;
+}
 
 /* Result codes of every decoder and of om_frame_check. */
 enum om_err {

@@ -321,6 +321,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 			ag.restart();
 		return ERR_OK;
 	case OM_T_IMAGE_BEGIN:
+	case OM_T_IMAGE_THREAD:
 	case OM_T_IMAGE_REGION:
 	case OM_T_IMAGE_PAGES:
 	case OM_T_IMAGE_END:

@@ -3,6 +3,7 @@ JOB_ERROR and logged, frames for no image or no call in flight are logged
 and dropped, and the node stays registered and runs the next job."""
 
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -20,22 +21,30 @@ def placed_job(ctl):
     return job
 
 
-def bad_mxcsr_image():
-    """The frames of a real image (om-checkpoint --save of a corpus program)
-    with MXCSR bit 16 set, asking for no more than the x86-64 baseline."""
+# What any x86-64 node has.
+BASELINE = dict(vendor="", model="", family=0, model_id=0, stepping=0, leaf1_ecx=0,
+                leaf1_edx=(1 << 0) | (1 << 25) | (1 << 26), leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0,
+                xcr0=3, cores=1)
+
+
+def real_image():
+    """The frames of a real image (om-checkpoint --save of a corpus program)."""
     with tempfile.TemporaryDirectory(prefix="om-img-") as d:
         path = os.path.join(d, "img")
         prog = os.path.join(BUILD, "corpus", "static", "exitcode")
         r = subprocess.run([os.path.join(BUILD, "om-checkpoint"), "--save", path, prog, "0"],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         check(r.returncode == 0, "om-checkpoint --save: %d %r" % (r.returncode, r.stderr))
-        frames = ow.split_frames(open(path, "rb").read())
-    base = dict(vendor="", model="", family=0, model_id=0, stepping=0, leaf1_ecx=0,
-                leaf1_edx=(1 << 0) | (1 << 25) | (1 << 26), leaf7_ebx=0, leaf7_ecx=0, leaf7_edx=0,
-                xcr0=3, cores=1)
+        return ow.split_frames(open(path, "rb").read())
+
+
+def bad_mxcsr_image():
+    """A real image with MXCSR bit 16 set, asking for no more than the
+    x86-64 baseline."""
+    frames = real_image()
     ftype, job, seq, p = frames[0]
     check(ftype == ow.T_IMAGE_BEGIN, "the image does not start with IMAGE_BEGIN")
-    frames[0] = (ftype, job, seq, ow.image_begin_patch(p, mxcsr=0x11f80, cpu_fields=base))
+    frames[0] = (ftype, job, seq, ow.image_begin_patch(p, mxcsr=0x11f80, cpu_fields=BASELINE))
     return frames
 
 
@@ -63,6 +72,22 @@ def test_bad_job_input():
             check(f is not None and f[0] == ow.T_JOB_ERROR and b"MXCSR 0x11f80 has bits this CPU lacks" in f[3],
                   "no JOB_ERROR for the MXCSR: %r" % (f,))
             n.wait_serial("job %d: refused: bad IMAGE_BEGIN: MXCSR 0x11f80" % job, timeout=10)
+
+            # Threads in an image: a header that announces some, and a
+            # thread that none announced (nodes take one thread a process).
+            frames = real_image()
+            job = placed_job(ctl)
+            ftype, _, seq, p = frames[0]
+            ctl.send_frame(ftype, p[:-4] + struct.pack("<I", 2), job=job, seq=seq)
+            f = ctl.recv_frame(timeout=20)
+            check(f is not None and f[0] == ow.T_JOB_ERROR and b"the image has more threads" in f[3],
+                  "no JOB_ERROR for threads announced: %r" % (f,))
+            job = placed_job(ctl)
+            ctl.send_frame(ftype, ow.image_begin_patch(p, cpu_fields=BASELINE), job=job, seq=seq)
+            ctl.send_frame(ow.T_IMAGE_THREAD, struct.pack("<I", 5), job=job)
+            f = ctl.recv_frame(timeout=20)
+            check(f is not None and f[0] == ow.T_JOB_ERROR and b"bad IMAGE_THREAD" in f[3],
+                  "no JOB_ERROR for a thread not announced: %r" % (f,))
 
             # Pages with no image, and a reply to a call nobody made: logged
             # and dropped on the node. (The refused job is over: a new one.)

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 8
+MAGIC, VERSION = 0x6D6F, 9
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -31,7 +31,7 @@ MAX_PAYLOAD = 1 << 20
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
  T_CALL_INTERRUPT, T_JOB_FORK, T_JOB_MOVE, T_JOB_MOVING, T_JOB_MOVE_REFUSED, T_JOB_RESUME,
- T_JOB_ARRIVING, T_JOB_MOVED) = range(16, 41)
+ T_JOB_ARRIVING, T_JOB_MOVED, T_IMAGE_THREAD) = range(16, 42)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY) = range(64, 73)
 
@@ -248,6 +248,17 @@ def image_begin_patch(p, mxcsr=None, cpu_fields=None):
         r.cpu()
         p = p[:cpu_at] + cpu(cpu_fields) + p[cpu_at + r.off:]
     return p
+
+
+def image_thread(tid, rip, xsave_size, blocked=0):
+    """An IMAGE_THREAD payload (migrate/image.h): tid, rip and a zeroed
+    FPU area of the header's size; nothing pending, no altstack, rseq or
+    robust list."""
+    regs = [0] * IMAGE_REGS
+    regs[16] = rip  # OM_REG_RIP
+    return (struct.pack("<I", tid) + struct.pack("<%dQ" % IMAGE_REGS, *regs) + struct.pack("<I", xsave_size) +
+            b"\0" * xsave_size + struct.pack("<QQI", blocked, 0, 0) + struct.pack("<QIQ", 0, 2, 0) +
+            struct.pack("<QII", 0, 0, 0) + struct.pack("<QQQQQ", 0, 0, 0, 0, 0))
 
 
 def image_pages_header(region, first, count):

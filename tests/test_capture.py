@@ -15,10 +15,14 @@ pick the binaries (default build/om-checkpoint, build/tests/om-checkpoint).
 """
 import os
 import random
+import re
+import struct
 import signal
 import subprocess
 import sys
 import tempfile
+
+import omwire as ow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CKPT = os.environ.get("OM_CHECKPOINT", os.path.join(ROOT, "build", "om-checkpoint"))
@@ -181,9 +185,45 @@ def t_info_corrupt(tmp):
     check(r.returncode == 1 and b"invalid image" in r.stderr, "two images accepted")
 
 
+def t_info_threads(tmp):
+    """Threads in an image file: a header that announces one and the
+    IMAGE_THREAD after it are shown; a thread with the header's tid, or
+    fewer than announced, make it invalid."""
+    path = save(tmp, os.path.join(PROGS, "hello-static"))
+    frames = ow.split_frames(open(path, "rb").read())
+    r = run([CKPT, "--info", path])
+    m = re.search(rb"threads besides tid (\d+): 0\n", r.stdout)
+    check(r.returncode == 0 and m, "--info of a one-thread image: %r" % r.stdout[-500:])
+    tid = int(m.group(1))
+    begin = frames[0][3]
+    xsave_size = ow.image_begin_fpu(begin)[1]
+    bad = os.path.join(tmp, "threads")
+
+    def write(count, threads):
+        with open(bad, "wb") as f:
+            f.write(ow.frame(ow.T_IMAGE_BEGIN, begin[:-4] + struct.pack("<I", count)))
+            for t in threads:
+                f.write(ow.frame(ow.T_IMAGE_THREAD, ow.image_thread(t, 0x401000, xsave_size, blocked=1 << 9)))
+            for ftype, job, seq, p in frames[1:]:
+                f.write(ow.frame(ftype, p, job, seq))
+
+    write(1, [tid + 1])
+    for ck in (CKPT, CKPT_ASAN):
+        r = run([ck, "--info", bad])
+        check(r.returncode == 0 and b"threads besides tid %d: 1\n" % tid in r.stdout and
+              b"thread %d: rip 0x401000 " % (tid + 1) in r.stdout, "%s --info, one more thread: %r %r"
+              % (ck, r.stdout[-600:], r.stderr[-300:]))
+    for count, threads, why in ((1, [tid], b"the header's again"), (2, [tid + 1], b"fewer threads"),
+                                (0, [tid + 1], b"more threads")):
+        write(count, threads)
+        r = run([CKPT, "--info", bad])
+        check(r.returncode == 1 and b"invalid image" in r.stderr and why in r.stderr,
+              "%d announced, %r sent: %d %r" % (count, threads, r.returncode, r.stderr[-300:]))
+
+
 TESTS = [make_hello_test(n) for n in HELLO_VARIANTS] + [
     t_roundtrip_fpu_state, t_roundtrip_killed_by_signal, t_roundtrip_python,
-    t_exec_failures, t_save_info, t_info_truncated, t_info_corrupt]
+    t_exec_failures, t_save_info, t_info_truncated, t_info_corrupt, t_info_threads]
 
 
 def main():

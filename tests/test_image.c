@@ -221,6 +221,106 @@ hdr_roundtrip(void)
 	CHECK_EQ(hdr2.xsave_size, 0);
 }
 
+/* ---- IMAGE_THREAD */
+
+static struct om_image_thread thr, thr2;
+
+static void
+fill_thread(struct om_image_thread *t, uint32_t tid)
+{
+	int i;
+
+	memset(t, 0, sizeof *t);
+	t->tid = tid;
+	for (i = 0; i < OM_REG_COUNT; i++)
+		t->regs[i] = 0x0101010101010101ull * (uint64_t)(i + 3);
+	t->xsave_size = 832; /* fill_hdr's */
+	for (i = 0; i < (int)t->xsave_size; i++)
+		t->xsave[i] = (uint8_t)(i * 7);
+	t->sig_blocked = 1ull << 9;
+	t->sig_pending = 1ull << 11 | 1ull << 33;
+	t->sigq_count = 2;
+	t->sigq[0] = (struct om_siginfo){ 12, -6, 0, { 1, 2, 3 } };
+	t->sigq[1] = (struct om_siginfo){ 34, -1, 0, { 9 } };
+	t->ss_sp = 0x7f0000010000ull;
+	t->ss_size = 65536;
+	t->rseq_addr = 0x7f0000020020ull;
+	t->rseq_len = 32;
+	t->rseq_sig = 0x53053053;
+	t->tid_address = 0x7f00000309d0ull;
+	t->robust_list = 0x7f00000309e0ull;
+	t->robust_len = 24;
+	t->utime_ns = 123456789;
+	t->stime_ns = 42;
+}
+
+static int
+dec_thread(const void *p, size_t len, struct om_image_thread *t)
+{
+	uint8_t *c = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(c, p, len);
+	rc = om_image_thread_decode(c, len, t);
+	free(c);
+	return rc;
+}
+
+static void
+thread_roundtrip(void)
+{
+	int n, i;
+
+	fill_thread(&thr, 4321);
+	n = om_image_thread_encode(&thr, buf, sizeof buf);
+	CHECK(n > 0 && (unsigned)n <= OM_IMAGE_THREAD_MAX);
+	CHECK_EQ(dec_thread(buf, (size_t)n, &thr2), OM_OK);
+	CHECK(memcmp(&thr, &thr2, sizeof thr) == 0); /* every field, the unused tails zero */
+	for (i = 0; i < n; i++)
+		if (dec_thread(buf, (size_t)i, &thr2) != OM_E_TRUNC) {
+			check_fail("thread truncated at %d not OM_E_TRUNC", i);
+			return;
+		}
+	buf[n] = 0;
+	CHECK_EQ(dec_thread(buf, (size_t)n + 1, &thr2), OM_E_TRAILING);
+	/* the largest: OM_IMAGE_THREAD_MAX holds it */
+	thr.xsave_size = OM_XSAVE_MAX;
+	thr.sig_pending = ~0ull;
+	thr.sigq_count = OM_SIGQUEUE_MAX;
+	for (i = 0; i < (int)OM_SIGQUEUE_MAX; i++)
+		thr.sigq[i] = (struct om_siginfo){ (uint32_t)i % OM_NSIG + 1, -1, 0, { 0 } };
+	n = om_image_thread_encode(&thr, buf, sizeof buf);
+	CHECK(n > 0 && (unsigned)n <= OM_IMAGE_THREAD_MAX);
+	CHECK_EQ(dec_thread(buf, (size_t)n, &thr2), OM_OK);
+	/* what neither side accepts */
+	fill_thread(&thr, 0); /* tid 0 */
+	CHECK_EQ(om_image_thread_encode(&thr, buf, sizeof buf), OM_E_RANGE);
+	fill_thread(&thr, 7);
+	thr.xsave_size = OM_XSAVE_MIN - 1;
+	CHECK_EQ(om_image_thread_encode(&thr, buf, sizeof buf), OM_E_RANGE);
+	fill_thread(&thr, 7);
+	thr.sigq[1].signo = 35; /* an instance of a signal not pending */
+	CHECK_EQ(om_image_thread_encode(&thr, buf, sizeof buf), OM_E_RANGE);
+	fill_thread(&thr, 7);
+	n = om_image_thread_encode(&thr, buf, sizeof buf);
+	memset(buf + 4 + OM_REG_COUNT * 8, 0xff, 4); /* xsave_size 4 GiB - 1: judged before any copy */
+	CHECK_EQ(dec_thread(buf, (size_t)n, &thr2), OM_E_RANGE);
+	fill_thread(&thr, 7);
+	thr.sigq_count = OM_SIGQUEUE_MAX + 1;
+	CHECK_EQ(om_image_thread_encode(&thr, buf, sizeof buf), OM_E_RANGE);
+	/* the header's count */
+	fill_hdr(&hdr);
+	hdr.thread_count = OM_IMAGE_THREADS_MAX;
+	n = om_image_hdr_encode(&hdr, buf, sizeof buf);
+	CHECK(n > 0);
+	CHECK_EQ(dec_hdr(buf, (size_t)n, &hdr2), OM_OK);
+	CHECK_EQ(hdr2.thread_count, OM_IMAGE_THREADS_MAX);
+	hdr.thread_count = OM_IMAGE_THREADS_MAX + 1;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	memset(buf + n - 4, 0xff, 4);
+	CHECK_EQ(dec_hdr(buf, (size_t)n, &hdr2), OM_E_RANGE);
+}
+
 static void
 region_roundtrip(void)
 {
@@ -486,6 +586,7 @@ region_limits(void)
 
 struct frame {
 	int type;
+	struct om_image_thread t;
 	struct om_image_region r;
 	struct om_image_pages p;
 	struct om_image_end e;
@@ -537,6 +638,7 @@ validate(int *at, const char **why)
 	for (i = 0; i < nfr && rc == OM_OK; i++) {
 		switch (fr[i].type) {
 		case OM_T_IMAGE_BEGIN: rc = om_image_check_begin(&c, &hdr); break;
+		case OM_T_IMAGE_THREAD: rc = om_image_check_thread(&c, &fr[i].t); break;
 		case OM_T_IMAGE_REGION: rc = om_image_check_region(&c, &fr[i].r); break;
 		case OM_T_IMAGE_PAGES: rc = om_image_check_pages(&c, &fr[i].p); break;
 		case OM_T_IMAGE_END: rc = om_image_check_end(&c, &fr[i].e); break;
@@ -598,6 +700,64 @@ check_order(void)
 	build_image();
 	fr[nfr++].type = OM_T_IMAGE_BEGIN;
 	EXPECT_INVALID(OM_E_STATE, nfr - 1);
+}
+
+/* build_image with two threads after BEGIN (frames 1 and 2). */
+static void
+build_threaded(void)
+{
+	build_image();
+	memmove(&fr[3], &fr[1], (size_t)(nfr - 1) * sizeof fr[0]);
+	nfr += 2;
+	hdr.thread_count = 2;
+	hdr.tid = 100;
+	fr[1].type = fr[2].type = OM_T_IMAGE_THREAD;
+	fill_thread(&fr[1].t, 101);
+	fill_thread(&fr[2].t, 105);
+}
+
+static void
+check_threads(void)
+{
+	int at;
+	const char *why;
+
+	build_threaded();
+	CHECK_EQ(validate(&at, &why), OM_OK);
+	fr[1].t.tid = 99; /* below the header's tid is fine: only their order counts */
+	CHECK_EQ(validate(&at, &why), OM_OK);
+	build_threaded();
+	fr[2].t.tid = 101; /* the same tid twice */
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
+	fr[2].t.tid = 100; /* the header's */
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
+	fr[2].t.tid = 50; /* not ascending */
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
+	fr[2].t.xsave_size = 1024; /* another FPU area size than the header's */
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
+	hdr.thread_count = 1; /* more threads than announced */
+	EXPECT_INVALID(OM_E_STATE, 2);
+	build_threaded();
+	hdr.thread_count = 3; /* fewer: the first REGION comes too early */
+	EXPECT_INVALID(OM_E_STATE, 3);
+	build_threaded();
+	fr[nfr] = fr[nfr - 1]; /* a thread after the regions */
+	fr[nfr - 1] = fr[1];
+	fr[nfr - 1].t.tid = 200;
+	nfr++;
+	EXPECT_INVALID(OM_E_STATE, nfr - 2);
+	build_image();
+	fr[1].type = OM_T_IMAGE_THREAD; /* none announced */
+	fill_thread(&fr[1].t, 7);
+	EXPECT_INVALID(OM_E_STATE, 1);
+	build_threaded();
+	fr[0].type = OM_T_IMAGE_THREAD; /* before BEGIN */
+	fr[0].t = fr[1].t;
+	EXPECT_INVALID(OM_E_STATE, 0);
 }
 
 static void
@@ -748,7 +908,7 @@ fuzz_decoders(void)
 
 	check_seed(0xfeedface12345678ull);
 	for (i = 0; i < 50000; i++) {
-		int which = i % 4;
+		int which = i % 5;
 
 		switch (which) {
 		case 0:
@@ -764,6 +924,11 @@ fuzz_decoders(void)
 		case 2:
 			n = om_image_pages_encode((uint32_t)check_rand(), check_rand() % 1000,
 			    1 + (uint32_t)(check_rand() % 3), pagedata, buf, sizeof buf);
+			break;
+		case 3:
+			fill_thread(&thr, 1 + (uint32_t)(check_rand() % 100000));
+			thr.sigq_count = (uint32_t)(check_rand() % 3);
+			n = om_image_thread_encode(&thr, buf, sizeof buf);
 			break;
 		default:
 			e.regions = (uint32_t)check_rand();
@@ -793,6 +958,13 @@ fuzz_decoders(void)
 			rc = dec_pages(buf, len, &p, NULL);
 			if (rc == OM_OK)
 				CHECK_EQ((size_t)p.count * OM_PAGE_SIZE + OM_IMAGE_PAGES_HDR, len);
+			break;
+		case 3:
+			rc = dec_thread(buf, len, &thr2);
+			if (rc == OM_OK) {
+				CHECK_EQ(om_image_thread_encode(&thr2, buf2, sizeof buf2), (int)len);
+				CHECK(memcmp(buf, buf2, len) == 0);
+			}
 			break;
 		default:
 			rc = dec_end(buf, len, &e);
@@ -860,6 +1032,7 @@ int
 main(void)
 {
 	RUN(hdr_roundtrip);
+	RUN(thread_roundtrip);
 	RUN(region_roundtrip);
 	RUN(pages_roundtrip);
 	RUN(end_roundtrip);
@@ -868,6 +1041,7 @@ main(void)
 	RUN(region_limits);
 	RUN(check_valid);
 	RUN(check_order);
+	RUN(check_threads);
 	RUN(check_regions);
 	RUN(check_pages);
 	RUN(check_end_totals);

@@ -205,7 +205,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x08, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x09, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -254,8 +254,9 @@ hdr_bad_version(void)
 	/* 1: before timers and whole siginfo, 2: before CPU time in JOB_EXIT/JOB_HOME,
 	 * 3: before heartbeat job lists, 4: before NODE_LEAVING and node flags,
 	 * 5: before forks on nodes (JOB_FORK), 6: before execve from nodes,
-	 * 7: before node -> node moves through the agent (JOB_MOVE ...) */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 9, 0x7f, 0xff };
+	 * 7: before node -> node moves through the agent (JOB_MOVE ...),
+	 * 8: before threads in images (IMAGE_THREAD) */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 

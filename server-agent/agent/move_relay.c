@@ -215,7 +215,7 @@ from_source(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	struct om_job_moving mv;
 	struct om_error e;
 	struct conn *tc;
-	int image = h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_IMAGE_END;
+	int image = om_type_is_image(h->type);
 	int rc;
 
 	if (h->type == OM_T_JOB_MOVING || h->type == OM_T_JOB_MOVE_REFUSED) {

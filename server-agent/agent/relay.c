@@ -86,7 +86,7 @@ jobs_conn_gone(struct conn *c)
 static int
 is_image(uint8_t type)
 {
-	return type >= OM_T_IMAGE_BEGIN && type <= OM_T_IMAGE_END;
+	return om_type_is_image(type);
 }
 
 static int

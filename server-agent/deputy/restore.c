@@ -147,6 +147,9 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	om_image_check_init(&r->check);
 	if ((rc = om_image_check_begin(&r->check, h)) != OM_OK)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if (h->thread_count)
+		return rs_fail(r, -ENOTSUP, "the image has %u more threads: home takes a process with one thread "
+		    "only, yet", h->thread_count);
 	if (in->stub == 0)
 		return rs_fail(r, -EINVAL, "no scratch region (inject_setup first)");
 	if ((r->hdr = malloc(sizeof *r->hdr)) == NULL)
@@ -472,6 +475,7 @@ restore_frame(struct restore *r, struct inject *in, int type, const void *payloa
 		rc = restore_begin(r, in, h, err, errlen);
 		free(h);
 		return rc;
+	case OM_T_IMAGE_THREAD:
 	case OM_T_IMAGE_REGION:
 	case OM_T_IMAGE_PAGES:
 	case OM_T_IMAGE_END:
@@ -483,6 +487,18 @@ restore_frame(struct restore *r, struct inject *in, int type, const void *payloa
 	default:
 		snprintf(err, errlen, "not an image frame: %s", om_type_name(type));
 		return OM_E_TYPE;
+	}
+	if (type == OM_T_IMAGE_THREAD) { /* the header announced none (restore_begin) */
+		struct om_image_thread *t = malloc(sizeof *t);
+		if (t == NULL)
+			return rs_fail(r, -ENOMEM, "out of memory");
+		rc = om_image_thread_decode(payload, len, t);
+		if (rc == OM_OK)
+			rc = om_image_check_thread(&r->check, t);
+		free(t);
+		if (rc != OM_OK)
+			return rs_fail(r, rc, "bad IMAGE_THREAD: %s", r->check.err ? r->check.why : om_strerror(rc));
+		return 0;
 	}
 	if (type == OM_T_IMAGE_REGION) {
 		if ((rc = om_image_region_decode(payload, len, &u.reg)) != OM_OK)

@@ -119,7 +119,7 @@ walk_frames(const uint8_t *buf, size_t len, frame_fn fn, void *ctx, char *err, s
 
 	while (off < len) {
 		rc = om_frame_check(buf + off, len - off, &h);
-		if (rc == OM_OK && (h.type < OM_T_IMAGE_BEGIN || h.type > OM_T_IMAGE_END))
+		if (rc == OM_OK && !om_type_is_image(h.type))
 			rc = OM_E_TYPE;
 		if (rc == OM_OK && h.length > len - off - OM_HDR_SIZE)
 			rc = OM_E_SHORT;
@@ -199,7 +199,7 @@ print_hdr(const struct om_image_hdr *h)
 	printf("thread: rseq %#llx (%u bytes), tid_address %#llx, robust_list %#llx\n",
 	    (unsigned long long)h->rseq_addr, h->rseq_len, (unsigned long long)h->tid_address,
 	    (unsigned long long)h->robust_list);
-	printf("regions: %u\n", h->region_count);
+	printf("regions: %u, threads besides tid %u: %u\n", h->region_count, h->tid, h->thread_count);
 }
 
 static int
@@ -223,6 +223,21 @@ decode_frame(int type, const uint8_t *p, size_t len, void *ctx, char *err, size_
 		if ((rc = om_image_check_begin(&d->check, d->hdr)) == OM_OK && d->print)
 			print_hdr(d->hdr);
 		break;
+	case OM_T_IMAGE_THREAD: {
+		struct om_image_thread *t = malloc(sizeof *t);
+
+		if (t == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if ((rc = om_image_thread_decode(p, len, t)) == OM_OK &&
+		    (rc = om_image_check_thread(&d->check, t)) == OM_OK && d->print)
+			printf("thread %u: rip %#llx rsp %#llx, blocked %#llx\n", t->tid,
+			    (unsigned long long)t->regs[OM_REG_RIP], (unsigned long long)t->regs[OM_REG_RSP],
+			    (unsigned long long)t->sig_blocked);
+		free(t);
+		break;
+	}
 	case OM_T_IMAGE_REGION:
 		if ((rc = om_image_region_decode(p, len, &reg)) != OM_OK)
 			break;
