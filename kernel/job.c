@@ -78,6 +78,13 @@ struct job *job_create_thread(struct proc *p, uint32_t id)
 	return j;
 }
 
+void job_destroy_process(struct job *j)
+{
+	while (j && j->p && j->p->nthreads > 1)
+		job_destroy(j->p->threads == j ? j->sibling : j->p->threads);
+	job_destroy(j);
+}
+
 void job_destroy(struct job *j)
 {
 	if (!j)

@@ -169,6 +169,7 @@ struct job {
 	uint64_t wake_ns;          /* JOB_SLEEPING: timer_ns() deadline, UINT64_MAX = none */
 	int64_t wake_ret;          /* what the call returns at that deadline */
 	uint64_t cpu_ns;           /* time spent in ring 3 */
+	uint64_t came_ns;          /* its CPU time before it came to this node */
 	int sleep_restart;         /* the sleeping call returns -EINTR when a signal wakes it */
 	uint64_t sleep_rem;        /* nanosleep's rem pointer, 0 if none */
 	/* JOB_SLEEPING in a futex wait (kernel/futex.c): on which word, for
@@ -193,6 +194,8 @@ struct job {
  * state in its initial form). */
 struct job *job_create(uint32_t id);
 void job_destroy(struct job *j);
+/* Destroys j and every other thread of its process (none on the run list). */
+void job_destroy_process(struct job *j);
 /* A thread with nothing in it yet in process p (job_thread.c fills it). */
 struct job *job_create_thread(struct proc *p, uint32_t id);
 /* Puts j's FPU/vector state in its initial form (as after execve; also

@@ -86,7 +86,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	memset(&c->fill, 0, sizeof c->fill);
 	c->fault_addr = c->wake_ns = c->sleep_rem = 0;
 	c->wake_ret = 0;
-	c->cpu_ns = 0;
+	c->cpu_ns = c->came_ns = 0;
 	c->cloning = 0;
 	c->futex_addr = 0;
 	c->futex_bitset = 0;

@@ -20,7 +20,7 @@
 #define LEAF1_ECX_NOT_ISA ((1u << 27) | (1u << 31)) /* OSXSAVE, hypervisor */
 #define LEAF7_ECX_NOT_ISA (1u << 4)                  /* OSPKE */
 
-enum { OUT_HDR, OUT_REGION, OUT_PAGES, OUT_END, OUT_DONE };
+enum { OUT_HDR, OUT_THREADS, OUT_REGION, OUT_PAGES, OUT_END, OUT_DONE };
 
 static int fail(struct image_in *in, const char *fmt, const char *detail)
 {
@@ -31,7 +31,7 @@ static int fail(struct image_in *in, const char *fmt, const char *detail)
 
 void image_in_abort(struct image_in *in)
 {
-	job_destroy(in->job);
+	job_destroy_process(in->job);
 	in->job = NULL;
 }
 
@@ -68,10 +68,9 @@ static uint32_t uvm_kind_of(const struct om_image_region *r)
 	}
 }
 
-static void regs_from_image(struct job *j, const struct om_image_hdr *h)
+static void regs_from_image(struct job *j, const uint64_t *g)
 {
 	struct trap_frame *r = &j->regs;
-	const uint64_t *g = h->regs;
 	r->rax = g[OM_REG_RAX], r->rbx = g[OM_REG_RBX], r->rcx = g[OM_REG_RCX];
 	r->rdx = g[OM_REG_RDX], r->rsi = g[OM_REG_RSI], r->rdi = g[OM_REG_RDI];
 	r->rbp = g[OM_REG_RBP], r->rsp = g[OM_REG_RSP], r->r8 = g[OM_REG_R8];
@@ -113,7 +112,7 @@ static void usage_to_image(const struct job *j, struct om_image_hdr *h)
 	const struct job_usage *u = &j->p->home_usage;
 	uint64_t rss_kb = j->p->uvm.pages * (PAGE_SIZE / 1024);
 	h->usage = (struct om_usage){
-		.utime_ns = u->utime_ns + j->cpu_ns, .stime_ns = u->stime_ns,
+		.utime_ns = u->utime_ns + job_ran_ns(j->p), .stime_ns = u->stime_ns,
 		.cutime_ns = u->cutime_ns, .cstime_ns = u->cstime_ns,
 		.maxrss_kb = rss_kb > u->maxrss_kb ? rss_kb : u->maxrss_kb,
 		.minflt = u->minflt + j->faults, .majflt = u->majflt,
@@ -160,11 +159,14 @@ static void timers_to_image(const struct job *j, struct om_image_hdr *h)
 /* Pending instances keep their siginfo: a signal below SIGRTMIN has one
  * (the first), the others queue; a timer's marks its timer busy until it is
  * delivered. */
-static void sigq_from_image(struct job *j, const struct om_image_hdr *h)
+static void sigq_from_image(struct job *j, uint32_t count, const struct om_siginfo *q, uint64_t pending)
 {
 	uint64_t queued = 0, kept = 0;
-	for (uint32_t i = 0; i < h->sigq_count; i++) {
-		const struct om_siginfo *s = &h->sigq[i];
+	j->own.pending = pending;
+	for (int i = 0; i < JOB_NSIG; i++)
+		j->own.info[i] = (struct job_siginfo){ .code = LX_SI_USER };
+	for (uint32_t i = 0; i < count; i++) {
+		const struct om_siginfo *s = &q[i];
 		uint64_t bit = 1ULL << (s->signo - 1);
 		struct job_siginfo info = { .code = s->code, .errnum = s->errnum };
 		memcpy(info.fields, s->fields, sizeof info.fields);
@@ -188,47 +190,55 @@ static void sigq_from_image(struct job *j, const struct om_image_hdr *h)
 		}
 	}
 	/* Pending without an instance of its own: as from kill(). */
-	j->own.info_pending = kept | (h->sig_pending & ~queued);
+	j->own.info_pending = kept | (pending & ~queued);
 }
 
-static void sigq_to_image(const struct job *j, struct om_image_hdr *h)
+static void sigq_to_image(const struct job *j, uint32_t *count, struct om_siginfo *out)
 {
-	for (int sig = 1; sig <= JOB_NSIG && h->sigq_count < OM_SIGQUEUE_MAX; sig++) {
+	for (int sig = 1; sig <= JOB_NSIG && *count < OM_SIGQUEUE_MAX; sig++) {
 		const struct job_siginfo *in = &j->own.info[sig - 1];
 		if (!(j->own.info_pending & (1ULL << (sig - 1))))
 			continue;
-		struct om_siginfo *s = &h->sigq[h->sigq_count++];
+		struct om_siginfo *s = &out[(*count)++];
 		*s = (struct om_siginfo){ .signo = (uint32_t)sig, .code = in->code, .errnum = in->errnum };
 		memcpy(s->fields, in->fields, sizeof s->fields);
 	}
-	for (uint32_t k = 0; k < j->own.nsigq && h->sigq_count < OM_SIGQUEUE_MAX; k++) {
+	for (uint32_t k = 0; k < j->own.nsigq && *count < OM_SIGQUEUE_MAX; k++) {
 		const struct job_sigqueued *q = &j->own.sigq[k];
-		struct om_siginfo *s = &h->sigq[h->sigq_count++];
+		struct om_siginfo *s = &out[(*count)++];
 		*s = (struct om_siginfo){ .signo = (uint32_t)q->sig, .code = q->info.code, .errnum = q->info.errnum };
 		memcpy(s->fields, q->info.fields, sizeof s->fields);
 	}
 }
 
+/* A thread's own state, the same in the header and in IMAGE_THREAD. */
+static void altstack_from_image(struct job *j, uint64_t sp, uint64_t size, uint32_t flags)
+{
+	j->altstack_sp = sp;
+	j->altstack_size = size;
+	j->altstack_flags = flags & ~(uint32_t)(LX_SS_ONSTACK | LX_SS_DISABLE);
+	if (flags & LX_SS_DISABLE)
+		j->altstack_sp = j->altstack_size = 0;
+}
+
+static uint64_t blocked_from_image(uint64_t mask)
+{
+	return mask & ~((1ULL << (LX_SIGKILL - 1)) | (1ULL << (LX_SIGSTOP - 1)));
+}
+
 static void state_from_image(struct job *j, const struct om_image_hdr *h)
 {
-	regs_from_image(j, h);
+	regs_from_image(j, h->regs);
 	j->p->home_xsave_size = h->xsave_size;
 	j->p->home_xcr0 = h->xcr0;
 	j->p->start_brk = h->start_brk;
 	j->p->brk = h->brk;
 	j->p->mmap_base = h->mmap_base;
-	j->blocked = h->sig_blocked & ~((1ULL << (LX_SIGKILL - 1)) | (1ULL << (LX_SIGSTOP - 1)));
-	j->own.pending = h->sig_pending;
-	for (int i = 0; i < JOB_NSIG; i++) {
+	j->blocked = blocked_from_image(h->sig_blocked);
+	for (int i = 0; i < JOB_NSIG; i++)
 		j->p->act[i] = (struct job_sigaction){ h->sigact[i].handler, h->sigact[i].flags,
 						    h->sigact[i].restorer, h->sigact[i].mask };
-		j->own.info[i] = (struct job_siginfo){ .code = LX_SI_USER };
-	}
-	j->altstack_sp = h->ss_sp;
-	j->altstack_size = h->ss_size;
-	j->altstack_flags = h->ss_flags & ~(uint32_t)(LX_SS_ONSTACK | LX_SS_DISABLE);
-	if (h->ss_flags & LX_SS_DISABLE)
-		j->altstack_sp = j->altstack_size = 0;
+	altstack_from_image(j, h->ss_sp, h->ss_size, h->ss_flags);
 	j->rseq = h->rseq_addr;
 	j->rseq_len = h->rseq_len;
 	j->rseq_sig = h->rseq_sig;
@@ -246,7 +256,7 @@ static void state_from_image(struct job *j, const struct om_image_hdr *h)
 	clocks_from_image(j, h);
 	usage_from_image(j, h);
 	timers_from_image(j, h);
-	sigq_from_image(j, h);
+	sigq_from_image(j, h->sigq_count, h->sigq, h->sig_pending);
 }
 
 int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len)
@@ -261,7 +271,7 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 		return fail(in, "bad IMAGE_BEGIN: %s", om_strerror(rc));
 	if (om_image_check_begin(&in->chk, in->hdr) != OM_OK)
 		return fail(in, "bad IMAGE_BEGIN: %s", in->chk.why);
-	if (in->hdr->thread_count)
+	if (in->hdr->thread_count && !in->threads_ok)
 		return fail(in, "%s", "the image has more threads: a node takes a process with one thread only, yet");
 	const char *missing = missing_feature(&in->hdr->cpu);
 	if (missing)
@@ -290,9 +300,32 @@ int image_in_thread(struct image_in *in, const void *p, size_t len)
 	rc = om_image_thread_decode(p, len, t);
 	if (rc == OM_OK && om_image_check_thread(&in->chk, t) != OM_OK)
 		rc = OM_E_RANGE;
-	free(t);
-	if (rc != OM_OK)
+	if (rc == OM_OK && (t->regs[OM_REG_RIP] >= OM_USER_TOP || t->regs[OM_REG_FS_BASE] >= OM_USER_TOP ||
+			    t->regs[OM_REG_GS_BASE] >= OM_USER_TOP)) {
+		free(t);
+		return fail(in, "%s", "bad IMAGE_THREAD: rip or a segment base outside user space");
+	}
+	if (rc != OM_OK) {
+		free(t);
 		return fail(in, "bad IMAGE_THREAD: %s", in->chk.err ? in->chk.why : om_strerror(rc));
+	}
+	struct job *j = job_create_thread(in->job->p, in->job->id);
+	const char *why = "out of memory for a thread";
+	if (!j || fpu_from_image(j->xsave, t->xsave, t->xsave_size, &why) < 0) {
+		free(t);
+		return fail(in, "bad IMAGE_THREAD: %s", why);
+	}
+	regs_from_image(j, t->regs);
+	j->tid = t->tid;
+	j->state = JOB_RUNNABLE;
+	j->blocked = blocked_from_image(t->sig_blocked);
+	sigq_from_image(j, t->sigq_count, t->sigq, t->sig_pending);
+	altstack_from_image(j, t->ss_sp, t->ss_size, t->ss_flags);
+	j->rseq = t->rseq_addr, j->rseq_len = t->rseq_len, j->rseq_sig = t->rseq_sig;
+	j->clear_child_tid = t->tid_address;
+	j->robust_list = t->robust_list, j->robust_len = t->robust_len;
+	j->came_ns = t->utime_ns + t->stime_ns;
+	free(t);
 	return 0;
 }
 
@@ -356,13 +389,19 @@ struct job *image_in_end(struct image_in *in, const void *p, size_t len)
 	}
 	struct job *j = in->job;
 	in->job = NULL;
+	/* The header's thread had what the process had, less its others'. */
+	uint64_t total = j->p->home_usage.utime_ns + j->p->home_usage.stime_ns, others = 0;
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		others += t != j ? t->came_ns : 0;
+	j->came_ns = total > others ? total - others : 0;
 	/* A registered rseq area names the CPU the thread runs on: this one's
 	 * only CPU from now on (cpu_id_start and cpu_id, offsets 0 and 4). */
-	if (j->rseq) {
-		uint32_t cpu[2] = { 0, 0 };
-		if (uvm_write(&j->p->uvm, j->rseq, cpu, sizeof cpu, 0) < 0)
-			j->rseq = 0;
-	}
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (t->rseq) {
+			uint32_t cpu[2] = { 0, 0 };
+			if (uvm_write(&t->p->uvm, t->rseq, cpu, sizeof cpu, 0) < 0)
+				t->rseq = 0;
+		}
 	return j;
 }
 
@@ -398,28 +437,94 @@ static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
 	return n;
 }
 
-static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
+/* A thread that waits in a call (asleep here, or for home) other than the
+ * header's (JOB_HOME names that one) makes it again where it goes: back
+ * over SYSCALL, its number in RAX. */
+static void regs_to_image(const struct job *j, int again, uint64_t *g)
 {
-	signal_unshare(j); /* one thread leaves: one pending set */
-	struct om_image_hdr *h = calloc(1, sizeof *h);
-	if (!h)
-		return OM_E_NOSPACE;
 	const struct trap_frame *r = &j->regs;
-	uint64_t *g = h->regs;
-	g[OM_REG_RAX] = r->rax, g[OM_REG_RBX] = r->rbx, g[OM_REG_RCX] = r->rcx;
+	g[OM_REG_RAX] = again ? j->last_nr : r->rax, g[OM_REG_RBX] = r->rbx, g[OM_REG_RCX] = r->rcx;
 	g[OM_REG_RDX] = r->rdx, g[OM_REG_RSI] = r->rsi, g[OM_REG_RDI] = r->rdi;
 	g[OM_REG_RBP] = r->rbp, g[OM_REG_RSP] = r->rsp, g[OM_REG_R8] = r->r8;
 	g[OM_REG_R9] = r->r9, g[OM_REG_R10] = r->r10, g[OM_REG_R11] = r->r11;
 	g[OM_REG_R12] = r->r12, g[OM_REG_R13] = r->r13, g[OM_REG_R14] = r->r14;
-	g[OM_REG_R15] = r->r15, g[OM_REG_RIP] = r->rip, g[OM_REG_RFLAGS] = r->rflags;
+	g[OM_REG_R15] = r->r15, g[OM_REG_RIP] = again ? r->rip - 2 : r->rip, g[OM_REG_RFLAGS] = r->rflags;
 	g[OM_REG_ORIG_RAX] = (uint64_t)-1;
 	g[OM_REG_FS_BASE] = j->fs_base, g[OM_REG_GS_BASE] = j->gs_base;
+}
+
+/* In sigsuspend or sigtimedwait a thread's real mask is the saved one: the
+ * call runs again with its temporary mask. */
+static uint64_t blocked_to_image(const struct job *j)
+{
+	return j->suspended ? j->suspend_mask : j->sigwaiting ? j->sigwait_mask : j->blocked;
+}
+
+static int thread_live(const struct job *t)
+{
+	return t->state != JOB_EXITED && t->state != JOB_DONE;
+}
+
+/* The thread the header holds: j, or while j (the leader) is gone, its
+ * live thread of the lowest tid. */
+static struct job *header_thread(struct job *j)
+{
+	struct job *best = NULL;
+	if (thread_live(j))
+		return j;
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (thread_live(t) && (!best || t->tid < best->tid))
+			best = t;
+	return best ? best : j;
+}
+
+/* The live thread of j's process after tid 'after' other than the
+ * header's, in tid order; NULL when none is left. */
+static struct job *next_thread(struct job *j, int64_t after)
+{
+	struct job *h = header_thread(j), *best = NULL;
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (t != h && thread_live(t) && t->tid > after && (!best || t->tid < best->tid))
+			best = t;
+	return best;
+}
+
+static int thread_to_image(struct job *t, uint8_t *buf, size_t cap)
+{
+	struct om_image_thread *m = calloc(1, sizeof *m);
+	uint64_t xcr0;
+	if (!m)
+		return OM_E_NOSPACE;
+	signal_settle_restart(t);
+	m->tid = (uint32_t)t->tid;
+	regs_to_image(t, t->state == JOB_SLEEPING || t->state == JOB_WAIT_HOME, m->regs);
+	m->xsave_size = fpu_to_image(t->xsave, m->xsave, t->p->home_xsave_size, t->p->home_xcr0, &xcr0);
+	m->sig_blocked = blocked_to_image(t);
+	m->sig_pending = t->own.pending;
+	sigq_to_image(t, &m->sigq_count, m->sigq);
+	m->ss_sp = t->altstack_sp, m->ss_size = t->altstack_size;
+	m->ss_flags = t->altstack_size ? t->altstack_flags : LX_SS_DISABLE;
+	m->rseq_addr = t->rseq, m->rseq_len = (uint32_t)t->rseq_len, m->rseq_sig = t->rseq_sig;
+	m->tid_address = t->clear_child_tid;
+	m->robust_list = t->robust_list, m->robust_len = t->robust_len;
+	m->utime_ns = t->came_ns + t->cpu_ns;
+	int n = om_image_thread_encode(m, buf, cap);
+	free(m);
+	return n;
+}
+
+static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
+{
+	struct om_image_hdr *h = calloc(1, sizeof *h);
+	if (!h)
+		return OM_E_NOSPACE;
+	j = header_thread(j);
+	signal_unshare(j); /* the process's pending signals go with the header's */
+	regs_to_image(j, 0, h->regs);
 	h->cpu = *cpuinfo_node();
 	h->xsave_size = fpu_to_image(j->xsave, h->xsave, j->p->home_xsave_size, j->p->home_xcr0, &h->xcr0);
 	h->start_brk = j->p->start_brk, h->brk = j->p->brk, h->mmap_base = j->p->mmap_base;
-	/* In sigsuspend or sigtimedwait the job's real mask is the saved one: home runs the
-	 * call again with its temporary mask. */
-	h->sig_blocked = j->suspended ? j->suspend_mask : j->sigwaiting ? j->sigwait_mask : j->blocked;
+	h->sig_blocked = blocked_to_image(j);
 	h->sig_pending = j->own.pending;
 	for (int i = 0; i < JOB_NSIG; i++)
 		h->sigact[i] = (struct om_sigaction){ j->p->act[i].handler, j->p->act[i].flags, j->p->act[i].restorer,
@@ -450,8 +555,10 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	}
 	usage_to_image(j, h);
 	timers_to_image(j, h);
-	sigq_to_image(j, h);
+	sigq_to_image(j, &h->sigq_count, h->sigq);
 	h->region_count = j->p->uvm.nregions;
+	for (struct job *t = next_thread(j, 0); t; t = next_thread(j, t->tid))
+		h->thread_count++;
 	int n = om_image_hdr_encode(h, buf, cap);
 	free(h);
 	return n;
@@ -464,9 +571,20 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 	for (;;) {
 		switch (o->phase) {
 		case OUT_HDR:
-			o->phase = u->nregions ? OUT_REGION : OUT_END;
+			o->phase = OUT_THREADS;
+			o->last_tid = 0;
 			*type = OM_T_IMAGE_BEGIN;
 			return hdr_from_job(j, buf, cap);
+		case OUT_THREADS: {
+			struct job *t = next_thread(j, o->last_tid);
+			if (!t) {
+				o->phase = u->nregions ? OUT_REGION : OUT_END;
+				continue;
+			}
+			o->last_tid = t->tid;
+			*type = OM_T_IMAGE_THREAD;
+			return thread_to_image(t, buf, cap);
+		}
 		case OUT_REGION: {
 			const struct uvm_region *ur = &u->regions[o->region];
 			struct om_image_region r = { .start = ur->start, .end = ur->end, .prot = ur->prot };
@@ -515,7 +633,7 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 		}
 		default:
 			if (!o->keep)
-				job_destroy(o->job);
+				job_destroy_process(o->job);
 			o->job = NULL;
 			return 0;
 		}

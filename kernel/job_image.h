@@ -19,11 +19,14 @@ struct image_in {
 	struct job *job;             /* being built; NULL when idle */
 	struct om_image_region cur;  /* the region PAGES now belong to */
 	uint32_t cur_index;
+	int threads_ok;              /* the caller can run more threads of it */
 	char why[OM_STR_MAX + 1];    /* the reason after a failure */
 };
 
 /* Each returns 0, or -1 with in->why set and everything built so far freed.
- * image_in_end returns the finished job (the caller owns it) or NULL. */
+ * image_in_end returns the finished job (the caller owns it) or NULL: the
+ * header's thread, its process's other threads (IMAGE_THREAD, taken only
+ * with threads_ok set) in its list, every one to be started. */
 int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t len);
 int image_in_thread(struct image_in *in, const void *p, size_t len);
 int image_in_region(struct image_in *in, const void *p, size_t len);
@@ -36,13 +39,17 @@ struct image_out {
 	struct job *job;             /* owned: destroyed when the image is out, */
 	int keep;                    /* ... unless this is set (a move that may fail) */
 	int phase;                   /* private */
+	int64_t last_tid;            /* the last thread sent */
 	uint32_t region;             /* index of the region being sent */
 	uint64_t page;               /* next page offset in it */
 	uint32_t regions_sent;
 	uint64_t pages_sent;
 };
 
-/* Takes ownership of j (keep is cleared). */
+/* Takes ownership of j's process, every thread of it off the run list
+ * (keep is cleared). The header holds j, or while j (the leader) has
+ * ended, the live thread of the lowest tid; each other live thread goes in
+ * an IMAGE_THREAD. */
 void image_out_start(struct image_out *o, struct job *j);
 /* Encodes the next frame into buf[cap] (cap >= OM_MAX_PAYLOAD): returns the
  * payload length and sets *type, or 0 when the image is complete (the job

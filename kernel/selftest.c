@@ -4,11 +4,14 @@
  * faults, signal frames, clocks. Its writes to fd 1 and 2 go to the console;
  * any other forwarded call fails with ENOSYS. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "console.h"
 #include "elf64.h"
 #include "job.h"
+#include "job_image.h"
+#include "job_thread.h"
 #include "linux_abi.h"
 #include "mm.h"
 #include "sched.h"
@@ -22,11 +25,65 @@
 
 extern const uint8_t selftest_elf[], selftest_elf_end[];
 
+static const struct job_host selftest_host;
+
+/* write(RELOCATE_FD, ...) from the program: the process becomes the frames
+ * of an image and a new process is built from them, every thread with it,
+ * as a move to another node would (job_image.c both ways); the call
+ * returns its length there. Returns 0, or -1 when the process is lost. */
+#define RELOCATE_FD 100
+static int selftest_relocate(struct job *j, int64_t ret)
+{
+	static uint8_t *buf;
+	static struct image_in in;
+	struct image_out o;
+	struct proc *p = j->p;
+	struct job *leader = job_thread_leader(j), *got = NULL;
+	uint32_t threads = 0;
+	uint8_t type;
+	int n, rc = 0;
+	if (!buf && !(buf = malloc(OM_MAX_PAYLOAD)))
+		return -1;
+	syscall_return(j, ret);
+	j->state = JOB_RUNNABLE;
+	for (struct job *t = p->threads; t; t = t->sibling) {
+		sched_take(t);
+		threads += t->state != JOB_EXITED && t->state != JOB_DONE;
+	}
+	in.threads_ok = 1;
+	image_out_start(&o, leader);
+	while ((n = image_out_next(&o, &type, buf, OM_MAX_PAYLOAD)) > 0) {
+		if (rc < 0)
+			continue; /* the rest goes nowhere; the process is lost */
+		switch (type) {
+		case OM_T_IMAGE_BEGIN: rc = image_in_begin(&in, 0, buf, (size_t)n); break;
+		case OM_T_IMAGE_THREAD: rc = image_in_thread(&in, buf, (size_t)n); break;
+		case OM_T_IMAGE_REGION: rc = image_in_region(&in, buf, (size_t)n); break;
+		case OM_T_IMAGE_PAGES: rc = image_in_pages(&in, buf, (size_t)n); break;
+		default: rc = (got = image_in_end(&in, buf, (size_t)n)) ? 0 : -1; break;
+		}
+	}
+	if (n < 0 || rc < 0 || !got) {
+		kprintf("selftest: relocation failed: %s\n", n < 0 ? om_strerror(n) : in.why);
+		image_in_abort(&in);
+		return -1;
+	}
+	kprintf("selftest: the job went out as an image and came back in (%u threads)\n", threads);
+	for (struct job *t = got->p->threads; t; t = t->sibling)
+		if (sched_start(t, &selftest_host) < 0)
+			return -1;
+	return 0;
+}
+
 static void selftest_forward(struct job *j, const struct sys_call *sc)
 {
 	static int64_t next_tid = 2;
 	int64_t ret = -LX_ENOSYS;
-	if (j->cloning) {
+	if (sc->nr == 1 && sc->a[0] == RELOCATE_FD) {
+		if (selftest_relocate(j, (int64_t)sc->a[2]) < 0)
+			kprintf("selftest: job lost in relocation\n");
+		return;
+	} else if (j->cloning) {
 		ret = next_tid++; /* no home: the node names its threads */
 	} else if (sc->nr == 1 && (sc->a[0] == 1 || sc->a[0] == 2)) {
 		char buf[256];

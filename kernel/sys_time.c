@@ -39,8 +39,8 @@ int64_t job_clock_ns(const struct job *j, int clock)
 		return j->p->home_boottime_ns + delta;
 	case LX_CLOCK_PROCESS_CPUTIME_ID:
 		return (int64_t)job_cpu_ns(j);
-	case LX_CLOCK_THREAD_CPUTIME_ID: /* the time at home was the first thread's */
-		return (int64_t)(j->cpu_ns + (j->tid == j->p->ident.pid ? job_cpu_ns(j) - job_ran_ns(j->p) : 0));
+	case LX_CLOCK_THREAD_CPUTIME_ID:
+		return (int64_t)(j->came_ns + j->cpu_ns);
 	default:
 		return -1;
 	}

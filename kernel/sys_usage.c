@@ -35,10 +35,10 @@ void sys_getrusage(struct job *j, struct sys_call *sc)
 		return;
 	}
 	uint64_t rss_kb = j->p->uvm.pages * (PAGE_SIZE / 1024);
-	uint64_t ran = who == RUSAGE_THREAD ? j->cpu_ns : job_ran_ns(j->p);
+	int thread = who == RUSAGE_THREAD && j->p->nthreads > 1; /* else the process's own */
 	struct lx_rusage ru = {
-		.utime = tv(h->utime_ns + ran),
-		.stime = tv(h->stime_ns),
+		.utime = tv(thread ? j->came_ns + j->cpu_ns : h->utime_ns + job_ran_ns(j->p)),
+		.stime = tv(thread ? 0 : h->stime_ns),
 		.maxrss = (int64_t)(rss_kb > h->maxrss_kb ? rss_kb : h->maxrss_kb),
 		.minflt = (int64_t)(h->minflt + j->faults),
 		.majflt = (int64_t)h->majflt,

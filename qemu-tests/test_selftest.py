@@ -15,6 +15,7 @@ user: arch_prctl ok
 user: stack growth ok
 user: nanosleep ok
 user: clone threads, gettid, TLS ok
+user: image out and in with every thread ok
 user: tgkill to a thread ok
 user: process signal to the thread that takes it ok
 user: futex wake and CLEARTID join ok
@@ -34,6 +35,9 @@ def run_selftest(cpu, smp=1):
         check(lines == EXPECTED, "self-test output differs:\n" + lines)
         check("selftest: job exited with status 42" in con, "wrong exit status")
         check("selftest: job stopped by signal 20; SIGCONT from the host\n" in con, "the stop was not seen")
+        check(con.count("selftest: the job went out as an image and came back in (4 threads)\n") == 1 and
+              con.count("selftest: the job went out as an image and came back in (2 threads)\n") == 1,
+              "the relocations were not seen:\n" + con[-3000:])
 
 
 def test_selftest_xsave():

@@ -122,6 +122,7 @@ static unsigned long recurse(unsigned long n)
 
 struct ts { long sec, nsec; };
 static void threads(void);
+static void relocate(void);
 
 void start_c(void)
 {
@@ -378,6 +379,7 @@ static void more_futex(void)
 	while (!fwoken)
 		;
 	sys(SYS_nanosleep, &nap, 0, 0); /* it sleeps in nanosleep now */
+	relocate(); /* its nanosleep starts again in the new process */
 	if (futex(NULL, 1, 1) != 0)
 		fail("FUTEX_WAKE at address 0 woke a thread that does not wait");
 	if (futex((volatile int *)((char *)&fword + 1), 1, 1) != -22)
@@ -413,6 +415,14 @@ static void more_futex(void)
 	ok("TLB shootdown before a frame is freed");
 }
 
+/* The host sends the process out as an image and builds it again (write
+ * to fd 100): every thread goes on where it was. */
+static void relocate(void)
+{
+	if (sys(SYS_write, 100, "relocate", 8) != 8)
+		fail("relocation: the write's result");
+}
+
 static int last(long i)
 {
 	(void)i;
@@ -439,6 +449,8 @@ static void threads(void)
 		if (thr[i].seen_tid != thr[i].ptid)
 			fail("gettid in a thread");
 	ok("clone threads, gettid, TLS");
+	relocate(); /* the workers count, or wait in FUTEX_WAIT for go */
+	ok("image out and in with every thread");
 	/* thread 1 gets SIGUSR2 by tgkill */
 	go = 1;
 	futex(&go, 1 /* FUTEX_WAKE */, NTHREADS);
