@@ -399,7 +399,7 @@ static int forks_out(void)
  * than SCHED_JOBS_MAX (hl.homing has room for all). */
 static int slots_taken(void)
 {
-	return sched_count() + homelink_jobs_in_transit() + forks_out();
+	return sched_processes() + homelink_jobs_in_transit() + forks_out();
 }
 
 static int moving_index(uint32_t id)

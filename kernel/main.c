@@ -15,6 +15,7 @@
 #include "net.h"
 #include "nic.h"
 #include "pci.h"
+#include "job_thread.h"
 #include "sched.h"
 #include "selftest.h"
 #include "smp.h"
@@ -39,14 +40,17 @@ static void node_status(struct om_heartbeat *hb)
 	memset(hb, 0, sizeof *hb);
 	hb->uptime_ms = timer_ms();
 	hb->mem_free = pmm_free_bytes();
-	hb->jobs = (uint32_t)(sched_count() + homelink_jobs_in_transit());
+	hb->jobs = (uint32_t)(sched_processes() + homelink_jobs_in_transit());
 	for (int i = 0; i < sched_count(); i++) {
-		const struct job *j = sched_job(i);
-		int runnable = wants_cpu(j);
-		if (runnable)
-			hb->load_milli += 1000; /* a job that wants the CPU now */
-		if (hb->nlisted < OM_NODE_JOBS_MAX)
-			hb->listed[hb->nlisted++] = (struct om_hb_job){ j->id, j->cpu_ns, (uint8_t)runnable };
+		struct job *j = sched_job(i);
+		if (wants_cpu(j))
+			hb->load_milli += 1000; /* a thread that wants a core now */
+		if (job_thread_leader(j) != j || hb->nlisted >= OM_NODE_JOBS_MAX)
+			continue; /* a process is listed once, by its leader */
+		int runnable = 0;
+		for (const struct job *t = j->p->threads; t; t = t->sibling)
+			runnable |= wants_cpu(t);
+		hb->listed[hb->nlisted++] = (struct om_hb_job){ j->id, job_ran_ns(j->p), (uint8_t)runnable };
 	}
 }
 

@@ -80,9 +80,10 @@ void panel_update(void)
 	snprintf(lines[1], sizeof lines[1], " address %s   card %s %02x:%02x:%02x:%02x:%02x:%02x", st.ip ? ip : "none yet",
 		 panel_nic ? panel_nic->name : "none", m[0], m[1], m[2], m[3], m[4], m[5]);
 	struct job *j = sched_job(0);
-	if (j && sched_count() > 1)
-		snprintf(lines[2], sizeof lines[2], " %d jobs: pid %ld and %d more from home", sched_count(),
-			 (long)j->p->ident.pid, sched_count() - 1);
+	int procs = sched_processes();
+	if (j && procs > 1)
+		snprintf(lines[2], sizeof lines[2], " %d jobs: pid %ld and %d more from home", procs,
+			 (long)j->p->ident.pid, procs - 1);
 	else if (j)
 		snprintf(lines[2], sizeof lines[2], " job %u: pid %ld from home, %s %lu s, %lu forwarded calls", j->id,
 			 (long)j->p->ident.pid, j->p->stopped ? "stopped after" : "running",

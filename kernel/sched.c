@@ -35,7 +35,7 @@ static struct {
 	struct job *job;
 	const struct job_host *host;
 	uint64_t prepared; /* the step that last prepared it */
-} run[SCHED_JOBS_MAX];
+} run[SCHED_THREADS_MAX];
 static int nrun;
 static int rr;            /* where the next core looks for a job first */
 static uint64_t steps;
@@ -55,6 +55,14 @@ static const struct job_host *host_of(const struct job *j)
 }
 
 int sched_count(void) { return nrun; }
+
+int sched_processes(void)
+{
+	int n = 0;
+	for (int i = 0; i < nrun; i++)
+		n += job_thread_leader(run[i].job) == run[i].job;
+	return n;
+}
 struct job *sched_job(int i) { return i >= 0 && i < nrun ? run[i].job : NULL; }
 
 struct job *sched_find(uint32_t id)
@@ -69,7 +77,7 @@ static void shootdown(struct uvm *u);
 
 int sched_start(struct job *j, const struct job_host *host)
 {
-	if (nrun == SCHED_JOBS_MAX)
+	if (nrun == SCHED_THREADS_MAX || (job_thread_leader(j) == j && sched_processes() >= SCHED_JOBS_MAX))
 		return -1;
 	uvm_shootdown = shootdown;
 	run[nrun].job = j;

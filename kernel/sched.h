@@ -49,11 +49,15 @@ struct job_host {
  * signal ends it (signal.c). The caller may then set sleep_restart and
  * sleep_rem. */
 void sched_sleep(struct job *j, struct sys_call *sc, uint64_t wake_ns, int64_t at_deadline);
-#define SCHED_JOBS_MAX OM_NODE_JOBS_MAX
+#define SCHED_JOBS_MAX OM_NODE_JOBS_MAX /* processes */
+#define SCHED_THREADS_MAX 256            /* threads of them all */
 
 /* Takes ownership of j and starts running it. Returns -1 when the node
- * has SCHED_JOBS_MAX jobs. */
+ * runs SCHED_THREADS_MAX threads, or j begins a process (it is its
+ * leader) and the node runs SCHED_JOBS_MAX processes. */
 int sched_start(struct job *j, const struct job_host *host);
+/* The processes on the run list: each counted once, by its leader. */
+int sched_processes(void);
 /* Completes the forwarded call j waits for (a thread's clone: ret is the
  * new thread's tid, and it starts). */
 void sched_reply(struct job *j, int64_t ret);

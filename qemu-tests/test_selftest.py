@@ -21,6 +21,7 @@ user: process signal to the thread that takes it ok
 user: futex wake and CLEARTID join ok
 user: futex corner cases ok
 user: TLB shootdown before a frame is freed ok
+user: 24 threads at once ok
 user: all ok
 """
 

@@ -261,9 +261,15 @@ static struct thr thr[NTHREADS + 1];
 static volatile long counter;
 static volatile int go, usr2_tid, usr1_tid, spin_until;
 
+static int spawn_in(struct thr *t, int i, int (*fn)(long));
+
 static int spawn(int i, int (*fn)(long))
 {
-	struct thr *t = &thr[i];
+	return spawn_in(&thr[i], i, fn);
+}
+
+static int spawn_in(struct thr *t, int i, int (*fn)(long))
+{
 	t->index = i;
 	t->tls[0] = (uint64_t)t->tls;
 	t->tls[1] = (uint64_t)i;
@@ -371,6 +377,37 @@ static int scribbler(long i)
 	return 0;
 }
 
+/* More threads than a node runs processes (16): all run, all join. */
+#define MANY 24
+static struct thr many[MANY];
+static volatile long many_sum;
+static volatile int many_go;
+
+static int one_of_many(long i)
+{
+	while (!many_go) /* every one of them lives until the last has started */
+		futex(&many_go, 0, 0);
+	__atomic_fetch_add(&many_sum, i + 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void many_threads(void)
+{
+	for (int i = 0; i < MANY; i++)
+		if (spawn_in(&many[i], i, one_of_many) <= 1)
+			fail("24 threads: a clone failed");
+	many_go = 1;
+	futex(&many_go, 1, MANY);
+	for (int i = 0; i < MANY; i++) {
+		int v;
+		while ((v = many[i].ctid) != 0)
+			futex(&many[i].ctid, 0, v);
+	}
+	if (many_sum != MANY * (MANY + 1) / 2)
+		fail("24 threads: their sum");
+	ok("24 threads at once");
+}
+
 static void more_futex(void)
 {
 	struct ts nap = { 0, 20000000 };
@@ -472,6 +509,7 @@ static void threads(void)
 		fail("atomic counter across threads");
 	ok("futex wake and CLEARTID join");
 	more_futex();
+	many_threads();
 	spawn(NTHREADS, last);
 	sys(SYS_exit, 0, 0, 0); /* the process lives on in the last thread */
 	fail("exit returned");
