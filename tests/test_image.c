@@ -104,30 +104,22 @@ fill_region(struct om_image_region *r, uint64_t start, uint64_t npages, uint32_t
 	strcpy(r->name, kind == OM_RK_FILE ? "/usr/lib/x86_64-linux-gnu/libc.so.6" : "");
 }
 
-/* Decodes an exact-size heap copy of buf[0..len). */
-static int
-dec_hdr(const void *p, size_t len, struct om_image_hdr *h)
-{
-	uint8_t *c = malloc(len ? len : 1);
-	int rc;
+/* name(p, len, out): decodes an exact-size heap copy of p[0..len) with
+ * decode, so that a read past the end is ASan's to see. */
+#define EXACT_DECODER(name, type, decode) \
+	static int name(const void *p, size_t len, type *out) \
+	{ \
+		uint8_t *c = malloc(len ? len : 1); \
+		int rc; \
+		memcpy(c, p, len); \
+		rc = decode(c, len, out); \
+		free(c); \
+		return rc; \
+	}
 
-	memcpy(c, p, len);
-	rc = om_image_hdr_decode(c, len, h);
-	free(c);
-	return rc;
-}
+EXACT_DECODER(dec_hdr, struct om_image_hdr, om_image_hdr_decode)
 
-static int
-dec_region(const void *p, size_t len, struct om_image_region *r)
-{
-	uint8_t *c = malloc(len ? len : 1);
-	int rc;
-
-	memcpy(c, p, len);
-	rc = om_image_region_decode(c, len, r);
-	free(c);
-	return rc;
-}
+EXACT_DECODER(dec_region, struct om_image_region, om_image_region_decode)
 
 static int
 dec_pages(const void *p, size_t len, struct om_image_pages *pg, uint32_t *sum)
@@ -149,17 +141,7 @@ dec_pages(const void *p, size_t len, struct om_image_pages *pg, uint32_t *sum)
 	return rc;
 }
 
-static int
-dec_end(const void *p, size_t len, struct om_image_end *e)
-{
-	uint8_t *c = malloc(len ? len : 1);
-	int rc;
-
-	memcpy(c, p, len);
-	rc = om_image_end_decode(c, len, e);
-	free(c);
-	return rc;
-}
+EXACT_DECODER(dec_end, struct om_image_end, om_image_end_decode)
 
 /* ---- round trips */
 
@@ -254,17 +236,7 @@ fill_thread(struct om_image_thread *t, uint32_t tid)
 	t->stime_ns = 42;
 }
 
-static int
-dec_thread(const void *p, size_t len, struct om_image_thread *t)
-{
-	uint8_t *c = malloc(len ? len : 1);
-	int rc;
-
-	memcpy(c, p, len);
-	rc = om_image_thread_decode(c, len, t);
-	free(c);
-	return rc;
-}
+EXACT_DECODER(dec_thread, struct om_image_thread, om_image_thread_decode)
 
 static void
 thread_roundtrip(void)
