@@ -558,7 +558,7 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
 		uint32_t id = j->id;
 		kprintf("job %u: no room to send it home; it is lost\n", id);
-		job_destroy(j);
+		job_destroy_process(j);
 		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
 		return;
 	}
@@ -575,7 +575,7 @@ static void job_arrived(struct job *j)
 			hj = &hl.jobs[i];
 	if (!hj || sched_start(j, &home_host) < 0) {
 		send_error(j->id, OM_E_BUSY, "node is busy: it runs all the jobs it can");
-		job_destroy(j);
+		job_destroy_process(j);
 		return;
 	}
 	hj_free(hj);
@@ -831,7 +831,7 @@ static void on_kill(uint32_t id)
 		if (hl.arriving[i].job == id)
 			hl.arriving[i].job = 0;
 	if (moved) { /* it runs on its new node now, or its deputy is gone */
-		job_destroy(moved);
+		job_destroy_process(moved);
 		return;
 	}
 	if (hj) {
@@ -843,13 +843,13 @@ static void on_kill(uint32_t id)
 	}
 	for (int i = 0; i < hl.nhoming; i++)
 		if (hl.homing[i]->id == id) {
-			job_destroy(hl.homing[i]);
+			job_destroy_process(hl.homing[i]);
 			memmove(&hl.homing[i], &hl.homing[i + 1], (size_t)(hl.nhoming - i - 1) * sizeof hl.homing[0]);
 			hl.nhoming--;
 			return;
 		}
 	if (hl.out_active && hl.out.job->id == id) {
-		job_destroy(hl.out.job);
+		job_destroy_process(hl.out.job);
 		hl.out_active = 0;
 		if (hl.slot_full && hl.slot_job == id)
 			hl.slot_full = 0;
@@ -968,7 +968,7 @@ static void on_resume(uint32_t id)
 		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
 		uint8_t buf[CTL_MAX];
 		kprintf("job %u: no room to take it back; it is lost\n", id);
-		job_destroy(j);
+		job_destroy_process(j);
 		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
 		return;
 	}
@@ -1086,14 +1086,14 @@ static void on_link_lost(void)
 			image_in_abort(&hl.in[i]);
 	for (int i = 0; i < hl.nmoving; i++)
 		if (!job_streaming(hl.moving[i].job))
-			job_destroy(hl.moving[i].job); /* the others go below */
+			job_destroy_process(hl.moving[i].job); /* the others go below */
 	hl.nmoving = 0;
 	memset(hl.arriving, 0, sizeof hl.arriving);
 	for (int i = 0; i < hl.nhoming; i++)
-		job_destroy(hl.homing[i]);
+		job_destroy_process(hl.homing[i]);
 	hl.nhoming = 0;
 	if (hl.out_active) {
-		job_destroy(hl.out.job);
+		job_destroy_process(hl.out.job);
 		hl.out_active = 0;
 	}
 	hl.ctl_count = 0;
@@ -1160,7 +1160,7 @@ static void slot_fill(void)
 				struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
 				uint8_t buf[CTL_MAX];
 				kprintf("job %u: its image does not encode (%s); it is lost\n", id, om_strerror(n));
-				job_destroy(hl.out.job);
+				job_destroy_process(hl.out.job);
 				ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
 			} else {
 				kprintf("job %u: image sent home\n", id);

@@ -66,6 +66,7 @@ struct job *job_create(uint32_t id)
 	}
 	p->id = id;
 	join(p, j);
+	p->leader = j;
 	timers_init(j);
 	return j;
 }
@@ -96,6 +97,8 @@ void job_destroy(struct job *j)
 				*pp = j->sibling;
 				break;
 			}
+		if (p->leader == j)
+			p->leader = NULL;
 		if (--p->nthreads == 0) {
 			uvm_destroy(&p->uvm);
 			free(p->shared.sigq);

@@ -102,6 +102,7 @@ struct proc {
 	struct job_sigaction act[JOB_NSIG]; /* index sig - 1 */
 	struct sigpend shared;     /* signals sent to the process */
 	struct job *threads;       /* its threads, through job->sibling */
+	struct job *leader;        /* the one its host knows (the first, or an image's header) */
 	int stopped;               /* the stop signal holding it, 0: it runs */
 	uint32_t home_xsave_size;  /* the home's XSAVE area size and XCR0: what */
 	uint64_t home_xcr0;        /* goes home must fit them (0: not known) */

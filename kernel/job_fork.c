@@ -48,7 +48,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	*p = *parent->p;
 	c->p = p;
 	c->sibling = NULL;
-	p->threads = c; /* only the thread that forks is in the child */
+	p->threads = p->leader = c; /* only the thread that forks is in the child */
 	p->nthreads = 1;
 	p->uvm = uvm;
 	p->id = id;

@@ -10,6 +10,7 @@
 #include "linux_abi.h"
 #include "mm.h"
 #include "net.h"
+#include "sched.h"
 #include "signal.h"
 #include "syscall.h"
 #include "timer.h"
@@ -273,6 +274,8 @@ int image_in_begin(struct image_in *in, uint32_t job_id, const void *p, size_t l
 		return fail(in, "bad IMAGE_BEGIN: %s", in->chk.why);
 	if (in->hdr->thread_count && !in->threads_ok)
 		return fail(in, "%s", "the image has more threads: a node takes a process with one thread only, yet");
+	if (in->hdr->thread_count >= (uint32_t)(SCHED_THREADS_MAX - sched_count()))
+		return fail(in, "%s", "the node has no room for that many threads");
 	const char *missing = missing_feature(&in->hdr->cpu);
 	if (missing)
 		return fail(in, "the image needs CPU features this node lacks (%s)", missing);
@@ -439,11 +442,11 @@ static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
 
 /* A thread that waits in a call (asleep here, or for home) other than the
  * header's (JOB_HOME names that one) makes it again where it goes: back
- * over SYSCALL, its number in RAX. */
+ * over SYSCALL; RAX still holds its number until it returns. */
 static void regs_to_image(const struct job *j, int again, uint64_t *g)
 {
 	const struct trap_frame *r = &j->regs;
-	g[OM_REG_RAX] = again ? j->last_nr : r->rax, g[OM_REG_RBX] = r->rbx, g[OM_REG_RCX] = r->rcx;
+	g[OM_REG_RAX] = r->rax, g[OM_REG_RBX] = r->rbx, g[OM_REG_RCX] = r->rcx;
 	g[OM_REG_RDX] = r->rdx, g[OM_REG_RSI] = r->rsi, g[OM_REG_RDI] = r->rdi;
 	g[OM_REG_RBP] = r->rbp, g[OM_REG_RSP] = r->rsp, g[OM_REG_R8] = r->r8;
 	g[OM_REG_R9] = r->r9, g[OM_REG_R10] = r->r10, g[OM_REG_R11] = r->r11;

@@ -170,6 +170,21 @@ void job_thread_unlink(struct job *j)
 	j->cpu_ns = 0;
 }
 
+void job_threads_reap(struct job *j)
+{
+	struct job *leader = job_thread_leader(j);
+	for (struct job *t = j->p->threads, *next; t; t = next) {
+		next = t->sibling;
+		if (t->state != JOB_EXITED)
+			continue;
+		job_thread_exit(t);
+		if (t == leader)
+			t->state = JOB_DONE;
+		else
+			job_destroy(t);
+	}
+}
+
 struct job *job_thread_find(struct proc *p, int64_t tid)
 {
 	for (struct job *t = p->threads; t; t = t->sibling)
@@ -189,8 +204,5 @@ int job_threads_live(const struct job *j)
 
 struct job *job_thread_leader(struct job *j)
 {
-	for (struct job *t = j->p->threads; t; t = t->sibling)
-		if (t->tid == j->p->ident.pid)
-			return t;
-	return j;
+	return j->p->leader ? j->p->leader : j;
 }

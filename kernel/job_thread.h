@@ -29,6 +29,11 @@ void job_thread_set_tids(struct job *j, const struct job_clone *c, int64_t tid);
  * futexes marked FUTEX_OWNER_DIED (a waiter woken), and 0 written to its
  * clear_child_tid word with a futex wake there (pthread_join). */
 void job_thread_exit(struct job *j);
+/* The threads of j's process that have exited but were not seen to yet
+ * (the scheduler does that on its next step) end now, as job_thread_exit
+ * says; the leader stays, JOB_DONE. Every one must be off the run list,
+ * and the process not ending (exit_group, a fatal signal). */
+void job_threads_reap(struct job *j);
 /* The live thread of p with this tid, or NULL. */
 struct job *job_thread_find(struct proc *p, int64_t tid);
 /* Takes j out of its process's thread list (before job_destroy). */
@@ -36,8 +41,9 @@ void job_thread_unlink(struct job *j);
 /* The threads of j's process that still run (not JOB_EXITED nor
  * JOB_DONE), j aside. */
 int job_threads_live(const struct job *j);
-/* The process's first thread (its tid is the pid: the host's job), or
- * j if it has none left. */
+/* The thread of j's process its host knows: the first (its tid is the
+ * pid), or the header's of the image that brought it (the leader had
+ * ended); kept, JOB_DONE, while others run. j if it has none left. */
 struct job *job_thread_leader(struct job *j);
 
 #endif

@@ -44,12 +44,17 @@ static int selftest_relocate(struct job *j, int64_t ret)
 	int n, rc = 0;
 	if (!buf && !(buf = malloc(OM_MAX_PAYLOAD)))
 		return -1;
+	if (p->dying) { /* it ends anyway */
+		sched_reply(j, ret);
+		return 0;
+	}
 	syscall_return(j, ret);
 	j->state = JOB_RUNNABLE;
-	for (struct job *t = p->threads; t; t = t->sibling) {
+	for (struct job *t = p->threads; t; t = t->sibling)
 		sched_take(t);
-		threads += t->state != JOB_EXITED && t->state != JOB_DONE;
-	}
+	job_threads_reap(j); /* a thread that has just exited takes its leave now */
+	for (struct job *t = p->threads; t; t = t->sibling)
+		threads += t->state != JOB_DONE;
 	in.threads_ok = 1;
 	image_out_start(&o, leader);
 	while ((n = image_out_next(&o, &type, buf, OM_MAX_PAYLOAD)) > 0) {
@@ -66,12 +71,16 @@ static int selftest_relocate(struct job *j, int64_t ret)
 	if (n < 0 || rc < 0 || !got) {
 		kprintf("selftest: relocation failed: %s\n", n < 0 ? om_strerror(n) : in.why);
 		image_in_abort(&in);
+		job_destroy_process(o.job); /* NULL once the image was out */
+		job_destroy_process(got);
 		return -1;
 	}
 	kprintf("selftest: the job went out as an image and came back in (%u threads)\n", threads);
 	for (struct job *t = got->p->threads; t; t = t->sibling)
-		if (sched_start(t, &selftest_host) < 0)
+		if (sched_start(t, &selftest_host) < 0) {
+			kprintf("selftest: no room to start thread %ld\n", (long)t->tid);
 			return -1;
+		}
 	return 0;
 }
 

@@ -381,7 +381,7 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 int
 om_image_thread_valid(const struct om_image_thread *t)
 {
-	if (t->tid == 0 || !xsave_size_valid(t->xsave_size) ||
+	if (t->tid == 0 || t->tid > OM_TID_MAX || !xsave_size_valid(t->xsave_size) ||
 	    !sigq_valid(t->sigq_count, t->sigq, t->sig_pending))
 		return OM_E_RANGE;
 	return OM_OK;
@@ -647,6 +647,7 @@ om_image_check_begin(struct om_image_check *c, const struct om_image_hdr *h)
 	c->vdso_base = h->vdso_base;
 	c->threads_expected = h->thread_count;
 	c->hdr_tid = c->last_tid = h->tid;
+	c->hdr_pid = h->pid;
 	c->xsave_size = h->xsave_size;
 	c->state = h->thread_count ? CK_THREADS : CK_BODY;
 	return OM_OK;
@@ -664,6 +665,8 @@ om_image_check_thread(struct om_image_check *c, const struct om_image_thread *t)
 		return ck_fail(c, OM_E_RANGE, "invalid thread");
 	if (t->tid == c->hdr_tid || (c->threads > 0 && t->tid <= c->last_tid))
 		return ck_fail(c, OM_E_RANGE, "thread ids not ascending, or the header's again");
+	if (t->tid == c->hdr_pid)
+		return ck_fail(c, OM_E_RANGE, "a thread with the leader's tid, which the header says has ended");
 	if (t->xsave_size != c->xsave_size)
 		return ck_fail(c, OM_E_RANGE, "a thread's FPU area differs from the header's in size");
 	c->last_tid = t->tid;

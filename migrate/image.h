@@ -40,6 +40,7 @@
 #define OM_SIGQUEUE_MAX 256u      /* pending signal instances it carries */
 #define OM_SIGINFO_FIELDS 32u     /* siginfo_t bytes 16..47 (the union) */
 #define OM_IMAGE_THREADS_MAX 1023u /* threads besides the header's */
+#define OM_TID_MAX 0x3fffffffu    /* FUTEX_TID_MASK: Linux's tids fit in it */
 
 /* General registers in the order they travel (user_regs_struct names). */
 enum om_reg {
@@ -148,7 +149,8 @@ struct om_image_hdr {
  * area is in the header's format (xcr0, size); its CPU time counts in the
  * header's usage too. */
 struct om_image_thread {
-	uint32_t tid;                /* >= 1, above the previous thread's, not hdr.tid */
+	uint32_t tid;                /* 1..OM_TID_MAX, above the previous thread's, not
+	                              * hdr.tid, nor hdr.pid when hdr.tid is not it */
 	uint64_t regs[OM_REG_COUNT];
 	uint32_t xsave_size;         /* the header's */
 	uint8_t xsave[OM_XSAVE_MAX];
@@ -256,7 +258,7 @@ struct om_image_check {
 	uint64_t vdso_base;   /* hdr.vdso_base, to find its region */
 	int vdso_seen;
 	uint32_t threads, threads_expected; /* IMAGE_THREAD frames seen, hdr.thread_count */
-	uint32_t hdr_tid, last_tid, xsave_size; /* the header's tid, the last thread's, the FPU size */
+	uint32_t hdr_tid, hdr_pid, last_tid, xsave_size; /* the header's, the last thread's tid, the FPU size */
 };
 
 void om_image_check_init(struct om_image_check *c);

@@ -1001,6 +1001,8 @@ def t_job_cores(tmp):
     kids = [spawn(["sleep", "60"]) for _ in range(4)]
     _, node, _, reason = a.ctl().submit(pid=kids[0].pid, cores=8)
     check(node == 0 and reason == "no node has 8 cores", "8 cores: %r" % reason)
+    _, node, _, reason = a.ctl().submit(pid=kids[0].pid, cores=65535, node=n4.id)
+    check(node == 0 and reason == "node %d has fewer than 65535 cores" % n4.id, "by name: %r" % reason)
     c = a.ctl()
     job, node, _, reason = c.submit(cores=3)
     check(node == n4.id, "3 cores: %r" % reason)

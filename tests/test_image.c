@@ -708,6 +708,12 @@ check_threads(void)
 	fr[2].t.tid = 50; /* not ascending */
 	EXPECT_INVALID(OM_E_RANGE, 2);
 	build_threaded();
+	hdr.pid = 105; /* the header (tid 100) says the leader has ended: 105 cannot be a thread */
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
+	fr[2].t.tid = OM_TID_MAX + 1;
+	EXPECT_INVALID(OM_E_RANGE, 2);
+	build_threaded();
 	fr[2].t.xsave_size = 1024; /* another FPU area size than the header's */
 	EXPECT_INVALID(OM_E_RANGE, 2);
 	build_threaded();

@@ -260,6 +260,7 @@ struct thr {
 static struct thr thr[NTHREADS + 1];
 static volatile long counter;
 static volatile int go, usr2_tid, usr1_tid, spin_until;
+static volatile long wait_wrong;
 
 static int spawn_in(struct thr *t, int i, int (*fn)(long));
 
@@ -294,8 +295,11 @@ static int worker(long i)
 		return 1;
 	for (int k = 0; k < ROUNDS; k++)
 		__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-	while (!go)
-		futex(&go, 0 /* FUTEX_WAIT */, 0);
+	while (!go) {
+		long r = futex(&go, 0 /* FUTEX_WAIT */, 0);
+		if (r != 0 && r != -11 /* EAGAIN */)
+			wait_wrong = r; /* after the relocation its wait came back as another call */
+	}
 	/* the signals: SIGUSR2 aimed at thread 1, SIGUSR1 at the process
 	 * while every other thread blocks it */
 	if (i == 2) {
@@ -328,7 +332,7 @@ static void join(int i)
 
 /* A thread whose futex wait ended (woken) and that now sleeps: a wake
  * at address 0 must not take it for a waiter. */
-static volatile int fword, fwoken, scribbling;
+static volatile int fword, fwoken, scribbling, slept_ms = -1;
 static volatile uint64_t *volatile scribble_page;
 
 static int sleeper(long i)
@@ -337,8 +341,11 @@ static int sleeper(long i)
 	while (futex(&fword, 0, 0) != 0)
 		;
 	fwoken = 1;
-	struct ts nap = { 0, 200000000 };
-	sys(SYS_nanosleep, &nap, 0, 0);
+	struct ts t0, t1, nap = { 0, 200000000 };
+	sys(SYS_clock_gettime, 1, &t0, 0);
+	long r = sys(SYS_nanosleep, &nap, 0, 0);
+	sys(SYS_clock_gettime, 1, &t1, 0);
+	slept_ms = r != 0 ? 0 : (int)((t1.sec - t0.sec) * 1000 + (t1.nsec - t0.nsec) / 1000000);
 	return 0;
 }
 
@@ -422,6 +429,8 @@ static void more_futex(void)
 	if (futex((volatile int *)((char *)&fword + 1), 1, 1) != -22)
 		fail("FUTEX_WAKE at a misaligned address");
 	join(0);
+	if (slept_ms < 200)
+		fail("a nanosleep that went out as an image and came back in was cut short");
 	spawn(0, waiter);
 	/* onto the same word: it stays, counted once, at once */
 	until(4 /* CMP_REQUEUE */, 0, 0x7fffffff, 0, 1, "FUTEX_CMP_REQUEUE onto the same word");
@@ -496,6 +505,8 @@ static void threads(void)
 		fail("tgkill");
 	join(0);
 	join(1);
+	if (wait_wrong)
+		fail("a FUTEX_WAIT that went out as an image and came back in returned something else");
 	if (usr2_tid != thr[1].ptid)
 		fail("tgkill: the handler ran in another thread");
 	ok("tgkill to a thread");

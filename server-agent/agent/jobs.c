@@ -443,6 +443,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	if (s.flags & OM_JOB_F_FORK) {
+		s.cpu.cores = 1; /* a fork counts one core, whatever its parent has */
 		jobs_fork(c, jh, &s);
 		return;
 	}

@@ -180,17 +180,26 @@ nodes_jobs(const struct node *n)
 	return n->jobs;
 }
 
+/* A job's cores beyond its first, as n counts them: never more than n has. */
+static uint32_t
+extra_cores(const struct node *n, uint32_t cores)
+{
+	if (cores > n->hello.cpu.cores)
+		cores = n->hello.cpu.cores;
+	return cores > 1 ? cores - 1 : 0;
+}
+
 void
 nodes_job_in(struct node *n, uint32_t cores)
 {
 	n->jobs++;
-	n->wide += cores > 1 ? cores - 1 : 0;
+	n->wide += extra_cores(n, cores);
 }
 
 void
 nodes_job_out(struct node *n, uint32_t cores)
 {
-	uint32_t extra = cores > 1 ? cores - 1 : 0;
+	uint32_t extra = extra_cores(n, cores);
 
 	if (n->jobs > 0)
 		n->jobs--;

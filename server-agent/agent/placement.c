@@ -177,6 +177,8 @@ placement_node(const struct om_job_submit *s, char *reason, size_t len)
 		snprintf(reason, len, "node %u takes no new jobs (%s)", s->node, drain_why(n));
 	else if (placement_missing(&s->cpu, &n->hello.cpu, lack, sizeof lack))
 		snprintf(reason, len, "node %u has no %s", s->node, lack);
+	else if (s->cpu.cores > n->hello.cpu.cores)
+		snprintf(reason, len, "node %u has fewer than %u cores", s->node, s->cpu.cores);
 	else if (n->hb.mem_free < s->mem_bytes)
 		snprintf(reason, len, "node %u has only %llu MiB free", s->node,
 		    (unsigned long long)(n->hb.mem_free >> 20));
