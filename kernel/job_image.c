@@ -136,7 +136,8 @@ static void timers_from_image(struct job *j, const struct om_image_hdr *h)
 		const struct om_timer *t = &h->timers[i];
 		j->p->timer[i] = (struct job_timer){ .used = 1, .id = t->id, .clock = (int)t->clock,
 						  .expires = t->expires, .interval = t->interval,
-						  .notify = (int)t->notify, .signo = (int)t->signo, .value = t->value };
+						  .notify = (int)(t->notify & ~LX_SIGEV_THREAD_ID), .signo = (int)t->signo,
+						  .value = t->value, .tid = (int32_t)t->tid };
 	}
 }
 
@@ -152,8 +153,9 @@ static void timers_to_image(const struct job *j, struct om_image_hdr *h)
 		if (t->used)
 			h->timers[h->timer_count++] = (struct om_timer){
 				.id = t->id, .clock = (uint32_t)t->clock, .expires = t->expires,
-				.interval = t->interval, .notify = (uint32_t)t->notify,
-				.signo = (uint32_t)t->signo, .value = t->value };
+				.interval = t->interval,
+				.notify = (uint32_t)t->notify | (t->tid ? LX_SIGEV_THREAD_ID : 0),
+				.signo = (uint32_t)t->signo, .value = t->value, .tid = (uint32_t)t->tid };
 	}
 }
 

@@ -61,9 +61,11 @@ timer_valid(const struct om_timer *t)
 	}
 	switch (t->notify) {
 	case SC_SIGEV_NONE:
-		return 1;
-	case SC_SIGEV_SIGNAL: case SC_SIGEV_THREAD: case SC_SIGEV_SIGNAL | SC_SIGEV_THREAD_ID:
-		return t->signo >= 1 && t->signo <= OM_NSIG;
+		return t->tid == 0;
+	case SC_SIGEV_SIGNAL: case SC_SIGEV_THREAD:
+		return t->tid == 0 && t->signo >= 1 && t->signo <= OM_NSIG;
+	case SC_SIGEV_SIGNAL | SC_SIGEV_THREAD_ID:
+		return t->tid >= 1 && t->tid <= OM_TID_MAX && t->signo >= 1 && t->signo <= OM_NSIG;
 	}
 	return 0;
 }
@@ -219,6 +221,7 @@ timer_put(struct wire_wr *w, const struct om_timer *t)
 	wire_wr_u32(w, t->notify);
 	wire_wr_u32(w, t->signo);
 	wire_wr_u64(w, t->value);
+	wire_wr_u32(w, t->tid);
 }
 
 static void
@@ -231,6 +234,7 @@ timer_get(struct wire_rd *r, struct om_timer *t)
 	t->notify = wire_rd_u32(r);
 	t->signo = wire_rd_u32(r);
 	t->value = wire_rd_u64(r);
+	t->tid = wire_rd_u32(r);
 }
 
 int

@@ -88,6 +88,7 @@ struct om_timer {
 	uint32_t notify;    /* SIGEV_SIGNAL 0, NONE 1, THREAD 2, SIGNAL|THREAD_ID 4 */
 	uint32_t signo;     /* 1..64 unless notify is SIGEV_NONE */
 	uint64_t value;     /* sigev_value */
+	uint32_t tid;       /* notify 4: the thread it signals (1..OM_TID_MAX); else 0 */
 };
 
 /* A pending signal instance with its siginfo: si_signo, si_code, si_errno

@@ -86,8 +86,8 @@ fill_hdr(struct om_image_hdr *h)
 	h->itimer[2] = (struct om_itimer){ 5000000, 1000000 };
 	h->timer_next_id = 2;
 	h->timer_count = 2;
-	h->timers[0] = (struct om_timer){ 0, 1, 323456789, 10000000, 0, 34, 0xabcdef };
-	h->timers[1] = (struct om_timer){ 1, 2, 0, 0, 1, 0, 7 };
+	h->timers[0] = (struct om_timer){ 0, 1, 323456789, 10000000, 0, 34, 0xabcdef, 0 };
+	h->timers[1] = (struct om_timer){ 1, 2, 0, 0, 1, 0, 7, 0 };
 	h->region_count = 3;
 }
 
@@ -190,7 +190,7 @@ hdr_roundtrip(void)
 		hdr.sigq[n] = (struct om_siginfo){ (uint32_t)n % OM_NSIG + 1, -1, 0, { 0 } };
 	hdr.timer_count = OM_TIMERS_MAX;
 	for (n = 0; n < (int)OM_TIMERS_MAX; n++)
-		hdr.timers[n] = (struct om_timer){ n, 7, 1, 1, 4, 64, 1 };
+		hdr.timers[n] = (struct om_timer){ n, 7, 1, 1, 4, 64, 1, 4321 };
 	n = om_image_hdr_encode(&hdr, buf, sizeof buf);
 	CHECK(n > 0 && (unsigned)n <= OM_IMAGE_HDR_MAX);
 	CHECK_EQ(dec_hdr(buf, (size_t)n, &hdr2), OM_OK);
@@ -482,6 +482,13 @@ hdr_limits(void)
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 	fill_hdr(&hdr);
 	hdr.timers[0].signo = 65;
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	fill_hdr(&hdr);
+	hdr.timers[0].notify = 4; /* SIGEV_THREAD_ID needs its thread */
+	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
+	hdr.timers[0].tid = 77;
+	CHECK(om_image_hdr_encode(&hdr, buf, sizeof buf) > 0);
+	hdr.timers[0].notify = 0; /* a thread without SIGEV_THREAD_ID */
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
 	fill_hdr(&hdr);
 	hdr.timers[1].signo = 0; /* SIGEV_NONE: no signal needed */

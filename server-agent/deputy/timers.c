@@ -103,8 +103,10 @@ parse_timer(FILE *f, int id, struct om_timer *t)
 	t->value = value;
 	t->clock = (uint32_t)clock;
 	t->notify = strcmp(how, "none") == 0 ? 1 : strcmp(how, "thread") == 0 ? 2 : 0;
-	if (strcmp(whom, "tid") == 0)
+	if (strcmp(whom, "tid") == 0) {
 		t->notify |= 4; /* SIGEV_THREAD_ID */
+		t->tid = (uint32_t)n;
+	}
 	return 0;
 }
 
@@ -231,8 +233,10 @@ restore_itimers(struct inject *in, const struct om_image_hdr *h, char *err, size
 static int
 create_as(struct inject *in, const struct om_timer *t, int *fill, int *nfill, char *err, size_t errlen)
 {
+	/* A thread's timer goes to that thread, which must be the process's
+	 * at home too (one made at home with the tid the job knows). */
 	struct sigev ev = { .value = t->value, .signo = (int32_t)t->signo, .notify = (int32_t)t->notify,
-		.tid = (int32_t)in->pid };
+		.tid = t->tid ? (int32_t)t->tid : (int32_t)in->pid };
 	uint64_t evp = in->data, idp = in->data + sizeof ev;
 	int32_t got;
 	int rc;
