@@ -1022,8 +1022,17 @@ def t_job_cores(tmp):
     wait_for(lambda: a.nodes()[MAC2]["jobs"] <= 1, 2, "the wide job to end")
     _, node, _, reason = a.ctl().submit(pid=kids[1].pid, cores=4)
     check(node == 0 and reason == "no node has 4 cores free", "4 cores with one taken: %r" % reason)
-    _, node, _, reason = a.ctl().submit(pid=kids[1].pid, cores=3)
+    c3 = a.ctl()
+    job, node, _, reason = c3.submit(pid=kids[1].pid, cores=3)
     check(node == n4.id, "its cores came back: %r" % reason)
+    # Its program execs: all three cores stay its own until it is placed again.
+    started_on(n4, c3, job)
+    n4.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXECED, 0), job=job)
+    check(c3.recv_frame()[:2] == (ow.T_JOB_EXIT, job), "the exec not relayed")
+    _, node, _, reason = a.ctl().submit(pid=kids[0].pid, cores=2)
+    check(node == 0 and reason == "no node has 2 cores free", "its held cores were taken: %r" % reason)
+    _, node, _, reason = c3.submit(pid=kids[1].pid, cores=3)
+    check(node == n4.id, "the held cores were not its own: %r" % reason)
 
 
 def t_job_node_shared(tmp):

@@ -225,12 +225,13 @@ unhold_at(struct node *n, uint32_t uid, uint32_t pid, uint64_t now)
 }
 
 void
-nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint64_t now)
+nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint32_t cores, uint64_t now)
 {
 	unhold_at(n, uid, pid, now);
 	if (n->nheld < OM_NODE_JOBS_MAX) {
 		n->held[n->nheld].uid = uid;
 		n->held[n->nheld].pid = pid;
+		n->held[n->nheld].cores = extra_cores(n, cores) + 1;
 		n->held[n->nheld++].until_ms = now + NODE_HOLD_MS;
 	}
 }
@@ -250,7 +251,8 @@ holds(const struct node *n, uint64_t now, uint32_t uid, uint32_t pid)
 	uint32_t held = 0, i;
 
 	for (i = 0; i < n->nheld; i++)
-		held += now < n->held[i].until_ms && !(pid != 0 && n->held[i].uid == uid && n->held[i].pid == pid);
+		if (now < n->held[i].until_ms && !(pid != 0 && n->held[i].uid == uid && n->held[i].pid == pid))
+			held += n->held[i].cores;
 	return held;
 }
 

@@ -35,7 +35,7 @@ struct node {
 	struct { uint32_t job; uint64_t since_ms; } idle[OM_NODE_JOBS_MAX];
 	uint32_t nidle;
 	/* Cores held for processes that left by an exec (nodes_hold). */
-	struct { uint32_t uid, pid; uint64_t until_ms; } held[OM_NODE_JOBS_MAX];
+	struct { uint32_t uid, pid, cores; uint64_t until_ms; } held[OM_NODE_JOBS_MAX];
 	uint32_t nheld;
 	uint8_t flags;             /* enum om_node_flag (drain.c); LEAVING ends with a new HELLO */
 	uint8_t said_leaving;      /* NODE_LEAVING came on this connection */
@@ -98,11 +98,11 @@ uint32_t nodes_busy(const struct node *n, uint64_t now);
 uint32_t nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting_in_call,
     uint32_t uid, uint32_t pid);
 /* A process whose program on n execed comes home to be placed anew: its
- * core stays its own until it is placed, or NODE_HOLD_MS at most, so that
+ * cores (om-run --cores) stay its own until it is placed, or NODE_HOLD_MS at most, so that
  * a job placed meanwhile does not take it (a gcc's cc1 would run at home
  * while a cc1 of another gcc runs on its parent's node). */
 #define NODE_HOLD_MS 1000
-void nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint64_t now);
+void nodes_hold(struct node *n, uint32_t uid, uint32_t pid, uint32_t cores, uint64_t now);
 /* The process is placed (or runs at home): its held core is free. */
 void nodes_unhold(uint32_t uid, uint32_t pid, uint64_t now);
 

@@ -310,7 +310,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 	else if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR) {
 		moves_forget(j->uid, j->pid);
 		if (strncmp(what, "execed", 6) == 0)
-			nodes_hold(n, j->uid, j->pid, ev_now_ms());
+			nodes_hold(n, j->uid, j->pid, j->need.cores, ev_now_ms());
 		jobs_end(j, what);
 	}
 	else if (h->type == OM_T_IMAGE_END && j->state == OM_JOB_HOMING)
