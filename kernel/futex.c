@@ -28,13 +28,17 @@ static int aligned(uint64_t addr) { return !(addr & 3); }
 /* A wake's count: Linux wakes one for 0 or less. */
 static int at_least_one(uint64_t n) { return (int)n > 0 ? (int)n : 1; }
 
+static int waits_on(const struct job *t, uint64_t addr, uint32_t mask)
+{
+	return t->state == JOB_SLEEPING && t->futex_addr == addr && (t->futex_bitset & mask);
+}
+
 /* The oldest waiter on addr in p whose bitset meets mask, or NULL. */
 static struct job *oldest_waiter(struct proc *p, uint64_t addr, uint32_t mask)
 {
 	struct job *best = NULL;
 	for (struct job *t = p->threads; t; t = t->sibling)
-		if (t->state == JOB_SLEEPING && t->futex_addr == addr && (t->futex_bitset & mask) &&
-		    (!best || t->futex_since < best->futex_since))
+		if (waits_on(t, addr, mask) && (!best || t->futex_since < best->futex_since))
 			best = t;
 	return best;
 }
@@ -61,7 +65,7 @@ static int requeue(struct job *j, uint64_t addr, uint64_t addr2, int n)
 	struct job *t;
 	if (addr == addr2) {
 		for (t = j->p->threads; t && moved < n; t = t->sibling)
-			moved += t->state == JOB_SLEEPING && t->futex_addr == addr && t->futex_bitset;
+			moved += waits_on(t, addr, FUTEX_BITSET_ANY);
 		return moved;
 	}
 	while (moved < n && (t = oldest_waiter(j->p, addr, FUTEX_BITSET_ANY))) {

@@ -7,6 +7,7 @@
 #include "cpuinfo.h"
 #include "fpu.h"
 #include "job_image.h"
+#include "job_thread.h"
 #include "linux_abi.h"
 #include "mm.h"
 #include "net.h"
@@ -465,20 +466,15 @@ static uint64_t blocked_to_image(const struct job *j)
 	return j->suspended ? j->suspend_mask : j->sigwaiting ? j->sigwait_mask : j->blocked;
 }
 
-static int thread_live(const struct job *t)
-{
-	return t->state != JOB_EXITED && t->state != JOB_DONE;
-}
-
 /* The thread the header holds: j, or while j (the leader) is gone, its
  * live thread of the lowest tid. */
 static struct job *header_thread(struct job *j)
 {
 	struct job *best = NULL;
-	if (thread_live(j))
+	if (job_thread_live(j))
 		return j;
 	for (struct job *t = j->p->threads; t; t = t->sibling)
-		if (thread_live(t) && (!best || t->tid < best->tid))
+		if (job_thread_live(t) && (!best || t->tid < best->tid))
 			best = t;
 	return best ? best : j;
 }
@@ -489,7 +485,7 @@ static struct job *next_thread(struct job *j, int64_t after)
 {
 	struct job *h = header_thread(j), *best = NULL;
 	for (struct job *t = j->p->threads; t; t = t->sibling)
-		if (t != h && thread_live(t) && t->tid > after && (!best || t->tid < best->tid))
+		if (t != h && job_thread_live(t) && t->tid > after && (!best || t->tid < best->tid))
 			best = t;
 	return best;
 }

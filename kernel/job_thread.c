@@ -188,7 +188,7 @@ void job_threads_reap(struct job *j)
 struct job *job_thread_find(struct proc *p, int64_t tid)
 {
 	for (struct job *t = p->threads; t; t = t->sibling)
-		if (t->tid == tid && t->state != JOB_EXITED && t->state != JOB_DONE)
+		if (t->tid == tid && job_thread_live(t))
 			return t;
 	return NULL;
 }
@@ -197,7 +197,7 @@ int job_threads_live(const struct job *j)
 {
 	int n = 0;
 	for (const struct job *t = j->p->threads; t; t = t->sibling)
-		if (t != j && t->state != JOB_EXITED && t->state != JOB_DONE)
+		if (t != j && job_thread_live(t))
 			n++;
 	return n;
 }

@@ -34,6 +34,11 @@ void job_thread_exit(struct job *j);
  * says; the leader stays, JOB_DONE. Every one must be off the run list,
  * and the process not ending (exit_group, a fatal signal). */
 void job_threads_reap(struct job *j);
+/* Whether thread t still runs (it has not exited). */
+static inline int job_thread_live(const struct job *t)
+{
+	return t->state != JOB_EXITED && t->state != JOB_DONE;
+}
 /* The live thread of p with this tid, or NULL. */
 struct job *job_thread_find(struct proc *p, int64_t tid);
 /* Takes j out of its process's thread list (before job_destroy). */

@@ -54,7 +54,7 @@ static int selftest_relocate(struct job *j, int64_t ret)
 		sched_take(t);
 	job_threads_reap(j); /* a thread that has just exited takes its leave now */
 	for (struct job *t = p->threads; t; t = t->sibling)
-		threads += t->state != JOB_DONE;
+		threads += job_thread_live(t);
 	in.threads_ok = 1;
 	image_out_start(&o, leader);
 	while ((n = image_out_next(&o, &type, buf, OM_MAX_PAYLOAD)) > 0) {

@@ -8,6 +8,7 @@
 #include "fpu.h"
 #include "futex.h"
 #include "job.h"
+#include "job_thread.h"
 #include "linux_abi.h"
 #include "sched.h"
 #include "signal.h"
@@ -157,7 +158,7 @@ static uint64_t held(const struct job *t)
 static int blocked_by_all(const struct job *j, int sig)
 {
 	for (const struct job *t = j->p->threads; t; t = t->sibling)
-		if (t->state != JOB_EXITED && t->state != JOB_DONE && !(held(t) & BIT(sig)))
+		if (job_thread_live(t) && !(held(t) & BIT(sig)))
 			return 0;
 	return 1;
 }

@@ -177,10 +177,11 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 
 /* Decodes what the agent must understand of a node's frame; fails the
  * node's connection on a malformed one. Returns 0 to relay, -1 not.
- * *stop_sig: a JOB_STOPPED's signal (0: the job goes on). */
+ * *stop_sig: a JOB_STOPPED's signal (0: the job goes on); *execed: a
+ * JOB_EXIT says its program execed (it is placed anew). */
 static int
 node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t *p,
-    char *what, size_t len, uint32_t *stop_sig)
+    char *what, size_t len, uint32_t *stop_sig, int *execed)
 {
 	struct om_job_exit ex;
 	struct om_job_home home;
@@ -208,7 +209,7 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			break;
 		if (ex.kind == OM_EXIT_EXITED)
 			snprintf(what, len, "exited with status %u", ex.status);
-		else if (ex.kind == OM_EXIT_EXECED)
+		else if ((*execed = ex.kind == OM_EXIT_EXECED))
 			snprintf(what, len, "execed: the new program is at home");
 		else
 			snprintf(what, len, "killed by signal %u%s", ex.status,
@@ -270,6 +271,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 {
 	struct job *j = jobs_find(h->job);
 	uint32_t id = h->job, stop_sig = 0;
+	int execed = 0;
 	char what[128];
 
 	if (j != NULL && (j->node == n || j->move_to == n) && move_relay_from_node(n, c, j, h, p))
@@ -287,7 +289,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 		(void)conn_send(c, OM_T_JOB_KILL, id, 0, NULL, 0);
 		return;
 	}
-	if (node_check(c, j, h, p, what, sizeof what, &stop_sig) == -1)
+	if (node_check(c, j, h, p, what, sizeof what, &stop_sig, &execed) == -1)
 		return;
 	if (h->type == OM_T_JOB_STARTED) {
 		j->state = OM_JOB_RUNNING;
@@ -309,7 +311,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 		drain_job_started(j);
 	else if (h->type == OM_T_JOB_EXIT || h->type == OM_T_JOB_ERROR) {
 		moves_forget(j->uid, j->pid);
-		if (strncmp(what, "execed", 6) == 0)
+		if (execed)
 			nodes_hold(n, j->uid, j->pid, j->need.cores, ev_now_ms());
 		jobs_end(j, what);
 	}
