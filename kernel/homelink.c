@@ -19,6 +19,7 @@
 #include "job_exec.h"
 #include "job_fork.h"
 #include "job_image.h"
+#include "job_thread.h"
 #include "job_msg.h"
 #include "linux_abi.h"
 #include "net.h"
@@ -28,6 +29,7 @@
 #include "syscall.h"
 #include "syscall_codec.h"
 #include "sysnr.h"
+#include "timer.h"
 
 #define CTL_FRAMES 128 /* a job makes a few: STARTED, HOME, EXIT, ERROR, acknowledgements */
 /* Acknowledgements and interrupts, which wait in their job's state when
@@ -44,9 +46,21 @@ struct ctl_frame {
 	uint8_t data[CTL_MAX];
 };
 
-/* What the link keeps for each job on the node. */
+/* What the link keeps for each job (a process) on the node. Its calls go
+ * home one at a time, since its deputy runs one at a time: a thread's call
+ * waits while another thread's is out, and one that blocks there is cut
+ * short (CALL_INTERRUPT, then made again behind the others) when another
+ * thread has waited FAIR_MS for it, or longer each time that changed
+ * nothing (FAIR_BACKOFF_MAX doublings): a read that waits for another
+ * thread's write cannot keep that write from home for ever. */
+#define FAIR_MS 10
+#define FAIR_BACKOFF_MAX 7
 struct hl_job {
-	struct job *job;             /* NULL: a free entry */
+	struct job *job;             /* its leader; NULL: a free entry */
+	struct job *caller;          /* the thread whose call is out or queued, NULL: none */
+	struct job *wait_head, *wait_tail; /* threads whose calls wait for it (job.host_next) */
+	uint64_t sent_ns;            /* when the caller's call left */
+	unsigned fair_cuts;          /* calls cut short for others since one was answered */
 	struct om_sysctx *fwd;       /* the call in flight */
 	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
 	uint64_t fwd_done;           /* bytes a continued write has moved so far */
@@ -100,10 +114,11 @@ static struct {
 	const char *leaving;         /* homelink_leave's reason; NULL while the node stays */
 } hl;
 
+/* The entry of j's process (any of its threads). */
 static struct hl_job *hj_of(const struct job *j)
 {
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
-		if (hl.jobs[i].job == j && j)
+		if (j && hl.jobs[i].job && hl.jobs[i].job->p == j->p)
 			return &hl.jobs[i];
 	return NULL;
 }
@@ -128,7 +143,22 @@ static void unsend(struct hl_job *hj)
 }
 
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
+static void reply_caller(struct hl_job *hj, int64_t ret);
 static struct job *moving_take(uint32_t id, uint32_t *signals_in);
+
+/* Every thread of j's process off the run list (off every core first). */
+static void take_process(struct job *j)
+{
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		sched_take(t);
+}
+
+/* j's process is over here (gone home as a new program, killed, lost). */
+static void drop_process(struct job *j)
+{
+	take_process(j);
+	job_destroy_process(j);
+}
 
 /* A vfork's child has left the node (exited, gone home, killed): its
  * parent's call returns, as Linux's does when the child execs or exits.
@@ -140,10 +170,11 @@ static void vfork_release(uint32_t child)
 		struct hl_job *p = &hl.jobs[i];
 		if (!p->job || p->vfork_child != child)
 			continue;
+		struct job *c = p->caller;
 		p->vfork_child = 0;
-		sched_reply(p->job, p->vfork_ret);
+		reply_caller(p, p->vfork_ret);
 		if (p->home_after_reply)
-			go_home(p->job, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
+			go_home(c, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
 		return;
 	}
 }
@@ -237,6 +268,7 @@ static void queue_interrupt(struct hl_job *hj)
 static void request_sent(struct hl_job *hj)
 {
 	hj->in_slot = 0;
+	hj->sent_ns = timer_ns();
 	if (hj->ack_after) {
 		hj->ack_now = hj->ack_after;
 		hj->ack_after = 0;
@@ -265,13 +297,14 @@ static int write_fill(void *ctx, uint64_t addr, uint32_t len, const void *src)
 }
 
 static void fill_reply(struct hl_job *hj, int64_t ret);
+static void fill_next(struct job *j);
 
 /* hj's request never left (its arguments did not read): the job has its
  * answer at once, as if home had given it, and what waited for the call
  * goes on. */
 static void answer_now(struct hl_job *hj, int64_t ret)
 {
-	struct job *j = hj->job;
+	struct job *j = hj->caller;
 	hj->interrupt_after = 0; /* nothing at home to cut short */
 	if (hj->ack_after) {
 		hj->ack_now = hj->ack_after;
@@ -283,7 +316,7 @@ static void answer_now(struct hl_job *hj, int64_t ret)
 	} else {
 		if (hj->fwd_done) /* a continued write moved this much: Linux says so */
 			ret = (int64_t)hj->fwd_done;
-		sched_reply(j, ret);
+		reply_caller(hj, ret);
 	}
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
 		go_home(j, OM_HOME_REQUESTED, "requested", -1);
@@ -292,9 +325,9 @@ static void answer_now(struct hl_job *hj, int64_t ret)
 /* Encodes hj's waiting request into the (free) slot. */
 static void request_encode(struct hl_job *hj)
 {
-	struct job *j = hj->job;
+	struct job *j = hj->caller;
 	int uerr = 0;
-	int n = om_sysreq_encode(hj->fwd, hj->send_nr, hj->send_args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
+	int n = om_sysreq_encode(hj->fwd, hj->send_nr, (uint32_t)hj->caller->tid, hj->send_args, read_user, j, hl.slot, OM_MAX_PAYLOAD, &uerr);
 	if (n == OM_SC_EUSER) {
 		answer_now(hj, -uerr);
 		return;
@@ -330,20 +363,86 @@ static void forward_send(struct job *j, unsigned nr, const uint64_t args[6])
 	}
 }
 
-static void host_forward(struct job *j, const struct sys_call *sc)
+/* j's call goes home now: it is the caller. nr -1: a file mapping's fill. */
+static void call_begin(struct hl_job *hj, struct job *j, int nr, const uint64_t args[6])
 {
-	struct hl_job *hj = hj_of(j);
-	memcpy(hj->fwd_args, sc->a, sizeof hj->fwd_args);
+	hj->caller = j;
+	if (nr < 0) {
+		fill_next(j);
+		return;
+	}
+	memcpy(hj->fwd_args, args, sizeof hj->fwd_args);
 	hj->fwd_done = 0;
-	hj->fork_out = om_syscall_is_fork((unsigned)sc->nr, sc->a);
-	hj->exec_out = sc->nr == NR_execve;
+	hj->fork_out = om_syscall_is_fork((unsigned)nr, args);
+	hj->exec_out = nr == NR_execve;
 	uint64_t a[6];
-	memcpy(a, sc->a, sizeof a);
+	memcpy(a, args, sizeof a);
 	if (hj->exec_out)
 		job_exec_sigstate(j, &a[3], &a[4]);
 	if (hj->fork_out)
 		a[5] = job_fork_sigchld(j);
-	forward_send(j, (unsigned)sc->nr, a);
+	forward_send(j, (unsigned)nr, a);
+}
+
+/* j's call goes home, or waits in line behind the one out. */
+static void call_queue(struct job *j, int nr, const uint64_t args[6])
+{
+	struct hl_job *hj = hj_of(j);
+	if (!hj)
+		return;
+	if (!hj->caller) {
+		call_begin(hj, j, nr, args);
+		return;
+	}
+	j->host_nr = nr;
+	if (args)
+		memcpy(j->host_args, args, sizeof j->host_args);
+	j->host_next = NULL;
+	if (hj->wait_tail)
+		hj->wait_tail->host_next = j;
+	else
+		hj->wait_head = j;
+	hj->wait_tail = j;
+}
+
+/* Takes t out of the line; 1 if it was in it. */
+static int call_unqueue(struct hl_job *hj, struct job *t)
+{
+	for (struct job **pp = &hj->wait_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->host_next)
+		if (*pp == t) {
+			*pp = t->host_next;
+			if (hj->wait_tail == t)
+				hj->wait_tail = prev;
+			t->host_next = NULL;
+			return 1;
+		}
+	return 0;
+}
+
+/* The caller has its answer: the next thread in line makes its call. A
+ * call cut short for the others (a restart code) leaves the backoff as it
+ * is; any other answer resets it. */
+static void reply_caller(struct hl_job *hj, int64_t ret)
+{
+	struct job *c = hj->caller, *next = hj->wait_head;
+	if (ret < LX_ERESTART_MIN || ret > LX_ERESTART_MAX)
+		hj->fair_cuts = 0;
+	hj->caller = NULL;
+	sched_reply(c, ret);
+	if (next && !hj->home_after_reply) {
+		call_unqueue(hj, next);
+		call_begin(hj, next, next->host_nr, next->host_args);
+	}
+}
+
+static void host_forward(struct job *j, const struct sys_call *sc)
+{
+	if (j->cloning) { /* home makes a thread of its own for it: its tid is the answer */
+		uint64_t a[6] = { j->clone.flags, 0, 0, 0, 0, OM_THREAD_CLONE_MARK };
+		call_queue(j, NR_clone, a);
+		return;
+	}
+	call_queue(j, (int)sc->nr, sc->a);
 }
 
 /* The next pread of a file mapping's contents (OM_SYSCALL_MAX_BUF at most
@@ -358,14 +457,14 @@ static void fill_next(struct job *j)
 
 static void host_fill(struct job *j)
 {
-	fill_next(j);
+	call_queue(j, -1, NULL);
 }
 
 /* A fill read came back: go on, or finish mmap with the address or the
  * error (the mapping then goes again). */
 static void fill_reply(struct hl_job *hj, int64_t ret)
 {
-	struct job *j = hj->job;
+	struct job *j = hj->caller;
 	if (ret > 0 && j->fill.done + (uint64_t)ret < j->fill.len) {
 		j->fill.done += (uint64_t)ret;
 		fill_next(j);
@@ -374,10 +473,10 @@ static void fill_reply(struct hl_job *hj, int64_t ret)
 	hj->filling = 0;
 	if (ret < 0) {
 		uvm_unmap(&j->p->uvm, j->fill.addr, j->fill.addr + j->fill.len);
-		sched_reply(j, ret == -29 /* ESPIPE */ ? -19 /* ENODEV, as mmap of a pipe */ : ret);
+		reply_caller(hj, ret == -29 /* ESPIPE */ ? -19 /* ENODEV, as mmap of a pipe */ : ret);
 		return;
 	}
-	sched_reply(j, (int64_t)j->fill.addr); /* a short file: the rest reads as zero */
+	reply_caller(hj, (int64_t)j->fill.addr); /* a short file: the rest reads as zero */
 }
 
 static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
@@ -457,12 +556,12 @@ static void host_exited(struct job *j)
 static void execed(struct hl_job *hj)
 {
 	struct job *j = hj->job;
-	struct om_job_exit e = { .kind = OM_EXIT_EXECED, .cpu_ns = j->cpu_ns };
+	struct om_job_exit e = { .kind = OM_EXIT_EXECED, .cpu_ns = job_ran_ns(j->p) };
 	uint8_t buf[CTL_MAX];
 	kprintf("job %u: its execve ran at home\n", j->id);
 	hj_free(hj);
 	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
-	sched_abort(j);
+	drop_process(j);
 }
 
 /* Home stops om-run (and so the user's shell sees the job stopped) on
@@ -507,6 +606,13 @@ static void host_stopped(struct job *j)
 static void host_interrupt(struct job *j)
 {
 	struct hl_job *hj = hj_of(j);
+	/* A call waiting in line has not begun: it is made again once the
+	 * signal is seen to (a file mapping's fill waits on). */
+	if (hj && j != hj->caller) {
+		if (j->host_nr >= 0 && call_unqueue(hj, j))
+			sched_reply(j, LX_ERESTARTNOINTR);
+		return;
+	}
 	/* A vfork's parent waits for its child, not for home; as in Linux
 	 * (TASK_KILLABLE) only a signal that kills it ends the wait, and it
 	 * kills it there and then (no handler or stop of a lower signal
@@ -531,7 +637,14 @@ static void host_interrupt(struct job *j)
 		queue_interrupt(hj);
 }
 
+/* A thread's clone goes home for a thread of its own there (its tid). */
+static int host_thread_ok(struct job *j)
+{
+	return !hl.leaving && hj_of(j) != NULL;
+}
+
 static const struct job_host home_host = {
+	.thread_ok = host_thread_ok,
 	.forward = host_forward,
 	.fill = host_fill,
 	.go_home = host_go_home,
@@ -547,11 +660,20 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 {
 	struct om_job_home m = { .reason = reason, .pending = pending };
 	uint8_t buf[CTL_MAX];
-	sched_take(j); /* off any other core first: its CPU time is whole */
-	m.cpu_ns = j->cpu_ns;
-	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
+	take_process(j); /* off every core first: its CPU time is whole */
 	hj_free(hj_of(j));
 	signal_settle_restart(j);
+	/* JOB_HOME's call is the header thread's: j's own, or the one the
+	 * header waits in (the image makes every other thread's again). */
+	job_threads_reap(j);
+	struct job *hd = job_image_header(j);
+	if (hd != j) {
+		signal_settle_restart(hd);
+		m.pending = hd->state == JOB_WAIT_HOME || hd->state == JOB_SLEEPING ? (int32_t)hd->regs.rax : -1;
+	}
+	j = job_thread_leader(j);
+	m.cpu_ns = job_ran_ns(j->p);
+	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
 	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
 	if (hl.nhoming == SCHED_JOBS_MAX) { /* slots_taken keeps this from happening */
@@ -567,19 +689,30 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 
 /* ------------------------------------------------------------ frames from home */
 
+/* Every thread of j's process on the run list, or none (-1). */
+static int start_process(struct job *j)
+{
+	for (struct job *t = j->p->threads; t; t = t->sibling)
+		if (job_thread_live(t) && sched_start(t, &home_host) < 0) {
+			take_process(j);
+			return -1;
+		}
+	return 0;
+}
+
 static void job_arrived(struct job *j)
 {
 	struct hl_job *hj = NULL;
 	for (int i = 0; i < SCHED_JOBS_MAX && !hj; i++)
 		if (!hl.jobs[i].job)
 			hj = &hl.jobs[i];
-	if (!hj || sched_start(j, &home_host) < 0) {
+	if (!hj || start_process(j) < 0) {
 		send_error(j->id, OM_E_BUSY, "node is busy: it runs all the jobs it can");
 		job_destroy_process(j);
 		return;
 	}
 	hj_free(hj);
-	hj->job = j;
+	hj->job = job_thread_leader(j);
 	for (int i = 0; i < IMAGES_IN; i++)
 		if (hl.arriving[i].job == j->id) {
 			hj->signals_in = hl.arriving[i].signals_in;
@@ -648,6 +781,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 			return;
 		}
 		in = &hl.in[slot];
+		in->threads_ok = 1;
 		hl.in_job[slot] = h->job;
 		rc = image_in_begin(in, h->job, p, h->length);
 	} else if (!in) {
@@ -684,7 +818,7 @@ static int write_continues(struct hl_job *hj, int64_t *ret)
 		args[2] -= hj->fwd_done;
 		if (nr == NR_pwrite64)
 			args[3] += hj->fwd_done;
-		forward_send(hj->job, nr, args);
+		forward_send(hj->caller, nr, args);
 		return 1;
 	}
 	if (hj->fwd_done)
@@ -697,7 +831,7 @@ static int write_continues(struct hl_job *hj, int64_t *ret)
  * parent waits while its child is here. Returns 1 if it waits. */
 static int fork_replied(struct hl_job *hj, int64_t ret)
 {
-	struct job *j = hj->job;
+	struct job *j = hj->caller;
 	uint32_t child = hj->fork_child;
 	int vfork = hj->fwd->nr == NR_vfork;
 	hj->fork_child = 0;
@@ -709,12 +843,12 @@ static int fork_replied(struct hl_job *hj, int64_t ret)
 		/* Made here, but home gave up on it (its deputy failed): the
 		 * fork did not happen, and the parent may make it again. */
 		struct hl_job *ch = hj_by_id(child);
-		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL, .cpu_ns = ch->job->cpu_ns };
+		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL, .cpu_ns = job_ran_ns(ch->job->p) };
 		struct job *cj = ch->job;
 		uint8_t buf[CTL_MAX];
 		kprintf("job %u: its parent's fork failed at home; it ends\n", child);
 		hj_free(ch);
-		sched_abort(cj);
+		drop_process(cj);
 		ctl_send(OM_T_JOB_EXIT, child, buf, om_job_exit_encode(&e, buf, sizeof buf));
 	}
 	if (vfork && ret > 0 && child && hj_by_id(child)) {
@@ -722,7 +856,7 @@ static int fork_replied(struct hl_job *hj, int64_t ret)
 		hj->vfork_ret = ret;
 		return 1;
 	}
-	sched_reply(j, ret);
+	reply_caller(hj, ret);
 	return 0;
 }
 
@@ -738,7 +872,7 @@ static void on_fork(const struct om_hdr *h, const uint8_t *p)
 		return;
 	}
 	struct hl_job *ph = hj_by_id(m.parent);
-	struct job *pj = ph ? ph->job : NULL;
+	struct job *pj = ph ? ph->caller : NULL; /* the thread that forks */
 	if (hj_by_id(h->job) || image_for(h->job) || job_leaving(h->job)) {
 		send_error(h->job, OM_E_STATE, "that job is here already");
 		return;
@@ -769,7 +903,7 @@ static void on_fork(const struct om_hdr *h, const uint8_t *p)
 
 static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
 {
-	struct job *j = hj ? hj->job : NULL;
+	struct job *j = hj ? hj->caller : NULL;
 	int64_t ret;
 	if (!j || j->state != JOB_WAIT_HOME || h->seq != j->p->seq || hj->in_slot || hj->send_waiting ||
 	    hj->vfork_child) {
@@ -792,7 +926,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 		execed(hj);
 		return;
 	} else if (!write_continues(hj, &ret)) { /* an EIO stops a long write too */
-		sched_reply(j, ret);
+		reply_caller(hj, ret);
 	}
 	/* A MIGRATE_HOME that came while the call was out can go now. */
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
@@ -838,7 +972,7 @@ static void on_kill(uint32_t id)
 		kprintf("job %u: killed (its deputy is gone)\n", id);
 		struct job *j = hj->job;
 		hj_free(hj);
-		sched_abort(j);
+		drop_process(j);
 		return;
 	}
 	for (int i = 0; i < hl.nhoming; i++)
@@ -865,10 +999,10 @@ static void on_kill(uint32_t id)
 static void send_home(struct hl_job *hj, const char *why)
 {
 	struct job *j = hj->job;
-	if (j->state == JOB_WAIT_HOME) {
+	if (hj->caller) {
 		hj->home_after_reply = 1;
 		if (hl.leaving)
-			host_interrupt(j);
+			host_interrupt(hj->caller);
 	} else
 		go_home(j, OM_HOME_REQUESTED, why, j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
 }
@@ -893,6 +1027,8 @@ static const char *move_blocker(struct hl_job *hj)
 	struct job *j = hj->job;
 	if (hl.leaving)
 		return "the node is leaving";
+	if (j->p->nthreads > 1)
+		return "it has threads";
 	if (j->state == JOB_SLEEPING)
 		return "it sleeps in a call";
 	if (j->state != JOB_RUNNABLE || hj->vfork_child || hj->fork_out)
@@ -1007,9 +1143,13 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 	struct job *j = hj ? hj->job : NULL;
 	/* A frame for a job is seen to as on one core: with the job off every
 	 * other core, before any call it has made since and no core has seen
-	 * to yet (that call is made again). */
+	 * to yet (that call is made again). Its other threads run on: what
+	 * the frame changes of them is their memory (a reply's buffers, as
+	 * Linux copies out while they run) or their process's signals. */
 	if (j)
 		sched_park(j);
+	if (hj && hj->caller && hj->caller != j)
+		sched_park(hj->caller);
 	switch (h->type) {
 	case OM_T_IMAGE_BEGIN:
 	case OM_T_IMAGE_THREAD:
@@ -1079,7 +1219,7 @@ static void on_link_lost(void)
 			struct job *j = hl.jobs[i].job;
 			kprintf("job %u: dropped, the agent link is gone\n", j->id);
 			hj_free(&hl.jobs[i]);
-			sched_abort(j);
+			drop_process(j);
 		}
 	for (int i = 0; i < IMAGES_IN; i++)
 		if (image_in_busy(&hl.in[i]))
@@ -1175,12 +1315,41 @@ static void slot_fill(void)
 	}
 }
 
+/* A call out while other threads of its process wait in line, for
+ * longer than its turn (FAIR_MS, doubled for each cut that changed
+ * nothing), is cut short: it comes back with a restart code and is made
+ * again behind them (a call that does not block has its answer first). */
+static void fair_turns(void)
+{
+	uint64_t now = timer_ns();
+	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
+		struct hl_job *hj = &hl.jobs[i];
+		struct job *c = hj->caller;
+		if (!hj->job || !c || !hj->wait_head || hj->send_waiting || hj->in_slot || hj->filling ||
+		    hj->fork_out || hj->vfork_child || hj->exec_out || hj->home_after_reply)
+			continue;
+		if (hj->interrupt_seq == c->p->seq) {
+			if (hj->interrupt_after) /* the control queue was full */
+				queue_interrupt(hj);
+			continue;
+		}
+		unsigned shift = hj->fair_cuts < FAIR_BACKOFF_MAX ? hj->fair_cuts : FAIR_BACKOFF_MAX;
+		if (now - hj->sent_ns < ((uint64_t)FAIR_MS * 1000000u << shift))
+			continue;
+		hj->fair_cuts++;
+		hj->interrupt_seq = c->p->seq;
+		hj->interrupt_after = 1;
+		queue_interrupt(hj);
+	}
+}
+
 void homelink_poll(void)
 {
 	static int busy;
 	if (busy)
 		return; /* called again from what it calls: the outer loop goes on */
 	busy = 1;
+	fair_turns();
 	for (;;) {
 		if (!ctl_drain())
 			break;

@@ -184,6 +184,12 @@ struct job {
 		int64_t fd;
 	} fill;
 	uint64_t last_nr;          /* the forwarded call in flight or just answered */
+	/* Its host's queue of threads whose calls wait for another thread's
+	 * (homelink: one call of a process at home at a time): the call
+	 * (host_nr -1: a file mapping's fill) and the next in line */
+	struct job *host_next;
+	int host_nr;
+	uint64_t host_args[6];
 	int cloning;               /* that call is a thread's clone: */
 	struct job_clone clone;    /* what it asked for */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */

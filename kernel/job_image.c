@@ -468,7 +468,7 @@ static uint64_t blocked_to_image(const struct job *j)
 
 /* The thread the header holds: j, or while j (the leader) is gone, its
  * live thread of the lowest tid. */
-static struct job *header_thread(struct job *j)
+struct job *job_image_header(struct job *j)
 {
 	struct job *best = NULL;
 	if (job_thread_live(j))
@@ -483,7 +483,7 @@ static struct job *header_thread(struct job *j)
  * header's, in tid order; NULL when none is left. */
 static struct job *next_thread(struct job *j, int64_t after)
 {
-	struct job *h = header_thread(j), *best = NULL;
+	struct job *h = job_image_header(j), *best = NULL;
 	for (struct job *t = j->p->threads; t; t = t->sibling)
 		if (t != h && job_thread_live(t) && t->tid > after && (!best || t->tid < best->tid))
 			best = t;
@@ -519,7 +519,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	struct om_image_hdr *h = calloc(1, sizeof *h);
 	if (!h)
 		return OM_E_NOSPACE;
-	j = header_thread(j);
+	j = job_image_header(j);
 	signal_unshare(j); /* the process's pending signals go with the header's */
 	regs_to_image(j, 0, h->regs);
 	h->cpu = *cpuinfo_node();

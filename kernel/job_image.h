@@ -51,6 +51,8 @@ struct image_out {
  * ended, the live thread of the lowest tid; each other live thread goes in
  * an IMAGE_THREAD. */
 void image_out_start(struct image_out *o, struct job *j);
+/* The thread an image of j's process holds in its header (above). */
+struct job *job_image_header(struct job *j);
 /* Encodes the next frame into buf[cap] (cap >= OM_MAX_PAYLOAD): returns the
  * payload length and sets *type, or 0 when the image is complete (the job
  * has then been destroyed, unless o->keep), or a negative enum om_err. */

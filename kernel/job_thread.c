@@ -53,7 +53,8 @@ int job_thread_clone(struct job *j, const struct sys_call *sc, struct job_clone 
 			if (rest[0] || rest[1] || rest[2] || sc->a[1] > CLONE_ARGS_VER0 + sizeof rest)
 				return 0;
 		}
-		if (a.exit_signal || a.pidfd)
+		/* pidfd is read only with CLONE_PIDFD (glibc fills it anyway) */
+		if (a.exit_signal)
 			return 0;
 		if ((a.stack == 0) != (a.stack_size == 0))
 			return -LX_EINVAL;

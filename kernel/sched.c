@@ -245,7 +245,10 @@ static void sched_syscall(struct job *j)
 	if (sc.outcome == SYS_FORWARD && om_syscall_is_fork((unsigned)sc.nr, sc.a) &&
 	    !(host->fork_ok && host->fork_ok(j)))
 		sc.outcome = SYS_HOME;
-	if (sc.outcome == SYS_FORWARD && sc.nr == NR_execve && !job_exec_fits(j))
+	/* A threaded process's execve goes home with its threads: the deputy
+	 * runs a forwarded execve in the leader's home thread only. */
+	if (sc.outcome == SYS_FORWARD && sc.nr == NR_execve &&
+	    (!job_exec_fits(j) || job_thread_leader(j) != j || job_threads_live(j) > 0))
 		sc.outcome = SYS_HOME;
 	switch (sc.outcome) {
 	case SYS_RETURN: syscall_return(j, sc.ret); break;

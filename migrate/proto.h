@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 9
+#define OM_PROTO_VERSION 10
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16

@@ -332,7 +332,7 @@ om_syscall_where_at(unsigned nr, const uint64_t a[6], uint32_t self_pid)
 	case SC_NR_clock_nanosleep:
 		return sc_node_clock(a[0]) ? OM_LOCAL : OM_FORWARD;
 	case SC_NR_clone:
-		return om_syscall_is_fork(nr, a) ? OM_FORWARD : OM_HOME;
+		return om_syscall_is_fork(nr, a) || om_syscall_is_thread(nr, a) ? OM_FORWARD : OM_HOME;
 	case SC_NR_prctl:
 		/* The node answers PR_SET_VMA; a known option goes out. */
 		if (a[0] == SC_PR_SET_VMA)
@@ -356,6 +356,13 @@ om_syscall_is_fork(unsigned nr, const uint64_t a[6])
 	 * a clone, not a fork) go home. */
 	return nr == SC_NR_clone && (a[0] & ~OM_FORK_CLONE_FLAGS) == 0 && (a[0] & 0xff) == SC_SIGCHLD &&
 	       a[1] == 0;
+}
+
+int
+om_syscall_is_thread(unsigned nr, const uint64_t a[6])
+{
+	return nr == SC_NR_clone && (a[0] & OM_THREAD_CLONE_FLAGS) == OM_THREAD_CLONE_FLAGS && a[1] == 0 &&
+	       a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == OM_THREAD_CLONE_MARK;
 }
 
 int
@@ -862,7 +869,7 @@ enc_item(struct sc_enc *s, const struct om_syscall *e, const struct om_argkind *
 }
 
 int
-om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
+om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, uint32_t tid, const uint64_t args[6],
     om_user_read_fn read_user, void *rctx, void *out, size_t cap, int *uerr)
 {
 	const struct om_syscall *e = om_syscall_get(nr);
@@ -880,11 +887,12 @@ om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
 	s.rctx = rctx;
 	s.ctx = ctx;
 	ctx->nr = nr;
+	ctx->tid = tid;
 	ctx->clamped = 0;
 	ctx->nbuf = 0;
 	ctx->niov = 0;
 	memcpy(ctx->args, args, sizeof ctx->args);
-	hdr = wire_wr_take(&s.w, 4 + 6 * 8);
+	hdr = wire_wr_take(&s.w, 8 + 6 * 8);
 	for (i = 0; i < 6 && !enc_failed(&s); i++) {
 		struct om_sysctx_buf *b;
 
@@ -905,8 +913,9 @@ om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
 	if (s.w.err != OM_OK)
 		return s.w.err;
 	sc_put32(hdr, nr);
+	sc_put32(hdr + 4, tid);
 	for (i = 0; i < 6; i++)
-		sc_put64(hdr + 4 + 8 * i, ctx->args[i]);
+		sc_put64(hdr + 8 + 8 * i, ctx->args[i]);
 	return wire_wr_end(&s.w);
 }
 
@@ -1112,6 +1121,7 @@ om_sysreq_decode(const void *payload, size_t len, struct om_sysreq *req)
 	memset(req, 0, sizeof *req);
 	wire_rd_init(&r, payload, len);
 	req->nr = wire_rd_u32(&r);
+	req->tid = wire_rd_u32(&r);
 	for (i = 0; i < 6; i++)
 		req->args[i] = wire_rd_u64(&r);
 	if (r.err != OM_OK)

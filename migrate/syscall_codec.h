@@ -16,7 +16,8 @@
  *                               writes the OUT buffers into the job's memory
  *
  * SYSCALL_REQ payload (little-endian):
- *   u32 nr, 6 x u64 args, then one item per buffer, in argument order, for
+ *   u32 nr, u32 tid (the calling thread's: the deputy runs the call in
+ *   its home thread), 6 x u64 args, then one item per buffer, in argument order, for
  *   every pointer argument that is not NULL (a NULL pointer carries nothing
  *   and the deputy passes NULL):
  *     IN-like (IN, INN, STR, INS, SOCKADDR_IN, SIGSET6)  u32 len + bytes
@@ -152,7 +153,8 @@ const struct om_sysreq_kind *om_syscall_request_kind(int kind, size_t i);
  *   kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
  *                   LOCAL when aimed at self_pid only, else FORWARD;
  *   getpgid, getsid, get_robust_list  LOCAL for 0 or self_pid, else FORWARD;
- *   clone           FORWARD for a plain fork (om_syscall_is_fork), else HOME;
+ *   clone           FORWARD for a plain fork (om_syscall_is_fork) or a
+ *                   node's thread (om_syscall_is_thread), else HOME;
  *   getrusage       FORWARD for RUSAGE_CHILDREN (they are at home), else LOCAL;
  *   clock_gettime, clock_getres, clock_nanosleep  LOCAL for the clocks the
  *                   node keeps (REALTIME .. BOOTTIME), else FORWARD;
@@ -176,6 +178,14 @@ int om_syscall_where_at(unsigned nr, const uint64_t args[6], uint32_t self_pid);
  * deputy runs it at home and the node makes the child from the parent
  * (docs/migration.md, "Fork on a node"); any other clone goes home. */
 int om_syscall_is_fork(unsigned nr, const uint64_t args[6]);
+/* A node's thread asks home for a thread of its own (its tid is the
+ * answer; the thread runs on the node): clone with the flags of a thread
+ * (CLONE_VM | CLONE_SIGHAND | CLONE_THREAD and whatever else the program
+ * asked for) and nothing else but the mark in argument 5, which Linux does
+ * not read: no program's clone looks like this. */
+#define OM_THREAD_CLONE_FLAGS 0x00010900ull
+#define OM_THREAD_CLONE_MARK 0x6f6d7468ull /* "omth" */
+int om_syscall_is_thread(unsigned nr, const uint64_t args[6]);
 /* Whether the deputy runs this call for a node: where_at(nr, args, 0) says
  * FORWARD, or the call is LOCAL but the node may lack the means to answer
  * it (getrandom without RDRAND). The node's encoder and the deputy's
@@ -208,6 +218,7 @@ struct om_sysctx_buf {
  * About 12 KiB: keep it in the job's state, not on a kernel stack. */
 struct om_sysctx {
 	uint32_t nr;
+	uint32_t tid;
 	uint64_t args[6];  /* as sent: length arguments clamped */
 	int clamped;       /* a data buffer was cut to OM_SYSCALL_MAX_BUF */
 	unsigned nbuf;
@@ -221,7 +232,7 @@ struct om_sysctx {
  * bad (a buffer it cannot read, a length the kernel refuses). */
 #define OM_SC_EUSER (-100)
 
-/* Encodes the SYSCALL_REQ payload for call nr with the job's args into
+/* Encodes the SYSCALL_REQ payload for call nr of thread tid with the job's args into
  * out[cap]; fills *ctx for om_sysrep_decode. Returns the payload length,
  * or:
  *   OM_E_RANGE    the call cannot be forwarded (om_syscall_where_at with
@@ -233,7 +244,7 @@ struct om_sysctx {
  *   OM_SC_EUSER   *uerr is set to a positive Linux errno (EFAULT from the
  *                 read callback, EINVAL, ENAMETOOLONG, E2BIG): the node returns
  *                 -*uerr to the job without forwarding. */
-int om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, const uint64_t args[6],
+int om_sysreq_encode(struct om_sysctx *ctx, unsigned nr, uint32_t tid, const uint64_t args[6],
     om_user_read_fn read_user, void *rctx, void *out, size_t cap, int *uerr);
 
 /* Checks a SYSCALL_REP payload against ctx, then copies every OUT buffer
@@ -271,6 +282,7 @@ struct om_sysbuf {
 
 struct om_sysreq {
 	uint32_t nr;
+	uint32_t tid;      /* the calling thread */
 	uint64_t args[6];
 	unsigned nbuf;
 	struct om_sysbuf buf[OM_SYSCALL_MAX_BUFS];

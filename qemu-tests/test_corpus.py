@@ -237,6 +237,9 @@ def corpus_cases(kind):
              ("execs", [d + "/execs"], None, 5),
              ("home_state", [d + "/home_state"], None, True)]
     cases += [("exit %d" % n, [d + "/exitcode", str(n)], None, False) for n in EXIT_CODES]
+    # threads run on the node, from start to end
+    cases += [("threads " + m, [d + "/threads", m], None, False)
+              for m in ("sum", "pool", "pipe", "signal", "exit", "die")]
     return cases
 
 

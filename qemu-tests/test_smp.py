@@ -166,3 +166,36 @@ def test_uefi_four_cores():
         check(node_cpus(c) == [4], "om-mon says cpus %r" % node_cpus(c))
         secs, stats = burns_at_once(c, n, 4, 500)
         print("INFO 4 burns on a 4-core UEFI node: %.1f CPU s on the node in %.1f s" % (stats["node_cpu_s"], secs))
+
+
+def test_threads_come_home_mid_run():
+    """-smp 2: a process of 4 threads (3 workers computing, the main
+    thread waiting on a condition variable) runs on the node; brought
+    home mid-run (om-migrate home) it comes back with every thread, its
+    tids and their state as on the node, and finishes at home with the
+    output of a native run."""
+    argv = [os.path.join(CORPUS, "threads"), "long", "1500"]
+    native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    check(native.returncode == 0 and native.stdout.startswith(b"ready\n3 workers, 300 steps: "),
+          "natively: %r" % (native,))
+    with cluster() as c:
+        n = c.boot(mem=512, extra=["-cpu", "max", "-smp", "2"])
+        c.wait_registered(n)
+        m = subprocess.Popen([OM_RUN, "-v", "--control", c.control] + argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            check(m.stdout.readline() == b"ready\n", "threads did not start")
+            pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
+            wait_for(lambda: "arrived (pid %d," % pid in n.serial(), 20, "the job on the node")
+            time.sleep(1)  # its workers are under way
+            r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "home"], capture_output=True,
+                               timeout=10)
+            check(r.returncode == 0, "om-migrate home: %r" % (r,))
+            out, err = m.communicate(timeout=TIMEOUT)
+        finally:
+            if m.poll() is None:
+                m.kill()
+                m.wait()
+        check(m.returncode == 0 and b"ready\n" + out == native.stdout and b"running at home" in err,
+              "om-run: %d %r; %r\n%s" % (m.returncode, out, err[-2000:], n.serial()[-1500:]))
+        check("job 1: going home (requested)" in n.serial(), "console:\n" + n.serial()[-1500:])

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 9
+MAGIC, VERSION = 0x6D6F, 10
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20

@@ -205,7 +205,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x09, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x0a, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -255,8 +255,9 @@ hdr_bad_version(void)
 	 * 3: before heartbeat job lists, 4: before NODE_LEAVING and node flags,
 	 * 5: before forks on nodes (JOB_FORK), 6: before execve from nodes,
 	 * 7: before node -> node moves through the agent (JOB_MOVE ...),
-	 * 8: before threads in images (IMAGE_THREAD) */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 0x7f, 0xff };
+	 * 8: before threads in images (IMAGE_THREAD), 9: before the caller's
+	 * tid in SYSCALL_REQ */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 

@@ -125,7 +125,7 @@ enc(unsigned nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4
 {
 	uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
 
-	reqlen = om_sysreq_encode(&ctx, nr, a, mem_read, NULL, reqbuf, sizeof reqbuf, &uerr);
+	reqlen = om_sysreq_encode(&ctx, nr, 4242, a, mem_read, NULL, reqbuf, sizeof reqbuf, &uerr);
 	return reqlen;
 }
 
@@ -212,6 +212,7 @@ golden_read(void)
 {
 	static const uint8_t want[] = {
 		0, 0, 0, 0,                                     /* nr 0 */
+		0x92, 0x10, 0, 0,                               /* tid 4242 */
 		3, 0, 0, 0, 0, 0, 0, 0,                         /* fd */
 		0x00, 0x10, 0, 0x10, 0, 0, 0, 0,                /* buf */
 		100, 0, 0, 0, 0, 0, 0, 0,                       /* count */
@@ -229,6 +230,7 @@ golden_read(void)
 	CHECK(memcmp(reqbuf, want, sizeof want) == 0);
 	CHECK_EQ(dec(), OM_OK);
 	CHECK_EQ(dreq.nr, SYS_read);
+	CHECK_EQ(dreq.tid, 4242);
 	CHECK_EQ(dreq.nbuf, 1);
 	CHECK_EQ(dreq.buf[0].arg, 1);
 	CHECK_EQ(dreq.buf[0].kind, OM_K_OUTRET);
@@ -304,10 +306,10 @@ write_roundtrip(void)
 	CHECK_EQ(dec(), OM_OK);
 	CHECK_EQ(dreq.nbuf, 0);
 	/* the encoder reports a small output buffer */
-	CHECK_EQ(om_sysreq_encode(&ctx, SYS_write, (uint64_t[6]){ 1, A(0x1000), 11 },
-	    mem_read, NULL, reqbuf, 4 + 48 + 4 + 10, &uerr), OM_E_NOSPACE);
-	CHECK_EQ(om_sysreq_encode(&ctx, SYS_write, (uint64_t[6]){ 1, A(0x1000), 11 },
-	    mem_read, NULL, reqbuf, 4 + 48 + 4 + 11, &uerr), 4 + 48 + 4 + 11);
+	CHECK_EQ(om_sysreq_encode(&ctx, SYS_write, 4242, (uint64_t[6]){ 1, A(0x1000), 11 },
+	    mem_read, NULL, reqbuf, 8 + 48 + 4 + 10, &uerr), OM_E_NOSPACE);
+	CHECK_EQ(om_sysreq_encode(&ctx, SYS_write, 4242, (uint64_t[6]){ 1, A(0x1000), 11 },
+	    mem_read, NULL, reqbuf, 8 + 48 + 4 + 11, &uerr), 8 + 48 + 4 + 11);
 }
 
 static void
@@ -347,17 +349,17 @@ openat_strings(void)
 	/* the decoder refuses a NUL inside a STR and an over-long one */
 	fill(0x1000, "/etc/passwd");
 	CHECK(enc(SYS_openat, 1, A(0x1000), 0, 0, 0, 0) > 0);
-	reqbuf[4 + 48 + 4 + 3] = 0;
+	reqbuf[8 + 48 + 4 + 3] = 0;
 	CHECK_EQ(dec(), OM_E_RANGE);
 	{
 		uint32_t big = 4096;
 
-		memset(reqbuf + 56, 'q', 4096);
-		memcpy(reqbuf + 52, &big, 4);
-		CHECK_EQ(dec_len(56 + 4096), OM_E_RANGE);
+		memset(reqbuf + 60, 'q', 4096);
+		memcpy(reqbuf + 56, &big, 4);
+		CHECK_EQ(dec_len(60 + 4096), OM_E_RANGE);
 		big = 4095;
-		memcpy(reqbuf + 52, &big, 4);
-		CHECK_EQ(dec_len(56 + 4095), OM_OK);
+		memcpy(reqbuf + 56, &big, 4);
+		CHECK_EQ(dec_len(60 + 4095), OM_OK);
 	}
 	/* strings on both sides of a page boundary, in one call */
 	for (i = 0; i < 10; i++)
@@ -491,7 +493,7 @@ readv_writev(void)
 	CHECK_EQ(dec(), OM_OK);
 	CHECK_EQ(dreq.buf[0].kind, OM_K_IOV_OUT);
 	CHECK_EQ(dreq.buf[0].cap, 12);
-	CHECK_EQ(reqlen, 4 + 48 + 4 + 12);
+	CHECK_EQ(reqlen, 8 + 48 + 4 + 12);
 	CHECK_EQ(rep(10, &o), 8 + 4 + 10);
 	CHECK_EQ(apply(), OM_OK);
 	CHECK_EQ(got_ret, 10);
@@ -519,7 +521,7 @@ readv_writev(void)
 	/* the decoder checks the count against the argument */
 	setup_iov();
 	CHECK(enc(SYS_writev, 1, A(0x2000), 3, 0, 0, 0) > 0);
-	reqbuf[4 + 16] = 2;
+	reqbuf[8 + 16] = 2;
 	CHECK_EQ(dec(), OM_E_RANGE);
 }
 
@@ -553,8 +555,8 @@ ioctl_fcntl(void)
 	CHECK_EQ(enc(SYS_ioctl, 0, 0x8913, A(0x4000), 0, 0, 0), OM_E_RANGE);
 	/* a crafted request for an unknown ioctl is refused by the deputy */
 	CHECK(enc(SYS_ioctl, 0, FIOCLEX, 0, 0, 0, 0) > 0);
-	reqbuf[12] = 0x13;
-	reqbuf[13] = 0x89;
+	reqbuf[16] = 0x13;
+	reqbuf[17] = 0x89;
 	CHECK_EQ(dec(), OM_E_RANGE);
 
 	memset(lk, 0x21, sizeof lk);
@@ -730,7 +732,7 @@ wait4_pipe2(void)
 
 	reset_mem();
 	CHECK(enc(SYS_wait4, (uint64_t)-1, 0, 0, 0, 0, 0) > 0);
-	CHECK_EQ(reqlen, 52);
+	CHECK_EQ(reqlen, 56);
 	CHECK_EQ(dec(), OM_OK);
 	CHECK_EQ(dreq.nbuf, 0);
 	CHECK_EQ(rep(1234, NULL), 8);
@@ -852,6 +854,15 @@ static void
 not_forwardable(void)
 {
 	CHECK_EQ(enc(SYS_clone, 0x50f00, 0x1000, 0, 0, 0, 0), OM_E_RANGE); /* a thread */
+	/* ... but a node's request for a home thread travels, its mark and
+	 * nothing else; its tid is the caller's */
+	CHECK(enc(SYS_clone, 0x3d0f00, 0, 0, 0, 0, OM_THREAD_CLONE_MARK) > 0);
+	CHECK_EQ(dec(), OM_OK);
+	CHECK(om_syscall_is_thread(dreq.nr, dreq.args));
+	CHECK_EQ(dreq.tid, 4242);
+	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0x1000, 0, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
+	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0, 0, 0, 0, OM_THREAD_CLONE_MARK + 1), OM_E_RANGE);
+	CHECK_EQ(enc(SYS_clone, 0x3d0f00 & ~0x10000ull, 0, 0, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_brk, 0, 0, 0, 0, 0, 0), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_mmap, 0, 4096, 3, 0x22, (uint64_t)-1, 0), OM_E_RANGE);
 	CHECK_EQ(enc(400, 0, 0, 0, 0, 0, 0), OM_E_RANGE);
@@ -1159,7 +1170,7 @@ fuzz_encoder(void)
 			a[j] = rand_arg();
 		if (check_rand() % 4 == 0)
 			mem[check_rand() % MEM_SIZE] = 0; /* end some strings */
-		reqlen = om_sysreq_encode(&ctx, nr, a, mem_read, NULL, reqbuf,
+		reqlen = om_sysreq_encode(&ctx, nr, 4242, a, mem_read, NULL, reqbuf,
 		    sizeof reqbuf, &uerr);
 		if (reqlen == OM_SC_EUSER) {
 			CHECK(uerr > 0 && uerr < 4096);

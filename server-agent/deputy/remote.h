@@ -16,6 +16,7 @@
 #include "frame_rx.h"
 #include "inject.h"
 #include "restart.h"
+#include "remote_threads.h"
 #include "restore.h"
 #include "stats.h"
 
@@ -34,6 +35,8 @@ struct remote {
 	char cmd[OM_CMD_MAX + 1]; /* its command line, for the agent */
 	struct follow fw;       /* at home */
 	struct inject in;       /* while it is away: the scratch region at home */
+	struct remote_thread **threads; /* ... and a home thread per other node thread */
+	int nthreads;
 	uint32_t job;
 	int sigfd;              /* signalfd for SIGCHLD */
 	struct frame_rx rx;

@@ -136,10 +136,14 @@ int
 restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h,
     char *err, size_t errlen)
 {
+	struct inject *(*thread_in)(void *, pid_t) = r->thread_in;
+	void *thread_ctx = r->thread_ctx;
 	int64_t v;
 	int rc;
 
 	memset(r, 0, sizeof *r);
+	r->thread_in = thread_in;
+	r->thread_ctx = thread_ctx;
 	r->in = in;
 	r->err = err;
 	r->errlen = errlen;
@@ -147,9 +151,12 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	om_image_check_init(&r->check);
 	if ((rc = om_image_check_begin(&r->check, h)) != OM_OK)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
-	if (h->thread_count)
-		return rs_fail(r, -ENOTSUP, "the image has %u more threads: home takes a process with one thread "
-		    "only, yet", h->thread_count);
+	if (h->thread_count && !thread_in)
+		return rs_fail(r, -ENOTSUP, "the image has %u more threads: this restore takes a process with one "
+		    "thread only", h->thread_count);
+	if (h->tid != h->pid)
+		return rs_fail(r, -ENOTSUP, "the process's first thread (%u) ended where it ran: home takes it "
+		    "back only with that thread", h->pid);
 	if (in->stub == 0)
 		return rs_fail(r, -EINVAL, "no scratch region (inject_setup first)");
 	if ((r->hdr = malloc(sizeof *r->hdr)) == NULL)
@@ -283,11 +290,32 @@ restore_pages(struct restore *r, const struct om_image_pages *p)
 	return 0;
 }
 
+/* What one thread of the image holds: the header's (the leader), or an
+ * IMAGE_THREAD's. */
+struct thread_state {
+	const uint64_t *regs;
+	const uint8_t *xsave;
+	uint32_t xsave_size;
+	uint64_t sig_blocked, ss_sp, ss_size;
+	uint32_t ss_flags;
+	uint64_t rseq_addr;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t tid_address, robust_list, robust_len;
+};
+
+#define STATE_OF(s, x) do { \
+	(s)->regs = (x)->regs; (s)->xsave = (x)->xsave; (s)->xsave_size = (x)->xsave_size; \
+	(s)->sig_blocked = (x)->sig_blocked; (s)->ss_sp = (x)->ss_sp; (s)->ss_size = (x)->ss_size; \
+	(s)->ss_flags = (x)->ss_flags; (s)->rseq_addr = (x)->rseq_addr; (s)->rseq_len = (x)->rseq_len; \
+	(s)->rseq_sig = (x)->rseq_sig; (s)->tid_address = (x)->tid_address; \
+	(s)->robust_list = (x)->robust_list; (s)->robust_len = (x)->robust_len; \
+} while (0)
+
 static int
-restore_signals(struct restore *r)
+restore_actions(struct restore *r)
 {
 	const struct om_image_hdr *h = r->hdr;
-	uint64_t d = r->in->data, ss[3];
+	uint64_t d = r->in->data;
 	int sig, rc;
 
 	for (sig = 1; sig <= OM_NSIG; sig++) {
@@ -299,58 +327,61 @@ restore_signals(struct restore *r)
 		    0, 0, NULL)) != 0)
 			return rc;
 	}
-	if ((rc = inject_write(r->in, d, &h->sig_blocked, 8)) != 0)
+	return 0;
+}
+
+/* The thread state that calls set, injected in r->in's thread. */
+static int
+restore_thread(struct restore *r, const struct thread_state *s)
+{
+	uint64_t d = r->in->data, ss[3];
+	struct rseq_config cur;
+	int rc;
+
+	if ((rc = inject_write(r->in, d, &s->sig_blocked, 8)) != 0)
 		return rs_fail(r, rc, "writing the signal mask: %s", strerror(-rc));
 	if ((rc = rs_call(r, "rt_sigprocmask", SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, d,
 	    0, 8, 0, 0, NULL)) != 0)
 		return rc;
-	ss[0] = h->ss_sp;
-	ss[1] = h->ss_flags & ~1u; /* SS_ONSTACK is reported, not set */
-	ss[2] = h->ss_size;
-	if (h->ss_flags & 2 /* SS_DISABLE */)
+	ss[0] = s->ss_sp;
+	ss[1] = s->ss_flags & ~1u; /* SS_ONSTACK is reported, not set */
+	ss[2] = s->ss_size;
+	if (s->ss_flags & 2 /* SS_DISABLE */)
 		ss[0] = ss[2] = 0;
 	if ((rc = inject_write(r->in, d, ss, sizeof ss)) != 0)
 		return rs_fail(r, rc, "writing stack_t: %s", strerror(-rc));
-	return rs_call(r, "sigaltstack", SYS_sigaltstack, d, 0, 0, 0, 0, 0, NULL);
-}
-
-static int
-restore_thread(struct restore *r)
-{
-	const struct om_image_hdr *h = r->hdr;
-	struct rseq_config cur;
-	int rc;
-
+	if ((rc = rs_call(r, "sigaltstack", SYS_sigaltstack, d, 0, 0, 0, 0, 0, NULL)) != 0)
+		return rc;
 	rseq_current(r, &cur);
-	if (cur.ptr != h->rseq_addr || cur.size != h->rseq_len || cur.sig != h->rseq_sig) {
+	if (cur.ptr != s->rseq_addr || cur.size != s->rseq_len || cur.sig != s->rseq_sig) {
 		if (cur.ptr != 0 && (rc = rs_call(r, "rseq (unregister)", SYS_rseq, cur.ptr,
 		    cur.size, RSEQ_FLAG_UNREGISTER, cur.sig, 0, 0, NULL)) != 0)
 			return rc;
-		if (h->rseq_addr != 0 && (rc = rs_call(r, "rseq", SYS_rseq, h->rseq_addr,
-		    h->rseq_len, 0, h->rseq_sig, 0, 0, NULL)) != 0)
+		if (s->rseq_addr != 0 && (rc = rs_call(r, "rseq", SYS_rseq, s->rseq_addr,
+		    s->rseq_len, 0, s->rseq_sig, 0, 0, NULL)) != 0)
 			return rc;
 	}
-	if ((rc = rs_call(r, "set_tid_address", SYS_set_tid_address, h->tid_address, 0, 0, 0,
+	if ((rc = rs_call(r, "set_tid_address", SYS_set_tid_address, s->tid_address, 0, 0, 0,
 	    0, 0, NULL)) != 0)
 		return rc;
-	if (h->robust_len != 0 && (rc = rs_call(r, "set_robust_list", SYS_set_robust_list,
-	    h->robust_list, h->robust_len, 0, 0, 0, 0, NULL)) != 0)
+	if (s->robust_len != 0 && (rc = rs_call(r, "set_robust_list", SYS_set_robust_list,
+	    s->robust_list, s->robust_len, 0, 0, 0, 0, NULL)) != 0)
 		return rc;
-	return rs_call(r, "umask", SYS_umask, h->umask, 0, 0, 0, 0, 0, NULL);
+	return 0;
 }
 
 /* A home CPU without XSAVE takes the legacy area only (NT_PRFPREG); an
  * image's XSAVE header leaving x87 or SSE out means their initial state
  * (SDM vol. 1, 13.6), which FXRSTOR has no bit for. */
 static int
-restore_fxsave(struct restore *r, const struct om_image_hdr *h)
+restore_fxsave(struct restore *r, const struct thread_state *s)
 {
 	uint8_t fx[FXSAVE_SIZE];
 	struct iovec iov = { fx, sizeof fx };
 	uint64_t bv;
 
-	memcpy(fx, h->xsave, sizeof fx);
-	memcpy(&bv, h->xsave + FXSAVE_SIZE, sizeof bv);
+	memcpy(fx, s->xsave, sizeof fx);
+	memcpy(&bv, s->xsave + FXSAVE_SIZE, sizeof bv);
 	if (!(bv & 1)) {
 		memset(fx, 0, 24);          /* FCW .. FDP */
 		fx[0] = 0x7f, fx[1] = 0x03; /* FCW 0x37f */
@@ -363,20 +394,21 @@ restore_fxsave(struct restore *r, const struct om_image_hdr *h)
 	return 0;
 }
 
+/* The XSAVE area and registers of r->in's thread. */
 static int
-restore_regs(struct restore *r)
+restore_regs(struct restore *r, const struct thread_state *s)
 {
-	const struct om_image_hdr *h = r->hdr;
+	const uint64_t *g = s->regs;
 	struct user_regs_struct regs;
 	struct iovec iov;
 	uint8_t *cur;
 	uint64_t xcr0;
 	int rc;
 
-	if (h->xsave_size != 0 && capture_xsave_size(&xcr0) == 0) {
-		if ((rc = restore_fxsave(r, h)) != 0)
+	if (s->xsave_size != 0 && capture_xsave_size(&xcr0) == 0) {
+		if ((rc = restore_fxsave(r, s)) != 0)
 			return rc;
-	} else if (h->xsave_size != 0) {
+	} else if (s->xsave_size != 0) {
 		/* The kernel takes a whole area of its own size only. A node
 		 * with fewer state components sends a smaller one: the standard
 		 * format puts every component at the same offset everywhere, so
@@ -387,12 +419,12 @@ restore_regs(struct restore *r)
 		iov.iov_base = cur;
 		iov.iov_len = OM_XSAVE_MAX;
 		if (ptrace(PTRACE_GETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1 ||
-		    iov.iov_len < h->xsave_size) {
+		    iov.iov_len < s->xsave_size) {
 			free(cur);
 			return rs_fail(r, -EINVAL, "XSAVE area: the image has %u bytes, home %zu",
-			    h->xsave_size, iov.iov_len);
+			    s->xsave_size, iov.iov_len);
 		}
-		memcpy(cur, h->xsave, h->xsave_size);
+		memcpy(cur, s->xsave, s->xsave_size);
 		if (ptrace(PTRACE_SETREGSET, r->in->pid, (void *)NT_X86_XSTATE, &iov) == -1) {
 			free(cur);
 			return rs_fail(r, -errno, "PTRACE_SETREGSET NT_X86_XSTATE: %s",
@@ -402,30 +434,58 @@ restore_regs(struct restore *r)
 	}
 	if (ptrace(PTRACE_GETREGS, r->in->pid, NULL, &regs) == -1)
 		return rs_fail(r, -errno, "PTRACE_GETREGS: %s", strerror(errno));
-	regs.rax = h->regs[OM_REG_RAX];
-	regs.rbx = h->regs[OM_REG_RBX];
-	regs.rcx = h->regs[OM_REG_RCX];
-	regs.rdx = h->regs[OM_REG_RDX];
-	regs.rsi = h->regs[OM_REG_RSI];
-	regs.rdi = h->regs[OM_REG_RDI];
-	regs.rbp = h->regs[OM_REG_RBP];
-	regs.rsp = h->regs[OM_REG_RSP];
-	regs.r8 = h->regs[OM_REG_R8];
-	regs.r9 = h->regs[OM_REG_R9];
-	regs.r10 = h->regs[OM_REG_R10];
-	regs.r11 = h->regs[OM_REG_R11];
-	regs.r12 = h->regs[OM_REG_R12];
-	regs.r13 = h->regs[OM_REG_R13];
-	regs.r14 = h->regs[OM_REG_R14];
-	regs.r15 = h->regs[OM_REG_R15];
-	regs.rip = h->regs[OM_REG_RIP];
-	regs.eflags = h->regs[OM_REG_RFLAGS];
-	regs.orig_rax = h->regs[OM_REG_ORIG_RAX];
-	regs.fs_base = h->regs[OM_REG_FS_BASE];
-	regs.gs_base = h->regs[OM_REG_GS_BASE];
+	regs.rax = g[OM_REG_RAX];
+	regs.rbx = g[OM_REG_RBX];
+	regs.rcx = g[OM_REG_RCX];
+	regs.rdx = g[OM_REG_RDX];
+	regs.rsi = g[OM_REG_RSI];
+	regs.rdi = g[OM_REG_RDI];
+	regs.rbp = g[OM_REG_RBP];
+	regs.rsp = g[OM_REG_RSP];
+	regs.r8 = g[OM_REG_R8];
+	regs.r9 = g[OM_REG_R9];
+	regs.r10 = g[OM_REG_R10];
+	regs.r11 = g[OM_REG_R11];
+	regs.r12 = g[OM_REG_R12];
+	regs.r13 = g[OM_REG_R13];
+	regs.r14 = g[OM_REG_R14];
+	regs.r15 = g[OM_REG_R15];
+	regs.rip = g[OM_REG_RIP];
+	regs.eflags = g[OM_REG_RFLAGS];
+	regs.orig_rax = g[OM_REG_ORIG_RAX];
+	regs.fs_base = g[OM_REG_FS_BASE];
+	regs.gs_base = g[OM_REG_GS_BASE];
 	if (ptrace(PTRACE_SETREGS, r->in->pid, NULL, &regs) == -1)
 		return rs_fail(r, -errno, "PTRACE_SETREGS: %s", strerror(errno));
 	return 0;
+}
+
+/* Each other thread's state, in its home thread (the injections there run
+ * as r->in's would: the same scratch region). */
+static int
+restore_threads(struct restore *r)
+{
+	struct inject *leader = r->in;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < r->nthreads && rc == 0; i++) {
+		const struct om_image_thread *t = r->threads[i];
+		struct thread_state s;
+
+		STATE_OF(&s, t);
+		if ((r->in = r->thread_in(r->thread_ctx, (pid_t)t->tid)) == NULL) {
+			r->in = leader;
+			return rs_fail(r, -ESRCH, "the image has thread %u, which home does not have", t->tid);
+		}
+		if ((rc = restore_thread(r, &s)) == 0)
+			rc = restore_regs(r, &s);
+		if (r->in->nsigs) /* a signal for the process that its injections caught */
+			for (unsigned k = 0; k < r->in->nsigs && leader->nsigs < INJECT_SIGS_MAX; k++)
+				leader->sigs[leader->nsigs++] = r->in->sigs[k];
+		r->in->nsigs = 0;
+	}
+	r->in = leader;
+	return rc;
 }
 
 int
@@ -435,9 +495,14 @@ restore_end(struct restore *r, const struct om_image_end *e)
 
 	if ((rc = om_image_check_end(&r->check, e)) != OM_OK)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
-	if ((rc = unmap_gap(r, r->prev_end, OM_USER_TOP)) != 0 ||
-	    (rc = restore_signals(r)) != 0 || (rc = restore_thread(r)) != 0 ||
-	    (rc = timers_restore(r->in, r->hdr, r->err, r->errlen)) != 0 || (rc = restore_regs(r)) != 0)
+	struct thread_state s;
+
+	STATE_OF(&s, r->hdr);
+	if ((rc = unmap_gap(r, r->prev_end, OM_USER_TOP)) != 0 || (rc = restore_actions(r)) != 0 ||
+	    (rc = restore_thread(r, &s)) != 0 ||
+	    (rc = rs_call(r, "umask", SYS_umask, r->hdr->umask, 0, 0, 0, 0, 0, NULL)) != 0 ||
+	    (rc = restore_threads(r)) != 0 ||
+	    (rc = timers_restore(r->in, r->hdr, r->err, r->errlen)) != 0 || (rc = restore_regs(r, &s)) != 0)
 		return rc;
 	r->pending = r->hdr->sig_pending;
 	r->nsigq = r->hdr->sigq_count;
@@ -488,16 +553,28 @@ restore_frame(struct restore *r, struct inject *in, int type, const void *payloa
 		snprintf(err, errlen, "not an image frame: %s", om_type_name(type));
 		return OM_E_TYPE;
 	}
-	if (type == OM_T_IMAGE_THREAD) { /* the header announced none (restore_begin) */
-		struct om_image_thread *t = malloc(sizeof *t);
+	if (type == OM_T_IMAGE_THREAD) { /* kept for restore_end, where its memory is whole */
+		struct om_image_thread *t = malloc(sizeof *t), **grown;
 		if (t == NULL)
 			return rs_fail(r, -ENOMEM, "out of memory");
 		rc = om_image_thread_decode(payload, len, t);
 		if (rc == OM_OK)
 			rc = om_image_check_thread(&r->check, t);
-		free(t);
-		if (rc != OM_OK)
+		if (rc != OM_OK) {
+			free(t);
 			return rs_fail(r, rc, "bad IMAGE_THREAD: %s", r->check.err ? r->check.why : om_strerror(rc));
+		}
+		if (!r->thread_in(r->thread_ctx, (pid_t)t->tid)) {
+			uint32_t tid = t->tid;
+			free(t);
+			return rs_fail(r, -ESRCH, "the image has thread %u, which home does not have", tid);
+		}
+		if (!(grown = realloc(r->threads, (r->nthreads + 1) * sizeof *grown))) {
+			free(t);
+			return rs_fail(r, -ENOMEM, "out of memory");
+		}
+		r->threads = grown;
+		r->threads[r->nthreads++] = t;
 		return 0;
 	}
 	if (type == OM_T_IMAGE_REGION) {
@@ -518,8 +595,13 @@ restore_frame(struct restore *r, struct inject *in, int type, const void *payloa
 void
 restore_free(struct restore *r)
 {
+	for (uint32_t i = 0; i < r->nthreads; i++)
+		free(r->threads[i]);
+	free(r->threads);
 	free(r->hdr);
 	free(r->home);
+	r->threads = NULL;
+	r->nthreads = 0;
 	r->hdr = NULL;
 	r->home = NULL;
 }
@@ -548,4 +630,10 @@ restore_raise_pending(const struct restore *r, pid_t pid)
 	for (int sig = 1; sig <= OM_NSIG; sig++)
 		if (left & (1ULL << (sig - 1)))
 			kill(pid, sig);
+	/* Those sent to one thread go to that thread (as tgkill sends them:
+	 * their siginfo stays behind). */
+	for (i = 0; i < r->nthreads; i++)
+		for (int sig = 1; sig <= OM_NSIG; sig++)
+			if (r->threads[i]->sig_pending & (1ULL << (sig - 1)))
+				syscall(SYS_tgkill, pid, (pid_t)r->threads[i]->tid, sig);
 }

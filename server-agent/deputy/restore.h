@@ -19,7 +19,11 @@
  *  - then signal actions, mask, sigaltstack, rseq, set_tid_address, robust
  *    list, umask (all injected), the XSAVE area (PTRACE_SETREGSET) and the
  *    general registers with fs/gs base (PTRACE_SETREGS; the segment
- *    selectors stay the home's).
+ *    selectors stay the home's);
+ *  - and for each other thread of the image (IMAGE_THREAD), in the home
+ *    thread of its tid (thread_in): its mask, sigaltstack, rseq,
+ *    set_tid_address and robust list (injected there), its XSAVE area and
+ *    registers. The header must hold the leader (tid = pid).
  *
  * It never touches [vdso], [vvar], [vsyscall] or the scratch region: an
  * image region there must be the same vdso / the same scratch (its pages,
@@ -57,6 +61,14 @@ struct restore {
 	int write_pages;              /* the current region takes its pages */
 	uint64_t cur_start;
 	uint64_t pages_written;
+	/* Where each IMAGE_THREAD goes: the home thread of its tid, stopped,
+	 * sharing the tracee's scratch region (NULL: no such thread, the image
+	 * is refused). Set by the caller; NULL refuses images with threads.
+	 * Kept across restore_begin. */
+	struct inject *(*thread_in)(void *ctx, pid_t tid);
+	void *thread_ctx;
+	struct om_image_thread **threads; /* the image's other threads, to apply at the end */
+	uint32_t nthreads;
 	uint64_t pending;             /* after restore_end: signals to deliver */
 	uint32_t nsigq;               /* ... and the siginfo the image has for them */
 	struct om_siginfo sigq[OM_SIGQUEUE_MAX];
@@ -79,7 +91,8 @@ void restore_free(struct restore *r);
 /* Makes the image's pending signals pending in the tracee (pid), sent from
  * the caller's own process: each with its siginfo where Linux lets another
  * process queue that (rt_tgsigqueueinfo takes a negative si_code, SI_TKILL
- * aside), else as kill(2) sends it. Call after restore_end, before the
+ * aside), else as kill(2) sends it; the image's threads' own pending
+ * signals go to those threads (tgkill). Call after restore_end, before the
  * tracee runs. */
 void restore_raise_pending(const struct restore *r, pid_t pid);
 

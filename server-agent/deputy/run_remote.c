@@ -159,10 +159,10 @@ static void forward_signal(struct remote *r, int sig, const uint8_t *raw)
 	}
 }
 
-static void forward_recorded(struct remote *r)
+static void forward_recorded(struct remote *r, struct inject *in)
 {
 	static struct inject_sig sigs[INJECT_SIGS_MAX];
-	unsigned n = inject_take_signals(&r->in, sigs);
+	unsigned n = inject_take_signals(in, sigs);
 	for (unsigned i = 0; i < n; i++)
 		forward_signal(r, sigs[i].sig, sigs[i].info);
 }
@@ -231,10 +231,32 @@ static int tracee_event(struct remote *r, int st)
 	return 0;
 }
 
+/* A home thread ended: its process did (nothing else ends one, they run
+ * no code of their own). The leader's status is the process's, reported
+ * once every other thread is collected. */
+static void collect_process(struct remote *r)
+{
+	int st;
+	remote_threads_reap(r, 1);
+	while (!r->in.dead) {
+		if (waitpid(r->in.pid, &st, __WALL) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			r->in.dead = 1;
+			r->in.status = st;
+		}
+	}
+}
+
 /* Handles every stop or exit of the idle tracee (SIGCHLD arrived). */
 static int on_tracee(struct remote *r)
 {
 	int st, ev;
+	if (r->nthreads)
+		remote_threads_reap(r, 0); /* killed: the leader's end shows once they are collected */
 	while (waitpid(r->in.pid, &st, WNOHANG | __WALL) > 0) {
 		if ((ev = tracee_event(r, st)) < 0)
 			return -1;
@@ -348,9 +370,23 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if ((rc = wake(r)) != 0)
 		return -1;
+	/* The call runs in the calling thread's home thread. */
+	struct inject *in = req.tid == 0 || req.tid == (uint32_t)r->pid ? &r->in : remote_thread_in(r, (pid_t)req.tid);
 	int fork = om_syscall_is_fork(req.nr, req.args), outs = !fork;
-	if (fork) {
+	if (!in) {
+		say(r, "the node's call %s came from thread %u, which home does not have", om_syscall_name(req.nr),
+		    req.tid);
+		in = &r->in;
+		ret = -ESRCH;
+		outs = 0;
+	} else if (om_syscall_is_thread(req.nr, req.args)) {
+		ret = remote_thread_new(r); /* its tid is the node thread's */
+		outs = 0;
+	} else if (fork) {
 		ret = remote_fork(r, h->seq, req.args[5]); /* no buffers: dout.outs is not read */
+	} else if (req.nr == SYS_execve && in != &r->in) {
+		ret = -EINVAL; /* the node sends a threaded process's execve home */
+		outs = 0;
 	} else if (req.nr == SYS_execve && r->sigs_seen < r->sigs_sent) {
 		/* A signal is on its way to the node: the job takes it there
 		 * first, as Linux would before the exec, then calls again. */
@@ -359,15 +395,21 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	} else {
 		/* A call the node made before it knew of a signal we sent must
 		 * not block, as it would not with the signal pending in Linux. */
-		r->in.interrupt_next = r->sigs_seen < r->sigs_sent;
+		if (req.nr == SYS_execve)
+			remote_threads_end(r); /* those of node threads that ended: exec would end them */
+		in->interrupt_next = r->sigs_seen < r->sigs_sent;
 		r->call_seq = h->seq;
 		/* From here frames_during_call may read on, and the receive
 		 * buffer the request's payload (req's buffers) lies in may be
 		 * reused: deputy_call has placed them in the tracee before it
 		 * waits, and the reply below takes only req's numbers and kinds. */
-		r->in.watch_fd = r->jc->ctl_fd;
-		rc = deputy_call(&r->in, &req, &ret, &r->dout);
-		r->in.watch_fd = -1;
+		in->chld_fd = r->sigfd;
+		in->watch = frames_during_call;
+		in->watch_ctx = r;
+		in->interruptible = 1;
+		in->watch_fd = r->jc->ctl_fd;
+		rc = deputy_call(in, &req, &ret, &r->dout);
+		in->watch_fd = -1;
 		if (rc == INJECT_EXECED) { /* the process at home is the new program */
 			r->execed = 1;
 			r->exec_blocked = req.args[3];
@@ -377,6 +419,8 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 			outs = 0;
 		}
 	}
+	if (in->dead && in != &r->in)
+		collect_process(r);
 	if (r->in.dead)
 		return -1;
 	int n = rc == 0 ? om_sysrep_encode(&req, ret, outs ? r->dout.outs : NULL, r->txbuf, OM_MAX_PAYLOAD)
@@ -387,7 +431,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		n = om_sysrep_encode(&req, -EIO, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	}
 	if (!r->execed) /* else they are the new program's (remote_exec_settle) */
-		forward_recorded(r);
+		forward_recorded(r, in);
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
 		if (send_frame(r, OM_T_MIGRATE_HOME, 0, NULL, 0) < 0)
@@ -448,6 +492,7 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 		return -1;
 	r->stats.node_cpu_ns += e.cpu_ns;
 	r->stats.home_cpu_ms = stats_home_cpu_ms(r->in.pid); /* its calls, run at home */
+	remote_threads_end(r); /* the leader's end is reported only after theirs */
 	if (e.kind == OM_EXIT_EXITED) {
 		uint64_t args[6] = { e.status };
 		inject_syscall(&r->in, SYS_exit_group, args, &ret);
@@ -492,6 +537,8 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t *p)
 {
 	char err[256];
+	r->rs.thread_in = remote_thread_restore_in;
+	r->rs.thread_ctx = r;
 	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
@@ -525,7 +572,7 @@ static void settle_home(struct remote *r)
  * node's copy (vdso.h) would run on in the middle of the real vDSO's code:
  * before the trampoline's syscall it calls the real function again, at its
  * ret it returns to its caller with the result it has in rax. */
-static void leave_trampoline(struct remote *r, struct user_regs_struct *regs)
+static void leave_trampoline(struct remote *r, pid_t tid, struct user_regs_struct *regs)
 {
 	uint64_t base;
 	const uint8_t *img;
@@ -540,7 +587,7 @@ static void leave_trampoline(struct remote *r, struct user_regs_struct *regs)
 		return;
 	}
 	errno = 0;
-	ret = ptrace(PTRACE_PEEKDATA, r->in.pid, (void *)regs->rsp, NULL);
+	ret = ptrace(PTRACE_PEEKDATA, tid, (void *)regs->rsp, NULL);
 	if (errno == 0) {
 		regs->rip = (uint64_t)ret;
 		regs->rsp += 8;
@@ -552,10 +599,13 @@ static void back_home(struct remote *r)
 	struct user_regs_struct regs;
 	settle_home(r);
 	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options());
+	/* Its other threads run on as its own (they need the scratch region
+	 * no more; those of threads that ended on the node end). */
+	remote_threads_release(r, leave_trampoline);
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
-		leave_trampoline(r, &regs);
+		leave_trampoline(r, r->in.pid, &regs);
 		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
 	}
 	/* Signals that came during the restore's own injected calls (a timer
@@ -730,7 +780,7 @@ int remote_send_out(struct remote *r)
 	/* Its timers went with it: home's would fire a second time. */
 	if (timers_disarm(&r->in, err, sizeof err) != 0)
 		say(r, "home's timers could not be stopped: %s", err);
-	forward_recorded(r); /* what reached the program while it was captured */
+	forward_recorded(r, &r->in); /* what reached the program while it was captured */
 	return SENT_RUNS;
 }
 
@@ -790,6 +840,10 @@ static int move_on(struct remote *r)
 {
 	uint32_t target = r->next_node;
 	r->next_node = 0;
+	if (r->nthreads) { /* a capture takes one thread */
+		say(r, "it has threads: it stays at home instead of going on to node %u", target);
+		return 0;
+	}
 	settle_home(r);
 	if (remote_place(r, &r->need, target, 0) != 0)
 		return -1;
@@ -838,6 +892,7 @@ static int give_up(struct remote *r, int how)
 {
 	if (!r->in.dead)
 		kill(r->in.pid, SIGKILL);
+	remote_threads_reap(r, 1);
 	return how;
 }
 
@@ -917,6 +972,7 @@ int remote_serve(struct remote *r)
 			break;
 		}
 		case OM_T_IMAGE_BEGIN:
+		case OM_T_IMAGE_THREAD:
 		case OM_T_IMAGE_REGION:
 		case OM_T_IMAGE_PAGES:
 		case OM_T_IMAGE_END:

@@ -1,0 +1,128 @@
+/* remote_threads.c - one home thread per node thread (remote_threads.h).
+ * A traced thread that ends stays a zombie until its tracer collects it,
+ * and its process's leader is not reported before every other thread is
+ * collected: every path that ends the process ends or reaps these first. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include "follow.h"
+#include "home_thread.h"
+#include "remote.h"
+#include "remote_threads.h"
+
+long remote_thread_new(struct remote *r)
+{
+	struct remote_thread *t, **grown;
+	pid_t tid;
+	int rc;
+	if (r->nthreads >= REMOTE_THREADS_MAX)
+		return -EAGAIN;
+	if (!(grown = realloc(r->threads, (size_t)(r->nthreads + 1) * sizeof *grown)))
+		return -ENOMEM;
+	r->threads = grown;
+	if (!(t = calloc(1, sizeof *t)))
+		return -ENOMEM;
+	if ((rc = home_thread_new(&r->in, follow_options_away(), &t->in, &tid)) != 0) {
+		free(t);
+		return rc;
+	}
+	t->tid = tid;
+	r->threads[r->nthreads++] = t;
+	return tid;
+}
+
+struct inject *remote_thread_in(struct remote *r, pid_t tid)
+{
+	for (int i = 0; i < r->nthreads; i++)
+		if (r->threads[i]->tid == tid)
+			return &r->threads[i]->in;
+	return NULL;
+}
+
+struct inject *remote_thread_restore_in(void *ctx, pid_t tid)
+{
+	struct remote *r = ctx;
+	for (int i = 0; i < r->nthreads; i++)
+		if (r->threads[i]->tid == tid) {
+			r->threads[i]->restored = 1;
+			return &r->threads[i]->in;
+		}
+	return NULL;
+}
+
+static void forget(struct remote *r);
+
+void remote_threads_release(struct remote *r,
+    void (*fix)(struct remote *r, pid_t tid, struct user_regs_struct *regs))
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct remote_thread *t = r->threads[i];
+		struct user_regs_struct regs;
+		if (!t->restored) {
+			home_thread_end(&t->in);
+			continue;
+		}
+		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
+			fix(r, t->tid, &regs);
+			ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
+		}
+		ptrace(PTRACE_DETACH, t->tid, NULL, NULL);
+		inject_close(&t->in);
+	}
+	forget(r);
+}
+
+static void forget(struct remote *r)
+{
+	for (int i = 0; i < r->nthreads; i++)
+		free(r->threads[i]);
+	free(r->threads);
+	r->threads = NULL;
+	r->nthreads = 0;
+}
+
+void remote_threads_end(struct remote *r)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct remote_thread *t = r->threads[i];
+		if (home_thread_end(&t->in) != 0 && !t->in.dead) {
+			/* It would not end alone: the process goes with it. */
+			kill(r->in.pid, SIGKILL);
+			remote_threads_reap(r, 1);
+			return;
+		}
+	}
+	forget(r);
+}
+
+void remote_threads_reap(struct remote *r, int wait)
+{
+	int kept = 0;
+	for (int i = 0; i < r->nthreads; i++) {
+		struct remote_thread *t = r->threads[i];
+		int st;
+		pid_t got;
+		do
+			got = waitpid(t->tid, &st, __WALL | (wait ? 0 : WNOHANG));
+		while (got > 0 && !WIFEXITED(st) && !WIFSIGNALED(st) && wait);
+		if (got == -1 && errno == EINTR) {
+			i--;
+			continue;
+		}
+		if (got == 0 || (got > 0 && !WIFEXITED(st) && !WIFSIGNALED(st))) {
+			r->threads[kept++] = t; /* still there */
+			continue;
+		}
+		inject_close(&t->in);
+		free(t);
+	}
+	r->nthreads = kept;
+	if (!kept)
+		forget(r);
+}
