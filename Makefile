@@ -351,6 +351,10 @@ $(B)/tests/progs/hello-musl: tests/progs/hello.c
 $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
+# An OpenMP program (libgomp, Debian's) for qemu-tests/test_threads.py.
+$(B)/tests/progs/omp-sum: tests/progs/omp_sum.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -fopenmp -o $@ $<
 
 unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/om-ctl $(B)/tests/om-agent $(B)/tests/om-mon
 unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
@@ -475,10 +479,10 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 
 # ---------------------------------------------------------------- test, demo
 test: setup
-	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes
+	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum
 	@python3 qemu-tests/suite.py
 
-qemu-test: all corpus $(B)/demo-primes
+qemu-test: all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum
 	@python3 qemu-tests/suite.py --qemu-only
 
 demo: setup
@@ -497,9 +501,9 @@ $(B)/bench-syscall-cost: bench/progs/syscall_cost.c
 # test, which runs only its smoke mode (qemu-tests/test_bench_smoke.py).
 # OM_BENCH_RUNS=N: runs per figure (default 3).
 BENCH_PROGS := $(addprefix $(B)/bench/,sieve nbody membw timeit simnode bigimage-1 balance_sim holdimage forkloop \
-	parwork)
+	parwork futexpp)
 BENCH_BIG := $(addprefix $(B)/bench/bigimage-,16 128 512)
-$(addprefix $(B)/bench/,sieve nbody membw timeit holdimage forkloop parwork): $(B)/bench/%: bench/progs/%.c \
+$(addprefix $(B)/bench/,sieve nbody membw timeit holdimage forkloop parwork futexpp): $(B)/bench/%: bench/progs/%.c \
 		bench/progs/bench_clock.h
 	@mkdir -p $(dir $@)
 	gcc -O2 -static -Wall -Wextra -pthread -o $@ $< -lm

@@ -32,10 +32,12 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              om-migrate; freeze = from the request to om-run -v's "running
              on node"/"running at home" (the process makes no progress in
              between), on two nodes (virtio-net, same QEMU settings).
-  cores      bench/progs/parwork.c: 1, 2 and 4 forked workers with the
-             same work each, on a 4-core node (-smp 4) and in a Linux
-             guest with the same -smp; the program's own wall time and
-             how work per second grows with the workers on each.
+  cores      bench/progs/parwork.c: 1, 2 and 4 forked workers, then 1, 2
+             and 4 threads, with the same work each, on a 4-core node
+             (-smp 4) and in a Linux guest with the same -smp; the
+             program's own wall time and how work per second grows with
+             the workers on each. bench/progs/futexpp.c: two threads
+             handing a token through a futex, the wake-up latency.
   balance    bench/balance_sim.c: the balancer's decision code in a
              simulated lab (nodes of two speeds, processes arriving with
              random work), against placement alone and against moving only
@@ -96,6 +98,7 @@ class Sizes:
             self.move_sizes = [1]
             self.fork_sizes, self.forks = [1], 3
             self.cores, self.core_workers, self.core_millions = 2, [1, 2], 20
+            self.futex_rounds = 200
         else:
             self.sieve, self.nbody, self.membw = ["20000000", "3"], ["1000000"], ["32K", "256M", "1G"]
             self.gzip_bytes, self.echoes, self.calls = 4 << 20, 2000, 2000
@@ -106,6 +109,7 @@ class Sizes:
             self.move_sizes = [1, 16, 64, 128]
             self.fork_sizes, self.forks = [1, 16, 64], 10
             self.cores, self.core_workers, self.core_millions = 4, [1, 2, 4], 1000
+            self.futex_rounds = 20000
 
 
 def kv(text):
@@ -597,19 +601,26 @@ POLICIES = {"place": "placement only", "free-core": "busy at home to a free core
 # ------------------------------------------------------------------ cores
 
 def sec_cores(sz, runs, tmp):
-    """parwork procs N (N forked workers, the same work each) on a node with
-    sz.cores cores and in a Linux guest with the same -smp, side by side:
-    the program's own wall time (first fork to last wait), and how the
-    work per second grows with N on each."""
+    """parwork procs N and parwork threads N (N forked workers or N
+    threads, the same work each) on a node with sz.cores cores and in a
+    Linux guest with the same -smp, side by side: the program's own wall
+    time (first fork or thread to the last joined), and how the work per
+    second grows with N on each; then futexpp (two threads handing a token
+    through a futex): the wake-up latency across cores."""
     extra = ["-cpu", "max", "-smp", str(sz.cores)]
-    prog = os.path.join(PROG, "parwork")
-    argv = lambda n: ["procs", str(n), str(sz.core_millions)]  # noqa: E731
+    prog, pp = os.path.join(PROG, "parwork"), os.path.join(PROG, "futexpp")
+    kinds = ("procs", "threads")
+    argv = lambda k, n: [k, str(n), str(sz.core_millions)]  # noqa: E731
     cmds = []
-    for n in sz.core_workers:
-        cmds += ["echo BENCH-BEGIN %d" % n, "/bin/parwork %s" % " ".join(argv(n)), "echo BENCH-END %d" % n]
+    for k in kinds:
+        for n in sz.core_workers:
+            cmds += ["echo BENCH-BEGIN %s %d" % (k, n), "/bin/parwork %s" % " ".join(argv(k, n)),
+                     "echo BENCH-END %s %d" % (k, n)]
+    cmds += ["echo BENCH-BEGIN futex", "/bin/futexpp %d" % sz.futex_rounds, "echo BENCH-END futex"]
     initrd = os.path.join(tmp, "cores.cpio")
-    linux_guest.build_initramfs(initrd, cmds, [prog], [])
-    got = {n: {"node": [], "guest": []} for n in sz.core_workers}
+    linux_guest.build_initramfs(initrd, cmds, [prog, pp], [])
+    got = {(k, n): {"node": [], "guest": []} for k in kinds for n in sz.core_workers}
+    futex = {"node": [], "guest": []}
     c = Cluster()
     try:
         node = c.boot("virtio-net-pci", mem=MEM, extra=extra)
@@ -617,38 +628,60 @@ def sec_cores(sz, runs, tmp):
         check("smp: %d cores running" % sz.cores in node.serial(), "the node did not start its cores:\n%s"
               % node.serial()[-1500:])
         nid = c.node_by_mac(node.mac)["id"]
+
+        def on_node(cmd, what):
+            r = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--node", str(nid), "--control",
+                                c.control] + cmd, capture_output=True, text=True, timeout=1800)
+            check(r.returncode == 0 and "running on node" in r.stderr and "comes home" not in r.stderr,
+                  "%s on the node: %d %s" % (what, r.returncode, r.stderr[-1500:]))
+            wait_for(lambda: c.node_by_mac(node.mac)["jobs"] == 0, 10, "the node to be free")
+            return kv(r.stdout)["wall_s"]
+
         for _ in range(runs):
             con, _ = linux_guest.run(c, initrd, MEM, extra, timeout=1800)
-            for n in sz.core_workers:
-                m = re.search(r"BENCH-BEGIN %d\n(.*?)BENCH-END %d\n" % (n, n), con, re.S)
-                check(m is not None and "wall_s" in m.group(1), "guest parwork %d:\n%s" % (n, con[-2000:]))
-                got[n]["guest"].append(kv(m.group(1))["wall_s"])
-            for n in sz.core_workers:
-                before = node.serial().count("forked job")
-                r = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--node", str(nid), "--control",
-                                    c.control, prog] + argv(n), capture_output=True, text=True, timeout=1800)
-                check(r.returncode == 0 and "running on node" in r.stderr and "comes home" not in r.stderr,
-                      "parwork %d on the node: %d %s" % (n, r.returncode, r.stderr[-1500:]))
-                check(node.serial().count("forked job") - before == n, "parwork %d: not every worker forked "
-                      "on the node:\n%s" % (n, node.serial()[-1500:]))
-                got[n]["node"].append(kv(r.stdout)["wall_s"])
-                wait_for(lambda: c.node_by_mac(node.mac)["jobs"] == 0, 10, "the node to be free")
+            for k in kinds:
+                for n in sz.core_workers:
+                    m = re.search(r"BENCH-BEGIN %s %d\n(.*?)BENCH-END %s %d\n" % (k, n, k, n), con, re.S)
+                    check(m is not None and "wall_s" in m.group(1), "guest parwork %s %d:\n%s" % (k, n, con[-2000:]))
+                    got[k, n]["guest"].append(kv(m.group(1))["wall_s"])
+            m = re.search(r"BENCH-BEGIN futex\n(.*?)BENCH-END futex\n", con, re.S)
+            check(m is not None and "wall_s" in m.group(1), "guest futexpp:\n%s" % con[-2000:])
+            futex["guest"].append(kv(m.group(1))["wall_s"])
+            for k in kinds:
+                for n in sz.core_workers:
+                    before = node.serial().count("forked job")
+                    got[k, n]["node"].append(on_node([prog] + argv(k, n), "parwork %s %d" % (k, n)))
+                    forked = node.serial().count("forked job") - before
+                    check(forked == (n if k == "procs" else 0), "parwork %s %d: %d workers forked on the node:\n%s"
+                          % (k, n, forked, node.serial()[-1500:]))
+            futex["node"].append(on_node([pp, str(sz.futex_rounds)], "futexpp"))
     finally:
         c.close()
     rows = []
-    one = {k: med(got[sz.core_workers[0]][k]) for k in ("node", "guest")}
-    for n in sz.core_workers:
-        v = {k: med(got[n][k]) for k in ("node", "guest")}
-        rows.append({"workers": n, "cores": sz.cores, "millions_each": sz.core_millions,
-                     "node_wall_s": v["node"], "guest_wall_s": v["guest"], "node_over_guest": v["node"] / v["guest"],
-                     "node_scaling": n * one["node"] / v["node"], "guest_scaling": n * one["guest"] / v["guest"],
-                     "runs": runs, "accel": ACCEL})
-    md = ["| workers (processes) | om node s | Linux guest s | om / guest | om: work per s vs 1 worker "
+    for k in kinds:
+        one = {w: med(got[k, sz.core_workers[0]][w]) for w in ("node", "guest")}
+        for n in sz.core_workers:
+            v = {w: med(got[k, n][w]) for w in ("node", "guest")}
+            rows.append({"kind": k, "workers": n, "cores": sz.cores, "millions_each": sz.core_millions,
+                         "node_wall_s": v["node"], "guest_wall_s": v["guest"],
+                         "node_over_guest": v["node"] / v["guest"], "node_scaling": n * one["node"] / v["node"],
+                         "guest_scaling": n * one["guest"] / v["guest"], "runs": runs, "accel": ACCEL})
+    fx = {w: med(futex[w]) for w in ("node", "guest")}
+    rows.append({"kind": "futex", "workers": 2, "cores": sz.cores, "millions_each": 0,
+                 "node_wall_s": fx["node"], "guest_wall_s": fx["guest"], "node_over_guest": fx["node"] / fx["guest"],
+                 "node_scaling": "", "guest_scaling": "", "runs": runs, "accel": ACCEL})
+    md = ["| workers | om node s | Linux guest s | om / guest | om: work per s vs 1 worker "
           "| guest: work per s vs 1 worker |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        md.append("| %d | %s | %s | %s | %s | %s |" % (r["workers"], fmt(r["node_wall_s"]), fmt(r["guest_wall_s"]),
-                                                     fmt(r["node_over_guest"]), fmt(r["node_scaling"]),
-                                                     fmt(r["guest_scaling"])))
+    for r in rows[:-1]:
+        md.append("| %d %s | %s | %s | %s | %s | %s |" % (r["workers"], "processes" if r["kind"] == "procs"
+                                                         else "threads", fmt(r["node_wall_s"]),
+                                                         fmt(r["guest_wall_s"]), fmt(r["node_over_guest"]),
+                                                         fmt(r["node_scaling"]), fmt(r["guest_scaling"])))
+    us = lambda s: fmt(s / sz.futex_rounds * 1e6, 1)  # noqa: E731
+    md += ["", "| futex hand-over (two threads, one word, %d rounds) | om node | Linux guest | om / guest |"
+           % sz.futex_rounds, "|---|---|---|---|",
+           "| µs per round (wake, run, wake back) | %s | %s | %s |" % (us(fx["node"]), us(fx["guest"]),
+                                                                     fmt(fx["node"] / fx["guest"]))]
     return rows, md
 
 

@@ -50,17 +50,26 @@ struct ctl_frame {
  * home one at a time, since its deputy runs one at a time: a thread's call
  * waits while another thread's is out, and one that blocks there is cut
  * short (CALL_INTERRUPT, then made again behind the others) when another
- * thread has waited FAIR_MS for it, or longer each time that changed
- * nothing (FAIR_BACKOFF_MAX doublings): a read that waits for another
- * thread's write cannot keep that write from home for ever. */
+ * thread has waited FAIR_MS for it, twice as long for each time that
+ * thread's call was cut since it last had an answer (FAIR_BACKOFF_MAX
+ * doublings): a read that waits for another thread's write cannot keep
+ * that write from home for ever, and a poll with a timeout, made again
+ * from its start each time, still times out. */
 #define FAIR_MS 10
 #define FAIR_BACKOFF_MAX 7
+#define ENDED_MAX 64 /* tids of ended threads whose home threads may go */
 struct hl_job {
 	struct job *job;             /* its leader; NULL: a free entry */
 	struct job *caller;          /* the thread whose call is out or queued, NULL: none */
 	struct job *wait_head, *wait_tail; /* threads whose calls wait for it (job.host_next) */
 	uint64_t sent_ns;            /* when the caller's call left */
-	unsigned fair_cuts;          /* calls cut short for others since one was answered */
+	uint32_t fair_seq;           /* the call last cut short for the others */
+	/* Threads that ended here: their home threads end as the next
+	 * thread's clone goes home (one each), so home keeps about as many
+	 * as there are live threads. */
+	uint32_t ended[ENDED_MAX];
+	int nended;
+	char home_what[48];          /* going home waits for the caller's answer: why ("": asked) */
 	struct om_sysctx *fwd;       /* the call in flight */
 	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
 	uint64_t fwd_done;           /* bytes a continued write has moved so far */
@@ -144,6 +153,8 @@ static void unsend(struct hl_job *hj)
 
 static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pending);
 static void reply_caller(struct hl_job *hj, int64_t ret);
+static void go_home_after(struct hl_job *hj, struct job *j);
+static void host_interrupt(struct job *j);
 static struct job *moving_take(uint32_t id, uint32_t *signals_in);
 
 /* Every thread of j's process off the run list (off every core first). */
@@ -174,7 +185,7 @@ static void vfork_release(uint32_t child)
 		p->vfork_child = 0;
 		reply_caller(p, p->vfork_ret);
 		if (p->home_after_reply)
-			go_home(c, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
+			go_home_after(p, c);
 		return;
 	}
 }
@@ -319,7 +330,7 @@ static void answer_now(struct hl_job *hj, int64_t ret)
 		reply_caller(hj, ret);
 	}
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
-		go_home(j, OM_HOME_REQUESTED, "requested", -1);
+		go_home_after(hj, j);
 }
 
 /* Encodes hj's waiting request into the (free) slot. */
@@ -420,13 +431,13 @@ static int call_unqueue(struct hl_job *hj, struct job *t)
 }
 
 /* The caller has its answer: the next thread in line makes its call. A
- * call cut short for the others (a restart code) leaves the backoff as it
- * is; any other answer resets it. */
+ * call cut short for the others (a restart code) keeps its backoff; any
+ * other answer resets it. */
 static void reply_caller(struct hl_job *hj, int64_t ret)
 {
 	struct job *c = hj->caller, *next = hj->wait_head;
 	if (ret < LX_ERESTART_MIN || ret > LX_ERESTART_MAX)
-		hj->fair_cuts = 0;
+		c->host_cuts = 0;
 	hj->caller = NULL;
 	sched_reply(c, ret);
 	if (next && !hj->home_after_reply) {
@@ -438,7 +449,10 @@ static void reply_caller(struct hl_job *hj, int64_t ret)
 static void host_forward(struct job *j, const struct sys_call *sc)
 {
 	if (j->cloning) { /* home makes a thread of its own for it: its tid is the answer */
+		struct hl_job *hj = hj_of(j);
 		uint64_t a[6] = { j->clone.flags, 0, 0, 0, 0, OM_THREAD_CLONE_MARK };
+		if (hj && hj->nended)
+			a[1] = hj->ended[--hj->nended];
 		call_queue(j, NR_clone, a);
 		return;
 	}
@@ -479,9 +493,31 @@ static void fill_reply(struct hl_job *hj, int64_t ret)
 	reply_caller(hj, (int64_t)j->fill.addr); /* a short file: the rest reads as zero */
 }
 
+/* The process goes home for j's call (or an instruction). While another
+ * thread's call is out at home it goes once that one is answered (cut
+ * short: made again at home), j waiting in its call, which it makes again
+ * there: a call must not run at home twice, nor be left behind. */
 static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
 {
+	struct hl_job *hj = hj_of(j);
+	if (hj && hj->caller && hj->caller != j && !hj->send_waiting) {
+		if (!hj->home_after_reply) {
+			hj->home_after_reply = 1;
+			snprintf(hj->home_what, sizeof hj->home_what, "%s", what ? what : "");
+		}
+		host_interrupt(hj->caller);
+		return;
+	}
 	go_home(j, feature ? OM_HOME_FEATURE : OM_HOME_SYSCALL, what, pending);
+}
+
+/* home_after_reply: the caller has its answer, the process goes. */
+static void go_home_after(struct hl_job *hj, struct job *j)
+{
+	char what[sizeof hj->home_what];
+	memcpy(what, hj->home_what, sizeof what); /* go_home forgets hj */
+	go_home(j, what[0] ? OM_HOME_SYSCALL : OM_HOME_REQUESTED, what[0] ? what : hl.leaving ? hl.leaving : "requested",
+		-1);
 }
 
 /* Fork calls out whose child is not made yet, each holding a job slot
@@ -643,8 +679,28 @@ static int host_thread_ok(struct job *j)
 	return !hl.leaving && hj_of(j) != NULL;
 }
 
+/* j is about to be freed: out of the line; if its call is out (its
+ * process is dying: nothing else ends a thread waiting for home), the
+ * answer finds nobody and is dropped. Its home thread may go. */
+static void host_thread_gone(struct job *j)
+{
+	struct hl_job *hj = hj_of(j);
+	if (!hj)
+		return;
+	call_unqueue(hj, j);
+	if (hj->caller == j) {
+		unsend(hj);
+		hj->caller = NULL;
+		hj->filling = hj->fork_out = hj->exec_out = 0;
+		hj->interrupt_after = 0;
+	}
+	if (!j->p->dying && hj->nended < ENDED_MAX)
+		hj->ended[hj->nended++] = (uint32_t)j->tid;
+}
+
 static const struct job_host home_host = {
 	.thread_ok = host_thread_ok,
+	.thread_gone = host_thread_gone,
 	.forward = host_forward,
 	.fill = host_fill,
 	.go_home = host_go_home,
@@ -665,7 +721,8 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	signal_settle_restart(j);
 	/* JOB_HOME's call is the header thread's: j's own, or the one the
 	 * header waits in (the image makes every other thread's again). */
-	job_threads_reap(j);
+	if (!j->p->dying)
+		job_threads_reap(j);
 	struct job *hd = job_image_header(j);
 	if (hd != j) {
 		signal_settle_restart(hd);
@@ -891,6 +948,10 @@ static void on_fork(const struct om_hdr *h, const uint8_t *p)
 		return;
 	}
 	int clone = ph->fwd->nr == NR_clone;
+	/* The child is the process's memory as it is: no thread writes it
+	 * while it is copied. */
+	for (struct job *t = pj->p->threads; t; t = t->sibling)
+		sched_park(t);
 	struct job *c = job_fork(pj, h->job, m.pid, clone ? ph->fwd_args[0] : 0, ph->fwd_args[3]);
 	if (!c) {
 		send_error(h->job, OM_E_BUSY, "node is out of memory for the child");
@@ -917,6 +978,11 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
 	}
+	/* Cut short for the other threads, a call Linux ends with EINTR
+	 * whatever the handler (epoll_wait, a timed-out socket read) saw no
+	 * signal: it is made again. */
+	if (h->seq == hj->fair_seq && ret == -LX_EINTR && !signal_ready(j))
+		ret = LX_ERESTARTNOINTR;
 	if (hj->filling) {
 		fill_reply(hj, ret);
 	} else if (hj->fork_out) {
@@ -930,7 +996,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 	}
 	/* A MIGRATE_HOME that came while the call was out can go now. */
 	if (hj->home_after_reply && j->state == JOB_RUNNABLE)
-		go_home(j, OM_HOME_REQUESTED, hl.leaving ? hl.leaving : "requested", -1);
+		go_home_after(hj, j);
 }
 
 static void on_signal(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
@@ -1316,9 +1382,10 @@ static void slot_fill(void)
 }
 
 /* A call out while other threads of its process wait in line, for
- * longer than its turn (FAIR_MS, doubled for each cut that changed
- * nothing), is cut short: it comes back with a restart code and is made
- * again behind them (a call that does not block has its answer first). */
+ * longer than its turn (FAIR_MS, doubled for each cut of its thread's
+ * since its last answer), is cut short: it comes back with a restart code
+ * and is made again behind them (a call that does not block has its
+ * answer first). */
 static void fair_turns(void)
 {
 	uint64_t now = timer_ns();
@@ -1333,11 +1400,11 @@ static void fair_turns(void)
 				queue_interrupt(hj);
 			continue;
 		}
-		unsigned shift = hj->fair_cuts < FAIR_BACKOFF_MAX ? hj->fair_cuts : FAIR_BACKOFF_MAX;
+		unsigned shift = c->host_cuts < FAIR_BACKOFF_MAX ? c->host_cuts : FAIR_BACKOFF_MAX;
 		if (now - hj->sent_ns < ((uint64_t)FAIR_MS * 1000000u << shift))
 			continue;
-		hj->fair_cuts++;
-		hj->interrupt_seq = c->p->seq;
+		c->host_cuts++;
+		hj->fair_seq = hj->interrupt_seq = c->p->seq;
 		hj->interrupt_after = 1;
 		queue_interrupt(hj);
 	}

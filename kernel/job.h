@@ -190,6 +190,7 @@ struct job {
 	struct job *host_next;
 	int host_nr;
 	uint64_t host_args[6];
+	unsigned host_cuts;        /* its calls cut short for the others since it had an answer */
 	int cloning;               /* that call is a thread's clone: */
 	struct job_clone clone;    /* what it asked for */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */

@@ -227,6 +227,10 @@ static void sched_syscall(struct job *j)
 	const struct job_host *host = host_of(j);
 	struct sys_call sc;
 	syscall_handle(j, &sc);
+	/* A program's own clone that looks like the node's request for a
+	 * home thread is no such request. */
+	if (sc.outcome == SYS_FORWARD && om_syscall_is_thread((unsigned)sc.nr, sc.a))
+		sc.outcome = SYS_HOME;
 	/* pthread_create: home makes the tid, the thread starts here (or the
 	 * process goes home, if its host cannot). */
 	if (sc.outcome == SYS_HOME && (sc.nr == NR_clone || sc.nr == NR_clone3) && host->thread_ok &&
@@ -301,8 +305,13 @@ static void park_threads(struct job *j)
 static int thread_end(struct job *j, const struct job_host *host)
 {
 	struct proc *p = j->p;
-	if (p->dying)
+	if (p->dying) {
 		park_threads(j);
+		/* Each is prepared again in this step, and ends there. */
+		for (struct job *t = p->threads; t; t = t->sibling)
+			if (t != j)
+				sched_ready(t);
+	}
 	if (job_threads_live(j) > 0) {
 		job_thread_exit(j);
 		struct job *leader = job_thread_leader(j);
@@ -310,6 +319,8 @@ static int thread_end(struct job *j, const struct job_host *host)
 			j->state = JOB_DONE;
 			return 1;
 		}
+		if (host->thread_gone)
+			host->thread_gone(j);
 		unlist(j);
 		job_thread_unlink(j);
 		job_destroy(j);
@@ -385,11 +396,14 @@ static int prepare(struct job *j, const struct job_host *host)
 
 /* Only a job prepared in this step may run: one that moved in the list
  * while another was prepared (a job leaving shifts those after it) would
- * otherwise run with its signals or a restart not yet seen to. */
+ * otherwise run with its signals or a restart not yet seen to. Nor may a
+ * thread of a process another thread has ended since it was prepared (a
+ * fatal signal): it ends when it is prepared next. */
 static int runnable(int i)
 {
 	const struct job *j = run[i].job;
-	return run[i].prepared == steps && !j->p->stopped && j->state == JOB_RUNNABLE && j->cpu < 0;
+	return run[i].prepared == steps && !j->p->stopped && !j->p->dying && j->state == JOB_RUNNABLE &&
+	       j->cpu < 0;
 }
 
 /* Until every job is prepared in this step: preparing one may end another

@@ -42,6 +42,10 @@ struct job_host {
 	 * goes to forward (j->cloning set) and its answer is the new tid.
 	 * NULL or 0: the process goes home for it. */
 	int (*thread_ok)(struct job *j);
+	/* A thread of a process that goes on, or ends thread by thread (a
+	 * fatal signal), is about to be freed: the host drops what it keeps
+	 * of it. NULL: nothing to drop. */
+	void (*thread_gone)(struct job *j);
 };
 
 /* Puts the job to sleep in the call sc: until wake_ns (node time,

@@ -361,8 +361,8 @@ om_syscall_is_fork(unsigned nr, const uint64_t a[6])
 int
 om_syscall_is_thread(unsigned nr, const uint64_t a[6])
 {
-	return nr == SC_NR_clone && (a[0] & OM_THREAD_CLONE_FLAGS) == OM_THREAD_CLONE_FLAGS && a[1] == 0 &&
-	       a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == OM_THREAD_CLONE_MARK;
+	return nr == SC_NR_clone && (a[0] & OM_THREAD_CLONE_FLAGS) == OM_THREAD_CLONE_FLAGS &&
+	       a[1] <= OM_THREAD_TID_MAX && a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == OM_THREAD_CLONE_MARK;
 }
 
 int

@@ -181,10 +181,13 @@ int om_syscall_is_fork(unsigned nr, const uint64_t args[6]);
 /* A node's thread asks home for a thread of its own (its tid is the
  * answer; the thread runs on the node): clone with the flags of a thread
  * (CLONE_VM | CLONE_SIGHAND | CLONE_THREAD and whatever else the program
- * asked for) and nothing else but the mark in argument 5, which Linux does
- * not read: no program's clone looks like this. */
+ * asked for), in argument 1 the tid of a thread that ended on the node
+ * (its home thread ends: 0 none), nothing else but the mark in argument
+ * 5, which Linux does not read. The node never forwards a program's own
+ * clone of this form. */
 #define OM_THREAD_CLONE_FLAGS 0x00010900ull
 #define OM_THREAD_CLONE_MARK 0x6f6d7468ull /* "omth" */
+#define OM_THREAD_TID_MAX 0x3fffffffull   /* FUTEX_TID_MASK */
 int om_syscall_is_thread(unsigned nr, const uint64_t args[6]);
 /* Whether the deputy runs this call for a node: where_at(nr, args, 0) says
  * FORWARD, or the call is LOCAL but the node may lack the means to answer

@@ -29,10 +29,10 @@ EXPECTED = {
                     "policy", ["place", "free-core", "balance"]),
     "moves.csv": (["image_mib", "node_to_node_s", "node_to_node_home_s", "node_to_home_s", "home_to_node_s"],
                   "image_mib", ["1"]),
-    "cores.csv": (["workers", "cores", "node_wall_s", "guest_wall_s", "node_over_guest", "node_scaling",
-                   "guest_scaling"], "workers", ["1", "2"]),
+    "cores.csv": (["kind", "workers", "cores", "node_wall_s", "guest_wall_s", "node_over_guest", "node_scaling",
+                   "guest_scaling"], "kind", ["procs", "threads", "futex"]),
 }
-TEXT = {"program", "metric", "unit", "what", "nic", "accel", "mode", "phase", "scenario", "policy"}
+TEXT = {"program", "metric", "unit", "what", "nic", "accel", "mode", "phase", "scenario", "policy", "kind"}
 
 
 def test_bench_smoke():

@@ -73,14 +73,17 @@ def test_bad_job_input():
                   "no JOB_ERROR for the MXCSR: %r" % (f,))
             n.wait_serial("job %d: refused: bad IMAGE_BEGIN: MXCSR 0x11f80" % job, timeout=10)
 
-            # Threads in an image: a header that announces some, and a
-            # thread that none announced (nodes take one thread a process).
+            # Threads in an image: a header that announces two, then a
+            # region; and a thread that none announced.
             frames = real_image()
             job = placed_job(ctl)
             ftype, _, seq, p = frames[0]
-            ctl.send_frame(ftype, p[:-4] + struct.pack("<I", 2), job=job, seq=seq)
+            check(frames[1][0] == ow.T_IMAGE_REGION, "the image's second frame: %r" % (frames[1][0],))
+            ctl.send_frame(ftype, ow.image_begin_patch(p[:-4] + struct.pack("<I", 2), cpu_fields=BASELINE),
+                           job=job, seq=seq)
+            ctl.send_frame(ow.T_IMAGE_REGION, frames[1][3], job=job)
             f = ctl.recv_frame(timeout=20)
-            check(f is not None and f[0] == ow.T_JOB_ERROR and b"the image has more threads" in f[3],
+            check(f is not None and f[0] == ow.T_JOB_ERROR and b"fewer threads than the header announced" in f[3],
                   "no JOB_ERROR for threads announced: %r" % (f,))
             job = placed_job(ctl)
             ctl.send_frame(ftype, ow.image_begin_patch(p, cpu_fields=BASELINE), job=job, seq=seq)

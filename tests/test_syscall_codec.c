@@ -860,7 +860,9 @@ not_forwardable(void)
 	CHECK_EQ(dec(), OM_OK);
 	CHECK(om_syscall_is_thread(dreq.nr, dreq.args));
 	CHECK_EQ(dreq.tid, 4242);
-	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0x1000, 0, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
+	CHECK(enc(SYS_clone, 0x3d0f00, 1234, 0, 0, 0, OM_THREAD_CLONE_MARK) > 0); /* 1234 ended */
+	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0x40000000, 0, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
+	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0, 0x1000, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_clone, 0x3d0f00, 0, 0, 0, 0, OM_THREAD_CLONE_MARK + 1), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_clone, 0x3d0f00 & ~0x10000ull, 0, 0, 0, 0, OM_THREAD_CLONE_MARK), OM_E_RANGE);
 	CHECK_EQ(enc(SYS_brk, 0, 0, 0, 0, 0, 0), OM_E_RANGE);

@@ -150,6 +150,8 @@ wait_watching(struct inject *in, int *st)
 			return 0;
 		if (got == -1 && errno != EINTR)
 			return -errno;
+		if (in->reap)
+			in->reap(in->reap_ctx);
 		/* SIGCHLD says the tracee stopped; waitpid is the real test, so
 		 * a lost one costs WATCH_POLL_MS at most. */
 		if (poll(pfd, 2, WATCH_POLL_MS) == -1 && errno != EINTR)
@@ -191,6 +193,8 @@ wait_tracee(struct inject *in, int *st, int *poke)
 			return -errno;
 		if (!*poke || got == -1)
 			continue;
+		if (in->reap)
+			in->reap(in->reap_ctx);
 		nanosleep(&nap, NULL);
 		if (++waited % INTERRUPT_AFTER_MS == 0) /* ESRCH: gone; waitpid says how */
 			(void)ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL);

@@ -80,6 +80,11 @@ struct inject {
 	int watch_fd, chld_fd;
 	int (*watch)(void *ctx, int readable);
 	void *watch_ctx;
+	/* While it waits for a tracee that leads other traced threads, reap
+	 * (NULL: none) collects those that ended: Linux reports the leader's
+	 * end only once they are collected (a SIGKILL of the process). */
+	void (*reap)(void *ctx);
+	void *reap_ctx;
 	int status;
 };
 

@@ -37,6 +37,20 @@ long remote_thread_new(struct remote *r)
 	return tid;
 }
 
+void remote_thread_end(struct remote *r, pid_t tid)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		struct remote_thread *t = r->threads[i];
+		if (t->tid != tid)
+			continue;
+		if (home_thread_end(&t->in) != 0 && !t->in.dead)
+			return; /* kept: it ends with the process */
+		free(t);
+		r->threads[i] = r->threads[--r->nthreads];
+		return;
+	}
+}
+
 struct inject *remote_thread_in(struct remote *r, pid_t tid)
 {
 	for (int i = 0; i < r->nthreads; i++)
@@ -58,16 +72,27 @@ struct inject *remote_thread_restore_in(void *ctx, pid_t tid)
 
 static void forget(struct remote *r);
 
+void remote_threads_end_unrestored(struct remote *r)
+{
+	int kept = 0;
+	for (int i = 0; i < r->nthreads; i++) {
+		struct remote_thread *t = r->threads[i];
+		if (t->restored) {
+			r->threads[kept++] = t;
+			continue;
+		}
+		home_thread_end(&t->in);
+		free(t);
+	}
+	r->nthreads = kept;
+}
+
 void remote_threads_release(struct remote *r,
     void (*fix)(struct remote *r, pid_t tid, struct user_regs_struct *regs))
 {
 	for (int i = 0; i < r->nthreads; i++) {
 		struct remote_thread *t = r->threads[i];
 		struct user_regs_struct regs;
-		if (!t->restored) {
-			home_thread_end(&t->in);
-			continue;
-		}
 		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
 			fix(r, t->tid, &regs);
 			ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);

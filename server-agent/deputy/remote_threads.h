@@ -24,13 +24,19 @@ struct remote_thread {
 /* A home thread for a node thread of r's process (stopped, scratch set
  * up): its tid, or -errno (EAGAIN past REMOTE_THREADS_MAX). */
 long remote_thread_new(struct remote *r);
+/* Ends the home thread of that tid (its node thread ended), if there is
+ * one. */
+void remote_thread_end(struct remote *r, pid_t tid);
 /* The home thread of that tid, or NULL. */
 struct inject *remote_thread_in(struct remote *r, pid_t tid);
 /* restore's thread_in (restore.h): ctx is the remote; marks it restored. */
 struct inject *remote_thread_restore_in(void *ctx, pid_t tid);
-/* The process came home: each restored home thread runs as the process's
- * own (detached, the registers it has; fix(r, tid, regs) may change them
- * first), every other one ends. None is left. */
+/* The process came home: the home threads the image did not restore end
+ * (before the scratch region goes: they need it), ... */
+void remote_threads_end_unrestored(struct remote *r);
+/* ... then, the leader set to run, each restored one runs as the
+ * process's own (detached, the registers it has; fix(r, tid, regs) may
+ * change them first). None is left. */
 struct user_regs_struct;
 void remote_threads_release(struct remote *r,
     void (*fix)(struct remote *r, pid_t tid, struct user_regs_struct *regs));

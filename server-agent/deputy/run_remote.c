@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <elf.h>
 
@@ -169,6 +170,15 @@ static void forward_recorded(struct remote *r, struct inject *in)
 
 /* ------------------------------------------------------------ the idle tracee */
 
+/* inject's reap (inject.h): home threads that ended (the process was
+ * killed) are collected, so that the leader's end can show. */
+static void reap_threads(void *ctx)
+{
+	struct remote *r = ctx;
+	if (r->nthreads)
+		remote_threads_reap(r, 0);
+}
+
 /* Lets the tracee wait in pause() on the scratch stub, where any signal
  * sent to it shows up as a signal-delivery stop. */
 static int idle(struct remote *r)
@@ -185,7 +195,10 @@ static int idle(struct remote *r)
 			return 0;
 	}
 	int err = errno;
-	/* Killed (SIGKILL) since its last stop: its end is the job's. */
+	/* Killed (SIGKILL) since its last stop: its end is the job's (once
+	 * its home threads are collected). */
+	if (err == ESRCH)
+		remote_threads_reap(r, 1);
 	if (err == ESRCH && waitpid(r->in.pid, &st, __WALL) == r->in.pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 		r->in.dead = 1;
 		r->in.status = st;
@@ -274,7 +287,14 @@ static int wake(struct remote *r)
 		return -errno;
 	r->waking = 1; /* any PTRACE_EVENT_STOP now is ours, a stopped one's too */
 	do {
-		if (waitpid(r->in.pid, &st, __WALL) == -1) {
+		pid_t got = waitpid(r->in.pid, &st, __WALL | (r->nthreads ? WNOHANG : 0));
+		if (got == 0) { /* killed meanwhile? its threads must be collected first */
+			struct timespec nap = { 0, 1000000 };
+			reap_threads(r);
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		if (got == -1) {
 			if (errno == EINTR)
 				continue;
 			r->waking = 0;
@@ -380,6 +400,8 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		ret = -ESRCH;
 		outs = 0;
 	} else if (om_syscall_is_thread(req.nr, req.args)) {
+		if (req.args[1]) /* a node thread that ended: its home thread goes */
+			remote_thread_end(r, (pid_t)req.args[1]);
 		ret = remote_thread_new(r); /* its tid is the node thread's */
 		outs = 0;
 	} else if (fork) {
@@ -430,8 +452,11 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 			om_strerror(n));
 		n = om_sysrep_encode(&req, -EIO, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	}
-	if (!r->execed) /* else they are the new program's (remote_exec_settle) */
+	if (!r->execed) { /* else they are the new program's (remote_exec_settle) */
 		forward_recorded(r, in);
+		if (in != &r->in)
+			forward_recorded(r, &r->in); /* caught while it made the thread, say */
+	}
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
 		if (send_frame(r, OM_T_MIGRATE_HOME, 0, NULL, 0) < 0)
@@ -599,15 +624,18 @@ static void back_home(struct remote *r)
 	struct user_regs_struct regs;
 	settle_home(r);
 	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options());
-	/* Its other threads run on as its own (they need the scratch region
-	 * no more; those of threads that ended on the node end). */
-	remote_threads_release(r, leave_trampoline);
+	/* Home threads of threads that ended on the node end (they need the
+	 * scratch region); the others stay stopped until the leader is ready:
+	 * teardown writes its stub over the code at the leader's rip, which a
+	 * running thread could be passing. */
+	remote_threads_end_unrestored(r);
 	/* Registers first: teardown injects munmap at the current rip. */
 	if (ptrace(PTRACE_GETREGS, r->in.pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		leave_trampoline(r, r->in.pid, &regs);
 		ptrace(PTRACE_SETREGS, r->in.pid, NULL, &regs);
 	}
+	remote_threads_release(r, leave_trampoline); /* they run on as its own */
 	/* Signals that came during the restore's own injected calls (a timer
 	 * that went off meanwhile, a Ctrl-C) are the program's too. */
 	static struct inject_sig late[INJECT_SIGS_MAX];
@@ -905,6 +933,8 @@ int remote_serve(struct remote *r)
 
 	/* Its home process exits only when the deputy makes it, now. */
 	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options_away());
+	r->in.reap = reap_threads;
+	r->in.reap_ctx = r;
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
