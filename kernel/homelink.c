@@ -723,7 +723,7 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	 * header waits in (the image makes every other thread's again). */
 	if (!j->p->dying)
 		job_threads_reap(j);
-	struct job *hd = job_image_header(j);
+	struct job *hd = job_image_header(job_thread_leader(j));
 	if (hd != j) {
 		signal_settle_restart(hd);
 		m.pending = hd->state == JOB_WAIT_HOME || hd->state == JOB_SLEEPING ? (int32_t)hd->regs.rax : -1;

@@ -5,10 +5,13 @@ runs on the node from start to end, output and status as a native run."""
 
 import os
 import re
+import signal
 import subprocess
 import tempfile
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, check, children, cluster, wait_for
+
+THREADS = os.path.join(BUILD, "corpus", "static", "threads")
 
 POOL = r"""
 import hashlib
@@ -58,3 +61,49 @@ def test_threaded_programs_on_node():
             ran.append(name)
         check(not re.search(r"going home", n.serial()), "a program came home:\n" + n.serial()[-1500:])
         print("INFO on a 2-core node from start to end, output as natively: %s" % ", ".join(ran))
+
+
+def test_thread_churn_and_kill():
+    """1100 threads made and joined one after another (more than home
+    keeps for one process: the home threads of ended ones go); a shell
+    started (posix_spawn: vfork, which comes home) while another thread
+    blocks at home in a read of a pipe the shell's return fills: the
+    read is cut short and made again at home, the spawn made there once;
+    then processes whose thread, or leader, blocks at home reading stdin,
+    killed there with SIGKILL: om-run ends with them at once, and the node
+    drops the job."""
+    with cluster() as c:
+        n = c.boot(mem=512, extra=["-cpu", "max", "-smp", "2"])
+        c.wait_registered(n)
+        argv = [THREADS, "churn", "1100"]
+        native = subprocess.run(argv, capture_output=True, timeout=60)
+        om = subprocess.run([os.path.join(BUILD, "om-run"), "--control", c.control] + argv, capture_output=True,
+                            timeout=240, stdin=subprocess.DEVNULL)
+        check((om.returncode, om.stdout, om.stderr) == (native.returncode, native.stdout, native.stderr),
+              "churn: %d %r %r\n%s" % (om.returncode, om.stdout, om.stderr[-500:], n.serial()[-1500:]))
+        check("going home" not in n.serial(), "churn came home:\n" + n.serial()[-1500:])
+        argv = [THREADS, "spawn"]
+        native = subprocess.run(argv, capture_output=True, timeout=60)
+        om = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--control", c.control] + argv,
+                            capture_output=True, timeout=240, stdin=subprocess.DEVNULL)
+        check((om.returncode, om.stdout) == (native.returncode, native.stdout) == (
+            0, b"from a shell\nshell said 0\nreader got 15 bytes: after the shell\n") and
+              b"comes home from node 1 (clone3)" in om.stderr,
+              "spawn: %d %r %r\n%s" % (om.returncode, om.stdout, om.stderr[-1500:], n.serial()[-1500:]))
+        for mode in ("block", "blockmain"):  # a thread, or the leader, blocked at home
+            before = n.serial().count("killed (its deputy is gone)")
+            m = subprocess.Popen([os.path.join(BUILD, "om-run"), "--control", c.control, THREADS, mode],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                check(m.stdout.readline() == b"ready\n", "%s did not start" % mode)
+                pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
+                wait_for(lambda: "arrived (pid %d," % pid in n.serial(), 20, "the job on the node")
+                wait_for(lambda: len(os.listdir("/proc/%d/task" % pid)) == 2, 10, "its home thread")
+                os.kill(pid, signal.SIGKILL)
+                m.wait(timeout=20)
+            finally:
+                if m.poll() is None:
+                    m.kill()
+                    m.wait()
+            check(m.returncode == -signal.SIGKILL, "%s: om-run after SIGKILL: %r" % (mode, m.returncode))
+            wait_for(lambda: n.serial().count("killed (its deputy is gone)") > before, 10, "the node to drop it")

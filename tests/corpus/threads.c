@@ -11,11 +11,20 @@
  *             condition variable; then the main thread ends first, and
  *             the last worker's exit ends the process with status 0
  *   die       a worker dies of SIGSEGV, which ends the whole process
+ *   churn N   makes and joins N threads one after another (more than a
+ *             process may have at once at home)
+ *   spawn     a thread blocks reading a pipe while the main thread runs a
+ *             shell (posix_spawn: vfork), then writes to the pipe
+ *   block     says "ready"; a thread blocks reading stdin, the main thread
+ *             joins it (until killed, or stdin ends)
+ *   blockmain says "ready"; the main thread blocks reading stdin while a
+ *             thread waits on a condition variable
  *   long M    says "ready", then 3 workers compute M million rounds each
  *             in steps, counting them under a mutex, while the main
  *             thread waits on a condition variable (long enough to be
  *             moved while it runs) */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -278,6 +287,76 @@ static int mode_long(long millions)
 	return 0;
 }
 
+/* ---- churn, spawn, block */
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static int mode_churn(long n)
+{
+	long sum = 0;
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		void *ret;
+		start(&t, nothing, i);
+		pthread_join(t, &ret);
+		sum += (long)ret;
+	}
+	printf("%ld threads made and joined, sum %ld\n", n, sum);
+	return 0;
+}
+
+static int mode_spawn(void)
+{
+	pthread_t r;
+	if (pipe(pfd) != 0)
+		return 2;
+	start(&r, pipe_reader, 0);
+	fflush(stdout);
+	int rc = system("echo from a shell");
+	printf("shell said %d%s%s\n", rc, rc == -1 ? ": " : "", rc == -1 ? strerror(errno) : "");
+	fflush(stdout);
+	if (write(pfd[1], "after the shell", 15) != 15)
+		return 2;
+	pthread_join(r, NULL);
+	return 0;
+}
+
+static void *stdin_reader(void *arg)
+{
+	char buf[64];
+	ssize_t n = read(0, buf, sizeof buf);
+	(void)arg;
+	printf("stdin gave %zd bytes\n", n);
+	return NULL;
+}
+
+static int mode_blockmain(void)
+{
+	pthread_t w;
+	printf("ready\n");
+	fflush(stdout);
+	start(&w, waiter, 3);
+	stdin_reader(NULL);
+	pthread_mutex_lock(&lock);
+	released = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	pthread_join(w, NULL);
+	return 0;
+}
+
+static int mode_block(void)
+{
+	pthread_t r;
+	printf("ready\n");
+	fflush(stdout);
+	start(&r, stdin_reader, 0);
+	pthread_join(r, NULL);
+	return 0;
+}
+
 /* ---- die */
 static void *crasher(void *arg)
 {
@@ -314,6 +393,14 @@ int main(int argc, char **argv)
 		return mode_die();
 	if (!strcmp(m, "long") && argc > 2)
 		return mode_long(atol(argv[2]));
-	fprintf(stderr, "usage: threads sum|pool|pipe|signal|exit|die|long MILLIONS\n");
+	if (!strcmp(m, "churn") && argc > 2)
+		return mode_churn(atol(argv[2]));
+	if (!strcmp(m, "spawn"))
+		return mode_spawn();
+	if (!strcmp(m, "block"))
+		return mode_block();
+	if (!strcmp(m, "blockmain"))
+		return mode_blockmain();
+	fprintf(stderr, "usage: threads sum|pool|pipe|signal|exit|die|spawn|block|blockmain|churn N|long MILLIONS\n");
 	return 2;
 }
