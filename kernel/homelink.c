@@ -50,11 +50,11 @@ struct ctl_frame {
  * home one at a time, since its deputy runs one at a time: a thread's call
  * waits while another thread's is out, and one that blocks there is cut
  * short (CALL_INTERRUPT, then made again behind the others) when another
- * thread has waited FAIR_MS for it, twice as long for each time that
- * thread's call was cut since it last had an answer (FAIR_BACKOFF_MAX
- * doublings): a read that waits for another thread's write cannot keep
- * that write from home for ever, and a poll with a timeout, made again
- * from its start each time, still times out. */
+ * thread has waited FAIR_MS for it: a read that waits for another
+ * thread's write cannot keep that write from home for ever. A call with
+ * a timeout (poll, a timed wait), made again from its start each time,
+ * waits twice as long for each cut since its thread last had an answer
+ * (FAIR_BACKOFF_MAX doublings), so that it still times out. */
 #define FAIR_MS 10
 #define FAIR_BACKOFF_MAX 7
 #define ENDED_MAX 64 /* tids of ended threads whose home threads may go */
@@ -70,6 +70,7 @@ struct hl_job {
 	uint32_t ended[ENDED_MAX];
 	int nended;
 	char home_what[48];          /* going home waits for the caller's answer: why ("": asked) */
+	int home_feature;            /* ... for an instruction */
 	struct om_sysctx *fwd;       /* the call in flight */
 	uint64_t fwd_args[6];        /* as the job made it (before clamping) */
 	uint64_t fwd_done;           /* bytes a continued write has moved so far */
@@ -179,7 +180,7 @@ static void vfork_release(uint32_t child)
 {
 	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
 		struct hl_job *p = &hl.jobs[i];
-		if (!p->job || p->vfork_child != child)
+		if (!p->job || !p->caller || p->vfork_child != child)
 			continue;
 		struct job *c = p->caller;
 		p->vfork_child = 0;
@@ -504,6 +505,7 @@ static void host_go_home(struct job *j, int feature, int32_t pending, const char
 		if (!hj->home_after_reply) {
 			hj->home_after_reply = 1;
 			snprintf(hj->home_what, sizeof hj->home_what, "%s", what ? what : "");
+			hj->home_feature = feature;
 		}
 		host_interrupt(hj->caller);
 		return;
@@ -515,9 +517,9 @@ static void host_go_home(struct job *j, int feature, int32_t pending, const char
 static void go_home_after(struct hl_job *hj, struct job *j)
 {
 	char what[sizeof hj->home_what];
+	uint32_t reason = hj->home_feature ? OM_HOME_FEATURE : hj->home_what[0] ? OM_HOME_SYSCALL : OM_HOME_REQUESTED;
 	memcpy(what, hj->home_what, sizeof what); /* go_home forgets hj */
-	go_home(j, what[0] ? OM_HOME_SYSCALL : OM_HOME_REQUESTED, what[0] ? what : hl.leaving ? hl.leaving : "requested",
-		-1);
+	go_home(j, reason, what[0] ? what : hl.leaving ? hl.leaving : "requested", -1);
 }
 
 /* Fork calls out whose child is not made yet, each holding a job slot
@@ -645,8 +647,11 @@ static void host_interrupt(struct job *j)
 	/* A call waiting in line has not begun: it is made again once the
 	 * signal is seen to (a file mapping's fill waits on). */
 	if (hj && j != hj->caller) {
-		if (j->host_nr >= 0 && call_unqueue(hj, j))
+		if (j->host_nr >= 0 && call_unqueue(hj, j)) {
+			if (j->cloning && j->host_args[1] && hj->nended < ENDED_MAX)
+				hj->ended[hj->nended++] = (uint32_t)j->host_args[1]; /* for the next clone */
 			sched_reply(j, LX_ERESTARTNOINTR);
+		}
 		return;
 	}
 	/* A vfork's parent waits for its child, not for home; as in Linux
@@ -692,6 +697,7 @@ static void host_thread_gone(struct job *j)
 		unsend(hj);
 		hj->caller = NULL;
 		hj->filling = hj->fork_out = hj->exec_out = 0;
+		hj->fork_child = hj->vfork_child = 0;
 		hj->interrupt_after = 0;
 	}
 	if (!j->p->dying && hj->nended < ENDED_MAX)
@@ -716,17 +722,25 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 {
 	struct om_job_home m = { .reason = reason, .pending = pending };
 	uint8_t buf[CTL_MAX];
+	if (j->p->dying) { /* it ends here (its threads on their next step): nothing goes home */
+		struct hl_job *hj = hj_of(j);
+		if (hj)
+			hj->home_after_reply = 0;
+		for (struct job *t = j->p->threads; t; t = t->sibling)
+			sched_ready(t);
+		return;
+	}
 	take_process(j); /* off every core first: its CPU time is whole */
 	hj_free(hj_of(j));
 	signal_settle_restart(j);
 	/* JOB_HOME's call is the header thread's: j's own, or the one the
 	 * header waits in (the image makes every other thread's again). */
-	if (!j->p->dying)
-		job_threads_reap(j);
+	job_threads_reap(j);
 	struct job *hd = job_image_header(job_thread_leader(j));
 	if (hd != j) {
 		signal_settle_restart(hd);
-		m.pending = hd->state == JOB_WAIT_HOME || hd->state == JOB_SLEEPING ? (int32_t)hd->regs.rax : -1;
+		m.pending = (hd->state == JOB_WAIT_HOME && !hd->home_fault) || hd->state == JOB_SLEEPING ?
+				    (int32_t)hd->regs.rax : -1;
 	}
 	j = job_thread_leader(j);
 	m.cpu_ns = job_ran_ns(j->p);
@@ -978,10 +992,10 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
 		ret = -5; /* EIO */
 	}
-	/* Cut short for the other threads, a call Linux ends with EINTR
-	 * whatever the handler (epoll_wait, a timed-out socket read) saw no
-	 * signal: it is made again. */
-	if (h->seq == hj->fair_seq && ret == -LX_EINTR && !signal_ready(j))
+	/* Cut short by the node (for the other threads, to go home) with no
+	 * signal for it, a call Linux ends with EINTR whatever the handler
+	 * (epoll_wait, a timed-out socket read) saw none: it is made again. */
+	if ((h->seq == hj->fair_seq || h->seq == hj->interrupt_seq) && ret == -LX_EINTR && !signal_ready(j))
 		ret = LX_ERESTARTNOINTR;
 	if (hj->filling) {
 		fill_reply(hj, ret);
@@ -1067,7 +1081,8 @@ static void send_home(struct hl_job *hj, const char *why)
 	struct job *j = hj->job;
 	if (hj->caller) {
 		hj->home_after_reply = 1;
-		if (hl.leaving)
+		/* Leaving, or other threads' calls would wait behind it: cut. */
+		if (hl.leaving || j->p->nthreads > 1)
 			host_interrupt(hj->caller);
 	} else
 		go_home(j, OM_HOME_REQUESTED, why, j->state == JOB_SLEEPING ? (int32_t)j->regs.rax : -1);
@@ -1381,26 +1396,40 @@ static void slot_fill(void)
 	}
 }
 
+/* A call whose timeout starts again when it is made again: cut short for
+ * the others it waits longer each time, so that it still times out. */
+static int timed_call(unsigned nr)
+{
+	switch (nr) {
+	case NR_poll: case NR_ppoll: case NR_select: case NR_pselect6: case NR_epoll_wait:
+	case NR_epoll_pwait: case NR_epoll_pwait2: case NR_nanosleep: case NR_clock_nanosleep:
+	case NR_semtimedop: case NR_io_getevents: case NR_io_pgetevents: case NR_mq_timedreceive:
+	case NR_mq_timedsend: case NR_recvmmsg: case NR_futex:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* A call out while other threads of its process wait in line, for
- * longer than its turn (FAIR_MS, doubled for each cut of its thread's
- * since its last answer), is cut short: it comes back with a restart code
- * and is made again behind them (a call that does not block has its
- * answer first). */
+ * longer than its turn (FAIR_MS; for a call with a timeout doubled for
+ * each cut of its thread's since its last answer), is cut short: it comes
+ * back with a restart code and is made again behind them (a call that
+ * does not block has its answer first). */
 static void fair_turns(void)
 {
 	uint64_t now = timer_ns();
 	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
 		struct hl_job *hj = &hl.jobs[i];
 		struct job *c = hj->caller;
+		if (hj->job && c && hj->interrupt_after && !hj->in_slot && !hj->send_waiting)
+			queue_interrupt(hj); /* asked for when the control queue was full */
 		if (!hj->job || !c || !hj->wait_head || hj->send_waiting || hj->in_slot || hj->filling ||
-		    hj->fork_out || hj->vfork_child || hj->exec_out || hj->home_after_reply)
+		    hj->fork_out || hj->vfork_child || hj->exec_out || hj->home_after_reply ||
+		    hj->interrupt_seq == c->p->seq)
 			continue;
-		if (hj->interrupt_seq == c->p->seq) {
-			if (hj->interrupt_after) /* the control queue was full */
-				queue_interrupt(hj);
-			continue;
-		}
-		unsigned shift = c->host_cuts < FAIR_BACKOFF_MAX ? c->host_cuts : FAIR_BACKOFF_MAX;
+		unsigned shift = !timed_call(hj->fwd->nr) ? 0 : c->host_cuts < FAIR_BACKOFF_MAX ? c->host_cuts
+												: FAIR_BACKOFF_MAX;
 		if (now - hj->sent_ns < ((uint64_t)FAIR_MS * 1000000u << shift))
 			continue;
 		c->host_cuts++;

@@ -191,6 +191,7 @@ struct job {
 	int host_nr;
 	uint64_t host_args[6];
 	unsigned host_cuts;        /* its calls cut short for the others since it had an answer */
+	int home_fault;            /* it waits to go home at an instruction, not in a call */
 	int cloning;               /* that call is a thread's clone: */
 	struct job_clone clone;    /* what it asked for */
 	int restart_pending;       /* home interrupted it: rax holds a -ERESTART* code */

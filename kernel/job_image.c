@@ -498,7 +498,7 @@ static int thread_to_image(struct job *t, uint8_t *buf, size_t cap)
 		return OM_E_NOSPACE;
 	signal_settle_restart(t);
 	m->tid = (uint32_t)t->tid;
-	regs_to_image(t, t->state == JOB_SLEEPING || t->state == JOB_WAIT_HOME, m->regs);
+	regs_to_image(t, t->state == JOB_SLEEPING || (t->state == JOB_WAIT_HOME && !t->home_fault), m->regs);
 	m->xsave_size = fpu_to_image(t->xsave, m->xsave, t->p->home_xsave_size, t->p->home_xcr0, &xcr0);
 	m->sig_blocked = blocked_to_image(t);
 	m->sig_pending = t->own.pending;

@@ -211,6 +211,7 @@ static void sched_fault(struct job *j)
 		snprintf(what, sizeof what, "invalid opcode %02x %02x %02x %02x at %#lx", op[0], op[1], op[2],
 			 op[3], r->rip);
 		j->state = JOB_WAIT_HOME;
+		j->home_fault = 1;
 		host_of(j)->go_home(j, 1, -1, what);
 		return;
 	}

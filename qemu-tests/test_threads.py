@@ -29,6 +29,20 @@ with ThreadPoolExecutor(max_workers=4) as ex:
 """
 
 
+def reading_at_home(pid):
+    """Whether a thread of pid (of two: a home thread made) blocks in
+    read(2) at home."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+        calls = []
+        for t in tasks:
+            with open("/proc/%d/task/%s/syscall" % (pid, t)) as f:
+                calls.append(f.read().split()[0])
+    except OSError:
+        return False
+    return len(tasks) == 2 and "0" in calls
+
+
 def cases(d):
     return [
         ("xz -T4", ["/usr/bin/xz", "-T4", "--block-size=65536", "-6", "-c", os.path.join(d, "data")]),
@@ -98,7 +112,7 @@ def test_thread_churn_and_kill():
                 check(m.stdout.readline() == b"ready\n", "%s did not start" % mode)
                 pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
                 wait_for(lambda: "arrived (pid %d," % pid in n.serial(), 20, "the job on the node")
-                wait_for(lambda: len(os.listdir("/proc/%d/task" % pid)) == 2, 10, "its home thread")
+                wait_for(lambda: reading_at_home(pid), 20, "its read to block at home")
                 os.kill(pid, signal.SIGKILL)
                 m.wait(timeout=20)
             finally:

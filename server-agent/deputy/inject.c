@@ -186,11 +186,20 @@ wait_tracee(struct inject *in, int *st, int *poke)
 			(void)ptrace(PTRACE_INTERRUPT, in->pid, NULL, NULL);
 			continue;
 		}
-		pid_t got = waitpid(in->pid, st, __WALL | (*poke ? WNOHANG : 0));
+		pid_t got = waitpid(in->pid, st, __WALL | (*poke || in->reap ? WNOHANG : 0));
 		if (got > 0)
 			return 0;
 		if (got == -1 && errno != EINTR)
 			return -errno;
+		if (!*poke && got == 0) { /* in->reap: a blocking wait could wait for ever */
+			struct pollfd pfd = { in->chld_fd, POLLIN, 0 };
+			uint64_t drain[16];
+			in->reap(in->reap_ctx);
+			if (poll(&pfd, in->chld_fd >= 0, in->chld_fd >= 0 ? 10 : 1) > 0) /* SIGCHLD */
+				while (read(in->chld_fd, drain, sizeof drain) > 0)
+					;
+			continue;
+		}
 		if (!*poke || got == -1)
 			continue;
 		if (in->reap)

@@ -16,6 +16,16 @@
 #include "remote.h"
 #include "remote_threads.h"
 
+/* Signals a home thread took for the process during injected calls (the
+ * exit that ends it, say) stay the process's: the leader's record keeps
+ * them, for the node or for home. */
+static void keep_signals(struct remote *r, struct remote_thread *t)
+{
+	for (unsigned i = 0; i < t->in.nsigs && r->in.nsigs < INJECT_SIGS_MAX; i++)
+		r->in.sigs[r->in.nsigs++] = t->in.sigs[i];
+	t->in.nsigs = 0;
+}
+
 long remote_thread_new(struct remote *r)
 {
 	struct remote_thread *t, **grown;
@@ -43,7 +53,9 @@ void remote_thread_end(struct remote *r, pid_t tid)
 		struct remote_thread *t = r->threads[i];
 		if (t->tid != tid)
 			continue;
-		if (home_thread_end(&t->in) != 0 && !t->in.dead)
+		int rc = home_thread_end(&t->in);
+		keep_signals(r, t);
+		if (rc != 0 && !t->in.dead)
 			return; /* kept: it ends with the process */
 		free(t);
 		r->threads[i] = r->threads[--r->nthreads];
@@ -82,6 +94,7 @@ void remote_threads_end_unrestored(struct remote *r)
 			continue;
 		}
 		home_thread_end(&t->in);
+		keep_signals(r, t);
 		free(t);
 	}
 	r->nthreads = kept;
@@ -93,6 +106,7 @@ void remote_threads_release(struct remote *r,
 	for (int i = 0; i < r->nthreads; i++) {
 		struct remote_thread *t = r->threads[i];
 		struct user_regs_struct regs;
+		keep_signals(r, t);
 		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
 			fix(r, t->tid, &regs);
 			ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
@@ -116,7 +130,9 @@ void remote_threads_end(struct remote *r)
 {
 	for (int i = 0; i < r->nthreads; i++) {
 		struct remote_thread *t = r->threads[i];
-		if (home_thread_end(&t->in) != 0 && !t->in.dead) {
+		int rc = home_thread_end(&t->in);
+		keep_signals(r, t);
+		if (rc != 0 && !t->in.dead) {
 			/* It would not end alone: the process goes with it. */
 			kill(r->in.pid, SIGKILL);
 			remote_threads_reap(r, 1);

@@ -18,7 +18,6 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <elf.h>
 
@@ -244,6 +243,20 @@ static int tracee_event(struct remote *r, int st)
 	return 0;
 }
 
+/* One wait status of the tracee, its end kept (r->in.dead, status); -1
+ * when there is none to wait for. */
+static int wait_once(struct remote *r, int *st)
+{
+	while (waitpid(r->in.pid, st, __WALL) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(*st) || WIFSIGNALED(*st)) {
+		r->in.dead = 1;
+		r->in.status = *st;
+	}
+	return 0;
+}
+
 /* A home thread ended: its process did (nothing else ends one, they run
  * no code of their own). The leader's status is the process's, reported
  * once every other thread is collected. */
@@ -251,17 +264,8 @@ static void collect_process(struct remote *r)
 {
 	int st;
 	remote_threads_reap(r, 1);
-	while (!r->in.dead) {
-		if (waitpid(r->in.pid, &st, __WALL) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			r->in.dead = 1;
-			r->in.status = st;
-		}
-	}
+	while (!r->in.dead && wait_once(r, &st) == 0)
+		;
 }
 
 /* Handles every stop or exit of the idle tracee (SIGCHLD arrived). */
@@ -289,9 +293,12 @@ static int wake(struct remote *r)
 	do {
 		pid_t got = waitpid(r->in.pid, &st, __WALL | (r->nthreads ? WNOHANG : 0));
 		if (got == 0) { /* killed meanwhile? its threads must be collected first */
-			struct timespec nap = { 0, 1000000 };
+			struct pollfd pfd = { r->sigfd, POLLIN, 0 };
+			struct signalfd_siginfo si;
 			reap_threads(r);
-			nanosleep(&nap, NULL);
+			if (poll(&pfd, 1, 10) > 0) /* SIGCHLD: it stopped, or one ended */
+				while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+					;
 			continue;
 		}
 		if (got == -1) {
@@ -400,7 +407,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		ret = -ESRCH;
 		outs = 0;
 	} else if (om_syscall_is_thread(req.nr, req.args)) {
-		if (req.args[1]) /* a node thread that ended: its home thread goes */
+		if (req.args[1] && req.args[1] != req.tid) /* a node thread that ended: its home thread goes */
 			remote_thread_end(r, (pid_t)req.args[1]);
 		ret = remote_thread_new(r); /* its tid is the node thread's */
 		outs = 0;
@@ -527,32 +534,17 @@ static int on_exit_frame(struct remote *r, const uint8_t *p, size_t len)
 		inject_sigmask(&r->in, SIG_UNBLOCK, 1ULL << (e.status - 1), r->in.data);
 		if (!r->in.dead)
 			kill(r->in.pid, (int)e.status);
-		while (!r->in.dead && ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)e.status) == 0) {
-			int st;
-			if (waitpid(r->in.pid, &st, __WALL) == -1) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			if (WIFEXITED(st) || WIFSIGNALED(st)) {
-				r->in.dead = 1;
-				r->in.status = st;
-			}
-		}
+		int st;
+		while (!r->in.dead && ptrace(PTRACE_CONT, r->in.pid, NULL, (void *)(long)e.status) == 0 &&
+		       wait_once(r, &st) == 0)
+			;
 	}
 	while (!r->in.dead) { /* exit_group ran: collect it */
 		int st;
-		if (waitpid(r->in.pid, &st, __WALL) == -1) {
-			if (errno == EINTR)
-				continue;
+		if (wait_once(r, &st) != 0)
 			return -1;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			r->in.dead = 1;
-			r->in.status = st;
-		} else {
+		if (!r->in.dead)
 			ptrace(PTRACE_CONT, r->in.pid, NULL, NULL);
-		}
 	}
 	return 0;
 }

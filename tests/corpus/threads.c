@@ -47,6 +47,12 @@ static uint64_t mix(uint64_t x, long rounds)
 	return x;
 }
 
+static void say_ready(void)
+{
+	printf("ready\n");
+	fflush(stdout);
+}
+
 static void start(pthread_t *t, void *(*fn)(void *), long arg)
 {
 	int rc = pthread_create(t, NULL, fn, (void *)arg);
@@ -211,6 +217,14 @@ static void *waiter(void *arg)
 	return arg;
 }
 
+static void release_waiters(void)
+{
+	pthread_mutex_lock(&lock);
+	released = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
 static void *quitter(void *arg)
 {
 	pthread_exit(arg);
@@ -235,10 +249,7 @@ static int mode_exit(void)
 	start(&q, quitter, 7);
 	pthread_join(q, &ret);
 	printf("quitter ended with %ld while 2 wait\n", (long)ret);
-	pthread_mutex_lock(&lock);
-	released = 1;
-	pthread_cond_broadcast(&cond);
-	pthread_mutex_unlock(&lock);
+	release_waiters();
 	for (int k = 0; k < 2; k++) {
 		pthread_join(w[k], &ret);
 		printf("waiter %d returned %ld\n", k, (long)ret);
@@ -272,8 +283,7 @@ static int mode_long(long millions)
 {
 	pthread_t t[3];
 	step_rounds = millions * 10000;
-	printf("ready\n");
-	fflush(stdout);
+	say_ready();
 	for (long k = 0; k < 3; k++)
 		start(&t[k], long_worker, k);
 	pthread_mutex_lock(&lock);
@@ -335,14 +345,10 @@ static void *stdin_reader(void *arg)
 static int mode_blockmain(void)
 {
 	pthread_t w;
-	printf("ready\n");
-	fflush(stdout);
+	say_ready();
 	start(&w, waiter, 3);
 	stdin_reader(NULL);
-	pthread_mutex_lock(&lock);
-	released = 1;
-	pthread_cond_broadcast(&cond);
-	pthread_mutex_unlock(&lock);
+	release_waiters();
 	pthread_join(w, NULL);
 	return 0;
 }
@@ -350,8 +356,7 @@ static int mode_blockmain(void)
 static int mode_block(void)
 {
 	pthread_t r;
-	printf("ready\n");
-	fflush(stdout);
+	say_ready();
 	start(&r, stdin_reader, 0);
 	pthread_join(r, NULL);
 	return 0;
