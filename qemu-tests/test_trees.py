@@ -87,13 +87,22 @@ def test_tree_spreads_over_nodes():
               sorted(p.stdout.splitlines()) == sorted(native.stdout.splitlines()),
               "om-run: %d %r, natively %d %r; stderr %r" % (p.returncode, p.stdout, native.returncode,
                                                              native.stdout, p.stderr[-1500:]))
-        burns = []
+        # Each burn began on a node of its own; once one ends, the balancer
+        # may move another that shares a node with the waiting shell to the
+        # free node (a move through the agent), where it ends.
+        per = {}
         for i, n in enumerate(nodes):
             for j, lines in node_jobs(n).items():
                 if lines[-1] == "its execve ran at home" or any("forked job" in x for x in lines):
                     continue  # the shell, and its children before their execs
-                check(lines[-1] == "exited with status 0", "node %d job %d: %r" % (i, j, lines))
-                burns.append(i)
+                per.setdefault(j, []).append((i, lines))
+        burns = []
+        moved = "image sent on to its next node"
+        for j, stays in per.items():
+            ends = [i for i, lines in stays if lines[-1] == "exited with status 0"]
+            check(len(ends) == 1 and all(lines[-1] in ("exited with status 0", moved) for _, lines in stays),
+                  "job %d on the nodes: %r" % (j, stays))
+            burns.append(([i for i, lines in stays if lines[-1] == moved] or ends)[0])
         check(sorted(burns) == [0, 1, 2, 3], "burns per node: %r (one on each expected)" % burns)
         check(peak.peak == 4, "at most %d burns ran at the same time, expected 4" % peak.peak)
         with open(stats_file) as f:
@@ -105,7 +114,7 @@ def test_tree_spreads_over_nodes():
             check(x["migrations"] >= 2 and where[0].startswith("node ") and where[1] == "home" and
                   where[-1].startswith("node ") and x["node_cpu_s"] > 0 and
                   x["node_cpu_s"] >= 9 * x["home_cpu_s"], "burn stats: %r" % x)
-        check(len({x["ran"][-1]["where"] for x in burn_stats}) == 4, "stats: %r" % burn_stats)
+        check(len({x["ran"][2]["where"] for x in burn_stats}) == 4, "stats: %r" % burn_stats)
         print("INFO tree of 4 burns: one on each of 4 nodes, 4 at once; %.1f s through om-run (TCG), "
               "%.1f s natively; %.2f CPU s on nodes, %.2f at home" %
               (secs, t_native, stats["node_cpu_s"], stats["home_cpu_s"]))
