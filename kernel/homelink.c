@@ -501,7 +501,9 @@ static void fill_reply(struct hl_job *hj, int64_t ret)
 static void host_go_home(struct job *j, int feature, int32_t pending, const char *what)
 {
 	struct hl_job *hj = hj_of(j);
-	if (hj && hj->caller && hj->caller != j && !hj->send_waiting) {
+	/* (A long write or a fill partly done at home counts as out: it
+	 * finishes first, and is not made again at home.) */
+	if (hj && hj->caller && hj->caller != j && (!hj->send_waiting || hj->fwd_done || hj->filling)) {
 		if (!hj->home_after_reply) {
 			hj->home_after_reply = 1;
 			snprintf(hj->home_what, sizeof hj->home_what, "%s", what ? what : "");
