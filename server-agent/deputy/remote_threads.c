@@ -26,6 +26,14 @@ static void keep_signals(struct remote *r, struct remote_thread *t)
 	t->in.nsigs = 0;
 }
 
+/* An exit injected in t, its signals kept: 1 if it ended. */
+static int end_one(struct remote *r, struct remote_thread *t)
+{
+	int rc = home_thread_end(&t->in);
+	keep_signals(r, t);
+	return rc == 0 || t->in.dead;
+}
+
 long remote_thread_new(struct remote *r)
 {
 	struct remote_thread *t, **grown;
@@ -53,9 +61,7 @@ void remote_thread_end(struct remote *r, pid_t tid)
 		struct remote_thread *t = r->threads[i];
 		if (t->tid != tid)
 			continue;
-		int rc = home_thread_end(&t->in);
-		keep_signals(r, t);
-		if (rc != 0 && !t->in.dead)
+		if (!end_one(r, t))
 			return; /* kept: it ends with the process */
 		free(t);
 		r->threads[i] = r->threads[--r->nthreads];
@@ -93,8 +99,7 @@ void remote_threads_end_unrestored(struct remote *r)
 			r->threads[kept++] = t;
 			continue;
 		}
-		home_thread_end(&t->in);
-		keep_signals(r, t);
+		end_one(r, t);
 		free(t);
 	}
 	r->nthreads = kept;
@@ -130,9 +135,7 @@ void remote_threads_end(struct remote *r)
 {
 	for (int i = 0; i < r->nthreads; i++) {
 		struct remote_thread *t = r->threads[i];
-		int rc = home_thread_end(&t->in);
-		keep_signals(r, t);
-		if (rc != 0 && !t->in.dead) {
+		if (!end_one(r, t)) {
 			/* It would not end alone: the process goes with it. */
 			kill(r->in.pid, SIGKILL);
 			remote_threads_reap(r, 1);
