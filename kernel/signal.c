@@ -32,6 +32,13 @@
 #define UC_FP_XSTATE 0x1
 #define UC_SIGCONTEXT_SS 0x2
 #define UC_STRICT_RESTORE_SS 0x4
+/* Linux's user selectors (arch/x86/include/asm/segment.h, __USER_CS and
+ * __USER_DS): a frame made here may be returned from at home, where
+ * rt_sigreturn loads them (this kernel's own, 0x2b and 0x23, are other
+ * segments there: the return would fault). This kernel's sigreturn keeps
+ * its own. */
+#define LX_USER_CS 0x33
+#define LX_USER_DS 0x2b
 #define RFLAGS_TF 0x100
 #define RFLAGS_DF 0x400
 
@@ -289,11 +296,37 @@ void signal_die(struct job *j, int sig)
 	}
 }
 
+/* A thread interrupted inside a vDSO trampoline (the home side patched
+ * each entry to `mov $NR, %eax; syscall; ret`, or `mov $-ENOSYS, %rax;
+ * ret`): the frame must not return there, since a process that goes home
+ * with it finds the real vDSO's code at those addresses. The same point
+ * outside: at the ret, the caller, with the result; at the syscall, the
+ * entry, which makes the call again. */
+static void frame_outside_vdso(struct job *j)
+{
+	const struct uvm_region *r = uvm_find(&j->p->uvm, j->regs.rip);
+	uint8_t at[2], mov;
+	uint64_t ret;
+	if (!r || r->kind != UVM_VDSO || uvm_read(&j->p->uvm, j->regs.rip, at, 1) < 0)
+		return;
+	if (at[0] == 0xc3) {
+		if (uvm_read(&j->p->uvm, j->regs.rsp, &ret, 8) == 0) {
+			j->regs.rip = ret;
+			j->regs.rsp += 8;
+		}
+		return;
+	}
+	if (j->regs.rip >= r->start + 5 && uvm_read(&j->p->uvm, j->regs.rip, at, 2) == 0 && at[0] == 0x0f &&
+	    at[1] == 0x05 && uvm_read(&j->p->uvm, j->regs.rip - 5, &mov, 1) == 0 && mov == 0xb8)
+		j->regs.rip -= 5;
+}
+
 /* Builds the frame; returns -1 if the stack cannot take it (Linux then
  * forces SIGSEGV). */
 static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, const struct job_sigaction *a,
 			uint64_t old_mask)
 {
+	frame_outside_vdso(j);
 	uint32_t xsize = fpu_area_size();
 	int xsave = fpu_has_xsave();
 	uint64_t sp = j->regs.rsp;
@@ -336,7 +369,7 @@ static int signal_frame(struct job *j, int sig, const struct job_siginfo *si, co
 	mc->rdi = r->rdi, mc->rsi = r->rsi, mc->rbp = r->rbp, mc->rbx = r->rbx;
 	mc->rdx = r->rdx, mc->rax = r->rax, mc->rcx = r->rcx, mc->rsp = r->rsp;
 	mc->rip = r->rip, mc->eflags = r->rflags;
-	mc->cs = (uint16_t)r->cs, mc->ss = (uint16_t)r->ss;
+	mc->cs = LX_USER_CS, mc->ss = LX_USER_DS;
 	mc->trapno = si->trapno;
 	mc->err = si->err;
 	if (si->trapno == 14)

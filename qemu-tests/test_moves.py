@@ -134,3 +134,35 @@ def test_home_from_inside_the_vdso():
         check(p.returncode == -signal.SIGTERM, "clockloop ended with %d (not our SIGTERM): %r" % (p.returncode, err[-1500:]))
         check(err.count(b"running at home") == homes == 6, "came home %d times: %r" % (err.count(b"running at home"), err))
         print("INFO a process inside clock_gettime came home from a node and went out again 6 times, unharmed")
+
+
+def test_home_in_a_handler_from_inside_the_vdso():
+    """A timer's signal that the node delivers as clockloop reads the clock
+    (in its vDSO trampoline) saves that place in the handler's frame; the
+    process comes home while the handler runs, and the handler returns at
+    home, where the real vDSO's code is at that address. The node saves the
+    same place outside the trampoline instead (a CI run died of SIGSEGV
+    there: memcheck in test_smp)."""
+    prog = os.path.join(BUILD, "corpus", "static", "clockloop")
+    with cluster() as c:
+        node = c.boot(mem=256, extra=["-cpu", "max"])
+        c.wait_registered(node)
+        nid = c.node_by_mac(node.mac)["id"]
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(nid), prog, "8", "caught"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(p.stdout.readline() == b"ready\n", "clockloop did not start")
+            pid = wait_for(lambda: (children(p.pid) or [None])[0], 5, "clockloop's pid")
+            wait_for(lambda: "arrived (pid %d," % pid in node.serial(), 20, "clockloop on the node")
+            check(p.stdout.readline() == b"in the handler\n", "no signal came during a clock read")
+            r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "home"], capture_output=True,
+                               text=True, timeout=10)
+            check(r.returncode == 0, "om-migrate home: %r" % r.stderr)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 0 and out == b"clock ok\n" and b"running at home" in err,
+              "clockloop: %d %r %r" % (p.returncode, out, err[-1500:]))
+        print("INFO a handler interrupting a clock read on the node returned at home, unharmed")
