@@ -791,8 +791,13 @@ static void job_arrived(struct job *j)
 			hj->signals_in = hl.arriving[i].signals_in;
 			hl.arriving[i].job = 0;
 		}
-	kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->p->ident.pid,
-		j->p->uvm.nregions, j->p->uvm.pages);
+	int threads = 1 + job_threads_live(j); /* j and its other live threads */
+	if (threads > 1)
+		kprintf("job %u: arrived (pid %ld, %u regions, %lu pages, %d threads), running\n", j->id,
+			j->p->ident.pid, j->p->uvm.nregions, j->p->uvm.pages, threads);
+	else
+		kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->p->ident.pid,
+			j->p->uvm.nregions, j->p->uvm.pages);
 	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
 	int asked = 0;
 	for (int i = 0; i < IMAGES_IN; i++)

@@ -172,8 +172,10 @@ def test_threads_come_home_mid_run():
     """-smp 2: a process of 4 threads (3 workers computing, the main
     thread waiting on a condition variable) runs on the node; brought
     home mid-run (om-migrate home) it comes back with every thread, its
-    tids and their state as on the node, and finishes at home with the
-    output of a native run."""
+    tids and their state as on the node, and runs on at home; sent out
+    again (om-migrate node) each thread is stopped where it is at home
+    (the main thread inside its wait) and goes with it, and the process
+    finishes on the node with the output of a native run."""
     argv = [os.path.join(CORPUS, "threads"), "long", "1500"]
     native = subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
     check(native.returncode == 0 and native.stdout.startswith(b"ready\n3 workers, 300 steps: "),
@@ -181,8 +183,10 @@ def test_threads_come_home_mid_run():
     with cluster() as c:
         n = c.boot(mem=512, extra=["-cpu", "max", "-smp", "2"])
         c.wait_registered(n)
+        node_id = c.node_by_mac(n.mac)["id"]
         m = subprocess.Popen([OM_RUN, "-v", "--control", c.control] + argv, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
+        where = lambda: [j["node"] for j in json.loads(c.mon("--json").stdout)["jobs"] if j["pid"] == pid]
         try:
             check(m.stdout.readline() == b"ready\n", "threads did not start")
             pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
@@ -191,6 +195,13 @@ def test_threads_come_home_mid_run():
             r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "home"], capture_output=True,
                                timeout=10)
             check(r.returncode == 0, "om-migrate home: %r" % (r,))
+            wait_for(lambda: where() == [0], 30, "the job at home")
+            time.sleep(0.5)  # its threads run at home
+            r = subprocess.run([OM_MIGRATE, "--control", c.control, str(pid), "node", str(node_id)],
+                               capture_output=True, timeout=10)
+            check(r.returncode == 0, "om-migrate node: %r" % (r,))
+            wait_for(lambda: n.serial().count("arrived (pid %d," % pid) == 2 or m.poll() is not None, 30,
+                     "the job on the node again")
             out, err = m.communicate(timeout=TIMEOUT)
         finally:
             if m.poll() is None:
@@ -199,3 +210,9 @@ def test_threads_come_home_mid_run():
         check(m.returncode == 0 and b"ready\n" + out == native.stdout and b"running at home" in err,
               "om-run: %d %r; %r\n%s" % (m.returncode, out, err[-2000:], n.serial()[-1500:]))
         check("job 1: going home (requested)" in n.serial(), "console:\n" + n.serial()[-1500:])
+        arrived = re.findall(r"^job (\d+): arrived \(pid %d, \d+ regions, \d+ pages(?:, (\d+) threads)?" % pid,
+                             n.serial(), re.M)
+        check(len(arrived) == 2 and arrived[1][1] == "4" and err.count(b"running on node") == 2,
+              "not sent out again: %r\n%r" % (arrived, err[-2000:]))
+        print("INFO 4 threads: node, home mid-run, node again with all 4 (stopped where they were at home); "
+              "output as natively")

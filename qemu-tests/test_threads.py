@@ -3,11 +3,14 @@
 four threads, Python's ThreadPoolExecutor, an OpenMP loop (libgomp). Each
 runs on the node from start to end, output and status as a native run."""
 
+import json
 import os
 import re
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 
 from omtest import BUILD, check, children, cluster, wait_for
 
@@ -121,3 +124,84 @@ def test_thread_churn_and_kill():
                     m.wait()
             check(m.returncode == -signal.SIGKILL, "%s: om-run after SIGKILL: %r" % (mode, m.returncode))
             wait_for(lambda: n.serial().count("killed (its deputy is gone)") > before, 10, "the node to drop it")
+
+
+def test_threaded_jobs_home_and_out_again():
+    """Brought home mid-run (om-migrate home) and sent out again
+    (om-migrate node): Debian's xz -T4 compressing with its workers busy
+    and its main thread waiting, and a process whose main thread blocks
+    reading stdin (forwarded, then natively at home) while a thread waits
+    on a condition variable. Each thread is stopped where it is at home,
+    a call it was in is made again on the node, and the output is a
+    native run's."""
+    om_run = os.path.join(BUILD, "om-run")
+    om_migrate = os.path.join(BUILD, "om-migrate")
+    with cluster() as c, tempfile.TemporaryDirectory(prefix="om-threads-") as d:
+        data = os.path.join(d, "data")
+        with open(data, "wb") as f:
+            for i in range(1200000):
+                f.write(b"%d %s\n" % ((i * 7919) % 40009, b"abcdefgh"[: i % 8] * (i % 5)))
+        n = c.boot(mem=1024, extra=["-cpu", "max", "-smp", "2"])
+        c.wait_registered(n)
+        nid = c.node_by_mac(n.mac)["id"]
+        where = lambda pid: [j["node"] for j in json.loads(c.mon("--json").stdout)["jobs"] if j["pid"] == pid]
+        arrivals = lambda pid: re.findall(r"^job \d+: arrived \(pid %d, \d+ regions, \d+ pages(?:, (\d+) threads)?"
+                                          % pid, n.serial(), re.M)
+
+        def home_and_out(m, pid, settle):
+            wait_for(lambda: "arrived (pid %d," % pid in n.serial(), 20, "the job on the node")
+            time.sleep(settle)
+            r = subprocess.run([om_migrate, "--control", c.control, str(pid), "home"], capture_output=True,
+                               timeout=10)
+            check(r.returncode == 0, "om-migrate home: %r" % (r,))
+            wait_for(lambda: where(pid) == [0], 30, "the job at home")
+            time.sleep(0.2)
+            # its record at home comes once the move is over
+            r = wait_for(lambda: m.poll() is not None or (lambda r: r if "no such job" not in r.stderr else None)(
+                subprocess.run([om_migrate, "--control", c.control, str(pid), "node", str(nid)],
+                               capture_output=True, text=True, timeout=10)), 10, "its record at home")
+            check(m.poll() is None, "it ended at home: %r" % m.returncode)
+            check(r.returncode == 0, "om-migrate node: %r" % (r,))
+            wait_for(lambda: len(arrivals(pid)) == 2 or m.poll() is not None, 30, "the job on the node again")
+
+        argv = ["/usr/bin/xz", "-T4", "--block-size=65536", "-6", "-c", data]
+        native = subprocess.run(argv, capture_output=True, timeout=120)
+        m = subprocess.Popen([om_run, "-v", "--control", c.control] + argv, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "xz's pid")
+            got = {}
+            reader = threading.Thread(target=lambda: got.update(out=m.stdout.read()))
+            reader.start()  # xz writes as it goes: its pipe must not fill
+            home_and_out(m, pid, 2)
+            err = m.stderr.read()
+            m.wait(timeout=240)
+            reader.join(timeout=60)
+        finally:
+            if m.poll() is None:
+                m.kill()
+                m.wait()
+        xz = arrivals(pid)
+        check(m.returncode == 0 and got.get("out") == native.stdout and len(xz) == 2 and int(xz[1] or 1) >= 2,
+              "xz -T4: %d, %d bytes (natively %d), arrivals %r: %r" % (
+                  m.returncode, len(got.get("out") or b""), len(native.stdout), xz, err[-1500:]))
+
+        argv = [THREADS, "blockmain"]
+        native = subprocess.run(argv, input=b"hello\n", capture_output=True, timeout=60)
+        m = subprocess.Popen([om_run, "-v", "--control", c.control] + argv, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            check(m.stdout.readline() == b"ready\n", "blockmain did not start")
+            pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
+            home_and_out(m, pid, 1)
+            out, err = m.communicate(input=b"hello\n", timeout=120)
+        finally:
+            if m.poll() is None:
+                m.kill()
+                m.wait()
+        bm = arrivals(pid)
+        check(m.returncode == 0 and b"ready\n" + out == native.stdout and len(bm) == 2 and bm[1] == "2",
+              "blockmain: %d %r (natively %r), arrivals %r: %r" % (m.returncode, out, native.stdout, bm,
+                                                                  err[-1500:]))
+        print("INFO home mid-run and out again with every thread: xz -T4 (%s threads), a main thread blocked "
+              "in a read (2 threads); output as natively" % xz[1])

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "exec_env.h"
 #include "follow.h"
@@ -31,6 +33,7 @@
 #include "vdso.h"
 #include "vdso_leave.h"
 #include "restart.h"
+#include "thread_seize.h"
 
 extern char **environ;
 
@@ -556,6 +559,24 @@ static void restart_codes(void)
 	CHECK_EQ(restart_code((uint64_t)-512, (uint64_t)-1), 0); /* not in a call */
 }
 
+/* Calls in their restart block that can be made again with their
+ * arguments, by their number or, after restart_syscall, by the code that
+ * made them. */
+static void restart_again(void)
+{
+	const uint8_t none[7] = { 0 }, poll_code[7] = { 0xb8, 7, 0, 0, 0, 0x0f, 0x05 },
+		      musl_code[7] = { 0x48, 0x89, 0xf8, 0x90, 0x90, 0x0f, 0x05 }; /* mov %rdi,%rax */
+	CHECK_EQ(restart_again_nr(SYS_futex, 9 | 128, none), SYS_futex); /* WAIT_BITSET|PRIVATE */
+	CHECK_EQ(restart_again_nr(SYS_futex, 0, none), SYS_futex);       /* WAIT */
+	CHECK_EQ(restart_again_nr(SYS_futex, 6, none), -1);              /* LOCK_PI: not a wait */
+	CHECK_EQ(restart_again_nr(SYS_nanosleep, 0, none), SYS_nanosleep);
+	CHECK_EQ(restart_again_nr(SYS_poll, 0, none), SYS_poll);
+	CHECK_EQ(restart_again_nr(SYS_restart_syscall, 0, poll_code), SYS_poll);
+	CHECK_EQ(restart_again_nr(SYS_restart_syscall, 0, musl_code), -1);
+	CHECK_EQ(restart_again_nr(SYS_restart_syscall, 0, none), -1);
+	CHECK_EQ(restart_again_nr(SYS_read, 0, none), -1);
+}
+
 static void restart_rule(void)
 {
 	uint64_t usr1 = SIG(SIGUSR1), usr2 = SIG(SIGUSR2), chld = SIG(SIGCHLD);
@@ -595,11 +616,218 @@ static void restart_pending(void)
 	}
 	waitpid(pid, &st, WUNTRACED);
 	kill(pid, SIGUSR2);
-	uint64_t now = restart_pending_now(pid);
+	uint64_t now = restart_pending_now(pid, 1);
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	CHECK_EQ(now, SIG(SIGUSR2));
-	CHECK_EQ(restart_pending_now(pid), 0); /* gone */
+	CHECK_EQ(restart_pending_now(pid, 1), 0); /* gone */
+}
+
+/* ---- a threaded process at home, stopped whole and captured */
+
+static int seize_in[2];      /* the reader's pipe */
+static pthread_mutex_t seize_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t seize_cv = PTHREAD_COND_INITIALIZER;
+static int seize_go;
+static volatile int seize_spin = 1;
+
+static void *seize_reader(void *a)
+{
+	char c = 0;
+	(void)a;
+	return (void *)(long)(read(seize_in[0], &c, 1) == 1 && c == 'x');
+}
+
+static void *seize_waiter(void *a)
+{
+	(void)a;
+	pthread_mutex_lock(&seize_mu);
+	while (!seize_go)
+		pthread_cond_wait(&seize_cv, &seize_mu);
+	pthread_mutex_unlock(&seize_mu);
+	return (void *)1;
+}
+
+static void *seize_spinner(void *a)
+{
+	sigset_t usr1;
+	(void)a;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	while (seize_spin)
+		;
+	return (void *)1;
+}
+
+/* The child: three threads (blocked in read, blocked in a condition
+ * wait, computing); it says it is ready, waits for go, then lets each
+ * finish: 0 when every one did its part after being let go. */
+static int seize_child(int ready, int go)
+{
+	void *(*body[3])(void *) = { seize_reader, seize_waiter, seize_spinner };
+	pthread_t th[3];
+	void *res;
+	char c;
+	int ok = 1;
+	if (pipe(seize_in) != 0)
+		return 2;
+	for (int i = 0; i < 3; i++)
+		if (pthread_create(&th[i], NULL, body[i], NULL) != 0)
+			return 2;
+	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		return 2;
+	if (write(seize_in[1], "x", 1) != 1)
+		return 2;
+	pthread_mutex_lock(&seize_mu);
+	seize_go = 1;
+	pthread_cond_broadcast(&seize_cv);
+	pthread_mutex_unlock(&seize_mu);
+	seize_spin = 0;
+	for (int i = 0; i < 3; i++)
+		ok &= pthread_join(th[i], &res) == 0 && res == (void *)1;
+	return ok ? 0 : 1;
+}
+
+struct seen {
+	struct om_image_check chk;
+	uint32_t thread_count, threads;
+	uint32_t tids[4];
+	uint64_t orig_rax[4], rax[4], blocked[4], pending[4];
+};
+
+static void seize_frame(int type, const void *p, size_t len, struct seen *s)
+{
+	static struct om_image_hdr h;
+	static struct om_image_thread t;
+	static struct om_image_region r;
+	static struct om_image_pages pg;
+	struct om_image_end e;
+	switch (type) {
+	case OM_T_IMAGE_BEGIN:
+		CHECK_EQ(om_image_hdr_decode(p, len, &h), OM_OK);
+		CHECK_EQ(om_image_check_begin(&s->chk, &h), OM_OK);
+		s->thread_count = h.thread_count;
+		break;
+	case OM_T_IMAGE_THREAD:
+		CHECK_EQ(om_image_thread_decode(p, len, &t), OM_OK);
+		CHECK_EQ(om_image_check_thread(&s->chk, &t), OM_OK);
+		if (s->threads < 4) {
+			s->tids[s->threads] = t.tid;
+			s->orig_rax[s->threads] = t.regs[OM_REG_ORIG_RAX];
+			s->rax[s->threads] = t.regs[OM_REG_RAX];
+			s->blocked[s->threads] = t.sig_blocked;
+			s->pending[s->threads] = t.sig_pending;
+		}
+		s->threads++;
+		break;
+	case OM_T_IMAGE_REGION:
+		CHECK_EQ(om_image_region_decode(p, len, &r), OM_OK);
+		CHECK_EQ(om_image_check_region(&s->chk, &r), OM_OK);
+		break;
+	case OM_T_IMAGE_PAGES:
+		CHECK_EQ(om_image_pages_decode(p, len, &pg), OM_OK);
+		CHECK_EQ(om_image_check_pages(&s->chk, &pg), OM_OK);
+		break;
+	case OM_T_IMAGE_END:
+		CHECK_EQ(om_image_end_decode(p, len, &e), OM_OK);
+		CHECK_EQ(om_image_check_end(&s->chk, &e), OM_OK);
+		break;
+	}
+}
+
+static int seize_emit(int type, const void *p, size_t len, void *ctx)
+{
+	seize_frame(type, p, len, ctx);
+	return 0;
+}
+
+/* Its leader interrupted, every other thread is stopped where it is
+ * (thread_seize_all) and captured with it: an image with three
+ * IMAGE_THREADs in tid order, each thread's interrupted call, mask and
+ * own pending signal in it. Let go, the threads finish their calls as if
+ * nothing had happened. */
+static void threads_seized_and_captured(void)
+{
+	int ready[2], go[2], st;
+	char c;
+	CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(seize_child(ready[1], go[0]));
+	CHECK(pid > 0);
+	CHECK(read(ready[0], &c, 1) == 1);
+	usleep(50000); /* the reader and the waiter block */
+	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0);
+	CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
+	CHECK(waitpid(pid, &st, __WALL) == pid && (st >> 16) == PTRACE_EVENT_STOP);
+	pid_t *tids = NULL;
+	char why[160] = "";
+	int n = thread_seize_all(pid, PTRACE_O_EXITKILL, &tids, why, sizeof why);
+	CHECK_EQ(n, 3);
+	if (n != 3) {
+		fprintf(stderr, "  thread_seize_all: %s\n", why);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return;
+	}
+	CHECK(tids[0] < tids[1] && tids[1] < tids[2] && tids[0] != pid);
+	/* The spinner has a signal of its own, blocked. */
+	pid_t spinner = 0;
+	struct inject in, t[3], *tp[3];
+	CHECK_EQ(inject_open(&in, pid), 0);
+	CHECK_EQ(inject_setup(&in), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(inject_open(&t[i], tids[i]), 0);
+		home_thread_share(&in, &t[i]);
+		tp[i] = &t[i];
+		struct user_regs_struct regs;
+		if (ptrace(PTRACE_GETREGS, tids[i], NULL, &regs) == 0 && (int64_t)regs.orig_rax < 0)
+			spinner = tids[i];
+	}
+	CHECK(spinner != 0);
+	syscall(SYS_tgkill, pid, spinner, SIGUSR1);
+	static struct seen s;
+	struct capture_stats cs;
+	char err[256];
+	memset(&s, 0, sizeof s);
+	om_image_check_init(&s.chk);
+	CHECK_EQ(capture_image(&in, tp, 3, seize_emit, &s, &cs, err, sizeof err), 0);
+	CHECK(om_image_check_done(&s.chk));
+	CHECK_EQ(s.thread_count, 3);
+	CHECK_EQ(s.threads, 3);
+	int reads = 0, waits = 0, spins = 0;
+	for (int i = 0; i < 3 && s.threads == 3; i++) {
+		CHECK_EQ(s.tids[i], (uint32_t)tids[i]);
+		if (s.orig_rax[i] == SYS_read && (int64_t)s.rax[i] == -512)
+			reads++;
+		if (s.orig_rax[i] == SYS_futex && (int64_t)s.rax[i] == -512)
+			waits++;
+		if ((pid_t)s.tids[i] == spinner) {
+			spins++;
+			CHECK(s.blocked[i] & SIG(SIGUSR1));
+			CHECK_EQ(s.pending[i], SIG(SIGUSR1));
+		} else {
+			CHECK_EQ(s.pending[i], 0);
+		}
+	}
+	CHECK(reads == 1 && waits == 1 && spins == 1);
+	/* Let go as a move that did not happen would. */
+	struct user_regs_struct regs;
+	CHECK(ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0);
+	CHECK_EQ(inject_teardown(&in), 0);
+	CHECK(ptrace(PTRACE_SETREGS, pid, NULL, &regs) == 0);
+	for (int i = 0; i < 3; i++)
+		inject_close(&t[i]);
+	thread_seize_release(tids, n);
+	CHECK(ptrace(PTRACE_DETACH, pid, NULL, NULL) == 0);
+	CHECK(write(go[1], "g", 1) == 1);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 }
 
 int main(void)
@@ -617,7 +845,9 @@ int main(void)
 	RUN(follow_killed_while_held);
 	RUN(home_threads_made_and_ended);
 	RUN(restart_codes);
+	RUN(restart_again);
 	RUN(restart_rule);
 	RUN(restart_pending);
+	RUN(threads_seized_and_captured);
 	return check_exit();
 }

@@ -136,7 +136,7 @@ maps_grow(struct capture_map **maps, size_t n, size_t *cap)
 	return &(*maps)[n];
 }
 
-static int status_field(pid_t pid, const char *key, const char *fmt, ...);
+static int status_field(pid_t pid, pid_t tid, const char *key, const char *fmt, ...);
 
 /* Marks the mlock(2)ed mappings: smaps says "lo" in VmFlags. Read only
  * when status says anything is locked: smaps is slow for a big process. */
@@ -148,7 +148,7 @@ read_locks(pid_t pid, struct capture_map *maps, size_t n)
 	size_t i;
 	FILE *f;
 
-	if (status_field(pid, "VmLck", "%llu", &vmlck) != 0 || vmlck == 0)
+	if (status_field(pid, 0, "VmLck", "%llu", &vmlck) != 0 || vmlck == 0)
 		return;
 	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
 	if ((f = fopen(path, "re")) == NULL)
@@ -265,17 +265,28 @@ capture_map_kind(const struct capture_map *m, uint64_t scratch, uint64_t scratch
 	return OM_RK_ANON;
 }
 
-/* Reads "Key:\t<value>" lines of /proc/PID/status into a scanf format. */
-static int
-status_field(pid_t pid, const char *key, const char *fmt, ...)
+/* /proc/PID/name, or the thread's /proc/PID/task/TID/name (tid 0: none). */
+static void
+proc_path(char *path, size_t len, pid_t pid, pid_t tid, const char *name)
 {
-	char path[64], line[512];
+	if (tid)
+		snprintf(path, len, "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
+	else
+		snprintf(path, len, "/proc/%d/%s", (int)pid, name);
+}
+
+/* Reads "Key:\t<value>" lines of /proc/PID/status (or the thread's) into
+ * a scanf format. */
+static int
+status_field(pid_t pid, pid_t tid, const char *key, const char *fmt, ...)
+{
+	char path[80], line[512];
 	size_t klen = strlen(key);
 	int found = -ENOENT;
 	va_list ap;
 	FILE *f;
 
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	proc_path(path, sizeof path, pid, tid, "status");
 	if ((f = fopen(path, "re")) == NULL)
 		return -errno;
 	while (fgets(line, sizeof line, f) != NULL)
@@ -289,16 +300,17 @@ status_field(pid_t pid, const char *key, const char *fmt, ...)
 	return found;
 }
 
-/* /proc/PID/stat fields after the command (which may hold spaces and
- * parentheses: it ends at the last ')'). Field 3 is fields[0]. */
+/* /proc/PID/stat (or the thread's) fields after the command (which may
+ * hold spaces and parentheses: it ends at the last ')'). Field 3 is
+ * fields[0]. */
 static int
-stat_fields(pid_t pid, unsigned long long *fields, int nfields)
+stat_fields(pid_t pid, pid_t tid, unsigned long long *fields, int nfields)
 {
-	char path[64], buf[2048], *p, *end;
+	char path[80], buf[2048], *p, *end;
 	int fd, i;
 	ssize_t n;
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	proc_path(path, sizeof path, pid, tid, "stat");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -errno;
 	n = read(fd, buf, sizeof buf - 1);
@@ -323,13 +335,14 @@ stat_fields(pid_t pid, unsigned long long *fields, int nfields)
 /* ---- injected queries */
 
 static int
-query(struct cap *c, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, int64_t *ret)
+query(struct cap *c, struct inject *in, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+    int64_t *ret)
 {
 	uint64_t a[6] = { a0, a1, a2, a3, 0, 0 };
 	int64_t r;
 	int rc;
 
-	if ((rc = inject_syscall(c->in, nr, a, &r)) != 0)
+	if ((rc = inject_syscall(in, nr, a, &r)) != 0)
 		return cap_fail(c, rc, "injected system call %ld: %s", nr, strerror(-rc));
 	if (ret != NULL)
 		*ret = r;
@@ -342,17 +355,16 @@ query(struct cap *c, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3
  * standard format, its header saying x87 and SSE are in it (SDM vol. 1,
  * 13.4.2). */
 static int
-fill_fxsave(struct cap *c, struct om_image_hdr *h)
+fill_fxsave(struct cap *c, pid_t tid, uint8_t *xsave, uint32_t *xsave_size)
 {
-	struct iovec iov = { h->xsave, FXSAVE_SIZE };
+	struct iovec iov = { xsave, FXSAVE_SIZE };
 	uint64_t bv = XCR0_X87_SSE;
 
-	if (ptrace(PTRACE_GETREGSET, c->in->pid, (void *)NT_PRFPREG, &iov) == -1 || iov.iov_len != FXSAVE_SIZE)
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRFPREG, &iov) == -1 || iov.iov_len != FXSAVE_SIZE)
 		return cap_fail(c, -EIO, "PTRACE_GETREGSET NT_PRFPREG: %s", strerror(errno));
-	memset(h->xsave + FXSAVE_SIZE, 0, OM_XSAVE_MIN - FXSAVE_SIZE);
-	memcpy(h->xsave + FXSAVE_SIZE, &bv, sizeof bv);
-	h->xsave_size = OM_XSAVE_MIN;
-	h->xcr0 = XCR0_X87_SSE;
+	memset(xsave + FXSAVE_SIZE, 0, OM_XSAVE_MIN - FXSAVE_SIZE);
+	memcpy(xsave + FXSAVE_SIZE, &bv, sizeof bv);
+	*xsave_size = OM_XSAVE_MIN;
 	return 0;
 }
 
@@ -369,7 +381,7 @@ fill_usage(struct cap *c, struct om_image_hdr *h)
 	struct tms t;
 	int rc;
 
-	if ((rc = stat_fields(c->in->pid, f, 20)) != 0)
+	if ((rc = stat_fields(c->in->pid, 0, f, 20)) != 0)
 		return cap_fail(c, rc, "/proc/%d/stat: %s", (int)c->in->pid, strerror(-rc));
 	u->minflt = f[7];            /* (10) minflt */
 	u->majflt = f[9];            /* (12) majflt */
@@ -377,11 +389,11 @@ fill_usage(struct cap *c, struct om_image_hdr *h)
 	u->stime_ns = f[12] * tick;  /* (15) stime */
 	u->cutime_ns = f[13] * tick; /* (16) cutime */
 	u->cstime_ns = f[14] * tick; /* (17) cstime */
-	if (status_field(c->in->pid, "VmHWM", "%llu", &v) == 0)
+	if (status_field(c->in->pid, 0, "VmHWM", "%llu", &v) == 0)
 		u->maxrss_kb = v;
-	if (status_field(c->in->pid, "voluntary_ctxt_switches", "%llu", &v) == 0)
+	if (status_field(c->in->pid, 0, "voluntary_ctxt_switches", "%llu", &v) == 0)
 		u->nvcsw = v;
-	if (status_field(c->in->pid, "nonvoluntary_ctxt_switches", "%llu", &v) == 0)
+	if (status_field(c->in->pid, 0, "nonvoluntary_ctxt_switches", "%llu", &v) == 0)
 		u->nivcsw = v;
 	u->ticks = (uint64_t)times(&t);
 	h->memlock_max = UINT64_MAX;
@@ -390,102 +402,174 @@ fill_usage(struct cap *c, struct om_image_hdr *h)
 	return 0;
 }
 
+/* A thread's registers and FPU/vector state (xsave: OM_XSAVE_MAX bytes). */
 static int
-fill_regs(struct cap *c, struct om_image_hdr *h)
+fill_cpu(struct cap *c, pid_t tid, uint64_t *g, uint8_t *xsave, uint32_t *xsave_size)
 {
 	struct user_regs_struct r;
 	struct iovec iov;
+	uint64_t xcr0;
 	uint32_t size;
 
-	if (ptrace(PTRACE_GETREGS, c->in->pid, NULL, &r) == -1)
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) == -1)
 		return cap_fail(c, -errno, "PTRACE_GETREGS: %s", strerror(errno));
-	h->regs[OM_REG_RAX] = r.rax;
-	h->regs[OM_REG_RBX] = r.rbx;
-	h->regs[OM_REG_RCX] = r.rcx;
-	h->regs[OM_REG_RDX] = r.rdx;
-	h->regs[OM_REG_RSI] = r.rsi;
-	h->regs[OM_REG_RDI] = r.rdi;
-	h->regs[OM_REG_RBP] = r.rbp;
-	h->regs[OM_REG_RSP] = r.rsp;
-	h->regs[OM_REG_R8] = r.r8;
-	h->regs[OM_REG_R9] = r.r9;
-	h->regs[OM_REG_R10] = r.r10;
-	h->regs[OM_REG_R11] = r.r11;
-	h->regs[OM_REG_R12] = r.r12;
-	h->regs[OM_REG_R13] = r.r13;
-	h->regs[OM_REG_R14] = r.r14;
-	h->regs[OM_REG_R15] = r.r15;
-	h->regs[OM_REG_RIP] = r.rip;
-	h->regs[OM_REG_RFLAGS] = r.eflags;
-	h->regs[OM_REG_ORIG_RAX] = r.orig_rax;
-	h->regs[OM_REG_FS_BASE] = r.fs_base;
-	h->regs[OM_REG_GS_BASE] = r.gs_base;
+	g[OM_REG_RAX] = r.rax;
+	g[OM_REG_RBX] = r.rbx;
+	g[OM_REG_RCX] = r.rcx;
+	g[OM_REG_RDX] = r.rdx;
+	g[OM_REG_RSI] = r.rsi;
+	g[OM_REG_RDI] = r.rdi;
+	g[OM_REG_RBP] = r.rbp;
+	g[OM_REG_RSP] = r.rsp;
+	g[OM_REG_R8] = r.r8;
+	g[OM_REG_R9] = r.r9;
+	g[OM_REG_R10] = r.r10;
+	g[OM_REG_R11] = r.r11;
+	g[OM_REG_R12] = r.r12;
+	g[OM_REG_R13] = r.r13;
+	g[OM_REG_R14] = r.r14;
+	g[OM_REG_R15] = r.r15;
+	g[OM_REG_RIP] = r.rip;
+	g[OM_REG_RFLAGS] = r.eflags;
+	g[OM_REG_ORIG_RAX] = r.orig_rax;
+	g[OM_REG_FS_BASE] = r.fs_base;
+	g[OM_REG_GS_BASE] = r.gs_base;
 
-	size = capture_xsave_size(&h->xcr0);
+	size = capture_xsave_size(&xcr0);
 	if (size == 0)
-		return fill_fxsave(c, h);
+		return fill_fxsave(c, tid, xsave, xsave_size);
 	if (size > OM_XSAVE_MAX || size < OM_XSAVE_MIN)
 		return cap_fail(c, -EOVERFLOW, "XSAVE area of %u bytes (at most %u)", size,
 		    OM_XSAVE_MAX);
-	iov.iov_base = h->xsave;
+	iov.iov_base = xsave;
 	iov.iov_len = size;
-	if (ptrace(PTRACE_GETREGSET, c->in->pid, (void *)NT_X86_XSTATE, &iov) == -1)
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) == -1)
 		return cap_fail(c, -errno, "PTRACE_GETREGSET NT_X86_XSTATE: %s", strerror(errno));
-	h->xsave_size = (uint32_t)iov.iov_len;
+	*xsave_size = (uint32_t)iov.iov_len;
 	return 0;
 }
 
 static void
-add_siginfo(struct om_image_hdr *h, const uint8_t *raw)
+add_siginfo(struct om_siginfo *q, uint32_t *count, const uint8_t *raw)
 {
 	struct om_siginfo *s;
 
-	if (h->sigq_count == OM_SIGQUEUE_MAX)
+	if (*count == OM_SIGQUEUE_MAX)
 		return; /* the rest arrive as from kill() */
-	s = &h->sigq[h->sigq_count++];
+	s = &q[(*count)++];
 	memcpy(&s->signo, raw, 4);
 	memcpy(&s->errnum, raw + 4, 4);
 	memcpy(&s->code, raw + 8, 4);
 	memcpy(s->fields, raw + 16, OM_SIGINFO_FIELDS);
 }
 
-/* The pending instances with their siginfo: the thread's queue, the
- * process's (PTRACE_PEEKSIGINFO), then what arrived during our injected
- * calls (inject.h: they travel in the image, and stay recorded until the
- * caller knows the image was taken), each in the order it came. */
+/* Pending instances (PTRACE_PEEKSIGINFO) of tid's own queue, or of its
+ * process's (shared), after the q[*count] there are. */
 static void
-fill_sigq(struct cap *c, struct om_image_hdr *h)
+peek_sigq(pid_t tid, int shared, struct om_siginfo *q, uint32_t *count)
 {
 	static uint8_t buf[OM_SIGQUEUE_MAX][INJECT_SIGINFO_SIZE];
 	struct __ptrace_peeksiginfo_args a;
-	unsigned k, nt;
 	long n, i;
-	int shared;
+
+	a.off = 0;
+	a.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
+	a.nr = OM_SIGQUEUE_MAX;
+	n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, buf);
+	for (i = 0; i < n; i++)
+		add_siginfo(q, count, buf[i]);
+}
+
+/* One that came after the pending set was read is pending only as far as
+ * its bit says: without the bit, it is left out. */
+static void
+sigq_trim(struct om_siginfo *q, uint32_t *count, uint64_t pending)
+{
+	for (uint32_t i = 0; i < *count; i++)
+		if (q[i].signo < 1 || q[i].signo > OM_NSIG || !(pending >> (q[i].signo - 1) & 1)) {
+			memmove(&q[i], &q[i + 1], (*count - i - 1) * sizeof q[0]);
+			(*count)--;
+			i--;
+		}
+}
+
+/* The pending instances with their siginfo: the thread's queue, the
+ * process's, then what arrived during our injected calls (inject.h: they
+ * travel in the image, and stay recorded until the caller knows the image
+ * was taken), each in the order it came. */
+static void
+fill_sigq(struct cap *c, struct om_image_hdr *h)
+{
+	unsigned k, nt;
 
 	h->sigq_count = 0;
-	for (shared = 0; shared < 2; shared++) {
-		a.off = 0;
-		a.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
-		a.nr = OM_SIGQUEUE_MAX;
-		n = ptrace(PTRACE_PEEKSIGINFO, c->in->pid, &a, buf);
-		for (i = 0; i < n; i++)
-			add_siginfo(h, buf[i]);
-	}
+	peek_sigq(c->in->pid, 0, h->sigq, &h->sigq_count);
+	peek_sigq(c->in->pid, 1, h->sigq, &h->sigq_count);
 	nt = c->in->nsigs;
 	for (k = 0; k < nt; k++) {
 		h->sig_pending |= 1ull << (c->in->sigs[k].sig - 1);
-		add_siginfo(h, c->in->sigs[k].info);
+		add_siginfo(h->sigq, &h->sigq_count, c->in->sigs[k].info);
 	}
 	c->st->sigs = nt;
-	/* One that came after the pending sets were read is pending only as
-	 * far as its bit says: without the bit, it is left out. */
-	for (i = 0; i < (long)h->sigq_count; i++)
-		if (h->sigq[i].signo < 1 || h->sigq[i].signo > OM_NSIG ||
-		    !(h->sig_pending >> (h->sigq[i].signo - 1) & 1)) {
-			memmove(&h->sigq[i], &h->sigq[i + 1], (h->sigq_count - (uint32_t)i - 1) * sizeof h->sigq[0]);
-			h->sigq_count--;
-			i--;
-		}
+	sigq_trim(h->sigq, &h->sigq_count, h->sig_pending);
+}
+
+/* What each thread has of its own beyond its registers. */
+struct own {
+	uint64_t blocked, ss_sp, ss_size, rseq_addr, tid_address, robust_list, robust_len;
+	uint32_t ss_flags, rseq_len, rseq_sig;
+};
+
+/* Its signal mask and alternate stack, its rseq area (ptrace), the tid
+ * address and robust list (PR_GET_TID_ADDRESS needs
+ * CONFIG_CHECKPOINT_RESTORE; without it the value stays 0, and the node
+ * then clears nothing at exit): injected in the thread itself. */
+static int
+fill_own(struct cap *c, struct inject *in, struct own *o)
+{
+	uint64_t d = in->data, buf[3];
+	struct rseq_config rs;
+	int64_t r;
+	int rc;
+
+	memset(o, 0, sizeof *o);
+	if ((rc = query(c, in, SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, d, 8, &r)) != 0)
+		return rc;
+	if (r != 0 || (rc = inject_read(in, d, &o->blocked, 8)) != 0)
+		return cap_fail(c, -EIO, "rt_sigprocmask in the tracee failed");
+	/* stack_t: ss_sp (8), ss_flags (4 + 4 padding), ss_size (8) */
+	if ((rc = query(c, in, SYS_sigaltstack, 0, d, 0, 0, &r)) != 0)
+		return rc;
+	if (r != 0 || (rc = inject_read(in, d, buf, 24)) != 0)
+		return cap_fail(c, -EIO, "sigaltstack in the tracee failed");
+	o->ss_sp = buf[0];
+	o->ss_flags = (uint32_t)buf[1];
+	o->ss_size = buf[2];
+	memset(&rs, 0, sizeof rs);
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, in->pid, (void *)sizeof rs, &rs) > 0) {
+		o->rseq_addr = rs.rseq_abi_pointer;
+		o->rseq_len = rs.rseq_abi_size;
+		o->rseq_sig = rs.signature;
+	}
+	if ((rc = query(c, in, SYS_prctl, PR_GET_TID_ADDRESS, d, 0, 0, &r)) != 0)
+		return rc;
+	if (r == 0 && inject_read(in, d, buf, 8) == 0)
+		o->tid_address = buf[0];
+	if ((rc = query(c, in, SYS_get_robust_list, 0, d, d + 8, 0, &r)) != 0)
+		return rc;
+	if (r == 0 && inject_read(in, d, buf, 16) == 0) {
+		o->robust_list = buf[0];
+		o->robust_len = buf[1];
+	}
+	return 0;
+}
+
+static int
+fill_regs(struct cap *c, struct om_image_hdr *h)
+{
+	if (capture_xsave_size(&h->xcr0) == 0)
+		h->xcr0 = XCR0_X87_SSE;
+	return fill_cpu(c, c->in->pid, h->regs, h->xsave, &h->xsave_size);
 }
 
 static int
@@ -496,7 +580,7 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 	int sig, rc;
 
 	for (sig = 1; sig <= OM_NSIG; sig++) {
-		if ((rc = query(c, SYS_rt_sigaction, (uint64_t)sig, 0, d, 8, &r)) != 0)
+		if ((rc = query(c, c->in, SYS_rt_sigaction, (uint64_t)sig, 0, d, 8, &r)) != 0)
 			return rc;
 		if (r != 0)
 			continue; /* a number the kernel does not know: default */
@@ -507,20 +591,8 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 		h->sigact[sig - 1].restorer = buf[2];
 		h->sigact[sig - 1].mask = buf[3];
 	}
-	if ((rc = query(c, SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, d, 8, &r)) != 0)
-		return rc;
-	if (r != 0 || (rc = inject_read(c->in, d, &h->sig_blocked, 8)) != 0)
-		return cap_fail(c, -EIO, "rt_sigprocmask in the tracee failed");
-	/* stack_t: ss_sp (8), ss_flags (4 + 4 padding), ss_size (8) */
-	if ((rc = query(c, SYS_sigaltstack, 0, d, 0, 0, &r)) != 0)
-		return rc;
-	if (r != 0 || (rc = inject_read(c->in, d, buf, 24)) != 0)
-		return cap_fail(c, -EIO, "sigaltstack in the tracee failed");
-	h->ss_sp = buf[0];
-	h->ss_flags = (uint32_t)buf[1];
-	h->ss_size = buf[2];
-	(void)status_field(c->in->pid, "SigPnd", "%llx", (unsigned long long *)&pnd);
-	(void)status_field(c->in->pid, "ShdPnd", "%llx", (unsigned long long *)&shd);
+	(void)status_field(c->in->pid, 0, "SigPnd", "%llx", (unsigned long long *)&pnd);
+	(void)status_field(c->in->pid, 0, "ShdPnd", "%llx", (unsigned long long *)&shd);
 	h->sig_pending = pnd | shd;
 	fill_sigq(c, h);
 	return 0;
@@ -529,28 +601,61 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 static int
 fill_thread(struct cap *c, struct om_image_hdr *h)
 {
-	struct rseq_config rs;
-	uint64_t d = c->in->data, v[2];
-	int64_t r;
+	struct own o;
 	int rc;
 
-	memset(&rs, 0, sizeof rs);
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, c->in->pid, (void *)sizeof rs, &rs) > 0) {
-		h->rseq_addr = rs.rseq_abi_pointer;
-		h->rseq_len = rs.rseq_abi_size;
-		h->rseq_sig = rs.signature;
-	}
-	/* PR_GET_TID_ADDRESS needs CONFIG_CHECKPOINT_RESTORE; without it the
-	 * value stays 0 (the node then clears nothing at exit). */
-	if ((rc = query(c, SYS_prctl, PR_GET_TID_ADDRESS, d, 0, 0, &r)) != 0)
+	if ((rc = fill_own(c, c->in, &o)) != 0)
 		return rc;
-	if (r == 0 && inject_read(c->in, d, v, 8) == 0)
-		h->tid_address = v[0];
-	if ((rc = query(c, SYS_get_robust_list, 0, d, d + 8, 0, &r)) != 0)
+	h->sig_blocked = o.blocked;
+	h->ss_sp = o.ss_sp;
+	h->ss_flags = o.ss_flags;
+	h->ss_size = o.ss_size;
+	h->rseq_addr = o.rseq_addr;
+	h->rseq_len = o.rseq_len;
+	h->rseq_sig = o.rseq_sig;
+	h->tid_address = o.tid_address;
+	h->robust_list = o.robust_list;
+	h->robust_len = o.robust_len;
+	return 0;
+}
+
+/* Another thread of the process (stopped, t its injector): its
+ * IMAGE_THREAD. What arrived during the calls injected in it is the
+ * process's: it joins the leader's record. */
+static int
+fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
+{
+	unsigned long long f[16], pnd = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = hz > 0 ? 1000000000ull / (uint64_t)hz : 10000000ull;
+	struct own o;
+	int rc;
+
+	memset(m, 0, sizeof *m);
+	m->tid = (uint32_t)t->pid;
+	if ((rc = fill_cpu(c, t->pid, m->regs, m->xsave, &m->xsave_size)) != 0 ||
+	    (rc = fill_own(c, t, &o)) != 0)
 		return rc;
-	if (r == 0 && inject_read(c->in, d, v, 16) == 0) {
-		h->robust_list = v[0];
-		h->robust_len = v[1];
+	for (unsigned k = 0; k < t->nsigs && c->in->nsigs < INJECT_SIGS_MAX; k++)
+		c->in->sigs[c->in->nsigs++] = t->sigs[k];
+	t->nsigs = 0;
+	m->sig_blocked = o.blocked;
+	m->ss_sp = o.ss_sp;
+	m->ss_flags = o.ss_flags;
+	m->ss_size = o.ss_size;
+	m->rseq_addr = o.rseq_addr;
+	m->rseq_len = o.rseq_len;
+	m->rseq_sig = o.rseq_sig;
+	m->tid_address = o.tid_address;
+	m->robust_list = o.robust_list;
+	m->robust_len = o.robust_len;
+	(void)status_field(c->in->pid, t->pid, "SigPnd", "%llx", &pnd);
+	m->sig_pending = pnd;
+	peek_sigq(t->pid, 0, m->sigq, &m->sigq_count);
+	sigq_trim(m->sigq, &m->sigq_count, m->sig_pending);
+	if (stat_fields(c->in->pid, t->pid, f, 16) == 0) {
+		m->utime_ns = f[11] * tick; /* (14) utime */
+		m->stime_ns = f[12] * tick; /* (15) stime */
 	}
 	return 0;
 }
@@ -573,27 +678,27 @@ fill_identity(struct cap *c, struct om_image_hdr *h)
 	int rc;
 
 	h->pid = h->tid = (uint32_t)c->in->pid;
-	if ((rc = stat_fields(c->in->pid, f, 48)) != 0)
+	if ((rc = stat_fields(c->in->pid, 0, f, 48)) != 0)
 		return cap_fail(c, rc, "/proc/%d/stat: %s", (int)c->in->pid, strerror(-rc));
 	h->pgid = (uint32_t)f[2];     /* (5) pgrp */
 	h->sid = (uint32_t)f[3];      /* (6) session */
 	h->start_brk = f[44];         /* (47) start_brk */
-	if (status_field(c->in->pid, "PPid", "%u", &ppid) == 0)
+	if (status_field(c->in->pid, 0, "PPid", "%u", &ppid) == 0)
 		h->ppid = ppid;
-	if (status_field(c->in->pid, "Uid", "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 0) {
+	if (status_field(c->in->pid, 0, "Uid", "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 0) {
 		h->uid = ids[0];
 		h->euid = ids[1];
 		h->suid = ids[2];
 	}
-	if (status_field(c->in->pid, "Gid", "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 0) {
+	if (status_field(c->in->pid, 0, "Gid", "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 0) {
 		h->gid = ids[0];
 		h->egid = ids[1];
 		h->sgid = ids[2];
 	}
-	if (status_field(c->in->pid, "Umask", "%o", &um) == 0)
+	if (status_field(c->in->pid, 0, "Umask", "%o", &um) == 0)
 		h->umask = um & 0777;
 	/* uname as the tracee sees it (its UTS namespace). */
-	if ((rc = query(c, SYS_uname, c->in->data, 0, 0, 0, &r)) != 0)
+	if ((rc = query(c, c->in, SYS_uname, c->in->data, 0, 0, 0, &r)) != 0)
 		return rc;
 	if (r != 0 || inject_read(c->in, c->in->data, &u, sizeof u) != 0)
 		return cap_fail(c, -EIO, "uname in the tracee failed");
@@ -603,7 +708,7 @@ fill_identity(struct cap *c, struct om_image_hdr *h)
 	copy_uts(h->version, u.version);
 	copy_uts(h->machine, u.machine);
 	copy_uts(h->domainname, u.domainname);
-	if ((rc = query(c, SYS_brk, 0, 0, 0, 0, &r)) != 0)
+	if ((rc = query(c, c->in, SYS_brk, 0, 0, 0, 0, &r)) != 0)
 		return rc;
 	h->brk = (uint64_t)r;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -791,11 +896,12 @@ out:
 }
 
 int
-capture_image(struct inject *in, capture_emit_fn emitfn, void *ctx,
-    struct capture_stats *st, char *err, size_t errlen)
+capture_image(struct inject *in, struct inject *const *threads, unsigned nthreads,
+    capture_emit_fn emitfn, void *ctx, struct capture_stats *st, char *err, size_t errlen)
 {
 	struct capture_map *maps = NULL;
 	struct om_image_hdr *h = NULL;
+	struct om_image_thread *others = NULL;
 	struct om_image_end end;
 	struct cap c;
 	uint32_t kind;
@@ -819,7 +925,9 @@ capture_image(struct inject *in, capture_emit_fn emitfn, void *ctx,
 	c.data = malloc((size_t)OM_IMAGE_PAGES_MAX * OM_PAGE_SIZE);
 	c.out = malloc(c.outcap);
 	h = calloc(1, sizeof *h);
-	if (c.data == NULL || c.out == NULL || h == NULL) {
+	if (nthreads)
+		others = calloc(nthreads, sizeof *others);
+	if (c.data == NULL || c.out == NULL || h == NULL || (nthreads && others == NULL)) {
 		rc = cap_fail(&c, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -828,6 +936,17 @@ capture_image(struct inject *in, capture_emit_fn emitfn, void *ctx,
 		rc = cap_fail(&c, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	for (i = 0; i < nthreads; i++) {
+		if (i > 0 && threads[i]->pid <= threads[i - 1]->pid) {
+			rc = cap_fail(&c, -EINVAL, "threads out of order");
+			goto out;
+		}
+		if ((rc = fill_other(&c, threads[i], &others[i])) != 0)
+			goto out;
+	}
+	h->thread_count = nthreads;
+	/* The leader's signals last: those taken during the other threads'
+	 * injected calls are in its record by then. */
 	if ((rc = fill_regs(&c, h)) != 0 || (rc = fill_signals(&c, h)) != 0 ||
 	    (rc = fill_thread(&c, h)) != 0 || (rc = fill_identity(&c, h)) != 0 ||
 	    (rc = fill_usage(&c, h)) != 0 || (rc = timers_capture(in, h, err, errlen)) != 0)
@@ -856,6 +975,14 @@ capture_image(struct inject *in, capture_emit_fn emitfn, void *ctx,
 	}
 	if ((rc = emit(&c, OM_T_IMAGE_BEGIN, (size_t)n)) != 0)
 		goto out;
+	for (i = 0; i < nthreads; i++) {
+		if ((n = om_image_thread_encode(&others[i], c.out, c.outcap)) < 0) {
+			rc = cap_fail(&c, -EINVAL, "thread %u: %s", others[i].tid, om_strerror(n));
+			goto out;
+		}
+		if ((rc = emit(&c, OM_T_IMAGE_THREAD, (size_t)n)) != 0)
+			goto out;
+	}
 	for (i = 0; i < nmaps; i++) {
 		if ((kind = capture_map_kind(&maps[i], in->scratch, in->scratch_len)) == 0)
 			continue;
@@ -872,6 +999,7 @@ out:
 		close(c.pagemap_fd);
 	free(maps);
 	free(h);
+	free(others);
 	free(c.out);
 	free(c.data);
 	return rc;

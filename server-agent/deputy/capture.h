@@ -29,11 +29,15 @@ struct capture_stats {
 			    * make pending again at home if it is not */
 };
 
-/* Captures the tracee and emits IMAGE_BEGIN, per region IMAGE_REGION and its
- * IMAGE_PAGES, then IMAGE_END, in the order image.h requires. Returns 0, a
- * nonzero value emit returned, or -errno with a message in err. */
-int capture_image(struct inject *in, capture_emit_fn emit, void *ctx,
-    struct capture_stats *st, char *err, size_t errlen);
+/* Captures the tracee and emits IMAGE_BEGIN, an IMAGE_THREAD per other
+ * thread, per region IMAGE_REGION and its IMAGE_PAGES, then IMAGE_END, in
+ * the order image.h requires. in is the header's thread (the leader);
+ * threads[0..nthreads) the process's other threads, each stopped, with an
+ * injector of its own sharing in's scratch region, in ascending tid order.
+ * Signals taken during calls injected in them join in's record. Returns 0,
+ * a nonzero value emit returned, or -errno with a message in err. */
+int capture_image(struct inject *in, struct inject *const *threads, unsigned nthreads,
+    capture_emit_fn emit, void *ctx, struct capture_stats *st, char *err, size_t errlen);
 
 /* One line of /proc/PID/maps. */
 struct capture_map {
@@ -59,7 +63,7 @@ uint32_t capture_map_kind(const struct capture_map *m, uint64_t scratch, uint64_
  * sub-leaf 0, EBX) and XCR0 itself; 0 and 0 without OSXSAVE. */
 uint32_t capture_xsave_size(uint64_t *xcr0);
 
-/* This machine's CPU description with cores = 1 (one thread per job); its
+/* This machine's CPU description with cores = 1; its
  * xcr0 is the state components a process has: XCR0, or x87|SSE (3) on a
  * CPU without XSAVE, as a node reports it. */
 void capture_cpu(struct om_cpu *cpu);

@@ -12,6 +12,7 @@
 
 #include "deputy.h"
 #include "follow.h"
+#include "thread_seize.h"
 #include "vdso_leave.h"
 #include "stats.h"
 
@@ -172,6 +173,7 @@ enum follow_event follow_run(struct follow *f)
 {
 	for (;;) {
 		int st, ev;
+		thread_seize_settle(); /* threads a move could not stop, once they have */
 		if (f->stopped) {
 			f->stopped = 0;
 			if (resume(f, 0) == -1)

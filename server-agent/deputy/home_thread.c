@@ -41,14 +41,19 @@ int home_thread_new(struct inject *in, long options, struct inject *out, pid_t *
 		kill((pid_t)ret, SIGKILL); /* the whole process: it cannot be held */
 		return rc;
 	}
+	home_thread_share(in, out);
+	*tid = (pid_t)ret;
+	return 0;
+}
+
+void home_thread_share(const struct inject *in, struct inject *out)
+{
 	/* The scratch region is its process's: the same memory. */
 	out->scratch = in->scratch;
 	out->scratch_len = in->scratch_len;
 	out->stub = in->stub;
 	out->data = in->data;
 	out->interruptible = in->interruptible;
-	*tid = (pid_t)ret;
-	return 0;
 }
 
 int home_thread_end(struct inject *t)

@@ -16,6 +16,9 @@
  * that one call (options: the ones in's tracee has); out is ready for
  * injected calls in the new thread, *tid its tid. */
 int home_thread_new(struct inject *in, long options, struct inject *out, pid_t *tid);
+/* out (opened on another thread of in's process) injects through in's
+ * scratch region, as in does. */
+void home_thread_share(const struct inject *in, struct inject *out);
 /* Ends that thread (an exit injected there) and closes out. */
 int home_thread_end(struct inject *t);
 

@@ -16,6 +16,7 @@
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "handoff.h"
 #include "ptrace_start.h"
 #include "remote.h"
+#include "thread_seize.h"
 #include "vdso_leave.h"
 
 #define TUNABLE_MAX 1024
@@ -112,19 +114,22 @@ static void drain_agent(struct remote *r)
 		agent_gone(r);
 }
 
-/* Removes the scratch region from the stopped process (registers kept);
+/* Removes the scratch region from the stopped process (registers kept),
+ * then lets its other threads go on where they were (held for the move:
+ * they stay stopped until then, away from the code teardown writes over);
  * the signals our injected calls took from it are its own again. */
 static void unprepare(struct remote *r)
 {
 	static struct inject_sig back[INJECT_SIGS_MAX];
 	struct user_regs_struct regs;
-	unsigned n = inject_take_signals(&r->in, back);
 	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		ptrace(PTRACE_SETREGS, r->pid, NULL, &regs);
 	} else {
 		inject_close(&r->in);
 	}
+	remote_threads_release(r, NULL);
+	unsigned n = inject_take_signals(&r->in, back);
 	for (unsigned i = 0; i < n; i++)
 		inject_raise(r->pid, &back[i]);
 }
@@ -149,6 +154,7 @@ static int send_placed(struct remote *r)
 		return remote_serve(r);
 	if (rc == SENT_NOT_STARTED) {
 		kill(r->pid, SIGKILL);
+		remote_threads_reap(r, 1);
 		return NODE_LOST;
 	}
 	if (rc == SENT_BROKEN)
@@ -234,65 +240,90 @@ refused:
 	return STAYS;
 }
 
-/* How many threads the process has (/proc/PID/status); 0 if unknown. */
-static int threads(pid_t pid)
+/* A call in its restart block that can be made again with its arguments
+ * (restart_again_nr) becomes one with RESTART_NOHAND (made again where the
+ * process goes on, home included): 0, or -1 when it cannot. */
+static int restart_anew(pid_t tid, struct user_regs_struct *regs)
 {
-	char path[64], line[128];
-	int n = 0;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return n;
+	uint8_t before[7];
+	struct iovec local = { before, sizeof before }, remote = { (void *)(regs->rip - 7), sizeof before };
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof before)
+		memset(before, 0, sizeof before);
+	long nr = restart_again_nr(regs->orig_rax, regs->rsi, before);
+	if (nr < 0)
+		return -1;
+	regs->orig_rax = (uint64_t)nr;
+	regs->rax = (uint64_t)-RESTART_NOHAND;
+	return ptrace(PTRACE_SETREGS, tid, NULL, regs) == 0 ? 0 : -1;
+}
+
+/* A stopped thread of the process about to move (its leader, or another
+ * one): NULL when it can, else why not (in why). Its restart code in
+ * *code. */
+static const char *movable(pid_t tid, int *code, char *why, size_t len)
+{
+	struct user_regs_struct regs;
+	*code = 0;
+	if (vdso_leave(tid) != 0)
+		return "it could not be stepped out of the vDSO";
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) == -1)
+		return strerror(errno);
+	if ((*code = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK) {
+		if (restart_anew(tid, &regs) == 0) {
+			*code = RESTART_NOHAND;
+			return NULL;
+		}
+		snprintf(why, len, "it sleeps in a call whose state only this kernel keeps (%s)",
+		    om_syscall_name((unsigned)regs.orig_rax));
+		return why;
+	}
+	return NULL;
 }
 
 /* The process, stopped where it ran at home (follow_interrupt), goes to
- * node (0: any) as it stands. A system call it was in is left as the stop
+ * node (0: any) as it stands, with every thread (each stopped where it
+ * is: thread_seize.h). A system call a thread was in is left as the stop
  * shows it (restart.h): the image decides, by the signals pending then,
  * whether it runs again on the node or returns EINTR, and a process that
  * stays keeps it for home's kernel to decide. One that keeps its state in
- * the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot move, nor can a
- * process with threads. Returns STAYS or NODE_*. */
+ * the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot move. Returns STAYS
+ * or NODE_*. */
 static int move_out(struct remote *r, uint32_t node)
 {
-	struct user_regs_struct regs;
-	const char *why = NULL;
-	int rc;
-	if (threads(r->pid) != 1)
-		why = "it has threads";
-	else if (vdso_leave(r->pid) != 0)
-		why = "it could not be stepped out of the vDSO";
-	else if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == -1)
-		why = strerror(errno);
-	else if ((r->restart = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK)
-		why = "it sleeps in a call whose state only this kernel keeps";
-	if (why) {
+	char why_buf[160], thread_why[128];
+	const char *why;
+	pid_t *tids = NULL;
+	int ntids = 0, rc, code;
+	if (!(why = movable(r->pid, &r->restart, why_buf, sizeof why_buf)) &&
+	    (ntids = thread_seize_all(r->pid, PTRACE_O_EXITKILL, &tids, why_buf, sizeof why_buf)) < 0) {
+		why = why_buf;
+		ntids = 0;
+	}
+	for (int i = 0; i < ntids && !why; i++)
+		if ((why = movable(tids[i], &code, thread_why, sizeof thread_why)) != NULL) {
+			snprintf(why_buf, sizeof why_buf, "its thread %d: %s", (int)tids[i], why);
+			why = why_buf;
+		}
+	if (why)
 		say(r, "it stays at home: %s", why);
-		r->restart = 0;
-		return STAYS;
-	}
-	if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0) {
+	else if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0)
 		agent_gone(r);
-		r->restart = 0;
-		return STAYS;
-	}
-	if (r->jc->placed.node == 0) {
+	else if (r->jc->placed.node == 0)
 		say(r, "it stays at home: %s", r->jc->placed.reason);
-		r->restart = 0;
-		return STAYS;
-	}
-	say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
-	if ((rc = inject_open(&r->in, r->pid)) != 0 || (rc = inject_setup(&r->in)) != 0) {
+	else {
+		say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
+		if ((rc = inject_open(&r->in, r->pid)) == 0 && (rc = inject_setup(&r->in)) == 0 &&
+		    (rc = remote_threads_hold(r, tids, ntids)) == 0) {
+			free(tids); /* its threads are r->threads now */
+			return send_placed(r);
+		}
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
-		r->restart = 0;
-		return STAYS;
 	}
-	return send_placed(r);
+	thread_seize_release(tids, ntids);
+	r->restart = 0;
+	return STAYS;
 }
 
 static int life(struct remote *r, uint32_t first_node, int rc);

@@ -70,6 +70,12 @@ struct remote {
 	enum restart_how restart_how;
 	uint64_t rs_pending, rs_blocked, rs_caught, rs_sa_restart;
 	int restart_late;
+	struct thread_again {   /* ... and the other threads' whose call runs again */
+		pid_t tid;
+		int code;
+		uint64_t pending, blocked;
+	} *thread_again;
+	int nthread_again, thread_again_cap;
 	int stop_at_home;       /* a stop signal the deputy sent its idle process */
 	int waking;             /* wake() waits for its PTRACE_INTERRUPT */
 	struct proc_stats stats; /* where it ran, for om-run --stats */

@@ -69,6 +69,49 @@ void remote_thread_end(struct remote *r, pid_t tid)
 	}
 }
 
+int remote_threads_hold(struct remote *r, const pid_t *tids, int n)
+{
+	struct remote_thread **grown;
+	if (n <= 0)
+		return 0;
+	if (r->nthreads + n > REMOTE_THREADS_MAX)
+		return -EAGAIN;
+	if (!(grown = realloc(r->threads, (size_t)(r->nthreads + n) * sizeof *grown)))
+		return -ENOMEM;
+	r->threads = grown;
+	int before = r->nthreads;
+	for (int i = 0; i < n; i++) {
+		struct remote_thread *t = calloc(1, sizeof *t);
+		int rc = t ? inject_open(&t->in, tids[i]) : -ENOMEM;
+		if (rc != 0) {
+			free(t);
+			while (r->nthreads > before) {
+				inject_close(&r->threads[--r->nthreads]->in);
+				free(r->threads[r->nthreads]);
+			}
+			return rc;
+		}
+		home_thread_share(&r->in, &t->in);
+		t->in.interruptible = 0; /* as the leader's, for the capture */
+		t->tid = tids[i];
+		r->threads[r->nthreads++] = t;
+		ptrace(PTRACE_SETOPTIONS, tids[i], NULL, (void *)follow_options_away());
+	}
+	return 0;
+}
+
+static int by_tid(const void *a, const void *b)
+{
+	pid_t x = (*(struct remote_thread *const *)a)->tid, y = (*(struct remote_thread *const *)b)->tid;
+	return (x > y) - (x < y);
+}
+
+void remote_threads_sort(struct remote *r)
+{
+	if (r->nthreads > 1)
+		qsort(r->threads, (size_t)r->nthreads, sizeof *r->threads, by_tid);
+}
+
 struct inject *remote_thread_in(struct remote *r, pid_t tid)
 {
 	for (int i = 0; i < r->nthreads; i++)
@@ -112,7 +155,7 @@ void remote_threads_release(struct remote *r,
 		struct remote_thread *t = r->threads[i];
 		struct user_regs_struct regs;
 		keep_signals(r, t);
-		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
+		if (fix && ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
 			fix(r, t->tid, &regs);
 			ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
 		}

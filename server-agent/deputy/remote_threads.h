@@ -24,9 +24,16 @@ struct remote_thread {
 /* A home thread for a node thread of r's process (stopped, scratch set
  * up): its tid, or -errno (EAGAIN past REMOTE_THREADS_MAX). */
 long remote_thread_new(struct remote *r);
+/* The process's own threads tids[0..n), stopped (thread_seize.h), become
+ * its home threads, held as the process goes to a node (the scratch region
+ * set up): their node threads are their own selves. 0, or -errno (none
+ * is held: they are the caller's to let go). */
+int remote_threads_hold(struct remote *r, const pid_t *tids, int n);
 /* Ends the home thread of that tid (its node thread ended), if there is
  * one. */
 void remote_thread_end(struct remote *r, pid_t tid);
+/* In ascending tid order, as an image has them. */
+void remote_threads_sort(struct remote *r);
 /* The home thread of that tid, or NULL. */
 struct inject *remote_thread_in(struct remote *r, pid_t tid);
 /* restore's thread_in (restore.h): ctx is the remote; marks it restored. */
@@ -35,8 +42,8 @@ struct inject *remote_thread_restore_in(void *ctx, pid_t tid);
  * (before the scratch region goes: they need it), ... */
 void remote_threads_end_unrestored(struct remote *r);
 /* ... then, the leader set to run, each restored one runs as the
- * process's own (detached, the registers it has; fix(r, tid, regs) may
- * change them first). None is left. */
+ * process's own (detached, the registers it has; fix(r, tid, regs), unless
+ * NULL, may change them first). None is left. */
 struct user_regs_struct;
 void remote_threads_release(struct remote *r,
     void (*fix)(struct remote *r, pid_t tid, struct user_regs_struct *regs));

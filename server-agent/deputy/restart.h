@@ -32,6 +32,18 @@ enum restart_how {
 /* The restart code the registers of a stopped process show (rax, orig_rax),
  * or 0 when it is not in an interrupted call. */
 int restart_code(uint64_t rax, uint64_t orig_rax);
+/* A call in its restart block (RESTART_BLOCK: the kernel keeps when it
+ * ends) that can be made again with its arguments instead, as a call
+ * with RESTART_NOHAND would (with a handler to run, EINTR): a wait whose
+ * end is absolute (FUTEX_WAIT_BITSET) is the same wait; a relative
+ * timeout (poll, nanosleep, clock_nanosleep, FUTEX_WAIT) starts over, a
+ * wait longer by the time already waited. orig_rax is the call, or
+ * restart_syscall after an earlier interruption: then the call is the one
+ * the instruction before SYSCALL loads (before: the 7 bytes ending at
+ * SYSCALL's end, `mov $NR, %eax; syscall` in libc's wrappers). rsi is its
+ * second argument (a futex's operation). Returns the call's number, or -1
+ * when it cannot be made again. */
+long restart_again_nr(uint64_t orig_rax, uint64_t rsi, const uint8_t before[7]);
 /* What Linux does with code when the process goes on with the signals
  * pending (bit n-1: signal n), of which blocked are blocked, caught have a
  * handler and sa_restart have SA_RESTART. The signal that counts is the
@@ -40,8 +52,8 @@ int restart_code(uint64_t rax, uint64_t orig_rax);
  * it, and do not decide). */
 enum restart_how restart_decide(int code, uint64_t pending, uint64_t blocked, uint64_t caught,
     uint64_t sa_restart);
-/* The signals pending for pid now, thread and process (/proc/PID/status
- * SigPnd | ShdPnd); 0 if unknown. */
-uint64_t restart_pending_now(pid_t pid);
+/* The signals pending for thread tid now, its own (/proc/TID/status SigPnd)
+ * and, with shared, its process's (ShdPnd); 0 if unknown. */
+uint64_t restart_pending_now(pid_t tid, int shared);
 
 #endif

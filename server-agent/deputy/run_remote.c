@@ -639,14 +639,26 @@ static void back_home(struct remote *r)
 
 /* ------------------------------------------------------------ start */
 
-/* The process went out in an interrupted call (r->restart): the image's
- * registers end it as Linux would with the signals the image has pending
- * (restart.h), since it goes on on the node. */
+/* A thread that went out in an interrupted call (code): the image's
+ * registers g end it as Linux would with the signals pending (restart.h),
+ * since it goes on on the node. */
+static enum restart_how restart_regs(struct remote *r, int code, uint64_t pending, uint64_t blocked, uint64_t *g)
+{
+	enum restart_how how = restart_decide(code, pending, blocked, r->rs_caught, r->rs_sa_restart);
+	if (how == RESTART_EINTR) {
+		g[OM_REG_RAX] = (uint64_t)-EINTR;
+	} else { /* move_out sends no RESTART_KERNEL */
+		g[OM_REG_RIP] -= 2; /* back over SYSCALL */
+		g[OM_REG_RAX] = g[OM_REG_ORIG_RAX];
+	}
+	g[OM_REG_ORIG_RAX] = (uint64_t)-1; /* no call to restart on the node */
+	return how;
+}
+
+/* The header: the process's handlers decide for every thread; the leader's
+ * call (r->restart) by its own signals and the process's. */
 static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 {
-	uint64_t *g = h->regs;
-	r->rs_pending = h->sig_pending;
-	r->rs_blocked = h->sig_blocked;
 	r->rs_caught = r->rs_sa_restart = 0;
 	for (int i = 0; i < OM_NSIG; i++) {
 		if (h->sigact[i].handler > 1) /* neither SIG_DFL nor SIG_IGN */
@@ -654,27 +666,55 @@ static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 		if (h->sigact[i].flags & SA_RESTART)
 			r->rs_sa_restart |= 1ull << i;
 	}
-	r->restart_how = restart_decide(r->restart, r->rs_pending, r->rs_blocked, r->rs_caught, r->rs_sa_restart);
-	if (r->restart_how == RESTART_EINTR) {
-		g[OM_REG_RAX] = (uint64_t)-EINTR;
-	} else { /* move_out sends no RESTART_KERNEL */
-		g[OM_REG_RIP] -= 2; /* back over SYSCALL */
-		g[OM_REG_RAX] = g[OM_REG_ORIG_RAX];
+	r->nthread_again = 0;
+	if (!r->restart)
+		return;
+	r->rs_pending = h->sig_pending;
+	r->rs_blocked = h->sig_blocked;
+	r->restart_how = restart_regs(r, r->restart, r->rs_pending, r->rs_blocked, h->regs);
+}
+
+/* Another thread: by its own signals (one of the process's goes to one
+ * thread on the node, and ends that one's call there). Those whose call
+ * runs again are kept for restart_too_late. */
+static int restart_thread(struct remote *r, struct om_image_thread *t)
+{
+	uint64_t *g = t->regs;
+	int code = restart_code(g[OM_REG_RAX], g[OM_REG_ORIG_RAX]);
+	if (!code || restart_regs(r, code, t->sig_pending, t->sig_blocked, g) != RESTART_AGAIN)
+		return 0;
+	if (r->nthread_again == r->thread_again_cap) {
+		int cap = r->thread_again_cap ? 2 * r->thread_again_cap : 8;
+		struct thread_again *grown = realloc(r->thread_again, (size_t)cap * sizeof *grown);
+		if (!grown)
+			return -1;
+		r->thread_again = grown;
+		r->thread_again_cap = cap;
 	}
-	g[OM_REG_ORIG_RAX] = (uint64_t)-1; /* no call to restart on the node */
+	r->thread_again[r->nthread_again++] = (struct thread_again){ (pid_t)t->tid, code, t->sig_pending,
+								       t->sig_blocked };
+	return 0;
 }
 
 /* Before the image ends (and the process goes on on the node): a signal
- * that came since its header and that would have ended the call with
- * EINTR at home, where it was meanwhile, cannot change the image sent. */
+ * that came since its header and that would have ended a call with EINTR
+ * at home, where it was meanwhile, cannot change the image sent. */
 static int restart_too_late(struct remote *r)
 {
-	if (!r->restart || r->restart_how != RESTART_AGAIN)
-		return 0;
-	uint64_t pending = r->rs_pending | restart_pending_now(r->pid);
+	uint64_t recorded = 0;
 	for (unsigned i = 0; i < r->in.nsigs; i++)
-		pending |= 1ull << (r->in.sigs[i].sig - 1);
-	return restart_decide(r->restart, pending, r->rs_blocked, r->rs_caught, r->rs_sa_restart) == RESTART_EINTR;
+		recorded |= 1ull << (r->in.sigs[i].sig - 1);
+	if (r->restart && r->restart_how == RESTART_AGAIN &&
+	    restart_decide(r->restart, r->rs_pending | recorded | restart_pending_now(r->pid, 1), r->rs_blocked,
+		r->rs_caught, r->rs_sa_restart) == RESTART_EINTR)
+		return 1;
+	for (int i = 0; i < r->nthread_again; i++) {
+		const struct thread_again *t = &r->thread_again[i];
+		if (restart_decide(t->code, t->pending | restart_pending_now(t->tid, 0), t->blocked, r->rs_caught,
+			r->rs_sa_restart) == RESTART_EINTR)
+			return 1;
+	}
+	return 0;
 }
 
 static int emit(int type, const void *payload, size_t len, void *ctx)
@@ -693,10 +733,17 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 			return -1;
 		}
 		h->cpu = r->need;
-		if (r->restart)
-			restart_in_image(r, h);
+		restart_in_image(r, h);
 		n = om_image_hdr_encode(h, r->txbuf, OM_MAX_PAYLOAD);
 		free(h);
+		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
+	}
+	if (type == OM_T_IMAGE_THREAD) {
+		struct om_image_thread *t = malloc(sizeof *t);
+		int n = -1;
+		if (t && om_image_thread_decode(payload, len, t) == OM_OK && restart_thread(r, t) == 0)
+			n = om_image_thread_encode(t, r->txbuf, OM_MAX_PAYLOAD);
+		free(t);
 		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
 	}
 	return send_frame(r, (uint8_t)type, 0, payload, len);
@@ -782,7 +829,21 @@ int remote_send_out(struct remote *r)
 	r->in.watch = frames_during_call;
 	r->in.watch_ctx = r;
 	r->restart_late = 0;
-	if ((rc = capture_image(&r->in, emit, r, &cs, err, sizeof err)) != 0) {
+	r->in.reap = reap_threads; /* a SIGKILL meanwhile: the held threads end first */
+	r->in.reap_ctx = r;
+	struct inject **threads = r->nthreads ? malloc((size_t)r->nthreads * sizeof *threads) : NULL;
+	if (r->nthreads && !threads) {
+		fprintf(stderr, "om-run: capture failed: out of memory\n");
+		return SENT_BROKEN;
+	}
+	remote_threads_sort(r);
+	for (int i = 0; i < r->nthreads; i++) {
+		threads[i] = &r->threads[i]->in;
+		r->threads[i]->restored = 0; /* until an image brings it home again */
+	}
+	rc = capture_image(&r->in, threads, (unsigned)r->nthreads, emit, r, &cs, err, sizeof err);
+	free(threads);
+	if (rc != 0) {
 		if (r->restart_late)
 			say(r, "a signal it handles came while its image was taken: it stays at home, "
 			       "where the call it was in ends as Linux ends it");
@@ -860,10 +921,7 @@ static int move_on(struct remote *r)
 {
 	uint32_t target = r->next_node;
 	r->next_node = 0;
-	if (r->nthreads) { /* a capture takes one thread */
-		say(r, "it has threads: it stays at home instead of going on to node %u", target);
-		return 0;
-	}
+	remote_threads_end_unrestored(r); /* those of threads that ended on the node */
 	settle_home(r);
 	if (remote_place(r, &r->need, target, 0) != 0)
 		return -1;

@@ -386,7 +386,7 @@ cmd_save(const char *path, char **argv)
 	}
 	if (start(argv, &pid, &in) != 0)
 		die_kill(pid, argv[0], "cannot set up injection");
-	rc = capture_image(&in, file_emit, f, &st, err, sizeof err);
+	rc = capture_image(&in, NULL, 0, file_emit, f, &st, err, sizeof err);
 	if (rc == -EIO || (rc == 0 && fclose(f) != 0))
 		die_kill(pid, path, strerror(errno ? errno : EIO));
 	if (rc != 0)
@@ -633,7 +633,7 @@ cmd_roundtrip(char **argv)
 	if (capture_read_maps(pid, in.scratch, in.scratch_len, &before, &nbefore) != 0)
 		die_kill(pid, "maps", "cannot read /proc/PID/maps");
 	nbefore = maps_normalize(before, nbefore);
-	if ((r = capture_image(&in, fbuf_emit, &fb, &st, err, sizeof err)) != 0)
+	if ((r = capture_image(&in, NULL, 0, fbuf_emit, &fb, &st, err, sizeof err)) != 0)
 		die_kill(pid, "capture", err[0] ? err : strerror(-r));
 	memset(&d, 0, sizeof d);
 	if (decode_image(fb.p, fb.len, &d, err, sizeof err) != 0)
