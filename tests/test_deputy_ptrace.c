@@ -830,6 +830,48 @@ static void threads_seized_and_captured(void)
 	close(go[1]);
 }
 
+/* Killed while its threads are seized: let go, they cannot be detached
+ * (dead), and linger until collected; only then does Linux report the
+ * leader's end (thread_seize_settle, as the follower calls it). */
+static void threads_seized_then_killed(void)
+{
+	int ready[2], go[2], st;
+	char c;
+	CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(seize_child(ready[1], go[0]));
+	CHECK(pid > 0);
+	CHECK(read(ready[0], &c, 1) == 1);
+	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0);
+	CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
+	CHECK(waitpid(pid, &st, __WALL) == pid && (st >> 16) == PTRACE_EVENT_STOP);
+	pid_t *tids = NULL;
+	char why[160] = "";
+	int n = thread_seize_all(pid, PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC, &tids, why, sizeof why);
+	CHECK_EQ(n, 3);
+	kill(pid, SIGKILL);
+	usleep(20000);
+	thread_seize_release(tids, n > 0 ? n : 0);
+	pid_t got = 0;
+	for (int i = 0; i < 5000 && got == 0; i++) {
+		thread_seize_settle();
+		got = waitpid(pid, &st, __WALL | WNOHANG);
+		if (got == 0)
+			usleep(1000);
+	}
+	CHECK_EQ(got, pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	if (got != pid) {
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		waitpid(pid, &st, __WALL);
+	}
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 int main(void)
 {
 	RUN(exec_env_appends);
@@ -849,5 +891,6 @@ int main(void)
 	RUN(restart_rule);
 	RUN(restart_pending);
 	RUN(threads_seized_and_captured);
+	RUN(threads_seized_then_killed);
 	return check_exit();
 }

@@ -620,8 +620,8 @@ fill_thread(struct cap *c, struct om_image_hdr *h)
 }
 
 /* Another thread of the process (stopped, t its injector): its
- * IMAGE_THREAD. What arrived during the calls injected in it is the
- * process's: it joins the leader's record. */
+ * IMAGE_THREAD, with what it took during the calls injected in it (still
+ * recorded in t, for the caller to drop once the image is taken). */
 static int
 fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
 {
@@ -636,9 +636,6 @@ fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
 	if ((rc = fill_cpu(c, t->pid, m->regs, m->xsave, &m->xsave_size)) != 0 ||
 	    (rc = fill_own(c, t, &o)) != 0)
 		return rc;
-	for (unsigned k = 0; k < t->nsigs && c->in->nsigs < INJECT_SIGS_MAX; k++)
-		c->in->sigs[c->in->nsigs++] = t->sigs[k];
-	t->nsigs = 0;
 	m->sig_blocked = o.blocked;
 	m->ss_sp = o.ss_sp;
 	m->ss_flags = o.ss_flags;
@@ -652,6 +649,10 @@ fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
 	(void)status_field(c->in->pid, t->pid, "SigPnd", "%llx", &pnd);
 	m->sig_pending = pnd;
 	peek_sigq(t->pid, 0, m->sigq, &m->sigq_count);
+	for (unsigned k = 0; k < t->nsigs; k++) {
+		m->sig_pending |= 1ull << (t->sigs[k].sig - 1);
+		add_siginfo(m->sigq, &m->sigq_count, t->sigs[k].info);
+	}
 	sigq_trim(m->sigq, &m->sigq_count, m->sig_pending);
 	if (stat_fields(c->in->pid, t->pid, f, 16) == 0) {
 		m->utime_ns = f[11] * tick; /* (14) utime */
@@ -945,8 +946,6 @@ capture_image(struct inject *in, struct inject *const *threads, unsigned nthread
 			goto out;
 	}
 	h->thread_count = nthreads;
-	/* The leader's signals last: those taken during the other threads'
-	 * injected calls are in its record by then. */
 	if ((rc = fill_regs(&c, h)) != 0 || (rc = fill_signals(&c, h)) != 0 ||
 	    (rc = fill_thread(&c, h)) != 0 || (rc = fill_identity(&c, h)) != 0 ||
 	    (rc = fill_usage(&c, h)) != 0 || (rc = timers_capture(in, h, err, errlen)) != 0)

@@ -33,8 +33,9 @@ struct capture_stats {
  * thread, per region IMAGE_REGION and its IMAGE_PAGES, then IMAGE_END, in
  * the order image.h requires. in is the header's thread (the leader);
  * threads[0..nthreads) the process's other threads, each stopped, with an
- * injector of its own sharing in's scratch region, in ascending tid order.
- * Signals taken during calls injected in them join in's record. Returns 0,
+ * injector of its own sharing in's scratch region, in ascending tid order;
+ * what each took during calls injected in it is in its IMAGE_THREAD (and
+ * still in its record, for the caller to drop). Returns 0,
  * a nonzero value emit returned, or -errno with a message in err. */
 int capture_image(struct inject *in, struct inject *const *threads, unsigned nthreads,
     capture_emit_fn emit, void *ctx, struct capture_stats *st, char *err, size_t errlen);

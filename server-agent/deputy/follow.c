@@ -73,12 +73,20 @@ static int resume(struct follow *f, int sig)
 }
 
 /* The tracee cannot be resumed (ESRCH): killed (SIGKILL) while it was
- * held. Its end is its status. */
+ * held. Its end is its status, once threads a move seized are collected
+ * (thread_seize.h: Linux reports the leader's end after theirs). */
 static enum follow_event gone(struct follow *f)
 {
+	struct timespec nap = { 0, 1000000 };
 	int st;
 	for (;;) {
-		if (waitpid(f->pid, &st, __WALL) == -1) {
+		pid_t got = waitpid(f->pid, &st, __WALL | WNOHANG);
+		if (got == 0) {
+			thread_seize_settle();
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		if (got == -1) {
 			if (errno == EINTR)
 				continue;
 			return FOLLOW_ERROR;

@@ -63,14 +63,17 @@ inject_drop_signals(struct inject *in, unsigned n)
 }
 
 void
-inject_raise(pid_t pid, const struct inject_sig *s)
+inject_raise(pid_t tid, const struct inject_sig *s)
 {
 	int32_t code;
 
 	memcpy(&code, s->info + 8, sizeof code);
-	if (code >= 0 || code == SI_TKILL ||
-	    syscall(SYS_rt_tgsigqueueinfo, pid, pid, s->sig, s->info) != 0)
-		kill(pid, s->sig);
+	if (code == SI_TKILL) {
+		syscall(SYS_tkill, tid, s->sig);
+		return;
+	}
+	if (code >= 0 || syscall(SYS_rt_sigqueueinfo, tid, s->sig, s->info) != 0)
+		kill(tid, s->sig);
 }
 
 /* Keeps a signal the tracee stopped with: each real-time instance, one of

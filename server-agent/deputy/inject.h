@@ -117,11 +117,12 @@ int inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n);
 unsigned inject_take_signals(struct inject *in, struct inject_sig *out);
 /* Forgets the n oldest recorded instances (they went with an image). */
 void inject_drop_signals(struct inject *in, unsigned n);
-/* Makes a recorded instance pending in pid again, sent from the caller's
- * process: with its siginfo where Linux lets another process queue that
- * (rt_tgsigqueueinfo takes a negative si_code, SI_TKILL aside), else as
- * kill(2) sends it. */
-void inject_raise(pid_t pid, const struct inject_sig *s);
+/* Makes a recorded instance pending again, sent from the caller's process:
+ * to tid's process (any thread's tid names it), with its siginfo where
+ * Linux lets another process queue that (rt_sigqueueinfo takes a negative
+ * si_code but SI_TKILL), else as kill(2) sends it; one a tgkill sent
+ * (SI_TKILL) to the thread tid itself. */
+void inject_raise(pid_t tid, const struct inject_sig *s);
 /* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
  * Safe to call on a dead tracee (then it only closes). */
 int inject_teardown(struct inject *in);

@@ -114,6 +114,48 @@ static void drain_agent(struct remote *r)
 		agent_gone(r);
 }
 
+/* For a thread in a call in its restart block: the call to make again
+ * with its arguments instead (restart_again_nr), or -1. */
+static long again_nr(pid_t tid, const struct user_regs_struct *regs)
+{
+	uint8_t before[7];
+	struct iovec local = { before, sizeof before }, remote = { (void *)(regs->rip - 7), sizeof before };
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof before)
+		memset(before, 0, sizeof before);
+	return restart_again_nr(regs->orig_rax, regs->rsi, before);
+}
+
+/* As the process goes: a call in its restart block becomes RESTART_NOHAND
+ * of the same call (made again where the process goes on); *undo keeps
+ * what anew_undo needs (0: nothing changed). */
+static void anew(pid_t tid, uint64_t *undo)
+{
+	struct user_regs_struct regs;
+	long nr;
+	*undo = 0;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) == -1 || restart_code(regs.rax, regs.orig_rax) != RESTART_BLOCK ||
+	    (nr = again_nr(tid, &regs)) < 0)
+		return;
+	uint64_t orig = regs.orig_rax;
+	regs.orig_rax = (uint64_t)nr;
+	regs.rax = (uint64_t)-RESTART_NOHAND;
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) == 0)
+		*undo = orig;
+}
+
+/* It stays after all: the call is in its restart block again, as home's
+ * kernel left it (its timeout not started over). */
+static void anew_undo(pid_t tid, uint64_t *undo)
+{
+	struct user_regs_struct regs;
+	if (*undo && ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0) {
+		regs.orig_rax = *undo;
+		regs.rax = (uint64_t)-RESTART_BLOCK;
+		ptrace(PTRACE_SETREGS, tid, NULL, &regs);
+	}
+	*undo = 0;
+}
+
 /* Removes the scratch region from the stopped process (registers kept),
  * then lets its other threads go on where they were (held for the move:
  * they stay stopped until then, away from the code teardown writes over);
@@ -122,6 +164,9 @@ static void unprepare(struct remote *r)
 {
 	static struct inject_sig back[INJECT_SIGS_MAX];
 	struct user_regs_struct regs;
+	anew_undo(r->pid, &r->anew_undo);
+	for (int i = 0; i < r->nthreads; i++)
+		anew_undo(r->threads[i]->tid, &r->threads[i]->anew_undo);
 	if (ptrace(PTRACE_GETREGS, r->pid, NULL, &regs) == 0) {
 		inject_teardown(&r->in);
 		ptrace(PTRACE_SETREGS, r->pid, NULL, &regs);
@@ -160,7 +205,7 @@ static int send_placed(struct remote *r)
 	if (rc == SENT_BROKEN)
 		give_back(r);
 	unprepare(r);
-	return STAYS;
+	return r->in.dead ? NODE_EXITED : STAYS; /* killed meanwhile: its end is read */
 }
 
 /* At the exec stop: the agent chooses a node (node: the user's choice,
@@ -240,26 +285,9 @@ refused:
 	return STAYS;
 }
 
-/* A call in its restart block that can be made again with its arguments
- * (restart_again_nr) becomes one with RESTART_NOHAND (made again where the
- * process goes on, home included): 0, or -1 when it cannot. */
-static int restart_anew(pid_t tid, struct user_regs_struct *regs)
-{
-	uint8_t before[7];
-	struct iovec local = { before, sizeof before }, remote = { (void *)(regs->rip - 7), sizeof before };
-	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof before)
-		memset(before, 0, sizeof before);
-	long nr = restart_again_nr(regs->orig_rax, regs->rsi, before);
-	if (nr < 0)
-		return -1;
-	regs->orig_rax = (uint64_t)nr;
-	regs->rax = (uint64_t)-RESTART_NOHAND;
-	return ptrace(PTRACE_SETREGS, tid, NULL, regs) == 0 ? 0 : -1;
-}
-
 /* A stopped thread of the process about to move (its leader, or another
  * one): NULL when it can, else why not (in why). Its restart code in
- * *code. */
+ * *code: RESTART_BLOCK only for a call anew makes again. */
 static const char *movable(pid_t tid, int *code, char *why, size_t len)
 {
 	struct user_regs_struct regs;
@@ -268,15 +296,37 @@ static const char *movable(pid_t tid, int *code, char *why, size_t len)
 		return "it could not be stepped out of the vDSO";
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) == -1)
 		return strerror(errno);
-	if ((*code = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK) {
-		if (restart_anew(tid, &regs) == 0) {
-			*code = RESTART_NOHAND;
-			return NULL;
-		}
+	if ((*code = restart_code(regs.rax, regs.orig_rax)) == RESTART_BLOCK && again_nr(tid, &regs) < 0) {
 		snprintf(why, len, "it sleeps in a call whose state only this kernel keeps (%s)",
 		    om_syscall_name((unsigned)regs.orig_rax));
 		return why;
 	}
+	return NULL;
+}
+
+/* Its threads seized (thread_seize.h): each becomes a held home thread,
+ * and each must be able to move. NULL, or why not (in why). */
+static const char *hold_threads(struct remote *r, pid_t *tids, int n, char *why, size_t len)
+{
+	char thread_why[128];
+	const char *w;
+	int rc, code;
+	if ((unsigned)n >= OM_IMAGE_THREADS_MAX) {
+		thread_seize_release(tids, n);
+		snprintf(why, len, "it has %d threads, more than an image takes", n + 1);
+		return why;
+	}
+	if ((rc = remote_threads_hold(r, tids, n)) != 0) {
+		thread_seize_release(tids, n);
+		snprintf(why, len, "its threads cannot be held: %s", strerror(-rc));
+		return why;
+	}
+	free(tids); /* they are r->threads now */
+	for (int i = 0; i < r->nthreads; i++)
+		if ((w = movable(r->threads[i]->tid, &code, thread_why, sizeof thread_why)) != NULL) {
+			snprintf(why, len, "its thread %d: %s", (int)r->threads[i]->tid, w);
+			return why;
+		}
 	return NULL;
 }
 
@@ -286,24 +336,25 @@ static const char *movable(pid_t tid, int *code, char *why, size_t len)
  * shows it (restart.h): the image decides, by the signals pending then,
  * whether it runs again on the node or returns EINTR, and a process that
  * stays keeps it for home's kernel to decide. One that keeps its state in
- * the kernel (ERESTART_RESTARTBLOCK: a sleep) cannot move. Returns STAYS
- * or NODE_*. */
+ * the kernel (ERESTART_RESTARTBLOCK) moves only when the call can be made
+ * again with its arguments (anew). Returns STAYS or NODE_*. */
 static int move_out(struct remote *r, uint32_t node)
 {
-	char why_buf[160], thread_why[128];
+	char why_buf[160];
 	const char *why;
 	pid_t *tids = NULL;
-	int ntids = 0, rc, code;
-	if (!(why = movable(r->pid, &r->restart, why_buf, sizeof why_buf)) &&
-	    (ntids = thread_seize_all(r->pid, PTRACE_O_EXITKILL, &tids, why_buf, sizeof why_buf)) < 0) {
-		why = why_buf;
-		ntids = 0;
-	}
-	for (int i = 0; i < ntids && !why; i++)
-		if ((why = movable(tids[i], &code, thread_why, sizeof thread_why)) != NULL) {
-			snprintf(why_buf, sizeof why_buf, "its thread %d: %s", (int)tids[i], why);
-			why = why_buf;
+	int ntids, rc;
+	if (!(why = movable(r->pid, &r->restart, why_buf, sizeof why_buf))) {
+		ntids = thread_seize_all(r->pid, PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC, &tids, why_buf,
+		    sizeof why_buf);
+		if (ntids == -2) { /* the follower's to see: an end, or a worker's exec */
+			ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
+			r->fw.stopped = 0;
+			r->restart = 0;
+			return STAYS;
 		}
+		why = ntids < 0 ? why_buf : hold_threads(r, tids, ntids, why_buf, sizeof why_buf);
+	}
 	if (why)
 		say(r, "it stays at home: %s", why);
 	else if (r->jc->ctl_fd < 0 || remote_place(r, &r->need, node, 0) != 0)
@@ -312,16 +363,27 @@ static int move_out(struct remote *r, uint32_t node)
 		say(r, "it stays at home: %s", r->jc->placed.reason);
 	else {
 		say(r, "job %u placed on node %u (%s)", r->job, r->jc->placed.node, r->jc->placed.addr);
-		if ((rc = inject_open(&r->in, r->pid)) == 0 && (rc = inject_setup(&r->in)) == 0 &&
-		    (rc = remote_threads_hold(r, tids, ntids)) == 0) {
-			free(tids); /* its threads are r->threads now */
+		if ((rc = inject_open(&r->in, r->pid)) == 0) {
+			r->in.reap = remote_reap_threads; /* a SIGKILL meanwhile: they end first */
+			r->in.reap_ctx = r;
+			rc = inject_setup(&r->in);
+		}
+		if (rc == 0) {
+			remote_threads_share(r);
+			anew(r->pid, &r->anew_undo);
+			for (int i = 0; i < r->nthreads; i++)
+				anew(r->threads[i]->tid, &r->threads[i]->anew_undo);
+			if (r->restart == RESTART_BLOCK)
+				r->restart = RESTART_NOHAND;
 			return send_placed(r);
 		}
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
+		r->restart = 0;
+		return r->in.dead ? NODE_EXITED : STAYS;
 	}
-	thread_seize_release(tids, ntids);
+	remote_threads_release(r, NULL);
 	r->restart = 0;
 	return STAYS;
 }

@@ -69,7 +69,9 @@ struct remote {
 	int restart;
 	enum restart_how restart_how;
 	uint64_t rs_pending, rs_blocked, rs_caught, rs_sa_restart;
+	uint64_t rs_unclaimed;  /* the process's signals no thread decided by yet */
 	int restart_late;
+	uint64_t anew_undo;     /* its call made anew (life.c), to undo if it stays */
 	struct thread_again {   /* ... and the other threads' whose call runs again */
 		pid_t tid;
 		int code;
@@ -91,6 +93,10 @@ struct remote {
 /* -v: "om-run: ..." on stderr (with the pid for a process other than
  * om-run's own child). */
 int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* inject's reap (inject.h) for r's leader: home threads that ended (the
+ * process was killed) are collected, so that the leader's end can show. */
+void remote_reap_threads(void *ctx);
 
 /* The next frame from the agent (1), end of stream (0), a broken stream
  * (-1), nothing within timeout_ms (-2; -1 waits for ever). */

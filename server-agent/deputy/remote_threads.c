@@ -15,6 +15,7 @@
 #include "home_thread.h"
 #include "remote.h"
 #include "remote_threads.h"
+#include "thread_seize.h"
 
 /* Signals a home thread took for the process during injected calls (the
  * exit that ends it, say) stay the process's: the leader's record keeps
@@ -100,6 +101,14 @@ int remote_threads_hold(struct remote *r, const pid_t *tids, int n)
 	return 0;
 }
 
+void remote_threads_share(struct remote *r)
+{
+	for (int i = 0; i < r->nthreads; i++) {
+		home_thread_share(&r->in, &r->threads[i]->in);
+		r->threads[i]->in.interruptible = 0; /* as the leader's, for the capture */
+	}
+}
+
 static int by_tid(const void *a, const void *b)
 {
 	pid_t x = (*(struct remote_thread *const *)a)->tid, y = (*(struct remote_thread *const *)b)->tid;
@@ -154,12 +163,17 @@ void remote_threads_release(struct remote *r,
 	for (int i = 0; i < r->nthreads; i++) {
 		struct remote_thread *t = r->threads[i];
 		struct user_regs_struct regs;
-		keep_signals(r, t);
+		/* What it took during injected calls is pending again, for it
+		 * or, not sent to it alone, for the process. */
+		for (unsigned k = 0; k < t->in.nsigs; k++)
+			inject_raise(t->tid, &t->in.sigs[k]);
+		t->in.nsigs = 0;
 		if (fix && ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
 			fix(r, t->tid, &regs);
 			ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
 		}
-		ptrace(PTRACE_DETACH, t->tid, NULL, NULL);
+		if (ptrace(PTRACE_DETACH, t->tid, NULL, NULL) == -1)
+			thread_seize_linger(t->tid); /* killed: collected as it ends */
 		inject_close(&t->in);
 	}
 	forget(r);

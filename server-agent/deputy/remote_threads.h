@@ -18,6 +18,7 @@ struct remote;
 struct remote_thread {
 	pid_t tid;
 	int restored;           /* an image coming home gave it its node thread's state */
+	uint64_t anew_undo;     /* its call made anew as it goes (life.c) */
 	struct inject in;
 };
 
@@ -26,9 +27,12 @@ struct remote_thread {
 long remote_thread_new(struct remote *r);
 /* The process's own threads tids[0..n), stopped (thread_seize.h), become
  * its home threads, held as the process goes to a node (the scratch region
- * set up): their node threads are their own selves. 0, or -errno (none
- * is held: they are the caller's to let go). */
+ * set up, or set up later and shared with remote_threads_share): their
+ * node threads are their own selves. 0, or -errno (none is held: they
+ * are the caller's to let go). */
 int remote_threads_hold(struct remote *r, const pid_t *tids, int n);
+/* Every home thread injects through the leader's scratch region. */
+void remote_threads_share(struct remote *r);
 /* Ends the home thread of that tid (its node thread ended), if there is
  * one. */
 void remote_thread_end(struct remote *r, pid_t tid);
@@ -43,7 +47,8 @@ struct inject *remote_thread_restore_in(void *ctx, pid_t tid);
 void remote_threads_end_unrestored(struct remote *r);
 /* ... then, the leader set to run, each restored one runs as the
  * process's own (detached, the registers it has; fix(r, tid, regs), unless
- * NULL, may change them first). None is left. */
+ * NULL, may change them first), what it took during injected calls pending
+ * again. None is left. */
 struct user_regs_struct;
 void remote_threads_release(struct remote *r,
     void (*fix)(struct remote *r, pid_t tid, struct user_regs_struct *regs));

@@ -50,7 +50,8 @@ long restart_again_nr(uint64_t orig_rax, uint64_t rsi, const uint8_t before[7])
 	return -1;
 }
 
-uint64_t restart_pending_now(pid_t tid, int shared)
+/* own: SigPnd; shared: ShdPnd. */
+static uint64_t pending_now(pid_t tid, int own, int shared)
 {
 	char path[64], line[128];
 	unsigned long long v;
@@ -58,9 +59,19 @@ uint64_t restart_pending_now(pid_t tid, int shared)
 	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
 	FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "SigPnd: %llx", &v) == 1 || (shared && sscanf(line, "ShdPnd: %llx", &v) == 1))
+		if ((own && sscanf(line, "SigPnd: %llx", &v) == 1) || (shared && sscanf(line, "ShdPnd: %llx", &v) == 1))
 			set |= v;
 	if (f)
 		fclose(f);
 	return set;
+}
+
+uint64_t restart_pending_now(pid_t tid, int shared)
+{
+	return pending_now(tid, 1, shared);
+}
+
+uint64_t restart_shared_now(pid_t tid)
+{
+	return pending_now(tid, 0, 1);
 }

@@ -169,9 +169,7 @@ static void forward_recorded(struct remote *r, struct inject *in)
 
 /* ------------------------------------------------------------ the idle tracee */
 
-/* inject's reap (inject.h): home threads that ended (the process was
- * killed) are collected, so that the leader's end can show. */
-static void reap_threads(void *ctx)
+void remote_reap_threads(void *ctx)
 {
 	struct remote *r = ctx;
 	if (r->nthreads)
@@ -295,7 +293,7 @@ static int wake(struct remote *r)
 		if (got == 0) { /* killed meanwhile? its threads must be collected first */
 			struct pollfd pfd = { r->sigfd, POLLIN, 0 };
 			struct signalfd_siginfo si;
-			reap_threads(r);
+			remote_reap_threads(r);
 			if (poll(&pfd, 1, 10) > 0) /* SIGCHLD: it stopped, or one ended */
 				while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
 					;
@@ -656,7 +654,9 @@ static enum restart_how restart_regs(struct remote *r, int code, uint64_t pendin
 }
 
 /* The header: the process's handlers decide for every thread; the leader's
- * call (r->restart) by its own signals and the process's. */
+ * call (r->restart) by its own signals and the process's. A signal of the
+ * process the leader blocks goes to the first other thread that does not
+ * (restart_thread), as Linux picks the leader first. */
 static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 {
 	r->rs_caught = r->rs_sa_restart = 0;
@@ -667,6 +667,7 @@ static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 			r->rs_sa_restart |= 1ull << i;
 	}
 	r->nthread_again = 0;
+	r->rs_unclaimed = restart_shared_now(r->pid) & h->sig_blocked;
 	if (!r->restart)
 		return;
 	r->rs_pending = h->sig_pending;
@@ -674,14 +675,15 @@ static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 	r->restart_how = restart_regs(r, r->restart, r->rs_pending, r->rs_blocked, h->regs);
 }
 
-/* Another thread: by its own signals (one of the process's goes to one
- * thread on the node, and ends that one's call there). Those whose call
- * runs again are kept for restart_too_late. */
+/* Another thread (in ascending tid order): by its own signals and those
+ * of the process it is the first to take. Those whose call runs again are
+ * kept for restart_too_late. */
 static int restart_thread(struct remote *r, struct om_image_thread *t)
 {
-	uint64_t *g = t->regs;
+	uint64_t *g = t->regs, takes = r->rs_unclaimed & ~t->sig_blocked;
 	int code = restart_code(g[OM_REG_RAX], g[OM_REG_ORIG_RAX]);
-	if (!code || restart_regs(r, code, t->sig_pending, t->sig_blocked, g) != RESTART_AGAIN)
+	r->rs_unclaimed &= t->sig_blocked;
+	if (!code || restart_regs(r, code, t->sig_pending | takes, t->sig_blocked, g) != RESTART_AGAIN)
 		return 0;
 	if (r->nthread_again == r->thread_again_cap) {
 		int cap = r->thread_again_cap ? 2 * r->thread_again_cap : 8;
@@ -829,7 +831,7 @@ int remote_send_out(struct remote *r)
 	r->in.watch = frames_during_call;
 	r->in.watch_ctx = r;
 	r->restart_late = 0;
-	r->in.reap = reap_threads; /* a SIGKILL meanwhile: the held threads end first */
+	r->in.reap = remote_reap_threads; /* a SIGKILL meanwhile: the held threads end first */
 	r->in.reap_ctx = r;
 	struct inject **threads = r->nthreads ? malloc((size_t)r->nthreads * sizeof *threads) : NULL;
 	if (r->nthreads && !threads) {
@@ -837,10 +839,8 @@ int remote_send_out(struct remote *r)
 		return SENT_BROKEN;
 	}
 	remote_threads_sort(r);
-	for (int i = 0; i < r->nthreads; i++) {
+	for (int i = 0; i < r->nthreads; i++)
 		threads[i] = &r->threads[i]->in;
-		r->threads[i]->restored = 0; /* until an image brings it home again */
-	}
 	rc = capture_image(&r->in, threads, (unsigned)r->nthreads, emit, r, &cs, err, sizeof err);
 	free(threads);
 	if (rc != 0) {
@@ -858,6 +858,12 @@ int remote_send_out(struct remote *r)
 	if (r->restart && r->restart_how == RESTART_EINTR)
 		say(r, "the call it was in returns EINTR there: a signal it handles came");
 	inject_drop_signals(&r->in, cs.sigs); /* they went with the image */
+	for (int i = 0; i < r->nthreads; i++) {
+		r->threads[i]->in.nsigs = 0; /* theirs too */
+		r->threads[i]->restored = 0; /* until an image brings it home again */
+		r->threads[i]->anew_undo = 0;
+	}
+	r->anew_undo = 0;
 	/* Its timers went with it: home's would fire a second time. */
 	if (timers_disarm(&r->in, err, sizeof err) != 0)
 		say(r, "home's timers could not be stopped: %s", err);
@@ -983,7 +989,7 @@ int remote_serve(struct remote *r)
 
 	/* Its home process exits only when the deputy makes it, now. */
 	ptrace(PTRACE_SETOPTIONS, r->in.pid, NULL, (void *)follow_options_away());
-	r->in.reap = reap_threads;
+	r->in.reap = remote_reap_threads;
 	r->in.reap_ctx = r;
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */

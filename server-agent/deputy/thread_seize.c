@@ -41,18 +41,20 @@ static int is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* One look at a seized thread that has not stopped yet: 1 stopped, 0 not
- * yet, 2 gone (collected), -1 it cannot be taken (a group-stop). */
+/* One look at a seized thread: 1 stopped, 0 not yet, 2 gone (collected:
+ * one that stopped may be killed since, and must be, for a worker's
+ * execve waits until the threads it ends are collected), -1 it cannot be
+ * taken (a group-stop). */
 static int look(struct seized *s)
 {
 	int st;
 	pid_t got = waitpid(s->tid, &st, WNOHANG | __WALL);
 	if (got == 0 || (got == -1 && errno == EINTR))
-		return 0;
+		return s->stopped;
 	if (got == -1 || WIFEXITED(st) || WIFSIGNALED(st))
 		return 2;
 	if (!WIFSTOPPED(st))
-		return 0;
+		return s->stopped;
 	int sig = WSTOPSIG(st);
 	if (st >> 16 == PTRACE_EVENT_STOP) {
 		if (is_stop_signal(sig)) {
@@ -79,8 +81,6 @@ static int wait_stops(struct seized *set, int *n, long deadline, char *why, size
 	for (;;) {
 		int waiting = 0;
 		for (int i = 0; i < *n; i++) {
-			if (set[i].stopped)
-				continue;
 			int rc = look(&set[i]);
 			if (rc == 2) {
 				set[i--] = set[--*n];
@@ -114,20 +114,28 @@ static int known(const struct seized *set, int n, pid_t tid)
 	return 0;
 }
 
+void thread_seize_linger(pid_t tid)
+{
+	pid_t *grown = realloc(linger, (size_t)(nlinger + 1) * sizeof *grown);
+	int st;
+	if (grown) {
+		linger = grown;
+		linger[nlinger++] = tid;
+		return;
+	}
+	/* No room to remember it: waited for here (it stops or ends). */
+	while (waitpid(tid, &st, __WALL) == -1 && errno == EINTR)
+		;
+	if (WIFSTOPPED(st))
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+}
+
 /* Gives up: stopped threads run on, the others linger. */
 static void let_go(struct seized *set, int n)
 {
-	for (int i = 0; i < n; i++) {
-		if (set[i].stopped) {
-			ptrace(PTRACE_DETACH, set[i].tid, NULL, NULL);
-			continue;
-		}
-		pid_t *grown = realloc(linger, (size_t)(nlinger + 1) * sizeof *grown);
-		if (!grown)
-			continue; /* it stays seized, stopped for good: no worse than lost */
-		linger = grown;
-		linger[nlinger++] = set[i].tid;
-	}
+	for (int i = 0; i < n; i++)
+		if (!set[i].stopped || ptrace(PTRACE_DETACH, set[i].tid, NULL, NULL) == -1)
+			thread_seize_linger(set[i].tid);
 	free(set);
 }
 
@@ -193,6 +201,15 @@ int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t wh
 		if (missed)
 			nap();
 	}
+	/* The leader has news (ended: killed, or a worker's execve ended
+	 * it; or it is that worker now, at its exec stop): for the follower. */
+	siginfo_t news;
+	memset(&news, 0, sizeof news);
+	if (waitid(P_PID, (id_t)pid, &news, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 && news.si_pid == pid) {
+		snprintf(why, whylen, "it ended or exec'd meanwhile");
+		let_go(set, n);
+		return -2;
+	}
 	qsort(set, (size_t)n, sizeof *set, by_tid);
 	if (n && !(*tids = malloc((size_t)n * sizeof **tids))) {
 		snprintf(why, whylen, "out of memory");
@@ -208,7 +225,8 @@ int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t wh
 void thread_seize_release(pid_t *tids, int n)
 {
 	for (int i = 0; i < n; i++)
-		ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
+		if (ptrace(PTRACE_DETACH, tids[i], NULL, NULL) == -1)
+			thread_seize_linger(tids[i]);
 	free(tids);
 }
 

@@ -15,15 +15,22 @@
 
 #include <sys/types.h>
 
-#define THREAD_SEIZE_WAIT_MS 2000 /* for each thread to stop */
+#define THREAD_SEIZE_WAIT_MS 2000 /* for every thread to stop */
 
-/* Stops every thread of pid but pid itself, seized with options. Returns
- * how many (their tids ascending in *tids, malloc'd; NULL for none), or
- * -1 with why said in why: every thread it had stopped runs on. A thread
- * that exits meanwhile is collected and left out. */
+/* Stops every thread of pid but pid itself, seized with options (with
+ * PTRACE_O_TRACEEXEC, a worker's execve shows at pid as the follower's
+ * event). Returns how many (their tids ascending in *tids, malloc'd; NULL
+ * for none), or -1 with why said in why: every thread it had stopped runs
+ * on; -2 when pid has news for its tracer meanwhile (it ended, or a
+ * worker's execve made it the new program at its exec stop), left for it
+ * to read. A thread that exits meanwhile is collected and left out. */
 int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t whylen);
 /* Lets them run on (detached), each where it was; frees tids. */
 void thread_seize_release(pid_t *tids, int n);
+/* A traced thread that could not be let go (not stopped, or killed):
+ * detached when it stops, collected when it ends (a traced thread that
+ * ends stays a zombie until then, and holds back its leader's end). */
+void thread_seize_linger(pid_t tid);
 /* Lingering threads that stopped or ended since: detached or collected. */
 void thread_seize_settle(void);
 
