@@ -127,13 +127,13 @@ def test_thread_churn_and_kill():
 
 
 def test_threaded_jobs_home_and_out_again():
-    """Brought home mid-run (om-migrate home) and sent out again
-    (om-migrate node): Debian's xz -T4 compressing with its workers busy
-    and its main thread waiting, and a process whose main thread blocks
-    reading stdin (forwarded, then natively at home) while a thread waits
-    on a condition variable. Each thread is stopped where it is at home,
-    a call it was in is made again on the node, and the output is a
-    native run's."""
+    """Debian's xz -T4, compressing with its workers busy and its main
+    thread waiting, brought home mid-run (om-migrate home) and sent out
+    again (om-migrate node): each thread is stopped where it is at home, a
+    call it was in is made again on the node. Then a process whose main
+    thread blocks reading stdin (a forwarded call) while a thread waits on
+    a condition variable moves to another node (om-migrate node: through
+    home, its read made again there). Output as a native run's."""
     om_run = os.path.join(BUILD, "om-run")
     om_migrate = os.path.join(BUILD, "om-migrate")
     with cluster() as c, tempfile.TemporaryDirectory(prefix="om-threads-") as d:
@@ -142,7 +142,9 @@ def test_threaded_jobs_home_and_out_again():
             for i in range(1200000):
                 f.write(b"%d %s\n" % ((i * 7919) % 40009, b"abcdefgh"[: i % 8] * (i % 5)))
         n = c.boot(mem=1024, extra=["-cpu", "max", "-smp", "2"])
+        n2 = c.boot(mem=256, extra=["-cpu", "max", "-smp", "2"])
         c.wait_registered(n)
+        c.wait_registered(n2)
         nid = c.node_by_mac(n.mac)["id"]
         where = lambda pid: [j["node"] for j in json.loads(c.mon("--json").stdout)["jobs"] if j["pid"] == pid]
         arrivals = lambda pid: re.findall(r"^job \d+: arrived \(pid %d, \d+ regions, \d+ pages(?:, (\d+) threads)?"
@@ -166,8 +168,8 @@ def test_threaded_jobs_home_and_out_again():
 
         argv = ["/usr/bin/xz", "-T4", "--block-size=65536", "-6", "-c", data]
         native = subprocess.run(argv, capture_output=True, timeout=120)
-        m = subprocess.Popen([om_run, "-v", "--control", c.control] + argv, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        m = subprocess.Popen([om_run, "-v", "--control", c.control, "--node", str(nid)] + argv,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "xz's pid")
             got = {}
@@ -188,20 +190,26 @@ def test_threaded_jobs_home_and_out_again():
 
         argv = [THREADS, "blockmain"]
         native = subprocess.run(argv, input=b"hello\n", capture_output=True, timeout=60)
-        m = subprocess.Popen([om_run, "-v", "--control", c.control] + argv, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        m = subprocess.Popen([om_run, "-v", "--control", c.control, "--node", str(nid)] + argv,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             check(m.stdout.readline() == b"ready\n", "blockmain did not start")
             pid = wait_for(lambda: (children(m.pid) or [None])[0], 5, "its pid")
-            home_and_out(m, pid, 1)
+            wait_for(lambda: "arrived (pid %d," % pid in n.serial(), 20, "the job on the node")
+            time.sleep(1)  # its read waits at home
+            r = subprocess.run([om_migrate, "--control", c.control, str(pid), "node",
+                                str(c.node_by_mac(n2.mac)["id"])], capture_output=True, timeout=10)
+            check(r.returncode == 0, "om-migrate node: %r" % (r,))
+            wait_for(lambda: "arrived (pid %d," % pid in n2.serial(), 30, "the job on the other node")
             out, err = m.communicate(input=b"hello\n", timeout=120)
         finally:
             if m.poll() is None:
                 m.kill()
                 m.wait()
-        bm = arrivals(pid)
-        check(m.returncode == 0 and b"ready\n" + out == native.stdout and len(bm) == 2 and bm[1] == "2",
-              "blockmain: %d %r (natively %r), arrivals %r: %r" % (m.returncode, out, native.stdout, bm,
-                                                                  err[-1500:]))
-        print("INFO home mid-run and out again with every thread: xz -T4 (%s threads), a main thread blocked "
-              "in a read (2 threads); output as natively" % xz[1])
+        there = re.findall(r"^job \d+: arrived \(pid %d, .*, (\d+) threads\)" % pid, n2.serial(), re.M)
+        check(m.returncode == 0 and b"ready\n" + out == native.stdout and there == ["2"] and
+              b"came home for a call of its own" not in err,
+              "blockmain: %d %r (natively %r), on the other node %r: %r" % (m.returncode, out, native.stdout,
+                                                                          there, err[-1500:]))
+        print("INFO xz -T4 home mid-run and out again with its %s threads; a process of 2 threads, its main "
+              "thread in a read at home, moved to another node; output as natively" % xz[1])

@@ -47,6 +47,7 @@ struct remote {
 	struct restore rs;      /* coming home */
 	int homing;             /* HOMING_ANNOUNCED, then HOMING_IMAGE */
 	int32_t pending_nr;     /* JOB_HOME: the call to run again at home */
+	uint32_t home_reason;   /* ... and why it came (OM_HOME_*) */
 	/* SIGNAL and JOB_CONTINUE frames sent, how many of them the node has
 	 * acknowledged (SIGNAL_SEEN), and the number of the last that
 	 * continues the job (a SIGCONT or a JOB_CONTINUE) */

@@ -1055,6 +1055,7 @@ int remote_serve(struct remote *r)
 			r->stats.node_cpu_ns += m.cpu_ns;
 			r->homing = HOMING_ANNOUNCED;
 			r->pending_nr = m.pending;
+			r->home_reason = m.reason;
 			break;
 		}
 		case OM_T_IMAGE_BEGIN:
@@ -1071,8 +1072,9 @@ int remote_serve(struct remote *r)
 				break;
 			stats_move(&r->stats, 0);
 			/* A job that came home for a call of its own (fork, execve, one
-			 * the node lacks) would only bounce back: it stays. */
-			if (r->next_node && r->pending_nr >= 0) {
+			 * the node lacks) would only bounce back: it stays. One asked to
+			 * come home in a call makes it again where it goes. */
+			if (r->next_node && r->pending_nr >= 0 && r->home_reason != OM_HOME_REQUESTED) {
 				say(r, "the job came home for a call of its own: it stays");
 				r->next_node = 0;
 			}
