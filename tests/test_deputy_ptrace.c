@@ -631,6 +631,11 @@ static pthread_cond_t seize_cv = PTHREAD_COND_INITIALIZER;
 static int seize_go;
 static volatile int seize_spin = 1;
 
+static void seize_usr2(int sig)
+{
+	(void)sig;
+}
+
 static void *seize_reader(void *a)
 {
 	char c = 0;
@@ -670,11 +675,16 @@ static int seize_child(int ready, int go)
 	void *res;
 	char c;
 	int ok = 1;
+	sigset_t usr2;
 	if (pipe(seize_in) != 0)
 		return 2;
+	signal(SIGUSR2, seize_usr2);
 	for (int i = 0; i < 3; i++)
 		if (pthread_create(&th[i], NULL, body[i], NULL) != 0)
 			return 2;
+	sigemptyset(&usr2); /* the main thread blocks it, the others take it */
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
 	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
 		return 2;
 	if (write(seize_in[1], "x", 1) != 1)
@@ -691,6 +701,7 @@ static int seize_child(int ready, int go)
 
 struct seen {
 	struct om_image_check chk;
+	uint64_t hdr_pending;
 	uint32_t thread_count, threads;
 	uint32_t tids[4];
 	uint64_t orig_rax[4], rax[4], blocked[4], pending[4];
@@ -708,6 +719,7 @@ static void seize_frame(int type, const void *p, size_t len, struct seen *s)
 		CHECK_EQ(om_image_hdr_decode(p, len, &h), OM_OK);
 		CHECK_EQ(om_image_check_begin(&s->chk, &h), OM_OK);
 		s->thread_count = h.thread_count;
+		s->hdr_pending = h.sig_pending;
 		break;
 	case OM_T_IMAGE_THREAD:
 		CHECK_EQ(om_image_thread_decode(p, len, &t), OM_OK);
@@ -787,6 +799,7 @@ static void threads_seized_and_captured(void)
 	}
 	CHECK(spinner != 0);
 	syscall(SYS_tgkill, pid, spinner, SIGUSR1);
+	kill(pid, SIGUSR2); /* the process's: the leader blocks it, the first other thread takes it */
 	static struct seen s;
 	struct capture_stats cs;
 	char err[256];
@@ -803,14 +816,16 @@ static void threads_seized_and_captured(void)
 			reads++;
 		if (s.orig_rax[i] == SYS_futex && (int64_t)s.rax[i] == -512)
 			waits++;
+		uint64_t usr2 = i == 0 ? SIG(SIGUSR2) : 0;
 		if ((pid_t)s.tids[i] == spinner) {
 			spins++;
 			CHECK(s.blocked[i] & SIG(SIGUSR1));
-			CHECK_EQ(s.pending[i], SIG(SIGUSR1));
+			CHECK_EQ(s.pending[i], SIG(SIGUSR1) | usr2);
 		} else {
-			CHECK_EQ(s.pending[i], 0);
+			CHECK_EQ(s.pending[i], usr2);
 		}
 	}
+	CHECK_EQ(s.hdr_pending, 0);
 	CHECK(reads == 1 && waits == 1 && spins == 1);
 	/* Let go as a move that did not happen would. */
 	struct user_regs_struct regs;

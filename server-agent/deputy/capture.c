@@ -62,6 +62,7 @@ struct cap {
 	uint32_t index;
 	int use_pagemap;    /* only touched pages (else every readable one) */
 	uint8_t *vdso;      /* patched copy when the region is the vDSO */
+	uint64_t own, shared; /* the leader's pending signals (SigPnd), the process's (ShdPnd) */
 	uint64_t pm_first;  /* pagemap cache: entries for pm_first.. */
 	uint64_t pm_n;
 	uint64_t pm[PM_CHUNK];
@@ -594,6 +595,8 @@ fill_signals(struct cap *c, struct om_image_hdr *h)
 	(void)status_field(c->in->pid, 0, "SigPnd", "%llx", (unsigned long long *)&pnd);
 	(void)status_field(c->in->pid, 0, "ShdPnd", "%llx", (unsigned long long *)&shd);
 	h->sig_pending = pnd | shd;
+	c->own = pnd;
+	c->shared = shd;
 	fill_sigq(c, h);
 	return 0;
 }
@@ -659,6 +662,34 @@ fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
 		m->stime_ns = f[12] * tick; /* (15) stime */
 	}
 	return 0;
+}
+
+/* A signal of the process that the leader blocks goes, as Linux gives it,
+ * to the first other thread that does not block it: into that thread's
+ * IMAGE_THREAD with its instances, out of the header (whose pending
+ * signals the node gives the leader). */
+static void
+hand_over_shared(struct cap *c, struct om_image_hdr *h, struct om_image_thread *t, unsigned n)
+{
+	uint64_t left = c->shared & ~c->own & h->sig_blocked & h->sig_pending;
+	for (unsigned i = 0; i < n && left; i++) {
+		uint64_t takes = left & ~t[i].sig_blocked;
+		if (!takes)
+			continue;
+		left &= ~takes;
+		t[i].sig_pending |= takes;
+		h->sig_pending &= ~takes;
+		for (uint32_t k = 0; k < h->sigq_count; k++) {
+			uint32_t s = h->sigq[k].signo;
+			if (s < 1 || s > OM_NSIG || !(takes >> (s - 1) & 1))
+				continue;
+			if (t[i].sigq_count < OM_SIGQUEUE_MAX)
+				t[i].sigq[t[i].sigq_count++] = h->sigq[k];
+			memmove(&h->sigq[k], &h->sigq[k + 1], (h->sigq_count - k - 1) * sizeof h->sigq[0]);
+			h->sigq_count--;
+			k--;
+		}
+	}
 }
 
 static void
@@ -950,6 +981,7 @@ capture_image(struct inject *in, struct inject *const *threads, unsigned nthread
 	    (rc = fill_thread(&c, h)) != 0 || (rc = fill_identity(&c, h)) != 0 ||
 	    (rc = fill_usage(&c, h)) != 0 || (rc = timers_capture(in, h, err, errlen)) != 0)
 		goto out;
+	hand_over_shared(&c, h, others, nthreads);
 	capture_cpu(&h->cpu);
 	h->scratch_start = in->scratch;
 	h->scratch_len = in->scratch_len;

@@ -77,13 +77,16 @@ static int resume(struct follow *f, int sig)
  * (thread_seize.h: Linux reports the leader's end after theirs). */
 static enum follow_event gone(struct follow *f)
 {
-	struct timespec nap = { 0, 1000000 };
 	int st;
 	for (;;) {
 		pid_t got = waitpid(f->pid, &st, __WALL | WNOHANG);
-		if (got == 0) {
+		if (got == 0) { /* until a thread's end (SIGCHLD) lets its end show */
+			struct pollfd pfd = { f->chld_fd, POLLIN, 0 };
+			struct signalfd_siginfo si;
 			thread_seize_settle();
-			nanosleep(&nap, NULL);
+			if (poll(&pfd, 1, 1000) > 0)
+				while (read(f->chld_fd, &si, sizeof si) == (ssize_t)sizeof si)
+					;
 			continue;
 		}
 		if (got == -1) {
@@ -115,6 +118,9 @@ static int on_status(struct follow *f, int st)
 	f->stopped = 1;
 	switch (ev) {
 	case PTRACE_EVENT_EXEC:
+		/* A worker that exec'd is the leader now, with the options a
+		 * move seized it with (thread_seize.h): ours again. */
+		ptrace(PTRACE_SETOPTIONS, f->pid, NULL, (void *)follow_options());
 		return FOLLOW_EXEC;
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK: {

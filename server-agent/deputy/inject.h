@@ -121,7 +121,9 @@ void inject_drop_signals(struct inject *in, unsigned n);
  * to tid's process (any thread's tid names it), with its siginfo where
  * Linux lets another process queue that (rt_sigqueueinfo takes a negative
  * si_code but SI_TKILL), else as kill(2) sends it; one a tgkill sent
- * (SI_TKILL) to the thread tid itself. */
+ * (SI_TKILL) to the thread tid itself. Others aimed at one thread (a
+ * timer's SIGEV_THREAD_ID, pthread_sigqueue) go to the process: siginfo
+ * does not say they were. */
 void inject_raise(pid_t tid, const struct inject_sig *s);
 /* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
  * Safe to call on a dead tracee (then it only closes). */

@@ -205,6 +205,7 @@ static int send_placed(struct remote *r)
 	if (rc == SENT_BROKEN)
 		give_back(r);
 	unprepare(r);
+	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options()); /* move_out's away ones */
 	return r->in.dead ? NODE_EXITED : STAYS; /* killed meanwhile: its end is read */
 }
 
@@ -311,7 +312,7 @@ static const char *hold_threads(struct remote *r, pid_t *tids, int n, char *why,
 	char thread_why[128];
 	const char *w;
 	int rc, code;
-	if ((unsigned)n >= OM_IMAGE_THREADS_MAX) {
+	if ((unsigned)n > OM_IMAGE_THREADS_MAX) {
 		thread_seize_release(tids, n);
 		snprintf(why, len, "it has %d threads, more than an image takes", n + 1);
 		return why;
@@ -345,10 +346,12 @@ static int move_out(struct remote *r, uint32_t node)
 	pid_t *tids = NULL;
 	int ntids, rc;
 	if (!(why = movable(r->pid, &r->restart, why_buf, sizeof why_buf))) {
+		/* A worker's execve meanwhile kills the leader: it must not stop
+		 * at its exit (PTRACE_O_TRACEEXIT) while the exec waits for it. */
+		ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options_away());
 		ntids = thread_seize_all(r->pid, PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC, &tids, why_buf,
 		    sizeof why_buf);
 		if (ntids == -2) { /* the follower's to see: an end, or a worker's exec */
-			ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
 			r->fw.stopped = 0;
 			r->restart = 0;
 			return STAYS;
@@ -380,10 +383,12 @@ static int move_out(struct remote *r, uint32_t node)
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
+		ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
 		r->restart = 0;
 		return r->in.dead ? NODE_EXITED : STAYS;
 	}
 	remote_threads_release(r, NULL);
+	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
 	r->restart = 0;
 	return STAYS;
 }

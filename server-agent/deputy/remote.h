@@ -70,7 +70,6 @@ struct remote {
 	int restart;
 	enum restart_how restart_how;
 	uint64_t rs_pending, rs_blocked, rs_caught, rs_sa_restart;
-	uint64_t rs_unclaimed;  /* the process's signals no thread decided by yet */
 	int restart_late;
 	uint64_t anew_undo;     /* its call made anew (life.c), to undo if it stays */
 	struct thread_again {   /* ... and the other threads' whose call runs again */

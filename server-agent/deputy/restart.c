@@ -50,8 +50,7 @@ long restart_again_nr(uint64_t orig_rax, uint64_t rsi, const uint8_t before[7])
 	return -1;
 }
 
-/* own: SigPnd; shared: ShdPnd. */
-static uint64_t pending_now(pid_t tid, int own, int shared)
+uint64_t restart_pending_now(pid_t tid, int shared)
 {
 	char path[64], line[128];
 	unsigned long long v;
@@ -59,19 +58,11 @@ static uint64_t pending_now(pid_t tid, int own, int shared)
 	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
 	FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f))
-		if ((own && sscanf(line, "SigPnd: %llx", &v) == 1) || (shared && sscanf(line, "ShdPnd: %llx", &v) == 1))
+		if (sscanf(line, "SigPnd: %llx", &v) == 1 || (shared && sscanf(line, "ShdPnd: %llx", &v) == 1))
 			set |= v;
 	if (f)
 		fclose(f);
 	return set;
 }
 
-uint64_t restart_pending_now(pid_t tid, int shared)
-{
-	return pending_now(tid, 1, shared);
-}
 
-uint64_t restart_shared_now(pid_t tid)
-{
-	return pending_now(tid, 0, 1);
-}

@@ -55,7 +55,5 @@ enum restart_how restart_decide(int code, uint64_t pending, uint64_t blocked, ui
 /* The signals pending for thread tid now, its own (/proc/TID/status SigPnd)
  * and, with shared, its process's (ShdPnd); 0 if unknown. */
 uint64_t restart_pending_now(pid_t tid, int shared);
-/* Its process's alone (ShdPnd). */
-uint64_t restart_shared_now(pid_t tid);
 
 #endif

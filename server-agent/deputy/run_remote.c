@@ -654,9 +654,7 @@ static enum restart_how restart_regs(struct remote *r, int code, uint64_t pendin
 }
 
 /* The header: the process's handlers decide for every thread; the leader's
- * call (r->restart) by its own signals and the process's. A signal of the
- * process the leader blocks goes to the first other thread that does not
- * (restart_thread), as Linux picks the leader first. */
+ * call (r->restart) by its pending signals. */
 static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 {
 	r->rs_caught = r->rs_sa_restart = 0;
@@ -667,7 +665,6 @@ static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 			r->rs_sa_restart |= 1ull << i;
 	}
 	r->nthread_again = 0;
-	r->rs_unclaimed = restart_shared_now(r->pid) & h->sig_blocked;
 	if (!r->restart)
 		return;
 	r->rs_pending = h->sig_pending;
@@ -675,15 +672,14 @@ static void restart_in_image(struct remote *r, struct om_image_hdr *h)
 	r->restart_how = restart_regs(r, r->restart, r->rs_pending, r->rs_blocked, h->regs);
 }
 
-/* Another thread (in ascending tid order): by its own signals and those
- * of the process it is the first to take. Those whose call runs again are
- * kept for restart_too_late. */
+/* Another thread: by its pending signals (its own, and those of the
+ * process it takes: capture.c). Those whose call runs again are kept for
+ * restart_too_late. */
 static int restart_thread(struct remote *r, struct om_image_thread *t)
 {
-	uint64_t *g = t->regs, takes = r->rs_unclaimed & ~t->sig_blocked;
+	uint64_t *g = t->regs;
 	int code = restart_code(g[OM_REG_RAX], g[OM_REG_ORIG_RAX]);
-	r->rs_unclaimed &= t->sig_blocked;
-	if (!code || restart_regs(r, code, t->sig_pending | takes, t->sig_blocked, g) != RESTART_AGAIN)
+	if (!code || restart_regs(r, code, t->sig_pending, t->sig_blocked, g) != RESTART_AGAIN)
 		return 0;
 	if (r->nthread_again == r->thread_again_cap) {
 		int cap = r->thread_again_cap ? 2 * r->thread_again_cap : 8;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -39,6 +40,45 @@ static void nap(void)
 static int is_stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Whether a thread of pid is in execve now (/proc/PID/task/TID/syscall):
+ * seizing another thread would wait for that exec, which waits for the
+ * threads it ends to be collected, by us. A thread that enters execve
+ * right after this look can still hold the seizing up that way: a window
+ * of microseconds, which a process being moved rarely hits. */
+static int execing(pid_t pid)
+{
+	char path[320], line[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int found = 0;
+	while (d && !found && (e = readdir(d)) != NULL) {
+		if (atoi(e->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/syscall", (int)pid, e->d_name);
+		FILE *f = fopen(path, "re");
+		long nr = -1;
+		if (f && fgets(line, sizeof line, f))
+			nr = strtol(line, NULL, 10);
+		if (f)
+			fclose(f);
+		found = nr == SYS_execve || nr == SYS_execveat;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The leader has news for its tracer: it ended (killed, or a worker's
+ * execve ended it), or it is that worker now, at its exec stop. */
+static int leader_news(pid_t pid)
+{
+	siginfo_t news;
+	memset(&news, 0, sizeof news);
+	return waitid(P_PID, (id_t)pid, &news, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+	       news.si_pid == pid;
 }
 
 /* One look at a seized thread: 1 stopped, 0 not yet, 2 gone (collected:
@@ -75,11 +115,15 @@ static int look(struct seized *s)
 }
 
 /* Waits until every seized thread has stopped or gone (gone ones leave
- * the set). Returns 0, or -1 with why. */
-static int wait_stops(struct seized *set, int *n, long deadline, char *why, size_t whylen)
+ * the set). Returns 0, -1 with why, or -2 (leader_news). */
+static int wait_stops(pid_t pid, struct seized *set, int *n, long deadline, char *why, size_t whylen)
 {
 	for (;;) {
 		int waiting = 0;
+		if (leader_news(pid)) {
+			snprintf(why, whylen, "it ended or exec'd meanwhile");
+			return -2;
+		}
 		for (int i = 0; i < *n; i++) {
 			int rc = look(&set[i]);
 			if (rc == 2) {
@@ -162,6 +206,12 @@ int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t wh
 			let_go(set, n);
 			return -1;
 		}
+		if (execing(pid)) {
+			closedir(d);
+			snprintf(why, whylen, "a thread of it is in execve");
+			let_go(set, n);
+			return -1;
+		}
 		while ((e = readdir(d)) != NULL) {
 			pid_t tid = (pid_t)atoi(e->d_name);
 			if (tid <= 0 || tid == pid || known(set, n, tid))
@@ -186,9 +236,10 @@ int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t wh
 			fresh++;
 		}
 		closedir(d);
-		if (wait_stops(set, &n, deadline, why, whylen) != 0) {
+		int rc = wait_stops(pid, set, &n, deadline, why, whylen);
+		if (rc != 0) {
 			let_go(set, n);
-			return -1;
+			return rc;
 		}
 		/* Every thread listed was stopped by now: none is left running. */
 		if (!fresh && !missed)
@@ -201,11 +252,7 @@ int thread_seize_all(pid_t pid, long options, pid_t **tids, char *why, size_t wh
 		if (missed)
 			nap();
 	}
-	/* The leader has news (ended: killed, or a worker's execve ended
-	 * it; or it is that worker now, at its exec stop): for the follower. */
-	siginfo_t news;
-	memset(&news, 0, sizeof news);
-	if (waitid(P_PID, (id_t)pid, &news, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 && news.si_pid == pid) {
+	if (leader_news(pid)) {
 		snprintf(why, whylen, "it ended or exec'd meanwhile");
 		let_go(set, n);
 		return -2;
