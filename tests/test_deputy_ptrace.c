@@ -754,6 +754,27 @@ static int seize_emit(int type, const void *p, size_t len, void *ctx)
 	return 0;
 }
 
+/* seize_child started (its pipes in ready and go), its threads blocked,
+ * its leader seized and interrupted: its pid, or -1. */
+static pid_t seize_child_stopped(int ready[2], int go[2])
+{
+	int st;
+	char c;
+	if (pipe(ready) != 0 || pipe(go) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(seize_child(ready[1], go[0]));
+	if (pid < 0 || read(ready[0], &c, 1) != 1)
+		return -1;
+	usleep(50000); /* the reader and the waiter block */
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL) != 0 ||
+	    ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) != 0 || waitpid(pid, &st, __WALL) != pid ||
+	    (st >> 16) != PTRACE_EVENT_STOP)
+		return -1;
+	return pid;
+}
+
 /* Its leader interrupted, every other thread is stopped where it is
  * (thread_seize_all) and captured with it: an image with three
  * IMAGE_THREADs in tid order, each thread's interrupted call, mask and
@@ -762,17 +783,8 @@ static int seize_emit(int type, const void *p, size_t len, void *ctx)
 static void threads_seized_and_captured(void)
 {
 	int ready[2], go[2], st;
-	char c;
-	CHECK(pipe(ready) == 0 && pipe(go) == 0);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(seize_child(ready[1], go[0]));
+	pid_t pid = seize_child_stopped(ready, go);
 	CHECK(pid > 0);
-	CHECK(read(ready[0], &c, 1) == 1);
-	usleep(50000); /* the reader and the waiter block */
-	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0);
-	CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
-	CHECK(waitpid(pid, &st, __WALL) == pid && (st >> 16) == PTRACE_EVENT_STOP);
 	pid_t *tids = NULL;
 	char why[160] = "";
 	int n = thread_seize_all(pid, PTRACE_O_EXITKILL, &tids, why, sizeof why);
@@ -851,16 +863,8 @@ static void threads_seized_and_captured(void)
 static void threads_seized_then_killed(void)
 {
 	int ready[2], go[2], st;
-	char c;
-	CHECK(pipe(ready) == 0 && pipe(go) == 0);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(seize_child(ready[1], go[0]));
+	pid_t pid = seize_child_stopped(ready, go);
 	CHECK(pid > 0);
-	CHECK(read(ready[0], &c, 1) == 1);
-	CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_EXITKILL) == 0);
-	CHECK(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) == 0);
-	CHECK(waitpid(pid, &st, __WALL) == pid && (st >> 16) == PTRACE_EVENT_STOP);
 	pid_t *tids = NULL;
 	char why[160] = "";
 	int n = thread_seize_all(pid, PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC, &tids, why, sizeof why);
