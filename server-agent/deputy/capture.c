@@ -481,17 +481,28 @@ peek_sigq(pid_t tid, int shared, struct om_siginfo *q, uint32_t *count)
 		add_siginfo(q, count, buf[i]);
 }
 
+/* Whether entry i of a queue is an instance of a signal in set. */
+static int
+sigq_in(const struct om_siginfo *q, uint32_t i, uint64_t set)
+{
+	return q[i].signo >= 1 && q[i].signo <= OM_NSIG && (set >> (q[i].signo - 1) & 1);
+}
+
+static void
+sigq_drop(struct om_siginfo *q, uint32_t *count, uint32_t i)
+{
+	memmove(&q[i], &q[i + 1], (*count - i - 1) * sizeof q[0]);
+	(*count)--;
+}
+
 /* One that came after the pending set was read is pending only as far as
  * its bit says: without the bit, it is left out. */
 static void
 sigq_trim(struct om_siginfo *q, uint32_t *count, uint64_t pending)
 {
 	for (uint32_t i = 0; i < *count; i++)
-		if (q[i].signo < 1 || q[i].signo > OM_NSIG || !(pending >> (q[i].signo - 1) & 1)) {
-			memmove(&q[i], &q[i + 1], (*count - i - 1) * sizeof q[0]);
-			(*count)--;
-			i--;
-		}
+		if (!sigq_in(q, i, pending))
+			sigq_drop(q, count, i--);
 }
 
 /* The pending instances with their siginfo: the thread's queue, the
@@ -520,6 +531,16 @@ struct own {
 	uint64_t blocked, ss_sp, ss_size, rseq_addr, tid_address, robust_list, robust_len;
 	uint32_t ss_flags, rseq_len, rseq_sig;
 };
+
+/* The header and IMAGE_THREAD name these fields alike. */
+#define OWN_INTO(d, o)                                                                     \
+	do {                                                                               \
+		(d)->sig_blocked = (o).blocked;                                            \
+		(d)->ss_sp = (o).ss_sp, (d)->ss_flags = (o).ss_flags, (d)->ss_size = (o).ss_size; \
+		(d)->rseq_addr = (o).rseq_addr, (d)->rseq_len = (o).rseq_len;              \
+		(d)->rseq_sig = (o).rseq_sig, (d)->tid_address = (o).tid_address;          \
+		(d)->robust_list = (o).robust_list, (d)->robust_len = (o).robust_len;      \
+	} while (0)
 
 /* Its signal mask and alternate stack, its rseq area (ptrace), the tid
  * address and robust list (PR_GET_TID_ADDRESS needs
@@ -609,16 +630,7 @@ fill_thread(struct cap *c, struct om_image_hdr *h)
 
 	if ((rc = fill_own(c, c->in, &o)) != 0)
 		return rc;
-	h->sig_blocked = o.blocked;
-	h->ss_sp = o.ss_sp;
-	h->ss_flags = o.ss_flags;
-	h->ss_size = o.ss_size;
-	h->rseq_addr = o.rseq_addr;
-	h->rseq_len = o.rseq_len;
-	h->rseq_sig = o.rseq_sig;
-	h->tid_address = o.tid_address;
-	h->robust_list = o.robust_list;
-	h->robust_len = o.robust_len;
+	OWN_INTO(h, o);
 	return 0;
 }
 
@@ -639,16 +651,7 @@ fill_other(struct cap *c, struct inject *t, struct om_image_thread *m)
 	if ((rc = fill_cpu(c, t->pid, m->regs, m->xsave, &m->xsave_size)) != 0 ||
 	    (rc = fill_own(c, t, &o)) != 0)
 		return rc;
-	m->sig_blocked = o.blocked;
-	m->ss_sp = o.ss_sp;
-	m->ss_flags = o.ss_flags;
-	m->ss_size = o.ss_size;
-	m->rseq_addr = o.rseq_addr;
-	m->rseq_len = o.rseq_len;
-	m->rseq_sig = o.rseq_sig;
-	m->tid_address = o.tid_address;
-	m->robust_list = o.robust_list;
-	m->robust_len = o.robust_len;
+	OWN_INTO(m, o);
 	(void)status_field(c->in->pid, t->pid, "SigPnd", "%llx", &pnd);
 	m->sig_pending = pnd;
 	peek_sigq(t->pid, 0, m->sigq, &m->sigq_count);
@@ -680,14 +683,11 @@ hand_over_shared(struct cap *c, struct om_image_hdr *h, struct om_image_thread *
 		t[i].sig_pending |= takes;
 		h->sig_pending &= ~takes;
 		for (uint32_t k = 0; k < h->sigq_count; k++) {
-			uint32_t s = h->sigq[k].signo;
-			if (s < 1 || s > OM_NSIG || !(takes >> (s - 1) & 1))
+			if (!sigq_in(h->sigq, k, takes))
 				continue;
 			if (t[i].sigq_count < OM_SIGQUEUE_MAX)
 				t[i].sigq[t[i].sigq_count++] = h->sigq[k];
-			memmove(&h->sigq[k], &h->sigq[k + 1], (h->sigq_count - k - 1) * sizeof h->sigq[0]);
-			h->sigq_count--;
-			k--;
+			sigq_drop(h->sigq, &h->sigq_count, k--);
 		}
 	}
 }

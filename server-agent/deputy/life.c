@@ -159,7 +159,8 @@ static void anew_undo(pid_t tid, uint64_t *undo)
 /* Removes the scratch region from the stopped process (registers kept),
  * then lets its other threads go on where they were (held for the move:
  * they stay stopped until then, away from the code teardown writes over);
- * the signals our injected calls took from it are its own again. */
+ * the signals our injected calls took from it are its own again, and so
+ * are the follower's ptrace options (move_out's away ones). */
 static void unprepare(struct remote *r)
 {
 	static struct inject_sig back[INJECT_SIGS_MAX];
@@ -174,6 +175,7 @@ static void unprepare(struct remote *r)
 		inject_close(&r->in);
 	}
 	remote_threads_release(r, NULL);
+	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
 	unsigned n = inject_take_signals(&r->in, back);
 	for (unsigned i = 0; i < n; i++)
 		inject_raise(r->pid, &back[i]);
@@ -205,7 +207,6 @@ static int send_placed(struct remote *r)
 	if (rc == SENT_BROKEN)
 		give_back(r);
 	unprepare(r);
-	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options()); /* move_out's away ones */
 	return r->in.dead ? NODE_EXITED : STAYS; /* killed meanwhile: its end is read */
 }
 
@@ -383,12 +384,11 @@ static int move_out(struct remote *r, uint32_t node)
 		fprintf(stderr, "om-run: cannot prepare the deputy: %s\n", strerror(-rc));
 		give_back(r);
 		unprepare(r);
-		ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
 		r->restart = 0;
 		return r->in.dead ? NODE_EXITED : STAYS;
 	}
 	remote_threads_release(r, NULL);
-	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options());
+	ptrace(PTRACE_SETOPTIONS, r->pid, NULL, (void *)follow_options()); /* move_out's away ones */
 	r->restart = 0;
 	return STAYS;
 }

@@ -92,8 +92,6 @@ int remote_threads_hold(struct remote *r, const pid_t *tids, int n)
 			}
 			return rc;
 		}
-		home_thread_share(&r->in, &t->in);
-		t->in.interruptible = 0; /* as the leader's, for the capture */
 		t->tid = tids[i];
 		r->threads[r->nthreads++] = t;
 		ptrace(PTRACE_SETOPTIONS, tids[i], NULL, (void *)follow_options_away());

@@ -26,9 +26,9 @@ struct remote_thread {
  * up): its tid, or -errno (EAGAIN past REMOTE_THREADS_MAX). */
 long remote_thread_new(struct remote *r);
 /* The process's own threads tids[0..n), stopped (thread_seize.h), become
- * its home threads, held as the process goes to a node (the scratch region
- * set up, or set up later and shared with remote_threads_share): their
- * node threads are their own selves. 0, or -errno (none is held: they
+ * its home threads, held as the process goes to a node (they inject once
+ * remote_threads_share gives them the scratch region): their node threads
+ * are their own selves. 0, or -errno (none is held: they
  * are the caller's to let go). */
 int remote_threads_hold(struct remote *r, const pid_t *tids, int n);
 /* Every home thread injects through the leader's scratch region. */
