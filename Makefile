@@ -7,11 +7,12 @@ B := build
 TP := $(B)/third_party
 NEWLIB := $(TP)/newlib-install/x86_64-elf
 LWIP := $(TP)/lwip
+BEARSSL := $(TP)/bearssl-node
 
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
 	newlib-source musl-tools busybox-static libncurses-dev groff-base man-db \
-	dnsmasq-base iproute2 psf-unifont libpython3.11-testsuite
+	dnsmasq-base iproute2 psf-unifont libpython3.11-testsuite libbearssl-dev
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo bench clean distclean help
@@ -27,7 +28,7 @@ help:
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
 # ---------------------------------------------------------------- setup
-setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a $(TP)/linux/.ok $(TP)/bzip2/.ok
+setup: $(TP)/.apt-ok $(LWIP)/.ok $(NEWLIB)/lib/libc.a $(BEARSSL)/libbearssl.a $(TP)/linux/.ok $(TP)/bzip2/.ok
 
 # Re-checked on every setup: installs only what is missing.
 $(TP)/.apt-ok: FORCE
@@ -116,6 +117,30 @@ $(NEWLIB)/lib/libc.a: | $(TP)/.apt-ok
 	@rm -rf $(TP)/newlib-src $(TP)/newlib-build
 	@test -f $@
 
+# BearSSL for the node's link (migrate/noise.c, docs/security.md): Debian's
+# bearssl source package, only the primitives the link uses (X25519,
+# ChaCha20-Poly1305, SHA-256, HMAC, HMAC-DRBG), built freestanding with the
+# node's flags. The server tools link the same release from libbearssl-dev.
+BEARSSL_SRCS := codec/ccopy.c codec/dec32le.c codec/dec32be.c codec/enc32le.c codec/enc32be.c \
+	codec/dec64be.c codec/enc64be.c codec/dec64le.c codec/enc64le.c hash/sha2small.c \
+	mac/hmac.c symcipher/chacha20_ct.c symcipher/poly1305_ctmul.c ec/ec_c25519_m31.c \
+	rand/hmac_drbg.c
+BEARSSL_CFLAGS := $(NEWLIB_CFLAGS) -w -nostdinc -isystem $(NEWLIB)/include \
+	-isystem $(shell gcc -print-file-name=include)
+$(BEARSSL)/libbearssl.a: | $(LWIP)/.ok $(NEWLIB)/lib/libc.a
+	@rm -rf $(TP)/bearssl-src $(BEARSSL) && mkdir -p $(TP)/bearssl-src $(BEARSSL)/obj $(BEARSSL)/include/bearssl
+	@echo "setup: apt-get source bearssl, building its link primitives for the node"
+	@cd $(TP)/bearssl-src && apt-get source -qq bearssl >/dev/null 2>&1 || \
+		{ echo "setup: apt-get source bearssl failed"; exit 1; }
+	@d=$$(find $(TP)/bearssl-src -maxdepth 1 -mindepth 1 -type d -name 'bearssl-*' | head -1); \
+		test -f $$d/inc/bearssl.h || { echo "setup: bearssl source tree not found"; exit 1; }; \
+		cp $$d/inc/*.h $(BEARSSL)/include/bearssl/ && \
+		for s in $(BEARSSL_SRCS); do \
+			gcc $(BEARSSL_CFLAGS) -I$$d/inc -I$$d/src -c $$d/src/$$s -o $(BEARSSL)/obj/$$(basename $$s .c).o || exit 1; \
+		done
+	@ar rcs $@.tmp $(BEARSSL)/obj/*.o && mv $@.tmp $@
+	@rm -rf $(TP)/bearssl-src $(BEARSSL)/obj
+
 # ---------------------------------------------------------------- node image
 # Node code is freestanding: higher-half kernel model, no red zone (interrupts
 # push onto the same stack), newlib's headers instead of the host's.
@@ -124,7 +149,7 @@ NODE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declara
 	-ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
 	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-nostdinc -isystem $(NEWLIB)/include -isystem $(shell gcc -print-file-name=include) \
-	-Ikernel -Idrivers -Inet -Imigrate -I$(LWIP)/src/include -DOM_NODE
+	-Ikernel -Idrivers -Inet -Imigrate -I$(LWIP)/src/include -isystem $(BEARSSL)/include -DOM_NODE
 NODE_ASFLAGS := -g -Ikernel -Iboot
 NODE_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -T linker/node.ld
 
@@ -181,7 +206,7 @@ $(B)/node/kernel/selftest_blob.S.o: $(B)/selftest-user.elf
 $(B)/om-node-debug.elf: $(NODE_OBJS) linker/node.ld
 	@echo "  LD      $@"
 	@$(NODE_CC) $(NODE_LDFLAGS) -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -Wl,--build-id=none -o $@ $(NODE_OBJS) \
-		$(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
+		$(BEARSSL)/libbearssl.a $(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $$(gcc -print-libgcc-file-name)
 $(B)/om-node.elf: $(B)/om-node-debug.elf
 	@echo "  STRIP   $@"
 	@objcopy --strip-debug $< $@
@@ -243,6 +268,9 @@ efi-check:
 # and every part -> migrate/ (the wire protocol, shared with the node).
 SA := server-agent
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration -Imigrate
+# BearSSL (libbearssl-dev), linked in statically: the server needs no
+# library of its own at run time.
+HOST_LIBS := -l:libbearssl.a
 MIGRATE_SRCS := $(wildcard migrate/*.c)
 AGENT_SRCS := $(wildcard $(SA)/agent/*.c)
 DEPUTY_SRCS := $(wildcard $(SA)/deputy/*.c)
@@ -270,18 +298,18 @@ $(B)/host/%.o: %.c
 	gcc $(HOST_CFLAGS) $(FOLDER_INC) -MMD -MP -c $< -o $@
 
 $(B)/om-agent: $(call host_objs,$(OM_AGENT_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 $(B)/om-run: $(call host_objs,$(OM_RUN_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 $(B)/om-mon: $(call host_objs,$(OM_MON_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 $(B)/om-migrate: $(call host_objs,$(OM_MIGRATE_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 $(B)/om-ctl: $(call host_objs,$(OM_CTL_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 # om-checkpoint: the deputy's capture / inject / restore without om-run.
 $(B)/om-checkpoint: $(call host_objs,$(OM_CHECKPOINT_SRCS))
-	gcc -o $@ $^
+	gcc -o $@ $^ $(HOST_LIBS)
 
 # Unit tests: C tests and sanitizer builds of the tools go to build/tests/.
 # test_agent.py runs against the real binaries, then again against the
@@ -292,24 +320,24 @@ UNIT_TESTS := $(B)/tests/test_proto $(B)/tests/test_frame_rx $(B)/tests/test_job
 UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers $(B)/tests/test_acpi_madt
-UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance
+UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance $(B)/tests/test_link
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS)
+	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS) $(HOST_LIBS)
 # The deputy's ptrace parts, against real processes.
 $(B)/tests/test_deputy_ptrace: tests/test_deputy_ptrace.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS)
+	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HOST_LIBS)
 # The agent's balancer decision, pure logic.
 $(B)/tests/test_balance: tests/test_balance.c $(SA)/agent/balance.c $(SA)/agent/balance.h tests/check.h
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) -I$(SA)/agent -o $@ tests/test_balance.c $(SA)/agent/balance.c
 # The node's command-line parser, built for the host.
-$(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h
+$(B)/tests/test_cmdline: tests/test_cmdline.c kernel/cmdline.c kernel/cmdline.h migrate/hexkey.c
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) -Ikernel -Idrivers -Inet -o $@ tests/test_cmdline.c kernel/cmdline.c
+	gcc $(TEST_CFLAGS) -Ikernel -Idrivers -Inet -Imigrate -o $@ tests/test_cmdline.c kernel/cmdline.c migrate/hexkey.c
 # The node's MADT parser, built for the host.
 $(B)/tests/test_acpi_madt: tests/test_acpi_madt.c kernel/acpi_madt.c kernel/acpi.h tests/check.h
 	@mkdir -p $(dir $@)
@@ -319,18 +347,18 @@ $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec: migrate/syscalls.de
 $(B)/tests/test_node_handlers: $(B)/om-node-debug.elf
 # docs/syscalls.md is generated from the table; test_syscall_table checks it.
 $(B)/gen_syscalls_md: tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HDRS) migrate/syscalls.def
-	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS)
+	gcc $(HOST_CFLAGS) -o $@ tests/gen_syscalls_md.c $(MIGRATE_SRCS) $(HOST_LIBS)
 docs/syscalls.md: $(B)/gen_syscalls_md
 	$(B)/gen_syscalls_md > $@.tmp && mv $@.tmp $@
 $(B)/tests/om-agent: $(OM_AGENT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) $(AGENT_INC) -o $@ $(OM_AGENT_SRCS)
+	gcc $(TEST_CFLAGS) $(AGENT_INC) -o $@ $(OM_AGENT_SRCS) $(HOST_LIBS)
 $(B)/tests/om-mon: $(OM_MON_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_MON_SRCS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_MON_SRCS) $(HOST_LIBS)
 $(B)/tests/om-checkpoint: $(OM_CHECKPOINT_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_CHECKPOINT_SRCS)
+	gcc $(TEST_CFLAGS) $(TOOLS_INC) -o $@ $(OM_CHECKPOINT_SRCS) $(HOST_LIBS)
 
 # Programs test_capture.py runs natively and through om-checkpoint --roundtrip.
 CAPTURE_PROGS := $(addprefix $(B)/tests/progs/,hello-static hello-static-pie hello-dynamic \
@@ -361,6 +389,7 @@ unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
 	python3 tests/test_agent.py || rc=1; \
 	python3 tests/test_drain.py || rc=1; \
+	python3 tests/test_admit.py || rc=1; \
 	python3 tests/test_capture.py || rc=1; \
 	python3 tests/test_om_run.py || rc=1; \
 	python3 tests/test_man.py || rc=1; \
@@ -368,6 +397,8 @@ unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 		python3 tests/test_agent.py || rc=1; \
 	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
 		python3 tests/test_drain.py || rc=1; \
+	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
+		python3 tests/test_admit.py || rc=1; \
 	exit $$rc
 
 # setup-done: the build needs setup's outputs but must not re-run apt each time.
@@ -461,7 +492,18 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 	install -m 644 $(USER_TOOLS:%=docs/man/%.1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 docs/man/om-agent.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(B)/om-node.elf $(INSTALL_EFI) $(DESTDIR)$(TFTPDIR)/
-	$(FILL) boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
+	@# The agent's link key: made once on the machine installed to, kept
+	@# across reinstalls; the menu carries its public half (om.key=). A
+	@# staged install (DESTDIR) makes none, so that no two sites share a
+	@# key from one package: it uses the one it finds there, else the menu
+	@# gets none and the admin finishes on the server (docs/security.md).
+	test -n "$(DESTDIR)" || test -e $(SYSCONFDIR)/om/agent.key || \
+		$(B)/om-agent --genkey $(SYSCONFDIR)/om/agent.key >/dev/null
+	key=; if test -e $(DESTDIR)$(SYSCONFDIR)/om/agent.key; then \
+		key=$$($(B)/om-agent --pubkey --config /dev/null --key $(DESTDIR)$(SYSCONFDIR)/om/agent.key) || exit 1; \
+	else echo "install: no $(DESTDIR)$(SYSCONFDIR)/om/agent.key (a staged install makes none): on the server," \
+		"run om-agent --genkey $(SYSCONFDIR)/om/agent.key, then make install again"; fi; \
+		$(FILL) -e "s|@OM_AGENT_KEY@|$$key|g" boot/om.ipxe > $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp
 	chmod 644 $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp && mv $(DESTDIR)$(TFTPDIR)/om.ipxe.tmp $(DESTDIR)$(TFTPDIR)/om.ipxe
 	$(if $(IPXE_BINS),install -m 644 $(IPXE_BINS) $(DESTDIR)$(TFTPDIR)/,@echo "install: no iPXE binaries in $(IPXE_DIR) (package ipxe); dnsmasq's PXE chain needs them")
 	$(FILL) $(SA)/agent/om-agent.service > $(DESTDIR)$(UNITDIR)/om-agent.service
@@ -513,19 +555,42 @@ $(B)/bench/bigimage-%: bench/progs/bigimage.c
 	gcc -O2 -static -Wall -DMIB=$* -o $@ $<
 $(B)/bench/simnode: bench/simnode.c $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	gcc $(HOST_CFLAGS) -o $@ bench/simnode.c $(MIGRATE_SRCS)
+	gcc $(HOST_CFLAGS) -o $@ bench/simnode.c $(MIGRATE_SRCS) $(HOST_LIBS)
 $(B)/bench/balance_sim: bench/balance_sim.c $(SA)/agent/balance.c $(SA)/agent/balance.h
 	@mkdir -p $(dir $@)
 	gcc $(HOST_CFLAGS) -I$(SA)/agent -o $@ bench/balance_sim.c $(SA)/agent/balance.c -lm
 .PHONY: bench-progs
 bench-progs: $(B)/bench-syscall-cost $(BENCH_PROGS)
-bench: all bench-progs $(BENCH_BIG)
+bench: all bench-progs $(BENCH_BIG) bench-plain
 	@python3 bench/bench.py
+
+# The "crypto" section's other side: om-agent and the node image built
+# with -DOM_BENCH_UNENCRYPTED_LINK (a real handshake, then records in
+# clear: migrate/noise.c) into their own tree, by this Makefile run again
+# with B pointing there and every object built anew with the define. Only
+# make bench builds it; never all, test or install.
+BENCH_PLAIN := $(B)/bench-plain
+# Only from bench-plain's command line below, never from the environment.
+ifeq ($(origin OM_BENCH_PLAIN_TREE),command line)
+ifneq ($(notdir $(B)),bench-plain)
+$(error OM_BENCH_PLAIN_TREE builds only into a tree named bench-plain, not $(B))
+endif
+NODE_CFLAGS += -DOM_BENCH_UNENCRYPTED_LINK
+HOST_CFLAGS += -DOM_BENCH_UNENCRYPTED_LINK
+# objcopy names the font's symbols after its path, '-' made '_' too.
+FONT_SYM := _binary_$(subst -,_,$(subst /,_,$(subst .,_,$(B)/font/console.psf)))
+endif
+# The image's self-test blob is .incbin'd from build/ (kernel/selftest_blob.S):
+# made here first, so that a parallel make does not race for it.
+.PHONY: bench-plain
+bench-plain: $(B)/selftest-user.elf
+	@$(MAKE) --no-print-directory B=$(BENCH_PLAIN) TP=$(TP) OM_BENCH_PLAIN_TREE=1 \
+		$(BENCH_PLAIN)/om-agent $(BENCH_PLAIN)/om-node.elf
 
 FORCE:
 
 clean:
-	rm -rf $(B)/node $(B)/host $(B)/om-* $(B)/tests $(B)/efi $(B)/font
+	rm -rf $(B)/node $(B)/host $(B)/om-* $(B)/tests $(B)/efi $(B)/font $(B)/bench-plain
 
 distclean:
 	rm -rf $(B)

@@ -19,6 +19,14 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              time of om-run -v's lines; MB/s against a raw one-way stream
              on the same kind of link (frames of IMAGE_PAGES size that the
              node drops), and 64 KiB ECHO frames pipelined.
+  crypto     what the link's encryption costs: the normal build against
+             build/bench-plain (make bench-plain: om-agent and the node
+             image with -DOM_BENCH_UNENCRYPTED_LINK, the same handshake,
+             then records in clear), side by side in one run, taking
+             turns: forwarded calls (syscall_cost.c), the migration of the
+             largest image, the raw link's ECHO round trip and one-way
+             stream. Not in --smoke unless named with --only (make test
+             does not build bench-plain).
   boot       QEMU start to a registered node, against QEMU start to /init
              in the Linux guest (same settings); and the per-NIC table of
              bench/boot_time.py.
@@ -75,13 +83,17 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "moves", "forks", "cores", "boot", "agent", "balance"]
+SECTIONS = ["compute", "syscalls", "migration", "crypto", "moves", "forks", "cores", "boot", "agent", "balance"]
+# --smoke's sections unless --only names others: crypto needs make bench's
+# second build tree, which make test does not make.
+SMOKE_SECTIONS = [s for s in SECTIONS if s != "crypto"]
 # The QEMU settings an om node and the Linux guest share (besides omtest's
 # -accel, -m, NIC, serial): one vCPU of QEMU's "max" model.
 SAME = ["-cpu", "max", "-smp", "1"]
 MEM = 1024  # MiB; the 512 MiB image needs room on the node
 BB = linux_guest.BUSYBOX
 PROG = os.path.join(BUILD, "bench")
+PLAIN = os.path.join(BUILD, "bench-plain")  # the link's records in clear (Makefile, bench-plain)
 
 
 class Sizes:
@@ -139,10 +151,11 @@ def fmt(x, nd=2):
 
 
 class OmNode:
-    """An om-agent and one node (virtio-net, MEM, SAME) for om-run."""
+    """An om-agent and one node (virtio-net, MEM, SAME) for om-run; build:
+    the tree their binaries come from (om-run is always BUILD's)."""
 
-    def __init__(self):
-        self.c = Cluster()
+    def __init__(self, build=BUILD):
+        self.c = syscall_rtt.BuildCluster(build)
         try:
             self.n = self.c.boot("virtio-net-pci", mem=MEM, extra=SAME)
             self.c.wait_registered(self.n)
@@ -350,6 +363,94 @@ def sec_migration(sz, runs, om, link):
     return rows, md
 
 
+# ------------------------------------------------------------------ crypto
+
+FORWARDED = (("fcntl_getfd", "fcntl(F_GETFD), forwarded"), ("write_1B_devnull", "write 1 byte to /dev/null, forwarded"),
+             ("pread_4KiB", "pread 4 KiB, forwarded"))
+CLEAR_BANNER = "THIS IS A BENCHMARK BUILD"  # the warning of net/agent_link.c and agent_main.c
+
+
+def check_side(name, clear, serial, agent_log=None):
+    """That a side's node (and agent) are the build they should be."""
+    for who, text in (("node", serial), ("agent", agent_log)):
+        if text is not None:
+            check((CLEAR_BANNER in text) == clear, "the %s side's %s %s the benchmark build's warning" % (
+                name, who, "lacks" if clear else "prints"))
+
+
+def sec_crypto(sz, runs):
+    """The normal build against build/bench-plain, whose records travel in
+    clear after the same handshake: both sides up at once, taking turns run
+    by run so that both see the same machine. Forwarded calls (om-run,
+    syscall_cost.c), migration MB/s of the largest image, then the raw link
+    (MiniAgent): ECHO round trip and one-way stream."""
+    for f in ("om-agent", "om-node.elf"):
+        check(os.path.exists(os.path.join(PLAIN, f)), "%s missing: make bench (make bench-plain) builds it"
+              % os.path.join(PLAIN, f))
+    sides = (("encrypted", BUILD, False), ("unencrypted", PLAIN, True))
+    mib = sz.images[-1]
+    got = {name: {} for name, _, _ in sides}
+
+    def add(name, what, v):
+        got[name].setdefault(what, []).append(v)
+
+    def turns(make, measure):
+        up = {}
+        try:
+            for name, build, clear in sides:
+                up[name] = make(name, build, clear)
+            for _ in range(runs):
+                for name, _, _ in sides:
+                    measure(name, up[name])
+        finally:
+            for x in up.values():
+                x.close()
+
+    def om_up(name, build, clear):
+        om = OmNode(build)
+        check_side(name, clear, om.n.serial(), om.c.agent_text())
+        return om
+
+    def om_measure(name, om):
+        _, node, err = syscall_rtt.syscall_costs(om.c.control, sz.calls, sz.calls)
+        check("running on node" in err, "syscall_cost did not run on the %s node: %s" % (name, err))
+        for k, _ in FORWARDED:
+            add(name, k, node[k])
+        m = migrate_once(om, mib)
+        add(name, "migration", m["pages"] * 4096 / m["start_s"] / 1e6)
+        add(name, "image_mb", m["pages"] * 4096 / 1e6)
+
+    def link_up(name, build, clear):
+        link = syscall_rtt.MiniAgent(extra=SAME, mem=MEM, build=build, clear=clear)
+        check_side(name, clear, link.node.serial())
+        return link
+
+    def link_measure(name, link):
+        add(name, "echo_rtt", link.echo_rtt(sz.echoes)[0])
+        add(name, "stream", link.oneway_stream(sz.stream_bytes))
+
+    turns(om_up, om_measure)
+    turns(link_up, link_measure)
+    image_mb = med(got["encrypted"]["image_mb"])
+    what = [(k, "us", label + ", round trip µs") for k, label in FORWARDED]
+    what += [("migration", "MB/s", "migration of a %d MiB image (%.1f MB), MB/s" % (mib, image_mb)),
+             ("echo_rtt", "us", "the link alone: ECHO round trip µs (median of %d)" % sz.echoes),
+             ("stream", "MB/s", "the link alone: one-way stream MB/s (%d MiB)" % (sz.stream_bytes >> 20))]
+    rows, md = [], ["| | encrypted | unencrypted | encrypted / unencrypted | time added by encryption |",
+                    "|---|---|---|---|---|"]
+    for k, unit, label in what:
+        e, u = med(got["encrypted"][k]), med(got["unencrypted"][k])
+        # Time per call, or per byte for a rate: what encryption adds to it.
+        added = (e / u - 1) if unit == "us" else (u / e - 1)
+        rows.append({"what": k if k != "migration" else "migration_%dMiB" % mib, "unit": unit, "encrypted": e,
+                     "unencrypted": u, "ratio": e / u, "added_time_pct": 100 * added, "runs": runs, "accel": ACCEL})
+        md.append("| %s | %s | %s | %s | %+.0f %% |" % (label, fmt(e, 1), fmt(u, 1), fmt(e / u), 100 * added))
+    md += ["", "Unencrypted: `make bench-plain`'s om-agent and node image (`build/bench-plain/`, "
+           "`-DOM_BENCH_UNENCRYPTED_LINK`): the same Noise handshake, then records without "
+           "ChaCha20-Poly1305 on either end; a benchmark build only, never installed."]
+    return rows, md
+
+
 # ------------------------------------------------------------------ boot
 
 def sec_boot(sz, runs, tmp):
@@ -384,7 +485,8 @@ def sec_boot(sz, runs, tmp):
 # ------------------------------------------------------------------ agent
 
 def simnode(c, nodes, seconds, rate):
-    cmd = [os.path.join(PROG, "simnode"), "--agent", "127.0.0.1:%d" % c.port, "--control", c.control,
+    cmd = [os.path.join(PROG, "simnode"), "--agent", "127.0.0.1:%d" % c.port, "--agent-key", c.agent_pub,
+           "--control", c.control,
            "--agent-pid", str(c.agent.pid), "--nodes", str(nodes), "--seconds", str(seconds), "--rate", str(rate)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
@@ -764,11 +866,11 @@ def main():
     ap.add_argument("--runs", type=int, default=int(os.environ.get("OM_BENCH_RUNS", "3")))
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--only", default=",".join(SECTIONS))
+    ap.add_argument("--only", help="sections, comma-separated (default: all; with --smoke all but crypto)")
     a = ap.parse_args()
     sz = Sizes(a.smoke)
     runs = 1 if a.smoke else max(1, a.runs)
-    only = [s for s in a.only.split(",") if s]
+    only = [s for s in a.only.split(",") if s] if a.only else SMOKE_SECTIONS if a.smoke else SECTIONS
     for s in only:
         if s not in SECTIONS:
             ap.error("unknown section %s (%s)" % (s, ", ".join(SECTIONS)))
@@ -792,7 +894,7 @@ def main():
             failed.append(name)
 
     cmd = "python3 bench/bench.py --smoke" if a.smoke else "OM_BENCH_RUNS=%d make bench" % runs
-    if a.only != ",".join(SECTIONS):
+    if a.only:
         cmd = "OM_BENCH_RUNS=%d python3 bench/bench.py --only %s" % (runs, a.only)
 
     def emit(name, rows, md, csv_name=None):
@@ -823,6 +925,8 @@ def main():
         if om is not None:
             om.close()
             om = None
+        if "crypto" in only:
+            section("crypto", lambda: emit("crypto", *sec_crypto(sz, runs)))
         if "moves" in only:
             section("moves", lambda: emit("moves", *sec_moves(sz, runs)))
         if "forks" in only:

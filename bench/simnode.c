@@ -22,11 +22,17 @@
  * with a message on the first failure (a connection the agent closed, a
  * job not placed, a phase without a single round trip).
  *
+ * Node connections are the encrypted link of a real node (migrate/
+ * link_stream.h): each simulated node has a static key of its own and
+ * knows the agent's (--agent-key, the 64 hex digits of om.key=); the
+ * handshake, then HELLO, then every frame as one record. The control
+ * connections are the agent's Unix socket, plain as for om-run.
+ *
  * --rate paces each job at that many calls per second (default 1000, a
  * busy job's forwarded calls); 0 sends the next call as soon as the reply
  * is in (the agent's throughput, latency then includes queueing).
  *
- *   simnode --agent 127.0.0.1:PORT --control PATH --agent-pid PID
+ *   simnode --agent 127.0.0.1:PORT --agent-key HEX --control PATH --agent-pid PID
  *           [--nodes 1000] [--jobs 4] [--seconds 10] [--payload 256] [--rate 1000] */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -48,18 +55,26 @@
 #include <unistd.h>
 
 #include "frame_rx.h"
+#include "hexkey.h"
 #include "job_msg.h"
+#include "link_stream.h"
 #include "proto.h"
 
 #define SIM_RX_CAP (64 * 1024)
 #define SIM_BATCH 64          /* connects before waiting for their WELCOMEs */
 #define SIM_MAX_JOBS 64       /* simulated jobs at most */
+#define SIM_FRAME_MAX (OM_HDR_SIZE + SIM_RX_CAP)
 
 enum sim_kind { SIM_NODE, SIM_CTL };
 
 struct sim_conn {
 	int fd;
 	enum sim_kind kind;
+	struct om_stream st;   /* the socket, or the link over it (SIM_NODE) */
+	struct link_stream *link; /* SIM_NODE: ~49 KB each, so not inline */
+	int index;             /* SIM_NODE: which simulated node (its MAC) */
+	int hello_sent;        /* SIM_NODE: the handshake is done, HELLO is out */
+	int want_out;          /* EPOLLOUT is watched: the link holds handshake bytes */
 	struct frame_rx rx;
 	uint8_t *rxbuf;
 	uint32_t node_id;      /* SIM_NODE: from WELCOME, 0 before */
@@ -91,6 +106,8 @@ static size_t nsamples, capsamples;
 static long heartbeats;
 static int measuring;
 static double rate = 1000; /* calls per second per job, 0 = back to back */
+static uint8_t agent_key[NOISE_KEY]; /* the agent's static public key */
+static uint8_t *fbuf;      /* the frame being sent, header and payload */
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -123,38 +140,98 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Sends a whole frame; the sockets are non-blocking, so a full socket
- * buffer waits in poll (frames here are small, this is rare). */
+/* The plain stream over a non-blocking socket; ctx points at the fd. */
+static long sock_send(void *ctx, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		return (long)n;
+	return n == 0 || errno == EAGAIN || errno == EWOULDBLOCK ? OM_STREAM_AGAIN : OM_STREAM_ERR;
+}
+
+static long sock_recv(void *ctx, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(*(int *)ctx, buf, len, 0);
+	while (n == -1 && errno == EINTR);
+	if (n >= 0)
+		return (long)n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? OM_STREAM_AGAIN : OM_STREAM_ERR;
+}
+
+static const struct om_stream_ops sock_ops = { .send = sock_send, .recv = sock_recv };
+
+static const char *kind_name(const struct sim_conn *c)
+{
+	return c->kind == SIM_NODE ? "node" : "control";
+}
+
+/* Why a stream call failed: the link's own reason, else errno's. */
+static const char *stream_why(const struct sim_conn *c)
+{
+	const char *why = c->st.ops->why != NULL ? c->st.ops->why(c->st.ctx) : NULL;
+
+	return why != NULL ? why : strerror(errno);
+}
+
+static int link_open(const struct sim_conn *c)
+{
+	return c->link != NULL && link_stream_peer(c->link) != NULL;
+}
+
+/* Sends a whole frame, one record on a node's link. The sockets are
+ * non-blocking, so a full socket buffer waits in poll (frames here are
+ * small, this is rare); the frame has left when this returns. */
 static void send_frame(struct sim_conn *c, uint8_t type, uint32_t job, uint32_t seq, const void *p,
 		       size_t len)
 {
-	uint8_t hdr[OM_HDR_SIZE];
-	struct iovec iov[2] = { { hdr, OM_HDR_SIZE }, { (void *)p, len } };
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	size_t left = OM_HDR_SIZE + len;
+	size_t off = 0, total = OM_HDR_SIZE + len;
+	long n;
 
-	om_hdr_encode(hdr, type, (uint32_t)len, job, seq);
-	while (left > 0) {
-		ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				usleep(100);
-				continue;
-			}
-			die("send %s: %s", om_type_name(type), strerror(errno));
+	if (total > SIM_FRAME_MAX)
+		die("%s of %zu bytes does not fit", om_type_name(type), len);
+	/* Before the handshake is done the link takes nothing: waiting here
+	 * would never end. */
+	if (c->kind == SIM_NODE && !link_open(c))
+		die("%s before the link's handshake", om_type_name(type));
+	/* One buffer, so a frame is one record rather than header and payload
+	 * apart (the agent then opens one, as from a real node). */
+	om_hdr_encode(fbuf, type, (uint32_t)len, job, seq);
+	if (len > 0)
+		memcpy(fbuf + OM_HDR_SIZE, p, len);
+	while (off < total) {
+		n = c->st.ops->send(c->st.ctx, fbuf + off, total - off);
+		if (n == OM_STREAM_AGAIN) {
+			usleep(100);
+			continue;
 		}
-		left -= (size_t)n;
-		while (n > 0 && m.msg_iovlen > 0) {
-			size_t k = (size_t)n < m.msg_iov->iov_len ? (size_t)n : m.msg_iov->iov_len;
-			m.msg_iov->iov_base = (uint8_t *)m.msg_iov->iov_base + k;
-			m.msg_iov->iov_len -= k;
-			n -= (ssize_t)k;
-			if (m.msg_iov->iov_len == 0) {
-				m.msg_iov++;
-				m.msg_iovlen--;
-			}
-		}
+		if (n < 0)
+			die("send %s: %s", om_type_name(type), stream_why(c));
+		off += (size_t)n;
 	}
+	/* The link keeps what the socket did not take of the last record. */
+	while (c->st.ops->flush != NULL && (n = c->st.ops->flush(c->st.ctx)) != 0) {
+		if (n != OM_STREAM_AGAIN)
+			die("send %s: %s", om_type_name(type), stream_why(c));
+		usleep(100);
+	}
+}
+
+static void conn_watch(struct sim_conn *c, int out)
+{
+	struct epoll_event e = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.ptr = c };
+
+	if (c->want_out == out)
+		return;
+	c->want_out = out;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e) == -1)
+		die("epoll_ctl: %s", strerror(errno));
 }
 
 static struct sim_conn *conn_add(int fd, enum sim_kind kind, int job)
@@ -168,6 +245,7 @@ static struct sim_conn *conn_add(int fd, enum sim_kind kind, int job)
 	c->fd = fd;
 	c->kind = kind;
 	c->job = job;
+	c->st = (struct om_stream){ &sock_ops, &c->fd };
 	frame_rx_init(&c->rx, c->rxbuf, cap);
 	if (nconns == capconns) {
 		capconns = capconns ? capconns * 2 : 256;
@@ -181,16 +259,12 @@ static struct sim_conn *conn_add(int fd, enum sim_kind kind, int job)
 	return c;
 }
 
-static struct sim_conn *node_connect(const struct sockaddr_in *sa, int index, int job)
+static void node_hello(struct sim_conn *c)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	struct om_hello h;
 	uint8_t buf[512];
-	int n;
+	int n, index = c->index;
 
-	if (fd == -1 || connect(fd, (const struct sockaddr *)sa, sizeof *sa) == -1)
-		die("connect to the agent (node %d): %s", index, strerror(errno));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	memset(&h, 0, sizeof h);
 	/* Locally administered unicast MACs, one per simulated node. */
 	h.mac[0] = 0x02;
@@ -208,10 +282,53 @@ static struct sim_conn *node_connect(const struct sockaddr_in *sa, int index, in
 	snprintf(h.version, sizeof h.version, "simnode");
 	if ((n = om_hello_encode(&h, buf, sizeof buf)) < 0)
 		die("HELLO does not encode: %s", om_strerror(n));
-	struct sim_conn *c = conn_add(fd, SIM_NODE, job);
+	send_frame(c, OM_T_HELLO, 0, 0, buf, (size_t)n);
+	c->hello_sent = 1;
+}
+
+/* Moves a node's handshake on after its socket did something: the link's
+ * pending message goes out (EPOLLOUT is watched while the socket cannot
+ * take it), and once the link is open the node says HELLO. */
+static void node_progress(struct sim_conn *c)
+{
+	long n = c->st.ops->flush(c->st.ctx);
+
+	if (n == OM_STREAM_ERR)
+		die("node %d: send: %s", c->index, stream_why(c));
+	conn_watch(c, n == OM_STREAM_AGAIN);
+	if (n == 0 && !c->hello_sent && link_open(c))
+		node_hello(c);
+}
+
+/* Connects a node and starts its link: the first handshake message goes
+ * out now, HELLO once the agent has answered (node_progress). */
+static struct sim_conn *node_connect(const struct sockaddr_in *sa, int index, int job)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	uint8_t s[NOISE_KEY], s_pub[NOISE_KEY], e[NOISE_KEY];
+	struct sim_conn *c;
+
+	/* Each node from an address of its own (127.1.0.0/16 is loopback too),
+	 * as in a lab: the agent caps unregistered connections per address. */
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	me.sin_addr.s_addr = htonl(0x7f010000u | (uint32_t)(index / 250) << 8 | (uint32_t)(index % 250 + 1));
+	if (fd == -1 || bind(fd, (const struct sockaddr *)&me, sizeof me) == -1 ||
+	    connect(fd, (const struct sockaddr *)sa, sizeof *sa) == -1)
+		die("connect to the agent (node %d): %s", index, strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
 		die("fcntl: %s", strerror(errno));
-	send_frame(c, OM_T_HELLO, 0, 0, buf, (size_t)n);
+	c = conn_add(fd, SIM_NODE, job);
+	c->index = index;
+	/* A static key of its own, as each real node makes one at boot. */
+	if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s || getrandom(e, sizeof e, 0) != (ssize_t)sizeof e)
+		die("getrandom: %s", strerror(errno));
+	if ((c->link = malloc(sizeof *c->link)) == NULL)
+		die("out of memory");
+	if (noise_public(s_pub, s) != 0 || link_stream_init(c->link, c->st, 1, s, s_pub, agent_key, e) != 0)
+		die("node %d: link_stream_init: %s", index, c->link->why);
+	c->st = (struct om_stream){ &link_stream_ops, c->link };
+	node_progress(c);
 	return c;
 }
 
@@ -303,7 +420,8 @@ static void on_frame(struct sim_conn *c, const struct om_hdr *h, const uint8_t *
 	}
 }
 
-static void on_readable(struct sim_conn *c)
+/* One receive, then every complete frame in the buffer. */
+static void recv_once(struct sim_conn *c)
 {
 	struct om_hdr h;
 	const uint8_t *p;
@@ -311,19 +429,31 @@ static void on_readable(struct sim_conn *c)
 	int rc;
 
 	size_t room = frame_rx_room(&c->rx, &where);
-	ssize_t n = recv(c->fd, where, room, 0);
+	if (room == 0)
+		die("a %s connection's receive buffer is full", kind_name(c));
+	long n = c->st.ops->recv(c->st.ctx, where, room);
+	if (n == OM_STREAM_AGAIN)
+		return;
 	if (n == 0)
-		die("the agent closed a %s connection", c->kind == SIM_NODE ? "node" : "control");
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		die("recv: %s", strerror(errno));
-	}
+		die("the agent closed a %s connection", kind_name(c));
+	if (n < 0)
+		die("recv on a %s connection: %s", kind_name(c), stream_why(c));
 	frame_rx_commit(&c->rx, (size_t)n);
 	while ((rc = frame_rx_next(&c->rx, &h, &p)) == OM_OK)
 		on_frame(c, &h, p);
 	if (rc != OM_E_SHORT)
 		die("bad frame from the agent: %s", om_strerror(rc));
+}
+
+/* epoll is level-triggered, so what is left in the socket is reported
+ * again; what the link decrypted and holds is not, so it is taken now. */
+static void on_readable(struct sim_conn *c)
+{
+	do
+		recv_once(c);
+	while (c->st.ops->held != NULL && c->st.ops->held(c->st.ctx) > 0);
+	if (c->kind == SIM_NODE)
+		node_progress(c); /* a handshake answer, then HELLO */
 }
 
 /* Sends the heartbeats that are due; node i's first one is staggered by
@@ -365,8 +495,13 @@ static void loop(double t_end, int (*done)(void))
 		int n = epoll_wait(ep, ev, 256, rate > 0 ? 1 : 5);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++)
-			on_readable(ev[i].data.ptr);
+		for (int i = 0; i < n; i++) {
+			struct sim_conn *c = ev[i].data.ptr;
+			if (ev[i].events & EPOLLOUT)
+				node_progress(c);
+			if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				on_readable(c);
+		}
 		/* Paced calls whose time has come. */
 		t = now();
 		for (int i = 0; i < njobs; i++)
@@ -445,8 +580,9 @@ static void phase(const char *name, double seconds, pid_t agent, int nodes)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: simnode --agent ADDR:PORT --control PATH --agent-pid PID\n"
-			"               [--nodes N] [--jobs J] [--seconds S] [--payload BYTES] [--rate N]\n");
+	fprintf(stderr, "usage: simnode --agent ADDR:PORT --agent-key HEX --control PATH --agent-pid PID\n"
+			"               [--nodes N] [--jobs J] [--seconds S] [--payload BYTES] [--rate N]\n"
+			"  --agent-key: the agent's public key, 64 hex digits (om.key=)\n");
 	exit(2);
 }
 
@@ -457,10 +593,10 @@ int main(int argc, char **argv)
 		{ "agent-pid", required_argument, NULL, 'p' }, { "nodes", required_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' }, { "seconds", required_argument, NULL, 's' },
 		{ "payload", required_argument, NULL, 'b' }, { "rate", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 }
+		{ "agent-key", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 }
 	};
 	const char *agent = NULL, *control = NULL;
-	int nodes = 1000, ch;
+	int nodes = 1000, ch, have_key = 0;
 	double seconds = 10;
 	pid_t agent_pid = 0;
 
@@ -474,12 +610,13 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'b': payload = (size_t)atol(optarg); break;
 		case 'r': rate = atof(optarg); break;
+		case 'k': have_key = hexkey_parse(optarg, strlen(optarg), agent_key) == 0; break;
 		default: usage();
 		}
 	}
 	if (njobs == 0)
 		njobs = 4;
-	if (!agent || !control || agent_pid <= 0 || nodes < 0 || njobs < 1 || njobs > SIM_MAX_JOBS ||
+	if (!agent || !have_key || !control || agent_pid <= 0 || nodes < 0 || njobs < 1 || njobs > SIM_MAX_JOBS ||
 	    seconds <= 0 || rate < 0 || payload > SIM_RX_CAP - OM_HDR_SIZE)
 		usage();
 
@@ -501,7 +638,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 || (pbuf = malloc(payload + 1)) == NULL)
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 || (pbuf = malloc(payload + 1)) == NULL ||
+	    (fbuf = malloc(SIM_FRAME_MAX)) == NULL)
 		die("setup: %s", strerror(errno));
 	memset(pbuf, 'p', payload);
 

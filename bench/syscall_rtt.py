@@ -8,11 +8,22 @@ crosses, and a CPU-bound job on a node against at home.
 2. calls: bench/progs/syscall_cost.c through om-run on a node, and natively;
 3. compute: qemu-tests/demo/primes.c through om-run on a node, and natively.
 
+The link is encrypted (migrate/link_stream.h): MiniAgent's end of it
+opens and seals records with libbearssl's ChaCha20-Poly1305 through
+ctypes, the node's own cipher at C speed, so that the figures are the
+node's and the link's, not pure Python's (tests/omlink.py's, ~7 MB/s,
+is the fallback). BuildCluster and MiniAgent(build=..., clear=True) run
+another build tree's om-agent and node image, such as make bench's
+build/bench-plain, whose records travel unencrypted.
+
   python3 bench/syscall_rtt.py [ECHOES]
 
 Prints tables and writes bench/results/syscall_rtt.csv."""
 
 import csv
+import ctypes
+import ctypes.util
+import hmac
 import os
 import socket
 import statistics
@@ -25,7 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "qemu-tests"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+import omtest  # noqa: E402
 from omtest import ACCEL, BUILD, Cluster, free_port  # noqa: E402
+import omlink  # noqa: E402
 import omwire as ow  # noqa: E402
 
 
@@ -37,14 +50,122 @@ def next_frame(link):
     return f[0], f[3], f[2]
 
 
+class BuildCluster(Cluster):
+    """omtest's Cluster with om-agent and the node image of another build
+    tree (build: a directory like BUILD). om-run and om-mon stay BUILD's:
+    they only speak to the agent's control socket, which is the same."""
+
+    def __init__(self, build=BUILD, *a, **kw):
+        self.build = build
+        super().__init__(*a, **kw)
+
+    def start_agent(self):
+        # Cluster.start_agent takes om-agent from omtest.BUILD when called:
+        # pointed at our tree for the call, it stays the one way to start.
+        saved = omtest.BUILD
+        omtest.BUILD = self.build
+        try:
+            super().start_agent()
+        finally:
+            omtest.BUILD = saved
+
+    def boot(self, *a, kernel="om-node.elf", **kw):
+        if kernel is not None:
+            kernel = os.path.join(self.build, kernel)  # an absolute path stays so in omtest
+        return super().boot(*a, kernel=kernel, **kw)
+
+
+def _bearssl():
+    """(poly1305 run, chacha20 run) of libbearssl's shared library, or None.
+    The node uses the same release (Makefile, BEARSSL)."""
+    for name in ("libbearssl.so.0", ctypes.util.find_library("bearssl")):
+        try:
+            lib = ctypes.CDLL(name) if name else None
+        except OSError:
+            lib = None
+        if lib is not None:
+            break
+    else:
+        return None
+    args = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
+            ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    # The fastest implementations this CPU runs (the same output as the
+    # node's portable ones), the portable ones otherwise.
+    lib.br_poly1305_ctmulq_get.restype = lib.br_chacha20_sse2_get.restype = ctypes.c_void_p
+    fast = lib.br_poly1305_ctmulq_get()
+    if fast:
+        run = ctypes.CFUNCTYPE(None, *args)(fast)
+    else:
+        run = lib.br_poly1305_ctmul_run
+        run.argtypes, run.restype = args, None
+    chacha = lib.br_chacha20_sse2_get() or ctypes.cast(lib.br_chacha20_ct_run, ctypes.c_void_p).value
+    return run, chacha
+
+
+_BEARSSL = _bearssl()
+
+
+class _RecordCipher:
+    """One direction's record cipher, omlink's _CipherState interface
+    (encrypt / decrypt with the length bytes as ad): libbearssl's
+    ChaCha20-Poly1305, or with clear the unencrypted benchmark build's
+    records (plaintext and a tag of zeros that nobody checks)."""
+
+    def __init__(self, k, n, clear):
+        self.k, self.n, self.clear = k, n, clear
+
+    def _run(self, ad, data, encrypt):
+        run, chacha = _BEARSSL
+        buf = ctypes.create_string_buffer(bytes(data), len(data))
+        tag = ctypes.create_string_buffer(omlink.TAGLEN)
+        run(self.k, bytes(4) + self.n.to_bytes(8, "little"), buf, len(data), bytes(ad), len(ad), tag, chacha,
+            encrypt)
+        return buf.raw, tag.raw
+
+    def encrypt(self, ad, plaintext):
+        if self.clear:
+            ct, tag = bytes(plaintext), bytes(omlink.TAGLEN)
+        else:
+            ct, tag = self._run(ad, plaintext, 1)
+        self.n += 1
+        return ct + tag
+
+    def decrypt(self, ad, ciphertext):
+        body, tag = ciphertext[:-omlink.TAGLEN], ciphertext[-omlink.TAGLEN:]
+        if not self.clear:
+            pt, want = self._run(ad, body, 0)
+            if not hmac.compare_digest(want, tag):
+                raise omlink.LinkError("a record failed its integrity check")
+            body = pt
+        self.n += 1
+        return bytes(body)
+
+
+def link_accept(s, static_priv, clear=False):
+    """The agent's end of the link over the accepted socket s: omlink's
+    handshake, then records through _RecordCipher (omlink's own when
+    libbearssl is missing; clear needs no cipher at all)."""
+    s.settimeout(60)
+    link = omlink.SecureServer(s, static_priv)
+    if _BEARSSL is not None or clear:
+        link._tx = _RecordCipher(link._tx.k, link._tx.n, clear)
+        link._rx = _RecordCipher(link._rx.k, link._rx.n, clear)
+    else:
+        print("syscall_rtt: libbearssl not loadable: the link's crypto is pure Python (slow)", file=sys.stderr)
+    return link
+
+
 class MiniAgent:
     """A node registered with a minimal agent written here instead of
     om-agent: the raw node-to-agent link (QEMU user network), nothing
     relayed. extra: QEMU arguments (the callers pass the same -cpu/-smp as
-    for their other nodes). close() kills the node by pid."""
+    for their other nodes). build: the tree of the node image; clear: its
+    records travel unencrypted (OM_BENCH_UNENCRYPTED_LINK). close() kills
+    the node by pid."""
 
-    def __init__(self, extra=(), mem=256):
+    def __init__(self, extra=(), mem=256, build=BUILD, clear=False):
         port = free_port()
+        priv, pub = omlink.generate_keypair()
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind(("127.0.0.1", port))
@@ -55,10 +176,11 @@ class MiniAgent:
         c.procs, c.nodes, c.port = [], [], port
         self.cluster, self.link = c, None
         try:
-            c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d" % port, mem=mem, extra=list(extra))
+            self.node = c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d om.key=%s" % (port, pub.hex()),
+                               mem=mem, extra=list(extra), kernel=os.path.join(build, "om-node.elf"))
             s, _ = self.ls.accept()
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.link = ow.Peer(s)
+            self.link = ow.Peer(link_accept(s, priv, clear))
             t, _, _ = next_frame(self.link)
             assert t == ow.T_HELLO
             self.link.send_frame(ow.T_WELCOME, ow.welcome(1, 60000, time.time_ns()))

@@ -4,6 +4,7 @@
 
 #include "cmdline.h"
 #include "console.h"
+#include "hexkey.h"
 
 static uint32_t be32(uint32_t host)
 {
@@ -78,6 +79,14 @@ static int parse_ip(const char *v, const char *end, struct net_config *cfg)
 	return 0;
 }
 
+static int parse_key(const char *v, const char *end, struct net_config *cfg)
+{
+	if (hexkey_parse(v, (size_t)(end - v), cfg->agent_key) < 0)
+		return -1;
+	cfg->have_agent_key = 1;
+	return 0;
+}
+
 int cmdline_parse(const char *cmdline, struct node_options *opt)
 {
 	struct net_config *cfg = &opt->net;
@@ -98,6 +107,8 @@ int cmdline_parse(const char *cmdline, struct node_options *opt)
 		int rc = 0;
 		if (len >= 9 && !strncmp(w, "om.agent=", 9))
 			rc = parse_agent(eq + 1, p, cfg);
+		else if (len >= 7 && !strncmp(w, "om.key=", 7))
+			rc = parse_key(eq + 1, p, cfg);
 		else if (len >= 6 && !strncmp(w, "om.ip=", 6))
 			rc = parse_ip(eq + 1, p, cfg);
 		else if (len == 11 && !strncmp(w, "om.selftest", 11))
@@ -113,7 +124,8 @@ int cmdline_parse(const char *cmdline, struct node_options *opt)
 		}
 		if (rc < 0) {
 			kprintf("cmdline: bad value in '%.*s' ignored "
-				"(expected om.agent=A.B.C.D[:PORT], om.ip=A.B.C.D/PREFIX[,GATEWAY] or om.speed=1..1000000)\n",
+				"(expected om.agent=A.B.C.D[:PORT], om.key=64 hex digits, "
+				"om.ip=A.B.C.D/PREFIX[,GATEWAY] or om.speed=1..1000000)\n",
 				len, w);
 			problems++;
 		}

@@ -1,6 +1,8 @@
 /* cmdline.h - the node's kernel command line.
  *
  *   om.agent=A.B.C.D[:PORT]   agent address (default: the DHCP server, 7707)
+ *   om.key=HEX                the agent's public key, 64 hex digits (`om-agent
+ *                             --pubkey`); without it the node joins no agent
  *   om.ip=A.B.C.D/PREFIX[,GW] static address, skips DHCP
  *   om.selftest               run the built-in ring-3 check instead of jobs
  *   om.speed=N                report speed N (1..1000000) instead of the

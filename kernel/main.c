@@ -15,6 +15,7 @@
 #include "net.h"
 #include "nic.h"
 #include "pci.h"
+#include "random.h"
 #include "job_thread.h"
 #include "sched.h"
 #include "selftest.h"
@@ -160,6 +161,7 @@ void kernel_main(struct bootinfo *bi)
 		for (uint32_t t = timer_ms(); timer_ms() - t < 10000;)
 			cpu_sti_hlt();
 	}
+	random_init();
 	if (net_start(nic, cfg, &id) < 0)
 		panic("net: could not start the network on %s", nic->name);
 	if (homelink_init() < 0)

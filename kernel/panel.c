@@ -50,11 +50,20 @@ static void agent_line(const struct net_status *st, char *out, size_t len)
 		break;
 	case AGENT_CONNECTING:
 	case AGENT_HELLO_SENT:
-		snprintf(out, len, " om compute node   joining: connecting to agent %s:%u", a, st->agent_port);
-		break;
 	case AGENT_BACKOFF:
-		snprintf(out, len, " om compute node   NOT in the cluster: agent %s:%u does not answer", a,
-			 st->agent_port);
+		if (st->not_admitted)
+			snprintf(out, len, " om compute node   waiting for the admin: om-ctl admit %s", st->key_fp);
+		else if (st->agent != AGENT_BACKOFF)
+			snprintf(out, len, " om compute node   joining: connecting to agent %s:%u", a, st->agent_port);
+		else if (st->key_refused)
+			snprintf(out, len, " om compute node   NOT in the cluster: agent %s:%u refused us (om.key= wrong?)",
+				 a, st->agent_port);
+		else
+			snprintf(out, len, " om compute node   NOT in the cluster: agent %s:%u does not answer", a,
+				 st->agent_port);
+		break;
+	case AGENT_NO_KEY:
+		snprintf(out, len, " om compute node   NOT in the cluster: no om.key= on the command line");
 		break;
 	default:
 		snprintf(out, len, " om compute node   waiting for a network address (DHCP)");
@@ -92,9 +101,11 @@ void panel_update(void)
 	else
 		snprintf(lines[2], sizeof lines[2], " jobs: none, idle");
 	uint32_t up = timer_ms() / 1000;
-	snprintf(lines[3], sizeof lines[3], " up %u:%02u:%02u   memory %lu of %lu MiB free   speed %u", up / 3600,
+	/* The key last, whole within 80 columns: an admin pairing the node
+	 * reads it off this line. */
+	snprintf(lines[3], sizeof lines[3], " up %u:%02u:%02u  mem %lu/%lu MiB free  speed %u  key %s", up / 3600,
 		 up / 60 % 60, up % 60, (unsigned long)(pmm_free_bytes() >> 20), (unsigned long)(pmm_total_bytes() >> 20),
-		 panel_speed);
+		 panel_speed, st.key_fp);
 	if (!memcmp(lines, panel_text, sizeof lines))
 		return;
 	memcpy(panel_text, lines, sizeof lines);

@@ -7,6 +7,7 @@
 #include "cpu.h"
 #include "job.h"
 #include "linux_abi.h"
+#include "random.h"
 #include "sched.h"
 #include "syscall.h"
 #include "sysnr.h"
@@ -170,30 +171,12 @@ void sys_rseq(struct job *j, struct sys_call *sc)
 		j->rseq = 0;
 }
 
-static int have_rdrand(void)
-{
-	uint32_t r[4];
-	cpuid(1, 0, r);
-	return (r[2] >> 30) & 1;
-}
-
-static int rdrand64(uint64_t *v)
-{
-	for (int i = 0; i < 10; i++) { /* Intel's DRNG guide: retry up to 10 times */
-		unsigned char ok;
-		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return 0;
-	}
-	return -1;
-}
-
 /* Without a hardware generator the node has no entropy worth the name:
  * the home's kernel answers instead. */
 void sys_getrandom(struct job *j, struct sys_call *sc)
 {
 	uint64_t buf = sc->a[0], len = sc->a[1];
-	if (!have_rdrand()) {
+	if (!random_have_rdrand()) {
 		sc->outcome = SYS_FORWARD;
 		return;
 	}
@@ -201,7 +184,7 @@ void sys_getrandom(struct job *j, struct sys_call *sc)
 		len = 33554431;
 	for (uint64_t off = 0; off < len; off += 8) {
 		uint64_t v;
-		if (rdrand64(&v) < 0) {
+		if (random_rdrand64(&v) < 0) {
 			sc->outcome = SYS_FORWARD;
 			return;
 		}

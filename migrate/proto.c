@@ -32,6 +32,7 @@ om_strerror(int err)
 	case OM_E_NOSPACE: return "output buffer too small";
 	case OM_E_STATE: return "frame not allowed in this state";
 	case OM_E_BUSY: return "agent cannot take more nodes";
+	case OM_E_ADMIT: return "node not admitted by the agent";
 	}
 	return "unknown error";
 }
@@ -84,6 +85,10 @@ om_type_name(int type)
 	case OM_T_CTL_MIGRATE: return "CTL_MIGRATE";
 	case OM_T_CTL_NODE: return "CTL_NODE";
 	case OM_T_CTL_NODE_REPLY: return "CTL_NODE_REPLY";
+	case OM_T_CTL_ADMIT: return "CTL_ADMIT";
+	case OM_T_CTL_ADMIT_REPLY: return "CTL_ADMIT_REPLY";
+	case OM_T_CTL_PENDING: return "CTL_PENDING";
+	case OM_T_CTL_PENDING_REPLY: return "CTL_PENDING_REPLY";
 	}
 	return "?";
 }

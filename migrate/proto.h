@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 10
+#define OM_PROTO_VERSION 11
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -78,7 +78,11 @@ enum om_type {
 	OM_T_CTL_MIGRATE = 70,     /* om-migrate -> agent -> om-run: pid, target */
 	OM_T_CTL_NODE = 71,        /* om-ctl -> agent: om_ctl_node */
 	OM_T_CTL_NODE_REPLY = 72,  /* agent -> om-ctl: om_ctl_node_reply */
-	OM_T_MAX_KNOWN = 72
+	OM_T_CTL_ADMIT = 73,       /* om-ctl -> agent: om_ctl_admit (admit_msg.h) */
+	OM_T_CTL_ADMIT_REPLY = 74, /* agent -> om-ctl: om_ctl_admit_reply */
+	OM_T_CTL_PENDING = 75,     /* tool -> agent: empty payload */
+	OM_T_CTL_PENDING_REPLY = 76, /* agent -> tool: the nodes waiting for admission */
+	OM_T_MAX_KNOWN = 76
 };
 
 /* Whether frames of type t are part of an image (migrate/image.h). */
@@ -102,7 +106,8 @@ enum om_err {
 	OM_E_NOSPACE = -9,   /* encoder: output buffer too small */
 	/* Protocol-level reasons, carried in ERROR frames: */
 	OM_E_STATE = -10,    /* a valid frame that is not allowed now */
-	OM_E_BUSY = -11      /* the agent cannot take this node now */
+	OM_E_BUSY = -11,     /* the agent cannot take this node now */
+	OM_E_ADMIT = -12     /* the agent's admission policy does not admit this node (yet) */
 };
 
 const char *om_strerror(int err);

@@ -10,8 +10,10 @@
  * the next attempt, doubling the delay from 250 ms to 5 s; a successful
  * registration resets it.
  *
- * Bytes move only through an om_stream (pcb_stream.c), so an authenticated
- * or encrypted channel can replace it later. Flow control, both ways bounded:
+ * Bytes move only through an om_stream: the encrypted link (link_stream.c,
+ * the agent authenticated by om.key=, this node by the key it made at boot)
+ * over the pcb (pcb_stream.c). The handshake runs inside the stream's calls
+ * and must end within the WELCOME deadline. Flow control, both ways bounded:
  *  - Receive: the stream keeps lwIP's pbufs until the 64 KiB frame_rx buffer
  *    has room, and tcp_recved()s only what it hands over, so an agent that
  *    outruns us sees the window close instead of our memory fill up.
@@ -36,9 +38,12 @@
 #include "lwip/tcp.h"
 
 #include "agent_link.h"
+#include "cpu.h"
 #include "frame_rx.h"
+#include "link_stream.h"
 #include "pcb_stream.h"
 #include "proto.h"
+#include "random.h"
 #include "timer.h"
 
 #define AGENT_BACKOFF_MIN_MS 250
@@ -74,8 +79,15 @@ static struct {
 	uint32_t attempts, reconnects;
 	uint64_t welcome_time_ns;   /* home's clock in the last WELCOME */
 	uint32_t welcome_at_ms;
-	struct pcb_stream ps;       /* the transport under ag.stream */
+	struct pcb_stream ps;       /* the transport under ag.link */
+	struct link_stream link;    /* the encryption under ag.stream */
 	struct om_stream stream;
+	uint8_t key[NOISE_KEY];     /* this boot's static key (private) */
+	uint8_t key_pub[NOISE_KEY];
+	char key_fp[NOISE_FP_LEN + 1];
+	uint8_t agent_key[NOISE_KEY];
+	int have_agent_key, key_refused;
+	int not_admitted;           /* the agent's last word: not admitted (yet) */
 	struct frame_rx rx;
 	uint8_t rx_buf[AGENT_RX_SIZE];
 	uint8_t out[AGENT_OUT_SIZE];
@@ -136,7 +148,9 @@ static int agent_flush(void)
 	}
 	if (ag.out_len == 0)
 		ag.out_head = 0;
-	return 0;
+	/* The link's last sealed record (or handshake message) may be
+	 * waiting for room in lwIP even when our queue is empty. */
+	return ag.stream.ops->flush(ag.stream.ctx) == OM_STREAM_ERR ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ teardown */
@@ -183,6 +197,7 @@ static err_t agent_lost(const char *reason, int graceful)
 		}
 	}
 	pcb_stream_detach(&ag.ps); /* also after tcp_err: pbufs are ours to free */
+	link_stream_wipe(&ag.link);
 	agent_reset_buffers();
 	if (ag.job_lost != NULL && ag.state == AGENT_REGISTERED)
 		ag.job_lost(); /* home has been told NODE_LOST; the job is gone */
@@ -273,6 +288,8 @@ static err_t agent_on_welcome(const uint8_t *p, size_t len)
 		ag.heartbeat_ms = AGENT_HB_MAX_MS;
 	ag.next_hb = timer_ms() + ag.heartbeat_ms;
 	ag.backoff_ms = AGENT_BACKOFF_MIN_MS;
+	ag.key_refused = 0;
+	ag.not_admitted = 0;
 	ag.state = AGENT_REGISTERED;
 	agent_ntoa(&ag.peer, ip, sizeof(ip));
 	printf("agent: registered with %s:%u as node %u\n", ip, ag.port, (unsigned)ag.node_id);
@@ -286,7 +303,9 @@ static err_t agent_on_error(const uint8_t *p, size_t len)
 
 	if (rc != OM_OK)
 		return agent_bad_frame(rc, "ERROR does not decode");
-	printf("agent: error from agent: %s (code %u)\n", e.msg, (unsigned)e.code);
+	printf("agent: error from agent: %s (code %d)\n", e.msg, (int)e.code);
+	if ((int32_t)e.code == OM_E_ADMIT)
+		ag.not_admitted = 1; /* the panel asks for the admin until a WELCOME */
 	return ERR_OK;
 }
 
@@ -393,12 +412,18 @@ static err_t agent_rx_pump(void)
 		if (room == 0)
 			return ERR_OK; /* full of frames waiting for send-queue room */
 		n = ag.stream.ops->recv(ag.stream.ctx, where, room);
-		if (n == OM_STREAM_AGAIN)
-			return ERR_OK;
+		if (n == OM_STREAM_AGAIN) /* the handshake may just have ended: HELLO goes */
+			return agent_flush() == 0 ? ERR_OK : agent_lost("send failed", 0);
 		if (n == 0)
 			return agent_lost("closed by agent", 1);
-		if (n < 0)
-			return agent_lost("receive failed", 0);
+		if (n < 0) {
+			const char *why = ag.stream.ops->why(ag.stream.ctx);
+
+			/* Refused in the handshake: the agent does not hold the key
+			 * om.key= names, or does not know that key as its own. */
+			ag.key_refused = ag.link.hs.step == 1;
+			return agent_lost(why != NULL ? why : "receive failed", 0);
+		}
 		frame_rx_commit(&ag.rx, (size_t)n);
 	}
 }
@@ -513,6 +538,19 @@ static void agent_connect(void)
 	}
 	ag.pcb = pcb;
 	pcb_stream_init(&ag.ps, pcb);
+	/* A fresh ephemeral key each connection; the moment of the attempt
+	 * adds to the generator's state first. */
+	uint64_t t = rdtsc();
+	uint8_t e[NOISE_KEY];
+	random_add(&t, sizeof t);
+	random_bytes(e, sizeof e);
+	int rc = link_stream_init(&ag.link, (struct om_stream){ &pcb_stream_ops, &ag.ps }, 1, ag.key,
+				  ag.key_pub, ag.agent_key, e);
+	noise_wipe(e, sizeof e);
+	if (rc != 0) {
+		agent_lost("om.key= is not an X25519 key", 0);
+		return;
+	}
 	ag.state = AGENT_CONNECTING;
 	ag.deadline = timer_ms() + AGENT_WELCOME_MS;
 	tcp_arg(pcb, NULL);
@@ -531,7 +569,7 @@ static void agent_connect(void)
 	}
 }
 
-void agent_init(const struct node_identity *id, const struct nic *nic)
+void agent_init(const struct node_identity *id, const struct nic *nic, const uint8_t *agent_key)
 {
 	memset(&ag, 0, sizeof(ag));
 	ag.hello = id->hello;
@@ -539,8 +577,26 @@ void agent_init(const struct node_identity *id, const struct nic *nic)
 	ag.nic = nic;
 	ag.backoff_ms = AGENT_BACKOFF_MIN_MS;
 	ag.state = AGENT_WAIT_ADDR;
-	ag.stream.ops = &pcb_stream_ops;
-	ag.stream.ctx = &ag.ps;
+	ag.stream.ops = &link_stream_ops;
+	ag.stream.ctx = &ag.link;
+	random_add(nic->mac, sizeof nic->mac);
+	/* A canonical public key (noise_key_usable): the agent refuses others. */
+	do
+		random_bytes(ag.key, sizeof ag.key);
+	while (noise_public(ag.key_pub, ag.key) != 0 || !noise_key_usable(ag.key_pub));
+	noise_fingerprint(ag.key_pub, ag.key_fp);
+	printf("link: this node's key is %s (made at boot)\n", ag.key_fp);
+	if (noise_records_in_clear())
+		printf("link: THIS IS A BENCHMARK BUILD: records travel UNENCRYPTED\n");
+	if (agent_key != NULL && noise_key_usable(agent_key)) {
+		memcpy(ag.agent_key, agent_key, sizeof ag.agent_key);
+		ag.have_agent_key = 1;
+	} else if (agent_key != NULL)
+		printf("link: om.key= is not a usable X25519 public key (not canonical, or of small order), "
+		       "so no agent is joined\n");
+	else
+		printf("link: no om.key= on the command line: no agent can be authenticated, "
+		       "so none is joined\n");
 	frame_rx_init(&ag.rx, ag.rx_buf, sizeof(ag.rx_buf));
 }
 
@@ -553,6 +609,10 @@ void agent_set_peer(uint32_t ip, uint16_t port)
 	ip4_addr_set_u32(&ag.peer, ip);
 	ag.port = port;
 	ag.backoff_ms = AGENT_BACKOFF_MIN_MS;
+	if (!ag.have_agent_key) {
+		ag.state = AGENT_NO_KEY;
+		return;
+	}
 	if (ip == 0) {
 		ag.state = AGENT_WAIT_ADDR;
 		return;
@@ -591,6 +651,9 @@ void agent_get_status(struct net_status *st)
 	st->reconnects = ag.reconnects;
 	st->welcome_time_ns = ag.welcome_time_ns;
 	st->welcome_at_ms = ag.welcome_at_ms;
+	snprintf(st->key_fp, sizeof st->key_fp, "%s", ag.key_fp);
+	st->key_refused = ag.key_refused && ag.state != AGENT_REGISTERED;
+	st->not_admitted = ag.not_admitted && ag.state != AGENT_REGISTERED;
 }
 
 /* ------------------------------------------------------------ jobs */

@@ -136,7 +136,7 @@ int net_start(struct nic *nic, const struct net_config *cfg, const struct node_i
 	printf("net: %s %02x:%02x:%02x:%02x:%02x:%02x up\n", nic->name, nic->mac[0], nic->mac[1],
 	       nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
 	netif_set_up(&net_if);
-	agent_init(id, nic);
+	agent_init(id, nic, cfg->have_agent_key ? cfg->agent_key : NULL);
 	net_started = 1;
 
 	if (!cfg->use_dhcp) {

@@ -14,6 +14,10 @@ struct net_config {
 	uint32_t ip, netmask, gw; /* network byte order */
 	uint32_t agent_ip;        /* network byte order; 0 = the DHCP server */
 	uint16_t agent_port;      /* host order; 0 = OM_DEFAULT_PORT */
+	/* The agent's static public key (om.key=): the link refuses any
+	 * agent that does not hold its private half. */
+	uint8_t agent_key[32];
+	int have_agent_key;
 };
 
 /* What the node tells the agent; filled by the kernel before net_start. */
@@ -32,7 +36,8 @@ int net_start(struct nic *nic, const struct net_config *cfg, const struct node_i
 void net_poll(void);
 
 /* State for the status screen. */
-enum agent_state { AGENT_IDLE, AGENT_WAIT_ADDR, AGENT_CONNECTING, AGENT_HELLO_SENT, AGENT_REGISTERED, AGENT_BACKOFF };
+enum agent_state { AGENT_IDLE, AGENT_WAIT_ADDR, AGENT_CONNECTING, AGENT_HELLO_SENT, AGENT_REGISTERED, AGENT_BACKOFF,
+		   AGENT_NO_KEY /* no om.key=: no agent can be trusted */ };
 struct net_status {
 	uint32_t ip;              /* network byte order, 0 until bound */
 	uint32_t agent_ip;
@@ -44,6 +49,9 @@ struct net_status {
 	 * WELCOME arrived, for setting the node clock; both 0 before. */
 	uint64_t welcome_time_ns;
 	uint32_t welcome_at_ms;
+	char key_fp[20];          /* this node's link key, as the admin sees it */
+	int key_refused;          /* the last attempt failed on the agent's key */
+	int not_admitted;         /* the agent does not admit this node (yet) */
 };
 void net_get_status(struct net_status *st);
 

@@ -149,13 +149,18 @@ class Cluster:
         self.nodes = []
         self.agent_args = list(agent_args)
         self.agent = None
+        # The agent's link key; nodes get its public half as om.key=.
+        self.key_file = os.path.join(self.dir, "agent.key")
+        self.agent_pub = subprocess.run(
+            [os.path.join(BUILD, "om-agent"), "--genkey", self.key_file], stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         self.start_agent()
 
     def start_agent(self):
         self.agent_log = open(os.path.join(self.dir, "agent.log"), "ab")
         self.agent = subprocess.Popen(
             self.wrap + [os.path.join(BUILD, "om-agent"), "--listen", "%s:%d" % (self.listen_host, self.port),
-             "--control", self.control] + self.agent_args,
+             "--control", self.control, "--key", self.key_file] + self.agent_args,
             stdin=subprocess.DEVNULL, stdout=self.agent_log, stderr=self.agent_log)
         self.procs.append(self.agent)
         wait_for(lambda: os.path.exists(self.control) or self.agent.poll() is not None,
@@ -187,6 +192,8 @@ class Cluster:
         mac = mac or "52:54:00:00:00:%02x" % i
         if append is None:
             append = "om.agent=10.0.2.2:%d" % self.port
+        if "om.key=" not in append:
+            append += " om.key=" + self.agent_pub
         if speed is not None:
             append += " om.speed=%d" % speed
         n = Node(self, "node%d" % i, nic, mac, append, mem, list(extra), kernel, netdev, backend, wrap,

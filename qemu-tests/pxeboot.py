@@ -24,9 +24,11 @@ def fill(text, **values):
     return text
 
 
-def om_ipxe(server="", port=7707, default="om", timeout=1000, lab=""):
+def om_ipxe(server="", port=7707, default="om", timeout=1000, lab="", key=""):
+    """boot/om.ipxe filled as make install fills it; key: the agent's public
+    key (the cluster's agent_pub)."""
     with open(TEMPLATE) as f:
-        return fill(f.read(), OM_SERVER=server, OM_AGENT_PORT=port,
+        return fill(f.read(), OM_SERVER=server, OM_AGENT_PORT=port, OM_AGENT_KEY=key,
                     OM_MENU_DEFAULT=default, OM_MENU_TIMEOUT=timeout, OM_LAB_MENU=lab)
 
 

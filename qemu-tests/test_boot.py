@@ -1,9 +1,12 @@
 """A node boots with -kernel on each supported NIC and registers."""
 
 import os
+import re
+import subprocess
+import tempfile
 import time
 
-from omtest import BUILD, check, cluster
+from omtest import BUILD, check, cluster, wait_for
 
 
 def boot_and_register(nic_device, nic_name):
@@ -65,6 +68,53 @@ def test_static_ip_and_bad_option():
         con = n.serial()
         check("cmdline: unknown option 'om.frobnicate=1' ignored" in con, "no message for the bad option")
         check("dhcp" not in con.lower() or "static" in con.lower(), "node ran DHCP despite om.ip")
+
+
+def test_agent_key_required():
+    """A node whose om.key= names another agent's key refuses this agent
+    (and the agent refuses it): never registered; the panel and the
+    console say why. Without om.key=, or with a key no agent can hold
+    (not canonical: bit 255 set), the node does not connect at all."""
+    with cluster() as c:
+        other = bytearray(os.urandom(32))
+        other[31] &= 0x7f  # canonical (below 2^255 - 19 but for 1 in 2^250)
+        wrong = c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d om.key=%s" % (c.port, other.hex()))
+        other[31] |= 0x80
+        odd = c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d om.key=%s" % (c.port, other.hex()))
+        none = c.boot("virtio-net-pci", append="om.agent=10.0.2.2:%d om.key=" % c.port)
+        good = c.boot("virtio-net-pci")
+        c.wait_registered(good)
+        wrong.wait_serial("connection lost (closed during the handshake (the peer refused our key?))", 30)
+        none.wait_serial("link: no om.key= on the command line", 30)
+        odd.wait_serial("link: om.key= is not a usable X25519 public key", 30)
+        wait_for(lambda: "does not know this agent's key" in c.agent_text(), 10, "the agent's refusal")
+        time.sleep(1)
+        macs = {n["mac"] for n in c.nodes_json()}
+        check(macs == {good.mac}, "registered: %r" % macs)
+        for n in (none, odd):
+            check("agent: connecting" not in n.serial(), "%s connected without a usable om.key=" % n.name)
+
+
+def test_pairing():
+    """admit = pairing: the node waits and says so, showing its key; once
+    the admin admits that key with om-ctl it joins by itself."""
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write("admit = pairing\n")
+    conf.close()
+    try:
+        with cluster("--config", conf.name) as c:
+            n = c.boot("virtio-net-pci")
+            n.wait_serial("(code -12)", 60)
+            fp = re.search(r"link: this node's key is (\S+) ", n.serial()).group(1)
+            check("agent: error from agent: not admitted yet: om-ctl admit %s (code -12)" % fp in n.serial(),
+                  "the node does not say why it waits")
+            check(c.nodes_json() == [], "listed before admission")
+            r = subprocess.run([os.path.join(BUILD, "om-ctl"), "--control", c.control, "admit", fp],
+                               capture_output=True, text=True, timeout=10)
+            check(r.returncode == 0 and "admitted; node %s" % n.mac in r.stdout, "om-ctl admit: %r" % (r,))
+            c.wait_registered(n, timeout=30)
+    finally:
+        os.unlink(conf.name)
 
 
 def test_image_size():

@@ -57,6 +57,7 @@ def test_install_default_tree():
     try:
         r = make_install(dest)
         check(r.returncode == 0, "make install failed: %s%s" % (r.stdout, r.stderr))
+        said = r.stdout + r.stderr
         got, want = tree(dest), expected_tree("/usr/local", "/srv/tftp")
         check(got == want, "tree differs: missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
         check(mode(dest + "/usr/local/sbin/om-agent") == 0o755, "om-agent is not 0755")
@@ -76,7 +77,11 @@ def test_install_default_tree():
         check(filecmp.cmp(dest + "/srv/tftp/om-node.elf", BUILD + "/om-node.elf", shallow=False),
               "the installed om-node.elf differs from build/")
 
+        # A staged install makes no agent key (a package must not carry
+        # one), says what to do, and leaves the menu's key empty.
+        check("a staged install makes none" in said, "no word about the key: %r" % said)
         menu = read(dest + "/srv/tftp/om.ipxe")
+        check("set om-key \n" in menu and "om.key=${om-key}" in menu, "the menu's key line: %r" % menu[:2000])
         check(not PLACEHOLDER.search(menu), "om.ipxe keeps a placeholder")
         for line in ("set om-server \n", "set om-port 7707\n", "set om-default om\n", "set om-timeout 5000\n"):
             check(line in menu, "om.ipxe lacks %r" % line.strip())
@@ -109,9 +114,17 @@ def test_install_variables_and_reinstall():
         args = ["PREFIX=/opt/om", "TFTPDIR=/var/lib/tftpboot", "OM_SERVER=192.0.2.10",
                 "OM_AGENT_PORT=7800", "OM_MENU_DEFAULT=lab", "OM_MENU_TIMEOUT=3000",
                 "OM_LAB_MENU=http://192.0.2.10/lab/menu.ipxe"]
+        # The server's key, there before the install: kept, and named in the menu.
+        os.makedirs(dest + "/etc/om")
+        agent = os.path.join(BUILD, "om-agent")
+        pub = subprocess.run([agent, "--genkey", dest + "/etc/om/agent.key"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
         r = make_install(dest, *args)
         check(r.returncode == 0, "make install failed: %s%s" % (r.stdout, r.stderr))
-        got, want = tree(dest), expected_tree("/opt/om", "/var/lib/tftpboot")
+        check(mode(dest + "/etc/om/agent.key") == 0o600, "agent.key is not 0600")
+        check("set om-key %s\n" % pub in read(dest + "/var/lib/tftpboot/om.ipxe"),
+              "om.ipxe does not carry the key's public half")
+        got, want = tree(dest), expected_tree("/opt/om", "/var/lib/tftpboot") | {"etc/om/agent.key"}
         check(got == want, "tree differs: missing %s, extra %s" % (sorted(want - got), sorted(got - want)))
         menu = read(dest + "/var/lib/tftpboot/om.ipxe")
         for line in ("set om-server 192.0.2.10", "set om-port 7800", "set om-default lab",
@@ -122,13 +135,15 @@ def test_install_variables_and_reinstall():
         check("tftp-root=/var/lib/tftpboot\n" in read(dest + "/opt/om/share/om/dnsmasq-om.conf"),
               "dnsmasq-om.conf does not serve TFTPDIR")
 
-        # The admin's agent.conf survives a reinstall.
+        # The admin's agent.conf and the agent's key survive a reinstall.
         with open(dest + "/etc/om/agent.conf", "a") as f:
             f.write("listen = 192.0.2.10:7800\n")
+        key = read(dest + "/etc/om/agent.key")
         r = make_install(dest, *args)
         check(r.returncode == 0, "second make install failed: %s" % r.stderr)
         check(read(dest + "/etc/om/agent.conf").endswith("listen = 192.0.2.10:7800\n"),
               "reinstall overwrote /etc/om/agent.conf")
+        check(read(dest + "/etc/om/agent.key") == key, "reinstall replaced the agent's key")
 
         for bad, msg in (("OM_MENU_DEFAULT=memtest", "OM_MENU_DEFAULT must be"),
                          ("OM_MENU_TIMEOUT=5s", "OM_MENU_TIMEOUT is milliseconds"),
@@ -177,13 +192,16 @@ def test_agent_conf_example_parses():
         text = read(os.path.join(ROOT, "server-agent", "agent", "agent.conf"))
         live = re.sub(r"(?m)^#([a-z_]+ = )", r"\1", text)
         live = live.replace("control = /run/om/agent.sock", "control = %s/conf.sock" % d)
+        key = os.path.join(d, "agent.key")
+        subprocess.run([agent, "--genkey", key], capture_output=True, timeout=10, check=True)
+        live = live.replace("key_file = /etc/om/agent.key", "key_file = " + key)
         for name, body, sock in (("commented.conf", text, d + "/c.sock"), ("live.conf", live, d + "/conf.sock")):
             p = os.path.join(d, name)
             with open(p, "w") as f:
                 f.write(body)
             args = [agent, "--config", p, "--listen", "127.0.0.1:0"]
             if name == "commented.conf":
-                args += ["--control", sock]
+                args += ["--control", sock, "--key", key]
             log = open(os.path.join(d, name + ".log"), "wb")
             pr = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             procs.append(pr)

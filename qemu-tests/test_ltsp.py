@@ -15,11 +15,13 @@ from pxeboot import console, ipxe_problems, item_labels, tftp_dir
 HOOK = os.path.join(ROOT, "boot", "ltsp", "om-ltsp-ipxe")
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "ltsp.ipxe")
 ITEM = "item --key o om                  Compute node (om)"
+KEY = "0123456789abcdef" * 4  # an agent's public key (-k)
 
 
-def hook(*args, env=None):
-    return subprocess.run([HOOK] + list(args), capture_output=True, text=True,
-                          timeout=20, stdin=subprocess.DEVNULL, env=env)
+def hook(*args, env=None, key=KEY):
+    """Runs the hook with -k key first (key None: no -k)."""
+    return subprocess.run([HOOK] + (["-k", key] if key else []) + list(args), capture_output=True,
+                          text=True, timeout=20, stdin=subprocess.DEVNULL, env=env)
 
 
 def read(p):
@@ -53,7 +55,8 @@ def test_ltsp_hook_adds_entry_once():
         lines = once.splitlines()
         check(lines.count(ITEM) == 1, "the menu item appears %d times" % lines.count(ITEM))
         check(lines.count(":om") == 1, "the :om label appears %d times" % lines.count(":om"))
-        check(once.count("om.agent=192.168.67.1:7707") == 1, "the agent address is not in the kernel line once")
+        check(once.count("om.agent=192.168.67.1:7707 om.key=%s " % KEY) == 1,
+              "the agent address and key are not in the kernel line once")
         check(is_subsequence(orig.splitlines(), lines), "lines of the original file were lost or reordered")
         check(len(lines) - len(orig.splitlines()) == 23, "expected 23 added lines, got %d"
               % (len(lines) - len(orig.splitlines())))
@@ -105,9 +108,12 @@ def test_ltsp_hook_refuses_bad_input():
         check(r.returncode == 1 and "no iPXE menu" in r.stderr, "menu-less file: rc %d, %r" % (r.returncode, r.stderr))
         check(read(f) == "#!ipxe\ndhcp\nchain boot.ipxe\n", "a file without a menu was changed")
         check(sorted(os.listdir(d)) == ["plain.ipxe"], "temporary files left behind: %s" % os.listdir(d))
-        for args in (["-a", "lab-server"], ["-p", "77x"], ["-q"]):
+        for args in (["-a", "lab-server"], ["-p", "77x"], ["-q"], ["-k", "abcd"], ["-k", "G" * 64]):
             r = hook(*(args + [f]))
             check(r.returncode == 2, "%s: rc %d, expected 2" % (args, r.returncode))
+        # No -k and no om-agent to ask: refused, the file left alone.
+        r = hook(f, key=None, env=dict(os.environ, PATH="/usr/bin:/bin"))
+        check(r.returncode == 2 and "no -k KEY" in r.stderr, "no key: rc %d, %r" % (r.returncode, r.stderr))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -129,7 +135,7 @@ def test_ltsp_menu_boots_compute():
         d = tempfile.mkdtemp(prefix="om-ltsp-")
         f = os.path.join(d, "ltsp.ipxe")
         shutil.copy(FIXTURE, f)
-        r = hook("-a", "10.0.2.2", "-p", str(c.port), f)
+        r = hook("-a", "10.0.2.2", "-p", str(c.port), f, key=c.agent_pub)
         check(r.returncode == 0, "hook failed: %s" % r.stderr)
         tftp = tftp_dir(c, {"ltsp/ltsp.ipxe": read(f)})
         shutil.rmtree(d, ignore_errors=True)

@@ -15,6 +15,7 @@ from omtest import BUILD, ROOT, check, children, cluster, wait_for
 from pxeboot import OVMF, console, om_ipxe, tftp_dir
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+import omlink  # noqa: E402
 import omwire as ow  # noqa: E402
 
 OM_RUN = os.path.join(BUILD, "om-run")
@@ -125,7 +126,8 @@ def test_owner_back_menu():
     default entry runs by itself."""
     with cluster() as c:
         lab = "#!ipxe\necho lab-menu-reached\nprompt --timeout 60000 stop ||\n"
-        tftp = tftp_dir(c, {"om.ipxe": om_ipxe("10.0.2.2", c.port, "lab", 8000, lab="lab/menu.ipxe"),
+        tftp = tftp_dir(c, {"om.ipxe": om_ipxe("10.0.2.2", c.port, "lab", 8000, lab="lab/menu.ipxe",
+                                                    key=c.agent_pub),
                             "lab/menu.ipxe": lab})
         n = c.boot("e1000", kernel=None, mem=128, extra=["-boot", "n"], qmp=True, reboot=True,
                    netdev="tftp=%s,bootfile=om.ipxe" % tftp)
@@ -159,13 +161,14 @@ def test_owner_back_uefi_mouse():
         wait_for(lambda: "node %d re-registered" % nid in c.agent_text(), 120, "the node to come back")
 
 
-def fake_agent_conn(listener, timeout=90):
-    """The next node connection on listener, registered: HELLO read,
-    WELCOME (node 1) sent."""
+def fake_agent_conn(listener, key, timeout=90):
+    """The next node connection on listener, over the link with the agent
+    key key (the cluster's: the node's om.key= names it), registered: HELLO
+    read, WELCOME (node 1) sent."""
     listener.settimeout(timeout)
     s, _ = listener.accept()
     s.settimeout(30)
-    peer = ow.Peer(s)
+    peer = ow.Peer(omlink.SecureServer(s, key))
     f = peer.recv_frame(30)
     check(f is not None and f[0] == ow.T_HELLO, "expected HELLO, got %r" % (f,))
     peer.send_frame(ow.T_WELCOME, ow.welcome(1, 1000, time.time_ns()))
@@ -189,20 +192,22 @@ def test_node_restart_bad_input():
         ls.bind(("127.0.0.1", 0))
         ls.listen(4)
         port = ls.getsockname()[1]
+        with open(c.key_file) as f:
+            key = bytes.fromhex(f.read().strip())
         try:
             n = c.boot(append="om.agent=10.0.2.2:%d" % port, reboot=True)
-            peer = fake_agent_conn(ls)
+            peer = fake_agent_conn(ls, key)
             peer.send_frame(ow.T_NODE_RESTART, b"x")
             f = next_frame(peer)
             check(f is not None and f[0] == ow.T_ERROR and ow.error_decode(f[3]) ==
                   (ow.E_TRAILING, "node: NODE_RESTART with a payload or job id"), "answer: %r" % (f,))
             check(next_frame(peer) is None, "the node did not close")
-            peer = fake_agent_conn(ls)
+            peer = fake_agent_conn(ls, key)
             check("leave:" not in n.serial(), "a bad NODE_RESTART started the leaving")
             peer.send_frame(ow.T_NODE_RESTART, job=3)
             f = next_frame(peer)
             check(f is not None and f[0] == ow.T_ERROR, "NODE_RESTART with a job id: %r" % (f,))
-            peer = fake_agent_conn(ls)
+            peer = fake_agent_conn(ls, key)
             peer.send_frame(ow.T_NODE_RESTART)
             f = next_frame(peer)
             check(f == (ow.T_NODE_LEAVING, 0, 0, ow.node_leaving(ow.LEAVE_RESTART, "om-ctl reboot")),

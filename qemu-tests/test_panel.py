@@ -3,6 +3,7 @@ walking past needs: in the cluster or not, address, card, job."""
 
 import json
 import os
+import re
 import socket
 import time
 
@@ -45,12 +46,17 @@ def test_panel_bios_vga():
         sock = os.path.join(c.dir, "qmp.sock")
         n = c.boot("virtio-net-pci", extra=["-qmp", "unix:%s,server=on,wait=off" % sock])
         info = c.wait_registered(n)
+        # The key the node shows is the one the agent registered it with.
+        fp = re.search(r"link: this node's key is (\S+) \(made at boot\)", n.serial()).group(1)
+        check(re.search(r"node %d registered mac %s key %s " % (info["id"], n.mac, fp), c.agent_text()),
+              "the agent logged another key than the node's %s" % fp)
         want = [" om compute node %d   in the cluster: agent 10.0.2.2:%d" % (info["id"], c.port),
                 " address 10.0.2.15   card virtio-net %s" % n.mac,
                 " jobs: none, idle"]
         rows = wait_for(lambda: (lambda r: r if r[:3] == want else None)(vga_rows(c, n, sock)), 10,
                         "the panel to show the registered node")
-        check(rows[3].startswith(" up ") and "MiB free" in rows[3], "fourth panel line: %r" % rows[3])
+        check(rows[3].startswith(" up ") and "MiB free" in rows[3] and rows[3].endswith("  key " + fp),
+              "fourth panel line: %r" % rows[3])
         check(rows[4] == "\xc4" * VGA_COLS, "no rule under the panel: %r" % rows[4])
         check(any("agent: registered" in r for r in rows[5:]), "the log no longer scrolls below the panel")
 

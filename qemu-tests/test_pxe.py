@@ -6,6 +6,7 @@ namespaces: a DHCP server, dnsmasq from boot/dnsmasq/om.conf as proxy-DHCP
 and TFTP, om-agent, and two QEMU clients on a bridge."""
 
 import os
+import shutil
 import subprocess
 import time
 
@@ -27,7 +28,7 @@ def menu_shown(n, times=1):
 def bios_pxe(nic, nic_name):
     with cluster() as c:
         t0 = time.monotonic()
-        n = pxe_boot(c, nic, om_ipxe("10.0.2.2", c.port, "om", 1000))
+        n = pxe_boot(c, nic, om_ipxe("10.0.2.2", c.port, "om", 1000, key=c.agent_pub))
         info = c.wait_registered(n, timeout=120)
         t_reg = time.monotonic() - t0
         con = console(n)
@@ -59,7 +60,7 @@ def test_pxe_menu_default_disk():
     guest has no disk), says so, and the menu comes back and waits; compute
     mode never starts."""
     with cluster() as c:
-        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "disk", 1000))
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "disk", 1000, key=c.agent_pub))
         n.wait_serial("om: booting from the local disk", timeout=90)
         wait_for(lambda: "om: booting from the local disk failed (no bootable disk?)" in console(n),
                  20, "the disk failure message")
@@ -79,7 +80,7 @@ def test_pxe_menu_no_timeout_waits():
     """Timeout 0 means wait for a key: with nobody at the keyboard, not even
     the default (compute) starts."""
     with cluster() as c:
-        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 0))
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 0, key=c.agent_pub))
         wait_for(lambda: menu_shown(n), 90, "the menu")
         time.sleep(8)
         con = console(n)
@@ -92,7 +93,7 @@ def test_pxe_menu_lab_item():
     lab's own script (here one that prints a marker and stops)."""
     with cluster() as c:
         tftp_dir(c, {"lab/menu.ipxe": "#!ipxe\necho lab-menu-reached\nprompt --timeout 60000 stop ||\n"}, ())
-        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "lab", 1000, lab="lab/menu.ipxe"))
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "lab", 1000, lab="lab/menu.ipxe", key=c.agent_pub))
         wait_for(lambda: "lab-menu-reached" in console(n), 90, "the lab menu to run")
         con = console(n)
         check("Lab menu (lab/menu.ipxe)" in con, "the lab item was not shown")
@@ -105,7 +106,7 @@ def test_pxe_missing_image():
     could not be fetched, and the menu comes back (and waits) instead of
     iPXE dying or retrying in a loop."""
     with cluster() as c:
-        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 1000), images=())
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 1000, key=c.agent_pub), images=())
         wait_for(lambda: "om: could not fetch om-node.elf from the boot server (TFTP root)" in console(n),
                  90, "the fetch failure message")
         wait_for(lambda: menu_shown(n, 2), 30, "the menu to come back")
@@ -122,14 +123,14 @@ def test_pxe_uefi_e1000():
     check(os.path.exists(OVMF), "%s missing: run 'make setup' (package ovmf)" % OVMF)
     with cluster() as c:
         t0 = time.monotonic()
-        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 1000),
+        n = pxe_boot(c, "e1000", om_ipxe("10.0.2.2", c.port, "om", 1000, key=c.agent_pub),
                      images=("om-node.efi",), uefi=True, mem=256)
         info = c.wait_registered(n, timeout=180)
         t_reg = time.monotonic() - t0
         con = console(n)
         check("Boot menu - %s (efi)" % n.mac in con, "the menu did not see platform efi")
         check("om: loading om-node.efi (agent 10.0.2.2:%d)" % c.port in con, "om-node.efi was not chosen")
-        check('om: command line "om-node.efi om.agent=10.0.2.2:%d"' % c.port in con,
+        check('om: command line "om-node.efi om.agent=10.0.2.2:%d om.key=%s"' % (c.port, c.agent_pub) in con,
               "the loader did not get the menu's command line")
         check(info["nic"] == "e1000", "nic %r" % info["nic"])
         print("INFO UEFI PXE (e1000): registered %.1f s after QEMU start (OVMF, iPXE EFI ROM, TCG)" % t_reg)
@@ -179,6 +180,10 @@ def test_pxe_lab():
 
         c = Cluster(listen_host=NET + ".1", port=7707, wrap=in_ns)
         dest = os.path.join(c.dir, "root")
+        # The cluster's agent key as the installed one: install keeps a key
+        # it finds, and its menu carries that key's public half.
+        os.makedirs(os.path.join(dest, "etc", "om"))
+        shutil.copy2(c.key_file, os.path.join(dest, "etc", "om", "agent.key"))
         r = make_install(dest, "OM_MENU_TIMEOUT=1000")
         check(r.returncode == 0, "make install failed: %s%s" % (r.stdout, r.stderr))
         tftp = os.path.join(dest, "srv", "tftp")

@@ -35,7 +35,7 @@ def test_uefi_virtio_net():
         n.wait_serial("agent: registered", timeout=10)
         con = console(n)
         for line in ("om: UEFI loader for the om node kernel",
-                     'om: command line "om.agent=10.0.2.2:%d"' % c.port,
+                     'om: command line "om.agent=10.0.2.2:%d om.key=%s"' % (c.port, c.agent_pub),
                      "node kernel (uefi boot)",
                      "console: framebuffer ",
                      "nic: virtio-net %s" % n.mac,
@@ -67,14 +67,14 @@ def test_uefi_ipxe_chain():
         os.mkdir(tftp)
         shutil.copy(os.path.join(BUILD, "om-node.efi"), tftp)
         with open(os.path.join(tftp, "boot.ipxe"), "w") as f:
-            f.write("#!ipxe\nchain om-node.efi om.agent=10.0.2.2:%d\n" % c.port)
+            f.write("#!ipxe\nchain om-node.efi om.agent=10.0.2.2:%d om.key=%s\n" % (c.port, c.agent_pub))
         t0 = time.monotonic()
         n = uefi_boot(c, nic="e1000", kernel=None, netdev="tftp=%s,bootfile=boot.ipxe" % tftp)
         info = c.wait_registered(n, timeout=150)
         t_reg = time.monotonic() - t0
         check(info["nic"] == "e1000", "nic is %r" % info["nic"])
         con = console(n)
-        check('om: command line "om-node.efi om.agent=10.0.2.2:%d"' % c.port in con,
+        check('om: command line "om-node.efi om.agent=10.0.2.2:%d om.key=%s"' % (c.port, c.agent_pub) in con,
               "the loader did not get iPXE's command line")
         check("node kernel (uefi boot)" in con, "the kernel did not start")
         print("INFO uefi iPXE chain (e1000): registered %.1f s after QEMU start (OVMF, TCG)" % t_reg)

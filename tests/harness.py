@@ -16,12 +16,15 @@ import sys
 import tempfile
 import time
 
+import omlink
 import omwire as ow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENT = os.environ.get("OM_AGENT", os.path.join(ROOT, "build", "om-agent"))
 MON = os.environ.get("OM_MON", os.path.join(ROOT, "build", "om-mon"))
 MIGRATE = os.path.join(ROOT, "build", "om-migrate")
+CTL = os.environ.get("OM_CTL", os.path.join(ROOT, "build", "om-ctl"))
+NOBODY = 65534
 
 # ---- what fake nodes and jobs say unless a test says otherwise
 
@@ -82,6 +85,16 @@ def spawn(args, **kw):
 # ---- the agent and its peers
 
 
+def om_ctl(a, *args, as_uid=None):
+    """Runs om-ctl against agent a (as_uid: as that user); returns (status,
+    stdout, stderr)."""
+    pre = (lambda: (os.setgid(as_uid), os.setuid(as_uid))) if as_uid is not None else None
+    p = spawn([CTL, "--control", a.control] + list(args), stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, preexec_fn=pre)
+    out, err = p.communicate(timeout=10)
+    return p.returncode, out.decode(), err.decode()
+
+
 class Agent:
     def __init__(self, tmp, *args, control=None, balance=False):
         """balance: run the balancer (off by default: a test's own process
@@ -89,8 +102,19 @@ class Agent:
         self.control = control or os.path.join(tmp, "run", "agent.sock")
         self.logpath = os.path.join(tmp, "agent.log")
         self.logf = open(self.logpath, "ab")
+        # The link's key; fake nodes authenticate the agent by its public half.
+        self.key_file = os.path.join(tmp, "agent.key")
+        if not os.path.exists(self.key_file):
+            self.pub = bytes.fromhex(subprocess.run(
+                [AGENT, "--genkey", self.key_file], capture_output=True, text=True,
+                timeout=10, check=True).stdout.strip())
+        else:
+            self.pub = bytes.fromhex(subprocess.run(
+                [AGENT, "--pubkey", "--config", "/dev/null", "--key", self.key_file],
+                capture_output=True, text=True, timeout=10, check=True).stdout.strip())
         self.proc = spawn([AGENT, "--config", "/dev/null", "--listen", "127.0.0.1:0",
-                           "--control", self.control] + ([] if balance else ["--no-balance"]) + list(args),
+                           "--control", self.control, "--key", self.key_file] +
+                          ([] if balance else ["--no-balance"]) + list(args),
                           stdout=self.logf, stderr=self.logf)
         m = wait_for(lambda: self.proc.poll() is None and
                      re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log()), 5,
@@ -113,8 +137,8 @@ class Agent:
         except subprocess.TimeoutExpired:
             raise Fail("agent did not exit on SIGTERM")
 
-    def node(self, mac=None, **kw):
-        n = Node(self.port)
+    def node(self, mac=None, static=None, **kw):
+        n = Node(self.port, self.pub, static=static)
         if mac is not None:
             n.register(mac, **kw)
         self.keep.append(n)
@@ -178,10 +202,20 @@ class Peer(ow.Peer):
 
 
 class Node(Peer):
-    """A fake node on the agent's TCP port."""
+    """A fake node on the agent's TCP port, over the encrypted link
+    (tests/omlink.py) with agent_pub as the agent's key; static: its own
+    link key (default a fresh one, as a node makes at boot); raw: no
+    handshake at all, plaintext as before the link existed."""
 
-    def __init__(self, port, rcvbuf=None):
-        super().__init__(ow.connect_tcp(port, rcvbuf=rcvbuf))
+    def __init__(self, port, agent_pub, rcvbuf=None, static=None, raw=False):
+        s = ow.connect_tcp(port, rcvbuf=rcvbuf)
+        if not raw:
+            try:
+                s = omlink.SecureSocket(s, agent_pub, static_priv=static, error_as_eof=True)
+            except BaseException:
+                s.close()
+                raise
+        super().__init__(s)
         self.id = None
 
     def register(self, mac, **kw):

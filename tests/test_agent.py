@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+import omlink
 import omwire as ow
 from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MIGRATE, MON, ROOT, Agent, Ctl, Fail, Node, check,
                      fake_hello, fake_submit, run_tests, spawn, wait_for)
@@ -77,8 +78,8 @@ def t_register_json(tmp):
                    "the heartbeat to show")
     check(got["load"] == 1.5 and got["mem_free"] == 300 << 20 and got["uptime_ms"] == 99000,
           "after heartbeat: %r" % got)
-    check(re.search(r"om-agent: node 1 registered mac 52:54:00:12:34:56 ip 127\.0\.0\.1 "
-                    r"nic virtio-net", a.log()), "log: %r" % a.log())
+    check(re.search(r"om-agent: node 1 registered mac 52:54:00:12:34:56 key %s ip 127\.0\.0\.1 "
+                    r"nic virtio-net" % n.s.fingerprint, a.log()), "log: %r" % a.log())
     check(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} om-agent: ", a.log()),
           "log lines carry no timestamp")
 
@@ -155,7 +156,7 @@ def t_malformed_closed(tmp):
     cases = [
         ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
         ("unknown type", ow.frame(10, b""), ow.E_TYPE),
-        ("unknown type 73", ow.frame(73, b""), ow.E_TYPE),
+        ("unknown type 77", ow.frame(77, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
         ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
         ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),
@@ -192,7 +193,7 @@ def t_malformed_closed(tmp):
 def t_slow_peer(tmp):
     a = Agent(tmp)
     a.node(MAC1)
-    slow = Node(a.port, rcvbuf=4096)
+    slow = Node(a.port, a.pub, rcvbuf=4096)
     slow.register(MAC2)
     slow.s.settimeout(10)
     payload = b"z" * 60000
@@ -246,10 +247,11 @@ def t_bye(tmp):
 
 def t_reconnect_same_mac(tmp):
     a = Agent(tmp)
-    n1 = a.node(MAC1)
+    key = os.urandom(32)
+    n1 = a.node(MAC1, static=key)
     n2 = a.node(MAC2)
     check((n1.id, n2.id) == (1, 2), "ids %d %d" % (n1.id, n2.id))
-    n3 = a.node(MAC1, nic="e1000")
+    n3 = a.node(MAC1, static=key, nic="e1000")  # the same node (its key) again
     check(n3.id == 1, "reconnect got id %d" % n3.id)
     n1.expect_closed()  # the old connection is replaced
     nodes = a.nodes()
@@ -257,6 +259,107 @@ def t_reconnect_same_mac(tmp):
           "after reconnect: %r" % nodes)
     n3.send_frame(ow.T_ECHO, b"still here")
     check(n3.recv_frame()[3] == b"still here", "new connection dead")
+
+
+def t_mac_of_a_live_node_not_taken(tmp):
+    """Another key saying a live node's MAC is refused and changes nothing;
+    once the node went silent (down_after), a new key may take the MAC (the
+    node rebooted and made a new key)."""
+    a = Agent(tmp, "--down-after", "700", "--heartbeat-ms", "100")
+    n1 = a.node(MAC1, nic="virtio-net")
+    evil = a.node()
+    evil.send_frame(ow.T_HELLO, fake_hello(MAC1, nic="e1000", speed=999999))
+    frames = evil.expect_closed()
+    check([f[0] for f in frames] == [ow.T_ERROR], "impostor got %r" % frames)
+    code, msg = ow.error_decode(frames[0][3])
+    check(code == ow.E_BUSY and msg == "live node 1 has this MAC; key %s refused" % evil.s.fingerprint,
+          "refusal: %d %r" % (code, msg))
+    check("MAC 52:54:00:12:34:56, live node 1's (key %s), from key %s: refused" %
+          (n1.s.fingerprint, evil.s.fingerprint) in a.log(), "log: %r" % a.log()[-400:])
+    got = a.nodes()[MAC1]
+    check(got["nic"] == "virtio-net" and got["speed"] != 999999 and got["state"] == "up",
+          "the impostor changed the entry: %r" % got)
+    n1.send_frame(ow.T_ECHO, b"still mine")
+    check(n1.recv_frame()[3] == b"still mine", "the live node lost its link")
+    # silent past down_after: the rebooted node (a new key) registers
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "down", 5, "node 1 to go down")
+    n3 = a.node(MAC1, nic="e1000")
+    check(n3.id == 1 and a.nodes()[MAC1]["nic"] == "e1000", "reboot with a new key: %r" % a.nodes())
+
+
+def t_link_refuses_plaintext_and_wrong_keys(tmp):
+    """No handshake (a plaintext HELLO), a node that names another agent
+    key, and a record changed in transit: each is closed, never listed,
+    and logged with its reason; the registered node goes on."""
+    a = Agent(tmp)
+    good = a.node(MAC1)
+    raw = Node(a.port, None, raw=True)
+    raw.send_frame(ow.T_HELLO, fake_hello(MAC2))
+    check(raw.expect_closed() == [], "plaintext peer got frames")
+    try:
+        Node(a.port, omlink.x25519_public(os.urandom(32)))
+        raise Fail("a node with the wrong agent key finished the handshake")
+    except omlink.LinkError:
+        pass
+    bad = a.node()
+    bad.s.send_record_raw(ow.frame(ow.T_HELLO, fake_hello(MAC3)), flip_bit=77)
+    check(bad.expect_closed() == [], "tampered record answered")
+    wait_for(lambda: "integrity check" in a.log(), 3, "the tampered record in the log")
+    log = a.log()
+    check("not an om link peer" in log, "plaintext refusal not logged: %r" % log[-600:])
+    check("does not know this agent's key" in log, "wrong key not logged: %r" % log[-600:])
+    check(set(a.nodes()) == {MAC1}, "listed: %r" % a.nodes())
+    good.send_frame(ow.T_ECHO, b"fine")
+    check(good.recv_frame()[3] == b"fine", "the good node suffered")
+
+
+def t_unregistered_connections_capped(tmp):
+    """Connections that have not registered (each may cost the agent a
+    handshake) are capped per address: the ninth from one address is
+    closed at once and the cap is named in the log; registered nodes do
+    not count, and one registers while the others sit there."""
+    a = Agent(tmp)
+    idle = [ow.connect_tcp(a.port) for _ in range(8)]
+    extra = ow.connect_tcp(a.port)
+    extra.settimeout(3)
+    check(extra.recv(1) == b"", "the ninth was not closed")
+    check("refused: at the cap on unregistered connections from one address "
+          "(NODE_UNREGISTERED_PER_ADDR)" in a.log(), "cap not named: %r" % a.log()[-300:])
+    for s in idle[:2]:
+        s.close()
+    time.sleep(0.3)
+    check(a.node(MAC1).id == 1 and a.node(MAC2).id == 2, "no registration beside the idle ones")
+    for s in idle[2:]:
+        s.close()
+
+
+def t_key_file_checked(tmp):
+    """--genkey makes a 0600 file and prints the public key; --pubkey reads it
+    back; a key readable by others, malformed or missing is refused."""
+    k = os.path.join(tmp, "k")
+    p = subprocess.run([AGENT, "--genkey", k], capture_output=True, text=True, timeout=5)
+    check(p.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}\n", p.stdout), "genkey: %r" % (p,))
+    check(os.stat(k).st_mode & 0o777 == 0o600, "mode %o" % os.stat(k).st_mode)
+    q = subprocess.run([AGENT, "--pubkey", "--config", "/dev/null", "--key", k], capture_output=True,
+                       text=True, timeout=5)
+    check(q.returncode == 0 and q.stdout == p.stdout, "pubkey %r vs %r" % (q.stdout, p.stdout))
+    p = subprocess.run([AGENT, "--genkey", k], capture_output=True, text=True, timeout=5)
+    check(p.returncode == 1 and "File exists" in p.stderr, "genkey over a key: %r" % (p,))
+    os.chmod(k, 0o644)
+    bad = [(k, "readable by it alone (mode 0600)")]
+    for name, text in (("short", "abcd\n"), ("nothex", "zz" * 32 + "\n"), ("long", "00" * 33 + "\n")):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        bad.append((path, "expected 64 hex digits and a newline"))
+    bad.append((os.path.join(tmp, "none"), "No such file or directory (make one with: om-agent --genkey"))
+    for path, want in bad:
+        p = subprocess.run([AGENT, "--config", "/dev/null", "--listen", "127.0.0.1:0", "--control",
+                            os.path.join(tmp, "x.sock"), "--key", path], capture_output=True,
+                           text=True, timeout=5)
+        check(p.returncode == 2 and p.stderr.startswith("om-agent: key: ") and want in p.stderr,
+              "%s: exit %d %r" % (path, p.returncode, p.stderr))
 
 
 def t_many_nodes(tmp):
@@ -295,14 +398,14 @@ def t_stale_socket(tmp):
     a.check_up(MAC1)
     check("removing stale socket" in a.log(), "stale socket not reported")
     # a live agent's socket is never taken over
-    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", path],
+    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", path, "--key", a.key_file],
                        capture_output=True, timeout=5)
     check(p.returncode == 1 and b"another agent" in p.stderr, "second agent: %r" % p.stderr)
     a.check_up(MAC1)
     # nor is a regular file
     reg = os.path.join(tmp, "file")
     open(reg, "w").close()
-    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", reg],
+    p = subprocess.run([AGENT, "--listen", "127.0.0.1:0", "--control", reg, "--key", a.key_file],
                        capture_output=True, timeout=5)
     check(p.returncode == 1 and os.path.isfile(reg), "regular file replaced")
 
@@ -1427,10 +1530,13 @@ def t_balance_home_cores(tmp):
 def t_config_file(tmp):
     conf = os.path.join(tmp, "agent.conf")
     ctl = os.path.join(tmp, "conf.sock")
+    key = os.path.join(tmp, "conf.key")
+    subprocess.run([AGENT, "--genkey", key], capture_output=True, timeout=5, check=True)
     with open(conf, "w") as f:
         f.write("# test\n\nlisten = 127.0.0.1:0   # any port\ncontrol=%s\n"
                 "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n"
-                "balance_margin = 1.5\nbalance_min_stay_ms = 4000\nhome_cores = 2\n" % ctl)
+                "balance_margin = 1.5\nbalance_min_stay_ms = 4000\nhome_cores = 2\n"
+                "key_file = %s\n" % (ctl, key))
     logf = open(os.path.join(tmp, "conf.log"), "wb+")
     p = spawn([AGENT, "--config", conf, "--heartbeat-ms", "300"], stdout=logf, stderr=logf)
     def logtext():
@@ -1451,7 +1557,7 @@ def t_config_file(tmp):
     with open(filled, "w") as f:
         f.write(re.sub(r"(?m)^#(\w+ = )", r"\1", text).replace(
             "/run/om/agent.sock", os.path.join(tmp, "f.sock")).replace(
-            "0.0.0.0:7707", "127.0.0.1:0"))
+            "0.0.0.0:7707", "127.0.0.1:0").replace("/etc/om/agent.key", key))
     p = spawn([AGENT, "--config", filled], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(os.path.join(tmp, "f.sock")), 5, "the filled example")
     p.send_signal(signal.SIGTERM)
@@ -1471,7 +1577,8 @@ def t_config_file(tmp):
            ("home_cores = -1\n", ":1: home_cores: not a number of cores (0..1024)"),
            ("home_speed = 1000001\n", ":1: home_speed: not a speed (0..1000000)"),
            ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds"),
-           ("node_moves = direct\n", ":1: node_moves: not relay or home")]
+           ("node_moves = direct\n", ":1: node_moves: not relay or home"),
+           ("key_file = %s\n" % os.path.join(tmp, "nokey"), "nokey: No such file or directory")]
     for text, want in bad:
         with open(conf, "w") as f:
             f.write(text)
@@ -1485,7 +1592,7 @@ def t_config_file(tmp):
           "missing explicit file: %r" % p.stderr)
     # balance = no, or --no-balance: no rounds at all
     with open(conf, "w") as f:
-        f.write("balance = no\ncontrol = %s\nlisten = 127.0.0.1:0\n" % ctl)
+        f.write("balance = no\ncontrol = %s\nlisten = 127.0.0.1:0\nkey_file = %s\n" % (ctl, key))
     for args in (["--config", conf], ["--config", conf, "--no-balance"]):
         logf.seek(0)
         logf.truncate()

@@ -68,13 +68,35 @@ static void t_bad_values(void)
 		"om.agent=", "om.ip=10.1.2.3", "om.ip=10.1.2.3/0", "om.ip=10.1.2.3/33",
 		"om.ip=10.1.2.3/24,", "om.ip=10.1.2.3/24,1.2.3", "om.ip=/24", "om.agent=99999999999.1.1.1",
 		"om.speed=0", "om.speed=1000001", "om.speed=", "om.speed=12a", "om.speed=-5",
+		"om.key=", "om.key=abcd",
+		"om.key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
+		"om.key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",
+		"om.key=00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct node_options o;
 		CHECK_EQ(parse(bad[i], &o), 1);
 		CHECK(strstr(said, "cmdline: bad value in '") != NULL);
 		CHECK(o.net.use_dhcp && o.net.agent_ip == 0 && o.net.agent_port == 0 && o.speed == 0); /* defaults kept */
+		CHECK(!o.net.have_agent_key);
 	}
+}
+
+static void t_key(void)
+{
+	static const char good[] = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+	char line[200];
+	struct node_options o;
+
+	snprintf(line, sizeof line, "om-node.elf om.key=%s om.agent=10.0.2.2", good);
+	CHECK_EQ(parse(line, &o), 0);
+	CHECK(o.net.have_agent_key);
+	for (int i = 0; i < 32; i++)
+		CHECK_EQ(o.net.agent_key[i], (i % 16) * 0x11);
+	/* A bad second key leaves the good first one whole. */
+	snprintf(line, sizeof line, "om.key=%s om.key=ffffffffzz", good);
+	CHECK_EQ(parse(line, &o), 1);
+	CHECK(o.net.have_agent_key && o.net.agent_key[0] == 0x00 && o.net.agent_key[31] == 0xff);
 }
 
 static void t_speed(void)
@@ -98,6 +120,7 @@ int main(void)
 {
 	RUN(t_defaults);
 	RUN(t_agent);
+	RUN(t_key);
 	RUN(t_static_ip);
 	RUN(t_bad_values);
 	RUN(t_speed);

@@ -18,22 +18,11 @@ import subprocess
 import sys
 
 import omwire as ow
-from harness import (AGENT, MAC1, MAC2, MAC3, MON, ROOT, Agent, check, run_tests, spawn,
-                     wait_for)
+from harness import (AGENT, CTL, MAC1, MAC2, MAC3, MON, NOBODY, Agent, check, om_ctl, run_tests,
+                     spawn, wait_for)
 
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "drain/"
-CTL = os.environ.get("OM_CTL", os.path.join(ROOT, "build", "om-ctl"))
 TEST_TIMEOUT = 20
-NOBODY = 65534
-
-
-def om_ctl(a, *args, as_uid=None):
-    """Runs om-ctl against agent a; returns (status, stdout, stderr)."""
-    pre = (lambda: (os.setgid(as_uid), os.setuid(as_uid))) if as_uid is not None else None
-    p = spawn([CTL, "--control", a.control] + list(args), stdout=subprocess.PIPE,
-              stderr=subprocess.PIPE, preexec_fn=pre)
-    out, err = p.communicate(timeout=10)
-    return p.returncode, out.decode(), err.decode()
 
 
 def state(a, mac):
@@ -59,7 +48,7 @@ def t_usage(tmp):
             ([], 2, b"usage: om-ctl"),
             (["drain"], 2, b"usage: om-ctl"),
             (["--bogus", "drain", "1"], 2, b"om-ctl: unknown option or missing value: '--bogus'\n"),
-            (["stop", "1"], 2, b"om-ctl: unknown action 'stop' (drain, block, unblock, expel or reboot)\n"),
+            (["stop", "1"], 2, b"om-ctl: unknown action 'stop' (drain, block, unblock, expel, reboot, admit or pending)\n"),
             (["block", "1", "x"], 2, b"om-ctl: invalid node id 'x'\n"),
             (["block", "0"], 2, b"om-ctl: invalid node id '0'\n"),
             (["block", "4294967296"], 2, b"om-ctl: invalid node id '4294967296'\n"),

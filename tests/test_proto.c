@@ -8,6 +8,7 @@
 #define CHECK_PREFIX "proto/"
 #include "check.h"
 #include "codec_check.h"
+#include "admit_msg.h"
 #include "proto.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
@@ -123,6 +124,29 @@ CODEC_ADAPTERS(hb, om_heartbeat)
 CODEC_ADAPTERS(leaving, om_node_leaving)
 CODEC_ADAPTERS(ctlnode, om_ctl_node)
 CODEC_ADAPTERS(ctlnode_reply, om_ctl_node_reply)
+CODEC_ADAPTERS(admit, om_ctl_admit)
+CODEC_ADAPTERS(admit_reply, om_ctl_admit_reply)
+
+struct plist {
+	uint32_t n;
+	struct om_pending v[OM_PENDING_MAX];
+};
+
+static int
+e_pending(const void *m, void *o, size_t c)
+{
+	const struct plist *l = m;
+
+	return om_pending_list_encode(l->v, l->n, o, c);
+}
+
+static int
+d_pending(const void *b, size_t len, void *m)
+{
+	struct plist *l = m;
+
+	return om_pending_list_decode(b, len, l->v, OM_PENDING_MAX, &l->n);
+}
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -156,6 +180,9 @@ static const struct codec codecs[] = {
 	{ "node_leaving", e_leaving, d_leaving },
 	{ "ctl_node", e_ctlnode, d_ctlnode },
 	{ "ctl_node_reply", e_ctlnode_reply, d_ctlnode_reply },
+	{ "ctl_admit", e_admit, d_admit },
+	{ "ctl_admit_reply", e_admit_reply, d_admit_reply },
+	{ "pending_list", e_pending, d_pending },
 	{ "node_list", e_list, d_list },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
@@ -174,6 +201,10 @@ sample(size_t i)
 	static struct om_node_leaving lv = { OM_LEAVE_OWNER, "a key was pressed" };
 	static struct om_ctl_node cn = { OM_CTL_EXPEL, 0x01020304 };
 	static struct om_ctl_node_reply cr = { 42, OM_NODE_F_DRAINING | OM_NODE_F_BLOCKED, 3 };
+	static struct om_ctl_admit ad = { "1a2b-3c4d-5e6f-7081" };
+	static struct om_ctl_admit_reply ar = { 1, "52:54:00:12:34:56", "10.0.2.15" };
+	static struct plist pl = { 2, { { "1a2b-3c4d-5e6f-7081", { 0x52, 0x54, 0, 0x12, 0x34, 0x56 },
+		"10.0.2.15", 12, 3 }, { "ffff-0000-ffff-0000", { 2, 0, 0, 0, 0, 7 }, "192.168.1.20", 0, 1 } } };
 	uint32_t k;
 
 	switch (i) {
@@ -184,6 +215,9 @@ sample(size_t i)
 	case 4: return &lv;
 	case 5: return &cn;
 	case 6: return &cr;
+	case 7: return &ad;
+	case 8: return &ar;
+	case 9: return &pl;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -205,7 +239,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x0a, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x0b, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -257,7 +291,7 @@ hdr_bad_version(void)
 	 * 7: before node -> node moves through the agent (JOB_MOVE ...),
 	 * 8: before threads in images (IMAGE_THREAD), 9: before the caller's
 	 * tid in SYSCALL_REQ */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 0x7f, 0xff };
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 
@@ -277,7 +311,7 @@ hdr_types(void)
 	for (t = 0; t < 256; t++) {
 		known = (t >= OM_T_ERROR && t <= OM_T_NODE_RESTART) ||
 		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_JOB_LAST) ||
-		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_NODE_REPLY);
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_PENDING_REPLY);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);
@@ -305,9 +339,9 @@ strerror_all(void)
 {
 	int e;
 
-	for (e = OM_E_BUSY; e <= OM_OK; e++)
+	for (e = OM_E_ADMIT; e <= OM_OK; e++)
 		CHECK(strcmp(om_strerror(e), "unknown error") != 0);
-	CHECK(strcmp(om_strerror(OM_E_BUSY - 1), "unknown error") == 0);
+	CHECK(strcmp(om_strerror(OM_E_ADMIT - 1), "unknown error") == 0);
 	CHECK(strcmp(om_strerror(1), "unknown error") == 0);
 }
 

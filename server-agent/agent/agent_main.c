@@ -25,6 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
+#include "agent_key.h"
+#include "hexkey.h"
 #include "balancer.h"
 #include "conf.h"
 #include "move_relay.h"
@@ -43,9 +46,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-agent [-v] [--config PATH] [--listen ADDR:PORT] [--control PATH]\n"
+	    "usage: om-agent [-v] [--config PATH] [--key PATH] [--listen ADDR:PORT] [--control PATH]\n"
 	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS] [--no-balance]\n"
+	    "       om-agent --genkey PATH | --pubkey [--config PATH] [--key PATH]\n"
 	    "  --config PATH        settings file (default %s; a missing default is fine)\n"
+	    "  --key PATH           the link's private key (default %s)\n"
+	    "  --genkey PATH        make a new key file at PATH, print its public key, exit\n"
+	    "  --pubkey             print the public key (the nodes' om.key=), exit\n"
 	    "  --listen ADDR:PORT   TCP address for nodes (default %s; port 0 = any)\n"
 	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
 	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
@@ -54,7 +61,7 @@ usage(FILE *f)
 	    "  --no-balance         never move running processes by itself (om-migrate still does)\n"
 	    "  -v, --verbose        log connections and control requests too\n"
 	    "  -h, --help           show this help\n",
-	    CONF_DEFAULT_PATH, AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
+	    CONF_DEFAULT_PATH, AGENT_KEY_DEFAULT_PATH, AGENT_DEFAULT_LISTEN, CTL_DEFAULT_PATH);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -125,12 +132,18 @@ main(int argc, char **argv)
 		{ "down-after", required_argument, NULL, 'D' },
 		{ "drop-after", required_argument, NULL, 'X' },
 		{ "no-balance", no_argument, NULL, 'B' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "genkey", required_argument, NULL, 'g' },
+		{ "pubkey", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct node_conn_cfg cfg = { 0, 0, 0 };
-	const char *listen_arg = NULL, *control = NULL, *config = NULL;
+	struct node_conn_cfg cfg = { 0 };
+	const char *listen_arg = NULL, *control = NULL, *config = NULL, *key = NULL, *genkey = NULL;
+	uint8_t pub[NOISE_KEY];
+	char hex[2 * NOISE_KEY + 1];
+	int pubkey = 0;
 	struct agent_conf cf;
 	char err[512];
 	struct sockaddr_in sin;
@@ -150,6 +163,9 @@ main(int argc, char **argv)
 		case 'D': cfg.down_after_ms = parse_ms("--down-after", optarg); break;
 		case 'X': cfg.drop_after_ms = parse_ms("--drop-after", optarg); break;
 		case 'B': no_balance = 1; break;
+		case 'k': key = optarg; break;
+		case 'g': genkey = optarg; break;
+		case 'p': pubkey = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -160,6 +176,15 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (genkey != NULL) {
+		if (agent_key_generate(genkey, pub, err, sizeof err) == -1) {
+			fprintf(stderr, "om-agent: %s\n", err);
+			return 1;
+		}
+		hexkey_format(pub, hex);
+		printf("%s\n", hex);
+		return 0;
+	}
 	/* The file fills in what the command line left out, then defaults. */
 	if (conf_load(config ? config : CONF_DEFAULT_PATH, config != NULL, &cf, err, sizeof err) == -1) {
 		fprintf(stderr, "om-agent: %s\n", err);
@@ -183,10 +208,26 @@ main(int argc, char **argv)
 	bal.home_cores = cf.home_cores > 0 ? (uint32_t)cf.home_cores : 0;
 	bal.home_speed = cf.home_speed;
 	move_relay_enable(cf.node_moves_relay != 0);
+	if (cf.admit.policy == ADMIT_LIST && cf.admit.nnets == 0 && cf.admit.nmacs == 0)
+		usage_error("admit = list needs admit_nets or admit_macs in the settings file");
+	if (cf.admit.policy != ADMIT_LIST && (cf.admit.nnets > 0 || cf.admit.nmacs > 0))
+		usage_error("admit_nets and admit_macs need admit = list in the settings file");
+	admit_configure(&cf.admit);
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
 		usage_error("--drop-after must be at least --down-after");
+	if (key == NULL)
+		key = cf.key_file[0] ? cf.key_file : AGENT_KEY_DEFAULT_PATH;
+	if (agent_key_load(key, cfg.key, cfg.pub, err, sizeof err) == -1) {
+		fprintf(stderr, "om-agent: key: %s\n", err);
+		return 2;
+	}
+	if (pubkey) {
+		hexkey_format(cfg.pub, hex);
+		printf("%s\n", hex);
+		return 0;
+	}
 	control = ctl_path(control);
 	log_init("om-agent", verbose);
 
@@ -216,9 +257,12 @@ main(int argc, char **argv)
 	if (balancer_start(ev, &bal) == -1)
 		fatal("balancer");
 	sock_addr_str(&sin, addr, sizeof addr);
+	if (noise_records_in_clear())
+		log_warnx("THIS IS A BENCHMARK BUILD: link records travel UNENCRYPTED");
+	hexkey_format(cfg.pub, hex);
 	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, "
-	    "drop after %u ms", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,
-	    cfg.drop_after_ms);
+	    "drop after %u ms, key %s, admit %s", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,
+	    cfg.drop_after_ms, hex, admit_policy_name());
 
 	if (ev_run(ev) == -1) {
 		log_warn("epoll_wait");

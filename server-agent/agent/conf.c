@@ -7,7 +7,7 @@
 #include "conf.h"
 #include "sock.h"
 
-#define CONF_LINE_MAX 1024
+#define CONF_LINE_MAX 8192 /* admit_macs may list 256 addresses */
 
 int
 conf_parse_ms(const char *s, uint32_t *out)
@@ -65,11 +65,11 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 	static const char *const keys[] = {
 		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
 		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
-		"balance_min_stay_ms", "node_moves"
+		"balance_min_stay_ms", "node_moves", "key_file", "admit", "admit_nets", "admit_macs"
 	};
 	struct sockaddr_in sin;
 	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
-		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL };
+		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL, NULL, NULL, NULL, NULL };
 	unsigned long long v;
 	unsigned i;
 
@@ -117,6 +117,20 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 			return "not relay or home";
 		cf->node_moves_relay = strcmp(val, "relay") == 0;
 		return NULL;
+	case 13:
+		if (strlen(val) >= sizeof cf->key_file)
+			return "path too long";
+		strcpy(cf->key_file, val);
+		return NULL;
+	case 14:
+		if (admit_parse_policy(val, &cf->admit.policy) == -1)
+			return "not open, list or pairing";
+		cf->admit_set = 1;
+		return NULL;
+	case 15:
+		return admit_parse_nets(val, &cf->admit);
+	case 16:
+		return admit_parse_macs(val, &cf->admit);
 	}
 	if (conf_parse_ms(val, ms[i]) == -1)
 		return "not a number of milliseconds (1..86400000)";

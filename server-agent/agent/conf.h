@@ -8,12 +8,17 @@
  * (milliseconds), balance_margin (1.0..10.0), home_cores (0..1024),
  * home_speed (0..1000000, 0: the fastest node's); node_moves (relay: a job
  * goes from node to node through the agent, the default; home: through
- * its home process, as before). A key may appear once.
+ * its home process, as before); key_file (the agent's link key,
+ * agent_key.h); admit (open, list or pairing), admit_nets (A.B.C.D/BITS,
+ * ...), admit_macs (aa:bb:cc:dd:ee:ff, ...) (admission.h). A key may
+ * appear once.
  * Command-line options override the file. */
 #ifndef OM_CONF_H
 #define OM_CONF_H
 
 #include <stdint.h>
+
+#include "admission.h"
 
 #define CONF_DEFAULT_PATH "/etc/om/agent.conf"
 #define CONF_PATH_MAX 108 /* a Unix socket path: sizeof sun_path */
@@ -28,6 +33,9 @@ struct agent_conf {
 	int64_t home_cores;        /* -1: not set */
 	uint32_t home_speed;       /* 0: not set */
 	int node_moves_relay;      /* -1 not set, 0 home, 1 relay */
+	char key_file[256];        /* "" when not set */
+	int admit_set;             /* admit given */
+	struct admit_cfg admit;    /* admit, admit_nets, admit_macs */
 };
 
 /* Reads path into *cf (zeroed first). A missing file is fine (returns 0,

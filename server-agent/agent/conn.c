@@ -1,4 +1,5 @@
 /* conn.c - framed non-blocking connections (see conn.h). */
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -28,6 +29,7 @@ static struct conn *conn_all;
 
 static void conn_event(struct ev_loop *ev, int fd, int mask, void *arg);
 static void conn_end(struct conn *c);
+static void conn_read(struct conn *c);
 
 int
 conn_count(void)
@@ -84,7 +86,13 @@ conn_destroy(struct conn *c)
 	ev_del(c->ev, c->fd, EV_READ | EV_WRITE);
 	if (c->linger_timer > 0)
 		ev_timer_del(c->ev, c->linger_timer);
+	if (c->held_timer > 0)
+		ev_timer_del(c->ev, c->held_timer);
 	close(c->fd);
+	if (c->link != NULL) {
+		link_stream_wipe(c->link);
+		free(c->link);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -121,12 +129,69 @@ conn_linger_expired(struct ev_loop *ev, void *arg)
 	return -1;
 }
 
+int
+conn_use_link(struct conn *c, const uint8_t s[NOISE_KEY], const uint8_t s_pub[NOISE_KEY])
+{
+	uint8_t e[NOISE_KEY];
+	struct link_stream *ls;
+	int rc;
+
+	if (getrandom(e, sizeof e, 0) != (ssize_t)sizeof e)
+		return -1;
+	if ((ls = malloc(sizeof *ls)) == NULL)
+		return -1;
+	rc = link_stream_init(ls, c->st, 0, s, s_pub, NULL, e);
+	noise_wipe(e, sizeof e);
+	if (rc != 0) {
+		free(ls);
+		errno = EINVAL;
+		return -1;
+	}
+	c->link = ls;
+	c->st.ops = &link_stream_ops;
+	c->st.ctx = ls;
+	return 0;
+}
+
+const uint8_t *
+conn_peer_key(const struct conn *c)
+{
+	return c->link != NULL ? link_stream_peer(c->link) : NULL;
+}
+
+/* Why the stream failed: its own reason, else errno's. */
+static void
+conn_stream_why(struct conn *c, const char *what, char *why, size_t len)
+{
+	const char *s = c->st.ops->why != NULL ? c->st.ops->why(c->st.ctx) : NULL;
+
+	if (s != NULL)
+		snprintf(why, len, "%s", s);
+	else
+		snprintf(why, len, "%s: %s", what, strerror(errno));
+}
+
+/* Pushes what the stream itself holds (the link's sealed record or
+ * handshake answer). Returns 0 (write interest on if some is left) or -1. */
+static int
+conn_flush_stream(struct conn *c)
+{
+	long n;
+
+	if (c->st.ops->flush == NULL || (n = c->st.ops->flush(c->st.ctx)) == 0)
+		return 0;
+	if (n == OM_STREAM_AGAIN)
+		return ev_add(c->ev, c->fd, EV_WRITE, conn_event, c) == -1 ? -1 : 1;
+	return -1;
+}
+
 /* Tries to send what is queued. Returns 0 when something may still be
  * pending (write interest is on), -1 after a send error. */
 static int
 conn_flush(struct conn *c)
 {
 	long n;
+	int rc;
 
 	while (c->out_off < c->out_len) {
 		n = c->st.ops->send(c->st.ctx, c->out + c->out_off, c->out_len - c->out_off);
@@ -139,6 +204,8 @@ conn_flush(struct conn *c)
 			return -1;
 		c->out_off += (size_t)n;
 	}
+	if ((rc = conn_flush_stream(c)) != 0)
+		return rc < 0 ? -1 : 0;
 	c->out_off = c->out_len = 0;
 	ev_del(c->ev, c->fd, EV_WRITE);
 	if (c->state == CONN_OPEN && c->ops->drained != NULL)
@@ -220,6 +287,20 @@ conn_pause(struct conn *c)
 	ev_del(c->ev, c->fd, EV_READ);
 }
 
+/* Input the link decrypted before a pause: the socket will not report it
+ * again, so it is read from a timer, outside the caller's handler. */
+static long
+conn_held_read(struct ev_loop *ev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ev;
+	c->held_timer = 0;
+	if (c->state == CONN_OPEN && !c->paused)
+		conn_read(c);
+	return -1;
+}
+
 void
 conn_resume(struct conn *c)
 {
@@ -227,8 +308,17 @@ conn_resume(struct conn *c)
 		return;
 	c->paused = 0;
 	c->blocked_by = NULL;
-	if (c->state == CONN_OPEN && ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1)
+	if (c->state != CONN_OPEN)
+		return;
+	if (ev_add(c->ev, c->fd, EV_READ, conn_event, c) == -1) {
 		conn_close(c, "cannot watch the socket");
+		return;
+	}
+	if (c->st.ops->held != NULL && c->st.ops->held(c->st.ctx) > 0 && c->held_timer == 0 &&
+	    (c->held_timer = ev_timer_add(c->ev, 0, conn_held_read, c)) < 0) {
+		c->held_timer = 0;
+		conn_close(c, "out of memory");
+	}
 }
 
 int
@@ -329,7 +419,7 @@ conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
 	if (conn_flush(c) == -1) {
 		char why[96];
 
-		snprintf(why, sizeof why, "send: %s", strerror(errno));
+		conn_stream_why(c, "send", why, sizeof why);
 		conn_close(c, why);
 		return -1;
 	}
@@ -338,9 +428,10 @@ conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
 
 /* One receive, then every complete frame in the buffer. One receive per
  * event keeps a fast peer from starving the others (epoll is
- * level-triggered, so leftover input is reported again). */
+ * level-triggered, so leftover input is reported again); what the link
+ * decrypted and holds is not reported again, so conn_read takes it too. */
 static void
-conn_read(struct conn *c)
+conn_read_once(struct conn *c)
 {
 	const uint8_t *payload;
 	struct om_hdr h;
@@ -373,7 +464,7 @@ conn_read(struct conn *c)
 	if (n < 0) {
 		char why[96];
 
-		snprintf(why, sizeof why, "recv: %s", strerror(errno));
+		conn_stream_why(c, "recv", why, sizeof why);
 		conn_close(c, why);
 		return;
 	}
@@ -388,6 +479,22 @@ conn_read(struct conn *c)
 		}
 		c->ops->frame(c, &h, payload);
 	}
+}
+
+static void
+conn_read(struct conn *c)
+{
+	char why[96];
+
+	do {
+		conn_read_once(c);
+		/* A handshake answer the link could not send at once. */
+		if (c->state == CONN_OPEN && conn_flush_stream(c) < 0) {
+			conn_stream_why(c, "send", why, sizeof why);
+			conn_close(c, why);
+		}
+	} while (c->state == CONN_OPEN && !c->paused && c->st.ops->held != NULL &&
+	    c->st.ops->held(c->st.ctx) > 0);
 }
 
 static void
@@ -420,7 +527,7 @@ conn_event(struct ev_loop *ev, int fd, int mask, void *arg)
 	if (c->state != CONN_OPEN)
 		return; /* closing: ended at the end of this turn */
 	if ((mask & EV_WRITE) && conn_flush(c) == -1) {
-		snprintf(why, sizeof why, "send: %s", strerror(errno));
+		conn_stream_why(c, "send", why, sizeof why);
 		conn_close(c, why);
 	}
 	if ((mask & EV_READ) && c->state == CONN_OPEN)

@@ -19,6 +19,7 @@
 
 #include "ev.h"
 #include "frame_rx.h"
+#include "link_stream.h"
 #include "stream.h"
 
 struct conn;
@@ -36,6 +37,8 @@ struct conn_ops {
 struct conn {
 	int fd;
 	struct om_stream st;       /* all I/O goes through here */
+	struct link_stream *link;  /* the encryption under st, NULL: plain */
+	long long held_timer;      /* > 0: reads what link holds (conn_resume) */
 	struct ev_loop *ev;
 	const struct conn_ops *ops;
 	void *owner;               /* the owner's per-connection state */
@@ -65,6 +68,15 @@ struct conn *conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_ca
  * peer that does not read its replies is dropped, never waited for). */
 int conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
     const void *payload, size_t len);
+
+/* Encrypts the conn as the agent's end of the node link (link_stream.h)
+ * with the agent's static key pair s, s_pub. Right after conn_new, before
+ * any byte moved. Returns 0, or -1 (errno set) when memory or randomness
+ * is short; the caller closes the conn then. */
+int conn_use_link(struct conn *c, const uint8_t s[NOISE_KEY], const uint8_t s_pub[NOISE_KEY]);
+/* The peer's static public key once its link handshake is done, else NULL
+ * (also for a plain conn). */
+const uint8_t *conn_peer_key(const struct conn *c);
 
 /* Raises the limits of a conn: rx_cap (one incoming frame, header
  * included) only grows; out_max is replaced. Safe inside the conn's own

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit_ctl.h"
 #include "conn.h"
 #include "ctl_client.h"
 #include "ctl_server.h"
@@ -118,6 +119,12 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 	case OM_T_CTL_NODE:
 		drain_ctl(c, cc->jh.uid, p, h->length);
 		break;
+	case OM_T_CTL_ADMIT:
+		admit_ctl_admit(c, cc->jh.uid, p, h->length);
+		break;
+	case OM_T_CTL_PENDING:
+		admit_ctl_pending(c, h->length);
+		break;
 	case OM_T_CTL_NODES:
 		if (h->length != 0)
 			conn_fail(c, OM_E_TRAILING, "bad CTL_NODES: %s", om_strerror(OM_E_TRAILING));
@@ -134,12 +141,31 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 	}
 }
 
+/* The cap a new control connection of uid would exceed, or NULL. */
+static const char *
+ctl_over_cap(uint32_t uid)
+{
+	const struct cconn *cc;
+	int all = 0, mine = 0;
+
+	for (cc = ctl_all; cc != NULL; cc = cc->next) {
+		all++;
+		mine += cc->jh.uid == uid;
+	}
+	if (all >= CTL_CONNS_MAX)
+		return "control connections (CTL_CONNS_MAX)";
+	if (mine >= CTL_CONNS_PER_UID && uid != 0)
+		return "one user's control connections (CTL_CONNS_PER_UID)";
+	return NULL;
+}
+
 static void
 ctl_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof cred;
 	struct cconn *cc;
+	const char *cap;
 	char peer[64];
 	int cfd;
 
@@ -158,8 +184,8 @@ ctl_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 		return;
 	}
 	snprintf(peer, sizeof peer, "uid %u pid %d", (unsigned)cred.uid, (int)cred.pid);
-	if (conn_count() >= AGENT_MAX_CONNS) {
-		log_warnx("control %s: too many connections; refused", peer);
+	if ((cap = ctl_over_cap(cred.uid)) != NULL) {
+		log_warnx("control %s: refused: at the cap on %s", peer, cap);
 		close(cfd);
 		return;
 	}

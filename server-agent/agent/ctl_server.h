@@ -13,6 +13,10 @@
 #include "ev.h"
 
 #define CTL_RX_CAP 4096 /* control requests are small */
+/* Caps on control connections (every om-run holds one while its job
+ * lives): all of them, and one user's, root's aside. */
+#define CTL_CONNS_MAX 8192
+#define CTL_CONNS_PER_UID 2048
 
 /* Creates the socket's parent directory if missing, replaces a stale
  * socket (refusing when another agent answers on it, or when the path is

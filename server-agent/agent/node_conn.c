@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "drain.h"
 #include "jobs.h"
@@ -31,6 +32,7 @@ static struct node_conn_cfg nc_cfg;
 static int nc_listen_fd = -1;
 static long long nc_sweep_timer, nc_accept_timer;
 static struct nconn *nc_all;
+static int nc_count;           /* nconns alive */
 
 static void nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p);
 static void nc_closed(struct conn *c, const char *why);
@@ -83,7 +85,29 @@ nc_closed(struct conn *c, const char *why)
 		nc_all = nc->next;
 	if (nc->next != NULL)
 		nc->next->prev = nc->prev;
+	nc_count--;
 	free(nc);
+}
+
+/* The cap a new connection from ip would exceed, or NULL. */
+static const char *
+nc_over_cap(const char *ip)
+{
+	const struct nconn *nc;
+	int unreg = 0, here = 0;
+
+	if (nc_count >= NODE_CONNS_MAX)
+		return "node connections (NODE_CONNS_MAX)";
+	for (nc = nc_all; nc != NULL; nc = nc->next)
+		if (nc->node == NULL) {
+			unreg++;
+			here += strcmp(nc->ip, ip) == 0;
+		}
+	if (unreg >= NODE_UNREGISTERED_MAX)
+		return "unregistered node connections (NODE_UNREGISTERED_MAX)";
+	if (here >= NODE_UNREGISTERED_PER_ADDR)
+		return "unregistered connections from one address (NODE_UNREGISTERED_PER_ADDR)";
+	return NULL;
 }
 
 static long
@@ -109,11 +133,12 @@ nc_realtime_ns(void)
 static void
 nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 {
+	const uint8_t *key = conn_peer_key(nc->c);
 	struct om_welcome w;
 	struct om_hello hello;
 	struct node *n;
 	uint8_t buf[32];
-	char mac[18];
+	char mac[18], fp[NOISE_FP_LEN + 1], why[OM_STR_MAX + 1];
 	int rc, isnew;
 
 	if ((rc = om_hello_decode(p, h->length, &hello)) != OM_OK) {
@@ -125,6 +150,26 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 		return;
 	}
 	nodes_mac_str(hello.mac, mac);
+	if (key == NULL) { /* frames only come through an open link */
+		conn_fail(nc->c, OM_E_STATE, "HELLO without the link's handshake");
+		return;
+	}
+	noise_fingerprint(key, fp);
+	if (admit_check(fp, hello.mac, nc->ip, ev_now_ms(), why, sizeof why) != 0) {
+		conn_fail(nc->c, OM_E_ADMIT, "%s", why);
+		return;
+	}
+	/* A MAC is only a claim: a live node keeps its registration against
+	 * anyone else saying its MAC. The same key (the node itself on a new
+	 * connection) may take it over; after a reboot (a new key) the node
+	 * waits until its old connection has gone silent (down_after). */
+	if ((n = nodes_by_mac(hello.mac)) != NULL && node_conn_get(n) != NULL &&
+	    n->state == OM_NODE_UP && memcmp(n->key, key, NOISE_KEY) != 0) {
+		log_warnx("%s: HELLO with MAC %s, live node %u's (key %s), from key %s: refused",
+		    nc->c->peer, mac, n->id, n->fp, fp);
+		conn_fail(nc->c, OM_E_BUSY, "live node %u has this MAC; key %s refused", n->id, fp);
+		return;
+	}
 	if ((n = nodes_hello(&hello, nc->ip, ev_now_ms(), &isnew)) == NULL) {
 		conn_fail(nc->c, OM_E_BUSY, "node table full, refusing %s", mac);
 		return;
@@ -144,6 +189,8 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 	}
 	n->link = nc;
 	nc->node = n;
+	memcpy(n->key, key, NOISE_KEY);
+	noise_fingerprint(key, n->fp);
 	ev_timer_del(nc_ev, nc->hello_timer);
 	nc->hello_timer = 0;
 
@@ -154,8 +201,8 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 		conn_fail(nc->c, rc, "cannot encode WELCOME: %s", om_strerror(rc));
 		return;
 	}
-	log_info("node %u %s mac %s ip %s nic %s cpus %u mem %llu MiB speed %u version \"%s\"",
-	    n->id, isnew ? "registered" : "re-registered", mac, nc->ip, hello.nic,
+	log_info("node %u %s mac %s key %s ip %s nic %s cpus %u mem %llu MiB speed %u version \"%s\"",
+	    n->id, isnew ? "registered" : "re-registered", mac, n->fp, nc->ip, hello.nic,
 	    hello.cpu.cores, (unsigned long long)(hello.mem_bytes >> 20), hello.speed,
 	    hello.version);
 	(void)conn_send(nc->c, OM_T_WELCOME, 0, 0, buf, (size_t)rc);
@@ -228,7 +275,8 @@ nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 	struct sockaddr_in sin;
 	socklen_t slen;
 	struct nconn *nc;
-	char peer[64];
+	char peer[64], ip[INET_ADDRSTRLEN];
+	const char *cap;
 	int cfd, i;
 
 	(void)mask;
@@ -249,8 +297,9 @@ nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 			return;
 		}
 		sock_addr_str(&sin, peer, sizeof peer);
-		if (conn_count() >= AGENT_MAX_CONNS) {
-			log_warnx("%s: too many connections (%d); refused", peer, conn_count());
+		inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof ip);
+		if ((cap = nc_over_cap(ip)) != NULL) {
+			log_warnx("%s: refused: at the cap on %s", peer, cap);
 			close(cfd);
 			continue;
 		}
@@ -259,7 +308,7 @@ nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 			close(cfd);
 			continue;
 		}
-		inet_ntop(AF_INET, &sin.sin_addr, nc->ip, sizeof nc->ip);
+		snprintf(nc->ip, sizeof nc->ip, "%s", ip);
 		if ((nc->c = conn_new(ev, cfd, peer, NODE_RX_CAP, NODE_OUT_MAX, &nc_ops, nc)) == NULL) {
 			log_warn("%s: refused", peer);
 			free(nc);
@@ -270,6 +319,11 @@ nc_accept(struct ev_loop *ev, int fd, int mask, void *arg)
 		if (nc_all != NULL)
 			nc_all->prev = nc;
 		nc_all = nc;
+		nc_count++;
+		if (conn_use_link(nc->c, nc_cfg.key, nc_cfg.pub) == -1) {
+			conn_close(nc->c, "cannot set up the encrypted link");
+			continue;
+		}
 		nc->hello_timer = ev_timer_add(ev, nc_cfg.down_after_ms, nc_hello_expired, nc);
 		if (nc->hello_timer < 0) {
 			nc->hello_timer = 0;

@@ -86,6 +86,12 @@ nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew)
 	return n;
 }
 
+struct node *
+nodes_by_mac(const uint8_t mac[6])
+{
+	return nodes_find(mac);
+}
+
 void
 nodes_seen(struct node *n, uint64_t now)
 {

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "noise.h"
 #include "proto.h"
 
 #define NODE_RETIRED 0 /* state of an entry kept only for its id */
@@ -25,6 +26,8 @@ struct node {
 	int state;                 /* OM_NODE_UP, OM_NODE_DOWN or NODE_RETIRED */
 	char ip[OM_STR_MAX + 1];   /* peer address of the last HELLO */
 	struct om_hello hello;     /* as the node sent it: untrusted values */
+	uint8_t key[NOISE_KEY];    /* its link's static key (made at its boot) */
+	char fp[NOISE_FP_LEN + 1]; /* ... and the key's fingerprint */
 	struct om_heartbeat hb;    /* the last heartbeat (uptime from HELLO at first) */
 	uint64_t registered_ms;    /* last HELLO */
 	uint64_t last_seen_ms;     /* last valid frame */
@@ -60,6 +63,8 @@ typedef void nodes_down_fn(struct node *n, const char *why);
  * link untouched). *isnew tells whether the MAC was never seen. NULL when
  * the table is full. */
 struct node *nodes_hello(const struct om_hello *h, const char *ip, uint64_t now, int *isnew);
+/* The node with this MAC, or NULL. */
+struct node *nodes_by_mac(const uint8_t mac[6]);
 /* A valid frame arrived from n: refreshes last_seen and revives a node
  * that went DOWN by silence while still connected. */
 void nodes_seen(struct node *n, uint64_t now);

@@ -1,6 +1,12 @@
 /* om-ctl - the admin's levers on nodes.
  *
  *   om-ctl [--control PATH] [--json] drain|block|unblock|expel|reboot NODE...
+ *   om-ctl [--control PATH] [--json] admit KEY...
+ *   om-ctl [--control PATH] [--json] pending
+ *
+ * admit: a node whose key has that fingerprint (shown on its screen) may
+ * join under the pairing policy (agent.conf admit = pairing); pending:
+ * the nodes waiting for that, anyone may list them.
  *
  * drain: the node's jobs leave (to a free core elsewhere, else home) and it
  * takes no new ones; block: no new jobs, its jobs stay; unblock: ends a
@@ -17,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_admit.h"
 #include "ctl_client.h"
 #include "proto.h"
 
@@ -28,11 +35,14 @@ static const char *const actions[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: om-ctl [--control PATH] [--json] drain|block|unblock|expel|reboot NODE...\n"
+		   "       om-ctl [--control PATH] [--json] admit KEY... | pending\n"
 		   "  drain    its jobs leave (to a free core elsewhere, else home), no new ones\n"
 		   "  block    no new jobs; its jobs stay\n"
 		   "  unblock  it takes jobs again (ends block and drain)\n"
 		   "  expel    its jobs go home now, no new ones\n"
 		   "  reboot   it sends its jobs away and restarts into its boot menu\n"
+		   "  admit    the node with this key (xxxx-xxxx-xxxx-xxxx, on its screen) may join\n"
+		   "  pending  list the nodes waiting to be admitted\n"
 		   "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 		   "  --json           one JSON document on stdout\n"
 		   "  -h, --help       show this help\n",
@@ -89,6 +99,79 @@ static const char *flags_str(uint8_t flags, char *buf, size_t len)
 	return buf[0] == ' ' ? buf + 1 : buf;
 }
 
+/* om-ctl admit KEY...: each on its own connection. */
+static int admit(const char *path, char **keys, int n, int json)
+{
+	int failed = 0;
+
+	if (json)
+		printf("{\"action\":\"admit\",\"keys\":[");
+	for (int i = 0; i < n; i++) {
+		struct om_ctl_admit_reply r;
+		char err[256];
+		int rc = ctl_admit(path, keys[i], &r, err, sizeof err);
+
+		failed |= rc != 0;
+		if (json) {
+			printf("%s{\"key\":", i ? "," : "");
+			json_str(keys[i]);
+			printf(",\"ok\":%s", rc ? "false" : "true");
+			if (rc) {
+				printf(",\"error\":");
+				json_str(err);
+			} else {
+				printf(",\"asked\":%s,\"mac\":", r.asked ? "true" : "false");
+				json_str(r.mac);
+				printf(",\"ip\":");
+				json_str(r.ip);
+			}
+			putchar('}');
+		} else if (rc)
+			fprintf(stderr, "om-ctl: key %s: %s\n", keys[i], err);
+		else if (r.asked)
+			printf("om-ctl: key %s admitted; node %s at %s joins at its next try (within 5 s)\n", keys[i],
+			       r.mac, r.ip);
+		else
+			printf("om-ctl: key %s admitted; no node with it has asked yet\n", keys[i]);
+	}
+	if (json)
+		printf("]}\n");
+	return failed ? 1 : 0;
+}
+
+static int pending(const char *path, int json)
+{
+	struct om_pending *p = calloc(OM_PENDING_MAX, sizeof *p);
+	char err[256];
+	uint32_t n;
+
+	if (!p || ctl_pending(path, p, &n, err, sizeof err) != 0) {
+		fprintf(stderr, "om-ctl: pending: %s\n", p ? err : "out of memory");
+		free(p);
+		return 1;
+	}
+	if (json)
+		printf("{\"pending\":[");
+	else
+		printf("%-19s  %-17s  %-15s  %8s  %5s\n", "KEY", "MAC", "ADDRESS", "WAITING", "ASKS");
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *m = p[i].mac;
+		char mac[18];
+
+		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		if (json) {
+			printf("%s{\"key\":\"%s\",\"mac\":\"%s\",\"ip\":", i ? "," : "", p[i].fp, mac);
+			json_str(p[i].ip);
+			printf(",\"waited_s\":%u,\"asks\":%u}", p[i].waited_s, p[i].asks);
+		} else
+			printf("%-19s  %-17s  %-15s  %7us  %5u\n", p[i].fp, mac, p[i].ip, p[i].waited_s, p[i].asks);
+	}
+	if (json)
+		printf("]}\n");
+	free(p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -113,15 +196,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (argc - optind == 1 && strcmp(argv[optind], "pending") == 0)
+		return pending(ctl_path(control), json);
 	if (argc - optind < 2) {
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[optind], "admit") == 0)
+		return admit(ctl_path(control), argv + optind + 1, argc - optind - 1, json);
 	for (uint8_t a = OM_CTL_DRAIN; a <= OM_CTL_REBOOT; a++)
 		if (strcmp(argv[optind], actions[a]) == 0)
 			action = a;
 	if (!action) {
-		fprintf(stderr, "om-ctl: unknown action '%s' (drain, block, unblock, expel or reboot)\n",
+		fprintf(stderr, "om-ctl: unknown action '%s' (drain, block, unblock, expel, reboot, admit or pending)\n",
 			argv[optind]);
 		return 2;
 	}
