@@ -12,7 +12,8 @@ BEARSSL := $(TP)/bearssl-node
 APT_PACKAGES := gcc make binutils dpkg-dev xz-utils python3 \
 	qemu-system-x86 qemu-utils ovmf gnu-efi ipxe ipxe-qemu \
 	newlib-source musl-tools busybox-static libncurses-dev groff-base man-db \
-	dnsmasq-base iproute2 psf-unifont libpython3.11-testsuite libbearssl-dev
+	dnsmasq-base iproute2 psf-unifont libpython3.11-testsuite libbearssl-dev \
+	clang libclang-rt-14-dev
 DEB_SRC_LIST := /etc/apt/sources.list.d/om-deb-src.sources
 
 .PHONY: all setup test unit-test qemu-test demo bench clean distclean help
@@ -24,6 +25,7 @@ help:
 	@echo "make test    setup, build, then unit tests and QEMU end-to-end tests"
 	@echo "make demo    setup, build, start an agent and two QEMU nodes, show om-mon"
 	@echo "make bench   side-by-side benchmarks: om vs a Linux guest, the link, natively (docs/PERFORMANCE.md)"
+	@echo "make fuzz    libFuzzer on every parser of peer input, FUZZ_SECONDS each (tests/fuzz/fuzz.mk)"
 	@echo "make install tools and man pages, node images, boot menu, systemd unit (DESTDIR, PREFIX, TFTPDIR, OM_SERVER; docs/pxe.md)"
 	@echo "make clean   remove build outputs (keeps build/third_party)"
 
@@ -321,6 +323,7 @@ UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers $(B)/tests/test_acpi_madt
 UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance $(B)/tests/test_link
+UNIT_TESTS += $(B)/tests/test_call_limits
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
@@ -328,6 +331,10 @@ $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
 	gcc $(TEST_CFLAGS) -o $@ $< $(MIGRATE_SRCS) $(HOST_LIBS)
 # The deputy's ptrace parts, against real processes.
 $(B)/tests/test_deputy_ptrace: tests/test_deputy_ptrace.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HOST_LIBS)
+# What a node may ask of the deputy: the rules, and a real process tree.
+$(B)/tests/test_call_limits: tests/test_call_limits.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HOST_LIBS)
 # The agent's balancer decision, pure logic.
@@ -383,23 +390,31 @@ $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 $(B)/tests/progs/omp-sum: tests/progs/omp_sum.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -fopenmp -o $@ $<
+# A program that reaches outside its job, for qemu-tests/test_deputy_limits.py.
+$(B)/tests/progs/reach-out: tests/progs/reach_out.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static -o $@ $<
 
 unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/om-ctl $(B)/tests/om-agent $(B)/tests/om-mon
 unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
-	@rc=0; for t in $(UNIT_TESTS); do $$t || rc=1; done; \
-	python3 tests/test_agent.py || rc=1; \
-	python3 tests/test_drain.py || rc=1; \
-	python3 tests/test_admit.py || rc=1; \
-	python3 tests/test_capture.py || rc=1; \
-	python3 tests/test_om_run.py || rc=1; \
-	python3 tests/test_man.py || rc=1; \
-	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
-		python3 tests/test_agent.py || rc=1; \
-	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
-		python3 tests/test_drain.py || rc=1; \
-	OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/ \
-		python3 tests/test_admit.py || rc=1; \
-	exit $$rc
+	@# Side by side (tests/run_units.py): they mostly wait, and one after
+	@# the other they took six minutes. The agent's suites measure CPU use
+	@# (the balancer's tests): they run alone ('!'), after the rest.
+	@ASAN_ENV="OM_AGENT=$(B)/tests/om-agent OM_MON=$(B)/tests/om-mon OM_TEST_PREFIX=asan/"; \
+	python3 tests/run_units.py \
+		$(B)/tests/test_deputy_ptrace \
+		"python3 tests/test_om_run.py" \
+		"python3 tests/test_capture.py" \
+		"python3 tests/test_hostile_node.py" \
+		$(filter-out $(B)/tests/test_deputy_ptrace,$(UNIT_TESTS)) \
+		"python3 tests/test_drain.py" \
+		"python3 tests/test_admit.py" \
+		"$$ASAN_ENV python3 tests/test_drain.py" \
+		"$$ASAN_ENV python3 tests/test_admit.py" \
+		"python3 tests/test_man.py" \
+		"$(MAKE) -s --no-print-directory fuzz-check" \
+		"!python3 tests/test_agent.py" \
+		"!$$ASAN_ENV python3 tests/test_agent.py"
 
 # setup-done: the build needs setup's outputs but must not re-run apt each time.
 .PHONY: setup-done
@@ -499,6 +514,10 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 	@# gets none and the admin finishes on the server (docs/security.md).
 	test -n "$(DESTDIR)" || test -e $(SYSCONFDIR)/om/agent.key || \
 		$(B)/om-agent --genkey $(SYSCONFDIR)/om/agent.key >/dev/null
+	@# The unit runs the agent as user om, which must own the key.
+	test -n "$(DESTDIR)" || id om >/dev/null 2>&1 || \
+		useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin om
+	test -n "$(DESTDIR)" || chown om:om $(SYSCONFDIR)/om/agent.key
 	key=; if test -e $(DESTDIR)$(SYSCONFDIR)/om/agent.key; then \
 		key=$$($(B)/om-agent --pubkey --config /dev/null --key $(DESTDIR)$(SYSCONFDIR)/om/agent.key) || exit 1; \
 	else echo "install: no $(DESTDIR)$(SYSCONFDIR)/om/agent.key (a staged install makes none): on the server," \
@@ -521,10 +540,10 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 
 # ---------------------------------------------------------------- test, demo
 test: setup
-	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum
+	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out
 	@python3 qemu-tests/suite.py
 
-qemu-test: all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum
+qemu-test: all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out
 	@python3 qemu-tests/suite.py --qemu-only
 
 demo: setup
@@ -594,3 +613,6 @@ clean:
 
 distclean:
 	rm -rf $(B)
+
+# libFuzzer harnesses of every parser of peer input (make fuzz, fuzz-check).
+-include tests/fuzz/fuzz.mk

@@ -1248,7 +1248,9 @@ rep_msg(struct sc_rep *s, const struct om_sysctx_buf *b, int64_t ret)
 		wire_rd_fail(r, OM_E_RANGE);
 	ctl = wire_rd_take(r, clen);
 	flags = wire_rd_u32(r);
-	if (r->err != OM_OK)
+	/* Read whole either way; a failed recvmsg leaves the caller's msghdr
+	 * as it was in Linux (a retry after EAGAIN keeps its control buffer). */
+	if (r->err != OM_OK || ret < 0)
 		return;
 	rep_write(s, b->name, name, nlen);
 	if (b->name != 0) {

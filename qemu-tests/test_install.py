@@ -90,8 +90,15 @@ def test_install_default_tree():
 
         unit = read(dest + "/lib/systemd/system/om-agent.service").splitlines()
         for line in ("Type=simple", "ExecStart=/usr/local/sbin/om-agent", "RuntimeDirectory=om",
-                     "Restart=on-failure", "WantedBy=multi-user.target"):
+                     "Restart=on-failure", "WantedBy=multi-user.target",
+                     # unprivileged, no capability, sandboxed
+                     "User=om", "CapabilityBoundingSet=", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                     "ProtectHome=yes", "PrivateTmp=yes", "RestrictAddressFamilies=AF_INET AF_UNIX"):
             check(line in unit, "om-agent.service lacks %r" % line)
+        if shutil.which("systemd-analyze"):
+            v = subprocess.run(["systemd-analyze", "verify", dest + "/lib/systemd/system/om-agent.service"],
+                               capture_output=True, text=True, timeout=30)
+            check("Unknown key" not in v.stderr and "Invalid" not in v.stderr, "systemd-analyze: %s" % v.stderr)
         check(not PLACEHOLDER.search("\n".join(unit)), "the unit keeps a placeholder")
 
         conf = read(dest + "/etc/om/agent.conf")

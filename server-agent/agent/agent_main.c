@@ -14,6 +14,8 @@
  * socket file is removed. Manual: docs/man/om-agent.8. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/signalfd.h>
 
 #include <errno.h>
@@ -48,11 +50,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: om-agent [-v] [--config PATH] [--key PATH] [--listen ADDR:PORT] [--control PATH]\n"
 	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS] [--no-balance]\n"
+	    "                [--user NAME]\n"
 	    "       om-agent --genkey PATH | --pubkey [--config PATH] [--key PATH]\n"
 	    "  --config PATH        settings file (default %s; a missing default is fine)\n"
 	    "  --key PATH           the link's private key (default %s)\n"
 	    "  --genkey PATH        make a new key file at PATH, print its public key, exit\n"
 	    "  --pubkey             print the public key (the nodes' om.key=), exit\n"
+	    "  --user NAME          started as root: run as NAME once the key is read and the sockets bound\n"
 	    "  --listen ADDR:PORT   TCP address for nodes (default %s; port 0 = any)\n"
 	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
 	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
@@ -106,6 +110,25 @@ agent_maxfds(void)
 	return rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
 }
 
+/* Root no longer: the agent reads no file and binds no port after start,
+ * so the rest of its life it is NAME, without a way back. */
+static void
+agent_become(const char *name)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL)
+		fatalx("--user %s: no such user", name);
+	if (pw->pw_uid == 0)
+		fatalx("--user %s: that is root", name);
+	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		fatal("--user %s", name);
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		fatalx("--user %s: root could be taken back", name);
+	log_info("running as %s (uid %u gid %u)", name, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+}
+
 static void
 agent_signal(struct ev_loop *ev, int fd, int mask, void *arg)
 {
@@ -135,12 +158,14 @@ main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "genkey", required_argument, NULL, 'g' },
 		{ "pubkey", no_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct node_conn_cfg cfg = { 0 };
 	const char *listen_arg = NULL, *control = NULL, *config = NULL, *key = NULL, *genkey = NULL;
+	const char *user = NULL;
 	uint8_t pub[NOISE_KEY];
 	char hex[2 * NOISE_KEY + 1];
 	int pubkey = 0;
@@ -166,6 +191,7 @@ main(int argc, char **argv)
 		case 'k': key = optarg; break;
 		case 'g': genkey = optarg; break;
 		case 'p': pubkey = 1; break;
+		case 'u': user = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -254,6 +280,8 @@ main(int argc, char **argv)
 		errno = saved;
 		fatal("listen %s", listen_arg);
 	}
+	if (user != NULL)
+		agent_become(user);
 	if (balancer_start(ev, &bal) == -1)
 		fatal("balancer");
 	sock_addr_str(&sin, addr, sizeof addr);

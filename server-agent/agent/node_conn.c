@@ -170,14 +170,13 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 		conn_fail(nc->c, OM_E_BUSY, "live node %u has this MAC; key %s refused", n->id, fp);
 		return;
 	}
-	if ((n = nodes_hello(&hello, nc->ip, ev_now_ms(), &isnew)) == NULL) {
-		conn_fail(nc->c, OM_E_BUSY, "node table full, refusing %s", mac);
-		return;
-	}
 	/* Same MAC, new connection: the node rebooted or its old connection
 	 * is half dead. The newest one wins; detach the old one first so its
-	 * close does not mark the node down. */
-	if (n->link != NULL) {
+	 * close does not mark the node down. Its jobs end before the HELLO
+	 * replaces the node's description: they hand back the cores they
+	 * took as it was (a node back with fewer cores must not keep the
+	 * difference busy). */
+	if (n != NULL && n->link != NULL) {
 		struct nconn *old = n->link;
 
 		log_info("node %u: new connection from %s replaces %s", n->id,
@@ -186,6 +185,10 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 		old->node = NULL;
 		n->link = NULL;
 		conn_close(old->c, "replaced by a newer connection of the same node");
+	}
+	if ((n = nodes_hello(&hello, nc->ip, ev_now_ms(), &isnew)) == NULL) {
+		conn_fail(nc->c, OM_E_BUSY, "node table full, refusing %s", mac);
+		return;
 	}
 	n->link = nc;
 	nc->node = n;

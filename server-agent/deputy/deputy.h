@@ -4,9 +4,10 @@
  * inject (run system calls inside the stopped process through a scratch
  * mapping), capture (its image as frames), restore (an image back into
  * it), vdso (the vDSO's entry points as real system calls), deputy_call (a
- * forwarded call run inside it), cpu_mask (what the image may use of the
- * CPU), exec_env (ld.so's tunable at an exec), follow (a process at home),
- * handoff (a forked child to a deputy of its own); this header puts them
+ * forwarded call run inside it), call_limits (which of those stay inside
+ * the job), cpu_mask (what the image may use of the CPU), exec_env
+ * (ld.so's tunable at an exec), follow (a process at home), handoff (a
+ * forked child to a deputy of its own); this header puts them
  * together for om-run: the program's process at home (job.c) and its life
  * (life.c: at home, on a node through run_remote.c, its children). om-run
  * and om-checkpoint use the deputy; it uses migrate/ and nothing else of
@@ -31,6 +32,7 @@
 
 #include <sys/types.h>
 
+#include "call_limits.h"
 #include "job_msg.h"
 
 struct job_ctx {
@@ -38,6 +40,9 @@ struct job_ctx {
 	char *const *argv;         /* its argv, argv[0] as the user typed it */
 	char *const *envp;         /* its environment */
 	pid_t child;               /* forked, blocked before execve until released */
+	struct call_job job;       /* child as the root of the job, for what a node
+				    * may ask of the deputy (call_limits.h): set
+				    * by deputy_run, copied to every deputy */
 	int ctl_fd;                /* control connection to om-agent; the job lives
 				    * as long as it stays open (closing it makes the
 				    * agent send JOB_KILL to the node) */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <elf.h>
 
+#include "call_limits.h"
 #include "capture.h"
 #include "cpu_mask.h"
 #include "deputy_call.h"
@@ -384,6 +385,30 @@ static int frames_during_call(void *ctx, int readable)
 	return rc == OM_E_SHORT ? cut : 1;
 }
 
+/* A call that would reach outside the job (call_limits.h): not run, and
+ * said on stderr, since a node asked for it. An existence probe (signal
+ * 0), which programs make of the pids in lock files and which EPERM
+ * answers "it exists" as well, is said only with -v. 0 when it may run,
+ * else its result. */
+static int limited(struct remote *r, const struct inject *in, const struct om_sysreq *req)
+{
+	struct call_world w;
+	char why[128], call[160];
+	int rc;
+	call_limits_proc(&w, &r->jc->job, r->pid, in->pid);
+	if ((rc = call_limits_check(&w, req, why, sizeof why)) == 0)
+		return 0;
+	call_limits_describe(req, call, sizeof call);
+	if (call_limits_signal(req) == 0)
+		say(r, "refused %s from node %u: %s", call, r->jc->placed.node, why);
+	else if (r->root)
+		fprintf(stderr, "om-run: refused %s from node %u: %s\n", call, r->jc->placed.node, why);
+	else
+		fprintf(stderr, "om-run: pid %d (%s): refused %s from node %u: %s\n", (int)r->pid, r->prog, call,
+			r->jc->placed.node, why);
+	return rc;
+}
+
 static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p)
 {
 	struct om_sysreq req;
@@ -419,6 +444,8 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		 * first, as Linux would before the exec, then calls again. */
 		ret = -RESTART_NOINTR;
 		outs = 0;
+	} else if ((ret = limited(r, in, &req)) != 0) {
+		outs = 0; /* nothing ran */
 	} else {
 		/* A call the node made before it knew of a signal we sent must
 		 * not block, as it would not with the signal pending in Linux. */

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""test_hostile_node.py - a node that asks the deputy for more than its
+job's due (server-agent/deputy/call_limits.h): a fake node takes a real
+program's image from om-run, then sends the SYSCALL_REQs a hostile one
+would, aimed at the user's other processes and at om-run itself. om-run
+refuses each before it runs (EPERM, ESRCH for no such process), says so
+on stderr, and every process lives on; the calls that stay inside the job
+still run.
+
+Output is one line per test, "PASS hostile_node/name" or "FAIL
+hostile_node/name: reason"; exit status 0 iff all passed. Environment:
+OM_RUN (default build/om-run), OM_AGENT as for tests/harness.py,
+OM_TEST_PREFIX.
+"""
+import os
+import signal
+import struct
+import subprocess
+import sys
+
+import harness
+import omwire as ow
+from harness import check
+
+RUN = os.environ.get("OM_RUN", os.path.join(harness.ROOT, "build", "om-run"))
+PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "hostile_node/"
+TEST_TIMEOUT = 30
+ALL_FEATURES = dict(leaf1_ecx=0xFFFFFFFF, leaf1_edx=0xFFFFFFFF, leaf7_ebx=0xFFFFFFFF,
+                    leaf7_ecx=0xFFFFFFFF, leaf7_edx=0xFFFFFFFF, xcr0=0xFFFFFFFFFFFFFFFF)
+EPERM, ESRCH = 1, 3
+SYS_KILL, SYS_GETPPID, SYS_SETPRIORITY, SYS_TGKILL, SYS_PIDFD_OPEN = 62, 110, 141, 234, 434
+PRIO_USER = 2
+NO_UID = 0x7FFFFFFE  # a user with no processes: harmless should a refusal fail
+
+
+def sysreq(nr, *args):
+    """The SYSCALL_REQ payload of a call without buffers, from the calling
+    thread 0 (migrate/syscall_codec.h: u32 nr, u32 tid, six u64 arguments;
+    a negative argument as the register holds it). Only a node sends one,
+    so omwire has no encoder for it."""
+    regs = [a & 0xFFFFFFFFFFFFFFFF for a in args] + [0] * (6 - len(args))
+    return struct.pack("<II6Q", nr, 0, *regs)
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def t_node_asks_outside_job(tmp):
+    a = harness.Agent(tmp)
+    n = a.node(harness.MAC1, **ALL_FEATURES)
+    victim = harness.spawn(["sleep", "60"], stdin=subprocess.DEVNULL, start_new_session=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    p = harness.spawn([RUN, "-v", "--control", a.control, "sleep", "60"], stdin=subprocess.DEVNULL,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    types = []
+    while ow.T_IMAGE_END not in types:
+        f = n.recv_frame(timeout=10)
+        check(f is not None, "the image ended early: %r" % types)
+        types.append(f[0])
+    job = f[1]
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    program = children(p.pid)
+    check(len(program) == 1, "om-run's children: %r" % program)
+    program = program[0]
+
+    seq = [0]
+
+    def call(nr, *args):
+        seq[0] += 1
+        n.send_frame(ow.T_SYSCALL_REQ, sysreq(nr, *args), job=job, seq=seq[0])
+        f = n.recv_frame(timeout=10)
+        check(f is not None and f[0] == ow.T_SYSCALL_REP and f[2] == seq[0] and len(f[3]) == 8,
+              "no reply to call %d: %r" % (nr, f))
+        return struct.unpack("<q", f[3])[0]
+
+    refused = [
+        ((SYS_KILL, victim.pid, signal.SIGKILL), -EPERM),
+        ((SYS_KILL, victim.pid, 0), -EPERM),
+        ((SYS_KILL, -victim.pid, signal.SIGKILL), -EPERM),
+        ((SYS_KILL, -1, 0), -EPERM),
+        ((SYS_KILL, p.pid, signal.SIGKILL), -EPERM),  # om-run, the program's parent
+        ((SYS_TGKILL, victim.pid, victim.pid, signal.SIGKILL), -EPERM),
+        ((SYS_PIDFD_OPEN, victim.pid, 0), -EPERM),
+        ((SYS_SETPRIORITY, PRIO_USER, NO_UID, 19), -EPERM),
+        ((SYS_KILL, gone.pid, signal.SIGKILL), -ESRCH),
+        ((SYS_KILL, -gone.pid, 0), -ESRCH),
+    ]
+    for args, want in refused:
+        got = call(*args)
+        check(got == want, "%r: %d, expected %d" % (args, got, want))
+    # Inside the job: the program itself, its group, a call naming no one.
+    check(call(SYS_KILL, program, 0) == 0, "kill(program, 0) refused")
+    check(call(SYS_KILL, 0, 0) == 0, "kill(0, 0) refused")
+    check(call(SYS_GETPPID) == p.pid, "getppid is not om-run's pid")
+    check(alive(victim.pid) and alive(p.pid) and alive(program), "a process died")
+
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    out, err = p.communicate(timeout=10)
+    err = err.decode()
+    check(p.returncode == 0, "om-run exited %d: %r" % (p.returncode, err[-1000:]))
+    said = ("om-run: refused kill(%d, SIGKILL) from node 1: pid %d is not in this job\n"
+            % (victim.pid, victim.pid))
+    check(said in err, "om-run did not say %r: %r" % (said, err[-1500:]))
+    check("om-run: refused kill(-1, 0) from node 1: -1 names every process the user may signal\n" in err,
+          "a probe's refusal with -v: %r" % err[-1500:])
+    check("om-run: refused setpriority(2, %d, 19) from node 1: a user's processes are not all in this job\n"
+          % NO_UID in err, "setpriority: %r" % err[-1500:])
+    check(alive(victim.pid), "the victim died")
+
+
+TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
+
+if __name__ == "__main__":
+    sys.exit(harness.run_tests(TESTS, (RUN, harness.AGENT), PREFIX, TEST_TIMEOUT, "om-hostile-test-"))
