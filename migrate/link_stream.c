@@ -94,8 +94,8 @@ link_stream_wipe(struct link_stream *ls)
 	noise_wipe(&ls->hs.c, sizeof ls->hs.c);
 	noise_wipe(&ls->tx, sizeof ls->tx);
 	noise_wipe(&ls->rx, sizeof ls->rx);
-	if (noise_done(&ls->hs)) /* records were opened into plain[] */
-		noise_wipe(ls->plain, sizeof ls->plain);
+	if (noise_done(&ls->hs)) /* records were opened in in[] */
+		noise_wipe(ls->in, sizeof ls->in);
 	ls->plain_len = ls->plain_off = 0;
 	/* Never seal or open anything with the wiped keys. */
 	if (ls->state != LINK_DEAD) {
@@ -128,14 +128,13 @@ link_handshake_step(struct link_stream *ls, size_t len)
 	return 0;
 }
 
-/* One complete record in ls->in: authenticate and decrypt it into plain. */
+/* One complete record in ls->in: authenticated and decrypted in place. */
 static long
 link_open_record(struct link_stream *ls, size_t len)
 {
 	size_t n = len - NOISE_TAG;
 
-	memcpy(ls->plain, ls->in + 2, n);
-	if (noise_open(&ls->rx, ls->in, 2, ls->plain, n, ls->in + 2 + n) != 0)
+	if (noise_open(&ls->rx, ls->in, 2, ls->in + 2, n, ls->in + 2 + n) != 0)
 		return link_die(ls, "a record failed its integrity check (changed in transit?)");
 	ls->plain_off = 0;
 	ls->plain_len = n;
@@ -206,7 +205,7 @@ link_recv(void *ctx, void *buf, size_t len)
 	}
 	if (len > ls->plain_len)
 		len = ls->plain_len;
-	memcpy(buf, ls->plain + ls->plain_off, len);
+	memcpy(buf, ls->in + 2 + ls->plain_off, len);
 	ls->plain_off += len;
 	ls->plain_len -= len;
 	return (long)len;

@@ -33,13 +33,15 @@ struct link_stream {
 	struct noise_hs hs;
 	struct noise_cipher tx, rx;
 	size_t in_len;                      /* bytes of in[] received */
-	size_t plain_off, plain_len;        /* plain[] not yet handed over */
+	/* The last record, opened in place in in[]: its plaintext at
+	 * in + 2 + plain_off, plain_len bytes not yet handed over. The next
+	 * record is read only once this one is all taken. */
+	size_t plain_off, plain_len;
 	size_t out_off, out_len;            /* out[] not yet sent */
 	char why[96];
 	/* The buffers last: link_stream_init leaves them untouched, so an
 	 * idle connection costs its pages only once bytes come. */
 	uint8_t in[2 + LINK_REC_MAX];       /* the record being received */
-	uint8_t plain[LINK_PLAIN_MAX];      /* opened */
 	uint8_t out[2 + LINK_REC_MAX];      /* sealed */
 };
 

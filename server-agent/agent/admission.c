@@ -227,11 +227,10 @@ admit_check(const char *fp, const uint8_t mac[6], const char *ip, uint64_t now, 
 }
 
 int
-admit_key(const char *fp, uint64_t now, struct om_ctl_admit_reply *r)
+admit_key(const char *fp, struct om_ctl_admit_reply *r)
 {
 	int i = wait_find(fp);
 
-	(void)now;
 	memset(r, 0, sizeof *r);
 	if (i >= 0) {
 		const uint8_t *m = ad_wait[i].p.mac;

@@ -49,7 +49,7 @@ int admit_check(const char *fp, const uint8_t mac[6], const char *ip, uint64_t n
     size_t len);
 /* om-ctl admit: admits fp for this agent's lifetime; *r says whether a
  * waiting node had it. 0, or -1 when the admitted table is full. */
-int admit_key(const char *fp, uint64_t now, struct om_ctl_admit_reply *r);
+int admit_key(const char *fp, struct om_ctl_admit_reply *r);
 /* The waiting nodes, longest waiting first; returns their number. */
 uint32_t admit_pending(struct om_pending *out, uint32_t max, uint64_t now);
 

@@ -23,7 +23,7 @@ admit_ctl_admit(struct conn *c, uint32_t uid, const uint8_t *p, uint32_t len)
 		conn_fail(c, OM_E_STATE, "admit %s: permission denied (root only)", m.fp);
 		return;
 	}
-	if (admit_key(m.fp, ev_now_ms(), &r) == -1) {
+	if (admit_key(m.fp, &r) == -1) {
 		conn_fail(c, OM_E_BUSY, "admit %s: %d keys admitted already", m.fp, ADMIT_KEYS_MAX);
 		return;
 	}
