@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "call_limits.h"
+#include "node_code.h"
+#include "return_calls.h"
 #include "check.h"
 #include "proto.h"
 #include "syscall_codec.h"
@@ -287,6 +289,89 @@ static void rules_ptrace_and_terminal(void)
 	CHECK_EQ(decide(SYS_ioctl, 0, TIOCSPGRP, (uintptr_t)&pgrp), -ESRCH);
 	CHECK_EQ(decide(SYS_ioctl, 0, TIOCSPGRP, 0), 0); /* the kernel's EFAULT */
 	CHECK_EQ(decide(SYS_ioctl, 0, TIOCGPGRP, (uintptr_t)&pgrp), 0);
+}
+
+/* The call a returning image makes first (return_calls.h), by the
+ * pending call and the bytes around its instruction pointer. */
+static void returning_calls(void)
+{
+	static const uint8_t sc[2] = { 0x0f, 0x05 }, int80[2] = { 0xcd, 0x80 }, sysenter[2] = { 0x0f, 0x34 };
+	static const uint8_t other[2] = { 0x31, 0xff };
+	const char *why;
+	CHECK_EQ(return_call_kind(-1, other, other, &why), RETURN_NONE);
+	CHECK_EQ(return_call_kind(-1, NULL, NULL, &why), RETURN_NONE);
+	CHECK_EQ(return_call_kind(-1, sc, other, &why), RETURN_NONE); /* it returned already */
+	CHECK_EQ(return_call_kind(-1, other, sc, &why), RETURN_AT);
+	CHECK_EQ(return_call_kind(62, sc, other, &why), RETURN_PENDING);
+	CHECK_EQ(return_call_kind(62, other, sc, &why), RETURN_BAD);
+	CHECK(strstr(why, "does not stand after one") != NULL);
+	CHECK_EQ(return_call_kind(62, NULL, sc, &why), RETURN_BAD);
+	CHECK_EQ(return_call_kind(-1, other, int80, &why), RETURN_BAD);
+	CHECK(strstr(why, "32-bit") != NULL);
+	CHECK_EQ(return_call_kind(-1, other, sysenter, &why), RETURN_BAD);
+}
+
+/* Code a node mapped from a file (node_code.h): its pages must read as
+ * the file the deputy read for it, wherever the reads put the bytes. */
+static void node_code_copies(void)
+{
+	static uint8_t file[8192], page[4096];
+	char path[] = "/tmp/om-node-code-XXXXXX", why[256];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	for (size_t i = 0; i < sizeof file; i++)
+		file[i] = (uint8_t)(i * 7 + i / 251 + 1); /* no period of 4096 */
+	CHECK_EQ(write(fd, file, sizeof file), (ssize_t)sizeof file);
+	usleep(20000); /* ctime's clock is coarse */
+	node_code_since_now(); /* the job starts */
+	/* One read of 6000 bytes at 0x10000, one of the rest at 0x10000 + 6000. */
+	struct om_sysreq req = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000, 6000, 0 } };
+	node_code_note(getpid(), &req, 6000);
+	CHECK_EQ(node_code_check(NULL, 0x10000, file, why, sizeof why), 0);
+	memcpy(page, file + 4096, 1904);
+	memset(page + 1904, 0, sizeof page - 1904); /* past the read: zero on the node */
+	CHECK_EQ(node_code_check(NULL, 0x11000, page, why, sizeof why), 0);
+	page[3000] = 0x90; /* a byte no read put there */
+	CHECK_EQ(node_code_check(NULL, 0x11000, page, why, sizeof why), -1);
+	CHECK(strstr(why, "no file was read there") != NULL);
+	struct om_sysreq rest = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000 + 6000, 2192, 6000 } };
+	node_code_note(getpid(), &rest, 2192);
+	CHECK_EQ(node_code_check(NULL, 0x11000, file + 4096, why, sizeof why), 0);
+	memcpy(page, file, sizeof page);
+	page[100] ^= 1;
+	CHECK_EQ(node_code_check(NULL, 0x10000, page, why, sizeof why), -1);
+	CHECK(strstr(why, "is not what") != NULL && strstr(why, path) != NULL);
+	memset(page, 0, sizeof page);
+	CHECK_EQ(node_code_check(NULL, 0x40000, page, why, sizeof why), 0); /* zeros are no code */
+	page[0] = 0xcc;
+	CHECK_EQ(node_code_check(NULL, 0x40000, page, why, sizeof why), -1);
+	/* A read that lands over part of an older one replaces it. */
+	struct om_sysreq over = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000, 4096, 4096 } };
+	node_code_note(getpid(), &over, 4096);
+	CHECK_EQ(node_code_check(NULL, 0x10000, file + 4096, why, sizeof why), 0);
+	CHECK_EQ(node_code_check(NULL, 0x10000, file, why, sizeof why), -1);
+	/* A file changed after the job started brings no code: a node could
+	 * have written it through the deputy. */
+	usleep(20000);
+	CHECK_EQ(pwrite(fd, file + 4096, 1, 4096), 1); /* the same byte: only ctime changes */
+	CHECK_EQ(node_code_check(NULL, 0x10000, file + 4096, why, sizeof why), -1);
+	CHECK(strstr(why, "changed after the job started") != NULL);
+	/* Another file under the same name is not the one the node read
+	 * (the old one kept, so that its inode is not reused). */
+	char old[sizeof path + 4];
+	snprintf(old, sizeof old, "%s.old", path);
+	CHECK_EQ(rename(path, old), 0);
+	close(fd);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, file, sizeof file), (ssize_t)sizeof file);
+	CHECK_EQ(node_code_check(NULL, 0x10000, file + 4096, why, sizeof why), -1);
+	CHECK(strstr(why, "no longer the file") != NULL);
+	node_code_forget();
+	CHECK_EQ(node_code_check(NULL, 0x10000, file + 4096, why, sizeof why), -1);
+	close(fd);
+	unlink(path);
+	unlink(old);
 }
 
 static void describe(void)
@@ -633,6 +718,8 @@ int main(void)
 	RUN(rules_pidfd);
 	RUN(rules_ptrace_and_terminal);
 	RUN(describe);
+	RUN(returning_calls);
+	RUN(node_code_copies);
 	if (tree_make() != 0)
 		printf("FAIL " CHECK_PREFIX "tree_make: %s\n", strerror(errno));
 	RUN(proc_members);

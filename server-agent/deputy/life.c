@@ -26,6 +26,7 @@
 #include "exec_env.h"
 #include "handoff.h"
 #include "ptrace_start.h"
+#include "node_code.h"
 #include "remote.h"
 #include "thread_seize.h"
 #include "vdso_leave.h"
@@ -737,6 +738,7 @@ int deputy_run(struct job_ctx *jc)
 	 * descendants count as the job's.) */
 	if (call_job_init(&jc->job, jc->child) != 0)
 		say(r, "the job's root is not in /proc: a node reaches only each process's own descendants");
+	node_code_since_now();
 	snprintf(r->prog, sizeof r->prog, "%s", jc->argv[0]);
 	if (ptrace(PTRACE_SEIZE, jc->child, NULL, (void *)follow_options()) == -1)
 		return RUN_REMOTE_UNAVAILABLE;

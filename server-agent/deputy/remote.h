@@ -98,6 +98,10 @@ int say(struct remote *r, const char *fmt, ...) __attribute__((format(printf, 2,
  * process was killed) are collected, so that the leader's end can show. */
 void remote_reap_threads(void *ctx);
 
+/* 0 when req, which a node asks for in thread in, stays inside the job
+ * (call_limits.h); else its result (-EPERM, -ESRCH), said on stderr. */
+int remote_limited(struct remote *r, const struct inject *in, const struct om_sysreq *req);
+
 /* The next frame from the agent (1), end of stream (0), a broken stream
  * (-1), nothing within timeout_ms (-2; -1 waits for ever). */
 int remote_next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int timeout_ms);

@@ -24,6 +24,7 @@
 #endif
 #define RSEQ_FLAG_UNREGISTER 1
 #define FXSAVE_SIZE 512 /* the legacy area, NT_PRFPREG */
+enum { CODE_HOME = 1, CODE_FILE = 2 }; /* code_region: compared with home's, checked by file_code */
 
 static int __attribute__((format(printf, 3, 4)))
 rs_fail(struct restore *r, int rc, const char *fmt, ...)
@@ -138,12 +139,16 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 {
 	struct inject *(*thread_in)(void *, pid_t) = r->thread_in;
 	void *thread_ctx = r->thread_ctx;
+	int (*file_code)(void *, uint64_t, const uint8_t *, char *, size_t) = r->file_code;
+	void *file_code_ctx = r->file_code_ctx;
 	int64_t v;
 	int rc;
 
 	memset(r, 0, sizeof *r);
 	r->thread_in = thread_in;
 	r->thread_ctx = thread_ctx;
+	r->file_code = file_code;
+	r->file_code_ctx = file_code_ctx;
 	r->in = in;
 	r->err = err;
 	r->errlen = errlen;
@@ -178,6 +183,113 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	return 0;
 }
 
+/* The code the image may run at home: its code regions and the vDSO. */
+static int
+add_code(struct restore *r, uint64_t start, uint64_t end)
+{
+	struct restore_code *grown = realloc(r->code, (r->ncode + 1) * sizeof *grown);
+
+	if (grown == NULL)
+		return rs_fail(r, -ENOMEM, "out of memory");
+	r->code = grown;
+	r->code[r->ncode].start = start;
+	r->code[r->ncode++].end = end;
+	return 0;
+}
+
+static int
+in_code(const struct restore *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->ncode; i++)
+		if (addr >= r->code[i].start && addr < r->code[i].end)
+			return 1;
+	return 0;
+}
+
+/* The home mapping at addr, or NULL. */
+static const struct capture_map *
+home_at(const struct restore *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->nhome; i++)
+		if (r->home[i].start <= addr && addr < r->home[i].end)
+			return &r->home[i];
+	return NULL;
+}
+
+/* An executable region is the home's code, kept as it is: home mappings
+ * that cover it, executable when the job left, with the same protection,
+ * kind and sharing. (Not the same file name and offset: a node keeps
+ * neither, and the pages themselves are checked.) Its pages are
+ * compared, never written, and not discarded: a page the node does not
+ * send reads as it did when the job left. Or it is a file mapping the
+ * node made, which file_code checks page by page: 1 then, the region to
+ * be placed as any other. */
+static int
+take_code(struct restore *r, const struct om_image_region *reg, const struct capture_map **kept)
+{
+	const struct capture_map *m = NULL, *first = NULL;
+	uint64_t at;
+
+	for (at = reg->start; at < reg->end; at = m->end) {
+		m = home_at(r, at);
+		if (m == NULL || m->prot != reg->prot || home_kind(r, m) != reg->kind ||
+		    m->shared != ((reg->flags & OM_RF_SHARED) != 0))
+			break;
+		if (at == reg->start)
+			first = m;
+	}
+	if (at < reg->end && reg->kind == OM_RK_FILE && !(reg->flags & OM_RF_SHARED) && r->file_code) {
+		r->code_region = CODE_FILE;
+		return add_code(r, reg->start, reg->end) == 0 ? 1 : -ENOMEM;
+	}
+	if (at < reg->end)
+		return rs_fail(r, -EPERM, "the node sends executable memory at %#llx-%#llx%s%s%s that the job "
+		    "did not have when it left: home runs no code a node made or changed",
+		    (unsigned long long)reg->start, (unsigned long long)reg->end,
+		    reg->name[0] ? " (" : "", reg->name, reg->name[0] ? ")" : "");
+	r->code_region = CODE_HOME;
+	*kept = first;
+	return add_code(r, reg->start, reg->end);
+}
+
+/* The pages the image sends for a code region must be the home's. */
+static int
+compare_code(struct restore *r, uint64_t addr, const struct om_image_pages *p)
+{
+	size_t len = (size_t)p->count * OM_PAGE_SIZE;
+	int rc;
+
+	if (r->compare == NULL && (r->compare = malloc((size_t)OM_IMAGE_PAGES_MAX * OM_PAGE_SIZE)) == NULL)
+		return rs_fail(r, -ENOMEM, "out of memory");
+	if ((rc = inject_read(r->in, addr, r->compare, len)) != 0)
+		return rs_fail(r, rc, "reading the home's code at %#llx: %s", (unsigned long long)addr,
+		    strerror(-rc));
+	for (uint32_t k = 0; k < p->count; k++)
+		if (memcmp(r->compare + (size_t)k * OM_PAGE_SIZE, p->data + (size_t)k * OM_PAGE_SIZE,
+		    OM_PAGE_SIZE) != 0)
+			return rs_fail(r, -EPERM, "the code page at %#llx%s%s%s changed on the node: home "
+			    "runs no code a node made or changed",
+			    (unsigned long long)(addr + (uint64_t)k * OM_PAGE_SIZE), r->cur_name[0] ? " (" : "",
+			    r->cur_name, r->cur_name[0] ? ")" : "");
+	return 0;
+}
+
+/* Each page of a file region the node mapped executable must be the
+ * file's (file_code). */
+static int
+file_code_pages(struct restore *r, uint64_t addr, const struct om_image_pages *p)
+{
+	char why[160 + OM_IMAGE_NAME_MAX];
+
+	for (uint32_t k = 0; k < p->count; k++) {
+		uint64_t at = addr + (uint64_t)k * OM_PAGE_SIZE;
+		if (r->file_code(r->file_code_ctx, at, p->data + (size_t)k * OM_PAGE_SIZE, why, sizeof why) != 0)
+			return rs_fail(r, -EPERM, "the code page at %#llx, which the node mapped from a file, is "
+			    "refused (%s): home runs no code a node made or changed", (unsigned long long)at, why);
+	}
+	return 0;
+}
+
 /* The stack grew on the node: the part below the home's [stack] becomes a
  * MAP_GROWSDOWN mapping, so it can keep growing. */
 static int
@@ -204,14 +316,16 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 		return rc;
 	r->prev_end = reg->end;
 	r->write_pages = 0;
+	r->code_region = 0;
 	r->cur_start = reg->start;
+	snprintf(r->cur_name, sizeof r->cur_name, "%s", reg->name);
 
 	/* The vDSO and the scratch region stay as the home has them. */
 	if (reg->kind == OM_RK_VDSO || reg->kind == OM_RK_RESERVED) {
 		for (i = 0; i < r->nhome; i++)
 			if (r->home[i].start == reg->start && r->home[i].end == reg->end &&
 			    home_kind(r, &r->home[i]) == reg->kind)
-				return 0;
+				return reg->kind == OM_RK_VDSO ? add_code(r, reg->start, reg->end) : 0;
 		return rs_fail(r, -EINVAL, "image %s region %#llx-%#llx is not the home's",
 		    om_region_kind_name(reg->kind), (unsigned long long)reg->start,
 		    (unsigned long long)reg->end);
@@ -234,6 +348,8 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 	}
 	r->write_pages = 1;
 	*kept = keep;
+	if ((reg->prot & OM_PROT_X) && (rc = take_code(r, reg, kept)) != 1)
+		return rc;
 	if (keep == NULL) {
 		/* Anything there goes; the region starts as zero pages. */
 		return rs_call(r, "mmap", SYS_mmap, reg->start, len, (uint64_t)prot_bits(reg->prot),
@@ -283,6 +399,10 @@ restore_pages(struct restore *r, const struct om_image_pages *p)
 	if (!r->write_pages)
 		return 0;
 	addr = r->cur_start + p->first * OM_PAGE_SIZE;
+	if (r->code_region == CODE_HOME)
+		return compare_code(r, addr, p);
+	if (r->code_region == CODE_FILE && (rc = file_code_pages(r, addr, p)) != 0)
+		return rc;
 	if ((rc = inject_write(r->in, addr, p->data, (size_t)p->count * OM_PAGE_SIZE)) != 0)
 		return rs_fail(r, rc, "writing %u pages at %#llx: %s", p->count,
 		    (unsigned long long)addr, strerror(-rc));
@@ -488,6 +608,25 @@ restore_threads(struct restore *r)
 	return rc;
 }
 
+/* Every thread goes on in the code the job left with (or the vDSO). */
+static int
+check_rips(struct restore *r)
+{
+	uint64_t rip = r->hdr->regs[OM_REG_RIP];
+	uint32_t tid = r->hdr->tid;
+
+	for (uint32_t i = 0; i <= r->nthreads; i++) {
+		if (i > 0) {
+			rip = r->threads[i - 1]->regs[OM_REG_RIP];
+			tid = r->threads[i - 1]->tid;
+		}
+		if (!in_code(r, rip))
+			return rs_fail(r, -EPERM, "thread %u would go on at %#llx, outside the job's code: home "
+			    "runs only the code the job left with", tid, (unsigned long long)rip);
+	}
+	return 0;
+}
+
 int
 restore_end(struct restore *r, const struct om_image_end *e)
 {
@@ -495,6 +634,8 @@ restore_end(struct restore *r, const struct om_image_end *e)
 
 	if ((rc = om_image_check_end(&r->check, e)) != OM_OK)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
+	if ((rc = check_rips(r)) != 0)
+		return rc;
 	struct thread_state s;
 
 	STATE_OF(&s, r->hdr);
@@ -600,6 +741,11 @@ restore_free(struct restore *r)
 	free(r->threads);
 	free(r->hdr);
 	free(r->home);
+	free(r->code);
+	free(r->compare);
+	r->code = NULL;
+	r->ncode = 0;
+	r->compare = NULL;
 	r->threads = NULL;
 	r->nthreads = 0;
 	r->hdr = NULL;

@@ -16,6 +16,17 @@
  *    zero (anonymous) or as the file (file-backed);
  *  - maps any other region afresh (anonymous, MAP_FIXED);
  *  - writes the pages through /proc/PID/mem, which ignores protections;
+ *  - but takes no code from the image: an executable region must be
+ *    home mappings that were executable when the job left, with the same
+ *    protection, kind and sharing, and each page the image sends for it
+ *    must equal the home's (compared, never written, not discarded); or,
+ *    with a file_code hook, a file region the node mapped itself whose
+ *    every page the hook finds to be a file's content (then mapped and
+ *    written as any region); every thread's instruction pointer must lie
+ *    in such a region or the vDSO. A node, which may be hostile, thus
+ *    cannot have home run code it made or changed (docs/security.md, "A
+ *    returning image"); a JIT's code made on a node does not come home
+ *    either;
  *  - then signal actions, mask, sigaltstack, rseq, set_tid_address, robust
  *    list, umask (all injected), the XSAVE area (PTRACE_SETREGSET) and the
  *    general registers with fs/gs base (PTRACE_SETREGS; the segment
@@ -61,12 +72,24 @@ struct restore {
 	int write_pages;              /* the current region takes its pages */
 	uint64_t cur_start;
 	uint64_t pages_written;
+	int code_region;              /* the current region is code: CODE_HOME, CODE_FILE */
+	char cur_name[OM_IMAGE_NAME_MAX + 1]; /* its name, for messages */
+	struct restore_code {         /* the image's code regions and its vDSO */
+		uint64_t start, end;
+	} *code;
+	size_t ncode;
+	uint8_t *compare;             /* home's pages, to compare code with (malloc'd) */
 	/* Where each IMAGE_THREAD goes: the home thread of its tid, stopped,
 	 * sharing the tracee's scratch region (NULL: no such thread, the image
 	 * is refused). Set by the caller; NULL refuses images with threads.
 	 * Kept across restore_begin. */
 	struct inject *(*thread_in)(void *ctx, pid_t tid);
 	void *thread_ctx;
+	/* Whether the page at addr of an executable file region home does
+	 * not have is a file's content (node_code.h): 0, or -1 with why.
+	 * NULL refuses such regions. Kept across restore_begin. */
+	int (*file_code)(void *ctx, uint64_t addr, const uint8_t *page, char *why, size_t len);
+	void *file_code_ctx;
 	struct om_image_thread **threads; /* the image's other threads, to apply at the end */
 	uint32_t nthreads;
 	uint64_t pending;             /* after restore_end: signals to deliver */

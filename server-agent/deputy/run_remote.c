@@ -29,9 +29,11 @@
 #include "inject.h"
 #include "deputy.h"
 #include "job_msg.h"
+#include "node_code.h"
 #include "ptrace_start.h"
 #include "remote.h"
 #include "restore.h"
+#include "return_calls.h"
 #include "syscall_codec.h"
 #include "timers.h"
 #include "vdso.h"
@@ -390,7 +392,7 @@ static int frames_during_call(void *ctx, int readable)
  * 0), which programs make of the pids in lock files and which EPERM
  * answers "it exists" as well, is said only with -v. 0 when it may run,
  * else its result. */
-static int limited(struct remote *r, const struct inject *in, const struct om_sysreq *req)
+int remote_limited(struct remote *r, const struct inject *in, const struct om_sysreq *req)
 {
 	struct call_world w;
 	char why[128], call[160];
@@ -444,7 +446,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		 * first, as Linux would before the exec, then calls again. */
 		ret = -RESTART_NOINTR;
 		outs = 0;
-	} else if ((ret = limited(r, in, &req)) != 0) {
+	} else if ((ret = remote_limited(r, in, &req)) != 0) {
 		outs = 0; /* nothing ran */
 	} else {
 		/* A call the node made before it knew of a signal we sent must
@@ -464,8 +466,11 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		in->watch_fd = r->jc->ctl_fd;
 		rc = deputy_call(in, &req, &ret, &r->dout);
 		in->watch_fd = -1;
+		if (rc == 0)
+			node_code_note(r->pid, &req, ret);
 		if (rc == INJECT_EXECED) { /* the process at home is the new program */
 			r->execed = 1;
+			node_code_forget(); /* a new address space */
 			r->exec_blocked = req.args[3];
 			r->exec_ignored = req.args[4];
 			say(r, "its execve ran at home");
@@ -581,13 +586,16 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 	char err[256];
 	r->rs.thread_in = remote_thread_restore_in;
 	r->rs.thread_ctx = r;
+	r->rs.file_code = node_code_check;
 	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
 			r->jc->placed.node, err);
 		return -1;
 	}
-	return h->type == OM_T_IMAGE_END ? 1 : 0;
+	if (h->type != OM_T_IMAGE_END)
+		return 0;
+	return return_calls_check(r) == 0 ? 1 : -1;
 }
 
 /* The image is in: the call to run again (JOB_HOME's pending) and the

@@ -13,7 +13,8 @@
  * restore.c to restore.h's contract: every mapping call is on whole pages
  * in the lower half, never on the scratch region, [vdso], [vvar] or
  * [vsyscall]; memory is written only in the scratch data area or in the
- * image region being restored.
+ * image region being restored, never in code (whose pages are compared:
+ * the fake home reads as zeros).
  *
  * Input: byte 0 flags (bit 0: the home has the image's threads, bit 1:
  * the home's XSAVE area is the 576-byte minimum, else 2696 bytes); byte 1
@@ -198,6 +199,7 @@ inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
 	    (unsigned long long)addr, r ? (unsigned long long)r->cur_start : 0ull,
 	    r ? (unsigned long long)r->prev_end : 0ull);
 	FUZZ_ASSERT(!protected_range(addr, n), "pages written at %#llx", (unsigned long long)addr);
+	FUZZ_ASSERT(!r->code_region, "the image's pages written over code at %#llx", (unsigned long long)addr);
 	return 0;
 }
 
