@@ -4,9 +4,15 @@ then every qemu-tests/test_*.py function named test_*. Each QEMU test runs in
 its own process group with a time limit, so nothing it started outlives it.
 Prints PASS/FAIL per test and closes with 'N passed, N failed'.
 
+QEMU tests run two at a time (-j): most of a test is waiting (a boot, a
+timeout), and one after the other they took 17 minutes on 2 cores. Those
+that measure CPU time or speed, or need heartbeats on time, run alone,
+first; those that run make install never run together.
+
   suite.py                 everything
   suite.py --qemu-only     skip the unit tests
   suite.py -k PATTERN      only tests whose name contains PATTERN
+  suite.py -j N            N QEMU tests at a time (default 2; 1: in order)
 """
 
 import argparse
@@ -16,12 +22,19 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TEST_TIMEOUT = 240
+# Modules whose tests run with nothing else: they measure CPU time and
+# speed (the balancer, the benchmarks, SMP), or need heartbeats on time.
+ALONE = {"test_balance", "test_bench_smoke", "test_liveness", "test_make", "test_real_programs",
+         "test_smp"}
+# Modules whose tests run make install from the tree: one at a time.
+MAKES = {"test_install", "test_ltsp", "test_owner", "test_pxe"}
 
 
 def discover():
@@ -55,28 +68,73 @@ def run_one(spec):
     sys.exit(0)
 
 
-def run_qemu_test(spec):
-    start = time.monotonic()
-    p = subprocess.Popen([sys.executable, __file__, "--one", spec], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        out, _ = p.communicate(timeout=TEST_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            out, _ = p.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            out = b""
-        out = (out or b"") + b"\nreason: killed after %d s\n" % TEST_TIMEOUT
-    finally:
+class Running:
+    """One QEMU test in its own process group, its output in a file (a
+    pipe could fill while the suite waits on another test)."""
+
+    def __init__(self, spec):
+        self.spec, self.start = spec, time.monotonic()
+        self.out = tempfile.TemporaryFile()
+        self.p = subprocess.Popen([sys.executable, __file__, "--one", spec], cwd=ROOT,
+                                  stdout=self.out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        self.timed_out = False
+
+    def poll(self):
+        """None while it runs; then (passed, output, seconds)."""
+        if self.p.poll() is None:
+            if time.monotonic() - self.start < TEST_TIMEOUT:
+                return None
+            os.killpg(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.timed_out = True
         # Anything left in the group (a QEMU the test lost track of) dies too.
         try:
-            os.killpg(p.pid, signal.SIGKILL)
+            os.killpg(self.p.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    p.wait()
-    return p.returncode == 0, out.decode("utf-8", "replace"), time.monotonic() - start
+        self.p.wait()
+        self.out.seek(0)
+        out = self.out.read().decode("utf-8", "replace")
+        self.out.close()
+        if self.timed_out:
+            out += "\nreason: killed after %d s\n" % TEST_TIMEOUT
+        return self.p.returncode == 0 and not self.timed_out, out, time.monotonic() - self.start
+
+
+def module(spec):
+    return spec.split(":")[0]
+
+
+def may_start(spec, running, jobs):
+    if len(running) >= jobs:
+        return False
+    if module(spec) in ALONE:
+        return not running
+    if any(module(r.spec) in ALONE for r in running):
+        return False
+    return module(spec) not in MAKES or not any(module(r.spec) in MAKES for r in running)
+
+
+def run_qemu_tests(specs, jobs, report):
+    """Runs specs, ALONE ones first, at most jobs at a time; report(spec,
+    passed, output, seconds) as each ends, in the order they end."""
+    waiting = [s for s in specs if module(s) in ALONE] + [s for s in specs if module(s) not in ALONE]
+    running = []
+    while waiting or running:
+        for s in list(waiting):
+            if may_start(s, running, jobs):
+                waiting.remove(s)
+                running.append(Running(s))
+        time.sleep(0.2)
+        for r in list(running):
+            res = r.poll()
+            if res is not None:
+                running.remove(r)
+                report(r.spec, *res)
 
 
 def run_unit():
@@ -101,6 +159,7 @@ def main():
     ap.add_argument("--one")
     ap.add_argument("--qemu-only", action="store_true")
     ap.add_argument("-k", default="")
+    ap.add_argument("-j", type=int, default=int(os.environ.get("OM_TEST_JOBS", "2")))
     a = ap.parse_args()
     if a.one:
         run_one(a.one)
@@ -108,22 +167,23 @@ def main():
     t0 = time.monotonic()
     if not a.qemu_only and not a.k:
         passed, failed = run_unit()
-    for spec in discover():
-        if a.k not in spec:
-            continue
-        ok, out, secs = run_qemu_test(spec)
+    counts = [passed, failed]
+
+    def report(spec, ok, out, secs):
         name = spec.replace(":", ".")
         if ok:
-            passed += 1
+            counts[0] += 1
             for line in out.splitlines():
                 if line.startswith("INFO "):
                     print(line)
-            print("PASS %s (%.1f s)" % (name, secs))
+            print("PASS %s (%.1f s)" % (name, secs), flush=True)
         else:
-            failed += 1
+            counts[1] += 1
             print(out.rstrip())
             reason = re.findall(r"^reason: (.*)$", out, re.M)
-            print("FAIL %s: %s" % (name, reason[-1] if reason else "see output above"))
+            print("FAIL %s: %s" % (name, reason[-1] if reason else "see output above"), flush=True)
+    run_qemu_tests([s for s in discover() if a.k in s], max(1, a.j), report)
+    passed, failed = counts
     print("suite: %.0f s" % (time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
