@@ -386,17 +386,25 @@ $(B)/tests/progs/hello-musl: tests/progs/hello.c
 $(B)/tests/progs/xmm_entry: tests/progs/xmm_entry.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -fno-stack-protector -o $@ $<
+# The program tests/test_hostile_image.py sends out and gets back changed.
+$(B)/tests/progs/comeback: tests/progs/comeback.c
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static -nostdlib -fno-pie -no-pie -o $@ $<
 # An OpenMP program (libgomp, Debian's) for qemu-tests/test_threads.py.
 $(B)/tests/progs/omp-sum: tests/progs/omp_sum.c
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -fopenmp -o $@ $<
 # A program that reaches outside its job, for qemu-tests/test_deputy_limits.py.
-$(B)/tests/progs/reach-out: tests/progs/reach_out.c
+$(B)/tests/progs/reach-out: tests/progs/reach_out.c tests/progs/show.h
+	@mkdir -p $(dir $@)
+	gcc $(PROG_CFLAGS) -static -o $@ $<
+# What a confined job reaches, for qemu-tests/test_confine.py.
+$(B)/tests/progs/confine-probe: tests/progs/confine_probe.c tests/progs/show.h
 	@mkdir -p $(dir $@)
 	gcc $(PROG_CFLAGS) -static -o $@ $<
 
 unit-test: $(UNIT_TESTS) $(B)/om-agent $(B)/om-mon $(B)/om-run $(B)/om-migrate $(B)/om-ctl $(B)/tests/om-agent $(B)/tests/om-mon
-unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
+unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS) $(B)/tests/progs/comeback
 	@# Side by side (tests/run_units.py): they mostly wait, and one after
 	@# the other they took six minutes. The agent's suites measure CPU use
 	@# (the balancer's tests): they run alone ('!'), after the rest.
@@ -406,11 +414,15 @@ unit-test: $(B)/om-checkpoint $(B)/tests/om-checkpoint $(CAPTURE_PROGS)
 		"python3 tests/test_om_run.py" \
 		"python3 tests/test_capture.py" \
 		"python3 tests/test_hostile_node.py" \
+		"python3 tests/test_confine.py" \
+		"python3 tests/test_hostile_image.py" \
 		$(filter-out $(B)/tests/test_deputy_ptrace,$(UNIT_TESTS)) \
 		"python3 tests/test_drain.py" \
 		"python3 tests/test_admit.py" \
+		"python3 tests/test_claims.py" \
 		"$$ASAN_ENV python3 tests/test_drain.py" \
 		"$$ASAN_ENV python3 tests/test_admit.py" \
+		"$$ASAN_ENV python3 tests/test_claims.py" \
 		"python3 tests/test_man.py" \
 		"$(MAKE) -s --no-print-directory fuzz-check" \
 		"!python3 tests/test_agent.py" \
@@ -540,10 +552,10 @@ install: install-check $(B)/om-agent $(addprefix $(B)/,$(USER_TOOLS)) $(B)/om-no
 
 # ---------------------------------------------------------------- test, demo
 test: setup
-	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out
+	@$(MAKE) --no-print-directory all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out $(B)/tests/progs/confine-probe
 	@python3 qemu-tests/suite.py
 
-qemu-test: all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out
+qemu-test: all corpus $(B)/demo-primes $(B)/tests/progs/omp-sum $(B)/tests/progs/reach-out $(B)/tests/progs/confine-probe
 	@python3 qemu-tests/suite.py --qemu-only
 
 demo: setup

@@ -224,6 +224,32 @@ om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m)
 	return wire_rd_end(&r);
 }
 
+/* ---- CTL_POLICY_REPLY */
+
+int
+om_policy_encode(const struct om_policy *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->flags & ~OM_POLICY_ALL)
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->flags);
+	return wire_wr_end(&w);
+}
+
+int
+om_policy_decode(const void *buf, size_t len, struct om_policy *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->flags = wire_rd_u32(&r);
+	if (r.err == OM_OK && (m->flags & ~OM_POLICY_ALL))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
 /* ---- SIGNAL */
 
 int

@@ -10,7 +10,7 @@
  *
  * Payloads not defined here: IMAGE_* (migrate/image.h), SYSCALL_REQ/REP
  * (migrate/syscall_codec.h), JOB_ERROR (struct om_error, proto.h), and the
- * empty ones: JOB_STARTED, MIGRATE_HOME, JOB_KILL, CTL_JOBS. */
+ * empty ones: JOB_STARTED, MIGRATE_HOME, JOB_KILL, CTL_JOBS, CTL_POLICY. */
 #ifndef OM_JOB_MSG_H
 #define OM_JOB_MSG_H
 
@@ -45,6 +45,15 @@ struct om_job_submit {
 	 * the sequence number of its fork call, in flight on its node; pid is
 	 * the child's home process, made by that call run at home. */
 	uint32_t fork_job, fork_seq;
+};
+
+/* CTL_POLICY_REPLY (78), agent -> om-run: what agent.conf decides for
+ * every job of the site, asked (CTL_POLICY, empty) before the program
+ * starts; om-run follows it unless its user says otherwise. */
+#define OM_POLICY_CONFINE 1u /* confine = yes: --confine unless --no-confine */
+#define OM_POLICY_ALL OM_POLICY_CONFINE
+struct om_policy {
+	uint32_t flags;            /* OM_POLICY_*; other bits are OM_E_RANGE */
 };
 
 /* JOB_FORK (34), agent -> node, header job = the child's new job id: make
@@ -209,6 +218,8 @@ int om_job_moving_encode(const struct om_job_moving *m, void *out, size_t cap);
 int om_job_moving_decode(const void *buf, size_t len, struct om_job_moving *m);
 int om_job_moved_encode(const struct om_job_moved *m, void *out, size_t cap);
 int om_job_moved_decode(const void *buf, size_t len, struct om_job_moved *m);
+int om_policy_encode(const struct om_policy *m, void *out, size_t cap);
+int om_policy_decode(const void *buf, size_t len, struct om_policy *m);
 int om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap);
 int om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m);
 int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);

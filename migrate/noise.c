@@ -349,21 +349,37 @@ noise_split(struct noise_hs *hs, struct noise_cipher *tx, struct noise_cipher *r
 }
 
 void
-noise_fingerprint(const uint8_t pub[NOISE_KEY], char out[NOISE_FP_LEN + 1])
+noise_fp_bytes(const uint8_t pub[NOISE_KEY], uint8_t fp[NOISE_FP_BYTES])
 {
-	static const char hex[] = "0123456789abcdef";
 	br_sha256_context sc;
 	uint8_t d[32];
-	int i, o = 0;
 
 	br_sha256_init(&sc);
 	br_sha256_update(&sc, pub, NOISE_KEY);
 	br_sha256_out(&sc, d);
-	for (i = 0; i < 8; i++) {
+	memcpy(fp, d, NOISE_FP_BYTES);
+}
+
+void
+noise_fp_format(const uint8_t fp[NOISE_FP_BYTES], char out[NOISE_FP_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, o = 0;
+
+	for (i = 0; i < NOISE_FP_BYTES; i++) {
 		if (i > 0 && i % 2 == 0)
 			out[o++] = '-';
-		out[o++] = hex[d[i] >> 4];
-		out[o++] = hex[d[i] & 15];
+		out[o++] = hex[fp[i] >> 4];
+		out[o++] = hex[fp[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+void
+noise_fingerprint(const uint8_t pub[NOISE_KEY], char out[NOISE_FP_LEN + 1])
+{
+	uint8_t fp[NOISE_FP_BYTES];
+
+	noise_fp_bytes(pub, fp);
+	noise_fp_format(fp, out);
 }

@@ -82,7 +82,12 @@ int noise_open(struct noise_cipher *c, const void *ad, size_t adlen, void *buf, 
 /* The short form of a static key people compare: the first 8 bytes of its
  * SHA-256 as "xxxx-xxxx-xxxx-xxxx" (NOISE_FP_LEN chars and a NUL). */
 #define NOISE_FP_LEN 19
+#define NOISE_FP_BYTES 8
 void noise_fingerprint(const uint8_t pub[NOISE_KEY], char out[NOISE_FP_LEN + 1]);
+/* The same in two steps: the bytes (a node record carries them), then
+ * their text. */
+void noise_fp_bytes(const uint8_t pub[NOISE_KEY], uint8_t fp[NOISE_FP_BYTES]);
+void noise_fp_format(const uint8_t fp[NOISE_FP_BYTES], char out[NOISE_FP_LEN + 1]);
 
 /* 1 in the benchmark build whose records travel unencrypted (noise.c,
  * OM_BENCH_UNENCRYPTED_LINK), which says so loudly; 0 otherwise. */

@@ -14,7 +14,8 @@
  * speed, mem_bytes, mem_free, load, jobs, state, uptime, registered, seen.
  * Used to reject a count that cannot possibly fit before walking it. */
 #define CPU_MIN_SIZE (2 + 2 + 3 * 4 + 5 * 4 + 8 + 2)
-#define NODE_MIN_SIZE (4 + 6 + 2 + 2 + CPU_MIN_SIZE + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4)
+#define NODE_MIN_SIZE (4 + 6 + 2 + 2 + CPU_MIN_SIZE + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4 + \
+	OM_KEY_FP_BYTES + 1)
 
 const char *
 om_strerror(int err)
@@ -89,6 +90,8 @@ om_type_name(int type)
 	case OM_T_CTL_ADMIT_REPLY: return "CTL_ADMIT_REPLY";
 	case OM_T_CTL_PENDING: return "CTL_PENDING";
 	case OM_T_CTL_PENDING_REPLY: return "CTL_PENDING_REPLY";
+	case OM_T_CTL_POLICY: return "CTL_POLICY";
+	case OM_T_CTL_POLICY_REPLY: return "CTL_POLICY_REPLY";
 	}
 	return "?";
 }
@@ -440,7 +443,7 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 
 		if (ni->id == 0 || !mac_ok(ni->mac) ||
 		    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN) ||
-		    (ni->flags & ~OM_NODE_F_ALL))
+		    (ni->flags & ~OM_NODE_F_ALL) || ni->claims > OM_CLAIMS_MAX)
 			return OM_E_RANGE;
 		wire_wr_u32(&w, ni->id);
 		wire_wr_bytes(&w, ni->mac, 6);
@@ -457,6 +460,8 @@ om_node_list_encode(const struct om_node_info *nodes, uint32_t n, void *out, siz
 		wire_wr_u32(&w, ni->uptime_ms);
 		wire_wr_u32(&w, ni->registered_s);
 		wire_wr_u32(&w, ni->last_seen_ms);
+		wire_wr_bytes(&w, ni->key_fp, OM_KEY_FP_BYTES);
+		wire_wr_u8(&w, ni->claims);
 	}
 	return wire_wr_end(&w);
 }
@@ -491,11 +496,13 @@ om_node_list_next(const void *buf, size_t len, size_t *pos, struct om_node_info 
 	ni->uptime_ms = wire_rd_u32(&r);
 	ni->registered_s = wire_rd_u32(&r);
 	ni->last_seen_ms = wire_rd_u32(&r);
+	wire_rd_bytes(&r, ni->key_fp, OM_KEY_FP_BYTES);
+	ni->claims = wire_rd_u8(&r);
 	if (r.err != OM_OK)
 		return r.err;
 	if (ni->id == 0 || !mac_ok(ni->mac) ||
 	    (ni->state != OM_NODE_UP && ni->state != OM_NODE_DOWN) ||
-	    (ni->flags & ~OM_NODE_F_ALL))
+	    (ni->flags & ~OM_NODE_F_ALL) || ni->claims > OM_CLAIMS_MAX)
 		return OM_E_RANGE;
 	*pos += r.pos;
 	return OM_OK;

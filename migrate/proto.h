@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 11
+#define OM_PROTO_VERSION 12
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -82,7 +82,9 @@ enum om_type {
 	OM_T_CTL_ADMIT_REPLY = 74, /* agent -> om-ctl: om_ctl_admit_reply */
 	OM_T_CTL_PENDING = 75,     /* tool -> agent: empty payload */
 	OM_T_CTL_PENDING_REPLY = 76, /* agent -> tool: the nodes waiting for admission */
-	OM_T_MAX_KNOWN = 76
+	OM_T_CTL_POLICY = 77,      /* om-run -> agent: empty payload */
+	OM_T_CTL_POLICY_REPLY = 78, /* agent -> om-run: om_policy (job_msg.h) */
+	OM_T_MAX_KNOWN = 78
 };
 
 /* Whether frames of type t are part of an image (migrate/image.h). */
@@ -136,7 +138,8 @@ void om_hdr_encode(void *out, uint8_t type, uint32_t length, uint32_t job, uint3
  * the field's size - 1 bytes, printable ASCII 0x20-0x7e only (OM_E_RANGE);
  * a MAC is a unicast, non-zero station address; cpu.cores >= 1; a WELCOME
  * has node_id >= 1 and heartbeat_ms >= 1; a node record has id >= 1, a
- * state from enum om_node_state and flags within OM_NODE_F_ALL; NODE_LEAVING
+ * state from enum om_node_state, flags within OM_NODE_F_ALL and claims
+ * from enum om_claims; NODE_LEAVING
  * a reason from enum om_leave_reason; CTL_NODE an action from enum
  * om_ctl_action and node >= 1; its reply node >= 1 and flags within
  * OM_NODE_F_ALL. */
@@ -231,6 +234,17 @@ struct om_ctl_node_reply {
 	uint32_t moving;            /* jobs the action sent away */
 };
 
+/* What the agent found of a node's CPU claims (node records; the agent's
+ * claims.h says how it judges, docs/security.md what that proves). */
+enum om_claims {
+	OM_CLAIMS_OK = 0,       /* nothing found against them */
+	OM_CLAIMS_CPU_TIME = 1, /* its jobs' CPU time exceeds what its cores can give */
+	OM_CLAIMS_CORES = 2     /* its runnable jobs got far less CPU than its cores give */
+};
+#define OM_CLAIMS_MAX OM_CLAIMS_CORES
+
+#define OM_KEY_FP_BYTES 8 /* a key's fingerprint: the first bytes of its SHA-256 */
+
 struct om_node_info {
 	uint32_t id;
 	uint8_t mac[6];
@@ -247,6 +261,8 @@ struct om_node_info {
 	uint32_t uptime_ms;         /* node's own uptime at its last heartbeat */
 	uint32_t registered_s;      /* seconds since it registered */
 	uint32_t last_seen_ms;      /* milliseconds since its last frame */
+	uint8_t key_fp[OM_KEY_FP_BYTES]; /* its link key's fingerprint (noise_fp_format) */
+	uint8_t claims;             /* enum om_claims */
 };
 
 #define OM_NODES_MAX 4096

@@ -176,6 +176,17 @@ class Agent:
         check(self.alive(), "agent died")
 
 
+def agent_with(tmp, text, *args, name="a"):
+    """An agent with these settings (agent.conf's text) and options, in its
+    own directory tmp/name."""
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    conf = os.path.join(d, "agent.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    return Agent(d, "--config", conf, *args)
+
+
 class Peer(ow.Peer):
     """An om connection a test expects things of."""
 

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 11
+MAGIC, VERSION = 0x6D6F, 12
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -34,7 +34,7 @@ MAX_PAYLOAD = 1 << 20
  T_JOB_ARRIVING, T_JOB_MOVED, T_IMAGE_THREAD) = range(16, 42)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY, T_CTL_ADMIT, T_CTL_ADMIT_REPLY,
- T_CTL_PENDING, T_CTL_PENDING_REPLY) = range(64, 77)
+ T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY) = range(64, 79)
 
 # ---- ERROR codes (section 4, "ERROR (1)")
 
@@ -333,6 +333,17 @@ def jobs_reply_decode(p):
 def job_migrate(pid, target=0):
     """CTL_MIGRATE: pid, target (0 = home)."""
     return struct.pack("<II", pid, target)
+
+
+POLICY_CONFINE = 1
+
+
+def policy_decode(p):
+    """The flags (POLICY_*) of a CTL_POLICY_REPLY payload."""
+    r = Reader(p, "CTL_POLICY_REPLY")
+    flags = r.u32()
+    r.end()
+    return flags
 
 
 # NODE_LEAVING reasons, CTL_NODE actions, node flags

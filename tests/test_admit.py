@@ -12,20 +12,10 @@ import sys
 
 import omlink
 import omwire as ow
-from harness import AGENT, CTL, MAC1, MAC2, MON, NOBODY, Agent, check, fake_hello, om_ctl, run_tests
+from harness import AGENT, CTL, MAC1, MAC2, MON, NOBODY, agent_with, check, fake_hello, om_ctl, run_tests
 
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "admit/"
 TEST_TIMEOUT = 20
-
-
-def agent_with(tmp, text, name="a"):
-    """An agent with these settings, in its own directory tmp/name."""
-    d = os.path.join(tmp, name)
-    os.makedirs(d)
-    conf = os.path.join(d, "admit.conf")
-    with open(conf, "w") as f:
-        f.write(text)
-    return Agent(d, "--config", conf)
 
 
 def refused(a, mac, static=None):
@@ -94,10 +84,10 @@ def t_list(tmp):
     check(msg == "address 127.0.0.1 or MAC not in admit_nets/admit_macs", "refusal: %r" % msg)
     check(set(a.nodes()) == {MAC1}, "listed: %r" % a.nodes())
     a.stop()
-    b = agent_with(tmp, "admit = list\nadmit_nets = 192.168.1.0/24\n", "b")
+    b = agent_with(tmp, "admit = list\nadmit_nets = 192.168.1.0/24\n", name="b")
     refused(b, MAC1)
     b.stop()
-    c = agent_with(tmp, "admit = list\nadmit_macs = %s\n" % MAC2, "c")
+    c = agent_with(tmp, "admit = list\nadmit_macs = %s\n" % MAC2, name="c")
     c.node(MAC2)
     refused(c, MAC1)
 

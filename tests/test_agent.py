@@ -25,8 +25,8 @@ import time
 
 import omlink
 import omwire as ow
-from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MIGRATE, MON, ROOT, Agent, Ctl, Fail, Node, check,
-                     fake_hello, fake_submit, run_tests, spawn, wait_for)
+from harness import (AGENT, CPU, MAC1, MAC2, MAC3, MIGRATE, MON, NOBODY, ROOT, Agent, Ctl, Fail, Node,
+                     agent_with, check, fake_hello, fake_submit, run_tests, spawn, wait_for)
 
 PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "agent/"
 TEST_TIMEOUT = 20
@@ -65,7 +65,7 @@ def t_register_json(tmp):
     want = {"id": 1, "mac": MAC1, "ip": "127.0.0.1", "nic": "virtio-net", "cpus": 6,
             "cpu_vendor": CPU["vendor"], "cpu_model": CPU["model"], "speed": 987,
             "mem_bytes": (512 << 20) + 7, "mem_free": (512 << 20) + 7, "load": 0,
-            "jobs": 0, "state": "up", "uptime_ms": 4321,
+            "jobs": 0, "state": "up", "uptime_ms": 4321, "key": n.s.fingerprint, "claims": "ok",
             "features": {"leaf1_ecx": CPU["leaf1_ecx"], "leaf1_edx": CPU["leaf1_edx"],
                          "leaf7_ebx": CPU["leaf7_ebx"], "leaf7_ecx": CPU["leaf7_ecx"],
                          "leaf7_edx": CPU["leaf7_edx"], "xcr0": CPU["xcr0"]}}
@@ -91,9 +91,10 @@ def t_mon_table(tmp):
     lines = out.splitlines()
     check(rc == 0 and len(lines) == 2, "om-mon: %d %r %r" % (rc, out, err))
     check(lines[0].split() == ["ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE",
-                               "LOAD", "JOBS", "STATE", "UPTIME"], "header: %r" % lines[0])
+                               "LOAD", "JOBS", "STATE", "UPTIME", "KEY"], "header: %r" % lines[0])
     check(lines[1].split() == ["1", MAC1, "127.0.0.1", "virtio-net", "6", "1234", "512",
-                               "512", "0.00", "0", "up", "0:00:04"], "row: %r" % lines[1])
+                               "512", "0.00", "0", "up", "0:00:04", a.keep[0].s.fingerprint],
+          "row: %r" % lines[1])
     env = dict(os.environ, OM_CONTROL=a.control)
     p = subprocess.run([MON, "--json"], env=env, capture_output=True, timeout=10)
     check(p.returncode == 0 and MAC1 in p.stdout.decode(), "OM_CONTROL ignored: %r" % p.stderr)
@@ -156,7 +157,7 @@ def t_malformed_closed(tmp):
     cases = [
         ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
         ("unknown type", ow.frame(10, b""), ow.E_TYPE),
-        ("unknown type 77", ow.frame(77, b""), ow.E_TYPE),
+        ("unknown type 79", ow.frame(79, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
         ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
         ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),
@@ -331,6 +332,116 @@ def t_unregistered_connections_capped(tmp):
     check(a.node(MAC1).id == 1 and a.node(MAC2).id == 2, "no registration beside the idle ones")
     for s in idle[2:]:
         s.close()
+
+
+def as_user(a, fn):
+    """fn(), as user nobody in a child process (its control connections
+    count as that user's); returns what fn returned, a short string."""
+    d = os.path.dirname(a.control)
+    for _ in range(3):  # run/, the agent's directory, the test's
+        os.chmod(d, 0o755)
+        d = os.path.dirname(d)
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(rd)
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(wr, fn().encode())
+        except BaseException as e:
+            os.write(wr, ("error: %r" % e).encode())
+        finally:
+            os._exit(0)
+    os.close(wr)
+    with os.fdopen(rd, "rb") as f:
+        out = f.read().decode()
+    os.waitpid(pid, 0)
+    return out
+
+
+def t_jobs_per_user_capped(tmp):
+    """jobs_per_user: a user's job over the cap is not placed, and the
+    answer and the log name the cap; root is not capped per user."""
+    a = agent_with(tmp, "jobs_per_user = 2\n")
+    a.node(MAC1)
+    check("caps: 2 jobs per user (jobs_per_user)" in a.log(), "caps not logged: %r" % a.log())
+
+    def three():
+        c = Ctl(a.control)
+        return "|".join("%d %s" % (r[1], r[3]) for r in (c.submit(), c.submit(), c.submit()))
+    got = as_user(a, three)
+    check(got == "1 |1 |0 too many jobs of one user (jobs_per_user 2)", "nobody's submits: %r" % got)
+    check(re.search(r'job not placed \(uid %d pid \d+ "\./prog arg"\): too many jobs of one user '
+                    r'\(jobs_per_user 2\)' % NOBODY, a.log()), "refusal not logged: %r" % a.log()[-400:])
+    c = a.ctl()
+    check([c.submit()[1] for _ in range(3)] == [1, 1, 1], "root was capped")
+
+
+def t_image_start_deadline(tmp):
+    """A job placed on a node whose image does not begin within
+    image_start_ms is dropped: the node gets JOB_KILL, om-run JOB_ERROR
+    naming the deadline, its core is free again; a job whose image began
+    in time stays."""
+    a = agent_with(tmp, "image_start_ms = 300\n")
+    n = a.node(MAC1, cores=1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "not placed")
+    f = c.recv_frame(5)
+    check(f[:2] == (ow.T_JOB_ERROR, job) and ow.error_decode(f[3]) ==
+          (ow.E_STATE, "its image did not begin within 300 ms (image_start_ms)"), "om-run got %r" % (f,))
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL for the node")
+    wait_for(lambda: "job %d (uid 0 pid %d) on node 1 ended: no image within 300 ms of its placement "
+             "(image_start_ms); its core is free, JOB_ERROR sent to om-run" % (job, os.getpid()) in a.log(),
+             3, "the end in the log")
+    check(a.jobs() == [] and a.nodes()[MAC1]["jobs"] == 0, "the job or its core is still held")
+    job2, node2, _, _ = c.submit()
+    check(node2 == n.id, "the core did not come back")
+    c.send_frame(ow.T_IMAGE_BEGIN, b"header", job=job2)
+    check(n.recv_frame()[:2] == (ow.T_IMAGE_BEGIN, job2), "IMAGE_BEGIN not relayed")
+    check(no_frame(c, 0.8), "a job whose image began was dropped")
+    check([j["job"] for j in a.jobs()] == [job2], "jobs: %r" % a.jobs())
+
+
+def t_buffer_memory_capped(tmp):
+    """buffer_mib bounds the agent's buffers in all: a node connection
+    that would not fit is refused, a placement whose relay buffers would
+    not fit is not made, an output queue that would grow past it closes
+    its connection; each names the cap, in the log and to the peer."""
+    a = agent_with(tmp, "buffer_mib = 1\n", name="one")
+    registered = []
+    try:
+        for i in range(20):  # about 100 KiB each: some ten fit in 1 MiB
+            registered.append(a.node("02:00:00:00:01:%02x" % i))
+    except (omlink.LinkError, Fail, OSError):
+        pass
+    check(3 <= len(registered) < 20, "registered %d nodes under 1 MiB" % len(registered))
+    wait_for(lambda: "refused: at the cap on buffer memory (buffer_mib 1)" in a.log(), 3,
+             "the refusal in the log")
+    registered[0].send_frame(ow.T_ECHO, b"ok")
+    check(registered[0].recv_frame()[3] == b"ok", "a registered node suffered")
+
+    a = agent_with(tmp, "buffer_mib = 2\n", name="two")
+    a.node(MAC1)
+    job, node, _, reason = a.ctl().submit()
+    check(node == 0 and reason == "at the cap on buffer memory (buffer_mib 2)",
+          "placed under 2 MiB: %r" % ((job, node, reason),))
+    check("): at the cap on buffer memory (buffer_mib 2)" in a.log(), "not logged")
+
+    a = agent_with(tmp, "buffer_mib = 3\n", name="three")
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    check(node == n.id, "not placed under 3 MiB")
+    c.send_frame(ow.T_IMAGE_PAGES, b"p" * (1 << 20), job=job)  # the node's queue: 2 MiB
+    check(n.expect_closed() == [], "the node was not closed")
+    f = c.recv_frame()
+    check(f[:2] == (ow.T_NODE_LOST, job) and ow.node_lost_decode(f[3]) ==
+          (n.id, "at the cap on buffer memory (buffer_mib 3)"), "om-run got %r" % (f[:2],))
+    check(re.search(r"127\.0\.0\.1:\d+: at the cap on buffer memory \(buffer_mib 3\): \d+ bytes "
+                    r"counted, its output queue would take \d+ more", a.log()), "not logged: %r" % a.log()[-500:])
+    check(a.alive() and a.ctl().submit()[1] == 0, "the agent after")
 
 
 def t_runs_as_user(tmp):
@@ -1595,6 +1706,11 @@ def t_config_file(tmp):
            ("home_speed = 1000001\n", ":1: home_speed: not a speed (0..1000000)"),
            ("balance_ms = 0\n", ":1: balance_ms: not a number of milliseconds"),
            ("node_moves = direct\n", ":1: node_moves: not relay or home"),
+           ("jobs_per_user = 0\n", ":1: jobs_per_user: not a number of jobs (1..4096)"),
+           ("jobs_per_user = 4097\n", ":1: jobs_per_user: not a number of jobs (1..4096)"),
+           ("image_start_ms = 0\n", ":1: image_start_ms: not a number of milliseconds"),
+           ("buffer_mib = 0\n", ":1: buffer_mib: not a number of MiB (1..1048576)"),
+           ("buffer_mib = 1048577\n", ":1: buffer_mib: not a number of MiB (1..1048576)"),
            ("key_file = %s\n" % os.path.join(tmp, "nokey"), "nokey: No such file or directory")]
     for text, want in bad:
         with open(conf, "w") as f:

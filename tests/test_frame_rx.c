@@ -214,7 +214,7 @@ bad_frame_after_good(void)
 {
 	static const uint32_t sz[] = { 5 };
 	static const struct { size_t off; uint8_t val; int err; } cases[] = {
-		{ 0, 0x00, OM_E_MAGIC }, { 2, 12, OM_E_VERSION }, { 3, 0, OM_E_TYPE },
+		{ 0, 0x00, OM_E_MAGIC }, { 2, OM_PROTO_VERSION + 1, OM_E_VERSION }, { 3, 0, OM_E_TYPE },
 		{ 3, 200, OM_E_TYPE }, { 7, 0x10, OM_E_TOOBIG },
 	};
 	uint8_t mem[256];

@@ -94,6 +94,7 @@ CODEC_ADAPTERS(exit, om_job_exit)
 CODEC_ADAPTERS(home, om_job_home)
 CODEC_ADAPTERS(lost, om_node_lost)
 CODEC_ADAPTERS(err, om_error)
+CODEC_ADAPTERS(pol, om_policy)
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -138,6 +139,7 @@ static const struct codec codecs[] = {
 	{ "job_fork", e_fork, d_fork },
 	{ "job_moving", e_moving, d_moving },
 	{ "job_moved", e_moved, d_moved },
+	{ "policy", e_pol, d_pol },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -162,6 +164,7 @@ sample(size_t i)
 	static struct om_job_fork fork = { 77, 0xfffffff0u, 4242 };
 	static struct om_job_moving moving = { 0x0102030405060708ull, 0xfffffffeu };
 	static struct om_job_moved moved;
+	static struct om_policy pol = { OM_POLICY_CONFINE };
 	uint32_t k;
 
 	switch (i) {
@@ -193,6 +196,7 @@ sample(size_t i)
 		fill_placed(&moved.to);
 		moved.cpu_ns = 12345678901ull;
 		return &moved;
+	case 18: return &pol;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -463,6 +467,16 @@ small_ranges(void)
 	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 44, &out), OM_E_RANGE);
 	buf[0] = OM_SIG_MAX + 1;
 	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 44, &out), OM_E_RANGE);
+
+	/* CTL_POLICY_REPLY: the flags om-run knows, nothing else */
+	for (uint32_t v = 0; v <= 8; v++) {
+		struct om_policy pol = { v };
+		int known = (v & ~OM_POLICY_ALL) == 0;
+		CHECK_EQ(om_policy_encode(&pol, buf, sizeof buf), known ? 4 : OM_E_RANGE);
+		memcpy(buf, &v, 4);
+		CHECK_EQ(codec_dec_exact(&codecs[18], buf, 4, &pol), known ? OM_OK : OM_E_RANGE);
+		CHECK(!known || pol.flags == v);
+	}
 
 	/* JOB_STOPPED: 0 ("goes on") or a stop signal, 19..22, nothing else */
 	struct om_job_stopped st;

@@ -40,9 +40,10 @@ def spawn_run(*args, **kw):
 
 def t_usage(tmp):
     rc, out, err = om_run("--help")
-    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--cores N] [--home] [--stats FILE] [-v] "
-                                     "[--control PATH] PROGRAM [ARGS...]"), "--help: %r" % out)
-    for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"],
+    check(rc == 0 and out.startswith("usage: om-run [--node ID] [--cores N] [--home] [--confine | --no-confine] "
+                                     "[--allow PATH]\n              [--allow-read PATH] [--allow-tcp] [--stats FILE] "
+                                     "[-v] [--control PATH]\n              PROGRAM [ARGS...]\n"), "--help: %r" % out)
+    for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"], ["--allow"], ["--allow-read"],
                 ["--node", "0", "true"], ["--home", "--node", "1", "true"], ["--cores", "0", "true"],
                 ["--cores", "4097", "true"], ["--cores", "2x", "true"], ["--home", "--cores", "2", "true"]):
         rc, out, err = om_run(*bad)

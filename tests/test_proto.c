@@ -74,6 +74,9 @@ fill_node(struct om_node_info *n, uint32_t id)
 	n->uptime_ms = 0xfedcba98u;
 	n->registered_s = 3600;
 	n->last_seen_ms = 250;
+	for (int i = 0; i < OM_KEY_FP_BYTES; i++)
+		n->key_fp[i] = (uint8_t)(0xa0 + id + i);
+	n->claims = (uint8_t)(id % (OM_CLAIMS_MAX + 1));
 }
 
 static int
@@ -105,7 +108,8 @@ node_eq(const struct om_node_info *a, const struct om_node_info *b)
 	    a->mem_bytes == b->mem_bytes && a->mem_free == b->mem_free &&
 	    a->load_milli == b->load_milli && a->jobs == b->jobs &&
 	    a->state == b->state && a->flags == b->flags && a->uptime_ms == b->uptime_ms &&
-	    a->registered_s == b->registered_s && a->last_seen_ms == b->last_seen_ms;
+	    a->registered_s == b->registered_s && a->last_seen_ms == b->last_seen_ms &&
+	    memcmp(a->key_fp, b->key_fp, OM_KEY_FP_BYTES) == 0 && a->claims == b->claims;
 }
 
 /* ---- a uniform view of every codec, for the generic tests and the fuzz */
@@ -239,7 +243,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x0b, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x0c, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -290,8 +294,9 @@ hdr_bad_version(void)
 	 * 5: before forks on nodes (JOB_FORK), 6: before execve from nodes,
 	 * 7: before node -> node moves through the agent (JOB_MOVE ...),
 	 * 8: before threads in images (IMAGE_THREAD), 9: before the caller's
-	 * tid in SYSCALL_REQ */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 0x7f, 0xff };
+	 * tid in SYSCALL_REQ, 10: before the link and admission, 11: before
+	 * key fingerprints and CPU claims in node records */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 
@@ -311,7 +316,7 @@ hdr_types(void)
 	for (t = 0; t < 256; t++) {
 		known = (t >= OM_T_ERROR && t <= OM_T_NODE_RESTART) ||
 		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_JOB_LAST) ||
-		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_PENDING_REPLY);
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_POLICY_REPLY);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);
@@ -727,17 +732,27 @@ list_bad_records(void)
 	a.flags = 8;
 	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
 	fill_node(&a, 1);
+	a.claims = OM_CLAIMS_MAX + 1;
+	CHECK_EQ(om_node_list_encode(&a, 1, buf, sizeof buf), OM_E_RANGE);
+	fill_node(&a, 1);
 	n = om_node_list_encode(&a, 1, buf, sizeof buf);
-	buf[n - 14] = 0; /* state, before flags/uptime/registered/seen */
+	/* the record ends: state, flags, uptime, registered, seen, the key's
+	 * fingerprint (8 bytes), claims */
+	CHECK(memcmp(buf + n - 9, a.key_fp, OM_KEY_FP_BYTES) == 0 && buf[n - 1] == a.claims);
+	buf[n - 23] = 0; /* state */
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 14] = 9;
+	buf[n - 23] = 9;
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 14] = OM_NODE_UP;
-	buf[n - 13] = OM_NODE_F_ALL + 1; /* flags: an unknown bit */
+	buf[n - 23] = OM_NODE_UP;
+	buf[n - 22] = OM_NODE_F_ALL + 1; /* flags: an unknown bit */
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 13] = 0x80;
+	buf[n - 22] = 0x80;
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
-	buf[n - 13] = OM_NODE_F_ALL;
+	buf[n - 22] = OM_NODE_F_ALL;
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_OK);
+	buf[n - 1] = OM_CLAIMS_MAX + 1; /* claims: not a finding */
+	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);
+	buf[n - 1] = OM_CLAIMS_CORES;
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_OK);
 	memset(buf + 4, 0, 4); /* id 0 */
 	CHECK_EQ(d_list(buf, (size_t)n, &list_b), OM_E_RANGE);

@@ -5,8 +5,10 @@
  * Unix socket (ctl_server.c); both share the node table (nodes.c) and the
  * job table (jobs.c), which places jobs (placement.c) and relays their
  * frames between node and deputy (relay.c), and moves running processes
- * where the cluster has room (balancer.c). Settings come from the command
- * line and agent.conf (conf.c); om-agent.service is its systemd unit. It
+ * where the cluster has room (balancer.c); its caps are job_limits.c and
+ * bufmem.c, its check of nodes' CPU claims claims.c. Settings come from
+ * the command line and agent.conf (conf.c); om-agent.service is its
+ * systemd unit. It
  * never runs a user's program and links nothing of the deputy: it uses
  * migrate/ for the protocol and ctl/ only to find the control socket and
  * to ask whether an agent still answers there. SIGINT/SIGTERM arrive
@@ -31,12 +33,14 @@
 #include "agent_key.h"
 #include "hexkey.h"
 #include "balancer.h"
+#include "bufmem.h"
 #include "conf.h"
 #include "move_relay.h"
 #include "conn.h"
 #include "ctl_server.h"
 #include "ctl_client.h"
 #include "ev.h"
+#include "job_limits.h"
 #include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
@@ -234,11 +238,15 @@ main(int argc, char **argv)
 	bal.home_cores = cf.home_cores > 0 ? (uint32_t)cf.home_cores : 0;
 	bal.home_speed = cf.home_speed;
 	move_relay_enable(cf.node_moves_relay != 0);
+	job_limits_set(cf.jobs_per_user ? cf.jobs_per_user : JOB_LIMITS_PER_USER,
+	    cf.image_start_ms ? cf.image_start_ms : JOB_LIMITS_IMAGE_START_MS);
+	bufmem_set_cap_mib(cf.buffer_mib ? cf.buffer_mib : BUFMEM_DEFAULT_MIB);
 	if (cf.admit.policy == ADMIT_LIST && cf.admit.nnets == 0 && cf.admit.nmacs == 0)
 		usage_error("admit = list needs admit_nets or admit_macs in the settings file");
 	if (cf.admit.policy != ADMIT_LIST && (cf.admit.nnets > 0 || cf.admit.nmacs > 0))
 		usage_error("admit_nets and admit_macs need admit = list in the settings file");
 	admit_configure(&cf.admit);
+	ctl_set_policy(cf.confine == 1 ? OM_POLICY_CONFINE : 0);
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
@@ -291,6 +299,9 @@ main(int argc, char **argv)
 	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, "
 	    "drop after %u ms, key %s, admit %s", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,
 	    cfg.drop_after_ms, hex, admit_policy_name());
+	log_info("caps: %u jobs per user (jobs_per_user), images begin within %u ms (image_start_ms), "
+	    "buffers up to %u MiB in all (buffer_mib)", job_limits_per_user(), job_limits_image_start_ms(),
+	    bufmem_cap_mib());
 
 	if (ev_run(ev) == -1) {
 		log_warn("epoll_wait");

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufmem.h"
 #include "conf.h"
+#include "job_msg.h"
 #include "sock.h"
 
 #define CONF_LINE_MAX 8192 /* admit_macs may list 256 addresses */
@@ -65,11 +67,13 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 	static const char *const keys[] = {
 		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
 		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
-		"balance_min_stay_ms", "node_moves", "key_file", "admit", "admit_nets", "admit_macs"
+		"balance_min_stay_ms", "node_moves", "key_file", "admit", "admit_nets", "admit_macs",
+		"confine", "jobs_per_user", "image_start_ms", "buffer_mib"
 	};
 	struct sockaddr_in sin;
 	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
-		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL, NULL, NULL, NULL, NULL };
+		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, &cf->image_start_ms, NULL };
 	unsigned long long v;
 	unsigned i;
 
@@ -95,9 +99,10 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		strcpy(cf->control, val);
 		return NULL;
 	case 2:
+	case 17:
 		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
 			return "not yes or no";
-		cf->balance = strcmp(val, "yes") == 0;
+		*(i == 2 ? &cf->balance : &cf->confine) = strcmp(val, "yes") == 0;
 		return NULL;
 	case 3:
 		if (conf_parse_margin(val, &cf->balance_margin) == -1)
@@ -131,6 +136,16 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		return admit_parse_nets(val, &cf->admit);
 	case 16:
 		return admit_parse_macs(val, &cf->admit);
+	case 18:
+		if (conf_parse_uint(val, &v) == -1 || v < 1 || v > OM_JOBS_MAX)
+			return "not a number of jobs (1..4096)";
+		cf->jobs_per_user = (uint32_t)v;
+		return NULL;
+	case 20:
+		if (conf_parse_uint(val, &v) == -1 || v < 1 || v > BUFMEM_MAX_MIB)
+			return "not a number of MiB (1..1048576)";
+		cf->buffer_mib = (uint32_t)v;
+		return NULL;
 	}
 	if (conf_parse_ms(val, ms[i]) == -1)
 		return "not a number of milliseconds (1..86400000)";
@@ -150,6 +165,7 @@ conf_load(const char *path, int required, struct agent_conf *cf, char *err, size
 	cf->balance = -1;
 	cf->home_cores = -1;
 	cf->node_moves_relay = -1;
+	cf->confine = -1;
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;

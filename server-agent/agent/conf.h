@@ -10,8 +10,10 @@
  * goes from node to node through the agent, the default; home: through
  * its home process, as before); key_file (the agent's link key,
  * agent_key.h); admit (open, list or pairing), admit_nets (A.B.C.D/BITS,
- * ...), admit_macs (aa:bb:cc:dd:ee:ff, ...) (admission.h). A key may
- * appear once.
+ * ...), admit_macs (aa:bb:cc:dd:ee:ff, ...) (admission.h); confine (yes/no:
+ * om-run confines its jobs with Landlock unless told otherwise, CTL_POLICY);
+ * the caps: jobs_per_user (1..4096), image_start_ms (job_limits.h),
+ * buffer_mib (1..1048576, bufmem.h). A key may appear once.
  * Command-line options override the file. */
 #ifndef OM_CONF_H
 #define OM_CONF_H
@@ -36,6 +38,10 @@ struct agent_conf {
 	char key_file[256];        /* "" when not set */
 	int admit_set;             /* admit given */
 	struct admit_cfg admit;    /* admit, admit_nets, admit_macs */
+	int confine;               /* -1 not set, 0 no, 1 yes */
+	uint32_t jobs_per_user;    /* 0: not set (job_limits.h) */
+	uint32_t image_start_ms;   /* 0: not set (job_limits.h) */
+	uint32_t buffer_mib;       /* 0: not set (bufmem.h) */
 };
 
 /* Reads path into *cf (zeroed first). A missing file is fine (returns 0,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bufmem.h"
 #include "conn.h"
 #include "log.h"
 #include "sock.h"
@@ -22,6 +23,10 @@ enum {
 
 #define CONN_LINGER_MS 1000
 #define CONN_LINGER_MAX (256 * 1024)
+/* An output queue that drained gives back a buffer larger than this: the
+ * cap on buffer memory (bufmem.h) counts what connections hold, and one
+ * image relayed must not keep megabytes counted for the connection's life. */
+#define CONN_OUT_KEEP (64 * 1024)
 
 static int conn_alive;
 static int conn_closing;   /* conns in CONN_CLOSING or CONN_FAILING */
@@ -44,8 +49,12 @@ conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
 	struct conn *c;
 	int saved;
 
-	if ((c = calloc(1, sizeof *c)) == NULL)
+	if (bufmem_take(rx_cap) == -1) {
+		errno = ENOBUFS;
 		goto fail;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto fail_conn;
 	if ((c->rxbuf = malloc(rx_cap)) == NULL)
 		goto fail_rxbuf;
 	if (sock_set_nonblock(fd) == -1)
@@ -73,6 +82,8 @@ fail_setup:
 	free(c->rxbuf);
 fail_rxbuf:
 	free(c);
+fail_conn:
+	bufmem_give(rx_cap);
 fail:
 	saved = errno;
 	close(fd);
@@ -92,6 +103,7 @@ conn_destroy(struct conn *c)
 	if (c->link != NULL) {
 		link_stream_wipe(c->link);
 		free(c->link);
+		bufmem_give(sizeof *c->link);
 	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -101,6 +113,7 @@ conn_destroy(struct conn *c)
 		c->next->prev = c->prev;
 	free(c->rxbuf);
 	free(c->out);
+	bufmem_give(c->rx.cap + c->out_cap);
 	free(c);
 	conn_alive--;
 }
@@ -138,12 +151,19 @@ conn_use_link(struct conn *c, const uint8_t s[NOISE_KEY], const uint8_t s_pub[NO
 
 	if (getrandom(e, sizeof e, 0) != (ssize_t)sizeof e)
 		return -1;
-	if ((ls = malloc(sizeof *ls)) == NULL)
+	if (bufmem_take(sizeof *ls) == -1) {
+		errno = ENOBUFS;
 		return -1;
+	}
+	if ((ls = malloc(sizeof *ls)) == NULL) {
+		bufmem_give(sizeof *ls);
+		return -1;
+	}
 	rc = link_stream_init(ls, c->st, 0, s, s_pub, NULL, e);
 	noise_wipe(e, sizeof e);
 	if (rc != 0) {
 		free(ls);
+		bufmem_give(sizeof *ls);
 		errno = EINVAL;
 		return -1;
 	}
@@ -207,6 +227,12 @@ conn_flush(struct conn *c)
 	if ((rc = conn_flush_stream(c)) != 0)
 		return rc < 0 ? -1 : 0;
 	c->out_off = c->out_len = 0;
+	if (c->out_cap > CONN_OUT_KEEP) {
+		free(c->out);
+		bufmem_give(c->out_cap);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	ev_del(c->ev, c->fd, EV_WRITE);
 	if (c->state == CONN_OPEN && c->ops->drained != NULL)
 		c->ops->drained(c);
@@ -260,10 +286,16 @@ conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max)
 	uint8_t *p;
 
 	if (rx_cap > c->rx.cap) {
+		if (bufmem_take(rx_cap - c->rx.cap) == -1) {
+			errno = ENOBUFS;
+			return -1;
+		}
 		/* frame_rx keeps offsets into its buffer, so a grown copy of
 		 * the same bytes continues exactly where the old one was. */
-		if ((p = realloc(c->rxbuf, rx_cap)) == NULL)
+		if ((p = realloc(c->rxbuf, rx_cap)) == NULL) {
+			bufmem_give(rx_cap - c->rx.cap);
 			return -1;
+		}
 		c->rxbuf = p;
 		c->rx.buf = p;
 		c->rx.cap = rx_cap;
@@ -405,7 +437,17 @@ conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
 	if (c->out_len + need > c->out_cap) {
 		for (cap = c->out_cap ? c->out_cap : 4096; cap < c->out_len + need; cap *= 2)
 			;
+		if (bufmem_take(cap - c->out_cap) == -1) {
+			char why[96];
+
+			snprintf(why, sizeof why, "at the cap on %s", bufmem_cap_name());
+			log_warnx("%s: %s: %zu bytes counted, its output queue would take %zu more",
+			    c->peer, why, bufmem_used(), cap - c->out_cap);
+			conn_close(c, why);
+			return -1;
+		}
 		if ((p = realloc(c->out, cap)) == NULL) {
+			bufmem_give(cap - c->out_cap);
 			conn_close(c, "out of memory");
 			return -1;
 		}

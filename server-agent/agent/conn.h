@@ -59,20 +59,23 @@ struct conn {
 /* Takes ownership of the connected socket fd (made non-blocking here) and
  * starts reading. rx_cap bounds one incoming frame (header included);
  * out_max bounds the output queue. Returns NULL (fd closed, errno set) on
- * failure. */
+ * failure: ENOBUFS when rx_cap does not fit the cap on buffer memory
+ * (bufmem.h, which counts every buffer of a conn). */
 struct conn *conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
     size_t out_max, const struct conn_ops *ops, void *owner);
 
 /* Queues a frame and starts sending it. Returns 0, or -1 when the conn is
- * closing or the queue would exceed out_max (then the conn is closed: a
- * peer that does not read its replies is dropped, never waited for). */
+ * closing or the queue would exceed out_max or the cap on buffer memory
+ * (then the conn is closed, the latter logged: a peer that does not read
+ * its replies is dropped, never waited for). */
 int conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
     const void *payload, size_t len);
 
 /* Encrypts the conn as the agent's end of the node link (link_stream.h)
  * with the agent's static key pair s, s_pub. Right after conn_new, before
- * any byte moved. Returns 0, or -1 (errno set) when memory or randomness
- * is short; the caller closes the conn then. */
+ * any byte moved. Returns 0, or -1 (errno set; ENOBUFS: the cap on buffer
+ * memory) when memory or randomness is short; the caller closes the conn
+ * then. */
 int conn_use_link(struct conn *c, const uint8_t s[NOISE_KEY], const uint8_t s_pub[NOISE_KEY]);
 /* The peer's static public key once its link handshake is done, else NULL
  * (also for a plain conn). */
@@ -81,7 +84,8 @@ const uint8_t *conn_peer_key(const struct conn *c);
 /* Raises the limits of a conn: rx_cap (one incoming frame, header
  * included) only grows; out_max is replaced. Safe inside the conn's own
  * frame callback (the payload handed to it must not be used afterwards).
- * Returns 0, or -1 when memory is short (limits unchanged). */
+ * Returns 0, or -1 when memory is short (errno ENOBUFS: the cap on buffer
+ * memory; limits unchanged). */
 int conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max);
 /* Bytes queued for sending. */
 size_t conn_queued(const struct conn *c);

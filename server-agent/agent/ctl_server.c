@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "admit_ctl.h"
+#include "bufmem.h"
 #include "conn.h"
 #include "ctl_client.h"
 #include "ctl_server.h"
@@ -25,7 +26,7 @@
  * one frame; if the record layout grows, this fails to compile. */
 #define CTL_IP_MAX 15
 #define CTL_RECORD_MAX (4 + 6 + 2 + CTL_IP_MAX + 2 + OM_STR_MAX + \
-	2 + 12 + 2 + 48 + 8 * 4 + 8 + 2 + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4)
+	2 + 12 + 2 + 48 + 8 * 4 + 8 + 2 + 4 + 8 + 8 + 4 + 4 + 1 + 1 + 4 + 4 + 4 + OM_KEY_FP_BYTES + 1)
 _Static_assert(4 + (uint64_t)OM_NODES_MAX * CTL_RECORD_MAX <= OM_MAX_PAYLOAD,
     "a full node table does not fit one CTL_NODES_REPLY");
 
@@ -43,6 +44,7 @@ static char ctl_sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static ino_t ctl_ino;
 static dev_t ctl_dev;
 static struct cconn *ctl_all;
+static uint32_t ctl_policy_flags; /* CTL_POLICY_REPLY's, from agent.conf */
 
 static void ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p);
 static void ctl_closed(struct conn *c, const char *why);
@@ -94,6 +96,27 @@ ctl_nodes(struct conn *c)
 	free(v);
 }
 
+void
+ctl_set_policy(uint32_t flags)
+{
+	ctl_policy_flags = flags;
+}
+
+static void
+ctl_policy(struct conn *c, uint32_t len)
+{
+	struct om_policy pol = { ctl_policy_flags };
+	uint8_t buf[4];
+	int n;
+
+	if (len != 0)
+		conn_fail(c, OM_E_TRAILING, "bad CTL_POLICY: %s", om_strerror(OM_E_TRAILING));
+	else if ((n = om_policy_encode(&pol, buf, sizeof buf)) < 0)
+		conn_fail(c, n, "cannot encode CTL_POLICY_REPLY: %s", om_strerror(n));
+	else
+		(void)conn_send(c, OM_T_CTL_POLICY_REPLY, 0, 0, buf, (size_t)n);
+}
+
 static void
 ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 {
@@ -124,6 +147,9 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 		break;
 	case OM_T_CTL_PENDING:
 		admit_ctl_pending(c, h->length);
+		break;
+	case OM_T_CTL_POLICY:
+		ctl_policy(c, h->length);
 		break;
 	case OM_T_CTL_NODES:
 		if (h->length != 0)
@@ -156,6 +182,8 @@ ctl_over_cap(uint32_t uid)
 		return "control connections (CTL_CONNS_MAX)";
 	if (mine >= CTL_CONNS_PER_UID && uid != 0)
 		return "one user's control connections (CTL_CONNS_PER_UID)";
+	if (!bufmem_fits(CTL_RX_CAP))
+		return bufmem_cap_name();
 	return NULL;
 }
 

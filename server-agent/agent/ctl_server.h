@@ -3,12 +3,15 @@
  *
  * Requests: CTL_NODES -> CTL_NODES_REPLY; CTL_JOB_SUBMIT -> CTL_JOB_PLACED,
  * then job frames on the same connection (jobs.h); CTL_JOBS ->
- * CTL_JOBS_REPLY; CTL_MIGRATE -> CTL_MIGRATE. Anything else gets ERROR and
+ * CTL_JOBS_REPLY; CTL_MIGRATE -> CTL_MIGRATE; CTL_POLICY -> CTL_POLICY_REPLY
+ * (what agent.conf decides for om-run's jobs). Anything else gets ERROR and
  * a closed connection. A client may send any number of requests on one
  * connection. SO_PEERCRED identifies the caller: its uid owns the jobs it
  * submits and limits what it sees (root sees all). */
 #ifndef OM_CTL_SERVER_H
 #define OM_CTL_SERVER_H
+
+#include <stdint.h>
 
 #include "ev.h"
 
@@ -23,6 +26,8 @@
  * not a socket), binds, and starts accepting. Returns 0, or -1 after
  * logging why. */
 int ctl_start(struct ev_loop *ev, const char *path);
+/* The OM_POLICY_* flags CTL_POLICY_REPLY says (0 until set). */
+void ctl_set_policy(uint32_t flags);
 /* Closes all control connections and removes the socket file if it is
  * still the one this process created. */
 void ctl_stop(void);

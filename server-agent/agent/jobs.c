@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "balancer.h"
+#include "bufmem.h"
 #include "drain.h"
 #include "ev.h"
+#include "job_limits.h"
 #include "jobs.h"
 #include "log.h"
 #include "move_relay.h"
@@ -110,17 +112,6 @@ jobs_collect(uint32_t *ids, int max, struct node *n, struct conn *home)
 	for (j = jobs_all; j != NULL && k < max; j = j->next)
 		if ((n != NULL && j->node == n) || (home != NULL && j->home == home))
 			ids[k++] = j->id;
-	return k;
-}
-
-static int
-jobs_of_uid(uint32_t uid)
-{
-	struct job *j;
-	int k = 0;
-
-	for (j = jobs_all; j != NULL; j = j->next)
-		k += j->uid == uid;
 	return k;
 }
 
@@ -285,18 +276,22 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 }
 
 /* The frames of a job on n may be big (IMAGE frames of up to 1 MiB)
- * both ways. Returns 0, or -1 without memory for that. */
-static int
+ * both ways. Returns NULL, or why there is no room for that. */
+static const char *
 jobs_relay_limits(struct conn *c, struct node *n)
 {
+	static char why[OM_STR_MAX + 1];
 	struct conn *nc = node_conn_get(n);
 
 	if (nc == NULL)
-		return -1;
-	if (conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == -1 ||
-	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1)
-		return -1;
-	return 0;
+		return "the node was lost";
+	if (conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == 0 &&
+	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == 0)
+		return NULL;
+	if (errno != ENOBUFS)
+		return "agent out of memory";
+	snprintf(why, sizeof why, "at the cap on %s", bufmem_cap_name());
+	return why;
 }
 
 static void
@@ -344,6 +339,7 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 {
 	struct job *parent = jobs_find(s->fork_job), *j;
 	char reason[OM_STR_MAX + 1];
+	const char *why;
 	struct om_job_fork f;
 	struct proc_stat st;
 	uint8_t buf[16];
@@ -372,8 +368,8 @@ jobs_fork(struct conn *c, struct job_home *jh, const struct om_job_submit *s)
 		jobs_not_placed(c, s, jh, reason);
 		return;
 	}
-	if (jobs_relay_limits(c, n) == -1 || (j = jobs_new(c, jh, s, n)) == NULL) {
-		jobs_not_placed(c, s, jh, "agent out of memory");
+	if ((why = jobs_relay_limits(c, n)) != NULL || (j = jobs_new(c, jh, s, n)) == NULL) {
+		jobs_not_placed(c, s, jh, why != NULL ? why : "agent out of memory");
 		return;
 	}
 	jobs_end_home_record(c, s->pid, "it is forked on a node");
@@ -405,6 +401,7 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 	struct node *n;
 	struct job *j, *parent;
 	char reason[OM_STR_MAX + 1];
+	const char *why;
 	uint8_t moved;
 	int rc, replacing;
 
@@ -434,8 +431,8 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		jobs_not_placed(c, &s, jh, "the agent holds too many jobs");
 		return;
 	}
-	if (!replacing && jh->uid != 0 && jobs_of_uid(jh->uid) >= JOBS_PER_UID) {
-		jobs_not_placed(c, &s, jh, "too many jobs of one user");
+	if (!replacing && (why = job_limits_user(jh->uid)) != NULL) {
+		jobs_not_placed(c, &s, jh, why);
 		return;
 	}
 	if (s.flags & OM_JOB_F_HOME) {
@@ -458,8 +455,8 @@ jobs_submit(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 		return;
 	}
 	/* Both sides of the relay now carry IMAGE frames of up to 1 MiB. */
-	if (jobs_relay_limits(c, n) == -1) {
-		jobs_not_placed(c, &s, jh, "agent out of memory");
+	if ((why = jobs_relay_limits(c, n)) != NULL) {
+		jobs_not_placed(c, &s, jh, why);
 		return;
 	}
 	jobs_end_home_record(c, s.pid, "it leaves home");

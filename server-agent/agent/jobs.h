@@ -24,7 +24,7 @@
 
 #define JOBS_PER_HOME 64   /* live jobs one control connection may have */
 #define JOBS_REMEMBERED 64 /* its latest job ids, whose late frames are dropped quietly */
-#define JOBS_PER_UID 1024  /* live jobs of one user (uid 0: no limit) */
+/* Jobs per user and the image-start deadline: job_limits.h. */
 
 /* Limits of a connection that carries job frames: one IMAGE frame of
  * OM_MAX_PAYLOAD, and room to queue a few of them. The relay stops reading
@@ -52,6 +52,7 @@ struct job {
 	uint64_t cpu_ms, sampled_ms;
 	uint8_t runnable, unmovable;
 	uint8_t in_call;           /* a SYSCALL_REQ of its was relayed home, no reply yet */
+	uint8_t image_begun;       /* om-run sent an IMAGE frame of it (job_limits.h) */
 	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
 	struct node *node;
 	struct conn *home;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufmem.h"
 #include "drain.h"
 #include "ev.h"
 #include "log.h"
@@ -51,6 +52,7 @@ held_flush(uint32_t id)
 		j->held_bytes -= sizeof *f + f->h.length;
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, f->h.type, f->h.job, f->h.seq, f->p, f->h.length);
+		bufmem_give(sizeof *f + f->h.length);
 		free(f);
 		j = jobs_find(id);
 	}
@@ -63,6 +65,7 @@ held_free(struct job *j)
 
 	while ((f = j->held) != NULL) {
 		j->held = f->next;
+		bufmem_give(sizeof *f + f->h.length);
 		free(f);
 	}
 	j->held_tail = &j->held;
@@ -107,9 +110,14 @@ move_relay_hold(struct job *j, const struct om_hdr *h, const uint8_t *p)
 
 	if (j->move_to == NULL)
 		return 0;
-	if (j->held_bytes + sizeof *f + h->length > HELD_BYTES_MAX ||
-	    (f = malloc(sizeof *f + h->length)) == NULL)
+	if (j->held_bytes + sizeof *f + h->length > HELD_BYTES_MAX)
 		return -1;
+	if (bufmem_take(sizeof *f + h->length) == -1)
+		return -2;
+	if ((f = malloc(sizeof *f + h->length)) == NULL) {
+		bufmem_give(sizeof *f + h->length);
+		return -1;
+	}
 	f->next = NULL;
 	f->h = *h;
 	memcpy(f->p, p, h->length);

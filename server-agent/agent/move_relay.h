@@ -23,7 +23,8 @@ void move_relay_enable(int on);
 int move_relay_start(struct job *j, struct node *to, const char *who);
 /* A frame from j's om-run while j moves: kept for where j runs next.
  * Returns 1 if kept; 0: the caller relays it (j does not move); -1: no
- * memory for it (the caller fails that connection). */
+ * memory for it (1 MiB held for the job already), -2: the cap on buffer
+ * memory (bufmem.h); the caller fails that connection. */
 int move_relay_hold(struct job *j, const struct om_hdr *h, const uint8_t *p);
 /* A frame from node n for j that is about j's move (from the node it
  * leaves or the node it goes to): 1 if dealt with here (which may have

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "admission.h"
+#include "bufmem.h"
+#include "claims.h"
 #include "conn.h"
 #include "drain.h"
+#include "job_limits.h"
 #include "jobs.h"
 #include "log.h"
 #include "node_conn.h"
@@ -107,6 +110,8 @@ nc_over_cap(const char *ip)
 		return "unregistered node connections (NODE_UNREGISTERED_MAX)";
 	if (here >= NODE_UNREGISTERED_PER_ADDR)
 		return "unregistered connections from one address (NODE_UNREGISTERED_PER_ADDR)";
+	if (!bufmem_fits(NODE_RX_CAP + sizeof(struct link_stream)))
+		return bufmem_cap_name();
 	return NULL;
 }
 
@@ -192,6 +197,7 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 	}
 	n->link = nc;
 	nc->node = n;
+	claims_hello(n, memcmp(n->key, key, NOISE_KEY) == 0);
 	memcpy(n->key, key, NOISE_KEY);
 	noise_fingerprint(key, n->fp);
 	ev_timer_del(nc_ev, nc->hello_timer);
@@ -233,8 +239,10 @@ nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 			conn_fail(c, rc, "bad HEARTBEAT: %s", om_strerror(rc));
 		else if (h->job != 0)
 			conn_fail(c, OM_E_RANGE, "HEARTBEAT with job id %u", h->job);
-		else
+		else {
+			claims_heartbeat(nc->node, &hb, ev_now_ms());
 			nodes_heartbeat(nc->node, &hb, ev_now_ms());
+		}
 		break;
 	case OM_T_NODE_LEAVING:
 		drain_node_leaving(nc->node, c, p, h->length, h->job);
@@ -380,6 +388,7 @@ nc_sweep(struct ev_loop *ev, void *arg)
 			nodes_seen(nc->node, now);
 	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
 	jobs_moves_sweep(now);
+	job_limits_sweep(now);
 	/* A quarter of the shortest timeout keeps state changes within 25%
 	 * of their deadline without waking an idle agent too often. */
 	tick /= 4;

@@ -9,6 +9,8 @@
 
 /* Entries are never freed: retired ones keep a MAC's id. A linear scan on
  * HELLO and per sweep is cheap at OM_NODES_MAX entries. */
+_Static_assert(NOISE_FP_BYTES == OM_KEY_FP_BYTES, "a node record's fingerprint is noise.h's");
+
 static struct node *nodes_tab[OM_NODES_MAX];
 static int nodes_n;
 static uint32_t nodes_next_id = 1;
@@ -361,6 +363,8 @@ nodes_list(struct om_node_info **out, uint64_t now)
 		ni->uptime_ms = n->hb.uptime_ms;
 		ni->registered_s = clamp32((now - n->registered_ms) / 1000);
 		ni->last_seen_ms = clamp32(now - n->last_seen_ms);
+		noise_fp_bytes(n->key, ni->key_fp);
+		ni->claims = n->claims.flag;
 	}
 	qsort(v, (size_t)k, sizeof *v, nodes_cmp);
 	*out = v;

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "claims.h"
 #include "noise.h"
 #include "proto.h"
 
@@ -51,6 +52,7 @@ struct node {
 	 * one: the ring holds far more than that. */
 	uint32_t ended[NODE_ENDED];
 	uint32_t nended;
+	struct node_claims claims; /* its CPU figures checked (claims.h) */
 };
 
 /* Called by nodes_sweep for a node being retired while link is set; the

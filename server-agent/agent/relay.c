@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufmem.h"
 #include "drain.h"
 #include "jobs.h"
 #include "log.h"
@@ -166,8 +167,14 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 	}
 	if (h->type == OM_T_SYSCALL_REP)
 		j->in_call = 0;
+	else if (is_image(h->type))
+		j->image_begun = 1;
 	if ((rc = move_relay_hold(j, h, p)) != 0) {
-		if (rc < 0)
+		if (rc == -2) {
+			log_warnx("control %s: a frame for job %u while it moves: at the cap on %s", c->peer,
+			    j->id, bufmem_cap_name());
+			conn_fail(c, OM_E_BUSY, "job %u: at the cap on %s", j->id, bufmem_cap_name());
+		} else if (rc < 0)
 			conn_fail(c, OM_E_BUSY, "too many frames for job %u while it moves", j->id);
 		return;
 	}

@@ -211,3 +211,21 @@ ctl_get_jobs(int fd, struct om_job_info **jobs, uint32_t *n, char *err, size_t e
 	return ctl_get_list(fd, OM_T_CTL_JOBS, OM_T_CTL_JOBS_REPLY, sizeof **jobs,
 	    om_job_list_count, job_next, om_job_list_end, (void **)jobs, n, err, errlen);
 }
+
+int
+ctl_get_policy(int fd, struct om_policy *p, char *err, size_t errlen)
+{
+	uint8_t *reply;
+	size_t len;
+	int rc;
+
+	if (ctl_call(fd, OM_T_CTL_POLICY, NULL, 0, OM_T_CTL_POLICY_REPLY, &reply, &len, err, errlen) == -1)
+		return -1;
+	rc = om_policy_decode(reply, len, p);
+	free(reply);
+	if (rc != OM_OK) {
+		snprintf(err, errlen, "malformed reply: %s", om_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

@@ -38,4 +38,8 @@ int ctl_get_nodes(int fd, struct om_node_info **nodes, uint32_t *n, char *err, s
  * errors as ctl_call, plus a malformed job list. */
 int ctl_get_jobs(int fd, struct om_job_info **jobs, uint32_t *n, char *err, size_t errlen);
 
+/* Asks the agent for its policy (CTL_POLICY): *p. Same errors as
+ * ctl_call, plus a malformed reply. */
+int ctl_get_policy(int fd, struct om_policy *p, char *err, size_t errlen);
+
 #endif

@@ -7,7 +7,8 @@
  * forwarded call run inside it), call_limits (which of those stay inside
  * the job), cpu_mask (what the image may use of the CPU), exec_env
  * (ld.so's tunable at an exec), follow (a process at home), handoff (a
- * forked child to a deputy of its own); this header puts them
+ * forked child to a deputy of its own), confine (Landlock around the
+ * program's process, --confine); this header puts them
  * together for om-run: the program's process at home (job.c) and its life
  * (life.c: at home, on a node through run_remote.c, its children). om-run
  * and om-checkpoint use the deputy; it uses migrate/ and nothing else of
@@ -20,7 +21,9 @@
  *   1. resolve PROGRAM like a shell; job_fork a child that waits, before
  *      exec, until released (so the job has its pid from the start), and
  *      job_catch_signals;
- *   2. connect to the agent (ctl_fd);
+ *   2. connect to the agent (ctl_fd), and keep or give up the Landlock
+ *      ruleset made before the fork (jc->confine) as --confine,
+ *      --no-confine or the agent's policy say;
  *   3. connected: status = deputy_run(jc), which releases the child under
  *      ptrace and places it, and every process it makes, as they exec;
  *   4. otherwise, or when deputy_run returns RUN_REMOTE_UNAVAILABLE: the
@@ -47,6 +50,10 @@ struct job_ctx {
 				    * as long as it stays open (closing it makes the
 				    * agent send JOB_KILL to the node) */
 	struct om_job_placed placed; /* job id, node id, node cpu and address */
+	int confine;               /* a Landlock ruleset (confine.h) the child applies
+				    * to itself before its exec, or -1: made before
+				    * job_fork, given up (closed, -1) before the
+				    * release if the job is not to be confined */
 	uint32_t node;             /* --node: where the program should go (0: any) */
 	uint32_t cores;            /* --cores: of one node, for the program (1..4096) */
 	int verbose;               /* -v: say what happens on stderr */
@@ -61,7 +68,9 @@ struct job_ctx {
 
 /* Forks the program's process: it waits, before execve, until released,
  * and then runs jc->path with jc->argv and jc->envp (a file that is not an
- * executable format under /bin/sh, as execvp does). Sets jc->child; from
+ * executable format under /bin/sh, as execvp does), confined first if
+ * jc->confine is still a ruleset then (if that fails it says why and exits
+ * 126, running nothing). Sets jc->child; from
  * now on signals forwarded by job_catch_signals go to it. Returns 0, or -1
  * (errno). Call once. */
 int job_fork(struct job_ctx *jc);

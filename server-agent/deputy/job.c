@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "deputy.h"
 
 /* The program, while om-run may forward signals to it; -1 once it ended. */
@@ -23,9 +24,12 @@ static volatile pid_t job_child = -1;
 /* ---- the child, forked early and released to exec */
 
 #define TUNABLE_MSG_MAX 2048
+/* The release message: one byte of these, then the tunable if JOB_GO_TUNABLE. */
+#define JOB_GO_TUNABLE 1
+#define JOB_GO_CONFINE 2
 
 /* The child: GLIBC_TUNABLES for the program, from the release pipe. The
- * parent wrote the tunable after the 'e' and closed its end. */
+ * parent wrote the tunable after the first byte and closed its end. */
 static void
 job_add_tunable(struct job_ctx *jc, int fd)
 {
@@ -87,8 +91,14 @@ job_fork(struct job_ctx *jc)
 		/* A parent that died before releasing us: no program. */
 		if (read(rel[0], &b, 1) != 1)
 			_exit(127);
-		if (b == 'e')
+		if (b & JOB_GO_TUNABLE)
 			job_add_tunable(jc, rel[0]);
+		/* Last, so that everything the program does is confined, and
+		 * nothing om-run still does here is. */
+		if ((b & JOB_GO_CONFINE) && (e = confine_apply(jc->confine)) != 0) {
+			fprintf(stderr, "om-run: %s: cannot confine it: %s\n", jc->argv[0], strerror(-e));
+			_exit(126);
+		}
 		execve(jc->path, jc->argv, jc->envp);
 		if (errno == ENOEXEC) {
 			/* As execvp and the shells do: a file without a magic
@@ -138,9 +148,9 @@ job_release_env(struct job_ctx *jc, const char *tunable)
 	ssize_t n;
 	int e = 0;
 
-	msg[0] = 'x';
+	msg[0] = jc->confine >= 0 ? JOB_GO_CONFINE : 0;
 	if (tunable != NULL && strlen(tunable) + 1 < sizeof msg) {
-		msg[0] = 'e';
+		msg[0] |= JOB_GO_TUNABLE;
 		memcpy(msg + 1, tunable, strlen(tunable));
 		len += strlen(tunable);
 	}
@@ -156,6 +166,10 @@ job_release_env(struct job_ctx *jc, const char *tunable)
 	if (cp->release_w != -1)
 		close(cp->release_w);
 	close(cp->err_r);
+	if (jc->confine >= 0) { /* the child's copy is the one that counts */
+		close(jc->confine);
+		jc->confine = -1;
+	}
 	if (e != 0) {
 		while (waitpid(jc->child, NULL, 0) == -1 && errno == EINTR)
 			;

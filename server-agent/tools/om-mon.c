@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "noise.h"
 #include "proto.h"
 
 static volatile sig_atomic_t mon_stop;
@@ -62,35 +63,49 @@ state_str(uint8_t state)
 	return state == OM_NODE_UP ? "up" : "down";
 }
 
-/* The state with what keeps jobs off the node: "up", "up,draining", ... */
+/* The state with what keeps jobs off the node, and whether its CPU
+ * claims look false: "up", "up,draining", "up,suspect", ... */
 static const char *
 state_flags_str(const struct om_node_info *ni, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s", state_str(ni->state),
+	snprintf(buf, len, "%s%s%s%s%s", state_str(ni->state),
 	    ni->flags & OM_NODE_F_BLOCKED ? ",blocked" : "",
 	    ni->flags & OM_NODE_F_DRAINING ? ",draining" : "",
-	    ni->flags & OM_NODE_F_LEAVING ? ",leaving" : "");
+	    ni->flags & OM_NODE_F_LEAVING ? ",leaving" : "",
+	    ni->claims != OM_CLAIMS_OK ? ",suspect" : "");
 	return buf;
+}
+
+/* What the agent found of the node's CPU claims, in a word. */
+static const char *
+claims_str(uint8_t claims)
+{
+	switch (claims) {
+	case OM_CLAIMS_CPU_TIME: return "cpu-time";
+	case OM_CLAIMS_CORES: return "cores";
+	default: return "ok";
+	}
 }
 
 static void
 print_table(const struct om_node_info *v, uint32_t n)
 {
-	char mac[18], up[24], st[40];
+	char mac[18], up[24], st[48], fp[NOISE_FP_LEN + 1];
 	uint32_t i;
 
-	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %4s  %-5s  %s\n",
+	printf("%4s  %-17s  %-15s  %-12s  %4s  %6s  %8s  %8s  %6s  %4s  %-5s  %-8s  %s\n",
 	    "ID", "MAC", "IP", "NIC", "CPUS", "SPEED", "MEM(MiB)", "FREE", "LOAD", "JOBS",
-	    "STATE", "UPTIME");
+	    "STATE", "UPTIME", "KEY");
 	for (i = 0; i < n; i++) {
 		mac_str(v[i].mac, mac);
 		uptime_str(v[i].uptime_ms, up, sizeof up);
-		printf("%4u  %-17s  %-15.15s  %-12.12s  %4u  %6u  %8llu  %8llu  %6.2f  %4u  %-5s  %s\n",
+		noise_fp_format(v[i].key_fp, fp);
+		printf("%4u  %-17s  %-15.15s  %-12.12s  %4u  %6u  %8llu  %8llu  %6.2f  %4u  %-5s  %-8s  %s\n",
 		    v[i].id, mac, v[i].ip, v[i].nic, v[i].cpu.cores, v[i].speed,
 		    (unsigned long long)(v[i].mem_bytes >> 20),
 		    (unsigned long long)(v[i].mem_free >> 20),
 		    v[i].load_milli / 1000.0, v[i].jobs,
-		    state_flags_str(&v[i], st, sizeof st), up);
+		    state_flags_str(&v[i], st, sizeof st), up, fp);
 	}
 }
 
@@ -268,7 +283,7 @@ print_json(const struct om_node_info *v, uint32_t n, const struct om_job_info *j
     uint32_t njobs)
 {
 	const struct om_node_info *ni;
-	char mac[18];
+	char mac[18], fp[NOISE_FP_LEN + 1];
 	uint32_t i;
 
 	printf("{\"nodes\":[");
@@ -296,6 +311,8 @@ print_json(const struct om_node_info *v, uint32_t n, const struct om_job_info *j
 		    ni->flags & OM_NODE_F_BLOCKED ? "true" : "false",
 		    ni->flags & OM_NODE_F_DRAINING ? "true" : "false",
 		    ni->flags & OM_NODE_F_LEAVING ? "true" : "false");
+		noise_fp_format(ni->key_fp, fp);
+		printf(",\"key\":\"%s\",\"claims\":\"%s\"", fp, claims_str(ni->claims));
 		printf(",\"features\":{\"leaf1_ecx\":%u,\"leaf1_edx\":%u,\"leaf7_ebx\":%u,"
 		    "\"leaf7_ecx\":%u,\"leaf7_edx\":%u,\"xcr0\":%llu}",
 		    ni->cpu.leaf1_ecx, ni->cpu.leaf1_edx, ni->cpu.leaf7_ebx,

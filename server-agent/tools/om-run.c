@@ -4,11 +4,13 @@
  * messages and statuses, the agent (submit, placement), running at home
  * with signals forwarded, and leaving the same exit status or signal as
  * the program. The program's process at home and the migration path are
- * the deputy's (deputy.h: job_fork, run_remote).
+ * the deputy's (deputy.h: job_fork, run_remote); --confine's ruleset is
+ * confine.h's.
  * Manual: docs/man/om-run.1.
  *
  * Exit status: the program's own; 127 not found, 126 not executable; 251
- * the node running it was lost; 1 om-run's own failure; 2 usage. */
+ * the node running it was lost; 1 om-run's own failure (a job to be
+ * confined that cannot be); 2 usage. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -26,6 +28,7 @@
 
 #include "ctl_client.h"
 #include "capture.h"
+#include "confine.h"
 #include "cpu_mask.h"
 #include "deputy.h"
 #include "stats.h"
@@ -42,10 +45,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: om-run [--node ID] [--cores N] [--home] [--stats FILE] [-v] [--control PATH] PROGRAM [ARGS...]\n"
+	    "usage: om-run [--node ID] [--cores N] [--home] [--confine | --no-confine] [--allow PATH]\n"
+	    "              [--allow-read PATH] [--allow-tcp] [--stats FILE] [-v] [--control PATH]\n"
+	    "              PROGRAM [ARGS...]\n"
 	    "  --node ID        run on node ID only (see om-mon); otherwise the agent picks\n"
 	    "  --cores N        the program needs N cores of one node (default 1)\n"
 	    "  --home           run here, without asking the agent\n"
+	    "  --confine        confine the program at home with Landlock to the working\n"
+	    "                   directory and the paths allowed (default: the agent's choice)\n"
+	    "  --no-confine     do not confine it, whatever the agent's choice\n"
+	    "  --allow PATH     a confined program may read and change PATH too (repeatable)\n"
+	    "  --allow-read PATH  a confined program may read and run PATH (repeatable)\n"
+	    "  --allow-tcp      a confined program may make and accept TCP connections\n"
 	    "  --stats FILE     write where each process ran, as JSON, when all have ended\n"
 	    "  -v, --verbose    say where the program runs and why\n"
 	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
@@ -182,6 +193,73 @@ omrun_run_home(struct job_ctx *jc)
 	return status;
 }
 
+/* ---- confinement (confine.h) */
+
+static struct confine_path omrun_allow[CONFINE_ALLOW_MAX];
+static size_t omrun_nallow;
+
+static void
+omrun_add_allow(const char *opt, const char *path, int write)
+{
+	if (omrun_nallow == CONFINE_ALLOW_MAX) {
+		fprintf(stderr, "om-run: %s: at most %d paths may be allowed\n", opt, CONFINE_ALLOW_MAX);
+		usage(stderr);
+		exit(OMRUN_EXIT_USAGE);
+	}
+	omrun_allow[omrun_nallow].path = path;
+	omrun_allow[omrun_nallow++].write = write;
+}
+
+/* Whether the job is confined: as --confine or --no-confine say (want 1
+ * or 0), else (-1) as the agent's policy says. Without an agent it is not:
+ * no node can reach the program then. An agent that does not answer is
+ * taken for none (closed: the program runs at home). *why: who decided. */
+static int
+omrun_confine_wanted(struct job_ctx *jc, int want, const char **why)
+{
+	struct om_policy pol;
+	char err[256];
+
+	*why = want == 1 ? "--confine" : "--no-confine";
+	if (want != -1)
+		return want;
+	*why = "the agent's choice, confine = yes";
+	if (jc->ctl_fd == -1)
+		return 0;
+	if (ctl_get_policy(jc->ctl_fd, &pol, err, sizeof err) == -1) {
+		if (jc->verbose)
+			fprintf(stderr, "om-run: running at home: the agent did not say its policy: %s\n", err);
+		close(jc->ctl_fd);
+		jc->ctl_fd = -1;
+		return 0;
+	}
+	return (pol.flags & OM_POLICY_CONFINE) != 0;
+}
+
+/* Before the child is released: keeps its ruleset (jc->confine) if the job
+ * is to be confined, else gives it up. Returns -1, having said why, if it
+ * is to be confined and cannot be (cerr: confine_build's reason). */
+static int
+omrun_confine(struct job_ctx *jc, int want, int abi, const char *cerr)
+{
+	const char *why;
+
+	if (!omrun_confine_wanted(jc, want, &why)) {
+		if (jc->confine >= 0)
+			close(jc->confine);
+		jc->confine = -1;
+		return 0;
+	}
+	if (jc->confine == -1) {
+		fprintf(stderr, "om-run: %s cannot be confined (%s): %s; --no-confine runs it unconfined\n",
+		    jc->argv[0], why, cerr);
+		return -1;
+	}
+	if (jc->verbose)
+		fprintf(stderr, "om-run: confined (%s; Landlock ABI %d)\n", why, abi);
+	return 0;
+}
+
 /* ---- the agent */
 
 
@@ -210,6 +288,11 @@ main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "cores", required_argument, NULL, 'C' },
 		{ "home", no_argument, NULL, 'H' },
+		{ "confine", no_argument, NULL, 'L' },
+		{ "no-confine", no_argument, NULL, 'U' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "allow-read", required_argument, NULL, 'r' },
+		{ "allow-tcp", no_argument, NULL, 'T' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "control", required_argument, NULL, 'c' },
@@ -219,11 +302,13 @@ main(int argc, char **argv)
 	struct job_ctx jc;
 	char path[PATH_MAX];
 	const char *control = NULL, *stats = NULL;
+	char cerr[512] = "";
 	uint32_t node = 0, cores = 1;
 	int ch, home = 0, rc, status;
+	int confine = -1, allow_tcp = 0, abi = 0; /* confine: --confine 1, --no-confine 0 */
 
 	memset(&jc, 0, sizeof jc);
-	jc.ctl_fd = jc.stats_fd = -1;
+	jc.ctl_fd = jc.stats_fd = jc.confine = -1;
 	opterr = 0;
 	/* '+': options end at PROGRAM; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
@@ -231,6 +316,11 @@ main(int argc, char **argv)
 		case 'n': node = omrun_parse_count("--node", "node id", optarg, UINT32_MAX); break;
 		case 'C': cores = omrun_parse_count("--cores", "number of cores", optarg, OMRUN_CORES_MAX); break;
 		case 'H': home = 1; break;
+		case 'L': confine = 1; break;
+		case 'U': confine = 0; break;
+		case 'a': omrun_add_allow("--allow", optarg, 1); break;
+		case 'r': omrun_add_allow("--allow-read", optarg, 0); break;
+		case 'T': allow_tcp = 1; break;
 		case 's': stats = optarg; break;
 		case 'v': jc.verbose = 1; break;
 		case 'c': control = optarg; break;
@@ -260,6 +350,19 @@ main(int argc, char **argv)
 	jc.connect = ctl_connect;
 	jc.node = node;
 	jc.cores = cores;
+	/* The ruleset is made before the fork (the child inherits it), also
+	 * while the agent has still to choose; a --confine that cannot be
+	 * kept stops here. --home asks no agent: confined only if told. */
+	if (home && confine == -1)
+		confine = 0;
+	if (confine != 0) {
+		struct confine_spec cs = { omrun_allow, omrun_nallow, path, allow_tcp };
+
+		if ((jc.confine = confine_build(&cs, &abi, cerr, sizeof cerr)) == -1 && confine == 1) {
+			fprintf(stderr, "om-run: --confine: %s\n", cerr);
+			return OMRUN_EXIT_ERR;
+		}
+	}
 	/* Before the program exists: a file that cannot be written is an
 	 * error at once, not after the job's work. */
 	if (stats != NULL && (jc.stats_fd = stats_open(stats, &omrun_collector)) == -1) {
@@ -275,16 +378,20 @@ main(int argc, char **argv)
 	job_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 
+	if (!home && (jc.ctl_fd = ctl_connect(jc.control)) == -1 && jc.verbose)
+		fprintf(stderr, "om-run: running at home: no agent at %s (%s)\n", jc.control, strerror(errno));
+	if (omrun_confine(&jc, confine, abi, cerr) == -1) {
+		kill(jc.child, SIGKILL);
+		while (waitpid(jc.child, NULL, 0) == -1 && errno == EINTR)
+			;
+		return OMRUN_EXIT_ERR;
+	}
 	if (home) {
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: --home\n");
 		omrun_finish(&jc, omrun_run_home(&jc), 0);
 	}
-	if ((jc.ctl_fd = ctl_connect(jc.control)) == -1) {
-		if (jc.verbose)
-			fprintf(stderr, "om-run: running at home: no agent at %s (%s)\n", jc.control,
-			    strerror(errno));
-	} else {
+	if (jc.ctl_fd != -1) {
 		if ((status = deputy_run(&jc)) != RUN_REMOTE_UNAVAILABLE)
 			omrun_finish(&jc, status, 1);
 		if (jc.verbose)

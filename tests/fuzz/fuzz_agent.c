@@ -42,7 +42,8 @@
  *
  * Checked at the end of each input, every job ended: no node still counts
  * a job, nor (FUZZ_STRICT=1) a wide job's cores (nodes_job_in / _out
- * balance). */
+ * balance); every connection ended: no buffer memory is still counted
+ * (bufmem.h). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -65,6 +66,7 @@
 
 #include "admit_msg.h"
 #include "balancer.h"
+#include "bufmem.h"
 #include "conn.h"
 #include "ctl_server.h"
 #include "ev.h"
@@ -234,6 +236,7 @@ FUZZ_ROUNDTRIP(om_job_migrate, struct om_job_migrate)
 FUZZ_ROUNDTRIP(om_job_moved, struct om_job_moved)
 FUZZ_ROUNDTRIP(om_node_lost, struct om_node_lost)
 FUZZ_ROUNDTRIP(om_ctl_admit_reply, struct om_ctl_admit_reply)
+FUZZ_ROUNDTRIP(om_policy, struct om_policy)
 
 /* A frame the agent sent: those it makes itself must decode. */
 static void
@@ -254,6 +257,7 @@ agent_frame(struct client *c, const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_MOVED: rc = rt_om_job_moved(p, h->length); break;
 	case OM_T_NODE_LOST: rc = rt_om_node_lost(p, h->length); break;
 	case OM_T_CTL_ADMIT_REPLY: rc = rt_om_ctl_admit_reply(p, h->length); break;
+	case OM_T_CTL_POLICY_REPLY: rc = rt_om_policy(p, h->length); break;
 	case OM_T_CTL_NODES_REPLY:
 		if ((rc = om_node_list_count(p, h->length, &n, &pos)) == OM_OK) {
 			struct om_node_info ni;
@@ -593,6 +597,8 @@ reset(void)
 	memset(moves, 0, sizeof moves);
 	FUZZ_ASSERT(conn_count() == 0 && jobs_all == NULL && jobs_live == 0, "left over: %d conns, %d jobs",
 	    conn_count(), jobs_live);
+	/* Every buffer byte counted against the cap was given back. */
+	FUZZ_ASSERT(bufmem_used() == 0, "%zu bytes of buffers still counted", bufmem_used());
 }
 
 int

@@ -3,7 +3,8 @@
  * each payload's decoder, whichever end reads it: CTL_NODE, CTL_JOB_SUBMIT,
  * CTL_MIGRATE, CTL_ADMIT at the agent (ctl_server.c, jobs.c, drain.c,
  * admit_ctl.c); the replies (CTL_NODES_REPLY, CTL_NODE_REPLY,
- * CTL_JOB_PLACED, CTL_JOBS_REPLY, CTL_ADMIT_REPLY, CTL_PENDING_REPLY) and
+ * CTL_JOB_PLACED, CTL_JOBS_REPLY, CTL_ADMIT_REPLY, CTL_PENDING_REPLY,
+ * CTL_POLICY_REPLY) and
  * the agent's own job frames to om-run (JOB_MOVED, NODE_LOST, ERROR) at the
  * tools. Each with the round-trip property of fuzz.h; the record lists
  * (node list, job list, pending list) decoded record by record as their
@@ -31,6 +32,7 @@ FUZZ_ROUNDTRIP(om_node_lost, struct om_node_lost)
 FUZZ_ROUNDTRIP(om_ctl_admit, struct om_ctl_admit)
 FUZZ_ROUNDTRIP(om_ctl_admit_reply, struct om_ctl_admit_reply)
 FUZZ_ROUNDTRIP(om_error, struct om_error)
+FUZZ_ROUNDTRIP(om_policy, struct om_policy)
 
 #define BIG (OM_HDR_SIZE + OM_MAX_PAYLOAD)
 
@@ -108,6 +110,7 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_CTL_ADMIT: rt_om_ctl_admit(p, h->length); break;
 	case OM_T_CTL_ADMIT_REPLY: rt_om_ctl_admit_reply(p, h->length); break;
 	case OM_T_CTL_PENDING_REPLY: rt_pending(p, h->length); break;
+	case OM_T_CTL_POLICY_REPLY: rt_om_policy(p, h->length); break;
 	case OM_T_JOB_MOVED: rt_om_job_moved(p, h->length); break;
 	case OM_T_NODE_LOST: rt_om_node_lost(p, h->length); break;
 	case OM_T_ERROR:

@@ -16,15 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long show(const char *what, long rc)
-{
-	if (rc < 0)
-		printf("%s: %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: OK\n", what);
-	fflush(stdout);
-	return rc;
-}
+#include "show.h"
 
 int main(int argc, char **argv)
 {
