@@ -5,8 +5,9 @@ directory and the paths its user names, so that a node's forwarded calls
 reach nothing else. At home, Debian's own programs find files outside
 denied (EACCES), those inside, --allow'ed and --allow-read'ed ones as
 allowed, TCP refused unless --allow-tcp, and signals to processes outside
-refused (Landlock ABI 6); a fake node's forwarded openat outside fails
-with EACCES while one in the working directory works; agent.conf's
+refused (Landlock ABI 6), Unix sockets refused (a seccomp filter); a fake
+node's forwarded openat outside fails with EACCES while one in the
+working directory works; agent.conf's
 `confine` travels to om-run (CTL_POLICY) and --confine / --no-confine
 override it; a kernel without Landlock (simulated with a seccomp filter
 on landlock_create_ruleset, ENOSYS or EOPNOTSUPP as such kernels answer)
@@ -129,6 +130,28 @@ def t_home_tcp(tmp):
     srv.close()
 
 
+def t_home_unix_sockets(tmp):
+    """A listening Unix socket outside (an ssh-agent's, say), which
+    Landlock does not cover: the seccomp filter refuses the socket itself
+    (confine_calls.h); socketpair works."""
+    d = layout(tmp)
+    path = os.path.join(d["outside"], "agent.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(4)
+    script = ("import socket\n"
+              "a, b = socket.socketpair(); print('pair')\n"
+              "try:\n"
+              "    s = socket.socket(socket.AF_UNIX); s.connect(%r); print('connected')\n"
+              "except OSError as e:\n"
+              "    print(e)\n" % path)
+    rc, out, err = om_run(["--home", "--confine", "/usr/bin/python3", "-c", script], d["job"])
+    check(rc == 0 and out == "pair\n[Errno 13] Permission denied\n", "confined: %d %r %r" % (rc, out, err))
+    rc, out, err = om_run(["--home", "/usr/bin/python3", "-c", script], d["job"])
+    check(rc == 0 and out == "pair\nconnected\n", "unconfined: %d %r %r" % (rc, out, err))
+    srv.close()
+
+
 def t_home_signals(tmp):
     if landlock_abi() < 6:
         print("INFO confine/home_signals: Landlock ABI %d has no signal scope: nothing to test" % landlock_abi())
@@ -236,6 +259,8 @@ def t_node_forwarded_calls(tmp):
     check(call(SYS_WRITE, [fd, 0x1000, 6], buf(b"hello\n")) == 6, "write")
     check(openat(call, d["data"]) >= 0, "openat of --allow-read")
     check(openat(call, d["data"], O_WRONLY) == -EACCES, "openat of --allow-read for writing")
+    got = call(SYS_SOCKET, [socket.AF_UNIX, socket.SOCK_STREAM, 0])
+    check(got == -EACCES, "socket(AF_UNIX) for the node: %d" % got)
     if landlock_abi() >= 4:
         s = call(SYS_SOCKET, [socket.AF_INET, socket.SOCK_STREAM, 0])
         sin = struct.pack("<HH4s8x", socket.AF_INET, socket.htons(a.port), socket.inet_aton("127.0.0.1"))

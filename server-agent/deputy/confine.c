@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "confine_calls.h"
 
 /* Debian 12's <linux/landlock.h> is Linux 6.1's (ABI 2): the rights and
  * fields of later ABIs, with the kernel's values. */
@@ -210,5 +211,5 @@ confine_apply(int ruleset)
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) == -1)
 		return -errno;
 	close(ruleset);
-	return 0;
+	return confine_calls_apply();
 }

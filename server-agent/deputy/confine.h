@@ -27,7 +27,9 @@
  * allow_tcp (Landlock ABI 4 and later); signals to processes outside the
  * confined tree and connections to abstract Unix sockets made outside it
  * too (ABI 6). Landlock also keeps the process from tracing, or reading
- * the /proc files of, any process outside the tree. */
+ * the /proc files of, any process outside the tree. What Landlock does not
+ * cover (Unix sockets by path, io_uring, 32-bit calls) a seccomp filter
+ * refuses (confine_calls.h). */
 #ifndef OM_CONFINE_H
 #define OM_CONFINE_H
 
@@ -57,8 +59,8 @@ int confine_build(const struct confine_spec *spec, int *abi, char *err, size_t e
 
 /* In the program's process, before its execve: no new privileges (set-uid
  * and file capabilities no longer raise them, which Landlock requires of
- * an unprivileged caller), then the ruleset of confine_build. Closes it.
- * Returns 0, or -errno. */
+ * an unprivileged caller), then the ruleset of confine_build (closed),
+ * then confine_calls_apply's filter. Returns 0, or -errno. */
 int confine_apply(int ruleset);
 
 #endif
