@@ -444,6 +444,37 @@ def t_buffer_memory_capped(tmp):
     check(a.alive() and a.ctl().submit()[1] == 0, "the agent after")
 
 
+def t_relay_buffers_given_back(tmp):
+    """A connection's 1 MiB relay buffer goes back under buffer_mib once
+    it has carried no job for a while: nodes that ran a job once must not
+    keep the cap used up for the life of their connections."""
+    a = agent_with(tmp, "buffer_mib = 3\n")
+    n1 = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit(node=n1.id)
+    check(node == n1.id, "not placed on node 1")
+    c.send_frame(ow.T_JOB_KILL, job=job)  # om-run gives it up: no job left on node 1
+    check(n1.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL for node 1")
+    c.close()
+    n2 = a.node(MAC2)
+    # Node 1's and this connection's relay buffers would pass 3 MiB with
+    # node 1's still held; given back after some seconds, they fit.
+    end = time.monotonic() + 15
+    while True:
+        c = a.ctl()
+        node, reason = c.submit(node=n2.id)[1:4:2]
+        if node == n2.id:
+            break
+        check(reason == "at the cap on buffer memory (buffer_mib 3)" and time.monotonic() < end,
+              "no room for a job on node 2: %r" % reason)
+        c.close()
+        for n in (n1, n2):  # up, as nodes are
+            n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(5000, 0, 256 << 20, 0))
+        time.sleep(0.5)
+    n1.send_frame(ow.T_ECHO, b"ok")
+    check(n1.recv_frame()[3] == b"ok", "node 1 after its buffer shrank")
+
+
 def t_runs_as_user(tmp):
     """--user: started as root, the agent reads its key and binds its
     sockets, then runs as that user for good; nodes and tools still work."""

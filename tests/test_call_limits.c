@@ -324,32 +324,63 @@ static void node_code_copies(void)
 	CHECK_EQ(write(fd, file, sizeof file), (ssize_t)sizeof file);
 	usleep(20000); /* ctime's clock is coarse */
 	node_code_since_now(); /* the job starts */
-	/* One read of 6000 bytes at 0x10000, one of the rest at 0x10000 + 6000. */
+	/* One read of 6000 bytes at 0x10000, one of the rest at 0x10000 + 6000
+	 * (a fill in two parts): one record. */
 	struct om_sysreq req = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000, 6000, 0 } };
 	node_code_note(getpid(), &req, 6000);
 	CHECK_EQ(node_code_check(NULL, 0x10000, file, why, sizeof why), 0);
-	memcpy(page, file + 4096, 1904);
-	memset(page + 1904, 0, sizeof page - 1904); /* past the read: zero on the node */
-	CHECK_EQ(node_code_check(NULL, 0x11000, page, why, sizeof why), 0);
-	page[3000] = 0x90; /* a byte no read put there */
-	CHECK_EQ(node_code_check(NULL, 0x11000, page, why, sizeof why), -1);
-	CHECK(strstr(why, "no file was read there") != NULL);
 	struct om_sysreq rest = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000 + 6000, 2192, 6000 } };
 	node_code_note(getpid(), &rest, 2192);
 	CHECK_EQ(node_code_check(NULL, 0x11000, file + 4096, why, sizeof why), 0);
-	memcpy(page, file, sizeof page);
-	page[100] ^= 1;
-	CHECK_EQ(node_code_check(NULL, 0x10000, page, why, sizeof why), -1);
+	memcpy(page, file + 4096, sizeof page);
+	page[3000] ^= 1;
+	CHECK_EQ(node_code_check(NULL, 0x11000, page, why, sizeof why), -1);
 	CHECK(strstr(why, "is not what") != NULL && strstr(why, path) != NULL);
+	/* A page is one file's page as a whole: a byte read at a page's start
+	 * does not make the rest of the page the node's to choose. */
+	struct om_sysreq one = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x50000, 1, 4096 } };
+	node_code_note(getpid(), &one, 1);
+	CHECK_EQ(node_code_check(NULL, 0x50000, file + 4096, why, sizeof why), 0);
+	memcpy(page, file + 4096, 1);
+	memset(page + 1, 0x90, sizeof page - 1);
+	CHECK_EQ(node_code_check(NULL, 0x50000, page, why, sizeof why), -1);
+	/* Bytes read where a page and the file's pages do not line up are no
+	 * page of a mapping. */
+	struct om_sysreq askew = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x30006, 4090, 0 } };
+	node_code_note(getpid(), &askew, 4090);
+	memset(page, 0, sizeof page);
+	memcpy(page + 6, file, 4090);
+	CHECK_EQ(node_code_check(NULL, 0x30000, page, why, sizeof why), -1);
+	CHECK(strstr(why, "no file was read there") != NULL);
 	memset(page, 0, sizeof page);
 	CHECK_EQ(node_code_check(NULL, 0x40000, page, why, sizeof why), 0); /* zeros are no code */
 	page[0] = 0xcc;
 	CHECK_EQ(node_code_check(NULL, 0x40000, page, why, sizeof why), -1);
-	/* A read that lands over part of an older one replaces it. */
+	/* A read that lands over part of an older one takes those bytes; the
+	 * rest stays the older one's. */
 	struct om_sysreq over = { .nr = SYS_pread64, .args = { (uint64_t)fd, 0x10000, 4096, 4096 } };
 	node_code_note(getpid(), &over, 4096);
 	CHECK_EQ(node_code_check(NULL, 0x10000, file + 4096, why, sizeof why), 0);
 	CHECK_EQ(node_code_check(NULL, 0x10000, file, why, sizeof why), -1);
+	CHECK_EQ(node_code_check(NULL, 0x11000, file + 4096, why, sizeof why), 0);
+	/* Past a file's end a page reads as zero, as mmap has it. */
+	char short_path[] = "/tmp/om-node-code-XXXXXX";
+	int sfd = mkstemp(short_path);
+	CHECK(sfd >= 0);
+	CHECK_EQ(write(sfd, file, 5000), 5000);
+	struct om_sysreq fill = { .nr = SYS_pread64, .args = { (uint64_t)sfd, 0x20000, 8192, 0 } };
+	node_code_note(getpid(), &fill, 5000);
+	memset(page, 0, sizeof page);
+	memcpy(page, file + 4096, 5000 - 4096);
+	CHECK_EQ(node_code_check(NULL, 0x21000, page, why, sizeof why), -1); /* changed: written after the start */
+	CHECK(strstr(why, "changed after the job started") != NULL);
+	usleep(20000);
+	node_code_since_now();
+	CHECK_EQ(node_code_check(NULL, 0x21000, page, why, sizeof why), 0);
+	page[4000] = 1;
+	CHECK_EQ(node_code_check(NULL, 0x21000, page, why, sizeof why), -1);
+	close(sfd);
+	unlink(short_path);
 	/* A file changed after the job started brings no code: a node could
 	 * have written it through the deputy. */
 	usleep(20000);

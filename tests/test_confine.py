@@ -5,7 +5,9 @@ directory and the paths its user names, so that a node's forwarded calls
 reach nothing else. At home, Debian's own programs find files outside
 denied (EACCES), those inside, --allow'ed and --allow-read'ed ones as
 allowed, TCP refused unless --allow-tcp, and signals to processes outside
-refused (Landlock ABI 6), Unix sockets refused (a seccomp filter); a fake
+refused (the guard, and Landlock ABI 6), prlimit and renice of processes
+outside refused (the guard, which ends with the job), Unix sockets and
+typing into the terminal refused (a seccomp filter); a fake
 node's forwarded openat outside fails with EACCES while one in the
 working directory works; agent.conf's
 `confine` travels to om-run (CTL_POLICY) and --confine / --no-confine
@@ -19,11 +21,13 @@ build/om-run), OM_AGENT as for tests/harness.py, OM_TEST_PREFIX.
 """
 import ctypes
 import os
+import re
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 import harness
 import omwire as ow
@@ -152,10 +156,79 @@ def t_home_unix_sockets(tmp):
     srv.close()
 
 
+def t_home_terminal_input(tmp):
+    """TIOCSTI (and TIOCLINUX) would type a command into the user's
+    shell, outside the confinement: the filter refuses them (EPERM) while
+    other terminal ioctls work. On a pty of the test's own, which an
+    unconfined root reaches."""
+    d = layout(tmp)
+    script = ("import fcntl, termios\n"
+              "fcntl.ioctl(0, termios.TCGETS, bytes(64)); print('tcgets')\n"
+              "for req, arg in ((termios.TIOCSTI, b'x'), (0x541C, b'\\x02')):\n"
+              "    try:\n"
+              "        fcntl.ioctl(0, req, arg); print('done')\n"
+              "    except OSError as e:\n"
+              "        print(e.errno)\n")
+    master, slave = os.openpty()
+    try:
+        def run(args):
+            p = harness.spawn([RUN] + args + ["/usr/bin/python3", "-c", script], cwd=d["job"], stdin=slave,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            out, err = p.communicate(timeout=30)
+            return p.returncode, out.decode(), err.decode()
+        rc, out, err = run(["--home", "--confine"])
+        check(rc == 0 and out == "tcgets\n1\n1\n", "confined: %d %r %r" % (rc, out, err))
+        rc, out, err = run(["--home"])
+        check(rc == 0 and out.startswith("tcgets\ndone\n"), "unconfined: %d %r %r" % (rc, out, err))
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def guards():
+    """Pids of the guards (confine_guard.h) alive now."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read() == "om-run-guard\n":
+                    out.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def t_home_process_calls(tmp):
+    """What Landlock does not scope (prlimit, setpriority) and signals on
+    any kernel (before 6.12, Landlock has no signal scope): the guard
+    answers as the deputy does for a node, for the job's own processes
+    and what they exec; the job's own tree stays reachable."""
+    d = layout(tmp)
+    victim = harness.spawn(["sleep", "60"], stdin=subprocess.DEVNULL, start_new_session=True)
+    v = victim.pid
+    before = guards()
+    script = ("prlimit --pid {v} --nofile=64:64 2>/dev/null; echo $?; renice -n 5 -p {v} >/dev/null 2>&1; echo $?; "
+              "kill -9 {v}; echo $?; prlimit --nofile=64:64 sh -c 'ulimit -n'; "
+              "sleep 30 & renice -n 3 -p $! >/dev/null; echo $?; kill -9 $!; wait $!; echo $?").format(v=v)
+    rc, out, err = om_run(["--home", "--confine", "sh", "-c", script], d["job"])
+    said = "om-run: pid %%d (sh): refused kill(%d, SIGKILL): pid %d is not in this job (--confine)\n" % (v, v)
+    check(rc == 0 and out == "1\n1\n1\n64\n0\n137\n", "confined: %d %r %r" % (rc, out, err))
+    # (Then the shell's word on the child it killed.)
+    check(re.match(re.escape(said).replace("%d", r"\d+") + "sh: 1: kill: Operation not permitted\n", err),
+          "confined stderr: %r" % err)
+    check(victim.poll() is None, "the victim died")
+    with open("/proc/%d/limits" % v) as f:
+        check("Max open files            64 " not in f.read(), "the victim's limit changed")
+    # The guard ends with the job.
+    end = time.monotonic() + 5
+    while [g for g in guards() if g not in before]:
+        check(time.monotonic() < end, "a guard outlived its job: %r" % guards())
+        time.sleep(0.05)
+    rc, out, err = om_run(["--home", "sh", "-c", script.split("kill")[0]], d["job"])
+    check(rc == 0 and out == "0\n0\n", "unconfined: %d %r %r" % (rc, out, err))
+
+
 def t_home_signals(tmp):
-    if landlock_abi() < 6:
-        print("INFO confine/home_signals: Landlock ABI %d has no signal scope: nothing to test" % landlock_abi())
-        return
     d = layout(tmp)
     victim = harness.spawn(["sleep", "60"], stdin=subprocess.DEVNULL, start_new_session=True)
     # Outside: refused; its own child: as usual.

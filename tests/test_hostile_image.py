@@ -18,10 +18,12 @@ OM_RUN (default build/om-run), OM_AGENT as for tests/harness.py,
 OM_TEST_PREFIX.
 """
 import os
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import time
 
 import harness
 import omwire as ow
@@ -34,7 +36,8 @@ PREFIX = os.environ.get("OM_TEST_PREFIX", "") + "hostile_image/"
 TEST_TIMEOUT = 30
 ALL_FEATURES = dict(leaf1_ecx=0xFFFFFFFF, leaf1_edx=0xFFFFFFFF, leaf7_ebx=0xFFFFFFFF,
                     leaf7_ecx=0xFFFFFFFF, leaf7_edx=0xFFFFFFFF, xcr0=0xFFFFFFFFFFFFFFFF)
-REG_RAX, REG_RSI, REG_RDI, REG_RIP = 0, 4, 5, 16  # migrate/image.h enum om_reg
+REG_RAX, REG_RSI, REG_RDI, REG_RIP, REG_ORIG_RAX = 0, 4, 5, 16, 18  # migrate/image.h enum om_reg
+ERESTARTNOINTR = 513
 PROT_X = 4
 HOME_REQUESTED = 2
 SYS_KILL = 62
@@ -84,12 +87,12 @@ class Image:
         p[at:at + len(data)] = data
 
 
-def away(tmp):
-    """om-run with comeback on a fake node: (agent, node, om-run, job, the
-    home process, the image)."""
+def away(tmp, prog=PROG):
+    """om-run with comeback (or prog, a copy) on a fake node: (agent, node,
+    om-run, job, the home process, the image)."""
     a = harness.Agent(tmp)
     n = a.node(harness.MAC1, **ALL_FEATURES)
-    p = harness.spawn([RUN, "--control", a.control, PROG], stdin=subprocess.DEVNULL,
+    p = harness.spawn([RUN, "--control", a.control, prog], stdin=subprocess.DEVNULL,
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     frames = []
     while not frames or frames[-1][0] != ow.T_IMAGE_END:
@@ -147,6 +150,23 @@ def t_data_made_executable(tmp):
     refused(tmp, change, "that the job did not have when it left: home runs no code a node made or changed")
 
 
+def t_home_code_file_changed(tmp):
+    # The file home's code is mapped from was written while the job was
+    # away (a node can write the user's files through the deputy, and a
+    # private mapping reads the file where it was not written): the image
+    # is unchanged, yet home's code is not what the job left with.
+    prog = os.path.join(tmp, "comeback")
+    shutil.copy(PROG, prog)
+    time.sleep(0.05)  # ctime's clock is coarse
+    a, n, p, job, home, img = away(tmp, prog)
+    os.chmod(prog, 0o755)  # its ctime moves, as a write's would
+    send_home(n, job, img)
+    rc, err = finish(p, home)
+    check(rc == OMRUN_FAIL, "om-run exited %d, expected %d: %r" % (rc, OMRUN_FAIL, err[-600:]))
+    said = "(%s changed after the job started): home runs no code a node made or changed" % prog
+    check(said in err, "om-run did not say %r: %r" % (said, err[-1000:]))
+
+
 def t_rip_off_the_code(tmp):
     def change(img):
         rsp = struct.unpack_from("<Q", img.hdr(), 7 * 8)[0]
@@ -181,6 +201,23 @@ def t_pending_kill_refused(tmp):
 
 def t_kill_at_rip_refused(tmp):
     smuggled_kill(tmp, False)
+
+
+def t_restart_smuggled_in_orig_rax(tmp):
+    # A call the kernel would make again on resuming (rax -ERESTARTNOINTR,
+    # orig_rax kill) that no pending number names: home never makes it.
+    victim = harness.spawn(["sleep", "60"], stdin=subprocess.DEVNULL, start_new_session=True)
+    a, n, p, job, home, img = away(tmp)
+    img.reg(REG_RIP, img.reg(REG_RIP) + 7)
+    img.reg(REG_RAX, -ERESTARTNOINTR)
+    img.reg(REG_ORIG_RAX, SYS_KILL)
+    img.reg(REG_RDI, victim.pid)
+    img.reg(REG_RSI, signal.SIGKILL)
+    send_home(n, job, img)
+    rc, err = finish(p, home)
+    check(alive(victim.pid), "the victim died")
+    # comeback exits with what rax held: -ERESTARTNOINTR, status 513 & 255.
+    check(rc == ERESTARTNOINTR & 255, "om-run exited %d: %r" % (rc, err[-600:]))
 
 
 def t_pending_without_syscall(tmp):

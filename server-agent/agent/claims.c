@@ -10,12 +10,20 @@
 #include "nodes.h"
 
 void
-claims_hello(struct node *n, int same_key)
+claims_hello(struct node *n, int same_key, uint32_t heartbeat_ms)
 {
 	uint8_t flag = same_key ? n->claims.flag : OM_CLAIMS_OK;
+	uint32_t period = heartbeat_ms < CLAIMS_HB_MIN_MS ? CLAIMS_HB_MIN_MS :
+	    heartbeat_ms > CLAIMS_HB_MAX_MS ? CLAIMS_HB_MAX_MS : heartbeat_ms;
 
 	memset(&n->claims, 0, sizeof n->claims);
 	n->claims.flag = flag;
+	/* As the node keeps it; 0 (the cores rule off) when an early
+	 * heartbeat, CLAIMS_HB_SOON_MS and a little after the last, could
+	 * look on time. */
+	n->claims.on_time_ms = period * CLAIMS_HB_LATE_PCT / 100;
+	if (n->claims.on_time_ms < 2 * CLAIMS_HB_SOON_MS)
+		n->claims.on_time_ms = 0;
 }
 
 /* Peer values may be anything: sums saturate instead of wrapping. */
@@ -95,6 +103,9 @@ check_cores(struct node *n, const struct om_heartbeat *hb, uint64_t now)
 
 	if (node_dt < dt)
 		dt = node_dt;
+	/* Early: what wants a core changed in between (claims.h). */
+	if (n->claims.on_time_ms == 0 || node_dt < n->claims.on_time_ms)
+		return;
 	for (i = 0; i < hb->nlisted; i++) {
 		if (!hb->listed[i].runnable || (was = listed(&n->hb, hb->listed[i].job)) == NULL ||
 		    !was->runnable || hb->listed[i].cpu_ns < was->cpu_ns)

@@ -21,7 +21,13 @@
  *   between heartbeats, the shorter of the agent's and the node's
  *   measure, so that heartbeats delayed on the way never add time), less
  *   than CLAIMS_SHORT_PCT of it is flagged: the node has fewer cores than
- *   it says, or something else runs on them.
+ *   it says, or something else runs on them. A window counts only if its
+ *   heartbeat came on time: a node sends one CLAIMS_HB_SOON_MS after the
+ *   last when the number of its threads that want a core changes
+ *   (net/agent_link.c), so an early one says a job blocked (a call sent
+ *   home, a sleep) or woke in between, runnable at both ends or not, and
+ *   the window proves nothing of the cores (with a heartbeat period too
+ *   short to tell early from on time, the rule is off).
  *
  * What this cannot prove: the node reports the CPU time too, so a node
  * that lies about its cores and about the time its jobs get, in step,
@@ -42,6 +48,14 @@
 #define CLAIMS_GRACE_MS 1000
 #define CLAIMS_EVIDENCE_MS 30000
 #define CLAIMS_SHORT_PCT 50
+/* The node's side of the heartbeat (net/agent_link.c): the period it
+ * takes from WELCOME is clamped to CLAIMS_HB_MIN_MS..CLAIMS_HB_MAX_MS; a
+ * change in what wants a core brings the next one CLAIMS_HB_SOON_MS after
+ * the last. One within CLAIMS_HB_LATE_PCT of the period is on time. */
+#define CLAIMS_HB_MIN_MS 100
+#define CLAIMS_HB_MAX_MS 60000
+#define CLAIMS_HB_SOON_MS 100
+#define CLAIMS_HB_LATE_PCT 75
 
 struct node;
 struct om_heartbeat;
@@ -53,11 +67,13 @@ struct node_claims {
 	uint64_t ended_ns;         /* CPU time of stays that ended, at their last listing */
 	uint64_t want_ns;          /* this window: core time the runnable jobs could have had */
 	uint64_t got_ns;           /* ... and the CPU time they reported */
+	uint32_t on_time_ms;       /* a heartbeat this long after the last came on time, 0: never */
 };
 
 /* n registered (HELLO) on a new connection; same_key: with the key it had
- * (a reconnect, which keeps the flag). The node's entry is up to date. */
-void claims_hello(struct node *n, int same_key);
+ * (a reconnect, which keeps the flag); heartbeat_ms: the period WELCOME
+ * gives it. The node's entry is up to date. */
+void claims_hello(struct node *n, int same_key, uint32_t heartbeat_ms);
 /* A HEARTBEAT hb came from n at now; n->hb is still the previous one. */
 void claims_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now);
 

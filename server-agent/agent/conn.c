@@ -68,6 +68,8 @@ conn_new(struct ev_loop *ev, int fd, const char *peer, size_t rx_cap,
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	frame_rx_init(&c->rx, c->rxbuf, rx_cap);
 	c->out_max = out_max;
+	c->rx_base = rx_cap;
+	c->out_base = out_max;
 	c->state = CONN_OPEN;
 	if (ev_add(ev, fd, EV_READ, conn_event, c) == -1)
 		goto fail_setup;
@@ -301,7 +303,40 @@ conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max)
 		c->rx.cap = rx_cap;
 	}
 	c->out_max = out_max;
+	c->used_ms = ev_now_ms();
 	return 0;
+}
+
+void
+conn_in_use(struct conn *c)
+{
+	c->used_ms = ev_now_ms();
+}
+
+void
+conn_relax_idle(uint64_t now, uint64_t idle_ms)
+{
+	struct conn *c;
+	uint8_t *p;
+
+	for (c = conn_all; c != NULL; c = c->next) {
+		if (c->state != CONN_OPEN || now - c->used_ms < idle_ms ||
+		    (c->rx.cap <= c->rx_base && c->out_max == c->out_base))
+			continue;
+		/* Not while a frame is on its way in (a partial one, or what the
+		 * link decrypted) or out: the buffers keep their bytes. */
+		if (c->paused || c->rx.err != OM_OK || frame_rx_pending(&c->rx) != 0 ||
+		    (c->st.ops->held != NULL && c->st.ops->held(c->st.ctx) > 0) || conn_queued(c) != 0)
+			continue;
+		if (c->rx.cap > c->rx_base) {
+			if ((p = realloc(c->rxbuf, c->rx_base)) == NULL)
+				continue;
+			bufmem_give(c->rx.cap - c->rx_base);
+			c->rxbuf = p;
+			frame_rx_init(&c->rx, p, c->rx_base); /* nothing pending in it */
+		}
+		c->out_max = c->out_base;
+	}
 }
 
 size_t

@@ -47,6 +47,8 @@ struct conn {
 	uint8_t *rxbuf;
 	uint8_t *out;              /* queued output is out[out_off, out_len) */
 	size_t out_off, out_len, out_cap, out_max;
+	size_t rx_base, out_base;  /* the limits conn_new gave, conn_relax_idle's */
+	uint64_t used_ms;          /* limits raised or conn_in_use, ev_now_ms */
 	int paused;                /* reading stopped by conn_pause */
 	struct conn *blocked_by;   /* paused until this conn drains (relay.c) */
 	int state;                 /* CONN_* in conn.c */
@@ -87,6 +89,14 @@ const uint8_t *conn_peer_key(const struct conn *c);
  * Returns 0, or -1 when memory is short (errno ENOBUFS: the cap on buffer
  * memory; limits unchanged). */
 int conn_set_limits(struct conn *c, size_t rx_cap, size_t out_max);
+/* c still needs the limits conn_set_limits raised (it carries a job). */
+void conn_in_use(struct conn *c);
+/* Every open conn whose limits were raised and that has not been in use
+ * for idle_ms goes back to those conn_new gave it, its receive buffer
+ * shrunk and given back under the cap on buffer memory, once no input or
+ * output is pending on it: a buffer of 1 MiB must not stay counted for
+ * the life of a connection that carried one job. */
+void conn_relax_idle(uint64_t now, uint64_t idle_ms);
 /* Bytes queued for sending. */
 size_t conn_queued(const struct conn *c);
 /* Stops / restarts reading from the peer (back-pressure). Frames already

@@ -676,6 +676,24 @@ jobs_moves_sweep(uint64_t now)
 }
 
 void
+jobs_relax_sweep(uint64_t now)
+{
+	struct conn *nc;
+	struct job *j;
+
+	for (j = jobs_all; j != NULL; j = j->next) {
+		if (j->node == NULL)
+			continue; /* at home: no frames to relay */
+		conn_in_use(j->home);
+		if ((nc = node_conn_get(j->node)) != NULL)
+			conn_in_use(nc);
+		if (j->move_to != NULL && (nc = node_conn_get(j->move_to)) != NULL)
+			conn_in_use(nc);
+	}
+	conn_relax_idle(now, JOBS_RELAX_MS);
+}
+
+void
 jobs_node_lost(struct node *n, const char *why)
 {
 	uint32_t ids[OM_JOBS_MAX]; /* not static: see jobs_home_gone */

@@ -33,6 +33,11 @@
 #define RELAY_RX_CAP (OM_HDR_SIZE + OM_MAX_PAYLOAD)
 #define RELAY_HIGH (2 * RELAY_RX_CAP)
 #define RELAY_OUT_MAX (4 * RELAY_RX_CAP + 64 * 1024)
+/* How long a connection keeps those limits after its last job there
+ * ended: frames of that job still on their way (an image a node sent
+ * before it read JOB_KILL) must fit. One that comes later fails the
+ * connection (OM_E_TOOBIG), which then carries no job. */
+#define JOBS_RELAX_MS 5000
 
 struct job {
 	uint32_t id;
@@ -123,6 +128,10 @@ void jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h,
 void jobs_node_lost(struct node *n, const char *why);
 /* Moves through the agent that stalled (move_relay.h) fail. */
 void jobs_moves_sweep(uint64_t now);
+/* Connections that have carried no job for JOBS_RELAX_MS get their
+ * limits from before (conn_relax_idle): their 1 MiB receive buffers go
+ * back under the cap on buffer memory. */
+void jobs_relax_sweep(uint64_t now);
 /* A node connection is closing (after jobs_node_lost). */
 void jobs_conn_gone(struct conn *c);
 

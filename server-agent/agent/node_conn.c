@@ -197,7 +197,7 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 	}
 	n->link = nc;
 	nc->node = n;
-	claims_hello(n, memcmp(n->key, key, NOISE_KEY) == 0);
+	claims_hello(n, memcmp(n->key, key, NOISE_KEY) == 0, nc_cfg.heartbeat_ms);
 	memcpy(n->key, key, NOISE_KEY);
 	noise_fingerprint(key, n->fp);
 	ev_timer_del(nc_ev, nc->hello_timer);
@@ -389,6 +389,7 @@ nc_sweep(struct ev_loop *ev, void *arg)
 	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
 	jobs_moves_sweep(now);
 	job_limits_sweep(now);
+	jobs_relax_sweep(now);
 	/* A quarter of the shortest timeout keeps state changes within 25%
 	 * of their deadline without waking an idle agent too often. */
 	tick /= 4;

@@ -29,7 +29,8 @@
  * too (ABI 6). Landlock also keeps the process from tracing, or reading
  * the /proc files of, any process outside the tree. What Landlock does not
  * cover (Unix sockets by path, io_uring, 32-bit calls) a seccomp filter
- * refuses (confine_calls.h). */
+ * refuses (confine_calls.h), and calls aimed at other processes a guard
+ * decides with the deputy's limits (confine_guard.h). */
 #ifndef OM_CONFINE_H
 #define OM_CONFINE_H
 

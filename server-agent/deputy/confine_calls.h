@@ -7,6 +7,9 @@
  * the ruleset and kept across execve, answers:
  *   - socket(AF_UNIX, ...) with EACCES, as Landlock answers a denied
  *     file (socketpair, which connects to nothing outside, works);
+ *   - ioctl TIOCSTI and TIOCLINUX with EPERM: typed into the terminal
+ *     (or pasted from the console's selection), a command would run in
+ *     the user's shell, outside the confinement;
  *   - io_uring_setup with ENOSYS (io_uring can make sockets and open
  *     files past the filter; programs fall back to plain calls);
  *   - every 32-bit system call (int $0x80, x32) with ENOSYS: their

@@ -4,6 +4,7 @@
  * user's shell, which watches om-run, sees the program's own job control.
  * Used at home and on a node alike. */
 #define _GNU_SOURCE
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "confine_guard.h"
 #include "deputy.h"
 
 /* The program, while om-run may forward signals to it; -1 once it ended. */
@@ -69,6 +71,7 @@ job_add_tunable(struct job_ctx *jc, int fd)
 struct child_pipes {
 	int release_r, release_w;  /* one byte: go */
 	int err_r, err_w;          /* close-on-exec: errno of a failed exec */
+	int guard_r;               /* the confined child's seccomp listener comes here */
 };
 
 static struct child_pipes job_pipes;
@@ -77,17 +80,23 @@ int
 job_fork(struct job_ctx *jc)
 {
 	struct child_pipes *cp = &job_pipes;
-	int rel[2], er[2], e;
+	int rel[2], er[2], gd[2], e;
 	pid_t pid;
 	char b;
 
 	if (pipe2(rel, O_CLOEXEC) == -1 || pipe2(er, O_CLOEXEC) == -1)
+		return -1;
+	/* A confined child hands its guard's listener over (confine_guard.h). */
+	gd[0] = gd[1] = -1;
+	if (jc->confine >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gd) == -1)
 		return -1;
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
 		close(rel[1]);
 		close(er[0]);
+		if (gd[0] >= 0)
+			close(gd[0]);
 		/* A parent that died before releasing us: no program. */
 		if (read(rel[0], &b, 1) != 1)
 			_exit(127);
@@ -95,7 +104,8 @@ job_fork(struct job_ctx *jc)
 			job_add_tunable(jc, rel[0]);
 		/* Last, so that everything the program does is confined, and
 		 * nothing om-run still does here is. */
-		if ((b & JOB_GO_CONFINE) && (e = confine_apply(jc->confine)) != 0) {
+		if ((b & JOB_GO_CONFINE) && ((e = confine_apply(jc->confine)) != 0 ||
+		    (e = confine_guard_install(gd[1])) != 0)) {
 			fprintf(stderr, "om-run: %s: cannot confine it: %s\n", jc->argv[0], strerror(-e));
 			_exit(126);
 		}
@@ -126,6 +136,9 @@ job_fork(struct job_ctx *jc)
 	signal(SIGCHLD, SIG_DFL);
 	close(rel[0]);
 	close(er[1]);
+	if (gd[1] >= 0)
+		close(gd[1]);
+	cp->guard_r = gd[0];
 	cp->release_w = rel[1];
 	cp->err_r = er[0];
 	jc->child = pid;
@@ -166,6 +179,15 @@ job_release_env(struct job_ctx *jc, const char *tunable)
 	if (cp->release_w != -1)
 		close(cp->release_w);
 	close(cp->err_r);
+	/* Its guard: until it starts, a call it decides waits for it. */
+	if (e == 0 && (msg[0] & JOB_GO_CONFINE) && (e = -confine_guard_start(cp->guard_r, jc->child)) != 0) {
+		fprintf(stderr, "om-run: %s: cannot start the guard of its confinement: %s\n", jc->argv[0],
+			strerror(e));
+		kill(jc->child, SIGKILL);
+	} else if (cp->guard_r >= 0 && !(e == 0 && (msg[0] & JOB_GO_CONFINE))) {
+		close(cp->guard_r);
+	}
+	cp->guard_r = -1;
 	if (jc->confine >= 0) { /* the child's copy is the one that counts */
 		close(jc->confine);
 		jc->confine = -1;

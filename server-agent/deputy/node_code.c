@@ -15,20 +15,30 @@
 #include "image.h"
 #include "node_code.h"
 
+/* len bytes of the file at off landed at node address addr; addr and off
+ * alike within a page. The path is shared by the parts of one split
+ * record (refs). */
 struct copy {
 	uint64_t addr, len, off;
 	dev_t dev;
 	ino_t ino;
-	char *path;
+	struct path_ref *path;
+};
+
+struct path_ref {
+	unsigned refs;
+	char name[];
 };
 
 static struct copy copies[NODE_CODE_MAX];
 static size_t ncopies;
-static struct timespec since; /* the job's start (CLOCK_REALTIME, as ctime) */
+/* The job's start by the clock ctime is read from (the coarse one: a
+ * finer reading could be later than the ctime of a change made after it). */
+static struct timespec since;
 
 void node_code_since_now(void)
 {
-	clock_gettime(CLOCK_REALTIME, &since);
+	clock_gettime(CLOCK_REALTIME_COARSE, &since);
 }
 
 static int changed_since_start(const struct stat *st)
@@ -37,9 +47,15 @@ static int changed_since_start(const struct stat *st)
 	       (st->st_ctim.tv_sec == since.tv_sec && st->st_ctim.tv_nsec >= since.tv_nsec);
 }
 
+static void unref(struct path_ref *p)
+{
+	if (--p->refs == 0)
+		free(p);
+}
+
 static void drop(size_t i)
 {
-	free(copies[i].path);
+	unref(copies[i].path);
 	memmove(&copies[i], &copies[i + 1], (ncopies - i - 1) * sizeof copies[0]);
 	ncopies--;
 }
@@ -50,91 +66,142 @@ void node_code_forget(void)
 		drop(ncopies - 1);
 }
 
+/* Takes [addr, end) out of every record: what lies there now is the new
+ * read's. A record cut in two keeps its head in place and gets its tail
+ * appended (1 when there was no room for it: the tail is lost, which
+ * only refuses more). */
+static void cut_out(uint64_t addr, uint64_t end)
+{
+	for (size_t i = ncopies; i-- > 0;) {
+		struct copy *c = &copies[i];
+		uint64_t c_end = c->addr + c->len;
+		if (c_end <= addr || end <= c->addr)
+			continue;
+		struct copy tail = *c;
+		if (c_end > end) {
+			tail.off += end - c->addr;
+			tail.addr = end;
+			tail.len = c_end - end;
+		} else {
+			tail.len = 0;
+		}
+		if (c->addr < addr) {
+			c->len = addr - c->addr;
+			if (tail.len && ncopies < NODE_CODE_MAX) {
+				tail.path->refs++;
+				copies[ncopies++] = tail;
+			}
+		} else if (tail.len) {
+			*c = tail;
+		} else {
+			drop(i);
+		}
+	}
+}
+
 void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret)
 {
 	uint64_t addr = req->args[1], off = req->args[3];
 	char link[64], path[PATH_MAX];
 	struct stat st;
-	if (req->nr != SYS_pread64 || ret <= 0)
+	if (req->nr != SYS_pread64 || ret <= 0 || addr + (uint64_t)ret < addr)
 		return;
+	/* A read the program makes into a buffer of its own leaves bytes that
+	 * are no longer what they were: cut them out of the records, whatever
+	 * the file. */
+	cut_out(addr, addr + (uint64_t)ret);
+	if ((addr - off) % OM_PAGE_SIZE != 0)
+		return; /* no page of a mapping */
 	snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, (int)req->args[0]);
 	ssize_t n = readlink(link, path, sizeof path - 1);
 	if (n <= 0 || path[0] != '/' || stat(link, &st) != 0 || !S_ISREG(st.st_mode))
 		return;
 	path[n] = '\0';
-	for (size_t i = ncopies; i-- > 0;)
-		if (copies[i].addr < addr + (uint64_t)ret && addr < copies[i].addr + copies[i].len)
-			drop(i);
+	/* The next part of the same fill continues the last record. */
+	if (ncopies) {
+		struct copy *last = &copies[ncopies - 1];
+		if (last->addr + last->len == addr && last->off + last->len == off && last->dev == st.st_dev &&
+		    last->ino == st.st_ino && strcmp(last->path->name, path) == 0) {
+			last->len += (uint64_t)ret;
+			return;
+		}
+	}
 	if (ncopies == NODE_CODE_MAX)
 		drop(0);
-	char *p = strdup(path);
+	struct path_ref *p = malloc(sizeof *p + (size_t)n + 1);
 	if (p == NULL)
 		return;
+	p->refs = 1;
+	memcpy(p->name, path, (size_t)n + 1);
 	copies[ncopies++] = (struct copy){ addr, (uint64_t)ret, off, st.st_dev, st.st_ino, p };
 }
 
-/* The newest copy that covers addr, or NULL. */
-static const struct copy *copy_at(uint64_t addr)
+int node_code_home_file(void *ctx, const char *path, char *why, size_t len)
+{
+	struct stat st;
+	(void)ctx;
+	if (stat(path, &st) != 0 || !changed_since_start(&st))
+		return 0;
+	snprintf(why, len, "%s changed after the job started", path);
+	return -1;
+}
+
+/* A record with bytes in the page at addr, or NULL. */
+static const struct copy *copy_in(uint64_t addr)
 {
 	for (size_t i = ncopies; i-- > 0;)
-		if (addr >= copies[i].addr && addr - copies[i].addr < copies[i].len)
+		if (copies[i].addr < addr + OM_PAGE_SIZE && addr < copies[i].addr + copies[i].len)
 			return &copies[i];
 	return NULL;
 }
 
-/* Whether n bytes at node address addr, which copy c covers, are the
- * file's there now. */
-static int same_as_file(const struct copy *c, uint64_t addr, const uint8_t *bytes, size_t n, char *why, size_t len)
+/* Whether the page at node address addr, which c has bytes in, is the
+ * page of c's file there as it reads now. */
+static int same_as_file(const struct copy *c, uint64_t addr, const uint8_t *page, char *why, size_t len)
 {
 	static uint8_t file[OM_PAGE_SIZE];
+	const char *path = c->path->name;
 	struct stat st;
-	uint64_t off = c->off + (addr - c->addr);
-	int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (addr < c->addr && c->off < c->addr - addr) {
+		snprintf(why, len, "it would begin before the start of %s", path);
+		return 0;
+	}
+	uint64_t off = c->off + addr - c->addr;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || st.st_dev != c->dev || st.st_ino != c->ino) {
-		snprintf(why, len, "%s is no longer the file the node read", c->path);
+		snprintf(why, len, "%s is no longer the file the node read", path);
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
 	if (changed_since_start(&st)) {
-		snprintf(why, len, "%s changed after the job started", c->path);
+		snprintf(why, len, "%s changed after the job started", path);
 		close(fd);
 		return 0;
 	}
-	ssize_t got = pread(fd, file, n, (off_t)off);
+	ssize_t got = pread(fd, file, OM_PAGE_SIZE, (off_t)off);
 	close(fd);
-	if (got != (ssize_t)n || memcmp(file, bytes, n) != 0) {
-		snprintf(why, len, "it is not what %s holds at offset %llu", c->path, (unsigned long long)off);
+	if (got < 0)
+		got = -1;
+	else
+		memset(file + got, 0, OM_PAGE_SIZE - (size_t)got); /* past the end: zero, as mmap has it */
+	if (got < 0 || memcmp(file, page, OM_PAGE_SIZE) != 0) {
+		snprintf(why, len, "it is not what %s holds at offset %llu", path, (unsigned long long)off);
 		return 0;
 	}
 	return 1;
 }
 
-/* A page may come from several reads (a large fill is read in parts);
- * bytes no read put there are zero on the node (past a file's end). */
 int node_code_check(void *ctx, uint64_t addr, const uint8_t *page, char *why, size_t len)
 {
 	(void)ctx;
-	for (size_t at = 0; at < OM_PAGE_SIZE;) {
-		const struct copy *c = copy_at(addr + at);
-		size_t n = OM_PAGE_SIZE - at;
-		if (c == NULL) { /* zeros up to the next copy */
-			uint64_t next = addr + OM_PAGE_SIZE;
-			for (size_t i = 0; i < ncopies; i++)
-				if (copies[i].addr > addr + at && copies[i].addr < next)
-					next = copies[i].addr;
-			for (; addr + at < next; at++)
-				if (page[at] != 0) {
-					snprintf(why, len, "no file was read there");
-					return -1;
-				}
-			continue;
-		}
-		if (c->addr + c->len - (addr + at) < n)
-			n = (size_t)(c->addr + c->len - (addr + at));
-		if (!same_as_file(c, addr + at, page + at, n, why, len))
+	const struct copy *c = copy_in(addr);
+	if (c != NULL)
+		return same_as_file(c, addr, page, why, len) ? 0 : -1;
+	for (size_t at = 0; at < OM_PAGE_SIZE; at++)
+		if (page[at] != 0) {
+			snprintf(why, len, "no file was read there");
 			return -1;
-		at += n;
-	}
-	return 0;
+		}
+	return 0; /* zeros are no code */
 }

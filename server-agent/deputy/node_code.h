@@ -5,21 +5,27 @@
  * anonymous memory that it fills with forwarded preads (kernel/sys_mm.c),
  * so home has no such mapping when the job comes back, and restore.h
  * takes no executable memory home does not have, unless it is a file's
- * content. The deputy notes every forwarded pread into a page-aligned
- * buffer at a page-aligned offset: which file (path, device, inode), at
- * which offset, landed at which node address. A page of an executable
- * region the image brings must then read, byte for byte, as that file
- * reads now at that offset, and the file must not have changed (ctime)
- * since the job started: the code home runs is a file's the job read, as
- * if the program had mapped it at home, and not one a node wrote through
- * the deputy first; anything a node made or changed is refused (so is a
+ * content. The deputy notes every forwarded pread of a regular file whose
+ * buffer and offset lie alike within a page (as a mapping's are): which
+ * file (path, device, inode), at which offset, landed at which node
+ * address. A page of an executable region the image brings must then be,
+ * as a whole, the page of one such file that a read put part of there,
+ * byte for byte as that file reads now (zero past its end, as mmap has
+ * it), and the file must not have changed (ctime) since the job started;
+ * a page no read touched must be zero. So each page home runs is a page
+ * the program could have mapped from a file at home, not bytes of several
+ * files stitched together nor a file a node wrote through the deputy
+ * during the job; anything a node made or changed is refused (so is a
  * library the job itself built and then loaded on a node).
+ *
+ * What this does not cover: a file written through the deputy in an
+ * earlier job (docs/security.md).
  *
  * One table per deputy process: a deputy forked for a child (life.c,
  * spawn) inherits its parent's, as the child's memory is a copy of the
- * parent's. Bounded (NODE_CODE_MAX records): a newer record replaces the
- * older ones it overlaps, the oldest goes first when full. Home side
- * only. */
+ * parent's. Bounded (NODE_CODE_MAX records): a newer record takes the
+ * bytes it covers from older ones, reads that continue one another are
+ * one record, the oldest goes first when full. Home side only. */
 #ifndef OM_NODE_CODE_H
 #define OM_NODE_CODE_H
 
@@ -37,6 +43,12 @@ void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret);
  * now; else -1 with why ("no file was read there", ...). ctx unused
  * (restore.h's file_code hook). */
 int node_code_check(void *ctx, uint64_t addr, const uint8_t *page, char *why, size_t len);
+/* Whether home may run code from the file at path, which it has mapped
+ * since before the job left (restore.h's home_file hook): 0, or -1 with
+ * why when the file changed after the job started. A path that no longer
+ * names a file (deleted, "(deleted)" in maps) passes: no path reaches its
+ * pages. ctx unused. */
+int node_code_home_file(void *ctx, const char *path, char *why, size_t len);
 /* Forgets every record (the process execed: a new address space). */
 void node_code_forget(void);
 /* The job starts now: files changed from now on bring no code home. */

@@ -140,6 +140,7 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	struct inject *(*thread_in)(void *, pid_t) = r->thread_in;
 	void *thread_ctx = r->thread_ctx;
 	int (*file_code)(void *, uint64_t, const uint8_t *, char *, size_t) = r->file_code;
+	int (*home_file)(void *, const char *, char *, size_t) = r->home_file;
 	void *file_code_ctx = r->file_code_ctx;
 	int64_t v;
 	int rc;
@@ -148,6 +149,7 @@ restore_begin(struct restore *r, struct inject *in, const struct om_image_hdr *h
 	r->thread_in = thread_in;
 	r->thread_ctx = thread_ctx;
 	r->file_code = file_code;
+	r->home_file = home_file;
 	r->file_code_ctx = file_code_ctx;
 	r->in = in;
 	r->err = err;
@@ -247,6 +249,14 @@ take_code(struct restore *r, const struct om_image_region *reg, const struct cap
 		    "did not have when it left: home runs no code a node made or changed",
 		    (unsigned long long)reg->start, (unsigned long long)reg->end,
 		    reg->name[0] ? " (" : "", reg->name, reg->name[0] ? ")" : "");
+	for (at = reg->start; r->home_file && at < reg->end; at = m->end) {
+		char why[160 + OM_IMAGE_NAME_MAX];
+		m = home_at(r, at);
+		if (m->inode != 0 && m->name[0] == '/' &&
+		    r->home_file(r->file_code_ctx, m->name, why, sizeof why) != 0)
+			return rs_fail(r, -EPERM, "home's code at %#llx-%#llx is refused (%s): home runs no code "
+			    "a node made or changed", (unsigned long long)m->start, (unsigned long long)m->end, why);
+	}
 	r->code_region = CODE_HOME;
 	*kept = first;
 	return add_code(r, reg->start, reg->end);
@@ -350,6 +360,8 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 	*kept = keep;
 	if ((reg->prot & OM_PROT_X) && (rc = take_code(r, reg, kept)) != 1)
 		return rc;
+	if (reg->prot & OM_PROT_X)
+		*kept = keep = NULL; /* a node's file code: its pages and zeros, never a file's home reads */
 	if (keep == NULL) {
 		/* Anything there goes; the region starts as zero pages. */
 		return rs_call(r, "mmap", SYS_mmap, reg->start, len, (uint64_t)prot_bits(reg->prot),
@@ -572,7 +584,10 @@ restore_regs(struct restore *r, const struct thread_state *s)
 	regs.r15 = g[OM_REG_R15];
 	regs.rip = g[OM_REG_RIP];
 	regs.eflags = g[OM_REG_RFLAGS];
-	regs.orig_rax = g[OM_REG_ORIG_RAX];
+	/* Not the image's: with rax an -ERESTART* code, the kernel would make
+	 * the call orig_rax names on resuming, a call nobody checked. A
+	 * pending call is made again from rip - 2 (return_calls.h). */
+	regs.orig_rax = (uint64_t)-1;
 	regs.fs_base = g[OM_REG_FS_BASE];
 	regs.gs_base = g[OM_REG_GS_BASE];
 	if (ptrace(PTRACE_SETREGS, r->in->pid, NULL, &regs) == -1)

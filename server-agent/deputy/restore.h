@@ -19,7 +19,8 @@
  *  - but takes no code from the image: an executable region must be
  *    home mappings that were executable when the job left, with the same
  *    protection, kind and sharing, and each page the image sends for it
- *    must equal the home's (compared, never written, not discarded); or,
+ *    must equal the home's (compared, never written, not discarded), and
+ *    a file behind them must pass the home_file hook; or,
  *    with a file_code hook, a file region the node mapped itself whose
  *    every page the hook finds to be a file's content (then mapped and
  *    written as any region); every thread's instruction pointer must lie
@@ -90,6 +91,12 @@ struct restore {
 	 * NULL refuses such regions. Kept across restore_begin. */
 	int (*file_code)(void *ctx, uint64_t addr, const uint8_t *page, char *why, size_t len);
 	void *file_code_ctx;
+	/* Whether home may keep running code it maps from the file at path:
+	 * 0, or -1 with why (a file a node could have written through the
+	 * deputy since the job started; the home's pages of a private mapping
+	 * read as the file until written). NULL: no check. Kept across
+	 * restore_begin; called with file_code_ctx. */
+	int (*home_file)(void *ctx, const char *path, char *why, size_t len);
 	struct om_image_thread **threads; /* the image's other threads, to apply at the end */
 	uint32_t nthreads;
 	uint64_t pending;             /* after restore_end: signals to deliver */

@@ -587,6 +587,7 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 	r->rs.thread_in = remote_thread_restore_in;
 	r->rs.thread_ctx = r;
 	r->rs.file_code = node_code_check;
+	r->rs.home_file = node_code_home_file;
 	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
