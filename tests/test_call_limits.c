@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -113,11 +114,23 @@ static pid_t fake_fd_pid(const struct call_world *w, int fd)
 static pid_t fake_pgrp(const struct call_world *w, pid_t pid)
 {
 	(void)w;
-	return pid == SELF ? SELF_PGRP : -ESRCH;
+	return pid == SELF ? SELF_PGRP : pid == IN ? MIXED_PGRP : -ESRCH;
 }
 
 static const struct call_world fake = {
 	.self = SELF, .home_pgrp = HOME_PGRP, .pgrp = fake_pgrp,
+	.member = fake_member, .group = fake_group, .fd_pid = fake_fd_pid,
+};
+
+/* The same world with the caller in a group of the job's own. */
+static pid_t fake_pgrp_job(const struct call_world *w, pid_t pid)
+{
+	(void)w;
+	return pid == SELF || pid == IN ? JOB_PGRP : -ESRCH;
+}
+
+static const struct call_world fake_in_job_group = {
+	.self = SELF, .home_pgrp = HOME_PGRP, .pgrp = fake_pgrp_job,
 	.member = fake_member, .group = fake_group, .fd_pid = fake_fd_pid,
 };
 
@@ -164,15 +177,20 @@ static void rules_kill(void)
 		CHECK(strcmp(why, "process group 102 has processes outside this job") == 0);
 		CHECK_EQ(decide(SYS_kill, P(-EMPTY_PGRP), sig, 0), -ESRCH);
 		CHECK(strcmp(why, "no process group 300") == 0);
-		/* Its own group, and the one the job started in, are the
-		 * caller's without asking; so are kill(0) and INT_MIN (ESRCH
-		 * from the kernel). */
+		/* The group the job started in is the job's without asking; so
+		 * is INT_MIN (ESRCH from the kernel). */
 		asks = 0;
-		CHECK_EQ(decide(SYS_kill, 0, sig, 0), 0);
-		CHECK_EQ(decide(SYS_kill, P(-SELF_PGRP), sig, 0), 0);
 		CHECK_EQ(decide(SYS_kill, P(-HOME_PGRP), sig, 0), 0);
 		CHECK_EQ(decide(SYS_kill, P(INT32_MIN), sig, 0), 0);
 		CHECK_EQ(asks, 0);
+		/* Its own group is asked about as any other: it may have joined
+		 * one with processes outside (setpgid). */
+		CHECK_EQ(decide(SYS_kill, 0, sig, 0), -EPERM);
+		CHECK_EQ(decide(SYS_kill, P(-SELF_PGRP), sig, 0), -EPERM);
+		CHECK_EQ(asks, 2);
+		world = &fake_in_job_group;
+		CHECK_EQ(decide(SYS_kill, 0, sig, 0), 0);
+		world = &fake;
 	}
 	/* The kernel's pid_t is the register's low half. */
 	CHECK_EQ(decide(SYS_kill, 0xffffffff00000000ull | OUT, SIGKILL, 0), -EPERM);
@@ -237,7 +255,10 @@ static void rules_priority(void)
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PROCESS, 0, 5), 0);
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PROCESS, IN, 5), 0);
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PROCESS, OUT, 5), -EPERM);
+	CHECK_EQ(decide(SYS_setpriority, PRIO_PGRP, 0, 5), -EPERM); /* its own group: mixed here */
+	world = &fake_in_job_group;
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PGRP, 0, 5), 0);
+	world = &fake;
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PGRP, JOB_PGRP, 5), 0);
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PGRP, MIXED_PGRP, 5), -EPERM);
 	CHECK_EQ(decide(SYS_setpriority, PRIO_PGRP, EMPTY_PGRP, 5), -ESRCH);
@@ -269,6 +290,34 @@ static void rules_pidfd(void)
 	}
 }
 
+/* Joining a group, a descriptor's signal owner, a pidfd's group. */
+static void rules_groups_and_owners(void)
+{
+	world = &fake;
+	CHECK_EQ(decide(SYS_setpgid, 0, 0, 0), 0);       /* a group of its own */
+	CHECK_EQ(decide(SYS_setpgid, 0, SELF, 0), 0);
+	CHECK_EQ(decide(SYS_setpgid, IN, IN, 0), 0);     /* a child's own */
+	CHECK_EQ(decide(SYS_setpgid, 0, JOB_PGRP, 0), 0);
+	CHECK_EQ(decide(SYS_setpgid, 0, HOME_PGRP, 0), 0);
+	CHECK_EQ(decide(SYS_setpgid, 0, MIXED_PGRP, 0), -EPERM);
+	CHECK(strcmp(why, "process group 102 has processes outside this job") == 0);
+	CHECK_EQ(decide(SYS_setpgid, 0, P(-4), 0), 0);  /* the kernel's EINVAL */
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN, IN), 0);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN, OUT), -EPERM);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN, P(-JOB_PGRP)), 0);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN, P(-MIXED_PGRP)), -EPERM);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN, 0), 0);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_SETOWN_EX, 0x1000), -EPERM);
+	CHECK_EQ(decide(SYS_ioctl, 3, FIOSETOWN, 0x1000), -EPERM);
+	CHECK_EQ(decide(SYS_ioctl, 3, SIOCSPGRP, 0x1000), -EPERM);
+	CHECK_EQ(decide(SYS_fcntl, 3, F_GETOWN, 0), 0);
+	/* PIDFD_SIGNAL_PROCESS_GROUP: the group of the process named. */
+	CHECK_EQ(decide4(SYS_pidfd_send_signal, FD_IN, SIGKILL, 0, 0), 0);
+	CHECK_EQ(decide4(SYS_pidfd_send_signal, FD_IN, SIGKILL, 0, 4), -EPERM); /* IN's group is mixed here */
+	world = &fake_in_job_group;
+	CHECK_EQ(decide4(SYS_pidfd_send_signal, FD_IN, SIGKILL, 0, 4), 0);
+}
+
 static void rules_ptrace_and_terminal(void)
 {
 	int32_t pgrp;
@@ -277,8 +326,8 @@ static void rules_ptrace_and_terminal(void)
 	CHECK_EQ(decide(SYS_ptrace, PTRACE_PEEKDATA, OUT, 0), -EPERM);
 	CHECK_EQ(decide(SYS_ptrace, PTRACE_TRACEME, 0, 0), -EPERM);
 	/* The terminal's foreground group: as kill's groups. */
-	pgrp = SELF_PGRP;
-	CHECK_EQ(decide(SYS_ioctl, 0, TIOCSPGRP, (uintptr_t)&pgrp), 0);
+	pgrp = SELF_PGRP; /* its own: mixed here */
+	CHECK_EQ(decide(SYS_ioctl, 0, TIOCSPGRP, (uintptr_t)&pgrp), -EPERM);
 	pgrp = HOME_PGRP;
 	CHECK_EQ(decide(SYS_ioctl, 0, TIOCSPGRP, (uintptr_t)&pgrp), 0);
 	pgrp = JOB_PGRP;
@@ -381,6 +430,16 @@ static void node_code_copies(void)
 	CHECK_EQ(node_code_check(NULL, 0x21000, page, why, sizeof why), -1);
 	close(sfd);
 	unlink(short_path);
+	/* A file the kernel makes as it is read: no code, whatever it held. */
+	int pfd = open("/proc/self/cmdline", O_RDONLY);
+	CHECK(pfd >= 0);
+	ssize_t got = pread(pfd, page, sizeof page, 0);
+	CHECK(got > 0);
+	memset(page + got, 0, sizeof page - (size_t)got);
+	struct om_sysreq procread = { .nr = SYS_pread64, .args = { (uint64_t)pfd, 0x60000, 4096, 0 } };
+	node_code_note(getpid(), &procread, got);
+	CHECK_EQ(node_code_check(NULL, 0x60000, page, why, sizeof why), -1);
+	close(pfd);
 	/* A file changed after the job started brings no code: a node could
 	 * have written it through the deputy. */
 	usleep(20000);
@@ -751,6 +810,7 @@ int main(void)
 	RUN(describe);
 	RUN(returning_calls);
 	RUN(node_code_copies);
+	RUN(rules_groups_and_owners);
 	if (tree_make() != 0)
 		printf("FAIL " CHECK_PREFIX "tree_make: %s\n", strerror(errno));
 	RUN(proc_members);

@@ -163,7 +163,21 @@ def t_home_code_file_changed(tmp):
     send_home(n, job, img)
     rc, err = finish(p, home)
     check(rc == OMRUN_FAIL, "om-run exited %d, expected %d: %r" % (rc, OMRUN_FAIL, err[-600:]))
-    said = "(%s changed after the job started): home runs no code a node made or changed" % prog
+    said = "(%s changed while the job was away): home runs no code a node made or changed" % prog
+    check(said in err, "om-run did not say %r: %r" % (said, err[-1000:]))
+
+
+def t_home_code_file_gone(tmp):
+    # Removed while the job was away (after a write, say): no path reaches
+    # the file now, but home's pages were read from it.
+    prog = os.path.join(tmp, "comeback")
+    shutil.copy(PROG, prog)
+    a, n, p, job, home, img = away(tmp, prog)
+    os.unlink(prog)
+    send_home(n, job, img)
+    rc, err = finish(p, home)
+    check(rc == OMRUN_FAIL, "om-run exited %d, expected %d: %r" % (rc, OMRUN_FAIL, err[-600:]))
+    said = "(%s was removed while the job was away): home runs no code a node made or changed" % prog
     check(said in err, "om-run did not say %r: %r" % (said, err[-1000:]))
 
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -20,6 +21,10 @@
 #include <linux/magic.h>
 
 #include "call_limits.h"
+
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1u << 2) /* Linux 6.9 */
+#endif
 
 /* ------------------------------------------------------------ the rules */
 
@@ -52,12 +57,13 @@ static int target_in(const struct call_world *w, uint64_t arg, char *why, size_t
 	return pid > 0 ? pid_in(w, pid, why, len) : 0;
 }
 
-/* A process group (pgrp > 0): the caller's own and the one the job
- * started in are its to reach (kill(0, ...) does); another only when
- * every member is in the job. */
+/* A process group (pgrp > 0): the one the job started in is its to
+ * reach; another only when every member is in the job. The caller's own
+ * group is no exception: a process may join another group of its session
+ * (setpgid), one of processes outside the job. */
 static int group_in(const struct call_world *w, pid_t pgrp, char *why, size_t len)
 {
-	if (pgrp == w->pgrp(w, w->self) || (w->home_pgrp > 0 && pgrp == w->home_pgrp))
+	if (w->home_pgrp > 0 && pgrp == w->home_pgrp)
 		return 0;
 	int rc = w->group(w, pgrp);
 	if (rc == -ESRCH)
@@ -84,6 +90,13 @@ static int fd_in(const struct call_world *w, uint64_t arg, char *why, size_t len
 	return 0;
 }
 
+/* The caller's own group, as a call that names it by 0 reaches it. */
+static int own_group_in(const struct call_world *w, char *why, size_t len)
+{
+	pid_t pgrp = w->pgrp(w, w->self);
+	return pgrp > 0 ? group_in(w, pgrp, why, len) : 0;
+}
+
 /* kill(pid, sig) (kill(2)): one process, the caller's group, every
  * process, or a group. */
 static int kill_in(const struct call_world *w, int32_t pid, char *why, size_t len)
@@ -91,7 +104,7 @@ static int kill_in(const struct call_world *w, int32_t pid, char *why, size_t le
 	if (pid > 0)
 		return pid_in(w, pid, why, len);
 	if (pid == 0)
-		return 0;
+		return own_group_in(w, why, len);
 	if (pid == -1)
 		return refuse(why, len, -EPERM, "-1 names every process the user may signal");
 	if (pid == INT32_MIN)
@@ -107,7 +120,7 @@ static int who_in(const struct call_world *w, int32_t which, int32_t who, const 
 	if (which == kinds[0])
 		return who > 0 ? pid_in(w, who, why, len) : 0;
 	if (which == kinds[1])
-		return who > 0 ? group_in(w, who, why, len) : 0;
+		return who > 0 ? group_in(w, who, why, len) : who == 0 ? own_group_in(w, why, len) : 0;
 	if (which == kinds[2])
 		return refuse(why, len, -EPERM, "a user's processes are not all in this job");
 	return 0; /* the kernel's EINVAL */
@@ -125,6 +138,44 @@ static int tiocspgrp_in(const struct call_world *w, const struct om_sysreq *req,
 		return pgrp > 0 ? group_in(w, pgrp, why, len) : 0;
 	}
 	return 0; /* a NULL pointer: the kernel's EFAULT */
+}
+
+/* setpgid(pid, pgid): a new group of its own is the process's to make;
+ * joining another is joining its members. */
+static int setpgid_in(const struct call_world *w, int32_t pid, int32_t pgid, char *why, size_t len)
+{
+	if (pgid <= 0 || pgid == (pid > 0 ? pid : w->self))
+		return 0; /* its own, or the kernel's EINVAL */
+	return group_in(w, pgid, why, len);
+}
+
+/* pidfd_send_signal(fd, sig, info, flags): the process the descriptor
+ * names, or with PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9) its whole group. */
+static int pidfd_signal_in(const struct call_world *w, const uint64_t *a, char *why, size_t len)
+{
+	int rc = fd_in(w, a[0], why, len);
+	pid_t pid;
+	if (rc != 0 || !((uint32_t)a[3] & PIDFD_SIGNAL_PROCESS_GROUP))
+		return rc;
+	if ((pid = w->fd_pid(w, (int)(int32_t)a[0])) <= 0 || (pid = w->pgrp(w, pid)) <= 0)
+		return 0;
+	return group_in(w, pid, why, len);
+}
+
+/* Who gets a descriptor's SIGIO (or the signal F_SETSIG names): fcntl's
+ * F_SETOWN takes a pid, or a group as a negative number. The forms whose
+ * owner lies in memory (F_SETOWN_EX, FIOSETOWN, SIOCSPGRP) are never
+ * forwarded; the confinement's guard, which reads no memory, refuses
+ * them. */
+static int owner_in(const struct call_world *w, const struct om_sysreq *req, char *why, size_t len)
+{
+	int32_t cmd = (int32_t)req->args[1], who = (int32_t)req->args[2];
+	if (req->nr == SYS_fcntl && cmd == F_SETOWN)
+		return who > 0 ? pid_in(w, who, why, len) : who < 0 && who != INT32_MIN ? group_in(w, -who, why, len) : 0;
+	if ((req->nr == SYS_fcntl && cmd == F_SETOWN_EX) ||
+	    (req->nr == SYS_ioctl && ((uint32_t)cmd == FIOSETOWN || (uint32_t)cmd == SIOCSPGRP)))
+		return refuse(why, len, -EPERM, "the owner it sets lies in memory, which is not checked");
+	return 0;
 }
 
 int call_limits_check(const struct call_world *w, const struct om_sysreq *req, char *why, size_t len)
@@ -162,6 +213,11 @@ int call_limits_check(const struct call_world *w, const struct om_sysreq *req, c
 	case SYS_ioprio_set:
 		return who_in(w, (int32_t)a[0], (int32_t)a[1], ioprio, why, len);
 	case SYS_pidfd_send_signal:
+		return pidfd_signal_in(w, a, why, len);
+	case SYS_setpgid:
+		return setpgid_in(w, (int32_t)a[0], (int32_t)a[1], why, len);
+	case SYS_fcntl:
+		return owner_in(w, req, why, len);
 	case SYS_pidfd_getfd:
 	case SYS_process_mrelease:
 	case SYS_process_madvise:
@@ -169,7 +225,7 @@ int call_limits_check(const struct call_world *w, const struct om_sysreq *req, c
 	case SYS_ptrace:
 		return refuse(why, len, -EPERM, "a node may not trace a process");
 	case SYS_ioctl:
-		return (uint32_t)a[1] == TIOCSPGRP ? tiocspgrp_in(w, req, why, len) : 0;
+		return (uint32_t)a[1] == TIOCSPGRP ? tiocspgrp_in(w, req, why, len) : owner_in(w, req, why, len);
 	}
 	return 0;
 }

@@ -21,10 +21,12 @@
  *
  * The calls checked, among those the node forwards (migrate/syscalls.def
  * and om_syscall_where_at; the deputy's decoder refuses every other):
- *   kill            pid > 0 in the job; 0 (the caller's group) allowed;
- *                   -1 (every process the user may signal) EPERM; a group
- *                   -pid is the caller's, the job's home group, or one
- *                   whose every member is in the job (none: ESRCH);
+ *   kill            pid > 0 in the job; -1 (every process the user may
+ *                   signal) EPERM; a group -pid (0: the caller's) is the
+ *                   job's home group, or one whose every member is in the
+ *                   job (none: ESRCH) - the caller's own group is no
+ *                   exception, as a process may join another group of its
+ *                   session;
  *   tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo  the target (the
  *                   thread, for tgkill) in the job;
  *   pidfd_open, get_robust_list, prlimit64, sched_setaffinity,
@@ -34,21 +36,27 @@
  *   pidfd_send_signal, pidfd_getfd, process_mrelease  the process the
  *                   descriptor names (a pidfd, by its fdinfo's Pid:, or a
  *                   /proc/PID directory, which pidfd_send_signal takes too)
- *                   in the job; any other descriptor runs, and the kernel
+ *                   in the job (with PIDFD_SIGNAL_PROCESS_GROUP, its group
+ *                   as kill's); any other descriptor runs, and the kernel
  *                   answers EBADF or EINVAL;
+ *   setpgid         a group of the process's own (pgid 0 or its pid), or
+ *                   one kill could reach;
+ *   fcntl F_SETOWN  the descriptor's SIGIO owner as kill's target; the
+ *                   owner set through memory (F_SETOWN_EX, ioctl
+ *                   FIOSETOWN, SIOCSPGRP) EPERM;
  *   ioctl TIOCSPGRP  the terminal's new foreground group as kill's: a
  *                   node must not hand the user's terminal to a group
  *                   outside the job.
  * The same rules cover calls that go home today instead (the process then
- * runs them natively there): ptrace (always EPERM: the job is traced by
- * its deputy already), process_vm_readv/writev, migrate_pages,
- * move_pages, sched_setattr, process_madvise; should the table forward
- * them one day, they are limited already.
+ * runs them natively there, where under --confine the guard applies them,
+ * confine_guard.h): ptrace (always EPERM: the job is traced by its deputy
+ * already), process_vm_readv/writev, migrate_pages, move_pages,
+ * sched_setattr, process_madvise, setpgid, fcntl's and ioctl's owners;
+ * should the table forward them one day, they are limited already.
  *
  * No check is needed for: getters that any process may use on any other
  * (getpgid, getsid, getpriority, sched_get*, ioprio_get); wait4 and
- * waitid, which reach only the caller's children; setpgid (itself or a
- * child; it goes home anyway); calls that need a privilege the user's
+ * waitid, which reach only the caller's children; calls that need a privilege the user's
  * om-run does not have (mount, umount2, pivot_root, chroot, swapon, acct,
  * vhangup, fanotify's permission events). A group 0, a pid 0 and a
  * negative pid where the call takes none run as they are: they mean the

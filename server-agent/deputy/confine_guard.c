@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,13 +25,18 @@
 
 #define DATA(field) offsetof(struct seccomp_data, field)
 #define ARG_LO(i) (DATA(args) + (i) * 8) /* the low half: pid_t and int are 32 bits */
-#define PROG_MAX 128
+#define PROG_MAX 160
 
-/* Calls that name a process by their first argument, 0 being the caller
- * (kill: its group, which the limits allow too). */
-static const int by_pid[] = {
-	SYS_kill, SYS_prlimit64, SYS_sched_setaffinity, SYS_sched_setscheduler, SYS_sched_setparam,
-	SYS_sched_setattr, SYS_get_robust_list, SYS_migrate_pages, SYS_move_pages,
+/* Calls that name a process by an argument, 0 being the caller itself
+ * (setpgid: pgid 0, a group of its own). */
+static const struct { int nr, arg; } by_pid[] = {
+	{ SYS_prlimit64, 0 }, { SYS_sched_setaffinity, 0 }, { SYS_sched_setscheduler, 0 },
+	{ SYS_sched_setparam, 0 }, { SYS_sched_setattr, 0 }, { SYS_get_robust_list, 0 },
+	{ SYS_migrate_pages, 0 }, { SYS_move_pages, 0 }, { SYS_setpgid, 1 },
+};
+/* Calls that set who gets a descriptor's signals, by their request. */
+static const struct { int nr; uint32_t req[2]; } by_request[] = {
+	{ SYS_fcntl, { F_SETOWN, F_SETOWN_EX } }, { SYS_ioctl, { FIOSETOWN, SIOCSPGRP } },
 };
 /* Calls that name one by (which, who): the caller itself only for the
  * process kind with who 0 (PRIO_PROCESS is 0, IOPRIO_WHO_PROCESS 1). */
@@ -39,7 +45,7 @@ static const struct { int nr, process; } by_which[] = {
 };
 /* Calls the guard always decides. */
 static const int always[] = {
-	SYS_tkill, SYS_tgkill, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo, SYS_pidfd_open,
+	SYS_kill, SYS_tkill, SYS_tgkill, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo, SYS_pidfd_open,
 	SYS_pidfd_send_signal, SYS_pidfd_getfd, SYS_process_mrelease, SYS_kcmp, SYS_process_vm_readv,
 	SYS_process_vm_writev, SYS_process_madvise,
 };
@@ -59,8 +65,8 @@ static size_t build(struct sock_filter *p)
 	p[n++] = allow;
 	for (i = 0; i < N(by_pid); i++) {
 		p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, DATA(nr));
-		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)by_pid[i], 0, 4);
-		p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)by_pid[i].nr, 0, 4);
+		p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(by_pid[i].arg));
 		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
 		p[n++] = allow;
 		p[n++] = notify;
@@ -75,13 +81,23 @@ static size_t build(struct sock_filter *p)
 		p[n++] = allow;
 		p[n++] = notify;
 	}
+	for (i = 0; i < N(by_request); i++) {
+		p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, DATA(nr));
+		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)by_request[i].nr, 0, 5);
+		p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, by_request[i].req[0], 2, 0);
+		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, by_request[i].req[1], 1, 0);
+		p[n++] = allow;
+		p[n++] = notify;
+	}
 	p[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, DATA(nr));
 	for (i = 0; i < N(always); i++) {
 		p[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)always[i], 0, 1);
 		p[n++] = notify;
 	}
 	p[n++] = allow;
-	_Static_assert(3 + 6 * N(by_pid) + 8 * N(by_which) + 1 + 2 * N(always) + 1 <= PROG_MAX, "PROG_MAX");
+	_Static_assert(3 + 6 * N(by_pid) + 8 * N(by_which) + 7 * N(by_request) + 1 + 2 * N(always) + 1 <= PROG_MAX,
+		       "PROG_MAX");
 	return n;
 }
 
@@ -133,7 +149,10 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
-static void say_refused(pid_t pid, const struct om_sysreq *req, const char *why)
+#define SAY_MAX 20
+static int said;
+
+static void say_refused(pid_t pid, const struct om_sysreq *req, const char *why, int last)
 {
 	char path[64], comm[32] = "?", call[160];
 	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
@@ -144,7 +163,8 @@ static void say_refused(pid_t pid, const struct om_sysreq *req, const char *why)
 		close(fd);
 	}
 	call_limits_describe(req, call, sizeof call);
-	fprintf(stderr, "om-run: pid %d (%s): refused %s: %s (--confine)\n", (int)pid, comm, call, why);
+	fprintf(stderr, "om-run: pid %d (%s): refused %s: %s (--confine)%s\n", (int)pid, comm, call, why,
+		last ? "; further refusals are not said" : "");
 }
 
 /* One call: run it (flags CONTINUE) or answer the error. */
@@ -162,14 +182,15 @@ static void decide(int fd, const struct call_job *job, const struct seccomp_noti
 	 * that took its pid since. */
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0)
 		return;
-	if (rc == 0) {
+	if (rc == 0)
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	} else {
+	else
 		resp.error = rc;
-		if (call_limits_signal(&req) > 0)
-			say_refused(self, &req, why);
-	}
 	(void)ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: it went meanwhile */
+	/* After the answer, and only so often: stderr may be a pipe nobody
+	 * reads, and a job refused in a loop must not fill it. */
+	if (rc != 0 && call_limits_signal(&req) > 0 && said < SAY_MAX)
+		say_refused(self, &req, why, ++said == SAY_MAX);
 }
 
 static void serve(int fd, const struct call_job *job)
@@ -194,16 +215,16 @@ static void serve(int fd, const struct call_job *job)
 	}
 }
 
-/* The guard's process: nothing of om-run's but the listener and stderr. */
+/* The guard's process: nothing of om-run's but the listener and stderr;
+ * a session of its own, out of the job's reach (kill(0, ...) of a job in
+ * om-run's group), deaf to every signal it may ignore. */
 static void guard_main(int listener, const struct call_job *job)
 {
-	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 	sigset_t none;
 	prctl(PR_SET_NAME, "om-run-guard", 0, 0, 0);
+	setsid();
 	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	for (size_t i = 0; i < N(quiet); i++)
-		signal(quiet[i], SIG_IGN);
+		signal(s, SIG_IGN); /* SIGKILL and SIGSTOP refuse, as they should */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -9,24 +9,29 @@
  * --confine, Landlock keeps them from files and TCP (confine.h), and from
  * signalling processes outside the job only from Linux 6.12 (ABI 6); it
  * never covers prlimit, setpriority, the scheduler's and ioprio's
- * setters, kcmp or pidfds.
+ * setters, kcmp, pidfds, setpgid into another group (whose members kill(0)
+ * would then reach) or a descriptor's signal owner (F_SETOWN, F_SETSIG:
+ * the kernel's own signals to whoever the owner names).
  *
  * So the confined process also gets a seccomp filter that hands those
  * calls (the ones call_limits.h checks, less ptrace, which Landlock
- * scopes, and TIOCSPGRP, whose argument lies in memory) to a guard
+ * scopes, and TIOCSPGRP, whose argument lies in memory; owners set
+ * through memory are refused) to a guard
  * process (seccomp_unotify(2)): the guard decides each one with the
  * deputy's rules for the calling process, and the kernel then runs it
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE) or returns the error without running
  * it (EPERM, ESRCH: what Linux answers for a process the caller may not
- * touch). A call that names the caller itself by 0 (kill(0, ...),
- * prlimit64(0, ...), setpriority(PRIO_PROCESS, 0, ...), glibc's own
- * getrlimit) never leaves the kernel. A refused call that sends a signal
- * is said on om-run's standard error.
+ * touch). A call that names the caller itself by 0 (prlimit64(0, ...),
+ * setpriority(PRIO_PROCESS, 0, ...), glibc's own getrlimit, setpgid to a
+ * group of its own) never leaves the kernel. A refused call that sends a
+ * signal is said on om-run's standard error, after the answer and at most
+ * 20 times.
  *
  * The guard is no child of om-run (it would confuse om-run's waits): it
  * is reparented to init, keeps only the listener and om-run's standard
- * error, ignores the terminal's signals, and ends when the last process
- * of the filter has been reaped. Should it die, the filtered calls fail
+ * error, has a session of its own (a job's kill(0, ...) does not reach
+ * it, and it refuses the job any other way to it), ignores every signal
+ * it can, and ends when the last process of the filter has been reaped. Should it die, the filtered calls fail
  * with ENOSYS: closed, not open.
  *
  * What it does not stop: a process that changes a pidfd's number

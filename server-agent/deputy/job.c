@@ -107,6 +107,8 @@ job_fork(struct job_ctx *jc)
 		if ((b & JOB_GO_CONFINE) && ((e = confine_apply(jc->confine)) != 0 ||
 		    (e = confine_guard_install(gd[1])) != 0)) {
 			fprintf(stderr, "om-run: %s: cannot confine it: %s\n", jc->argv[0], strerror(-e));
+			e = -e; /* as a failed exec: nothing ran */
+			(void)!write(er[1], &e, sizeof e);
 			_exit(126);
 		}
 		execve(jc->path, jc->argv, jc->envp);

@@ -736,9 +736,9 @@ int deputy_run(struct job_ctx *jc)
 	/* Before anything can end it: its start time tells it from a later
 	 * process that has its pid. (Without it only each caller's own
 	 * descendants count as the job's.) */
+	node_code_since_now(); /* first: call_job_init makes /proc files */
 	if (call_job_init(&jc->job, jc->child) != 0)
 		say(r, "the job's root is not in /proc: a node reaches only each process's own descendants");
-	node_code_since_now();
 	snprintf(r->prog, sizeof r->prog, "%s", jc->argv[0]);
 	if (ptrace(PTRACE_SEIZE, jc->child, NULL, (void *)follow_options()) == -1)
 		return RUN_REMOTE_UNAVAILABLE;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,8 +45,27 @@ void node_code_since_now(void)
 
 static int changed_since_start(const struct stat *st)
 {
+	/* A file system that keeps whole seconds (FAT: two; NFS: the
+	 * server's clock) may date a change after the start before it. */
+	if (st->st_ctim.tv_nsec == 0)
+		return st->st_ctim.tv_sec >= since.tv_sec - 2;
 	return st->st_ctim.tv_sec > since.tv_sec ||
 	       (st->st_ctim.tv_sec == since.tv_sec && st->st_ctim.tv_nsec >= since.tv_nsec);
+}
+
+/* Files whose contents the kernel makes as they are read (a process's
+ * /proc/PID/stat holds its name, which the job chooses): no code. */
+static int made_by_kernel(int fd)
+{
+	static const long kinds[] = { PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+				      SECURITYFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC };
+	struct statfs fs;
+	if (fstatfs(fd, &fs) != 0)
+		return 1;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if ((long)fs.f_type == kinds[i])
+			return 1;
+	return 0;
 }
 
 static void unref(struct path_ref *p)
@@ -136,16 +157,6 @@ void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret)
 	copies[ncopies++] = (struct copy){ addr, (uint64_t)ret, off, st.st_dev, st.st_ino, p };
 }
 
-int node_code_home_file(void *ctx, const char *path, char *why, size_t len)
-{
-	struct stat st;
-	(void)ctx;
-	if (stat(path, &st) != 0 || !changed_since_start(&st))
-		return 0;
-	snprintf(why, len, "%s changed after the job started", path);
-	return -1;
-}
-
 /* A record with bytes in the page at addr, or NULL. */
 static const struct copy *copy_in(uint64_t addr)
 {
@@ -176,6 +187,11 @@ static int same_as_file(const struct copy *c, uint64_t addr, const uint8_t *page
 	}
 	if (changed_since_start(&st)) {
 		snprintf(why, len, "%s changed after the job started", path);
+		close(fd);
+		return 0;
+	}
+	if (made_by_kernel(fd)) {
+		snprintf(why, len, "%s is made by the kernel as it is read", path);
 		close(fd);
 		return 0;
 	}

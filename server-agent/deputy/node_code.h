@@ -43,12 +43,6 @@ void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret);
  * now; else -1 with why ("no file was read there", ...). ctx unused
  * (restore.h's file_code hook). */
 int node_code_check(void *ctx, uint64_t addr, const uint8_t *page, char *why, size_t len);
-/* Whether home may run code from the file at path, which it has mapped
- * since before the job left (restore.h's home_file hook): 0, or -1 with
- * why when the file changed after the job started. A path that no longer
- * names a file (deleted, "(deleted)" in maps) passes: no path reaches its
- * pages. ctx unused. */
-int node_code_home_file(void *ctx, const char *path, char *why, size_t len);
 /* Forgets every record (the process execed: a new address space). */
 void node_code_forget(void);
 /* The job starts now: files changed from now on bring no code home. */

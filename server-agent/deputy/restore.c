@@ -262,6 +262,19 @@ take_code(struct restore *r, const struct om_image_region *reg, const struct cap
 	return add_code(r, reg->start, reg->end);
 }
 
+/* Whether shared mapping m is another view of a file home runs code
+ * from (a JIT's writable twin of its code, a memfd mapped twice): a page
+ * written there changes the code. */
+static int
+aliases_code(const struct restore *r, const struct capture_map *m)
+{
+	for (size_t i = 0; m->inode != 0 && i < r->nhome; i++)
+		if ((r->home[i].prot & OM_PROT_X) && r->home[i].inode == m->inode &&
+		    strcmp(r->home[i].name, m->name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The pages the image sends for a code region must be the home's. */
 static int
 compare_code(struct restore *r, uint64_t addr, const struct om_image_pages *p)
@@ -362,6 +375,8 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 		return rc;
 	if (reg->prot & OM_PROT_X)
 		*kept = keep = NULL; /* a node's file code: its pages and zeros, never a file's home reads */
+	else if (keep != NULL && keep->shared && aliases_code(r, keep))
+		r->code_region = CODE_HOME; /* what is written there is written into code: compared */
 	if (keep == NULL) {
 		/* Anything there goes; the region starts as zero pages. */
 		return rs_call(r, "mmap", SYS_mmap, reg->start, len, (uint64_t)prot_bits(reg->prot),

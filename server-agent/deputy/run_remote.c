@@ -29,6 +29,7 @@
 #include "inject.h"
 #include "deputy.h"
 #include "job_msg.h"
+#include "home_code.h"
 #include "node_code.h"
 #include "ptrace_start.h"
 #include "remote.h"
@@ -587,7 +588,7 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 	r->rs.thread_in = remote_thread_restore_in;
 	r->rs.thread_ctx = r;
 	r->rs.file_code = node_code_check;
-	r->rs.home_file = node_code_home_file;
+	r->rs.home_file = home_code_check;
 	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
@@ -873,6 +874,7 @@ int remote_send_out(struct remote *r)
 	remote_threads_sort(r);
 	for (int i = 0; i < r->nthreads; i++)
 		threads[i] = &r->threads[i]->in;
+	home_code_leaving(r->pid);
 	rc = capture_image(&r->in, threads, (unsigned)r->nthreads, emit, r, &cs, err, sizeof err);
 	free(threads);
 	if (rc != 0) {
