@@ -643,10 +643,14 @@ jobs_home_gone(struct conn *c)
 {
 	/* The ids first: ending a job changes the list walked. */
 	uint32_t ids[OM_JOBS_MAX];
+	char why[sizeof c->why + 64];
 	struct conn *nc;
 	struct job *j;
 	int i, k;
 
+	/* Whose doing it was, for the log: om-run's end, or the agent's. */
+	snprintf(why, sizeof why, "om-run went away (%s); JOB_KILL sent to the node",
+	    c->why[0] ? c->why : "closed");
 	k = jobs_collect(ids, OM_JOBS_MAX, NULL, c);
 	for (i = 0; i < k; i++) {
 		if ((j = jobs_find(ids[i])) == NULL || j->home != c)
@@ -655,7 +659,7 @@ jobs_home_gone(struct conn *c)
 		if ((nc = node_conn_get(j->node)) != NULL)
 			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
 		if ((j = jobs_find(ids[i])) != NULL)
-			jobs_end(j, "om-run went away; JOB_KILL sent to the node");
+			jobs_end(j, why);
 	}
 	jobs_conn_gone(c);
 }
