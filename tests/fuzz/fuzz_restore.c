@@ -14,7 +14,8 @@
  * in the lower half, never on the scratch region, [vdso], [vvar] or
  * [vsyscall]; memory is written only in the scratch data area or in the
  * image region being restored, never in code (whose pages are compared:
- * the fake home reads as zeros).
+ * the fake home reads as zeros), nor in a kept shared mapping of a file
+ * the home also maps executable (its twin).
  *
  * Input: byte 0 flags (bit 0: the home has the image's threads, bit 1:
  * the home's XSAVE area is the 576-byte minimum, else 2696 bytes); byte 1
@@ -53,6 +54,7 @@ static struct {
 	int fail_injection;
 	uint32_t xsave_size;
 	int next_timer;
+	uint64_t fresh_start, fresh_end; /* the last range mapped afresh (mmap) */
 	uint8_t data[4096];      /* the scratch data area's first page */
 	struct restore *r;
 } fk;
@@ -160,6 +162,8 @@ inject_syscall(struct inject *in, long nr, const uint64_t a[6], int64_t *ret)
 	case SYS_mmap:
 		check_range("mmap", a[0], a[1]);
 		FUZZ_ASSERT(a[3] & MAP_FIXED, "mmap without MAP_FIXED");
+		fk.fresh_start = a[0];
+		fk.fresh_end = a[0] + a[1];
 		*ret = (int64_t)a[0];
 		break;
 	case SYS_munmap: check_range("munmap", a[0], a[1]); break;
@@ -175,6 +179,23 @@ inject_syscall(struct inject *in, long nr, const uint64_t a[6], int64_t *ret)
 		memcpy(fk.data + (a[2] - in->data), &id, 4);
 		break;
 	}
+	}
+	return 0;
+}
+
+/* addr lies in a home shared mapping of a file home also maps
+ * executable: written there, a page would change the code. */
+static int
+twin_of_code(uint64_t addr)
+{
+	for (size_t i = 0; i < fk.nmaps; i++) {
+		const struct capture_map *m = &fk.maps[i];
+		if (addr < m->start || addr >= m->end || !m->shared || m->inode == 0)
+			continue;
+		for (size_t k = 0; k < fk.nmaps; k++)
+			if ((fk.maps[k].prot & OM_PROT_X) && fk.maps[k].inode == m->inode &&
+			    strcmp(fk.maps[k].name, m->name) == 0)
+				return 1;
 	}
 	return 0;
 }
@@ -200,6 +221,8 @@ inject_write(struct inject *in, uint64_t addr, const void *buf, size_t n)
 	    r ? (unsigned long long)r->prev_end : 0ull);
 	FUZZ_ASSERT(!protected_range(addr, n), "pages written at %#llx", (unsigned long long)addr);
 	FUZZ_ASSERT(!r->code_region, "the image's pages written over code at %#llx", (unsigned long long)addr);
+	FUZZ_ASSERT(!twin_of_code(addr) || (addr >= fk.fresh_start && addr < fk.fresh_end),
+	    "the image's pages written into a writable twin of code at %#llx", (unsigned long long)addr);
 	return 0;
 }
 

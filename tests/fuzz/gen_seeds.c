@@ -272,6 +272,7 @@ struct image_spec {
 	int scratch;        /* a RESERVED region at SCRATCH (fuzz_restore's home has it) */
 	int timers;         /* a POSIX timer and a queued signal */
 	int pages;          /* the heap's first page travels */
+	int twin;           /* a file shared twice: executable, and writable with a page sent */
 	uint32_t pid;
 };
 
@@ -331,6 +332,15 @@ image(struct buf *b, const struct image_spec *sp)
 	r[nr++] = (struct om_image_region){ .start = 0x4c1000, .end = 0x4c3000, .prot = 3,
 		.kind = OM_RK_HEAP, .pages_sent = sp->pages ? 1 : 0 };
 	snprintf(r[0].name, sizeof r[0].name, "[heap]");
+	if (sp->twin) { /* fuzz_restore's home has this file at these places */
+		static const char lib[] = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+		r[nr] = (struct om_image_region){ .start = 0x500000, .end = 0x501000, .prot = 5,
+			.kind = OM_RK_FILE, .flags = OM_RF_SHARED };
+		snprintf(r[nr++].name, sizeof r[0].name, "%s", lib);
+		r[nr] = (struct om_image_region){ .start = 0x600000, .end = 0x601000, .prot = 3,
+			.kind = OM_RK_FILE, .flags = OM_RF_SHARED, .pages_sent = 1 };
+		snprintf(r[nr++].name, sizeof r[0].name, "%s", lib);
+	}
 	if (sp->scratch) {
 		r[nr++] = (struct om_image_region){ .start = SCRATCH, .end = SCRATCH + SCRATCH_LEN,
 			.prot = 0, .kind = OM_RK_RESERVED };
@@ -889,6 +899,18 @@ main(int argc, char **argv)
 		put32(&s, 0xff7fc1), put16(&s, 1), put8(&s, 5), put8(&s, 0x80 | 3), put32(&s, 0);
 		put(&s, b.p, b.len);
 		save("fuzz_restore", "threads", &s);
+		/* A writable twin of executable memory, with a page: compared
+		 * with the home's, never written. */
+		b.len = 0;
+		image(&b, &(struct image_spec){ .pid = 4000, .twin = 1 });
+		s.len = 0;
+		put8(&s, 0), put8(&s, 0);
+		put8(&s, 3);           /* [heap], the file's executable view and its writable twin */
+		put32(&s, 0x4c1), put16(&s, 1), put8(&s, 3), put8(&s, 1), put32(&s, 0);
+		put32(&s, 0x500), put16(&s, 0), put8(&s, 5), put8(&s, 8 | 5), put32(&s, 0);
+		put32(&s, 0x600), put16(&s, 0), put8(&s, 3), put8(&s, 8 | 5), put32(&s, 0);
+		put(&s, b.p, b.len);
+		save("fuzz_restore", "twin", &s);
 		free(s.p);
 	}
 
