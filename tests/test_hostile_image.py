@@ -150,35 +150,34 @@ def t_data_made_executable(tmp):
     refused(tmp, change, "that the job did not have when it left: home runs no code a node made or changed")
 
 
-def t_home_code_file_changed(tmp):
-    # The file home's code is mapped from was written while the job was
-    # away (a node can write the user's files through the deputy, and a
-    # private mapping reads the file where it was not written): the image
-    # is unchanged, yet home's code is not what the job left with.
+def home_file_changed(tmp, meanwhile, said):
+    """comeback run from a copy, which meanwhile(path) changes while the
+    job is away; the image comes back unchanged and is refused with said."""
     prog = os.path.join(tmp, "comeback")
     shutil.copy(PROG, prog)
     time.sleep(0.05)  # ctime's clock is coarse
     a, n, p, job, home, img = away(tmp, prog)
-    os.chmod(prog, 0o755)  # its ctime moves, as a write's would
+    meanwhile(prog)
     send_home(n, job, img)
     rc, err = finish(p, home)
     check(rc == OMRUN_FAIL, "om-run exited %d, expected %d: %r" % (rc, OMRUN_FAIL, err[-600:]))
-    said = "(%s changed while the job was away): home runs no code a node made or changed" % prog
+    said = "(%s %s): home runs no code a node made or changed" % (prog, said)
     check(said in err, "om-run did not say %r: %r" % (said, err[-1000:]))
+
+
+def t_home_code_file_changed(tmp):
+    # The file home's code is mapped from was written while the job was
+    # away (a node can write the user's files through the deputy, and a
+    # private mapping reads the file where it was not written): the image
+    # is unchanged, yet home's code is not what the job left with. A
+    # chmod moves the ctime as a write would.
+    home_file_changed(tmp, lambda path: os.chmod(path, 0o755), "changed while the job was away")
 
 
 def t_home_code_file_gone(tmp):
     # Removed while the job was away (after a write, say): no path reaches
     # the file now, but home's pages were read from it.
-    prog = os.path.join(tmp, "comeback")
-    shutil.copy(PROG, prog)
-    a, n, p, job, home, img = away(tmp, prog)
-    os.unlink(prog)
-    send_home(n, job, img)
-    rc, err = finish(p, home)
-    check(rc == OMRUN_FAIL, "om-run exited %d, expected %d: %r" % (rc, OMRUN_FAIL, err[-600:]))
-    said = "(%s was removed while the job was away): home runs no code a node made or changed" % prog
-    check(said in err, "om-run did not say %r: %r" % (said, err[-1000:]))
+    home_file_changed(tmp, os.unlink, "was removed while the job was away")
 
 
 def t_rip_off_the_code(tmp):
