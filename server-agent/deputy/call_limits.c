@@ -74,10 +74,10 @@ static int group_in(const struct call_world *w, pid_t pgrp, char *why, size_t le
 }
 
 /* The process a descriptor of the caller names (pidfd_*, process_mrelease). */
-static int fd_in(const struct call_world *w, uint64_t arg, char *why, size_t len)
+static int fd_in(const struct call_world *w, uint64_t arg, pid_t *named, char *why, size_t len)
 {
 	int fd = (int)(int32_t)arg;
-	pid_t pid = w->fd_pid(w, fd);
+	pid_t pid = *named = w->fd_pid(w, fd);
 	if (pid == -EPERM)
 		return refuse(why, len, -EPERM, "descriptor %d names a process the deputy cannot see", fd);
 	if (pid <= 0)
@@ -153,13 +153,11 @@ static int setpgid_in(const struct call_world *w, int32_t pid, int32_t pgid, cha
  * names, or with PIDFD_SIGNAL_PROCESS_GROUP (Linux 6.9) its whole group. */
 static int pidfd_signal_in(const struct call_world *w, const uint64_t *a, char *why, size_t len)
 {
-	int rc = fd_in(w, a[0], why, len);
-	pid_t pid;
-	if (rc != 0 || !((uint32_t)a[3] & PIDFD_SIGNAL_PROCESS_GROUP))
+	pid_t pid, pgrp;
+	int rc = fd_in(w, a[0], &pid, why, len);
+	if (rc != 0 || !((uint32_t)a[3] & PIDFD_SIGNAL_PROCESS_GROUP) || pid <= 0 || (pgrp = w->pgrp(w, pid)) <= 0)
 		return rc;
-	if ((pid = w->fd_pid(w, (int)(int32_t)a[0])) <= 0 || (pid = w->pgrp(w, pid)) <= 0)
-		return 0;
-	return group_in(w, pid, why, len);
+	return group_in(w, pgrp, why, len);
 }
 
 /* Who gets a descriptor's SIGIO (or the signal F_SETSIG names): fcntl's
@@ -221,7 +219,7 @@ int call_limits_check(const struct call_world *w, const struct om_sysreq *req, c
 	case SYS_pidfd_getfd:
 	case SYS_process_mrelease:
 	case SYS_process_madvise:
-		return fd_in(w, a[0], why, len);
+		return fd_in(w, a[0], &(pid_t){ 0 }, why, len);
 	case SYS_ptrace:
 		return refuse(why, len, -EPERM, "a node may not trace a process");
 	case SYS_ioctl:
@@ -458,6 +456,8 @@ static pid_t proc_pgrp(const struct call_world *w, pid_t pid)
 
 void call_limits_proc(struct call_world *w, const struct call_job *job, pid_t self, pid_t tid)
 {
+	if (self <= 0 && (self = proc_tgid(tid)) <= 0)
+		self = tid; /* gone: the checks answer ESRCH */
 	*w = (struct call_world){ .self = self, .home_pgrp = job->home_pgrp, .pgrp = proc_pgrp,
 				  .member = proc_member, .group = proc_group, .fd_pid = proc_fd_pid,
 				  .job = job, .tid = tid > 0 ? tid : self };

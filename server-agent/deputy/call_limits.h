@@ -56,9 +56,9 @@
  *
  * No check is needed for: getters that any process may use on any other
  * (getpgid, getsid, getpriority, sched_get*, ioprio_get); wait4 and
- * waitid, which reach only the caller's children; calls that need a privilege the user's
- * om-run does not have (mount, umount2, pivot_root, chroot, swapon, acct,
- * vhangup, fanotify's permission events). A group 0, a pid 0 and a
+ * waitid, which reach only the caller's children; calls that need a
+ * privilege the user's om-run does not have (mount, umount2, pivot_root,
+ * chroot, swapon, acct, vhangup, fanotify's permission events). A group 0, a pid 0 and a
  * negative pid where the call takes none run as they are: they mean the
  * caller, or the kernel refuses them itself. Not decided here: what a
  * path names (/proc/PID/mem, a socket of another program), which the
@@ -118,8 +118,8 @@ struct call_world {
  * ("pid 4242 is not in this job"). */
 int call_limits_check(const struct call_world *w, const struct om_sysreq *req, char *why, size_t len);
 
-/* The world as /proc shows it, for the process self, whose thread tid
- * makes the call. It reads nothing yet: a call that names no process
+/* The world as /proc shows it, for the process self (0: the one thread
+ * tid belongs to), whose thread tid makes the call. It reads nothing yet: a call that names no process
  * costs the check nothing. */
 void call_limits_proc(struct call_world *w, const struct call_job *job, pid_t self, pid_t tid);
 

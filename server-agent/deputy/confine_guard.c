@@ -133,22 +133,6 @@ int confine_guard_install(int sock)
 	return e;
 }
 
-/* The process a thread belongs to, from /proc/TID/status; -1 if gone. */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 #define SAY_MAX 20
 static int said;
 
@@ -175,8 +159,7 @@ static void decide(int fd, const struct call_job *job, const struct seccomp_noti
 	struct call_world w;
 	char why[160];
 	memcpy(req.args, n->data.args, sizeof req.args);
-	pid_t self = tgid_of((pid_t)n->pid);
-	call_limits_proc(&w, job, self > 0 ? self : (pid_t)n->pid, (pid_t)n->pid);
+	call_limits_proc(&w, job, 0, (pid_t)n->pid);
 	int rc = call_limits_check(&w, &req, why, sizeof why);
 	/* What /proc said was about the caller that waits, not a process
 	 * that took its pid since. */
@@ -190,7 +173,7 @@ static void decide(int fd, const struct call_job *job, const struct seccomp_noti
 	/* After the answer, and only so often: stderr may be a pipe nobody
 	 * reads, and a job refused in a loop must not fill it. */
 	if (rc != 0 && call_limits_signal(&req) > 0 && said < SAY_MAX)
-		say_refused(self, &req, why, ++said == SAY_MAX);
+		say_refused(w.self, &req, why, ++said == SAY_MAX);
 }
 
 static void serve(int fd, const struct call_job *job)

@@ -16,9 +16,9 @@
  * So the confined process also gets a seccomp filter that hands those
  * calls (the ones call_limits.h checks, less ptrace, which Landlock
  * scopes, and TIOCSPGRP, whose argument lies in memory; owners set
- * through memory are refused) to a guard
- * process (seccomp_unotify(2)): the guard decides each one with the
- * deputy's rules for the calling process, and the kernel then runs it
+ * through memory are refused) to a guard process (seccomp_unotify(2)):
+ * the guard decides each one with the deputy's rules for the calling
+ * process, and the kernel then runs it
  * (SECCOMP_USER_NOTIF_FLAG_CONTINUE) or returns the error without running
  * it (EPERM, ESRCH: what Linux answers for a process the caller may not
  * touch). A call that names the caller itself by 0 (prlimit64(0, ...),
@@ -31,8 +31,8 @@
  * is reparented to init, keeps only the listener and om-run's standard
  * error, has a session of its own (a job's kill(0, ...) does not reach
  * it, and it refuses the job any other way to it), ignores every signal
- * it can, and ends when the last process of the filter has been reaped. Should it die, the filtered calls fail
- * with ENOSYS: closed, not open.
+ * it can, and ends when the last process of the filter has been reaped.
+ * Should it die, the filtered calls fail with ENOSYS: closed, not open.
  *
  * What it does not stop: a process that changes a pidfd's number
  * between the check and the call (another thread of the same confined

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "home_code.h"
 
 struct note {
@@ -64,23 +65,15 @@ static void note(const char *path)
 
 void home_code_leaving(pid_t pid)
 {
-	char maps[64], line[4096 + 256], perms[8];
-	unsigned long long start, end, off, inode;
-	unsigned dmaj, dmin;
-	int pos;
+	struct capture_map *maps;
+	size_t n;
 	forget();
-	snprintf(maps, sizeof maps, "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(maps, "re");
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &dmaj, &dmin, &inode,
-			   &pos) < 7 || perms[2] != 'x' || inode == 0 || line[pos] != '/')
-			continue;
-		line[pos + strcspn(line + pos, "\n")] = '\0';
-		note(line + pos);
-	}
-	fclose(f);
+	if (capture_read_maps(pid, 0, 0, &maps, &n) != 0)
+		return; /* nothing noted: refused when it comes back */
+	for (size_t i = 0; i < n; i++)
+		if ((maps[i].prot & OM_PROT_X) && maps[i].inode != 0 && maps[i].name[0] == '/')
+			note(maps[i].name);
+	free(maps);
 }
 
 int home_code_check(void *ctx, const char *path, char *why, size_t len)

@@ -181,13 +181,14 @@ job_release_env(struct job_ctx *jc, const char *tunable)
 	if (cp->release_w != -1)
 		close(cp->release_w);
 	close(cp->err_r);
-	/* Its guard: until it starts, a call it decides waits for it. */
-	if (e == 0 && (msg[0] & JOB_GO_CONFINE) && (e = -confine_guard_start(cp->guard_r, jc->child)) != 0) {
+	/* Its guard: until it starts, a call it decides waits for it. No
+	 * confined program, no listener. */
+	if (cp->guard_r >= 0 && (e != 0 || !(msg[0] & JOB_GO_CONFINE))) {
+		close(cp->guard_r);
+	} else if (cp->guard_r >= 0 && (e = -confine_guard_start(cp->guard_r, jc->child)) != 0) {
 		fprintf(stderr, "om-run: %s: cannot start the guard of its confinement: %s\n", jc->argv[0],
 			strerror(e));
 		kill(jc->child, SIGKILL);
-	} else if (cp->guard_r >= 0 && !(e == 0 && (msg[0] & JOB_GO_CONFINE))) {
-		close(cp->guard_r);
 	}
 	cp->guard_r = -1;
 	if (jc->confine >= 0) { /* the child's copy is the one that counts */

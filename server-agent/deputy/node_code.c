@@ -18,18 +18,12 @@
 #include "node_code.h"
 
 /* len bytes of the file at off landed at node address addr; addr and off
- * alike within a page. The path is shared by the parts of one split
- * record (refs). */
+ * alike within a page. */
 struct copy {
 	uint64_t addr, len, off;
 	dev_t dev;
 	ino_t ino;
-	struct path_ref *path;
-};
-
-struct path_ref {
-	unsigned refs;
-	char name[];
+	char *path;
 };
 
 static struct copy copies[NODE_CODE_MAX];
@@ -68,15 +62,9 @@ static int made_by_kernel(int fd)
 	return 0;
 }
 
-static void unref(struct path_ref *p)
-{
-	if (--p->refs == 0)
-		free(p);
-}
-
 static void drop(size_t i)
 {
-	unref(copies[i].path);
+	free(copies[i].path);
 	memmove(&copies[i], &copies[i + 1], (ncopies - i - 1) * sizeof copies[0]);
 	ncopies--;
 }
@@ -89,8 +77,8 @@ void node_code_forget(void)
 
 /* Takes [addr, end) out of every record: what lies there now is the new
  * read's. A record cut in two keeps its head in place and gets its tail
- * appended (1 when there was no room for it: the tail is lost, which
- * only refuses more). */
+ * appended (when there is no room or memory for it, the tail is lost,
+ * which only refuses more). */
 static void cut_out(uint64_t addr, uint64_t end)
 {
 	for (size_t i = ncopies; i-- > 0;) {
@@ -108,10 +96,8 @@ static void cut_out(uint64_t addr, uint64_t end)
 		}
 		if (c->addr < addr) {
 			c->len = addr - c->addr;
-			if (tail.len && ncopies < NODE_CODE_MAX) {
-				tail.path->refs++;
+			if (tail.len && ncopies < NODE_CODE_MAX && (tail.path = strdup(tail.path)) != NULL)
 				copies[ncopies++] = tail;
-			}
 		} else if (tail.len) {
 			*c = tail;
 		} else {
@@ -142,18 +128,16 @@ void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret)
 	if (ncopies) {
 		struct copy *last = &copies[ncopies - 1];
 		if (last->addr + last->len == addr && last->off + last->len == off && last->dev == st.st_dev &&
-		    last->ino == st.st_ino && strcmp(last->path->name, path) == 0) {
+		    last->ino == st.st_ino && strcmp(last->path, path) == 0) {
 			last->len += (uint64_t)ret;
 			return;
 		}
 	}
 	if (ncopies == NODE_CODE_MAX)
 		drop(0);
-	struct path_ref *p = malloc(sizeof *p + (size_t)n + 1);
+	char *p = strdup(path);
 	if (p == NULL)
 		return;
-	p->refs = 1;
-	memcpy(p->name, path, (size_t)n + 1);
 	copies[ncopies++] = (struct copy){ addr, (uint64_t)ret, off, st.st_dev, st.st_ino, p };
 }
 
@@ -171,7 +155,7 @@ static const struct copy *copy_in(uint64_t addr)
 static int same_as_file(const struct copy *c, uint64_t addr, const uint8_t *page, char *why, size_t len)
 {
 	static uint8_t file[OM_PAGE_SIZE];
-	const char *path = c->path->name;
+	const char *path = c->path;
 	struct stat st;
 	if (addr < c->addr && c->off < c->addr - addr) {
 		snprintf(why, len, "it would begin before the start of %s", path);

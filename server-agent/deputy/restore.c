@@ -371,11 +371,11 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 	}
 	r->write_pages = 1;
 	*kept = keep;
-	if ((reg->prot & OM_PROT_X) && (rc = take_code(r, reg, kept)) != 1)
-		return rc;
-	if (reg->prot & OM_PROT_X)
+	if (reg->prot & OM_PROT_X) {
+		if ((rc = take_code(r, reg, kept)) != 1)
+			return rc;
 		*kept = keep = NULL; /* a node's file code: its pages and zeros, never a file's home reads */
-	else if (keep != NULL && keep->shared && aliases_code(r, keep))
+	} else if (keep != NULL && keep->shared && aliases_code(r, keep))
 		r->code_region = CODE_HOME; /* what is written there is written into code: compared */
 	if (keep == NULL) {
 		/* Anything there goes; the region starts as zero pages. */
