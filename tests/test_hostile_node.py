@@ -119,6 +119,37 @@ def t_node_asks_outside_job(tmp):
     check(alive(victim.pid), "the victim died")
 
 
+def take_image(n):
+    """The frames of one image, up to its END: returns its job id."""
+    types = []
+    while ow.T_IMAGE_END not in types:
+        f = n.recv_frame(timeout=10)
+        check(f is not None, "the image ended early: %r" % types)
+        types.append(f[0])
+    return f[1]
+
+
+def t_child_deputy_says_why_it_killed(tmp):
+    # Without -v a child's deputy holds none of om-run's descriptors, yet
+    # why its process died is said on om-run's stderr (late_stderr.h),
+    # here a file: a node's bad frame makes the agent drop the node.
+    a = harness.Agent(tmp)
+    n = a.node(harness.MAC1, **ALL_FEATURES)
+    err_path = os.path.join(tmp, "stderr")
+    with open(err_path, "wb") as err_file:
+        p = harness.spawn([RUN, "--control", a.control, "sh", "-c", "sleep 60; echo after"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err_file)
+    n.send_frame(ow.T_JOB_ERROR, ow.error(ow.E_BUSY, "not the shell"), job=take_image(n))
+    job = take_image(n)  # sleep's, from the shell's child's deputy
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    n.send_frame(ow.T_JOB_STOPPED, b"\x01", job=job)  # a payload too short
+    out, _ = p.communicate(timeout=10)
+    with open(err_path) as f:
+        err = f.read()
+    check(p.returncode == 0 and out == b"after\n", "om-run: %d %r %r" % (p.returncode, out, err))
+    check(err == "om-run: node 1 (127.0.0.1) was lost while running sleep\nKilled\n", "stderr: %r" % err)
+
+
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@
 
 #include "call_limits.h"
 #include "job_msg.h"
+#include "late_stderr.h"
 
 struct job_ctx {
 	const char *path;          /* the program as resolved (PATH search done) */
@@ -64,6 +65,8 @@ struct job_ctx {
 	/* --stats: every deputy of the job writes its process's story to
 	 * stats_fd (-1: none), which om-run's collector reads (stats.h). */
 	int stats_fd;
+	/* om-run's stderr, for the errors of deputies that do not hold it. */
+	struct late_stderr late_err;
 };
 
 /* Forks the program's process: it waits, before execve, until released,

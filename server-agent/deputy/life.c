@@ -447,7 +447,7 @@ static void close_span(int lo, int hi)
  * pipes (a `$(...)` around om-run would wait for every process the job
  * left running), not the parent deputy's agent link, signalfd or scratch
  * descriptors. It keeps the descriptors in keep (ascending), and stderr
- * only when -v asks for its messages. */
+ * only when -v asks for its messages (its errors go through late_stderr). */
 static void child_fds(int verbose, const int *keep, int nkeep)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), lo = 0;
@@ -493,6 +493,8 @@ static int child_deputy(const struct remote *parent, int fd, int ok, const struc
 			keep[j - 1] = t;
 		}
 	child_fds(jc.verbose, keep, nkeep);
+	if (!jc.verbose)
+		late_stderr_use(&jc.late_err); /* jc is static: it outlives the stream */
 	jc.ctl_fd = jc.connect ? jc.connect(jc.control) : -1;
 	ssize_t n = read(fd, &h, sizeof h);
 	close(fd);

@@ -1005,9 +1005,13 @@ static int after_exec(struct remote *r, int got, const struct om_hdr *h, const u
 	return NODE_EXECED;
 }
 
-/* The node lost, or the deputy failed: the process goes. */
-static int give_up(struct remote *r, int how)
+/* The node lost, or the deputy failed: the process goes. why, if not
+ * NULL, is the frame the deputy could not serve (nothing said it yet). */
+static int give_up(struct remote *r, int how, const struct om_hdr *why)
 {
+	if (why)
+		fprintf(stderr, "om-run: pid %d (%s): the deputy could not serve node %u's %s: the process is killed\n",
+			(int)r->pid, r->prog, r->jc->placed.node, om_type_name(why->type));
 	if (!r->in.dead)
 		kill(r->in.pid, SIGKILL);
 	remote_threads_reap(r, 1);
@@ -1028,8 +1032,11 @@ int remote_serve(struct remote *r)
 	/* A signal for the job ends a forwarded call it is blocked in; the node
 	 * then restarts it or fails it with EINTR as the program's handler says. */
 	r->in.interruptible = 1;
-	if (idle(r) != 0)
-		return r->in.dead ? NODE_EXITED : give_up(r, NODE_FAIL);
+	if ((rc = idle(r)) != 0 && !r->in.dead)
+		fprintf(stderr, "om-run: pid %d (%s): its home process cannot be held while it runs on node %u (%s): "
+			"the process is killed\n", (int)r->pid, r->prog, jc->placed.node, strerror(rc < 0 ? -rc : EIO));
+	if (rc != 0)
+		return r->in.dead ? NODE_EXITED : give_up(r, NODE_FAIL, NULL);
 	/* Only now: until the program has started, om-run may be blocked
 	 * where it could not follow a stop of the program, and stops with it
 	 * (the defaults) instead. */
@@ -1052,39 +1059,39 @@ int remote_serve(struct remote *r)
 		if (got == -2) {
 			fprintf(stderr, "om-run: node %u (%s) stopped sending %s home\n", jc->placed.node,
 				jc->placed.addr, r->prog);
-			return give_up(r, NODE_LOST);
+			return give_up(r, NODE_LOST, NULL);
 		}
 		if (got <= 0) {
 			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", r->prog,
 				jc->placed.node);
-			return give_up(r, NODE_LOST);
+			return give_up(r, NODE_LOST, NULL);
 		}
 		if (r->homing && (h.type == OM_T_SYSCALL_REQ || h.type == OM_T_JOB_HOME || h.type == OM_T_JOB_STOPPED)) {
 			fprintf(stderr, "om-run: node %u sent %s while it sent %s home\n", jc->placed.node,
 				om_type_name(h.type), r->prog);
-			return give_up(r, NODE_LOST);
+			return give_up(r, NODE_LOST, NULL);
 		}
 		switch (h.type) {
 		case OM_T_SYSCALL_REQ:
 			if (on_syscall(r, &h, p) < 0)
-				return r->in.dead ? NODE_EXITED : r->execed ? NODE_EXECED : give_up(r, NODE_FAIL);
+				return r->in.dead ? NODE_EXITED : r->execed ? NODE_EXECED : give_up(r, NODE_FAIL, &h);
 			break;
 		case OM_T_JOB_STOPPED:
 			if (on_stopped(r, p, h.length) < 0)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			break;
 		case OM_T_SIGNAL_SEEN:
 			if (note_signal_seen(r, p, h.length) < 0)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			break;
 		case OM_T_JOB_EXIT:
 			if (on_exit_frame(r, p, h.length) < 0)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			return NODE_EXITED;
 		case OM_T_JOB_HOME: {
 			struct om_job_home m;
 			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
 			r->stats.node_cpu_ns += m.cpu_ns;
 			r->homing = HOMING_ANNOUNCED;
@@ -1098,10 +1105,10 @@ int remote_serve(struct remote *r)
 		case OM_T_IMAGE_PAGES:
 		case OM_T_IMAGE_END:
 			if (!r->homing)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			r->homing = HOMING_IMAGE;
 			if ((rc = on_home_frame(r, &h, p)) < 0)
-				return give_up(r, NODE_FAIL);
+				return give_up(r, NODE_FAIL, &h);
 			if (rc == 0)
 				break;
 			stats_move(&r->stats, 0);
@@ -1117,8 +1124,10 @@ int remote_serve(struct remote *r)
 					break;
 				if (r->in.dead)
 					return NODE_EXITED;
-				if (rc < 0)
-					return give_up(r, NODE_LOST);
+				if (rc < 0) {
+					fprintf(stderr, "om-run: the agent went away while %s moved on\n", r->prog);
+					return give_up(r, NODE_LOST, NULL);
+				}
 				back_home(r);
 				return NODE_HOME;
 			}
@@ -1144,7 +1153,7 @@ int remote_serve(struct remote *r)
 			om_node_lost_decode(p, h.length, &nl);
 			fprintf(stderr, "om-run: node %u (%s) was lost while running %s\n", jc->placed.node,
 				jc->placed.addr, r->prog);
-			return give_up(r, NODE_LOST);
+			return give_up(r, NODE_LOST, NULL);
 		}
 		default:
 			break; /* nothing else is ours; the agent checked the rest */

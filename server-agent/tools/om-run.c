@@ -309,6 +309,7 @@ main(int argc, char **argv)
 
 	memset(&jc, 0, sizeof jc);
 	jc.ctl_fd = jc.stats_fd = jc.confine = -1;
+	late_stderr_note(&jc.late_err);
 	opterr = 0;
 	/* '+': options end at PROGRAM; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
