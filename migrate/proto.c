@@ -270,6 +270,7 @@ om_welcome_encode(const struct om_welcome *m, void *out, size_t cap)
 	wire_wr_u32(&w, m->node_id);
 	wire_wr_u32(&w, m->heartbeat_ms);
 	wire_wr_u64(&w, m->time_ns);
+	wire_wr_u32(&w, m->grace_ms);
 	return wire_wr_end(&w);
 }
 
@@ -282,6 +283,7 @@ om_welcome_decode(const void *buf, size_t len, struct om_welcome *m)
 	m->node_id = wire_rd_u32(&r);
 	m->heartbeat_ms = wire_rd_u32(&r);
 	m->time_ns = wire_rd_u64(&r);
+	m->grace_ms = wire_rd_u32(&r);
 	if (r.err == OM_OK && (m->node_id == 0 || m->heartbeat_ms == 0))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);

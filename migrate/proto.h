@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 12
+#define OM_PROTO_VERSION 13
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -173,6 +173,8 @@ struct om_welcome {
 	uint32_t node_id;
 	uint32_t heartbeat_ms;      /* the node sends a heartbeat this often */
 	uint64_t time_ns;           /* home's CLOCK_REALTIME at send time */
+	uint32_t grace_ms;          /* the agent waits this long for a silent node's
+				     * jobs: the node waits as long for its acks */
 };
 
 /* One job the node runs, as the balancer needs it. */

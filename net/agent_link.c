@@ -49,7 +49,8 @@
 #define AGENT_BACKOFF_MIN_MS 250
 #define AGENT_BACKOFF_MAX_MS 5000
 #define AGENT_WELCOME_MS 5000      /* connect + HELLO + WELCOME must fit */
-#define AGENT_ACK_STALL_MS 20000   /* data outstanding and nothing acked */
+#define AGENT_ACK_STALL_MS 20000   /* data outstanding and nothing acked, at least */
+#define AGENT_ACK_STALL_MAX_MS 3600000
 #define AGENT_HB_DEFAULT_MS 1000
 #define AGENT_HB_MIN_MS 100
 #define AGENT_HB_MAX_MS 60000
@@ -79,6 +80,7 @@ static struct {
 	uint32_t attempts, reconnects;
 	uint64_t welcome_time_ns;   /* home's clock in the last WELCOME */
 	uint32_t welcome_at_ms;
+	uint32_t stall_ms;          /* unacked this long: the agent is gone */
 	struct pcb_stream ps;       /* the transport under ag.link */
 	struct link_stream link;    /* the encryption under ag.stream */
 	struct om_stream stream;
@@ -281,6 +283,10 @@ static err_t agent_on_welcome(const uint8_t *p, size_t len)
 	ag.node_id = w.node_id;
 	ag.welcome_time_ns = w.time_ns;
 	ag.welcome_at_ms = timer_ms();
+	/* The agent keeps our jobs through a silence of grace_ms: so long
+	 * we keep them through its silence too (a cable pulled out). */
+	ag.stall_ms = w.grace_ms < AGENT_ACK_STALL_MS ? AGENT_ACK_STALL_MS :
+	    w.grace_ms > AGENT_ACK_STALL_MAX_MS ? AGENT_ACK_STALL_MAX_MS : w.grace_ms;
 	ag.heartbeat_ms = w.heartbeat_ms == 0 ? AGENT_HB_DEFAULT_MS : w.heartbeat_ms;
 	if (ag.heartbeat_ms < AGENT_HB_MIN_MS)
 		ag.heartbeat_ms = AGENT_HB_MIN_MS;
@@ -472,7 +478,7 @@ static err_t agent_tcp_poll(void *arg, struct tcp_pcb *pcb)
 		return agent_lost(ag.state == AGENT_CONNECTING ? "connect timed out"
 							       : "no WELCOME within 5 s", 0);
 	if (ag.state != AGENT_CONNECTING && tcp_sndbuf(pcb) < TCP_SND_BUF &&
-	    now - ag.ack_at > AGENT_ACK_STALL_MS)
+	    now - ag.ack_at > (ag.stall_ms ? ag.stall_ms : AGENT_ACK_STALL_MS))
 		return agent_lost("agent stopped acknowledging", 0);
 	if (agent_flush() != 0)
 		return agent_lost("send failed", 0);

@@ -235,7 +235,7 @@ class Node(Peer):
         f = self.recv_frame()
         check(f is not None, "no WELCOME for %s (closed)" % mac)
         check(f[0] == ow.T_WELCOME, "expected WELCOME, got type %d %r" % (f[0], f[3][:80]))
-        self.id, self.hb_ms, self.time_ns = ow.welcome_decode(f[3])
+        self.id, self.hb_ms, self.time_ns, self.grace_ms = ow.welcome_decode(f[3])
         return self.id
 
 

@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 12
+MAGIC, VERSION = 0x6D6F, 13
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -164,14 +164,14 @@ def hello(mac, nic, cpu_fields, mem, speed, boot_ms, version):
             + struct.pack("<QII", mem, speed, boot_ms) + wstr(version))
 
 
-def welcome(node_id, heartbeat_ms, time_ns):
-    return struct.pack("<IIQ", node_id, heartbeat_ms, time_ns)
+def welcome(node_id, heartbeat_ms, time_ns, grace_ms=30000):
+    return struct.pack("<IIQI", node_id, heartbeat_ms, time_ns, grace_ms)
 
 
 def welcome_decode(p):
-    """(node_id, heartbeat_ms, time_ns)."""
+    """(node_id, heartbeat_ms, time_ns, grace_ms)."""
     r = Reader(p, "WELCOME")
-    v = (r.u32(), r.u32(), r.u64())
+    v = (r.u32(), r.u32(), r.u64(), r.u32())
     r.end()
     return v
 

@@ -39,7 +39,8 @@ def t_agent_usage(tmp):
     check(p.returncode == 0 and p.stdout.startswith(b"usage: om-agent"), "--help: %r" % p.stdout)
     for bad in (["--bogus"], ["--listen", "nonsense"], ["--listen", "1.2.3.4:99999"],
                 ["--down-after", "0"], ["--heartbeat-ms", "x"],
-                ["--down-after", "500", "--drop-after", "400"], ["extra"]):
+                ["--down-after", "500", "--drop-after", "400"], ["--grace", "100", "--down-after", "500"],
+                ["--grace", "70000"], ["extra"]):
         p = subprocess.run([AGENT] + bad, capture_output=True, timeout=5)
         check(p.returncode == 2 and p.stderr.startswith(b"om-agent: "),
               "%s: exit %d %r" % (bad, p.returncode, p.stderr))
@@ -1139,7 +1140,7 @@ def t_job_rules(tmp):
 
 
 def t_job_node_lost(tmp):
-    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "500", "--drop-after", "5000")
+    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "500", "--grace", "1000", "--drop-after", "5000")
     n = a.node(MAC1)
     c = a.ctl()
     job, node, _, _ = c.submit(cmd="sleep 100")
@@ -1161,6 +1162,37 @@ def t_job_node_lost(tmp):
     n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 0))
     wait_for(lambda: a.nodes()[MAC2]["state"] == "up", 2, "the node to come back")
     check(a.nodes()[MAC2]["jobs"] == 0, "lost job still counted")
+
+
+def t_job_waits_for_silent_node(tmp):
+    # A node silent past down_after is down (no new jobs) but keeps its
+    # jobs until the grace is over; heard again in time, it goes on.
+    a = Agent(tmp, "--heartbeat-ms", "100", "--down-after", "400", "--grace", "2500", "--drop-after", "5000")
+    check("grace 2500 ms" in a.log(), "the grace is not logged: %r" % a.log()[-500:])
+    n = a.node(MAC1)
+    check(n.grace_ms == 2500, "WELCOME's grace: %d" % n.grace_ms)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "down", 2, "silence to mark it down")
+    try:
+        f = c.recv_frame(timeout=0.5)
+    except socket.timeout:
+        f = "nothing"
+    check(f == "nothing", "om-run was told something while the node was down: %r" % (f,))
+    check([j["job"] for j in a.jobs()] == [job], "the job is gone while its node is down: %r" % a.jobs())
+    check(re.search(r"node %d: its 1 job\(s\) wait up to 2500 ms for it" % node, a.log()), "not logged")
+    _, other, _, reason = a.ctl().submit()
+    check(other == 0, "a job placed on a down node: %r" % reason)
+    n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 1, listed=[(job, 0, 1)]))
+    wait_for(lambda: a.nodes()[MAC1]["state"] == "up", 2, "the node to come back")
+    check([j["job"] for j in a.jobs()] == [job] and a.nodes()[MAC1]["jobs"] == 1, "the job did not wait")
+    # Silent past the grace: now it is lost, and the node told to drop it.
+    t0 = time.monotonic()
+    f = c.recv_frame(timeout=5)
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "NODE_LOST after the grace: %r" % (f,))
+    check(time.monotonic() - t0 >= 2.0, "lost %.1f s after the last heartbeat" % (time.monotonic() - t0))
+    check("grace 2500 ms" in ow.node_lost_decode(f[3])[1], "NODE_LOST's reason: %r" % (f,))
+    check(n.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL to the silent node")
 
 
 def t_job_home_gone(tmp):
@@ -1693,7 +1725,7 @@ def t_config_file(tmp):
     subprocess.run([AGENT, "--genkey", key], capture_output=True, timeout=5, check=True)
     with open(conf, "w") as f:
         f.write("# test\n\nlisten = 127.0.0.1:0   # any port\ncontrol=%s\n"
-                "heartbeat_ms = 250\n down_after_ms = 700\ndrop_after_ms=9000\n"
+                "heartbeat_ms = 250\n down_after_ms = 700\nnode_grace_ms = 4000\ndrop_after_ms=9000\n"
                 "balance_margin = 1.5\nbalance_min_stay_ms = 4000\nhome_cores = 2\n"
                 "key_file = %s\n" % (ctl, key))
     logf = open(os.path.join(tmp, "conf.log"), "wb+")
@@ -1703,7 +1735,7 @@ def t_config_file(tmp):
         return logf.read().decode()
     wait_for(lambda: "listening on" in logtext(), 5, "the agent from the config file")
     log = logtext()
-    check("control %s, heartbeat 300 ms, down after 700 ms, drop after 9000 ms" % ctl in log,
+    check("control %s, heartbeat 300 ms, down after 700 ms, grace 4000 ms, drop after 9000 ms" % ctl in log,
           "settings: %r" % log)
     check("balancer: every 1000 ms, margin 1.50, candidates with 1000 ms CPU after 4000 ms, "
           "home offers 2 cores" in log, "balancer settings: %r" % log)

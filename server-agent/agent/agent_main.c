@@ -53,7 +53,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: om-agent [-v] [--config PATH] [--key PATH] [--listen ADDR:PORT] [--control PATH]\n"
-	    "                [--heartbeat-ms N] [--down-after MS] [--drop-after MS] [--no-balance]\n"
+	    "                [--heartbeat-ms N] [--down-after MS] [--grace MS] [--drop-after MS]\n"
+	    "                [--no-balance]\n"
 	    "                [--user NAME]\n"
 	    "       om-agent --genkey PATH | --pubkey [--config PATH] [--key PATH]\n"
 	    "  --config PATH        settings file (default %s; a missing default is fine)\n"
@@ -65,6 +66,7 @@ usage(FILE *f)
 	    "  --control PATH       Unix socket for tools (default $OM_CONTROL, else %s)\n"
 	    "  --heartbeat-ms N     heartbeat interval told to nodes (default 1000)\n"
 	    "  --down-after MS      silence before a node is marked down (default 5000)\n"
+	    "  --grace MS           silence before a node's jobs are lost (default 30000)\n"
 	    "  --drop-after MS      silence before a node is dropped (default 60000)\n"
 	    "  --no-balance         never move running processes by itself (om-migrate still does)\n"
 	    "  -v, --verbose        log connections and control requests too\n"
@@ -158,6 +160,7 @@ main(int argc, char **argv)
 		{ "heartbeat-ms", required_argument, NULL, 'H' },
 		{ "down-after", required_argument, NULL, 'D' },
 		{ "drop-after", required_argument, NULL, 'X' },
+		{ "grace", required_argument, NULL, 'G' },
 		{ "no-balance", no_argument, NULL, 'B' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "genkey", required_argument, NULL, 'g' },
@@ -191,6 +194,7 @@ main(int argc, char **argv)
 		case 'H': cfg.heartbeat_ms = parse_ms("--heartbeat-ms", optarg); break;
 		case 'D': cfg.down_after_ms = parse_ms("--down-after", optarg); break;
 		case 'X': cfg.drop_after_ms = parse_ms("--drop-after", optarg); break;
+		case 'G': cfg.grace_ms = parse_ms("--grace", optarg); break;
 		case 'B': no_balance = 1; break;
 		case 'k': key = optarg; break;
 		case 'g': genkey = optarg; break;
@@ -230,6 +234,9 @@ main(int argc, char **argv)
 		cfg.down_after_ms = cf.down_after_ms ? cf.down_after_ms : 5000;
 	if (cfg.drop_after_ms == 0)
 		cfg.drop_after_ms = cf.drop_after_ms ? cf.drop_after_ms : 60000;
+	int grace_given = cfg.grace_ms != 0 || cf.node_grace_ms != 0;
+	if (cfg.grace_ms == 0)
+		cfg.grace_ms = cf.node_grace_ms ? cf.node_grace_ms : 30000;
 	bal.off = no_balance || cf.balance == 0;
 	bal.every_ms = cf.balance_ms ? cf.balance_ms : BALANCE_EVERY_MS;
 	bal.margin = cf.balance_margin ? cf.balance_margin : BALANCE_MARGIN;
@@ -251,6 +258,12 @@ main(int argc, char **argv)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)
 		usage_error("--drop-after must be at least --down-after");
+	/* The default fits itself between the two; a grace asked for must. */
+	if (!grace_given)
+		cfg.grace_ms = cfg.grace_ms < cfg.down_after_ms ? cfg.down_after_ms :
+		    cfg.grace_ms > cfg.drop_after_ms ? cfg.drop_after_ms : cfg.grace_ms;
+	if (cfg.grace_ms < cfg.down_after_ms || cfg.grace_ms > cfg.drop_after_ms)
+		usage_error("--grace must be from --down-after to --drop-after");
 	if (key == NULL)
 		key = cf.key_file[0] ? cf.key_file : AGENT_KEY_DEFAULT_PATH;
 	if (agent_key_load(key, cfg.key, cfg.pub, err, sizeof err) == -1) {
@@ -296,9 +309,9 @@ main(int argc, char **argv)
 	if (noise_records_in_clear())
 		log_warnx("THIS IS A BENCHMARK BUILD: link records travel UNENCRYPTED");
 	hexkey_format(cfg.pub, hex);
-	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, "
+	log_info("listening on %s, control %s, heartbeat %u ms, down after %u ms, grace %u ms, "
 	    "drop after %u ms, key %s, admit %s", addr, control, cfg.heartbeat_ms, cfg.down_after_ms,
-	    cfg.drop_after_ms, hex, admit_policy_name());
+	    cfg.grace_ms, cfg.drop_after_ms, hex, admit_policy_name());
 	log_info("caps: %u jobs per user (jobs_per_user), images begin within %u ms (image_start_ms), "
 	    "buffers up to %u MiB in all (buffer_mib)", job_limits_per_user(), job_limits_image_start_ms(),
 	    bufmem_cap_mib());

@@ -68,12 +68,12 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
 		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
 		"balance_min_stay_ms", "node_moves", "key_file", "admit", "admit_nets", "admit_macs",
-		"confine", "jobs_per_user", "image_start_ms", "buffer_mib"
+		"confine", "jobs_per_user", "image_start_ms", "buffer_mib", "node_grace_ms"
 	};
 	struct sockaddr_in sin;
 	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
 		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL, NULL, NULL, NULL, NULL, NULL,
-		NULL, &cf->image_start_ms, NULL };
+		NULL, &cf->image_start_ms, NULL, &cf->node_grace_ms };
 	unsigned long long v;
 	unsigned i;
 

@@ -3,7 +3,7 @@
  * One "key = value" per line; '#' starts a comment (to the end of the
  * line); blank lines are ignored; spaces around key and value are not
  * part of them. Keys: listen (ADDR:PORT), control (a path), heartbeat_ms,
- * down_after_ms, drop_after_ms (1..86400000); the balancer's (balancer.h):
+ * down_after_ms, node_grace_ms, drop_after_ms (1..86400000); the balancer's (balancer.h):
  * balance (yes/no), balance_ms, balance_min_cpu_ms, balance_min_stay_ms
  * (milliseconds), balance_margin (1.0..10.0), home_cores (0..1024),
  * home_speed (0..1000000, 0: the fastest node's); node_moves (relay: a job
@@ -29,6 +29,7 @@ struct agent_conf {
 	char listen[64];           /* "" when not set */
 	char control[CONF_PATH_MAX];
 	uint32_t heartbeat_ms, down_after_ms, drop_after_ms; /* 0 when not set */
+	uint32_t node_grace_ms;    /* 0 when not set */
 	int balance;               /* -1 not set, 0 no, 1 yes */
 	uint32_t balance_ms, balance_min_cpu_ms, balance_min_stay_ms; /* 0: not set */
 	double balance_margin;     /* 0: not set */

@@ -206,6 +206,7 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 	w.node_id = n->id;
 	w.heartbeat_ms = nc_cfg.heartbeat_ms;
 	w.time_ns = nc_realtime_ns();
+	w.grace_ms = nc_cfg.grace_ms;
 	if ((rc = om_welcome_encode(&w, buf, sizeof buf)) < 0) {
 		conn_fail(nc->c, rc, "cannot encode WELCOME: %s", om_strerror(rc));
 		return;
@@ -365,8 +366,17 @@ nc_unlink(struct node *n)
 	conn_close(nc->c, "dropped: silent too long");
 }
 
+/* Its jobs wait for it (grace): it may only be paused or cut off. */
 static void
 nc_down(struct node *n, const char *why)
+{
+	(void)why;
+	if (n->jobs > 0)
+		log_info("node %u: its %u job(s) wait up to %u ms for it", n->id, n->jobs, nc_cfg.grace_ms);
+}
+
+static void
+nc_lost(struct node *n, const char *why)
 {
 	jobs_node_lost(n, why);
 }
@@ -386,7 +396,8 @@ nc_sweep(struct ev_loop *ev, void *arg)
 	for (nc = nc_all; nc != NULL; nc = nc->next)
 		if (nc->node != NULL && nc->c->paused && conn_is_open(nc->c))
 			nodes_seen(nc->node, now);
-	nodes_sweep(now, nc_cfg.down_after_ms, nc_cfg.drop_after_ms, nc_unlink, nc_down);
+	struct nodes_timeouts t = { nc_cfg.down_after_ms, nc_cfg.grace_ms, nc_cfg.drop_after_ms };
+	nodes_sweep(now, &t, nc_unlink, nc_down, nc_lost);
 	jobs_moves_sweep(now);
 	job_limits_sweep(now);
 	jobs_relax_sweep(now);

@@ -26,6 +26,7 @@
 struct node_conn_cfg {
 	uint32_t heartbeat_ms;   /* told to nodes in WELCOME */
 	uint32_t down_after_ms;  /* silence -> DOWN; also the HELLO deadline */
+	uint32_t grace_ms;       /* silence -> its jobs are lost; told in WELCOME */
 	uint32_t drop_after_ms;  /* silence -> retired */
 	uint8_t key[NOISE_KEY];  /* the agent's static private key (agent_key.h) */
 	uint8_t pub[NOISE_KEY];  /* ... and its public half */

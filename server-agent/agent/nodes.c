@@ -284,10 +284,10 @@ nodes_busy_but(const struct node *n, uint64_t now, uint32_t waiting, int waiting
 
 
 void
-nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
-    nodes_unlink_fn *unlink, nodes_down_fn *down)
+nodes_sweep(uint64_t now, const struct nodes_timeouts *t, nodes_unlink_fn *unlink, nodes_down_fn *down,
+    nodes_down_fn *lost)
 {
-	char why[64];
+	char why[96];
 
 	struct node *n;
 	uint64_t quiet;
@@ -298,7 +298,12 @@ nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
 		if (n->state == NODE_RETIRED)
 			continue;
 		quiet = now - n->last_seen_ms;
-		if (quiet >= drop_after_ms) {
+		if (quiet >= t->grace_ms && n->jobs > 0) {
+			snprintf(why, sizeof why, "nothing heard for %llu ms (grace %u ms)",
+			    (unsigned long long)quiet, t->grace_ms);
+			lost(n, why);
+		}
+		if (quiet >= t->drop_after_ms) {
 			log_info("node %u dropped: nothing heard for %llu ms", n->id,
 			    (unsigned long long)quiet);
 			if (n->state == OM_NODE_UP)
@@ -307,7 +312,7 @@ nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
 				unlink(n);
 			n->link = NULL;
 			n->state = NODE_RETIRED;
-		} else if (quiet >= down_after_ms && n->state == OM_NODE_UP) {
+		} else if (quiet >= t->down_after_ms && n->state == OM_NODE_UP) {
 			log_info("node %u down: nothing heard for %llu ms", n->id,
 			    (unsigned long long)quiet);
 			n->state = OM_NODE_DOWN;

@@ -8,7 +8,9 @@
  *
  * State: UP while connected and heard from within down_after; DOWN when
  * its connection closed or it went silent; retired (not listed) once
- * silent for drop_after. Times are ev_now_ms() milliseconds. */
+ * silent for drop_after. A silent node's jobs wait for it until grace:
+ * a switch or cable hiccup, a paused machine, is not a failure. Times
+ * are ev_now_ms() milliseconds. */
 #ifndef OM_NODES_H
 #define OM_NODES_H
 
@@ -58,8 +60,15 @@ struct node {
 /* Called by nodes_sweep for a node being retired while link is set; the
  * callee must close that connection and clear link. */
 typedef void nodes_unlink_fn(struct node *n);
-/* Called by nodes_sweep when n goes DOWN by silence (connected or not). */
+/* Called by nodes_sweep when n goes DOWN by silence (connected or not),
+ * and when its jobs have waited for it long enough (lost). */
 typedef void nodes_down_fn(struct node *n, const char *why);
+
+struct nodes_timeouts {
+	uint32_t down_after_ms; /* silent this long: DOWN, no new jobs */
+	uint32_t grace_ms;      /* ... this long: its jobs are lost */
+	uint32_t drop_after_ms; /* ... this long: retired */
+};
 
 /* Finds or creates the node for h->mac and records the HELLO (state UP,
  * link untouched). *isnew tells whether the MAC was never seen. NULL when
@@ -73,9 +82,9 @@ void nodes_seen(struct node *n, uint64_t now);
 void nodes_heartbeat(struct node *n, const struct om_heartbeat *hb, uint64_t now);
 /* n's connection is gone: state DOWN, link cleared. */
 void nodes_disconnected(struct node *n);
-/* Applies the down and drop timeouts. */
-void nodes_sweep(uint64_t now, uint32_t down_after_ms, uint32_t drop_after_ms,
-    nodes_unlink_fn *unlink, nodes_down_fn *down);
+/* Applies the timeouts (down_after <= grace <= drop_after). */
+void nodes_sweep(uint64_t now, const struct nodes_timeouts *t, nodes_unlink_fn *unlink, nodes_down_fn *down,
+    nodes_down_fn *lost);
 /* Calls fn for every listed (not retired) node. */
 void nodes_each(void (*fn)(struct node *n, void *arg), void *arg);
 /* Job id ended on n (nodes_had); whether it did lately. */

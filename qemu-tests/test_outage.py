@@ -1,0 +1,67 @@
+"""A lab PC that goes quiet for a while (paused, a cable or switch hiccup)
+is not a failure: its jobs wait for it through the agent's grace period and
+go on where they were."""
+
+import os
+import signal
+import subprocess
+import time
+
+from omtest import BUILD, check, cluster, wait_for
+
+OM_RUN = os.path.join(BUILD, "om-run")
+NUMBERED = os.path.join(BUILD, "corpus", "static", "numbered")
+
+
+def numbered_input(count):
+    return "".join("in %d\n" % i for i in range(1, count + 1)).encode()
+
+
+def run_numbered(prefix, lines, extra, period_ms):
+    """sh runs prefix + numbered LINES, then cat: what numbered did not
+    read of its input comes out after its lines. Returns the Popen."""
+    script = '"$@"; echo "exit $?"; cat'
+    r, w = os.pipe()
+    os.write(w, numbered_input(lines + extra))  # a pipe holds it all
+    os.close(w)
+    try:
+        return subprocess.Popen(["/bin/sh", "-c", script, "sh"] + prefix + [NUMBERED, str(lines), str(period_ms)],
+                                stdin=r, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        os.close(r)
+
+
+def test_paused_node_keeps_its_job():
+    lines, extra = 14, 2
+    native = run_numbered([], lines, extra, 200)
+    want, _ = native.communicate(timeout=60)
+    check(native.returncode == 0 and want.endswith(b"exit 0\nin 15\nin 16\n"), "native run: %r" % want[-200:])
+    with cluster("--down-after", "3000") as c:  # the grace: 30 s, the default
+        n = c.boot(mem=256)
+        c.wait_registered(n)
+        node_id = c.node_by_mac(n.mac)["id"]
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
+        c.procs.append(p)
+        got = b""
+        while b"line 3:" not in got:  # not readline: communicate reads past its buffer
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                check(False, "the job ended before its third line: %r" % (got + p.stderr.read()))
+            got += chunk
+        n.proc.send_signal(signal.SIGSTOP)
+        try:
+            c.wait_registered(n, timeout=8, state="down")
+            time.sleep(7)  # 10 s of silence in all, about
+        finally:
+            n.proc.send_signal(signal.SIGCONT)
+        c.wait_registered(n, timeout=15)
+        rest, err = p.communicate(timeout=60)
+        got += rest
+        log = c.agent_text()
+    check(got == want, "output differs from the native run (exit %d):\n%r\n%r\nstderr: %s"
+          % (p.returncode, got, want, err.decode()[-1500:]))
+    check("its 1 job(s) wait up to 30000 ms for it" in log and "node %d up again" % node_id in log,
+          "the agent did not say it waited: %s" % log[-1500:])
+    check(b"lost" not in err and b"comes home" not in err, "om-run said: %s" % err.decode()[-1500:])
+    print("INFO a node paused for about 10 s (down after 3 s, grace 30 s): its job went on there, "
+          "output and input as natively")
