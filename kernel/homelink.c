@@ -21,6 +21,7 @@
 #include "job_image.h"
 #include "job_thread.h"
 #include "job_msg.h"
+#include "job_seq.h"
 #include "linux_abi.h"
 #include "net.h"
 #include "sched.h"
@@ -41,7 +42,7 @@
 
 struct ctl_frame {
 	uint8_t type;
-	uint32_t job;
+	uint32_t job, seq; /* seq: the job's last call sent (job_seq.h) */
 	uint16_t len;
 	uint8_t data[CTL_MAX];
 };
@@ -81,6 +82,7 @@ struct hl_job {
 	int home_after_reply;        /* MIGRATE_HOME arrived while a call was out */
 	int filling;                 /* the call out is a pread filling a file mapping */
 	uint32_t signals_in;         /* SIGNAL and JOB_CONTINUE frames taken in */
+	uint32_t home_stamp;         /* ... the last call number they named (job_seq.h) */
 	/* SIGNAL_SEEN counts not queued yet: for when the control queue has
 	 * room, and for after the request that is waiting or in the slot */
 	uint32_t ack_now, ack_after;
@@ -216,7 +218,8 @@ static struct ctl_frame *ctl_add(int spare)
 	return &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
 }
 
-static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
+/* seq: what the frame says of the job's calls (job_seq.h), p->sent. */
+static void ctl_send(uint8_t type, uint32_t job, uint32_t seq, const void *data, int len)
 {
 	struct ctl_frame *f;
 	if (len < 0 || len > CTL_MAX || !(f = ctl_add(0))) {
@@ -225,6 +228,7 @@ static void ctl_send(uint8_t type, uint32_t job, const void *data, int len)
 	}
 	f->type = type;
 	f->job = job;
+	f->seq = seq;
 	f->len = (uint16_t)len;
 	memcpy(f->data, data, (size_t)len);
 }
@@ -238,7 +242,7 @@ static void send_error(uint32_t job, uint32_t code, const char *why)
 		if (*c < 0x20 || *c > 0x7e)
 			*c = '?';
 	kprintf("job %u: refused: %s\n", job, e.msg);
-	ctl_send(OM_T_JOB_ERROR, job, buf, om_error_encode(&e, buf, sizeof buf));
+	ctl_send(OM_T_JOB_ERROR, job, 0, buf, om_error_encode(&e, buf, sizeof buf));
 }
 
 /* Moves hj's pending acknowledgement into the control queue, in order with
@@ -253,12 +257,14 @@ static void queue_ack(struct hl_job *hj)
 		return;
 	if (last && last->type == OM_T_SIGNAL_SEEN && last->job == hj->job->id) {
 		om_signal_seen_encode(&m, last->data, sizeof last->data);
+		last->seq = hj->job->p->sent;
 	} else {
 		struct ctl_frame *f = ctl_add(1);
 		if (!f)
 			return;
 		f->type = OM_T_SIGNAL_SEEN;
 		f->job = hj->job->id;
+		f->seq = hj->job->p->sent;
 		f->len = (uint16_t)om_signal_seen_encode(&m, f->data, sizeof f->data);
 	}
 	hj->ack_now = 0;
@@ -272,6 +278,7 @@ static void queue_interrupt(struct hl_job *hj)
 		return; /* full: host_interrupt tries again on the next step */
 	f->type = OM_T_CALL_INTERRUPT;
 	f->job = hj->job->id;
+	f->seq = hj->job->p->sent;
 	f->len = (uint16_t)om_call_interrupt_encode(&m, f->data, sizeof f->data);
 	hj->interrupt_after = 0;
 }
@@ -280,6 +287,7 @@ static void queue_interrupt(struct hl_job *hj)
 static void request_sent(struct hl_job *hj)
 {
 	hj->in_slot = 0;
+	hj->caller->p->sent = hl.slot_seq;
 	hj->sent_ns = timer_ns();
 	if (hj->ack_after) {
 		hj->ack_now = hj->ack_after;
@@ -588,7 +596,7 @@ static void host_exited(struct job *j)
 		kprintf("job %u: killed by signal %u\n", j->id, e.status);
 	}
 	hj_free(hj_of(j));
-	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+	ctl_send(OM_T_JOB_EXIT, j->id, j->p->sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 }
 
 /* The job's execve ran at home: its process there is the new program,
@@ -600,7 +608,7 @@ static void execed(struct hl_job *hj)
 	uint8_t buf[CTL_MAX];
 	kprintf("job %u: its execve ran at home\n", j->id);
 	hj_free(hj);
-	ctl_send(OM_T_JOB_EXIT, j->id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+	ctl_send(OM_T_JOB_EXIT, j->id, j->p->sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 	drop_process(j);
 }
 
@@ -614,7 +622,7 @@ static void send_stopped(struct job *j, int signo)
 		kprintf("job %u: stopped by signal %d\n", j->id, signo);
 	else
 		kprintf("job %u: continues\n", j->id);
-	ctl_send(OM_T_JOB_STOPPED, j->id, buf, om_job_stopped_encode(&m, buf, sizeof buf));
+	ctl_send(OM_T_JOB_STOPPED, j->id, j->p->sent, buf, om_job_stopped_encode(&m, buf, sizeof buf));
 }
 
 /* Every SIGNAL and JOB_CONTINUE for a job is acknowledged as it arrives
@@ -748,13 +756,13 @@ static void go_home(struct job *j, uint32_t reason, const char *text, int32_t pe
 	m.cpu_ns = job_ran_ns(j->p);
 	snprintf(m.text, sizeof m.text, "%s", text ? text : "");
 	kprintf("job %u: going home (%s)\n", j->id, m.text);
-	ctl_send(OM_T_JOB_HOME, j->id, buf, om_job_home_encode(&m, buf, sizeof buf));
+	ctl_send(OM_T_JOB_HOME, j->id, j->p->sent, buf, om_job_home_encode(&m, buf, sizeof buf));
 	if (hl.nhoming == SCHED_JOBS_MAX) { /* slots_taken keeps this from happening */
 		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
-		uint32_t id = j->id;
+		uint32_t id = j->id, sent = j->p->sent;
 		kprintf("job %u: no room to send it home; it is lost\n", id);
 		job_destroy_process(j);
-		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 		return;
 	}
 	hl.homing[hl.nhoming++] = j;
@@ -798,7 +806,7 @@ static void job_arrived(struct job *j)
 	else
 		kprintf("job %u: arrived (pid %ld, %u regions, %lu pages), running\n", j->id, j->p->ident.pid,
 			j->p->uvm.nregions, j->p->uvm.pages);
-	ctl_send(OM_T_JOB_STARTED, j->id, NULL, 0);
+	ctl_send(OM_T_JOB_STARTED, j->id, j->p->sent, NULL, 0);
 	int asked = 0;
 	for (int i = 0; i < IMAGES_IN; i++)
 		if (hl.home_on_arrival[i] == j->id) {
@@ -923,11 +931,12 @@ static int fork_replied(struct hl_job *hj, int64_t ret)
 		struct hl_job *ch = hj_by_id(child);
 		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL, .cpu_ns = job_ran_ns(ch->job->p) };
 		struct job *cj = ch->job;
+		uint32_t sent = cj->p->sent;
 		uint8_t buf[CTL_MAX];
 		kprintf("job %u: its parent's fork failed at home; it ends\n", child);
 		hj_free(ch);
 		drop_process(cj);
-		ctl_send(OM_T_JOB_EXIT, child, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		ctl_send(OM_T_JOB_EXIT, child, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 	}
 	if (vfork && ret > 0 && child && hj_by_id(child)) {
 		hj->vfork_child = child;
@@ -1103,7 +1112,7 @@ static void refuse_move(uint32_t id, const char *why)
 	uint8_t buf[CTL_MAX];
 	snprintf(e.msg, sizeof e.msg, "%s", why);
 	kprintf("job %u: it cannot move to another node now (%s)\n", id, why);
-	ctl_send(OM_T_JOB_MOVE_REFUSED, id, buf, om_error_encode(&e, buf, sizeof buf));
+	ctl_send(OM_T_JOB_MOVE_REFUSED, id, 0, buf, om_error_encode(&e, buf, sizeof buf));
 }
 
 /* Why the job cannot leave as it stands (NULL: it can): only a job that
@@ -1146,7 +1155,7 @@ static void on_move(struct hl_job *hj, uint32_t id)
 	hj_free(hj);
 	signal_settle_restart(j);
 	kprintf("job %u: moving to another node\n", id);
-	ctl_send(OM_T_JOB_MOVING, id, buf, om_job_moving_encode(&m, buf, sizeof buf));
+	ctl_send(OM_T_JOB_MOVING, id, j->p->sent, buf, om_job_moving_encode(&m, buf, sizeof buf));
 	hl.moving[hl.nmoving].job = j; /* fewer than SCHED_JOBS_MAX: j was in hl.jobs */
 	hl.moving[hl.nmoving++].signals_in = m.signals_in;
 	hl.homing[hl.nhoming++] = j;   /* slots_taken keeps room for it */
@@ -1191,9 +1200,10 @@ static void on_resume(uint32_t id)
 	if (!hj || sched_start(j, &home_host) < 0) { /* cannot be: its slot was kept */
 		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
 		uint8_t buf[CTL_MAX];
+		uint32_t sent = j->p->sent;
 		kprintf("job %u: no room to take it back; it is lost\n", id);
 		job_destroy_process(j);
-		ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 		return;
 	}
 	hj_free(hj);
@@ -1225,6 +1235,20 @@ static void on_arriving(const struct om_hdr *h, const uint8_t *p)
 	hl.arriving[slot].signals_in = m.signals_in;
 }
 
+/* A SIGNAL or JOB_CONTINUE from home names the last call home has
+ * answered: none the node has not sent, none before the previous one's. */
+static int home_in_order(struct hl_job *hj, const struct om_hdr *h)
+{
+	struct job_seq s = { hj->job->p->sent, hj->home_stamp };
+	if (job_seq_frame(&s, h->seq) != 0) {
+		kprintf("job %u: %s from home after call %u, but call %u is the last sent (and %u was named): ignored\n",
+			h->job, om_type_name(h->type), h->seq, s.calls, s.stamp);
+		return 0;
+	}
+	hj->home_stamp = s.stamp;
+	return 1;
+}
+
 static void on_frame(const struct om_hdr *h, const uint8_t *p)
 {
 	struct hl_job *hj = hj_by_id(h->job);
@@ -1250,9 +1274,12 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_reply(hj, h, p);
 		return;
 	case OM_T_SIGNAL:
-		on_signal(hj, h, p);
+		if (!hj || home_in_order(hj, h))
+			on_signal(hj, h, p);
 		return;
 	case OM_T_JOB_CONTINUE:
+		if (j && !home_in_order(hj, h))
+			return;
 		if (j)
 			ack_signal(hj);
 		if (!j || h->length != 0) {
@@ -1343,7 +1370,7 @@ static int ctl_drain(void)
 		if (!hl.ctl_count)
 			return 1;
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
-		if (agent_job_send(f->type, f->job, 0, f->data, f->len) != 0)
+		if (agent_job_send(f->type, f->job, f->seq, f->data, f->len) != 0)
 			return 0;
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
 		hl.ctl_count--;
@@ -1387,9 +1414,10 @@ static void slot_fill(void)
 				 * killed, so that it does not wait forever. */
 				struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
 				uint8_t buf[CTL_MAX];
+				uint32_t sent = hl.out.job->p->sent;
 				kprintf("job %u: its image does not encode (%s); it is lost\n", id, om_strerror(n));
 				job_destroy_process(hl.out.job);
-				ctl_send(OM_T_JOB_EXIT, id, buf, om_job_exit_encode(&e, buf, sizeof buf));
+				ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
 			} else {
 				kprintf("job %u: image sent home\n", id);
 			}
@@ -1398,7 +1426,7 @@ static void slot_fill(void)
 		hl.slot_type = type;
 		hl.slot_len = (size_t)n;
 		hl.slot_job = id;
-		hl.slot_seq = 0;
+		hl.slot_seq = hl.out.job->p->sent;
 		hl.slot_full = 1;
 	}
 }

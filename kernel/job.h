@@ -125,7 +125,9 @@ struct proc {
 	/* home clocks at the moment node_ns_base was taken */
 	int64_t home_realtime_ns, home_monotonic_ns, home_boottime_ns;
 	uint64_t node_ns_base;
-	uint32_t seq;              /* next forwarded-call sequence number */
+	/* Its forwarded calls so far (job_seq.h): the last one numbered, and
+	 * the last one handed to the link, which its other frames carry. */
+	uint32_t seq, sent;
 	uint64_t ran_gone_ns;      /* ring-3 time of its threads that ended */
 	int dying;                 /* exit_group or a fatal signal: every thread ends */
 	uint32_t exit_code;        /* then, its wait(2) status */

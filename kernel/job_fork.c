@@ -93,7 +93,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	c->sleep_restart = c->restart_pending = 0;
 	c->last_nr = 0;
 	c->exit_code = 0;
-	c->p->seq = 0;
+	c->p->seq = c->p->sent = 0; /* its own calls, numbered from 1 */
 	c->syscalls_local = c->syscalls_forwarded = c->faults = 0;
 	syscall_return(c, 0);
 	if (flags & CLONE_CHILD_SETTID) {

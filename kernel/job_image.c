@@ -260,6 +260,7 @@ static void state_from_image(struct job *j, const struct om_image_hdr *h)
 	clocks_from_image(j, h);
 	usage_from_image(j, h);
 	timers_from_image(j, h);
+	j->p->seq = j->p->sent = h->calls; /* its calls are numbered on from there */
 	sigq_from_image(j, h->sigq_count, h->sigq, h->sig_pending);
 }
 
@@ -560,6 +561,7 @@ static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
 	h->region_count = j->p->uvm.nregions;
 	for (struct job *t = next_thread(j, 0); t; t = next_thread(j, t->tid))
 		h->thread_count++;
+	h->calls = j->p->seq;
 	int n = om_image_hdr_encode(h, buf, cap);
 	free(h);
 	return n;

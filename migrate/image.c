@@ -304,6 +304,7 @@ om_image_hdr_encode(const struct om_image_hdr *h, void *out, size_t cap)
 		timer_put(&w, &h->timers[i]);
 	wire_wr_u32(&w, h->region_count);
 	wire_wr_u32(&w, h->thread_count);
+	wire_wr_u32(&w, h->calls);
 	return wire_wr_end(&w);
 }
 
@@ -375,6 +376,7 @@ om_image_hdr_decode(const void *buf, size_t len, struct om_image_hdr *h)
 		timer_get(&r, &h->timers[i]);
 	h->region_count = wire_rd_u32(&r);
 	h->thread_count = wire_rd_u32(&r);
+	h->calls = wire_rd_u32(&r);
 	if ((rc = wire_rd_end(&r)) != OM_OK)
 		return rc;
 	return om_image_hdr_valid(h);

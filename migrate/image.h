@@ -144,6 +144,9 @@ struct om_image_hdr {
 	 * sig_pending and sigq are the process's pending signals and that
 	 * thread's own, merged. */
 	uint32_t thread_count;       /* <= OM_IMAGE_THREADS_MAX */
+	/* Forwarded calls the process has made so far, wherever it ran: its
+	 * next SYSCALL_REQ is number calls + 1 (docs/protocol.md, "Numbering"). */
+	uint32_t calls;
 };
 
 /* IMAGE_THREAD: another thread of the process, what is its own. Its FPU

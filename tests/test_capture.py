@@ -201,7 +201,8 @@ def t_info_threads(tmp):
 
     def write(count, threads):
         with open(bad, "wb") as f:
-            f.write(ow.frame(ow.T_IMAGE_BEGIN, begin[:-4] + struct.pack("<I", count)))
+            # thread_count, then calls, end the header
+            f.write(ow.frame(ow.T_IMAGE_BEGIN, begin[:-8] + struct.pack("<I", count) + begin[-4:]))
             for t in threads:
                 f.write(ow.frame(ow.T_IMAGE_THREAD, ow.image_thread(t, 0x401000, xsave_size, blocked=1 << 9)))
             for ftype, job, seq, p in frames[1:]:

@@ -335,6 +335,7 @@ def node_job(a, n, args, cwd):
             p.kill()
             raise harness.Fail("no reply to call %d: %r; om-run: %r" % (nr, f, p.communicate()[1][-1000:]))
         return struct.unpack("<q", f[3])[0]
+    call.made = seq  # the calls so far: the node's frames name the last (docs/protocol.md, Numbering)
     return p, job, call
 
 
@@ -366,7 +367,7 @@ def t_node_forwarded_calls(tmp):
         sin = struct.pack("<HH4s8x", socket.AF_INET, socket.htons(a.port), socket.inet_aton("127.0.0.1"))
         got = call(SYS_CONNECT, [s, 0x1000, len(sin)], buf(sin))
         check(s >= 0 and got == -EACCES, "TCP connect to the agent: socket %d, connect %d" % (s, got))
-    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=call.made[0])
     out, err = p.communicate(timeout=10)
     err = err.decode()
     check(p.returncode == 0, "om-run exited %d: %r" % (p.returncode, err[-1000:]))
@@ -378,7 +379,7 @@ def t_node_forwarded_calls(tmp):
     # --no-confine: the agent's choice is the user's default only.
     p, job, call = node_job(a, n, ["--no-confine", "sleep", "60"], d["job"])
     check(openat(call, d["secret"]) >= 0, "--no-confine: openat outside refused")
-    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=call.made[0])
     out, err = p.communicate(timeout=10)
     check(p.returncode == 0 and b"confined" not in err, "--no-confine: %d %r" % (p.returncode, err[-500:]))
 
@@ -392,7 +393,7 @@ def t_node_default_unconfined(tmp):
         p, job, call = node_job(a, n, args + ["sleep", "60"], d["job"])
         got = openat(call, d["secret"])
         check((got >= 0) if want == "ok" else got == want, "%r: openat outside: %d" % (args, got))
-        n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+        n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=call.made[0])
         out, err = p.communicate(timeout=10)
         check(p.returncode == 0, "%r: om-run exited %d: %r" % (args, p.returncode, err[-500:]))
 

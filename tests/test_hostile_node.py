@@ -13,6 +13,7 @@ OM_RUN (default build/om-run), OM_AGENT as for tests/harness.py,
 OM_TEST_PREFIX.
 """
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -105,7 +106,7 @@ def t_node_asks_outside_job(tmp):
     check(call(SYS_GETPPID) == p.pid, "getppid is not om-run's pid")
     check(alive(victim.pid) and alive(p.pid) and alive(program), "a process died")
 
-    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=seq[0])
     out, err = p.communicate(timeout=10)
     err = err.decode()
     check(p.returncode == 0, "om-run exited %d: %r" % (p.returncode, err[-1000:]))
@@ -127,6 +128,39 @@ def take_image(n):
         check(f is not None, "the image ended early: %r" % types)
         types.append(f[0])
     return f[1]
+
+
+def t_calls_out_of_order(tmp):
+    # A call repeated, one skipped, a frame naming a call never sent: each
+    # ends the process with the numbers said, nothing runs twice.
+    SYS_WRITE = 1
+    cases = [("repeated", [1, 1], "node 1 sent call 1, but call 2 was next"),
+             ("skipped", [1, 3], "node 1 sent call 3, but call 2 was next"),
+             ("ahead", [1, ("exit", 2)], "node 1's JOB_EXIT came after call 2, but call 1 is the last it sent")]
+    for name, steps, said in cases:
+        os.makedirs(os.path.join(tmp, name))
+        a = harness.Agent(os.path.join(tmp, name))
+        n = a.node(harness.MAC1, **ALL_FEATURES)
+        p = harness.spawn([RUN, "--control", a.control, "sleep", "60"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        job = take_image(n)
+        n.send_frame(ow.T_JOB_STARTED, job=job)
+        program = children(p.pid)[0]
+        writes = 0
+        for step in steps:
+            if isinstance(step, tuple):
+                n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=step[1])
+                continue
+            # write(2, "x", 1) from the node: its buffer follows the request
+            req = struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, 1, 0, 0, 0) + struct.pack("<I", 1) + b"x"
+            n.send_frame(ow.T_SYSCALL_REQ, req, job=job, seq=step)
+        out, err = p.communicate(timeout=10)
+        err = err.decode()
+        check(p.returncode != 0 and ("om-run: pid %d (sleep): %s" % (program, said)) in err,
+              "%s: exit %d, %r" % (name, p.returncode, err[-800:]))
+        check(re.sub(r"om-run: [^\n]*\n", "", err) == "x" and not alive(program),
+              "%s: the process lives, or its write did not run once: %r" % (name, err))
+        a.stop()
 
 
 def t_child_deputy_says_why_it_killed(tmp):

@@ -82,6 +82,7 @@ fill_hdr(struct om_image_hdr *h)
 	h->vdso_base = 0x7ffff7fc1000ull;
 	h->usage = (struct om_usage){ 1000000, 2000000, 3, 4, 5120, 60, 7, 8, 9, 4295000000ull };
 	h->memlock_max = 8u << 20;
+	h->calls = 4000000123u;
 	h->itimer[0] = (struct om_itimer){ 223456789, 0 };
 	h->itimer[2] = (struct om_itimer){ 5000000, 1000000 };
 	h->timer_next_id = 2;
@@ -174,6 +175,7 @@ hdr_roundtrip(void)
 	CHECK_EQ(hdr2.sigq_count, 2);
 	CHECK(memcmp(hdr2.sigq, hdr.sigq, 2 * sizeof hdr.sigq[0]) == 0);
 	CHECK_EQ(hdr2.memlock_max, 8u << 20);
+	CHECK_EQ(hdr2.calls, 4000000123u);
 	CHECK(memcmp(hdr2.itimer, hdr.itimer, sizeof hdr.itimer) == 0);
 	CHECK_EQ(hdr2.timer_next_id, 2);
 	CHECK_EQ(hdr2.timer_count, 2);
@@ -289,7 +291,7 @@ thread_roundtrip(void)
 	CHECK_EQ(hdr2.thread_count, OM_IMAGE_THREADS_MAX);
 	hdr.thread_count = OM_IMAGE_THREADS_MAX + 1;
 	CHECK_EQ(om_image_hdr_encode(&hdr, buf, sizeof buf), OM_E_RANGE);
-	memset(buf + n - 4, 0xff, 4);
+	memset(buf + n - 8, 0xff, 4); /* thread_count, before calls */
 	CHECK_EQ(dec_hdr(buf, (size_t)n, &hdr2), OM_E_RANGE);
 }
 

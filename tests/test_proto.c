@@ -9,6 +9,7 @@
 #include "check.h"
 #include "codec_check.h"
 #include "admit_msg.h"
+#include "job_seq.h"
 #include "proto.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
@@ -199,7 +200,7 @@ sample(size_t i)
 {
 	static struct om_error e = { 0xfffffff8u, "field value out of range" };
 	static struct om_hello h;
-	static struct om_welcome w = { 7, 1000, 1764059020123456789ull };
+	static struct om_welcome w = { 7, 1000, 1764059020123456789ull, 30000 };
 	static struct om_heartbeat hb = { 123456, 2500, 1ull << 30, 3, 2,
 		{ { 7, 1500000000ull, 1 }, { 9, 0, 0 } } };
 	static struct om_node_leaving lv = { OM_LEAVE_OWNER, "a key was pressed" };
@@ -243,7 +244,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x0c, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x0d, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -296,7 +297,7 @@ hdr_bad_version(void)
 	 * 8: before threads in images (IMAGE_THREAD), 9: before the caller's
 	 * tid in SYSCALL_REQ, 10: before the link and admission, 11: before
 	 * key fingerprints and CPU claims in node records */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 0x7f, 0xff };
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 
@@ -389,16 +390,16 @@ roundtrip_hello(void)
 static void
 roundtrip_welcome(void)
 {
-	static const uint8_t want[16] = { 7, 0, 0, 0, 0xe8, 0x03, 0, 0,
-		0x15, 0xcd, 0x5b, 0x07, 0, 0, 0, 0 };
-	struct om_welcome a = { 7, 1000, 123456789 }, b;
+	static const uint8_t want[20] = { 7, 0, 0, 0, 0xe8, 0x03, 0, 0,
+		0x15, 0xcd, 0x5b, 0x07, 0, 0, 0, 0, 0x30, 0x75, 0, 0 };
+	struct om_welcome a = { 7, 1000, 123456789, 30000 }, b;
 	int n;
 
 	n = om_welcome_encode(&a, buf, sizeof buf);
-	CHECK_EQ(n, 16);
-	CHECK(memcmp(buf, want, 16) == 0);
-	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &b), OM_OK);
-	CHECK(b.node_id == 7 && b.heartbeat_ms == 1000 && b.time_ns == 123456789);
+	CHECK_EQ(n, 20);
+	CHECK(memcmp(buf, want, 20) == 0);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 20, &b), OM_OK);
+	CHECK(b.node_id == 7 && b.heartbeat_ms == 1000 && b.time_ns == 123456789 && b.grace_ms == 30000);
 }
 
 static void
@@ -612,12 +613,38 @@ welcome_field_ranges(void)
 	CHECK_EQ(om_welcome_encode(&w, buf, sizeof buf), OM_E_RANGE);
 	w.node_id = 1, w.heartbeat_ms = 0;
 	CHECK_EQ(om_welcome_encode(&w, buf, sizeof buf), OM_E_RANGE);
-	memset(buf, 0, 16);
+	memset(buf, 0, 20);
 	buf[4] = 1; /* node id 0 */
-	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
-	memset(buf, 0, 16);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 20, &out), OM_E_RANGE);
+	memset(buf, 0, 20);
 	buf[0] = 1; /* heartbeat 0 */
-	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 16, &out), OM_E_RANGE);
+	CHECK_EQ(codec_dec_exact(&codecs[2], buf, 20, &out), OM_E_RANGE);
+}
+
+/* ---- numbering (job_seq.h) */
+
+static void
+job_seq_rules(void)
+{
+	struct job_seq s = { 0, 0 };
+
+	CHECK_EQ(job_seq_frame(&s, 0), 0);   /* JOB_STARTED before any call */
+	CHECK_EQ(job_seq_frame(&s, 1), -1);  /* names a call not made */
+	CHECK_EQ(job_seq_call(&s, 2), -1);   /* skips call 1 */
+	CHECK_EQ(job_seq_call(&s, 0), -1);
+	CHECK_EQ(job_seq_call(&s, 1), 0);
+	CHECK_EQ(s.calls, 1);
+	CHECK_EQ(job_seq_call(&s, 1), -1);   /* repeated */
+	CHECK_EQ(job_seq_frame(&s, 1), 0);
+	CHECK_EQ(job_seq_frame(&s, 0), -1);  /* before the previous frame's */
+	CHECK_EQ(job_seq_call(&s, 2), 0);
+	CHECK_EQ(job_seq_frame(&s, 1), -1);
+	CHECK_EQ(job_seq_frame(&s, 2), 0);
+	CHECK_EQ(job_seq_frame(&s, 2), 0);
+	CHECK_EQ(job_seq_frame(&s, 3), -1);
+	s = (struct job_seq){ 0xfffffffe, 0 }; /* an image's count, at the top */
+	CHECK_EQ(job_seq_call(&s, 0xffffffff), 0);
+	CHECK_EQ(job_seq_call(&s, 0), -1);   /* no wrap */
 }
 
 /* ---- node lists */
@@ -953,6 +980,7 @@ main(void)
 	RUN(string_limits_encode);
 	RUN(hello_field_ranges);
 	RUN(welcome_field_ranges);
+	RUN(job_seq_rules);
 	RUN(list_empty);
 	RUN(list_one);
 	RUN(list_many_max);

@@ -186,7 +186,7 @@ static void unprepare(struct remote *r)
 static void give_back(struct remote *r)
 {
 	uint8_t hdr[OM_HDR_SIZE];
-	om_hdr_encode(hdr, OM_T_JOB_KILL, 0, r->job, 0);
+	om_hdr_encode(hdr, OM_T_JOB_KILL, 0, r->job, r->seq.calls);
 	if (write(r->jc->ctl_fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr)
 		agent_gone(r);
 }

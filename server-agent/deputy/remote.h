@@ -15,6 +15,7 @@
 #include "follow.h"
 #include "frame_rx.h"
 #include "inject.h"
+#include "job_seq.h"
 #include "restart.h"
 #include "remote_threads.h"
 #include "restore.h"
@@ -53,6 +54,8 @@ struct remote {
 	 * continues the job (a SIGCONT or a JOB_CONTINUE) */
 	uint32_t sigs_sent, sigs_seen, cont_at;
 	uint32_t call_seq;      /* the forwarded call running at home */
+	struct job_seq seq;     /* the numbers on the job's frames (job_seq.h) */
+	int out_of_order;       /* ... one broke them: the job cannot go on */
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
 	uint32_t home_job;      /* its record at the agent while it is at home */
 	uint32_t fork_job, fork_seq; /* OM_JOB_F_FORK: the parent job and its fork call */

@@ -78,9 +78,41 @@ static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t
 	return 0;
 }
 
-static int send_frame(struct remote *r, uint8_t type, uint32_t seq, const void *p, size_t len)
+/* A frame for the job: it names the last call home has had (job_seq.h). */
+static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 {
-	return send_frame_for(r, type, r->job, seq, p, len);
+	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
+}
+
+/* A frame the node sent names the job's calls (job_seq.h): one out of
+ * order is a frame lost, repeated or made up, and the job cannot go on.
+ * Frames the agent makes carry no number; a JOB_ERROR (the node's or the
+ * agent's) ends the placement whatever it says. */
+static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
+{
+	struct job_seq was = r->seq;
+	switch (h->type) {
+	case OM_T_SYSCALL_REQ:
+		if (job_seq_call(&r->seq, h->seq) == 0)
+			return 0;
+		fprintf(stderr, "om-run: pid %d (%s): node %u sent call %u, but call %u was next: a call lost, "
+			"repeated or made up; the process is killed\n", (int)r->pid, r->prog, r->jc->placed.node, h->seq,
+			was.calls + 1);
+		break;
+	case OM_T_JOB_STARTED: case OM_T_JOB_STOPPED: case OM_T_SIGNAL_SEEN: case OM_T_CALL_INTERRUPT:
+	case OM_T_JOB_EXIT: case OM_T_JOB_HOME: case OM_T_IMAGE_BEGIN: case OM_T_IMAGE_THREAD:
+	case OM_T_IMAGE_REGION: case OM_T_IMAGE_PAGES: case OM_T_IMAGE_END:
+		if (job_seq_frame(&r->seq, h->seq) == 0)
+			return 0;
+		fprintf(stderr, "om-run: pid %d (%s): node %u's %s came after call %u, but call %u is the last it "
+			"sent (and %u was named before): a frame lost, repeated or made up; the process is killed\n",
+			(int)r->pid, r->prog, r->jc->placed.node, om_type_name(h->type), h->seq, was.calls, was.stamp);
+		break;
+	default:
+		return 0;
+	}
+	r->out_of_order = 1;
+	return -1;
 }
 
 /* The next frame from the agent, waiting for it; signals that reach the
@@ -95,6 +127,8 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 		fprintf(stderr, "om-run: the node sent more than %d frames during one call\n", HELD_MAX);
 		return -1;
 	}
+	if (r->out_of_order)
+		return -1;
 	if (r->nheld) {
 		*h = r->held[0].h;
 		*p = r->held_now = r->held[0].p;
@@ -104,7 +138,7 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 	for (;;) {
 		int rc = frame_rx_next(&r->rx, h, p);
 		if (rc == OM_OK)
-			return 1;
+			return node_frame_in_order(r, h) == 0 ? 1 : -1;
 		if (rc != OM_E_SHORT) {
 			fprintf(stderr, "om-run: bad frame from the agent: %s\n", om_strerror(rc));
 			return -1;
@@ -156,7 +190,7 @@ static void forward_signal(struct remote *r, int sig, const uint8_t *raw)
 	}
 	int n = om_job_signal_encode(&s, buf, sizeof buf);
 	say(r, "signal %d (%s) goes to the job on node %u", sig, strsignal(sig), r->jc->placed.node);
-	if (n > 0 && send_frame(r, OM_T_SIGNAL, 0, buf, (size_t)n) == 0) {
+	if (n > 0 && send_frame(r, OM_T_SIGNAL, buf, (size_t)n) == 0) {
 		r->sigs_sent++;
 		if (sig == SIGCONT)
 			r->cont_at = r->sigs_sent;
@@ -368,6 +402,8 @@ static int frames_during_call(void *ctx, int readable)
 	}
 	while ((rc = frame_rx_next(&r->rx, &h, &p)) == OM_OK) {
 		struct om_call_interrupt ci;
+		if (node_frame_in_order(r, &h) != 0)
+			return 1; /* the loop ends the job */
 		/* In order with the frames held before it (a JOB_STOPPED is
 		 * judged by the acknowledgements that came before it). */
 		if (h.type == OM_T_SIGNAL_SEEN && r->nheld == 0 && note_signal_seen(r, p, h.length) == 0)
@@ -497,10 +533,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
-		if (send_frame(r, OM_T_MIGRATE_HOME, 0, NULL, 0) < 0)
+		if (send_frame(r, OM_T_MIGRATE_HOME, NULL, 0) < 0)
 			return -1;
 	}
-	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, h->seq, r->txbuf, (size_t)n) < 0)
+	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, r->txbuf, (size_t)n) < 0)
 		return -1;
 	return r->execed || idle(r) == 0 ? 0 : -1;
 }
@@ -534,7 +570,7 @@ static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
 	}
 	say(r, "the job stopped on node %u (%s)", r->jc->placed.node, strsignal((int)m.signo));
 	job_stop_like((int)m.signo);
-	if (send_frame(r, OM_T_JOB_CONTINUE, 0, NULL, 0) != 0)
+	if (send_frame(r, OM_T_JOB_CONTINUE, NULL, 0) != 0)
 		return -1;
 	r->cont_at = ++r->sigs_sent;
 	return 0;
@@ -590,6 +626,11 @@ static int on_home_frame(struct remote *r, const struct om_hdr *h, const uint8_t
 	r->rs.file_code = node_code_check;
 	r->rs.home_file = home_code_check;
 	int rc = restore_frame(&r->rs, &r->in, h->type, p, h->length, err, sizeof err);
+	if (rc == 0 && h->type == OM_T_IMAGE_BEGIN && r->rs.hdr->calls != r->seq.calls) {
+		snprintf(err, sizeof err, "it says the process made %u calls, home answered %u", r->rs.hdr->calls,
+			 r->seq.calls);
+		rc = -1;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "om-run: the job's image from node %u does not restore: %s\n",
 			r->jc->placed.node, err);
@@ -768,10 +809,11 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 			return -1;
 		}
 		h->cpu = r->need;
+		h->calls = r->seq.calls; /* the node numbers its calls on from there */
 		restart_in_image(r, h);
 		n = om_image_hdr_encode(h, r->txbuf, OM_MAX_PAYLOAD);
 		free(h);
-		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
+		return n < 0 ? -1 : send_frame(r, (uint8_t)type, r->txbuf, (size_t)n);
 	}
 	if (type == OM_T_IMAGE_THREAD) {
 		struct om_image_thread *t = malloc(sizeof *t);
@@ -779,9 +821,9 @@ static int emit(int type, const void *payload, size_t len, void *ctx)
 		if (t && om_image_thread_decode(payload, len, t) == OM_OK && restart_thread(r, t) == 0)
 			n = om_image_thread_encode(t, r->txbuf, OM_MAX_PAYLOAD);
 		free(t);
-		return n < 0 ? -1 : send_frame(r, (uint8_t)type, 0, r->txbuf, (size_t)n);
+		return n < 0 ? -1 : send_frame(r, (uint8_t)type, r->txbuf, (size_t)n);
 	}
-	return send_frame(r, (uint8_t)type, 0, payload, len);
+	return send_frame(r, (uint8_t)type, payload, len);
 }
 
 /* An entry for ld.so (GLIBC_TUNABLES) did its work while it ran (at
@@ -996,11 +1038,11 @@ static int after_exec(struct remote *r, int got, const struct om_hdr *h, const u
 		fprintf(stderr, "om-run: node %u sent %s for %s after its exec\n", r->jc->placed.node,
 			om_type_name(h->type), r->prog);
 		if (h->type != OM_T_JOB_EXIT)
-			send_frame(r, OM_T_JOB_KILL, 0, NULL, 0); /* the agent forgets it */
+			send_frame(r, OM_T_JOB_KILL, NULL, 0); /* the agent forgets it */
 	}
 	if (got == -2) { /* its JOB_EXIT never came: the agent forgets the job */
 		say(r, "node %u did not say the job ended after its exec", r->jc->placed.node);
-		send_frame(r, OM_T_JOB_KILL, 0, NULL, 0);
+		send_frame(r, OM_T_JOB_KILL, NULL, 0);
 	}
 	return NODE_EXECED;
 }
@@ -1061,6 +1103,8 @@ int remote_serve(struct remote *r)
 				jc->placed.addr, r->prog);
 			return give_up(r, NODE_LOST, NULL);
 		}
+		if (got <= 0 && r->out_of_order) /* said */
+			return give_up(r, NODE_FAIL, NULL);
 		if (got <= 0) {
 			fprintf(stderr, "om-run: the agent went away while %s ran on node %u\n", r->prog,
 				jc->placed.node);
