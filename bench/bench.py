@@ -40,6 +40,11 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              om-migrate; freeze = from the request to om-run -v's "running
              on node"/"running at home" (the process makes no progress in
              between), on two nodes (virtio-net, same QEMU settings).
+  checkpoints  holdimage (as for moves) on a node under om-run
+             --checkpoint-every: each checkpoint's size and how long the
+             job waited for it (om-run -v's word), against the image's
+             size; checkpoints are whole images (not incremental yet), so
+             the cost follows the image, not the dirty rate.
   cores      bench/progs/parwork.c: 1, 2 and 4 forked workers, then 1, 2
              and 4 threads, with the same work each, on a 4-core node
              (-smp 4) and in a Linux guest with the same -smp; the
@@ -83,7 +88,8 @@ import boot_time  # noqa: E402
 import linux_guest  # noqa: E402
 import syscall_rtt  # noqa: E402
 
-SECTIONS = ["compute", "syscalls", "migration", "crypto", "moves", "forks", "cores", "boot", "agent", "balance"]
+SECTIONS = ["compute", "syscalls", "migration", "crypto", "moves", "checkpoints", "forks", "cores", "boot", "agent",
+            "balance"]
 # --smoke's sections unless --only names others: crypto needs make bench's
 # second build tree, which make test does not make.
 SMOKE_SECTIONS = [s for s in SECTIONS if s != "crypto"]
@@ -654,6 +660,49 @@ def sec_moves(sz, runs):
     return rows, md
 
 
+# ------------------------------------------------------------------ checkpoints
+
+CKPT_SAID = re.compile(r"checkpoint (\d+) from node \d+: (\d+) bytes; the job waited (\d+) ms")
+
+
+def sec_checkpoints(sz, runs):
+    """holdimage of each size on a node for a few seconds, checkpointed
+    every second: the checkpoints' bytes and the job's wait (median
+    over the checkpoints of all runs)."""
+    every, secs = 1.0, 4 if sz.smoke else 8
+    rows = []
+    c = Cluster([])
+    try:
+        n = c.boot("virtio-net-pci", mem=MEM, extra=SAME)
+        c.wait_registered(n)
+        nid = c.node_by_mac(n.mac)["id"]
+        for mib in sz.move_sizes:
+            waits, sizes = [], []
+            for _ in range(runs):
+                ck = os.path.join(c.dir, "bench.ckpt")
+                r = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--node", str(nid), "--control", c.control,
+                                    "--checkpoint-every", str(every), "--checkpoint-file", ck,
+                                    os.path.join(PROG, "holdimage"), str(mib), str(secs)],
+                                   capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                check(r.returncode == 0 and r.stdout.startswith("ready\nok "),
+                      "holdimage %d MiB with checkpoints: %d %r %s" % (mib, r.returncode, r.stdout, r.stderr[-1500:]))
+                said = CKPT_SAID.findall(r.stderr)
+                check(said, "no checkpoint said: %s" % r.stderr[-1500:])
+                sizes += [int(s[1]) for s in said]
+                waits += [int(s[2]) for s in said]
+            wait_ms, size = med(waits), med(sizes)
+            rows.append({"image_mib": mib, "checkpoints": len(waits), "bytes": size, "waited_ms": wait_ms,
+                         "mb_per_s": size / 1e6 / (wait_ms / 1e3) if wait_ms else 0, "every_s": every,
+                         "runs": runs, "accel": ACCEL})
+    finally:
+        c.close()
+    md = ["| image (dirty memory) | checkpoints | bytes each | the job waited (ms) | MB/s |", "|---|---|---|---|---|"]
+    for r in rows:
+        md.append("| %d MiB | %d | %.1f MB | %s | %s |" % (r["image_mib"], r["checkpoints"], r["bytes"] / 1e6,
+                                                         fmt(r["waited_ms"], 0), fmt(r["mb_per_s"], 1)))
+    return rows, md
+
+
 # ------------------------------------------------------------------ forks
 
 def sec_forks(sz, runs):
@@ -929,6 +978,8 @@ def main():
             section("crypto", lambda: emit("crypto", *sec_crypto(sz, runs)))
         if "moves" in only:
             section("moves", lambda: emit("moves", *sec_moves(sz, runs)))
+        if "checkpoints" in only:
+            section("checkpoints", lambda: emit("checkpoints", *sec_checkpoints(sz, runs)))
         if "forks" in only:
             section("forks", lambda: emit("forks", *sec_forks(sz, runs)))
         if "cores" in only:

@@ -93,6 +93,8 @@ struct hl_job {
 	uint32_t fork_child;         /* the fork call out has its child here (JOB_FORK) */
 	uint32_t vfork_child;        /* a vfork's parent waits until this job leaves */
 	int64_t vfork_ret;           /* ... and then returns this (the child's pid) */
+	int checkpointing;           /* its image goes home, it waits off the run list */
+	int home_after_checkpoint;   /* ... and goes home once it is out */
 };
 
 static struct {
@@ -159,6 +161,7 @@ static void reply_caller(struct hl_job *hj, int64_t ret);
 static void go_home_after(struct hl_job *hj, struct job *j);
 static void host_interrupt(struct job *j);
 static struct job *moving_take(uint32_t id, uint32_t *signals_in);
+static void checkpoint_unqueue(struct job *j);
 
 /* Every thread of j's process off the run list (off every core first). */
 static void take_process(struct job *j)
@@ -287,7 +290,7 @@ static void queue_interrupt(struct hl_job *hj)
 static void request_sent(struct hl_job *hj)
 {
 	hj->in_slot = 0;
-	hj->caller->p->sent = hl.slot_seq;
+	hj->job->p->sent = hl.slot_seq;
 	hj->sent_ns = timer_ns();
 	if (hj->ack_after) {
 		hj->ack_now = hj->ack_after;
@@ -1064,6 +1067,8 @@ static void on_kill(uint32_t id)
 		job_destroy_process(moved);
 		return;
 	}
+	if (hj && hj->checkpointing)
+		checkpoint_unqueue(hj->job);
 	if (hj) {
 		kprintf("job %u: killed (its deputy is gone)\n", id);
 		struct job *j = hj->job;
@@ -1095,6 +1100,10 @@ static void on_kill(uint32_t id)
 static void send_home(struct hl_job *hj, const char *why)
 {
 	struct job *j = hj->job;
+	if (hj->checkpointing) {
+		hj->home_after_checkpoint = 1;
+		return;
+	}
 	if (hj->caller) {
 		hj->home_after_reply = 1;
 		/* Leaving, or other threads' calls would wait behind it: cut. */
@@ -1124,6 +1133,8 @@ static const char *move_blocker(struct hl_job *hj)
 	struct job *j = hj->job;
 	if (hl.leaving)
 		return "the node is leaving";
+	if (hj->checkpointing)
+		return "a checkpoint of it is on its way home";
 	if (j->p->nthreads > 1)
 		return "it has threads";
 	if (j->state == JOB_SLEEPING)
@@ -1235,6 +1246,114 @@ static void on_arriving(const struct om_hdr *h, const uint8_t *p)
 	hl.arriving[slot].signals_in = m.signals_in;
 }
 
+/* ------------------------------------------------------------ checkpoints */
+
+/* Why the job cannot be imaged as it stands and go on (NULL: it can):
+ * its threads must be in user mode or asleep in a call of the node's own
+ * (imaged as making it again), with nothing out at home, pending or
+ * queued; home asks again later. */
+static const char *checkpoint_blocker(struct hl_job *hj)
+{
+	struct job *j = hj->job;
+	if (hl.leaving)
+		return "the node is leaving";
+	if (hj->checkpointing)
+		return "one is on its way";
+	if (hj->caller || hj->send_waiting || hj->in_slot || hj->home_after_reply || hj->interrupt_after ||
+	    hj->fork_out || hj->exec_out || hj->vfork_child)
+		return "a call of its is at home";
+	if (hj->ack_now || hj->ack_after)
+		return "an acknowledgement of its waits to be sent";
+	if (j->p->stopped || j->p->dying)
+		return "it is stopped or ending";
+	for (struct job *t = j->p->threads; t; t = t->sibling) {
+		if (!job_thread_live(t))
+			continue;
+		if (t->state != JOB_RUNNABLE && t->state != JOB_SLEEPING)
+			return "a thread of its waits";
+		if (t->restart_pending || signal_pending(t))
+			return "a signal of its is pending";
+	}
+	return NULL;
+}
+
+static void checkpoint_answer(uint32_t id, uint32_t sent, int code, const char *why)
+{
+	struct om_error e = { .code = (uint32_t)code };
+	uint8_t buf[CTL_MAX];
+	snprintf(e.msg, sizeof e.msg, "%s", why);
+	ctl_send(OM_T_CHECKPOINT_TAKEN, id, sent, buf, om_error_encode(&e, buf, sizeof buf));
+}
+
+/* CHECKPOINT: CHECKPOINT_TAKEN, then the job's image as it stands, which
+ * home keeps; meanwhile its threads are off the run list, and then they
+ * go on where they were. */
+static void on_checkpoint(struct hl_job *hj, uint32_t id)
+{
+	const char *why = hj ? checkpoint_blocker(hj) : "no such job here";
+	if (why) {
+		checkpoint_answer(id, hj ? hj->job->p->sent : 0, OM_E_BUSY, why);
+		return;
+	}
+	struct job *j = hj->job;
+	take_process(j);
+	hj->checkpointing = 1;
+	checkpoint_answer(id, j->p->sent, 0, "");
+	hl.homing[hl.nhoming++] = j; /* its slot is counted once: it left the run list */
+}
+
+/* Off the image queue, its image not (all) sent: killed, or the link lost. */
+static void checkpoint_unqueue(struct job *j)
+{
+	for (int k = 0; k < hl.nhoming; k++)
+		if (hl.homing[k] == j) {
+			memmove(&hl.homing[k], &hl.homing[k + 1], (size_t)(hl.nhoming - k - 1) * sizeof j);
+			hl.nhoming--;
+		}
+	if (hl.out_active && hl.out.job == j) {
+		hl.out_active = 0;
+		if (hl.slot_full && hl.slot_job == j->id && hl.slot_type != OM_T_SYSCALL_REQ)
+			hl.slot_full = 0;
+	}
+	hj_of(j)->checkpointing = 0;
+	for (struct job *t = j->p->threads; t; t = t->sibling) { /* listed again, to be taken */
+		int state = t->state;
+		if (sched_start(t, &home_host) == 0)
+			t->state = state;
+	}
+}
+
+/* Its image is out (rc 0), or does not encode (rc < 0): it goes on. */
+static void checkpoint_done(struct job *j, int rc)
+{
+	struct hl_job *hj = hj_of(j);
+	uint32_t id = j->id;
+	hj->checkpointing = 0;
+	for (struct job *t = j->p->threads; t; t = t->sibling) {
+		int state = t->state; /* asleep: it sleeps on */
+		if (sched_start(t, &home_host) < 0) { /* cannot be: its slot was counted */
+			struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+			uint8_t buf[CTL_MAX];
+			uint32_t sent = j->p->sent;
+			kprintf("job %u: no room to take it back after its checkpoint; it is lost\n", id);
+			hj_free(hj);
+			drop_process(j);
+			ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
+			return;
+		}
+		t->state = state;
+	}
+	if (rc < 0) {
+		kprintf("job %u: its checkpoint does not encode (%s)\n", id, om_strerror(rc));
+		checkpoint_answer(id, j->p->sent, rc, om_strerror(rc));
+	}
+	if (hj->home_after_checkpoint) {
+		hj->home_after_checkpoint = 0;
+		send_home(hj, "requested");
+	}
+	smp_wake_idle();
+}
+
 /* A SIGNAL or JOB_CONTINUE from home names the last call home has
  * answered: none the node has not sent, none before the previous one's. */
 static int home_in_order(struct hl_job *hj, const struct om_hdr *h)
@@ -1274,12 +1393,21 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_reply(hj, h, p);
 		return;
 	case OM_T_SIGNAL:
-		if (!hj || home_in_order(hj, h))
-			on_signal(hj, h, p);
-		return;
 	case OM_T_JOB_CONTINUE:
-		if (j && !home_in_order(hj, h))
+		/* Ignored, but acknowledged: home counts what it sent. */
+		if (hj && hj->checkpointing) { /* home holds them until the image is in */
+			kprintf("job %u: %s during its checkpoint, ignored\n", h->job, om_type_name(h->type));
+			ack_signal(hj);
 			return;
+		}
+		if (hj && !home_in_order(hj, h)) {
+			ack_signal(hj);
+			return;
+		}
+		if (h->type == OM_T_SIGNAL) {
+			on_signal(hj, h, p);
+			return;
+		}
 		if (j)
 			ack_signal(hj);
 		if (!j || h->length != 0) {
@@ -1321,6 +1449,9 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_ARRIVING:
 		on_arriving(h, p);
 		return;
+	case OM_T_CHECKPOINT:
+		on_checkpoint(hj, h->job);
+		return;
 	default:
 		return;
 	}
@@ -1329,6 +1460,9 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 /* The link dropped: home has been told its jobs' node is lost. */
 static void on_link_lost(void)
 {
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job && hl.jobs[i].checkpointing)
+			checkpoint_unqueue(hl.jobs[i].job);
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
 		if (hl.jobs[i].job) {
 			struct job *j = hl.jobs[i].job;
@@ -1392,11 +1526,19 @@ static void slot_fill(void)
 			image_out_start(&hl.out, hl.homing[0]);
 			memmove(&hl.homing[0], &hl.homing[1], (size_t)--hl.nhoming * sizeof hl.homing[0]);
 			hl.out_active = 1;
-			hl.out.keep = moving_index(hl.out.job->id) >= 0;
+			struct hl_job *ck = hj_of(hl.out.job);
+			hl.out.checkpoint = ck && ck->checkpointing;
+			hl.out.keep = moving_index(hl.out.job->id) >= 0 || hl.out.checkpoint;
 		}
 		uint8_t type;
 		uint32_t id = hl.out.job->id;
+		struct job *oj = hl.out.job; /* image_out_next lets go of it at the end */
 		int n = image_out_next(&hl.out, &type, hl.slot, OM_MAX_PAYLOAD);
+		if (n <= 0 && hl.out.checkpoint) {
+			hl.out_active = 0;
+			checkpoint_done(oj, n);
+			continue;
+		}
 		if (n <= 0 && hl.out.keep) {
 			/* It waits here, whole, for the agent's word; an
 			 * image that does not encode is a move that fails. */

@@ -515,14 +515,14 @@ static int thread_to_image(struct job *t, uint8_t *buf, size_t cap)
 	return n;
 }
 
-static int hdr_from_job(struct job *j, uint8_t *buf, size_t cap)
+static int hdr_from_job(struct job *j, int checkpoint, uint8_t *buf, size_t cap)
 {
 	struct om_image_hdr *h = calloc(1, sizeof *h);
 	if (!h)
 		return OM_E_NOSPACE;
 	j = job_image_header(j);
 	signal_unshare(j); /* the process's pending signals go with the header's */
-	regs_to_image(j, 0, h->regs);
+	regs_to_image(j, checkpoint && j->state == JOB_SLEEPING, h->regs);
 	h->cpu = *cpuinfo_node();
 	h->xsave_size = fpu_to_image(j->xsave, h->xsave, j->p->home_xsave_size, j->p->home_xcr0, &h->xcr0);
 	h->start_brk = j->p->start_brk, h->brk = j->p->brk, h->mmap_base = j->p->mmap_base;
@@ -577,7 +577,7 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			o->phase = OUT_THREADS;
 			o->last_tid = 0;
 			*type = OM_T_IMAGE_BEGIN;
-			return hdr_from_job(j, buf, cap);
+			return hdr_from_job(j, o->checkpoint, buf, cap);
 		case OUT_THREADS: {
 			struct job *t = next_thread(j, o->last_tid);
 			if (!t) {

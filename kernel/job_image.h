@@ -38,6 +38,8 @@ int image_in_busy(const struct image_in *in);
 struct image_out {
 	struct job *job;             /* owned: destroyed when the image is out, */
 	int keep;                    /* ... unless this is set (a move that may fail) */
+	int checkpoint;              /* the job goes on after (keep too): a thread asleep
+				      * in a call is imaged as making it again */
 	int phase;                   /* private */
 	int64_t last_tid;            /* the last thread sent */
 	uint32_t region;             /* index of the region being sent */

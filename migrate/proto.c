@@ -77,6 +77,8 @@ om_type_name(int type)
 	case OM_T_JOB_ARRIVING: return "JOB_ARRIVING";
 	case OM_T_JOB_MOVED: return "JOB_MOVED";
 	case OM_T_IMAGE_THREAD: return "IMAGE_THREAD";
+	case OM_T_CHECKPOINT: return "CHECKPOINT";
+	case OM_T_CHECKPOINT_TAKEN: return "CHECKPOINT_TAKEN";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
 	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";

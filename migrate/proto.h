@@ -29,6 +29,9 @@
 #define OM_HDR_SIZE 16
 #define OM_MAX_PAYLOAD (1u << 20)
 #define OM_DEFAULT_PORT 7707
+/* om-run gives up on a node that stops in the middle of an image for this
+ * long: the agent's grace for a silent node is at most this. */
+#define OM_IMAGE_QUIET_MS 60000
 
 enum om_type {
 	OM_T_ERROR = 1,      /* either way: om_error */
@@ -67,7 +70,9 @@ enum om_type {
 	OM_T_JOB_ARRIVING = 39, /* agent -> node: om_job_moving, before the image of a moving job */
 	OM_T_JOB_MOVED = 40,    /* agent -> home: om_job_moved, the job runs on another node */
 	OM_T_IMAGE_THREAD = 41, /* home <-> node: one om_image_thread, after IMAGE_BEGIN */
-	OM_T_JOB_LAST = 41,     /* the last job frame type */
+	OM_T_CHECKPOINT = 42,   /* home -> node: empty, send an image of the job and go on */
+	OM_T_CHECKPOINT_TAKEN = 43, /* node -> home: om_error; code 0: the image follows */
+	OM_T_JOB_LAST = 43,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

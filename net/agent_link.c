@@ -359,6 +359,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_MOVE:
 	case OM_T_JOB_RESUME:
 	case OM_T_JOB_ARRIVING:
+	case OM_T_CHECKPOINT:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;

@@ -217,7 +217,7 @@ def test_agent_conf_example_parses():
                 time.sleep(0.1)
             out = read(os.path.join(d, name + ".log"))
             check(pr.poll() is None and os.path.exists(sock), "om-agent refused %s: %s" % (name, out))
-            check("heartbeat 1000 ms, down after 5000 ms, drop after 60000 ms" in out,
+            check("heartbeat 1000 ms, down after 5000 ms, grace 30000 ms, drop after 60000 ms" in out,
                   "%s: unexpected settings: %s" % (name, out))
     finally:
         for pr in procs:

@@ -79,7 +79,7 @@ def test_bad_job_input():
             job = placed_job(ctl)
             ftype, _, seq, p = frames[0]
             check(frames[1][0] == ow.T_IMAGE_REGION, "the image's second frame: %r" % (frames[1][0],))
-            ctl.send_frame(ftype, ow.image_begin_patch(p[:-4] + struct.pack("<I", 2), cpu_fields=BASELINE),
+            ctl.send_frame(ftype, ow.image_begin_patch(p[:-8] + struct.pack("<I", 2) + p[-4:], cpu_fields=BASELINE),
                            job=job, seq=seq)
             ctl.send_frame(ow.T_IMAGE_REGION, frames[1][3], job=job)
             f = ctl.recv_frame(timeout=20)

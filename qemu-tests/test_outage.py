@@ -1,8 +1,10 @@
-"""A lab PC that goes quiet for a while (paused, a cable or switch hiccup)
-is not a failure: its jobs wait for it through the agent's grace period and
-go on where they were."""
+"""Nothing lost when a lab PC goes away: a node that goes quiet for a while
+(paused, a cable or switch hiccup) keeps its jobs through the agent's grace
+period and they go on where they were; a job on a node has its image kept
+at home (checkpoints) while it runs."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -10,6 +12,7 @@ import time
 from omtest import BUILD, check, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
+OM_CHECKPOINT = os.path.join(BUILD, "om-checkpoint")
 NUMBERED = os.path.join(BUILD, "corpus", "static", "numbered")
 
 
@@ -65,3 +68,34 @@ def test_paused_node_keeps_its_job():
     check(b"lost" not in err and b"comes home" not in err, "om-run said: %s" % err.decode()[-1500:])
     print("INFO a node paused for about 10 s (down after 3 s, grace 30 s): its job went on there, "
           "output and input as natively")
+
+
+def test_checkpoints_while_it_runs():
+    """om-run --checkpoint-every: the node sends the job's image home
+    every second while it runs there, and it goes on as if nothing
+    happened; the file is a whole image om-checkpoint reads."""
+    lines, extra = 12, 1
+    native = run_numbered([], lines, extra, 100)
+    want, _ = native.communicate(timeout=60)
+    with cluster() as c:
+        n = c.boot(mem=256)
+        c.wait_registered(n)
+        node_id = c.node_by_mac(n.mac)["id"]
+        ck = os.path.join(c.dir, "numbered.ckpt")
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id), "--checkpoint-every", "1",
+                          "--checkpoint-file", ck], lines, extra, 500)
+        c.procs.append(p)
+        got, err = p.communicate(timeout=90)
+        err = err.decode()
+        taken = re.findall(r"checkpoint (\d+) from node %d: (\d+) bytes; the job waited (\d+) ms" % node_id, err)
+        check(got == want, "output differs from the native run:\n%r\n%r\nstderr: %s" % (got, want, err[-1500:]))
+        check(len(taken) >= 2 and [int(t[0]) for t in taken] == list(range(1, len(taken) + 1)),
+              "checkpoints said: %r\n%s" % (taken, err[-1500:]))
+        check(os.stat(ck).st_mode & 0o777 == 0o600 and not os.path.exists(ck + ".tmp"), "the file's mode or a .tmp left")
+        info = subprocess.run([OM_CHECKPOINT, "--info", ck], capture_output=True, text=True, timeout=30)
+        check(info.returncode == 0 and "regions:" in info.stdout, "om-checkpoint --info: %d %s %s"
+              % (info.returncode, info.stdout[-500:], info.stderr[-500:]))
+        waited = sorted(int(t[2]) for t in taken)
+        print("INFO numbered on a node with --checkpoint-every 1: %d checkpoints of %d KiB, the job waited %d ms "
+              "(median) for each (TCG); output as natively" % (len(taken), int(taken[-1][1]) // 1024,
+                                                              waited[len(waited) // 2]))

@@ -850,6 +850,42 @@ def t_node_frame_for_no_job(tmp):
     a.check_up(MAC1)
 
 
+def t_checkpoint_relay(tmp):
+    # CHECKPOINT goes to the node; its yes lets an image through to om-run
+    # while the job stays; images without a yes, a second CHECKPOINT
+    # before the first is answered, or an answer unasked are refused.
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    for answer in (ow.error(ow.E_BUSY, "a call of its is at home"), ow.error(0, "")):
+        c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+        check(n.recv_frame() == (ow.T_CHECKPOINT, job, 3, b""), "CHECKPOINT to the node")
+        n.send_frame(ow.T_CHECKPOINT_TAKEN, answer, job=job, seq=3)
+        check(c.recv_frame() == (ow.T_CHECKPOINT_TAKEN, job, 3, answer), "CHECKPOINT_TAKEN to om-run")
+    for t in (ow.T_IMAGE_BEGIN, ow.T_IMAGE_PAGES, ow.T_IMAGE_END):
+        n.send_frame(t, b"x", job=job, seq=3)
+        check(c.recv_frame() == (t, job, 3, b"x"), "checkpoint image frame %d" % t)
+    check([j["job"] for j in a.jobs()] == [job] and a.jobs()[0]["state"] == 2, "the job did not stay: %r" % a.jobs())
+    # the same job, once more: a second CHECKPOINT before the answer ends om-run's connection
+    c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+    n.recv_frame()
+    c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+    c.expect_error(ow.E_STATE)
+    # a node's image with no yes, and an answer nobody asked for: the node is dropped
+    for bad in ((ow.T_IMAGE_BEGIN, b"x"), (ow.T_CHECKPOINT_TAKEN, ow.error(0, ""))):
+        n2 = a.node(MAC2)
+        c2 = a.ctl()
+        job2, node2, _, _ = c2.submit(node=n2.id)
+        n2.send_frame(ow.T_JOB_STARTED, job=job2)
+        n2.send_frame(bad[0], bad[1], job=job2)
+        n2.expect_error(ow.E_STATE)
+        wait_for(lambda: MAC2 not in a.nodes() or a.nodes()[MAC2]["state"] == "down", 3, "the node to be dropped")
+    a.check_up(MAC1)
+
+
 def t_job_relay(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)

@@ -41,11 +41,14 @@ def spawn_run(*args, **kw):
 def t_usage(tmp):
     rc, out, err = om_run("--help")
     check(rc == 0 and out.startswith("usage: om-run [--node ID] [--cores N] [--home] [--confine | --no-confine] "
-                                     "[--allow PATH]\n              [--allow-read PATH] [--allow-tcp] [--stats FILE] "
-                                     "[-v] [--control PATH]\n              PROGRAM [ARGS...]\n"), "--help: %r" % out)
+                                     "[--allow PATH]\n              [--allow-read PATH] [--allow-tcp] [--stats FILE]\n"
+                                     "              [--checkpoint-every SECONDS [--checkpoint-file FILE]] [-v] "
+                                     "[--control PATH]\n              PROGRAM [ARGS...]\n"), "--help: %r" % out)
     for bad in ([], ["--bogus", "true"], ["--node"], ["--node", "x", "true"], ["--allow"], ["--allow-read"],
                 ["--node", "0", "true"], ["--home", "--node", "1", "true"], ["--cores", "0", "true"],
-                ["--cores", "4097", "true"], ["--cores", "2x", "true"], ["--home", "--cores", "2", "true"]):
+                ["--cores", "4097", "true"], ["--cores", "2x", "true"], ["--home", "--cores", "2", "true"],
+                ["--checkpoint-every", "0.05", "true"], ["--checkpoint-every", "x", "true"],
+                ["--checkpoint-file", "f", "true"]):
         rc, out, err = om_run(*bad)
         check(rc == 2 and err.startswith("om-run: ") and "usage:" in err,
               "%r: exit %d %r" % (bad, rc, err))

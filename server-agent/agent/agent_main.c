@@ -264,6 +264,9 @@ main(int argc, char **argv)
 		    cfg.grace_ms > cfg.drop_after_ms ? cfg.drop_after_ms : cfg.grace_ms;
 	if (cfg.grace_ms < cfg.down_after_ms || cfg.grace_ms > cfg.drop_after_ms)
 		usage_error("--grace must be from --down-after to --drop-after");
+	/* om-run waits that long for a node that stopped in the middle of an image. */
+	if (cfg.grace_ms > OM_IMAGE_QUIET_MS)
+		usage_error("--grace must be at most %u ms", OM_IMAGE_QUIET_MS);
 	if (key == NULL)
 		key = cf.key_file[0] ? cf.key_file : AGENT_KEY_DEFAULT_PATH;
 	if (agent_key_load(key, cfg.key, cfg.pub, err, sizeof err) == -1) {

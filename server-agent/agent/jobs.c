@@ -285,7 +285,7 @@ jobs_relay_limits(struct conn *c, struct node *n)
 
 	if (nc == NULL)
 		return "the node was lost";
-	if (conn_set_limits(nc, RELAY_RX_CAP, RELAY_OUT_MAX) == 0 &&
+	if (conn_set_limits(nc, RELAY_RX_CAP, RELAY_NODE_OUT_MAX) == 0 &&
 	    conn_set_limits(c, RELAY_RX_CAP, RELAY_OUT_MAX) == 0)
 		return NULL;
 	if (errno != ENOBUFS)

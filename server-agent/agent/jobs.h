@@ -33,6 +33,10 @@
 #define RELAY_RX_CAP (OM_HDR_SIZE + OM_MAX_PAYLOAD)
 #define RELAY_HIGH (2 * RELAY_RX_CAP)
 #define RELAY_OUT_MAX (4 * RELAY_RX_CAP + 64 * 1024)
+/* A node's connection is fed by each of its jobs' om-run: each may add a
+ * receive buffer before it is stopped. A node paused for its grace must
+ * not lose its jobs because they all sent it something meanwhile. */
+#define RELAY_NODE_OUT_MAX (RELAY_HIGH + (OM_NODE_JOBS_MAX + 2) * RELAY_RX_CAP)
 /* How long a connection keeps those limits after its last job there
  * ended: frames of that job still on their way (an image a node sent
  * before it read JOB_KILL) must fit. One that comes later fails the
@@ -58,6 +62,8 @@ struct job {
 	uint8_t runnable, unmovable;
 	uint8_t in_call;           /* a SYSCALL_REQ of its was relayed home, no reply yet */
 	uint8_t image_begun;       /* om-run sent an IMAGE frame of it (job_limits.h) */
+	uint8_t checkpoint_asked;  /* om-run sent CHECKPOINT, the node has not answered */
+	uint8_t checkpoint_open;   /* ... it said yes: the image comes, the job stays */
 	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
 	struct node *node;
 	struct conn *home;

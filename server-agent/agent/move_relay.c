@@ -87,7 +87,7 @@ move_relay_start(struct job *j, struct node *to, const char *who)
 	    j->move_stale_image || from_c == NULL || (j->node->flags & OM_NODE_F_LEAVING) ||
 	    j->node->said_leaving || to_c == NULL || !drain_open(to) || nodes_jobs(to) >= OM_NODE_JOBS_MAX ||
 	    placement_missing(&j->need, &to->hello.cpu, missing, sizeof missing) != 0 ||
-	    to->hb.mem_free < j->mem_bytes || conn_set_limits(to_c, RELAY_RX_CAP, RELAY_OUT_MAX) == -1)
+	    to->hb.mem_free < j->mem_bytes || conn_set_limits(to_c, RELAY_RX_CAP, RELAY_NODE_OUT_MAX) == -1)
 		return -1;
 	j->move_to = to;
 	j->move_phase = MOVE_ASKED;

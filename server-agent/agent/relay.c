@@ -112,7 +112,8 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 	int rc, on_node;
 
 	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
-	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE && h->type != OM_T_JOB_KILL) {
+	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE && h->type != OM_T_JOB_KILL &&
+	    h->type != OM_T_CHECKPOINT) {
 		conn_fail(c, OM_E_STATE, "unexpected %s from om-run", om_type_name(h->type));
 		return;
 	}
@@ -156,7 +157,7 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		if ((j = jobs_find(id)) != NULL)
 			jobs_end(j, on_node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
 		return;
-	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE) {
+	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE || h->type == OM_T_CHECKPOINT) {
 		if (h->length != 0) {
 			conn_fail(c, OM_E_TRAILING, "bad %s: %s", om_type_name(h->type),
 			    om_strerror(OM_E_TRAILING));
@@ -164,6 +165,13 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		}
 		if (h->type == OM_T_MIGRATE_HOME)
 			log_info("job %u: om-run asks node %u to send it home", j->id, j->node->id);
+		if (h->type == OM_T_CHECKPOINT) {
+			if (j->checkpoint_asked || j->checkpoint_open) {
+				conn_fail(c, OM_E_STATE, "a second CHECKPOINT for job %u before the first is in", j->id);
+				return;
+			}
+			j->checkpoint_asked = 1;
+		}
 	}
 	if (h->type == OM_T_SYSCALL_REP)
 		j->in_call = 0;
@@ -243,6 +251,18 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	case OM_T_SIGNAL_SEEN:
 		rc = om_signal_seen_decode(p, h->length, &seen);
 		break;
+	case OM_T_CHECKPOINT_TAKEN:
+		/* Only to a CHECKPOINT; a no (or an image that failed) after a
+		 * yes closes the image. */
+		if ((rc = om_error_decode(p, h->length, &e)) != OM_OK)
+			break;
+		if (!j->checkpoint_asked && !(j->checkpoint_open && e.code != 0)) {
+			rc = OM_E_STATE;
+			break;
+		}
+		j->checkpoint_asked = 0;
+		j->checkpoint_open = e.code == 0;
+		break;
 	case OM_T_CALL_INTERRUPT:
 		if ((rc = om_call_interrupt_decode(p, h->length, &ci)) != OM_OK)
 			break;
@@ -261,6 +281,11 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	default:
 		if (is_image(h->type) && j->state == OM_JOB_HOMING)
 			break;
+		if (is_image(h->type) && j->checkpoint_open) {
+			if (h->type == OM_T_IMAGE_END)
+				j->checkpoint_open = 0; /* the job goes on */
+			break;
+		}
 		conn_fail(c, OM_E_STATE, "unexpected %s from a node for job %u",
 		    om_type_name(h->type), j->id);
 		return -1;

@@ -65,6 +65,10 @@ struct job_ctx {
 	/* --stats: every deputy of the job writes its process's story to
 	 * stats_fd (-1: none), which om-run's collector reads (stats.h). */
 	int stats_fd;
+	/* --checkpoint-every: om-run's child sends an image home this often
+	 * (0: never), kept in checkpoint_path (checkpoint.h). */
+	uint32_t checkpoint_ms;
+	const char *checkpoint_path;
 	/* om-run's stderr, for the errors of deputies that do not hold it. */
 	struct late_stderr late_err;
 };

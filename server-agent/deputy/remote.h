@@ -14,6 +14,7 @@
 #include "deputy_call.h"
 #include "follow.h"
 #include "frame_rx.h"
+#include "checkpoint.h"
 #include "inject.h"
 #include "job_seq.h"
 #include "restart.h"
@@ -23,7 +24,7 @@
 
 #define NODE_LOST_STATUS (251 << 8)
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
-#define HOMING_QUIET_MS 60000
+#define HOMING_QUIET_MS OM_IMAGE_QUIET_MS
 #define HELD_MAX 16 /* frames a node may send while one of its calls runs */
 #define PROG_MAX 256
 enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
@@ -55,6 +56,10 @@ struct remote {
 	uint32_t sigs_sent, sigs_seen, cont_at;
 	uint32_t call_seq;      /* the forwarded call running at home */
 	struct job_seq seq;     /* the numbers on the job's frames (job_seq.h) */
+	struct ckpt ck;         /* --checkpoint-every (checkpoint.h), om-run's child only */
+	/* SIGNAL and JOB_CONTINUE frames held while a checkpoint comes in */
+	struct { uint8_t type; uint8_t len; uint8_t p[64]; } out_held[HELD_MAX];
+	int nout_held;
 	int out_of_order;       /* ... one broke them: the job cannot go on */
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */
 	uint32_t home_job;      /* its record at the agent while it is at home */

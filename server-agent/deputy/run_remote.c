@@ -78,10 +78,48 @@ static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t
 	return 0;
 }
 
-/* A frame for the job: it names the last call home has had (job_seq.h). */
+/* A frame for the job: it names the last call home has had (job_seq.h).
+ * While a checkpoint comes in the job waits on its node, which takes no
+ * signal meanwhile: they wait here (flush_held_out). */
 static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 {
+	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE)) {
+		if (r->nout_held == HELD_MAX || len > sizeof r->out_held[0].p)
+			return -1;
+		r->out_held[r->nout_held].type = type;
+		r->out_held[r->nout_held].len = (uint8_t)len;
+		memcpy(r->out_held[r->nout_held++].p, p, len);
+		return 0;
+	}
 	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
+}
+
+static int flush_held_out(struct remote *r)
+{
+	int rc = 0;
+	for (int i = 0; i < r->nout_held && rc == 0; i++)
+		rc = send_frame(r, r->out_held[i].type, r->out_held[i].p, r->out_held[i].len);
+	r->nout_held = 0;
+	return rc;
+}
+
+/* The node's answer to CHECKPOINT, and the image that follows: -1 ends
+ * the job (a frame it was not asked for). */
+static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const uint8_t *p)
+{
+	char err[256];
+	int rc = h->type == OM_T_CHECKPOINT_TAKEN ? ckpt_taken(&r->ck, p, h->length, err, sizeof err)
+						   : ckpt_frame(&r->ck, h, p, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "om-run: pid %d (%s): node %u: %s\n", (int)r->pid, r->prog, r->jc->placed.node, err);
+		return -1;
+	}
+	if (err[0])
+		fprintf(stderr, "om-run: pid %d (%s): a checkpoint is lost: %s\n", (int)r->pid, r->prog, err);
+	if (rc == 1 && h->type == OM_T_IMAGE_END)
+		say(r, "checkpoint %u from node %u: %llu bytes; the job waited %llu ms", r->ck.count,
+		    r->jc->placed.node, (unsigned long long)r->ck.last_bytes, (unsigned long long)r->ck.last_ms);
+	return ckpt_busy(&r->ck) ? 0 : flush_held_out(r);
 }
 
 /* A frame the node sent names the job's calls (job_seq.h): one out of
@@ -91,6 +129,8 @@ static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
 {
 	struct job_seq was = r->seq;
+	if (h->job != r->job)
+		return 0; /* not this job's (the agent relays a job's frames only to its deputy) */
 	switch (h->type) {
 	case OM_T_SYSCALL_REQ:
 		if (job_seq_call(&r->seq, h->seq) == 0)
@@ -100,6 +140,7 @@ static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
 			was.calls + 1);
 		break;
 	case OM_T_JOB_STARTED: case OM_T_JOB_STOPPED: case OM_T_SIGNAL_SEEN: case OM_T_CALL_INTERRUPT:
+	case OM_T_CHECKPOINT_TAKEN:
 	case OM_T_JOB_EXIT: case OM_T_JOB_HOME: case OM_T_IMAGE_BEGIN: case OM_T_IMAGE_THREAD:
 	case OM_T_IMAGE_REGION: case OM_T_IMAGE_PAGES: case OM_T_IMAGE_END:
 		if (job_seq_frame(&r->seq, h->seq) == 0)
@@ -404,6 +445,13 @@ static int frames_during_call(void *ctx, int readable)
 		struct om_call_interrupt ci;
 		if (node_frame_in_order(r, &h) != 0)
 			return 1; /* the loop ends the job */
+		if (h.type == OM_T_SYSCALL_REQ && h.job == r->job) {
+			/* One call at a time: the node's next waits for this one's answer. */
+			fprintf(stderr, "om-run: pid %d (%s): node %u sent call %u while call %u ran: the process is "
+				"killed\n", (int)r->pid, r->prog, r->jc->placed.node, h.seq, r->call_seq);
+			r->out_of_order = 1;
+			return 1;
+		}
 		/* In order with the frames held before it (a JOB_STOPPED is
 		 * judged by the acknowledgements that came before it). */
 		if (h.type == OM_T_SIGNAL_SEEN && r->nheld == 0 && note_signal_seen(r, p, h.length) == 0)
@@ -536,7 +584,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		if (send_frame(r, OM_T_MIGRATE_HOME, NULL, 0) < 0)
 			return -1;
 	}
-	if (n < 0 || send_frame(r, OM_T_SYSCALL_REP, r->txbuf, (size_t)n) < 0)
+	if (n < 0 || send_frame_for(r, OM_T_SYSCALL_REP, r->job, h->seq, r->txbuf, (size_t)n) < 0)
 		return -1;
 	return r->execed || idle(r) == 0 ? 0 : -1;
 }
@@ -1051,16 +1099,16 @@ static int after_exec(struct remote *r, int got, const struct om_hdr *h, const u
  * NULL, is the frame the deputy could not serve (nothing said it yet). */
 static int give_up(struct remote *r, int how, const struct om_hdr *why)
 {
+	if (!r->in.dead) /* first: saying why may wait on a slow stderr */
+		kill(r->in.pid, SIGKILL);
 	if (why)
 		fprintf(stderr, "om-run: pid %d (%s): the deputy could not serve node %u's %s: the process is killed\n",
 			(int)r->pid, r->prog, r->jc->placed.node, om_type_name(why->type));
-	if (!r->in.dead)
-		kill(r->in.pid, SIGKILL);
 	remote_threads_reap(r, 1);
 	return how;
 }
 
-int remote_serve(struct remote *r)
+static int serve(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
 	struct om_hdr h;
@@ -1091,7 +1139,16 @@ int remote_serve(struct remote *r)
 		 * Before the image begins it may wait behind other jobs' images
 		 * for as long as the link takes (a lost node is NODE_LOST). */
 		int quiet = r->homing == HOMING_IMAGE || r->execed ? HOMING_QUIET_MS : -1;
-		int got = next_frame(r, &h, &p, r->homing || r->execed ? NULL : on_tracee, quiet);
+		int due = r->homing || r->execed ? -1 : ckpt_wait_ms(&r->ck);
+		if (due == 0) {
+			if (send_frame(r, OM_T_CHECKPOINT, NULL, 0) != 0)
+				return give_up(r, NODE_LOST, NULL);
+			ckpt_asked(&r->ck);
+			continue;
+		}
+		int got = next_frame(r, &h, &p, r->homing || r->execed ? NULL : on_tracee, quiet < 0 ? due : quiet);
+		if (got == -2 && quiet < 0) /* a checkpoint is due */
+			continue;
 		if (r->in.dead) /* killed at home (SIGKILL): the job is over */
 			return NODE_EXITED;
 		if (r->execed && (rc = after_exec(r, got, &h, p)) >= 0)
@@ -1143,11 +1200,20 @@ int remote_serve(struct remote *r)
 			r->home_reason = m.reason;
 			break;
 		}
+		case OM_T_CHECKPOINT_TAKEN:
+			if (on_checkpoint_frame(r, &h, p) < 0)
+				return give_up(r, NODE_FAIL, NULL);
+			break;
 		case OM_T_IMAGE_BEGIN:
 		case OM_T_IMAGE_THREAD:
 		case OM_T_IMAGE_REGION:
 		case OM_T_IMAGE_PAGES:
 		case OM_T_IMAGE_END:
+			if (!r->homing && ckpt_busy(&r->ck)) {
+				if (on_checkpoint_frame(r, &h, p) < 0)
+					return give_up(r, NODE_FAIL, NULL);
+				break;
+			}
 			if (!r->homing)
 				return give_up(r, NODE_FAIL, &h);
 			r->homing = HOMING_IMAGE;
@@ -1203,4 +1269,15 @@ int remote_serve(struct remote *r)
 			break; /* nothing else is ours; the agent checked the rest */
 		}
 	}
+}
+
+int remote_serve(struct remote *r)
+{
+	/* om-run's own child only: the file is one job's. */
+	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0);
+	int rc = serve(r);
+	ckpt_abort(&r->ck);
+	r->out_of_order = 0; /* said, and that placement is over */
+	r->nout_held = 0; /* the job is not on that node any more */
+	return rc;
 }

@@ -46,7 +46,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: om-run [--node ID] [--cores N] [--home] [--confine | --no-confine] [--allow PATH]\n"
-	    "              [--allow-read PATH] [--allow-tcp] [--stats FILE] [-v] [--control PATH]\n"
+	    "              [--allow-read PATH] [--allow-tcp] [--stats FILE]\n"
+	    "              [--checkpoint-every SECONDS [--checkpoint-file FILE]] [-v] [--control PATH]\n"
 	    "              PROGRAM [ARGS...]\n"
 	    "  --node ID        run on node ID only (see om-mon); otherwise the agent picks\n"
 	    "  --cores N        the program needs N cores of one node (default 1)\n"
@@ -58,6 +59,9 @@ usage(FILE *f)
 	    "  --allow-read PATH  a confined program may read and run PATH (repeatable)\n"
 	    "  --allow-tcp      a confined program may make and accept TCP connections\n"
 	    "  --stats FILE     write where each process ran, as JSON, when all have ended\n"
+	    "  --checkpoint-every SECONDS  while the program runs on a node, keep an image of it\n"
+	    "                   at home, taken this often (0.1 to 86400)\n"
+	    "  --checkpoint-file FILE  where (default ~/.cache/om/om-run.PID.ckpt)\n"
 	    "  -v, --verbose    say where the program runs and why\n"
 	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 	    "  -h, --help       show this help\n",
@@ -265,6 +269,60 @@ omrun_confine(struct job_ctx *jc, int want, int abi, const char *cerr)
 
 /* A decimal number 1..max for option opt (what: its meaning), or a usage
  * error. */
+/* --checkpoint-every: seconds (a decimal) to milliseconds. */
+static uint32_t
+omrun_parse_seconds(const char *opt, const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || !(v >= 0.1 && v <= 86400)) {
+		fprintf(stderr, "om-run: %s: invalid number of seconds '%s' (0.1 to 86400)\n", opt, s);
+		usage(stderr);
+		exit(OMRUN_EXIT_USAGE);
+	}
+	return (uint32_t)(v * 1000 + 0.5);
+}
+
+/* The default checkpoint file: $XDG_CACHE_HOME/om or ~/.cache/om (made,
+ * mode 0700), om-run.PID.ckpt. 0, or -1 with errno. */
+static int
+omrun_checkpoint_default(char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	int n;
+
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(dir, sizeof dir, "%s/om", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(dir, sizeof dir, "%s/.cache/om", home);
+	else {
+		errno = ENOENT;
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (xdg == NULL || xdg[0] != '/') { /* ~/.cache first */
+		char cache[PATH_MAX];
+		snprintf(cache, sizeof cache, "%s/.cache", home);
+		if (mkdir(cache, 0700) != 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -1;
+	n = snprintf(out, len, "%s/om-run.%d.ckpt", dir, (int)getpid());
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 static uint32_t
 omrun_parse_count(const char *opt, const char *what, const char *s, unsigned long max)
 {
@@ -294,6 +352,8 @@ main(int argc, char **argv)
 		{ "allow-read", required_argument, NULL, 'r' },
 		{ "allow-tcp", no_argument, NULL, 'T' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "checkpoint-every", required_argument, NULL, 'E' },
+		{ "checkpoint-file", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,7 +361,8 @@ main(int argc, char **argv)
 	};
 	struct job_ctx jc;
 	char path[PATH_MAX];
-	const char *control = NULL, *stats = NULL;
+	const char *control = NULL, *stats = NULL, *ckpt_file = NULL;
+	char ckpt_default[PATH_MAX];
 	char cerr[512] = "";
 	uint32_t node = 0, cores = 1;
 	int ch, home = 0, rc, status;
@@ -323,6 +384,8 @@ main(int argc, char **argv)
 		case 'r': omrun_add_allow("--allow-read", optarg, 0); break;
 		case 'T': allow_tcp = 1; break;
 		case 's': stats = optarg; break;
+		case 'E': jc.checkpoint_ms = omrun_parse_seconds("--checkpoint-every", optarg); break;
+		case 'F': ckpt_file = optarg; break;
 		case 'v': jc.verbose = 1; break;
 		case 'c': control = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -342,8 +405,22 @@ main(int argc, char **argv)
 		usage(stderr);
 		return OMRUN_EXIT_USAGE;
 	}
+	if (ckpt_file != NULL && jc.checkpoint_ms == 0) {
+		fprintf(stderr, "om-run: --checkpoint-file needs --checkpoint-every\n");
+		usage(stderr);
+		return OMRUN_EXIT_USAGE;
+	}
 	if ((rc = omrun_resolve(argv[optind], path, sizeof path)) != 0)
 		return rc;
+	if (jc.checkpoint_ms != 0 && ckpt_file == NULL) {
+		if (omrun_checkpoint_default(ckpt_default, sizeof ckpt_default) != 0) {
+			fprintf(stderr, "om-run: --checkpoint-every: no place for the file (~/.cache/om): %s\n",
+			    strerror(errno));
+			return OMRUN_EXIT_ERR;
+		}
+		ckpt_file = ckpt_default;
+	}
+	jc.checkpoint_path = ckpt_file;
 	jc.path = path;
 	jc.argv = argv + optind;
 	jc.envp = environ;

@@ -45,7 +45,8 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_NODE_LEAVING: rt_om_node_leaving(p, h->length); break;
 	case OM_T_ERROR:
 	case OM_T_JOB_ERROR:
-	case OM_T_JOB_MOVE_REFUSED: rt_om_error(p, h->length); break;
+	case OM_T_JOB_MOVE_REFUSED:
+	case OM_T_CHECKPOINT_TAKEN: rt_om_error(p, h->length); break;
 	case OM_T_JOB_EXIT: rt_om_job_exit(p, h->length); break;
 	case OM_T_JOB_HOME: rt_om_job_home(p, h->length); break;
 	case OM_T_JOB_STOPPED: rt_om_job_stopped(p, h->length); break;

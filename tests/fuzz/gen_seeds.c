@@ -186,7 +186,8 @@ node_stream(struct buf *b)
 	snprintf(lv.text, sizeof lv.text, "a key was pressed");
 	om_job_signal_set_sender(&sig, 1000, 1000);
 	frame(b, OM_T_HELLO, 0, 0, pl, hello(0x56));
-	frame(b, OM_T_WELCOME, 0, 0, pl, ENC(om_welcome, .node_id = 1, .heartbeat_ms = 1000, .time_ns = 1));
+	frame(b, OM_T_WELCOME, 0, 0, pl, ENC(om_welcome, .node_id = 1, .heartbeat_ms = 1000, .time_ns = 1,
+					       .grace_ms = 30000));
 	frame(b, OM_T_HEARTBEAT, 0, 0, pl, heartbeat(1));
 	frame(b, OM_T_ECHO, 0, 3, "ping", 4);
 	frame(b, OM_T_JOB_FORK, 2, 0, pl, ENC(om_job_fork, .parent = 1, .seq = 7, .pid = 4321));
@@ -197,6 +198,8 @@ node_stream(struct buf *b)
 	frame(b, OM_T_JOB_MOVING, 1, 0, pl, ENC(om_job_moving, .cpu_ns = 77, .signals_in = 1));
 	frame(b, OM_T_JOB_ARRIVING, 1, 0, pl, ENC(om_job_moving, .cpu_ns = 77, .signals_in = 1));
 	frame(b, OM_T_JOB_MOVE_REFUSED, 1, 0, pl, error_msg(OM_E_STATE, "threads"));
+	frame(b, OM_T_CHECKPOINT, 1, 3, pl, empty());
+	frame(b, OM_T_CHECKPOINT_TAKEN, 1, 3, pl, error_msg(0, ""));
 	frame(b, OM_T_JOB_HOME, 1, 0, pl, om_job_home_encode(&home, pl, sizeof pl));
 	frame(b, OM_T_JOB_EXIT, 1, 0, pl, ENC(om_job_exit, .kind = OM_EXIT_SIGNALED, .status = 11, .core = 1));
 	frame(b, OM_T_JOB_ERROR, 2, 0, pl, error_msg(OM_E_RANGE, "bad image"));
@@ -697,6 +700,27 @@ chunk_frame(struct buf *b, int tag, uint8_t type, uint32_t job, uint32_t seq, in
 	free(f.p);
 }
 
+/* An image's frames (the seeds' images carry job 0) as job 1's, seq
+ * their numbering (job_seq.h), each one chunk from tag. */
+static void
+image_chunks(struct buf *b, int tag, const struct buf *f, uint32_t seq)
+{
+	size_t at = 0;
+
+	while (at < f->len) {
+		struct om_hdr h;
+		struct buf one = { 0 };
+
+		if (om_frame_check(f->p + at, f->len - at, &h) != OM_OK)
+			die("image frame");
+		put(&one, f->p + at, OM_HDR_SIZE + h.length);
+		om_hdr_encode(one.p, h.type, h.length, 1, seq);
+		chunk(b, tag, &one);
+		free(one.p);
+		at += OM_HDR_SIZE + h.length;
+	}
+}
+
 static void
 agent_seeds(void)
 {
@@ -727,23 +751,7 @@ agent_seeds(void)
 	chunk_frame(&b, C0, OM_T_CTL_JOB_SUBMIT, 0, 0, submit(100000, 0, 0, 0));
 	f.len = 0;
 	image(&f, &(struct image_spec){ .pid = 100000 });
-	{
-		/* The image's frames for job 1 (the seeds' images carry job 0). */
-		size_t at = 0;
-
-		while (at < f.len) {
-			struct om_hdr h;
-			struct buf one = { 0 };
-
-			if (om_frame_check(f.p + at, f.len - at, &h) != OM_OK)
-				die("image frame");
-			put(&one, f.p + at, OM_HDR_SIZE + h.length);
-			om_hdr_encode(one.p, h.type, h.length, 1, 0);
-			chunk(&b, C0, &one);
-			free(one.p);
-			at += OM_HDR_SIZE + h.length;
-		}
-	}
+	image_chunks(&b, C0, &f, 0);
 	chunk_frame(&b, N0, OM_T_JOB_STARTED, 1, 0, empty());
 	chunk_frame(&b, N0, OM_T_HEARTBEAT, 0, 0, heartbeat(1));
 	chunk_frame(&b, N0, OM_T_SYSCALL_REQ, 1, 1, (memset(pl, 0, 64), 64));
@@ -752,6 +760,9 @@ agent_seeds(void)
 	chunk_frame(&b, N0, OM_T_SIGNAL_SEEN, 1, 0, ENC(om_signal_seen, .count = 1));
 	chunk_frame(&b, N0, OM_T_JOB_STOPPED, 1, 0, ENC(om_job_stopped, .signo = 19));
 	chunk_frame(&b, C0, OM_T_JOB_CONTINUE, 1, 0, empty());
+	chunk_frame(&b, C0, OM_T_CHECKPOINT, 1, 1, empty());
+	chunk_frame(&b, N0, OM_T_CHECKPOINT_TAKEN, 1, 1, error_msg(0, ""));
+	image_chunks(&b, N0, &f, 1);
 	chunk_frame(&b, C1, OM_T_CTL_JOBS, 0, 0, empty());
 	chunk_frame(&b, N0, OM_T_JOB_EXIT, 1, 0, ENC(om_job_exit, .kind = OM_EXIT_EXITED, .status = 0));
 	save("fuzz_agent", "job", &b);
@@ -767,21 +778,7 @@ agent_seeds(void)
 	chunk_frame(&b, N0, OM_T_JOB_MOVING, 1, 0, ENC(om_job_moving, .cpu_ns = 5, .signals_in = 0));
 	f.len = 0;
 	image(&f, &(struct image_spec){ .pid = 100000 });
-	{
-		size_t at = 0;
-
-		while (at < f.len) {
-			struct om_hdr h;
-			struct buf one = { 0 };
-
-			om_frame_check(f.p + at, f.len - at, &h);
-			put(&one, f.p + at, OM_HDR_SIZE + h.length);
-			om_hdr_encode(one.p, h.type, h.length, 1, 0);
-			chunk(&b, N0, &one);
-			free(one.p);
-			at += OM_HDR_SIZE + h.length;
-		}
-	}
+	image_chunks(&b, N0, &f, 0);
 	chunk_frame(&b, N1, OM_T_JOB_STARTED, 1, 0, empty());
 	chunk_frame(&b, C0, OM_T_CTL_MIGRATE, 0, 0, ENC(om_job_migrate, .pid = 100000, .target = 0));
 	{

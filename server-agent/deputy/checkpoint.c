@@ -1,0 +1,159 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+
+uint64_t ckpt_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	if (!path || !every_ms || strlen(path) + 5 > sizeof c->path)
+		return;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	c->every_ms = every_ms;
+	c->next_ms = ckpt_now_ms() + every_ms;
+}
+
+int ckpt_wait_ms(const struct ckpt *c)
+{
+	if (!c->path[0] || c->state != CKPT_IDLE)
+		return -1;
+	uint64_t now = ckpt_now_ms();
+	return c->next_ms <= now ? 0 : c->next_ms - now > 86400000 ? 86400000 : (int)(c->next_ms - now);
+}
+
+void ckpt_asked(struct ckpt *c)
+{
+	c->state = CKPT_ASKED;
+}
+
+int ckpt_busy(const struct ckpt *c)
+{
+	return c->state != CKPT_IDLE;
+}
+
+static void tmp_path(const struct ckpt *c, char *out, size_t len)
+{
+	snprintf(out, len, "%s.tmp", c->path);
+}
+
+int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+	struct om_error e;
+	char tmp[sizeof c->path + 8];
+	int rc = om_error_decode(p, len, &e);
+	err[0] = '\0';
+	if (rc != OM_OK) {
+		snprintf(err, errlen, "bad CHECKPOINT_TAKEN: %s", om_strerror(rc));
+		return -1;
+	}
+	if (c->state == CKPT_IMAGE && e.code != 0) { /* the image failed on the node */
+		ckpt_abort(c);
+		snprintf(err, errlen, "the node could not send its image: %s", e.msg);
+		return 1;
+	}
+	if (c->state != CKPT_ASKED) {
+		snprintf(err, errlen, "CHECKPOINT_TAKEN unasked");
+		return -1;
+	}
+	if (e.code != 0) {
+		c->state = CKPT_IDLE;
+		c->next_ms = ckpt_now_ms() + (c->every_ms < CKPT_RETRY_MS ? c->every_ms : CKPT_RETRY_MS);
+		return 1;
+	}
+	tmp_path(c, tmp, sizeof tmp);
+	c->state = CKPT_IMAGE; /* its frames come: without a file they are dropped */
+	c->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (c->fd < 0)
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	c->taken_ms = ckpt_now_ms();
+	c->bytes = 0;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *err, size_t errlen)
+{
+	uint8_t hdr[OM_HDR_SIZE];
+	char tmp[sizeof c->path + 8];
+	err[0] = '\0';
+	if (c->state != CKPT_IMAGE) {
+		snprintf(err, errlen, "%s without CHECKPOINT_TAKEN", om_type_name(h->type));
+		return -1;
+	}
+	if (c->fd < 0) { /* no file (said): the image is dropped */
+		if (h->type == OM_T_IMAGE_END)
+			ckpt_abort(c);
+		return 0;
+	}
+	om_hdr_encode(hdr, h->type, h->length, 0, h->seq);
+	if (write_all(c->fd, hdr, sizeof hdr) != 0 || write_all(c->fd, p, h->length) != 0) {
+		snprintf(err, errlen, "%s.tmp: %s", c->path, strerror(errno ? errno : EIO));
+		close(c->fd); /* the rest of the image is dropped */
+		c->fd = -1;
+		tmp_path(c, tmp, sizeof tmp);
+		unlink(tmp);
+		if (h->type == OM_T_IMAGE_END)
+			ckpt_abort(c);
+		return 0;
+	}
+	c->bytes += sizeof hdr + h->length;
+	if (h->type != OM_T_IMAGE_END)
+		return 0;
+	tmp_path(c, tmp, sizeof tmp);
+	int rc = fsync(c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (rc != 0 || rename(tmp, c->path) != 0) {
+		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
+		unlink(tmp);
+		c->state = CKPT_IDLE;
+		c->next_ms = ckpt_now_ms() + c->every_ms;
+		return 0;
+	}
+	c->state = CKPT_IDLE;
+	c->count++;
+	c->last_bytes = c->bytes;
+	c->last_ms = ckpt_now_ms() - c->taken_ms;
+	c->next_ms = ckpt_now_ms() + c->every_ms;
+	return 1;
+}
+
+void ckpt_abort(struct ckpt *c)
+{
+	char tmp[sizeof c->path + 8];
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+		tmp_path(c, tmp, sizeof tmp);
+		unlink(tmp);
+	}
+	if (c->state != CKPT_IDLE)
+		c->next_ms = ckpt_now_ms() + c->every_ms;
+	c->state = CKPT_IDLE;
+}

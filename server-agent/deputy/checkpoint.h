@@ -1,0 +1,57 @@
+/* checkpoint.h - a job's checkpoints, taken on its node, kept at home.
+ *
+ * Every so often (om-run --checkpoint-every) the deputy asks the node
+ * for the job's image as it stands (CHECKPOINT); the node answers
+ * CHECKPOINT_TAKEN (yes, or not now and why), then streams the image
+ * while the job waits, then lets it go on. The frames are written as
+ * they come to PATH.tmp, which replaces PATH once the image is whole
+ * (fsync, rename): PATH always holds the last whole checkpoint, a file
+ * of image frames as om-checkpoint --info reads it. Until the image is
+ * in, the deputy holds what it would send the node (ckpt_busy). */
+#ifndef OM_CHECKPOINT_H
+#define OM_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define CKPT_RETRY_MS 500 /* after a "not now" */
+
+enum { CKPT_IDLE, CKPT_ASKED, CKPT_IMAGE };
+
+struct ckpt {
+	char path[4096];  /* "": no checkpoints */
+	uint32_t every_ms;
+	int state;
+	int fd;           /* PATH.tmp while CKPT_IMAGE */
+	uint64_t next_ms; /* when to ask next (CKPT_IDLE) */
+	uint64_t taken_ms; /* the node's yes */
+	uint64_t bytes;
+	unsigned count;   /* whole checkpoints written */
+	uint64_t last_bytes, last_ms; /* the last one's size and pause */
+};
+
+/* Monotonic milliseconds. */
+uint64_t ckpt_now_ms(void);
+/* Checkpoints every every_ms into path, the first every_ms from now. */
+void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms);
+/* Milliseconds until the next is due (0: now), -1: none. */
+int ckpt_wait_ms(const struct ckpt *c);
+/* CHECKPOINT sent. */
+void ckpt_asked(struct ckpt *c);
+/* Whether a checkpoint is asked for or coming in. */
+int ckpt_busy(const struct ckpt *c);
+/* CHECKPOINT_TAKEN's payload: 0 when the image follows, 1 for a "not
+ * now" (asked again soon) or an image the node could not finish, -1
+ * with err for one unasked or malformed. With 0 or 1, a non-empty err
+ * is a failure to say (the file: the image is dropped, the job goes on). */
+int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t errlen);
+/* One image frame: 0 taken (written, or dropped with err said), 1 the
+ * image is whole and PATH replaced, -1 with err for a frame unasked. */
+int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *err, size_t errlen);
+/* The image will not come (the job left, ended, or the deputy gives
+ * up): PATH.tmp goes, PATH stays as it was. */
+void ckpt_abort(struct ckpt *c);
+
+#endif
