@@ -4,9 +4,11 @@ period and they go on where they were; a job on a node has its image kept
 at home (checkpoints) while it runs."""
 
 import os
+import random
 import re
 import signal
 import subprocess
+import threading
 import time
 
 from omtest import BUILD, check, cluster, wait_for
@@ -14,6 +16,10 @@ from omtest import BUILD, check, cluster, wait_for
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_CHECKPOINT = os.path.join(BUILD, "om-checkpoint")
 NUMBERED = os.path.join(BUILD, "corpus", "static", "numbered")
+
+
+RESTARTED = re.compile(r"node (\d+) was lost; it starts again on node (\d+) from its checkpoint \(after call "
+                       r"(\d+); the (\d+) made since are answered from the log\)")
 
 
 def numbered_input(count):
@@ -99,3 +105,53 @@ def test_checkpoints_while_it_runs():
         print("INFO numbered on a node with --checkpoint-every 1: %d checkpoints of %d KiB, the job waited %d ms "
               "(median) for each (TCG); output as natively" % (len(taken), int(taken[-1][1]) // 1024,
                                                               waited[len(waited) // 2]))
+
+
+def test_node_killed_job_restarts_from_checkpoint():
+    """The PC under a job is switched off (its QEMU killed), twice, at
+    random moments: each time the job starts again on another node from
+    its last checkpoint; the calls it made since are answered from the
+    deputy's log, not run again, so its output is the native run's byte
+    for byte (nothing missing, nothing twice) and its input was read
+    exactly once."""
+    lines, extra = 18, 2
+    rnd = random.Random()
+    kills = [rnd.randint(3, 7), rnd.randint(10, 14)]
+    native = run_numbered([], lines, extra, 100)
+    want, _ = native.communicate(timeout=60)
+    with cluster() as c:
+        nodes = [c.boot(mem=256) for _ in range(3)]
+        for n in nodes:
+            c.wait_registered(n)
+        by_id = {c.node_by_mac(n.mac)["id"]: n for n in nodes}
+        first = min(by_id)
+        ck = os.path.join(c.dir, "numbered.ckpt")
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(first), "--checkpoint-every", "1",
+                          "--checkpoint-file", ck], lines, extra, 500)
+        c.procs.append(p)
+        err = []
+        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+        reader.start()
+        got, on, restarts = b"", first, []
+        for k in kills:
+            while b"line %d:" % k not in got:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    check(False, "the job ended before line %d: %r %s" % (k, got, b"".join(err).decode()))
+                got += chunk
+            by_id[on].proc.kill()
+            said = wait_for(lambda: RESTARTED.search(b"".join(err).decode(), restarts[-1].end() if restarts else 0),
+                            60, "om-run to restart the job after line %d" % k)
+            check(int(said.group(1)) == on, "restarted after node %s, killed %d" % (said.group(1), on))
+            restarts.append(said)
+            on = int(said.group(2))
+        rest, _ = p.communicate(timeout=120)
+        got += rest
+        reader.join(5)
+        err = b"".join(err).decode()
+    check(got == want, "output differs from the native run (exit %d):\n%r\n%r\nstderr: %s"
+          % (p.returncode, got, want, err[-2500:]))
+    print("INFO numbered's node killed after lines %d and %d: each time it started again on another node from "
+          "its checkpoint (%s); output and input as natively"
+          % (kills[0], kills[1], "; ".join("after call %s, %s calls answered from the log" % (m.group(3), m.group(4))
+                                           for m in restarts)))

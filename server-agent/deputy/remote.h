@@ -14,6 +14,7 @@
 #include "deputy_call.h"
 #include "follow.h"
 #include "frame_rx.h"
+#include "call_log.h"
 #include "checkpoint.h"
 #include "inject.h"
 #include "job_seq.h"
@@ -57,6 +58,10 @@ struct remote {
 	uint32_t call_seq;      /* the forwarded call running at home */
 	struct job_seq seq;     /* the numbers on the job's frames (job_seq.h) */
 	struct ckpt ck;         /* --checkpoint-every (checkpoint.h), om-run's child only */
+	struct call_log log;    /* ... the answers since its last one (call_log.h) */
+	uint32_t ck_calls;      /* ... the calls its last one says were made */
+	uint32_t ck_coming;     /* ... and the one coming in */
+	uint32_t replay_last;   /* after a restart: calls up to this one are answered from the log */
 	/* SIGNAL and JOB_CONTINUE frames held while a checkpoint comes in */
 	struct { uint8_t type; uint8_t len; uint8_t p[64]; } out_held[HELD_MAX];
 	int nout_held;
@@ -130,6 +135,17 @@ int remote_send_out(struct remote *r);
  * has placed it with OM_JOB_F_FORK; waits for the node's answer.
  * SENT_RUNS it runs there, else it did not start. */
 int remote_adopted(struct remote *r);
+/* A frame for the job, numbered (job_seq.h). 0, or -1: the agent is gone. */
+int remote_send_frame(struct remote *r, uint8_t type, const void *p, size_t len);
+/* The node's answer to a job sent there: SENT_RUNS, SENT_REFUSED or
+ * SENT_NOT_STARTED (said on stderr). */
+int remote_started(struct remote *r, int timeout_ms);
+/* Its node lost, the job starts again from its last checkpoint on
+ * another node (ckpt_restart.c): calls made since are answered there
+ * from the log. SENT_RUNS, or why not (said on stderr). */
+int remote_restart(struct remote *r);
+/* Whether remote_restart can be tried. */
+int remote_restartable(const struct remote *r);
 /* A fork the process made on its node (call seq; om_syscall_is_fork;
  * chld its SIGCHLD disposition there, OM_FORK_CHLD_*): a plain fork runs
  * at home, and the child gets a deputy of its own, which has the node

@@ -94,6 +94,11 @@ static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
 }
 
+int remote_send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
+{
+	return send_frame(r, type, p, len);
+}
+
 static int flush_held_out(struct remote *r)
 {
 	int rc = 0;
@@ -110,6 +115,12 @@ static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const u
 	char err[256];
 	int rc = h->type == OM_T_CHECKPOINT_TAKEN ? ckpt_taken(&r->ck, p, h->length, err, sizeof err)
 						   : ckpt_frame(&r->ck, h, p, err, sizeof err);
+	if (h->type == OM_T_IMAGE_BEGIN)
+		r->ck_coming = h->seq; /* its count of calls (job_seq.h) */
+	if (rc == 1 && h->type == OM_T_IMAGE_END) { /* kept: the log before it goes */
+		r->ck_calls = r->ck_coming;
+		call_log_cut(&r->log, r->ck_calls);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "om-run: pid %d (%s): node %u: %s\n", (int)r->pid, r->prog, r->jc->placed.node, err);
 		return -1;
@@ -472,6 +483,25 @@ static int frames_during_call(void *ctx, int readable)
 	return rc == OM_E_SHORT ? cut : 1;
 }
 
+/* After a restart from a checkpoint (ckpt_restart.c): a call the job made
+ * before, answered as it was then, without running it again. It must be
+ * the same call: another means the job went another way this time. */
+static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req)
+{
+	const struct call_log_entry *e = call_log_find(&r->log, seq);
+	if (!e || e->nr != req->nr || memcmp(e->args, req->args, sizeof e->args) != 0) {
+		fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its call %u is %s(%#llx, %#llx, "
+			"%#llx, ...), but was %s(%#llx, %#llx, %#llx, ...): it went another way this time; the "
+			"process is killed\n", (int)r->pid, r->prog, seq, om_syscall_name(req->nr),
+			(unsigned long long)req->args[0], (unsigned long long)req->args[1],
+			(unsigned long long)req->args[2], e ? om_syscall_name(e->nr) : "?",
+			(unsigned long long)(e ? e->args[0] : 0), (unsigned long long)(e ? e->args[1] : 0),
+			(unsigned long long)(e ? e->args[2] : 0));
+		return -1;
+	}
+	return send_frame_for(r, OM_T_SYSCALL_REP, r->job, seq, e->reply, e->len) == 0 ? 0 : -1;
+}
+
 /* A call that would reach outside the job (call_limits.h): not run, and
  * said on stderr, since a node asked for it. An existence probe (signal
  * 0), which programs make of the pids in lock files and which EPERM
@@ -505,6 +535,8 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		fprintf(stderr, "om-run: the node sent a bad system call request (%s)\n", om_strerror(rc));
 		return -1;
 	}
+	if (h->seq <= r->replay_last)
+		return replay(r, h->seq, &req);
 	if ((rc = wake(r)) != 0)
 		return -1;
 	/* The call runs in the calling thread's home thread. */
@@ -578,6 +610,12 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		forward_recorded(r, in);
 		if (in != &r->in)
 			forward_recorded(r, &r->in); /* caught while it made the thread, say */
+	}
+	if (r->ck.path[0] && n >= 0) { /* for a restart from the last checkpoint */
+		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed)
+			call_log_break(&r->log, h->seq); /* it made something at home */
+		else
+			call_log_add(&r->log, h->seq, req.nr, req.args, r->txbuf, (size_t)n);
 	}
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
@@ -1263,7 +1301,14 @@ static int serve(struct remote *r)
 			om_node_lost_decode(p, h.length, &nl);
 			fprintf(stderr, "om-run: node %u (%s) was lost while running %s\n", jc->placed.node,
 				jc->placed.addr, r->prog);
-			return give_up(r, NODE_LOST, NULL);
+			if (!r->ck.path[0] || !remote_restartable(r))
+				return give_up(r, NODE_LOST, NULL);
+			ckpt_abort(&r->ck); /* one coming from the lost node */
+			if (remote_restart(r) != SENT_RUNS)
+				return give_up(r, NODE_LOST, NULL);
+			if (flush_held_out(r) != 0)
+				return give_up(r, NODE_LOST, NULL);
+			break;
 		}
 		default:
 			break; /* nothing else is ours; the agent checked the rest */
@@ -1277,7 +1322,14 @@ int remote_serve(struct remote *r)
 	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0);
 	int rc = serve(r);
 	ckpt_abort(&r->ck);
+	call_log_free(&r->log);
+	r->ck_calls = r->ck_coming = r->replay_last = 0;
 	r->out_of_order = 0; /* said, and that placement is over */
 	r->nout_held = 0; /* the job is not on that node any more */
 	return rc;
+}
+
+int remote_started(struct remote *r, int timeout_ms)
+{
+	return started(r, timeout_ms);
 }

@@ -1,0 +1,81 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_log.h"
+
+int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], const uint8_t *reply,
+		 size_t len)
+{
+	if (l->bytes + len > CALL_LOG_MAX_BYTES)
+		goto broken;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct call_log_entry *e = realloc(l->e, cap * sizeof *e);
+		if (!e)
+			goto broken;
+		l->e = e;
+		l->cap = cap;
+	}
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		goto broken;
+	memcpy(copy, reply, len);
+	struct call_log_entry *e = &l->e[l->n++];
+	e->seq = seq;
+	e->nr = nr;
+	memcpy(e->args, args, sizeof e->args);
+	e->len = (uint32_t)len;
+	e->reply = copy;
+	l->bytes += len;
+	return 0;
+broken:
+	call_log_break(l, seq);
+	return -1;
+}
+
+void call_log_break(struct call_log *l, uint32_t seq)
+{
+	if (seq > l->broken_at)
+		l->broken_at = seq;
+}
+
+int call_log_whole(const struct call_log *l, uint32_t calls)
+{
+	return l->broken_at <= calls;
+}
+
+void call_log_cut(struct call_log *l, uint32_t calls)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->e[i].seq <= calls) {
+			l->bytes -= l->e[i].len;
+			free(l->e[i].reply);
+		} else {
+			l->e[keep++] = l->e[i];
+		}
+	}
+	l->n = keep;
+}
+
+const struct call_log_entry *call_log_find(const struct call_log *l, uint32_t seq)
+{
+	/* In order of their numbers: the first entry's tells where seq is. */
+	if (!l->n || seq < l->e[0].seq || seq - l->e[0].seq >= l->n)
+		return NULL;
+	const struct call_log_entry *e = &l->e[seq - l->e[0].seq];
+	return e->seq == seq ? e : NULL;
+}
+
+uint32_t call_log_last(const struct call_log *l)
+{
+	return l->n ? l->e[l->n - 1].seq : 0;
+}
+
+void call_log_free(struct call_log *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].reply);
+	free(l->e);
+	memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,51 @@
+/* call_log.h - what home answered a job's forwarded calls since its last
+ * checkpoint, so that a restart from that checkpoint gets the same answers
+ * without running the calls again (exactly once: output is not written
+ * twice, input not read twice).
+ *
+ * An entry is the call's number, its number and arguments as the node
+ * sent them, and the SYSCALL_REP payload home sent back (its result and
+ * the bytes copied into the job). A checkpoint that says the process had
+ * made C calls cuts every entry up to C. A call that cannot be answered
+ * twice this way (a fork, an execve, a thread's clone: they make
+ * something at home) or a log past CALL_LOG_MAX_BYTES marks the log
+ * broken until the next checkpoint: no restart from the one before. */
+#ifndef OM_CALL_LOG_H
+#define OM_CALL_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CALL_LOG_MAX_BYTES (64u << 20)
+
+struct call_log_entry {
+	uint32_t seq, nr;
+	uint64_t args[6];
+	uint32_t len;
+	uint8_t *reply;
+};
+
+struct call_log {
+	struct call_log_entry *e;
+	size_t n, cap, bytes;
+	uint32_t broken_at; /* the last call that broke it (0: whole) */
+};
+
+/* Call seq (nr, args) was answered with reply (len bytes); 0, or -1 when
+ * it cannot be kept (the log is broken at seq then). */
+int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], const uint8_t *reply,
+		 size_t len);
+/* Call seq made something at home: no restart from before it. */
+void call_log_break(struct call_log *l, uint32_t seq);
+/* Whether a restart from a checkpoint of calls calls can replay the rest. */
+int call_log_whole(const struct call_log *l, uint32_t calls);
+/* A checkpoint of a process that had made calls calls: the entries up to
+ * it go. */
+void call_log_cut(struct call_log *l, uint32_t calls);
+/* The entry of call seq, or NULL. */
+const struct call_log_entry *call_log_find(const struct call_log *l, uint32_t seq);
+/* The last call logged (0: none). */
+uint32_t call_log_last(const struct call_log *l);
+void call_log_free(struct call_log *l);
+
+#endif
