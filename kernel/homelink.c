@@ -201,6 +201,8 @@ static void hj_free(struct hl_job *hj)
 {
 	if (!hj)
 		return;
+	if (hj->checkpointing) /* its image stops; it is listed again, for its caller to take */
+		checkpoint_unqueue(hj->job);
 	uint32_t id = hj->job ? hj->job->id : 0;
 	unsend(hj);
 	if (hl.slot_full && hj->in_slot)
@@ -1067,8 +1069,6 @@ static void on_kill(uint32_t id)
 		job_destroy_process(moved);
 		return;
 	}
-	if (hj && hj->checkpointing)
-		checkpoint_unqueue(hj->job);
 	if (hj) {
 		kprintf("job %u: killed (its deputy is gone)\n", id);
 		struct job *j = hj->job;
@@ -1288,11 +1288,27 @@ static void checkpoint_answer(uint32_t id, uint32_t sent, int code, const char *
 /* CHECKPOINT: CHECKPOINT_TAKEN, then the job's image as it stands, which
  * home keeps; meanwhile its threads are off the run list, and then they
  * go on where they were. */
+/* The calls sent of job id, wherever it is here (a job on its way home
+ * answers a CHECKPOINT that crossed its JOB_HOME): 0 if it is not. */
+static uint32_t sent_of(uint32_t id)
+{
+	struct hl_job *hj = hj_by_id(id);
+	if (hj)
+		return hj->job->p->sent;
+	for (int i = 0; i < hl.nhoming; i++)
+		if (hl.homing[i]->id == id)
+			return hl.homing[i]->p->sent;
+	if (hl.out_active && hl.out.job->id == id)
+		return hl.out.job->p->sent;
+	int m = moving_index(id);
+	return m >= 0 ? hl.moving[m].job->p->sent : 0;
+}
+
 static void on_checkpoint(struct hl_job *hj, uint32_t id)
 {
-	const char *why = hj ? checkpoint_blocker(hj) : "no such job here";
+	const char *why = hj ? checkpoint_blocker(hj) : "it is leaving";
 	if (why) {
-		checkpoint_answer(id, hj ? hj->job->p->sent : 0, OM_E_BUSY, why);
+		checkpoint_answer(id, sent_of(id), OM_E_BUSY, why);
 		return;
 	}
 	struct job *j = hj->job;
@@ -1349,7 +1365,7 @@ static void checkpoint_done(struct job *j, int rc)
 	}
 	if (hj->home_after_checkpoint) {
 		hj->home_after_checkpoint = 0;
-		send_home(hj, "requested");
+		send_home(hj, hl.leaving ? hl.leaving : "requested");
 	}
 	smp_wake_idle();
 }
@@ -1460,9 +1476,6 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 /* The link dropped: home has been told its jobs' node is lost. */
 static void on_link_lost(void)
 {
-	for (int i = 0; i < SCHED_JOBS_MAX; i++)
-		if (hl.jobs[i].job && hl.jobs[i].checkpointing)
-			checkpoint_unqueue(hl.jobs[i].job);
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
 		if (hl.jobs[i].job) {
 			struct job *j = hl.jobs[i].job;

@@ -52,6 +52,9 @@ def t_usage(tmp):
         rc, out, err = om_run(*bad)
         check(rc == 2 and err.startswith("om-run: ") and "usage:" in err,
               "%r: exit %d %r" % (bad, rc, err))
+    rc, out, err = om_run("--home", "--checkpoint-every", "1", "--checkpoint-file", "/nonexistent/x", "true")
+    check(rc == 1 and err == "om-run: --checkpoint-file /nonexistent/x: No such file or directory\n",
+          "a checkpoint file nowhere: %d %r" % (rc, err))
     # options after PROGRAM belong to it
     rc, out, err = om_run("--home", "echo", "-v", "--home")
     check(rc == 0 and out == "-v --home\n", "program options: %r" % out)

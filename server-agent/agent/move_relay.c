@@ -84,7 +84,7 @@ move_relay_start(struct job *j, struct node *to, const char *who)
 	 * not go; so is a job whose node may still send frames of an
 	 * earlier move. */
 	if (!relay_on || j->state != OM_JOB_RUNNING || j->move_to != NULL || j->move_answer_due ||
-	    j->move_stale_image || from_c == NULL || (j->node->flags & OM_NODE_F_LEAVING) ||
+	    j->move_stale_image || j->checkpoint_asked || j->checkpoint_open || from_c == NULL || (j->node->flags & OM_NODE_F_LEAVING) ||
 	    j->node->said_leaving || to_c == NULL || !drain_open(to) || nodes_jobs(to) >= OM_NODE_JOBS_MAX ||
 	    placement_missing(&j->need, &to->hello.cpu, missing, sizeof missing) != 0 ||
 	    to->hb.mem_free < j->mem_bytes || conn_set_limits(to_c, RELAY_RX_CAP, RELAY_NODE_OUT_MAX) == -1)
@@ -295,7 +295,7 @@ from_source(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	}
 	/* Sent before it read JOB_MOVE (a job that went home meanwhile sends
 	 * its image home): as usual. */
-	if (j->move_phase == MOVE_ASKED && (!image || j->state == OM_JOB_HOMING))
+	if (j->move_phase == MOVE_ASKED && (!image || j->state == OM_JOB_HOMING || j->checkpoint_open))
 		return 0;
 	conn_fail(c, OM_E_STATE, "%s for job %u while it moves to node %u", om_type_name(h->type), j->id,
 	    j->move_to->id);

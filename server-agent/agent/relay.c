@@ -256,6 +256,12 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 		 * yes closes the image. */
 		if ((rc = om_error_decode(p, h->length, &e)) != OM_OK)
 			break;
+		if (j->state == OM_JOB_HOMING) {
+			/* It crossed JOB_HOME honestly: moot now. */
+			log_debug("job %u: CHECKPOINT_TAKEN while it comes home, dropped", j->id);
+			j->checkpoint_asked = j->checkpoint_open = 0;
+			return -1;
+		}
 		if (!j->checkpoint_asked && !(j->checkpoint_open && e.code != 0)) {
 			rc = OM_E_STATE;
 			break;

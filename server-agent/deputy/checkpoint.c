@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +20,8 @@ void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	if (!path || !every_ms || strlen(path) + 5 > sizeof c->path)
-		return;
+	if (!path || !every_ms || strlen(path) + 1 > sizeof c->path)
+		return; /* om-run checked the path */
 	snprintf(c->path, sizeof c->path, "%s", path);
 	c->every_ms = every_ms;
 	c->next_ms = ckpt_now_ms() + every_ms;
@@ -44,15 +45,25 @@ int ckpt_busy(const struct ckpt *c)
 	return c->state != CKPT_IDLE;
 }
 
-static void tmp_path(const struct ckpt *c, char *out, size_t len)
+/* After the rename: the directory's entry is on disk too. */
+static void sync_dir(const char *path)
 {
-	snprintf(out, len, "%s.tmp", c->path);
+	char dir[sizeof ((struct ckpt *)0)->path];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
 }
 
 int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t errlen)
 {
 	struct om_error e;
-	char tmp[sizeof c->path + 8];
 	int rc = om_error_decode(p, len, &e);
 	err[0] = '\0';
 	if (rc != OM_OK) {
@@ -73,11 +84,11 @@ int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t e
 		c->next_ms = ckpt_now_ms() + (c->every_ms < CKPT_RETRY_MS ? c->every_ms : CKPT_RETRY_MS);
 		return 1;
 	}
-	tmp_path(c, tmp, sizeof tmp);
 	c->state = CKPT_IMAGE; /* its frames come: without a file they are dropped */
-	c->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(c->tmp, sizeof c->tmp, "%s.XXXXXX", c->path);
+	c->fd = mkostemp(c->tmp, O_CLOEXEC);
 	if (c->fd < 0)
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno));
 	c->taken_ms = ckpt_now_ms();
 	c->bytes = 0;
 	return 0;
@@ -100,7 +111,6 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *err, size_t errlen)
 {
 	uint8_t hdr[OM_HDR_SIZE];
-	char tmp[sizeof c->path + 8];
 	err[0] = '\0';
 	if (c->state != CKPT_IMAGE) {
 		snprintf(err, errlen, "%s without CHECKPOINT_TAKEN", om_type_name(h->type));
@@ -113,11 +123,10 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	}
 	om_hdr_encode(hdr, h->type, h->length, 0, h->seq);
 	if (write_all(c->fd, hdr, sizeof hdr) != 0 || write_all(c->fd, p, h->length) != 0) {
-		snprintf(err, errlen, "%s.tmp: %s", c->path, strerror(errno ? errno : EIO));
+		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno ? errno : EIO));
 		close(c->fd); /* the rest of the image is dropped */
 		c->fd = -1;
-		tmp_path(c, tmp, sizeof tmp);
-		unlink(tmp);
+		unlink(c->tmp);
 		if (h->type == OM_T_IMAGE_END)
 			ckpt_abort(c);
 		return 0;
@@ -125,33 +134,32 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	c->bytes += sizeof hdr + h->length;
 	if (h->type != OM_T_IMAGE_END)
 		return 0;
-	tmp_path(c, tmp, sizeof tmp);
 	int rc = fsync(c->fd);
 	close(c->fd);
 	c->fd = -1;
-	if (rc != 0 || rename(tmp, c->path) != 0) {
+	if (rc != 0 || rename(c->tmp, c->path) != 0) {
 		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
-		unlink(tmp);
+		unlink(c->tmp);
 		c->state = CKPT_IDLE;
 		c->next_ms = ckpt_now_ms() + c->every_ms;
 		return 0;
 	}
+	sync_dir(c->path);
 	c->state = CKPT_IDLE;
 	c->count++;
 	c->last_bytes = c->bytes;
 	c->last_ms = ckpt_now_ms() - c->taken_ms;
-	c->next_ms = ckpt_now_ms() + c->every_ms;
+	uint64_t apart = c->last_ms * 100 / CKPT_MAX_PCT;
+	c->next_ms = ckpt_now_ms() + (apart > c->every_ms ? apart : c->every_ms);
 	return 1;
 }
 
 void ckpt_abort(struct ckpt *c)
 {
-	char tmp[sizeof c->path + 8];
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
-		tmp_path(c, tmp, sizeof tmp);
-		unlink(tmp);
+		unlink(c->tmp);
 	}
 	if (c->state != CKPT_IDLE)
 		c->next_ms = ckpt_now_ms() + c->every_ms;

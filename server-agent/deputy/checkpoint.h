@@ -4,10 +4,12 @@
  * for the job's image as it stands (CHECKPOINT); the node answers
  * CHECKPOINT_TAKEN (yes, or not now and why), then streams the image
  * while the job waits, then lets it go on. The frames are written as
- * they come to PATH.tmp, which replaces PATH once the image is whole
- * (fsync, rename): PATH always holds the last whole checkpoint, a file
- * of image frames as om-checkpoint --info reads it. Until the image is
- * in, the deputy holds what it would send the node (ckpt_busy). */
+ * they come to a new file of a name of its own (PATH.XXXXXX, mkstemp:
+ * mode 0600, never one someone else made) which replaces PATH once the
+ * image is whole (fsync, rename, fsync of the directory): PATH always
+ * holds the last whole checkpoint, a file of image frames as
+ * om-checkpoint --info reads it. Until the image is in, the deputy holds
+ * what it would send the node (ckpt_busy). */
 #ifndef OM_CHECKPOINT_H
 #define OM_CHECKPOINT_H
 
@@ -17,11 +19,16 @@
 #include "proto.h"
 
 #define CKPT_RETRY_MS 500 /* after a "not now" */
+/* The job waits on its node while its image is sent: the next one comes
+ * no sooner than that wait times 100 / CKPT_MAX_PCT, so that checkpoints
+ * take at most this share of its time (and of its node's link). */
+#define CKPT_MAX_PCT 5
 
 enum { CKPT_IDLE, CKPT_ASKED, CKPT_IMAGE };
 
 struct ckpt {
 	char path[4096];  /* "": no checkpoints */
+	char tmp[4096 + 8]; /* PATH.XXXXXX while an image comes in */
 	uint32_t every_ms;
 	int state;
 	int fd;           /* PATH.tmp while CKPT_IMAGE */

@@ -27,6 +27,7 @@
 #define OMRUN_FAIL (1 << 8) /* om-run's own failure, as a wait status */
 #define HOMING_QUIET_MS OM_IMAGE_QUIET_MS
 #define HELD_MAX 16 /* frames a node may send while one of its calls runs */
+#define OUT_HELD_MAX 256 /* signals held while a checkpoint comes in; more are lost (said) */
 #define PROG_MAX 256
 enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
 
@@ -63,7 +64,7 @@ struct remote {
 	uint32_t ck_coming;     /* ... and the one coming in */
 	uint32_t replay_last;   /* after a restart: calls up to this one are answered from the log */
 	/* SIGNAL and JOB_CONTINUE frames held while a checkpoint comes in */
-	struct { uint8_t type; uint8_t len; uint8_t p[64]; } out_held[HELD_MAX];
+	struct { uint8_t type; uint8_t len; uint8_t p[64]; } out_held[OUT_HELD_MAX];
 	int nout_held;
 	int out_of_order;       /* ... one broke them: the job cannot go on */
 	uint32_t next_node;     /* coming home to go on to this node (om-migrate) */

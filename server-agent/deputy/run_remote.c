@@ -83,14 +83,16 @@ static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t
  * signal meanwhile: they wait here (flush_held_out). */
 static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 {
-	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE)) {
-		if (r->nout_held == HELD_MAX || len > sizeof r->out_held[0].p)
-			return -1;
+	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE) &&
+	    r->nout_held < OUT_HELD_MAX && len <= sizeof r->out_held[0].p) {
 		r->out_held[r->nout_held].type = type;
 		r->out_held[r->nout_held].len = (uint8_t)len;
 		memcpy(r->out_held[r->nout_held++].p, p, len);
 		return 0;
 	}
+	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE))
+		fprintf(stderr, "om-run: pid %d (%s): more than %d signals while its checkpoint comes in: this one "
+			"is lost\n", (int)r->pid, r->prog, OUT_HELD_MAX);
 	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
 }
 
@@ -106,6 +108,27 @@ static int flush_held_out(struct remote *r)
 		rc = send_frame(r, r->out_held[i].type, r->out_held[i].p, r->out_held[i].len);
 	r->nout_held = 0;
 	return rc;
+}
+
+/* The job comes home: at home it runs natively, which no log records, so
+ * its checkpoint is no use from now on (the next placement takes new
+ * ones); one asked for is not coming. The signals held for the node are
+ * the process's again, raised at home: they are delivered there once its
+ * image is in. */
+static void checkpoints_moot(struct remote *r)
+{
+	ckpt_abort(&r->ck);
+	r->ck.count = 0;
+	call_log_free(&r->log);
+	r->ck_calls = r->ck_coming = r->replay_last = 0;
+	for (int i = 0; i < r->nout_held; i++) {
+		struct om_job_signal s;
+		if (r->out_held[i].type == OM_T_SIGNAL &&
+		    om_job_signal_decode(r->out_held[i].p, r->out_held[i].len, &s) == OM_OK)
+			syscall(SYS_tgkill, r->in.pid, r->in.pid, (int)s.signo);
+		r->sigs_sent--; /* counted as sent; the node never saw it */
+	}
+	r->nout_held = 0;
 }
 
 /* The node's answer to CHECKPOINT, and the image that follows: -1 ends
@@ -1233,6 +1256,7 @@ static int serve(struct remote *r)
 				return give_up(r, NODE_FAIL, &h);
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
 			r->stats.node_cpu_ns += m.cpu_ns;
+			checkpoints_moot(r);
 			r->homing = HOMING_ANNOUNCED;
 			r->pending_nr = m.pending;
 			r->home_reason = m.reason;

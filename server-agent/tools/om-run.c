@@ -159,9 +159,13 @@ static pid_t omrun_collector = -1;
  * program ran at home on its own, one process as far as om-run knows,
  * with the CPU time of all it waited for. The summary waits for every
  * deputy of the job, so for processes the program left running too. */
+static const char *omrun_ckpt_default; /* the default checkpoint file: a cache, gone with the job */
+
 static void __attribute__((noreturn))
 omrun_finish(struct job_ctx *jc, int status, int followed)
 {
+	if (omrun_ckpt_default != NULL)
+		unlink(omrun_ckpt_default);
 	if (jc->stats_fd >= 0) {
 		if (!followed) {
 			struct proc_stats s;
@@ -323,6 +327,25 @@ omrun_checkpoint_default(char *out, size_t len)
 	return 0;
 }
 
+/* A checkpoint file's directory must take new files, before the program
+ * runs (as --stats): 0, or -1 with errno. */
+static int
+omrun_checkpoint_usable(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (strlen(path) + 8 > PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return access(dir, W_OK | X_OK);
+}
+
 static uint32_t
 omrun_parse_count(const char *opt, const char *what, const char *s, unsigned long max)
 {
@@ -418,7 +441,11 @@ main(int argc, char **argv)
 			    strerror(errno));
 			return OMRUN_EXIT_ERR;
 		}
-		ckpt_file = ckpt_default;
+		ckpt_file = omrun_ckpt_default = ckpt_default;
+	}
+	if (ckpt_file != NULL && omrun_checkpoint_usable(ckpt_file) != 0) {
+		fprintf(stderr, "om-run: --checkpoint-file %s: %s\n", ckpt_file, strerror(errno));
+		return OMRUN_EXIT_ERR;
 	}
 	jc.checkpoint_path = ckpt_file;
 	jc.path = path;
