@@ -157,3 +157,43 @@ def test_node_killed_job_restarts_from_checkpoint():
           "its checkpoint (%s); output and input as natively"
           % (kills[0], kills[1], "; ".join("after call %s, %s calls answered from the log" % (m.group(3), m.group(4))
                                            for m in restarts)))
+
+
+def test_silent_past_grace_restarts_and_stale_job_dies():
+    """A node paused longer than the grace: its job starts again on
+    another node from its checkpoint; when the paused node goes on, its
+    copy of the job is killed there (the agent told it to drop it), never
+    run twice: the output is still the native run's."""
+    lines, extra = 14, 1
+    native = run_numbered([], lines, extra, 100)
+    want, _ = native.communicate(timeout=60)
+    with cluster("--down-after", "2000", "--grace", "4000") as c:
+        a, b = c.boot(mem=256), c.boot(mem=256)
+        for n in (a, b):
+            c.wait_registered(n)
+        ida, idb = (c.node_by_mac(n.mac)["id"] for n in (a, b))
+        ck = os.path.join(c.dir, "numbered.ckpt")
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(ida), "--checkpoint-every", "1",
+                          "--checkpoint-file", ck], lines, extra, 500)
+        c.procs.append(p)
+        got = b""
+        while b"line 5:" not in got:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                check(False, "the job ended before its fifth line: %r" % (got + p.stderr.read()))
+            got += chunk
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: "NODE_LOST sent to om-run" in c.agent_text(), 15, "the grace to run out")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        rest, err = p.communicate(timeout=120)
+        got += rest
+        err = err.decode()
+        a.wait_serial("killed (its deputy is gone)", timeout=15)
+    check(got == want, "output differs from the native run (exit %d):\n%r\n%r\nstderr: %s"
+          % (p.returncode, got, want, err[-2500:]))
+    m = RESTARTED.search(err)
+    check(m and int(m.group(1)) == ida and int(m.group(2)) == idb, "no restart on node %d said: %s" % (idb, err[-1500:]))
+    print("INFO a node paused past the grace (4 s): its job started again on another node from its checkpoint; "
+          "the paused node, going on, dropped its copy; output and input as natively")
