@@ -167,59 +167,70 @@ def t_restart_replays_and_catches_divergence(tmp):
     # A job checkpointed after call 3 whose node goes after call 5 starts
     # again on another node: its call 4 again is answered from the log
     # (not run: its write is not done twice), and a call 5 unlike the
-    # first one ends it with both said.
+    # first one (other arguments, or the same with other bytes) ends it
+    # with both said.
     SYS_WRITE = 1
 
-    def write(node, job, seq, data, count=None):
-        req = struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, len(data) if count is None else count, 0, 0, 0)
-        node.send_frame(ow.T_SYSCALL_REQ, req + struct.pack("<I", len(data)) + data, job=job, seq=seq)
+    def req(data, count=None):
+        return (struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, len(data) if count is None else count, 0, 0, 0)
+                + struct.pack("<I", len(data)) + data)
+
+    def write(node, job, seq, data):
+        node.send_frame(ow.T_SYSCALL_REQ, req(data), job=job, seq=seq)
         f = node.recv_frame(timeout=10)
         check(f is not None and f[0] == ow.T_SYSCALL_REP and f[2] == seq, "no reply to call %d: %r" % (seq, f))
 
-    a = harness.Agent(tmp)
-    n1 = a.node(harness.MAC1, **ALL_FEATURES)
-    ck = os.path.join(tmp, "job.ckpt")
-    p = harness.spawn([RUN, "-v", "--control", a.control, "--checkpoint-every", "0.5", "--checkpoint-file", ck,
-                       "sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    frames = []
-    while not frames or frames[-1][0] != ow.T_IMAGE_END:
+    cases = [("args", req(b"zz"), "its call 5 is write(0x2, 0x1000, 0x2, ...), but was write(0x2, 0x1000, 0x1, "
+                                  "...): it went another way this time; the process is killed"),
+             ("bytes", req(b"q"), "its call 5 is write as the first time, but with other bytes (a path, what it "
+                                  "writes): it went another way this time; the process is killed")]
+    for name, call5, said in cases:
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        a = harness.Agent(d)
+        n1 = a.node(harness.MAC1, **ALL_FEATURES)
+        ck = os.path.join(d, "job.ckpt")
+        p = harness.spawn([RUN, "-v", "--control", a.control, "--checkpoint-every", "0.5", "--checkpoint-file", ck,
+                           "sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        frames = []
+        while not frames or frames[-1][0] != ow.T_IMAGE_END:
+            f = n1.recv_frame(timeout=10)
+            check(f is not None, "the image ended early")
+            frames.append(f)
+        job = frames[0][1]
+        program = children(p.pid)[0]
+        n1.send_frame(ow.T_JOB_STARTED, job=job)
+        for seq in (1, 2, 3):
+            write(n1, job, seq, b"x")
         f = n1.recv_frame(timeout=10)
-        check(f is not None, "the image ended early")
-        frames.append(f)
-    job = frames[0][1]
-    program = children(p.pid)[0]
-    n1.send_frame(ow.T_JOB_STARTED, job=job)
-    for seq in (1, 2, 3):
-        write(n1, job, seq, b"x")
-    f = n1.recv_frame(timeout=10)
-    check(f is not None and f[:3] == (ow.T_CHECKPOINT, job, 3), "no CHECKPOINT after call 3: %r" % (f,))
-    n1.send_frame(ow.T_CHECKPOINT_TAKEN, ow.error(0, ""), job=job, seq=3)
-    for t, _, _, payload in frames:  # its image as it came, saying 3 calls made
-        n1.send_frame(t, payload[:-4] + struct.pack("<I", 3) if t == ow.T_IMAGE_BEGIN else payload, job=job, seq=3)
-    for seq in (4, 5):
-        write(n1, job, seq, b"x")
-    n2 = a.node(harness.MAC2, **ALL_FEATURES)
-    n1.close()  # switched off: the agent tells om-run, which starts the job again on node 2
-    types = []
-    while ow.T_IMAGE_END not in types:
-        f = n2.recv_frame(timeout=15)
-        check(f is not None, "no image on node 2: %r" % types)
-        if f[0] == ow.T_IMAGE_BEGIN:
-            check(struct.unpack("<I", f[3][-4:])[0] == 3, "the image does not say 3 calls")
-        types.append(f[0])
-    job2 = f[1]
-    n2.send_frame(ow.T_JOB_STARTED, job=job2, seq=3)
-    write(n2, job2, 4, b"y")              # the same call 4: answered from the log
-    n2.send_frame(ow.T_SYSCALL_REQ, struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, 2, 0, 0, 0)
-                  + struct.pack("<I", 2) + b"zz", job=job2, seq=5)  # not the call 5 it made
-    out, err = p.communicate(timeout=15)
-    err = err.decode()
-    check(re.sub(r"om-run: [^\n]*\n", "", err) == "xxxxx", "writes done: %r" % err)
-    check("it starts again on node 2 from its checkpoint (after call 3; the 2 made since are answered from "
-          "the log)" in err, "no restart said: %r" % err[-1500:])
-    check("its call 5 is write(0x2, 0x1000, 0x2, ...), but was write(0x2, 0x1000, 0x1, ...): it went another "
-          "way this time; the process is killed" in err, "no divergence said: %r" % err[-1500:])
-    harness.wait_for(lambda: not alive(program), 5, "the process to die")
+        check(f is not None and f[:3] == (ow.T_CHECKPOINT, job, 3), "no CHECKPOINT after call 3: %r" % (f,))
+        n1.send_frame(ow.T_CHECKPOINT_TAKEN, ow.error(0, ""), job=job, seq=3)
+        for t, _, _, payload in frames:  # its image as it came, saying 3 calls made
+            n1.send_frame(t, payload[:-4] + struct.pack("<I", 3) if t == ow.T_IMAGE_BEGIN else payload,
+                          job=job, seq=3)
+        for seq in (4, 5):
+            write(n1, job, seq, b"x")
+        n2 = a.node(harness.MAC2, **ALL_FEATURES)
+        n1.close()  # switched off: the agent tells om-run, which starts the job again on node 2
+        types = []
+        while ow.T_IMAGE_END not in types:
+            f = n2.recv_frame(timeout=15)
+            check(f is not None, "no image on node 2: %r" % types)
+            if f[0] == ow.T_IMAGE_BEGIN:
+                check(struct.unpack("<I", f[3][-4:])[0] == 3, "the image does not say 3 calls")
+            types.append(f[0])
+        job2 = f[1]
+        n2.send_frame(ow.T_JOB_STARTED, job=job2, seq=3)
+        write(n2, job2, 4, b"x")  # the same call 4: answered from the log
+        n2.send_frame(ow.T_SYSCALL_REQ, call5, job=job2, seq=5)
+        out, err = p.communicate(timeout=15)
+        err = err.decode()
+        check(re.sub(r"om-run: [^\n]*\n", "", err) == "xxxxx", "%s: writes done: %r" % (name, err))
+        check("it starts again on node 2 from its checkpoint (after call 3; the 2 made since are answered "
+              "from the log)" in err, "%s: no restart said: %r" % (name, err[-1500:]))
+        check(said in err, "%s: no divergence said: %r" % (name, err[-1500:]))
+        harness.wait_for(lambda: not alive(program), 5, "the process to die")
+        a.stop()
 
 
 def t_child_deputy_says_why_it_killed(tmp):

@@ -3,10 +3,19 @@
 
 #include "call_log.h"
 
-int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], const uint8_t *reply,
-		 size_t len)
+uint64_t call_log_hash(const uint8_t *p, size_t len)
 {
-	if (l->bytes + len > CALL_LOG_MAX_BYTES)
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
+		 const uint8_t *reply, size_t len)
+{
+	size_t cost = sizeof(struct call_log_entry) + len;
+	if (l->bytes + cost > CALL_LOG_MAX_BYTES)
 		goto broken;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -24,9 +33,10 @@ int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t a
 	e->seq = seq;
 	e->nr = nr;
 	memcpy(e->args, args, sizeof e->args);
+	e->req_hash = req_hash;
 	e->len = (uint32_t)len;
 	e->reply = copy;
-	l->bytes += len;
+	l->bytes += cost;
 	return 0;
 broken:
 	call_log_break(l, seq);
@@ -49,7 +59,7 @@ void call_log_cut(struct call_log *l, uint32_t calls)
 	size_t keep = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->e[i].seq <= calls) {
-			l->bytes -= l->e[i].len;
+			l->bytes -= sizeof(struct call_log_entry) + l->e[i].len;
 			free(l->e[i].reply);
 		} else {
 			l->e[keep++] = l->e[i];

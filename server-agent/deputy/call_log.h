@@ -21,6 +21,7 @@
 struct call_log_entry {
 	uint32_t seq, nr;
 	uint64_t args[6];
+	uint64_t req_hash;  /* of the whole request: its buffers (a path, the bytes written) too */
 	uint32_t len;
 	uint8_t *reply;
 };
@@ -31,10 +32,12 @@ struct call_log {
 	uint32_t broken_at; /* the last call that broke it (0: whole) */
 };
 
-/* Call seq (nr, args) was answered with reply (len bytes); 0, or -1 when
- * it cannot be kept (the log is broken at seq then). */
-int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], const uint8_t *reply,
-		 size_t len);
+/* FNV-1a of a request's payload, for call_log_add and the replay's check. */
+uint64_t call_log_hash(const uint8_t *p, size_t len);
+/* Call seq (nr, args, its request hashed) was answered with reply (len
+ * bytes); 0, or -1 when it cannot be kept (the log is broken at seq then). */
+int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
+		 const uint8_t *reply, size_t len);
 /* Call seq made something at home: no restart from before it. */
 void call_log_break(struct call_log *l, uint32_t seq);
 /* Whether a restart from a checkpoint of calls calls can replay the rest. */

@@ -82,8 +82,10 @@ static int send_image(struct remote *r, const uint8_t *img, size_t len)
 		} else if (remote_send_frame(r, fh.type, p, fh.length) != 0) {
 			goto done;
 		}
-		if (fh.type == OM_T_IMAGE_END)
+		if (fh.type == OM_T_IMAGE_END) {
 			rc = 0;
+			break;
+		}
 	}
 done:
 	free(h);
@@ -115,8 +117,12 @@ int remote_restart(struct remote *r)
 		fprintf(stderr, "om-run: %s: its checkpoint %s does not make an image to send\n", r->prog, r->ck.path);
 		return SENT_NOT_STARTED;
 	}
-	if ((rc = remote_started(r, RESTART_START_MS)) != SENT_RUNS)
+	if ((rc = remote_started(r, RESTART_START_MS)) != SENT_RUNS) {
+		fprintf(stderr, "om-run: %s: node %u did not take it back from its checkpoint\n", r->prog,
+			r->jc->placed.node);
+		remote_send_frame(r, OM_T_JOB_KILL, NULL, 0); /* the agent forgets it */
 		return rc;
+	}
 	fprintf(stderr, "om-run: %s: node %u was lost; it starts again on node %u from its checkpoint "
 		"(after call %u; the %u made since are answered from the log)\n", r->prog, lost, r->jc->placed.node,
 		r->ck_calls, r->replay_last > r->ck_calls ? r->replay_last - r->ck_calls : 0);

@@ -93,6 +93,8 @@ static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE))
 		fprintf(stderr, "om-run: pid %d (%s): more than %d signals while its checkpoint comes in: this one "
 			"is lost\n", (int)r->pid, r->prog, OUT_HELD_MAX);
+	if (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE)
+		call_log_break(&r->log, r->seq.calls + 1); /* a signal is no call: a restart would not see it */
 	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
 }
 
@@ -506,12 +508,41 @@ static int frames_during_call(void *ctx, int readable)
 	return rc == OM_E_SHORT ? cut : 1;
 }
 
+/* The restarted job ends or leaves its node before it has made again
+ * every call it had made (replay_last): those calls ran at home, the job
+ * went another way. Said. */
+static int replaying_left(struct remote *r, const struct om_hdr *h)
+{
+	if (r->seq.calls >= r->replay_last)
+		return 0;
+	fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, it sent %s after call %u, but it had "
+		"made %u calls: it went another way this time; the process is killed\n", (int)r->pid, r->prog,
+		om_type_name(h->type), r->seq.calls, r->replay_last);
+	return 1;
+}
+
+/* A NODE_LOST came while the call ran (it was cut short for it): its
+ * answer goes nowhere and is not logged; a restart makes the call anew. */
+static int lost_meanwhile(const struct remote *r)
+{
+	for (int i = 0; i < r->nheld; i++)
+		if (r->held[i].h.type == OM_T_NODE_LOST)
+			return 1;
+	return 0;
+}
+
 /* After a restart from a checkpoint (ckpt_restart.c): a call the job made
  * before, answered as it was then, without running it again. It must be
  * the same call: another means the job went another way this time. */
-static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req)
+static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req, uint64_t req_hash)
 {
 	const struct call_log_entry *e = call_log_find(&r->log, seq);
+	if (e && e->nr == req->nr && memcmp(e->args, req->args, sizeof e->args) == 0 && e->req_hash != req_hash) {
+		fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its call %u is %s as the first "
+			"time, but with other bytes (a path, what it writes): it went another way this time; the "
+			"process is killed\n", (int)r->pid, r->prog, seq, om_syscall_name(req->nr));
+		return -1;
+	}
 	if (!e || e->nr != req->nr || memcmp(e->args, req->args, sizeof e->args) != 0) {
 		fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its call %u is %s(%#llx, %#llx, "
 			"%#llx, ...), but was %s(%#llx, %#llx, %#llx, ...): it went another way this time; the "
@@ -559,7 +590,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		return -1;
 	}
 	if (h->seq <= r->replay_last)
-		return replay(r, h->seq, &req);
+		return replay(r, h->seq, &req, call_log_hash(p, h->length));
 	if ((rc = wake(r)) != 0)
 		return -1;
 	/* The call runs in the calling thread's home thread. */
@@ -634,11 +665,12 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		if (in != &r->in)
 			forward_recorded(r, &r->in); /* caught while it made the thread, say */
 	}
-	if (r->ck.path[0] && n >= 0) { /* for a restart from the last checkpoint */
-		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed)
-			call_log_break(&r->log, h->seq); /* it made something at home */
+	if (r->ck.path[0] && n >= 0 && !lost_meanwhile(r)) { /* for a restart from the last checkpoint */
+		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed || r->nthreads)
+			call_log_break(&r->log, h->seq); /* it made something at home, or cannot restart */
 		else
-			call_log_add(&r->log, h->seq, req.nr, req.args, r->txbuf, (size_t)n);
+			call_log_add(&r->log, h->seq, req.nr, req.args, call_log_hash(p, h->length), r->txbuf,
+				     (size_t)n);
 	}
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
@@ -1247,11 +1279,15 @@ static int serve(struct remote *r)
 				return give_up(r, NODE_FAIL, &h);
 			break;
 		case OM_T_JOB_EXIT:
+			if (replaying_left(r, &h))
+				return give_up(r, NODE_FAIL, NULL);
 			if (on_exit_frame(r, p, h.length) < 0)
 				return give_up(r, NODE_FAIL, &h);
 			return NODE_EXITED;
 		case OM_T_JOB_HOME: {
 			struct om_job_home m;
+			if (replaying_left(r, &h))
+				return give_up(r, NODE_FAIL, NULL);
 			if (om_job_home_decode(p, h.length, &m) != OM_OK || wake(r) != 0)
 				return give_up(r, NODE_FAIL, &h);
 			say(r, "the job comes home from node %u (%s)", jc->placed.node, m.text);
@@ -1330,6 +1366,11 @@ static int serve(struct remote *r)
 			ckpt_abort(&r->ck); /* one coming from the lost node */
 			if (remote_restart(r) != SENT_RUNS)
 				return give_up(r, NODE_LOST, NULL);
+			/* The held signals go to the new node, counted anew. */
+			for (int i = 0; i < r->nout_held; i++)
+				if (r->out_held[i].type == OM_T_JOB_CONTINUE)
+					r->cont_at = r->sigs_sent + (uint32_t)i + 1;
+			r->sigs_sent += (uint32_t)r->nout_held;
 			if (flush_held_out(r) != 0)
 				return give_up(r, NODE_LOST, NULL);
 			break;
