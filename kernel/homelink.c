@@ -1285,9 +1285,6 @@ static void checkpoint_answer(uint32_t id, uint32_t sent, int code, const char *
 	ctl_send(OM_T_CHECKPOINT_TAKEN, id, sent, buf, om_error_encode(&e, buf, sizeof buf));
 }
 
-/* CHECKPOINT: CHECKPOINT_TAKEN, then the job's image as it stands, which
- * home keeps; meanwhile its threads are off the run list, and then they
- * go on where they were. */
 /* The calls sent of job id, wherever it is here (a job on its way home
  * answers a CHECKPOINT that crossed its JOB_HOME): 0 if it is not. */
 static uint32_t sent_of(uint32_t id)
@@ -1304,6 +1301,9 @@ static uint32_t sent_of(uint32_t id)
 	return m >= 0 ? hl.moving[m].job->p->sent : 0;
 }
 
+/* CHECKPOINT: CHECKPOINT_TAKEN, then the job's image as it stands, which
+ * home keeps; meanwhile its threads are off the run list, and then they
+ * go on where they were. */
 static void on_checkpoint(struct hl_job *hj, uint32_t id)
 {
 	const char *why = hj ? checkpoint_blocker(hj) : "it is leaving";

@@ -6,6 +6,7 @@ at home (checkpoints) while it runs."""
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -40,6 +41,18 @@ def run_numbered(prefix, lines, extra, period_ms):
         os.close(r)
 
 
+def read_until(p, got, n, stderr=None):
+    """got and p's stdout up to numbered's line n (os.read: communicate
+    later reads past what readline would have buffered); fails if the job
+    ends first. stderr: what it said so far, when a thread reads it."""
+    while b"line %d:" % n not in got:
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            check(False, "the job ended before line %d: %r %s" % (n, got, stderr() if stderr else p.stderr.read()))
+        got += chunk
+    return got
+
+
 def test_paused_node_keeps_its_job():
     lines, extra = 14, 2
     native = run_numbered([], lines, extra, 200)
@@ -51,12 +64,7 @@ def test_paused_node_keeps_its_job():
         node_id = c.node_by_mac(n.mac)["id"]
         p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
         c.procs.append(p)
-        got = b""
-        while b"line 3:" not in got:  # not readline: communicate reads past its buffer
-            chunk = os.read(p.stdout.fileno(), 4096)
-            if not chunk:
-                check(False, "the job ended before its third line: %r" % (got + p.stderr.read()))
-            got += chunk
+        got = read_until(p, b"", 3)
         n.proc.send_signal(signal.SIGSTOP)
         try:
             c.wait_registered(n, timeout=8, state="down")
@@ -136,11 +144,7 @@ def test_node_killed_job_restarts_from_checkpoint():
         reader.start()
         got, on, restarts = b"", first, []
         for k in kills:
-            while b"line %d:" % k not in got:
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    check(False, "the job ended before line %d: %r %s" % (k, got, b"".join(err).decode()))
-                got += chunk
+            got = read_until(p, got, k, lambda: b"".join(err).decode())
             by_id[on].proc.kill()
             said = wait_for(lambda: RESTARTED.search(b"".join(err).decode(), restarts[-1].end() if restarts else 0),
                             60, "om-run to restart the job after line %d" % k)
@@ -176,12 +180,7 @@ def test_silent_past_grace_restarts_and_stale_job_dies():
         p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(ida), "--checkpoint-every", "1",
                           "--checkpoint-file", ck], lines, extra, 500)
         c.procs.append(p)
-        got = b""
-        while b"line 5:" not in got:
-            chunk = os.read(p.stdout.fileno(), 4096)
-            if not chunk:
-                check(False, "the job ended before its fifth line: %r" % (got + p.stderr.read()))
-            got += chunk
+        got = read_until(p, b"", 5)
         a.proc.send_signal(signal.SIGSTOP)
         try:
             wait_for(lambda: "NODE_LOST sent to om-run" in c.agent_text(), 15, "the grace to run out")
@@ -197,3 +196,44 @@ def test_silent_past_grace_restarts_and_stale_job_dies():
     check(m and int(m.group(1)) == ida and int(m.group(2)) == idb, "no restart on node %d said: %s" % (idb, err[-1500:]))
     print("INFO a node paused past the grace (4 s): its job started again on another node from its checkpoint; "
           "the paused node, going on, dropped its copy; output and input as natively")
+
+
+def test_debian_gzip_survives_its_node():
+    """Debian's gzip under --checkpoint-every, its node switched off
+    halfway: it starts again on the other node from its checkpoint and
+    the .gz is byte for byte the native one (what it had read and written
+    is not read or written again)."""
+    gzip = shutil.which("gzip")
+    check(gzip, "gzip is missing")
+    with cluster() as c:
+        src = os.path.join(c.dir, "in.txt")
+        with open(src, "w") as f:  # some MB of text that compresses, as logs do
+            for i in range(120000):
+                f.write("%08d lab pc %d ran job %d for %d ms\n" % (i, i % 97, i * 7 % 1009, i * 31 % 4099))
+        with open(os.path.join(c.dir, "native.gz"), "wb") as out:
+            subprocess.run([gzip, "-9", "-c", src], stdout=out, check=True, timeout=60)
+        want = open(os.path.join(c.dir, "native.gz"), "rb").read()
+        a, b = c.boot(mem=256), c.boot(mem=256)
+        for n in (a, b):
+            c.wait_registered(n)
+        ida, idb = (c.node_by_mac(n.mac)["id"] for n in (a, b))
+        dst = os.path.join(c.dir, "om.gz")
+        with open(dst, "wb") as out:
+            p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(ida), "--checkpoint-every",
+                                  "1", "--checkpoint-file", os.path.join(c.dir, "gzip.ckpt"), gzip, "-9", "-c", src],
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE)
+        c.procs.append(p)
+        wait_for(lambda: os.path.getsize(dst) > len(want) // 2 or p.poll() is not None, 120, "half of the .gz")
+        if p.poll() is not None:
+            check(False, "gzip ended before half its output: %s" % p.stderr.read().decode()[-1500:])
+        a.proc.kill()
+        _, err = p.communicate(timeout=180)
+        err = err.decode()
+        got = open(dst, "rb").read()
+    check(p.returncode == 0 and got == want, "gzip through a restart: exit %d, %d bytes against %d native; %s"
+          % (p.returncode, len(got), len(want), err[-2000:]))
+    m = RESTARTED.search(err)
+    check(m and int(m.group(2)) == idb, "no restart said: %s" % err[-1500:])
+    print("INFO Debian's gzip -9 (%d KB of .gz): its node killed halfway, it started again on the other node from "
+          "its checkpoint (after call %s, %s calls answered from the log); the .gz is the native one"
+          % (len(want) // 1024, m.group(3), m.group(4)))

@@ -320,7 +320,9 @@ conn_relax_idle(uint64_t now, uint64_t idle_ms)
 	uint8_t *p;
 
 	for (c = conn_all; c != NULL; c = c->next) {
-		if (c->state != CONN_OPEN || now - c->used_ms < idle_ms ||
+		/* used_ms may be later than now (ev_now_ms reads the clock
+		 * afresh): never an underflow into "idle for ages". */
+		if (c->state != CONN_OPEN || c->used_ms + idle_ms > now ||
 		    (c->rx.cap <= c->rx_base && c->out_max == c->out_base))
 			continue;
 		/* Not while a frame is on its way in (a partial one, or what the

@@ -332,7 +332,7 @@ from_target(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 int
 move_relay_stalled(const struct job *j, uint64_t now)
 {
-	return j->move_to != NULL && now - j->move_heard_ms > MOVE_STALL_MS;
+	return j->move_to != NULL && now > j->move_heard_ms + MOVE_STALL_MS;
 }
 
 int
