@@ -1318,6 +1318,22 @@ static void on_checkpoint(struct hl_job *hj, uint32_t id)
 	hl.homing[hl.nhoming++] = j; /* its slot is counted once: it left the run list */
 }
 
+/* Every thread of j's process on the run list again in the state it was
+ * taken off in (one asleep sleeps on; sched_start would wake it). 0, or
+ * -1 when one found no room. */
+static int relist_as_they_were(struct job *j)
+{
+	int rc = 0;
+	for (struct job *t = j->p->threads; t; t = t->sibling) {
+		int state = t->state;
+		if (sched_start(t, &home_host) == 0)
+			t->state = state;
+		else
+			rc = -1;
+	}
+	return rc;
+}
+
 /* Off the image queue, its image not (all) sent: killed, or the link lost. */
 static void checkpoint_unqueue(struct job *j)
 {
@@ -1332,11 +1348,7 @@ static void checkpoint_unqueue(struct job *j)
 			hl.slot_full = 0;
 	}
 	hj_of(j)->checkpointing = 0;
-	for (struct job *t = j->p->threads; t; t = t->sibling) { /* listed again, to be taken */
-		int state = t->state;
-		if (sched_start(t, &home_host) == 0)
-			t->state = state;
-	}
+	(void)relist_as_they_were(j); /* to be taken by the caller */
 }
 
 /* Its image is out (rc 0), or does not encode (rc < 0): it goes on. */
@@ -1345,19 +1357,15 @@ static void checkpoint_done(struct job *j, int rc)
 	struct hl_job *hj = hj_of(j);
 	uint32_t id = j->id;
 	hj->checkpointing = 0;
-	for (struct job *t = j->p->threads; t; t = t->sibling) {
-		int state = t->state; /* asleep: it sleeps on */
-		if (sched_start(t, &home_host) < 0) { /* cannot be: its slot was counted */
-			struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
-			uint8_t buf[CTL_MAX];
-			uint32_t sent = j->p->sent;
-			kprintf("job %u: no room to take it back after its checkpoint; it is lost\n", id);
-			hj_free(hj);
-			drop_process(j);
-			ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
-			return;
-		}
-		t->state = state;
+	if (relist_as_they_were(j) != 0) { /* cannot be: its slot was counted */
+		struct om_job_exit e = { .kind = OM_EXIT_SIGNALED, .status = LX_SIGKILL };
+		uint8_t buf[CTL_MAX];
+		uint32_t sent = j->p->sent;
+		kprintf("job %u: no room to take it back after its checkpoint; it is lost\n", id);
+		hj_free(hj);
+		drop_process(j);
+		ctl_send(OM_T_JOB_EXIT, id, sent, buf, om_job_exit_encode(&e, buf, sizeof buf));
+		return;
 	}
 	if (rc < 0) {
 		kprintf("job %u: its checkpoint does not encode (%s)\n", id, om_strerror(rc));

@@ -45,15 +45,20 @@ int ckpt_busy(const struct ckpt *c)
 	return c->state != CKPT_IDLE;
 }
 
+void ckpt_dir(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else
+		snprintf(dir, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 /* After the rename: the directory's entry is on disk too. */
 static void sync_dir(const char *path)
 {
 	char dir[sizeof ((struct ckpt *)0)->path];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else
-		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	ckpt_dir(path, dir, sizeof dir);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);

@@ -39,6 +39,8 @@ struct ckpt {
 	uint64_t last_bytes, last_ms; /* the last one's size and pause */
 };
 
+/* The directory path's file is in ("." for a bare name). */
+void ckpt_dir(const char *path, char *dir, size_t len);
 /* Monotonic milliseconds. */
 uint64_t ckpt_now_ms(void);
 /* Checkpoints every every_ms into path, the first every_ms from now. */

@@ -28,6 +28,7 @@
 
 #include "ctl_client.h"
 #include "capture.h"
+#include "checkpoint.h"
 #include "confine.h"
 #include "cpu_mask.h"
 #include "deputy.h"
@@ -333,16 +334,12 @@ static int
 omrun_checkpoint_usable(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 
 	if (strlen(path) + 8 > PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (slash == NULL)
-		snprintf(dir, sizeof dir, ".");
-	else
-		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	ckpt_dir(path, dir, sizeof dir);
 	return access(dir, W_OK | X_OK);
 }
 
