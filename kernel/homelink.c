@@ -24,6 +24,7 @@
 #include "job_seq.h"
 #include "linux_abi.h"
 #include "net.h"
+#include "reattach_msg.h"
 #include "sched.h"
 #include "signal.h"
 #include "smp.h"
@@ -39,6 +40,9 @@
 #define CTL_RESERVE (4 * SCHED_JOBS_MAX)
 #define CTL_MAX 256
 #define IMAGES_IN SCHED_JOBS_MAX /* images arriving at once */
+/* Kept jobs wait for the next link this much longer than the agent's
+ * grace: its sweep, not ours, decides (JOB_KILL), unless it is gone. */
+#define GRACE_SLACK_MS 5000
 
 struct ctl_frame {
 	uint8_t type;
@@ -95,6 +99,18 @@ struct hl_job {
 	int64_t vfork_ret;           /* ... and then returns this (the child's pid) */
 	int checkpointing;           /* its image goes home, it waits off the run list */
 	int home_after_checkpoint;   /* ... and goes home once it is out */
+	int claimed;                 /* JOB_REATTACH sent, JOB_REATTACHED not heard yet */
+	int resend;                  /* its call goes again under the number it had */
+};
+
+/* The JOB_EXIT frames of the latest jobs that ended here: one the link
+ * lost on its way is sent again on the next link (reattach_msg.h). */
+#define EXITS_KEPT 8
+struct kept_exit {
+	uint32_t job, seq, at_ms;    /* job 0: a free entry */
+	int claimed;
+	uint16_t len;
+	uint8_t data[CTL_MAX];
 };
 
 static struct {
@@ -126,6 +142,12 @@ static struct {
 	 * here took in on its last node, until its image is complete. */
 	struct { uint32_t job, signals_in; } arriving[IMAGES_IN];
 	const char *leaving;         /* homelink_leave's reason; NULL while the node stays */
+	/* The link dropped at down_ms (0: it is up): the jobs kept wait for
+	 * the next, up to the grace; on it they are claimed (claims_due), and
+	 * a job's frames wait until the agent has paired its claim. */
+	uint32_t down_ms;
+	int claims_due;
+	struct kept_exit exits[EXITS_KEPT];
 } hl;
 
 /* The entry of j's process (any of its threads). */
@@ -162,6 +184,8 @@ static void go_home_after(struct hl_job *hj, struct job *j);
 static void host_interrupt(struct job *j);
 static struct job *moving_take(uint32_t id, uint32_t *signals_in);
 static void checkpoint_unqueue(struct job *j);
+static void on_reattached(uint32_t id);
+static void forget_exit(uint32_t id);
 
 /* Every thread of j's process off the run list (off every core first). */
 static void take_process(struct job *j)
@@ -236,6 +260,14 @@ static void ctl_send(uint8_t type, uint32_t job, uint32_t seq, const void *data,
 	f->seq = seq;
 	f->len = (uint16_t)len;
 	memcpy(f->data, data, (size_t)len);
+	if (type == OM_T_JOB_EXIT) {
+		struct kept_exit *k = &hl.exits[0];
+		for (int i = 1; i < EXITS_KEPT; i++) /* a free entry, else the oldest */
+			if (k->job && (!hl.exits[i].job || (int32_t)(hl.exits[i].at_ms - k->at_ms) < 0))
+				k = &hl.exits[i];
+		*k = (struct kept_exit){ .job = job, .seq = seq, .at_ms = timer_ms(), .len = f->len };
+		memcpy(k->data, data, (size_t)len);
+	}
 }
 
 static void send_error(uint32_t job, uint32_t code, const char *why)
@@ -369,7 +401,8 @@ static void request_encode(struct hl_job *hj)
 	hl.slot_len = (size_t)n;
 	hl.slot_type = OM_T_SYSCALL_REQ;
 	hl.slot_job = j->id;
-	hl.slot_seq = ++j->p->seq;
+	hl.slot_seq = hj->resend ? j->p->seq : ++j->p->seq;
+	hj->resend = 0;
 	hl.slot_full = 1;
 	hj->in_slot = 1;
 }
@@ -1459,7 +1492,11 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		send_home(hj, "requested");
 		return;
 	case OM_T_JOB_KILL:
+		forget_exit(h->job);
 		on_kill(h->job);
+		return;
+	case OM_T_JOB_REATTACHED:
+		on_reattached(h->job);
 		return;
 	case OM_T_JOB_FORK:
 		on_fork(h, p);
@@ -1481,16 +1518,152 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 	}
 }
 
-/* The link dropped: home has been told its jobs' node is lost. */
-static void on_link_lost(void)
+/* ------------------------------------------------------------ a new link */
+
+/* Whether hj can wait for the next link and go on there: it runs, or
+ * waits for the answer to a plain call. One in the middle of something
+ * more with home (a fork or exec out, on its way home) cannot: home's
+ * side of that is gone with the link. */
+static int keepable(const struct hl_job *hj)
+{
+	return !hj->fork_out && !hj->exec_out && !hj->vfork_child && !hj->home_after_reply &&
+	       !hj->home_after_checkpoint && !hj->home_what[0] && !hl.leaving && !hj->job->p->dying;
+}
+
+/* The call hj waits an answer for, having sent it (or as good as: it
+ * was in the slot when the link dropped): 0 for none. */
+static uint32_t waiting_call(const struct hl_job *hj)
+{
+	return hj->caller && !hj->send_waiting && !hj->in_slot ? hj->job->p->seq : 0;
+}
+
+static void drop_kept(const char *why)
 {
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
 		if (hl.jobs[i].job) {
 			struct job *j = hl.jobs[i].job;
-			kprintf("job %u: dropped, the agent link is gone\n", j->id);
+			kprintf("job %u: dropped, %s\n", j->id, why);
 			hj_free(&hl.jobs[i]);
 			drop_process(j);
 		}
+	memset(hl.exits, 0, sizeof hl.exits);
+	hl.down_ms = 0;
+	hl.claims_due = 0;
+}
+
+/* The link is back (WELCOME): the kept jobs are claimed on the next poll. */
+static void on_link_back(void)
+{
+	hl.claims_due = hl.down_ms != 0;
+}
+
+/* Claims every kept job and every exit the link may have lost; 0 once
+ * all are sent. Frames of the jobs wait until each claim is answered. */
+static int send_claims(void)
+{
+	uint8_t buf[32];
+	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
+		struct hl_job *hj = &hl.jobs[i];
+		if (!hj->job || hj->claimed)
+			continue;
+		struct job *j = hj->job;
+		struct om_job_reattach r = { .waiting = waiting_call(hj), .signals_in = hj->signals_in,
+					     .stopped = (uint32_t)j->p->stopped };
+		int n = om_job_reattach_encode(&r, buf, sizeof buf);
+		if (n < 0 || agent_job_send(OM_T_JOB_REATTACH, j->id, j->p->sent, buf, (size_t)n) != 0)
+			return -1;
+		kprintf("job %u: claimed on the new link (call %u sent, waiting for %u)\n", j->id, j->p->sent,
+			r.waiting);
+		hj->claimed = 1;
+	}
+	for (int i = 0; i < EXITS_KEPT; i++) {
+		struct kept_exit *k = &hl.exits[i];
+		if (!k->job || k->claimed)
+			continue;
+		if (timer_ms() - k->at_ms > agent_grace_ms()) { /* home gave the job up long ago */
+			k->job = 0;
+			continue;
+		}
+		struct om_job_reattach r = { .exited = 1 };
+		int n = om_job_reattach_encode(&r, buf, sizeof buf);
+		if (n < 0 || agent_job_send(OM_T_JOB_REATTACH, k->job, k->seq, buf, (size_t)n) != 0)
+			return -1;
+		k->claimed = 1;
+	}
+	return 0;
+}
+
+/* JOB_REATTACHED: home has the job again; what it waited to send goes,
+ * the call it waits for first, under its number. */
+static void on_reattached(uint32_t id)
+{
+	struct hl_job *hj = hj_by_id(id);
+	if (hj && hj->claimed) {
+		hj->claimed = 0;
+		if (waiting_call(hj)) {
+			hj->resend = 1;
+			memmove(&hl.send_queue[1], &hl.send_queue[0], (size_t)hl.nsend * sizeof hj);
+			hl.send_queue[0] = hj;
+			hl.nsend++;
+			hj->send_waiting = 1;
+			if (hj->interrupt_seq == hj->job->p->seq)
+				hj->interrupt_after = 1; /* asked before: again, after the call */
+		}
+		return;
+	}
+	for (int i = 0; i < EXITS_KEPT; i++)
+		if (hl.exits[i].job == id && hl.exits[i].claimed) {
+			struct kept_exit k = hl.exits[i];
+			hl.exits[i].job = 0;
+			ctl_send(OM_T_JOB_EXIT, k.job, k.seq, k.data, k.len); /* kept again: the link may drop again */
+			return;
+		}
+	kprintf("job %u: JOB_REATTACHED for no claim of ours, ignored\n", id);
+}
+
+/* JOB_KILL for an exit kept: home has it, or gave the job up. */
+static void forget_exit(uint32_t id)
+{
+	for (int i = 0; i < EXITS_KEPT; i++)
+		if (hl.exits[i].job == id)
+			hl.exits[i].job = 0;
+}
+
+/* The link dropped. The jobs that can wait for the next one do, up to the
+ * agent's grace (it keeps them as long); the rest, and every image on its
+ * way, are dropped: home hears they were lost. What was queued is gone:
+ * the claims on the next link say where each job stands instead. */
+static void on_link_lost(void)
+{
+	for (int i = 0; i < SCHED_JOBS_MAX; i++)
+		if (hl.jobs[i].job && hl.jobs[i].checkpointing)
+			checkpoint_unqueue(hl.jobs[i].job); /* its threads back, as they were */
+	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
+		struct hl_job *hj = &hl.jobs[i];
+		if (!hj->job)
+			continue;
+		if (!keepable(hj)) {
+			struct job *j = hj->job;
+			kprintf("job %u: dropped, the agent link is gone\n", j->id);
+			hj_free(hj);
+			drop_process(j);
+			continue;
+		}
+		hj->in_slot = 0; /* its request never left: it goes again on the next link */
+		hj->claimed = 0;
+		/* Home may not have its call: until it goes again, what the job
+		 * sends names only the calls before it (job_seq.h). */
+		if (waiting_call(hj))
+			hj->job->p->sent = hj->job->p->seq - 1;
+		hj->ack_now = hj->ack_after = 0; /* the claim carries the count */
+		if (hj->caller && !hj->send_waiting)
+			hj->interrupt_after = 0;
+		kprintf("job %u: kept for the next link\n", hj->job->id);
+	}
+	for (int i = 0; i < EXITS_KEPT; i++)
+		hl.exits[i].claimed = 0;
+	hl.claims_due = 0;
+	hl.down_ms = timer_ms() | 1;
 	for (int i = 0; i < IMAGES_IN; i++)
 		if (image_in_busy(&hl.in[i]))
 			image_in_abort(&hl.in[i]);
@@ -1508,7 +1681,6 @@ static void on_link_lost(void)
 	}
 	hl.ctl_count = 0;
 	hl.slot_full = 0;
-	hl.nsend = 0;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -1525,6 +1697,9 @@ static int ctl_drain(void)
 		if (!hl.ctl_count)
 			return 1;
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
+		struct hl_job *of = hj_by_id(f->job);
+		if (of && of->claimed)
+			return 0; /* it waits for its claim's answer, and those behind it */
 		if (agent_job_send(f->type, f->job, f->seq, f->data, f->len) != 0)
 			return 0;
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
@@ -1537,8 +1712,13 @@ static int ctl_drain(void)
 static void slot_fill(void)
 {
 	while (!hl.slot_full && hl.nsend) {
-		struct hl_job *hj = hl.send_queue[0];
-		memmove(&hl.send_queue[0], &hl.send_queue[1], (size_t)--hl.nsend * sizeof hl.send_queue[0]);
+		int i = 0;
+		while (i < hl.nsend && hl.send_queue[i]->claimed)
+			i++; /* waits for its claim's answer */
+		if (i == hl.nsend)
+			break;
+		struct hl_job *hj = hl.send_queue[i];
+		memmove(&hl.send_queue[i], &hl.send_queue[i + 1], (size_t)(--hl.nsend - i) * sizeof hl.send_queue[0]);
 		hj->send_waiting = 0;
 		request_encode(hj); /* may instead answer the job at once, or send it home */
 	}
@@ -1644,7 +1824,15 @@ void homelink_poll(void)
 		return; /* called again from what it calls: the outer loop goes on */
 	busy = 1;
 	fair_turns();
+	if (hl.down_ms && !hl.claims_due && timer_ms() - hl.down_ms > agent_grace_ms() + GRACE_SLACK_MS)
+		drop_kept("the agent link stayed down past the grace");
+	if (hl.claims_due && send_claims() == 0) {
+		hl.claims_due = 0;
+		hl.down_ms = 0;
+	}
 	for (;;) {
+		if (hl.down_ms)
+			break; /* the jobs' frames wait for the next link */
 		if (!ctl_drain())
 			break;
 		slot_fill();
@@ -1690,6 +1878,6 @@ int homelink_init(void)
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
 		if (!(hl.jobs[i].fwd = malloc(sizeof *hl.jobs[i].fwd)))
 			return -1;
-	agent_set_job_handlers(on_frame, on_link_lost);
+	agent_set_job_handlers(on_frame, on_link_lost, on_link_back);
 	return 0;
 }

@@ -78,6 +78,7 @@ placed_put(struct wire_wr *w, const struct om_job_placed *m)
 	if (m->node != 0) {
 		om_cpu_put(w, &m->cpu);
 		wire_wr_str(w, m->addr, sizeof m->addr);
+		wire_wr_bytes(w, m->key, sizeof m->key);
 	}
 	wire_wr_str(w, m->reason, sizeof m->reason);
 }
@@ -92,6 +93,7 @@ placed_get(struct wire_rd *r, struct om_job_placed *m)
 	if (m->node != 0) {
 		om_cpu_get(r, &m->cpu);
 		wire_rd_str(r, m->addr, OM_STR_MAX);
+		wire_rd_bytes(r, m->key, sizeof m->key);
 	}
 	wire_rd_str(r, m->reason, OM_STR_MAX);
 }
@@ -457,8 +459,6 @@ om_node_lost_encode(const struct om_node_lost *m, void *out, size_t cap)
 {
 	struct wire_wr w;
 
-	if (m->node == 0)
-		return OM_E_RANGE;
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->node);
 	wire_wr_str(&w, m->reason, sizeof m->reason);
@@ -473,8 +473,6 @@ om_node_lost_decode(const void *buf, size_t len, struct om_node_lost *m)
 	wire_rd_init(&r, buf, len);
 	m->node = wire_rd_u32(&r);
 	wire_rd_str(&r, m->reason, OM_STR_MAX);
-	if (r.err == OM_OK && m->node == 0)
-		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
 }
 

@@ -81,6 +81,8 @@ struct om_job_placed {
 	uint32_t node;
 	struct om_cpu cpu;
 	char addr[OM_STR_MAX + 1]; /* the node's address, dotted quad */
+	uint8_t key[32];           /* the node's link key (om-run names it when it
+	                            * reattaches: reattach_msg.h) */
 	char reason[OM_STR_MAX + 1];
 };
 
@@ -206,7 +208,7 @@ struct om_job_moved {
 
 /* NODE_LOST (29), agent -> home. */
 struct om_node_lost {
-	uint32_t node;             /* >= 1 */
+	uint32_t node;             /* 0: no node claimed the job again (reattach_msg.h) */
 	char reason[OM_STR_MAX + 1];
 };
 
@@ -250,7 +252,7 @@ int om_job_list_end(size_t len, size_t pos);
 
 /* The worst-case encoded sizes, for buffers. */
 #define OM_JOB_SUBMIT_MAX (4 + 2 + OM_CMD_MAX + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 8 + 4 + 4 + 8)
-#define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 2 + OM_STR_MAX)
+#define OM_JOB_PLACED_MAX (4 + 4 + (2 + 12 + 2 + 48 + 8 * 4 + 8 + 2) + 2 + OM_STR_MAX + 32 + 2 + OM_STR_MAX)
 #define OM_JOB_MOVED_MAX (8 + OM_JOB_PLACED_MAX)
 #define OM_JOB_RECORD_MAX (4 + 4 + 4 + 4 + 4 + 1 + 2 + OM_CMD_MAX + 8 + 1)
 

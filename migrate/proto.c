@@ -79,6 +79,8 @@ om_type_name(int type)
 	case OM_T_IMAGE_THREAD: return "IMAGE_THREAD";
 	case OM_T_CHECKPOINT: return "CHECKPOINT";
 	case OM_T_CHECKPOINT_TAKEN: return "CHECKPOINT_TAKEN";
+	case OM_T_JOB_REATTACH: return "JOB_REATTACH";
+	case OM_T_JOB_REATTACHED: return "JOB_REATTACHED";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
 	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";
@@ -94,6 +96,7 @@ om_type_name(int type)
 	case OM_T_CTL_PENDING_REPLY: return "CTL_PENDING_REPLY";
 	case OM_T_CTL_POLICY: return "CTL_POLICY";
 	case OM_T_CTL_POLICY_REPLY: return "CTL_POLICY_REPLY";
+	case OM_T_CTL_JOB_REATTACH: return "CTL_JOB_REATTACH";
 	}
 	return "?";
 }

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 13
+#define OM_PROTO_VERSION 14
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -72,7 +72,9 @@ enum om_type {
 	OM_T_IMAGE_THREAD = 41, /* home <-> node: one om_image_thread, after IMAGE_BEGIN */
 	OM_T_CHECKPOINT = 42,   /* home -> node: empty, send an image of the job and go on */
 	OM_T_CHECKPOINT_TAKEN = 43, /* node -> home: om_error; code 0: the image follows */
-	OM_T_JOB_LAST = 43,     /* the last job frame type */
+	OM_T_JOB_REATTACH = 44, /* node -> agent -> home: om_job_reattach (reattach_msg.h) */
+	OM_T_JOB_REATTACHED = 45, /* agent -> node: empty, the job's home is back */
+	OM_T_JOB_LAST = 45,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */
@@ -89,7 +91,8 @@ enum om_type {
 	OM_T_CTL_PENDING_REPLY = 76, /* agent -> tool: the nodes waiting for admission */
 	OM_T_CTL_POLICY = 77,      /* om-run -> agent: empty payload */
 	OM_T_CTL_POLICY_REPLY = 78, /* agent -> om-run: om_policy (job_msg.h) */
-	OM_T_MAX_KNOWN = 78
+	OM_T_CTL_JOB_REATTACH = 79, /* om-run -> agent: om_ctl_reattach (reattach_msg.h) */
+	OM_T_MAX_KNOWN = 79
 };
 
 /* Whether frames of type t are part of an image (migrate/image.h). */

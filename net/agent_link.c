@@ -98,6 +98,8 @@ static struct {
 	agent_job_rx_fn job_rx;     /* the kernel's handler for job frames */
 	void (*status)(struct om_heartbeat *hb); /* the kernel's heartbeat values */
 	void (*job_lost)(void);
+	void (*job_back)(void);
+	uint32_t grace_ms;          /* the last WELCOME's */
 	void (*restart)(void);      /* the kernel's handler for NODE_RESTART */
 } ag;
 
@@ -202,7 +204,7 @@ static err_t agent_lost(const char *reason, int graceful)
 	link_stream_wipe(&ag.link);
 	agent_reset_buffers();
 	if (ag.job_lost != NULL && ag.state == AGENT_REGISTERED)
-		ag.job_lost(); /* home has been told NODE_LOST; the job is gone */
+		ag.job_lost(); /* the jobs wait for the next link, or go */
 	ag.node_id = 0;
 	ag.backoff_ms = delay * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : delay * 2;
 	ag.retry_at = timer_ms() + delay;
@@ -296,9 +298,12 @@ static err_t agent_on_welcome(const uint8_t *p, size_t len)
 	ag.backoff_ms = AGENT_BACKOFF_MIN_MS;
 	ag.key_refused = 0;
 	ag.not_admitted = 0;
+	ag.grace_ms = w.grace_ms;
 	ag.state = AGENT_REGISTERED;
 	agent_ntoa(&ag.peer, ip, sizeof(ip));
 	printf("agent: registered with %s:%u as node %u\n", ip, ag.port, (unsigned)ag.node_id);
+	if (ag.job_back != NULL)
+		ag.job_back();
 	return ERR_OK;
 }
 
@@ -360,6 +365,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_RESUME:
 	case OM_T_JOB_ARRIVING:
 	case OM_T_CHECKPOINT:
+	case OM_T_JOB_REATTACHED:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;
@@ -679,10 +685,16 @@ void agent_set_restart_handler(void (*fn)(void))
 	ag.restart = fn;
 }
 
-void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void))
+void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void), void (*back)(void))
 {
 	ag.job_rx = rx;
 	ag.job_lost = lost;
+	ag.job_back = back;
+}
+
+uint32_t agent_grace_ms(void)
+{
+	return ag.grace_ms;
 }
 
 size_t agent_job_room(void)

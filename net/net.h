@@ -58,9 +58,12 @@ void net_get_status(struct net_status *st);
 /* Job traffic (docs/migration.md). Main-loop context. */
 typedef void (*agent_job_rx_fn)(const struct om_hdr *h, const uint8_t *payload);
 /* rx gets every job frame from the agent (IMAGE_*, SYSCALL_REP, SIGNAL,
- * MIGRATE_HOME, JOB_KILL); lost runs when the link drops while registered
- * (the agent then tells home its job's node was lost). */
-void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void));
+ * MIGRATE_HOME, JOB_KILL, ...); lost runs when the link drops while
+ * registered, back when the node is registered again (WELCOME): the jobs
+ * kept meanwhile are claimed again then (reattach_msg.h). */
+void agent_set_job_handlers(agent_job_rx_fn rx, void (*lost)(void), void (*back)(void));
+/* The agent's grace (WELCOME): how long it keeps a silent node's jobs. */
+uint32_t agent_grace_ms(void);
 /* fn runs when the agent asks the node to restart (NODE_RESTART, om-ctl
  * reboot). Main-loop context, inside net_poll. */
 void agent_set_restart_handler(void (*fn)(void));

@@ -410,9 +410,10 @@ def test_corpus_busybox():
 
 
 def test_corpus_node_lost():
-    """The node's QEMU dies under a running job: om-run says so and exits 251."""
+    """The node's QEMU dies under a running job: om-run says so and exits 251
+    (after the grace, 5 s here, for the node to connect again)."""
     build_corpus()
-    with cluster() as c:
+    with cluster("--grace", "5000") as c:
         node = c.boot(mem=1024, extra=["-cpu", "max"])
         c.wait_registered(node)
         r = Runner(c, node)

@@ -23,6 +23,9 @@ RESTARTED = re.compile(r"node (\d+) was lost; it starts again on node (\d+) from
                        r"(\d+); the (\d+) made since are answered from the log\)")
 
 
+QUICK_GRACE = ("--down-after", "3000", "--grace", "3000")
+
+
 def numbered_input(count):
     return "".join("in %d\n" % i for i in range(1, count + 1)).encode()
 
@@ -129,7 +132,9 @@ def test_node_killed_job_restarts_from_checkpoint():
     kills = [rnd.randint(5, 8), rnd.randint(11, 15)]  # a checkpoint is asked for after 1 s
     native = run_numbered([], lines, extra, 100)
     want, _ = native.communicate(timeout=60)
-    with cluster() as c:
+    # A closed connection waits for the node to connect again, up to the
+    # grace: the shortest (down-after) here.
+    with cluster(*QUICK_GRACE) as c:
         nodes = [c.boot(mem=256) for _ in range(3)]
         for n in nodes:
             c.wait_registered(n)
@@ -205,7 +210,7 @@ def test_debian_gzip_survives_its_node():
     is not read or written again)."""
     gzip = shutil.which("gzip")
     check(gzip, "gzip is missing")
-    with cluster() as c:
+    with cluster(*QUICK_GRACE) as c:
         src = os.path.join(c.dir, "in.txt")
         with open(src, "w") as f:  # some MB of text that compresses, as logs do
             for i in range(120000):
@@ -237,3 +242,43 @@ def test_debian_gzip_survives_its_node():
     print("INFO Debian's gzip -9 (%d KB of .gz): its node killed halfway, it started again on the other node from "
           "its checkpoint (after call %s, %s calls answered from the log); the .gz is the native one"
           % (len(want) // 1024, m.group(3), m.group(4)))
+
+
+def test_agent_killed_and_restarted():
+    """om-agent killed (SIGKILL, a crash) and started again, then stopped
+    (SIGTERM, an upgrade) and started again, while numbered runs on a node
+    and reads its input: the node and om-run connect to the new agent and
+    claim the job, which goes on; output and input as natively."""
+    lines, extra = 16, 2
+    native = run_numbered([], lines, extra, 100)
+    want, _ = native.communicate(timeout=60)
+    with cluster() as c:
+        n = c.boot(mem=256)
+        c.wait_registered(n)
+        node_id = c.node_by_mac(n.mac)["id"]
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
+        c.procs.append(p)
+        err = []
+        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+        reader.start()
+        got = read_until(p, b"", 3, lambda: b"".join(err).decode())
+        c.stop_agent(signal.SIGKILL)
+        time.sleep(1)
+        c.start_agent()
+        wait_for(lambda: "holds it again" in c.agent_text(), 30, "the node to claim its job on the new agent")
+        got = read_until(p, got, 9, lambda: b"".join(err).decode())
+        c.stop_agent(signal.SIGTERM)
+        c.start_agent()
+        got += p.stdout.read()  # stderr is the reader's
+        p.wait(timeout=60)
+        reader.join(5)
+        err = b"".join(err).decode()
+        log = c.agent_text()
+    check(got == want, "output differs from the native run (exit %d):\n%r\n%r\nstderr: %s\nagent: %s"
+          % (p.returncode, got, want, err[-2500:], log[-4000:]))
+    # (om-run may reach a dying agent's socket first, and try again)
+    check(log.count("holds it again") == 2 and err.count("holds the job again") == 2,
+          "the job was not claimed twice: %s\n%s" % (log[-3000:], err[-1500:]))
+    check("was lost" not in err, "om-run said: %s" % err[-1500:])
+    print("INFO the agent killed (SIGKILL) and stopped (SIGTERM) under numbered on a node, each time started "
+          "again: the job went on there; output and input as natively")

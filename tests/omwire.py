@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 13
+MAGIC, VERSION = 0x6D6F, 14
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -31,10 +31,11 @@ MAX_PAYLOAD = 1 << 20
  T_SYSCALL_REQ, T_SYSCALL_REP, T_SIGNAL, T_JOB_EXIT, T_JOB_HOME, T_MIGRATE_HOME,
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
  T_CALL_INTERRUPT, T_JOB_FORK, T_JOB_MOVE, T_JOB_MOVING, T_JOB_MOVE_REFUSED, T_JOB_RESUME,
- T_JOB_ARRIVING, T_JOB_MOVED, T_IMAGE_THREAD, T_CHECKPOINT, T_CHECKPOINT_TAKEN) = range(16, 44)
+ T_JOB_ARRIVING, T_JOB_MOVED, T_IMAGE_THREAD, T_CHECKPOINT, T_CHECKPOINT_TAKEN, T_JOB_REATTACH,
+ T_JOB_REATTACHED) = range(16, 46)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY, T_CTL_ADMIT, T_CTL_ADMIT_REPLY,
- T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY) = range(64, 79)
+ T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY, T_CTL_JOB_REATTACH) = range(64, 80)
 
 # ---- ERROR codes (section 4, "ERROR (1)")
 
@@ -114,6 +115,13 @@ class Reader:
 
     def u64(self):
         return self._take("<Q")[0]
+
+    def raw(self, n):
+        if self.off + n > len(self.p):
+            raise ProtocolError("%s: payload ends inside a field" % self.what)
+        v = self.p[self.off:self.off + n]
+        self.off += n
+        return v
 
     def str(self):
         n = self._take("<H")[0]
@@ -281,6 +289,24 @@ def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0, fork_job=0, fork_seq=
     return p + struct.pack("<II", fork_job, fork_seq) if flags & JOB_F_FORK else p
 
 
+def job_reattach(waiting=0, signals_in=0, stopped=0, exited=0, node=0):
+    """JOB_REATTACH (reattach_msg.h): node 0 from a node."""
+    return struct.pack("<IIIII", node, waiting, signals_in, stopped, exited)
+
+
+def job_reattach_decode(p):
+    """(node, waiting, signals_in, stopped, exited) of a JOB_REATTACH."""
+    r = Reader(p, "JOB_REATTACH")
+    v = tuple(r.u32() for _ in range(5))
+    r.end()
+    return v
+
+
+def ctl_reattach(job, key, submit):
+    """CTL_JOB_REATTACH: the job, its node's link key, a SUBMIT payload."""
+    return u32(job) + key + submit
+
+
 def job_fork(parent, seq, pid):
     return struct.pack("<III", parent, seq, pid)
 
@@ -297,6 +323,7 @@ def job_moved_decode(p):
     job, node = r.u32(), r.u32()
     r.cpu()
     addr = r.str()
+    r.raw(32)  # the node's link key
     r.str()
     r.end()
     return cpu_ns, job, node, addr
@@ -309,6 +336,7 @@ def job_placed_decode(p):
     if node:
         r.cpu()
         addr = r.str()
+        r.raw(32)  # the node's link key
     reason = r.str()
     r.end()
     return job, node, addr, reason

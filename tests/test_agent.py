@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -158,7 +159,7 @@ def t_malformed_closed(tmp):
     cases = [
         ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
         ("unknown type", ow.frame(10, b""), ow.E_TYPE),
-        ("unknown type 79", ow.frame(79, b""), ow.E_TYPE),
+        ("unknown type 80", ow.frame(80, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
         ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
         ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),
@@ -1180,11 +1181,11 @@ def t_job_node_lost(tmp):
     n = a.node(MAC1)
     c = a.ctl()
     job, node, _, _ = c.submit(cmd="sleep 100")
-    n.close()
-    f = c.recv_frame()
+    n.close()  # it may connect again within the grace: lost only after
+    f = c.recv_frame(timeout=3)
     check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "NODE_LOST: %r" % (f,))
     nid, reason = ow.node_lost_decode(f[3])
-    check(nid == node and "closed" in reason, "NODE_LOST payload: %d %r" % (nid, reason))
+    check(nid == node and "grace 1000 ms" in reason, "NODE_LOST payload: %d %r" % (nid, reason))
     check(a.jobs() == [], "lost job still listed")
     check(re.search(r"job %d .*ended: node lost" % job, a.log()), "not logged")
     # silent (but connected) node: down by timeout, NODE_LOST and JOB_KILL
@@ -1198,6 +1199,123 @@ def t_job_node_lost(tmp):
     n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 0))
     wait_for(lambda: a.nodes()[MAC2]["state"] == "up", 2, "the node to come back")
     check(a.nodes()[MAC2]["jobs"] == 0, "lost job still counted")
+
+
+REATTACH_ARGS = ("--heartbeat-ms", "100", "--down-after", "500", "--grace", "1500", "--drop-after", "5000")
+
+
+def started_job(a, n):
+    """A job placed on n and started there: (ctl, job, the PLACED payload)."""
+    c = a.ctl()
+    c.send_frame(ow.T_CTL_JOB_SUBMIT, fake_submit())
+    f = c.recv_frame()
+    check(f is not None and f[0] == ow.T_CTL_JOB_PLACED, "submit answered %r" % (f,))
+    job, node, _, _ = ow.job_placed_decode(f[3])
+    check(node == n.id, "placed on %d" % node)
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    return c, job, f[3]
+
+
+def t_job_node_reconnects(tmp):
+    # A node whose connection closes keeps its jobs through the grace; back
+    # with the same link key it claims them (JOB_REATTACH, relayed home with
+    # its id) and they go on; back with a new key (rebooted) they are lost.
+    a = Agent(tmp, *REATTACH_ARGS)
+    priv, pub = omlink.generate_keypair()
+    n = a.node(MAC1, static=priv)
+    c, job, placed = started_job(a, n)
+    check(pub in placed, "CTL_JOB_PLACED does not carry the node's key")
+    n.close()
+    time.sleep(0.3)
+    n = a.node(MAC1, static=priv)
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(waiting=7, signals_in=2), job=job, seq=6)
+    f = c.recv_frame()
+    check(f is not None and f[:3] == (ow.T_JOB_REATTACH, job, 6), "JOB_REATTACH home: %r" % (f,))
+    check(ow.job_reattach_decode(f[3]) == (n.id, 7, 2, 0, 0), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
+    check(n.recv_frame() == (ow.T_JOB_REATTACHED, job, 0, b""), "no JOB_REATTACHED")
+    n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 10, job=job, seq=7)
+    check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 7, b"\x01" * 10), "its call after the claim")
+    check("holds it again" in a.log(), "not logged")
+    # rebooted (a new key): lost at once
+    n.close()
+    time.sleep(0.3)
+    n2 = a.node(MAC1)
+    f = c.recv_frame(timeout=1)
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, job), "NODE_LOST after a reboot: %r" % (f,))
+    check("new key" in ow.node_lost_decode(f[3])[1], "reason: %r" % (f,))
+    a.check_up(MAC1)
+
+
+def t_job_reattach_after_agent_restart(tmp):
+    # The agent killed under a running job: on the next agent the node
+    # (its key) and om-run (naming that key) each claim the job, in either
+    # order; it goes on under its id. Claims that do not pair (another
+    # key) end after the grace: NODE_LOST to om-run, JOB_KILL to the node;
+    # a node claiming another node's job, or a malformed claim, at once.
+    a = Agent(tmp, *REATTACH_ARGS)
+    priv, pub = omlink.generate_keypair()
+    n = a.node(MAC1, static=priv)
+    c, job, _ = started_job(a, n)
+    a.proc.kill()
+    a.proc.wait()
+    again = os.path.join(tmp, "again")  # its own log; the same key and socket
+    os.makedirs(again)
+    shutil.copy(a.key_file, again)
+    a = Agent(again, *REATTACH_ARGS, control=a.control)
+    n = a.node(MAC1, static=priv)
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(waiting=5), job=job, seq=4)
+    c = a.ctl()
+    c.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(job, pub, fake_submit()))
+    f = c.recv_frame()
+    check(f is not None and f[:3] == (ow.T_JOB_REATTACH, job, 4), "JOB_REATTACH home: %r" % (f,))
+    check(ow.job_reattach_decode(f[3])[:2] == (n.id, 5), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
+    check(n.recv_frame() == (ow.T_JOB_REATTACHED, job, 0, b""), "no JOB_REATTACHED")
+    n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 10, job=job, seq=5)
+    check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 5, b"\x01" * 10), "its call after the claim")
+    c.send_frame(ow.T_SYSCALL_REP, b"\x02" * 10, job=job, seq=5)
+    check(n.recv_frame() == (ow.T_SYSCALL_REP, job, 5, b"\x02" * 10), "the answer after the claim")
+    check([(j["job"], j["node"]) for j in a.jobs()] == [(job, n.id)], "listed: %r" % a.jobs())
+    # om-run first this time, naming another key: the node's claim is
+    # not its (JOB_KILL), om-run's waits for the grace
+    other = job + 1000
+    c2 = a.ctl()
+    c2.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(other, b"\x07" * 32, fake_submit()))
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(), job=other)
+    f = None
+    for _ in range(40):  # the grace, the node heard from meanwhile
+        n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 1, listed=[(job, 1, 1)]))
+        try:
+            f = c2.recv_frame(timeout=0.1)
+            break
+        except socket.timeout:
+            pass
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, other), "NODE_LOST for the unpaired claim: %r" % (f,))
+    check(ow.node_lost_decode(f[3])[0] == 0 and "no node claimed it" in ow.node_lost_decode(f[3])[1],
+          "reason: %r" % (f,))
+    f = n.recv_frame(timeout=4)
+    check(f is not None and f[:2] == (ow.T_JOB_KILL, other), "no JOB_KILL for the node's unpaired claim %d: %r" % (other, f))
+    # om-run claiming a live job's id, or a pid not its own: refused
+    c3 = a.ctl()
+    c3.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(job, pub, fake_submit()))
+    f = c3.recv_frame()
+    check(f is not None and f[:2] == (ow.T_NODE_LOST, job) and "another job's" in ow.node_lost_decode(f[3])[1],
+          "a second claim of a live job: %r" % (f,))
+    c3.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(other + 1, pub, fake_submit(pid=1)))
+    f = c3.recv_frame()
+    check(f is not None and f[0] == ow.T_NODE_LOST and "not om-run's" in ow.node_lost_decode(f[3])[1],
+          "pid 1 claimed: %r" % (f,))
+    # another node claiming the job: JOB_KILL, the job stays where it is
+    n2 = a.node(MAC2)
+    n2.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(), job=job)
+    check(n2.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL for another node's job")
+    check([(j["job"], j["node"]) for j in a.jobs()] == [(job, n.id)], "listed: %r" % a.jobs())
+    # malformed claims drop the connection that sent them
+    n2.send_frame(ow.T_JOB_REATTACH, b"\x00" * 7, job=9)
+    n2.expect_error(ow.E_TRUNC)
+    c3.send_frame(ow.T_CTL_JOB_REATTACH, b"\x00" * 20)
+    c3.expect_error(ow.E_TRUNC)
+    a.check_up(MAC1)
 
 
 def t_job_waits_for_silent_node(tmp):

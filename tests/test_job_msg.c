@@ -9,6 +9,7 @@
 #include "check.h"
 #include "codec_check.h"
 #include "job_msg.h"
+#include "reattach_msg.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
 
@@ -95,6 +96,8 @@ CODEC_ADAPTERS(home, om_job_home)
 CODEC_ADAPTERS(lost, om_node_lost)
 CODEC_ADAPTERS(err, om_error)
 CODEC_ADAPTERS(pol, om_policy)
+CODEC_ADAPTERS(reat, om_job_reattach)
+CODEC_ADAPTERS(creat, om_ctl_reattach)
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -140,6 +143,8 @@ static const struct codec codecs[] = {
 	{ "job_moving", e_moving, d_moving },
 	{ "job_moved", e_moved, d_moved },
 	{ "policy", e_pol, d_pol },
+	{ "job_reattach", e_reat, d_reat },
+	{ "ctl_reattach", e_creat, d_creat },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -165,6 +170,8 @@ sample(size_t i)
 	static struct om_job_moving moving = { 0x0102030405060708ull, 0xfffffffeu };
 	static struct om_job_moved moved;
 	static struct om_policy pol = { OM_POLICY_CONFINE };
+	static struct om_job_reattach reat = { 3, 0xfffffff0u, 7, 19, 0 };
+	static struct om_ctl_reattach creat;
 	uint32_t k;
 
 	switch (i) {
@@ -197,6 +204,13 @@ sample(size_t i)
 		moved.cpu_ns = 12345678901ull;
 		return &moved;
 	case 18: return &pol;
+	case 19: return &reat;
+	case 20:
+		fill_submit(&creat.s);
+		creat.s.node = 0; /* a claim prefers no node */
+		creat.job = 0xfffffff1u;
+		memset(creat.key, 0xa5, sizeof creat.key);
+		return &creat;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -524,11 +538,37 @@ small_ranges(void)
 	h.reason = OM_HOME_RESOURCE + 1;
 	CHECK_EQ(om_job_home_encode(&h, buf, sizeof buf), OM_E_RANGE);
 
+	/* Claims: an ended job waits for no answer, a stop signal is a
+	 * signal; om-run's names a job, and no node or flags. */
+	struct om_job_reattach ra = { 0, 5, 0, 0, 1 };
+	CHECK_EQ(om_job_reattach_encode(&ra, buf, sizeof buf), OM_E_RANGE);
+	ra.waiting = 0;
+	n = om_job_reattach_encode(&ra, buf, sizeof buf);
+	CHECK_EQ(n, 20);
+	buf[4] = 5; /* waiting, with exited */
+	CHECK_EQ(om_job_reattach_decode(buf, (size_t)n, &ra), OM_E_RANGE);
+	ra = (struct om_job_reattach){ 0, 0, 0, 65, 0 };
+	CHECK_EQ(om_job_reattach_encode(&ra, buf, sizeof buf), OM_E_RANGE);
+	struct om_ctl_reattach cr;
+	memset(&cr, 0, sizeof cr);
+	CHECK_EQ(om_ctl_reattach_encode(&cr, buf, sizeof buf), OM_E_RANGE);
+	cr.job = 1;
+	fill_submit(&cr.s); /* node 5 */
+	CHECK_EQ(om_ctl_reattach_encode(&cr, buf, sizeof buf), OM_E_RANGE);
+	cr.s.node = 0;
+	n = om_ctl_reattach_encode(&cr, buf, sizeof buf);
+	CHECK(n > 36);
+	buf[0] = 0; /* job 0 */
+	CHECK_EQ(om_ctl_reattach_decode(buf, (size_t)n, &cr), OM_E_RANGE);
+	CHECK_EQ(om_ctl_reattach_decode(buf, 20, &cr), OM_E_TRUNC);
+
+	/* Node 0: no node claimed the job again after a reattach. */
+	CHECK_EQ(om_node_lost_encode(&l, buf, sizeof buf), 7);
+	l.reason[0] = 1;
 	CHECK_EQ(om_node_lost_encode(&l, buf, sizeof buf), OM_E_RANGE);
-	l.node = 1;
+	l.reason[0] = 'x';
 	n = om_node_lost_encode(&l, buf, sizeof buf);
-	CHECK_EQ(n, 7);
-	buf[0] = 0;
+	buf[6] = 1; /* 'x' becomes a control character */
 	CHECK_EQ(codec_dec_exact(&codecs[8], buf, (size_t)n, &out), OM_E_RANGE);
 }
 

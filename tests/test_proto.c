@@ -244,7 +244,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x0d, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x0e, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -296,8 +296,9 @@ hdr_bad_version(void)
 	 * 7: before node -> node moves through the agent (JOB_MOVE ...),
 	 * 8: before threads in images (IMAGE_THREAD), 9: before the caller's
 	 * tid in SYSCALL_REQ, 10: before the link and admission, 11: before
-	 * key fingerprints and CPU claims in node records */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 0x7f, 0xff };
+	 * key fingerprints and CPU claims in node records, 12: before call
+	 * numbers checked, 13: before jobs reattached on a new link */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 
@@ -317,7 +318,7 @@ hdr_types(void)
 	for (t = 0; t < 256; t++) {
 		known = (t >= OM_T_ERROR && t <= OM_T_NODE_RESTART) ||
 		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_JOB_LAST) ||
-		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_POLICY_REPLY);
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_JOB_REATTACH);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);

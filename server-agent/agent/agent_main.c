@@ -43,6 +43,7 @@
 #include "job_limits.h"
 #include "jobs.h"
 #include "log.h"
+#include "reattach.h"
 #include "node_conn.h"
 #include "sock.h"
 
@@ -297,6 +298,7 @@ main(int argc, char **argv)
 		fatal("event loop: signalfd");
 	if (ctl_start(ev, control) == -1)
 		fatalx("cannot open the control socket %s", control);
+	reattach_init(cfg.grace_ms);
 	if (node_conn_start(ev, &sin, &cfg) == -1) {
 		int saved = errno;
 
@@ -323,6 +325,9 @@ main(int argc, char **argv)
 		log_warn("epoll_wait");
 		rc = 1;
 	}
+	/* The next agent takes the jobs over (reattach.h): nobody is told
+	 * they ended. */
+	jobs_keep_on_close();
 	node_conn_stop();
 	ctl_stop();
 	jobs_free_all();

@@ -101,8 +101,8 @@ add_job(struct job *j, void *arg)
 	struct bal_proc *c = &r.pr[r.npr];
 	int at = place_of(j->node), sample = *(int *)arg;
 
-	if (at < 0 || r.npr >= OM_JOBS_MAX)
-		return;
+	if (at < 0 || r.npr >= OM_JOBS_MAX || j->reattach_ms != 0)
+		return; /* waiting for its node (reattach.h): where it is is not known */
 	if (sample && j->node == NULL)
 		sample_home(j);
 	else if (sample)

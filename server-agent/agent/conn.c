@@ -499,6 +499,7 @@ conn_send(struct conn *c, uint8_t type, uint32_t job, uint32_t seq,
 		char why[96];
 
 		conn_stream_why(c, "send", why, sizeof why);
+		c->peer_gone = 1;
 		conn_close(c, why);
 		return -1;
 	}
@@ -531,6 +532,7 @@ conn_read_once(struct conn *c)
 		size_t left = frame_rx_pending(&c->rx);
 		char why[96];
 
+		c->peer_gone = 1;
 		if (left == 0)
 			conn_close(c, "connection closed by peer");
 		else {
@@ -544,6 +546,7 @@ conn_read_once(struct conn *c)
 		char why[96];
 
 		conn_stream_why(c, "recv", why, sizeof why);
+		c->peer_gone = 1;
 		conn_close(c, why);
 		return;
 	}
@@ -570,6 +573,7 @@ conn_read(struct conn *c)
 		/* A handshake answer the link could not send at once. */
 		if (c->state == CONN_OPEN && conn_flush_stream(c) < 0) {
 			conn_stream_why(c, "send", why, sizeof why);
+			c->peer_gone = 1;
 			conn_close(c, why);
 		}
 	} while (c->state == CONN_OPEN && !c->paused && c->st.ops->held != NULL &&
@@ -607,6 +611,7 @@ conn_event(struct ev_loop *ev, int fd, int mask, void *arg)
 		return; /* closing: ended at the end of this turn */
 	if ((mask & EV_WRITE) && conn_flush(c) == -1) {
 		conn_stream_why(c, "send", why, sizeof why);
+		c->peer_gone = 1;
 		conn_close(c, why);
 	}
 	if ((mask & EV_READ) && c->state == CONN_OPEN)

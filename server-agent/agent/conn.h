@@ -53,6 +53,8 @@ struct conn {
 	struct conn *blocked_by;   /* paused until this conn drains (relay.c) */
 	int state;                 /* CONN_* in conn.c */
 	char why[128];             /* close reason once closing */
+	int peer_gone;             /* it closed, or its link broke (a receive or send
+	                            * failed): not the agent's doing */
 	long long linger_timer;
 	size_t linger_bytes;       /* input discarded while lingering */
 	struct conn *prev, *next;  /* every live conn, for conn_reap_all */

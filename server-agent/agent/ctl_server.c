@@ -20,6 +20,7 @@
 #include "log.h"
 #include "node_conn.h"
 #include "nodes.h"
+#include "reattach.h"
 
 /* The largest node record has every string at its limit, except the IP,
  * which the agent itself writes as a dotted quad. The whole table must fit
@@ -129,6 +130,9 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 	switch (h->type) {
 	case OM_T_CTL_JOB_SUBMIT:
 		jobs_submit(c, &cc->jh, p, h->length);
+		break;
+	case OM_T_CTL_JOB_REATTACH:
+		reattach_from_home(c, &cc->jh, p, h->length);
 		break;
 	case OM_T_CTL_JOBS:
 		if (h->length != 0)
@@ -342,14 +346,16 @@ ctl_stop(void)
 {
 	struct stat st;
 
-	while (ctl_all != NULL) {
-		conn_close(ctl_all->c, "agent shutting down");
-		conn_end_closed(NULL, NULL); /* the loop has stopped: end it now */
-	}
+	/* The listener first: an om-run that connects again at once (it
+	 * follows its job to the next agent) must not reach this one. */
 	if (ctl_fd != -1) {
 		ev_del(ctl_ev, ctl_fd, EV_READ);
 		close(ctl_fd);
 		ctl_fd = -1;
+	}
+	while (ctl_all != NULL) {
+		conn_close(ctl_all->c, "agent shutting down");
+		conn_end_closed(NULL, NULL); /* the loop has stopped: end it now */
 	}
 	/* Someone may have started another agent on the same path since. */
 	if (ctl_sock_path[0] != '\0' && lstat(ctl_sock_path, &st) == 0 &&

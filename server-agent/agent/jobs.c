@@ -1,5 +1,7 @@
 /* jobs.c - the job table: submit, list, migrate, and how jobs end (see
  * jobs.h). Frame relaying is in relay.c, node choice in placement.c. */
+#include <sys/random.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +18,15 @@
 #include "moves.h"
 #include "placement.h"
 #include "proc_stat.h"
+#include "reattach.h"
 
 #define JOBS_HASH 1024 /* power of two */
 
 static struct job *jobs_all;
 static struct job *jobs_hash[JOBS_HASH];
 static int jobs_live;
-static uint32_t jobs_next_id = 1;
+static uint32_t jobs_next_id; /* 0: not drawn yet */
+static int jobs_keep; /* jobs_keep_on_close */
 
 struct job *
 jobs_find(uint32_t id)
@@ -40,12 +44,14 @@ jobs_new_id(void)
 {
 	uint32_t id;
 
+	/* Jobs of an agent before this one may come back under their ids
+	 * (reattach.h): a new agent starts its count somewhere else. */
+	if (jobs_next_id == 0 && getrandom(&jobs_next_id, sizeof jobs_next_id, 0) != sizeof jobs_next_id)
+		jobs_next_id = (uint32_t)ev_now_ms();
 	/* At most OM_JOBS_MAX ids are live, so this ends quickly. */
 	do {
 		id = jobs_next_id++;
-		if (jobs_next_id == 0)
-			jobs_next_id = 1;
-	} while (id == 0 || jobs_find(id) != NULL);
+	} while (id == 0 || jobs_find(id) != NULL || reattach_claimed(id));
 	return id;
 }
 
@@ -225,16 +231,16 @@ jobs_end_home_record(struct conn *c, uint32_t pid, const char *why)
 		jobs_end(j, why);
 }
 
-/* A new job for c's process s->pid: on n, counted there, or its record
- * at home (n NULL). */
+/* A new job for c's process s->pid under id: on n, counted there, or its
+ * record at home (n NULL). */
 static struct job *
-jobs_new(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n)
+jobs_new_as(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n, uint32_t id)
 {
 	struct job *j = calloc(1, sizeof *j);
 
 	if (j == NULL)
 		return NULL;
-	j->id = jobs_new_id();
+	j->id = id;
 	j->uid = jh->uid;
 	j->pid = s->pid;
 	j->home_pid = jh->pid;
@@ -251,6 +257,40 @@ jobs_new(struct conn *c, struct job_home *jh, const struct om_job_submit *s, str
 		nodes_job_in(n, j->need.cores);
 	jh->ids[jh->nids++ % JOBS_REMEMBERED] = j->id;
 	return j;
+}
+
+static struct job *
+jobs_new(struct conn *c, struct job_home *jh, const struct om_job_submit *s, struct node *n)
+{
+	return jobs_new_as(c, jh, s, n, jobs_new_id());
+}
+
+struct job *
+jobs_adopt(struct conn *c, struct job_home *jh, const struct om_job_submit *s, uint32_t id,
+    const char **why)
+{
+	static uint32_t live[JOBS_PER_HOME];
+	struct job *j = NULL;
+
+	if (!jobs_pid_ok(s->pid, jh->pid))
+		*why = "its pid is not om-run's child or tracee";
+	else if (jobs_find(id) != NULL)
+		*why = "its job id is another job's";
+	else if (jobs_collect(live, JOBS_PER_HOME, NULL, c) >= JOBS_PER_HOME)
+		*why = "too many jobs on one connection";
+	else if (jobs_live >= OM_JOBS_MAX)
+		*why = "the agent holds too many jobs";
+	else if ((j = jobs_new_as(c, jh, s, NULL, id)) == NULL)
+		*why = "agent out of memory";
+	else
+		j->state = OM_JOB_RUNNING;
+	return j;
+}
+
+void
+jobs_keep_on_close(void)
+{
+	jobs_keep = 1;
 }
 
 /* A process of a job that runs at home, followed by its deputy: a record
@@ -277,7 +317,7 @@ jobs_record_home(struct conn *c, struct job_home *jh, const struct om_job_submit
 
 /* The frames of a job on n may be big (IMAGE frames of up to 1 MiB)
  * both ways. Returns NULL, or why there is no room for that. */
-static const char *
+const char *
 jobs_relay_limits(struct conn *c, struct node *n)
 {
 	static char why[OM_STR_MAX + 1];
@@ -304,6 +344,7 @@ jobs_reply_node(struct conn *c, const struct job *j)
 	pl.node = j->node->id;
 	pl.cpu = j->node->hello.cpu;
 	snprintf(pl.addr, sizeof pl.addr, "%s", j->node->ip);
+	memcpy(pl.key, j->node->key, sizeof pl.key);
 	jobs_reply_placed(c, &pl);
 }
 
@@ -546,6 +587,10 @@ jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, char *
 		snprintf(why, len, "job %u: node %u is not up", j->id, target);
 		return OM_E_RANGE;
 	}
+	if (j->reattach_ms != 0) {
+		snprintf(why, len, "job %u waits for its node to claim it again", j->id);
+		return OM_E_STATE;
+	}
 	if (from == NULL && target == 0) {
 		snprintf(why, len, "pid %u runs at home already", j->pid);
 		return OM_E_STATE;
@@ -648,6 +693,10 @@ jobs_home_gone(struct conn *c)
 	struct job *j;
 	int i, k;
 
+	if (jobs_keep) {
+		jobs_conn_gone(c);
+		return;
+	}
 	/* Whose doing it was, for the log: om-run's end, or the agent's. */
 	snprintf(why, sizeof why, "om-run went away (%s); JOB_KILL sent to the node",
 	    c->why[0] ? c->why : "closed");
@@ -698,44 +747,62 @@ jobs_relax_sweep(uint64_t now)
 }
 
 void
-jobs_node_lost(struct node *n, const char *why)
+jobs_lose(struct job *j, const char *why)
 {
-	uint32_t ids[OM_JOBS_MAX]; /* not static: see jobs_home_gone */
 	struct om_node_lost nl;
+	struct node *n = j->node;
 	struct conn *nc;
-	struct job *j;
+	uint32_t id = j->id;
 	uint8_t buf[8 + OM_STR_MAX];
 	char what[160];
-	int i, k, len;
+	int i, len;
 
-	nl.node = n->id;
+	nl.node = n != NULL ? n->id : 0;
 	snprintf(nl.reason, sizeof nl.reason, "%s", why);
 	for (i = 0; nl.reason[i] != '\0'; i++)
 		if (nl.reason[i] < 0x20 || nl.reason[i] > 0x7e)
 			nl.reason[i] = '?';
 	if ((len = om_node_lost_encode(&nl, buf, sizeof buf)) < 0)
 		len = 0;
-	/* Jobs on their way to n go on where they are. */
-	k = 0;
+	(void)conn_send(j->home, OM_T_NODE_LOST, id, 0, buf, (size_t)len);
+	if ((j = jobs_find(id)) == NULL)
+		return;
+	/* Still connected (silent, or replaced): make it drop the job. */
+	if (n != NULL && (nc = node_conn_get(n)) != NULL)
+		(void)conn_send(nc, OM_T_JOB_KILL, id, 0, NULL, 0);
+	if ((j = jobs_find(id)) != NULL) {
+		snprintf(what, sizeof what, "node lost (%s); NODE_LOST sent to om-run", why);
+		jobs_end(j, what);
+	}
+}
+
+void
+jobs_moves_to_lost(struct node *n)
+{
+	uint32_t ids[OM_JOBS_MAX]; /* not static: see jobs_home_gone */
+	struct job *j;
+	int i, k = 0;
+
 	for (j = jobs_all; j != NULL && k < OM_JOBS_MAX; j = j->next)
 		if (j->move_to == n)
 			ids[k++] = j->id;
 	for (i = 0; i < k; i++)
 		if ((j = jobs_find(ids[i])) != NULL && j->move_to == n)
 			move_relay_abort(j, "the node it went to was lost");
+}
+
+void
+jobs_node_lost(struct node *n, const char *why)
+{
+	uint32_t ids[OM_JOBS_MAX];
+	struct job *j;
+	int i, k;
+
+	if (jobs_keep)
+		return;
+	jobs_moves_to_lost(n); /* they go on where they are */
 	k = jobs_collect(ids, OM_JOBS_MAX, n, NULL);
-	for (i = 0; i < k; i++) {
-		if ((j = jobs_find(ids[i])) == NULL || j->node != n)
-			continue;
-		(void)conn_send(j->home, OM_T_NODE_LOST, j->id, 0, buf, (size_t)len);
-		if ((j = jobs_find(ids[i])) == NULL)
-			continue;
-		/* Still connected (silent, or replaced): make it drop the job. */
-		if ((nc = node_conn_get(n)) != NULL)
-			(void)conn_send(nc, OM_T_JOB_KILL, j->id, 0, NULL, 0);
-		if ((j = jobs_find(ids[i])) != NULL) {
-			snprintf(what, sizeof what, "node lost (%s); NODE_LOST sent to om-run", why);
-			jobs_end(j, what);
-		}
-	}
+	for (i = 0; i < k; i++)
+		if ((j = jobs_find(ids[i])) != NULL && j->node == n)
+			jobs_lose(j, why);
 }

@@ -65,6 +65,12 @@ struct job {
 	uint8_t checkpoint_asked;  /* om-run sent CHECKPOINT, the node has not answered */
 	uint8_t checkpoint_open;   /* ... it said yes: the image comes, the job stays */
 	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
+	/* Waiting since reattach_ms (0: not) for its node's JOB_REATTACH
+	 * (reattach.h): after its node connected again (node set), or after
+	 * om-run's CTL_JOB_REATTACH (node NULL until a node with reattach_key
+	 * claims it). */
+	uint64_t reattach_ms;
+	uint8_t reattach_key[32];
 	struct node *node;
 	struct conn *home;
 	/* A node -> node move the agent relays (move_relay.c). */
@@ -118,6 +124,19 @@ int jobs_move(struct job *j, uint32_t target, uint8_t cause, const char *who, ch
 /* The second half of a move from a node (or any move from home): its
  * om-run hears the target (CTL_MIGRATE), the node gets MIGRATE_HOME. */
 void jobs_move_through_home(struct job *j, uint32_t target);
+/* A job om-run follows from an earlier connection or agent (reattach.c):
+ * recorded under its old id, with no node yet; NULL, and why, when it
+ * cannot be (the pid is not the caller's, the id is taken, a limit). */
+struct job *jobs_adopt(struct conn *c, struct job_home *jh, const struct om_job_submit *s, uint32_t id,
+    const char **why);
+/* Ends j: NODE_LOST (saying why) to its om-run, JOB_KILL to its node if
+ * that is connected. */
+void jobs_lose(struct job *j, const char *why);
+/* What jobs_relay_limits gives: NULL, or why c and n cannot carry j's frames. */
+const char *jobs_relay_limits(struct conn *c, struct node *n);
+/* From now on (the agent stops) closing connections ends no job on the
+ * other side: a node and an om-run keep their job for the next agent. */
+void jobs_keep_on_close(void);
 /* Calls fn for every live job (fn must not end jobs). */
 void jobs_each(void (*fn)(struct job *j, void *arg), void *arg);
 /* The state of j's home process, if it is still the one the job was
@@ -132,6 +151,8 @@ void jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h,
 /* n is down or gone: every job on it ends with NODE_LOST to its om-run;
  * if n is still connected it gets JOB_KILL for each. */
 void jobs_node_lost(struct node *n, const char *why);
+/* Moves to n fail (its connection closed): the jobs go on where they are. */
+void jobs_moves_to_lost(struct node *n);
 /* Moves through the agent that stalled (move_relay.h) fail. */
 void jobs_moves_sweep(uint64_t now);
 /* Connections that have carried no job for JOBS_RELAX_MS get their

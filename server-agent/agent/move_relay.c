@@ -205,6 +205,7 @@ landed(struct job *j)
 	m.to.node = to->id;
 	m.to.cpu = to->hello.cpu;
 	snprintf(m.to.addr, sizeof m.to.addr, "%s", to->ip);
+	memcpy(m.to.key, to->key, sizeof m.to.key);
 	if ((nc = node_conn_get(from)) != NULL)
 		(void)conn_send(nc, OM_T_JOB_KILL, id, 0, NULL, 0); /* its stopped copy */
 	if ((j = jobs_find(id)) == NULL)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "node_conn.h"
 #include "nodes.h"
+#include "reattach.h"
 #include "sock.h"
 
 struct nconn {
@@ -73,9 +74,17 @@ nc_closed(struct conn *c, const char *why)
 	char name[96];
 
 	nc_name(nc, name, sizeof name);
-	if (nc->node != NULL) {
+	if (nc->node != NULL && !c->peer_gone) {
+		/* Dropped for what it did: its jobs with it. */
 		log_info("%s: %s; node down", name, why);
 		jobs_node_lost(nc->node, why);
+		nodes_disconnected(nc->node);
+	} else if (nc->node != NULL) {
+		/* Its link broke: its jobs wait for it to connect again
+		 * (reattach.h), up to the grace; only moves to it give up now. */
+		log_info("%s: %s; node down%s", name, why,
+		    nc->node->jobs > 0 ? "; its jobs wait for it to connect again" : "");
+		jobs_moves_to_lost(nc->node);
 		nodes_disconnected(nc->node);
 	} else
 		log_info("%s: %s; connection closed", name, why);
@@ -144,7 +153,7 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 	struct node *n;
 	uint8_t buf[32];
 	char mac[18], fp[NOISE_FP_LEN + 1], why[OM_STR_MAX + 1];
-	int rc, isnew;
+	int rc, isnew, same;
 
 	if ((rc = om_hello_decode(p, h->length, &hello)) != OM_OK) {
 		conn_fail(nc->c, rc, "bad HELLO: %s", om_strerror(rc));
@@ -175,28 +184,35 @@ nc_hello(struct nconn *nc, const struct om_hdr *h, const uint8_t *p)
 		conn_fail(nc->c, OM_E_BUSY, "live node %u has this MAC; key %s refused", n->id, fp);
 		return;
 	}
-	/* Same MAC, new connection: the node rebooted or its old connection
-	 * is half dead. The newest one wins; detach the old one first so its
-	 * close does not mark the node down. Its jobs end before the HELLO
-	 * replaces the node's description: they hand back the cores they
-	 * took as it was (a node back with fewer cores must not keep the
-	 * difference busy). */
+	/* Same MAC, new connection: the node rebooted (a new key) or its
+	 * old connection is half dead. The newest one wins; detach the old
+	 * one first so its close does not mark the node down. After a reboot
+	 * its jobs end before the HELLO replaces the node's description: they
+	 * hand back the cores they took as it was (a node back with fewer
+	 * cores must not keep the difference busy). With the same key it is
+	 * the same boot: its jobs wait for its claims (reattach.h). */
+	same = n != NULL && memcmp(n->key, key, NOISE_KEY) == 0;
 	if (n != NULL && n->link != NULL) {
 		struct nconn *old = n->link;
 
 		log_info("node %u: new connection from %s replaces %s", n->id,
 		    nc->c->peer, old->c->peer);
-		jobs_node_lost(n, "the node connected again (rebooted?)");
 		old->node = NULL;
 		n->link = NULL;
 		conn_close(old->c, "replaced by a newer connection of the same node");
 	}
+	if (n != NULL && !same)
+		jobs_node_lost(n, "the node connected again with a new key (rebooted?)");
 	if ((n = nodes_hello(&hello, nc->ip, ev_now_ms(), &isnew)) == NULL) {
 		conn_fail(nc->c, OM_E_BUSY, "node table full, refusing %s", mac);
 		return;
 	}
 	n->link = nc;
 	nc->node = n;
+	if (same)
+		reattach_node_back(n);
+	else
+		n->nunpaired = 0;
 	claims_hello(n, memcmp(n->key, key, NOISE_KEY) == 0, nc_cfg.heartbeat_ms);
 	memcpy(n->key, key, NOISE_KEY);
 	noise_fingerprint(key, n->fp);
@@ -269,7 +285,10 @@ nc_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 		}
 		break;
 	default:
-		if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_JOB_LAST) {
+		if (h->type == OM_T_JOB_REATTACH) {
+			nodes_seen(nc->node, ev_now_ms());
+			reattach_from_node(nc->node, c, h, p);
+		} else if (h->type >= OM_T_IMAGE_BEGIN && h->type <= OM_T_JOB_LAST) {
 			nodes_seen(nc->node, ev_now_ms());
 			jobs_from_node(nc->node, c, h, p);
 		} else
@@ -399,6 +418,7 @@ nc_sweep(struct ev_loop *ev, void *arg)
 	struct nodes_timeouts t = { nc_cfg.down_after_ms, nc_cfg.grace_ms, nc_cfg.drop_after_ms };
 	nodes_sweep(now, &t, nc_unlink, nc_down, nc_lost);
 	jobs_moves_sweep(now);
+	reattach_sweep(now);
 	job_limits_sweep(now);
 	jobs_relax_sweep(now);
 	/* A quarter of the shortest timeout keeps state changes within 25%

@@ -19,9 +19,18 @@
 #include "claims.h"
 #include "noise.h"
 #include "proto.h"
+#include "reattach_msg.h"
 
 #define NODE_RETIRED 0 /* state of an entry kept only for its id */
 #define NODE_ENDED 1024 /* the latest job ids that ended on a node */
+#define NODE_UNPAIRED (2 * OM_NODE_JOBS_MAX) /* its jobs and lately ended ones */
+
+/* A job a node claimed (JOB_REATTACH) that no om-run has claimed yet. */
+struct node_unpaired {
+	uint32_t job, seq;
+	struct om_job_reattach r;
+	uint64_t since_ms;
+};
 
 struct node {
 	uint32_t id;
@@ -55,6 +64,9 @@ struct node {
 	uint32_t ended[NODE_ENDED];
 	uint32_t nended;
 	struct node_claims claims; /* its CPU figures checked (claims.h) */
+	/* Its JOB_REATTACH claims waiting for their om-run (reattach.c). */
+	struct node_unpaired unpaired[NODE_UNPAIRED];
+	uint32_t nunpaired;
 };
 
 /* Called by nodes_sweep for a node being retired while link is set; the

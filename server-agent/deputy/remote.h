@@ -28,6 +28,7 @@
 #define HOMING_QUIET_MS OM_IMAGE_QUIET_MS
 #define HELD_MAX 16 /* frames a node may send while one of its calls runs */
 #define OUT_HELD_MAX 256 /* signals held while a checkpoint comes in; more are lost (said) */
+#define SENT_SIGS_MAX 64 /* signal frames kept for a node that did not get them (agent_back.c) */
 #define PROG_MAX 256
 enum { HOMING_ANNOUNCED = 1, HOMING_IMAGE = 2 };
 
@@ -102,7 +103,42 @@ struct remote {
 	} held[HELD_MAX];
 	int nheld, held_lost;
 	uint8_t *held_now;      /* the payload next_frame handed out last */
+	/* The agent link made again (agent_back.c). In serve() (serving) a
+	 * link that ends is made again, and the frames for the node wait
+	 * (reattaching, out_held) until the node's JOB_REATTACH comes. */
+	int serving, reattaching;
+	int calling;            /* a forwarded call runs at home (call_seq) */
+	uint32_t resend_ok;     /* the call a JOB_REATTACH says the node sends again */
+	uint32_t last_rep_seq;  /* the last answer sent, still in txbuf (0: none) */
+	size_t last_rep_len;
+	uint32_t last_nr;       /* ... the call it answered */
+	uint64_t last_args[6];
+	uint32_t node_stop;     /* the stop signal the node said holds the job (0: none) */
+	/* The SIGNAL and JOB_CONTINUE frames written since the placement
+	 * (sent_sigs[n % SENT_SIGS_MAX]): again for a node that missed some. */
+	struct { uint8_t type, len; uint32_t stamp; uint8_t p[64]; } sent_sigs[SENT_SIGS_MAX];
+	uint32_t sigs_written;
 };
+
+/* agent_back.c. Whether a link that ended is made again: the process runs
+ * on its node and is not on its way anywhere. */
+int remote_reattachable(const struct remote *r);
+/* Connects to the agent again (for up to OM_IMAGE_QUIET_MS, the longest
+ * grace an agent may give), at the same descriptor, and claims the job
+ * (CTL_JOB_REATTACH). 0, or -1 when no agent came back. */
+int remote_reconnect(struct remote *r);
+/* The node's JOB_REATTACH, relayed: where the job stands there, which
+ * the deputy squares with its own count. 0, or -1 when it cannot be
+ * squared (said). */
+int remote_on_reattach(struct remote *r, const struct om_hdr *h, const uint8_t *p);
+/* A SYSCALL_REQ the node sent again after a JOB_REATTACH (seq is the call
+ * answered last): the answer again, if it is the same call. 0, or -1. */
+int remote_answer_again(struct remote *r, uint32_t seq, const struct om_sysreq *req);
+/* Writes one frame to the agent as it is (run_remote.c). 0, or -1. */
+int remote_send_for(struct remote *r, uint8_t type, uint32_t job, uint32_t seq, const void *p, size_t len);
+/* The node says the job stopped with signo (0: it goes on), as a
+ * JOB_STOPPED would (run_remote.c). 0, or -1. */
+int remote_node_stopped(struct remote *r, uint32_t signo);
 
 /* -v: "om-run: ..." on stderr (with the pid for a process other than
  * om-run's own child). */

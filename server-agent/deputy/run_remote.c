@@ -70,6 +70,8 @@ static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t
 			ssize_t n = write(r->jc->ctl_fd, parts[i] + off, lens[i] - off);
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0 && (errno == EPIPE || errno == ECONNRESET) && remote_reattachable(r))
+				return 0; /* the next read finds the link gone and makes it again; the claims square what was lost */
 			if (n <= 0)
 				return -1;
 			off += (size_t)n;
@@ -78,23 +80,41 @@ static int send_frame_for(struct remote *r, uint8_t type, uint32_t job, uint32_t
 	return 0;
 }
 
+int remote_send_for(struct remote *r, uint8_t type, uint32_t job, uint32_t seq, const void *p, size_t len)
+{
+	return send_frame_for(r, type, job, seq, p, len);
+}
+
 /* A frame for the job: it names the last call home has had (job_seq.h).
  * While a checkpoint comes in the job waits on its node, which takes no
- * signal meanwhile: they wait here (flush_held_out). */
+ * signal meanwhile, and while the node has not claimed the job again on a
+ * new link (agent_back.c) it could miss them: they wait here
+ * (flush_held_out). */
 static int send_frame(struct remote *r, uint8_t type, const void *p, size_t len)
 {
-	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE) &&
+	int holding = ckpt_busy(&r->ck) || r->reattaching;
+	if (holding && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE) &&
 	    r->nout_held < OUT_HELD_MAX && len <= sizeof r->out_held[0].p) {
 		r->out_held[r->nout_held].type = type;
 		r->out_held[r->nout_held].len = (uint8_t)len;
 		memcpy(r->out_held[r->nout_held++].p, p, len);
 		return 0;
 	}
-	if (ckpt_busy(&r->ck) && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE))
-		fprintf(stderr, "om-run: pid %d (%s): more than %d signals while its checkpoint comes in: this one "
+	if (holding && (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE))
+		fprintf(stderr, "om-run: pid %d (%s): more than %d signals while its node cannot take them: this one "
 			"is lost\n", (int)r->pid, r->prog, OUT_HELD_MAX);
-	if (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE)
+	if (type == OM_T_SIGNAL || type == OM_T_JOB_CONTINUE) {
 		call_log_break(&r->log, r->seq.calls + 1); /* a signal is no call: a restart would not see it */
+		if (len <= sizeof r->sent_sigs[0].p) { /* kept for a node that misses it (agent_back.c) */
+			typeof(r->sent_sigs[0]) *s = &r->sent_sigs[r->sigs_written++ % SENT_SIGS_MAX];
+			s->type = type;
+			s->len = (uint8_t)len;
+			s->stamp = r->seq.calls;
+			memcpy(s->p, p, len);
+		}
+	}
+	if (type == OM_T_CHECKPOINT && r->reattaching)
+		return 0; /* the node cannot take it now: the next one is asked in time */
 	return send_frame_for(r, type, r->job, r->seq.calls, p, len);
 }
 
@@ -169,6 +189,8 @@ static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
 		return 0; /* not this job's (the agent relays a job's frames only to its deputy) */
 	switch (h->type) {
 	case OM_T_SYSCALL_REQ:
+		if (r->resend_ok && h->seq == r->resend_ok && h->seq == r->seq.calls)
+			return 0; /* sent again after JOB_REATTACH: not a new call (agent_back.c) */
 		if (job_seq_call(&r->seq, h->seq) == 0)
 			return 0;
 		fprintf(stderr, "om-run: pid %d (%s): node %u sent call %u, but call %u was next: a call lost, "
@@ -241,6 +263,8 @@ static int next_frame(struct remote *r, struct om_hdr *h, const uint8_t **p, int
 			size_t room = frame_rx_room(&r->rx, &where);
 			ssize_t n = read(r->jc->ctl_fd, where, room);
 			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 && remote_reattachable(r) && remote_reconnect(r) == 0)
 				continue;
 			if (n <= 0)
 				return n == 0 ? 0 : -1;
@@ -473,6 +497,8 @@ static int frames_during_call(void *ctx, int readable)
 		ssize_t n = room ? read(r->jc->ctl_fd, where, room) : -1;
 		if (n < 0 && errno == EINTR)
 			return 0;
+		if (n <= 0 && remote_reattachable(r))
+			return remote_reconnect(r) == 0 ? 0 : 1; /* the call runs on meanwhile */
 		if (n <= 0)
 			return 1; /* the agent is gone: the loop finds out, and ends the job */
 		frame_rx_commit(&r->rx, (size_t)n);
@@ -481,6 +507,16 @@ static int frames_during_call(void *ctx, int readable)
 		struct om_call_interrupt ci;
 		if (node_frame_in_order(r, &h) != 0)
 			return 1; /* the loop ends the job */
+		if (h.type == OM_T_JOB_REATTACH && h.job == r->job) {
+			/* Now: the call the node sends again may follow. */
+			if (remote_on_reattach(r, &h, p) != 0 || flush_held_out(r) != 0)
+				return 1; /* said; the loop ends the job */
+			continue;
+		}
+		if (h.type == OM_T_SYSCALL_REQ && h.job == r->job && r->resend_ok == h.seq && h.seq == r->call_seq) {
+			r->resend_ok = 0; /* the one running: its answer goes when it is done */
+			continue;
+		}
 		if (h.type == OM_T_SYSCALL_REQ && h.job == r->job) {
 			/* One call at a time: the node's next waits for this one's answer. */
 			fprintf(stderr, "om-run: pid %d (%s): node %u sent call %u while call %u ran: the process is "
@@ -589,6 +625,8 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		fprintf(stderr, "om-run: the node sent a bad system call request (%s)\n", om_strerror(rc));
 		return -1;
 	}
+	if (r->resend_ok && h->seq == r->resend_ok)
+		return remote_answer_again(r, h->seq, &req);
 	if (h->seq <= r->replay_last)
 		return replay(r, h->seq, &req, call_log_hash(p, h->length));
 	if ((rc = wake(r)) != 0)
@@ -635,7 +673,9 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		in->watch_ctx = r;
 		in->interruptible = 1;
 		in->watch_fd = r->jc->ctl_fd;
+		r->calling = 1;
 		rc = deputy_call(in, &req, &ret, &r->dout);
+		r->calling = 0;
 		in->watch_fd = -1;
 		if (rc == 0)
 			node_code_note(r->pid, &req, ret);
@@ -677,8 +717,15 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		if (send_frame(r, OM_T_MIGRATE_HOME, NULL, 0) < 0)
 			return -1;
 	}
-	if (n < 0 || send_frame_for(r, OM_T_SYSCALL_REP, r->job, h->seq, r->txbuf, (size_t)n) < 0)
+	/* While the node has not claimed the job on a new link, the answer
+	 * waits in txbuf: its claim says it waits for it (agent_back.c). */
+	if (n < 0 || (!r->reattaching && send_frame_for(r, OM_T_SYSCALL_REP, r->job, h->seq, r->txbuf, (size_t)n) < 0))
 		return -1;
+	/* Kept in txbuf until the next call: the link may lose it (agent_back.c). */
+	r->last_rep_seq = h->seq;
+	r->last_rep_len = (size_t)n;
+	r->last_nr = req.nr;
+	memcpy(r->last_args, req.args, sizeof r->last_args);
 	return r->execed || idle(r) == 0 ? 0 : -1;
 }
 
@@ -691,6 +738,7 @@ static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
 	struct om_job_stopped m;
 	if (om_job_stopped_decode(p, len, &m) != OM_OK)
 		return -1;
+	r->node_stop = m.signo;
 	if (m.signo == 0) {
 		say(r, "the job goes on");
 		return 0;
@@ -715,6 +763,14 @@ static int on_stopped(struct remote *r, const uint8_t *p, size_t len)
 		return -1;
 	r->cont_at = ++r->sigs_sent;
 	return 0;
+}
+
+int remote_node_stopped(struct remote *r, uint32_t signo)
+{
+	struct om_job_stopped m = { .signo = signo };
+	uint8_t buf[8];
+	int n = om_job_stopped_encode(&m, buf, sizeof buf);
+	return n < 0 ? -1 : on_stopped(r, buf, (size_t)n);
 }
 
 /* The job ended on the node: the process ends the same way at home. */
@@ -937,6 +993,7 @@ static int restart_too_late(struct remote *r)
 static int emit(int type, const void *payload, size_t len, void *ctx)
 {
 	struct remote *r = ctx;
+	r->last_rep_seq = 0; /* txbuf is the image's now */
 	if (type == OM_T_IMAGE_END && restart_too_late(r)) {
 		r->restart_late = 1;
 		return 1; /* the capture stops; the node drops what it got */
@@ -1131,7 +1188,8 @@ int remote_place(struct remote *r, const struct om_cpu *need, uint32_t node, uin
 		r->home_job = 0; /* the placement ended the record */
 		r->job = r->jc->placed.job;
 		r->homing = 0;
-		r->sigs_sent = r->sigs_seen = r->cont_at = 0;
+		r->sigs_sent = r->sigs_seen = r->cont_at = r->sigs_written = 0;
+		r->node_stop = 0;
 	}
 	return 0;
 }
@@ -1224,6 +1282,7 @@ static int serve(struct remote *r)
 	 * where it could not follow a stop of the program, and stops with it
 	 * (the defaults) instead. */
 	job_catch_stops(1);
+	r->serving = 1;
 
 	/* The deputy's loop. */
 	for (;;) {
@@ -1302,6 +1361,12 @@ static int serve(struct remote *r)
 			if (on_checkpoint_frame(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);
 			break;
+		case OM_T_JOB_REATTACH:
+			if (remote_on_reattach(r, &h, p) < 0)
+				return give_up(r, NODE_FAIL, NULL);
+			if (flush_held_out(r) != 0)
+				return give_up(r, NODE_LOST, NULL);
+			break;
 		case OM_T_IMAGE_BEGIN:
 		case OM_T_IMAGE_THREAD:
 		case OM_T_IMAGE_REGION:
@@ -1361,6 +1426,7 @@ static int serve(struct remote *r)
 			om_node_lost_decode(p, h.length, &nl);
 			fprintf(stderr, "om-run: node %u (%s) was lost while running %s\n", jc->placed.node,
 				jc->placed.addr, r->prog);
+			r->reattaching = 0; /* the agent gave up waiting for the node */
 			if (!r->ck.path[0] || !remote_restartable(r))
 				return give_up(r, NODE_LOST, NULL);
 			ckpt_abort(&r->ck); /* one coming from the lost node */
@@ -1386,6 +1452,8 @@ int remote_serve(struct remote *r)
 	/* om-run's own child only: the file is one job's. */
 	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0);
 	int rc = serve(r);
+	r->serving = r->reattaching = 0;
+	r->resend_ok = r->last_rep_seq = 0;
 	ckpt_abort(&r->ck);
 	call_log_free(&r->log);
 	r->ck_calls = r->ck_coming = r->replay_last = 0;
