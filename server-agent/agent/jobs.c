@@ -48,6 +48,7 @@ jobs_new_id(void)
 	 * (reattach.h): a new agent starts its count somewhere else. */
 	if (jobs_next_id == 0 && getrandom(&jobs_next_id, sizeof jobs_next_id, 0) != sizeof jobs_next_id)
 		jobs_next_id = (uint32_t)ev_now_ms();
+	jobs_next_id &= 0x7fffffff; /* below 2^31, wherever an id goes */
 	/* At most OM_JOBS_MAX ids are live, so this ends quickly. */
 	do {
 		id = jobs_next_id++;

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "node_conn.h"
 #include "proto.h"
+#include "reattach_msg.h"
 
 #include "fuzz.h"
 
@@ -28,6 +29,7 @@ FUZZ_ROUNDTRIP(om_job_exit, struct om_job_exit)
 FUZZ_ROUNDTRIP(om_job_home, struct om_job_home)
 FUZZ_ROUNDTRIP(om_job_stopped, struct om_job_stopped)
 FUZZ_ROUNDTRIP(om_signal_seen, struct om_signal_seen)
+FUZZ_ROUNDTRIP(om_job_reattach, struct om_job_reattach)
 FUZZ_ROUNDTRIP(om_call_interrupt, struct om_call_interrupt)
 FUZZ_ROUNDTRIP(om_job_moving, struct om_job_moving)
 FUZZ_ROUNDTRIP(om_job_signal, struct om_job_signal)
@@ -56,6 +58,7 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_ARRIVING: rt_om_job_moving(p, h->length); break;
 	case OM_T_SIGNAL: rt_om_job_signal(p, h->length); break;
 	case OM_T_JOB_FORK: rt_om_job_fork(p, h->length); break;
+	case OM_T_JOB_REATTACH: rt_om_job_reattach(p, h->length); break;
 	default:
 		/* ECHO's payload is opaque; the rest are empty or relayed as
 		 * they are. Touch it all: ASan checks it lies in the buffer. */

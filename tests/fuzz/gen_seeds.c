@@ -18,6 +18,7 @@
 #include "job_msg.h"
 #include "link_stream.h"
 #include "proto.h"
+#include "reattach_msg.h"
 #include "syscall_codec.h"
 
 #include "fuzz_keys.h"
@@ -152,6 +153,19 @@ submit(uint32_t pid, uint32_t node, uint32_t flags, uint32_t fork_job)
 	return om_job_submit_encode(&s, pl, sizeof pl);
 }
 
+/* CTL_JOB_REATTACH for job, pid's, naming a made-up key. */
+static int
+ctl_reattach(uint32_t job, uint32_t pid)
+{
+	struct om_ctl_reattach m = { .job = job };
+	int n = submit(pid, 0, 0, 0);
+
+	if (n < 0 || om_job_submit_decode(pl, (size_t)n, &m.s) != OM_OK)
+		return -1;
+	memset(m.key, 0x42, sizeof m.key);
+	return om_ctl_reattach_encode(&m, pl, sizeof pl);
+}
+
 static int
 placed(uint32_t job, uint32_t node)
 {
@@ -200,6 +214,8 @@ node_stream(struct buf *b)
 	frame(b, OM_T_JOB_MOVE_REFUSED, 1, 0, pl, error_msg(OM_E_STATE, "threads"));
 	frame(b, OM_T_CHECKPOINT, 1, 3, pl, empty());
 	frame(b, OM_T_CHECKPOINT_TAKEN, 1, 3, pl, error_msg(0, ""));
+	frame(b, OM_T_JOB_REATTACH, 1, 3, pl, ENC(om_job_reattach, .waiting = 4, .signals_in = 1));
+	frame(b, OM_T_JOB_REATTACHED, 1, 0, pl, empty());
 	frame(b, OM_T_JOB_HOME, 1, 0, pl, om_job_home_encode(&home, pl, sizeof pl));
 	frame(b, OM_T_JOB_EXIT, 1, 0, pl, ENC(om_job_exit, .kind = OM_EXIT_SIGNALED, .status = 11, .core = 1));
 	frame(b, OM_T_JOB_ERROR, 2, 0, pl, error_msg(OM_E_RANGE, "bad image"));
@@ -252,6 +268,7 @@ ctl_stream(struct buf *b)
 	frame(b, OM_T_CTL_NODE_REPLY, 0, 0, pl, ENC(om_ctl_node_reply, .node = 1, .flags = 2, .moving = 1));
 	frame(b, OM_T_CTL_JOB_SUBMIT, 0, 0, pl, submit(4000, 0, 0, 0));
 	frame(b, OM_T_CTL_JOB_SUBMIT, 0, 0, pl, submit(4001, 0, OM_JOB_F_FORK, 1));
+	frame(b, OM_T_CTL_JOB_REATTACH, 0, 0, pl, ctl_reattach(7, 4000));
 	frame(b, OM_T_CTL_JOB_PLACED, 1, 0, pl, placed(1, 1));
 	frame(b, OM_T_CTL_JOB_PLACED, 0, 0, pl, placed(0, 0));
 	frame(b, OM_T_CTL_JOBS_REPLY, 0, 0, pl, om_job_list_encode(ji, 2, pl, sizeof pl));
@@ -823,6 +840,22 @@ agent_seeds(void)
 	chunk_frame(&b, C0, OM_T_CTL_NODE, 0, 0, ENC(om_ctl_node, .action = OM_CTL_REBOOT, .node = 1));
 	chunk(&b, C0 | CLOSE, &(struct buf){ 0 });
 	save("fuzz_agent", "drain", &b);
+
+	/* A job claimed again after the agent restarted: the node first, then
+	 * om-run naming a key (not the node's here: the claims do not pair),
+	 * then frames for it from both sides. */
+	b.len = 0;
+	put8(&b, 1);
+	chunk_frame(&b, N0, OM_T_HELLO, 0, 0, hello(0x56));
+	chunk_frame(&b, N0, OM_T_JOB_REATTACH, 9, 3, ENC(om_job_reattach, .waiting = 4, .signals_in = 1));
+	chunk_frame(&b, C0, OM_T_CTL_JOB_REATTACH, 0, 0, ctl_reattach(9, 100000));
+	chunk_frame(&b, N0, OM_T_SYSCALL_REQ, 9, 4, (memset(pl, 0, 64), 64));
+	chunk_frame(&b, C0, OM_T_SIGNAL, 9, 3, om_job_signal_encode(&sig, pl, sizeof pl));
+	chunk_frame(&b, N0, OM_T_JOB_REATTACH, 9, 3, ENC(om_job_reattach, .exited = 1));
+	chunk(&b, N0 | CLOSE, &(struct buf){ 0 });
+	chunk_frame(&b, N0, OM_T_HELLO, 0, 0, hello(0x56));
+	chunk_frame(&b, N0, OM_T_JOB_REATTACH, 9, 3, ENC(om_job_reattach, .stopped = 19));
+	save("fuzz_agent", "reattach", &b);
 
 	/* Bytes that are no link and no frame. */
 	b.len = 0;
