@@ -108,6 +108,7 @@ struct hl_job {
 #define EXITS_KEPT 8
 struct kept_exit {
 	uint32_t job, seq, at_ms;    /* job 0: a free entry */
+	uint32_t pid, uid;           /* its process at home */
 	int claimed;
 	uint16_t len;
 	uint8_t data[CTL_MAX];
@@ -148,6 +149,9 @@ static struct {
 	uint32_t down_ms;
 	int claims_due;
 	struct kept_exit exits[EXITS_KEPT];
+	/* Whose the jobs freed last were, for their exits' claims. */
+	struct { uint32_t job, pid, uid; } freed[EXITS_KEPT];
+	unsigned nfreed;
 } hl;
 
 /* The entry of j's process (any of its threads). */
@@ -228,6 +232,12 @@ static void hj_free(struct hl_job *hj)
 	if (hj->checkpointing) /* its image stops; it is listed again, for its caller to take */
 		checkpoint_unqueue(hj->job);
 	uint32_t id = hj->job ? hj->job->id : 0;
+	if (id) {
+		typeof(hl.freed[0]) *f = &hl.freed[hl.nfreed++ % EXITS_KEPT];
+		f->job = id;
+		f->pid = (uint32_t)hj->job->p->ident.pid;
+		f->uid = (uint32_t)hj->job->p->ident.uid;
+	}
 	unsend(hj);
 	if (hl.slot_full && hj->in_slot)
 		hl.slot_full = 0; /* a request nobody waits for any more */
@@ -247,10 +257,30 @@ static struct ctl_frame *ctl_add(int spare)
 	return &hl.ctl[(hl.ctl_head + hl.ctl_count++) % CTL_FRAMES];
 }
 
+/* A JOB_EXIT, kept for a link that may lose it (reattach_msg.h). */
+static void keep_exit(uint32_t job, uint32_t seq, const void *data, int len)
+{
+	struct kept_exit *k = &hl.exits[0];
+	for (int i = 1; i < EXITS_KEPT; i++) /* a free entry, else the oldest */
+		if (k->job && (!hl.exits[i].job || (int32_t)(hl.exits[i].at_ms - k->at_ms) < 0))
+			k = &hl.exits[i];
+	*k = (struct kept_exit){ .job = job, .seq = seq, .at_ms = timer_ms(), .len = (uint16_t)len };
+	memcpy(k->data, data, (size_t)len);
+	for (int i = 0; i < EXITS_KEPT; i++)
+		if (hl.freed[i].job == job) {
+			k->pid = hl.freed[i].pid;
+			k->uid = hl.freed[i].uid;
+		}
+}
+
 /* seq: what the frame says of the job's calls (job_seq.h), p->sent. */
 static void ctl_send(uint8_t type, uint32_t job, uint32_t seq, const void *data, int len)
 {
 	struct ctl_frame *f;
+	if (type == OM_T_JOB_EXIT && hl.down_ms && len >= 0 && len <= CTL_MAX) {
+		keep_exit(job, seq, data, len); /* the next link claims it (an agent there may not know the job) */
+		return;
+	}
 	if (len < 0 || len > CTL_MAX || !(f = ctl_add(0))) {
 		kprintf("job %u: cannot queue a %s frame\n", job, om_type_name(type));
 		return;
@@ -260,14 +290,8 @@ static void ctl_send(uint8_t type, uint32_t job, uint32_t seq, const void *data,
 	f->seq = seq;
 	f->len = (uint16_t)len;
 	memcpy(f->data, data, (size_t)len);
-	if (type == OM_T_JOB_EXIT) {
-		struct kept_exit *k = &hl.exits[0];
-		for (int i = 1; i < EXITS_KEPT; i++) /* a free entry, else the oldest */
-			if (k->job && (!hl.exits[i].job || (int32_t)(hl.exits[i].at_ms - k->at_ms) < 0))
-				k = &hl.exits[i];
-		*k = (struct kept_exit){ .job = job, .seq = seq, .at_ms = timer_ms(), .len = f->len };
-		memcpy(k->data, data, (size_t)len);
-	}
+	if (type == OM_T_JOB_EXIT)
+		keep_exit(job, seq, data, len);
 }
 
 static void send_error(uint32_t job, uint32_t code, const char *why)
@@ -1534,7 +1558,7 @@ static int keepable(const struct hl_job *hj)
  * was in the slot when the link dropped): 0 for none. */
 static uint32_t waiting_call(const struct hl_job *hj)
 {
-	return hj->caller && !hj->send_waiting && !hj->in_slot ? hj->job->p->seq : 0;
+	return hj->caller && ((!hj->send_waiting && !hj->in_slot) || hj->resend) ? hj->job->p->seq : 0;
 }
 
 static void drop_kept(const char *why)
@@ -1567,7 +1591,8 @@ static int send_claims(void)
 		if (!hj->job || hj->claimed)
 			continue;
 		struct job *j = hj->job;
-		struct om_job_reattach r = { .waiting = waiting_call(hj), .signals_in = hj->signals_in,
+		struct om_job_reattach r = { .pid = (uint32_t)j->p->ident.pid, .uid = (uint32_t)j->p->ident.uid,
+					     .waiting = waiting_call(hj), .signals_in = hj->signals_in,
 					     .stopped = (uint32_t)j->p->stopped };
 		int n = om_job_reattach_encode(&r, buf, sizeof buf);
 		if (n < 0 || agent_job_send(OM_T_JOB_REATTACH, j->id, j->p->sent, buf, (size_t)n) != 0)
@@ -1584,7 +1609,7 @@ static int send_claims(void)
 			k->job = 0;
 			continue;
 		}
-		struct om_job_reattach r = { .exited = 1 };
+		struct om_job_reattach r = { .pid = k->pid, .uid = k->uid, .exited = 1 };
 		int n = om_job_reattach_encode(&r, buf, sizeof buf);
 		if (n < 0 || agent_job_send(OM_T_JOB_REATTACH, k->job, k->seq, buf, (size_t)n) != 0)
 			return -1;
@@ -1601,6 +1626,7 @@ static void on_reattached(uint32_t id)
 	if (hj && hj->claimed) {
 		hj->claimed = 0;
 		if (waiting_call(hj)) {
+			unsend(hj); /* queued already, when the last link dropped before it went */
 			hj->resend = 1;
 			memmove(&hl.send_queue[1], &hl.send_queue[0], (size_t)hl.nsend * sizeof hj);
 			hl.send_queue[0] = hj;
@@ -1651,10 +1677,6 @@ static void on_link_lost(void)
 		}
 		hj->in_slot = 0; /* its request never left: it goes again on the next link */
 		hj->claimed = 0;
-		/* Home may not have its call: until it goes again, what the job
-		 * sends names only the calls before it (job_seq.h). */
-		if (waiting_call(hj))
-			hj->job->p->sent = hj->job->p->seq - 1;
 		hj->ack_now = hj->ack_after = 0; /* the claim carries the count */
 		if (hj->caller && !hj->send_waiting)
 			hj->interrupt_after = 0;
@@ -1685,6 +1707,42 @@ static void on_link_lost(void)
 
 /* ------------------------------------------------------------ sending */
 
+/* A frame of a job claimed on a new link, whose answer has not come: it
+ * waits, and the job's later frames behind it. */
+static int ctl_waits(const struct ctl_frame *f)
+{
+	struct hl_job *of = hj_by_id(f->job);
+	return of && of->claimed;
+}
+
+/* The queue's head waits: the frames of other jobs behind it go, in their
+ * order; the waiting ones stay, in theirs. 0 (some wait, or no room). */
+static int ctl_pass_waiting(void)
+{
+	unsigned n = hl.ctl_count, kept = 0;
+	int full = 0;
+	for (unsigned k = 0; k < n; k++) {
+		struct ctl_frame *f = &hl.ctl[(hl.ctl_head + k) % CTL_FRAMES];
+		/* After one that found no room, none goes: a job's frames keep their order. */
+		if (full || ctl_waits(f) || (full = agent_job_send(f->type, f->job, f->seq, f->data, f->len) != 0)) {
+			if (k != kept) /* compacted towards the head */
+				hl.ctl[(hl.ctl_head + kept) % CTL_FRAMES] = *f;
+			kept++;
+		}
+	}
+	hl.ctl_count = kept;
+	return 0;
+}
+
+/* Whether every frame queued waits for its job's claim to be answered. */
+static int ctl_only_waiting(void)
+{
+	for (unsigned k = 0; k < hl.ctl_count; k++)
+		if (!ctl_waits(&hl.ctl[(hl.ctl_head + k) % CTL_FRAMES]))
+			return 0;
+	return 1;
+}
+
 /* Sends the queued control frames (pending acknowledgements join them
  * first); 0 while some must wait for room, or the link is down
  * (on_link_lost empties the queue). */
@@ -1697,9 +1755,8 @@ static int ctl_drain(void)
 		if (!hl.ctl_count)
 			return 1;
 		struct ctl_frame *f = &hl.ctl[hl.ctl_head];
-		struct hl_job *of = hj_by_id(f->job);
-		if (of && of->claimed)
-			return 0; /* it waits for its claim's answer, and those behind it */
+		if (ctl_waits(f))
+			return ctl_pass_waiting();
 		if (agent_job_send(f->type, f->job, f->seq, f->data, f->len) != 0)
 			return 0;
 		hl.ctl_head = (hl.ctl_head + 1) % CTL_FRAMES;
@@ -1833,12 +1890,12 @@ void homelink_poll(void)
 	for (;;) {
 		if (hl.down_ms)
 			break; /* the jobs' frames wait for the next link */
-		if (!ctl_drain())
+		if (!ctl_drain() && !ctl_only_waiting())
 			break;
 		slot_fill();
 		/* What filling the slot queued (a JOB_HOME before its image)
 		 * goes first. */
-		if (!ctl_drain() || !hl.slot_full)
+		if ((!ctl_drain() && !ctl_only_waiting()) || !hl.slot_full)
 			break;
 		if (agent_job_send(hl.slot_type, hl.slot_job, hl.slot_seq, hl.slot, hl.slot_len) != 0)
 			break; /* no room yet, or the link is down (on_link_lost cleans up) */

@@ -14,6 +14,8 @@ om_job_reattach_encode(const struct om_job_reattach *m, void *out, size_t cap)
 		return OM_E_RANGE;
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->node);
+	wire_wr_u32(&w, m->pid);
+	wire_wr_u32(&w, m->uid);
 	wire_wr_u32(&w, m->waiting);
 	wire_wr_u32(&w, m->signals_in);
 	wire_wr_u32(&w, m->stopped);
@@ -28,6 +30,8 @@ om_job_reattach_decode(const void *buf, size_t len, struct om_job_reattach *m)
 
 	wire_rd_init(&r, buf, len);
 	m->node = wire_rd_u32(&r);
+	m->pid = wire_rd_u32(&r);
+	m->uid = wire_rd_u32(&r);
 	m->waiting = wire_rd_u32(&r);
 	m->signals_in = wire_rd_u32(&r);
 	m->stopped = wire_rd_u32(&r);

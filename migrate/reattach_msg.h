@@ -12,6 +12,10 @@
  * JOB_REATTACHED (45), agent -> node, empty: the job's home is back; its
  * frames may flow (the call it waits for is sent again).
  *
+ * The agent pairs a node's claim only with om-run's that names the same
+ * job, that node's key, the same pid (which must be om-run's child or
+ * tracee) and comes from the same uid: nobody takes another's job.
+ *
  * CTL_JOB_REATTACH (79), om-run -> agent: a job om-run follows, placed
  * by an agent before this one (or before this connection): its id, the
  * node's link key (CTL_JOB_PLACED gave it), and what CTL_JOB_SUBMIT said
@@ -29,6 +33,7 @@
 
 struct om_job_reattach {
 	uint32_t node;             /* 0 from the node; its id from the agent */
+	uint32_t pid, uid;         /* its process at home, as its image said */
 	uint32_t waiting;          /* the call it waits an answer for, 0: none */
 	uint32_t signals_in;       /* SIGNAL and JOB_CONTINUE frames it took in */
 	uint32_t stopped;          /* the stop signal that holds it, 0: none */

@@ -189,6 +189,9 @@ def test_silent_past_grace_restarts_and_stale_job_dies():
         a.proc.send_signal(signal.SIGSTOP)
         try:
             wait_for(lambda: "NODE_LOST sent to om-run" in c.agent_text(), 15, "the grace to run out")
+            # (paused until the job is placed again: else it may go back to a)
+            wait_for(lambda: re.search(r"job \d+ placed on node %d " % idb, c.agent_text()), 15,
+                     "the job to be placed again")
         finally:
             a.proc.send_signal(signal.SIGCONT)
         rest, err = p.communicate(timeout=120)

@@ -289,15 +289,16 @@ def job_submit(pid, cmd, cpu_fields, mem, node=0, flags=0, fork_job=0, fork_seq=
     return p + struct.pack("<II", fork_job, fork_seq) if flags & JOB_F_FORK else p
 
 
-def job_reattach(waiting=0, signals_in=0, stopped=0, exited=0, node=0):
-    """JOB_REATTACH (reattach_msg.h): node 0 from a node."""
-    return struct.pack("<IIIII", node, waiting, signals_in, stopped, exited)
+def job_reattach(pid, uid, waiting=0, signals_in=0, stopped=0, exited=0, node=0):
+    """JOB_REATTACH (reattach_msg.h): node 0 from a node; pid and uid its
+    process's at home."""
+    return struct.pack("<IIIIIII", node, pid, uid, waiting, signals_in, stopped, exited)
 
 
 def job_reattach_decode(p):
-    """(node, waiting, signals_in, stopped, exited) of a JOB_REATTACH."""
+    """(node, pid, uid, waiting, signals_in, stopped, exited) of a JOB_REATTACH."""
     r = Reader(p, "JOB_REATTACH")
-    v = tuple(r.u32() for _ in range(5))
+    v = tuple(r.u32() for _ in range(7))
     r.end()
     return v
 

@@ -1201,6 +1201,7 @@ def t_job_node_lost(tmp):
     check(a.nodes()[MAC2]["jobs"] == 0, "lost job still counted")
 
 
+ME = (os.getpid(), os.getuid())  # a claim's process at home: this test's
 REATTACH_ARGS = ("--heartbeat-ms", "100", "--down-after", "500", "--grace", "1500", "--drop-after", "5000")
 
 
@@ -1229,10 +1230,10 @@ def t_job_node_reconnects(tmp):
     n.close()
     time.sleep(0.3)
     n = a.node(MAC1, static=priv)
-    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(waiting=7, signals_in=2), job=job, seq=6)
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(*ME, waiting=7, signals_in=2), job=job, seq=6)
     f = c.recv_frame()
     check(f is not None and f[:3] == (ow.T_JOB_REATTACH, job, 6), "JOB_REATTACH home: %r" % (f,))
-    check(ow.job_reattach_decode(f[3]) == (n.id, 7, 2, 0, 0), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
+    check(ow.job_reattach_decode(f[3]) == (n.id,) + ME + (7, 2, 0, 0), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
     check(n.recv_frame() == (ow.T_JOB_REATTACHED, job, 0, b""), "no JOB_REATTACHED")
     n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 10, job=job, seq=7)
     check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 7, b"\x01" * 10), "its call after the claim")
@@ -1263,25 +1264,35 @@ def t_job_reattach_after_agent_restart(tmp):
     os.makedirs(again)
     shutil.copy(a.key_file, again)
     a = Agent(again, *REATTACH_ARGS, control=a.control)
+    # another process claims the job first, with the node's key: its pid
+    # is not the job's, so the node's claim does not pair with it
+    other_child = spawn(["sleep", "30"])
+    thief = a.ctl()
+    thief.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(job, pub, fake_submit(pid=other_child.pid)))
     n = a.node(MAC1, static=priv)
-    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(waiting=5), job=job, seq=4)
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(*ME, waiting=5), job=job, seq=4)
+    try:
+        f = thief.recv_frame(timeout=0.5)
+    except socket.timeout:
+        f = None
+    check(f is None, "the other claim got %r" % (f,))
     c = a.ctl()
     c.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(job, pub, fake_submit()))
     f = c.recv_frame()
     check(f is not None and f[:3] == (ow.T_JOB_REATTACH, job, 4), "JOB_REATTACH home: %r" % (f,))
-    check(ow.job_reattach_decode(f[3])[:2] == (n.id, 5), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
+    check(ow.job_reattach_decode(f[3])[:4] == (n.id,) + ME + (5,), "relayed as %r" % (ow.job_reattach_decode(f[3]),))
     check(n.recv_frame() == (ow.T_JOB_REATTACHED, job, 0, b""), "no JOB_REATTACHED")
     n.send_frame(ow.T_SYSCALL_REQ, b"\x01" * 10, job=job, seq=5)
     check(c.recv_frame() == (ow.T_SYSCALL_REQ, job, 5, b"\x01" * 10), "its call after the claim")
     c.send_frame(ow.T_SYSCALL_REP, b"\x02" * 10, job=job, seq=5)
     check(n.recv_frame() == (ow.T_SYSCALL_REP, job, 5, b"\x02" * 10), "the answer after the claim")
     check([(j["job"], j["node"]) for j in a.jobs()] == [(job, n.id)], "listed: %r" % a.jobs())
-    # om-run first this time, naming another key: the node's claim is
-    # not its (JOB_KILL), om-run's waits for the grace
+    # om-run first this time, naming another key: neither claim pairs,
+    # both end after the grace
     other = job + 1000
     c2 = a.ctl()
     c2.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(other, b"\x07" * 32, fake_submit()))
-    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(), job=other)
+    n.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(*ME), job=other)
     f = None
     for _ in range(40):  # the grace, the node heard from meanwhile
         n.send_frame(ow.T_HEARTBEAT, ow.heartbeat(1, 0, 1 << 29, 1, listed=[(job, 1, 1)]))
@@ -1301,13 +1312,12 @@ def t_job_reattach_after_agent_restart(tmp):
     f = c3.recv_frame()
     check(f is not None and f[:2] == (ow.T_NODE_LOST, job) and "another job's" in ow.node_lost_decode(f[3])[1],
           "a second claim of a live job: %r" % (f,))
-    c3.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(other + 1, pub, fake_submit(pid=1)))
-    f = c3.recv_frame()
-    check(f is not None and f[0] == ow.T_NODE_LOST and "not om-run's" in ow.node_lost_decode(f[3])[1],
-          "pid 1 claimed: %r" % (f,))
+    c4 = a.ctl()
+    c4.send_frame(ow.T_CTL_JOB_REATTACH, ow.ctl_reattach(other + 1, pub, fake_submit(pid=1)))
+    c4.expect_error(ow.E_RANGE)
     # another node claiming the job: JOB_KILL, the job stays where it is
     n2 = a.node(MAC2)
-    n2.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(), job=job)
+    n2.send_frame(ow.T_JOB_REATTACH, ow.job_reattach(*ME), job=job)
     check(n2.recv_frame()[:2] == (ow.T_JOB_KILL, job), "no JOB_KILL for another node's job")
     check([(j["job"], j["node"]) for j in a.jobs()] == [(job, n.id)], "listed: %r" % a.jobs())
     # malformed claims drop the connection that sent them

@@ -170,7 +170,7 @@ sample(size_t i)
 	static struct om_job_moving moving = { 0x0102030405060708ull, 0xfffffffeu };
 	static struct om_job_moved moved;
 	static struct om_policy pol = { OM_POLICY_CONFINE };
-	static struct om_job_reattach reat = { 3, 0xfffffff0u, 7, 19, 0 };
+	static struct om_job_reattach reat = { 3, 4242, 1000, 0xfffffff0u, 7, 19, 0 };
 	static struct om_ctl_reattach creat;
 	uint32_t k;
 
@@ -540,14 +540,14 @@ small_ranges(void)
 
 	/* Claims: an ended job waits for no answer, a stop signal is a
 	 * signal; om-run's names a job, and no node or flags. */
-	struct om_job_reattach ra = { 0, 5, 0, 0, 1 };
+	struct om_job_reattach ra = { .pid = 7, .waiting = 5, .exited = 1 };
 	CHECK_EQ(om_job_reattach_encode(&ra, buf, sizeof buf), OM_E_RANGE);
 	ra.waiting = 0;
 	n = om_job_reattach_encode(&ra, buf, sizeof buf);
-	CHECK_EQ(n, 20);
-	buf[4] = 5; /* waiting, with exited */
+	CHECK_EQ(n, 28);
+	buf[12] = 5; /* waiting, with exited */
 	CHECK_EQ(om_job_reattach_decode(buf, (size_t)n, &ra), OM_E_RANGE);
-	ra = (struct om_job_reattach){ 0, 0, 0, 65, 0 };
+	ra = (struct om_job_reattach){ .stopped = 65 };
 	CHECK_EQ(om_job_reattach_encode(&ra, buf, sizeof buf), OM_E_RANGE);
 	struct om_ctl_reattach cr;
 	memset(&cr, 0, sizeof cr);

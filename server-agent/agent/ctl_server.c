@@ -62,6 +62,7 @@ ctl_closed(struct conn *c, const char *why)
 	struct cconn *cc = c->owner;
 
 	log_debug("control %s: %s", c->peer, why);
+	reattach_home_gone(c);
 	jobs_home_gone(c);
 	if (cc->prev != NULL)
 		cc->prev->next = cc->next;

@@ -171,7 +171,7 @@ jobs_traced_by(uint32_t pid, uint32_t caller)
 /* The pid in a SUBMIT must be one the caller controls: itself, its child
  * (om-run forks the program, then submits), or a process it traces (the
  * deputy of a process the program forked). */
-static int
+int
 jobs_pid_ok(uint32_t pid, uint32_t caller)
 {
 	struct proc_stat st;
@@ -281,6 +281,8 @@ jobs_adopt(struct conn *c, struct job_home *jh, const struct om_job_submit *s, u
 		*why = "too many jobs on one connection";
 	else if (jobs_live >= OM_JOBS_MAX)
 		*why = "the agent holds too many jobs";
+	else if ((*why = job_limits_user(jh->uid)) != NULL)
+		;
 	else if ((j = jobs_new_as(c, jh, s, NULL, id)) == NULL)
 		*why = "agent out of memory";
 	else

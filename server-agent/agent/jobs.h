@@ -65,12 +65,11 @@ struct job {
 	uint8_t checkpoint_asked;  /* om-run sent CHECKPOINT, the node has not answered */
 	uint8_t checkpoint_open;   /* ... it said yes: the image comes, the job stays */
 	uint64_t starttime;        /* its home process's (proc_stat.h), 0 unknown */
-	/* Waiting since reattach_ms (0: not) for its node's JOB_REATTACH
-	 * (reattach.h): after its node connected again (node set), or after
-	 * om-run's CTL_JOB_REATTACH (node NULL until a node with reattach_key
-	 * claims it). */
-	uint64_t reattach_ms;
-	uint8_t reattach_key[32];
+	/* Its node connected again: since reattach_ms (0: not waiting; first
+	 * since reattach_first_ms) the job waits for its claim (reattach.h),
+	 * and frames from home for it are dropped (the claim says what the
+	 * node missed). */
+	uint64_t reattach_ms, reattach_first_ms;
 	struct node *node;
 	struct conn *home;
 	/* A node -> node move the agent relays (move_relay.c). */
@@ -132,6 +131,8 @@ struct job *jobs_adopt(struct conn *c, struct job_home *jh, const struct om_job_
 /* Ends j: NODE_LOST (saying why) to its om-run, JOB_KILL to its node if
  * that is connected. */
 void jobs_lose(struct job *j, const char *why);
+/* Whether caller (om-run's pid) may name pid: itself, its child, its tracee. */
+int jobs_pid_ok(uint32_t pid, uint32_t caller);
 /* What jobs_relay_limits gives: NULL, or why c and n cannot carry j's frames. */
 const char *jobs_relay_limits(struct conn *c, struct node *n);
 /* From now on (the agent stops) closing connections ends no job on the

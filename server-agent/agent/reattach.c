@@ -1,5 +1,6 @@
 /* reattach.c - jobs carried across new connections (see reattach.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ev.h"
@@ -7,12 +8,28 @@
 #include "node_conn.h"
 #include "reattach.h"
 
+/* om-run's claims waiting for their node's (at most one per connection:
+ * a deputy follows one process). */
+struct pending {
+	uint32_t id;
+	uint8_t key[NOISE_KEY];
+	struct om_job_submit s;
+	struct conn *home;
+	struct job_home *jh;
+	uint64_t since_ms;
+	struct pending *next;
+};
+
 static uint32_t reattach_grace_ms = 30000;
+static uint64_t reattach_started_ms; /* the agent's start: nodes may hold jobs of one before */
+static struct pending *pending_all;
+static unsigned npending;
 
 void
 reattach_init(uint32_t grace_ms)
 {
 	reattach_grace_ms = grace_ms;
+	reattach_started_ms = ev_now_ms();
 }
 
 static void
@@ -21,9 +38,17 @@ unpaired_drop(struct node *n, uint32_t i)
 	n->unpaired[i] = n->unpaired[--n->nunpaired];
 }
 
+/* Whether om-run's claim p and a node's claim (n, r) are of one job: the
+ * node's key, the process's pid and its user. */
+static int
+claims_match(const struct pending *p, const struct node *n, uint32_t id, const struct om_job_reattach *r)
+{
+	return p->id == id && memcmp(p->key, n->key, NOISE_KEY) == 0 && p->s.pid == r->pid &&
+	    p->jh->uid == r->uid;
+}
+
 struct claim_find {
-	uint32_t id;
-	const uint8_t *key; /* NULL: any node */
+	const struct pending *p;
 	struct node *n;
 	uint32_t i;
 };
@@ -34,23 +59,37 @@ claim_find_in(struct node *n, void *arg)
 	struct claim_find *f = arg;
 	uint32_t i;
 
-	if (f->n != NULL || n->link == NULL || (f->key != NULL && memcmp(n->key, f->key, NOISE_KEY) != 0))
+	if (f->n != NULL || n->link == NULL)
 		return;
 	for (i = 0; i < n->nunpaired; i++)
-		if (n->unpaired[i].job == f->id) {
+		if (claims_match(f->p, n, n->unpaired[i].job, &n->unpaired[i].r)) {
 			f->n = n;
 			f->i = i;
 			return;
 		}
 }
 
+static void
+claimed_in(struct node *n, void *arg)
+{
+	uint32_t *id = arg, i;
+
+	for (i = 0; *id != 0 && i < n->nunpaired; i++)
+		if (n->unpaired[i].job == *id)
+			*id = 0;
+}
+
 int
 reattach_claimed(uint32_t id)
 {
-	struct claim_find f = { id, NULL, NULL, 0 };
+	const struct pending *p;
+	uint32_t left = id;
 
-	nodes_each(claim_find_in, &f);
-	return f.n != NULL;
+	for (p = pending_all; p != NULL; p = p->next)
+		if (p->id == id)
+			return 1;
+	nodes_each(claimed_in, &left);
+	return left == 0;
 }
 
 /* The node drops job id; its frames still on their way are late, not lies. */
@@ -62,6 +101,33 @@ kill_claim(struct node *n, struct conn *nc, uint32_t id)
 		(void)conn_send(nc, OM_T_JOB_KILL, id, 0, NULL, 0);
 }
 
+static void
+refuse_home(struct conn *c, uint32_t id, const char *why)
+{
+	struct om_node_lost nl = { 0, "" };
+	uint8_t buf[8 + OM_STR_MAX];
+	int len;
+
+	snprintf(nl.reason, sizeof nl.reason, "%s", why);
+	log_info("control %s: job %u not taken back: %s", c->peer, id, why);
+	if ((len = om_node_lost_encode(&nl, buf, sizeof buf)) > 0)
+		(void)conn_send(c, OM_T_NODE_LOST, id, 0, buf, (size_t)len);
+}
+
+static void
+pending_unlink(struct pending *p)
+{
+	struct pending **pp;
+
+	for (pp = &pending_all; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			npending--;
+			free(p);
+			return;
+		}
+}
+
 /* Both sides hold j: the node's claim goes home, the node goes on. */
 static void
 pair(struct job *j, struct node *n, struct conn *nc, uint32_t seq, const struct om_job_reattach *claim)
@@ -69,12 +135,12 @@ pair(struct job *j, struct node *n, struct conn *nc, uint32_t seq, const struct 
 	struct om_job_reattach r = *claim;
 	uint32_t id = j->id;
 	const char *why;
-	uint8_t buf[32];
+	uint8_t buf[40];
 	int len;
 
 	if (j->node == NULL) {
 		if ((why = jobs_relay_limits(j->home, n)) != NULL) {
-			(void)conn_send(nc, OM_T_JOB_KILL, id, 0, NULL, 0);
+			kill_claim(n, nc, id);
 			if ((j = jobs_find(id)) != NULL)
 				jobs_lose(j, why);
 			return;
@@ -82,7 +148,7 @@ pair(struct job *j, struct node *n, struct conn *nc, uint32_t seq, const struct 
 		j->node = n;
 		nodes_job_in(n, j->need.cores);
 	}
-	j->reattach_ms = 0;
+	j->reattach_ms = j->reattach_first_ms = 0;
 	j->checkpoint_asked = j->checkpoint_open = 0; /* the node dropped one on its way */
 	j->state = r.stopped ? OM_JOB_STOPPED : OM_JOB_RUNNING;
 	j->runnable = !r.stopped;
@@ -99,17 +165,47 @@ pair(struct job *j, struct node *n, struct conn *nc, uint32_t seq, const struct 
 		(void)conn_send(nc, OM_T_JOB_REATTACHED, id, 0, NULL, 0);
 }
 
+/* om-run's claim p and node n's claim of it: the job is recorded again
+ * under its id and goes on. */
+static void
+adopt_and_pair(struct pending *p, struct node *n, uint32_t seq, const struct om_job_reattach *r)
+{
+	struct conn *home = p->home, *nc = node_conn_get(n);
+	const char *why = NULL;
+	uint32_t id = p->id;
+	struct job *j;
+
+	j = jobs_adopt(home, p->jh, &p->s, id, &why);
+	pending_unlink(p);
+	if (j == NULL) {
+		refuse_home(home, id, why);
+		kill_claim(n, nc, id);
+		return;
+	}
+	pair(j, n, nc, seq, r);
+}
+
 static void
 mark_waiting(struct job *j, void *arg)
 {
-	if (j->node == arg)
-		j->reattach_ms = ev_now_ms();
+	if (j->node != arg)
+		return;
+	j->reattach_ms = ev_now_ms();
+	if (j->reattach_first_ms == 0)
+		j->reattach_first_ms = j->reattach_ms;
+}
+
+int
+reattach_new_link(const struct node *n)
+{
+	/* A node keeps its jobs a little past the grace (GRACE_SLACK_MS). */
+	(void)n;
+	return ev_now_ms() - reattach_started_ms < (uint64_t)reattach_grace_ms + REATTACH_WAIT_MS;
 }
 
 void
 reattach_node_back(struct node *n)
 {
-	n->nunpaired = 0; /* it claims them all again on this connection */
 	jobs_each(mark_waiting, n);
 }
 
@@ -118,6 +214,7 @@ reattach_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const
 {
 	struct om_job_reattach r;
 	struct job *j = jobs_find(h->job);
+	struct pending *pd;
 	uint32_t i;
 	int rc;
 
@@ -130,13 +227,18 @@ reattach_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const
 		conn_fail(c, OM_E_RANGE, "JOB_REATTACH for job 0");
 		return;
 	}
-	if (j != NULL && (j->node == n ||
-	    (j->node == NULL && j->reattach_ms != 0 && memcmp(j->reattach_key, n->key, NOISE_KEY) == 0))) {
-		pair(j, n, c, h->seq, &r);
+	if (j != NULL && j->node == n && j->pid == r.pid && j->uid == r.uid) {
+		pair(j, n, c, h->seq, &r); /* this agent placed it: the node connected again */
 		return;
 	}
+	if (j == NULL)
+		for (pd = pending_all; pd != NULL; pd = pd->next)
+			if (claims_match(pd, n, h->job, &r)) {
+				adopt_and_pair(pd, n, h->seq, &r);
+				return;
+			}
 	if (j != NULL || nodes_had(n, h->job)) {
-		/* Another node's job, or one that ended here: not the node's to go on with. */
+		/* Another's job, or one that ended here: not the node's to go on with. */
 		log_info("node %u claims job %u, which is not its; sending JOB_KILL", n->id, h->job);
 		kill_claim(n, c, h->job);
 		return;
@@ -149,7 +251,7 @@ reattach_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const
 		kill_claim(n, c, h->job);
 		return;
 	}
-	if (i == n->nunpaired) {
+	if (i == n->nunpaired) { /* a claim again (a link that flaps) keeps its time */
 		n->nunpaired++;
 		n->unpaired[i].since_ms = ev_now_ms();
 		log_info("node %u claims job %u; waiting up to %u ms for its om-run", n->id, h->job,
@@ -160,47 +262,70 @@ reattach_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const
 	n->unpaired[i].r = r;
 }
 
-static void
-refuse_home(struct conn *c, uint32_t id, const char *why)
-{
-	struct om_node_lost nl = { 0, "" };
-	uint8_t buf[8 + OM_STR_MAX];
-	int len;
-
-	snprintf(nl.reason, sizeof nl.reason, "%s", why);
-	log_info("control %s: job %u not taken back: %s", c->peer, id, why);
-	if ((len = om_node_lost_encode(&nl, buf, sizeof buf)) > 0)
-		(void)conn_send(c, OM_T_NODE_LOST, id, 0, buf, (size_t)len);
-}
-
 void
 reattach_from_home(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len)
 {
 	struct om_ctl_reattach m;
 	struct claim_find f;
-	const char *why = NULL;
-	struct job *j;
+	struct pending *pd;
 	int rc;
 
 	if ((rc = om_ctl_reattach_decode(p, len, &m)) != OM_OK) {
 		conn_fail(c, rc, "bad CTL_JOB_REATTACH: %s", om_strerror(rc));
 		return;
 	}
-	if ((j = jobs_adopt(c, jh, &m.s, m.job, &why)) == NULL) {
-		refuse_home(c, m.job, why);
+	if (!jobs_pid_ok(m.s.pid, jh->pid)) {
+		conn_fail(c, OM_E_RANGE, "pid %u is not the caller, its child or its tracee", m.s.pid);
 		return;
 	}
-	j->reattach_ms = ev_now_ms();
-	memcpy(j->reattach_key, m.key, sizeof j->reattach_key);
-	log_info("job %u (uid %u pid %u): om-run follows it again; waiting for its node: %s", j->id, j->uid,
-	    j->pid, j->cmd);
-	f = (struct claim_find){ m.job, m.key, NULL, 0 };
+	jh->ids[jh->nids++ % JOBS_REMEMBERED] = m.job; /* its late frames are not lies */
+	if (jobs_find(m.job) != NULL) {
+		refuse_home(c, m.job, "its job id is another job's");
+		return;
+	}
+	for (pd = pending_all; pd != NULL; pd = pd->next)
+		if (pd->home == c) {
+			refuse_home(c, m.job, "one claim per connection");
+			return;
+		}
+	if (npending >= REATTACH_PENDING_MAX) {
+		refuse_home(c, m.job, "too many claims wait for their nodes");
+		return;
+	}
+	if ((pd = calloc(1, sizeof *pd)) == NULL) {
+		refuse_home(c, m.job, "agent out of memory");
+		return;
+	}
+	pd->id = m.job;
+	memcpy(pd->key, m.key, sizeof pd->key);
+	pd->s = m.s;
+	pd->home = c;
+	pd->jh = jh;
+	pd->since_ms = ev_now_ms();
+	pd->next = pending_all;
+	pending_all = pd;
+	npending++;
+	log_info("job %u (uid %u pid %u): om-run follows it again; waiting for its node: %s", m.job, jh->uid,
+	    m.s.pid, m.s.cmd);
+	f = (struct claim_find){ pd, NULL, 0 };
 	nodes_each(claim_find_in, &f);
 	if (f.n != NULL) {
 		struct node_unpaired u = f.n->unpaired[f.i];
 
 		unpaired_drop(f.n, f.i);
-		pair(j, f.n, node_conn_get(f.n), u.seq, &u.r);
+		adopt_and_pair(pd, f.n, u.seq, &u.r);
+	}
+}
+
+void
+reattach_home_gone(struct conn *c)
+{
+	struct pending *pd, *next;
+
+	for (pd = pending_all; pd != NULL; pd = next) {
+		next = pd->next;
+		if (pd->home == c)
+			pending_unlink(pd);
 	}
 }
 
@@ -210,13 +335,17 @@ struct sweep {
 	int k;
 };
 
+/* A job whose node connected again waits REATTACH_WAIT_MS for its claim
+ * while the node stays connected, and the grace in all. */
 static void
 overdue_job(struct job *j, void *arg)
 {
 	struct sweep *s = arg;
-	uint64_t wait = j->node != NULL ? REATTACH_WAIT_MS : reattach_grace_ms;
 
-	if (j->reattach_ms != 0 && s->now - j->reattach_ms >= wait && s->k < OM_JOBS_MAX)
+	if (j->reattach_ms == 0 || s->k >= OM_JOBS_MAX)
+		return;
+	if ((j->node->link != NULL && s->now - j->reattach_ms >= REATTACH_WAIT_MS) ||
+	    s->now - j->reattach_first_ms >= (uint64_t)reattach_grace_ms + REATTACH_WAIT_MS)
 		s->ids[s->k++] = j->id;
 }
 
@@ -241,6 +370,7 @@ void
 reattach_sweep(uint64_t now)
 {
 	struct sweep s = { .now = now, .k = 0 };
+	struct pending *pd, *next;
 	struct job *j;
 	char why[OM_STR_MAX + 1];
 	int i;
@@ -249,11 +379,16 @@ reattach_sweep(uint64_t now)
 	for (i = 0; i < s.k; i++) {
 		if ((j = jobs_find(s.ids[i])) == NULL || j->reattach_ms == 0)
 			continue;
-		if (j->node != NULL)
-			snprintf(why, sizeof why, "node %u connected again without it", j->node->id);
-		else
-			snprintf(why, sizeof why, "no node claimed it within %u ms", reattach_grace_ms);
+		snprintf(why, sizeof why, "node %u connected again without it", j->node->id);
 		jobs_lose(j, why);
 	}
 	nodes_each(overdue_claims, &s);
+	snprintf(why, sizeof why, "no node claimed it within %u ms", reattach_grace_ms);
+	for (pd = pending_all; pd != NULL; pd = next) {
+		next = pd->next;
+		if (now - pd->since_ms >= reattach_grace_ms) {
+			refuse_home(pd->home, pd->id, why);
+			pending_unlink(pd);
+		}
+	}
 }

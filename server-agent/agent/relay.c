@@ -12,6 +12,7 @@
 #include "log.h"
 #include "move_relay.h"
 #include "moves.h"
+#include "reattach.h"
 
 /* Connections not being read because a peer's queue is full. */
 static struct conn **relay_paused;
@@ -126,6 +127,13 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 			return;
 		}
 		conn_fail(c, OM_E_STATE, "%s for job %u, which is not yours",
+		    om_type_name(h->type), h->job);
+		return;
+	}
+	if (j->reattach_ms != 0 && h->type != OM_T_JOB_KILL) {
+		/* Its node connected again and has not claimed it: what it
+		 * missed, its claim says, and home sends again (reattach.h). */
+		log_debug("control %s: %s for job %u dropped: it waits for its node's claim", c->peer,
 		    om_type_name(h->type), h->job);
 		return;
 	}
@@ -304,6 +312,14 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 	return 0;
 }
 
+/* A job's end (its exit, its way home) that a node may send for a job it
+ * kept from the agent before this one, which that one never heard. */
+static int
+kept_job_end(const struct node *n, uint8_t type)
+{
+	return (type == OM_T_JOB_EXIT || type == OM_T_JOB_HOME || is_image(type)) && reattach_new_link(n);
+}
+
 void
 jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uint8_t *p)
 {
@@ -314,13 +330,14 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 
 	if (j != NULL && (j->node == n || j->move_to == n) && move_relay_from_node(n, c, j, h, p))
 		return;
-	if ((j == NULL || j->node != n) && !nodes_had(n, id)) {
+	if ((j == NULL || j->node != n) && !nodes_had(n, id) && !(j == NULL && kept_job_end(n, h->type))) {
 		conn_fail(c, OM_E_STATE, "%s for job %u, which never ran on node %u",
 		    om_type_name(h->type), id, n->id);
 		return;
 	}
 	if (j == NULL || j->node != n) {
-		/* Ended here already (om-run gone, node declared lost): a
+		/* Ended here already (om-run gone, node declared lost), or
+		 * one of an agent before this one, which the node kept: a
 		 * race, not an attack; tell the node to drop it. */
 		log_info("node %u: %s for unknown job %u; sending JOB_KILL", n->id,
 		    om_type_name(h->type), id);

@@ -100,14 +100,16 @@ int remote_on_reattach(struct remote *r, const struct om_hdr *h, const uint8_t *
 
 	if (om_job_reattach_decode(p, h->length, &m) != OM_OK || h->job != r->job)
 		return refuse(r, "its JOB_REATTACH is malformed");
-	if (h->seq > calls) {
+	/* Its call sent last may be one the old link lost: then it names it. */
+	if (h->seq > calls + (m.waiting == calls + 1)) {
 		snprintf(why, sizeof why, "it names call %u, and home has had %u", h->seq, calls);
 		return refuse(r, why);
 	}
 	r->jc->placed.node = m.node;
 	if (m.waiting == calls + 1 && !r->calling) {
-		/* its call never came: it comes now */
-	} else if (m.waiting != 0 && m.waiting == calls && (r->calling || r->last_rep_seq == calls)) {
+		r->call_coming = m.waiting; /* it never came: it comes now */
+	} else if (m.waiting != 0 && m.waiting == calls &&
+		   (r->calling || r->last_rep_seq == calls || calls <= r->replay_last)) {
 		r->resend_ok = calls; /* running, or answered: the node's copy is not run again */
 	} else if (m.waiting != 0) {
 		snprintf(why, sizeof why, "it waits for the answer to call %u, and home %s call %u", m.waiting,

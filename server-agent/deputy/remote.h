@@ -109,6 +109,7 @@ struct remote {
 	int serving, reattaching;
 	int calling;            /* a forwarded call runs at home (call_seq) */
 	uint32_t resend_ok;     /* the call a JOB_REATTACH says the node sends again */
+	uint32_t call_coming;   /* ... the call it sends again that home never had */
 	uint32_t last_rep_seq;  /* the last answer sent, still in txbuf (0: none) */
 	size_t last_rep_len;
 	uint32_t last_nr;       /* ... the call it answered */

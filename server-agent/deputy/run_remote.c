@@ -191,8 +191,11 @@ static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
 	case OM_T_SYSCALL_REQ:
 		if (r->resend_ok && h->seq == r->resend_ok && h->seq == r->seq.calls)
 			return 0; /* sent again after JOB_REATTACH: not a new call (agent_back.c) */
-		if (job_seq_call(&r->seq, h->seq) == 0)
+		if (job_seq_call(&r->seq, h->seq) == 0) {
+			if (h->seq == r->call_coming)
+				r->call_coming = 0;
 			return 0;
+		}
 		fprintf(stderr, "om-run: pid %d (%s): node %u sent call %u, but call %u was next: a call lost, "
 			"repeated or made up; the process is killed\n", (int)r->pid, r->prog, r->jc->placed.node, h->seq,
 			was.calls + 1);
@@ -201,6 +204,8 @@ static int node_frame_in_order(struct remote *r, const struct om_hdr *h)
 	case OM_T_CHECKPOINT_TAKEN:
 	case OM_T_JOB_EXIT: case OM_T_JOB_HOME: case OM_T_IMAGE_BEGIN: case OM_T_IMAGE_THREAD:
 	case OM_T_IMAGE_REGION: case OM_T_IMAGE_PAGES: case OM_T_IMAGE_END:
+		if (r->call_coming && h->seq == r->call_coming && h->seq == r->seq.calls + 1)
+			return 0; /* names the call the node sends again, lost with the old link (agent_back.c) */
 		if (job_seq_frame(&r->seq, h->seq) == 0)
 			return 0;
 		fprintf(stderr, "om-run: pid %d (%s): node %u's %s came after call %u, but call %u is the last it "
@@ -624,6 +629,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	if (rc != OM_OK) {
 		fprintf(stderr, "om-run: the node sent a bad system call request (%s)\n", om_strerror(rc));
 		return -1;
+	}
+	if (r->resend_ok && h->seq == r->resend_ok && h->seq <= r->replay_last) {
+		r->resend_ok = 0; /* its answer came from the log: it does again */
+		return replay(r, h->seq, &req, call_log_hash(p, h->length));
 	}
 	if (r->resend_ok && h->seq == r->resend_ok)
 		return remote_answer_again(r, h->seq, &req);
@@ -1453,7 +1462,7 @@ int remote_serve(struct remote *r)
 	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0);
 	int rc = serve(r);
 	r->serving = r->reattaching = 0;
-	r->resend_ok = r->last_rep_seq = 0;
+	r->resend_ok = r->call_coming = r->last_rep_seq = 0;
 	ckpt_abort(&r->ck);
 	call_log_free(&r->log);
 	r->ck_calls = r->ck_coming = r->replay_last = 0;
