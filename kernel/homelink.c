@@ -1605,7 +1605,7 @@ static int send_claims(void)
 		struct kept_exit *k = &hl.exits[i];
 		if (!k->job || k->claimed)
 			continue;
-		if (timer_ms() - k->at_ms > agent_grace_ms()) { /* home gave the job up long ago */
+		if ((int32_t)(timer_ms() - k->at_ms) > (int32_t)agent_grace_ms()) { /* home gave the job up long ago */
 			k->job = 0;
 			continue;
 		}
@@ -1881,7 +1881,8 @@ void homelink_poll(void)
 		return; /* called again from what it calls: the outer loop goes on */
 	busy = 1;
 	fair_turns();
-	if (hl.down_ms && !hl.claims_due && timer_ms() - hl.down_ms > agent_grace_ms() + GRACE_SLACK_MS)
+	/* Signed: down_ms is made odd (non-zero), so it may be a tick ahead. */
+	if (hl.down_ms && !hl.claims_due && (int32_t)(timer_ms() - hl.down_ms) > (int32_t)(agent_grace_ms() + GRACE_SLACK_MS))
 		drop_kept("the agent link stayed down past the grace");
 	if (hl.claims_due && send_claims() == 0) {
 		hl.claims_due = 0;

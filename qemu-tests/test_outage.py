@@ -44,6 +44,19 @@ def run_numbered(prefix, lines, extra, period_ms):
         os.close(r)
 
 
+def native_numbered(lines, extra):
+    """numbered's output run natively (period 100 ms)."""
+    native = run_numbered([], lines, extra, 100)
+    return native.communicate(timeout=60)[0]
+
+
+def one_node(c):
+    """A node booted and registered: (the node, its id)."""
+    n = c.boot(mem=256)
+    c.wait_registered(n)
+    return n, c.node_by_mac(n.mac)["id"]
+
+
 def read_until(p, got, n, stderr=None):
     """got and p's stdout up to numbered's line n (os.read: communicate
     later reads past what readline would have buffered); fails if the job
@@ -62,9 +75,7 @@ def test_paused_node_keeps_its_job():
     want, _ = native.communicate(timeout=60)
     check(native.returncode == 0 and want.endswith(b"exit 0\nin 15\nin 16\n"), "native run: %r" % want[-200:])
     with cluster("--down-after", "3000") as c:  # the grace: 30 s, the default
-        n = c.boot(mem=256)
-        c.wait_registered(n)
-        node_id = c.node_by_mac(n.mac)["id"]
+        n, node_id = one_node(c)
         p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
         c.procs.append(p)
         got = read_until(p, b"", 3)
@@ -93,12 +104,9 @@ def test_checkpoints_while_it_runs():
     while it runs there, and it goes on as if nothing happened; the file
     is a whole image om-checkpoint reads."""
     lines, extra = 20, 1
-    native = run_numbered([], lines, extra, 100)
-    want, _ = native.communicate(timeout=60)
+    want = native_numbered(lines, extra)
     with cluster() as c:
-        n = c.boot(mem=256)
-        c.wait_registered(n)
-        node_id = c.node_by_mac(n.mac)["id"]
+        n, node_id = one_node(c)
         ck = os.path.join(c.dir, "numbered.ckpt")
         p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id), "--checkpoint-every", "1",
                           "--checkpoint-file", ck], lines, extra, 500)
@@ -130,8 +138,7 @@ def test_node_killed_job_restarts_from_checkpoint():
     lines, extra = 18, 2
     rnd = random.Random()
     kills = [rnd.randint(5, 8), rnd.randint(11, 15)]  # a checkpoint is asked for after 1 s
-    native = run_numbered([], lines, extra, 100)
-    want, _ = native.communicate(timeout=60)
+    want = native_numbered(lines, extra)
     # A closed connection waits for the node to connect again, up to the
     # grace: the shortest (down-after) here.
     with cluster(*QUICK_GRACE) as c:
@@ -174,8 +181,7 @@ def test_silent_past_grace_restarts_and_stale_job_dies():
     copy of the job is killed there (the agent told it to drop it), never
     run twice: the output is still the native run's."""
     lines, extra = 14, 1
-    native = run_numbered([], lines, extra, 100)
-    want, _ = native.communicate(timeout=60)
+    want = native_numbered(lines, extra)
     with cluster("--down-after", "2000", "--grace", "4000") as c:
         a, b = c.boot(mem=256), c.boot(mem=256)
         for n in (a, b):
@@ -253,12 +259,9 @@ def test_agent_killed_and_restarted():
     and reads its input: the node and om-run connect to the new agent and
     claim the job, which goes on; output and input as natively."""
     lines, extra = 16, 2
-    native = run_numbered([], lines, extra, 100)
-    want, _ = native.communicate(timeout=60)
+    want = native_numbered(lines, extra)
     with cluster() as c:
-        n = c.boot(mem=256)
-        c.wait_registered(n)
-        node_id = c.node_by_mac(n.mac)["id"]
+        n, node_id = one_node(c)
         p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
         c.procs.append(p)
         err = []
