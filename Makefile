@@ -288,7 +288,7 @@ OM_RUN_SRCS := $(SA)/tools/om-run.c $(DEPUTY_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_MON_SRCS := $(SA)/tools/om-mon.c $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_MIGRATE_SRCS := $(SA)/tools/om-migrate.c $(CTL_SRCS) $(MIGRATE_SRCS)
 OM_CTL_SRCS := $(SA)/tools/om-ctl.c $(CTL_SRCS) $(MIGRATE_SRCS)
-OM_CHECKPOINT_SRCS := $(SA)/tools/om-checkpoint.c $(DEPUTY_SRCS) $(MIGRATE_SRCS)
+OM_CHECKPOINT_SRCS := $(SA)/tools/om-checkpoint.c $(DEPUTY_SRCS) $(CTL_SRCS) $(MIGRATE_SRCS)
 host_objs = $(patsubst %.c,$(B)/host/%.o,$(1))
 
 $(B)/host/$(SA)/agent/%.o: FOLDER_INC := $(AGENT_INC)
@@ -486,8 +486,8 @@ SHAREDIR := $(PREFIX)/share/om
 DOCDIR := $(PREFIX)/share/doc/om
 MANDIR := $(PREFIX)/share/man
 # The users' tools, each with its page docs/man/TOOL.1; om-agent has
-# om-agent.8. om-checkpoint, a developer's test bench, is not installed.
-USER_TOOLS := om-run om-mon om-migrate om-ctl
+# om-agent.8.
+USER_TOOLS := om-run om-mon om-migrate om-ctl om-checkpoint
 INSTALL_EFI := $(wildcard $(B)/om-node.efi)
 IPXE_BINS := $(wildcard $(addprefix $(IPXE_DIR)/,undionly.kpxe snponly.efi ipxe.efi))
 # One sed script fills every template; '|' delimits, so values may hold '/'.

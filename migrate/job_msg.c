@@ -226,6 +226,34 @@ om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m)
 	return wire_rd_end(&r);
 }
 
+/* ---- CTL_CHECKPOINT */
+
+int
+om_ctl_checkpoint_encode(const struct om_ctl_checkpoint *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	if (m->pid == 0 || m->path[0] != '/')
+		return OM_E_RANGE;
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->pid);
+	wire_wr_str(&w, m->path, sizeof m->path);
+	return wire_wr_end(&w);
+}
+
+int
+om_ctl_checkpoint_decode(const void *buf, size_t len, struct om_ctl_checkpoint *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->pid = wire_rd_u32(&r);
+	wire_rd_str(&r, m->path, OM_PATH_MAX);
+	if (r.err == OM_OK && (m->pid == 0 || m->path[0] != '/'))
+		wire_rd_fail(&r, OM_E_RANGE);
+	return wire_rd_end(&r);
+}
+
 /* ---- CTL_POLICY_REPLY */
 
 int

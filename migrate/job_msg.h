@@ -120,6 +120,15 @@ struct om_job_info {
 	uint8_t state;             /* enum om_job_state */
 };
 
+/* CTL_CHECKPOINT (80), om-checkpoint -> agent -> the job's om-run: take a
+ * checkpoint of the job of pid now, into path (absolute); the agent
+ * answers the asker with the same frame once it has passed it on. */
+#define OM_PATH_MAX 4095
+struct om_ctl_checkpoint {
+	uint32_t pid;              /* >= 1 */
+	char path[OM_PATH_MAX + 1]; /* starts with '/', printable ASCII */
+};
+
 /* CTL_MIGRATE (70), om-migrate -> agent, answered with the same frame. */
 struct om_job_migrate {
 	uint32_t pid;
@@ -224,6 +233,8 @@ int om_policy_encode(const struct om_policy *m, void *out, size_t cap);
 int om_policy_decode(const void *buf, size_t len, struct om_policy *m);
 int om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap);
 int om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m);
+int om_ctl_checkpoint_encode(const struct om_ctl_checkpoint *m, void *out, size_t cap);
+int om_ctl_checkpoint_decode(const void *buf, size_t len, struct om_ctl_checkpoint *m);
 int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);
 int om_job_migrate_decode(const void *buf, size_t len, struct om_job_migrate *m);
 int om_job_signal_encode(const struct om_job_signal *m, void *out, size_t cap);

@@ -97,6 +97,7 @@ om_type_name(int type)
 	case OM_T_CTL_POLICY: return "CTL_POLICY";
 	case OM_T_CTL_POLICY_REPLY: return "CTL_POLICY_REPLY";
 	case OM_T_CTL_JOB_REATTACH: return "CTL_JOB_REATTACH";
+	case OM_T_CTL_CHECKPOINT: return "CTL_CHECKPOINT";
 	}
 	return "?";
 }

@@ -92,7 +92,8 @@ enum om_type {
 	OM_T_CTL_POLICY = 77,      /* om-run -> agent: empty payload */
 	OM_T_CTL_POLICY_REPLY = 78, /* agent -> om-run: om_policy (job_msg.h) */
 	OM_T_CTL_JOB_REATTACH = 79, /* om-run -> agent: om_ctl_reattach (reattach_msg.h) */
-	OM_T_MAX_KNOWN = 79
+	OM_T_CTL_CHECKPOINT = 80,  /* om-checkpoint -> agent -> om-run: om_ctl_checkpoint; the answer */
+	OM_T_MAX_KNOWN = 80
 };
 
 /* Whether frames of type t are part of an image (migrate/image.h). */

@@ -15,7 +15,7 @@ from omtest import BUILD, ROOT, check
 from pxeboot import PLACEHOLDER, ipxe_problems, item_labels, keep_built, make_install
 
 IPXE_DIR = "/usr/lib/ipxe"
-USER_TOOLS = ("om-run", "om-mon", "om-migrate", "om-ctl")  # each with its man page
+USER_TOOLS = ("om-run", "om-mon", "om-migrate", "om-ctl", "om-checkpoint")  # each with its man page
 
 
 def mode(p):

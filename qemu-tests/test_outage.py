@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 
-from omtest import BUILD, check, cluster, wait_for
+from omtest import BUILD, check, children, cluster, wait_for
 
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_CHECKPOINT = os.path.join(BUILD, "om-checkpoint")
@@ -288,3 +288,50 @@ def test_agent_killed_and_restarted():
     check("was lost" not in err, "om-run said: %s" % err[-1500:])
     print("INFO the agent killed (SIGKILL) and stopped (SIGTERM) under numbered on a node, each time started "
           "again: the job went on there; output and input as natively")
+
+
+def test_om_checkpoint_saves_a_running_job():
+    """om-checkpoint PID FILE saves a job that runs on a node without
+    --checkpoint-every in FILE, which om-checkpoint --info reads; FILE is
+    then the job's checkpoint: its node switched off, the job starts again
+    on the other node from it; output and input as natively."""
+    lines, extra = 14, 2
+    want = native_numbered(lines, extra)
+    with cluster(*QUICK_GRACE) as c:
+        a, b = c.boot(mem=256), c.boot(mem=256)
+        for n in (a, b):
+            c.wait_registered(n)
+        ida, idb = (c.node_by_mac(n.mac)["id"] for n in (a, b))
+        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(ida)], lines, extra, 500)
+        c.procs.append(p)
+        err = []
+        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+        reader.start()
+        got = read_until(p, b"", 3, lambda: b"".join(err).decode())
+        om_run = children(p.pid)[0]
+        program = children(om_run)[0]
+        ck = os.path.join(c.dir, "saved.ckpt")
+        ask = subprocess.run([OM_CHECKPOINT, "--control", c.control, str(program), ck], capture_output=True,
+                             text=True, timeout=90)
+        check(ask.returncode == 0 and "saved in %s" % ck in ask.stdout, "om-checkpoint: %d %s %s"
+              % (ask.returncode, ask.stdout, ask.stderr))
+        info = subprocess.run([OM_CHECKPOINT, "--info", ck], capture_output=True, text=True, timeout=30)
+        check(info.returncode == 0 and "regions:" in info.stdout, "--info: %s %s" % (info.stdout, info.stderr))
+        size = os.path.getsize(ck)
+        bad = subprocess.run([OM_CHECKPOINT, "--control", c.control, "999999", ck], capture_output=True,
+                             text=True, timeout=30)
+        check(bad.returncode == 1 and "999999: agent: pid 999999: no such job" in bad.stderr, "no such job: %d %s"
+              % (bad.returncode, bad.stderr))
+        got = read_until(p, got, 6, lambda: b"".join(err).decode())
+        a.proc.kill()
+        got += p.stdout.read()
+        p.wait(timeout=60)
+        reader.join(5)
+        err = b"".join(err).decode()
+    check(got == want, "output differs from the native run (exit %d):\n%r\n%r\nstderr: %s"
+          % (p.returncode, got, want, err[-2500:]))
+    m = RESTARTED.search(err)
+    check(m and int(m.group(2)) == idb, "no restart from the saved file: %s" % err[-1500:])
+    print("INFO om-checkpoint PID FILE saved numbered running on a node (%d KiB); its node killed later, it "
+          "started again from that file (after call %s, %s calls answered from the log); output as natively"
+          % (size // 1024, m.group(3), m.group(4)))

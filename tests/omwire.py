@@ -35,7 +35,8 @@ MAX_PAYLOAD = 1 << 20
  T_JOB_REATTACHED) = range(16, 46)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY, T_CTL_ADMIT, T_CTL_ADMIT_REPLY,
- T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY, T_CTL_JOB_REATTACH) = range(64, 80)
+ T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY, T_CTL_JOB_REATTACH,
+ T_CTL_CHECKPOINT) = range(64, 81)
 
 # ---- ERROR codes (section 4, "ERROR (1)")
 
@@ -301,6 +302,11 @@ def job_reattach_decode(p):
     v = tuple(r.u32() for _ in range(7))
     r.end()
     return v
+
+
+def ctl_checkpoint(pid, path):
+    """CTL_CHECKPOINT: the job of pid, saved now in path (absolute)."""
+    return u32(pid) + wstr(path)
 
 
 def ctl_reattach(job, key, submit):

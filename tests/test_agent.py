@@ -1328,6 +1328,35 @@ def t_job_reattach_after_agent_restart(tmp):
     a.check_up(MAC1)
 
 
+def t_checkpoint_asked(tmp):
+    # om-checkpoint PID FILE: the agent passes CTL_CHECKPOINT to the job's
+    # om-run and answers the asker with it; a relative path, a pid that is
+    # no job, a job at home are refused.
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c, job, _ = started_job(a, n)
+    want = ow.ctl_checkpoint(os.getpid(), "/tmp/saved.ckpt")
+    asker = a.ctl()
+    asker.send_frame(ow.T_CTL_CHECKPOINT, want)
+    check(asker.recv_frame() == (ow.T_CTL_CHECKPOINT, 0, 0, want), "the asker's answer")
+    check(c.recv_frame() == (ow.T_CTL_CHECKPOINT, job, 0, want), "om-run was not asked")
+    check("asks for a checkpoint into /tmp/saved.ckpt" in a.log(), "not logged")
+    for payload, code in ((ow.ctl_checkpoint(os.getpid(), "saved.ckpt"), ow.E_RANGE),
+                          (ow.ctl_checkpoint(4242424, "/tmp/x"), ow.E_STATE),
+                          (ow.u32(os.getpid()), ow.E_TRUNC)):
+        bad = a.ctl()
+        bad.send_frame(ow.T_CTL_CHECKPOINT, payload)
+        bad.expect_error(code)
+    home = a.ctl()
+    _, node, _, _ = home.submit(pid=os.getpid(), flags=ow.JOB_F_HOME)
+    c.close()  # its job on the node ends; the record at home stays
+    wait_for(lambda: all(j["node"] == 0 for j in a.jobs()), 3, "the job on the node to end")
+    asker = a.ctl()
+    asker.send_frame(ow.T_CTL_CHECKPOINT, want)
+    asker.expect_error(ow.E_STATE)
+    a.check_up(MAC1)
+
+
 def t_job_waits_for_silent_node(tmp):
     # A node silent past down_after is down (no new jobs) but keeps its
     # jobs until the grace is over; heard again in time, it goes on.

@@ -98,6 +98,7 @@ CODEC_ADAPTERS(err, om_error)
 CODEC_ADAPTERS(pol, om_policy)
 CODEC_ADAPTERS(reat, om_job_reattach)
 CODEC_ADAPTERS(creat, om_ctl_reattach)
+CODEC_ADAPTERS(cck, om_ctl_checkpoint)
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -145,6 +146,7 @@ static const struct codec codecs[] = {
 	{ "policy", e_pol, d_pol },
 	{ "job_reattach", e_reat, d_reat },
 	{ "ctl_reattach", e_creat, d_creat },
+	{ "ctl_checkpoint", e_cck, d_cck },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -172,6 +174,7 @@ sample(size_t i)
 	static struct om_policy pol = { OM_POLICY_CONFINE };
 	static struct om_job_reattach reat = { 3, 4242, 1000, 0xfffffff0u, 7, 19, 0 };
 	static struct om_ctl_reattach creat;
+	static struct om_ctl_checkpoint cck;
 	uint32_t k;
 
 	switch (i) {
@@ -211,6 +214,12 @@ sample(size_t i)
 		creat.job = 0xfffffff1u;
 		memset(creat.key, 0xa5, sizeof creat.key);
 		return &creat;
+	case 21:
+		cck.pid = 4242;
+		memset(cck.path, 'a', OM_PATH_MAX); /* the longest path */
+		cck.path[0] = '/';
+		cck.path[OM_PATH_MAX] = '\0';
+		return &cck;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -561,6 +570,23 @@ small_ranges(void)
 	buf[0] = 0; /* job 0 */
 	CHECK_EQ(om_ctl_reattach_decode(buf, (size_t)n, &cr), OM_E_RANGE);
 	CHECK_EQ(om_ctl_reattach_decode(buf, 20, &cr), OM_E_TRUNC);
+
+	/* A checkpoint names a process and an absolute path. */
+	struct om_ctl_checkpoint ck = { 0, "/tmp/x" };
+	CHECK_EQ(om_ctl_checkpoint_encode(&ck, buf, sizeof buf), OM_E_RANGE);
+	ck.pid = 1;
+	strcpy(ck.path, "tmp/x");
+	CHECK_EQ(om_ctl_checkpoint_encode(&ck, buf, sizeof buf), OM_E_RANGE);
+	ck.path[0] = '\0';
+	CHECK_EQ(om_ctl_checkpoint_encode(&ck, buf, sizeof buf), OM_E_RANGE);
+	strcpy(ck.path, "/tmp/x");
+	n = om_ctl_checkpoint_encode(&ck, buf, sizeof buf);
+	CHECK_EQ(n, 12);
+	buf[6] = 't'; /* relative */
+	CHECK_EQ(om_ctl_checkpoint_decode(buf, (size_t)n, &ck), OM_E_RANGE);
+	buf[6] = '/';
+	buf[4] = 0xff; /* longer than the payload */
+	CHECK_EQ(om_ctl_checkpoint_decode(buf, (size_t)n, &ck), OM_E_TRUNC);
 
 	/* Node 0: no node claimed the job again after a reattach. */
 	CHECK_EQ(om_node_lost_encode(&l, buf, sizeof buf), 7);

@@ -135,6 +135,9 @@ ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p)
 	case OM_T_CTL_JOB_REATTACH:
 		reattach_from_home(c, &cc->jh, p, h->length);
 		break;
+	case OM_T_CTL_CHECKPOINT:
+		jobs_checkpoint(c, &cc->jh, p, h->length);
+		break;
 	case OM_T_CTL_JOBS:
 		if (h->length != 0)
 			conn_fail(c, OM_E_TRAILING, "bad CTL_JOBS: %s", om_strerror(OM_E_TRAILING));

@@ -687,6 +687,35 @@ jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32
 /* ---- endings */
 
 void
+jobs_checkpoint(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len)
+{
+	struct om_ctl_checkpoint m;
+	struct job *j;
+	int rc;
+
+	if ((rc = om_ctl_checkpoint_decode(p, len, &m)) != OM_OK) {
+		conn_fail(c, rc, "bad CTL_CHECKPOINT: %s", om_strerror(rc));
+		return;
+	}
+	for (j = jobs_all; j != NULL; j = j->next)
+		if (j->pid == m.pid && jobs_visible(j, jh->uid))
+			break;
+	if (j == NULL) {
+		conn_fail(c, OM_E_STATE, "pid %u: no such job", m.pid);
+		return;
+	}
+	if (j->node == NULL || j->reattach_ms != 0 || j->move_to != NULL ||
+	    (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)) {
+		conn_fail(c, OM_E_STATE, "pid %u: not running on a node (its image is taken there)", m.pid);
+		return;
+	}
+	log_info("job %u: uid %u asks for a checkpoint into %s", j->id, jh->uid, m.path);
+	/* Its om-run takes it (the deputy writes the file, as the job's user). */
+	(void)conn_send(j->home, OM_T_CTL_CHECKPOINT, j->id, 0, p, len);
+	(void)conn_send(c, OM_T_CTL_CHECKPOINT, 0, 0, p, len);
+}
+
+void
 jobs_home_gone(struct conn *c)
 {
 	/* The ids first: ending a job changes the list walked. */

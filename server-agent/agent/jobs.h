@@ -107,6 +107,9 @@ void jobs_list(struct conn *c, const struct job_home *jh);
  * tells the job's om-run where it goes next (CTL_MIGRATE to it too);
  * answers CTL_MIGRATE. */
 void jobs_migrate(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len);
+/* CTL_CHECKPOINT: passed on to the job's om-run, answered with the same
+ * frame; a job not running on a node is OM_E_STATE. */
+void jobs_checkpoint(struct conn *c, const struct job_home *jh, const uint8_t *p, uint32_t len);
 /* A job frame (types 16-29) from om-run: checked and relayed to the node. */
 void jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h,
     const uint8_t *p);

@@ -27,9 +27,28 @@ void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms)
 	c->next_ms = ckpt_now_ms() + every_ms;
 }
 
+/* Where the image coming in goes. */
+static const char *ckpt_target(const struct ckpt *c)
+{
+	return c->once[0] ? c->once : c->path;
+}
+
+void ckpt_request(struct ckpt *c, const char *path)
+{
+	if (strlen(path) + 1 > sizeof c->path)
+		return; /* the agent passes no longer */
+	if (!c->path[0])
+		snprintf(c->path, sizeof c->path, "%s", path);
+	else
+		snprintf(c->once, sizeof c->once, "%s", path);
+	c->asked_now = 1;
+	if (c->state == CKPT_IDLE)
+		c->next_ms = ckpt_now_ms();
+}
+
 int ckpt_wait_ms(const struct ckpt *c)
 {
-	if (!c->path[0] || c->state != CKPT_IDLE)
+	if (!c->path[0] || c->state != CKPT_IDLE || (!c->every_ms && !c->asked_now))
 		return -1;
 	uint64_t now = ckpt_now_ms();
 	return c->next_ms <= now ? 0 : c->next_ms - now > 86400000 ? 86400000 : (int)(c->next_ms - now);
@@ -86,11 +105,11 @@ int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t e
 	}
 	if (e.code != 0) {
 		c->state = CKPT_IDLE;
-		c->next_ms = ckpt_now_ms() + (c->every_ms < CKPT_RETRY_MS ? c->every_ms : CKPT_RETRY_MS);
+		c->next_ms = ckpt_now_ms() + (c->every_ms && c->every_ms < CKPT_RETRY_MS ? c->every_ms : CKPT_RETRY_MS);
 		return 1;
 	}
 	c->state = CKPT_IMAGE; /* its frames come: without a file they are dropped */
-	snprintf(c->tmp, sizeof c->tmp, "%s.XXXXXX", c->path);
+	snprintf(c->tmp, sizeof c->tmp, "%s.XXXXXX", ckpt_target(c));
 	c->fd = mkostemp(c->tmp, O_CLOEXEC);
 	if (c->fd < 0)
 		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno));
@@ -142,14 +161,18 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	int rc = fsync(c->fd);
 	close(c->fd);
 	c->fd = -1;
-	if (rc != 0 || rename(c->tmp, c->path) != 0) {
-		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
+	const char *target = ckpt_target(c);
+	c->asked_now = 0;
+	if (rc != 0 || rename(c->tmp, target) != 0) {
+		snprintf(err, errlen, "%s: %s", target, strerror(errno));
 		unlink(c->tmp);
+		c->once[0] = '\0';
 		c->state = CKPT_IDLE;
 		c->next_ms = ckpt_now_ms() + c->every_ms;
 		return 0;
 	}
-	sync_dir(c->path);
+	sync_dir(target);
+	c->once[0] = '\0';
 	c->state = CKPT_IDLE;
 	c->count++;
 	c->last_bytes = c->bytes;

@@ -1370,6 +1370,14 @@ static int serve(struct remote *r)
 			if (on_checkpoint_frame(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);
 			break;
+		case OM_T_CTL_CHECKPOINT: { /* om-checkpoint PID FILE, through the agent */
+			struct om_ctl_checkpoint m;
+			if (h.job != r->job || om_ctl_checkpoint_decode(p, h.length, &m) != OM_OK)
+				break; /* not this job's: the agent sends its own only */
+			say(r, "a checkpoint into %s is asked for", m.path);
+			ckpt_request(&r->ck, m.path);
+			break;
+		}
 		case OM_T_JOB_REATTACH:
 			if (remote_on_reattach(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);

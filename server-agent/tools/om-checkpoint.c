@@ -1,7 +1,9 @@
-/* om-checkpoint - capture a program at its entry point and restore it, at
- * home: the test bench for the image codec and the deputy's ptrace
- * machinery, and a checkpoint writer.
+/* om-checkpoint - save a running job in a file (through the agent); and
+ * capture a program at its entry point and restore it, at home: the test
+ * bench for the image codec and the deputy's ptrace machinery.
  *
+ *   om-checkpoint [--control PATH] PID FILE
+ *       The job of PID, on a node, saved in FILE now (ckpt_ask.h).
  *   om-checkpoint --roundtrip PROG [ARG...]
  *       Start PROG under ptrace, stop at its entry point, capture its image
  *       through the codec (encode, decode, validate), then change it the
@@ -20,8 +22,7 @@
  *
  * Exit status: PROG's for --roundtrip (127 / 126 when it cannot be
  * executed, like a shell), 0 on success otherwise, 1 on any error.
- * Manual: docs/man/om-checkpoint.1. A developer's tool: make builds it,
- * make install does not install it. */
+ * Manual: docs/man/om-checkpoint.1. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "ckpt_ask.h"
 #include "image.h"
 #include "inject.h"
 #include "proto.h"
@@ -54,13 +56,17 @@ static const char *progname = "om-checkpoint";
 static void __attribute__((noreturn))
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: %s --roundtrip PROG [ARG...]\n"
+	fprintf(f, "usage: %s [--control PATH] PID FILE\n"
+	    "       %s --roundtrip PROG [ARG...]\n"
 	    "       %s --save FILE PROG [ARG...]\n"
 	    "       %s --info FILE\n"
+	    "  PID FILE         save the job of PID (om-run's program, on a node) in FILE now;\n"
+	    "                   FILE becomes its checkpoint file (a restart takes it if the node is lost)\n"
+	    "  --control PATH   agent control socket (default $OM_CONTROL, else /run/om/agent.sock)\n"
 	    "  --roundtrip      capture PROG at its entry point, disturb it, restore it, let it run\n"
 	    "  --save FILE      capture PROG at its entry point into FILE, then kill it\n"
 	    "  --info FILE      check the image in FILE and print a summary\n"
-	    "  -h, --help       show this help\n", progname, progname, progname);
+	    "  -h, --help       show this help\n", progname, progname, progname, progname);
 	exit(status);
 }
 
@@ -680,5 +686,9 @@ main(int argc, char **argv)
 		return cmd_info(argv[2]);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		usage(stdout, 0);
+	if (argc == 5 && strcmp(argv[1], "--control") == 0)
+		return ckpt_ask(argv[2], argv[3], argv[4]);
+	if (argc == 3 && argv[1][0] != '-')
+		return ckpt_ask(NULL, argv[1], argv[2]);
 	usage(stderr, 1);
 }

@@ -35,6 +35,7 @@ FUZZ_ROUNDTRIP(om_ctl_admit_reply, struct om_ctl_admit_reply)
 FUZZ_ROUNDTRIP(om_error, struct om_error)
 FUZZ_ROUNDTRIP(om_policy, struct om_policy)
 FUZZ_ROUNDTRIP(om_ctl_reattach, struct om_ctl_reattach)
+FUZZ_ROUNDTRIP(om_ctl_checkpoint, struct om_ctl_checkpoint)
 
 #define BIG (OM_HDR_SIZE + OM_MAX_PAYLOAD)
 
@@ -114,6 +115,7 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_CTL_PENDING_REPLY: rt_pending(p, h->length); break;
 	case OM_T_CTL_POLICY_REPLY: rt_om_policy(p, h->length); break;
 	case OM_T_CTL_JOB_REATTACH: rt_om_ctl_reattach(p, h->length); break;
+	case OM_T_CTL_CHECKPOINT: rt_om_ctl_checkpoint(p, h->length); break;
 	case OM_T_JOB_MOVED: rt_om_job_moved(p, h->length); break;
 	case OM_T_NODE_LOST: rt_om_node_lost(p, h->length); break;
 	case OM_T_ERROR:

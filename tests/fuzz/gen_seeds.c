@@ -269,6 +269,7 @@ ctl_stream(struct buf *b)
 	frame(b, OM_T_CTL_JOB_SUBMIT, 0, 0, pl, submit(4000, 0, 0, 0));
 	frame(b, OM_T_CTL_JOB_SUBMIT, 0, 0, pl, submit(4001, 0, OM_JOB_F_FORK, 1));
 	frame(b, OM_T_CTL_JOB_REATTACH, 0, 0, pl, ctl_reattach(7, 4000));
+	frame(b, OM_T_CTL_CHECKPOINT, 0, 0, pl, ENC(om_ctl_checkpoint, .pid = 4000, .path = "/tmp/job.ckpt"));
 	frame(b, OM_T_CTL_JOB_PLACED, 1, 0, pl, placed(1, 1));
 	frame(b, OM_T_CTL_JOB_PLACED, 0, 0, pl, placed(0, 0));
 	frame(b, OM_T_CTL_JOBS_REPLY, 0, 0, pl, om_job_list_encode(ji, 2, pl, sizeof pl));
