@@ -320,7 +320,7 @@ def test_om_checkpoint_saves_a_running_job():
         size = os.path.getsize(ck)
         bad = subprocess.run([OM_CHECKPOINT, "--control", c.control, "999999", ck], capture_output=True,
                              text=True, timeout=30)
-        check(bad.returncode == 1 and "999999: agent: pid 999999: no such job" in bad.stderr, "no such job: %d %s"
+        check(bad.returncode == 1 and "999999: agent: pid 999999: no such job of yours" in bad.stderr, "no such job: %d %s"
               % (bad.returncode, bad.stderr))
         got = read_until(p, got, 6, lambda: b"".join(err).decode())
         a.proc.kill()

@@ -1341,6 +1341,14 @@ def t_checkpoint_asked(tmp):
     check(asker.recv_frame() == (ow.T_CTL_CHECKPOINT, 0, 0, want), "the asker's answer")
     check(c.recv_frame() == (ow.T_CTL_CHECKPOINT, job, 0, want), "om-run was not asked")
     check("asks for a checkpoint into /tmp/saved.ckpt" in a.log(), "not logged")
+
+    def as_nobody():  # another user: not its job
+        other = a.ctl()
+        other.send_frame(ow.T_CTL_CHECKPOINT, want)
+        f = other.recv_frame()
+        return ow.error_decode(f[3])[1] if f is not None and f[0] == ow.T_ERROR else repr(f)
+    said = as_user(a, as_nobody)
+    check(said == "pid %d: no such job of yours" % os.getpid(), "another user asked: %r" % said)
     for payload, code in ((ow.ctl_checkpoint(os.getpid(), "saved.ckpt"), ow.E_RANGE),
                           (ow.ctl_checkpoint(4242424, "/tmp/x"), ow.E_STATE),
                           (ow.u32(os.getpid()), ow.E_TRUNC)):

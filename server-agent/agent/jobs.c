@@ -697,21 +697,25 @@ jobs_checkpoint(struct conn *c, const struct job_home *jh, const uint8_t *p, uin
 		conn_fail(c, rc, "bad CTL_CHECKPOINT: %s", om_strerror(rc));
 		return;
 	}
+	/* The job's own user only, root too: the file it names is where the
+	 * job's om-run writes, and restarts from, as that user. */
 	for (j = jobs_all; j != NULL; j = j->next)
-		if (j->pid == m.pid && jobs_visible(j, jh->uid))
+		if ((j->pid == m.pid || j->home_pid == m.pid) && j->uid == jh->uid)
 			break;
 	if (j == NULL) {
-		conn_fail(c, OM_E_STATE, "pid %u: no such job", m.pid);
+		conn_fail(c, OM_E_STATE, "pid %u: no such job of yours", m.pid);
 		return;
 	}
-	if (j->node == NULL || j->reattach_ms != 0 || j->move_to != NULL ||
-	    (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)) {
+	if (j->node == NULL || j->reattach_ms != 0 || j->move_to != NULL || j->state != OM_JOB_RUNNING) {
 		conn_fail(c, OM_E_STATE, "pid %u: not running on a node (its image is taken there)", m.pid);
 		return;
 	}
 	log_info("job %u: uid %u asks for a checkpoint into %s", j->id, jh->uid, m.path);
 	/* Its om-run takes it (the deputy writes the file, as the job's user). */
-	(void)conn_send(j->home, OM_T_CTL_CHECKPOINT, j->id, 0, p, len);
+	if (conn_send(j->home, OM_T_CTL_CHECKPOINT, j->id, 0, p, len) != 0) {
+		conn_fail(c, OM_E_STATE, "pid %u: its om-run is gone", m.pid);
+		return;
+	}
 	(void)conn_send(c, OM_T_CTL_CHECKPOINT, 0, 0, p, len);
 }
 

@@ -72,6 +72,10 @@ ckpt_ask(const char *control, const char *pid_arg, const char *file)
 	m.pid = (uint32_t)pid;
 	if (absolute(file, m.path, sizeof m.path) != 0)
 		return say_err("%s: not a file in a directory that exists%s", file, "");
+	if (strlen(m.path) + sizeof ".XXXXXX" > PATH_MAX)
+		return say_err("%s: too long a path%s", file, "");
+	if (stat(m.path, &st) == 0 && !S_ISREG(st.st_mode))
+		return say_err("%s: not a regular file%s", file, "");
 	for (const char *c = m.path; *c; c++)
 		if (*c < 0x20 || *c > 0x7e)
 			return say_err("%s: only printable ASCII in the path, for now%s", file, "");

@@ -27,20 +27,11 @@ void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms)
 	c->next_ms = ckpt_now_ms() + every_ms;
 }
 
-/* Where the image coming in goes. */
-static const char *ckpt_target(const struct ckpt *c)
-{
-	return c->once[0] ? c->once : c->path;
-}
-
 void ckpt_request(struct ckpt *c, const char *path)
 {
 	if (strlen(path) + 1 > sizeof c->path)
 		return; /* the agent passes no longer */
-	if (!c->path[0])
-		snprintf(c->path, sizeof c->path, "%s", path);
-	else
-		snprintf(c->once, sizeof c->once, "%s", path);
+	snprintf(c->path, sizeof c->path, "%s", path);
 	c->asked_now = 1;
 	if (c->state == CKPT_IDLE)
 		c->next_ms = ckpt_now_ms();
@@ -109,10 +100,13 @@ int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t e
 		return 1;
 	}
 	c->state = CKPT_IMAGE; /* its frames come: without a file they are dropped */
-	snprintf(c->tmp, sizeof c->tmp, "%s.XXXXXX", ckpt_target(c));
+	snprintf(c->target, sizeof c->target, "%s", c->path);
+	snprintf(c->tmp, sizeof c->tmp, "%s.XXXXXX", c->target);
 	c->fd = mkostemp(c->tmp, O_CLOEXEC);
-	if (c->fd < 0)
+	if (c->fd < 0) {
 		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno));
+		c->asked_now = 0; /* asked for there: not again */
+	}
 	c->taken_ms = ckpt_now_ms();
 	c->bytes = 0;
 	return 0;
@@ -161,18 +155,16 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	int rc = fsync(c->fd);
 	close(c->fd);
 	c->fd = -1;
-	const char *target = ckpt_target(c);
 	c->asked_now = 0;
-	if (rc != 0 || rename(c->tmp, target) != 0) {
-		snprintf(err, errlen, "%s: %s", target, strerror(errno));
+	if (rc != 0 || rename(c->tmp, c->target) != 0) {
+		snprintf(err, errlen, "%s: %s", c->target, strerror(errno));
 		unlink(c->tmp);
-		c->once[0] = '\0';
 		c->state = CKPT_IDLE;
 		c->next_ms = ckpt_now_ms() + c->every_ms;
 		return 0;
 	}
-	sync_dir(target);
-	c->once[0] = '\0';
+	sync_dir(c->target);
+	snprintf(c->done, sizeof c->done, "%s", c->target);
 	c->state = CKPT_IDLE;
 	c->count++;
 	c->last_bytes = c->bytes;
@@ -189,6 +181,8 @@ void ckpt_abort(struct ckpt *c)
 		c->fd = -1;
 		unlink(c->tmp);
 	}
+	if (c->state == CKPT_IMAGE)
+		c->asked_now = 0; /* its image began and is lost: not asked for again */
 	if (c->state != CKPT_IDLE)
 		c->next_ms = ckpt_now_ms() + c->every_ms;
 	c->state = CKPT_IDLE;

@@ -28,7 +28,8 @@ enum { CKPT_IDLE, CKPT_ASKED, CKPT_IMAGE };
 
 struct ckpt {
 	char path[4096];  /* "": no checkpoints */
-	char once[4096];  /* the next one goes here instead ("": path) */
+	char target[4096]; /* where the image coming in goes (path when it began) */
+	char done[4096];  /* the last whole image's file, which a restart reads */
 	int asked_now;    /* ckpt_request: one is due whatever every_ms says */
 	char tmp[4096 + 8]; /* PATH.XXXXXX while an image comes in */
 	uint32_t every_ms;
@@ -47,9 +48,10 @@ void ckpt_dir(const char *path, char *dir, size_t len);
 uint64_t ckpt_now_ms(void);
 /* Checkpoints every every_ms into path, the first every_ms from now. */
 void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms);
-/* om-checkpoint PID FILE: one now, into path (absolute). Without
- * checkpoints before, path becomes the job's checkpoint file (kept after
- * om-run ends), with no more taken unless asked. */
+/* om-checkpoint PID FILE: path (absolute) is the job's checkpoint file
+ * from now on, and one is due now (an image already coming in goes where
+ * it was going). Without --checkpoint-every no more are taken unless
+ * asked; one that fails is not asked for again. */
 void ckpt_request(struct ckpt *c, const char *path);
 /* Milliseconds until the next is due (0: now), -1: none. */
 int ckpt_wait_ms(const struct ckpt *c);

@@ -97,9 +97,9 @@ int remote_restart(struct remote *r)
 {
 	size_t len;
 	uint32_t lost = r->jc->placed.node;
-	uint8_t *img = read_file(r->ck.path, &len);
+	uint8_t *img = read_file(r->ck.done, &len);
 	if (!img) {
-		fprintf(stderr, "om-run: %s: its checkpoint %s cannot be read: %s\n", r->prog, r->ck.path, strerror(errno));
+		fprintf(stderr, "om-run: %s: its checkpoint %s cannot be read: %s\n", r->prog, r->ck.done, strerror(errno));
 		return SENT_NOT_STARTED;
 	}
 	if (remote_place(r, &r->need, 0, 0) != 0 || r->jc->placed.node == 0) {
@@ -114,7 +114,7 @@ int remote_restart(struct remote *r)
 	int rc = send_image(r, img, len);
 	free(img);
 	if (rc != 0) {
-		fprintf(stderr, "om-run: %s: its checkpoint %s does not make an image to send\n", r->prog, r->ck.path);
+		fprintf(stderr, "om-run: %s: its checkpoint %s does not make an image to send\n", r->prog, r->ck.done);
 		return SENT_NOT_STARTED;
 	}
 	if ((rc = remote_started(r, RESTART_START_MS)) != SENT_RUNS) {

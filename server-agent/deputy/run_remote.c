@@ -485,6 +485,23 @@ static int note_signal_seen(struct remote *r, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* om-checkpoint PID FILE, through the agent: FILE is the job's checkpoint
+ * file from now on, and one is taken as soon as the node can. om-run's
+ * own child only (its files are one job's). */
+static void checkpoint_asked(struct remote *r, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_ctl_checkpoint m;
+	if (h->job != r->job || om_ctl_checkpoint_decode(p, h->length, &m) != OM_OK)
+		return; /* not this job's: the agent sends its own only */
+	if (!r->root) {
+		fprintf(stderr, "om-run: pid %d (%s): a checkpoint into %s was asked for: only om-run's own program is "
+			"checkpointed\n", (int)r->pid, r->prog, m.path);
+		return;
+	}
+	say(r, "a checkpoint into %s is asked for", m.path);
+	ckpt_request(&r->ck, m.path);
+}
+
 /* While a forwarded call runs at home the node may speak: a signal came
  * for the job there (CALL_INTERRUPT: the call must end as a signal at home
  * would end it), or it took our signals in (SIGNAL_SEEN). Anything else
@@ -512,6 +529,10 @@ static int frames_during_call(void *ctx, int readable)
 		struct om_call_interrupt ci;
 		if (node_frame_in_order(r, &h) != 0)
 			return 1; /* the loop ends the job */
+		if (h.type == OM_T_CTL_CHECKPOINT) {
+			checkpoint_asked(r, &h, p); /* it only notes it: the loop asks the node */
+			continue;
+		}
 		if (h.type == OM_T_JOB_REATTACH && h.job == r->job) {
 			/* Now: the call the node sends again may follow. */
 			if (remote_on_reattach(r, &h, p) != 0 || flush_held_out(r) != 0)
@@ -1370,14 +1391,9 @@ static int serve(struct remote *r)
 			if (on_checkpoint_frame(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);
 			break;
-		case OM_T_CTL_CHECKPOINT: { /* om-checkpoint PID FILE, through the agent */
-			struct om_ctl_checkpoint m;
-			if (h.job != r->job || om_ctl_checkpoint_decode(p, h.length, &m) != OM_OK)
-				break; /* not this job's: the agent sends its own only */
-			say(r, "a checkpoint into %s is asked for", m.path);
-			ckpt_request(&r->ck, m.path);
+		case OM_T_CTL_CHECKPOINT:
+			checkpoint_asked(r, &h, p);
 			break;
-		}
 		case OM_T_JOB_REATTACH:
 			if (remote_on_reattach(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);
