@@ -256,15 +256,25 @@ om_ctl_checkpoint_decode(const void *buf, size_t len, struct om_ctl_checkpoint *
 
 /* ---- CTL_POLICY_REPLY */
 
+static int
+policy_ok(const struct om_policy *m)
+{
+	return !(m->flags & ~OM_POLICY_ALL) && (m->ckpt_every_ms == 0 ||
+	    (m->ckpt_every_ms >= 100 && m->ckpt_every_ms <= 86400000)) &&
+	    m->ckpt_max_pct >= 1 && m->ckpt_max_pct <= OM_CKPT_PCT_MAX;
+}
+
 int
 om_policy_encode(const struct om_policy *m, void *out, size_t cap)
 {
 	struct wire_wr w;
 
-	if (m->flags & ~OM_POLICY_ALL)
+	if (!policy_ok(m))
 		return OM_E_RANGE;
 	wire_wr_init(&w, out, cap);
 	wire_wr_u32(&w, m->flags);
+	wire_wr_u32(&w, m->ckpt_every_ms);
+	wire_wr_u32(&w, m->ckpt_max_pct);
 	return wire_wr_end(&w);
 }
 
@@ -275,7 +285,9 @@ om_policy_decode(const void *buf, size_t len, struct om_policy *m)
 
 	wire_rd_init(&r, buf, len);
 	m->flags = wire_rd_u32(&r);
-	if (r.err == OM_OK && (m->flags & ~OM_POLICY_ALL))
+	m->ckpt_every_ms = wire_rd_u32(&r);
+	m->ckpt_max_pct = wire_rd_u32(&r);
+	if (r.err == OM_OK && !policy_ok(m))
 		wire_rd_fail(&r, OM_E_RANGE);
 	return wire_rd_end(&r);
 }

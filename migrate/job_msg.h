@@ -52,8 +52,13 @@ struct om_job_submit {
  * starts; om-run follows it unless its user says otherwise. */
 #define OM_POLICY_CONFINE 1u /* confine = yes: --confine unless --no-confine */
 #define OM_POLICY_ALL OM_POLICY_CONFINE
+#define OM_CKPT_PCT_DEFAULT 5  /* checkpoints take at most this % of a job's time */
+#define OM_CKPT_PCT_MAX 50
 struct om_policy {
 	uint32_t flags;            /* OM_POLICY_*; other bits are OM_E_RANGE */
+	uint32_t ckpt_every_ms;    /* checkpoint every job this often unless om-run says (0: only when asked;
+	                            * else 100..86400000) */
+	uint32_t ckpt_max_pct;     /* checkpoints take at most this % of a job's time (1..OM_CKPT_PCT_MAX) */
 };
 
 /* JOB_FORK (34), agent -> node, header job = the child's new job id: make

@@ -374,11 +374,12 @@ POLICY_CONFINE = 1
 
 
 def policy_decode(p):
-    """The flags (POLICY_*) of a CTL_POLICY_REPLY payload."""
+    """(flags (POLICY_*), checkpoint every ms, checkpoints' most % of a
+    job's time) of a CTL_POLICY_REPLY payload."""
     r = Reader(p, "CTL_POLICY_REPLY")
-    flags = r.u32()
+    v = (r.u32(), r.u32(), r.u32())
     r.end()
-    return flags
+    return v
 
 
 # NODE_LEAVING reasons, CTL_NODE actions, node flags

@@ -298,7 +298,7 @@ def t_policy_frame(tmp):
         c = a.ctl()
         c.send_frame(ow.T_CTL_POLICY)
         f = c.recv_frame()
-        check(f is not None and f[0] == ow.T_CTL_POLICY_REPLY and ow.policy_decode(f[3]) == want,
+        check(f is not None and f[0] == ow.T_CTL_POLICY_REPLY and ow.policy_decode(f[3]) == (want, 0, 5),
               "confine = %s: %r" % (confine, f))
         c.send_frame(ow.T_CTL_POLICY, b"\0")
         c.expect_error(ow.E_TRAILING)

@@ -236,6 +236,34 @@ def t_restart_replays_and_catches_divergence(tmp):
         a.stop()
 
 
+def t_site_checkpoints(tmp):
+    # agent.conf's checkpoint_every_ms reaches om-run (CTL_POLICY): a job
+    # that did not ask is checkpointed all the same, into the default file,
+    # which goes when om-run ends; checkpoint_max_pct is said too.
+    a = harness.agent_with(tmp, "checkpoint_every_ms = 300\ncheckpoint_max_pct = 10\n")
+    c = a.ctl()
+    c.send_frame(ow.T_CTL_POLICY)
+    f = c.recv_frame()
+    check(f is not None and ow.policy_decode(f[3]) == (0, 300, 10), "the policy: %r" % (f,))
+    n = a.node(harness.MAC1, **ALL_FEATURES)
+    p = harness.spawn([RUN, "-v", "--control", a.control, "sleep", "60"], stdin=subprocess.DEVNULL,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    f = None
+    while f is None or f[0] != ow.T_IMAGE_END:
+        f = n.recv_frame(timeout=10)
+        check(f is not None, "the image ended early")
+    job = f[1]
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    f = n.recv_frame(timeout=10)
+    check(f is not None and f[:2] == (ow.T_CHECKPOINT, job), "no CHECKPOINT as agent.conf asks: %r" % (f,))
+    ckpts = [x for x in os.listdir(os.path.expanduser("~/.cache/om")) if x == "om-run.%d.ckpt" % p.pid]
+    n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job)
+    _, err = p.communicate(timeout=15)
+    check(p.returncode == 0, "om-run: %r %s" % (p.returncode, err.decode()[-800:]))
+    check(not os.path.exists(os.path.expanduser("~/.cache/om/om-run.%d.ckpt" % p.pid)) and ckpts == [],
+          "the default file is left (or was made before any image): %r" % ckpts)
+
+
 def t_child_deputy_says_why_it_killed(tmp):
     # Without -v a child's deputy holds none of om-run's descriptors, yet
     # why its process died is said on om-run's stderr (late_stderr.h),

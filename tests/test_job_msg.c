@@ -171,7 +171,7 @@ sample(size_t i)
 	static struct om_job_fork fork = { 77, 0xfffffff0u, 4242 };
 	static struct om_job_moving moving = { 0x0102030405060708ull, 0xfffffffeu };
 	static struct om_job_moved moved;
-	static struct om_policy pol = { OM_POLICY_CONFINE };
+	static struct om_policy pol = { OM_POLICY_CONFINE, 60000, 7 };
 	static struct om_job_reattach reat = { 3, 4242, 1000, 0xfffffff0u, 7, 19, 0 };
 	static struct om_ctl_reattach creat;
 	static struct om_ctl_checkpoint cck;
@@ -491,14 +491,23 @@ small_ranges(void)
 	buf[0] = OM_SIG_MAX + 1;
 	CHECK_EQ(codec_dec_exact(&codecs[4], buf, 44, &out), OM_E_RANGE);
 
-	/* CTL_POLICY_REPLY: the flags om-run knows, nothing else */
+	/* CTL_POLICY_REPLY: the flags om-run knows, nothing else; checkpoints
+	 * never or every 100 ms .. a day, taking 1 .. 50 % of a job's time */
 	for (uint32_t v = 0; v <= 8; v++) {
-		struct om_policy pol = { v };
+		struct om_policy pol = { v, 0, 5 };
 		int known = (v & ~OM_POLICY_ALL) == 0;
-		CHECK_EQ(om_policy_encode(&pol, buf, sizeof buf), known ? 4 : OM_E_RANGE);
+		CHECK_EQ(om_policy_encode(&pol, buf, sizeof buf), known ? 12 : OM_E_RANGE);
+		om_policy_encode(&(struct om_policy){ 0, 0, 5 }, buf, sizeof buf);
 		memcpy(buf, &v, 4);
-		CHECK_EQ(codec_dec_exact(&codecs[18], buf, 4, &pol), known ? OM_OK : OM_E_RANGE);
+		CHECK_EQ(codec_dec_exact(&codecs[18], buf, 12, &pol), known ? OM_OK : OM_E_RANGE);
 		CHECK(!known || pol.flags == v);
+	}
+	static const struct { uint32_t every, pct; int ok; } pols[] = {
+		{ 0, 5, 1 }, { 99, 5, 0 }, { 100, 5, 1 }, { 86400000, 50, 1 }, { 86400001, 5, 0 },
+		{ 1000, 0, 0 }, { 1000, 51, 0 }, { 1000, 1, 1 } };
+	for (size_t i = 0; i < sizeof pols / sizeof pols[0]; i++) {
+		struct om_policy pol = { 0, pols[i].every, pols[i].pct };
+		CHECK_EQ(om_policy_encode(&pol, buf, sizeof buf), pols[i].ok ? 12 : OM_E_RANGE);
 	}
 
 	/* JOB_STOPPED: 0 ("goes on") or a stop signal, 19..22, nothing else */

@@ -254,7 +254,9 @@ main(int argc, char **argv)
 	if (cf.admit.policy != ADMIT_LIST && (cf.admit.nnets > 0 || cf.admit.nmacs > 0))
 		usage_error("admit_nets and admit_macs need admit = list in the settings file");
 	admit_configure(&cf.admit);
-	ctl_set_policy(cf.confine == 1 ? OM_POLICY_CONFINE : 0);
+	struct om_policy pol = { cf.confine == 1 ? OM_POLICY_CONFINE : 0, cf.checkpoint_every_ms,
+		cf.checkpoint_max_pct ? cf.checkpoint_max_pct : OM_CKPT_PCT_DEFAULT };
+	ctl_set_policy(&pol);
 	if (sock_parse_addr(listen_arg, &sin) == -1)
 		usage_error("--listen: '%s' is not ADDR:PORT (IPv4)", listen_arg);
 	if (cfg.drop_after_ms < cfg.down_after_ms)

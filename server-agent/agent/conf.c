@@ -68,12 +68,13 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		"listen", "control", "balance", "balance_margin", "home_cores", "home_speed",
 		"heartbeat_ms", "down_after_ms", "drop_after_ms", "balance_ms", "balance_min_cpu_ms",
 		"balance_min_stay_ms", "node_moves", "key_file", "admit", "admit_nets", "admit_macs",
-		"confine", "jobs_per_user", "image_start_ms", "buffer_mib", "node_grace_ms"
+		"confine", "jobs_per_user", "image_start_ms", "buffer_mib", "node_grace_ms",
+		"checkpoint_every_ms", "checkpoint_max_pct"
 	};
 	struct sockaddr_in sin;
 	uint32_t *ms[] = { NULL, NULL, NULL, NULL, NULL, NULL, &cf->heartbeat_ms, &cf->down_after_ms,
 		&cf->drop_after_ms, &cf->balance_ms, &cf->balance_min_cpu_ms, &cf->balance_min_stay_ms, NULL, NULL, NULL, NULL, NULL, NULL,
-		NULL, &cf->image_start_ms, NULL, &cf->node_grace_ms };
+		NULL, &cf->image_start_ms, NULL, &cf->node_grace_ms, NULL, NULL };
 	unsigned long long v;
 	unsigned i;
 
@@ -145,6 +146,16 @@ conf_set(struct agent_conf *cf, const char *key, const char *val, unsigned *seen
 		if (conf_parse_uint(val, &v) == -1 || v < 1 || v > BUFMEM_MAX_MIB)
 			return "not a number of MiB (1..1048576)";
 		cf->buffer_mib = (uint32_t)v;
+		return NULL;
+	case 22:
+		if (conf_parse_uint(val, &v) == -1 || v < 100 || v > 86400000)
+			return "not a number of milliseconds (100..86400000)";
+		cf->checkpoint_every_ms = (uint32_t)v;
+		return NULL;
+	case 23:
+		if (conf_parse_uint(val, &v) == -1 || v < 1 || v > OM_CKPT_PCT_MAX)
+			return "not a percentage (1..50)";
+		cf->checkpoint_max_pct = (uint32_t)v;
 		return NULL;
 	}
 	if (conf_parse_ms(val, ms[i]) == -1)

@@ -40,6 +40,8 @@ struct agent_conf {
 	int admit_set;             /* admit given */
 	struct admit_cfg admit;    /* admit, admit_nets, admit_macs */
 	int confine;               /* -1 not set, 0 no, 1 yes */
+	uint32_t checkpoint_every_ms; /* 0 when not set: only jobs that ask */
+	uint32_t checkpoint_max_pct;  /* 0 when not set (OM_CKPT_PCT_DEFAULT) */
 	uint32_t jobs_per_user;    /* 0: not set (job_limits.h) */
 	uint32_t image_start_ms;   /* 0: not set (job_limits.h) */
 	uint32_t buffer_mib;       /* 0: not set (bufmem.h) */

@@ -45,7 +45,7 @@ static char ctl_sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static ino_t ctl_ino;
 static dev_t ctl_dev;
 static struct cconn *ctl_all;
-static uint32_t ctl_policy_flags; /* CTL_POLICY_REPLY's, from agent.conf */
+static struct om_policy ctl_policy_set = { 0, 0, OM_CKPT_PCT_DEFAULT }; /* CTL_POLICY_REPLY's, from agent.conf */
 
 static void ctl_frame(struct conn *c, const struct om_hdr *h, const uint8_t *p);
 static void ctl_closed(struct conn *c, const char *why);
@@ -99,16 +99,16 @@ ctl_nodes(struct conn *c)
 }
 
 void
-ctl_set_policy(uint32_t flags)
+ctl_set_policy(const struct om_policy *p)
 {
-	ctl_policy_flags = flags;
+	ctl_policy_set = *p;
 }
 
 static void
 ctl_policy(struct conn *c, uint32_t len)
 {
-	struct om_policy pol = { ctl_policy_flags };
-	uint8_t buf[4];
+	struct om_policy pol = ctl_policy_set;
+	uint8_t buf[16];
 	int n;
 
 	if (len != 0)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "job_msg.h"
 
 #define CTL_RX_CAP 4096 /* control requests are small */
 /* Caps on control connections (every om-run holds one while its job
@@ -26,8 +27,9 @@
  * not a socket), binds, and starts accepting. Returns 0, or -1 after
  * logging why. */
 int ctl_start(struct ev_loop *ev, const char *path);
-/* The OM_POLICY_* flags CTL_POLICY_REPLY says (0 until set). */
-void ctl_set_policy(uint32_t flags);
+/* What CTL_POLICY_REPLY says (agent.conf's confine, checkpoint_every_ms,
+ * checkpoint_max_pct; none, no checkpoints and 5 % until set). */
+void ctl_set_policy(const struct om_policy *p);
 /* Closes all control connections and removes the socket file if it is
  * still the one this process created. */
 void ctl_stop(void);

@@ -16,10 +16,11 @@ uint64_t ckpt_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms)
+void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms, uint32_t max_pct)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
+	c->max_pct = max_pct ? max_pct : CKPT_MAX_PCT;
 	if (!path || !every_ms || strlen(path) + 1 > sizeof c->path)
 		return; /* om-run checked the path */
 	snprintf(c->path, sizeof c->path, "%s", path);
@@ -169,7 +170,7 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	c->count++;
 	c->last_bytes = c->bytes;
 	c->last_ms = ckpt_now_ms() - c->taken_ms;
-	uint64_t apart = c->last_ms * 100 / CKPT_MAX_PCT;
+	uint64_t apart = c->last_ms * 100 / c->max_pct;
 	c->next_ms = ckpt_now_ms() + (apart > c->every_ms ? apart : c->every_ms);
 	return 1;
 }

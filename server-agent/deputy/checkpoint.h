@@ -22,7 +22,7 @@
 /* The job waits on its node while its image is sent: the next one comes
  * no sooner than that wait times 100 / CKPT_MAX_PCT, so that checkpoints
  * take at most this share of its time (and of its node's link). */
-#define CKPT_MAX_PCT 5
+#define CKPT_MAX_PCT 5 /* unless agent.conf says (checkpoint_max_pct) */
 
 enum { CKPT_IDLE, CKPT_ASKED, CKPT_IMAGE };
 
@@ -33,6 +33,7 @@ struct ckpt {
 	int asked_now;    /* ckpt_request: one is due whatever every_ms says */
 	char tmp[4096 + 8]; /* PATH.XXXXXX while an image comes in */
 	uint32_t every_ms;
+	uint32_t max_pct; /* CKPT_MAX_PCT, or agent.conf's */
 	int state;
 	int fd;           /* PATH.tmp while CKPT_IMAGE */
 	uint64_t next_ms; /* when to ask next (CKPT_IDLE) */
@@ -46,8 +47,9 @@ struct ckpt {
 void ckpt_dir(const char *path, char *dir, size_t len);
 /* Monotonic milliseconds. */
 uint64_t ckpt_now_ms(void);
-/* Checkpoints every every_ms into path, the first every_ms from now. */
-void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms);
+/* Checkpoints every every_ms into path, the first every_ms from now,
+ * taking at most max_pct % of the job's time (0: CKPT_MAX_PCT). */
+void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms, uint32_t max_pct);
 /* om-checkpoint PID FILE: path (absolute) is the job's checkpoint file
  * from now on, and one is due now (an image already coming in goes where
  * it was going). Without --checkpoint-every no more are taken unless

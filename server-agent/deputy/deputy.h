@@ -69,6 +69,7 @@ struct job_ctx {
 	 * (0: never), kept in checkpoint_path (checkpoint.h). */
 	uint32_t checkpoint_ms;
 	const char *checkpoint_path;
+	uint32_t checkpoint_max_pct; /* their share of its time (agent.conf; 0: CKPT_MAX_PCT) */
 	/* om-run's stderr, for the errors of deputies that do not hold it. */
 	struct late_stderr late_err;
 };

@@ -1483,7 +1483,8 @@ static int serve(struct remote *r)
 int remote_serve(struct remote *r)
 {
 	/* om-run's own child only: the file is one job's. */
-	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0);
+	ckpt_init(&r->ck, r->root ? r->jc->checkpoint_path : NULL, r->root ? r->jc->checkpoint_ms : 0,
+		  r->jc->checkpoint_max_pct);
 	int rc = serve(r);
 	r->serving = r->reattaching = 0;
 	r->resend_ok = r->call_coming = r->last_rep_seq = 0;

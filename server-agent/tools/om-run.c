@@ -161,6 +161,7 @@ static pid_t omrun_collector = -1;
  * with the CPU time of all it waited for. The summary waits for every
  * deputy of the job, so for processes the program left running too. */
 static const char *omrun_ckpt_default; /* the default checkpoint file: a cache, gone with the job */
+static struct om_policy omrun_policy = { 0, 0, OM_CKPT_PCT_DEFAULT }; /* the agent's (omrun_ask_policy) */
 
 static void __attribute__((noreturn))
 omrun_finish(struct job_ctx *jc, int status, int followed)
@@ -226,23 +227,47 @@ omrun_add_allow(const char *opt, const char *path, int write)
 static int
 omrun_confine_wanted(struct job_ctx *jc, int want, const char **why)
 {
-	struct om_policy pol;
-	char err[256];
-
 	*why = want == 1 ? "--confine" : "--no-confine";
 	if (want != -1)
 		return want;
 	*why = "the agent's choice, confine = yes";
-	if (jc->ctl_fd == -1)
-		return 0;
-	if (ctl_get_policy(jc->ctl_fd, &pol, err, sizeof err) == -1) {
+	return jc->ctl_fd != -1 && (omrun_policy.flags & OM_POLICY_CONFINE) != 0;
+}
+
+/* The agent's policy (agent.conf), asked once. An agent that does not
+ * answer is taken for none (closed: the program runs at home). */
+static void
+omrun_ask_policy(struct job_ctx *jc)
+{
+	char err[256];
+
+	if (jc->ctl_fd == -1 || ctl_get_policy(jc->ctl_fd, &omrun_policy, err, sizeof err) == 0)
+		return;
+	if (jc->verbose)
+		fprintf(stderr, "om-run: running at home: the agent did not say its policy: %s\n", err);
+	close(jc->ctl_fd);
+	jc->ctl_fd = -1;
+}
+
+static int omrun_checkpoint_default(char *out, size_t len);
+static int omrun_checkpoint_usable(const char *file);
+
+/* agent.conf's checkpoint_every_ms for a job that did not say: its
+ * checkpoints go to the default file, if one can be made (else none). */
+static void
+omrun_site_checkpoints(struct job_ctx *jc, char *file, size_t len)
+{
+	jc->checkpoint_max_pct = omrun_policy.ckpt_max_pct;
+	if (jc->checkpoint_ms != 0 || omrun_policy.ckpt_every_ms == 0)
+		return;
+	if (omrun_checkpoint_default(file, len) != 0 || omrun_checkpoint_usable(file) != 0) {
 		if (jc->verbose)
-			fprintf(stderr, "om-run: running at home: the agent did not say its policy: %s\n", err);
-		close(jc->ctl_fd);
-		jc->ctl_fd = -1;
-		return 0;
+			fprintf(stderr, "om-run: no checkpoints as agent.conf asks: no place for the file (~/.cache/om): "
+				"%s\n", strerror(errno));
+		return;
 	}
-	return (pol.flags & OM_POLICY_CONFINE) != 0;
+	jc->checkpoint_ms = omrun_policy.ckpt_every_ms;
+	jc->checkpoint_path = omrun_ckpt_default = file;
 }
 
 /* Before the child is released: keeps its ruleset (jc->confine) if the job
@@ -482,6 +507,8 @@ main(int argc, char **argv)
 
 	if (!home && (jc.ctl_fd = ctl_connect(jc.control)) == -1 && jc.verbose)
 		fprintf(stderr, "om-run: running at home: no agent at %s (%s)\n", jc.control, strerror(errno));
+	omrun_ask_policy(&jc);
+	omrun_site_checkpoints(&jc, ckpt_default, sizeof ckpt_default);
 	if (omrun_confine(&jc, confine, abi, cerr) == -1) {
 		kill(jc.child, SIGKILL);
 		while (waitpid(jc.child, NULL, 0) == -1 && errno == EINTR)
