@@ -57,6 +57,17 @@ def one_node(c):
     return n, c.node_by_mac(n.mac)["id"]
 
 
+def numbered_on(c, node_id, lines, extra, *more):
+    """om-run -v numbered on node_id (a line each 500 ms), its stderr read
+    by a thread meanwhile: (the Popen, the stderr lines so far, the thread)."""
+    p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)] + list(more), lines, extra, 500)
+    c.procs.append(p)
+    err = []
+    reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+    reader.start()
+    return p, err, reader
+
+
 def read_until(p, got, n, stderr=None):
     """got and p's stdout up to numbered's line n (os.read: communicate
     later reads past what readline would have buffered); fails if the job
@@ -148,12 +159,7 @@ def test_node_killed_job_restarts_from_checkpoint():
         by_id = {c.node_by_mac(n.mac)["id"]: n for n in nodes}
         first = min(by_id)
         ck = os.path.join(c.dir, "numbered.ckpt")
-        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(first), "--checkpoint-every", "1",
-                          "--checkpoint-file", ck], lines, extra, 500)
-        c.procs.append(p)
-        err = []
-        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
-        reader.start()
+        p, err, reader = numbered_on(c, first, lines, extra, "--checkpoint-every", "1", "--checkpoint-file", ck)
         got, on, restarts = b"", first, []
         for k in kills:
             got = read_until(p, got, k, lambda: b"".join(err).decode())
@@ -262,11 +268,7 @@ def test_agent_killed_and_restarted():
     want = native_numbered(lines, extra)
     with cluster() as c:
         n, node_id = one_node(c)
-        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(node_id)], lines, extra, 500)
-        c.procs.append(p)
-        err = []
-        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
-        reader.start()
+        p, err, reader = numbered_on(c, node_id, lines, extra)
         got = read_until(p, b"", 3, lambda: b"".join(err).decode())
         c.stop_agent(signal.SIGKILL)
         time.sleep(1)
@@ -302,11 +304,7 @@ def test_om_checkpoint_saves_a_running_job():
         for n in (a, b):
             c.wait_registered(n)
         ida, idb = (c.node_by_mac(n.mac)["id"] for n in (a, b))
-        p = run_numbered([OM_RUN, "-v", "--control", c.control, "--node", str(ida)], lines, extra, 500)
-        c.procs.append(p)
-        err = []
-        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
-        reader.start()
+        p, err, reader = numbered_on(c, ida, lines, extra)
         got = read_until(p, b"", 3, lambda: b"".join(err).decode())
         om_run = children(p.pid)[0]
         program = children(om_run)[0]
