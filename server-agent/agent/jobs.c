@@ -46,9 +46,11 @@ jobs_new_id(void)
 
 	/* Jobs of an agent before this one may come back under their ids
 	 * (reattach.h): a new agent starts its count somewhere else. */
-	if (jobs_next_id == 0 && getrandom(&jobs_next_id, sizeof jobs_next_id, 0) != sizeof jobs_next_id)
-		jobs_next_id = (uint32_t)ev_now_ms();
-	jobs_next_id &= 0x7fffffff; /* below 2^31, wherever an id goes */
+	if (jobs_next_id == 0) {
+		if (getrandom(&jobs_next_id, sizeof jobs_next_id, 0) != sizeof jobs_next_id)
+			jobs_next_id = (uint32_t)ev_now_ms();
+		jobs_next_id &= 0x7fffffff; /* a start below 2^31: ids stay printable as ints for long */
+	}
 	/* At most OM_JOBS_MAX ids are live, so this ends quickly. */
 	do {
 		id = jobs_next_id++;

@@ -196,10 +196,9 @@ mark_waiting(struct job *j, void *arg)
 }
 
 int
-reattach_new_link(const struct node *n)
+reattach_agent_new(void)
 {
 	/* A node keeps its jobs a little past the grace (GRACE_SLACK_MS). */
-	(void)n;
 	return ev_now_ms() - reattach_started_ms < (uint64_t)reattach_grace_ms + REATTACH_WAIT_MS;
 }
 

@@ -38,9 +38,9 @@ void reattach_from_node(struct node *n, struct conn *c, const struct om_hdr *h, 
 void reattach_from_home(struct conn *c, struct job_home *jh, const uint8_t *p, uint32_t len);
 /* Whether this agent started lately (within the grace and
  * REATTACH_WAIT_MS): the end of a job it never placed (JOB_EXIT, an image
- * home) may be that of one node n kept from the agent before (it gets
+ * home) may be that of one a node kept from the agent before (it gets
  * JOB_KILL, not a closed connection). */
-int reattach_new_link(const struct node *n);
+int reattach_agent_new(void);
 /* A control connection closes: its claim, if any, goes. */
 void reattach_home_gone(struct conn *c);
 /* Claims that waited too long end (see above). */

@@ -315,9 +315,9 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 /* A job's end (its exit, its way home) that a node may send for a job it
  * kept from the agent before this one, which that one never heard. */
 static int
-kept_job_end(const struct node *n, uint8_t type)
+kept_job_end(uint8_t type)
 {
-	return (type == OM_T_JOB_EXIT || type == OM_T_JOB_HOME || is_image(type)) && reattach_new_link(n);
+	return (type == OM_T_JOB_EXIT || type == OM_T_JOB_HOME || is_image(type)) && reattach_agent_new();
 }
 
 void
@@ -330,7 +330,7 @@ jobs_from_node(struct node *n, struct conn *c, const struct om_hdr *h, const uin
 
 	if (j != NULL && (j->node == n || j->move_to == n) && move_relay_from_node(n, c, j, h, p))
 		return;
-	if ((j == NULL || j->node != n) && !nodes_had(n, id) && !(j == NULL && kept_job_end(n, h->type))) {
+	if ((j == NULL || j->node != n) && !nodes_had(n, id) && !(j == NULL && kept_job_end(h->type))) {
 		conn_fail(c, OM_E_STATE, "%s for job %u, which never ran on node %u",
 		    om_type_name(h->type), id, n->id);
 		return;

@@ -22,24 +22,17 @@ int remote_reattachable(const struct remote *r)
 	return r->serving && !r->homing && !r->execed && r->jc->connect != NULL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int remote_reconnect(struct remote *r)
 {
 	struct job_ctx *jc = r->jc;
-	uint64_t until = now_ms() + OM_IMAGE_QUIET_MS;
+	uint64_t until = ckpt_now_ms() + OM_IMAGE_QUIET_MS;
 	struct timespec nap = { 0, RECONNECT_EVERY_MS * 1000000L };
 	int fd;
 
 	say(r, "the agent went away while the job ran on node %u: waiting up to %u s for it", jc->placed.node,
 	    OM_IMAGE_QUIET_MS / 1000);
 	while ((fd = jc->connect(jc->control)) < 0) {
-		if (now_ms() >= until) {
+		if (ckpt_now_ms() >= until) {
 			fprintf(stderr, "om-run: pid %d (%s): the agent went away and did not come back within %u s\n",
 				(int)r->pid, r->prog, OM_IMAGE_QUIET_MS / 1000);
 			return -1;
