@@ -98,6 +98,8 @@ om_type_name(int type)
 	case OM_T_CTL_POLICY_REPLY: return "CTL_POLICY_REPLY";
 	case OM_T_CTL_JOB_REATTACH: return "CTL_JOB_REATTACH";
 	case OM_T_CTL_CHECKPOINT: return "CTL_CHECKPOINT";
+	case OM_T_CKPT_HOME: return "CKPT_HOME";
+	case OM_T_CKPT_ENTRY: return "CKPT_ENTRY";
 	}
 	return "?";
 }

@@ -93,7 +93,10 @@ enum om_type {
 	OM_T_CTL_POLICY_REPLY = 78, /* agent -> om-run: om_policy (job_msg.h) */
 	OM_T_CTL_JOB_REATTACH = 79, /* om-run -> agent: om_ctl_reattach (reattach_msg.h) */
 	OM_T_CTL_CHECKPOINT = 80,  /* om-checkpoint -> agent -> om-run: om_ctl_checkpoint; the answer */
-	OM_T_MAX_KNOWN = 80
+	/* In checkpoint files only, never on a link (ckpt_file.h): */
+	OM_T_CKPT_HOME = 81,       /* om_ckpt_home */
+	OM_T_CKPT_ENTRY = 82,      /* om_ckpt_entry */
+	OM_T_MAX_KNOWN = 82
 };
 
 /* Whether frames of type t are part of an image (migrate/image.h). */

@@ -3,6 +3,7 @@
 period and they go on where they were; a job on a node has its image kept
 at home (checkpoints) while it runs."""
 
+import json
 import os
 import random
 import re
@@ -333,3 +334,66 @@ def test_om_checkpoint_saves_a_running_job():
     print("INFO om-checkpoint PID FILE saved numbered running on a node (%d KiB); its node killed later, it "
           "started again from that file (after call %s, %s calls answered from the log); output as natively"
           % (size // 1024, m.group(3), m.group(4)))
+
+
+def file_has(path, text, timeout, what):
+    wait_for(lambda: os.path.exists(path) and text in open(path, "rb").read(), timeout, what)
+
+
+def test_restart_from_a_saved_file():
+    """om-checkpoint PID FILE saves the dynamic numbered, which reads an
+    input file and writes an output file on a node; the job and its
+    om-run are killed; om-run --restart FILE continues it on the node,
+    reading and writing each file from where the checkpoint had it: the
+    output file ends as a native run's, with its exit status. Refused,
+    with a clear message: FILE cut short, FILE corrupt, the input file
+    changed since."""
+    lines = 12
+    numbered = os.path.join(BUILD, "corpus", "dynamic", "numbered")
+    with cluster() as c:
+        infile, out, native = (os.path.join(c.dir, f) for f in ("in.txt", "out.txt", "native.txt"))
+        with open(infile, "wb") as f:
+            f.write(numbered_input(lines))
+        with open(infile, "rb") as i, open(native, "wb") as o:
+            native_rc = subprocess.run([numbered, str(lines), "100"], stdin=i, stdout=o, timeout=60).returncode
+        n, node_id = one_node(c)
+        with open(infile, "rb") as i, open(out, "wb") as o:
+            p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(node_id), numbered,
+                                  str(lines), "500"], stdin=i, stdout=o, stderr=subprocess.PIPE)
+        c.procs.append(p)
+        file_has(out, b"line 3:", 90, "numbered's line 3 on its node")
+        program = children(p.pid)[0]
+        ck = os.path.join(c.dir, "saved.ckpt")
+        ask = subprocess.run([OM_CHECKPOINT, "--control", c.control, str(program), ck], capture_output=True,
+                             text=True, timeout=90)
+        check(ask.returncode == 0, "om-checkpoint: %d %s %s" % (ask.returncode, ask.stdout, ask.stderr))
+        file_has(out, b"line 6:", 60, "numbered's line 6, after its checkpoint")
+        p.kill()  # om-run: its home process goes with it, the agent ends the job on the node
+        p.wait(timeout=30)
+        wait_for(lambda: not json.loads(c.mon("--json").stdout)["jobs"], 30, "the agent to forget the job")
+
+        def restart(path):
+            return subprocess.run([OM_RUN, "-v", "--control", c.control, "--restart", path],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+        data = open(ck, "rb").read()
+        cut, bad = os.path.join(c.dir, "cut.ckpt"), os.path.join(c.dir, "bad.ckpt")
+        open(cut, "wb").write(data[:len(data) // 2])
+        open(bad, "wb").write(data[:40] + bytes(b ^ 0xff for b in data[40:48]) + data[48:])
+        for path, says in ((cut, "it is cut short"), (bad, "is not a checkpoint om-run can restart")):
+            r = restart(path)
+            check(r.returncode == 1 and says in r.stderr, "--restart %s: %d %s" % (path, r.returncode, r.stderr))
+        r = restart(ck)
+        got = open(out, "rb").read()
+        want = open(native, "rb").read()
+        check(r.returncode == native_rc and got == want, "restarted: exit %d (native %d)\n%r\n%r\n%s"
+              % (r.returncode, native_rc, got, want, r.stderr[-2500:]))
+        check("is the saved process now" in r.stderr and "placed on node %d" % node_id in r.stderr,
+              "not restarted on the node: %s" % r.stderr[-1500:])
+        with open(infile, "ab") as f:
+            f.write(b"more\n")
+        r = restart(ck)
+        check(r.returncode == 1 and "in.txt changed since the checkpoint" in r.stderr,
+              "a changed input file: %d %s" % (r.returncode, r.stderr))
+    print("INFO om-run --restart FILE continued the dynamic numbered, saved on its node and killed, on the "
+          "node from its input and output files' positions: output file as natively; a cut, a corrupt file "
+          "and a changed input refused")

@@ -159,7 +159,7 @@ def t_malformed_closed(tmp):
     cases = [
         ("bad version", ow.frame(ow.T_HELLO, good, version=ow.VERSION - 1), ow.E_VERSION),
         ("unknown type", ow.frame(10, b""), ow.E_TYPE),
-        ("unknown type 81", ow.frame(81, b""), ow.E_TYPE),
+        ("unknown type 83", ow.frame(83, b""), ow.E_TYPE),
         ("heartbeat first", ow.frame(ow.T_HEARTBEAT, ow.heartbeat(1, 1, 1, 1)), ow.E_STATE),
         ("truncated hello", ow.frame(ow.T_HELLO, good[:-1]), ow.E_TRUNC),
         ("hello + trailing", ow.frame(ow.T_HELLO, good + b"\0"), ow.E_TRAILING),

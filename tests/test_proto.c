@@ -318,7 +318,7 @@ hdr_types(void)
 	for (t = 0; t < 256; t++) {
 		known = (t >= OM_T_ERROR && t <= OM_T_NODE_RESTART) ||
 		    (t >= OM_T_IMAGE_BEGIN && t <= OM_T_JOB_LAST) ||
-		    (t >= OM_T_CTL_NODES && t <= OM_T_CTL_CHECKPOINT);
+		    (t >= OM_T_CTL_NODES && t <= OM_T_CKPT_ENTRY);
 		om_hdr_encode(buf, (uint8_t)t, 0, 0, 0);
 		CHECK_EQ(om_frame_check(buf, OM_HDR_SIZE, &h), known ? OM_OK : OM_E_TYPE);
 		CHECK_EQ(strcmp(om_type_name(t), "?") != 0, known);

@@ -56,6 +56,39 @@ int ckpt_busy(const struct ckpt *c)
 	return c->state != CKPT_IDLE;
 }
 
+uint8_t *ckpt_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 1 << 20, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (fd < 0 || !buf)
+		goto fail;
+	for (;;) {
+		if (n == cap) {
+			uint8_t *grown = realloc(buf, cap *= 2);
+			if (!grown)
+				goto fail;
+			buf = grown;
+		}
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			goto fail;
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
 void ckpt_dir(const char *path, char *dir, size_t len)
 {
 	const char *slash = strrchr(path, '/');
@@ -173,6 +206,20 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	uint64_t apart = c->last_ms * 100 / c->max_pct;
 	c->next_ms = ckpt_now_ms() + (apart > c->every_ms ? apart : c->every_ms);
 	return 1;
+}
+
+int ckpt_file(const struct ckpt *c)
+{
+	return c->state == CKPT_IMAGE ? c->fd : -1;
+}
+
+void ckpt_file_failed(struct ckpt *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+		unlink(c->tmp);
+	}
 }
 
 void ckpt_abort(struct ckpt *c)

@@ -7,8 +7,8 @@
  * they come to a new file of a name of its own (PATH.XXXXXX, mkstemp:
  * mode 0600, never one someone else made) which replaces PATH once the
  * image is whole (fsync, rename, fsync of the directory): PATH always
- * holds the last whole checkpoint, a file of image frames as
- * om-checkpoint --info reads it. Until the image is in, the deputy holds
+ * holds the last whole checkpoint, a file of frames as om-checkpoint
+ * --info reads it: the home record (ckpt_file.h), then the image. Until the image is in, the deputy holds
  * what it would send the node (ckpt_busy). */
 #ifndef OM_CHECKPOINT_H
 #define OM_CHECKPOINT_H
@@ -45,6 +45,9 @@ struct ckpt {
 
 /* The directory path's file is in ("." for a bare name). */
 void ckpt_dir(const char *path, char *dir, size_t len);
+/* A checkpoint file, whole, in memory (malloc'd; it may be replaced
+ * meanwhile): NULL with errno when it cannot be read. */
+uint8_t *ckpt_read_file(const char *path, size_t *len);
 /* Monotonic milliseconds. */
 uint64_t ckpt_now_ms(void);
 /* Checkpoints every every_ms into path, the first every_ms from now,
@@ -66,6 +69,11 @@ int ckpt_busy(const struct ckpt *c);
  * with err for one unasked or malformed. With 0 or 1, a non-empty err
  * is a failure to say (the file: the image is dropped, the job goes on). */
 int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t errlen);
+/* The file an image coming in goes to (-1: none, or not now): its home
+ * record goes first (ckpt_home.h). */
+int ckpt_file(const struct ckpt *c);
+/* The home record could not be written: the image is dropped. */
+void ckpt_file_failed(struct ckpt *c);
 /* One image frame: 0 taken (written, or dropped with err said), 1 the
  * image is whole and PATH replaced, -1 with err for a frame unasked. */
 int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *err, size_t errlen);

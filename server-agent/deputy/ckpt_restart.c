@@ -25,40 +25,6 @@ int remote_restartable(const struct remote *r)
 	return r->ck.count > 0 && r->nthreads == 0 && call_log_whole(&r->log, r->ck_calls);
 }
 
-/* The checkpoint file, whole, in memory (it may be replaced meanwhile). */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 1 << 20, n = 0;
-	uint8_t *buf = malloc(cap);
-	if (fd < 0 || !buf)
-		goto fail;
-	for (;;) {
-		if (n == cap) {
-			uint8_t *grown = realloc(buf, cap *= 2);
-			if (!grown)
-				goto fail;
-			buf = grown;
-		}
-		ssize_t got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			goto fail;
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	close(fd);
-	*len = n;
-	return buf;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return NULL;
-}
-
 /* The image's frames as home sends an image: what it may use is what
  * home and the nodes share (r->need), as at the start. */
 static int send_image(struct remote *r, const uint8_t *img, size_t len)
@@ -68,10 +34,12 @@ static int send_image(struct remote *r, const uint8_t *img, size_t len)
 	int rc = -1;
 	for (size_t at = 0; h && out && at < len;) {
 		struct om_hdr fh;
-		if (om_frame_check(img + at, len - at, &fh) != OM_OK || !om_type_is_image(fh.type))
+		if (om_frame_check(img + at, len - at, &fh) != OM_OK || fh.length > len - at - OM_HDR_SIZE)
 			goto done;
 		const uint8_t *p = img + at + OM_HDR_SIZE;
 		at += OM_HDR_SIZE + fh.length;
+		if (fh.type == OM_T_CKPT_HOME || fh.type == OM_T_CKPT_ENTRY)
+			continue; /* home's own record (ckpt_file.h) */
 		if (fh.type == OM_T_IMAGE_BEGIN) {
 			if (om_image_hdr_decode(p, fh.length, h) != OM_OK || h->calls != r->ck_calls)
 				goto done;
@@ -79,7 +47,7 @@ static int send_image(struct remote *r, const uint8_t *img, size_t len)
 			int n = om_image_hdr_encode(h, out, OM_MAX_PAYLOAD);
 			if (n < 0 || remote_send_frame(r, fh.type, out, (size_t)n) != 0)
 				goto done;
-		} else if (remote_send_frame(r, fh.type, p, fh.length) != 0) {
+		} else if (!om_type_is_image(fh.type) || remote_send_frame(r, fh.type, p, fh.length) != 0) {
 			goto done;
 		}
 		if (fh.type == OM_T_IMAGE_END) {
@@ -97,7 +65,7 @@ int remote_restart(struct remote *r)
 {
 	size_t len;
 	uint32_t lost = r->jc->placed.node;
-	uint8_t *img = read_file(r->ck.done, &len);
+	uint8_t *img = ckpt_read_file(r->ck.done, &len);
 	if (!img) {
 		fprintf(stderr, "om-run: %s: its checkpoint %s cannot be read: %s\n", r->prog, r->ck.done, strerror(errno));
 		return SENT_NOT_STARTED;

@@ -70,6 +70,9 @@ struct job_ctx {
 	uint32_t checkpoint_ms;
 	const char *checkpoint_path;
 	uint32_t checkpoint_max_pct; /* their share of its time (agent.conf; 0: CKPT_MAX_PCT) */
+	/* --restart FILE: the saved job, read and checked (ckpt_resume.h);
+	 * path and argv are its program's. NULL: a new job. */
+	struct ckpt_saved *restart;
 	/* om-run's stderr, for the errors of deputies that do not hold it. */
 	struct late_stderr late_err;
 };

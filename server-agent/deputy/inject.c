@@ -291,24 +291,28 @@ run_stub(struct inject *in, const struct user_regs_struct *regs, uint64_t code,
 }
 
 /* The tracee is at its exec stop, its old memory gone: /proc/PID/mem is
- * opened again for the new. The execve has not returned there: the kernel
- * stores its result (0, read's number) in rax after the stop, so the first
- * call injected would run as a read; one of nothing from no descriptor
- * takes that turn, and calls go in as usual after it. */
+ * opened again for the new, and inject_exec_turn runs. */
 static int
 leave_exec_stop(struct inject *in)
 {
 	char path[64];
-	uint64_t none[6] = { (uint64_t)-1, 0, 0, 0, 0, 0 };
-	int64_t ret;
 	int rc;
 
 	inject_close(in);
 	snprintf(path, sizeof path, "/proc/%d/mem", (int)in->pid);
 	if ((in->memfd = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return -errno;
-	rc = inject_syscall_here(in, SYS_read, none, &ret);
+	rc = inject_exec_turn(in);
 	return rc != 0 ? rc : INJECT_EXECED;
+}
+
+int
+inject_exec_turn(struct inject *in)
+{
+	uint64_t none[6] = { (uint64_t)-1, 0, 0, 0, 0, 0 };
+	int64_t ret;
+
+	return inject_syscall_here(in, SYS_read, none, &ret);
 }
 
 /* The common part: save registers, load the call, run the code at 'code',
@@ -412,21 +416,24 @@ inject_sigmask(struct inject *in, int how, uint64_t set, uint64_t at)
 	return rc != 0 ? rc : (int)ret;
 }
 
-int
-inject_setup(struct inject *in)
+static int
+setup(struct inject *in, uint64_t at)
 {
 	uint64_t a[6] = { 0 }, len = INJECT_CODE_SIZE + INJECT_DATA_SIZE;
 	int64_t ret;
 	int rc;
 
+	a[0] = at;
 	a[1] = len;
 	a[2] = PROT_READ | PROT_WRITE;
-	a[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+	a[3] = MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED : 0);
 	a[4] = (uint64_t)-1;
 	if ((rc = inject_syscall_here(in, SYS_mmap, a, &ret)) != 0)
 		return rc;
 	if (ret < 0 && ret > -4096)
 		return (int)ret;
+	if (at && (uint64_t)ret != at)
+		return -ENOMEM;
 	in->scratch = (uint64_t)ret;
 	in->scratch_len = len;
 	/* The code page becomes R-X; its stub goes in through /proc/PID/mem. */
@@ -444,6 +451,26 @@ inject_setup(struct inject *in)
 	in->stub = in->scratch;
 	in->data = in->scratch + INJECT_CODE_SIZE;
 	return 0;
+}
+
+int
+inject_setup(struct inject *in)
+{
+	return setup(in, 0);
+}
+
+int
+inject_setup_at(struct inject *in, uint64_t addr)
+{
+	struct user_regs_struct regs;
+
+	if (addr == 0 || addr % INJECT_CODE_SIZE != 0)
+		return -EINVAL;
+	if (ptrace(PTRACE_GETREGS, in->pid, NULL, &regs) == -1)
+		return -errno;
+	if (regs.rip + sizeof inject_code > addr && regs.rip < addr + INJECT_CODE_SIZE + INJECT_DATA_SIZE)
+		return -EBUSY;
+	return setup(in, addr);
 }
 
 int

@@ -96,6 +96,10 @@ int inject_open(struct inject *in, pid_t pid);
  * bytes and all registers are restored). rip must be in executable memory,
  * as it is at the entry stop. */
 int inject_setup(struct inject *in);
+/* The same at addr (MAP_FIXED: what was there goes), for a process that
+ * must have it where an image has it; -EBUSY when its instruction
+ * pointer, which the setup's own calls run at, lies there. */
+int inject_setup_at(struct inject *in, uint64_t addr);
 /* Runs system call nr with args[0..5] (rdi rsi rdx r10 r8 r9) through the
  * stub; *ret is the raw result (negative errno on failure of the call).
  * INJECT_EXECED for a successful execve (above). */
@@ -125,6 +129,12 @@ void inject_drop_signals(struct inject *in, unsigned n);
  * timer's SIGEV_THREAD_ID, pthread_sigqueue) go to the process: siginfo
  * does not say they were. */
 void inject_raise(pid_t tid, const struct inject_sig *s);
+/* At an exec stop the execve has not returned: the kernel stores its
+ * result (0, read's number) in rax after the stop, so the first call
+ * injected would run as a read. This one, of nothing from no descriptor,
+ * takes that turn; calls go in as usual after it. (An injected execve
+ * that succeeds has run it already.) */
+int inject_exec_turn(struct inject *in);
 /* Unmaps the scratch region (via inject_syscall_here) and closes memfd.
  * Safe to call on a dead tracee (then it only closes). */
 int inject_teardown(struct inject *in);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "ckpt_resume.h"
 #include "cpu_mask.h"
 #include "exec_env.h"
 #include "handoff.h"
@@ -396,6 +397,43 @@ static int move_out(struct remote *r, uint32_t node)
 
 static int life(struct remote *r, uint32_t first_node, int rc);
 
+/* Back from its node (home or exec'd there), stopped: followed again. */
+static void follow_again(struct remote *r)
+{
+	r->fw.stopped = 1;
+	r->fw.interrupting = 0; /* it went out: a move asked for before is done */
+	r->fw.watch_fd = r->jc->ctl_fd;
+}
+
+/* om-run --restart: the program's fresh exec becomes the saved process
+ * (ckpt_resume.h), which then goes out as one that came home does.
+ * Returns STAYS, NODE_*, or OMRUN_FAIL with the process killed. */
+static int resume_saved(struct remote *r, uint32_t node)
+{
+	char err[512];
+	struct ckpt_saved *s = r->jc->restart;
+	r->jc->restart = NULL; /* once: its later execs are placed as any */
+	int rc = inject_open(&r->in, r->pid);
+	if (rc != 0)
+		snprintf(err, sizeof err, "the new process: %s", strerror(-rc));
+	else
+		rc = ckpt_resume(s, &r->in, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "om-run: --restart: %s\n", err);
+		inject_close(&r->in);
+		kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, NULL, __WALL) == -1 && errno == EINTR)
+			;
+		return OMRUN_FAIL;
+	}
+	say(r, "pid %d is the saved process now (after its call %u)", (int)r->pid, s->home.calls);
+	r->need = s->hdr->cpu; /* what its code chose where it ran */
+	read_cmdline(r);
+	stats_command(&r->stats, r->cmd);
+	follow_again(r);
+	return move_out(r, node);
+}
+
 /* A fork made on the node, as its child's deputy knows it: by value, for
  * the new deputy reuses the static state its parent's deputy may have
  * been living in (child_deputy). */
@@ -651,14 +689,6 @@ int64_t remote_fork(struct remote *r, uint32_t seq, uint64_t chld)
 	return -RESTART_NOINTR;
 }
 
-/* Back from its node (home or exec'd there), stopped: followed again. */
-static void follow_again(struct remote *r)
-{
-	r->fw.stopped = 1;
-	r->fw.interrupting = 0; /* it went out: a move asked for before is done */
-	r->fw.watch_fd = r->jc->ctl_fd;
-}
-
 /* Follows the process to its end; returns its wait status (or om-run's
  * own failure, or NODE_LOST_STATUS). While it is at home the agent has a
  * record of it (for om-mon and om-migrate). */
@@ -717,7 +747,7 @@ static int life(struct remote *r, uint32_t first_node, int rc)
 			rc = move_out(r, r->move_to);
 			break;
 		case FOLLOW_EXEC:
-			rc = place_at_exec(r, node);
+			rc = r->jc->restart ? resume_saved(r, node) : place_at_exec(r, node);
 			node = 0; /* the user's choice was for the first program */
 			execed = 1;
 			if (rc == STAYS)

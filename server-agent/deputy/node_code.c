@@ -141,6 +141,23 @@ void node_code_note(pid_t pid, const struct om_sysreq *req, int64_t ret)
 	copies[ncopies++] = (struct copy){ addr, (uint64_t)ret, off, st.st_dev, st.st_ino, p };
 }
 
+void node_code_each(void (*fn)(void *ctx, uint64_t addr, uint64_t len, uint64_t off, dev_t dev, ino_t ino,
+    const char *path), void *ctx)
+{
+	for (size_t i = 0; i < ncopies; i++)
+		fn(ctx, copies[i].addr, copies[i].len, copies[i].off, copies[i].dev, copies[i].ino, copies[i].path);
+}
+
+int node_code_add(uint64_t addr, uint64_t len, uint64_t off, dev_t dev, ino_t ino, const char *path)
+{
+	cut_out(addr, addr + len);
+	char *p = ncopies < NODE_CODE_MAX ? strdup(path) : NULL;
+	if (p == NULL)
+		return -1;
+	copies[ncopies++] = (struct copy){ addr, len, off, dev, ino, p };
+	return 0;
+}
+
 /* A record with bytes in the page at addr, or NULL. */
 static const struct copy *copy_in(uint64_t addr)
 {

@@ -47,5 +47,11 @@ int node_code_check(void *ctx, uint64_t addr, const uint8_t *page, char *why, si
 void node_code_forget(void);
 /* The job starts now: files changed from now on bring no code home. */
 void node_code_since_now(void);
+/* Every record, oldest first, for a checkpoint file (ckpt_home.h). */
+void node_code_each(void (*fn)(void *ctx, uint64_t addr, uint64_t len, uint64_t off, dev_t dev, ino_t ino,
+    const char *path), void *ctx);
+/* A record a checkpoint file had, for its restart (its file checked by
+ * the caller): 0, or -1 when there is no room or memory. */
+int node_code_add(uint64_t addr, uint64_t len, uint64_t off, dev_t dev, ino_t ino, const char *path);
 
 #endif

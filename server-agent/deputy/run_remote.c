@@ -29,6 +29,7 @@
 #include "inject.h"
 #include "deputy.h"
 #include "job_msg.h"
+#include "ckpt_home.h"
 #include "home_code.h"
 #include "node_code.h"
 #include "ptrace_start.h"
@@ -160,6 +161,10 @@ static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const u
 	char err[256];
 	int rc = h->type == OM_T_CHECKPOINT_TAKEN ? ckpt_taken(&r->ck, p, h->length, err, sizeof err)
 						   : ckpt_frame(&r->ck, h, p, err, sizeof err);
+	if (rc == 0 && h->type == OM_T_CHECKPOINT_TAKEN && ckpt_file(&r->ck) >= 0 &&
+	    ckpt_home_write(ckpt_file(&r->ck), r->pid, r->in.scratch, r->in.scratch_len, r->seq.calls, err,
+			    sizeof err) != 0)
+		ckpt_file_failed(&r->ck); /* said below */
 	if (h->type == OM_T_IMAGE_BEGIN)
 		r->ck_coming = h->seq; /* its count of calls (job_seq.h) */
 	if (rc == 1 && h->type == OM_T_IMAGE_END) { /* kept: the log before it goes */

@@ -15,8 +15,9 @@
  *       status is PROG's. OM_CHECKPOINT_DEBUG=1 prints both address
  *       spaces when they differ.
  *   om-checkpoint --save FILE PROG [ARG...]
- *       Capture PROG at its entry point into FILE (the image frames
- *       concatenated), then kill it.
+ *       Capture PROG at its entry point into FILE (its home record and
+ *       image frames, as a checkpoint file: om-run --restart FILE runs
+ *       it), then kill it.
  *   om-checkpoint --info FILE
  *       Validate FILE and print a summary: header, registers, regions.
  *
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "ckpt_home.h"
 #include "ckpt_ask.h"
 #include "image.h"
 #include "inject.h"
@@ -125,7 +127,8 @@ walk_frames(const uint8_t *buf, size_t len, frame_fn fn, void *ctx, char *err, s
 
 	while (off < len) {
 		rc = om_frame_check(buf + off, len - off, &h);
-		if (rc == OM_OK && !om_type_is_image(h.type))
+		if (rc == OM_OK && !om_type_is_image(h.type) && h.type != OM_T_CKPT_HOME &&
+		    h.type != OM_T_CKPT_ENTRY)
 			rc = OM_E_TYPE;
 		if (rc == OM_OK && h.length > len - off - OM_HDR_SIZE)
 			rc = OM_E_SHORT;
@@ -208,6 +211,37 @@ print_hdr(const struct om_image_hdr *h)
 	printf("regions: %u, threads besides tid %u: %u\n", h->region_count, h->tid, h->thread_count);
 }
 
+/* The home record before the image (ckpt_file.h). */
+static int
+home_frame(int type, const uint8_t *p, size_t len, int print)
+{
+	static struct om_ckpt_home h;
+	static struct om_ckpt_entry e;
+	static const char *what[] = { "", "file", "directory", "device", "stream", "not restartable" };
+	char ps[4];
+	int rc;
+
+	if (type == OM_T_CKPT_HOME) {
+		if ((rc = om_ckpt_home_decode(p, len, &h)) == OM_OK && print)
+			printf("home: %s, uid %u, after call %u, %u entries; brk from %#llx, arguments at %#llx\n",
+			    h.exe, h.uid, h.calls, h.entries, (unsigned long long)h.start_brk,
+			    (unsigned long long)h.arg_start);
+		return rc;
+	}
+	if ((rc = om_ckpt_entry_decode(p, len, &e)) != OM_OK || !print)
+		return rc;
+	if (e.kind == OM_CKPT_FD)
+		printf("  fd %d: %s %s, flags %#o, at %llu\n", e.fd, what[e.what], e.path, e.flags,
+		    (unsigned long long)e.pos);
+	else if (e.kind == OM_CKPT_CWD)
+		printf("  cwd: %s\n", e.path);
+	else
+		printf("  %s: %012llx-%012llx %s %s +%llu\n", om_ckpt_kind_name(e.kind),
+		    (unsigned long long)e.addr, (unsigned long long)(e.addr + e.len),
+		    prot_str(e.kind == OM_CKPT_CODE ? e.flags : 0, ps), e.path, (unsigned long long)e.pos);
+	return rc;
+}
+
 static int
 decode_frame(int type, const uint8_t *p, size_t len, void *ctx, char *err, size_t errlen)
 {
@@ -219,6 +253,10 @@ decode_frame(int type, const uint8_t *p, size_t len, void *ctx, char *err, size_
 	int rc;
 
 	switch (type) {
+	case OM_T_CKPT_HOME:
+	case OM_T_CKPT_ENTRY:
+		rc = d->hdr != NULL ? OM_E_STATE : home_frame(type, p, len, d->print);
+		break;
 	case OM_T_IMAGE_BEGIN:
 		if (d->hdr == NULL && (d->hdr = malloc(sizeof *d->hdr)) == NULL) {
 			snprintf(err, errlen, "out of memory");
@@ -392,6 +430,8 @@ cmd_save(const char *path, char **argv)
 	}
 	if (start(argv, &pid, &in) != 0)
 		die_kill(pid, argv[0], "cannot set up injection");
+	if (ckpt_home_write(fileno(f), pid, in.scratch, in.scratch_len, 0, err, sizeof err) != 0)
+		die_kill(pid, path, err);
 	rc = capture_image(&in, NULL, 0, file_emit, f, &st, err, sizeof err);
 	if (rc == -EIO || (rc == 0 && fclose(f) != 0))
 		die_kill(pid, path, strerror(errno ? errno : EIO));

@@ -10,7 +10,8 @@
  *
  * Exit status: the program's own; 127 not found, 126 not executable; 251
  * the node running it was lost; 1 om-run's own failure (a job to be
- * confined that cannot be); 2 usage. */
+ * confined that cannot be, a checkpoint that cannot be restarted); 2
+ * usage. */
 #define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include "checkpoint.h"
 #include "confine.h"
 #include "cpu_mask.h"
+#include "ckpt_resume.h"
 #include "deputy.h"
 #include "stats.h"
 #include "job_msg.h"
@@ -50,6 +52,7 @@ usage(FILE *f)
 	    "              [--allow-read PATH] [--allow-tcp] [--stats FILE]\n"
 	    "              [--checkpoint-every SECONDS [--checkpoint-file FILE]] [-v] [--control PATH]\n"
 	    "              PROGRAM [ARGS...]\n"
+	    "       om-run [options] --restart FILE\n"
 	    "  --node ID        run on node ID only (see om-mon); otherwise the agent picks\n"
 	    "  --cores N        the program needs N cores of one node (default 1)\n"
 	    "  --home           run here, without asking the agent\n"
@@ -63,6 +66,8 @@ usage(FILE *f)
 	    "  --checkpoint-every SECONDS  while the program runs on a node, keep an image of it\n"
 	    "                   at home, taken this often (0.1 to 86400)\n"
 	    "  --checkpoint-file FILE  where (default ~/.cache/om/om-run.PID.ckpt)\n"
+	    "  --restart FILE   continue the job saved in FILE (a checkpoint file), here or on a\n"
+	    "                   node, with the same files; refused when one of them changed\n"
 	    "  -v, --verbose    say where the program runs and why\n"
 	    "  --control PATH   agent control socket (default $OM_CONTROL, else %s)\n"
 	    "  -h, --help       show this help\n",
@@ -399,6 +404,7 @@ main(int argc, char **argv)
 		{ "stats", required_argument, NULL, 's' },
 		{ "checkpoint-every", required_argument, NULL, 'E' },
 		{ "checkpoint-file", required_argument, NULL, 'F' },
+		{ "restart", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -406,7 +412,9 @@ main(int argc, char **argv)
 	};
 	struct job_ctx jc;
 	char path[PATH_MAX];
-	const char *control = NULL, *stats = NULL, *ckpt_file = NULL;
+	const char *control = NULL, *stats = NULL, *ckpt_file = NULL, *restart = NULL;
+	static struct ckpt_saved saved;
+	static char *saved_argv[2];
 	char ckpt_default[PATH_MAX];
 	char cerr[512] = "";
 	uint32_t node = 0, cores = 1;
@@ -431,6 +439,7 @@ main(int argc, char **argv)
 		case 's': stats = optarg; break;
 		case 'E': jc.checkpoint_ms = omrun_parse_seconds("--checkpoint-every", optarg); break;
 		case 'F': ckpt_file = optarg; break;
+		case 'R': restart = optarg; break;
 		case 'v': jc.verbose = 1; break;
 		case 'c': control = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -440,8 +449,13 @@ main(int argc, char **argv)
 			return OMRUN_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !restart) {
 		fprintf(stderr, "om-run: no program given\n");
+		usage(stderr);
+		return OMRUN_EXIT_USAGE;
+	}
+	if (optind < argc && restart) {
+		fprintf(stderr, "om-run: --restart continues the program saved in its file: no PROGRAM with it\n");
 		usage(stderr);
 		return OMRUN_EXIT_USAGE;
 	}
@@ -455,8 +469,18 @@ main(int argc, char **argv)
 		usage(stderr);
 		return OMRUN_EXIT_USAGE;
 	}
-	if ((rc = omrun_resolve(argv[optind], path, sizeof path)) != 0)
+	if (restart) {
+		char err[1024];
+		if (ckpt_saved_read(restart, &saved, err, sizeof err) != 0 || ckpt_saved_files(&saved, err, sizeof err) != 0) {
+			fprintf(stderr, "om-run: --restart %s: %s\n", restart, err);
+			return OMRUN_EXIT_ERR;
+		}
+		snprintf(path, sizeof path, "%s", saved.home.exe);
+		saved_argv[0] = path;
+		jc.restart = &saved;
+	} else if ((rc = omrun_resolve(argv[optind], path, sizeof path)) != 0) {
 		return rc;
+	}
 	if (jc.checkpoint_ms != 0 && ckpt_file == NULL) {
 		if (omrun_checkpoint_default(ckpt_default, sizeof ckpt_default) != 0) {
 			fprintf(stderr, "om-run: --checkpoint-every: no place for the file (~/.cache/om): %s\n",
@@ -471,7 +495,7 @@ main(int argc, char **argv)
 	}
 	jc.checkpoint_path = ckpt_file;
 	jc.path = path;
-	jc.argv = argv + optind;
+	jc.argv = restart ? saved_argv : argv + optind;
 	jc.envp = environ;
 	jc.control = ctl_path(control);
 	jc.connect = ctl_connect;
@@ -515,14 +539,19 @@ main(int argc, char **argv)
 			;
 		return OMRUN_EXIT_ERR;
 	}
-	if (home) {
+	if (home && !restart) {
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: --home\n");
 		omrun_finish(&jc, omrun_run_home(&jc), 0);
 	}
-	if (jc.ctl_fd != -1) {
+	if (jc.ctl_fd != -1 || restart) { /* a restart needs the deputy, here too */
 		if ((status = deputy_run(&jc)) != RUN_REMOTE_UNAVAILABLE)
 			omrun_finish(&jc, status, 1);
+		if (restart) {
+			fprintf(stderr, "om-run: --restart %s: the deputy cannot trace the program\n", restart);
+			kill(jc.child, SIGKILL);
+			omrun_finish(&jc, OMRUN_EXIT_ERR << 8, 0);
+		}
 		if (jc.verbose)
 			fprintf(stderr, "om-run: running at home: the deputy cannot trace the program\n");
 	}

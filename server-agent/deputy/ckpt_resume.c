@@ -1,0 +1,426 @@
+/* ckpt_resume.c - a saved job made whole again in a new home process
+ * (contract in ckpt_resume.h). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <unistd.h>
+#include <linux/prctl.h>
+
+#include "capture.h"
+#include "checkpoint.h"
+#include "ckpt_resume.h"
+#include "node_code.h"
+#include "restore.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void ckpt_saved_free(struct ckpt_saved *s)
+{
+	free(s->buf);
+	free(s->e);
+	free(s->hdr);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- reading the file */
+
+/* One image frame through the validator (the pages are not kept). */
+static int image_frame(struct ckpt_saved *s, struct om_image_check *c, const struct om_hdr *h, const uint8_t *p)
+{
+	struct om_image_region reg;
+	struct om_image_pages pg;
+	struct om_image_end end;
+	switch (h->type) {
+	case OM_T_IMAGE_BEGIN:
+		if (s->hdr || !(s->hdr = malloc(sizeof *s->hdr)))
+			return s->hdr ? OM_E_STATE : -ENOMEM;
+		int rc = om_image_hdr_decode(p, h->length, s->hdr);
+		return rc != OM_OK ? rc : om_image_check_begin(c, s->hdr);
+	case OM_T_IMAGE_REGION:
+		return om_image_region_decode(p, h->length, &reg) ?: om_image_check_region(c, &reg);
+	case OM_T_IMAGE_PAGES:
+		return om_image_pages_decode(p, h->length, &pg) ?: om_image_check_pages(c, &pg);
+	case OM_T_IMAGE_END:
+		return om_image_end_decode(p, h->length, &end) ?: om_image_check_end(c, &end);
+	}
+	return OM_E_STATE; /* a thread (refused before) or anything else */
+}
+
+int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t errlen)
+{
+	struct om_image_check check;
+	uint32_t k = 0;
+	memset(s, 0, sizeof *s);
+	if (!(s->buf = ckpt_read_file(path, &s->len)))
+		return fail(err, errlen, "it cannot be read: %s", strerror(errno));
+	om_image_check_init(&check);
+	for (size_t at = 0; at < s->len;) {
+		struct om_hdr h;
+		int rc = om_frame_check(s->buf + at, s->len - at, &h);
+		if (rc == OM_OK && h.length > s->len - at - OM_HDR_SIZE)
+			rc = OM_E_SHORT;
+		if (rc != OM_OK) {
+			if (rc == OM_E_SHORT)
+				fail(err, errlen, "it is cut short (%zu bytes: a frame at byte %zu goes on past the end)", s->len,
+				     at);
+			else
+				fail(err, errlen, "it is not a checkpoint om can read: at byte %zu, %s", at,
+				     rc == OM_E_VERSION ? "a frame of another version of om" : om_strerror(rc));
+			ckpt_saved_free(s);
+			return -1;
+		}
+		const uint8_t *p = s->buf + at + OM_HDR_SIZE;
+		if (at == 0 && h.type != OM_T_CKPT_HOME)
+			rc = OM_E_STATE;
+		else if (h.type == OM_T_CKPT_HOME)
+			rc = at != 0 ? OM_E_STATE : om_ckpt_home_decode(p, h.length, &s->home);
+		else if (h.type == OM_T_CKPT_ENTRY)
+			rc = k == s->home.entries ? OM_E_STATE : om_ckpt_entry_decode(p, h.length, &s->e[k++]);
+		else if (k < s->home.entries)
+			rc = OM_E_STATE;
+		else if (h.type != OM_T_IMAGE_THREAD)
+			rc = image_frame(s, &check, &h, p);
+		if (h.type == OM_T_IMAGE_THREAD || (rc == OM_OK && h.type == OM_T_IMAGE_BEGIN && s->hdr->thread_count)) {
+			ckpt_saved_free(s);
+			return fail(err, errlen, "the job had more than one thread: a restart takes a process of one thread");
+		}
+		if (rc == OM_OK && h.type == OM_T_CKPT_HOME && s->home.entries &&
+		    !(s->e = calloc(s->home.entries, sizeof *s->e)))
+			rc = -ENOMEM;
+		if (rc == OM_OK && s->image_at == 0 && om_type_is_image(h.type))
+			s->image_at = at;
+		if (rc == OM_OK && h.type == OM_T_IMAGE_END && at + OM_HDR_SIZE + h.length != s->len)
+			rc = OM_E_TRAILING;
+		if (rc != OM_OK) {
+			const char *why = check.why && check.why[0] ? check.why : rc == -ENOMEM ? "out of memory" : om_strerror(rc);
+			if (at == 0 && h.type != OM_T_CKPT_HOME)
+				why = "it has no home record (om-checkpoint --save's files and those of an older om "
+				      "have none)";
+			fail(err, errlen, "it is not a checkpoint om-run can restart: frame %s at byte %zu: %s",
+			     om_type_name(h.type), at, why);
+			ckpt_saved_free(s);
+			return -1;
+		}
+		at += OM_HDR_SIZE + h.length;
+	}
+	if (!s->hdr || !om_image_check_done(&check)) {
+		ckpt_saved_free(s);
+		return fail(err, errlen, "it is cut short: %s", s->len == 0 ? "the file is empty" : "the image has no end");
+	}
+	if (s->home.uid != getuid()) {
+		fail(err, errlen, "it was saved by uid %u: a restart runs it as its own user only", s->home.uid);
+		ckpt_saved_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the files it names */
+
+static int64_t ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+static int same_file(const struct om_ckpt_entry *e, const struct stat *st)
+{
+	return (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino;
+}
+
+static int unchanged(const struct om_ckpt_entry *e, const struct stat *st)
+{
+	return same_file(e, st) && (uint64_t)st->st_size == e->size && ns(&st->st_mtim) == e->mtime_ns &&
+	       ns(&st->st_ctim) == e->ctime_ns;
+}
+
+static int fd_file_ok(const struct om_ckpt_entry *e, const struct stat *st, char *err, size_t errlen)
+{
+	uint64_t now = (uint64_t)st->st_size;
+	if ((e->flags & O_ACCMODE) == O_RDONLY && (now != e->size || ns(&st->st_mtim) != e->mtime_ns))
+		return fail(err, errlen, "fd %d: %s changed since the checkpoint (it reads it; size %llu then, %llu now)",
+			    e->fd, e->path, (unsigned long long)e->size, (unsigned long long)now);
+	if ((e->flags & O_ACCMODE) != O_RDONLY && (e->flags & O_APPEND) && now != e->size)
+		return fail(err, errlen, "fd %d: %s grew or shrank since the checkpoint (%llu bytes then, %llu now): "
+			    "the job appends to it and would write again what it wrote since; cut it back to %llu "
+			    "bytes to restart", e->fd, e->path, (unsigned long long)e->size, (unsigned long long)now,
+			    (unsigned long long)e->size);
+	if ((e->flags & O_ACCMODE) != O_RDONLY && now < e->pos)
+		return fail(err, errlen, "fd %d: %s is shorter (%llu bytes) than where the job was writing (%llu)",
+			    e->fd, e->path, (unsigned long long)now, (unsigned long long)e->pos);
+	return 0;
+}
+
+int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(s->home.exe, &st) != 0)
+		return fail(err, errlen, "its program %s: %s", s->home.exe, strerror(errno));
+	for (uint32_t i = 0; i < s->home.entries; i++) {
+		const struct om_ckpt_entry *e = &s->e[i];
+		int gone = e->kind != OM_CKPT_SPECIAL && e->what != OM_CKPT_STREAM && e->what != OM_CKPT_OTHER &&
+			   stat(e->path, &st) != 0;
+		if (gone)
+			return fail(err, errlen, "%s %s: %s", e->kind == OM_CKPT_FD ? "its open file" : "its file", e->path,
+				    strerror(errno));
+		switch (e->kind) {
+		case OM_CKPT_CWD:
+			if (!same_file(e, &st))
+				return fail(err, errlen, "its working directory %s is another directory now", e->path);
+			break;
+		case OM_CKPT_CODE:
+		case OM_CKPT_READ:
+			if (!unchanged(e, &st))
+				return fail(err, errlen, "%s, which it runs code from, changed since the checkpoint", e->path);
+			break;
+		case OM_CKPT_FD:
+			if (e->what == OM_CKPT_OTHER)
+				return fail(err, errlen, "fd %d (%s) cannot be given back: a restart opens files, directories "
+					    "and devices again, and takes the new om-run's own fds 0, 1 and 2 for pipes, "
+					    "terminals and sockets", e->fd, e->path);
+			if (e->what == OM_CKPT_STREAM)
+				break;
+			if (!same_file(e, &st))
+				return fail(err, errlen, "fd %d: %s is another file now", e->fd, e->path);
+			if (e->what == OM_CKPT_FILE && fd_file_ok(e, &st, err, errlen) != 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- the new process */
+
+/* One injected call; -1 with err saying what failed. */
+#define ARGS(...) ((const uint64_t[6]){ __VA_ARGS__ })
+static int call(struct inject *in, const char *what, long nr, const uint64_t a[6], int64_t *ret, char *err,
+		size_t errlen)
+{
+	int rc = in->stub ? inject_syscall(in, nr, a, ret) : inject_syscall_here(in, nr, a, ret);
+	if (rc == 0 && *ret < 0 && *ret > -4096)
+		rc = (int)*ret;
+	return rc == 0 ? 0 : fail(err, errlen, "%s: %s", what, strerror(-rc));
+}
+
+/* path into the scratch data area, for a call that takes it. */
+static int put_path(struct inject *in, const char *path, char *err, size_t errlen)
+{
+	int rc = inject_write(in, in->data, path, strlen(path) + 1);
+	return rc == 0 ? 0 : fail(err, errlen, "writing into the new process: %s", strerror(-rc));
+}
+
+/* The kernel's mappings where the saved process had them. */
+static int move_special(struct ckpt_saved *s, struct inject *in, char *err, size_t errlen)
+{
+	struct capture_map *maps;
+	size_t n;
+	int64_t ret;
+	int rc = capture_read_maps(in->pid, 0, 0, &maps, &n);
+	if (rc != 0)
+		return fail(err, errlen, "/proc/%d/maps: %s", (int)in->pid, strerror(-rc));
+	for (uint32_t i = 0; rc == 0 && i < s->home.entries; i++) {
+		const struct om_ckpt_entry *e = &s->e[i];
+		size_t k = 0;
+		if (e->kind != OM_CKPT_SPECIAL)
+			continue;
+		while (k < n && strcmp(maps[k].name, e->path) != 0)
+			k++;
+		if (k == n || maps[k].end - maps[k].start != e->len) {
+			rc = fail(err, errlen, "this kernel's %s is not the checkpoint's: restart it on the kernel it ran on",
+				  e->path);
+			break;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (j != k && maps[j].start < e->addr + e->len && e->addr < maps[j].end && maps[j].name[0] == '[')
+				rc = fail(err, errlen, "the new process has its %s where %s was (by chance): run it again",
+					  maps[j].name, e->path);
+		if (rc == 0 && maps[k].start != e->addr)
+			rc = call(in, e->path, SYS_mremap,
+				  ARGS(maps[k].start, e->len, e->len, MREMAP_MAYMOVE | MREMAP_FIXED, e->addr), &ret, err,
+				  errlen);
+	}
+	free(maps);
+	return rc;
+}
+
+/* prctl(PR_SET_MM_MAP): break, arguments and environment where the image has them. */
+static int set_layout(struct ckpt_saved *s, struct inject *in, char *err, size_t errlen)
+{
+	const struct om_ckpt_home *h = &s->home;
+	struct prctl_mm_map m = {
+		.start_code = h->start_code, .end_code = h->end_code, .start_data = h->start_data,
+		.end_data = h->end_data, .start_brk = s->hdr->start_brk, .brk = s->hdr->brk,
+		.start_stack = h->start_stack, .arg_start = h->arg_start, .arg_end = h->arg_end,
+		.env_start = h->env_start, .env_end = h->env_end, .exe_fd = (uint32_t)-1,
+	};
+	int64_t ret;
+	int rc = inject_write(in, in->data, &m, sizeof m);
+	if (rc != 0)
+		return fail(err, errlen, "writing into the new process: %s", strerror(-rc));
+	return call(in, "its memory layout (prctl PR_SET_MM_MAP)", SYS_prctl,
+		    ARGS(PR_SET_MM, PR_SET_MM_MAP, in->data, sizeof m), &ret, err, errlen);
+}
+
+static uint64_t prot_of(uint32_t om)
+{
+	return ((om & OM_PROT_R) ? PROT_READ : 0) | ((om & OM_PROT_W) ? PROT_WRITE : 0) |
+	       ((om & OM_PROT_X) ? PROT_EXEC : 0);
+}
+
+/* Home's code where it was; what the node read noted as it was. */
+static int set_code(struct ckpt_saved *s, struct inject *in, char *err, size_t errlen)
+{
+	int64_t fd, ret;
+	for (uint32_t i = 0; i < s->home.entries; i++) {
+		const struct om_ckpt_entry *e = &s->e[i];
+		if (e->kind == OM_CKPT_READ && node_code_add(e->addr, e->len, e->pos, e->dev, e->ino, e->path) != 0)
+			return fail(err, errlen, "out of memory");
+		if (e->kind != OM_CKPT_CODE)
+			continue;
+		if (put_path(in, e->path, err, errlen) != 0 ||
+		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, O_RDONLY | O_CLOEXEC), &fd, err,
+			 errlen) != 0)
+			return -1;
+		int rc = call(in, e->path, SYS_mmap,
+			      ARGS(e->addr, e->len, prot_of(e->flags), MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, e->pos), &ret,
+			      err, errlen);
+		call(in, "close", SYS_close, ARGS((uint64_t)fd), &ret, err, rc ? 0 : errlen);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int fd_open_in(const char *fds, int fd)
+{
+	char name[96];
+	struct stat st;
+	snprintf(name, sizeof name, "%s/%d", fds, fd);
+	return lstat(name, &st) == 0;
+}
+
+/* The descriptors: the saved ones at their numbers, no other. */
+static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t errlen)
+{
+	char fds[64];
+	int64_t ret, fd;
+	snprintf(fds, sizeof fds, "/proc/%d/fd", (int)in->pid);
+	DIR *d = opendir(fds);
+	struct dirent *de;
+	if (!d)
+		return fail(err, errlen, "%s: %s", fds, strerror(errno));
+	while ((de = readdir(d)) != NULL) { /* om-run's own, but 0, 1 and 2 where they stand in */
+		int n = atoi(de->d_name), stays = 0;
+		if (de->d_name[0] == '.')
+			continue;
+		for (uint32_t i = 0; i < s->home.entries; i++)
+			stays |= s->e[i].kind == OM_CKPT_FD && s->e[i].fd == n && s->e[i].what == OM_CKPT_STREAM;
+		if (!stays && call(in, "close", SYS_close, ARGS((uint64_t)n), &ret, err, errlen) != 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	for (uint32_t i = 0; i < s->home.entries; i++) {
+		const struct om_ckpt_entry *e = &s->e[i];
+		if (e->kind == OM_CKPT_CWD && (put_path(in, e->path, err, errlen) != 0 ||
+					       call(in, e->path, SYS_chdir, ARGS(in->data), &ret, err, errlen) != 0))
+			return -1;
+		if (e->kind != OM_CKPT_FD)
+			continue;
+		if (e->what == OM_CKPT_STREAM) {
+			if (!fd_open_in(fds, e->fd))
+				return fail(err, errlen, "fd %d was %s: om-run has no fd %d to give it now", e->fd, e->path,
+					    e->fd);
+			continue;
+		}
+		uint64_t flags = e->flags & ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
+		if (put_path(in, e->path, err, errlen) != 0 ||
+		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, flags | O_NOCTTY), &fd, err,
+			 errlen) != 0)
+			return -1;
+		int cloexec = (e->flags & O_CLOEXEC) != 0, rc = 0;
+		if (fd != e->fd) {
+			rc = call(in, e->path, SYS_dup3, ARGS((uint64_t)fd, (uint64_t)e->fd, cloexec ? O_CLOEXEC : 0), &ret,
+				  err, errlen);
+			call(in, "close", SYS_close, ARGS((uint64_t)fd), &ret, err, rc ? 0 : errlen);
+		} else if (cloexec) {
+			rc = call(in, e->path, SYS_fcntl, ARGS((uint64_t)fd, F_SETFD, FD_CLOEXEC), &ret, err, errlen);
+		}
+		if (rc == 0 && e->what != OM_CKPT_DEVICE)
+			rc = call(in, e->path, SYS_lseek, ARGS((uint64_t)e->fd, e->pos, SEEK_SET), &ret, err, errlen);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int restore_image(struct ckpt_saved *s, struct inject *in, struct restore *rs, char *err, size_t errlen)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->file_code = node_code_check; /* home_file: its files were checked (ckpt_saved_files) */
+	for (size_t at = s->image_at; at < s->len;) {
+		struct om_hdr h;
+		om_frame_check(s->buf + at, s->len - at, &h); /* checked as it was read */
+		if (restore_frame(rs, in, h.type, s->buf + at + OM_HDR_SIZE, h.length, err, errlen) != 0)
+			return -1;
+		at += OM_HDR_SIZE + h.length;
+	}
+	return 0;
+}
+
+int ckpt_resume(struct ckpt_saved *s, struct inject *in, char *err, size_t errlen)
+{
+	static struct restore rs;
+	static struct inject_sig back[INJECT_SIGS_MAX];
+	struct user_regs_struct regs;
+	int rc;
+	/* (A node names the region's first part only: the restore checks
+	 * that every part is where this one has it.) */
+	if (!s->hdr->scratch_len || s->hdr->scratch_len > INJECT_CODE_SIZE + INJECT_DATA_SIZE)
+		return fail(err, errlen, "its scratch region is not one this om-run makes");
+	if ((rc = inject_exec_turn(in)) != 0)
+		return fail(err, errlen, "the new process: %s", strerror(-rc));
+	if (move_special(s, in, err, errlen) != 0)
+		return -1;
+	if ((rc = inject_setup_at(in, s->hdr->scratch_start)) != 0)
+		return fail(err, errlen, "the scratch region at %#llx: %s", (unsigned long long)s->hdr->scratch_start,
+			    rc == -EBUSY ? "the new process's loader is there (by chance): run it again" : strerror(-rc));
+	rc = set_layout(s, in, err, errlen) ?: set_code(s, in, err, errlen) ?: set_fds(s, in, err, errlen) ?:
+	     restore_image(s, in, &rs, err, errlen);
+	if (rc == 0 && ptrace(PTRACE_GETREGS, in->pid, NULL, &regs) == 0) {
+		rc = inject_teardown(in);
+		ptrace(PTRACE_SETREGS, in->pid, NULL, &regs);
+		if (rc != 0)
+			fail(err, errlen, "its scratch region does not go: %s", strerror(-rc));
+	} else if (rc == 0) {
+		rc = fail(err, errlen, "its registers: %s", strerror(errno));
+	}
+	if (rc == 0) {
+		unsigned n = inject_take_signals(in, back);
+		for (unsigned i = 0; i < n; i++)
+			inject_raise(in->pid, &back[i]);
+		restore_raise_pending(&rs, in->pid);
+	}
+	restore_free(&rs);
+	return rc == 0 ? 0 : -1;
+}
