@@ -188,6 +188,9 @@ def t_malformed_closed(tmp):
     n = a.node(MAC3)
     n.send_frame(ow.T_BYE, b"x")
     n.expect_error(ow.E_TRAILING)
+    n = a.node(MAC3)  # a checkpoint file's frame is never a link's
+    n.send_frame(ow.T_CKPT_ENTRY, b"")
+    n.expect_error(ow.E_STATE)
     check(a.nodes()[MAC3]["state"] == "down", "MAC3 not down")
     a.check_up(MAC1)
     check(MAC2 not in a.nodes(), "a rejected HELLO created a node")
@@ -582,6 +585,9 @@ def t_control_protocol(tmp):
         check(t == ow.T_CTL_NODES_REPLY and ow.list_count(p) == 1, "reply %d" % t)
     c.send_frame(ow.T_HELLO, fake_hello(MAC2))
     c.expect_error(ow.E_STATE)  # HELLO on control
+    c = a.ctl()
+    c.send_frame(ow.T_CKPT_HOME, b"")
+    c.expect_error(ow.E_STATE)  # a checkpoint file's frame on control
     c = a.ctl()
     c.send_frame(ow.T_CTL_NODES, b"x")
     c.expect_error(ow.E_TRAILING)  # CTL_NODES with payload

@@ -10,6 +10,7 @@
 #include "codec_check.h"
 #include "job_msg.h"
 #include "reattach_msg.h"
+#include "ckpt_file.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
 
@@ -99,6 +100,8 @@ CODEC_ADAPTERS(pol, om_policy)
 CODEC_ADAPTERS(reat, om_job_reattach)
 CODEC_ADAPTERS(creat, om_ctl_reattach)
 CODEC_ADAPTERS(cck, om_ctl_checkpoint)
+CODEC_ADAPTERS(ckh, om_ckpt_home)
+CODEC_ADAPTERS(cke, om_ckpt_entry)
 
 static int
 e_list(const void *m, void *o, size_t c)
@@ -147,6 +150,9 @@ static const struct codec codecs[] = {
 	{ "job_reattach", e_reat, d_reat },
 	{ "ctl_reattach", e_creat, d_creat },
 	{ "ctl_checkpoint", e_cck, d_cck },
+	{ "ckpt_home", e_ckh, d_ckh },
+	{ "ckpt_entry_fd", e_cke, d_cke },
+	{ "ckpt_entry_code", e_cke, d_cke },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -175,6 +181,13 @@ sample(size_t i)
 	static struct om_job_reattach reat = { 3, 4242, 1000, 0xfffffff0u, 7, 19, 0 };
 	static struct om_ctl_reattach creat;
 	static struct om_ctl_checkpoint cck;
+	static struct om_ckpt_home ckh = { 1000, 77, 3, 0x555555554000, 0x555555556000, 0x555555558000,
+		0x555555559000, 0x55555555a000, 0x7ffffffde000, 0x7fffffffe100, 0x7fffffffe120, 0x7fffffffe120,
+		0x7fffffffefe0, "/usr/bin/caf\xc3\xa9 au lait" };
+	static struct om_ckpt_entry fd = { OM_CKPT_FD, OM_CKPT_FILE, 7, 02101, 123456789, 0, 0, 2049, 42, 999999,
+		1700000000123456789, -1, "/home/u/out.txt" };
+	static struct om_ckpt_entry code = { OM_CKPT_CODE, 0, -1, 5, 8192, 0x7f0000001000, 0x5000, 2049, 43, 65536,
+		1, 2, "/usr/lib/x86_64-linux-gnu/libc.so.6" };
 	uint32_t k;
 
 	switch (i) {
@@ -220,6 +233,9 @@ sample(size_t i)
 		cck.path[0] = '/';
 		cck.path[OM_PATH_MAX] = '\0';
 		return &cck;
+	case 22: return &ckh;
+	case 23: return &fd;
+	case 24: return &code;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)
@@ -609,6 +625,77 @@ small_ranges(void)
 
 /* ---- job lists */
 
+/* The home record of a checkpoint file: what its decoders refuse. */
+static void
+ckpt_ranges(void)
+{
+	struct om_ckpt_home h = { 0 }, hd;
+	struct om_ckpt_entry e, ed;
+	int n;
+
+	strcpy(h.exe, "/bin/true");
+	CHECK(om_ckpt_home_encode(&h, buf, BUF_MAX) > 0);
+	h.exe[0] = 'b'; /* a program by an absolute path only */
+	CHECK_EQ(om_ckpt_home_encode(&h, buf, BUF_MAX), OM_E_RANGE);
+	h.exe[0] = '/';
+	h.arg_start = 2, h.arg_end = 1;
+	CHECK_EQ(om_ckpt_home_encode(&h, buf, BUF_MAX), OM_E_RANGE);
+	h.arg_start = 0, h.start_brk = OM_USER_TOP + 1;
+	CHECK_EQ(om_ckpt_home_encode(&h, buf, BUF_MAX), OM_E_RANGE);
+	h.start_brk = 0, h.entries = OM_CKPT_ENTRIES_MAX + 1;
+	CHECK_EQ(om_ckpt_home_encode(&h, buf, BUF_MAX), OM_E_RANGE);
+	h.entries = 0;
+	memset(h.exe + 1, 'x', OM_CKPT_PATH_MAX - 1);
+	h.exe[OM_CKPT_PATH_MAX] = '\0';
+	CHECK((n = om_ckpt_home_encode(&h, buf, BUF_MAX)) > 0);
+	CHECK_EQ(om_ckpt_home_decode(buf, (size_t)n, &hd), OM_OK);
+	buf[n - 3] = '\0'; /* a NUL in a path */
+	CHECK_EQ(om_ckpt_home_decode(buf, (size_t)n, &hd), OM_E_RANGE);
+
+	memset(&e, 0, sizeof e);
+	e.kind = OM_CKPT_FD, e.what = OM_CKPT_STREAM, e.fd = 2;
+	strcpy(e.path, "pipe:[1234]");
+	CHECK((n = om_ckpt_entry_encode(&e, buf, BUF_MAX)) > 0);
+	e.fd = 3; /* a stream stands in for 0, 1, 2 only */
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.what = OM_CKPT_OTHER;
+	CHECK(om_ckpt_entry_encode(&e, buf, BUF_MAX) > 0);
+	e.what = OM_CKPT_FILE; /* a file by its absolute path */
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.what = OM_CKPT_WHAT_MAX + 1;
+	strcpy(e.path, "/f");
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.what = OM_CKPT_FILE, e.fd = -1;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+
+	memset(&e, 0, sizeof e);
+	e.kind = OM_CKPT_READ, e.fd = -1, e.addr = 0x10000, e.len = 0x1000, e.pos = 0x2000;
+	strcpy(e.path, "/lib/x.so");
+	CHECK((n = om_ckpt_entry_encode(&e, buf, BUF_MAX)) > 0);
+	CHECK_EQ(om_ckpt_entry_decode(buf, (size_t)n, &ed), OM_OK);
+	CHECK(ed.addr == e.addr && ed.len == e.len && strcmp(ed.path, e.path) == 0);
+	e.len = 0; /* ranges: whole pages, not empty, under the user top, no wrap */
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.len = 0x1001;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.len = 0x1000, e.pos = 0x2001;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.pos = 0, e.addr = OM_USER_TOP - 0x1000, e.len = 0x2000;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.addr = 0xfffffffffffff000ull, e.len = 0x2000;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.addr = 0x10000, e.len = 0x1000, e.kind = OM_CKPT_SPECIAL; /* the kernel's, by [name] */
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	strcpy(e.path, "[vdso]");
+	CHECK(om_ckpt_entry_encode(&e, buf, BUF_MAX) > 0);
+	e.kind = OM_CKPT_KIND_MAX + 1;
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.kind = OM_CKPT_CODE, e.flags = 8; /* prot: r, w, x */
+	strcpy(e.path, "/lib/x.so");
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	CHECK(strcmp(om_ckpt_kind_name(OM_CKPT_READ), "read") == 0 && strcmp(om_ckpt_kind_name(99), "?") == 0);
+}
+
 static void
 list_edges(void)
 {
@@ -741,6 +828,7 @@ main(void)
 	RUN(placed_ranges);
 	RUN(small_ranges);
 	RUN(list_edges);
+	RUN(ckpt_ranges);
 	RUN(moved_ranges);
 	RUN(list_full);
 	RUN(fuzz_mutations);

@@ -263,6 +263,57 @@ def t_home_record_after_exec(tmp):
     check(p.returncode == 0, "exit %d" % p.returncode)
 
 
+def t_restart_at_home(tmp):
+    """om-run --restart of a file om-checkpoint --save made (a program
+    saved at its entry point): with no agent it runs at home, its files
+    opened again where they were; what cannot be given back is refused
+    with a clear message, running nothing."""
+    ckpt = os.path.join(harness.ROOT, "build", "om-checkpoint")
+    prog = os.path.join(tmp, "numbered")
+    with open(os.path.join(harness.ROOT, "build", "corpus", "dynamic", "numbered"), "rb") as f, \
+            open(prog, "wb") as g:
+        g.write(f.read())
+    os.chmod(prog, 0o755)
+    inp, out, ck, sock = (os.path.join(tmp, n) for n in ("in.txt", "out.txt", "saved.ckpt", "none.sock"))
+    with open(inp, "w") as f:
+        f.write("in 1\nin 2\nin 3\n")
+
+    def save(stdout_mode="wb", **kw):
+        with open(inp, "rb") as i, open(out, stdout_mode) as o:
+            r = subprocess.run([ckpt, "--save", ck, prog, "3", "0"], stdin=i, stdout=o, stderr=subprocess.PIPE,
+                               timeout=20, **kw)
+        check(r.returncode == 0, "--save: %d %s" % (r.returncode, r.stderr))
+
+    save()
+    rc, _, err = om_run("--control", sock, "--restart", ck, timeout=20)
+    with open(inp, "rb") as i:
+        native = subprocess.run([prog, "3", "0"], stdin=i, capture_output=True, timeout=20)
+    got = open(out, "rb").read()
+    check(rc == native.returncode and got == native.stdout and err == "", "restarted: %d %r %r (native %d %r)"
+          % (rc, got, err, native.returncode, native.stdout))
+    save("ab")  # appended to: a restart must not append again what the job wrote since
+    with open(out, "ab") as o:
+        o.write(b"later\n")
+    rc, _, err = om_run("--control", sock, "--restart", ck, timeout=20)
+    check(rc == 1 and "out.txt grew or shrank since the checkpoint" in err, "appended: %d %r" % (rc, err))
+    r, w = os.pipe()
+    try:
+        os.dup2(r, 5)
+        save(pass_fds=(5,))
+    finally:
+        os.close(r), os.close(w), os.close(5)
+    rc, _, err = om_run("--control", sock, "--restart", ck, timeout=20)
+    check(rc == 1 and re.search(r"fd 5 \(pipe:\[\d+\]\) cannot be given back", err), "a pipe: %d %r" % (rc, err))
+    save()
+    with open(prog, "ab") as f:
+        f.write(b"\0")
+    rc, _, err = om_run("--control", sock, "--restart", ck, timeout=20)
+    check(rc == 1 and "numbered, which it runs code from, changed since the checkpoint" in err,
+          "its program changed: %d %r" % (rc, err))
+    rc, _, err = om_run("--restart", ck, "ls")
+    check(rc == 2 and "no PROGRAM with it" in err, "a program too: %d %r" % (rc, err))
+
+
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]
 
 

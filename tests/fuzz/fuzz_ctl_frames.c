@@ -20,6 +20,7 @@
 #include "job_msg.h"
 #include "proto.h"
 #include "reattach_msg.h"
+#include "ckpt_file.h"
 
 #include "fuzz.h"
 
@@ -36,6 +37,8 @@ FUZZ_ROUNDTRIP(om_error, struct om_error)
 FUZZ_ROUNDTRIP(om_policy, struct om_policy)
 FUZZ_ROUNDTRIP(om_ctl_reattach, struct om_ctl_reattach)
 FUZZ_ROUNDTRIP(om_ctl_checkpoint, struct om_ctl_checkpoint)
+FUZZ_ROUNDTRIP(om_ckpt_home, struct om_ckpt_home) /* a checkpoint file's (ckpt_file.h) */
+FUZZ_ROUNDTRIP(om_ckpt_entry, struct om_ckpt_entry)
 
 #define BIG (OM_HDR_SIZE + OM_MAX_PAYLOAD)
 
@@ -116,6 +119,8 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_CTL_POLICY_REPLY: rt_om_policy(p, h->length); break;
 	case OM_T_CTL_JOB_REATTACH: rt_om_ctl_reattach(p, h->length); break;
 	case OM_T_CTL_CHECKPOINT: rt_om_ctl_checkpoint(p, h->length); break;
+	case OM_T_CKPT_HOME: rt_om_ckpt_home(p, h->length); break;
+	case OM_T_CKPT_ENTRY: rt_om_ckpt_entry(p, h->length); break;
 	case OM_T_JOB_MOVED: rt_om_job_moved(p, h->length); break;
 	case OM_T_NODE_LOST: rt_om_node_lost(p, h->length); break;
 	case OM_T_ERROR:

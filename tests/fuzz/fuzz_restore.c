@@ -241,6 +241,8 @@ void inject_raise(pid_t tid, const struct inject_sig *s) { (void)tid; (void)s; }
  * (linked in for timers.c and capture.c) refers to it. */
 int inject_open(struct inject *in, pid_t pid) { (void)in; (void)pid; abort(); }
 int inject_setup(struct inject *in) { (void)in; abort(); }
+int inject_setup_at(struct inject *in, uint64_t addr) { (void)in; (void)addr; abort(); }
+int inject_exec_turn(struct inject *in) { (void)in; abort(); }
 int inject_syscall_here(struct inject *in, long nr, const uint64_t a[6], int64_t *ret)
 { (void)in; (void)nr; (void)a; (void)ret; abort(); }
 int inject_sigaction(struct inject *in, int sig, uint64_t h, uint64_t f, uint64_t at)

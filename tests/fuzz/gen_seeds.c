@@ -19,6 +19,7 @@
 #include "link_stream.h"
 #include "proto.h"
 #include "reattach_msg.h"
+#include "ckpt_file.h"
 #include "syscall_codec.h"
 
 #include "fuzz_keys.h"
@@ -270,6 +271,12 @@ ctl_stream(struct buf *b)
 	frame(b, OM_T_CTL_JOB_SUBMIT, 0, 0, pl, submit(4001, 0, OM_JOB_F_FORK, 1));
 	frame(b, OM_T_CTL_JOB_REATTACH, 0, 0, pl, ctl_reattach(7, 4000));
 	frame(b, OM_T_CTL_CHECKPOINT, 0, 0, pl, ENC(om_ctl_checkpoint, .pid = 4000, .path = "/tmp/job.ckpt"));
+	frame(b, OM_T_CKPT_HOME, 0, 0, pl, ENC(om_ckpt_home, .uid = 1000, .entries = 2, .start_brk = 0x555555559000,
+					   .arg_start = 0x7fffffffe000, .arg_end = 0x7fffffffe010, .exe = "/bin/numbered"));
+	frame(b, OM_T_CKPT_ENTRY, 0, 0, pl, ENC(om_ckpt_entry, .kind = OM_CKPT_FD, .what = OM_CKPT_FILE, .fd = 1,
+					    .flags = 01, .pos = 4096, .path = "/tmp/out.txt"));
+	frame(b, OM_T_CKPT_ENTRY, 0, 0, pl, ENC(om_ckpt_entry, .kind = OM_CKPT_READ, .fd = -1, .addr = 0x7f0000000000,
+					    .len = 0x3000, .pos = 0x1000, .path = "/lib/x86_64-linux-gnu/libc.so.6"));
 	frame(b, OM_T_CTL_JOB_PLACED, 1, 0, pl, placed(1, 1));
 	frame(b, OM_T_CTL_JOB_PLACED, 0, 0, pl, placed(0, 0));
 	frame(b, OM_T_CTL_JOBS_REPLY, 0, 0, pl, om_job_list_encode(ji, 2, pl, sizeof pl));
