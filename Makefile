@@ -323,7 +323,7 @@ UNIT_TESTS += $(B)/tests/test_image
 UNIT_TESTS += $(B)/tests/test_syscall_table $(B)/tests/test_syscall_codec
 UNIT_TESTS += $(B)/tests/test_cmdline $(B)/tests/test_node_handlers $(B)/tests/test_acpi_madt
 UNIT_TESTS += $(B)/tests/test_deputy_ptrace $(B)/tests/test_balance $(B)/tests/test_link
-UNIT_TESTS += $(B)/tests/test_call_limits
+UNIT_TESTS += $(B)/tests/test_call_limits $(B)/tests/test_ckpt_merge
 HDRS := $(wildcard migrate/*.h $(SA)/*/*.h tests/*.h)
 
 $(B)/tests/test_%: tests/test_%.c $(MIGRATE_SRCS) $(HDRS)
@@ -337,6 +337,10 @@ $(B)/tests/test_deputy_ptrace: tests/test_deputy_ptrace.c $(DEPUTY_SRCS) $(MIGRA
 $(B)/tests/test_call_limits: tests/test_call_limits.c $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(DEPUTY_SRCS) $(MIGRATE_SRCS) $(HOST_LIBS)
+# A checkpoint of what changed made whole against its base file.
+$(B)/tests/test_ckpt_merge: tests/test_ckpt_merge.c $(SA)/deputy/ckpt_merge.c $(MIGRATE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	gcc $(TEST_CFLAGS) $(DEPUTY_INC) -o $@ $< $(SA)/deputy/ckpt_merge.c $(MIGRATE_SRCS) $(HOST_LIBS)
 # The agent's balancer decision, pure logic.
 $(B)/tests/test_balance: tests/test_balance.c $(SA)/agent/balance.c $(SA)/agent/balance.h tests/check.h
 	@mkdir -p $(dir $@)

@@ -98,6 +98,7 @@ struct hl_job {
 	uint32_t vfork_child;        /* a vfork's parent waits until this job leaves */
 	int64_t vfork_ret;           /* ... and then returns this (the child's pid) */
 	int checkpointing;           /* its image goes home, it waits off the run list */
+	int ck_delta;                /* ... only what changed since the one home holds */
 	int home_after_checkpoint;   /* ... and goes home once it is out */
 	int claimed;                 /* JOB_REATTACH sent, JOB_REATTACHED not heard yet */
 	int resend;                  /* its call goes again under the number it had */
@@ -1361,8 +1362,13 @@ static uint32_t sent_of(uint32_t id)
 /* CHECKPOINT: CHECKPOINT_TAKEN, then the job's image as it stands, which
  * home keeps; meanwhile its threads are off the run list, and then they
  * go on where they were. */
-static void on_checkpoint(struct hl_job *hj, uint32_t id)
+static void on_checkpoint(struct hl_job *hj, uint32_t id, const uint8_t *p, uint32_t len)
 {
+	struct om_checkpoint ask;
+	if (om_checkpoint_decode(p, len, &ask) != OM_OK) {
+		checkpoint_answer(id, sent_of(id), OM_E_RANGE, "a malformed CHECKPOINT");
+		return;
+	}
 	const char *why = hj ? checkpoint_blocker(hj) : "it is leaving";
 	if (why) {
 		checkpoint_answer(id, sent_of(id), OM_E_BUSY, why);
@@ -1371,6 +1377,7 @@ static void on_checkpoint(struct hl_job *hj, uint32_t id)
 	struct job *j = hj->job;
 	take_process(j);
 	hj->checkpointing = 1;
+	hj->ck_delta = ask.base != 0 && ask.base == j->p->uvm.ck_seq;
 	checkpoint_answer(id, j->p->sent, 0, "");
 	hl.homing[hl.nhoming++] = j; /* its slot is counted once: it left the run list */
 }
@@ -1535,7 +1542,7 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		on_arriving(h, p);
 		return;
 	case OM_T_CHECKPOINT:
-		on_checkpoint(hj, h->job);
+		on_checkpoint(hj, h->job, p, h->length);
 		return;
 	default:
 		return;
@@ -1786,6 +1793,7 @@ static void slot_fill(void)
 			hl.out_active = 1;
 			struct hl_job *ck = hj_of(hl.out.job);
 			hl.out.checkpoint = ck && ck->checkpointing;
+			hl.out.delta = hl.out.checkpoint && ck->ck_delta;
 			hl.out.keep = moving_index(hl.out.job->id) >= 0 || hl.out.checkpoint;
 		}
 		uint8_t type;

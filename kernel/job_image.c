@@ -436,12 +436,28 @@ static uint32_t image_kind_of(uint32_t kind, uint32_t *flags)
 	}
 }
 
-static uint64_t region_present(struct uvm *u, const struct uvm_region *r)
+/* The next page of [va, end) the image sends: present, and in a delta
+ * region written since the last checkpoint. */
+static uint64_t next_sent(struct uvm *u, uint64_t va, uint64_t end, int delta)
+{
+	for (va = uvm_next_page(u, va, end); delta && va < end && !uvm_ck_dirty(u, va);)
+		va = uvm_next_page(u, va + PAGE_SIZE, end);
+	return va;
+}
+
+static uint64_t region_sent(struct uvm *u, const struct uvm_region *r, int delta)
 {
 	uint64_t n = 0;
-	for (uint64_t va = uvm_next_page(u, r->start, r->end); va < r->end; va = uvm_next_page(u, va + PAGE_SIZE, r->end))
+	for (uint64_t va = next_sent(u, r->start, r->end, delta); va < r->end; va = next_sent(u, va + PAGE_SIZE, r->end, delta))
 		n++;
 	return n;
+}
+
+/* Whether region r goes as a delta (OM_RF_DELTA): in a delta image, unless
+ * pages the last checkpoint had there are gone since. */
+static int region_delta(const struct image_out *o, struct uvm *u, const struct uvm_region *r)
+{
+	return o->delta && r->kind != UVM_RESERVED && !uvm_ck_whole(u, r->start, r->end);
 }
 
 /* A thread that waits in a call (asleep here, or for home) other than the
@@ -594,7 +610,10 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			r.kind = image_kind_of(ur->kind, &r.flags);
 			if (ur->locked)
 				r.flags |= OM_RF_LOCKED;
-			r.pages_sent = ur->kind == UVM_RESERVED ? 0 : region_present(u, ur);
+			o->region_delta = region_delta(o, u, ur);
+			if (o->region_delta)
+				r.flags |= OM_RF_DELTA;
+			r.pages_sent = ur->kind == UVM_RESERVED ? 0 : region_sent(u, ur, o->region_delta);
 			o->page = 0;
 			o->phase = OUT_PAGES;
 			o->regions_sent++;
@@ -604,9 +623,10 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 		case OUT_PAGES: {
 			const struct uvm_region *ur = &u->regions[o->region];
 			uint64_t npages = (ur->end - ur->start) / PAGE_SIZE;
-			/* The next run of present pages, at most OUT_RUN_PAGES long. */
+			/* The next run of pages sent, at most OUT_RUN_PAGES long. */
 			if (ur->kind != UVM_RESERVED && o->page < npages)
-				o->page = (uvm_next_page(u, ur->start + o->page * PAGE_SIZE, ur->end) - ur->start) / PAGE_SIZE;
+				o->page = (next_sent(u, ur->start + o->page * PAGE_SIZE, ur->end, o->region_delta) - ur->start) /
+					  PAGE_SIZE;
 			if (ur->kind == UVM_RESERVED || o->page >= npages) {
 				o->region++;
 				o->phase = o->region < u->nregions ? OUT_REGION : OUT_END;
@@ -617,8 +637,9 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 			size_t hdr = OM_IMAGE_PAGES_HDR;
 			while (o->page < npages && count < OUT_RUN_PAGES &&
 			       hdr + (size_t)(count + 1) * PAGE_SIZE <= cap) {
-				const void *pg = uvm_peek_page(u, ur->start + o->page * PAGE_SIZE);
-				if (!pg)
+				uint64_t va = ur->start + o->page * PAGE_SIZE;
+				const void *pg = uvm_peek_page(u, va);
+				if (!pg || (o->region_delta && !uvm_ck_dirty(u, va)))
 					break;
 				memcpy(buf + hdr + (size_t)count * PAGE_SIZE, pg, PAGE_SIZE);
 				count++;
@@ -631,6 +652,8 @@ int image_out_next(struct image_out *o, uint8_t *type, uint8_t *buf, size_t cap)
 		case OUT_END: {
 			struct om_image_end e = { o->regions_sent, o->pages_sent };
 			o->phase = OUT_DONE;
+			if (o->checkpoint) /* the next may send what changes from here */
+				uvm_ck_mark(u);
 			*type = OM_T_IMAGE_END;
 			return om_image_end_encode(&e, buf, cap);
 		}

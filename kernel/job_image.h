@@ -39,10 +39,14 @@ struct image_out {
 	struct job *job;             /* owned: destroyed when the image is out, */
 	int keep;                    /* ... unless this is set (a move that may fail) */
 	int checkpoint;              /* the job goes on after (keep too): a thread asleep
-				      * in a call is imaged as making it again */
+				      * in a call is imaged as making it again; its pages
+				      * are marked when the image is out (uvm_ck_mark) */
+	int delta;                   /* a checkpoint after the last marked one, which home
+				      * holds: regions carry what was written since */
 	int phase;                   /* private */
 	int64_t last_tid;            /* the last thread sent */
 	uint32_t region;             /* index of the region being sent */
+	int region_delta;            /* it goes as a delta */
 	uint64_t page;               /* next page offset in it */
 	uint32_t regions_sent;
 	uint64_t pages_sent;

@@ -15,6 +15,8 @@
 #define PTE_P 0x001ULL
 #define PTE_W 0x002ULL
 #define PTE_U 0x004ULL
+#define PTE_D 0x040ULL  /* the CPU sets it at a write */
+#define PTE_CK 0x200ULL /* (an available bit) as the last marked image had it (uvm_ck_mark) */
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 #define UVM_MIN_ADDR 0x1000UL /* page 0 stays unmapped, as mmap_min_addr */
@@ -135,6 +137,21 @@ void uvm_activate(const struct uvm *u)
 	__atomic_store_n(&c->cr3_job, pa, __ATOMIC_SEQ_CST);
 }
 
+/* The page at va, which the last marked image had, is gone. */
+static void ck_dropped(struct uvm *u, uint64_t va)
+{
+	if (u->ck_ndrop && u->ck_drop[u->ck_ndrop - 1].end == va) {
+		u->ck_drop[u->ck_ndrop - 1].end += PAGE_SIZE;
+		return;
+	}
+	if (u->ck_ndrop == UVM_CK_DROPS) {
+		u->ck_overflow = 1;
+		return;
+	}
+	u->ck_drop[u->ck_ndrop].start = va;
+	u->ck_drop[u->ck_ndrop++].end = va + PAGE_SIZE;
+}
+
 /* Frees the frames mapped in [start, end) and clears their entries. */
 static void uvm_drop_pages(struct uvm *u, uint64_t start, uint64_t end)
 {
@@ -146,6 +163,8 @@ static void uvm_drop_pages(struct uvm *u, uint64_t start, uint64_t end)
 			continue;
 		}
 		if (*pte & PTE_ADDR) { /* present, or kept by PROT_NONE */
+			if (*pte & PTE_CK)
+				ck_dropped(u, va);
 			changing(u);
 			pmm_free(*pte & PTE_ADDR, 1);
 			*pte = 0;
@@ -343,7 +362,7 @@ int uvm_protect(struct uvm *u, uint64_t start, uint64_t end, uint32_t prot)
 		if (prot == 0) { /* PROT_NONE: the page keeps its contents, unmapped */
 			*pte &= ~PTE_P;
 		} else {
-			*pte = (*pte & PTE_ADDR) | pte_flags(prot);
+			*pte = (*pte & (PTE_ADDR | PTE_CK | PTE_D)) | pte_flags(prot);
 		}
 		weakened(u, va);
 	}
@@ -391,7 +410,9 @@ static int uvm_move_pages(struct uvm *u, uint64_t old, uint64_t new, uint64_t le
 		if (!dst)
 			return -LX_ENOMEM;
 		src = uvm_pte(u, old + off, 0); /* the table may have been allocated */
-		*dst = *src;
+		if (*src & PTE_CK)
+			ck_dropped(u, old + off);
+		*dst = *src & ~PTE_CK; /* new at its new address */
 		*src = 0;
 		weakened(u, old + off);
 		weakened(u, new + off);
@@ -479,7 +500,7 @@ int uvm_fault(struct uvm *u, uint64_t addr, int write, int exec)
 	if (*pte & PTE_P)
 		return -LX_EACCES; /* present, so the fault was a protection violation */
 	if (*pte & PTE_ADDR) { /* kept by PROT_NONE; the region allows access again */
-		*pte = (*pte & PTE_ADDR) | pte_flags(r->prot);
+		*pte = (*pte & (PTE_ADDR | PTE_CK | PTE_D)) | pte_flags(r->prot);
 		invlpg(va);
 		return 0;
 	}
@@ -517,6 +538,8 @@ static void *uvm_byte(struct uvm *u, uint64_t uaddr, int write, int force)
 		}
 		pte = uvm_pte(u, uaddr, 0);
 	}
+	if (write)
+		*pte &= ~PTE_CK; /* the kernel writes it, not the CPU through this entry */
 	return (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & (PAGE_SIZE - 1));
 }
 
@@ -581,6 +604,44 @@ int uvm_clone(struct uvm *dst, struct uvm *src)
 		}
 	}
 	return 0;
+}
+
+int uvm_ck_dirty(struct uvm *u, uint64_t va)
+{
+	uint64_t *pte = uvm_pte(u, va & ~(PAGE_SIZE - 1), 0);
+	return pte && (*pte & PTE_ADDR) && (!(*pte & PTE_CK) || (*pte & PTE_D));
+}
+
+int uvm_ck_whole(const struct uvm *u, uint64_t start, uint64_t end)
+{
+	if (u->ck_overflow)
+		return 1;
+	for (uint32_t i = 0; i < u->ck_ndrop; i++)
+		if (u->ck_drop[i].start < end && start < u->ck_drop[i].end)
+			return 1;
+	return 0;
+}
+
+void uvm_ck_mark(struct uvm *u)
+{
+	for (uint32_t i = 0; i < u->nregions; i++) {
+		const struct uvm_region *r = &u->regions[i];
+		for (uint64_t va = uvm_next_page(u, r->start, r->end); va < r->end;
+		     va = uvm_next_page(u, va + PAGE_SIZE, r->end)) {
+			uint64_t *pte = uvm_pte(u, va, 0);
+			*pte = (*pte | PTE_CK) & ~PTE_D;
+		}
+	}
+	u->ck_ndrop = 0;
+	u->ck_overflow = 0;
+	u->ck_seq++;
+	/* A TLB entry that has D set would let writes through unseen: every
+	 * core loads the tables afresh (this one now). */
+	changing(u);
+	__atomic_add_fetch(&u->gen, 1, __ATOMIC_RELEASE);
+	uint64_t pa = virt_to_phys(u->pml4);
+	if (read_cr3() == pa)
+		write_cr3(pa);
 }
 
 const void *uvm_peek_page(struct uvm *u, uint64_t va)

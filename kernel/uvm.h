@@ -32,6 +32,8 @@ struct uvm_region {
 	uint32_t locked;     /* mlock(2): counts against RLIMIT_MEMLOCK */
 };
 
+#define UVM_CK_DROPS 32
+
 struct uvm {
 	uint64_t *pml4;          /* kernel virtual address of the top table */
 	struct uvm_region *regions;
@@ -44,6 +46,13 @@ struct uvm {
 	uint64_t gen;
 	/* No thread of it has entered ring 3 since uvm_shootdown ran. */
 	uint8_t shot;
+	/* Checkpoints (uvm_ck_*): how many images of it went out marked, and
+	 * the ranges whose pages the last one had that are gone since (more
+	 * than UVM_CK_DROPS: ck_overflow, the next image is whole). */
+	uint32_t ck_seq;
+	uint32_t ck_ndrop;
+	uint8_t ck_overflow;
+	struct { uint64_t start, end; } ck_drop[UVM_CK_DROPS];
 };
 
 /* Called (by the scheduler) before the first entry of u is removed or
@@ -107,5 +116,12 @@ uint64_t uvm_next_page(struct uvm *u, uint64_t va, uint64_t end);
 /* The kernel address of the page at va if it is present, else NULL; never
  * faults anything in (for sending an image). */
 const void *uvm_peek_page(struct uvm *u, uint64_t va);
+/* Checkpoints: whether the page at va is there and written since the last
+ * uvm_ck_mark (or never marked); whether pages the last marked image had
+ * in [start, end) may be gone (then its next image sends that range
+ * whole); and the mark, when an image of every page there went out. */
+int uvm_ck_dirty(struct uvm *u, uint64_t va);
+int uvm_ck_whole(const struct uvm *u, uint64_t start, uint64_t end);
+void uvm_ck_mark(struct uvm *u);
 
 #endif

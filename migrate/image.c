@@ -466,7 +466,7 @@ region_valid(const struct om_image_region *r)
 	    r->start >= r->end || r->end > OM_USER_TOP)
 		return OM_E_RANGE;
 	if ((r->prot & ~(OM_PROT_R | OM_PROT_W | OM_PROT_X)) != 0 ||
-	    (r->flags & ~(OM_RF_SHARED | OM_RF_LOCKED)) != 0 ||
+	    (r->flags & ~(OM_RF_SHARED | OM_RF_LOCKED | OM_RF_DELTA)) != 0 ||
 	    strcmp(om_region_kind_name(r->kind), "?") == 0)
 		return OM_E_RANGE;
 	npages = (r->end - r->start) / OM_PAGE_SIZE;

@@ -186,6 +186,11 @@ enum om_region_kind {
 #define OM_PROT_X 4u
 #define OM_RF_SHARED 1u /* MAP_SHARED at home */
 #define OM_RF_LOCKED 2u /* mlock(2)ed */
+/* A checkpoint's region whose pages not sent are as the checkpoint before
+ * had them (CHECKPOINT's base; a page it did not have is zero): the node
+ * sends what was written since. Home merges it into a whole image; a
+ * returning image never has it. */
+#define OM_RF_DELTA 4u
 
 /* IMAGE_REGION. */
 struct om_image_region {

@@ -254,6 +254,28 @@ om_ctl_checkpoint_decode(const void *buf, size_t len, struct om_ctl_checkpoint *
 	return wire_rd_end(&r);
 }
 
+/* ---- CHECKPOINT */
+
+int
+om_checkpoint_encode(const struct om_checkpoint *m, void *out, size_t cap)
+{
+	struct wire_wr w;
+
+	wire_wr_init(&w, out, cap);
+	wire_wr_u32(&w, m->base);
+	return wire_wr_end(&w);
+}
+
+int
+om_checkpoint_decode(const void *buf, size_t len, struct om_checkpoint *m)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, buf, len);
+	m->base = wire_rd_u32(&r);
+	return wire_rd_end(&r);
+}
+
 /* ---- CTL_POLICY_REPLY */
 
 static int

@@ -125,6 +125,15 @@ struct om_job_info {
 	uint8_t state;             /* enum om_job_state */
 };
 
+/* CHECKPOINT (42), home -> node: send the job's image now. base is the
+ * node's count of the checkpoints it sent for this job that home holds
+ * whole, the last being the one it holds now (0: none): when it is the
+ * node's own count, the node may send only what changed since
+ * (image.h, OM_RF_DELTA); otherwise it sends everything. */
+struct om_checkpoint {
+	uint32_t base;
+};
+
 /* CTL_CHECKPOINT (80), om-checkpoint -> agent -> the job's om-run: take a
  * checkpoint of the job of pid now, into path (absolute); the agent
  * answers the asker with the same frame once it has passed it on. */
@@ -238,6 +247,8 @@ int om_policy_encode(const struct om_policy *m, void *out, size_t cap);
 int om_policy_decode(const void *buf, size_t len, struct om_policy *m);
 int om_job_fork_encode(const struct om_job_fork *m, void *out, size_t cap);
 int om_job_fork_decode(const void *buf, size_t len, struct om_job_fork *m);
+int om_checkpoint_encode(const struct om_checkpoint *m, void *out, size_t cap);
+int om_checkpoint_decode(const void *buf, size_t len, struct om_checkpoint *m);
 int om_ctl_checkpoint_encode(const struct om_ctl_checkpoint *m, void *out, size_t cap);
 int om_ctl_checkpoint_decode(const void *buf, size_t len, struct om_ctl_checkpoint *m);
 int om_job_migrate_encode(const struct om_job_migrate *m, void *out, size_t cap);

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 14
+#define OM_PROTO_VERSION 15
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -70,7 +70,7 @@ enum om_type {
 	OM_T_JOB_ARRIVING = 39, /* agent -> node: om_job_moving, before the image of a moving job */
 	OM_T_JOB_MOVED = 40,    /* agent -> home: om_job_moved, the job runs on another node */
 	OM_T_IMAGE_THREAD = 41, /* home <-> node: one om_image_thread, after IMAGE_BEGIN */
-	OM_T_CHECKPOINT = 42,   /* home -> node: empty, send an image of the job and go on */
+	OM_T_CHECKPOINT = 42,   /* home -> node: om_checkpoint, send an image of the job and go on */
 	OM_T_CHECKPOINT_TAKEN = 43, /* node -> home: om_error; code 0: the image follows */
 	OM_T_JOB_REATTACH = 44, /* node -> agent -> home: om_job_reattach (reattach_msg.h) */
 	OM_T_JOB_REATTACHED = 45, /* agent -> node: empty, the job's home is back */

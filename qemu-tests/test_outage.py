@@ -113,8 +113,9 @@ def test_paused_node_keeps_its_job():
 def test_checkpoints_while_it_runs():
     """om-run --checkpoint-every: the node sends the job's image home
     every second, or as often as its cost allows (5 % of the job's time),
-    while it runs there, and it goes on as if nothing happened; the file
-    is a whole image om-checkpoint reads."""
+    while it runs there, and it goes on as if nothing happened; after the
+    first, what changed since the last (smaller); the file is a whole image
+    om-checkpoint reads."""
     lines, extra = 20, 1
     want = native_numbered(lines, extra)
     with cluster() as c:
@@ -125,7 +126,8 @@ def test_checkpoints_while_it_runs():
         c.procs.append(p)
         got, err = p.communicate(timeout=90)
         err = err.decode()
-        taken = re.findall(r"checkpoint (\d+) from node %d: (\d+) bytes; the job waited (\d+) ms" % node_id, err)
+        taken = re.findall(r"checkpoint (\d+) from node %d: (\d+) bytes( \(what changed since the last\))?; "
+                           r"the job waited (\d+) ms" % node_id, err)
         check(got == want, "output differs from the native run:\n%r\n%r\nstderr: %s" % (got, want, err[-1500:]))
         check(len(taken) >= 2 and [int(t[0]) for t in taken] == list(range(1, len(taken) + 1)),
               "checkpoints said: %r\n%s" % (taken, err[-1500:]))
@@ -134,10 +136,13 @@ def test_checkpoints_while_it_runs():
         info = subprocess.run([OM_CHECKPOINT, "--info", ck], capture_output=True, text=True, timeout=30)
         check(info.returncode == 0 and "regions:" in info.stdout, "om-checkpoint --info: %d %s %s"
               % (info.returncode, info.stdout[-500:], info.stderr[-500:]))
-        waited = sorted(int(t[2]) for t in taken)
-        print("INFO numbered on a node with --checkpoint-every 1: %d checkpoints of %d KiB, the job waited %d ms "
-              "(median) for each (TCG); output as natively" % (len(taken), int(taken[-1][1]) // 1024,
-                                                              waited[len(waited) // 2]))
+        deltas = [int(t[1]) for t in taken[1:] if t[2]]
+        check(not taken[0][2] and deltas and max(deltas) < int(taken[0][1]),
+              "the first whole, smaller ones of what changed after: %r" % (taken,))
+        waited = sorted(int(t[3]) for t in taken)
+        print("INFO numbered on a node with --checkpoint-every 1: %d checkpoints, the first whole (%d KiB), %d of "
+              "what changed (%d KiB the largest); the job waited %d ms (median) for each (TCG); output as natively"
+              % (len(taken), int(taken[0][1]) // 1024, len(deltas), max(deltas) // 1024, waited[len(waited) // 2]))
 
 
 def test_node_killed_job_restarts_from_checkpoint():

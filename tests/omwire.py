@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 14
+MAGIC, VERSION = 0x6D6F, 15
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20

@@ -867,9 +867,10 @@ def t_checkpoint_relay(tmp):
     job, node, _, _ = c.submit()
     n.send_frame(ow.T_JOB_STARTED, job=job)
     check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    base = struct.pack("<I", 2)  # the node's second image is the one home holds
     for answer in (ow.error(ow.E_BUSY, "a call of its is at home"), ow.error(0, "")):
-        c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
-        check(n.recv_frame() == (ow.T_CHECKPOINT, job, 3, b""), "CHECKPOINT to the node")
+        c.send_frame(ow.T_CHECKPOINT, base, job=job, seq=3)
+        check(n.recv_frame() == (ow.T_CHECKPOINT, job, 3, base), "CHECKPOINT to the node")
         n.send_frame(ow.T_CHECKPOINT_TAKEN, answer, job=job, seq=3)
         check(c.recv_frame() == (ow.T_CHECKPOINT_TAKEN, job, 3, answer), "CHECKPOINT_TAKEN to om-run")
     for t in (ow.T_IMAGE_BEGIN, ow.T_IMAGE_PAGES, ow.T_IMAGE_END):
@@ -877,10 +878,17 @@ def t_checkpoint_relay(tmp):
         check(c.recv_frame() == (t, job, 3, b"x"), "checkpoint image frame %d" % t)
     check([j["job"] for j in a.jobs()] == [job] and a.jobs()[0]["state"] == 2, "the job did not stay: %r" % a.jobs())
     # the same job, once more: a second CHECKPOINT before the answer ends om-run's connection
-    c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+    c.send_frame(ow.T_CHECKPOINT, base, job=job, seq=3)
     n.recv_frame()
-    c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+    c.send_frame(ow.T_CHECKPOINT, base, job=job, seq=3)
     c.expect_error(ow.E_STATE)
+    # a CHECKPOINT without its base is malformed
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    c.recv_frame()
+    c.send_frame(ow.T_CHECKPOINT, job=job, seq=3)
+    c.expect_error(ow.E_TRUNC)
     # a node's image with no yes, and an answer nobody asked for: the node is dropped
     for bad in ((ow.T_IMAGE_BEGIN, b"x"), (ow.T_CHECKPOINT_TAKEN, ow.error(0, ""))):
         n2 = a.node(MAC2)

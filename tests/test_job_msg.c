@@ -100,6 +100,7 @@ CODEC_ADAPTERS(pol, om_policy)
 CODEC_ADAPTERS(reat, om_job_reattach)
 CODEC_ADAPTERS(creat, om_ctl_reattach)
 CODEC_ADAPTERS(cck, om_ctl_checkpoint)
+CODEC_ADAPTERS(ckq, om_checkpoint)
 CODEC_ADAPTERS(ckh, om_ckpt_home)
 CODEC_ADAPTERS(cke, om_ckpt_entry)
 
@@ -153,6 +154,7 @@ static const struct codec codecs[] = {
 	{ "ckpt_home", e_ckh, d_ckh },
 	{ "ckpt_entry_fd", e_cke, d_cke },
 	{ "ckpt_entry_code", e_cke, d_cke },
+	{ "checkpoint", e_ckq, d_ckq },
 };
 #define NCODECS (sizeof codecs / sizeof codecs[0])
 
@@ -186,6 +188,7 @@ sample(size_t i)
 		0x7fffffffefe0, "/usr/bin/caf\xc3\xa9 au lait" };
 	static struct om_ckpt_entry fd = { OM_CKPT_FD, OM_CKPT_FILE, 7, 02101, 123456789, 0, 0, 2049, 42, 999999,
 		1700000000123456789, -1, "/home/u/out.txt" };
+	static struct om_checkpoint ckq = { 0xfffffffeu };
 	static struct om_ckpt_entry code = { OM_CKPT_CODE, 0, -1, 5, 8192, 0x7f0000001000, 0x5000, 2049, 43, 65536,
 		1, 2, "/usr/lib/x86_64-linux-gnu/libc.so.6" };
 	uint32_t k;
@@ -236,6 +239,7 @@ sample(size_t i)
 	case 22: return &ckh;
 	case 23: return &fd;
 	case 24: return &code;
+	case 25: return &ckq;
 	}
 	list_a.n = 3;
 	for (k = 0; k < list_a.n; k++)

@@ -166,9 +166,11 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 			jobs_end(j, on_node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
 		return;
 	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE || h->type == OM_T_CHECKPOINT) {
-		if (h->length != 0) {
-			conn_fail(c, OM_E_TRAILING, "bad %s: %s", om_type_name(h->type),
-			    om_strerror(OM_E_TRAILING));
+		struct om_checkpoint ck;
+		int bad = h->type == OM_T_CHECKPOINT ? om_checkpoint_decode(p, h->length, &ck) :
+		    h->length != 0 ? OM_E_TRAILING : OM_OK;
+		if (bad != OM_OK) {
+			conn_fail(c, bad, "bad %s: %s", om_type_name(h->type), om_strerror(bad));
 			return;
 		}
 		if (h->type == OM_T_MIGRATE_HOME)

@@ -46,9 +46,21 @@ int ckpt_wait_ms(const struct ckpt *c)
 	return c->next_ms <= now ? 0 : c->next_ms - now > 86400000 ? 86400000 : (int)(c->next_ms - now);
 }
 
+uint32_t ckpt_base(const struct ckpt *c)
+{
+	return c->base_ok ? c->node_seq : 0;
+}
+
 void ckpt_asked(struct ckpt *c)
 {
+	c->asked_base = ckpt_base(c);
 	c->state = CKPT_ASKED;
+}
+
+void ckpt_new_node(struct ckpt *c)
+{
+	c->node_seq = 0;
+	c->base_ok = 0;
 }
 
 int ckpt_busy(const struct ckpt *c)
@@ -140,58 +152,49 @@ int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t e
 	if (c->fd < 0) {
 		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno));
 		c->asked_now = 0; /* asked for there: not again */
+	} else if (ckpt_merge_begin(&c->merge, c->asked_base ? c->done : NULL, c->fd, err, errlen) != 0) {
+		ckpt_file_failed(c); /* said: the image is dropped */
 	}
 	c->taken_ms = ckpt_now_ms();
 	c->bytes = 0;
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *err, size_t errlen)
 {
-	uint8_t hdr[OM_HDR_SIZE];
 	err[0] = '\0';
 	if (c->state != CKPT_IMAGE) {
 		snprintf(err, errlen, "%s without CHECKPOINT_TAKEN", om_type_name(h->type));
 		return -1;
 	}
+	if (h->type == OM_T_IMAGE_END)
+		c->node_seq++; /* the node marked its pages: the next may be a delta of this one */
 	if (c->fd < 0) { /* no file (said): the image is dropped */
 		if (h->type == OM_T_IMAGE_END)
 			ckpt_abort(c);
 		return 0;
 	}
-	om_hdr_encode(hdr, h->type, h->length, 0, h->seq);
-	if (write_all(c->fd, hdr, sizeof hdr) != 0 || write_all(c->fd, p, h->length) != 0) {
-		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno ? errno : EIO));
-		close(c->fd); /* the rest of the image is dropped */
-		c->fd = -1;
-		unlink(c->tmp);
+	char why[200];
+	c->bytes += OM_HDR_SIZE + h->length;
+	if (ckpt_merge_frame(&c->merge, h->type, p, h->length, h->seq, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: %s", c->tmp, why);
+		ckpt_file_failed(c); /* the rest of the image is dropped */
 		if (h->type == OM_T_IMAGE_END)
 			ckpt_abort(c);
 		return 0;
 	}
-	c->bytes += sizeof hdr + h->length;
 	if (h->type != OM_T_IMAGE_END)
 		return 0;
+	c->last_delta = c->merge.deltas > 0;
+	ckpt_merge_end(&c->merge);
 	int rc = fsync(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->asked_now = 0;
 	if (rc != 0 || rename(c->tmp, c->target) != 0) {
 		snprintf(err, errlen, "%s: %s", c->target, strerror(errno));
+		c->base_ok = 0;
 		unlink(c->tmp);
 		c->state = CKPT_IDLE;
 		c->next_ms = ckpt_now_ms() + c->every_ms;
@@ -199,6 +202,7 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	}
 	sync_dir(c->target);
 	snprintf(c->done, sizeof c->done, "%s", c->target);
+	c->base_ok = 1;
 	c->state = CKPT_IDLE;
 	c->count++;
 	c->last_bytes = c->bytes;
@@ -215,6 +219,8 @@ int ckpt_file(const struct ckpt *c)
 
 void ckpt_file_failed(struct ckpt *c)
 {
+	ckpt_merge_end(&c->merge);
+	c->base_ok = 0;
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
@@ -224,6 +230,8 @@ void ckpt_file_failed(struct ckpt *c)
 
 void ckpt_abort(struct ckpt *c)
 {
+	ckpt_merge_end(&c->merge);
+	c->base_ok = 0;
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt_merge.h"
 #include "proto.h"
 
 #define CKPT_RETRY_MS 500 /* after a "not now" */
@@ -41,6 +42,13 @@ struct ckpt {
 	uint64_t bytes;
 	unsigned count;   /* whole checkpoints written */
 	uint64_t last_bytes, last_ms; /* the last one's size and pause */
+	int last_delta;   /* it came as what changed since the one before */
+	/* The node's count of the images it sent (since the job was placed
+	 * there), and whether the last is the whole file home holds: then
+	 * the next may carry only what changed (ckpt_merge.h). */
+	uint32_t node_seq, asked_base;
+	int base_ok;
+	struct ckpt_merge merge; /* while an image comes in */
 };
 
 /* The directory path's file is in ("." for a bare name). */
@@ -60,8 +68,14 @@ void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms, uint32_t max
 void ckpt_request(struct ckpt *c, const char *path);
 /* Milliseconds until the next is due (0: now), -1: none. */
 int ckpt_wait_ms(const struct ckpt *c);
-/* CHECKPOINT sent. */
+/* CHECKPOINT's base: the node's count of the image home holds whole
+ * (0: none; then the node sends everything). */
+uint32_t ckpt_base(const struct ckpt *c);
+/* CHECKPOINT sent, with ckpt_base. */
 void ckpt_asked(struct ckpt *c);
+/* The job is on a node anew (placed, restarted, moved): it counts its
+ * images from 0, and the next is whole. */
+void ckpt_new_node(struct ckpt *c);
 /* Whether a checkpoint is asked for or coming in. */
 int ckpt_busy(const struct ckpt *c);
 /* CHECKPOINT_TAKEN's payload: 0 when the image follows, 1 for a "not

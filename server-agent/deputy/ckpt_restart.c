@@ -76,6 +76,7 @@ int remote_restart(struct remote *r)
 		free(img);
 		return SENT_NOT_STARTED;
 	}
+	ckpt_new_node(&r->ck);
 	/* Numbered on from the checkpoint: the node makes call ck_calls + 1 next. */
 	r->seq = (struct job_seq){ r->ck_calls, r->ck_calls };
 	r->replay_last = call_log_last(&r->log);

@@ -178,8 +178,9 @@ static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const u
 	if (err[0])
 		fprintf(stderr, "om-run: pid %d (%s): a checkpoint is lost: %s\n", (int)r->pid, r->prog, err);
 	if (rc == 1 && h->type == OM_T_IMAGE_END)
-		say(r, "checkpoint %u from node %u: %llu bytes; the job waited %llu ms", r->ck.count,
-		    r->jc->placed.node, (unsigned long long)r->ck.last_bytes, (unsigned long long)r->ck.last_ms);
+		say(r, "checkpoint %u from node %u: %llu bytes%s; the job waited %llu ms", r->ck.count,
+		    r->jc->placed.node, (unsigned long long)r->ck.last_bytes,
+		    r->ck.last_delta ? " (what changed since the last)" : "", (unsigned long long)r->ck.last_ms);
 	return ckpt_busy(&r->ck) ? 0 : flush_held_out(r);
 }
 
@@ -1328,7 +1329,9 @@ static int serve(struct remote *r)
 		int quiet = r->homing == HOMING_IMAGE || r->execed ? HOMING_QUIET_MS : -1;
 		int due = r->homing || r->execed ? -1 : ckpt_wait_ms(&r->ck);
 		if (due == 0) {
-			if (send_frame(r, OM_T_CHECKPOINT, NULL, 0) != 0)
+			struct om_checkpoint ask = { ckpt_base(&r->ck) };
+			uint8_t pl[8];
+			if (send_frame(r, OM_T_CHECKPOINT, pl, (size_t)om_checkpoint_encode(&ask, pl, sizeof pl)) != 0)
 				return give_up(r, NODE_LOST, NULL);
 			ckpt_asked(&r->ck);
 			continue;
@@ -1455,6 +1458,7 @@ static int serve(struct remote *r)
 			r->stats.node_cpu_ns += m.cpu_ns;
 			r->next_node = 0; /* a move through home asked earlier is moot */
 			jc->placed = m.to;
+			ckpt_new_node(&r->ck);
 			stats_move(&r->stats, m.to.node);
 			say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
 			break;

@@ -30,6 +30,7 @@ FUZZ_ROUNDTRIP(om_job_home, struct om_job_home)
 FUZZ_ROUNDTRIP(om_job_stopped, struct om_job_stopped)
 FUZZ_ROUNDTRIP(om_signal_seen, struct om_signal_seen)
 FUZZ_ROUNDTRIP(om_job_reattach, struct om_job_reattach)
+FUZZ_ROUNDTRIP(om_checkpoint, struct om_checkpoint)
 FUZZ_ROUNDTRIP(om_call_interrupt, struct om_call_interrupt)
 FUZZ_ROUNDTRIP(om_job_moving, struct om_job_moving)
 FUZZ_ROUNDTRIP(om_job_signal, struct om_job_signal)
@@ -59,6 +60,7 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_SIGNAL: rt_om_job_signal(p, h->length); break;
 	case OM_T_JOB_FORK: rt_om_job_fork(p, h->length); break;
 	case OM_T_JOB_REATTACH: rt_om_job_reattach(p, h->length); break;
+	case OM_T_CHECKPOINT: rt_om_checkpoint(p, h->length); break;
 	default:
 		/* ECHO's payload is opaque; the rest are empty or relayed as
 		 * they are. Touch it all: ASan checks it lies in the buffer. */

@@ -213,7 +213,7 @@ node_stream(struct buf *b)
 	frame(b, OM_T_JOB_MOVING, 1, 0, pl, ENC(om_job_moving, .cpu_ns = 77, .signals_in = 1));
 	frame(b, OM_T_JOB_ARRIVING, 1, 0, pl, ENC(om_job_moving, .cpu_ns = 77, .signals_in = 1));
 	frame(b, OM_T_JOB_MOVE_REFUSED, 1, 0, pl, error_msg(OM_E_STATE, "threads"));
-	frame(b, OM_T_CHECKPOINT, 1, 3, pl, empty());
+	frame(b, OM_T_CHECKPOINT, 1, 3, pl, ENC(om_checkpoint, .base = 2));
 	frame(b, OM_T_CHECKPOINT_TAKEN, 1, 3, pl, error_msg(0, ""));
 	frame(b, OM_T_JOB_REATTACH, 1, 3, pl, ENC(om_job_reattach, .waiting = 4, .signals_in = 1));
 	frame(b, OM_T_JOB_REATTACHED, 1, 0, pl, empty());
@@ -785,7 +785,7 @@ agent_seeds(void)
 	chunk_frame(&b, N0, OM_T_SIGNAL_SEEN, 1, 0, ENC(om_signal_seen, .count = 1));
 	chunk_frame(&b, N0, OM_T_JOB_STOPPED, 1, 0, ENC(om_job_stopped, .signo = 19));
 	chunk_frame(&b, C0, OM_T_JOB_CONTINUE, 1, 0, empty());
-	chunk_frame(&b, C0, OM_T_CHECKPOINT, 1, 1, empty());
+	chunk_frame(&b, C0, OM_T_CHECKPOINT, 1, 1, ENC(om_checkpoint, .base = 0));
 	chunk_frame(&b, N0, OM_T_CHECKPOINT_TAKEN, 1, 1, error_msg(0, ""));
 	image_chunks(&b, N0, &f, 1);
 	chunk_frame(&b, C1, OM_T_CTL_JOBS, 0, 0, empty());

@@ -1,0 +1,57 @@
+/* ckpt_merge.h - a checkpoint that carries only what changed made whole
+ * as it comes in.
+ *
+ * The deputy asks for a checkpoint with the node's count of the one it
+ * holds whole (CHECKPOINT's base). A node that sent that one marked its
+ * pages then and now sends, for each region whose pages it still has
+ * (OM_RF_DELTA), only the pages written since; a region where pages went
+ * (munmap, madvise) it sends whole. The file written is whole anyway: a
+ * delta region's pages are the node's where it sent them, else the base
+ * file's at the same address, in ascending order, with the region's and
+ * the image's counts made right, so that restore and om-run --restart
+ * read it as any image. The base is the last whole file (mapped, not
+ * read). Frames other than a delta region's pass as they come. */
+#ifndef OM_CKPT_MERGE_H
+#define OM_CKPT_MERGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+
+struct ckpt_page {
+	uint64_t addr;
+	const uint8_t *data;
+};
+
+struct ckpt_merge {
+	int fd;                   /* the file written */
+	const uint8_t *base;      /* the base file, mapped */
+	size_t base_len;
+	struct ckpt_page *pages;  /* its pages, ascending */
+	size_t npages, next;      /* next: the first not yet passed */
+	int delta;                /* in a delta region */
+	struct om_image_region reg;
+	uint32_t index;           /* its index */
+	uint32_t regions;         /* REGION frames so far */
+	off_t reg_at;             /* where its REGION frame is in the file */
+	uint64_t reg_sent;        /* pages written for it */
+	uint64_t last;            /* the last page address written in it + 1 page (0: none) */
+	uint32_t run_first, run_count; /* pages gathered for one PAGES frame */
+	uint8_t *run;             /* OM_IMAGE_PAGES_MAX pages */
+	uint64_t pages_out;       /* the image's pages as written */
+	uint32_t deltas;          /* delta regions in it */
+};
+
+/* The base checkpoint file base_path, for a delta image written to fd:
+ * 0, or -1 with err. */
+int ckpt_merge_begin(struct ckpt_merge *m, const char *base_path, int fd, char *err, size_t errlen);
+/* One frame of the image as it comes (seq: its header's): written,
+ * merged where it is a delta region's; 0, or -1 with err (the image is
+ * then lost). */
+int ckpt_merge_frame(struct ckpt_merge *m, uint8_t type, const uint8_t *p, uint32_t len, uint32_t seq, char *err,
+    size_t errlen);
+void ckpt_merge_end(struct ckpt_merge *m);
+
+#endif
