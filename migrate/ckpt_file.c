@@ -60,6 +60,7 @@ int om_ckpt_home_encode(const struct om_ckpt_home *h, void *out, size_t cap)
 	wire_wr_u32(&w, h->uid);
 	wire_wr_u32(&w, h->calls);
 	wire_wr_u32(&w, h->entries);
+	wire_wr_u64(&w, (uint64_t)h->since_ns);
 	const uint64_t v[] = { h->start_code, h->end_code, h->start_data, h->end_data, h->start_brk,
 			       h->start_stack, h->arg_start, h->arg_end, h->env_start, h->env_end };
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -76,6 +77,7 @@ int om_ckpt_home_decode(const void *buf, size_t len, struct om_ckpt_home *h)
 	h->uid = wire_rd_u32(&r);
 	h->calls = wire_rd_u32(&r);
 	h->entries = wire_rd_u32(&r);
+	h->since_ns = (int64_t)wire_rd_u64(&r);
 	uint64_t *v[] = { &h->start_code, &h->end_code, &h->start_data, &h->end_data, &h->start_brk,
 			  &h->start_stack, &h->arg_start, &h->arg_end, &h->env_start, &h->env_end };
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -104,6 +106,8 @@ static int entry_ok(const struct om_ckpt_entry *e)
 			return 0;
 		if (e->what == OM_CKPT_STREAM)
 			return e->fd <= 2;
+		if (e->what == OM_CKPT_DUP)
+			return e->pos < (uint64_t)e->fd;
 		return e->what == OM_CKPT_OTHER || e->path[0] == '/';
 	case OM_CKPT_CODE:
 	case OM_CKPT_READ:

@@ -12,14 +12,16 @@
  * CKPT_HOME (81): the program's file and the kernel's record of its
  * memory layout (prctl PR_SET_MM_MAP's fields: a new process gets them
  * back, so its break, arguments and environment are where the image has
- * them), the uid and the number of calls the image was taken after.
+ * them), the uid, the number of calls the image was taken after and
+ * when the job started.
  *
  * CKPT_ENTRY (82): one thing home held:
  *   CKPT_CWD      the working directory;
  *   CKPT_FD       an open descriptor: fd, open flags (O_CLOEXEC
  *                 included), position, and what it is (kind: a file
  *                 reopened by path, or a pipe, terminal or socket that
- *                 the new om-run's own 0, 1 or 2 stand in for, or
+ *                 the new om-run's own 0, 1 or 2 stand in for, a
+ *                 second descriptor of an open file another has, or
  *                 one that cannot be given back, said as such);
  *   CKPT_CODE     a file home ran code from (a mapping, prot, at addr);
  *   CKPT_READ     a file the node read into its memory where a mapping
@@ -59,13 +61,16 @@ enum om_ckpt_what {
 	OM_CKPT_DEVICE = 3,   /* a character device other than a terminal */
 	OM_CKPT_STREAM = 4,   /* pipe, terminal, socket: fds 0..2 only */
 	OM_CKPT_OTHER = 5,    /* what a restart cannot give back (path: what it was) */
-	OM_CKPT_WHAT_MAX = 5
+	OM_CKPT_DUP = 6,      /* the same open file as fd pos (a lower one): 2>&1 */
+	OM_CKPT_WHAT_MAX = 6
 };
 
 struct om_ckpt_home {
 	uint32_t uid;
 	uint32_t calls;          /* the image's count of calls */
 	uint32_t entries;        /* CKPT_ENTRY frames that follow */
+	int64_t since_ns;        /* when the job started (CLOCK_REALTIME): files
+				  * changed after bring no code home (node_code.h) */
 	uint64_t start_code, end_code, start_data, end_data;
 	uint64_t start_brk, start_stack;
 	uint64_t arg_start, arg_end, env_start, env_end;

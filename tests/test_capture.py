@@ -153,17 +153,31 @@ def t_info_truncated(tmp):
             check(b"invalid image" in r.stderr, "cut at %d: %r" % (cut, r.stderr[-300:]))
 
 
+def image_start(data):
+    """Where a checkpoint file's image begins, after its home record, and
+    where its first pages do: its header and regions lie between."""
+    at, start = 0, None
+    for ftype, _, _, p in ow.split_frames(data):
+        if ftype == ow.T_IMAGE_BEGIN:
+            start = at
+        if ftype == ow.T_IMAGE_PAGES:
+            return start, at + ow.HDR_SIZE
+        at += ow.HDR_SIZE + len(p)
+    raise AssertionError("no IMAGE_BEGIN and IMAGE_PAGES")
+
+
 def t_info_corrupt(tmp):
     path = save(tmp, os.path.join(PROGS, "hello-dynamic"))
     data = open(path, "rb").read()
     rng = random.Random(42)
     bad = os.path.join(tmp, "bad")
     rejected = 0
+    start, pages = image_start(data)
     for i in range(60):
         b = bytearray(data)
-        # Early bytes hold the headers, header payload and regions: favour them.
+        # The image's header and regions: favour them.
         for _ in range(rng.randint(1, 4)):
-            at = rng.randrange(min(len(b), 30000)) if rng.random() < 0.8 else rng.randrange(len(b))
+            at = rng.randrange(start, pages) if rng.random() < 0.8 else rng.randrange(len(b))
             b[at] ^= 1 << rng.randrange(8)
         with open(bad, "wb") as f:
             f.write(bytes(b))
@@ -195,12 +209,16 @@ def t_info_threads(tmp):
     m = re.search(rb"threads besides tid (\d+): 0\n", r.stdout)
     check(r.returncode == 0 and m, "--info of a one-thread image: %r" % r.stdout[-500:])
     tid = int(m.group(1))
+    home = [f for f in frames if f[0] in (ow.T_CKPT_HOME, ow.T_CKPT_ENTRY)]
+    frames = frames[len(home):]
     begin = frames[0][3]
     xsave_size = ow.image_begin_fpu(begin)[1]
     bad = os.path.join(tmp, "threads")
 
     def write(count, threads):
         with open(bad, "wb") as f:
+            for ftype, job, seq, p in home:
+                f.write(ow.frame(ftype, p, job, seq))
             # thread_count, then calls, end the header
             f.write(ow.frame(ow.T_IMAGE_BEGIN, begin[:-8] + struct.pack("<I", count) + begin[-4:]))
             for t in threads:

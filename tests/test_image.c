@@ -543,7 +543,9 @@ region_limits(void)
 	fill_region(&r, 0x400000, 4, OM_RK_ANON);
 	r.flags = OM_RF_SHARED | OM_RF_LOCKED;
 	CHECK(om_image_region_encode(&r, b, sizeof b) > 0);
-	r.flags = 4;
+	r.flags = OM_RF_SHARED | OM_RF_LOCKED | OM_RF_DELTA;
+	CHECK(om_image_region_encode(&r, b, sizeof b) > 0);
+	r.flags = 8;
 	CHECK_EQ(om_image_region_encode(&r, b, sizeof b), OM_E_RANGE);
 	fill_region(&r, 0x400000, 4, OM_RK_ANON);
 	r.pages_sent = 5;

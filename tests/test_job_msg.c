@@ -183,7 +183,7 @@ sample(size_t i)
 	static struct om_job_reattach reat = { 3, 4242, 1000, 0xfffffff0u, 7, 19, 0 };
 	static struct om_ctl_reattach creat;
 	static struct om_ctl_checkpoint cck;
-	static struct om_ckpt_home ckh = { 1000, 77, 3, 0x555555554000, 0x555555556000, 0x555555558000,
+	static struct om_ckpt_home ckh = { 1000, 77, 3, 1700000000123456789, 0x555555554000, 0x555555556000, 0x555555558000,
 		0x555555559000, 0x55555555a000, 0x7ffffffde000, 0x7fffffffe100, 0x7fffffffe120, 0x7fffffffe120,
 		0x7fffffffefe0, "/usr/bin/caf\xc3\xa9 au lait" };
 	static struct om_ckpt_entry fd = { OM_CKPT_FD, OM_CKPT_FILE, 7, 02101, 123456789, 0, 0, 2049, 42, 999999,
@@ -664,6 +664,11 @@ ckpt_ranges(void)
 	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
 	e.what = OM_CKPT_OTHER;
 	CHECK(om_ckpt_entry_encode(&e, buf, BUF_MAX) > 0);
+	e.what = OM_CKPT_DUP, e.fd = 2, e.pos = 1; /* fd 2 is fd 1's open file */
+	CHECK(om_ckpt_entry_encode(&e, buf, BUF_MAX) > 0);
+	e.pos = 2; /* of a lower fd only */
+	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
+	e.fd = 3;
 	e.what = OM_CKPT_FILE; /* a file by its absolute path */
 	CHECK_EQ(om_ckpt_entry_encode(&e, buf, BUF_MAX), OM_E_RANGE);
 	e.what = OM_CKPT_WHAT_MAX + 1;

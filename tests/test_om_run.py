@@ -312,6 +312,23 @@ def t_restart_at_home(tmp):
           "its program changed: %d %r" % (rc, err))
     rc, _, err = om_run("--restart", ck, "ls")
     check(rc == 2 and "no PROGRAM with it" in err, "a program too: %d %r" % (rc, err))
+    rc, _, err = om_run("--control", sock, "--restart", "/dev/null")
+    check(rc == 1 and "not a regular file" in err, "a device: %d %r" % (rc, err))
+    # stdout and stderr one open file (2>&1): one again, where it was
+    with open(os.path.join(harness.ROOT, "build", "corpus", "dynamic", "numbered"), "rb") as f, \
+            open(prog, "wb") as g:
+        g.write(f.read())
+    with open(inp, "wb") as f:
+        f.write(b"in 1\nbad\n")  # numbered says so on stderr, and exits 2
+    with open(inp, "rb") as i, open(out, "wb") as o:
+        r = subprocess.run([ckpt, "--save", ck, prog, "3", "0"], stdin=i, stdout=o, stderr=o, timeout=20)
+    check(r.returncode == 0, "--save 2>&1: %d" % r.returncode)
+    rc, _, err = om_run("--control", sock, "--restart", ck, timeout=20)
+    with open(inp, "rb") as i:
+        native = subprocess.run([prog, "3", "0"], stdin=i, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    got = open(out, "rb").read()
+    check(rc == native.returncode == 2 and got == native.stdout and err == "", "2>&1: %d %r %r (native %r)"
+          % (rc, got, err, native.stdout))
 
 
 TESTS = [(name[2:], fn) for name, fn in list(globals().items()) if name.startswith("t_")]

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,11 +71,16 @@ int ckpt_busy(const struct ckpt *c)
 
 uint8_t *ckpt_read_file(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	size_t cap = 1 << 20, n = 0;
 	uint8_t *buf = malloc(cap);
+	struct stat st;
 	if (fd < 0 || !buf)
 		goto fail;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errno = EINVAL; /* a FIFO or a device would never end */
+		goto fail;
+	}
 	for (;;) {
 		if (n == cap) {
 			uint8_t *grown = realloc(buf, cap *= 2);

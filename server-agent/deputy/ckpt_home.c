@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "ckpt_home.h"
+#include "home_code.h"
 #include "node_code.h"
 
 /* The entries' frames, as they are made. */
@@ -43,10 +46,13 @@ static int put_frame(struct out *o, int type, const void *payload, int n)
 	return 0;
 }
 
+/* An entry that does not encode (a node's read outside user space) is
+ * left out: that only refuses more at a restart. */
 static void put_entry(struct out *o, const struct om_ckpt_entry *e)
 {
 	static uint8_t buf[OM_CKPT_PATH_MAX + 256];
-	if (o->err == 0 && put_frame(o, OM_T_CKPT_ENTRY, buf, om_ckpt_entry_encode(e, buf, sizeof buf)) == 0)
+	int n = om_ckpt_entry_encode(e, buf, sizeof buf);
+	if (o->err == 0 && n >= 0 && put_frame(o, OM_T_CKPT_ENTRY, buf, n) == 0)
 		o->count++;
 }
 
@@ -71,6 +77,14 @@ static int read_link(pid_t pid, const char *name, char *out, size_t len)
 	return 0;
 }
 
+/* Character devices that keep no state of their own: opened again, the
+ * same. Any other (a terminal, a tun, a watchdog) cannot be given back. */
+static int is_stateless_device(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev), min = minor(st->st_rdev);
+	return maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9); /* null zero full random urandom */
+}
+
 static int is_terminal(const struct stat *st)
 {
 	unsigned maj = major(st->st_rdev);
@@ -85,7 +99,7 @@ static uint32_t fd_what(int fd, const struct stat *st, const char *path)
 			return OM_CKPT_FILE;
 		if (S_ISDIR(st->st_mode))
 			return OM_CKPT_DIR;
-		if (S_ISCHR(st->st_mode) && !is_terminal(st))
+		if (S_ISCHR(st->st_mode) && is_stateless_device(st))
 			return OM_CKPT_DEVICE;
 	}
 	if (fd <= 2 && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode) || (S_ISCHR(st->st_mode) && is_terminal(st))))
@@ -114,34 +128,86 @@ static int fd_info(pid_t pid, int fd, uint64_t *pos, uint32_t *flags)
 	return got == 3 ? 0 : -1;
 }
 
-static void take_fds(struct out *o, pid_t pid)
+static int by_number(const void *a, const void *b)
 {
-	char dir[64], name[64];
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The process's descriptors, in ascending order: malloc'd, -1 if none. */
+static int list_fds(pid_t pid, int **fds)
+{
+	char dir[64];
+	int n = 0, cap = 0;
+	struct dirent *de;
 	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d) {
-		o->err = -errno;
-		return;
-	}
-	while (o->err == 0 && (de = readdir(d)) != NULL) {
-		struct om_ckpt_entry e = { .kind = OM_CKPT_FD };
-		struct stat st;
+	*fds = NULL;
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 		if (de->d_name[0] == '.' || *end || fd < 0 || fd > INT32_MAX)
 			continue;
-		snprintf(name, sizeof name, "fd/%ld", fd);
-		snprintf(dir, sizeof dir, "/proc/%d/fd/%ld", (int)pid, fd);
-		if (read_link(pid, name, e.path, sizeof e.path) != 0 || stat(dir, &st) != 0 ||
-		    fd_info(pid, (int)fd, &e.pos, &e.flags) != 0)
-			continue; /* closed meanwhile */
-		e.fd = (int32_t)fd;
-		e.what = fd_what((int)fd, &st, e.path);
-		identity(&e, &st);
-		put_entry(o, &e);
+		if (n == cap) {
+			int *grown = realloc(*fds, (size_t)(cap = cap ? cap * 2 : 64) * sizeof *grown);
+			if (!grown) {
+				closedir(d);
+				return -1;
+			}
+			*fds = grown;
+		}
+		(*fds)[n++] = (int)fd;
 	}
 	closedir(d);
+	qsort(*fds, (size_t)n, sizeof **fds, by_number);
+	return n;
+}
+
+/* The lower descriptor whose open file fd shares (dup, 2>&1): its
+ * number, or -1. kcmp needs the caller to be allowed to trace pid (the
+ * deputy is its tracer). */
+static int dup_of(pid_t pid, const int *fds, const struct stat *sts, int k)
+{
+	for (int j = 0; j < k; j++)
+		if (sts[j].st_dev == sts[k].st_dev && sts[j].st_ino == sts[k].st_ino &&
+		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, fds[j], fds[k]) == 0)
+			return fds[j];
+	return -1;
+}
+
+static void take_fds(struct out *o, pid_t pid)
+{
+	int *fds, n = list_fds(pid, &fds);
+	struct stat *sts = n > 0 ? calloc((size_t)n, sizeof *sts) : NULL;
+	if (n < 0 || (n > 0 && !sts)) {
+		o->err = -ENOMEM;
+		free(fds);
+		return;
+	}
+	for (int k = 0; k < n && o->err == 0; k++) {
+		struct om_ckpt_entry e = { .kind = OM_CKPT_FD, .fd = fds[k] };
+		char name[64], link[96];
+		snprintf(name, sizeof name, "fd/%d", fds[k]);
+		snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)pid, fds[k]);
+		if (read_link(pid, name, e.path, sizeof e.path) != 0)
+			snprintf(e.path, sizeof e.path, "(unreadable)");
+		/* The process is stopped or away: what cannot be read is
+		 * recorded as what a restart refuses, never left out. */
+		int known = stat(link, &sts[k]) == 0 && fd_info(pid, fds[k], &e.pos, &e.flags) == 0;
+		int twin = known ? dup_of(pid, fds, sts, k) : -1;
+		if (twin >= 0) {
+			e.what = OM_CKPT_DUP;
+			e.pos = (uint64_t)twin;
+		} else {
+			e.what = known ? fd_what(fds[k], &sts[k], e.path) : OM_CKPT_OTHER;
+		}
+		if (known)
+			identity(&e, &sts[k]);
+		put_entry(o, &e);
+	}
+	free(sts);
+	free(fds);
 }
 
 static int is_special(const char *name)
@@ -150,7 +216,7 @@ static int is_special(const char *name)
 }
 
 /* The files home runs code from, and the kernel's own mappings. */
-static void take_maps(struct out *o, pid_t pid, uint64_t scratch, uint64_t scratch_len)
+static void take_maps(struct out *o, pid_t pid, uint64_t scratch, uint64_t scratch_len, int check_code)
 {
 	struct capture_map *maps;
 	size_t n;
@@ -163,13 +229,17 @@ static void take_maps(struct out *o, pid_t pid, uint64_t scratch, uint64_t scrat
 		const struct capture_map *m = &maps[i];
 		struct om_ckpt_entry e = { .kind = OM_CKPT_CODE, .fd = -1, .addr = m->start, .len = m->end - m->start };
 		struct stat st;
+		char why[256];
 		if (is_special(m->name)) {
 			e.kind = OM_CKPT_SPECIAL;
 			snprintf(e.path, sizeof e.path, "%s", m->name);
 			put_entry(o, &e);
 		} else if ((m->prot & OM_PROT_X) && m->inode != 0 && m->name[0] == '/' && !m->shared &&
-			   stat(m->name, &st) == 0 && (uint64_t)st.st_ino == m->inode) {
-			/* (a file replaced since is not recorded: its code cannot come back) */
+			   stat(m->name, &st) == 0 && (uint64_t)st.st_ino == m->inode &&
+			   (!check_code || home_code_check(NULL, m->name, why, sizeof why) == 0)) {
+			/* (a file replaced since, or one a node could have written
+			 * since the job left, is not recorded: its code cannot
+			 * come back) */
 			e.flags = m->prot;
 			e.pos = m->offset;
 			snprintf(e.path, sizeof e.path, "%s", m->name);
@@ -238,8 +308,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, uint32_t calls, char *err,
-    size_t errlen)
+int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, uint32_t calls, int check_code,
+    char *err, size_t errlen)
 {
 	static struct om_ckpt_home h;
 	static uint8_t buf[OM_HDR_SIZE + OM_CKPT_PATH_MAX + 256];
@@ -254,14 +324,15 @@ int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, u
 		snprintf(err, errlen, "process %d: its program or memory layout cannot be read", (int)pid);
 		return -1;
 	}
-	h.uid = st.st_uid;
+	h.uid = getuid(); /* the deputy's is the job's (/proc/PID's owner may be root's) */
+	h.since_ns = node_code_since_ns();
 	snprintf(link, sizeof link, "/proc/%d/cwd", (int)pid);
 	if (read_link(pid, "cwd", cwd.path, sizeof cwd.path) == 0 && stat(link, &st) == 0) {
 		identity(&cwd, &st);
 		put_entry(&o, &cwd);
 	}
 	take_fds(&o, pid);
-	take_maps(&o, pid, scratch, scratch_len);
+	take_maps(&o, pid, scratch, scratch_len, check_code);
 	node_code_each(take_read, &o);
 	h.entries = o.count;
 	int n = o.err ? o.err : om_ckpt_home_encode(&h, buf + OM_HDR_SIZE, sizeof buf - OM_HDR_SIZE);

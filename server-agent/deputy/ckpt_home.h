@@ -19,8 +19,10 @@
 
 /* The home record of process pid, whose image is taken after calls
  * calls, as frames written to fd (scratch: its region, left out of the
- * mappings): 0, or -1 with err. */
-int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, uint32_t calls, char *err,
-    size_t errlen);
+ * mappings): 0, or -1 with err. check_code: a file home runs code from
+ * is recorded only if home_code_check finds it as it was when the job
+ * left (a deputy's; not a program captured at its entry at home). */
+int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, uint32_t calls, int check_code,
+    char *err, size_t errlen);
 
 #endif

@@ -65,13 +65,78 @@ static int image_frame(struct ckpt_saved *s, struct om_image_check *c, const str
 	return OM_E_STATE; /* a thread (refused before) or anything else */
 }
 
+/* One CKPT_ENTRY into s->e[*k] (grown as they come). */
+static int add_entry(struct ckpt_saved *s, uint32_t *k, const uint8_t *p, uint32_t len)
+{
+	if ((*k & (*k - 1)) == 0) { /* 0, 1, 2, 4...: room for as many again */
+		struct om_ckpt_entry *grown = realloc(s->e, (*k ? *k * 2 : 1) * sizeof *grown);
+		if (!grown)
+			return -ENOMEM;
+		s->e = grown;
+	}
+	int rc = om_ckpt_entry_decode(p, len, &s->e[*k]);
+	if (rc == OM_OK)
+		(*k)++;
+	return rc;
+}
+
+static int by_number(const void *a, const void *b)
+{
+	return *(const int32_t *)a < *(const int32_t *)b ? -1 : *(const int32_t *)a > *(const int32_t *)b;
+}
+
+/* One working directory, each descriptor once. */
+static int entries_unique(const struct ckpt_saved *s)
+{
+	int32_t *fds = malloc((s->home.entries + 1) * sizeof *fds);
+	uint32_t n = 0, cwd = 0;
+	if (!fds)
+		return 0;
+	for (uint32_t i = 0; i < s->home.entries; i++) {
+		cwd += s->e[i].kind == OM_CKPT_CWD;
+		if (s->e[i].kind == OM_CKPT_FD)
+			fds[n++] = s->e[i].fd;
+	}
+	qsort(fds, n, sizeof *fds, by_number);
+	int ok = cwd == 1;
+	for (uint32_t i = 1; ok && i < n; i++)
+		ok = fds[i] != fds[i - 1];
+	free(fds);
+	return ok;
+}
+
+/* What the home record and the image say together: -1 with err when a
+ * restart cannot make them one process. */
+static int record_fits(const struct ckpt_saved *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s->home.exe);
+	if (s->home.calls != s->hdr->calls)
+		return fail(err, errlen, "its home record is of call %u, its image of call %u", s->home.calls,
+			    s->hdr->calls);
+	if (n > 10 && strcmp(s->home.exe + n - 10, " (deleted)") == 0)
+		return fail(err, errlen, "its program %s was deleted before the checkpoint", s->home.exe);
+	if (!entries_unique(s))
+		return fail(err, errlen, "its home record has no working directory, or one of its descriptors twice");
+	for (size_t at = s->image_at; at < s->len;) {
+		struct om_hdr h;
+		struct om_image_region reg;
+		om_frame_check(s->buf + at, s->len - at, &h); /* checked as it was read */
+		if (h.type == OM_T_IMAGE_REGION && om_image_region_decode(s->buf + at + OM_HDR_SIZE, h.length, &reg) == OM_OK &&
+		    reg.kind == OM_RK_FILE && (reg.flags & OM_RF_SHARED))
+			return fail(err, errlen, "it had a file mapped shared at %#llx: a restart cannot map it again",
+				    (unsigned long long)reg.start);
+		at += OM_HDR_SIZE + h.length;
+	}
+	return 0;
+}
+
 int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t errlen)
 {
 	struct om_image_check check;
 	uint32_t k = 0;
 	memset(s, 0, sizeof *s);
 	if (!(s->buf = ckpt_read_file(path, &s->len)))
-		return fail(err, errlen, "it cannot be read: %s", strerror(errno));
+		return fail(err, errlen, "it cannot be read: %s", errno == EINVAL ? "not a regular file" : strerror(errno));
 	om_image_check_init(&check);
 	for (size_t at = 0; at < s->len;) {
 		struct om_hdr h;
@@ -94,7 +159,7 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 		else if (h.type == OM_T_CKPT_HOME)
 			rc = at != 0 ? OM_E_STATE : om_ckpt_home_decode(p, h.length, &s->home);
 		else if (h.type == OM_T_CKPT_ENTRY)
-			rc = k == s->home.entries ? OM_E_STATE : om_ckpt_entry_decode(p, h.length, &s->e[k++]);
+			rc = k == s->home.entries ? OM_E_STATE : add_entry(s, &k, p, h.length);
 		else if (k < s->home.entries)
 			rc = OM_E_STATE;
 		else if (h.type != OM_T_IMAGE_THREAD)
@@ -103,9 +168,6 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 			ckpt_saved_free(s);
 			return fail(err, errlen, "the job had more than one thread: a restart takes a process of one thread");
 		}
-		if (rc == OM_OK && h.type == OM_T_CKPT_HOME && s->home.entries &&
-		    !(s->e = calloc(s->home.entries, sizeof *s->e)))
-			rc = -ENOMEM;
 		if (rc == OM_OK && s->image_at == 0 && om_type_is_image(h.type))
 			s->image_at = at;
 		if (rc == OM_OK && h.type == OM_T_IMAGE_END && at + OM_HDR_SIZE + h.length != s->len)
@@ -128,6 +190,10 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 	}
 	if (s->home.uid != getuid()) {
 		fail(err, errlen, "it was saved by uid %u: a restart runs it as its own user only", s->home.uid);
+		ckpt_saved_free(s);
+		return -1;
+	}
+	if (record_fits(s, err, errlen) != 0) {
 		ckpt_saved_free(s);
 		return -1;
 	}
@@ -176,8 +242,12 @@ int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
 		return fail(err, errlen, "its program %s: %s", s->home.exe, strerror(errno));
 	for (uint32_t i = 0; i < s->home.entries; i++) {
 		const struct om_ckpt_entry *e = &s->e[i];
-		int gone = e->kind != OM_CKPT_SPECIAL && e->what != OM_CKPT_STREAM && e->what != OM_CKPT_OTHER &&
-			   stat(e->path, &st) != 0;
+		/* (the files the node read its code from are checked page by
+		 * page, as a returning image's are, when the image is restored) */
+		if (e->kind == OM_CKPT_SPECIAL || e->kind == OM_CKPT_READ || e->what == OM_CKPT_STREAM ||
+		    e->what == OM_CKPT_DUP)
+			continue;
+		int gone = e->what != OM_CKPT_OTHER && stat(e->path, &st) != 0;
 		if (gone)
 			return fail(err, errlen, "%s %s: %s", e->kind == OM_CKPT_FD ? "its open file" : "its file", e->path,
 				    strerror(errno));
@@ -187,7 +257,6 @@ int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
 				return fail(err, errlen, "its working directory %s is another directory now", e->path);
 			break;
 		case OM_CKPT_CODE:
-		case OM_CKPT_READ:
 			if (!unchanged(e, &st))
 				return fail(err, errlen, "%s, which it runs code from, changed since the checkpoint", e->path);
 			break;
@@ -196,8 +265,6 @@ int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
 				return fail(err, errlen, "fd %d (%s) cannot be given back: a restart opens files, directories "
 					    "and devices again, and takes the new om-run's own fds 0, 1 and 2 for pipes, "
 					    "terminals and sockets", e->fd, e->path);
-			if (e->what == OM_CKPT_STREAM)
-				break;
 			if (!same_file(e, &st))
 				return fail(err, errlen, "fd %d: %s is another file now", e->fd, e->path);
 			if (e->what == OM_CKPT_FILE && fd_file_ok(e, &st, err, errlen) != 0)
@@ -280,6 +347,18 @@ static int set_layout(struct ckpt_saved *s, struct inject *in, char *err, size_t
 		    ARGS(PR_SET_MM, PR_SET_MM_MAP, in->data, sizeof m), &ret, err, errlen);
 }
 
+/* Whether fd of the new process is the file e names (no file put in its
+ * place since the check): 0, or -1 with err. */
+static int opened_is(struct inject *in, int64_t fd, const struct om_ckpt_entry *e, struct stat *st, char *err,
+		     size_t errlen)
+{
+	char link[96];
+	snprintf(link, sizeof link, "/proc/%d/fd/%lld", (int)in->pid, (long long)fd);
+	if (stat(link, st) != 0 || !same_file(e, st))
+		return fail(err, errlen, "%s is another file now", e->path);
+	return 0;
+}
+
 static uint64_t prot_of(uint32_t om)
 {
 	return ((om & OM_PROT_R) ? PROT_READ : 0) | ((om & OM_PROT_W) ? PROT_WRITE : 0) |
@@ -293,16 +372,19 @@ static int set_code(struct ckpt_saved *s, struct inject *in, char *err, size_t e
 	for (uint32_t i = 0; i < s->home.entries; i++) {
 		const struct om_ckpt_entry *e = &s->e[i];
 		if (e->kind == OM_CKPT_READ && node_code_add(e->addr, e->len, e->pos, e->dev, e->ino, e->path) != 0)
-			return fail(err, errlen, "out of memory");
+			return fail(err, errlen, "more files it read its code from than a deputy keeps (%d)", NODE_CODE_MAX);
 		if (e->kind != OM_CKPT_CODE)
 			continue;
 		if (put_path(in, e->path, err, errlen) != 0 ||
 		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, O_RDONLY | O_CLOEXEC), &fd, err,
 			 errlen) != 0)
 			return -1;
-		int rc = call(in, e->path, SYS_mmap,
-			      ARGS(e->addr, e->len, prot_of(e->flags), MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, e->pos), &ret,
-			      err, errlen);
+		struct stat st;
+		int rc = opened_is(in, fd, e, &st, err, errlen);
+		if (rc == 0)
+			rc = call(in, e->path, SYS_mmap,
+				  ARGS(e->addr, e->len, prot_of(e->flags), MAP_PRIVATE | MAP_FIXED, (uint64_t)fd, e->pos),
+				  &ret, err, errlen);
 		call(in, "close", SYS_close, ARGS((uint64_t)fd), &ret, err, rc ? 0 : errlen);
 		if (rc != 0)
 			return -1;
@@ -353,6 +435,8 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 					    e->fd);
 			continue;
 		}
+		if (e->what == OM_CKPT_DUP)
+			continue; /* below, once the one it shares is there */
 		uint64_t flags = e->flags & ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
 		if (put_path(in, e->path, err, errlen) != 0 ||
 		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, flags | O_NOCTTY), &fd, err,
@@ -362,22 +446,55 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 		if (fd != e->fd) {
 			rc = call(in, e->path, SYS_dup3, ARGS((uint64_t)fd, (uint64_t)e->fd, cloexec ? O_CLOEXEC : 0), &ret,
 				  err, errlen);
+			if (rc != 0 && ret == -EBADF)
+				fail(err, errlen, "fd %d: above this process's limit of open files (ulimit -n)", e->fd);
 			call(in, "close", SYS_close, ARGS((uint64_t)fd), &ret, err, rc ? 0 : errlen);
 		} else if (cloexec) {
 			rc = call(in, e->path, SYS_fcntl, ARGS((uint64_t)fd, F_SETFD, FD_CLOEXEC), &ret, err, errlen);
 		}
-		if (rc == 0 && e->what != OM_CKPT_DEVICE)
+		struct stat st;
+		if (rc == 0)
+			rc = opened_is(in, e->fd, e, &st, err, errlen);
+		/* What it wrote after the checkpoint goes: it writes it again. */
+		if (rc == 0 && e->what == OM_CKPT_FILE && (e->flags & O_ACCMODE) != O_RDONLY && !(e->flags & O_APPEND) &&
+		    (uint64_t)st.st_size > e->size)
+			rc = call(in, e->path, SYS_ftruncate, ARGS((uint64_t)e->fd, e->size), &ret, err, errlen);
+		if (rc == 0 && e->what != OM_CKPT_DEVICE && !(e->flags & O_PATH))
 			rc = call(in, e->path, SYS_lseek, ARGS((uint64_t)e->fd, e->pos, SEEK_SET), &ret, err, errlen);
 		if (rc != 0)
+			return -1;
+	}
+	for (uint32_t i = 0; i < s->home.entries; i++) {
+		const struct om_ckpt_entry *e = &s->e[i];
+		if (e->kind == OM_CKPT_FD && e->what == OM_CKPT_DUP &&
+		    call(in, "a second descriptor of an open file", SYS_dup3,
+			 ARGS(e->pos, (uint64_t)e->fd, (e->flags & O_CLOEXEC) ? O_CLOEXEC : 0), &ret, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
 }
 
+/* restore.h's home_file hook: home may run code from a file only if it
+ * is one the record names as code, still as it was (the checkpoint took
+ * only files unchanged since the job left home). */
+static int code_file_ok(void *ctx, const char *path, char *why, size_t len)
+{
+	const struct ckpt_saved *s = ctx;
+	struct stat st;
+	for (uint32_t i = 0; i < s->home.entries; i++)
+		if (s->e[i].kind == OM_CKPT_CODE && strcmp(s->e[i].path, path) == 0)
+			return stat(path, &st) == 0 && unchanged(&s->e[i], &st) ? 0 :
+			       (snprintf(why, len, "%s changed since the checkpoint", path), -1);
+	snprintf(why, len, "%s is no file the checkpoint ran code from", path);
+	return -1;
+}
+
 static int restore_image(struct ckpt_saved *s, struct inject *in, struct restore *rs, char *err, size_t errlen)
 {
 	memset(rs, 0, sizeof *rs);
-	rs->file_code = node_code_check; /* home_file: its files were checked (ckpt_saved_files) */
+	rs->file_code = node_code_check;
+	rs->home_file = code_file_ok;
+	rs->file_code_ctx = s;
 	for (size_t at = s->image_at; at < s->len;) {
 		struct om_hdr h;
 		om_frame_check(s->buf + at, s->len - at, &h); /* checked as it was read */
@@ -398,6 +515,12 @@ int ckpt_resume(struct ckpt_saved *s, struct inject *in, char *err, size_t errle
 	 * that every part is where this one has it.) */
 	if (!s->hdr->scratch_len || s->hdr->scratch_len > INJECT_CODE_SIZE + INJECT_DATA_SIZE)
 		return fail(err, errlen, "its scratch region is not one this om-run makes");
+	uint64_t scratch_end = s->hdr->scratch_start + INJECT_CODE_SIZE + INJECT_DATA_SIZE;
+	for (uint32_t i = 0; i < s->home.entries; i++)
+		if ((s->e[i].kind == OM_CKPT_CODE || s->e[i].kind == OM_CKPT_SPECIAL) &&
+		    s->e[i].addr < scratch_end && s->hdr->scratch_start < s->e[i].addr + s->e[i].len)
+			return fail(err, errlen, "its scratch region overlaps %s", s->e[i].path);
+	node_code_since_set(s->home.since_ns); /* the job's start, not this restart's */
 	if ((rc = inject_exec_turn(in)) != 0)
 		return fail(err, errlen, "the new process: %s", strerror(-rc));
 	if (move_special(s, in, err, errlen) != 0)

@@ -420,6 +420,7 @@ static int resume_saved(struct remote *r, uint32_t node)
 		rc = ckpt_resume(s, &r->in, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "om-run: --restart: %s\n", err);
+		ckpt_saved_free(s);
 		inject_close(&r->in);
 		kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, __WALL) == -1 && errno == EINTR)
@@ -428,6 +429,7 @@ static int resume_saved(struct remote *r, uint32_t node)
 	}
 	say(r, "pid %d is the saved process now (after its call %u)", (int)r->pid, s->home.calls);
 	r->need = s->hdr->cpu; /* what its code chose where it ran */
+	ckpt_saved_free(s); /* the image is in: the file's copy is not needed */
 	read_cmdline(r);
 	stats_command(&r->stats, r->cmd);
 	follow_again(r);

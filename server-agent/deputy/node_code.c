@@ -37,6 +37,19 @@ void node_code_since_now(void)
 	clock_gettime(CLOCK_REALTIME_COARSE, &since);
 }
 
+int64_t node_code_since_ns(void)
+{
+	if (!since.tv_sec)
+		node_code_since_now();
+	return (int64_t)since.tv_sec * 1000000000 + since.tv_nsec;
+}
+
+void node_code_since_set(int64_t ns)
+{
+	since.tv_sec = ns / 1000000000;
+	since.tv_nsec = ns % 1000000000;
+}
+
 static int changed_since_start(const struct stat *st)
 {
 	/* A file system that keeps whole seconds (FAT: two; NFS: the

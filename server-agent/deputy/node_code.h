@@ -47,6 +47,11 @@ int node_code_check(void *ctx, uint64_t addr, const uint8_t *page, char *why, si
 void node_code_forget(void);
 /* The job starts now: files changed from now on bring no code home. */
 void node_code_since_now(void);
+/* The job's start as node_code_since_now took it (ns, CLOCK_REALTIME;
+ * now if it did not), for a checkpoint file, and that start again at its
+ * restart: a file changed after it brings no code home then either. */
+int64_t node_code_since_ns(void);
+void node_code_since_set(int64_t ns);
 /* Every record, oldest first, for a checkpoint file (ckpt_home.h). */
 void node_code_each(void (*fn)(void *ctx, uint64_t addr, uint64_t len, uint64_t off, dev_t dev, ino_t ino,
     const char *path), void *ctx);

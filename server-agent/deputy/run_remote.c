@@ -162,7 +162,7 @@ static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const u
 	int rc = h->type == OM_T_CHECKPOINT_TAKEN ? ckpt_taken(&r->ck, p, h->length, err, sizeof err)
 						   : ckpt_frame(&r->ck, h, p, err, sizeof err);
 	if (rc == 0 && h->type == OM_T_CHECKPOINT_TAKEN && ckpt_file(&r->ck) >= 0 &&
-	    ckpt_home_write(ckpt_file(&r->ck), r->pid, r->in.scratch, r->in.scratch_len, r->seq.calls, err,
+	    ckpt_home_write(ckpt_file(&r->ck), r->pid, r->in.scratch, r->in.scratch_len, r->seq.calls, 1, err,
 			    sizeof err) != 0)
 		ckpt_file_failed(&r->ck); /* said below */
 	if (h->type == OM_T_IMAGE_BEGIN)

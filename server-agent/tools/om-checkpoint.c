@@ -430,7 +430,7 @@ cmd_save(const char *path, char **argv)
 	}
 	if (start(argv, &pid, &in) != 0)
 		die_kill(pid, argv[0], "cannot set up injection");
-	if (ckpt_home_write(fileno(f), pid, in.scratch, in.scratch_len, 0, err, sizeof err) != 0)
+	if (ckpt_home_write(fileno(f), pid, in.scratch, in.scratch_len, 0, 0, err, sizeof err) != 0)
 		die_kill(pid, path, err);
 	rc = capture_image(&in, NULL, 0, file_emit, f, &st, err, sizeof err);
 	if (rc == -EIO || (rc == 0 && fclose(f) != 0))
