@@ -41,10 +41,12 @@ docs/PERFORMANCE.md, between <!-- bench:NAME --> markers):
              on node"/"running at home" (the process makes no progress in
              between), on two nodes (virtio-net, same QEMU settings).
   checkpoints  holdimage (as for moves) on a node under om-run
-             --checkpoint-every: each checkpoint's size and how long the
-             job waited for it (om-run -v's word), against the image's
-             size; checkpoints are whole images (not incremental yet), so
-             the cost follows the image, not the dirty rate.
+             --checkpoint-every (agent.conf checkpoint_max_pct 50): each
+             checkpoint's size and how long the job waited for it (om-run
+             -v's word), against the image's size; then a 16 MiB
+             holdimage that writes 0 to 16 MiB of it again all the time:
+             the first checkpoint (whole) against the later ones (what
+             changed), against that dirty rate.
   cores      bench/progs/parwork.c: 1, 2 and 4 forked workers, then 1, 2
              and 4 threads, with the same work each, on a 4-core node
              (-smp 4) and in a Linux guest with the same -smp; the
@@ -662,7 +664,8 @@ def sec_moves(sz, runs):
 
 # ------------------------------------------------------------------ checkpoints
 
-CKPT_SAID = re.compile(r"checkpoint (\d+) from node \d+: (\d+) bytes; the job waited (\d+) ms")
+CKPT_SAID = re.compile(r"checkpoint (\d+) from node \d+: (\d+) bytes( \(what changed since the last\))?; "
+                       r"the job waited (\d+) ms")
 
 
 def sec_checkpoints(sz, runs):
@@ -671,7 +674,11 @@ def sec_checkpoints(sz, runs):
     over the checkpoints of all runs)."""
     every, secs = 1.0, 4 if sz.smoke else 8
     rows = []
-    c = Cluster([])
+    # Spaced at most 2x their wait (the 5 % default would leave one per run)
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="om-agent-")
+    conf.write("checkpoint_max_pct = 50\n")
+    conf.flush()
+    c = Cluster(["--config", conf.name])
     try:
         n = c.boot("virtio-net-pci", mem=MEM, extra=SAME)
         c.wait_registered(n)
@@ -688,11 +695,31 @@ def sec_checkpoints(sz, runs):
                       "holdimage %d MiB with checkpoints: %d %r %s" % (mib, r.returncode, r.stdout, r.stderr[-1500:]))
                 said = CKPT_SAID.findall(r.stderr)
                 check(said, "no checkpoint said: %s" % r.stderr[-1500:])
-                sizes += [int(s[1]) for s in said]
-                waits += [int(s[2]) for s in said]
+                sizes.append(int(said[0][1]))  # the whole one: the image's cost
+                waits.append(int(said[0][3]))
             wait_ms, size = med(waits), med(sizes)
             rows.append({"image_mib": mib, "checkpoints": len(waits), "bytes": size, "waited_ms": wait_ms,
                          "mb_per_s": size / 1e6 / (wait_ms / 1e3) if wait_ms else 0, "every_s": every,
+                         "runs": runs, "accel": ACCEL})
+        # Checkpoints of what changed against the rate memory is written at.
+        for dirty in ([0, 1] if sz.smoke else [0, 1, 4, 16]):
+            first, later = [], []
+            for _ in range(runs):
+                ck = os.path.join(c.dir, "dirty.ckpt")
+                r = subprocess.run([os.path.join(BUILD, "om-run"), "-v", "--node", str(nid), "--control", c.control,
+                                    "--checkpoint-every", str(every), "--checkpoint-file", ck,
+                                    os.path.join(PROG, "holdimage"), "16", str(secs + 2), str(dirty)],
+                                   capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                check(r.returncode == 0 and r.stdout.startswith("ready\nok "),
+                      "holdimage 16 MiB, %d dirty: %d %r %s" % (dirty, r.returncode, r.stdout, r.stderr[-1500:]))
+                said = CKPT_SAID.findall(r.stderr)
+                check(len(said) >= 2 and not said[0][2] and all(s[2] for s in said[1:]),
+                      "a whole checkpoint, then ones of what changed: %s" % r.stderr[-1500:])
+                first.append((int(said[0][1]), int(said[0][3])))
+                later += [(int(s[1]), int(s[3])) for s in said[1:]]
+            rows.append({"dirty_mib": dirty, "first_bytes": med([f[0] for f in first]),
+                         "first_ms": med([f[1] for f in first]), "later": len(later),
+                         "later_bytes": med([l[0] for l in later]), "later_ms": med([l[1] for l in later]),
                          "runs": runs, "accel": ACCEL})
         # The log of answers (call_log.h) on forwarded calls: with a
         # checkpoint asked for once a day, every call is logged and none
@@ -710,11 +737,19 @@ def sec_checkpoints(sz, runs):
                          "runs": runs, "accel": ACCEL})
     finally:
         c.close()
-    md = ["| image (dirty memory) | checkpoints | bytes each | the job waited (ms) | MB/s |", "|---|---|---|---|---|"]
+        conf.close()
+    md = ["| image (dirty memory) | runs | bytes (whole) | the job waited (ms) | MB/s |", "|---|---|---|---|---|"]
     for r in rows:
         if "image_mib" in r:
             md.append("| %d MiB | %d | %.1f MB | %s | %s |" % (r["image_mib"], r["checkpoints"], r["bytes"] / 1e6,
                                                              fmt(r["waited_ms"], 0), fmt(r["mb_per_s"], 1)))
+    md += ["", "| 16 MiB image, written again | whole: bytes | waited (ms) | then, of what changed: checkpoints | "
+           "bytes each | waited (ms) | bytes / whole |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "dirty_mib" in r:
+            md.append("| %d MiB | %.1f MB | %s | %d | %.2f MB | %s | %s |"
+                      % (r["dirty_mib"], r["first_bytes"] / 1e6, fmt(r["first_ms"], 0), r["later"],
+                         r["later_bytes"] / 1e6, fmt(r["later_ms"], 0), fmt(r["later_bytes"] / r["first_bytes"], 3)))
     md += ["", "| forwarded call, round trip µs | no log | logged (--checkpoint-every) | logged / no log |",
            "|---|---|---|---|"]
     for r in rows:
