@@ -15,7 +15,7 @@
 #define PTE_P 0x001ULL
 #define PTE_W 0x002ULL
 #define PTE_U 0x004ULL
-#define PTE_D 0x040ULL  /* the CPU sets it at a write */
+#define PTE_D 0x040ULL  /* the CPU sets it at a write (uvm_byte too) */
 #define PTE_CK 0x200ULL /* (an available bit) as the last marked image had it (uvm_ck_mark) */
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
@@ -538,8 +538,9 @@ static void *uvm_byte(struct uvm *u, uint64_t uaddr, int write, int force)
 		}
 		pte = uvm_pte(u, uaddr, 0);
 	}
-	if (write)
-		*pte &= ~PTE_CK; /* the kernel writes it, not the CPU through this entry */
+	if (write) /* the kernel writes it, not the CPU through this entry: the
+		    * mark stays (what the last image had), the page is dirty */
+		*pte |= PTE_D;
 	return (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & (PAGE_SIZE - 1));
 }
 

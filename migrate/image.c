@@ -697,6 +697,8 @@ om_image_check_region(struct om_image_check *c, const struct om_image_region *r)
 		    "region not page aligned, empty, above the lower half or with bad fields");
 	if (r->start < c->prev_end)
 		return ck_fail(c, OM_E_RANGE, "region overlaps or precedes the previous one");
+	if (r->flags & OM_RF_DELTA) /* only the checkpoint merge takes one (ckpt_merge.h) */
+		return ck_fail(c, OM_E_RANGE, "a region of what changed since a checkpoint: not a whole image");
 	if (r->kind == OM_RK_VDSO) {
 		if (r->start != c->vdso_base || c->vdso_seen)
 			return ck_fail(c, OM_E_RANGE, "vdso region does not match vdso_base");

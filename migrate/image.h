@@ -188,8 +188,9 @@ enum om_region_kind {
 #define OM_RF_LOCKED 2u /* mlock(2)ed */
 /* A checkpoint's region whose pages not sent are as the checkpoint before
  * had them (CHECKPOINT's base; a page it did not have is zero): the node
- * sends what was written since. Home merges it into a whole image; a
- * returning image never has it. */
+ * sends what was written since. Home merges it into a whole image; the
+ * validator (om_image_check_region) refuses it: a returning image, a
+ * restart's or a checkpoint file never has it. */
 #define OM_RF_DELTA 4u
 
 /* IMAGE_REGION. */

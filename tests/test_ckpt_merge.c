@@ -4,6 +4,7 @@
  * elsewhere, with its counts right; and what it must refuse. */
 #define CHECK_PREFIX "ckpt_merge/"
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,9 +73,11 @@ static int feed(struct ckpt_merge *m, uint8_t type, int n, char *err)
 /* The merged file's pages in order as "addr:tag " and its counts. */
 static void summary(const char *path, char *out, size_t cap)
 {
-	static uint8_t buf[1 << 20];
+	static uint8_t buf[4 << 20];
 	int fd = open(path, O_RDONLY);
-	ssize_t len = read(fd, buf, sizeof buf);
+	ssize_t len = 0, got;
+	while ((got = read(fd, buf + len, sizeof buf - (size_t)len)) > 0)
+		len += got;
 	uint64_t start = 0;
 	size_t n = 0;
 	close(fd);
@@ -111,7 +114,8 @@ static void merged_whole(void)
 	snprintf(out, sizeof out, "%s/out", dir);
 	write_base(base);
 	int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	CHECK_EQ(ckpt_merge_begin(&m, base, fd, err, sizeof err), 0);
+	put(fd, OM_T_CKPT_HOME, "home record", 11); /* before the image, as the deputy writes it */
+	CHECK_EQ(ckpt_merge_begin(&m, base, NULL, fd, err, sizeof err), 0);
 	/* region 0 a delta: pages 1 and 2 written since (2 is new); region 1
 	 * sent whole (a page went: only f now); region 2 grew, a delta: its
 	 * second page is new; then the same with region 1 a delta too, which
@@ -130,7 +134,7 @@ static void merged_whole(void)
 	CHECK(strcmp(got, "[10000 4] 10000:a 11000:B 12000:C 13000:d [14000 1] 15000:F [30000 2] 30000:g 31000:H "
 			  "end 3 7") == 0 || (printf("%s\n", got), 0));
 	fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	CHECK_EQ(ckpt_merge_begin(&m, base, fd, err, sizeof err), 0);
+	CHECK_EQ(ckpt_merge_begin(&m, base, NULL, fd, err, sizeof err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_REGION, region(0x10000, 0x14000, OM_RF_DELTA, 0), err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_REGION, region(0x14000, 0x16000, OM_RF_DELTA, 1), err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_PAGES, pages(1, 1, "F"), err), 0);
@@ -142,6 +146,45 @@ static void merged_whole(void)
 	      (printf("%s\n", got), 0));
 }
 
+/* A delta region of 300 pages the base has, none sent again: two PAGES
+ * frames (255 at most each); and a base that is not the file written. */
+static void long_runs_and_identity(void)
+{
+	char base[64], out[64], err[256], got[1 << 14];
+	struct ckpt_merge m;
+	struct om_image_end e = { 1, 300 };
+	struct stat st;
+	struct ckpt_file_id id;
+	static char tags[301];
+	snprintf(base, sizeof base, "%s/long", dir);
+	snprintf(out, sizeof out, "%s/out3", dir);
+	int fd = open(base, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	memset(tags, 'p', 300);
+	put(fd, OM_T_IMAGE_REGION, pl, region(0x100000, 0x100000 + 300 * OM_PAGE_SIZE, 0, 300));
+	tags[255] = '\0';
+	put(fd, OM_T_IMAGE_PAGES, pl, pages(0, 0, tags));
+	memset(tags, 'q', 300);
+	tags[45] = '\0';
+	put(fd, OM_T_IMAGE_PAGES, pl, pages(0, 255, tags));
+	put(fd, OM_T_IMAGE_END, pl, om_image_end_encode(&e, pl, sizeof pl));
+	fstat(fd, &st);
+	ckpt_file_id_take(&id, &st);
+	close(fd);
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK_EQ(ckpt_merge_begin(&m, base, &id, fd, err, sizeof err), 0);
+	CHECK_EQ(feed(&m, OM_T_IMAGE_REGION, region(0x100000, 0x100000 + 300 * OM_PAGE_SIZE, OM_RF_DELTA, 0), err), 0);
+	CHECK_EQ(feed(&m, OM_T_IMAGE_END, om_image_end_encode(&e, pl, sizeof pl), err), 0);
+	ckpt_merge_end(&m);
+	summary(out, got, sizeof got);
+	CHECK(strstr(got, "[100000 300] 100000:p ") == got && strstr(got, "1fe000:p 1ff000:q ") &&
+	      strstr(got, "22b000:q end 1 300"));
+	id.mtime_ns++; /* another file there now */
+	CHECK_EQ(ckpt_merge_begin(&m, base, &id, fd, err, sizeof err), -1);
+	CHECK(strstr(err, "is not the file its last checkpoint wrote") != NULL);
+	CHECK_EQ(ckpt_merge_begin(&m, "/dev/null", NULL, fd, err, sizeof err), -1); /* a device */
+	close(fd);
+}
+
 static void refused(void)
 {
 	char base[64], out[64], err[256];
@@ -151,12 +194,12 @@ static void refused(void)
 	write_base(base);
 	int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	/* no base asked for: a delta region cannot be made whole */
-	CHECK_EQ(ckpt_merge_begin(&m, NULL, fd, err, sizeof err), 0);
+	CHECK_EQ(ckpt_merge_begin(&m, NULL, NULL, fd, err, sizeof err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_REGION, region(0x10000, 0x14000, OM_RF_DELTA, 1), err), -1);
 	CHECK(strstr(err, "none was asked for") != NULL);
 	ckpt_merge_end(&m);
 	/* pages out of order, or past their region */
-	CHECK_EQ(ckpt_merge_begin(&m, base, fd, err, sizeof err), 0);
+	CHECK_EQ(ckpt_merge_begin(&m, base, NULL, fd, err, sizeof err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_REGION, region(0x10000, 0x14000, OM_RF_DELTA, 2), err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_PAGES, pages(0, 2, "x"), err), 0);
 	CHECK_EQ(feed(&m, OM_T_IMAGE_PAGES, pages(0, 1, "y"), err), -1);
@@ -167,9 +210,9 @@ static void refused(void)
 	int b = open(base, O_WRONLY | O_TRUNC);
 	put(b, OM_T_IMAGE_REGION, pl, region(0x10000, 0x14000, OM_RF_DELTA, 0));
 	close(b);
-	CHECK_EQ(ckpt_merge_begin(&m, base, fd, err, sizeof err), -1);
+	CHECK_EQ(ckpt_merge_begin(&m, base, NULL, fd, err, sizeof err), -1);
 	CHECK(strstr(err, "is not a whole image") != NULL);
-	CHECK_EQ(ckpt_merge_begin(&m, "/nonexistent/base", fd, err, sizeof err), -1);
+	CHECK_EQ(ckpt_merge_begin(&m, "/nonexistent/base", NULL, fd, err, sizeof err), -1);
 	close(fd);
 }
 
@@ -179,6 +222,7 @@ int main(void)
 		return 1;
 	RUN(merged_whole);
 	RUN(refused);
+	RUN(long_runs_and_identity);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

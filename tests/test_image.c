@@ -768,6 +768,9 @@ check_regions(void)
 		CHECK_EQ(validate(&at, &why), OM_OK);
 	}
 	build_image();
+	fr[4].r.flags = OM_RF_DELTA; /* a checkpoint's delta is never a whole image */
+	EXPECT_INVALID(OM_E_RANGE, 4);
+	build_image();
 	fr[4].r.start = 0x600010; /* unaligned */
 	EXPECT_INVALID(OM_E_RANGE, 4);
 	build_image();

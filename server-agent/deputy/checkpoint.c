@@ -49,7 +49,7 @@ int ckpt_wait_ms(const struct ckpt *c)
 
 uint32_t ckpt_base(const struct ckpt *c)
 {
-	return c->base_ok ? c->node_seq : 0;
+	return c->base_ok && c->deltas < CKPT_DELTAS_MAX ? c->node_seq : 0;
 }
 
 void ckpt_asked(struct ckpt *c)
@@ -158,7 +158,7 @@ int ckpt_taken(struct ckpt *c, const uint8_t *p, size_t len, char *err, size_t e
 	if (c->fd < 0) {
 		snprintf(err, errlen, "%s: %s", c->tmp, strerror(errno));
 		c->asked_now = 0; /* asked for there: not again */
-	} else if (ckpt_merge_begin(&c->merge, c->asked_base ? c->done : NULL, c->fd, err, errlen) != 0) {
+	} else if (ckpt_merge_begin(&c->merge, c->asked_base ? c->done : NULL, &c->done_id, c->fd, err, errlen) != 0) {
 		ckpt_file_failed(c); /* said: the image is dropped */
 	}
 	c->taken_ms = ckpt_now_ms();
@@ -194,7 +194,10 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 		return 0;
 	c->last_delta = c->merge.deltas > 0;
 	ckpt_merge_end(&c->merge);
-	int rc = fsync(c->fd);
+	struct stat st;
+	int rc = fsync(c->fd) != 0 || fstat(c->fd, &st) != 0 ? -1 : 0;
+	if (rc == 0)
+		ckpt_file_id_take(&c->done_id, &st);
 	close(c->fd);
 	c->fd = -1;
 	c->asked_now = 0;
@@ -209,6 +212,7 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	sync_dir(c->target);
 	snprintf(c->done, sizeof c->done, "%s", c->target);
 	c->base_ok = 1;
+	c->deltas = c->last_delta ? c->deltas + 1 : 0;
 	c->state = CKPT_IDLE;
 	c->count++;
 	c->last_bytes = c->bytes;
@@ -236,13 +240,7 @@ void ckpt_file_failed(struct ckpt *c)
 
 void ckpt_abort(struct ckpt *c)
 {
-	ckpt_merge_end(&c->merge);
-	c->base_ok = 0;
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-		unlink(c->tmp);
-	}
+	ckpt_file_failed(c);
 	if (c->state == CKPT_IMAGE)
 		c->asked_now = 0; /* its image began and is lost: not asked for again */
 	if (c->state != CKPT_IDLE)

@@ -24,6 +24,9 @@
  * no sooner than that wait times 100 / CKPT_MAX_PCT, so that checkpoints
  * take at most this share of its time (and of its node's link). */
 #define CKPT_MAX_PCT 5 /* unless agent.conf says (checkpoint_max_pct) */
+/* After this many checkpoints of what changed, a whole one: a page one
+ * of them missed would otherwise stay wrong in every later file. */
+#define CKPT_DELTAS_MAX 16
 
 enum { CKPT_IDLE, CKPT_ASKED, CKPT_IMAGE };
 
@@ -48,6 +51,8 @@ struct ckpt {
 	 * the next may carry only what changed (ckpt_merge.h). */
 	uint32_t node_seq, asked_base;
 	int base_ok;
+	struct ckpt_file_id done_id; /* done as it was written */
+	unsigned deltas;  /* checkpoints of what changed since the last whole one */
 	struct ckpt_merge merge; /* while an image comes in */
 };
 

@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "ckpt_home.h"
+#include "ckpt_merge.h"
 #include "home_code.h"
 #include "node_code.h"
 
@@ -294,20 +295,6 @@ static int take_layout(pid_t pid, struct om_ckpt_home *h)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, uint32_t calls, int check_code,
     char *err, size_t errlen)
 {
@@ -340,7 +327,7 @@ int ckpt_home_write(int fd, pid_t pid, uint64_t scratch, uint64_t scratch_len, u
 		n = -EINVAL;
 	if (n >= 0) {
 		om_hdr_encode(buf, OM_T_CKPT_HOME, (uint32_t)n, 0, 0);
-		n = write_all(fd, buf, OM_HDR_SIZE + (size_t)n) == 0 && write_all(fd, o.p, o.len) == 0 ? 0 : -errno;
+		n = ckpt_write_all(fd, buf, OM_HDR_SIZE + (size_t)n) == 0 && ckpt_write_all(fd, o.p, o.len) == 0 ? 0 : -errno;
 	}
 	free(o.p);
 	if (n < 0)

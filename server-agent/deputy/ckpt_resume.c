@@ -23,16 +23,6 @@
 #include "node_code.h"
 #include "restore.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void ckpt_saved_free(struct ckpt_saved *s)
 {
 	free(s->buf);
@@ -111,19 +101,19 @@ static int record_fits(const struct ckpt_saved *s, char *err, size_t errlen)
 {
 	size_t n = strlen(s->home.exe);
 	if (s->home.calls != s->hdr->calls)
-		return fail(err, errlen, "its home record is of call %u, its image of call %u", s->home.calls,
+		return ckpt_fail(err, errlen, "its home record is of call %u, its image of call %u", s->home.calls,
 			    s->hdr->calls);
 	if (n > 10 && strcmp(s->home.exe + n - 10, " (deleted)") == 0)
-		return fail(err, errlen, "its program %s was deleted before the checkpoint", s->home.exe);
+		return ckpt_fail(err, errlen, "its program %s was deleted before the checkpoint", s->home.exe);
 	if (!entries_unique(s))
-		return fail(err, errlen, "its home record has no working directory, or one of its descriptors twice");
+		return ckpt_fail(err, errlen, "its home record has no working directory, or one of its descriptors twice");
 	for (size_t at = s->image_at; at < s->len;) {
 		struct om_hdr h;
 		struct om_image_region reg;
 		om_frame_check(s->buf + at, s->len - at, &h); /* checked as it was read */
 		if (h.type == OM_T_IMAGE_REGION && om_image_region_decode(s->buf + at + OM_HDR_SIZE, h.length, &reg) == OM_OK &&
 		    reg.kind == OM_RK_FILE && (reg.flags & OM_RF_SHARED))
-			return fail(err, errlen, "it had a file mapped shared at %#llx: a restart cannot map it again",
+			return ckpt_fail(err, errlen, "it had a file mapped shared at %#llx: a restart cannot map it again",
 				    (unsigned long long)reg.start);
 		at += OM_HDR_SIZE + h.length;
 	}
@@ -136,7 +126,7 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 	uint32_t k = 0;
 	memset(s, 0, sizeof *s);
 	if (!(s->buf = ckpt_read_file(path, &s->len)))
-		return fail(err, errlen, "it cannot be read: %s", errno == EINVAL ? "not a regular file" : strerror(errno));
+		return ckpt_fail(err, errlen, "it cannot be read: %s", errno == EINVAL ? "not a regular file" : strerror(errno));
 	om_image_check_init(&check);
 	for (size_t at = 0; at < s->len;) {
 		struct om_hdr h;
@@ -145,10 +135,10 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 			rc = OM_E_SHORT;
 		if (rc != OM_OK) {
 			if (rc == OM_E_SHORT)
-				fail(err, errlen, "it is cut short (%zu bytes: a frame at byte %zu goes on past the end)", s->len,
+				ckpt_fail(err, errlen, "it is cut short (%zu bytes: a frame at byte %zu goes on past the end)", s->len,
 				     at);
 			else
-				fail(err, errlen, "it is not a checkpoint om can read: at byte %zu, %s", at,
+				ckpt_fail(err, errlen, "it is not a checkpoint om can read: at byte %zu, %s", at,
 				     rc == OM_E_VERSION ? "a frame of another version of om" : om_strerror(rc));
 			ckpt_saved_free(s);
 			return -1;
@@ -166,7 +156,7 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 			rc = image_frame(s, &check, &h, p);
 		if (h.type == OM_T_IMAGE_THREAD || (rc == OM_OK && h.type == OM_T_IMAGE_BEGIN && s->hdr->thread_count)) {
 			ckpt_saved_free(s);
-			return fail(err, errlen, "the job had more than one thread: a restart takes a process of one thread");
+			return ckpt_fail(err, errlen, "the job had more than one thread: a restart takes a process of one thread");
 		}
 		if (rc == OM_OK && s->image_at == 0 && om_type_is_image(h.type))
 			s->image_at = at;
@@ -177,7 +167,7 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 			if (at == 0 && h.type != OM_T_CKPT_HOME)
 				why = "it has no home record (om-checkpoint --save's files and those of an older om "
 				      "have none)";
-			fail(err, errlen, "it is not a checkpoint om-run can restart: frame %s at byte %zu: %s",
+			ckpt_fail(err, errlen, "it is not a checkpoint om-run can restart: frame %s at byte %zu: %s",
 			     om_type_name(h.type), at, why);
 			ckpt_saved_free(s);
 			return -1;
@@ -186,10 +176,10 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 	}
 	if (!s->hdr || !om_image_check_done(&check)) {
 		ckpt_saved_free(s);
-		return fail(err, errlen, "it is cut short: %s", s->len == 0 ? "the file is empty" : "the image has no end");
+		return ckpt_fail(err, errlen, "it is cut short: %s", s->len == 0 ? "the file is empty" : "the image has no end");
 	}
 	if (s->home.uid != getuid()) {
-		fail(err, errlen, "it was saved by uid %u: a restart runs it as its own user only", s->home.uid);
+		ckpt_fail(err, errlen, "it was saved by uid %u: a restart runs it as its own user only", s->home.uid);
 		ckpt_saved_free(s);
 		return -1;
 	}
@@ -222,15 +212,15 @@ static int fd_file_ok(const struct om_ckpt_entry *e, const struct stat *st, char
 {
 	uint64_t now = (uint64_t)st->st_size;
 	if ((e->flags & O_ACCMODE) == O_RDONLY && (now != e->size || ns(&st->st_mtim) != e->mtime_ns))
-		return fail(err, errlen, "fd %d: %s changed since the checkpoint (it reads it; size %llu then, %llu now)",
+		return ckpt_fail(err, errlen, "fd %d: %s changed since the checkpoint (it reads it; size %llu then, %llu now)",
 			    e->fd, e->path, (unsigned long long)e->size, (unsigned long long)now);
 	if ((e->flags & O_ACCMODE) != O_RDONLY && (e->flags & O_APPEND) && now != e->size)
-		return fail(err, errlen, "fd %d: %s grew or shrank since the checkpoint (%llu bytes then, %llu now): "
+		return ckpt_fail(err, errlen, "fd %d: %s grew or shrank since the checkpoint (%llu bytes then, %llu now): "
 			    "the job appends to it and would write again what it wrote since; cut it back to %llu "
 			    "bytes to restart", e->fd, e->path, (unsigned long long)e->size, (unsigned long long)now,
 			    (unsigned long long)e->size);
 	if ((e->flags & O_ACCMODE) != O_RDONLY && now < e->pos)
-		return fail(err, errlen, "fd %d: %s is shorter (%llu bytes) than where the job was writing (%llu)",
+		return ckpt_fail(err, errlen, "fd %d: %s is shorter (%llu bytes) than where the job was writing (%llu)",
 			    e->fd, e->path, (unsigned long long)now, (unsigned long long)e->pos);
 	return 0;
 }
@@ -239,7 +229,7 @@ int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(s->home.exe, &st) != 0)
-		return fail(err, errlen, "its program %s: %s", s->home.exe, strerror(errno));
+		return ckpt_fail(err, errlen, "its program %s: %s", s->home.exe, strerror(errno));
 	for (uint32_t i = 0; i < s->home.entries; i++) {
 		const struct om_ckpt_entry *e = &s->e[i];
 		/* (the files the node read its code from are checked page by
@@ -249,24 +239,24 @@ int ckpt_saved_files(const struct ckpt_saved *s, char *err, size_t errlen)
 			continue;
 		int gone = e->what != OM_CKPT_OTHER && stat(e->path, &st) != 0;
 		if (gone)
-			return fail(err, errlen, "%s %s: %s", e->kind == OM_CKPT_FD ? "its open file" : "its file", e->path,
+			return ckpt_fail(err, errlen, "%s %s: %s", e->kind == OM_CKPT_FD ? "its open file" : "its file", e->path,
 				    strerror(errno));
 		switch (e->kind) {
 		case OM_CKPT_CWD:
 			if (!same_file(e, &st))
-				return fail(err, errlen, "its working directory %s is another directory now", e->path);
+				return ckpt_fail(err, errlen, "its working directory %s is another directory now", e->path);
 			break;
 		case OM_CKPT_CODE:
 			if (!unchanged(e, &st))
-				return fail(err, errlen, "%s, which it runs code from, changed since the checkpoint", e->path);
+				return ckpt_fail(err, errlen, "%s, which it runs code from, changed since the checkpoint", e->path);
 			break;
 		case OM_CKPT_FD:
 			if (e->what == OM_CKPT_OTHER)
-				return fail(err, errlen, "fd %d (%s) cannot be given back: a restart opens files, directories "
+				return ckpt_fail(err, errlen, "fd %d (%s) cannot be given back: a restart opens files, directories "
 					    "and devices again, and takes the new om-run's own fds 0, 1 and 2 for pipes, "
 					    "terminals and sockets", e->fd, e->path);
 			if (!same_file(e, &st))
-				return fail(err, errlen, "fd %d: %s is another file now", e->fd, e->path);
+				return ckpt_fail(err, errlen, "fd %d: %s is another file now", e->fd, e->path);
 			if (e->what == OM_CKPT_FILE && fd_file_ok(e, &st, err, errlen) != 0)
 				return -1;
 			break;
@@ -285,14 +275,14 @@ static int call(struct inject *in, const char *what, long nr, const uint64_t a[6
 	int rc = in->stub ? inject_syscall(in, nr, a, ret) : inject_syscall_here(in, nr, a, ret);
 	if (rc == 0 && *ret < 0 && *ret > -4096)
 		rc = (int)*ret;
-	return rc == 0 ? 0 : fail(err, errlen, "%s: %s", what, strerror(-rc));
+	return rc == 0 ? 0 : ckpt_fail(err, errlen, "%s: %s", what, strerror(-rc));
 }
 
 /* path into the scratch data area, for a call that takes it. */
 static int put_path(struct inject *in, const char *path, char *err, size_t errlen)
 {
 	int rc = inject_write(in, in->data, path, strlen(path) + 1);
-	return rc == 0 ? 0 : fail(err, errlen, "writing into the new process: %s", strerror(-rc));
+	return rc == 0 ? 0 : ckpt_fail(err, errlen, "writing into the new process: %s", strerror(-rc));
 }
 
 /* The kernel's mappings where the saved process had them. */
@@ -303,7 +293,7 @@ static int move_special(struct ckpt_saved *s, struct inject *in, char *err, size
 	int64_t ret;
 	int rc = capture_read_maps(in->pid, 0, 0, &maps, &n);
 	if (rc != 0)
-		return fail(err, errlen, "/proc/%d/maps: %s", (int)in->pid, strerror(-rc));
+		return ckpt_fail(err, errlen, "/proc/%d/maps: %s", (int)in->pid, strerror(-rc));
 	for (uint32_t i = 0; rc == 0 && i < s->home.entries; i++) {
 		const struct om_ckpt_entry *e = &s->e[i];
 		size_t k = 0;
@@ -312,13 +302,13 @@ static int move_special(struct ckpt_saved *s, struct inject *in, char *err, size
 		while (k < n && strcmp(maps[k].name, e->path) != 0)
 			k++;
 		if (k == n || maps[k].end - maps[k].start != e->len) {
-			rc = fail(err, errlen, "this kernel's %s is not the checkpoint's: restart it on the kernel it ran on",
+			rc = ckpt_fail(err, errlen, "this kernel's %s is not the checkpoint's: restart it on the kernel it ran on",
 				  e->path);
 			break;
 		}
 		for (size_t j = 0; j < n; j++)
 			if (j != k && maps[j].start < e->addr + e->len && e->addr < maps[j].end && maps[j].name[0] == '[')
-				rc = fail(err, errlen, "the new process has its %s where %s was (by chance): run it again",
+				rc = ckpt_fail(err, errlen, "the new process has its %s where %s was (by chance): run it again",
 					  maps[j].name, e->path);
 		if (rc == 0 && maps[k].start != e->addr)
 			rc = call(in, e->path, SYS_mremap,
@@ -342,7 +332,7 @@ static int set_layout(struct ckpt_saved *s, struct inject *in, char *err, size_t
 	int64_t ret;
 	int rc = inject_write(in, in->data, &m, sizeof m);
 	if (rc != 0)
-		return fail(err, errlen, "writing into the new process: %s", strerror(-rc));
+		return ckpt_fail(err, errlen, "writing into the new process: %s", strerror(-rc));
 	return call(in, "its memory layout (prctl PR_SET_MM_MAP)", SYS_prctl,
 		    ARGS(PR_SET_MM, PR_SET_MM_MAP, in->data, sizeof m), &ret, err, errlen);
 }
@@ -355,7 +345,7 @@ static int opened_is(struct inject *in, int64_t fd, const struct om_ckpt_entry *
 	char link[96];
 	snprintf(link, sizeof link, "/proc/%d/fd/%lld", (int)in->pid, (long long)fd);
 	if (stat(link, st) != 0 || !same_file(e, st))
-		return fail(err, errlen, "%s is another file now", e->path);
+		return ckpt_fail(err, errlen, "%s is another file now", e->path);
 	return 0;
 }
 
@@ -372,7 +362,7 @@ static int set_code(struct ckpt_saved *s, struct inject *in, char *err, size_t e
 	for (uint32_t i = 0; i < s->home.entries; i++) {
 		const struct om_ckpt_entry *e = &s->e[i];
 		if (e->kind == OM_CKPT_READ && node_code_add(e->addr, e->len, e->pos, e->dev, e->ino, e->path) != 0)
-			return fail(err, errlen, "more files it read its code from than a deputy keeps (%d)", NODE_CODE_MAX);
+			return ckpt_fail(err, errlen, "more files it read its code from than a deputy keeps (%d)", NODE_CODE_MAX);
 		if (e->kind != OM_CKPT_CODE)
 			continue;
 		if (put_path(in, e->path, err, errlen) != 0 ||
@@ -409,7 +399,7 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 	DIR *d = opendir(fds);
 	struct dirent *de;
 	if (!d)
-		return fail(err, errlen, "%s: %s", fds, strerror(errno));
+		return ckpt_fail(err, errlen, "%s: %s", fds, strerror(errno));
 	while ((de = readdir(d)) != NULL) { /* om-run's own, but 0, 1 and 2 where they stand in */
 		int n = atoi(de->d_name), stays = 0;
 		if (de->d_name[0] == '.')
@@ -431,7 +421,7 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 			continue;
 		if (e->what == OM_CKPT_STREAM) {
 			if (!fd_open_in(fds, e->fd))
-				return fail(err, errlen, "fd %d was %s: om-run has no fd %d to give it now", e->fd, e->path,
+				return ckpt_fail(err, errlen, "fd %d was %s: om-run has no fd %d to give it now", e->fd, e->path,
 					    e->fd);
 			continue;
 		}
@@ -447,7 +437,7 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 			rc = call(in, e->path, SYS_dup3, ARGS((uint64_t)fd, (uint64_t)e->fd, cloexec ? O_CLOEXEC : 0), &ret,
 				  err, errlen);
 			if (rc != 0 && ret == -EBADF)
-				fail(err, errlen, "fd %d: above this process's limit of open files (ulimit -n)", e->fd);
+				ckpt_fail(err, errlen, "fd %d: above this process's limit of open files (ulimit -n)", e->fd);
 			call(in, "close", SYS_close, ARGS((uint64_t)fd), &ret, err, rc ? 0 : errlen);
 		} else if (cloexec) {
 			rc = call(in, e->path, SYS_fcntl, ARGS((uint64_t)fd, F_SETFD, FD_CLOEXEC), &ret, err, errlen);
@@ -514,19 +504,19 @@ int ckpt_resume(struct ckpt_saved *s, struct inject *in, char *err, size_t errle
 	/* (A node names the region's first part only: the restore checks
 	 * that every part is where this one has it.) */
 	if (!s->hdr->scratch_len || s->hdr->scratch_len > INJECT_CODE_SIZE + INJECT_DATA_SIZE)
-		return fail(err, errlen, "its scratch region is not one this om-run makes");
+		return ckpt_fail(err, errlen, "its scratch region is not one this om-run makes");
 	uint64_t scratch_end = s->hdr->scratch_start + INJECT_CODE_SIZE + INJECT_DATA_SIZE;
 	for (uint32_t i = 0; i < s->home.entries; i++)
 		if ((s->e[i].kind == OM_CKPT_CODE || s->e[i].kind == OM_CKPT_SPECIAL) &&
 		    s->e[i].addr < scratch_end && s->hdr->scratch_start < s->e[i].addr + s->e[i].len)
-			return fail(err, errlen, "its scratch region overlaps %s", s->e[i].path);
+			return ckpt_fail(err, errlen, "its scratch region overlaps %s", s->e[i].path);
 	node_code_since_set(s->home.since_ns); /* the job's start, not this restart's */
 	if ((rc = inject_exec_turn(in)) != 0)
-		return fail(err, errlen, "the new process: %s", strerror(-rc));
+		return ckpt_fail(err, errlen, "the new process: %s", strerror(-rc));
 	if (move_special(s, in, err, errlen) != 0)
 		return -1;
 	if ((rc = inject_setup_at(in, s->hdr->scratch_start)) != 0)
-		return fail(err, errlen, "the scratch region at %#llx: %s", (unsigned long long)s->hdr->scratch_start,
+		return ckpt_fail(err, errlen, "the scratch region at %#llx: %s", (unsigned long long)s->hdr->scratch_start,
 			    rc == -EBUSY ? "the new process's loader is there (by chance): run it again" : strerror(-rc));
 	rc = set_layout(s, in, err, errlen) ?: set_code(s, in, err, errlen) ?: set_fds(s, in, err, errlen) ?:
 	     restore_image(s, in, &rs, err, errlen);
@@ -534,9 +524,9 @@ int ckpt_resume(struct ckpt_saved *s, struct inject *in, char *err, size_t errle
 		rc = inject_teardown(in);
 		ptrace(PTRACE_SETREGS, in->pid, NULL, &regs);
 		if (rc != 0)
-			fail(err, errlen, "its scratch region does not go: %s", strerror(-rc));
+			ckpt_fail(err, errlen, "its scratch region does not go: %s", strerror(-rc));
 	} else if (rc == 0) {
-		rc = fail(err, errlen, "its registers: %s", strerror(errno));
+		rc = ckpt_fail(err, errlen, "its registers: %s", strerror(errno));
 	}
 	if (rc == 0) {
 		unsigned n = inject_take_signals(in, back);

@@ -335,9 +335,6 @@ place_region(struct restore *r, const struct om_image_region *reg, const struct 
 
 	if ((rc = om_image_check_region(&r->check, reg)) != OM_OK)
 		return rs_fail(r, rc, "bad image: %s", r->check.why);
-	if (reg->flags & OM_RF_DELTA)
-		return rs_fail(r, -EINVAL, "image region %#llx-%#llx holds only what changed since a checkpoint: "
-		    "not a whole image", (unsigned long long)reg->start, (unsigned long long)reg->end);
 	if ((rc = unmap_gap(r, r->prev_end, reg->start)) != 0)
 		return rc;
 	r->prev_end = reg->end;
