@@ -28,14 +28,16 @@ BASELINE = dict(vendor="", model="", family=0, model_id=0, stepping=0, leaf1_ecx
 
 
 def real_image():
-    """The frames of a real image (om-checkpoint --save of a corpus program)."""
+    """The frames of a real image (om-checkpoint --save of a corpus program,
+    without the home record its file begins with)."""
     with tempfile.TemporaryDirectory(prefix="om-img-") as d:
         path = os.path.join(d, "img")
         prog = os.path.join(BUILD, "corpus", "static", "exitcode")
         r = subprocess.run([os.path.join(BUILD, "om-checkpoint"), "--save", path, prog, "0"],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         check(r.returncode == 0, "om-checkpoint --save: %d %r" % (r.returncode, r.stderr))
-        return ow.split_frames(open(path, "rb").read())
+        return [f for f in ow.split_frames(open(path, "rb").read())
+                if f[0] not in (ow.T_CKPT_HOME, ow.T_CKPT_ENTRY)]
 
 
 def bad_mxcsr_image():

@@ -165,13 +165,19 @@ static int list_fds(pid_t pid, int **fds)
 	return n;
 }
 
-/* The lower descriptor whose open file fd shares (dup, 2>&1): its
- * number, or -1. kcmp needs the caller to be allowed to trace pid (the
- * deputy is its tracer). */
-static int dup_of(pid_t pid, const int *fds, const struct stat *sts, int k)
+static int reopened(uint32_t what)
+{
+	return what == OM_CKPT_FILE || what == OM_CKPT_DIR || what == OM_CKPT_DEVICE;
+}
+
+/* The lower descriptor, one a restart opens again, whose open file fd
+ * shares (dup, 2>&1): its number, or -1. (Streams stay apart: fds 0, 1
+ * and 2 of one terminal are the new om-run's own 0, 1 and 2.) kcmp needs
+ * the caller to be allowed to trace pid (the deputy is its tracer). */
+static int dup_of(pid_t pid, const int *fds, const struct stat *sts, const uint32_t *whats, int k)
 {
 	for (int j = 0; j < k; j++)
-		if (sts[j].st_dev == sts[k].st_dev && sts[j].st_ino == sts[k].st_ino &&
+		if (reopened(whats[j]) && sts[j].st_dev == sts[k].st_dev && sts[j].st_ino == sts[k].st_ino &&
 		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, fds[j], fds[k]) == 0)
 			return fds[j];
 	return -1;
@@ -181,9 +187,12 @@ static void take_fds(struct out *o, pid_t pid)
 {
 	int *fds, n = list_fds(pid, &fds);
 	struct stat *sts = n > 0 ? calloc((size_t)n, sizeof *sts) : NULL;
-	if (n < 0 || (n > 0 && !sts)) {
+	uint32_t *whats = n > 0 ? calloc((size_t)n, sizeof *whats) : NULL;
+	if (n < 0 || (n > 0 && (!sts || !whats))) {
 		o->err = -ENOMEM;
 		free(fds);
+		free(sts);
+		free(whats);
 		return;
 	}
 	for (int k = 0; k < n && o->err == 0; k++) {
@@ -196,17 +205,17 @@ static void take_fds(struct out *o, pid_t pid)
 		/* The process is stopped or away: what cannot be read is
 		 * recorded as what a restart refuses, never left out. */
 		int known = stat(link, &sts[k]) == 0 && fd_info(pid, fds[k], &e.pos, &e.flags) == 0;
-		int twin = known ? dup_of(pid, fds, sts, k) : -1;
+		e.what = whats[k] = known ? fd_what(fds[k], &sts[k], e.path) : OM_CKPT_OTHER;
+		int twin = reopened(e.what) ? dup_of(pid, fds, sts, whats, k) : -1;
 		if (twin >= 0) {
 			e.what = OM_CKPT_DUP;
 			e.pos = (uint64_t)twin;
-		} else {
-			e.what = known ? fd_what(fds[k], &sts[k], e.path) : OM_CKPT_OTHER;
 		}
 		if (known)
 			identity(&e, &sts[k]);
 		put_entry(o, &e);
 	}
+	free(whats);
 	free(sts);
 	free(fds);
 }

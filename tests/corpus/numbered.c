@@ -4,12 +4,19 @@
  * reader), works a while on a 4 MiB buffer (it dirties some of it each
  * time), prints "line i: in i, sum HEX" and waits until PERIOD_MS have
  * passed since the last line. Any other input: a message on stderr, exit
- * 2. Usage: numbered COUNT [PERIOD_MS]. */
+ * 2. Each line it also maps 64 KiB afresh where the last were and reads
+ * /dev/urandom into one half of them (the other on the next line), which
+ * it keeps through the wait, then reads into it again and unmaps it: a
+ * page a checkpoint had that went must not come back from a checkpoint
+ * of what changed (half never written not zero: exit 3). Usage: numbered
+ * COUNT [PERIOD_MS]. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define BUF_WORDS (4u << 20) / 8
@@ -47,6 +54,47 @@ static uint64_t work(uint64_t seed, unsigned i)
 	return h;
 }
 
+#define SCRATCH (64u << 10)
+
+static int zero(const unsigned char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (p[k])
+			return 0;
+	return 1;
+}
+
+/* n bytes of /dev/urandom at p: the kernel writes them. */
+static int fill(int rnd, unsigned char *p, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(rnd, p + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Line i's mapping: the last one's unwritten half still zero, its written
+ * half written again (after the checkpoint the wait may have had), then
+ * gone; a fresh one there, zero, with half i % 2 written. */
+static int scratch_line(unsigned char **p, int rnd, unsigned i)
+{
+	const size_t half = SCRATCH / 2;
+	if (*p) {
+		unsigned char *given = *p + ((i - 1) % 2 ? half : 0), *not_given = *p + ((i - 1) % 2 ? 0 : half);
+		if (!zero(not_given, half) || fill(rnd, given, half) != 0)
+			return -1;
+		munmap(*p, SCRATCH);
+	}
+	void *m = mmap(*p, SCRATCH, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	*p = m;
+	return zero(*p, SCRATCH) && fill(rnd, *p + (i % 2 ? half : 0), half) == 0 ? 0 : -1;
+}
+
 static void wait_until(struct timespec *next, long period_ms)
 {
 	next->tv_nsec += (period_ms % 1000) * 1000000;
@@ -67,6 +115,8 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < BUF_WORDS; k++)
 		buf[k] = k * 0x9e3779b97f4a7c15ull;
 	struct timespec next;
+	unsigned char *scratch = NULL;
+	int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	uint64_t sum = 1469598103934665603ull;
 	for (unsigned i = 1; i <= count; i++) {
@@ -79,6 +129,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		sum = work(sum, i);
+		if (scratch_line(&scratch, rnd, i) != 0) {
+			fprintf(stderr, "numbered: line %u: fresh memory is not zero, or /dev/urandom failed\n", i);
+			return 3;
+		}
 		printf("line %u: %s, sum %016llx\n", i, line, (unsigned long long)sum);
 		fflush(stdout);
 		wait_until(&next, period);
