@@ -62,8 +62,8 @@ static void identity(struct om_ckpt_entry *e, const struct stat *st)
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
 	e->size = (uint64_t)st->st_size;
-	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	e->mtime_ns = ckpt_ns(&st->st_mtim);
+	e->ctime_ns = ckpt_ns(&st->st_ctim);
 }
 
 /* A symbolic link of /proc/PID as a path: 0, or -1 (too long, gone). */

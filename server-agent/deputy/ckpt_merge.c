@@ -138,12 +138,17 @@ int ckpt_merge_begin(struct ckpt_merge *m, const char *base_path, const struct c
 	return 0;
 }
 
+int64_t ckpt_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
 void ckpt_file_id_take(struct ckpt_file_id *id, const struct stat *st)
 {
 	id->dev = st->st_dev;
 	id->ino = st->st_ino;
 	id->size = (uint64_t)st->st_size;
-	id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	id->mtime_ns = ckpt_ns(&st->st_mtim);
 }
 
 int ckpt_file_id_is(const struct ckpt_file_id *id, const struct stat *st)

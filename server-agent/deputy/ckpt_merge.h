@@ -60,6 +60,8 @@ struct ckpt_merge {
 int ckpt_merge_begin(struct ckpt_merge *m, const char *base_path, const struct ckpt_file_id *id, int fd, char *err,
     size_t errlen);
 void ckpt_file_id_take(struct ckpt_file_id *id, const struct stat *st);
+/* A stat time in nanoseconds, as records keep them. */
+int64_t ckpt_ns(const struct timespec *t);
 int ckpt_file_id_is(const struct ckpt_file_id *id, const struct stat *st);
 /* One frame of the image as it comes (seq: its header's): written,
  * merged where it is a delta region's; 0, or -1 with err (the image is

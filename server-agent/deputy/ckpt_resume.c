@@ -192,11 +192,6 @@ int ckpt_saved_read(const char *path, struct ckpt_saved *s, char *err, size_t er
 
 /* ---- the files it names */
 
-static int64_t ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
-}
-
 static int same_file(const struct om_ckpt_entry *e, const struct stat *st)
 {
 	return (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino;
@@ -204,14 +199,14 @@ static int same_file(const struct om_ckpt_entry *e, const struct stat *st)
 
 static int unchanged(const struct om_ckpt_entry *e, const struct stat *st)
 {
-	return same_file(e, st) && (uint64_t)st->st_size == e->size && ns(&st->st_mtim) == e->mtime_ns &&
-	       ns(&st->st_ctim) == e->ctime_ns;
+	return same_file(e, st) && (uint64_t)st->st_size == e->size && ckpt_ns(&st->st_mtim) == e->mtime_ns &&
+	       ckpt_ns(&st->st_ctim) == e->ctime_ns;
 }
 
 static int fd_file_ok(const struct om_ckpt_entry *e, const struct stat *st, char *err, size_t errlen)
 {
 	uint64_t now = (uint64_t)st->st_size;
-	if ((e->flags & O_ACCMODE) == O_RDONLY && (now != e->size || ns(&st->st_mtim) != e->mtime_ns))
+	if ((e->flags & O_ACCMODE) == O_RDONLY && (now != e->size || ckpt_ns(&st->st_mtim) != e->mtime_ns))
 		return ckpt_fail(err, errlen, "fd %d: %s changed since the checkpoint (it reads it; size %llu then, %llu now)",
 			    e->fd, e->path, (unsigned long long)e->size, (unsigned long long)now);
 	if ((e->flags & O_ACCMODE) != O_RDONLY && (e->flags & O_APPEND) && now != e->size)
@@ -283,6 +278,14 @@ static int put_path(struct inject *in, const char *path, char *err, size_t errle
 {
 	int rc = inject_write(in, in->data, path, strlen(path) + 1);
 	return rc == 0 ? 0 : ckpt_fail(err, errlen, "writing into the new process: %s", strerror(-rc));
+}
+
+/* path opened in the new process: its descriptor in *fd. */
+static int open_in(struct inject *in, const char *path, uint64_t flags, int64_t *fd, char *err, size_t errlen)
+{
+	if (put_path(in, path, err, errlen) != 0)
+		return -1;
+	return call(in, path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, flags), fd, err, errlen);
 }
 
 /* The kernel's mappings where the saved process had them. */
@@ -365,9 +368,7 @@ static int set_code(struct ckpt_saved *s, struct inject *in, char *err, size_t e
 			return ckpt_fail(err, errlen, "more files it read its code from than a deputy keeps (%d)", NODE_CODE_MAX);
 		if (e->kind != OM_CKPT_CODE)
 			continue;
-		if (put_path(in, e->path, err, errlen) != 0 ||
-		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, O_RDONLY | O_CLOEXEC), &fd, err,
-			 errlen) != 0)
+		if (open_in(in, e->path, O_RDONLY | O_CLOEXEC, &fd, err, errlen) != 0)
 			return -1;
 		struct stat st;
 		int rc = opened_is(in, fd, e, &st, err, errlen);
@@ -428,9 +429,7 @@ static int set_fds(struct ckpt_saved *s, struct inject *in, char *err, size_t er
 		if (e->what == OM_CKPT_DUP)
 			continue; /* below, once the one it shares is there */
 		uint64_t flags = e->flags & ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC);
-		if (put_path(in, e->path, err, errlen) != 0 ||
-		    call(in, e->path, SYS_openat, ARGS((uint64_t)AT_FDCWD, in->data, flags | O_NOCTTY), &fd, err,
-			 errlen) != 0)
+		if (open_in(in, e->path, flags | O_NOCTTY, &fd, err, errlen) != 0)
 			return -1;
 		int cloexec = (e->flags & O_CLOEXEC) != 0, rc = 0;
 		if (fd != e->fd) {
