@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "decision.h"
 #include "homelink.h"
 #include "job.h"
 #include "job_exec.h"
@@ -128,6 +129,7 @@ static struct {
 	int nsend;
 	struct image_in in[IMAGES_IN];
 	uint32_t in_job[IMAGES_IN];
+	struct decide in_dec[IMAGES_IN]; /* home's decisions for a job restarting (decide.h) */
 	/* MIGRATE_HOME for a job whose image was still arriving (om-migrate
 	 * right after it was placed): it goes home once it has started. */
 	uint32_t home_on_arrival[IMAGES_IN];
@@ -932,6 +934,7 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 		in = &hl.in[slot];
 		in->threads_ok = 1;
 		hl.in_job[slot] = h->job;
+		decide_free(&hl.in_dec[slot]);
 		rc = image_in_begin(in, h->job, p, h->length);
 	} else if (!in) {
 		kprintf("job %u: %s for no image in progress, ignored\n", h->job, om_type_name(h->type));
@@ -943,11 +946,16 @@ static void on_image(const struct om_hdr *h, const uint8_t *p)
 	} else if (h->type == OM_T_IMAGE_PAGES) {
 		rc = image_in_pages(in, p, h->length);
 	} else {
+		struct decide *dec = &hl.in_dec[in - hl.in];
 		struct job *j = image_in_end(in, p, h->length);
-		if (!j)
+		if (!j) {
 			rc = -1;
-		else
+			decide_free(dec);
+		} else {
+			j->p->dec = *dec; /* before it runs: its first decisions may be home's */
+			memset(dec, 0, sizeof *dec);
 			job_arrived(j);
+		}
 	}
 	if (rc < 0)
 		send_error(h->job, OM_E_RANGE, in->why);
@@ -1066,6 +1074,7 @@ static void on_reply(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p
 	}
 	if (hj->interrupt_seq == h->seq)
 		hj->interrupt_after = 0; /* answered: nothing left to cut short */
+	j->p->dec.in_flight = 0; /* home had the call, so what went before it */
 	int rc = om_sysrep_decode(hj->fwd, p, h->length, hj->filling ? write_fill : write_user, j, &ret);
 	if (rc != OM_OK) {
 		kprintf("job %u: bad SYSCALL_REP (%s); the call fails with EIO\n", j->id, om_strerror(rc));
@@ -1369,6 +1378,8 @@ static void on_checkpoint(struct hl_job *hj, uint32_t id, const uint8_t *p, uint
 		checkpoint_answer(id, sent_of(id), OM_E_RANGE, "a malformed CHECKPOINT");
 		return;
 	}
+	if (hj)
+		hj->job->p->dec.on = 1; /* home keeps a log for it: what the node decides goes there */
 	const char *why = hj ? checkpoint_blocker(hj) : "it is leaving";
 	if (why) {
 		checkpoint_answer(id, sent_of(id), OM_E_BUSY, why);
@@ -1454,6 +1465,18 @@ static int home_in_order(struct hl_job *hj, const struct om_hdr *h)
 	}
 	hj->home_stamp = s.stamp;
 	return 1;
+}
+
+/* Home's decisions for a job restarting from a checkpoint (decide.h):
+ * for its process here, or the one whose image is arriving. */
+static void on_decisions(struct hl_job *hj, const struct om_hdr *h, const uint8_t *p)
+{
+	struct image_in *in = image_for(h->job);
+	if (om_decisions_check(p, h->length, NULL) != OM_OK || (!hj && !in)) {
+		kprintf("job %u: DECISIONS malformed or for no job here, ignored\n", h->job);
+		return;
+	}
+	decide_feed(hj ? &hj->job->p->dec : &hl.in_dec[in - hl.in], p, h->length);
 }
 
 static void on_frame(const struct om_hdr *h, const uint8_t *p)
@@ -1543,6 +1566,9 @@ static void on_frame(const struct om_hdr *h, const uint8_t *p)
 		return;
 	case OM_T_CHECKPOINT:
 		on_checkpoint(hj, h->job, p, h->length);
+		return;
+	case OM_T_DECISIONS:
+		on_decisions(hj, h, p);
 		return;
 	default:
 		return;
@@ -1683,6 +1709,9 @@ static void on_link_lost(void)
 			continue;
 		}
 		hj->in_slot = 0; /* its request never left: it goes again on the next link */
+		struct decide *dec = &hj->job->p->dec;
+		if (dec->in_flight || (hl.slot_full && hl.slot_type == OM_T_DECISIONS && hl.slot_job == hj->job->id))
+			dec->out_lost = 1; /* home may not have them: it takes no restart from before */
 		hj->claimed = 0;
 		hj->ack_now = hj->ack_after = 0; /* the claim carries the count */
 		if (hj->caller && !hj->send_waiting)
@@ -1771,8 +1800,23 @@ static int ctl_drain(void)
 	}
 }
 
-/* Fills the free slot: the oldest waiting call, else the next frame of the
- * image going home (starting the next one when one is done). */
+/* What j's process decided on its own goes home in the slot, ahead of
+ * its next call or image (decide.h): 1 if it took the slot. */
+static int slot_decisions(struct job *j)
+{
+	if (!decide_pending(j->p))
+		return 0;
+	hl.slot_len = decide_take(j->p, hl.slot, OM_MAX_PAYLOAD);
+	hl.slot_type = OM_T_DECISIONS;
+	hl.slot_job = j->id;
+	hl.slot_seq = j->p->sent;
+	hl.slot_full = hl.slot_len > 0;
+	return hl.slot_full;
+}
+
+/* Fills the free slot: the oldest waiting call (the decisions before it
+ * first), else the next frame of the image going home (starting the
+ * next one when one is done). */
 static void slot_fill(void)
 {
 	while (!hl.slot_full && hl.nsend) {
@@ -1782,12 +1826,24 @@ static void slot_fill(void)
 		if (i == hl.nsend)
 			break;
 		struct hl_job *hj = hl.send_queue[i];
+		if (slot_decisions(hj->job))
+			break; /* the call goes next, behind them */
 		memmove(&hl.send_queue[i], &hl.send_queue[i + 1], (size_t)(--hl.nsend - i) * sizeof hl.send_queue[0]);
 		hj->send_waiting = 0;
 		request_encode(hj); /* may instead answer the job at once, or send it home */
 	}
+	for (int i = 0; i < SCHED_JOBS_MAX && !hl.slot_full; i++)
+		if (hl.jobs[i].job && !hl.jobs[i].claimed &&
+		    decide_pending(hl.jobs[i].job->p) >= DECIDE_OUT_CAP / 2)
+			slot_decisions(hl.jobs[i].job); /* too many to wait for a call */
 	while (!hl.slot_full && (hl.out_active || hl.nhoming)) {
 		if (!hl.out_active) {
+			struct hl_job *next = hj_of(hl.homing[0]);
+			/* A checkpoint's decisions go before it, home's log
+			 * ends them; a job leaving has a log no more. */
+			if (next && next->checkpointing && slot_decisions(hl.homing[0]))
+				break;
+			decide_drop(hl.homing[0]->p);
 			image_out_start(&hl.out, hl.homing[0]);
 			memmove(&hl.homing[0], &hl.homing[1], (size_t)--hl.nhoming * sizeof hl.homing[0]);
 			hl.out_active = 1;
@@ -1912,6 +1968,8 @@ void homelink_poll(void)
 		struct hl_job *hj = hj_by_id(hl.slot_job);
 		if (hj && hj->in_slot)
 			request_sent(hj);
+		if (hj && hl.slot_type == OM_T_DECISIONS)
+			hj->job->p->dec.in_flight = 1; /* until an answer says home has them */
 	}
 	busy = 0;
 }

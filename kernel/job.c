@@ -101,6 +101,7 @@ void job_destroy(struct job *j)
 			p->leader = NULL;
 		if (--p->nthreads == 0) {
 			uvm_destroy(&p->uvm);
+			decide_free(&p->dec);
 			free(p->shared.sigq);
 			free(p);
 		}

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "decide.h"
 #include "trap.h"
 #include "uvm.h"
 
@@ -131,6 +132,7 @@ struct proc {
 	uint64_t ran_gone_ns;      /* ring-3 time of its threads that ended */
 	int dying;                 /* exit_group or a fatal signal: every thread ends */
 	uint32_t exit_code;        /* then, its wait(2) status */
+	struct decide dec;         /* what the node decided on its own, for home */
 };
 
 /* A clone making a thread (kernel/job_thread.c), while home makes its tid. */

@@ -55,6 +55,7 @@ struct job *job_fork(struct job *parent, uint32_t id, int64_t pid, uint64_t flag
 	memset(&p->shared, 0, sizeof p->shared);
 	p->shared.sigq = shared_q;
 	p->ran_gone_ns = 0;
+	memset(&p->dec, 0, sizeof p->dec); /* the child's calls start its own */
 	p->dying = 0;
 	p->exit_code = 0;
 	c->xsave = xsave;

@@ -96,7 +96,8 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 	}
 	if (!posix) { /* an interval timer's signal comes from the kernel, merged when pending */
 		struct job_siginfo info = { .code = LX_SI_KERNEL };
-		signal_raise(j, t->signo, &info);
+		if (signal_raise(j, t->signo, &info) == 0)
+			decide_signal(j->p, t->signo);
 		return;
 	}
 	if (t->notify == LX_SIGEV_NONE)
@@ -113,8 +114,10 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 	memcpy(info.fields + 4, &zero, 4);
 	memcpy(info.fields + 8, &t->value, 8);
 	struct job *to = t->tid ? job_thread_find(j->p, t->tid) : NULL;
-	if ((to ? signal_raise_thread(to, t->signo, &info) : signal_raise(j, t->signo, &info)) == 0)
+	if ((to ? signal_raise_thread(to, t->signo, &info) : signal_raise(j, t->signo, &info)) == 0) {
 		t->queued = 1;
+		decide_signal(j->p, t->signo);
+	}
 }
 
 void timers_run(struct job *j)

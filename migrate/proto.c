@@ -81,6 +81,7 @@ om_type_name(int type)
 	case OM_T_CHECKPOINT_TAKEN: return "CHECKPOINT_TAKEN";
 	case OM_T_JOB_REATTACH: return "JOB_REATTACH";
 	case OM_T_JOB_REATTACHED: return "JOB_REATTACHED";
+	case OM_T_DECISIONS: return "DECISIONS";
 	case OM_T_CTL_NODES: return "CTL_NODES";
 	case OM_T_CTL_NODES_REPLY: return "CTL_NODES_REPLY";
 	case OM_T_CTL_JOB_SUBMIT: return "CTL_JOB_SUBMIT";

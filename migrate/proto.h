@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define OM_MAGIC 0x6d6fu
-#define OM_PROTO_VERSION 15
+#define OM_PROTO_VERSION 16
 /* A node runs at most this many jobs at a time, time-shared on its cores. */
 #define OM_NODE_JOBS_MAX 16
 #define OM_HDR_SIZE 16
@@ -74,7 +74,8 @@ enum om_type {
 	OM_T_CHECKPOINT_TAKEN = 43, /* node -> home: om_error; code 0: the image follows */
 	OM_T_JOB_REATTACH = 44, /* node -> agent -> home: om_job_reattach (reattach_msg.h) */
 	OM_T_JOB_REATTACHED = 45, /* agent -> node: empty, the job's home is back */
-	OM_T_JOB_LAST = 45,     /* the last job frame type */
+	OM_T_DECISIONS = 46,    /* node <-> home: what the node decided on its own (decision.h) */
+	OM_T_JOB_LAST = 46,     /* the last job frame type */
 	/* control socket (tools <-> agent) */
 	OM_T_CTL_NODES = 64,       /* tool -> agent: empty payload */
 	OM_T_CTL_NODES_REPLY = 65, /* agent -> tool: om_node_list */

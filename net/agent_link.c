@@ -366,6 +366,7 @@ static err_t agent_on_frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_ARRIVING:
 	case OM_T_CHECKPOINT:
 	case OM_T_JOB_REATTACHED:
+	case OM_T_DECISIONS:
 		if (ag.state == AGENT_REGISTERED && ag.job_rx != NULL) {
 			ag.job_rx(h, p);
 			return ERR_OK;

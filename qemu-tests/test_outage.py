@@ -18,6 +18,7 @@ from omtest import BUILD, check, children, cluster, wait_for
 OM_RUN = os.path.join(BUILD, "om-run")
 OM_CHECKPOINT = os.path.join(BUILD, "om-checkpoint")
 NUMBERED = os.path.join(BUILD, "corpus", "static", "numbered")
+CLOCKED = os.path.join(BUILD, "corpus", "static", "clocked")
 
 
 RESTARTED = re.compile(r"node (\d+) was lost; it starts again on node (\d+) from its checkpoint \(after call "
@@ -185,6 +186,64 @@ def test_node_killed_job_restarts_from_checkpoint():
           "its checkpoint (%s); output and input as natively"
           % (kills[0], kills[1], "; ".join("after call %s, %s calls answered from the log" % (m.group(3), m.group(4))
                                            for m in restarts)))
+
+
+CLOCKED_LINE = re.compile(rb"line (\d+): mono (\d+), reads (\d+), rand [0-9a-f]{32}\n")
+CHECKPOINT_SAID = re.compile(r"checkpoint (\d+) from node")
+
+
+def test_node_decisions_replayed_after_restart():
+    """What a node decides for a job on its own (the clocks it reads,
+    random bytes from its RDRAND) goes home with the job's next call and
+    is logged with it. Its node switched off, the job restarts from its
+    checkpoint; the new node reads it the same values again up to the
+    last call it had made, so it writes again what it had written (home
+    checks it byte for byte, and answers from the log) and goes on. Each
+    line comes once, in order, the clocks never go backwards."""
+    lines = 24
+    with cluster(*QUICK_GRACE) as c:
+        nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(2)]
+        for n in nodes:
+            c.wait_registered(n)
+        by_id = {c.node_by_mac(n.mac)["id"]: n for n in nodes}
+        first = min(by_id)
+        ck = os.path.join(c.dir, "clocked.ckpt")
+        p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(first), "--checkpoint-every", "2",
+                              "--checkpoint-file", ck, CLOCKED, str(lines), "200"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        c.procs.append(p)
+        err = []
+        reader = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+        reader.start()
+        said = lambda: b"".join(err).decode()
+        # Killed two lines after a checkpoint, well before the next: the
+        # restart makes those lines' calls and decisions again.
+        got, n, seen, seen_at, after = b"", 0, 0, 0, 0
+        while not (seen and after >= 2 and time.monotonic() - seen_at < 1.5):
+            n += 1
+            check(n <= lines - 3, "no checkpoint in time to kill the node after it: %s" % said()[-1500:])
+            got = read_until(p, got, n, said)
+            count = len(CHECKPOINT_SAID.findall(said()))
+            if count != seen:
+                seen, seen_at, after = count, time.monotonic(), 0
+            else:
+                after += 1
+        by_id[first].proc.kill()
+        restarted = wait_for(lambda: RESTARTED.search(said()), 60, "om-run to restart the job")
+        rest, _ = p.communicate(timeout=120)
+        got += rest
+        reader.join(5)
+        err = said()
+    found = CLOCKED_LINE.findall(got)
+    check(p.returncode == 0 and len(CLOCKED_LINE.sub(b"", got)) == 0 and
+          [int(m[0]) for m in found] == list(range(1, lines + 1)),
+          "exit %d, lines not each once in order:\n%r\nstderr: %s" % (p.returncode, got, err[-2500:]))
+    mono = [int(m[1]) for m in found]
+    check(mono == sorted(mono), "the monotonic clock went backwards across the restart: %r" % mono)
+    check(int(restarted.group(4)) > 0, "the restart answered no call from the log: %s" % err[-1500:])
+    print("INFO its node killed after line %d, the job started again from its checkpoint after call %s; %s calls "
+          "made again with the node's decisions replayed (%s clock readings on the last line), each line once"
+          % (n, restarted.group(3), restarted.group(4), found[-1][2].decode()))
 
 
 def test_silent_past_grace_restarts_and_stale_job_dies():

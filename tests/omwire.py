@@ -18,7 +18,7 @@ import struct
 
 # ---- 2. frame header
 
-MAGIC, VERSION = 0x6D6F, 15
+MAGIC, VERSION = 0x6D6F, 16
 HDR = struct.Struct("<HBBIII")  # magic, version, type, length, job, seq
 HDR_SIZE = HDR.size
 MAX_PAYLOAD = 1 << 20
@@ -32,7 +32,7 @@ MAX_PAYLOAD = 1 << 20
  T_JOB_KILL, T_NODE_LOST, T_JOB_STOPPED, T_JOB_CONTINUE, T_SIGNAL_SEEN,
  T_CALL_INTERRUPT, T_JOB_FORK, T_JOB_MOVE, T_JOB_MOVING, T_JOB_MOVE_REFUSED, T_JOB_RESUME,
  T_JOB_ARRIVING, T_JOB_MOVED, T_IMAGE_THREAD, T_CHECKPOINT, T_CHECKPOINT_TAKEN, T_JOB_REATTACH,
- T_JOB_REATTACHED) = range(16, 46)
+ T_JOB_REATTACHED, T_DECISIONS) = range(16, 47)
 (T_CTL_NODES, T_CTL_NODES_REPLY, T_CTL_JOB_SUBMIT, T_CTL_JOB_PLACED, T_CTL_JOBS,
  T_CTL_JOBS_REPLY, T_CTL_MIGRATE, T_CTL_NODE, T_CTL_NODE_REPLY, T_CTL_ADMIT, T_CTL_ADMIT_REPLY,
  T_CTL_PENDING, T_CTL_PENDING_REPLY, T_CTL_POLICY, T_CTL_POLICY_REPLY, T_CTL_JOB_REATTACH,
@@ -212,6 +212,15 @@ def job_stopped(signo):
 
 def job_exit(kind, status, core=0, cpu_ns=0):
     return struct.pack("<BIBQ", kind, status, core, cpu_ns)
+
+
+DEC_CALL, DEC_SIGNAL, DEC_LOST = 1, 2, 3  # migrate/decision.h
+
+
+def decision(kind, nr, ret=0, args=(0, 0, 0, 0), outs=()):
+    """One DECISIONS entry: outs are (address, bytes) the call wrote."""
+    return (struct.pack("<BBHq4Q", kind, len(outs), nr, ret, *args)
+            + b"".join(struct.pack("<QI", addr, len(b)) + b for addr, b in outs))
 
 
 def job_home(reason, text, pending=-1, cpu_ns=0):

@@ -901,6 +901,37 @@ def t_checkpoint_relay(tmp):
     a.check_up(MAC1)
 
 
+def t_decisions_relay(tmp):
+    # DECISIONS go both ways as they are; a malformed one, or one from a
+    # node whose job has not started, drops that node (the others stay);
+    # a malformed one from om-run ends its connection.
+    a = Agent(tmp)
+    n = a.node(MAC1)
+    c = a.ctl()
+    job, node, _, _ = c.submit()
+    d = ow.decision(ow.DEC_CALL, 228, 0, (1, 0x2000, 0, 0), [(0x2000, b"\x01" * 16)]) + ow.decision(ow.DEC_SIGNAL, 14)
+    c.send_frame(ow.T_DECISIONS, d, job=job, seq=3)  # a restart's, while the image comes
+    check(n.recv_frame() == (ow.T_DECISIONS, job, 3, d), "home->node DECISIONS")
+    n.send_frame(ow.T_JOB_STARTED, job=job)
+    check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
+    n.send_frame(ow.T_DECISIONS, d, job=job, seq=3)
+    check(c.recv_frame() == (ow.T_DECISIONS, job, 3, d), "node->home DECISIONS")
+    bad = [b"", d[:-1], ow.decision(4, 0), ow.decision(ow.DEC_SIGNAL, 14, outs=[(0, b"x")]),
+           ow.decision(ow.DEC_CALL, 228, outs=[(0, b"x" * 16385)])]
+    for payload in bad + [d]:  # the last: well formed, but its job has not started
+        n2 = a.node(MAC2)
+        c2 = a.ctl()
+        job2, _, _, _ = c2.submit(node=n2.id)
+        if payload is not d:
+            n2.send_frame(ow.T_JOB_STARTED, job=job2)
+        n2.send_frame(ow.T_DECISIONS, payload, job=job2)
+        n2.expect_closed()
+        wait_for(lambda: MAC2 not in a.nodes() or a.nodes()[MAC2]["state"] == "down", 3, "the node to be dropped")
+    c.send_frame(ow.T_DECISIONS, d[:-3], job=job, seq=3)
+    c.expect_error(ow.E_TRUNC)
+    a.check_up(MAC1)
+
+
 def t_job_relay(tmp):
     a = Agent(tmp)
     n = a.node(MAC1)

@@ -133,7 +133,6 @@ def take_image(n):
 def t_calls_out_of_order(tmp):
     # A call repeated, one skipped, a frame naming a call never sent: each
     # ends the process with the numbers said, nothing runs twice.
-    SYS_WRITE = 1
     cases = [("repeated", [1, 1], "node 1 sent call 1, but call 2 was next"),
              ("skipped", [1, 3], "node 1 sent call 3, but call 2 was next"),
              ("ahead", [1, ("exit", 2)], "node 1's JOB_EXIT came after call 2, but call 1 is the last it sent")]
@@ -151,9 +150,7 @@ def t_calls_out_of_order(tmp):
             if isinstance(step, tuple):
                 n.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job, seq=step[1])
                 continue
-            # write(2, "x", 1) from the node: its buffer follows the request
-            req = struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, 1, 0, 0, 0) + struct.pack("<I", 1) + b"x"
-            n.send_frame(ow.T_SYSCALL_REQ, req, job=job, seq=step)
+            n.send_frame(ow.T_SYSCALL_REQ, write_req(b"x"), job=job, seq=step)
         out, err = p.communicate(timeout=10)
         err = err.decode()
         check(p.returncode != 0 and ("om-run: pid %d (sleep): %s" % (program, said)) in err,
@@ -163,68 +160,91 @@ def t_calls_out_of_order(tmp):
         a.stop()
 
 
+SYS_WRITE, SYS_CLOCK_GETTIME = 1, 228
+
+
+def write_req(data, count=None):
+    """write(2, 0x1000, ...) from the node: its buffer follows the request."""
+    return (struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, len(data) if count is None else count, 0, 0, 0)
+            + struct.pack("<I", len(data)) + data)
+
+
+def write_call(node, job, seq, data):
+    node.send_frame(ow.T_SYSCALL_REQ, write_req(data), job=job, seq=seq)
+    f = node.recv_frame(timeout=10)
+    check(f is not None and f[0] == ow.T_SYSCALL_REP and f[2] == seq, "no reply to call %d: %r" % (seq, f))
+
+
+def checkpointed_after_3(d):
+    """om-run -v sleep 60 on a fake node 1, with checkpoints: its calls 1-3
+    write "x", then it answers CHECKPOINT with its first image, saying 3
+    calls made. Returns (agent, node 1, the Popen, job id, the process)."""
+    a = harness.Agent(d)
+    n1 = a.node(harness.MAC1, **ALL_FEATURES)
+    ck = os.path.join(d, "job.ckpt")
+    p = harness.spawn([RUN, "-v", "--control", a.control, "--checkpoint-every", "0.5", "--checkpoint-file", ck,
+                       "sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    frames = []
+    while not frames or frames[-1][0] != ow.T_IMAGE_END:
+        f = n1.recv_frame(timeout=10)
+        check(f is not None, "the image ended early")
+        frames.append(f)
+    job = frames[0][1]
+    program = children(p.pid)[0]
+    n1.send_frame(ow.T_JOB_STARTED, job=job)
+    for seq in (1, 2, 3):
+        write_call(n1, job, seq, b"x")
+    f = n1.recv_frame(timeout=10)
+    check(f is not None and f[:3] == (ow.T_CHECKPOINT, job, 3), "no CHECKPOINT after call 3: %r" % (f,))
+    n1.send_frame(ow.T_CHECKPOINT_TAKEN, ow.error(0, ""), job=job, seq=3)
+    for t, _, _, payload in frames:  # its image as it came, saying 3 calls made
+        n1.send_frame(t, payload[:-4] + struct.pack("<I", 3) if t == ow.T_IMAGE_BEGIN else payload, job=job, seq=3)
+    return a, n1, p, job, program
+
+
+def lose_node(a, n1, decisions_in_image=None):
+    """Node 1 lost, node 2 gets the job from its checkpoint: returns node 2
+    and the job's id there, started. Dropped by the agent (a frame of no
+    known type), node 1's jobs are lost at once, not after the grace a
+    closed link waits for. decisions_in_image: the DECISIONS payload node
+    2 must get within the image (None: none)."""
+    n2 = a.node(harness.MAC2, **ALL_FEATURES)
+    n1.send_frame(250)
+    types, decided = [], []
+    while ow.T_IMAGE_END not in types:
+        f = n2.recv_frame(timeout=15)
+        check(f is not None, "no image on node 2: %r" % types)
+        if f[0] == ow.T_IMAGE_BEGIN:
+            check(struct.unpack("<I", f[3][-4:])[0] == 3, "the image does not say 3 calls")
+        if f[0] == ow.T_DECISIONS:
+            decided.append(f[3])
+        else:
+            types.append(f[0])
+    check(decided == ([decisions_in_image] if decisions_in_image else []),
+          "the decisions sent with the image: %r" % decided)
+    job2 = f[1]
+    n2.send_frame(ow.T_JOB_STARTED, job=job2, seq=3)
+    return n2, job2
+
+
 def t_restart_replays_and_catches_divergence(tmp):
     # A job checkpointed after call 3 whose node goes after call 5 starts
     # again on another node: its call 4 again is answered from the log
     # (not run: its write is not done twice), and a call 5 unlike the
     # first one (other arguments, or the same with other bytes) ends it
     # with both said.
-    SYS_WRITE = 1
-
-    def req(data, count=None):
-        return (struct.pack("<II6Q", SYS_WRITE, 0, 2, 0x1000, len(data) if count is None else count, 0, 0, 0)
-                + struct.pack("<I", len(data)) + data)
-
-    def write(node, job, seq, data):
-        node.send_frame(ow.T_SYSCALL_REQ, req(data), job=job, seq=seq)
-        f = node.recv_frame(timeout=10)
-        check(f is not None and f[0] == ow.T_SYSCALL_REP and f[2] == seq, "no reply to call %d: %r" % (seq, f))
-
-    cases = [("args", req(b"zz"), "its call 5 is write(0x2, 0x1000, 0x2, ...), but was write(0x2, 0x1000, 0x1, "
-                                  "...): it went another way this time; the process is killed"),
-             ("bytes", req(b"q"), "its call 5 is write as the first time, but with other bytes (a path, what it "
-                                  "writes): it went another way this time; the process is killed")]
+    cases = [("args", write_req(b"zz"), "its call 5 is write(0x2, 0x1000, 0x2, ...), but was write(0x2, 0x1000, "
+                                        "0x1, ...): it went another way this time; the process is killed"),
+             ("bytes", write_req(b"q"), "its call 5 is write as the first time, but with other bytes (a path, "
+                                        "what it writes): it went another way this time; the process is killed")]
     for name, call5, said in cases:
         d = os.path.join(tmp, name)
         os.makedirs(d)
-        a = harness.Agent(d)
-        n1 = a.node(harness.MAC1, **ALL_FEATURES)
-        ck = os.path.join(d, "job.ckpt")
-        p = harness.spawn([RUN, "-v", "--control", a.control, "--checkpoint-every", "0.5", "--checkpoint-file", ck,
-                           "sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        frames = []
-        while not frames or frames[-1][0] != ow.T_IMAGE_END:
-            f = n1.recv_frame(timeout=10)
-            check(f is not None, "the image ended early")
-            frames.append(f)
-        job = frames[0][1]
-        program = children(p.pid)[0]
-        n1.send_frame(ow.T_JOB_STARTED, job=job)
-        for seq in (1, 2, 3):
-            write(n1, job, seq, b"x")
-        f = n1.recv_frame(timeout=10)
-        check(f is not None and f[:3] == (ow.T_CHECKPOINT, job, 3), "no CHECKPOINT after call 3: %r" % (f,))
-        n1.send_frame(ow.T_CHECKPOINT_TAKEN, ow.error(0, ""), job=job, seq=3)
-        for t, _, _, payload in frames:  # its image as it came, saying 3 calls made
-            n1.send_frame(t, payload[:-4] + struct.pack("<I", 3) if t == ow.T_IMAGE_BEGIN else payload,
-                          job=job, seq=3)
+        a, n1, p, job, program = checkpointed_after_3(d)
         for seq in (4, 5):
-            write(n1, job, seq, b"x")
-        n2 = a.node(harness.MAC2, **ALL_FEATURES)
-        # Dropped by the agent (a frame of no known type): its jobs are lost
-        # at once, not after the grace a closed link waits for; om-run starts
-        # the job again on node 2.
-        n1.send_frame(250)
-        types = []
-        while ow.T_IMAGE_END not in types:
-            f = n2.recv_frame(timeout=15)
-            check(f is not None, "no image on node 2: %r" % types)
-            if f[0] == ow.T_IMAGE_BEGIN:
-                check(struct.unpack("<I", f[3][-4:])[0] == 3, "the image does not say 3 calls")
-            types.append(f[0])
-        job2 = f[1]
-        n2.send_frame(ow.T_JOB_STARTED, job=job2, seq=3)
-        write(n2, job2, 4, b"x")  # the same call 4: answered from the log
+            write_call(n1, job, seq, b"x")
+        n2, job2 = lose_node(a, n1)
+        write_call(n2, job2, 4, b"x")  # the same call 4: answered from the log
         n2.send_frame(ow.T_SYSCALL_REQ, call5, job=job2, seq=5)
         out, err = p.communicate(timeout=15)
         err = err.decode()
@@ -233,6 +253,60 @@ def t_restart_replays_and_catches_divergence(tmp):
               "from the log)" in err, "%s: no restart said: %r" % (name, err[-1500:]))
         check(said in err, "%s: no divergence said: %r" % (name, err[-1500:]))
         harness.wait_for(lambda: not alive(program), 5, "the process to die")
+        a.stop()
+
+
+def t_restart_gives_back_decisions(tmp):
+    # What node 1 decided on its own (a clock reading) before calls 4 and
+    # 5 is logged with them: node 2, restarting the job, gets the first
+    # with the image and the second ahead of call 4's answer; the same
+    # again is answered from the log, other bytes end the job, said. A
+    # timer's signal on node 1 leaves nothing to replay: no restart.
+    ts = lambda sec: struct.pack("<qq", sec, 5)
+    clock = lambda sec: ow.decision(ow.DEC_CALL, SYS_CLOCK_GETTIME, 0, (1, 0x2000, 0, 0), [(0x2000, ts(sec))])
+    cases = [("same", clock(8), None),
+             ("other", clock(9), "its decision 1 on the node before call 5, clock_gettime(0x1, 0x2000, ...) = 0, "
+                                 "wrote other bytes than the first time: it went another way this time; the "
+                                 "process is killed"),
+             ("signal", None, "no restart from a checkpoint before call 4")]
+    for name, again, said in cases:
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        a, n1, p, job, program = checkpointed_after_3(d)
+        before4 = clock(7) if again else ow.decision(ow.DEC_SIGNAL, 14)
+        n1.send_frame(ow.T_DECISIONS, before4, job=job, seq=3)
+        write_call(n1, job, 4, b"x")
+        n1.send_frame(ow.T_DECISIONS, clock(8), job=job, seq=4)
+        write_call(n1, job, 5, b"x")
+        if not again:  # nothing to restart from: the job is lost with its node
+            n1.send_frame(250)
+            out, err = p.communicate(timeout=15)
+            err = err.decode()
+            check(p.returncode == 251 and said in err and "starts again" not in err,
+                  "%s: exit %d, %r" % (name, p.returncode, err[-1500:]))
+            a.stop()
+            continue
+        n2, job2 = lose_node(a, n1, clock(7))
+        n2.send_frame(ow.T_DECISIONS, clock(7), job=job2, seq=3)
+        n2.send_frame(ow.T_SYSCALL_REQ, write_req(b"x"), job=job2, seq=4)
+        f = n2.recv_frame(timeout=10)
+        check(f is not None and f[:3] == (ow.T_DECISIONS, job2, 4) and f[3] == clock(8),
+              "%s: node 2 did not get the decisions before call 5 ahead of call 4's answer: %r" % (name, f))
+        f = n2.recv_frame(timeout=10)
+        check(f is not None and f[0] == ow.T_SYSCALL_REP and f[2] == 4, "%s: no answer to call 4: %r" % (name, f))
+        n2.send_frame(ow.T_DECISIONS, again, job=job2, seq=4)
+        write_call(n2, job2, 5, b"x") if not said else n2.send_frame(ow.T_SYSCALL_REQ, write_req(b"x"), job=job2,
+                                                                     seq=5)
+        if not said:
+            n2.send_frame(ow.T_JOB_EXIT, ow.job_exit(ow.EXIT_EXITED, 0), job=job2, seq=5)
+        out, err = p.communicate(timeout=15)
+        err = err.decode()
+        check(re.sub(r"om-run: [^\n]*\n", "", err) == "xxxxx", "%s: writes done: %r" % (name, err))
+        if said:
+            check(said in err, "%s: no divergence said: %r" % (name, err[-1500:]))
+            harness.wait_for(lambda: not alive(program), 5, "the process to die")
+        else:
+            check(p.returncode == 0, "%s: exit %d: %r" % (name, p.returncode, err[-1500:]))
         a.stop()
 
 

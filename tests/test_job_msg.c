@@ -11,6 +11,7 @@
 #include "job_msg.h"
 #include "reattach_msg.h"
 #include "ckpt_file.h"
+#include "decision.h"
 
 #define BUF_MAX (OM_MAX_PAYLOAD + 64)
 
@@ -705,6 +706,65 @@ ckpt_ranges(void)
 	CHECK(strcmp(om_ckpt_kind_name(OM_CKPT_READ), "read") == 0 && strcmp(om_ckpt_kind_name(99), "?") == 0);
 }
 
+/* DECISIONS (decision.h): entries round-trip, and every bound and every
+ * cut short is refused. */
+static void
+decisions(void)
+{
+	static uint8_t ts[16] = { 7 }, big[OM_DEC_OUT_MAX + 1];
+	struct om_decision d = { .kind = OM_DEC_CALL, .nr = 228, .ret = 0, .a = { 1, 0x7000, 0, 0 }, .nout = 1,
+		.out = { { 0x7000, sizeof ts, ts } } }, s = { .kind = OM_DEC_SIGNAL, .nr = 14 }, got;
+	size_t pos = 0, len;
+	int n, m, replayable;
+
+	CHECK((n = om_decision_encode(&d, buf, BUF_MAX)) == OM_DEC_HEAD + 12 + 16);
+	CHECK((m = om_decision_encode(&s, buf + n, BUF_MAX - (size_t)n)) == OM_DEC_HEAD);
+	len = (size_t)(n + m);
+	CHECK_EQ(om_decision_next(buf, len, &pos, &got), OM_OK);
+	CHECK(pos == (size_t)n && got.kind == OM_DEC_CALL && got.nr == 228 && got.a[1] == 0x7000 &&
+	    got.nout == 1 && got.out[0].len == 16 && memcmp(got.out[0].bytes, ts, 16) == 0);
+	CHECK_EQ(om_decision_next(buf, len, &pos, &got), OM_OK);
+	CHECK(pos == len && got.kind == OM_DEC_SIGNAL && got.nr == 14);
+	CHECK_EQ(om_decisions_check(buf, len, &replayable), OM_OK);
+	CHECK_EQ(replayable, 0);
+	CHECK_EQ(om_decisions_check(buf, (size_t)n, &replayable), OM_OK);
+	CHECK_EQ(replayable, 1);
+	CHECK_EQ(om_decisions_check(buf, 0, NULL), OM_E_TRUNC);
+	for (size_t cut = 1; cut < (size_t)n; cut++)
+		CHECK(om_decisions_check(buf, cut, NULL) < 0);
+
+	/* Encoders refuse what decoders would. */
+	d.nout = OM_DEC_OUTS + 1;
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.nout = 1, d.out[0].len = 0;
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.out[0].len = sizeof big, d.out[0].bytes = big;
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.out[0].len = 16, d.out[0].bytes = ts, d.kind = OM_DEC_LOST + 1;
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.kind = OM_DEC_SIGNAL; /* a signal writes nothing */
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.kind = OM_DEC_CALL;
+	CHECK_EQ(om_decision_encode(&d, buf, 10), OM_E_NOSPACE);
+
+	/* Decoders: a count, a length or a kind out of range. */
+	n = om_decision_encode(&d, buf, BUF_MAX);
+	buf[1] = OM_DEC_OUTS + 1;
+	pos = 0;
+	CHECK_EQ(om_decision_next(buf, (size_t)n, &pos, &got), OM_E_RANGE);
+	CHECK(pos == 0);
+	buf[1] = 1;
+	buf[OM_DEC_HEAD + 8] = 0, buf[OM_DEC_HEAD + 9] = 0x80; /* out length 32768 */
+	CHECK_EQ(om_decision_next(buf, (size_t)n, &pos, &got), OM_E_RANGE);
+	buf[OM_DEC_HEAD + 8] = 16, buf[OM_DEC_HEAD + 9] = 0;
+	buf[0] = 0;
+	CHECK_EQ(om_decision_next(buf, (size_t)n, &pos, &got), OM_E_RANGE);
+	buf[0] = OM_DEC_CALL;
+	CHECK_EQ(om_decision_next(buf, (size_t)n, &pos, &got), OM_OK);
+	pos = (size_t)n + 1;
+	CHECK_EQ(om_decision_next(buf, (size_t)n, &pos, &got), OM_E_RANGE);
+}
+
 static void
 list_edges(void)
 {
@@ -838,6 +898,7 @@ main(void)
 	RUN(small_ranges);
 	RUN(list_edges);
 	RUN(ckpt_ranges);
+	RUN(decisions);
 	RUN(moved_ranges);
 	RUN(list_full);
 	RUN(fuzz_mutations);

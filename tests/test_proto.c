@@ -244,7 +244,7 @@ static void
 hdr_golden(void)
 {
 	static const uint8_t want[OM_HDR_SIZE] = {
-		0x6f, 0x6d, 0x0f, 0x03, 0x10, 0x00, 0x00, 0x00,
+		0x6f, 0x6d, 0x10, 0x03, 0x10, 0x00, 0x00, 0x00,
 		0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x80 };
 	struct om_hdr h;
 
@@ -298,8 +298,9 @@ hdr_bad_version(void)
 	 * tid in SYSCALL_REQ, 10: before the link and admission, 11: before
 	 * key fingerprints and CPU claims in node records, 12: before call
 	 * numbers checked, 13: before jobs reattached on a new link, 14:
-	 * before checkpoints of what changed (CHECKPOINT's base) */
-	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 0x7f, 0xff };
+	 * before checkpoints of what changed (CHECKPOINT's base), 15: before
+	 * the node's decisions (DECISIONS) */
+	static const uint8_t bad[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 0x7f, 0xff };
 	struct om_hdr h;
 	size_t i;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bufmem.h"
+#include "decision.h"
 #include "drain.h"
 #include "jobs.h"
 #include "log.h"
@@ -114,7 +115,7 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 
 	if (!is_image(h->type) && h->type != OM_T_SYSCALL_REP && h->type != OM_T_SIGNAL &&
 	    h->type != OM_T_MIGRATE_HOME && h->type != OM_T_JOB_CONTINUE && h->type != OM_T_JOB_KILL &&
-	    h->type != OM_T_CHECKPOINT) {
+	    h->type != OM_T_CHECKPOINT && h->type != OM_T_DECISIONS) {
 		conn_fail(c, OM_E_STATE, "unexpected %s from om-run", om_type_name(h->type));
 		return;
 	}
@@ -165,6 +166,11 @@ jobs_from_home(struct conn *c, const struct job_home *jh, const struct om_hdr *h
 		if ((j = jobs_find(id)) != NULL)
 			jobs_end(j, on_node ? "om-run gave it up; JOB_KILL sent to the node" : "it left home");
 		return;
+	} else if (h->type == OM_T_DECISIONS) {
+		if ((rc = om_decisions_check(p, h->length, NULL)) != OM_OK) {
+			conn_fail(c, rc, "bad DECISIONS: %s", om_strerror(rc));
+			return;
+		}
 	} else if (h->type == OM_T_MIGRATE_HOME || h->type == OM_T_JOB_CONTINUE || h->type == OM_T_CHECKPOINT) {
 		struct om_checkpoint ck;
 		int bad = h->type == OM_T_CHECKPOINT ? om_checkpoint_decode(p, h->length, &ck) :
@@ -291,6 +297,17 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			rc = OM_E_STATE;
 		break;
 	case OM_T_SYSCALL_REQ:
+		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)
+			rc = OM_E_STATE;
+		break;
+	case OM_T_DECISIONS:
+		if ((rc = om_decisions_check(p, h->length, NULL)) != OM_OK)
+			break;
+		if (j->state == OM_JOB_HOMING) {
+			/* Sent before it knew it goes home: moot now. */
+			log_debug("job %u: DECISIONS while it comes home, dropped", j->id);
+			return -1;
+		}
 		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED)
 			rc = OM_E_STATE;
 		break;

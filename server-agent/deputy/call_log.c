@@ -14,7 +14,7 @@ uint64_t call_log_hash(const uint8_t *p, size_t len)
 int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
 		 const uint8_t *reply, size_t len)
 {
-	size_t cost = sizeof(struct call_log_entry) + len;
+	size_t cost = sizeof(struct call_log_entry) + len + l->dec_len;
 	if (l->bytes + cost > CALL_LOG_MAX_BYTES)
 		goto broken;
 	if (l->n == l->cap) {
@@ -36,6 +36,10 @@ int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t a
 	e->req_hash = req_hash;
 	e->len = (uint32_t)len;
 	e->reply = copy;
+	e->dec = l->dec; /* the decisions before it are its own now */
+	e->dec_len = (uint32_t)l->dec_len;
+	l->dec = NULL;
+	l->dec_len = 0;
 	l->bytes += cost;
 	return 0;
 broken:
@@ -47,6 +51,27 @@ void call_log_break(struct call_log *l, uint32_t seq)
 {
 	if (seq > l->broken_at)
 		l->broken_at = seq;
+	call_log_decided_clear(l);
+}
+
+int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len)
+{
+	uint8_t *d = l->bytes + l->dec_len + len <= CALL_LOG_MAX_BYTES ? realloc(l->dec, l->dec_len + len) : NULL;
+	if (!d) {
+		call_log_break(l, next);
+		return -1;
+	}
+	memcpy(d + l->dec_len, p, len);
+	l->dec = d;
+	l->dec_len += len;
+	return 0;
+}
+
+void call_log_decided_clear(struct call_log *l)
+{
+	free(l->dec);
+	l->dec = NULL;
+	l->dec_len = 0;
 }
 
 int call_log_whole(const struct call_log *l, uint32_t calls)
@@ -59,13 +84,15 @@ void call_log_cut(struct call_log *l, uint32_t calls)
 	size_t keep = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->e[i].seq <= calls) {
-			l->bytes -= sizeof(struct call_log_entry) + l->e[i].len;
+			l->bytes -= sizeof(struct call_log_entry) + l->e[i].len + l->e[i].dec_len;
 			free(l->e[i].reply);
+			free(l->e[i].dec);
 		} else {
 			l->e[keep++] = l->e[i];
 		}
 	}
 	l->n = keep;
+	call_log_decided_clear(l);
 }
 
 const struct call_log_entry *call_log_find(const struct call_log *l, uint32_t seq)
@@ -84,8 +111,11 @@ uint32_t call_log_last(const struct call_log *l)
 
 void call_log_free(struct call_log *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->e[i].reply);
+		free(l->e[i].dec);
+	}
 	free(l->e);
+	free(l->dec);
 	memset(l, 0, sizeof *l);
 }

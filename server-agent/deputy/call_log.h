@@ -4,8 +4,10 @@
  * twice, input not read twice).
  *
  * An entry is the call's number, its number and arguments as the node
- * sent them, and the SYSCALL_REP payload home sent back (its result and
- * the bytes copied into the job). A checkpoint that says the process had
+ * sent them, the SYSCALL_REP payload home sent back (its result and
+ * the bytes copied into the job), and what the node decided on its own
+ * since the call before (migrate/decision.h: DECISIONS payloads, which
+ * wait in the log until the call they precede is logged). A checkpoint that says the process had
  * made C calls cuts every entry up to C. A call that cannot be answered
  * twice this way (a fork, an execve, a thread's clone: they make
  * something at home) or a log past CALL_LOG_MAX_BYTES marks the log
@@ -24,12 +26,16 @@ struct call_log_entry {
 	uint64_t req_hash;  /* of the whole request: its buffers (a path, the bytes written) too */
 	uint32_t len;
 	uint8_t *reply;
+	uint32_t dec_len;
+	uint8_t *dec;      /* the node's decisions before it (NULL: none) */
 };
 
 struct call_log {
 	struct call_log_entry *e;
 	size_t n, cap, bytes;
 	uint32_t broken_at; /* the last call that broke it (0: whole) */
+	uint8_t *dec;       /* decisions since the last call logged */
+	size_t dec_len;
 };
 
 /* FNV-1a of a request's payload, for call_log_add and the replay's check. */
@@ -38,12 +44,19 @@ uint64_t call_log_hash(const uint8_t *p, size_t len);
  * bytes); 0, or -1 when it cannot be kept (the log is broken at seq then). */
 int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
 		 const uint8_t *reply, size_t len);
-/* Call seq made something at home: no restart from before it. */
+/* Call seq made something at home: no restart from before it. The
+ * decisions waiting for it go. */
 void call_log_break(struct call_log *l, uint32_t seq);
+/* The node decided these (a checked DECISIONS payload) before call
+ * next: kept for that call's entry; 0, or -1 when the log would pass
+ * CALL_LOG_MAX_BYTES (broken at next then). */
+int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len);
+/* The decisions waiting are dropped: a checkpoint has them in its image. */
+void call_log_decided_clear(struct call_log *l);
 /* Whether a restart from a checkpoint of calls calls can replay the rest. */
 int call_log_whole(const struct call_log *l, uint32_t calls);
 /* A checkpoint of a process that had made calls calls: the entries up to
- * it go. */
+ * it go, and the decisions waiting. */
 void call_log_cut(struct call_log *l, uint32_t calls);
 /* The entry of call seq, or NULL. */
 const struct call_log_entry *call_log_find(const struct call_log *l, uint32_t seq);

@@ -218,8 +218,18 @@ int ckpt_frame(struct ckpt *c, const struct om_hdr *h, const uint8_t *p, char *e
 	c->last_bytes = c->bytes;
 	c->last_ms = ckpt_now_ms() - c->taken_ms;
 	uint64_t apart = c->last_ms * 100 / c->max_pct;
+	c->earliest_ms = ckpt_now_ms() + apart;
 	c->next_ms = ckpt_now_ms() + (apart > c->every_ms ? apart : c->every_ms);
 	return 1;
+}
+
+void ckpt_soon(struct ckpt *c)
+{
+	if (!c->every_ms || c->state != CKPT_IDLE)
+		return;
+	uint64_t now = ckpt_now_ms(), at = c->earliest_ms > now ? c->earliest_ms : now;
+	if (c->next_ms > at)
+		c->next_ms = at;
 }
 
 int ckpt_file(const struct ckpt *c)

@@ -41,6 +41,7 @@ struct ckpt {
 	int state;
 	int fd;           /* PATH.tmp while CKPT_IMAGE */
 	uint64_t next_ms; /* when to ask next (CKPT_IDLE) */
+	uint64_t earliest_ms; /* ... and the soonest the cost allows */
 	uint64_t taken_ms; /* the node's yes */
 	uint64_t bytes;
 	unsigned count;   /* whole checkpoints written */
@@ -71,6 +72,10 @@ void ckpt_init(struct ckpt *c, const char *path, uint32_t every_ms, uint32_t max
  * it was going). Without --checkpoint-every no more are taken unless
  * asked; one that fails is not asked for again. */
 void ckpt_request(struct ckpt *c, const char *path);
+/* The last checkpoint can no longer restart the job (its log broke):
+ * with --checkpoint-every, the next comes as soon as its cost allows
+ * (checkpoint_max_pct), not at the end of the period. */
+void ckpt_soon(struct ckpt *c);
 /* Milliseconds until the next is due (0: now), -1: none. */
 int ckpt_wait_ms(const struct ckpt *c);
 /* CHECKPOINT's base: the node's count of the image home holds whole

@@ -47,6 +47,10 @@ static int send_image(struct remote *r, const uint8_t *img, size_t len)
 			int n = om_image_hdr_encode(h, out, OM_MAX_PAYLOAD);
 			if (n < 0 || remote_send_frame(r, fh.type, out, (size_t)n) != 0)
 				goto done;
+			/* What it decided before its first call since, for the
+			 * node to have before the job runs (decision.h). */
+			if (r->replay_last > r->ck_calls && remote_send_decisions(r, r->ck_calls + 1) != 0)
+				goto done;
 		} else if (!om_type_is_image(fh.type) || remote_send_frame(r, fh.type, p, fh.length) != 0) {
 			goto done;
 		}
@@ -80,6 +84,8 @@ int remote_restart(struct remote *r)
 	/* Numbered on from the checkpoint: the node makes call ck_calls + 1 next. */
 	r->seq = (struct job_seq){ r->ck_calls, r->ck_calls };
 	r->replay_last = call_log_last(&r->log);
+	call_log_decided_clear(&r->log); /* after its last call: the lost node's own, seen by nobody */
+	remote_decisions_reset(r);
 	int rc = send_image(r, img, len);
 	free(img);
 	if (rc != 0) {

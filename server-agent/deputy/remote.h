@@ -64,6 +64,9 @@ struct remote {
 	uint32_t ck_calls;      /* ... the calls its last one says were made */
 	uint32_t ck_coming;     /* ... and the one coming in */
 	uint32_t replay_last;   /* after a restart: calls up to this one are answered from the log */
+	uint8_t *replay_dec;    /* ... the node's decisions since the last call it made again */
+	size_t replay_dec_len;
+	int replay_dec_over;    /* ... more than home keeps */
 	/* SIGNAL and JOB_CONTINUE frames held while a checkpoint comes in */
 	struct { uint8_t type; uint8_t len; uint8_t p[64]; } out_held[OUT_HELD_MAX];
 	int nout_held;
@@ -184,6 +187,20 @@ int remote_started(struct remote *r, int timeout_ms);
 int remote_restart(struct remote *r);
 /* Whether remote_restart can be tried. */
 int remote_restartable(const struct remote *r);
+/* decisions.c: the node's own decisions (migrate/decision.h). A
+ * DECISIONS frame from the node: logged for its next call, or, while
+ * the job makes its calls again after a restart, kept for that call's
+ * check. -1 for a malformed one (said). */
+int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t *p);
+/* Sends the node the decisions logged before call seq (none: 0); -1
+ * when the link fails. */
+int remote_send_decisions(struct remote *r, uint32_t seq);
+/* Call seq, made again after a restart: whether the node decided
+ * what it had decided before it (said when not: the job went another
+ * way). The decisions kept for it go. */
+int remote_decisions_match(struct remote *r, const struct call_log_entry *e);
+/* Those kept for the check go (a restart starts them again). */
+void remote_decisions_reset(struct remote *r);
 /* A fork the process made on its node (call seq; om_syscall_is_fork;
  * chld its SIGCHLD disposition there, OM_FORK_CHLD_*): a plain fork runs
  * at home, and the child gets a deputy of its own, which has the node

@@ -143,6 +143,7 @@ static void checkpoints_moot(struct remote *r)
 	ckpt_abort(&r->ck);
 	r->ck.count = 0;
 	call_log_free(&r->log);
+	remote_decisions_reset(r);
 	r->ck_calls = r->ck_coming = r->replay_last = 0;
 	for (int i = 0; i < r->nout_held; i++) {
 		struct om_job_signal s;
@@ -605,6 +606,8 @@ static int lost_meanwhile(const struct remote *r)
 static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req, uint64_t req_hash)
 {
 	const struct call_log_entry *e = call_log_find(&r->log, seq);
+	if (e && !remote_decisions_match(r, e)) /* before the call, what the node decided went another way */
+		return -1;
 	if (e && e->nr == req->nr && memcmp(e->args, req->args, sizeof e->args) == 0 && e->req_hash != req_hash) {
 		fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its call %u is %s as the first "
 			"time, but with other bytes (a path, what it writes): it went another way this time; the "
@@ -621,6 +624,9 @@ static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req, u
 			(unsigned long long)(e ? e->args[2] : 0));
 		return -1;
 	}
+	/* What it decided before the next call, ahead of this answer. */
+	if (seq < r->replay_last && remote_send_decisions(r, seq + 1) != 0)
+		return -1;
 	return send_frame_for(r, OM_T_SYSCALL_REP, r->job, seq, e->reply, e->len) == 0 ? 0 : -1;
 }
 
@@ -1399,6 +1405,10 @@ static int serve(struct remote *r)
 			if (on_checkpoint_frame(r, &h, p) < 0)
 				return give_up(r, NODE_FAIL, NULL);
 			break;
+		case OM_T_DECISIONS:
+			if (remote_on_decisions(r, &h, p) < 0)
+				return give_up(r, NODE_FAIL, &h);
+			break;
 		case OM_T_CTL_CHECKPOINT:
 			checkpoint_asked(r, &h, p);
 			break;
@@ -1459,6 +1469,10 @@ static int serve(struct remote *r)
 			r->next_node = 0; /* a move through home asked earlier is moot */
 			jc->placed = m.to;
 			ckpt_new_node(&r->ck);
+			if (r->ck.path[0]) { /* what it decided just before it left is not all home's */
+				call_log_break(&r->log, r->seq.calls + 1);
+				ckpt_soon(&r->ck);
+			}
 			stats_move(&r->stats, m.to.node);
 			say(r, "running on node %u (%s)", jc->placed.node, jc->placed.addr);
 			break;
@@ -1499,6 +1513,7 @@ int remote_serve(struct remote *r)
 	r->resend_ok = r->call_coming = r->last_rep_seq = 0;
 	ckpt_abort(&r->ck);
 	call_log_free(&r->log);
+	remote_decisions_reset(r);
 	r->ck_calls = r->ck_coming = r->replay_last = 0;
 	r->out_of_order = 0; /* said, and that placement is over */
 	r->nout_held = 0; /* the job is not on that node any more */

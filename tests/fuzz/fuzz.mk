@@ -76,7 +76,7 @@ $(FUZZ_DIR)/fuzz_cmdline: tests/fuzz/fuzz_cmdline.c $(FUZZ_DEPS) $(call fuzz_obj
 
 # The node's job-image intake, kernel code built for the host over stubs
 # of the machine (the harness's header says what is real).
-FUZZ_NODE_OBJS := $(call fuzz_objs,kernel/job_image.c kernel/job.c kernel/uvm.c kernel/fpu.c)
+FUZZ_NODE_OBJS := $(call fuzz_objs,kernel/job_image.c kernel/job.c kernel/uvm.c kernel/fpu.c kernel/decide.c)
 $(FUZZ_DIR)/fuzz_job_image: tests/fuzz/fuzz_job_image.c $(FUZZ_DEPS) $(FUZZ_NODE_OBJS) $(FUZZ_MIGRATE_OBJS) \
 		$(FUZZ_OBJ)/tests/fuzz/fuzz_invlpg.o
 	$(FUZZ_LINK) -Ikernel -Idrivers -Inet -o $@ $< $(FUZZ_NODE_OBJS) $(FUZZ_OBJ)/tests/fuzz/fuzz_invlpg.o \

@@ -15,6 +15,7 @@
 #include "job_msg.h"
 #include "jobs.h"
 #include "node_conn.h"
+#include "decision.h"
 #include "proto.h"
 #include "reattach_msg.h"
 
@@ -35,6 +36,28 @@ FUZZ_ROUNDTRIP(om_call_interrupt, struct om_call_interrupt)
 FUZZ_ROUNDTRIP(om_job_moving, struct om_job_moving)
 FUZZ_ROUNDTRIP(om_job_signal, struct om_job_signal)
 FUZZ_ROUNDTRIP(om_job_fork, struct om_job_fork)
+
+/* Every entry decoded encodes to the same bytes. */
+static void
+rt_decisions(const uint8_t *p, size_t len)
+{
+	struct om_decision d;
+	uint8_t *again;
+	size_t pos = 0, at;
+	int n;
+
+	if (om_decisions_check(p, len, NULL) != OM_OK)
+		return;
+	again = fz_dup(p, len);
+	while (pos < len) {
+		at = pos;
+		FUZZ_ASSERT(om_decision_next(p, len, &pos, &d) == OM_OK, "a checked DECISIONS does not decode");
+		n = om_decision_encode(&d, again, len);
+		FUZZ_ASSERT(n == (int)(pos - at) && memcmp(again, p + at, (size_t)n) == 0,
+		    "a DECISIONS entry does not encode as it came");
+	}
+	free(again);
+}
 
 static void
 frame(const struct om_hdr *h, const uint8_t *p)
@@ -61,6 +84,7 @@ frame(const struct om_hdr *h, const uint8_t *p)
 	case OM_T_JOB_FORK: rt_om_job_fork(p, h->length); break;
 	case OM_T_JOB_REATTACH: rt_om_job_reattach(p, h->length); break;
 	case OM_T_CHECKPOINT: rt_om_checkpoint(p, h->length); break;
+	case OM_T_DECISIONS: rt_decisions(p, h->length); break;
 	default:
 		/* ECHO's payload is opaque; the rest are empty or relayed as
 		 * they are. Touch it all: ASan checks it lies in the buffer. */

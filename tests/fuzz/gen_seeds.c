@@ -20,6 +20,7 @@
 #include "proto.h"
 #include "reattach_msg.h"
 #include "ckpt_file.h"
+#include "decision.h"
 #include "syscall_codec.h"
 
 #include "fuzz_keys.h"
@@ -190,6 +191,24 @@ empty(void)
 
 /* ---- fuzz_node_frames, fuzz_ctl_frames */
 
+/* A DECISIONS payload: a clock reading, random bytes, a timer's signal. */
+static int
+decisions(void)
+{
+	static const uint8_t ts[16] = { 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 }, rnd[8] = "random!";
+	struct om_decision d[3] = {
+		{ .kind = OM_DEC_CALL, .nr = 228, .a = { 1, 0x7ffc0000 }, .nout = 1,
+		  .out = { { 0x7ffc0000, 16, ts } } },
+		{ .kind = OM_DEC_CALL, .nr = 318, .ret = 8, .a = { 0x7ffc0100, 8 }, .nout = 1,
+		  .out = { { 0x7ffc0100, 8, rnd } } },
+		{ .kind = OM_DEC_SIGNAL, .nr = 14 } };
+	int n = 0;
+
+	for (int i = 0; i < 3; i++)
+		n += om_decision_encode(&d[i], pl + n, sizeof pl - (size_t)n);
+	return n;
+}
+
 static void
 node_stream(struct buf *b)
 {
@@ -217,6 +236,7 @@ node_stream(struct buf *b)
 	frame(b, OM_T_CHECKPOINT_TAKEN, 1, 3, pl, error_msg(0, ""));
 	frame(b, OM_T_JOB_REATTACH, 1, 3, pl, ENC(om_job_reattach, .waiting = 4, .signals_in = 1));
 	frame(b, OM_T_JOB_REATTACHED, 1, 0, pl, empty());
+	frame(b, OM_T_DECISIONS, 1, 3, pl, decisions());
 	frame(b, OM_T_JOB_HOME, 1, 0, pl, om_job_home_encode(&home, pl, sizeof pl));
 	frame(b, OM_T_JOB_EXIT, 1, 0, pl, ENC(om_job_exit, .kind = OM_EXIT_SIGNALED, .status = 11, .core = 1));
 	frame(b, OM_T_JOB_ERROR, 2, 0, pl, error_msg(OM_E_RANGE, "bad image"));
@@ -781,6 +801,8 @@ agent_seeds(void)
 	chunk_frame(&b, N0, OM_T_HEARTBEAT, 0, 0, heartbeat(1));
 	chunk_frame(&b, N0, OM_T_SYSCALL_REQ, 1, 1, (memset(pl, 0, 64), 64));
 	chunk_frame(&b, C0, OM_T_SYSCALL_REP, 1, 1, (memset(pl, 0, 8), 8));
+	chunk_frame(&b, N0, OM_T_DECISIONS, 1, 1, decisions());
+	chunk_frame(&b, C0, OM_T_DECISIONS, 1, 1, decisions());
 	chunk_frame(&b, C0, OM_T_SIGNAL, 1, 0, om_job_signal_encode(&sig, pl, sizeof pl));
 	chunk_frame(&b, N0, OM_T_SIGNAL_SEEN, 1, 0, ENC(om_signal_seen, .count = 1));
 	chunk_frame(&b, N0, OM_T_JOB_STOPPED, 1, 0, ENC(om_job_stopped, .signo = 19));

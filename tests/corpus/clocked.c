@@ -1,0 +1,61 @@
+/* clocked COUNT PERIOD_MS: a job whose output is what its node decides.
+ * For i = 1..COUNT it spins on the monotonic clock for 5 ms (how many
+ * readings that takes depends on what the clock said), reads the other
+ * clocks (gettimeofday, time, its CPU clock) and 16 random bytes
+ * (getrandom), prints "line i: mono NS, reads N, rand HEX" and sleeps
+ * PERIOD_MS. A clock that goes backwards: exit 1. Its lines differ from
+ * run to run, so a job restarted from a checkpoint writes again what it
+ * wrote only if its node answers those reads as the first time: else
+ * home ends it (it went another way). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long ns(clockid_t clock)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	return (long long)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: clocked COUNT PERIOD_MS\n");
+		return 2;
+	}
+	unsigned count = (unsigned)strtoul(argv[1], NULL, 10);
+	long period = strtol(argv[2], NULL, 10);
+	long long last = 0, last_cpu = 0;
+	for (unsigned i = 1; i <= count; i++) {
+		long long t0 = ns(CLOCK_MONOTONIC), t = t0, cpu = ns(CLOCK_PROCESS_CPUTIME_ID);
+		unsigned reads = 1;
+		while (t - t0 < 5000000) {
+			t = ns(CLOCK_MONOTONIC);
+			reads++;
+		}
+		struct timeval tv;
+		gettimeofday(&tv, NULL);
+		if (t0 < last || cpu < last_cpu || time(NULL) < tv.tv_sec - 1) {
+			printf("line %u: a clock went backwards\n", i);
+			return 1;
+		}
+		last = t, last_cpu = cpu;
+		unsigned char r[16];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+			printf("line %u: getrandom failed\n", i);
+			return 1;
+		}
+		printf("line %u: mono %lld, reads %u, rand ", i, t, reads);
+		for (unsigned k = 0; k < sizeof r; k++)
+			printf("%02x", r[k]);
+		printf("\n");
+		fflush(stdout);
+		struct timespec d = { period / 1000, period % 1000 * 1000000 };
+		nanosleep(&d, NULL);
+	}
+	return 0;
+}
