@@ -596,7 +596,7 @@ $(B)/bench/balance_sim: bench/balance_sim.c $(SA)/agent/balance.c $(SA)/agent/ba
 	gcc $(HOST_CFLAGS) -I$(SA)/agent -o $@ bench/balance_sim.c $(SA)/agent/balance.c -lm
 .PHONY: bench-progs
 bench-progs: $(B)/bench-syscall-cost $(BENCH_PROGS)
-bench: all bench-progs $(BENCH_BIG) bench-plain
+bench: all $(B)/om-checkpoint bench-progs $(BENCH_BIG) bench-plain
 	@python3 bench/bench.py
 
 # The "crypto" section's other side: om-agent and the node image built

@@ -90,6 +90,10 @@ void decide_call(struct job *j, struct sys_call *sc)
 	struct om_decision e;
 	if (i < 0 || !d->on)
 		return;
+	if (j->p->nthreads > 1) { /* their order is the cores': home takes no restart of threads */
+		lost(d);
+		return;
+	}
 	if (replayed(d, sc, &e)) {
 		sc->ret = e.ret;
 		for (int k = 0; k < e.nout; k++)

@@ -1,7 +1,9 @@
-/* syscall_cost.c - microseconds per system call, for a call the node answers
- * itself (getpid) and for calls it forwards home (fcntl F_GETFD; a 1-byte
- * write to /dev/null; a 4 KiB read from a file given as argv[2]). Run
- * natively and through om-run by bench/syscall_rtt.py. Prints one line per
+/* syscall_cost.c - microseconds per system call, for calls the node answers
+ * itself (getpid; clock_gettime, whose answer a node keeps for a job it
+ * checkpoints) and for calls it forwards home (fcntl F_GETFD; a 1-byte
+ * write to /dev/null; a 4 KiB read from a file given as argv[2]). argv[3]:
+ * seconds to sleep first (a checkpoint asked meanwhile). Run natively and
+ * through om-run by bench/syscall_rtt.py and bench.py. Prints one line per
  * call: "NAME US_PER_CALL". */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,11 +26,20 @@ int main(int argc, char **argv)
 	int file = argc > 2 ? open(argv[2], O_RDONLY) : -1;
 	char buf[4096];
 	double t;
+	struct timespec ts;
+
+	if (argc > 3)
+		sleep((unsigned)atoi(argv[3]));
 
 	t = now_us();
 	for (int i = 0; i < n; i++)
 		syscall(SYS_getpid);
 	printf("getpid %.2f\n", (now_us() - t) / n);
+
+	t = now_us();
+	for (int i = 0; i < n; i++)
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts); /* not the vDSO: a native run would not trap */
+	printf("clock_gettime %.2f\n", (now_us() - t) / n);
 
 	t = now_us();
 	for (int i = 0; i < n; i++)

@@ -561,6 +561,11 @@ static int frames_during_call(void *ctx, int readable)
 		 * judged by the acknowledgements that came before it). */
 		if (h.type == OM_T_SIGNAL_SEEN && r->nheld == 0 && note_signal_seen(r, p, h.length) == 0)
 			continue;
+		if (h.type == OM_T_DECISIONS && h.job == r->job) { /* another thread's: no log keeps them */
+			if (remote_on_decisions(r, &h, p) != 0)
+				return 1; /* said; the loop ends the job */
+			continue;
+		}
 		if (h.type == OM_T_CALL_INTERRUPT && om_call_interrupt_decode(p, h.length, &ci) == OM_OK) {
 			cut |= ci.seq == r->call_seq;
 			continue;
