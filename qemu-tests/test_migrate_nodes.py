@@ -66,11 +66,11 @@ def migtorture(moves, how, seconds):
 
 
 def test_migrate_between_nodes():
-    migtorture(8, "relay", 36)  # eight moves of ~25 MB, up to ~3 s each under load: time to spare
+    migtorture(6, "relay", 28)  # six moves of ~25 MB, up to ~3 s each under load: time to spare
 
 
 def test_migrate_between_nodes_through_home():
-    migtorture(4, "home", 20)
+    migtorture(3, "home", 16)
 
 
 def test_move_target_lost():
