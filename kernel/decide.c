@@ -7,11 +7,15 @@
 #include "decision.h"
 #include "job.h"
 #include "linux_abi.h"
+#include "timer.h"
 #include "proto.h"
+#include "signal.h"
 #include "syscall.h"
 #include "sysnr.h"
 
 #define RET_BYTES (-1) /* the buffer is as long as the call's result */
+
+static void replay_end(struct decide *d);
 
 /* The local calls whose result the node decides, and the buffers each
  * writes: by argument, and size (Linux x86-64's structs). */
@@ -77,9 +81,7 @@ static int replayed(struct decide *d, const struct sys_call *sc, struct om_decis
 		return 1;
 	}
 	/* It went another way: fresh answers from here (home sees it). */
-	free(d->in);
-	d->in = NULL;
-	d->in_len = d->in_at = 0;
+	replay_end(d);
 	return 0;
 }
 
@@ -101,11 +103,8 @@ void decide_call(struct job *j, struct sys_call *sc)
 				sc->ret = -LX_EFAULT;
 		if (sc->ret != e.ret || keep(d, &e) < 0)
 			lost(d);
-		if (d->in_at >= d->in_len) {
-			free(d->in);
-			d->in = NULL;
-			d->in_len = d->in_at = 0;
-		}
+		if (d->in_at >= d->in_len)
+			replay_end(d);
 		return;
 	}
 	/* What this call wrote, read back: its buffers as it filled them. */
@@ -129,11 +128,146 @@ void decide_call(struct job *j, struct sys_call *sc)
 		lost(d);
 }
 
-void decide_signal(struct proc *p, int sig)
+/* ---- signals the node's timers raise */
+
+/* The registers at a place the job may come to again: a hash of what the
+ * program can see (the flags it may test, not IF or RF) and its vector
+ * registers (the FXSAVE layout's XMM0-15). */
+static uint64_t regs_hash(const struct job *j)
 {
-	struct om_decision e = { .kind = OM_DEC_SIGNAL, .nr = (uint16_t)sig };
-	if (p->dec.on && keep(&p->dec, &e) < 0)
-		lost(&p->dec);
+	const struct trap_frame *r = &j->regs;
+	const uint64_t v[] = { r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8, r->r9, r->r10,
+			       r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags & 0xcd5, j->fs_base };
+	uint64_t h = 0xcbf29ce484222325ull;
+	const uint8_t *b = (const uint8_t *)v;
+	for (size_t i = 0; i < sizeof v; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	for (size_t i = 160; j->xsave && i < 160 + 256; i++)
+		h = (h ^ j->xsave[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void replay_end(struct decide *d)
+{
+	free(d->in);
+	d->in = NULL;
+	d->in_len = d->in_at = 0;
+}
+
+/* Home's next entry when it is a signal: 1 with *e filled. */
+static int next_signal(struct decide *d, struct om_decision *e)
+{
+	size_t at = d->in_at;
+	return d->in && om_decision_next(d->in, d->in_len, &at, e) == OM_OK && e->kind == OM_DEC_SIGNAL;
+}
+
+/* The logged signal *e raised now: j takes it where it took it. */
+static void raise_logged(struct job *j, struct decide *d, const struct om_decision *e)
+{
+	struct job_siginfo si;
+	size_t at = d->in_at;
+	struct om_decision skip;
+	om_decision_next(d->in, d->in_len, &at, &skip);
+	d->in_at = (uint32_t)at;
+	if (e->out[0].len != sizeof si) {
+		replay_end(d); /* another kernel's: home sees it */
+		return;
+	}
+	memcpy(&si, e->out[0].bytes, sizeof si);
+	/* Reported as logged: the place was found. Taken in its call, it
+	 * may now cut the call short at its start rather than in its sleep,
+	 * which the program cannot tell. */
+	si.node_timer = 0;
+	d->call_cut = e->ret == OM_DEC_AT_CALL;
+	signal_raise(j, e->nr, &si);
+	if (keep(d, e) < 0)
+		lost(d);
+	if (d->in_at >= d->in_len)
+		replay_end(d);
+}
+
+void decide_enter(struct job *j)
+{
+	struct decide *d = &j->p->dec;
+	struct om_decision e;
+	d->since++;
+	d->call_cut = 0;
+	d->user_ran = 0;
+	d->held_ms = 0;
+	if (!next_signal(d, &e))
+		return;
+	if ((int64_t)e.a[0] < d->since) /* its place went by: the job went another way (home sees it) */
+		replay_end(d);
+	else if ((int64_t)e.a[0] == d->since && e.ret == OM_DEC_AT_CALL)
+		raise_logged(j, d, &e);
+}
+
+void decide_anchor(struct job *j, int sleeping)
+{
+	j->p->dec.since = sleeping ? 1 : 0; /* the call it sleeps in is the image's first */
+}
+
+int decide_replaying(const struct proc *p)
+{
+	return p->seq < p->dec.until;
+}
+
+void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call)
+{
+	struct decide *d = &j->p->dec;
+	d->call_cut = 0;
+	if (!d->on || !si->node_timer)
+		return; /* home's signals, and the job's own (a call of its), come the same way again */
+	if (j->p->nthreads > 1 || (!at_call && d->user_ran)) {
+		lost(d); /* in the middle of its own code: no place a replay finds again */
+		return;
+	}
+	struct om_decision e = { .kind = OM_DEC_SIGNAL, .nr = (uint16_t)sig, .ret = at_call ? OM_DEC_AT_CALL : OM_DEC_AT_USER,
+				 .a = { (uint64_t)(int64_t)d->since, at_call ? 0 : j->regs.rip, at_call ? 0 : regs_hash(j) },
+				 .nout = 1, .out = { { 0, sizeof *si, (const uint8_t *)si } } };
+	if (keep(d, &e) < 0)
+		lost(d);
+}
+
+int decide_may_deliver(struct job *j)
+{
+	struct decide *d = &j->p->dec;
+	if (!d->on || !d->user_ran || j->state != JOB_RUNNABLE || j->p->nthreads > 1) {
+		d->held_ms = 0;
+		return 1;
+	}
+	/* Its own code ran since its last call: the signals wait for the
+	 * next (a place a replay finds again), up to DECIDE_HOLD_MS. */
+	uint32_t now = timer_ms() | 1;
+	if (!d->held_ms)
+		d->held_ms = now;
+	if (now - d->held_ms < DECIDE_HOLD_MS)
+		return 0;
+	d->held_ms = 0;
+	return 1;
+}
+
+void decide_prepare(struct job *j)
+{
+	struct decide *d = &j->p->dec;
+	struct om_decision e;
+	if (!next_signal(d, &e) || e.ret != OM_DEC_AT_USER || (int64_t)e.a[0] != d->since ||
+	    j->state != JOB_RUNNABLE)
+		return;
+	if (j->regs.rip == e.a[1] && regs_hash(j) == e.a[2])
+		raise_logged(j, d, &e);
+	else
+		replay_end(d); /* not where it took it: it went another way (home sees it) */
+}
+
+int decide_cuts_sleep(const struct job *j)
+{
+	return j->p->dec.call_cut;
+}
+
+void decide_runs(struct job *j)
+{
+	j->p->dec.user_ran = 1;
 }
 
 size_t decide_pending(const struct proc *p)
@@ -174,14 +308,24 @@ void decide_feed(struct decide *d, const uint8_t *buf, size_t len)
 	}
 	uint8_t *in = d->in_len + len <= DECIDE_IN_CAP ? realloc(d->in, d->in_len + len) : NULL;
 	if (!in) { /* more than a node keeps: fresh answers, home sees it */
-		free(d->in);
-		d->in = NULL;
-		d->in_len = d->in_at = 0;
+		replay_end(d);
 		return;
 	}
-	memcpy(in + d->in_len, buf, len);
 	d->in = in;
-	d->in_len += (uint32_t)len;
+	/* Its entries but the replay's end, which is kept aside. */
+	struct om_decision e;
+	for (size_t at = 0, from = 0; at < len; from = at) {
+		if (om_decision_next(buf, len, &at, &e) != OM_OK)
+			break; /* checked by the caller: cannot be */
+		if (e.kind == OM_DEC_UNTIL)
+			d->until = (uint32_t)e.a[0];
+		else {
+			memcpy(d->in + d->in_len, buf + from, at - from);
+			d->in_len += (uint32_t)(at - from);
+		}
+	}
+	if (!d->in_len)
+		replay_end(d);
 }
 
 void decide_free(struct decide *d)

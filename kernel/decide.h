@@ -12,8 +12,21 @@
  * one (number and first four arguments) runs as ever, for what it does
  * (a timer armed), then returns what it returned then and writes what
  * it wrote. The first that does not match ends the replay; home sees
- * the difference at the next call and ends the job. Main-loop context
- * (the kernel lock) only. */
+ * the difference at the next call and ends the job.
+ *
+ * A signal one of the job's timers raised is kept where the job took
+ * it: in its n-th local call since the last forwarded call (or the
+ * checkpoint), a sleep it cut short; or just after the n-th, with the
+ * registers it had then (a hash of them). A place in the middle of the
+ * job's own code could only be found again by counting its instructions,
+ * which no CPU here offers: so the signals wait for its next call there,
+ * up to DECIDE_HOLD_MS, and one that cannot wait longer is lost to the
+ * log (home then takes no restart from before it). While a restarted job
+ * replays (until it sends the last call home logged), its timers' own
+ * signals are not raised; each logged one is raised at its place
+ * instead: at that call's start, or as that call returns, where its
+ * registers must be those logged. Main-loop context (the kernel lock)
+ * only. */
 #ifndef OM_DECIDE_H
 #define OM_DECIDE_H
 
@@ -26,6 +39,7 @@
  * for a call. */
 #define DECIDE_OUT_CAP (256u << 10)
 #define DECIDE_IN_CAP (4u << 20)
+#define DECIDE_HOLD_MS 20
 
 struct decide {
 	int on;                  /* home checkpoints the job (or restarted it): it keeps them */
@@ -35,9 +49,15 @@ struct decide {
 	int in_flight;           /* some went since home last answered a call */
 	uint8_t *in;             /* home's entries to answer with, from in_at */
 	uint32_t in_len, in_at;
+	int32_t since;           /* local calls since the last forwarded call or checkpoint */
+	int user_ran;            /* its own code ran since its last call began */
+	uint32_t held_ms;        /* its signals wait for a call since then (0: none wait) */
+	uint32_t until;          /* replaying until the job has sent this call */
+	int call_cut;            /* a logged signal raised in this call cuts its sleep short */
 };
 
 struct job;
+struct job_siginfo;
 struct proc;
 struct sys_call;
 
@@ -46,8 +66,28 @@ int decide_is(uint64_t nr);
 /* After the local call sc (a decision, answered: SYS_RETURN): answered
  * instead as home's next entry says, if it matches, then kept. */
 void decide_call(struct job *j, struct sys_call *sc);
-/* A signal the node's timer raised for the process. */
-void decide_signal(struct proc *p, int sig);
+/* A local call begins (before its handler): counted, and a logged
+ * signal taken in it raised. */
+void decide_enter(struct job *j);
+/* A call goes home, or a checkpoint's image is taken (sleeping: j
+ * sleeps in a local call the image makes again): the count starts anew. */
+void decide_anchor(struct job *j, int sleeping);
+/* Whether the process replays: its timers' own signals wait. */
+int decide_replaying(const struct proc *p);
+/* j takes signal sig (si), in a call (at_call) or about to run on: kept
+ * when one of the node's timers raised it. */
+void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call);
+/* Whether j may take its signals now: not, for a while, when its own
+ * code ran since its last call (they wait for the next). */
+int decide_may_deliver(struct job *j);
+/* Before j takes its signals: a logged one taken where j is now is
+ * raised. */
+void decide_prepare(struct job *j);
+/* Whether j's sleep, though its time is up, ends by a logged signal
+ * that cut it short the first time. */
+int decide_cuts_sleep(const struct job *j);
+/* j enters ring 3: its own code runs. */
+void decide_runs(struct job *j);
 /* Bytes waiting to go home (a lost mark counts as an entry). */
 size_t decide_pending(const struct proc *p);
 /* Moves what waits into buf[0..cap) (cap >= DECIDE_OUT_CAP +

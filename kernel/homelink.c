@@ -522,6 +522,7 @@ static void reply_caller(struct hl_job *hj, int64_t ret)
 
 static void host_forward(struct job *j, const struct sys_call *sc)
 {
+	decide_anchor(j, 0); /* the node's decisions count from this call */
 	if (j->cloning) { /* home makes a thread of its own for it: its tid is the answer */
 		struct hl_job *hj = hj_of(j);
 		uint64_t a[6] = { j->clone.flags, 0, 0, 0, 0, OM_THREAD_CLONE_MARK };
@@ -1386,6 +1387,7 @@ static void on_checkpoint(struct hl_job *hj, uint32_t id, const uint8_t *p, uint
 		return;
 	}
 	struct job *j = hj->job;
+	decide_anchor(j, j->state == JOB_SLEEPING); /* where a restart from it begins */
 	take_process(j);
 	hj->checkpointing = 1;
 	hj->ck_delta = ask.base != 0 && ask.base == j->p->uvm.ck_seq;

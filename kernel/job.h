@@ -31,6 +31,7 @@ struct job_siginfo {
 	uint32_t trapno, err;
 	int timer;            /* raised by one of the job's POSIX timers (not
 			       * only saying SI_TIMER: a program may say that) */
+	int node_timer;       /* raised by any of its timers here: a decision (decide.h) */
 };
 
 /* A real-time signal instance waiting for delivery: Linux queues each one

@@ -368,7 +368,7 @@ static int prepare(struct job *j, const struct job_host *host)
 		j->state = JOB_EXITED; /* another thread ended the process */
 		j->exit_code = j->p->exit_code;
 	}
-	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns) {
+	if (j->state == JOB_SLEEPING && timer_ns() >= j->wake_ns && !decide_cuts_sleep(j)) {
 		futex_forget(j);
 		if (j->sigwaiting) {
 			signal_wait_timeout(j);
@@ -381,8 +381,10 @@ static int prepare(struct job *j, const struct job_host *host)
 	 * there (host->interrupt), and ends below. */
 	if (j->state == JOB_WAIT_HOME && !j->p->stopped && signal_ready(j))
 		host->interrupt(j);
-	for (int n = 0; n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
+	int may = decide_may_deliver(j); /* else they wait for its next call */
+	for (int n = 0; may && n <= JOB_NSIG && j->state != JOB_WAIT_HOME && j->state != JOB_EXITED; n++) {
 		int was_stopped = j->p->stopped;
+		decide_prepare(j); /* a replay's signal, where the job took it the first time */
 		if (!signal_deliver(j))
 			break;
 		if (j->p->stopped && !was_stopped)

@@ -420,6 +420,7 @@ static void signal_restart(struct job *j, int sig)
 static void sigwait_complete(struct job *j, int sig)
 {
 	struct job_siginfo si = dequeue(j, sig);
+	decide_taken(j, sig, &si, 1);
 	struct lx_siginfo out;
 	memset(&out, 0, sizeof out);
 	out.signo = sig;
@@ -526,6 +527,7 @@ int signal_deliver(struct job *j)
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
 	if (ignored(j, sig))
 		return 1;
+	decide_taken(j, sig, &info, j->state == JOB_SLEEPING);
 	/* A stop leaves a sleep or sigsuspend as it is: it goes on after
 	 * SIGCONT, as Linux restarts it. */
 	if (a->handler == LX_SIG_DFL && (STOP_SIGS & BIT(sig))) {

@@ -74,6 +74,7 @@ void syscall_handle(struct job *j, struct sys_call *sc)
 	sc->a[3] = r->r10, sc->a[4] = r->r8, sc->a[5] = r->r9;
 	sc->ret = -LX_ENOSYS;
 	sc->outcome = SYS_RETURN;
+	decide_enter(j);
 
 	int where = sc->nr < sizeof sys_table / sizeof sys_table[0]
 			    ? om_syscall_where_at((unsigned)sc->nr, sc->a, (uint32_t)j->p->ident.pid)

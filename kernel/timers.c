@@ -95,9 +95,9 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 		t->expires = 0;
 	}
 	if (!posix) { /* an interval timer's signal comes from the kernel, merged when pending */
-		struct job_siginfo info = { .code = LX_SI_KERNEL };
-		if (signal_raise(j, t->signo, &info) == 0)
-			decide_signal(j->p, t->signo);
+		struct job_siginfo info = { .code = LX_SI_KERNEL, .node_timer = 1 };
+		if (!decide_replaying(j->p)) /* a replay raises the logged ones instead */
+			signal_raise(j, t->signo, &info);
 		return;
 	}
 	if (t->notify == LX_SIGEV_NONE)
@@ -108,16 +108,16 @@ static void fire(struct job *j, struct job_timer *t, int posix, uint64_t now)
 		return;
 	}
 	t->overrun = missed;
-	struct job_siginfo info = { .code = LX_SI_TIMER, .timer = 1 };
+	if (decide_replaying(j->p))
+		return; /* a replay raises the logged ones instead */
+	struct job_siginfo info = { .code = LX_SI_TIMER, .timer = 1, .node_timer = 1 };
 	uint32_t zero = 0;
 	memcpy(info.fields + 0, &t->id, 4); /* _timer: si_timerid, si_overrun, si_value */
 	memcpy(info.fields + 4, &zero, 4);
 	memcpy(info.fields + 8, &t->value, 8);
 	struct job *to = t->tid ? job_thread_find(j->p, t->tid) : NULL;
-	if ((to ? signal_raise_thread(to, t->signo, &info) : signal_raise(j, t->signo, &info)) == 0) {
+	if ((to ? signal_raise_thread(to, t->signo, &info) : signal_raise(j, t->signo, &info)) == 0)
 		t->queued = 1;
-		decide_signal(j->p, t->signo);
-	}
 }
 
 void timers_run(struct job *j)

@@ -84,6 +84,7 @@ enum job_event job_run(struct job *j)
 	wrmsr(MSR_FS_BASE, j->fs_base);
 	wrmsr(MSR_GS_BASE, j->gs_base);
 	fpu_restore_from(j->xsave);
+	decide_runs(j);
 	struct cpu *c = this_cpu();
 	cpu_asm[c->index].user_fpu = (uint64_t)j->xsave;
 	cpu_cli(); /* the IRET turns interrupts back on in ring 3 */

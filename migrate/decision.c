@@ -4,9 +4,11 @@
 
 static int valid(const struct om_decision *d)
 {
-	if (d->kind < OM_DEC_CALL || d->kind > OM_DEC_LOST || d->nout > OM_DEC_OUTS)
+	if (d->kind < OM_DEC_CALL || d->kind > OM_DEC_UNTIL || d->nout > OM_DEC_OUTS)
 		return 0;
-	if (d->kind != OM_DEC_CALL && d->nout)
+	if ((d->kind == OM_DEC_LOST || d->kind == OM_DEC_UNTIL) && d->nout)
+		return 0;
+	if (d->kind == OM_DEC_SIGNAL && (d->nout != 1 || d->out[0].addr || (uint64_t)d->ret > OM_DEC_AT_CALL))
 		return 0;
 	for (int i = 0; i < d->nout; i++)
 		if (d->out[i].len == 0 || d->out[i].len > OM_DEC_OUT_MAX)
@@ -73,7 +75,7 @@ int om_decisions_check(const void *buf, size_t len, int *replayable)
 	while (pos < len) {
 		if ((rc = om_decision_next(buf, len, &pos, &d)) != OM_OK)
 			return rc;
-		ok &= d.kind == OM_DEC_CALL;
+		ok &= d.kind != OM_DEC_LOST;
 	}
 	if (replayable)
 		*replayable = ok;

@@ -14,15 +14,21 @@
  * as ever, which home checks against its log at the call.
  *
  * A DECISIONS payload is one or more entries, each:
- *   u8  kind     OM_DEC_CALL, OM_DEC_SIGNAL or OM_DEC_LOST
+ *   u8  kind     OM_DEC_CALL, OM_DEC_SIGNAL, OM_DEC_LOST or OM_DEC_UNTIL
  *   u8  nout     buffers the call wrote (at most OM_DEC_OUTS)
  *   u16 nr       the call's number (OM_DEC_SIGNAL: the signal)
  *   u64 ret      its result
  *   u64 a[4]     its first four arguments (what it is matched by)
  *   nout times { u64 addr, u32 len (1..OM_DEC_OUT_MAX), len bytes }
- * A signal (where the job took it is not recorded) and a decision the
- * node could not keep (OM_DEC_LOST) cannot be replayed: home takes no
- * restart from a checkpoint before them. */
+ * A signal the node's timer raised is where the job took it: ret
+ * OM_DEC_AT_CALL (in its a[0]-th local call since the last forwarded
+ * call or the checkpoint, a sleep it cut short or a sigwait it ended) or
+ * OM_DEC_AT_USER (after that many, about to run the instruction at a[1]
+ * with registers of hash a[2]); out[0] its siginfo (addr 0). A decision
+ * the node could not keep (OM_DEC_LOST) cannot be replayed: home takes no
+ * restart from a checkpoint before it. OM_DEC_UNTIL (home -> node, a
+ * restart's first) says the replay lasts until the job has sent call
+ * a[0]: its timers' own signals wait till then. */
 #ifndef OM_DECISION_H
 #define OM_DECISION_H
 
@@ -39,7 +45,10 @@ enum om_dec_kind {
 	OM_DEC_CALL = 1,   /* a call the node answered */
 	OM_DEC_SIGNAL = 2, /* a signal it raised itself (a timer's) */
 	OM_DEC_LOST = 3,   /* decisions it could not keep */
+	OM_DEC_UNTIL = 4,  /* the replay's end */
 };
+
+enum { OM_DEC_AT_USER = 0, OM_DEC_AT_CALL = 1 };
 
 struct om_decision {
 	uint8_t kind, nout;
@@ -60,7 +69,7 @@ int om_decision_encode(const struct om_decision *d, void *out, size_t cap);
 int om_decision_next(const void *buf, size_t len, size_t *pos, struct om_decision *d);
 /* A whole DECISIONS payload: OM_OK, or the first entry's error (an
  * empty one is OM_E_TRUNC). *replayable (may be NULL): 0 when an entry
- * is a signal or a loss. */
+ * is a loss. */
 int om_decisions_check(const void *buf, size_t len, int *replayable);
 
 #endif

@@ -188,18 +188,21 @@ def test_node_killed_job_restarts_from_checkpoint():
                                            for m in restarts)))
 
 
-CLOCKED_LINE = re.compile(rb"line (\d+): mono (\d+), reads (\d+), rand [0-9a-f]{32}\n")
+CLOCKED_LINE = re.compile(rb"line (\d+): mono (\d+), reads (\d+), rand [0-9a-f]{32}, ticks (\d+), "
+                          rb"sum [0-9a-f]{16}\n")
 CHECKPOINT_SAID = re.compile(r"checkpoint (\d+) from node")
 
 
 def test_node_decisions_replayed_after_restart():
     """What a node decides for a job on its own (the clocks it reads,
-    random bytes from its RDRAND) goes home with the job's next call and
-    is logged with it. Its node switched off, the job restarts from its
-    checkpoint; the new node reads it the same values again up to the
-    last call it had made, so it writes again what it had written (home
-    checks it byte for byte, and answers from the log) and goes on. Each
-    line comes once, in order, the clocks never go backwards."""
+    random bytes from its RDRAND, where its interval timer's signals
+    came) goes home with the job's next call and is logged with it. Its
+    node switched off, the job restarts from its checkpoint; the new node
+    reads it the same values again and delivers it the same signals at
+    the same instructions up to the last call it had made, so it writes
+    again what it had written (home checks it byte for byte, and answers
+    from the log) and goes on. Each line comes once, in order, the clocks
+    never go backwards."""
     lines = 24
     with cluster(*QUICK_GRACE) as c:
         nodes = [c.boot(mem=256, extra=["-cpu", "max"]) for _ in range(2)]
@@ -209,7 +212,7 @@ def test_node_decisions_replayed_after_restart():
         first = min(by_id)
         ck = os.path.join(c.dir, "clocked.ckpt")
         p = subprocess.Popen([OM_RUN, "-v", "--control", c.control, "--node", str(first), "--checkpoint-every", "2",
-                              "--checkpoint-file", ck, CLOCKED, str(lines), "200"],
+                              "--checkpoint-file", ck, CLOCKED, str(lines), "200", "ticking"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         c.procs.append(p)
         err = []
@@ -242,8 +245,9 @@ def test_node_decisions_replayed_after_restart():
     check(mono == sorted(mono), "the monotonic clock went backwards across the restart: %r" % mono)
     check(int(restarted.group(4)) > 0, "the restart answered no call from the log: %s" % err[-1500:])
     print("INFO its node killed after line %d, the job started again from its checkpoint after call %s; %s calls "
-          "made again with the node's decisions replayed (%s clock readings on the last line), each line once"
-          % (n, restarted.group(3), restarted.group(4), found[-1][2].decode()))
+          "made again with the node's decisions replayed (%s clock readings and %s timer signals by the last "
+          "line), each line once" % (n, restarted.group(3), restarted.group(4), found[-1][2].decode(),
+                                     found[-1][3].decode()))
 
 
 def test_silent_past_grace_restarts_and_stale_job_dies():

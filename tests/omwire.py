@@ -214,7 +214,8 @@ def job_exit(kind, status, core=0, cpu_ns=0):
     return struct.pack("<BIBQ", kind, status, core, cpu_ns)
 
 
-DEC_CALL, DEC_SIGNAL, DEC_LOST = 1, 2, 3  # migrate/decision.h
+DEC_CALL, DEC_SIGNAL, DEC_LOST, DEC_UNTIL = 1, 2, 3, 4  # migrate/decision.h
+DEC_AT_USER, DEC_AT_CALL = 0, 1
 
 
 def decision(kind, nr, ret=0, args=(0, 0, 0, 0), outs=()):

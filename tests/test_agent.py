@@ -909,14 +909,15 @@ def t_decisions_relay(tmp):
     n = a.node(MAC1)
     c = a.ctl()
     job, node, _, _ = c.submit()
-    d = ow.decision(ow.DEC_CALL, 228, 0, (1, 0x2000, 0, 0), [(0x2000, b"\x01" * 16)]) + ow.decision(ow.DEC_SIGNAL, 14)
+    d = (ow.decision(ow.DEC_CALL, 228, 0, (1, 0x2000, 0, 0), [(0x2000, b"\x01" * 16)])
+         + ow.decision(ow.DEC_SIGNAL, 14, ow.DEC_AT_CALL, (3, 0, 0, 0), [(0, b"\x00" * 56)]))
     c.send_frame(ow.T_DECISIONS, d, job=job, seq=3)  # a restart's, while the image comes
     check(n.recv_frame() == (ow.T_DECISIONS, job, 3, d), "home->node DECISIONS")
     n.send_frame(ow.T_JOB_STARTED, job=job)
     check(c.recv_frame()[:2] == (ow.T_JOB_STARTED, job), "JOB_STARTED")
     n.send_frame(ow.T_DECISIONS, d, job=job, seq=3)
     check(c.recv_frame() == (ow.T_DECISIONS, job, 3, d), "node->home DECISIONS")
-    bad = [b"", d[:-1], ow.decision(4, 0), ow.decision(ow.DEC_SIGNAL, 14, outs=[(0, b"x")]),
+    bad = [b"", d[:-1], ow.decision(5, 0), ow.decision(ow.DEC_SIGNAL, 14), ow.decision(ow.DEC_LOST, 0, outs=[(0, b"x")]),
            ow.decision(ow.DEC_CALL, 228, outs=[(0, b"x" * 16385)])]
     for payload in bad + [d]:  # the last: well formed, but its job has not started
         n2 = a.node(MAC2)

@@ -206,8 +206,9 @@ def lose_node(a, n1, decisions_in_image=None):
     """Node 1 lost, node 2 gets the job from its checkpoint: returns node 2
     and the job's id there, started. Dropped by the agent (a frame of no
     known type), node 1's jobs are lost at once, not after the grace a
-    closed link waits for. decisions_in_image: the DECISIONS payload node
-    2 must get within the image (None: none)."""
+    closed link waits for. Within the image node 2 must get how long the
+    replay lasts (until call 5) and decisions_in_image, the decisions
+    before call 4 (None: none)."""
     n2 = a.node(harness.MAC2, **ALL_FEATURES)
     n1.send_frame(250)
     types, decided = [], []
@@ -220,7 +221,8 @@ def lose_node(a, n1, decisions_in_image=None):
             decided.append(f[3])
         else:
             types.append(f[0])
-    check(decided == ([decisions_in_image] if decisions_in_image else []),
+    until = ow.decision(ow.DEC_UNTIL, 0, 0, (5, 0, 0, 0))
+    check(decided == [until] + ([decisions_in_image] if decisions_in_image else []),
           "the decisions sent with the image: %r" % decided)
     job2 = f[1]
     n2.send_frame(ow.T_JOB_STARTED, job=job2, seq=3)
@@ -261,19 +263,20 @@ def t_restart_gives_back_decisions(tmp):
     # 5 is logged with them: node 2, restarting the job, gets the first
     # with the image and the second ahead of call 4's answer; the same
     # again is answered from the log, other bytes end the job, said. A
-    # timer's signal on node 1 leaves nothing to replay: no restart.
+    # node 1 that lost some of its decisions leaves nothing to replay: no
+    # restart.
     ts = lambda sec: struct.pack("<qq", sec, 5)
     clock = lambda sec: ow.decision(ow.DEC_CALL, SYS_CLOCK_GETTIME, 0, (1, 0x2000, 0, 0), [(0x2000, ts(sec))])
     cases = [("same", clock(8), None),
              ("other", clock(9), "its decision 1 on the node before call 5, clock_gettime(0x1, 0x2000, ...) = 0, "
                                  "wrote other bytes than the first time: it went another way this time; the "
                                  "process is killed"),
-             ("signal", None, "no restart from a checkpoint before call 4")]
+             ("lost", None, "the node lost some of its decisions: no restart from a checkpoint before call 4")]
     for name, again, said in cases:
         d = os.path.join(tmp, name)
         os.makedirs(d)
         a, n1, p, job, program = checkpointed_after_3(d)
-        before4 = clock(7) if again else ow.decision(ow.DEC_SIGNAL, 14)
+        before4 = clock(7) if again else ow.decision(ow.DEC_LOST, 0)
         n1.send_frame(ow.T_DECISIONS, before4, job=job, seq=3)
         write_call(n1, job, 4, b"x")
         n1.send_frame(ow.T_DECISIONS, clock(8), job=job, seq=4)

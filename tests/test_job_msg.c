@@ -713,22 +713,24 @@ decisions(void)
 {
 	static uint8_t ts[16] = { 7 }, big[OM_DEC_OUT_MAX + 1];
 	struct om_decision d = { .kind = OM_DEC_CALL, .nr = 228, .ret = 0, .a = { 1, 0x7000, 0, 0 }, .nout = 1,
-		.out = { { 0x7000, sizeof ts, ts } } }, s = { .kind = OM_DEC_SIGNAL, .nr = 14 }, got;
+		.out = { { 0x7000, sizeof ts, ts } } }, s = { .kind = OM_DEC_SIGNAL, .nr = 14, .ret = OM_DEC_AT_CALL,
+		.a = { 3 }, .nout = 1, .out = { { 0, sizeof ts, ts } } }, l = { .kind = OM_DEC_LOST }, got;
 	size_t pos = 0, len;
 	int n, m, replayable;
 
 	CHECK((n = om_decision_encode(&d, buf, BUF_MAX)) == OM_DEC_HEAD + 12 + 16);
-	CHECK((m = om_decision_encode(&s, buf + n, BUF_MAX - (size_t)n)) == OM_DEC_HEAD);
+	CHECK((m = om_decision_encode(&s, buf + n, BUF_MAX - (size_t)n)) == OM_DEC_HEAD + 12 + 16);
 	len = (size_t)(n + m);
 	CHECK_EQ(om_decision_next(buf, len, &pos, &got), OM_OK);
 	CHECK(pos == (size_t)n && got.kind == OM_DEC_CALL && got.nr == 228 && got.a[1] == 0x7000 &&
 	    got.nout == 1 && got.out[0].len == 16 && memcmp(got.out[0].bytes, ts, 16) == 0);
 	CHECK_EQ(om_decision_next(buf, len, &pos, &got), OM_OK);
-	CHECK(pos == len && got.kind == OM_DEC_SIGNAL && got.nr == 14);
+	CHECK(pos == len && got.kind == OM_DEC_SIGNAL && got.nr == 14 && got.ret == OM_DEC_AT_CALL && got.a[0] == 3);
 	CHECK_EQ(om_decisions_check(buf, len, &replayable), OM_OK);
-	CHECK_EQ(replayable, 0);
-	CHECK_EQ(om_decisions_check(buf, (size_t)n, &replayable), OM_OK);
 	CHECK_EQ(replayable, 1);
+	CHECK((m = om_decision_encode(&l, buf + len, BUF_MAX - len)) == OM_DEC_HEAD);
+	CHECK_EQ(om_decisions_check(buf, len + (size_t)m, &replayable), OM_OK);
+	CHECK_EQ(replayable, 0); /* a loss: nothing to replay past it */
 	CHECK_EQ(om_decisions_check(buf, 0, NULL), OM_E_TRUNC);
 	for (size_t cut = 1; cut < (size_t)n; cut++)
 		CHECK(om_decisions_check(buf, cut, NULL) < 0);
@@ -740,10 +742,18 @@ decisions(void)
 	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
 	d.out[0].len = sizeof big, d.out[0].bytes = big;
 	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
-	d.out[0].len = 16, d.out[0].bytes = ts, d.kind = OM_DEC_LOST + 1;
+	d.out[0].len = 16, d.out[0].bytes = ts, d.kind = OM_DEC_UNTIL + 1;
 	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
-	d.kind = OM_DEC_SIGNAL; /* a signal writes nothing */
+	d.kind = OM_DEC_LOST; /* a loss and the replay's end write nothing */
 	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	d.kind = OM_DEC_UNTIL;
+	CHECK_EQ(om_decision_encode(&d, buf, BUF_MAX), OM_E_RANGE);
+	s.out[0].addr = 0x7000; /* a signal's siginfo is no write to memory */
+	CHECK_EQ(om_decision_encode(&s, buf, BUF_MAX), OM_E_RANGE);
+	s.out[0].addr = 0, s.ret = OM_DEC_AT_CALL + 1; /* nor taken anywhere but in a call or after it */
+	CHECK_EQ(om_decision_encode(&s, buf, BUF_MAX), OM_E_RANGE);
+	s.ret = OM_DEC_AT_USER, s.nout = 0;
+	CHECK_EQ(om_decision_encode(&s, buf, BUF_MAX), OM_E_RANGE);
 	d.kind = OM_DEC_CALL;
 	CHECK_EQ(om_decision_encode(&d, buf, 10), OM_E_NOSPACE);
 

@@ -49,7 +49,7 @@ static int send_image(struct remote *r, const uint8_t *img, size_t len)
 				goto done;
 			/* What it decided before its first call since, for the
 			 * node to have before the job runs (decision.h). */
-			if (r->replay_last > r->ck_calls && remote_send_decisions(r, r->ck_calls + 1) != 0)
+			if (remote_send_replay_start(r) != 0)
 				goto done;
 		} else if (!om_type_is_image(fh.type) || remote_send_frame(r, fh.type, p, fh.length) != 0) {
 			goto done;

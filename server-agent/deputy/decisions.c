@@ -50,8 +50,8 @@ int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t 
 	if (!r->ck.path[0])
 		return 0; /* no checkpoints, no log */
 	if (!replayable) {
-		say(r, "the node raised a signal on its own (a timer) or lost a decision: no restart from a checkpoint "
-		    "before call %u", r->seq.calls + 1);
+		say(r, "the node lost some of its decisions: no restart from a checkpoint before call %u",
+		    r->seq.calls + 1);
 		call_log_break(&r->log, r->seq.calls + 1);
 		ckpt_soon(&r->ck);
 		return 0;
@@ -59,6 +59,17 @@ int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t 
 	if (call_log_decided(&r->log, r->seq.calls + 1, p, h->length) != 0)
 		say(r, "the log is full: no restart from a checkpoint before call %u", r->seq.calls + 1);
 	return 0;
+}
+
+int remote_send_replay_start(struct remote *r)
+{
+	struct om_decision until = { .kind = OM_DEC_UNTIL, .a = { r->replay_last } };
+	uint8_t m[OM_DEC_HEAD];
+	if (r->replay_last <= r->seq.calls)
+		return 0; /* nothing to make again */
+	if (om_decision_encode(&until, m, sizeof m) != (int)sizeof m || remote_send_frame(r, OM_T_DECISIONS, m, sizeof m) != 0)
+		return -1;
+	return remote_send_decisions(r, r->seq.calls + 1);
 }
 
 int remote_send_decisions(struct remote *r, uint32_t seq)
@@ -88,8 +99,11 @@ static void describe(const uint8_t *p, size_t len, size_t at, char *buf, size_t 
 	struct om_decision d;
 	if (at >= len || om_decision_next(p, len, &at, &d) != OM_OK)
 		snprintf(buf, n, "nothing more");
+	else if (d.kind == OM_DEC_SIGNAL && d.ret == OM_DEC_AT_CALL)
+		snprintf(buf, n, "signal %u from its timer, in its local call %llu", d.nr, (unsigned long long)d.a[0]);
 	else if (d.kind == OM_DEC_SIGNAL)
-		snprintf(buf, n, "signal %u from its timer", d.nr);
+		snprintf(buf, n, "signal %u from its timer, at %#llx after its local call %llu", d.nr,
+			 (unsigned long long)d.a[1], (unsigned long long)d.a[0]);
 	else if (d.kind == OM_DEC_LOST)
 		snprintf(buf, n, "more than it could keep");
 	else

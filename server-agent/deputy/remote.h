@@ -195,6 +195,9 @@ int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t 
 /* Sends the node the decisions logged before call seq (none: 0); -1
  * when the link fails. */
 int remote_send_decisions(struct remote *r, uint32_t seq);
+/* A restart's: how long the replay lasts (until replay_last), and the
+ * decisions before the first call since the checkpoint. 0, or -1. */
+int remote_send_replay_start(struct remote *r);
 /* Call seq, made again after a restart: whether the node decided
  * what it had decided before it (said when not: the job went another
  * way). The decisions kept for it go. */

@@ -668,14 +668,16 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		fprintf(stderr, "om-run: the node sent a bad system call request (%s)\n", om_strerror(rc));
 		return -1;
 	}
+	/* Now: frames that come while the call runs may reuse p's buffer. */
+	uint64_t req_hash = call_log_hash(p, h->length);
 	if (r->resend_ok && h->seq == r->resend_ok && h->seq <= r->replay_last) {
 		r->resend_ok = 0; /* its answer came from the log: it does again */
-		return replay(r, h->seq, &req, call_log_hash(p, h->length));
+		return replay(r, h->seq, &req, req_hash);
 	}
 	if (r->resend_ok && h->seq == r->resend_ok)
 		return remote_answer_again(r, h->seq, &req);
 	if (h->seq <= r->replay_last)
-		return replay(r, h->seq, &req, call_log_hash(p, h->length));
+		return replay(r, h->seq, &req, req_hash);
 	if ((rc = wake(r)) != 0)
 		return -1;
 	/* The call runs in the calling thread's home thread. */
@@ -756,8 +758,7 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed || r->nthreads)
 			call_log_break(&r->log, h->seq); /* it made something at home, or cannot restart */
 		else
-			call_log_add(&r->log, h->seq, req.nr, req.args, call_log_hash(p, h->length), r->txbuf,
-				     (size_t)n);
+			call_log_add(&r->log, h->seq, req.nr, req.args, req_hash, r->txbuf, (size_t)n);
 	}
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
@@ -1338,7 +1339,9 @@ static int serve(struct remote *r)
 		 * Before the image begins it may wait behind other jobs' images
 		 * for as long as the link takes (a lost node is NODE_LOST). */
 		int quiet = r->homing == HOMING_IMAGE || r->execed ? HOMING_QUIET_MS : -1;
-		int due = r->homing || r->execed ? -1 : ckpt_wait_ms(&r->ck);
+		/* None while it makes its calls again: the node's count of its
+		 * decisions would start anew in the middle (decide.h). */
+		int due = r->homing || r->execed || r->seq.calls < r->replay_last ? -1 : ckpt_wait_ms(&r->ck);
 		if (due == 0) {
 			struct om_checkpoint ask = { ckpt_base(&r->ck) };
 			uint8_t pl[8];

@@ -1,18 +1,36 @@
-/* clocked COUNT PERIOD_MS: a job whose output is what its node decides.
- * For i = 1..COUNT it spins on the monotonic clock for 5 ms (how many
- * readings that takes depends on what the clock said), reads the other
- * clocks (gettimeofday, time, its CPU clock) and 16 random bytes
+/* clocked COUNT PERIOD_MS [ticking]: a job whose output is what its node
+ * decides. For i = 1..COUNT it spins on the monotonic clock for 5 ms (how
+ * many readings that takes depends on what the clock said), reads the
+ * other clocks (gettimeofday, time, its CPU clock) and 16 random bytes
  * (getrandom), prints "line i: mono NS, reads N, rand HEX" and sleeps
- * PERIOD_MS. A clock that goes backwards: exit 1. Its lines differ from
- * run to run, so a job restarted from a checkpoint writes again what it
- * wrote only if its node answers those reads as the first time: else
- * home ends it (it went another way). */
+ * PERIOD_MS. With "ticking", an interval timer's SIGALRM every 3 ms cuts
+ * the sleep short (it sleeps on to its end) and the reads; the handler
+ * counts them and adds to a sum the reads' loop works on, so the sum
+ * depends on which read each came after; the line ends with ", ticks N,
+ * sum HEX". A clock that goes backwards: exit 1. Its
+ * lines differ from run to run, so a job restarted from a checkpoint
+ * writes again what it wrote only if its node answers those reads and
+ * delivers those signals as the first time: else home ends it (it went
+ * another way). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile unsigned long long sum;
+static volatile sig_atomic_t ticks;
+
+static void tick(int sig)
+{
+	(void)sig;
+	ticks++;
+	sum += 1000003;
+}
 
 static long long ns(clockid_t clock)
 {
@@ -23,9 +41,16 @@ static long long ns(clockid_t clock)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: clocked COUNT PERIOD_MS\n");
+	if (argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: clocked COUNT PERIOD_MS [ticking]\n");
 		return 2;
+	}
+	int ticking = argc == 4 && strcmp(argv[3], "ticking") == 0;
+	if (ticking) {
+		struct sigaction sa = { .sa_handler = tick, .sa_flags = SA_RESTART };
+		struct itimerval it = { { 0, 3000 }, { 0, 3000 } };
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	unsigned count = (unsigned)strtoul(argv[1], NULL, 10);
 	long period = strtol(argv[2], NULL, 10);
@@ -36,6 +61,7 @@ int main(int argc, char **argv)
 		while (t - t0 < 5000000) {
 			t = ns(CLOCK_MONOTONIC);
 			reads++;
+			sum = sum * 31 + (unsigned long long)t;
 		}
 		struct timeval tv;
 		gettimeofday(&tv, NULL);
@@ -52,10 +78,15 @@ int main(int argc, char **argv)
 		printf("line %u: mono %lld, reads %u, rand ", i, t, reads);
 		for (unsigned k = 0; k < sizeof r; k++)
 			printf("%02x", r[k]);
+		if (ticking)
+			printf(", ticks %d, sum %016llx", (int)ticks, sum);
 		printf("\n");
 		fflush(stdout);
-		struct timespec d = { period / 1000, period % 1000 * 1000000 };
-		nanosleep(&d, NULL);
+		/* Until then, whatever signals cut the sleep short. */
+		long long until = ns(CLOCK_MONOTONIC) + period * 1000000;
+		struct timespec d = { until / 1000000000, until % 1000000000 };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d, NULL) == EINTR)
+			;
 	}
 	return 0;
 }

@@ -201,7 +201,8 @@ decisions(void)
 		  .out = { { 0x7ffc0000, 16, ts } } },
 		{ .kind = OM_DEC_CALL, .nr = 318, .ret = 8, .a = { 0x7ffc0100, 8 }, .nout = 1,
 		  .out = { { 0x7ffc0100, 8, rnd } } },
-		{ .kind = OM_DEC_SIGNAL, .nr = 14 } };
+		{ .kind = OM_DEC_SIGNAL, .nr = 14, .ret = OM_DEC_AT_USER, .a = { 2, 0x401000, 0x1234 }, .nout = 1,
+		  .out = { { 0, 16, ts } } } };
 	int n = 0;
 
 	for (int i = 0; i < 3; i++)
