@@ -16,6 +16,7 @@
 #define RET_BYTES (-1) /* the buffer is as long as the call's result */
 
 static void replay_end(struct decide *d);
+static void replay_stop(struct decide *d);
 
 /* The local calls whose result the node decides, and the buffers each
  * writes: by argument, and size (Linux x86-64's structs). */
@@ -69,19 +70,45 @@ static void lost(struct decide *d)
 	d->out_lost = 1;
 }
 
-/* Home's next entry, if it is this call: 1 with *e filled. */
-static int replayed(struct decide *d, const struct sys_call *sc, struct om_decision *e)
+/* The buffers decided call i (sc) writes when it returns ret: their
+ * count (addr[], len[]), or -1 when one is more than an entry holds. */
+static int outs_of(int i, const struct sys_call *sc, int64_t ret, uint64_t addr[OM_DEC_OUTS],
+		   uint32_t len[OM_DEC_OUTS])
 {
+	int n = 0;
+	for (int k = 0; k < OM_DEC_OUTS && ret >= 0; k++) {
+		int arg = decided[i].arg[k];
+		int64_t size = decided[i].size[k] == RET_BYTES ? ret : decided[i].size[k];
+		if (arg < 0 || !sc->a[arg] || size <= 0)
+			continue;
+		if (size > OM_DEC_OUT_MAX)
+			return -1;
+		addr[n] = sc->a[arg];
+		len[n++] = (uint32_t)size;
+	}
+	return n;
+}
+
+/* Home's next entry, if it is this call (i: its row in decided[]) and
+ * writes only what the call would: 1 with *e filled. */
+static int replayed(struct decide *d, int i, const struct sys_call *sc, struct om_decision *e)
+{
+	uint64_t addr[OM_DEC_OUTS];
+	uint32_t len[OM_DEC_OUTS];
 	if (!d->in)
 		return 0;
 	size_t at = d->in_at;
-	if (om_decision_next(d->in, d->in_len, &at, e) == OM_OK && e->kind == OM_DEC_CALL && e->nr == sc->nr &&
-	    memcmp(e->a, sc->a, sizeof e->a) == 0) {
+	int n, ok = om_decision_next(d->in, d->in_len, &at, e) == OM_OK && e->kind == OM_DEC_CALL &&
+		    e->nr == sc->nr && memcmp(e->a, sc->a, sizeof e->a) == 0 &&
+		    (n = outs_of(i, sc, e->ret, addr, len)) == e->nout;
+	for (int k = 0; ok && k < e->nout; k++)
+		ok = e->out[k].addr == addr[k] && e->out[k].len == len[k];
+	if (ok) {
 		d->in_at = (uint32_t)at;
 		return 1;
 	}
 	/* It went another way: fresh answers from here (home sees it). */
-	replay_end(d);
+	replay_stop(d);
 	return 0;
 }
 
@@ -96,7 +123,7 @@ void decide_call(struct job *j, struct sys_call *sc)
 		lost(d);
 		return;
 	}
-	if (replayed(d, sc, &e)) {
+	if (replayed(d, i, sc, &e)) {
 		sc->ret = e.ret;
 		for (int k = 0; k < e.nout; k++)
 			if (uvm_write(&j->p->uvm, e.out[k].addr, e.out[k].bytes, e.out[k].len, 0) < 0)
@@ -109,20 +136,21 @@ void decide_call(struct job *j, struct sys_call *sc)
 	}
 	/* What this call wrote, read back: its buffers as it filled them. */
 	static uint8_t buf[OM_DEC_OUTS][OM_DEC_OUT_MAX];
+	uint64_t addr[OM_DEC_OUTS];
+	uint32_t len[OM_DEC_OUTS];
+	int n = outs_of(i, sc, sc->ret, addr, len);
 	e = (struct om_decision){ .kind = OM_DEC_CALL, .nr = (uint16_t)sc->nr, .ret = sc->ret };
 	memcpy(e.a, sc->a, sizeof e.a);
-	for (int k = 0; k < OM_DEC_OUTS && sc->ret >= 0; k++) {
-		int arg = decided[i].arg[k];
-		int64_t size = decided[i].size[k] == RET_BYTES ? sc->ret : decided[i].size[k];
-		if (arg < 0 || !sc->a[arg] || size <= 0)
-			continue;
-		if (size > OM_DEC_OUT_MAX || uvm_read(&j->p->uvm, sc->a[arg], buf[k], (size_t)size) < 0) {
-			lost(d); /* too big to keep, or gone: no replay past it */
-			return;
-		}
-		e.out[e.nout].addr = sc->a[arg];
-		e.out[e.nout].len = (uint32_t)size;
+	for (int k = 0; k < n; k++) {
+		if (uvm_read(&j->p->uvm, addr[k], buf[k], len[k]) < 0)
+			break; /* gone */
+		e.out[e.nout].addr = addr[k];
+		e.out[e.nout].len = len[k];
 		e.out[e.nout++].bytes = buf[k];
+	}
+	if (n < 0 || e.nout != n) {
+		lost(d); /* too big to keep, or gone: no replay past it */
+		return;
 	}
 	if (keep(d, &e) < 0)
 		lost(d);
@@ -154,6 +182,24 @@ static void replay_end(struct decide *d)
 	d->in_len = d->in_at = 0;
 }
 
+/* The job went another way: no more of home's entries, and its timers
+ * raise their own signals again (home ends it at its next call). */
+static void replay_stop(struct decide *d)
+{
+	replay_end(d);
+	d->until = 0;
+	d->diverged = 1;
+}
+
+void decide_unfed(struct decide *d)
+{
+	if (!d->in)
+		return;
+	d->in_len = d->in_at; /* those not answered with yet: home sends them again */
+	if (!d->in_len)
+		replay_end(d);
+}
+
 /* Home's next entry when it is a signal: 1 with *e filled. */
 static int next_signal(struct decide *d, struct om_decision *e)
 {
@@ -170,15 +216,22 @@ static void raise_logged(struct job *j, struct decide *d, const struct om_decisi
 	om_decision_next(d->in, d->in_len, &at, &skip);
 	d->in_at = (uint32_t)at;
 	if (e->out[0].len != sizeof si) {
-		replay_end(d); /* another kernel's: home sees it */
+		replay_stop(d); /* another kernel's: home sees it */
 		return;
 	}
 	memcpy(&si, e->out[0].bytes, sizeof si);
 	/* Reported as logged: the place was found. Taken in its call, it
-	 * may now cut the call short at its start rather than in its sleep,
-	 * which the program cannot tell. */
+	 * cuts the call short at its start rather than in its sleep (the
+	 * time left it reports is the logged one). Not a timer's own any
+	 * more: no queue of home's making past its bound. */
 	si.node_timer = 0;
+	si.timer = 0;
 	d->call_cut = e->ret == OM_DEC_AT_CALL;
+	d->rem_at = 0;
+	if (e->nout == 2 && e->out[1].len == sizeof d->rem) {
+		d->rem_at = e->out[1].addr;
+		memcpy(d->rem, e->out[1].bytes, sizeof d->rem);
+	}
 	signal_raise(j, e->nr, &si);
 	if (keep(d, e) < 0)
 		lost(d);
@@ -197,7 +250,7 @@ void decide_enter(struct job *j)
 	if (!next_signal(d, &e))
 		return;
 	if ((int64_t)e.a[0] < d->since) /* its place went by: the job went another way (home sees it) */
-		replay_end(d);
+		replay_stop(d);
 	else if ((int64_t)e.a[0] == d->since && e.ret == OM_DEC_AT_CALL)
 		raise_logged(j, d, &e);
 }
@@ -212,7 +265,22 @@ int decide_replaying(const struct proc *p)
 	return p->seq < p->dec.until;
 }
 
-void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call)
+void decide_place(struct job *j)
+{
+	j->p->dec.place_rip = j->regs.rip;
+	j->p->dec.place_hash = regs_hash(j);
+}
+
+void decide_rem(struct job *j, uint64_t rem_at, void *rem)
+{
+	struct decide *d = &j->p->dec;
+	if (d->rem_at && d->rem_at == rem_at)
+		memcpy(rem, d->rem, sizeof d->rem);
+	d->rem_at = 0;
+}
+
+void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call, uint64_t rem_at,
+		  const void *rem)
 {
 	struct decide *d = &j->p->dec;
 	d->call_cut = 0;
@@ -223,8 +291,10 @@ void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_c
 		return;
 	}
 	struct om_decision e = { .kind = OM_DEC_SIGNAL, .nr = (uint16_t)sig, .ret = at_call ? OM_DEC_AT_CALL : OM_DEC_AT_USER,
-				 .a = { (uint64_t)(int64_t)d->since, at_call ? 0 : j->regs.rip, at_call ? 0 : regs_hash(j) },
-				 .nout = 1, .out = { { 0, sizeof *si, (const uint8_t *)si } } };
+				 .a = { (uint64_t)(int64_t)d->since, at_call ? 0 : d->place_rip, at_call ? 0 : d->place_hash },
+				 .nout = 1, .out = { { 0, sizeof *si, (const uint8_t *)si }, { rem_at, 16, rem } } };
+	if (at_call && rem_at)
+		e.nout = 2;
 	if (keep(d, &e) < 0)
 		lost(d);
 }
@@ -232,7 +302,8 @@ void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_c
 int decide_may_deliver(struct job *j)
 {
 	struct decide *d = &j->p->dec;
-	if (!d->on || !d->user_ran || j->state != JOB_RUNNABLE || j->p->nthreads > 1) {
+	if (!d->on || !d->user_ran || j->state != JOB_RUNNABLE || j->p->nthreads > 1 ||
+	    !signal_ready_from_timers(j)) {
 		d->held_ms = 0;
 		return 1;
 	}
@@ -257,7 +328,7 @@ void decide_prepare(struct job *j)
 	if (j->regs.rip == e.a[1] && regs_hash(j) == e.a[2])
 		raise_logged(j, d, &e);
 	else
-		replay_end(d); /* not where it took it: it went another way (home sees it) */
+		replay_stop(d); /* not where it took it: it went another way (home sees it) */
 }
 
 int decide_cuts_sleep(const struct job *j)
@@ -301,6 +372,8 @@ void decide_drop(struct proc *p)
 void decide_feed(struct decide *d, const uint8_t *buf, size_t len)
 {
 	d->on = 1;
+	if (d->diverged)
+		return; /* the rest of a replay that is over */
 	if (d->in && d->in_at > 0) { /* what was answered goes */
 		memmove(d->in, d->in + d->in_at, d->in_len - d->in_at);
 		d->in_len -= d->in_at;
@@ -308,7 +381,7 @@ void decide_feed(struct decide *d, const uint8_t *buf, size_t len)
 	}
 	uint8_t *in = d->in_len + len <= DECIDE_IN_CAP ? realloc(d->in, d->in_len + len) : NULL;
 	if (!in) { /* more than a node keeps: fresh answers, home sees it */
-		replay_end(d);
+		replay_stop(d);
 		return;
 	}
 	d->in = in;

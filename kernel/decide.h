@@ -53,7 +53,11 @@ struct decide {
 	int user_ran;            /* its own code ran since its last call began */
 	uint32_t held_ms;        /* its signals wait for a call since then (0: none wait) */
 	uint32_t until;          /* replaying until the job has sent this call */
-	int call_cut;            /* a logged signal raised in this call cuts its sleep short */
+	int call_cut;            /* a logged signal raised in this call cuts its sleep short, */
+	uint64_t rem_at;         /* ... and the time left it reports there (0: none) */
+	uint8_t rem[16];
+	int diverged;            /* the replay found another way: home's entries are over */
+	uint64_t place_rip, place_hash; /* where the job is as it takes its signals */
 };
 
 struct job;
@@ -74,9 +78,20 @@ void decide_enter(struct job *j);
 void decide_anchor(struct job *j, int sleeping);
 /* Whether the process replays: its timers' own signals wait. */
 int decide_replaying(const struct proc *p);
+/* j is about to take its signals: where it is, before a call cut short
+ * is settled (a restart or EINTR rewrites its registers). */
+void decide_place(struct job *j);
 /* j takes signal sig (si), in a call (at_call) or about to run on: kept
- * when one of the node's timers raised it. */
-void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call);
+ * when one of the node's timers raised it, with the time left (rem, 16
+ * bytes, written at rem_at; 0: none) it cut a sleep short with. */
+void decide_taken(struct job *j, int sig, const struct job_siginfo *si, int at_call, uint64_t rem_at,
+		  const void *rem);
+/* The time left a sleep at rem_at reports as a signal cuts it short:
+ * in a replay, the logged one. */
+void decide_rem(struct job *j, uint64_t rem_at, void *rem);
+/* The link dropped while the job's call was out: home's entries after
+ * it go (home sends them again with the call's answer). */
+void decide_unfed(struct decide *d);
 /* Whether j may take its signals now: not, for a while, when its own
  * code ran since its last call (they wait for the next). */
 int decide_may_deliver(struct job *j);

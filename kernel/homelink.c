@@ -1205,6 +1205,8 @@ static const char *move_blocker(struct hl_job *hj)
 		return "a checkpoint of it is on its way home";
 	if (j->p->nthreads > 1)
 		return "it has threads";
+	if (decide_replaying(j->p))
+		return "it makes its calls again from its checkpoint"; /* the replay is this node's */
 	if (j->state == JOB_SLEEPING)
 		return "it sleeps in a call";
 	if (j->state != JOB_RUNNABLE || hj->vfork_child || hj->fork_out)
@@ -1447,6 +1449,7 @@ static void checkpoint_done(struct job *j, int rc)
 	if (rc < 0) {
 		kprintf("job %u: its checkpoint does not encode (%s)\n", id, om_strerror(rc));
 		checkpoint_answer(id, j->p->sent, rc, om_strerror(rc));
+		j->p->dec.out_lost = 1; /* counted from a checkpoint home will not have */
 	}
 	if (hj->home_after_checkpoint) {
 		hj->home_after_checkpoint = 0;
@@ -1697,8 +1700,10 @@ static void forget_exit(uint32_t id)
 static void on_link_lost(void)
 {
 	for (int i = 0; i < SCHED_JOBS_MAX; i++)
-		if (hl.jobs[i].job && hl.jobs[i].checkpointing)
+		if (hl.jobs[i].job && hl.jobs[i].checkpointing) {
 			checkpoint_unqueue(hl.jobs[i].job); /* its threads back, as they were */
+			hl.jobs[i].job->p->dec.out_lost = 1; /* counted from a checkpoint home will not have */
+		}
 	for (int i = 0; i < SCHED_JOBS_MAX; i++) {
 		struct hl_job *hj = &hl.jobs[i];
 		if (!hj->job)
@@ -1712,8 +1717,13 @@ static void on_link_lost(void)
 		}
 		hj->in_slot = 0; /* its request never left: it goes again on the next link */
 		struct decide *dec = &hj->job->p->dec;
-		if (dec->in_flight || (hl.slot_full && hl.slot_type == OM_T_DECISIONS && hl.slot_job == hj->job->id))
+		if (decide_replaying(hj->job->p)) {
+			if (hj->caller) /* home sends again those after the call out, with its answer */
+				decide_unfed(dec);
+		} else if (dec->in_flight ||
+			   (hl.slot_full && hl.slot_type == OM_T_DECISIONS && hl.slot_job == hj->job->id)) {
 			dec->out_lost = 1; /* home may not have them: it takes no restart from before */
+		}
 		hj->claimed = 0;
 		hj->ack_now = hj->ack_after = 0; /* the claim carries the count */
 		if (hj->caller && !hj->send_waiting)
@@ -1724,9 +1734,11 @@ static void on_link_lost(void)
 		hl.exits[i].claimed = 0;
 	hl.claims_due = 0;
 	hl.down_ms = timer_ms() | 1;
-	for (int i = 0; i < IMAGES_IN; i++)
+	for (int i = 0; i < IMAGES_IN; i++) {
 		if (image_in_busy(&hl.in[i]))
 			image_in_abort(&hl.in[i]);
+		decide_free(&hl.in_dec[i]);
+	}
 	for (int i = 0; i < hl.nmoving; i++)
 		if (!job_streaming(hl.moving[i].job))
 			job_destroy_process(hl.moving[i].job); /* the others go below */
@@ -1841,9 +1853,11 @@ static void slot_fill(void)
 	while (!hl.slot_full && (hl.out_active || hl.nhoming)) {
 		if (!hl.out_active) {
 			struct hl_job *next = hj_of(hl.homing[0]);
-			/* A checkpoint's decisions go before it, home's log
-			 * ends them; a job leaving has a log no more. */
-			if (next && next->checkpointing && slot_decisions(hl.homing[0]))
+			/* A checkpoint's or a move's decisions go before its
+			 * image (home keeps them, should the move fail); a job
+			 * going home has a log no more. */
+			int keep = (next && next->checkpointing) || moving_index(hl.homing[0]->id) >= 0;
+			if (keep && slot_decisions(hl.homing[0]))
 				break;
 			decide_drop(hl.homing[0]->p);
 			image_out_start(&hl.out, hl.homing[0]);

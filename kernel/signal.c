@@ -139,6 +139,35 @@ uint64_t signal_pending(const struct job *j)
 	return j->own.pending | j->p->shared.pending;
 }
 
+/* Whether each of sigs pending in sp came from a timer of the process
+ * here, and only from one. */
+static int from_timers(const struct sigpend *sp, uint64_t sigs)
+{
+	for (int sig = 1; sig <= JOB_NSIG; sig++) {
+		if (!(sigs & sp->pending & BIT(sig)))
+			continue;
+		int timer = 0, other = 0;
+		if (sp->info_pending & BIT(sig)) {
+			timer |= sp->info[sig - 1].node_timer;
+			other |= !sp->info[sig - 1].node_timer;
+		}
+		for (uint32_t i = 0; i < sp->nsigq; i++)
+			if (sp->sigq[i].sig == sig) {
+				timer |= sp->sigq[i].info.node_timer;
+				other |= !sp->sigq[i].info.node_timer;
+			}
+		if (other || !timer)
+			return 0;
+	}
+	return 1;
+}
+
+int signal_ready_from_timers(const struct job *j)
+{
+	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
+	return ready && from_timers(&j->own, ready) && from_timers(&j->p->shared, ready);
+}
+
 static int ignored(const struct job *j, int sig)
 {
 	const struct job_sigaction *a = &j->p->act[sig - 1];
@@ -420,7 +449,7 @@ static void signal_restart(struct job *j, int sig)
 static void sigwait_complete(struct job *j, int sig)
 {
 	struct job_siginfo si = dequeue(j, sig);
-	decide_taken(j, sig, &si, 1);
+	decide_taken(j, sig, &si, 1, 0, NULL);
 	struct lx_siginfo out;
 	memset(&out, 0, sizeof out);
 	out.signo = sig;
@@ -512,6 +541,7 @@ int signal_deliver(struct job *j)
 	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
 	if (j->p->stopped)
 		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
+	decide_place(j);
 	if (j->state == JOB_RUNNABLE)
 		signal_settle_restart(j);
 	if (!ready || j->state == JOB_EXITED)
@@ -527,7 +557,17 @@ int signal_deliver(struct job *j)
 	/* An ignored signal is dropped without a trace: it wakes nothing. */
 	if (ignored(j, sig))
 		return 1;
-	decide_taken(j, sig, &info, j->state == JOB_SLEEPING);
+	/* The time left a sleep it cuts short reports (nanosleep's rem),
+	 * known before it is kept. */
+	int sleep_restarts = j->sleep_restart && a->handler > LX_SIG_IGN && (a->flags & LX_SA_RESTART);
+	uint64_t rem_at = j->state == JOB_SLEEPING && !sleep_restarts ? j->sleep_rem : 0;
+	struct lx_timespec rem = { 0, 0 };
+	if (rem_at) {
+		uint64_t now = timer_ns(), left = j->wake_ns > now ? j->wake_ns - now : 0;
+		rem = (struct lx_timespec){ (int64_t)(left / 1000000000u), (int64_t)(left % 1000000000u) };
+		decide_rem(j, rem_at, &rem);
+	}
+	decide_taken(j, sig, &info, j->state == JOB_SLEEPING, rem_at, &rem);
 	/* A stop leaves a sleep or sigsuspend as it is: it goes on after
 	 * SIGCONT, as Linux restarts it. */
 	if (a->handler == LX_SIG_DFL && (STOP_SIGS & BIT(sig))) {
@@ -545,16 +585,12 @@ int signal_deliver(struct job *j)
 			j->blocked = j->sigwait_mask;
 			j->sigwaiting = 0;
 		}
-		if (j->sleep_restart && a->handler > LX_SIG_IGN && (a->flags & LX_SA_RESTART)) {
+		if (sleep_restarts) {
 			j->regs.rip -= 2; /* back over SYSCALL; RAX still holds its number */
 		} else {
 			syscall_return(j, -LX_EINTR);
-			if (j->sleep_rem) {
-				uint64_t now = timer_ns(), left = j->wake_ns > now ? j->wake_ns - now : 0;
-				struct lx_timespec ts = { (int64_t)(left / 1000000000u), (int64_t)(left % 1000000000u) };
-				if (uvm_write(&j->p->uvm, j->sleep_rem, &ts, sizeof ts, 0) < 0)
-					syscall_return(j, -LX_EFAULT);
-			}
+			if (rem_at && uvm_write(&j->p->uvm, rem_at, &rem, sizeof rem, 0) < 0)
+				syscall_return(j, -LX_EFAULT);
 		}
 		j->sleep_rem = 0;
 	}

@@ -17,6 +17,9 @@
  * number, -LX_EAGAIN when the queue is full for a signal that must carry
  * its info (sigqueue). */
 int signal_raise(struct job *j, int sig, const struct job_siginfo *info);
+/* Whether j has signals to take now, every one raised by its process's
+ * timers here (decide.h holds those a while). */
+int signal_ready_from_timers(const struct job *j);
 /* The same for one thread only (tgkill, tkill; its faults). */
 int signal_raise_thread(struct job *j, int sig, const struct job_siginfo *info);
 /* The signals pending for j: its own and its process's. */

@@ -84,7 +84,6 @@ enum job_event job_run(struct job *j)
 	wrmsr(MSR_FS_BASE, j->fs_base);
 	wrmsr(MSR_GS_BASE, j->gs_base);
 	fpu_restore_from(j->xsave);
-	decide_runs(j);
 	struct cpu *c = this_cpu();
 	cpu_asm[c->index].user_fpu = (uint64_t)j->xsave;
 	cpu_cli(); /* the IRET turns interrupts back on in ring 3 */
@@ -92,8 +91,10 @@ enum job_event job_run(struct job *j)
 	if (c->kick) { /* sched_park wants the job: it gets it as it is */
 		c->kick = 0;
 		ev = JOB_EV_IRQ;
-	} else
+	} else {
+		decide_runs(j); /* its own process's only thread: no other core writes it */
 		ev = (enum job_event)user_enter(&j->regs, &cpu_asm[c->index].kernel_rsp);
+	}
 	cpu_sti();
 	return ev;
 }

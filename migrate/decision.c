@@ -8,7 +8,10 @@ static int valid(const struct om_decision *d)
 		return 0;
 	if ((d->kind == OM_DEC_LOST || d->kind == OM_DEC_UNTIL) && d->nout)
 		return 0;
-	if (d->kind == OM_DEC_SIGNAL && (d->nout != 1 || d->out[0].addr || (uint64_t)d->ret > OM_DEC_AT_CALL))
+	/* A signal: its siginfo, and the time left in a sleep it cut short. */
+	if (d->kind == OM_DEC_SIGNAL &&
+	    (d->nout < 1 || d->out[0].addr || (d->nout == 2 && (!d->out[1].addr || d->ret != OM_DEC_AT_CALL)) ||
+	     (uint64_t)d->ret > OM_DEC_AT_CALL || d->nr < 1 || d->nr > 64))
 		return 0;
 	for (int i = 0; i < d->nout; i++)
 		if (d->out[i].len == 0 || d->out[i].len > OM_DEC_OUT_MAX)

@@ -189,7 +189,7 @@ def test_node_killed_job_restarts_from_checkpoint():
 
 
 CLOCKED_LINE = re.compile(rb"line (\d+): mono (\d+), reads (\d+), rand [0-9a-f]{32}, ticks (\d+), "
-                          rb"sum [0-9a-f]{16}\n")
+                          rb"sum [0-9a-f]{16}, left (\d+)\n")
 CHECKPOINT_SAID = re.compile(r"checkpoint (\d+) from node")
 
 
@@ -246,8 +246,9 @@ def test_node_decisions_replayed_after_restart():
     check(int(restarted.group(4)) > 0, "the restart answered no call from the log: %s" % err[-1500:])
     print("INFO its node killed after line %d, the job started again from its checkpoint after call %s; %s calls "
           "made again with the node's decisions replayed (%s clock readings and %s timer signals by the last "
-          "line), each line once" % (n, restarted.group(3), restarted.group(4), found[-1][2].decode(),
-                                     found[-1][3].decode()))
+          "line, %d sleeps cut short saying the time left), each line once"
+          % (n, restarted.group(3), restarted.group(4), found[-1][2].decode(), found[-1][3].decode(),
+             sum(1 for m in found if int(m[4]) > 0)))
 
 
 def test_silent_past_grace_restarts_and_stale_job_dies():

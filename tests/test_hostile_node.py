@@ -271,7 +271,8 @@ def t_restart_gives_back_decisions(tmp):
              ("other", clock(9), "its decision 1 on the node before call 5, clock_gettime(0x1, 0x2000, ...) = 0, "
                                  "wrote other bytes than the first time: it went another way this time; the "
                                  "process is killed"),
-             ("lost", None, "the node lost some of its decisions: no restart from a checkpoint before call 4")]
+             ("lost", None, "the node lost some of its decisions, or they are more than a node takes back: no "
+                            "restart from a checkpoint before call 4 unless one is taken first")]
     for name, again, said in cases:
         d = os.path.join(tmp, name)
         os.makedirs(d)

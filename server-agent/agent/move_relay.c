@@ -299,7 +299,7 @@ from_source(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t
 	if (j->move_phase == MOVE_ASKED && (!image || j->state == OM_JOB_HOMING || j->checkpoint_open))
 		return 0;
 	if (h->type == OM_T_DECISIONS)
-		return 1; /* sent before it read JOB_MOVE: moot, home's log starts again after a move */
+		return 0; /* what it decided before it left: home's log has them, should the move fail */
 	conn_fail(c, OM_E_STATE, "%s for job %u while it moves to node %u", om_type_name(h->type), j->id,
 	    j->move_to->id);
 	return 1;

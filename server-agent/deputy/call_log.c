@@ -12,10 +12,10 @@ uint64_t call_log_hash(const uint8_t *p, size_t len)
 }
 
 int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
-		 const uint8_t *reply, size_t len)
+		 const uint8_t *reply, size_t len, uint8_t *dec, size_t dec_len)
 {
-	size_t cost = sizeof(struct call_log_entry) + len + l->dec_len;
-	if (l->bytes + cost > CALL_LOG_MAX_BYTES)
+	size_t cost = sizeof(struct call_log_entry) + len + dec_len;
+	if (l->dec_lost || l->bytes + cost > CALL_LOG_MAX_BYTES)
 		goto broken;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -36,13 +36,13 @@ int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t a
 	e->req_hash = req_hash;
 	e->len = (uint32_t)len;
 	e->reply = copy;
-	e->dec = l->dec; /* the decisions before it are its own now */
-	e->dec_len = (uint32_t)l->dec_len;
-	l->dec = NULL;
-	l->dec_len = 0;
+	e->dec = dec;
+	e->dec_len = (uint32_t)dec_len;
 	l->bytes += cost;
 	return 0;
 broken:
+	free(dec);
+	l->dec_lost = 0;
 	call_log_break(l, seq);
 	return -1;
 }
@@ -56,9 +56,12 @@ void call_log_break(struct call_log *l, uint32_t seq)
 
 int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len)
 {
-	uint8_t *d = l->bytes + l->dec_len + len <= CALL_LOG_MAX_BYTES ? realloc(l->dec, l->dec_len + len) : NULL;
+	(void)next;
+	uint8_t *d = l->bytes + l->dec_len + len <= CALL_LOG_MAX_BYTES && l->dec_len + len <= CALL_LOG_DEC_MAX
+			     ? realloc(l->dec, l->dec_len + len)
+			     : NULL;
 	if (!d) {
-		call_log_break(l, next);
+		call_log_decided_lost(l);
 		return -1;
 	}
 	memcpy(d + l->dec_len, p, len);
@@ -70,6 +73,23 @@ int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t
 void call_log_decided_clear(struct call_log *l)
 {
 	free(l->dec);
+	l->dec = NULL;
+	l->dec_len = 0;
+	l->dec_lost = 0;
+}
+
+void call_log_decided_lost(struct call_log *l)
+{
+	free(l->dec);
+	l->dec = NULL;
+	l->dec_len = 0;
+	l->dec_lost = 1;
+}
+
+void call_log_decided_take(struct call_log *l, uint8_t **dec, size_t *len)
+{
+	*dec = l->dec;
+	*len = l->dec_len;
 	l->dec = NULL;
 	l->dec_len = 0;
 }

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #define CALL_LOG_MAX_BYTES (64u << 20)
+/* The decisions before one call a node takes back (its DECIDE_IN_CAP). */
+#define CALL_LOG_DEC_MAX (4u << 20)
 
 struct call_log_entry {
 	uint32_t seq, nr;
@@ -36,21 +38,32 @@ struct call_log {
 	uint32_t broken_at; /* the last call that broke it (0: whole) */
 	uint8_t *dec;       /* decisions since the last call logged */
 	size_t dec_len;
+	int dec_lost;       /* some since then are lost: the next call logged breaks it */
 };
 
 /* FNV-1a of a request's payload, for call_log_add and the replay's check. */
 uint64_t call_log_hash(const uint8_t *p, size_t len);
 /* Call seq (nr, args, its request hashed) was answered with reply (len
- * bytes); 0, or -1 when it cannot be kept (the log is broken at seq then). */
+ * bytes), the node having decided dec (dec_len bytes, taken with
+ * call_log_decided_take; the entry owns it) before it; 0, or -1 when it
+ * cannot be kept (the log is broken at seq then). */
 int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
-		 const uint8_t *reply, size_t len);
+		 const uint8_t *reply, size_t len, uint8_t *dec, size_t dec_len);
 /* Call seq made something at home: no restart from before it. The
  * decisions waiting for it go. */
 void call_log_break(struct call_log *l, uint32_t seq);
 /* The node decided these (a checked DECISIONS payload) before call
  * next: kept for that call's entry; 0, or -1 when the log would pass
- * CALL_LOG_MAX_BYTES (broken at next then). */
+ * CALL_LOG_MAX_BYTES or one call's decisions CALL_LOG_DEC_MAX (then as
+ * call_log_decided_lost). */
 int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len);
+/* Some of the node's decisions since the last call logged are lost (or
+ * counted from a place no checkpoint kept): the next call logged breaks
+ * the log, unless a checkpoint comes first (call_log_cut). */
+void call_log_decided_lost(struct call_log *l);
+/* The decisions waiting, for the call about to be logged: *dec (NULL:
+ * none) and its length; the log waits for the next ones. */
+void call_log_decided_take(struct call_log *l, uint8_t **dec, size_t *len);
 /* The decisions waiting are dropped: a checkpoint has them in its image. */
 void call_log_decided_clear(struct call_log *l);
 /* Whether a restart from a checkpoint of calls calls can replay the rest. */

@@ -35,9 +35,21 @@ static void keep_for_replay(struct remote *r, const uint8_t *p, size_t len)
 	r->replay_dec_len += len;
 }
 
+/* Whether a node's payload holds an entry only home may send. */
+static int has_until(const uint8_t *p, size_t len)
+{
+	struct om_decision d;
+	for (size_t at = 0; at < len;)
+		if (om_decision_next(p, len, &at, &d) != OM_OK || d.kind == OM_DEC_UNTIL)
+			return 1;
+	return 0;
+}
+
 int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t *p)
 {
 	int replayable, rc = om_decisions_check(p, h->length, &replayable);
+	if (rc == OM_OK && has_until(p, h->length))
+		rc = OM_E_RANGE; /* the replay's end is home's to say */
 	if (rc != OM_OK) {
 		fprintf(stderr, "om-run: pid %d (%s): node %u sent malformed DECISIONS (%s)\n", (int)r->pid, r->prog,
 			r->jc->placed.node, om_strerror(rc));
@@ -49,24 +61,21 @@ int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t 
 	}
 	if (!r->ck.path[0])
 		return 0; /* no checkpoints, no log */
-	if (!replayable) {
-		say(r, "the node lost some of its decisions: no restart from a checkpoint before call %u",
-		    r->seq.calls + 1);
-		call_log_break(&r->log, r->seq.calls + 1);
+	if (!replayable || call_log_decided(&r->log, r->seq.calls + 1, p, h->length) != 0) {
+		say(r, "the node lost some of its decisions, or they are more than a node takes back: no restart "
+		    "from a checkpoint before call %u unless one is taken first", r->seq.calls + 1);
+		call_log_decided_lost(&r->log);
 		ckpt_soon(&r->ck);
-		return 0;
 	}
-	if (call_log_decided(&r->log, r->seq.calls + 1, p, h->length) != 0)
-		say(r, "the log is full: no restart from a checkpoint before call %u", r->seq.calls + 1);
 	return 0;
 }
 
 int remote_send_replay_start(struct remote *r)
 {
+	/* Sent even with no call to make again: the node keeps its
+	 * decisions for the log from the start. */
 	struct om_decision until = { .kind = OM_DEC_UNTIL, .a = { r->replay_last } };
 	uint8_t m[OM_DEC_HEAD];
-	if (r->replay_last <= r->seq.calls)
-		return 0; /* nothing to make again */
 	if (om_decision_encode(&until, m, sizeof m) != (int)sizeof m || remote_send_frame(r, OM_T_DECISIONS, m, sizeof m) != 0)
 		return -1;
 	return remote_send_decisions(r, r->seq.calls + 1);
@@ -135,7 +144,14 @@ int remote_decisions_match(struct remote *r, const struct call_log_entry *e)
 			char was[160], is[160];
 			describe(now, now_len, a, is, sizeof is);
 			describe(then, then_len, b, was, sizeof was);
-			if (strcmp(is, was) == 0) /* the same call: its bytes differ */
+			if (strcmp(is, was) == 0 && ra == OM_OK && rb == OM_OK &&
+			    (memcmp(x.a, y.a, sizeof x.a) != 0 || x.nout != y.nout ||
+			     (x.nout && x.out[0].addr != y.out[0].addr)))
+				fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its decision %u on "
+					"the node before call %u, %s, has other arguments or came at another place than "
+					"the first time: it went another way this time; the process is killed\n",
+					(int)r->pid, r->prog, k + 1, e->seq, is);
+			else if (strcmp(is, was) == 0) /* the same call: its bytes differ */
 				fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its decision %u on "
 					"the node before call %u, %s, wrote other bytes than the first time: it went "
 					"another way this time; the process is killed\n", (int)r->pid, r->prog, k + 1,

@@ -160,8 +160,13 @@ static void checkpoints_moot(struct remote *r)
 static int on_checkpoint_frame(struct remote *r, const struct om_hdr *h, const uint8_t *p)
 {
 	char err[256];
+	int was_image = r->ck.state == CKPT_IMAGE;
 	int rc = h->type == OM_T_CHECKPOINT_TAKEN ? ckpt_taken(&r->ck, p, h->length, err, sizeof err)
 						   : ckpt_frame(&r->ck, h, p, err, sizeof err);
+	/* The node counts its decisions from a checkpoint it took: one
+	 * home does not keep leaves them counted from nowhere it knows. */
+	if (was_image && r->ck.state != CKPT_IMAGE && !(rc == 1 && h->type == OM_T_IMAGE_END))
+		call_log_decided_lost(&r->log);
 	if (rc == 0 && h->type == OM_T_CHECKPOINT_TAKEN && ckpt_file(&r->ck) >= 0 &&
 	    ckpt_home_write(ckpt_file(&r->ck), r->pid, r->in.scratch, r->in.scratch_len, r->seq.calls, 1, err,
 			    sizeof err) != 0)
@@ -608,11 +613,15 @@ static int lost_meanwhile(const struct remote *r)
 /* After a restart from a checkpoint (ckpt_restart.c): a call the job made
  * before, answered as it was then, without running it again. It must be
  * the same call: another means the job went another way this time. */
-static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req, uint64_t req_hash)
+static int replay(struct remote *r, uint32_t seq, const struct om_sysreq *req, uint64_t req_hash, int again)
 {
 	const struct call_log_entry *e = call_log_find(&r->log, seq);
-	if (e && !remote_decisions_match(r, e)) /* before the call, what the node decided went another way */
+	/* Before the call, what the node decided went another way? (Checked
+	 * once: a call sent again on a new link comes with no new ones.) */
+	if (e && !again && !remote_decisions_match(r, e))
 		return -1;
+	if (again)
+		remote_decisions_reset(r);
 	if (e && e->nr == req->nr && memcmp(e->args, req->args, sizeof e->args) == 0 && e->req_hash != req_hash) {
 		fprintf(stderr, "om-run: pid %d (%s): restarted from its checkpoint, its call %u is %s as the first "
 			"time, but with other bytes (a path, what it writes): it went another way this time; the "
@@ -669,17 +678,22 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		return -1;
 	}
 	/* Now: frames that come while the call runs may reuse p's buffer. */
-	uint64_t req_hash = call_log_hash(p, h->length);
+	uint64_t req_hash = r->ck.path[0] || h->seq <= r->replay_last ? call_log_hash(p, h->length) : 0;
 	if (r->resend_ok && h->seq == r->resend_ok && h->seq <= r->replay_last) {
-		r->resend_ok = 0; /* its answer came from the log: it does again */
-		return replay(r, h->seq, &req, req_hash);
+		r->resend_ok = 0; /* its answer came from the log: it does again, its decisions checked */
+		return replay(r, h->seq, &req, req_hash, 1);
 	}
 	if (r->resend_ok && h->seq == r->resend_ok)
 		return remote_answer_again(r, h->seq, &req);
 	if (h->seq <= r->replay_last)
-		return replay(r, h->seq, &req, req_hash);
+		return replay(r, h->seq, &req, req_hash, 0);
 	if ((rc = wake(r)) != 0)
 		return -1;
+	/* What the node decided before this call; those that come while it
+	 * runs (another thread's) are the next call's. */
+	uint8_t *dec;
+	size_t dec_len;
+	call_log_decided_take(&r->log, &dec, &dec_len);
 	/* The call runs in the calling thread's home thread. */
 	struct inject *in = req.tid == 0 || req.tid == (uint32_t)r->pid ? &r->in : remote_thread_in(r, (pid_t)req.tid);
 	int fork = om_syscall_is_fork(req.nr, req.args), outs = !fork;
@@ -758,8 +772,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed || r->nthreads)
 			call_log_break(&r->log, h->seq); /* it made something at home, or cannot restart */
 		else
-			call_log_add(&r->log, h->seq, req.nr, req.args, req_hash, r->txbuf, (size_t)n);
+			call_log_add(&r->log, h->seq, req.nr, req.args, req_hash, r->txbuf, (size_t)n, dec, dec_len);
+		dec = NULL;
 	}
+	free(dec);
 	if (r->fork_home) { /* before the reply, which restarts the fork */
 		r->fork_home = 0;
 		if (send_frame(r, OM_T_MIGRATE_HOME, NULL, 0) < 0)
@@ -1478,7 +1494,7 @@ static int serve(struct remote *r)
 			jc->placed = m.to;
 			ckpt_new_node(&r->ck);
 			if (r->ck.path[0]) { /* what it decided just before it left is not all home's */
-				call_log_break(&r->log, r->seq.calls + 1);
+				call_log_decided_lost(&r->log);
 				ckpt_soon(&r->ck);
 			}
 			stats_move(&r->stats, m.to.node);

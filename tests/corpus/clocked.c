@@ -6,8 +6,10 @@
  * PERIOD_MS. With "ticking", an interval timer's SIGALRM every 3 ms cuts
  * the sleep short (it sleeps on to its end) and the reads; the handler
  * counts them and adds to a sum the reads' loop works on, so the sum
- * depends on which read each came after; the line ends with ", ticks N,
- * sum HEX". A clock that goes backwards: exit 1. Its
+ * depends on which read each came after; a 2 ms nanosleep after the
+ * reads reports the time it had left when one cut it short; the line
+ * ends with ", ticks N, sum HEX, left NS". A clock that goes backwards:
+ * exit 1. Its
  * lines differ from run to run, so a job restarted from a checkpoint
  * writes again what it wrote only if its node answers those reads and
  * delivers those signals as the first time: else home ends it (it went
@@ -78,8 +80,12 @@ int main(int argc, char **argv)
 		printf("line %u: mono %lld, reads %u, rand ", i, t, reads);
 		for (unsigned k = 0; k < sizeof r; k++)
 			printf("%02x", r[k]);
-		if (ticking)
-			printf(", ticks %d, sum %016llx", (int)ticks, sum);
+		if (ticking) {
+			struct timespec want = { 0, 2000000 }, left = { 0, 0 };
+			if (nanosleep(&want, &left) == 0)
+				left.tv_nsec = 0;
+			printf(", ticks %d, sum %016llx, left %ld", (int)ticks, sum, left.tv_nsec);
+		}
 		printf("\n");
 		fflush(stdout);
 		/* Until then, whatever signals cut the sleep short. */

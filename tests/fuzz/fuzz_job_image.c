@@ -106,6 +106,7 @@ void signal_unshare(struct job *j) { (void)j; }
 /* kernel/decide.c's replay, which no image decoding reaches */
 uint32_t timer_ms(void) { return 5000; }
 int signal_raise(struct job *j, int sig, const struct job_siginfo *info) { (void)j; (void)sig; (void)info; return 0; }
+int signal_ready_from_timers(const struct job *j) { (void)j; return 0; }
 
 /* uvm.c's invlpg is privileged: fuzz_invlpg.c steps over it (it is built
  * apart: kernel/signal.h would stand for the C library's here). */
