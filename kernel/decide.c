@@ -187,6 +187,7 @@ static void replay_end(struct decide *d)
 static void replay_stop(struct decide *d)
 {
 	replay_end(d);
+	d->rem_at = 0;
 	d->until = 0;
 	d->diverged = 1;
 }
@@ -245,6 +246,7 @@ void decide_enter(struct job *j)
 	struct om_decision e;
 	d->since++;
 	d->call_cut = 0;
+	d->rem_at = 0;
 	d->user_ran = 0;
 	d->held_ms = 0;
 	if (!next_signal(d, &e))

@@ -541,7 +541,8 @@ int signal_deliver(struct job *j)
 	uint64_t ready = signal_pending(j) & ~(j->blocked & ~UNBLOCKABLE);
 	if (j->p->stopped)
 		ready &= BIT(LX_SIGKILL); /* the rest wait for SIGCONT */
-	decide_place(j);
+	if (ready && j->p->dec.on)
+		decide_place(j); /* where it is, before a call cut short is settled */
 	if (j->state == JOB_RUNNABLE)
 		signal_settle_restart(j);
 	if (!ready || j->state == JOB_EXITED)

@@ -118,6 +118,7 @@ int remote_on_reattach(struct remote *r, const struct om_hdr *h, const uint8_t *
 	if (ckpt_busy(&r->ck)) {
 		say(r, "the old link lost the checkpoint on its way");
 		ckpt_abort(&r->ck);
+		call_log_decided_lost(&r->log); /* the node counts its decisions from it */
 	}
 	r->reattaching = 0;
 	say(r, "node %u holds the job again (%s)", m.node,

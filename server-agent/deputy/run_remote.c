@@ -754,8 +754,10 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 	}
 	if (in->dead && in != &r->in)
 		collect_process(r);
-	if (r->in.dead)
+	if (r->in.dead) {
+		free(dec);
 		return -1;
+	}
 	int n = rc == 0 ? om_sysrep_encode(&req, ret, outs ? r->dout.outs : NULL, r->txbuf, OM_MAX_PAYLOAD)
 			: om_sysrep_encode(&req, rc == -E2BIG ? -ENOMEM : rc, NULL, r->txbuf, OM_MAX_PAYLOAD);
 	if (n < 0) {
@@ -769,11 +771,12 @@ static int on_syscall(struct remote *r, const struct om_hdr *h, const uint8_t *p
 			forward_recorded(r, &r->in); /* caught while it made the thread, say */
 	}
 	if (r->ck.path[0] && n >= 0 && !lost_meanwhile(r)) { /* for a restart from the last checkpoint */
-		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed || r->nthreads)
+		if (fork || om_syscall_is_thread(req.nr, req.args) || req.nr == SYS_execve || r->execed || r->nthreads) {
 			call_log_break(&r->log, h->seq); /* it made something at home, or cannot restart */
-		else
+		} else {
 			call_log_add(&r->log, h->seq, req.nr, req.args, req_hash, r->txbuf, (size_t)n, dec, dec_len);
-		dec = NULL;
+			dec = NULL; /* the entry's now */
+		}
 	}
 	free(dec);
 	if (r->fork_home) { /* before the reply, which restarts the fork */
