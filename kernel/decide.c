@@ -7,7 +7,6 @@
 #include "decision.h"
 #include "job.h"
 #include "linux_abi.h"
-#include "timer.h"
 #include "proto.h"
 #include "signal.h"
 #include "syscall.h"
@@ -248,7 +247,7 @@ void decide_enter(struct job *j)
 	d->call_cut = 0;
 	d->rem_at = 0;
 	d->user_ran = 0;
-	d->held_ms = 0;
+	d->holding = 0;
 	if (!next_signal(d, &e))
 		return;
 	if ((int64_t)e.a[0] < d->since) /* its place went by: the job went another way (home sees it) */
@@ -306,17 +305,20 @@ int decide_may_deliver(struct job *j)
 	struct decide *d = &j->p->dec;
 	if (!d->on || !d->user_ran || j->state != JOB_RUNNABLE || j->p->nthreads > 1 ||
 	    !signal_ready_from_timers(j)) {
-		d->held_ms = 0;
+		d->holding = 0;
 		return 1;
 	}
 	/* Its own code ran since its last call: the signals wait for the
-	 * next (a place a replay finds again), up to DECIDE_HOLD_MS. */
-	uint32_t now = timer_ms() | 1;
-	if (!d->held_ms)
-		d->held_ms = now;
-	if (now - d->held_ms < DECIDE_HOLD_MS)
+	 * next (a place a replay finds again), while it runs DECIDE_HOLD_MS
+	 * more of it (its time, not the clock's: a busy node or host may keep
+	 * it from running). */
+	if (!d->holding) {
+		d->holding = 1;
+		d->held_cpu_ns = j->cpu_ns;
+	}
+	if (j->cpu_ns - d->held_cpu_ns < DECIDE_HOLD_MS * 1000000ull)
 		return 0;
-	d->held_ms = 0;
+	d->holding = 0;
 	return 1;
 }
 

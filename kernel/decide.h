@@ -20,13 +20,13 @@
  * registers it had then (a hash of them). A place in the middle of the
  * job's own code could only be found again by counting its instructions,
  * which no CPU here offers: so the signals wait for its next call there,
- * up to DECIDE_HOLD_MS, and one that cannot wait longer is lost to the
- * log (home then takes no restart from before it). While a restarted job
- * replays (until it sends the last call home logged), its timers' own
- * signals are not raised; each logged one is raised at its place
- * instead: at that call's start, or as that call returns, where its
- * registers must be those logged. Main-loop context (the kernel lock)
- * only. */
+ * while it runs up to DECIDE_HOLD_MS more, and one that cannot wait
+ * longer is lost to the log (home then takes no restart from before it).
+ * While a restarted job replays (until it sends the last call home
+ * logged), its timers' own signals are not raised; each logged one is
+ * raised at its place instead: at that call's start, or as that call
+ * returns, where its registers must be those logged. Main-loop context
+ * (the kernel lock) only. */
 #ifndef OM_DECIDE_H
 #define OM_DECIDE_H
 
@@ -51,7 +51,8 @@ struct decide {
 	uint32_t in_len, in_at;
 	int32_t since;           /* local calls since the last forwarded call or checkpoint */
 	int user_ran;            /* its own code ran since its last call began */
-	uint32_t held_ms;        /* its signals wait for a call since then (0: none wait) */
+	int holding;             /* its signals wait for a call since it had run held_cpu_ns */
+	uint64_t held_cpu_ns;
 	uint32_t until;          /* replaying until the job has sent this call */
 	int call_cut;            /* a logged signal raised in this call cuts its sleep short, */
 	uint64_t rem_at;         /* ... and the time left it reports there (0: none) */

@@ -104,7 +104,6 @@ uint64_t job_ran_ns(const struct proc *p) { (void)p; return 0; }
 void signal_settle_restart(struct job *j) { (void)j; }
 void signal_unshare(struct job *j) { (void)j; }
 /* kernel/decide.c's replay, which no image decoding reaches */
-uint32_t timer_ms(void) { return 5000; }
 int signal_raise(struct job *j, int sig, const struct job_siginfo *info) { (void)j; (void)sig; (void)info; return 0; }
 int signal_ready_from_timers(const struct job *j) { (void)j; return 0; }
 
