@@ -308,7 +308,7 @@ node_check(struct conn *c, struct job *j, const struct om_hdr *h, const uint8_t 
 			log_debug("job %u: DECISIONS while it comes home, dropped", j->id);
 			return -1;
 		}
-		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED && j->state != OM_JOB_MOVING)
+		if (j->state != OM_JOB_RUNNING && j->state != OM_JOB_STOPPED) /* a move's too: it runs till it lands */
 			rc = OM_E_STATE;
 		break;
 	default:

@@ -54,9 +54,8 @@ void call_log_break(struct call_log *l, uint32_t seq)
 	call_log_decided_clear(l);
 }
 
-int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len)
+int call_log_decided(struct call_log *l, const uint8_t *p, size_t len)
 {
-	(void)next;
 	uint8_t *d = l->bytes + l->dec_len + len <= CALL_LOG_MAX_BYTES && l->dec_len + len <= CALL_LOG_DEC_MAX
 			     ? realloc(l->dec, l->dec_len + len)
 			     : NULL;

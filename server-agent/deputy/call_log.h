@@ -52,11 +52,11 @@ int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t a
 /* Call seq made something at home: no restart from before it. The
  * decisions waiting for it go. */
 void call_log_break(struct call_log *l, uint32_t seq);
-/* The node decided these (a checked DECISIONS payload) before call
- * next: kept for that call's entry; 0, or -1 when the log would pass
+/* The node decided these (a checked DECISIONS payload) before its next
+ * call: kept for that call's entry; 0, or -1 when the log would pass
  * CALL_LOG_MAX_BYTES or one call's decisions CALL_LOG_DEC_MAX (then as
  * call_log_decided_lost). */
-int call_log_decided(struct call_log *l, uint32_t next, const uint8_t *p, size_t len);
+int call_log_decided(struct call_log *l, const uint8_t *p, size_t len);
 /* Some of the node's decisions since the last call logged are lost (or
  * counted from a place no checkpoint kept): the next call logged breaks
  * the log, unless a checkpoint comes first (call_log_cut). */

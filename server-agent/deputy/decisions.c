@@ -11,8 +11,9 @@
 #include "remote.h"
 #include "syscall_codec.h"
 
-/* More than this waiting for a call made again: the job went another way. */
-#define REPLAY_DEC_MAX (16u << 20)
+/* More than a call's decisions may be waiting for a call made again: the
+ * job went another way. */
+#define REPLAY_DEC_MAX CALL_LOG_DEC_MAX
 
 void remote_decisions_reset(struct remote *r)
 {
@@ -61,7 +62,7 @@ int remote_on_decisions(struct remote *r, const struct om_hdr *h, const uint8_t 
 	}
 	if (!r->ck.path[0])
 		return 0; /* no checkpoints, no log */
-	if (!replayable || call_log_decided(&r->log, r->seq.calls + 1, p, h->length) != 0) {
+	if (!replayable || call_log_decided(&r->log, p, h->length) != 0) {
 		say(r, "the node lost some of its decisions, or they are more than a node takes back: no restart "
 		    "from a checkpoint before call %u unless one is taken first", r->seq.calls + 1);
 		call_log_decided_lost(&r->log);
