@@ -5,6 +5,7 @@
 
 #include "decide.h"
 #include "decision.h"
+#include "fnv.h"
 #include "job.h"
 #include "linux_abi.h"
 #include "proto.h"
@@ -46,11 +47,6 @@ static int find(uint64_t nr)
 		if (decided[i].nr == nr)
 			return (int)i;
 	return -1;
-}
-
-int decide_is(uint64_t nr)
-{
-	return find(nr) >= 0;
 }
 
 static int keep(struct decide *d, const struct om_decision *e)
@@ -114,9 +110,9 @@ static int replayed(struct decide *d, int i, const struct sys_call *sc, struct o
 void decide_call(struct job *j, struct sys_call *sc)
 {
 	struct decide *d = &j->p->dec;
-	int i = find(sc->nr);
 	struct om_decision e;
-	if (i < 0 || !d->on)
+	int i = d->on ? find(sc->nr) : -1; /* a job home keeps no log of pays nothing */
+	if (i < 0)
 		return;
 	if (j->p->nthreads > 1) { /* their order is the cores': home takes no restart of threads */
 		lost(d);
@@ -165,13 +161,8 @@ static uint64_t regs_hash(const struct job *j)
 	const struct trap_frame *r = &j->regs;
 	const uint64_t v[] = { r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8, r->r9, r->r10,
 			       r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags & 0xcd5, j->fs_base };
-	uint64_t h = 0xcbf29ce484222325ull;
-	const uint8_t *b = (const uint8_t *)v;
-	for (size_t i = 0; i < sizeof v; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	for (size_t i = 160; j->xsave && i < 160 + 256; i++)
-		h = (h ^ j->xsave[i]) * 0x100000001b3ull;
-	return h;
+	uint64_t h = om_fnv1a(OM_FNV1A_INIT, v, sizeof v);
+	return j->xsave ? om_fnv1a(h, j->xsave + 160, 256) : h;
 }
 
 static void replay_end(struct decide *d)

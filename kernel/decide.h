@@ -66,10 +66,9 @@ struct job_siginfo;
 struct proc;
 struct sys_call;
 
-/* Whether a local call nr's result is a decision. */
-int decide_is(uint64_t nr);
-/* After the local call sc (a decision, answered: SYS_RETURN): answered
- * instead as home's next entry says, if it matches, then kept. */
+/* After the local call sc (answered: SYS_RETURN): when its result is a
+ * decision, answered instead as home's next entry says, if it
+ * matches, then kept. */
 void decide_call(struct job *j, struct sys_call *sc);
 /* A local call begins (before its handler): counted, and a logged
  * signal taken in it raised. */

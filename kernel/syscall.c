@@ -93,6 +93,6 @@ void syscall_handle(struct job *j, struct sys_call *sc)
 	}
 	j->syscalls_local++;
 	fn(j, sc);
-	if (sc->outcome == SYS_RETURN && decide_is(sc->nr))
+	if (sc->outcome == SYS_RETURN)
 		decide_call(j, sc);
 }

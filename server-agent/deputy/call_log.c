@@ -2,13 +2,11 @@
 #include <string.h>
 
 #include "call_log.h"
+#include "fnv.h"
 
 uint64_t call_log_hash(const uint8_t *p, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	return om_fnv1a(OM_FNV1A_INIT, p, len);
 }
 
 int call_log_add(struct call_log *l, uint32_t seq, uint32_t nr, const uint64_t args[6], uint64_t req_hash,
